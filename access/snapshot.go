@@ -1,0 +1,164 @@
+package access
+
+import (
+	"time"
+
+	"github.com/kisisync/kisisync/schedule"
+)
+
+// Snapshot is everything the host platform knows that bears on door access,
+// at one moment. The SDK never mutates it.
+type Snapshot struct {
+	Locations   []Location   `json:"locations,omitempty"`
+	Resources   []Resource   `json:"resources,omitempty"`
+	Members     []Member     `json:"members,omitempty"`
+	Teams       []Team       `json:"teams,omitempty"`
+	Plans       []Plan       `json:"plans,omitempty"`
+	Allowances  []Allowance  `json:"allowances,omitempty"`
+	Bookings    []Booking    `json:"bookings,omitempty"`
+	Assignments []Assignment `json:"assignments,omitempty"`
+	CheckIns    []CheckIn    `json:"check_ins,omitempty"`
+}
+
+// Location is a site of the platform. TimeZone is an IANA name such as
+// "Europe/Berlin"; weekly rules and check-in days are read in it.
+type Location struct {
+	ID       string `json:"id"`
+	TimeZone string `json:"time_zone"`
+}
+
+// Resource is a bookable or assignable thing (a room, a desk, an office) at a
+// location.
+type Resource struct {
+	ID         string `json:"id"`
+	LocationID string `json:"location_id"`
+}
+
+// Member is a person known to the platform. Email identifies the member in
+// Kisi (trimmed and case-folded). A Managed member gets a managed Kisi user,
+// which receives no Kisi email (white-label apps).
+type Member struct {
+	ID      string `json:"id"`
+	Email   string `json:"email"`
+	Name    string `json:"name,omitempty"`
+	Managed bool   `json:"managed,omitempty"`
+}
+
+// Team is a group of members sharing plans, allowances and assignments.
+type Team struct {
+	ID        string   `json:"id"`
+	MemberIDs []string `json:"member_ids"`
+}
+
+// PlanStatus is the state of a membership plan. Only [PlanActive] grants
+// access.
+type PlanStatus int
+
+// The plan states.
+const (
+	PlanPending   PlanStatus = iota // not yet accepted or confirmed
+	PlanActive                      // in force between Start and End
+	PlanCancelled                   // grants nothing
+)
+
+// Plan is a membership plan held by a member or a whole team. PlanID is the
+// platform's plan (product) ID, looked up in mapping.Mapping.Plans. A zero End
+// means open-ended.
+type Plan struct {
+	ID       string     `json:"id"`
+	PlanID   string     `json:"plan_id"`
+	MemberID string     `json:"member_id,omitempty"`
+	TeamID   string     `json:"team_id,omitempty"`
+	Start    time.Time  `json:"start"`
+	End      time.Time  `json:"end,omitzero"`
+	Status   PlanStatus `json:"status"`
+}
+
+// Allowance is an allowance or discount (from a plan, a pass or added by an
+// admin) held by a member or a team, mapped by AllowanceID. A zero End means
+// open-ended.
+type Allowance struct {
+	ID          string    `json:"id"`
+	AllowanceID string    `json:"allowance_id"`
+	MemberID    string    `json:"member_id,omitempty"`
+	TeamID      string    `json:"team_id,omitempty"`
+	Start       time.Time `json:"start"`
+	End         time.Time `json:"end,omitzero"`
+}
+
+// Guest is the booker of a drop-in booking who is not a member.
+type Guest struct {
+	Name  string `json:"name"`
+	Email string `json:"email"`
+}
+
+// Booking is a booking of a resource from Start to End, by a member or, for a
+// drop-in, by a Guest.
+type Booking struct {
+	ID         string    `json:"id"`
+	ResourceID string    `json:"resource_id"`
+	MemberID   string    `json:"member_id,omitempty"`
+	Guest      *Guest    `json:"guest,omitempty"`
+	Start      time.Time `json:"start"`
+	End        time.Time `json:"end"`
+	CreatedAt  time.Time `json:"created_at,omitzero"`
+}
+
+// Assignment is a recurring assignment of a resource (a dedicated desk, an
+// office) to a member or a team, between Start and End (zero End: open). With
+// no Rules it is in force all the time; otherwise during each occurrence of
+// its weekly Rules, in the wall clock of the resource's location.
+type Assignment struct {
+	ID         string          `json:"id"`
+	ResourceID string          `json:"resource_id"`
+	MemberID   string          `json:"member_id,omitempty"`
+	TeamID     string          `json:"team_id,omitempty"`
+	Start      time.Time       `json:"start"`
+	End        time.Time       `json:"end,omitzero"`
+	Rules      []schedule.Rule `json:"rules,omitempty"`
+}
+
+// CheckIn is a member's check-in at a location at At, with the check-out Out
+// (zero while still checked in).
+type CheckIn struct {
+	ID         string    `json:"id"`
+	MemberID   string    `json:"member_id"`
+	LocationID string    `json:"location_id"`
+	At         time.Time `json:"at"`
+	Out        time.Time `json:"out,omitzero"`
+}
+
+// Policy holds the organization's access settings.
+type Policy struct {
+	// Buffer widens every booking and assignment occurrence.
+	Buffer schedule.Buffer `json:"buffer"`
+	// ResourceBuffers overrides Buffer per resource ID.
+	ResourceBuffers map[string]schedule.Buffer `json:"resource_buffers,omitempty"`
+	// CheckInFor is how long a check-in grants access; 0 means until
+	// check-out or the end of the local day at the location.
+	CheckInFor time.Duration `json:"check_in_for,omitempty"`
+	// Lead is how long before a window starts it is put into Kisi.
+	Lead time.Duration `json:"lead"`
+}
+
+// DefaultPolicy returns a 5-minute buffer before and after, a 20-minute lead
+// time and check-ins that last until the end of the local day.
+func DefaultPolicy() Policy {
+	return Policy{Buffer: schedule.DefaultBuffer, Lead: 20 * time.Minute}
+}
+
+// Source names one platform record that produced access.
+type Source struct {
+	Kind string `json:"kind"` // plan, allowance, booking, assignment, checkin or default
+	ID   string `json:"id"`
+}
+
+// Grant is access for one member to one Kisi group during Window, with the
+// Sources that produced it.
+type Grant struct {
+	MemberID string            `json:"member_id"`
+	Email    string            `json:"email"`
+	GroupID  int64             `json:"group_id"`
+	Window   schedule.Interval `json:"window"`
+	Sources  []Source          `json:"sources"`
+}
