@@ -1,0 +1,182 @@
+package kisitest
+
+import (
+	"net/http"
+	"strings"
+	"time"
+)
+
+type place struct {
+	id                   int64
+	name, address        string
+	description, image   *string
+	timeZone             *string
+	latitude, longitude  *float64
+	createdAt, updatedAt time.Time
+}
+
+type wirePlace struct {
+	ID                int64           `json:"id"`
+	ResourceType      string          `json:"resource_type"`
+	Name              string          `json:"name"`
+	Description       *string         `json:"description"`
+	CreatedAt         string          `json:"created_at"`
+	UpdatedAt         string          `json:"updated_at"`
+	Latitude          *float64        `json:"latitude"`
+	Longitude         *float64        `json:"longitude"`
+	Address           string          `json:"address"`
+	Image             *string         `json:"image"`
+	TimeZone          *string         `json:"time_zone"`
+	TZTimeZone        *string         `json:"tz_time_zone"`
+	LocksCount        int             `json:"locks_count"`
+	IntegrationsCount int             `json:"integrations_count"`
+	LockedDown        bool            `json:"locked_down"`
+	LockedDownSince   *string         `json:"locked_down_since"`
+	OccupancyRate     *float64        `json:"occupancy_rate"`
+	OrganizationID    int64           `json:"organization_id"`
+	Organization      refOrganization `json:"organization"`
+	Color             *string         `json:"color"`
+	Logo              *string         `json:"logo"`
+	UserID            *int64          `json:"user_id"`
+	MembersCount      int             `json:"members_count"`
+}
+
+func (st *state) renderPlace(p *place) wirePlace {
+	n := 0
+	for _, l := range st.locks {
+		if l.placeID == p.id {
+			n++
+		}
+	}
+	return wirePlace{
+		ID: p.id, ResourceType: "Place", Name: p.name, Description: p.description,
+		CreatedAt: ts(p.createdAt), UpdatedAt: ts(p.updatedAt), Latitude: p.latitude, Longitude: p.longitude,
+		Address: p.address, Image: p.image, TimeZone: p.timeZone, TZTimeZone: p.timeZone, LocksCount: n,
+		OrganizationID: st.org.id, Organization: st.orgRef(),
+	}
+}
+
+func (st *state) placeRef(id int64) *refNamed {
+	p := st.places[id]
+	if p == nil {
+		return nil
+	}
+	return &refNamed{ID: p.id, ResourceType: "Place", Name: p.name}
+}
+
+func (st *state) routePlaces(c *call) response {
+	if c.collection() {
+		switch c.method {
+		case http.MethodGet:
+			p, bad, ok := c.paging(50, 250)
+			if !ok {
+				return bad
+			}
+			ids, ok := c.queryIDs()
+			if !ok {
+				return badRequest("ids is invalid")
+			}
+			q := strings.ToLower(c.query.Get("query"))
+			items := sorted(st.places, func(p *place) bool {
+				return (ids == nil || ids[p.id]) && (q == "" || strings.Contains(strings.ToLower(p.name), q))
+			})
+			return paginate(items, p, st.renderPlace)
+		case http.MethodPost:
+			f, bad, ok := c.decode("place")
+			if !ok {
+				return bad
+			}
+			p := &place{name: f.required("name"), address: f.required("address"), createdAt: c.now, updatedAt: c.now}
+			applyPlaceFields(f, p)
+			if resp, bad := f.invalid(); bad {
+				return resp
+			}
+			p.id = st.newID()
+			st.places[p.id] = p
+			return jsonResponse(st.renderPlace(p))
+		}
+		return methodNotFound()
+	}
+	id, ok := c.member()
+	if !ok {
+		return notFound()
+	}
+	p := st.places[id]
+	if p == nil {
+		return notFound()
+	}
+	switch c.method {
+	case http.MethodGet:
+		return jsonResponse(st.renderPlace(p))
+	case http.MethodPatch:
+		f, bad, ok := c.decode("place")
+		if !ok {
+			return bad
+		}
+		cp := *p
+		if f.has("name") {
+			cp.name = f.required("name")
+		}
+		if f.has("address") {
+			cp.address = f.required("address")
+		}
+		applyPlaceFields(f, &cp)
+		if resp, bad := f.invalid(); bad {
+			return resp
+		}
+		cp.updatedAt = c.now
+		*p = cp
+		return noContent()
+	case http.MethodDelete:
+		st.deletePlace(p)
+		return noContent()
+	}
+	return methodNotFound()
+}
+
+func applyPlaceFields(f *fields, p *place) {
+	if len([]rune(p.address)) > 500 {
+		f.fail("address", "is too long (maximum is 500 characters)")
+	}
+	if f.has("description") {
+		p.description = f.str("description")
+	}
+	if f.has("image") {
+		p.image = f.str("image")
+	}
+	if f.has("time_zone") {
+		p.timeZone = f.str("time_zone")
+		if p.timeZone != nil {
+			if _, err := time.LoadLocation(*p.timeZone); err != nil || *p.timeZone == "" || *p.timeZone == "Local" {
+				f.fail("time_zone", "is not included in the list")
+			}
+		}
+	}
+	if f.has("latitude") {
+		p.latitude = f.number("latitude")
+	}
+	if f.has("longitude") {
+		p.longitude = f.number("longitude")
+	}
+}
+
+// deletePlace removes the place with its locks and groups and everything
+// that hangs off them.
+func (st *state) deletePlace(p *place) {
+	delete(st.places, p.id)
+	for _, l := range st.locks {
+		if l.placeID == p.id {
+			st.deleteLock(l)
+		}
+	}
+	for _, g := range st.groups {
+		if g.placeID == p.id {
+			st.deleteGroup(g)
+		}
+	}
+	for id, ra := range st.roleAssignments {
+		if ra.appliesToType == "Place" && ra.appliesToID == p.id {
+			delete(st.roleAssignments, id)
+		}
+	}
+}
