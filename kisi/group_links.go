@@ -1,6 +1,11 @@
 package kisi
 
-import "time"
+import (
+	"context"
+	"iter"
+	"net/url"
+	"time"
+)
 
 // GroupLink is an access link: a credential that opens a group's doors
 // without a Kisi account, emailed by Kisi when Email is set.
@@ -10,6 +15,7 @@ type GroupLink struct {
 	Email                 *string    `json:"email"`
 	Phone                 *string    `json:"phone"`
 	GroupID               int64      `json:"group_id"`
+	Group                 *Ref       `json:"group,omitempty"`
 	LinkEnabled           bool       `json:"link_enabled"`
 	QuickResponseCodeType *string    `json:"quick_response_code_type"` // "online", "offline" or nil
 	ValidFrom             *time.Time `json:"valid_from"`
@@ -19,21 +25,46 @@ type GroupLink struct {
 	UpdatedAt             time.Time  `json:"updated_at"`
 
 	// Secret, QuickResponseCodeToken and QuickResponseCodeImage (a base64
-	// PNG) are returned by the create call only.
+	// PNG) are returned by the create call only. Secret is a credential:
+	// store it as such and never log it.
 	Secret                 *string `json:"secret,omitempty"`
 	QuickResponseCodeToken *string `json:"quick_response_code_token,omitempty"`
 	QuickResponseCodeImage *string `json:"quick_response_code_image,omitempty"`
 }
 
+// Values of GroupLink.QuickResponseCodeType.
+const (
+	QROnline  = "online"
+	QROffline = "offline"
+)
+
 // GroupLinkListOptions filters GET /group_links.
 type GroupLinkListOptions struct {
-	GroupID int64  `url:"group_id,omitempty"`
-	Query   string `url:"query,omitempty"`
-	Sort    string `url:"sort,omitempty"`
+	GroupID int64
+	Query   string // over name, email, phone and the group's name
+	Sort    string // name, unlock, valid_until or group_name, "-" prefix to reverse
 	ListOptions
 }
 
-// GroupLinkCreateRequest is the body of POST /group_links.
+func (o *GroupLinkListOptions) page() ListOptions {
+	if o == nil {
+		return ListOptions{}
+	}
+	return o.ListOptions
+}
+
+func (o *GroupLinkListOptions) encode(v url.Values) {
+	if o == nil {
+		return
+	}
+	setInt(v, "group_id", o.GroupID)
+	setString(v, "query", o.Query)
+	setString(v, "sort", o.Sort)
+	o.ListOptions.encode(v)
+}
+
+// GroupLinkCreateRequest is the body of POST /group_links. Nil validity
+// means "valid now" and "never expires".
 type GroupLinkCreateRequest struct {
 	GroupID               int64      `json:"group_id"`
 	Name                  string     `json:"name"`
@@ -43,4 +74,38 @@ type GroupLinkCreateRequest struct {
 	QuickResponseCodeType *string    `json:"quick_response_code_type,omitempty"`
 	ValidFrom             *time.Time `json:"valid_from,omitempty"`
 	ValidUntil            *time.Time `json:"valid_until,omitempty"`
+}
+
+// GroupLinksService manages group (access) links. Kisi offers no GET by id
+// and no PATCH: changing a link is delete + create.
+type GroupLinksService service
+
+const groupLinksPath = "group_links"
+
+// List returns one page of group links matching opts (nil lists all).
+func (s *GroupLinksService) List(ctx context.Context, opts *GroupLinkListOptions) ([]*GroupLink, *Response, error) {
+	return listPage[GroupLink](ctx, s.client, groupLinksPath, opts, defaultLimit)
+}
+
+// ListIter returns every group link matching opts, reading pages of up to 250
+// lazily.
+func (s *GroupLinksService) ListIter(ctx context.Context, opts *GroupLinkListOptions) iter.Seq2[*GroupLink, error] {
+	o := deref(opts)
+	return iterate(o.ListOptions, maxLimit, func(lo ListOptions) ([]*GroupLink, *Response, error) {
+		page := o
+		page.ListOptions = lo
+		return s.List(ctx, &page)
+	})
+}
+
+// Create creates a group link; the result alone carries Secret and the QR
+// code image. Kisi emails the link when Email is set. A failure that may have
+// created it anyway matches ErrMaybeApplied.
+func (s *GroupLinksService) Create(ctx context.Context, req *GroupLinkCreateRequest) (*GroupLink, *Response, error) {
+	return createOne[GroupLink](ctx, s.client, groupLinksPath, "group_link", req)
+}
+
+// Delete revokes a group link.
+func (s *GroupLinksService) Delete(ctx context.Context, id int64) (*Response, error) {
+	return deleteOne(ctx, s.client, idPath(groupLinksPath, id), "/group_links/{id}")
 }

@@ -1,6 +1,11 @@
 package kisi
 
-import "time"
+import (
+	"context"
+	"iter"
+	"net/url"
+	"time"
+)
 
 // Group is a set of doors (locks) with the restrictions that apply to
 // everyone who holds a role in it.
@@ -9,8 +14,10 @@ type Group struct {
 	Name                            string    `json:"name"`
 	Description                     *string   `json:"description"`
 	PlaceID                         *int64    `json:"place_id"`
+	Place                           *Ref      `json:"place,omitempty"`
 	LoginEnabled                    bool      `json:"login_enabled"`
 	GeofenceRestrictionEnabled      bool      `json:"geofence_restriction_enabled"`
+	GeofenceRestrictionRadius       float64   `json:"geofence_restriction_radius"`
 	PrimaryDeviceRestrictionEnabled bool      `json:"primary_device_restriction_enabled"`
 	ManagedDeviceRestrictionEnabled bool      `json:"managed_device_restriction_enabled"`
 	ReaderRestrictionEnabled        bool      `json:"reader_restriction_enabled"`
@@ -20,4 +27,103 @@ type Group struct {
 	LocksCount                      int       `json:"locks_count"`
 	CreatedAt                       time.Time `json:"created_at"`
 	UpdatedAt                       time.Time `json:"updated_at"`
+}
+
+// GroupListOptions filters GET /groups.
+type GroupListOptions struct {
+	Query   string // over the name
+	Scope   string // organization or place
+	PlaceID int64
+	LockID  int64 // groups that contain this lock
+	Sort    string
+	ListOptions
+}
+
+func (o *GroupListOptions) page() ListOptions {
+	if o == nil {
+		return ListOptions{}
+	}
+	return o.ListOptions
+}
+
+func (o *GroupListOptions) encode(v url.Values) {
+	if o == nil {
+		return
+	}
+	setString(v, "query", o.Query)
+	setString(v, "scope", o.Scope)
+	setInt(v, "place_id", o.PlaceID)
+	setInt(v, "lock_id", o.LockID)
+	setString(v, "sort", o.Sort)
+	o.ListOptions.encode(v)
+}
+
+// GroupCreateRequest is the body of POST /groups. PlaceID nil makes an
+// organization-wide group.
+type GroupCreateRequest struct {
+	Name                            string  `json:"name"`
+	Description                     *string `json:"description,omitempty"`
+	PlaceID                         *int64  `json:"place_id,omitempty"`
+	LoginEnabled                    *bool   `json:"login_enabled,omitempty"`
+	GeofenceRestrictionEnabled      *bool   `json:"geofence_restriction_enabled,omitempty"`
+	PrimaryDeviceRestrictionEnabled *bool   `json:"primary_device_restriction_enabled,omitempty"`
+	ManagedDeviceRestrictionEnabled *bool   `json:"managed_device_restriction_enabled,omitempty"`
+	ReaderRestrictionEnabled        *bool   `json:"reader_restriction_enabled,omitempty"`
+	TimeRestrictionEnabled          *bool   `json:"time_restriction_enabled,omitempty"`
+	TapToAccessRestrictionEnabled   *bool   `json:"tap_to_access_restriction_enabled,omitempty"`
+}
+
+// GroupUpdateRequest is the body of PATCH /groups/{id}; nil fields are left
+// as they are. A group cannot move to another place.
+type GroupUpdateRequest struct {
+	Name                            *string `json:"name,omitempty"`
+	Description                     *string `json:"description,omitempty"`
+	LoginEnabled                    *bool   `json:"login_enabled,omitempty"`
+	GeofenceRestrictionEnabled      *bool   `json:"geofence_restriction_enabled,omitempty"`
+	PrimaryDeviceRestrictionEnabled *bool   `json:"primary_device_restriction_enabled,omitempty"`
+	ManagedDeviceRestrictionEnabled *bool   `json:"managed_device_restriction_enabled,omitempty"`
+	ReaderRestrictionEnabled        *bool   `json:"reader_restriction_enabled,omitempty"`
+	TimeRestrictionEnabled          *bool   `json:"time_restriction_enabled,omitempty"`
+	TapToAccessRestrictionEnabled   *bool   `json:"tap_to_access_restriction_enabled,omitempty"`
+}
+
+// GroupsService manages groups: /groups and /groups/{id}.
+type GroupsService service
+
+const groupsPath = "groups"
+
+// List returns one page of groups matching opts (nil lists all).
+func (s *GroupsService) List(ctx context.Context, opts *GroupListOptions) ([]*Group, *Response, error) {
+	return listPage[Group](ctx, s.client, groupsPath, opts, defaultLimit)
+}
+
+// ListIter returns every group matching opts, reading pages of up to 250
+// lazily.
+func (s *GroupsService) ListIter(ctx context.Context, opts *GroupListOptions) iter.Seq2[*Group, error] {
+	o := deref(opts)
+	return iterate(o.ListOptions, maxLimit, func(lo ListOptions) ([]*Group, *Response, error) {
+		page := o
+		page.ListOptions = lo
+		return s.List(ctx, &page)
+	})
+}
+
+// Get returns one group.
+func (s *GroupsService) Get(ctx context.Context, id int64) (*Group, *Response, error) {
+	return getOne[Group](ctx, s.client, idPath(groupsPath, id), "/groups/{id}", nil)
+}
+
+// Create creates a group.
+func (s *GroupsService) Create(ctx context.Context, req *GroupCreateRequest) (*Group, *Response, error) {
+	return createOne[Group](ctx, s.client, groupsPath, "group", req)
+}
+
+// Update changes a group.
+func (s *GroupsService) Update(ctx context.Context, id int64, req *GroupUpdateRequest) (*Response, error) {
+	return updateOne(ctx, s.client, idPath(groupsPath, id), "/groups/{id}", "group", req)
+}
+
+// Delete removes a group.
+func (s *GroupsService) Delete(ctx context.Context, id int64) (*Response, error) {
+	return deleteOne(ctx, s.client, idPath(groupsPath, id), "/groups/{id}")
 }

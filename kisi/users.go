@@ -1,6 +1,14 @@
 package kisi
 
-import "time"
+import (
+	"context"
+	"fmt"
+	"iter"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
 
 // User is a person in the Kisi organization.
 type User struct {
@@ -17,12 +25,33 @@ type User struct {
 	UpdatedAt      time.Time      `json:"updated_at"`
 }
 
-// UserListOptions filters GET /users.
+// UserListOptions filters GET /users. Pages hold at most 100 users.
 type UserListOptions struct {
-	Email   string `url:"email,omitempty"`
-	GroupID int64  `url:"group_id,omitempty"`
-	Query   string `url:"query,omitempty"`
+	Email   string
+	GroupID int64
+	Query   string // free text over email, name and notes
+	PlaceID int64
+	Sort    string // name, unlock or access_enabled, "-" prefix to reverse
 	ListOptions
+}
+
+func (o *UserListOptions) page() ListOptions {
+	if o == nil {
+		return ListOptions{}
+	}
+	return o.ListOptions
+}
+
+func (o *UserListOptions) encode(v url.Values) {
+	if o == nil {
+		return
+	}
+	setString(v, "email", o.Email)
+	setInt(v, "group_id", o.GroupID)
+	setString(v, "query", o.Query)
+	setInt(v, "place_id", o.PlaceID)
+	setString(v, "sort", o.Sort)
+	o.ListOptions.encode(v)
 }
 
 // UserCreateRequest is the body of POST /users. A managed user (one who never
@@ -45,4 +74,72 @@ type UserUpdateRequest struct {
 	AccessEnabled *bool          `json:"access_enabled,omitempty"`
 	Notes         *string        `json:"notes,omitempty"`
 	Metadata      map[string]any `json:"metadata,omitempty"`
+}
+
+// UsersService manages users: /users, /users/{id} and the caller's own
+// /user.
+type UsersService service
+
+const usersPath = "users"
+
+// List returns one page of users matching opts (nil lists all).
+func (s *UsersService) List(ctx context.Context, opts *UserListOptions) ([]*User, *Response, error) {
+	return listPage[User](ctx, s.client, usersPath, opts, defaultLimitLarge)
+}
+
+// ListIter returns every user matching opts, reading pages of up to 100
+// lazily.
+func (s *UsersService) ListIter(ctx context.Context, opts *UserListOptions) iter.Seq2[*User, error] {
+	o := deref(opts)
+	return iterate(o.ListOptions, maxLimitUsers, func(lo ListOptions) ([]*User, *Response, error) {
+		page := o
+		page.ListOptions = lo
+		return s.List(ctx, &page)
+	})
+}
+
+// Get returns one user.
+func (s *UsersService) Get(ctx context.Context, id int64) (*User, *Response, error) {
+	return getOne[User](ctx, s.client, idPath(usersPath, id), "/users/{id}", nil)
+}
+
+// GetByEmail returns the user whose email equals email, ignoring case and
+// surrounding space, using the email filter of GET /users. It returns an
+// error matching ErrNotFound when there is none.
+func (s *UsersService) GetByEmail(ctx context.Context, email string) (*User, *Response, error) {
+	want := strings.TrimSpace(email)
+	if want == "" {
+		return nil, nil, fmt.Errorf("kisi: GET /users: empty email")
+	}
+	users, resp, err := s.List(ctx, &UserListOptions{Email: want, ListOptions: ListOptions{Limit: maxLimitUsers}})
+	if err != nil {
+		return nil, resp, err
+	}
+	for _, u := range users {
+		if strings.EqualFold(strings.TrimSpace(u.Email), want) {
+			return u, resp, nil
+		}
+	}
+	return nil, resp, &Error{StatusCode: http.StatusNotFound, Message: "no user with this email", Method: http.MethodGet, Endpoint: "/users"}
+}
+
+// Current returns the user the API key belongs to (GET /user).
+func (s *UsersService) Current(ctx context.Context) (*User, *Response, error) {
+	return getOne[User](ctx, s.client, "user", "/user", nil)
+}
+
+// Create creates a user. A failure that may have created it anyway matches
+// ErrMaybeApplied; look the user up by email before creating again.
+func (s *UsersService) Create(ctx context.Context, req *UserCreateRequest) (*User, *Response, error) {
+	return createOne[User](ctx, s.client, usersPath, "user", req)
+}
+
+// Update changes a user (access_enabled, notes, metadata, name).
+func (s *UsersService) Update(ctx context.Context, id int64, req *UserUpdateRequest) (*Response, error) {
+	return updateOne(ctx, s.client, idPath(usersPath, id), "/users/{id}", "user", req)
+}
+
+// Delete removes a user from the organization.
+func (s *UsersService) Delete(ctx context.Context, id int64) (*Response, error) {
+	return deleteOne(ctx, s.client, idPath(usersPath, id), "/users/{id}")
 }

@@ -1,0 +1,99 @@
+// Package kisi is a typed client for the Kisi REST API (https://api.kisi.io):
+// role assignments, roles, groups, group locks, group links, users, places,
+// locks, the organization, teams, team memberships and event sets, plus
+// helpers for Kisi's signed event webhooks.
+//
+// Usage:
+//
+//	c, err := kisi.NewClient(os.Getenv("KISI_API_KEY"))
+//	if err != nil { ... }
+//	ra, _, err := c.RoleAssignments.Create(ctx, &kisi.RoleAssignmentCreateRequest{
+//		RoleID:        kisi.RoleGroupBasic,
+//		AppliesToType: kisi.ScopeGroup, AppliesToID: groupID,
+//		AssigneeType:  kisi.AssigneeUser, AssigneeID: userID,
+//		ValidFrom:     kisi.Ptr(start), ValidUntil: kisi.Ptr(end),
+//	})
+//	switch {
+//	case errors.Is(err, kisi.ErrValidation): // e.g. the user already holds a role in the group
+//	case errors.Is(err, kisi.ErrMaybeApplied): // list and reconcile before creating again
+//	}
+//
+// # Client
+//
+// [NewClient] takes the API key and [Option] values ([WithBaseURL],
+// [WithHTTPClient], [WithLogger], [WithRateLimit], [WithRetry],
+// [WithUserAgent], [WithClock]). A [Client] is immutable and safe for
+// concurrent use; it holds no package-level state and starts no goroutines.
+// Each resource is a service field ([Client.RoleAssignments],
+// [Client.Users], …) with Get/List/Create/Update/Delete as Kisi offers them.
+// A few flat methods such as [Client.CreateRoleAssignment] forward to the
+// services so that narrow interfaces can name them.
+//
+// Kisi answers a create with 200 and the object, an update (PATCH) with 204
+// and no body, a delete with 204.
+//
+// # Rate limit and retries
+//
+// Kisi allows 5 requests per second per user, shared by all keys of that
+// user, and answers 429 without Retry-After above it. Every attempt,
+// retries included, waits for a token of the client's limiter (default 5/s,
+// burst 1; [WithRateLimit] with rate.Inf turns it off).
+//
+// Retries (default 4, [WithRetry]) use capped exponential backoff with
+// jitter on the client's clock and stop when the context is done:
+//
+//   - GET, PATCH and DELETE are retried on transport errors and on 429, 502,
+//     503 and 504;
+//   - POST is retried on 429 and on transport errors that happened before
+//     the request was written (dial errors, refused connections), since
+//     Kisi never saw it. Kisi has no idempotency keys, so a POST that broke
+//     after it was sent, or that got a 5xx answer, is not re-sent: its error
+//     matches [ErrMaybeApplied] and the caller should list and reconcile.
+//
+// # Errors
+//
+// A response of 400 or above becomes an [*Error] with the status, Kisi's
+// [ErrorCode] and message, and per-field messages of a 422. Use errors.Is
+// with [ErrNotFound], [ErrUnauthorized], [ErrForbidden], [ErrRateLimited],
+// [ErrValidation], [ErrConflict] and [ErrMaybeApplied], and errors.As for
+// the details. Error texts and log lines never contain the API key or URL
+// query values; formatting a [Client] with any verb prints REDACTED for the
+// key. [ErrorCode.Description] explains Kisi's error codes, e.g. those of
+// failed unlocks in events ([CodeAccessNotYetValid] is "f358de").
+//
+// # Pagination
+//
+// List methods return one page and a [*Response] whose Total comes from
+// X-Collection-Range and whose NextOffset is the offset of the next page (0
+// after the last). Each List has a ListIter that returns an iter.Seq2 which
+// fetches pages lazily at the endpoint's maximum size (100 for users, 250
+// for the others), stops when the loop breaks, yields (nil, err) once on an
+// error, and starts again from the first page each time it is ranged over.
+// Kisi caps offset at [MaxOffset]; an iterator that would need to go beyond
+// it yields [ErrOffsetCap]: narrow the filter (per group, place or assignee).
+//
+// # Deprecations
+//
+// When Kisi sends Deprecation or Sunset headers, they are exposed on
+// [Response] and logged once per endpoint at warn level.
+//
+// # Events and webhooks
+//
+// [EventSetsService.Events] creates an event set, polls it until finished
+// (on the client's clock) and pages its cursor. [VerifySignature] checks an
+// X-Signature header, [DecodeEvent] decodes a delivery tolerantly and
+// [WebhookHandler] combines both with de-duplication by event uuid.
+//
+// # Performance
+//
+// The client's own cost per request, measured with an in-memory transport
+// (BenchmarkClientOverhead: a typed GET of one role assignment through the
+// retry loop, the limiter turned off, the error check and JSON decoding),
+// was 24–37 µs, 3.9 kB and 44 allocations per request on a shared,
+// heavily loaded 2-core machine (most of the time is JSON decoding). Against
+// a local httptest server the same GET took 123 allocations per request
+// against 68 for a bare http.Client GET of the same body (both figures
+// include the server's side), a list page of ten took 202.
+//
+//	go test -run '^$' -bench . -benchmem -count=5 ./kisi/
+package kisi

@@ -1,0 +1,178 @@
+package kisi
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// Per-endpoint page sizes (Kisi's defaults and maxima for "limit").
+const (
+	defaultLimit      = 10
+	defaultLimitLarge = 50 // users, places, locks
+	maxLimit          = 250
+	maxLimitUsers     = 100
+)
+
+// parseCollectionRange reads the total from "start-end/total".
+func parseCollectionRange(h string) (int, bool) {
+	if h == "" {
+		return 0, false
+	}
+	slash := strings.LastIndexByte(h, '/')
+	if slash < 0 {
+		return 0, false
+	}
+	rng := h[:slash]
+	dash := strings.IndexByte(rng, '-')
+	if dash <= 0 || dash == len(rng)-1 || !digits(rng[:dash]) || !digits(rng[dash+1:]) {
+		return 0, false
+	}
+	total, err := strconv.Atoi(h[slash+1:])
+	if err != nil || total < 0 || !digits(h[slash+1:]) {
+		return 0, false
+	}
+	return total, true
+}
+
+func digits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// nextOffset computes Response.NextOffset from the page just read.
+func nextOffset(lo ListOptions, defLimit, n, total int) int {
+	limit := lo.Limit
+	if limit <= 0 {
+		limit = defLimit
+	}
+	switch {
+	case n == 0:
+		return 0
+	case total >= 0:
+		if lo.Offset+n >= total {
+			return 0
+		}
+	case n < limit:
+		return 0
+	}
+	return lo.Offset + n
+}
+
+// pageOptions is implemented, nil receiver included, by every list options
+// type.
+type pageOptions interface {
+	encode(v url.Values)
+	page() ListOptions
+}
+
+// listPage reads one page of a paginated collection.
+func listPage[T any](ctx context.Context, c *Client, path string, opts pageOptions, defLimit int) ([]*T, *Response, error) {
+	endpoint := "/" + path
+	lo := opts.page()
+	if lo.Offset > MaxOffset {
+		return nil, nil, fmt.Errorf("kisi: GET %s: offset %d: %w", endpoint, lo.Offset, ErrOffsetCap)
+	}
+	if lo.Offset < 0 || lo.Limit < 0 {
+		return nil, nil, fmt.Errorf("kisi: GET %s: negative limit %d or offset %d", endpoint, lo.Limit, lo.Offset)
+	}
+	q := url.Values{}
+	opts.encode(q)
+	var items []*T
+	resp, err := c.do(ctx, request{method: http.MethodGet, path: path, endpoint: endpoint, query: q}, &items)
+	if err != nil {
+		return nil, resp, err
+	}
+	resp.NextOffset = nextOffset(lo, defLimit, len(items), resp.Total)
+	return items, resp, nil
+}
+
+// listAll reads an unpaginated collection.
+func listAll[T any](ctx context.Context, c *Client, path string) ([]*T, *Response, error) {
+	var items []*T
+	resp, err := c.do(ctx, request{method: http.MethodGet, path: path, endpoint: "/" + path}, &items)
+	if err != nil {
+		return nil, resp, err
+	}
+	return items, resp, nil
+}
+
+func getOne[T any](ctx context.Context, c *Client, path, endpoint string, q url.Values) (*T, *Response, error) {
+	v := new(T)
+	resp, err := c.do(ctx, request{method: http.MethodGet, path: path, endpoint: endpoint, query: q}, v)
+	if err != nil {
+		return nil, resp, err
+	}
+	return v, resp, nil
+}
+
+func createOne[T, B any](ctx context.Context, c *Client, path, key string, body *B) (*T, *Response, error) {
+	endpoint := "/" + path
+	if body == nil {
+		return nil, nil, fmt.Errorf("kisi: POST %s: nil request", endpoint)
+	}
+	v := new(T)
+	resp, err := c.do(ctx, request{method: http.MethodPost, path: path, endpoint: endpoint, body: wrap(key, body)}, v)
+	if err != nil {
+		return nil, resp, err
+	}
+	return v, resp, nil
+}
+
+func updateOne[B any](ctx context.Context, c *Client, path, endpoint, key string, body *B) (*Response, error) {
+	if body == nil {
+		return nil, fmt.Errorf("kisi: PATCH %s: nil request", endpoint)
+	}
+	return c.do(ctx, request{method: http.MethodPatch, path: path, endpoint: endpoint, body: wrap(key, body)}, nil)
+}
+
+func deleteOne(ctx context.Context, c *Client, path, endpoint string) (*Response, error) {
+	return c.do(ctx, request{method: http.MethodDelete, path: path, endpoint: endpoint}, nil)
+}
+
+func idPath(base string, id int64) string { return base + "/" + strconv.FormatInt(id, 10) }
+
+// iterate pages through a collection lazily. It starts at start.Offset,
+// uses start.Limit or else max as the page size, stops when yield returns
+// false, and yields (nil, err) once on an error, including ErrOffsetCap when
+// the next page lies beyond MaxOffset. Each range over the result starts
+// again from start.
+func iterate[T any](start ListOptions, maxPage int, fetch func(ListOptions) ([]*T, *Response, error)) iter.Seq2[*T, error] {
+	return func(yield func(*T, error) bool) {
+		lo := start
+		if lo.Limit <= 0 || lo.Limit > maxPage {
+			lo.Limit = maxPage
+		}
+		for {
+			items, resp, err := fetch(lo)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			for _, it := range items {
+				if !yield(it, nil) {
+					return
+				}
+			}
+			if resp == nil || resp.NextOffset == 0 {
+				return
+			}
+			if resp.NextOffset > MaxOffset {
+				yield(nil, fmt.Errorf("kisi: list: next offset %d of %d items: %w", resp.NextOffset, resp.Total, ErrOffsetCap))
+				return
+			}
+			lo.Offset = resp.NextOffset
+		}
+	}
+}
