@@ -1,6 +1,8 @@
 package access
 
 import (
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/kisisync/kisisync/schedule"
@@ -147,18 +149,61 @@ func DefaultPolicy() Policy {
 	return Policy{Buffer: schedule.DefaultBuffer, Lead: 20 * time.Minute}
 }
 
-// Source names one platform record that produced access.
+// Source names one platform record that produced access. Kind is plan,
+// allowance, booking, assignment, checkin or default; default is an active
+// plan whose plan ID is unmapped and which therefore grants
+// mapping.Mapping.Default, and its ID is the plan's ID.
 type Source struct {
 	Kind string `json:"kind"` // plan, allowance, booking, assignment, checkin or default
 	ID   string `json:"id"`
 }
 
 // Grant is access for one member to one Kisi group during Window, with the
-// Sources that produced it.
+// Sources that produced it, listed by kind (plan, default, allowance,
+// booking, assignment, checkin) and then in snapshot order. Email is
+// normalized (see [NormalizeEmail]); members sharing an email are one Kisi
+// user and their grants carry the ID of the first of them in the snapshot.
 type Grant struct {
 	MemberID string            `json:"member_id"`
 	Email    string            `json:"email"`
 	GroupID  int64             `json:"group_id"`
 	Window   schedule.Interval `json:"window"`
 	Sources  []Source          `json:"sources"`
+}
+
+// String returns "pending", "active" or "cancelled".
+func (s PlanStatus) String() string {
+	switch s {
+	case PlanPending:
+		return "pending"
+	case PlanActive:
+		return "active"
+	case PlanCancelled:
+		return "cancelled"
+	}
+	return fmt.Sprintf("PlanStatus(%d)", int(s))
+}
+
+// MarshalText encodes s as "pending", "active" or "cancelled"; JSON uses
+// it, so a plan's status reads "status": "active".
+func (s PlanStatus) MarshalText() ([]byte, error) {
+	if s < PlanPending || s > PlanCancelled {
+		return nil, fmt.Errorf("access: %w %d", ErrInvalidStatus, int(s))
+	}
+	return []byte(s.String()), nil
+}
+
+// UnmarshalText decodes "pending", "active" or "cancelled" (any case).
+func (s *PlanStatus) UnmarshalText(b []byte) error {
+	switch strings.ToLower(strings.TrimSpace(string(b))) {
+	case "pending":
+		*s = PlanPending
+	case "active":
+		*s = PlanActive
+	case "cancelled", "canceled":
+		*s = PlanCancelled
+	default:
+		return fmt.Errorf("access: %w %q", ErrInvalidStatus, b)
+	}
+	return nil
 }

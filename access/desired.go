@@ -1,0 +1,728 @@
+package access
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/kisisync/kisisync/mapping"
+	"github.com/kisisync/kisisync/schedule"
+)
+
+// Access returns every merged window of every (member, group) that overlaps
+// horizon, whole (not clipped to it), with the Sources that produced it.
+// Grants are sorted by Email, GroupID and Window.Start; one (member, group)
+// can have several grants with disjoint, non-touching windows.
+//
+// The windows of all sources are merged per (member, group): overlapping
+// and touching windows join. An open-ended window ends at
+// [schedule.Forever]. Weekly assignment rules are only expanded around
+// horizon (from horizon.Start minus the largest buffer and a day to
+// horizon.End plus the largest buffer and a day); a chain of occurrences
+// that crosses those bounds is followed for up to four weeks, after which
+// the assignment counts as continuous up to its Start or End. Windows of
+// the other sources are always used whole; only a chain that runs from
+// occurrences through another source's window to occurrences beyond those
+// bounds can come back shorter than it is.
+//
+// Windows come back in the location of the times the host gave (weekly
+// rule occurrences in the resource's zone); compare them with Equal.
+//
+// Bad records never stop the others: Access returns the grants of every
+// valid record and an error joining one [*RecordError] per rejected record
+// (see [RecordErrors]). An error that is not a RecordError (an empty
+// horizon, [ErrInvalidPolicy]) comes alone, with no grants. A member
+// sharing an email with an earlier member is served under the earlier
+// member's ID and reported with [ErrSharedEmail].
+//
+// Access is pure and safe for concurrent use; its cost is linear in the
+// snapshot (plus sorting the windows near the horizon).
+func Access(s Snapshot, m mapping.Mapping, p Policy, horizon schedule.Interval) ([]Grant, error) {
+	if !horizon.Start.Before(horizon.End) {
+		return nil, fmt.Errorf("access: horizon %v–%v: %w", horizon.Start, horizon.End, ErrInvalidWindow)
+	}
+	if err := p.Validate(); err != nil {
+		return nil, fmt.Errorf("access: %w", err)
+	}
+	e := newEngine(&s, m, p, horizon, -1)
+	e.follow = true
+	e.generate()
+	grants := e.merge(false)
+	return grants, errors.Join(e.ix.errs...)
+}
+
+// Desired applies the slot rule at `at`: for each (member, group) the merged
+// window in force at `at` (Start ≤ at < End), else the next one that starts
+// within the lead time (at < Start ≤ at+p.Lead: a window starting exactly
+// p.Lead after `at` counts). It returns at most one Grant per (member,
+// group), sorted by Email, then GroupID. Windows are whole, as in [Access].
+// Errors are reported as by [Access].
+func Desired(s Snapshot, m mapping.Mapping, p Policy, at time.Time) ([]Grant, error) {
+	if err := p.Validate(); err != nil {
+		return nil, fmt.Errorf("access: %w", err)
+	}
+	e := newEngine(&s, m, p, leadHorizon(at, p), -1)
+	e.follow = true
+	e.generate()
+	grants := e.merge(true)
+	return grants, errors.Join(e.ix.errs...)
+}
+
+// NextChange returns the earliest instant strictly after `at` at which the
+// result of [Desired] can change with the same snapshot: a merged window
+// entering the lead time (Start − Lead), a merged window ending, or a
+// drop-in link's window ending (see [Links]). ok is false when nothing
+// changes any more. The instant may be one at which nothing changes after
+// all (hosts just run again), never later than the first real change.
+func NextChange(s Snapshot, m mapping.Mapping, p Policy, at time.Time) (next time.Time, ok bool) {
+	if p.Validate() != nil {
+		return time.Time{}, false
+	}
+	consider := func(t time.Time) {
+		if t.After(at) && !t.Equal(schedule.Forever) && (!ok || t.Before(next)) {
+			next, ok = t, true
+		}
+	}
+	// Every edge up to a day ahead belongs to a merged window overlapping
+	// [at, at+day+Lead]: a short horizon, computed like Desired. Look
+	// further only when nothing changes within the day.
+	const day = 24 * time.Hour
+	e := newEngine(&s, m, p, schedule.Interval{Start: at, End: at.Add(day + p.Lead + time.Nanosecond)}, -1)
+	e.follow = true
+	e.generate()
+	for _, l := range e.links(at) {
+		consider(l.Window.End)
+	}
+	for _, g := range e.merge(false) {
+		consider(g.Window.Start.Add(-p.Lead))
+		consider(g.Window.End)
+	}
+	if ok && !next.After(at.Add(day)) {
+		return next, ok
+	}
+	e = newEngine(&s, m, p, schedule.Interval{Start: at, End: schedule.Forever}, -1)
+	e.lookahead = 8 * day
+	e.generate()
+	for _, g := range e.merge(false) {
+		consider(g.Window.Start.Add(-p.Lead))
+		consider(g.Window.End)
+	}
+	return next, ok
+}
+
+// leadHorizon is [at, at+Lead] as a half-open interval: a window starting
+// exactly at at+Lead overlaps it.
+func leadHorizon(at time.Time, p Policy) schedule.Interval {
+	return schedule.Interval{Start: at, End: at.Add(max(p.Lead, 0) + time.Nanosecond)}
+}
+
+// Source kinds inside the engine, in the order sources are listed.
+const (
+	kPlan uint8 = iota
+	kDefault
+	kAllowance
+	kBooking
+	kAssignment
+	kCheckIn
+)
+
+func kindName(k uint8) string {
+	switch k {
+	case kPlan:
+		return KindPlan
+	case kDefault:
+		return KindDefault
+	case kAllowance:
+		return KindAllowance
+	case kBooking:
+		return KindBooking
+	case kAssignment:
+		return KindAssignment
+	}
+	return KindCheckIn
+}
+
+// piece is the window one source gives one member in one group. Instants
+// are kept as Unix seconds and nanoseconds: the slice holds no pointers, so
+// the garbage collector does not scan it, and it sorts faster.
+type piece struct {
+	start, end     int64 // Unix seconds
+	startNs, endNs int32
+	group          int64
+	member         int32 // canonical member index
+	rec            int32 // index of the record in its Snapshot slice
+	kind           uint8
+}
+
+// cmpInstant compares two (seconds, nanoseconds) instants.
+func cmpInstant(s1 int64, n1 int32, s2 int64, n2 int32) int {
+	if c := cmp.Compare(s1, s2); c != 0 {
+		return c
+	}
+	return cmp.Compare(n1, n2)
+}
+
+// instant turns a piece's instant back into a time.Time in loc.
+func instant(s int64, ns int32, loc *time.Location) time.Time { return time.Unix(s, int64(ns)).In(loc) }
+
+// loc returns the location of the times of a piece's record, so windows
+// come back in the zone the host gave (or, for weekly rules, in the
+// resource's zone).
+func (e *engine) loc(pc *piece) *time.Location {
+	s := e.ix.s
+	switch pc.kind {
+	case kPlan, kDefault:
+		return s.Plans[pc.rec].Start.Location()
+	case kAllowance:
+		return s.Allowances[pc.rec].Start.Location()
+	case kBooking:
+		return s.Bookings[pc.rec].Start.Location()
+	case kAssignment:
+		a := &s.Assignments[pc.rec]
+		if ri, ok := e.res[a.ResourceID]; ok && len(a.Rules) > 0 {
+			return ri.zone
+		}
+		return a.Start.Location()
+	}
+	return s.CheckIns[pc.rec].At.Location()
+}
+
+type engine struct {
+	ix      *index
+	m       mapping.Mapping
+	p       Policy
+	horizon schedule.Interval
+	only    int32 // canonical member to compute for, or -1 for all
+
+	lo, hi    time.Time     // bounds of weekly rule expansion
+	follow    bool          // follow chains of occurrences across lo and hi
+	lookahead time.Duration // if set, expand rules up to this long after max(at, Start) instead
+
+	groups map[mapping.Kind]map[string]groupsOK
+	pieces []piece
+	res    map[string]*resInfo   // valid resources
+	hit    map[pieceKey]struct{} // with filter, keys with a piece overlapping the horizon
+	// dropIns are the indexes of the valid drop-in bookings.
+	dropIns   []int32
+	linksOnly bool // only validate bookings and collect drop-ins
+	filter    bool // sort and merge only the pieces of keys in hit
+}
+
+// resInfo is what a booking or assignment needs of its resource.
+type resInfo struct {
+	zone   *time.Location
+	groups []int64
+	buf    schedule.Buffer
+}
+
+type pieceKey struct {
+	group  int64
+	member int32
+}
+
+type groupsOK struct {
+	g  []int64
+	ok bool
+}
+
+func newEngine(s *Snapshot, m mapping.Mapping, p Policy, horizon schedule.Interval, only int32) *engine {
+	ix := newIndex(s, p)
+	e := &engine{ix: ix, m: m, p: p, horizon: horizon, only: only,
+		groups: make(map[mapping.Kind]map[string]groupsOK, 4), hit: make(map[pieceKey]struct{})}
+	e.res = make(map[string]*resInfo, len(ix.resLoc))
+	for id, locID := range ix.resLoc {
+		g, _ := m.Lookup(mapping.KindResource, id)
+		e.res[id] = &resInfo{zone: ix.locs[locID], groups: g, buf: bufferFor(p, id)}
+	}
+	// For a short horizon few (member, group) keys matter: filter them
+	// before sorting. For a long one nearly all do.
+	e.filter = horizon.End.Sub(horizon.Start) <= 48*time.Hour
+	e.lo = horizon.Start.Add(-ix.maxBefore - 24*time.Hour)
+	e.hi = horizon.End
+	if e.hi.Before(schedule.Forever) {
+		e.hi = e.hi.Add(ix.maxAfter + 24*time.Hour)
+	}
+	return e
+}
+
+// lookup caches mapping lookups, which sort and copy.
+func (e *engine) lookup(kind mapping.Kind, id string) ([]int64, bool) {
+	t := e.groups[kind]
+	if t == nil {
+		t = make(map[string]groupsOK)
+		e.groups[kind] = t
+	}
+	r, found := t[id]
+	if !found {
+		r.g, r.ok = e.m.Lookup(kind, id)
+		t[id] = r
+	}
+	return r.g, r.ok
+}
+
+func (e *engine) add(members []int32, groups []int64, iv schedule.Interval, kind uint8, rec int) {
+	if !iv.Start.Before(iv.End) {
+		return
+	}
+	hit := e.filter && iv.Start.Before(e.horizon.End) && iv.End.After(e.horizon.Start)
+	ss, sn := iv.Start.Unix(), int32(iv.Start.Nanosecond())
+	es, en := iv.End.Unix(), int32(iv.End.Nanosecond())
+	for _, c := range members {
+		if e.only >= 0 && c != e.only {
+			continue
+		}
+		for _, g := range groups {
+			e.pieces = append(e.pieces, piece{start: ss, startNs: sn, end: es, endNs: en, group: g, member: c, rec: int32(rec), kind: kind})
+			if hit {
+				e.hit[pieceKey{g, c}] = struct{}{}
+			}
+		}
+	}
+}
+
+// seen tracks record IDs of one kind to report duplicates.
+type seen map[string]struct{}
+
+func (e *engine) checkID(ids seen, kind, id string) bool {
+	if id == "" {
+		e.ix.reject(kind, id, ErrEmptyID)
+		return false
+	}
+	n := len(ids)
+	ids[id] = struct{}{} // one map operation: a duplicate does not grow the map
+	if len(ids) == n {
+		e.ix.reject(kind, id, ErrDuplicateID)
+		return false
+	}
+	return true
+}
+
+func validWindow(start, end time.Time) error {
+	if start.IsZero() {
+		return fmt.Errorf("%w: no start", ErrInvalidWindow)
+	}
+	if !end.IsZero() && !end.After(start) {
+		return fmt.Errorf("%w: %s–%s", ErrInvalidWindow, start.Format(time.RFC3339), end.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// bookings validates the bookings, turns member bookings into pieces
+// (unless linksOnly) and collects the valid drop-ins.
+func (e *engine) bookings() {
+	s := e.ix.s
+	var one [1]int32
+	ids := make(seen, len(s.Bookings))
+	for i := range s.Bookings {
+		b := &s.Bookings[i]
+		ms, ri := e.checkBooking(ids, b, &one)
+		if ri != nil && b.MemberID == "" && b.Guest != nil {
+			e.dropIns = append(e.dropIns, int32(i))
+		}
+		if len(ms) == 0 || e.linksOnly {
+			continue
+		}
+		e.add(ms, ri.groups, widen(schedule.Interval{Start: b.Start, End: b.End}, ri.buf), kBooking, i)
+	}
+}
+
+// generate validates every record and turns each valid one into pieces.
+func (e *engine) generate() {
+	s, ix := e.ix.s, e.ix
+	e.pieces = make([]piece, 0, len(s.Plans)+len(s.Allowances)+2*len(s.Bookings)+len(s.CheckIns)+16*len(s.Assignments))
+	var one [1]int32
+	ids := make(seen, len(s.Plans))
+	for i := range s.Plans {
+		pl := &s.Plans[i]
+		if !e.checkID(ids, KindPlan, pl.ID) {
+			continue
+		}
+		if pl.Status < PlanPending || pl.Status > PlanCancelled {
+			ix.reject(KindPlan, pl.ID, fmt.Errorf("%w %d", ErrInvalidStatus, int(pl.Status)))
+			continue
+		}
+		if err := validWindow(pl.Start, pl.End); err != nil {
+			ix.reject(KindPlan, pl.ID, err)
+			continue
+		}
+		ms, err := ix.holders(pl.MemberID, pl.TeamID, &one)
+		if err != nil {
+			ix.reject(KindPlan, pl.ID, err)
+			continue
+		}
+		if pl.Status != PlanActive {
+			continue
+		}
+		kind := kPlan
+		groups, ok := e.lookup(mapping.KindPlan, pl.PlanID)
+		if !ok {
+			kind = kDefault
+			groups, _ = e.lookup(mapping.KindDefault, "")
+		}
+		e.add(ms, groups, schedule.Interval{Start: pl.Start, End: endOrForever(pl.End)}, kind, i)
+	}
+	ids = make(seen, len(s.Allowances))
+	for i := range s.Allowances {
+		a := &s.Allowances[i]
+		if !e.checkID(ids, KindAllowance, a.ID) {
+			continue
+		}
+		if err := validWindow(a.Start, a.End); err != nil {
+			ix.reject(KindAllowance, a.ID, err)
+			continue
+		}
+		ms, err := ix.holders(a.MemberID, a.TeamID, &one)
+		if err != nil {
+			ix.reject(KindAllowance, a.ID, err)
+			continue
+		}
+		groups, _ := e.lookup(mapping.KindAllowance, a.AllowanceID)
+		e.add(ms, groups, schedule.Interval{Start: a.Start, End: endOrForever(a.End)}, kAllowance, i)
+	}
+	e.bookings()
+	ids = make(seen, len(s.Assignments))
+	for i := range s.Assignments {
+		a := &s.Assignments[i]
+		if !e.checkID(ids, KindAssignment, a.ID) {
+			continue
+		}
+		if err := validWindow(a.Start, a.End); err != nil {
+			ix.reject(KindAssignment, a.ID, err)
+			continue
+		}
+		ri, ok := e.res[a.ResourceID]
+		if !ok {
+			ix.reject(KindAssignment, a.ID, fmt.Errorf("%w %q", ErrUnknownResource, a.ResourceID))
+			continue
+		}
+		ms, err := ix.holders(a.MemberID, a.TeamID, &one)
+		if err != nil {
+			ix.reject(KindAssignment, a.ID, err)
+			continue
+		}
+		if err := validRules(a.Rules); err != nil {
+			ix.reject(KindAssignment, a.ID, err)
+			continue
+		}
+		if !e.wants(ms) {
+			continue
+		}
+		groups := ri.groups
+		if len(groups) == 0 {
+			continue
+		}
+		whole := schedule.Interval{Start: a.Start, End: endOrForever(a.End)}
+		if len(a.Rules) == 0 {
+			e.add(ms, groups, whole, kAssignment, i)
+			continue
+		}
+		occ, err := e.occurrences(a, ri.zone, ri.buf)
+		if err != nil {
+			ix.reject(KindAssignment, a.ID, fmt.Errorf("%w: %w", ErrInvalidRule, err))
+			continue
+		}
+		for _, iv := range occ {
+			e.add(ms, groups, iv, kAssignment, i)
+		}
+	}
+	ids = make(seen, len(s.CheckIns))
+	for i := range s.CheckIns {
+		c := &s.CheckIns[i]
+		iv, ok := e.checkIn(ids, c)
+		if !ok {
+			continue
+		}
+		groups, _ := e.lookup(mapping.KindLocation, c.LocationID)
+		one[0] = ix.member[c.MemberID]
+		e.add(one[:], groups, iv, kCheckIn, i)
+	}
+}
+
+// wants reports whether any of ms is computed.
+func (e *engine) wants(ms []int32) bool {
+	return e.only < 0 || slices.Contains(ms, e.only)
+}
+
+// checkBooking validates a booking and returns the members it grants (its
+// member, or with DropIn.AddToGroup the member whose email is the guest's)
+// and its resource; ri is nil for a rejected booking.
+func (e *engine) checkBooking(ids seen, b *Booking, one *[1]int32) (ms []int32, ri *resInfo) {
+	ix := e.ix
+	if !e.checkID(ids, KindBooking, b.ID) {
+		return nil, nil
+	}
+	if err := validWindow(b.Start, b.End); err != nil || b.End.IsZero() {
+		if err == nil {
+			err = fmt.Errorf("%w: no end", ErrInvalidWindow)
+		}
+		ix.reject(KindBooking, b.ID, err)
+		return nil, nil
+	}
+	ri, ok := e.res[b.ResourceID]
+	if !ok {
+		ix.reject(KindBooking, b.ID, fmt.Errorf("%w %q", ErrUnknownResource, b.ResourceID))
+		return nil, nil
+	}
+	switch {
+	case b.MemberID != "":
+		c, ok := ix.member[b.MemberID]
+		if !ok {
+			ix.reject(KindBooking, b.ID, fmt.Errorf("%w %q", ErrUnknownMember, b.MemberID))
+			return nil, nil
+		}
+		one[0] = c
+		return one[:], ri
+	case b.Guest != nil:
+		email, err := NormalizeEmail(b.Guest.Email)
+		if err != nil {
+			ix.reject(KindBooking, b.ID, fmt.Errorf("guest: %w", err))
+			return nil, nil
+		}
+		if c, ok := ix.byEmail[email]; ok && e.m.DropIn.AddToGroup {
+			one[0] = c
+			return one[:], ri
+		}
+		return nil, ri
+	}
+	ix.reject(KindBooking, b.ID, ErrNoHolder)
+	return nil, nil
+}
+
+// checkIn validates a check-in and returns its window.
+func (e *engine) checkIn(ids seen, c *CheckIn) (schedule.Interval, bool) {
+	ix := e.ix
+	if !e.checkID(ids, KindCheckIn, c.ID) {
+		return schedule.Interval{}, false
+	}
+	if _, ok := ix.member[c.MemberID]; !ok {
+		ix.reject(KindCheckIn, c.ID, fmt.Errorf("%w %q", ErrUnknownMember, c.MemberID))
+		return schedule.Interval{}, false
+	}
+	loc, ok := ix.locs[c.LocationID]
+	if !ok {
+		ix.reject(KindCheckIn, c.ID, fmt.Errorf("%w %q", ErrUnknownLocation, c.LocationID))
+		return schedule.Interval{}, false
+	}
+	if c.At.IsZero() || (!c.Out.IsZero() && c.Out.Before(c.At)) {
+		ix.reject(KindCheckIn, c.ID, fmt.Errorf("%w: check-out before check-in", ErrInvalidWindow))
+		return schedule.Interval{}, false
+	}
+	return checkInWindow(c, loc, e.p), true
+}
+
+// checkInWindow is [At, min(Out, end of the local day or At+CheckInFor)).
+func checkInWindow(c *CheckIn, loc *time.Location, p Policy) schedule.Interval {
+	end := c.At.Add(p.CheckInFor)
+	if p.CheckInFor <= 0 {
+		end = schedule.EndOfDay(c.At, loc)
+	}
+	if !c.Out.IsZero() && c.Out.Before(end) {
+		end = c.Out
+	}
+	return schedule.Interval{Start: c.At, End: end}
+}
+
+// occurrences expands an assignment's rules in loc, clipped to the
+// assignment and widened by buf, merged.
+func (e *engine) occurrences(a *Assignment, loc *time.Location, buf schedule.Buffer) ([]schedule.Interval, error) {
+	aStart, aEnd := a.Start, endOrForever(a.End)
+	lo, hi := later(e.lo, aStart), earlier(e.hi, aEnd)
+	if e.lookahead > 0 {
+		hi = earlier(later(e.horizon.Start, aStart).Add(e.lookahead), aEnd)
+	}
+	for round := 0; ; round++ {
+		if !lo.Before(hi) {
+			return nil, nil
+		}
+		set, err := schedule.Expand(a.Rules, loc, schedule.Interval{Start: lo, End: hi})
+		if err != nil {
+			return nil, err
+		}
+		ivs := set.Intervals()
+		out := ivs[:0]
+		for _, iv := range ivs {
+			iv.Start, iv.End = later(iv.Start, aStart), earlier(iv.End, aEnd)
+			if iv.Start.Before(iv.End) {
+				out = append(out, widen(iv, buf))
+			}
+		}
+		out = mergeSorted(out)
+		if !e.follow || len(out) == 0 {
+			return out, nil
+		}
+		first, last := &out[0], &out[len(out)-1]
+		growL := lo.After(aStart) && !first.Start.After(lo) && first.End.After(e.horizon.Start)
+		growR := hi.Before(aEnd) && !last.End.Before(hi) && last.Start.Before(e.horizon.End)
+		if !growL && !growR {
+			return out, nil
+		}
+		if round == 3 { // a chain longer than a week repeats every week: continuous
+			if growL {
+				first.Start = aStart.Add(-buf.Before)
+			}
+			if growR {
+				last.End = widen(schedule.Interval{Start: aStart, End: aEnd}, buf).End
+			}
+			return out, nil
+		}
+		if growL {
+			lo = later(lo.AddDate(0, 0, -8), aStart)
+		}
+		if growR {
+			hi = earlier(hi.AddDate(0, 0, 8), aEnd)
+		}
+	}
+}
+
+// mergeSorted merges overlapping and touching intervals of a slice sorted
+// by Start, in place.
+func mergeSorted(ivs []schedule.Interval) []schedule.Interval {
+	if len(ivs) == 0 {
+		return ivs
+	}
+	out := ivs[:1]
+	for _, iv := range ivs[1:] {
+		last := &out[len(out)-1]
+		if !iv.Start.After(last.End) {
+			last.End = later(last.End, iv.End)
+			continue
+		}
+		out = append(out, iv)
+	}
+	return out
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func earlier(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// merge merges the pieces per (member, group) and returns the grants
+// overlapping the horizon, sorted by Email, GroupID, Start. With slot, only
+// the first such window per (member, group) is kept: the one in force at
+// horizon.Start, else the next one.
+func (e *engine) merge(slot bool) []Grant {
+	ix := e.ix
+	// Only (member, group) keys with a piece overlapping the horizon can
+	// have a merged window overlapping it.
+	ps := e.pieces
+	if e.filter {
+		ps = e.pieces[:0]
+		for _, pc := range e.pieces {
+			if _, ok := e.hit[pieceKey{pc.group, pc.member}]; ok {
+				ps = append(ps, pc)
+			}
+		}
+	}
+	slices.SortFunc(ps, func(a, b piece) int {
+		if c := cmp.Compare(ix.rank[a.member], ix.rank[b.member]); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.group, b.group); c != 0 {
+			return c
+		}
+		return cmpInstant(a.start, a.startNs, b.start, b.startNs)
+	})
+	// Two passes over the merged windows: count, then fill, so grants and
+	// their sources take one allocation each.
+	nGrants, nSources := 0, 0
+	e.eachWindow(ps, slot, func(i, j, _ int) {
+		nGrants++
+		nSources += j - i
+	})
+	grants := make([]Grant, 0, nGrants)
+	backing := make([]Source, 0, nSources)
+	e.eachWindow(ps, slot, func(i, j, last int) {
+		cur, end := ps[i], ps[last]
+		start := instant(cur.start, cur.startNs, e.loc(&cur))
+		stop := instant(end.end, end.endNs, e.loc(&end))
+		n := len(backing)
+		backing = e.appendSources(backing, ps[i:j])
+		grants = append(grants, Grant{
+			MemberID: ix.s.Members[cur.member].ID,
+			Email:    ix.email[cur.member],
+			GroupID:  cur.group,
+			Window:   schedule.Interval{Start: start, End: stop},
+			Sources:  backing[n:len(backing):len(backing)],
+		})
+	})
+	return grants
+}
+
+// eachWindow calls fn for every merged window of the sorted pieces ps that
+// overlaps the horizon, with the range ps[i:j] of its pieces and the index
+// of the piece that ends it.
+// With slot, only the first such window per (member, group) is passed.
+func (e *engine) eachWindow(ps []piece, slot bool, fn func(i, j, last int)) {
+	h := e.horizon
+	hs, hsn := h.Start.Unix(), int32(h.Start.Nanosecond())
+	he, hen := h.End.Unix(), int32(h.End.Nanosecond())
+	lastMember, lastGroup := int32(-1), int64(0)
+	for i := 0; i < len(ps); {
+		cur := ps[i]
+		end, endNs, last := cur.end, cur.endNs, i
+		j := i + 1
+		for j < len(ps) && ps[j].member == cur.member && ps[j].group == cur.group &&
+			cmpInstant(ps[j].start, ps[j].startNs, end, endNs) <= 0 {
+			if cmpInstant(ps[j].end, ps[j].endNs, end, endNs) > 0 {
+				end, endNs, last = ps[j].end, ps[j].endNs, j
+			}
+			j++
+		}
+		keep := cmpInstant(cur.start, cur.startNs, he, hen) < 0 && cmpInstant(end, endNs, hs, hsn) > 0
+		if keep && slot && cur.member == lastMember && cur.group == lastGroup {
+			keep = false
+		}
+		if keep {
+			lastMember, lastGroup = cur.member, cur.group
+			fn(i, j, last)
+		}
+		i = j
+	}
+}
+
+// appendSources appends the distinct sources of pieces to dst, by kind
+// then snapshot order. It reorders pieces.
+func (e *engine) appendSources(dst []Source, pieces []piece) []Source {
+	if len(pieces) > 1 {
+		slices.SortFunc(pieces, func(a, b piece) int {
+			if c := cmp.Compare(a.kind, b.kind); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.rec, b.rec)
+		})
+	}
+	for i, pc := range pieces {
+		if i > 0 && pc.kind == pieces[i-1].kind && pc.rec == pieces[i-1].rec {
+			continue
+		}
+		dst = append(dst, Source{Kind: kindName(pc.kind), ID: e.recordID(pc.kind, pc.rec)})
+	}
+	return dst
+}
+
+func (e *engine) recordID(kind uint8, rec int32) string {
+	s := e.ix.s
+	switch kind {
+	case kPlan, kDefault:
+		return s.Plans[rec].ID
+	case kAllowance:
+		return s.Allowances[rec].ID
+	case kBooking:
+		return s.Bookings[rec].ID
+	case kAssignment:
+		return s.Assignments[rec].ID
+	}
+	return s.CheckIns[rec].ID
+}

@@ -1,0 +1,134 @@
+package access
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// NormalizeEmail trims s and case-folds it, the form in which members are
+// matched to Kisi users. It returns an error wrapping [ErrInvalidEmail] for
+// an empty or malformed address: one "@" between a non-empty local part and
+// a domain with a dot inside it, and no spaces, commas, quotes or angle
+// brackets.
+func NormalizeEmail(s string) (string, error) {
+	e := strings.ToLower(strings.TrimSpace(s))
+	if e == "" {
+		return "", fmt.Errorf("empty email: %w", ErrInvalidEmail)
+	}
+	local, domain, ok := strings.Cut(e, "@")
+	switch {
+	case !ok || local == "" || domain == "" || strings.Contains(domain, "@"):
+		return "", fmt.Errorf("email %q: %w", s, ErrInvalidEmail)
+	case strings.ContainsAny(e, " \t\r\n,;:<>()[]\"\\"):
+		return "", fmt.Errorf("email %q: %w", s, ErrInvalidEmail)
+	case !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") ||
+		strings.HasSuffix(domain, ".") || strings.Contains(domain, ".."):
+		return "", fmt.Errorf("email %q: %w", s, ErrInvalidEmail)
+	}
+	for _, r := range e {
+		if r < 0x20 || r == 0x7f {
+			return "", fmt.Errorf("email %q: %w", s, ErrInvalidEmail)
+		}
+	}
+	return e, nil
+}
+
+// Errors wrapped by a [RecordError]; test with [errors.Is].
+var (
+	// ErrInvalidEmail reports an empty or malformed email address.
+	ErrInvalidEmail = errors.New("invalid email")
+	// ErrSharedEmail reports that a member has the same email as an earlier member. Both
+	// are one Kisi user; the later member's access is merged under the
+	// earlier member's ID. The later member is still served, so this error
+	// is a warning.
+	ErrSharedEmail = errors.New("email shared with another member")
+	// ErrDuplicateID reports that a record has the ID of an earlier record of its kind;
+	// the later one is ignored.
+	ErrDuplicateID = errors.New("duplicate id")
+	// ErrEmptyID reports that a record has no ID.
+	ErrEmptyID = errors.New("empty id")
+	// ErrUnknownMember reports that a record names a member that does not exist (or was
+	// rejected).
+	ErrUnknownMember = errors.New("unknown member")
+	// ErrUnknownTeam reports that a record names a team that does not exist.
+	ErrUnknownTeam = errors.New("unknown team")
+	// ErrUnknownResource reports that a record names a resource that does not exist (or
+	// was rejected).
+	ErrUnknownResource = errors.New("unknown resource")
+	// ErrUnknownLocation reports that a record names a location that does not exist (or
+	// was rejected).
+	ErrUnknownLocation = errors.New("unknown location")
+	// ErrUnknownTimeZone reports that a location's time zone is not a known IANA name.
+	ErrUnknownTimeZone = errors.New("unknown time zone")
+	// ErrInvalidWindow reports that a record ends before or when it starts, or has no
+	// start.
+	ErrInvalidWindow = errors.New("end not after start")
+	// ErrInvalidRule reports that an assignment has an invalid weekly rule.
+	ErrInvalidRule = errors.New("invalid weekly rule")
+	// ErrNoHolder reports that a plan, allowance, booking or assignment names neither a
+	// member nor a team (nor, for a booking, a guest).
+	ErrNoHolder = errors.New("no member or team")
+	// ErrInvalidPolicy reports a [Policy] that cannot be applied; it is
+	// returned alone (not in a [RecordError]) and nothing is computed.
+	ErrInvalidPolicy = errors.New("invalid policy")
+	// ErrInvalidStatus reports that a plan has a status other than pending, active or
+	// cancelled.
+	ErrInvalidStatus = errors.New("invalid plan status")
+)
+
+// Record kinds named by [RecordError.Kind].
+const (
+	KindLocation   = "location"
+	KindResource   = "resource"
+	KindMember     = "member"
+	KindTeam       = "team"
+	KindPlan       = "plan"
+	KindAllowance  = "allowance"
+	KindBooking    = "booking"
+	KindAssignment = "assignment"
+	KindCheckIn    = "checkin"
+	KindDefault    = "default"
+)
+
+// RecordError reports one snapshot record that was rejected (or, for
+// [ErrSharedEmail], merged). [Access], [Desired], [Links] and [Explain]
+// return every RecordError joined with [errors.Join] next to the results of
+// all valid records; [RecordErrors] lists them.
+type RecordError struct {
+	Kind string // location, resource, member, team, plan, allowance, booking, assignment or checkin
+	ID   string // the record's ID
+	Err  error  // what is wrong; wraps one of the Err… values of this package
+}
+
+// Error returns e.g. `booking "b1": end not after start`.
+func (e *RecordError) Error() string { return fmt.Sprintf("%s %q: %v", e.Kind, e.ID, e.Err) }
+
+// Unwrap returns e.Err.
+func (e *RecordError) Unwrap() error { return e.Err }
+
+// RecordErrors returns every [*RecordError] inside err (as joined by
+// [errors.Join] or wrapped with %w), in order.
+func RecordErrors(err error) []*RecordError {
+	var out []*RecordError
+	var walk func(error)
+	walk = func(err error) {
+		if err == nil {
+			return
+		}
+		if re, ok := err.(*RecordError); ok {
+			out = append(out, re)
+			return
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				walk(e)
+			}
+		case interface{ Unwrap() error }:
+			walk(u.Unwrap())
+		}
+	}
+	walk(err)
+	return out
+}
