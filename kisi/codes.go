@@ -1,6 +1,6 @@
 package kisi
 
-// ErrorCode is one of Kisi"s six-character error codes, found in the "code"
+// ErrorCode is one of Kisi's six-character error codes, found in the "code"
 // of error bodies and in the error_code of events (for example of a failed
 // unlock). The constants below are the codes Kisi documents.
 type ErrorCode string
@@ -147,7 +147,7 @@ const (
 	CodeIntegrationDisabled ErrorCode = "abff11"
 )
 
-// Description returns Kisi"s meaning of the code, or "" for an unknown code.
+// Description returns Kisi's meaning of the code, or "" for an unknown code.
 func (c ErrorCode) Description() string {
 	switch c {
 	case CodeAuthLinkInvalid:
@@ -294,7 +294,7 @@ func (c ErrorCode) Description() string {
 
 // LikelyCause returns the access setting that most likely produced the code
 // when it explains a failed unlock, or "" when no setting is known to cause
-// it. The mapping is an inference from Kisi"s descriptions, not documented
+// it. The mapping is an inference from Kisi's descriptions, not documented
 // by Kisi.
 func (c ErrorCode) LikelyCause() string {
 	switch c {
