@@ -98,7 +98,8 @@ const (
 // Errors of the snapshot are returned as by [Access]; an unknown member or
 // invalid email is not an error but the Explanation's Problem. Times are
 // shown in the zone of the location of each source (booked or assigned
-// resource, check-in location) and in UTC where no location is known.
+// resource, check-in location); plans and allowances use the zone every
+// location shares, and UTC where there is none.
 func Explain(s Snapshot, m mapping.Mapping, p Policy, memberID string, at time.Time) (Explanation, error) {
 	x := Explanation{MemberID: memberID, At: at, zone: time.UTC}
 	if err := p.Validate(); err != nil {
@@ -236,6 +237,21 @@ func better(a, b *SourceExplanation) bool {
 	return a.key.After(b.key)
 }
 
+// homeZone returns the time zone shared by every location of s, or nil when
+// the locations disagree or there are none: the zone to show times of
+// sources that belong to no location.
+func homeZone(s *Snapshot) *time.Location {
+	var home *time.Location
+	for _, l := range s.Locations {
+		loc, err := time.LoadLocation(l.TimeZone)
+		if err != nil || (home != nil && loc.String() != home.String()) {
+			return nil
+		}
+		home = loc
+	}
+	return home
+}
+
 func zoneOr(l *time.Location) *time.Location {
 	if l == nil {
 		return time.UTC
@@ -247,6 +263,7 @@ func zoneOr(l *time.Location) *time.Location {
 // access around at, in snapshot order by kind.
 func explainSources(e *engine, c int32, at time.Time) []SourceExplanation {
 	s, ix, m, p := e.ix.s, e.ix, e.m, e.p
+	home := homeZone(s) // plans and allowances belong to no location
 	var out []SourceExplanation
 	var one [1]int32
 	reaches := func(memberID, teamID string) bool {
@@ -279,6 +296,7 @@ func explainSources(e *engine, c int32, at time.Time) []SourceExplanation {
 		sx.Groups = groups
 		w := schedule.Interval{Start: pl.Start, End: endOrForever(pl.End)}
 		sx.Window = &w
+		sx.loc = home
 		name := fmt.Sprintf("Plan %s (%s)", pl.ID, pl.PlanID)
 		switch {
 		case pl.Status == PlanPending:
@@ -286,7 +304,7 @@ func explainSources(e *engine, c int32, at time.Time) []SourceExplanation {
 		case pl.Status == PlanCancelled:
 			sx.state, sx.Note = stCancelled, name+" is cancelled, so it gives no access."
 		default:
-			sx.Note = timedNote(&sx, name, w, at, time.UTC, "starts", "ended")
+			sx.Note = timedNote(&sx, name, w, at, zoneOr(home), "starts", "ended")
 		}
 		out = append(out, finish(sx, name, !ok))
 	}
@@ -299,7 +317,8 @@ func explainSources(e *engine, c int32, at time.Time) []SourceExplanation {
 		w := schedule.Interval{Start: a.Start, End: endOrForever(a.End)}
 		sx.Window = &w
 		name := fmt.Sprintf("Allowance %s (%s)", a.ID, a.AllowanceID)
-		sx.Note = timedNote(&sx, name, w, at, time.UTC, "starts", "ended")
+		sx.loc = home
+		sx.Note = timedNote(&sx, name, w, at, zoneOr(home), "starts", "ended")
 		out = append(out, finish(sx, name, false))
 	}
 	for i := range s.Bookings {

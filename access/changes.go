@@ -1,0 +1,270 @@
+package access
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/kisisync/kisisync/schedule"
+)
+
+// Action is what a [Change] does.
+type Action string
+
+// The actions. Create, Replace and Delete write to Kisi; Adopt and Forget
+// only correct the Store.
+const (
+	ActionCreate  Action = "create"
+	ActionReplace Action = "replace" // delete then create (or PATCH), back to back
+	ActionDelete  Action = "delete"
+	ActionAdopt   Action = "adopt"  // an object found in Kisi for a pending intent becomes managed
+	ActionForget  Action = "forget" // a record with nothing to do in Kisi is dropped
+)
+
+// ObjectKind names the Kisi object of a [Change].
+type ObjectKind string
+
+// The object kinds.
+const (
+	ObjectGrant ObjectKind = "grant" // a group role assignment
+	ObjectLink  ObjectKind = "link"  // a group link of a drop-in booking
+)
+
+// Change is one step of [Changes]: create, replace or delete one grant or
+// link, or adopt or forget a Store record, with the reason and the sources
+// behind it.
+type Change struct {
+	Action Action     `json:"action"`
+	Object ObjectKind `json:"object"`
+	// Key is the Store key of the record the change works on.
+	Key      string `json:"key"`
+	Email    string `json:"email"`
+	MemberID string `json:"member_id,omitempty"`
+	// Name is the member's or the guest's name (user and link names).
+	Name    string `json:"name,omitempty"`
+	Managed bool   `json:"managed,omitempty"`
+	GroupID int64  `json:"group_id"`
+	// GroupName is the group's name from [WithGroupNames], if known.
+	GroupName string `json:"group_name,omitempty"`
+	// Window is the window created (create, replace, adopt); Old the window
+	// removed (replace, delete).
+	Window *schedule.Interval `json:"window,omitempty"`
+	Old    *schedule.Interval `json:"old,omitempty"`
+	// KisiID is the Kisi object deleted, replaced or adopted.
+	KisiID int64 `json:"kisi_id,omitempty"`
+	// UserID is the Kisi user of an adopted grant.
+	UserID    int64    `json:"user_id,omitempty"`
+	Sources   []Source `json:"sources,omitempty"`
+	BookingID string   `json:"booking_id,omitempty"`
+	SendLink  bool     `json:"send_link,omitempty"`
+	QR        bool     `json:"qr,omitempty"`
+	// Expired marks a delete of an object whose window has ended: cleanup,
+	// not a revocation.
+	Expired bool   `json:"expired,omitempty"`
+	Reason  string `json:"reason"`
+}
+
+// Conflict is a grant Kisi refused because the user already holds a role in
+// the group that this SDK does not manage. It is reported, never retried
+// until the wanted window changes or [Reconciler.Verify] finds that role
+// gone, and the other role is never touched.
+type Conflict struct {
+	Email   string `json:"email"`
+	GroupID int64  `json:"group_id"`
+	// KisiID is the role assignment held outside this SDK.
+	KisiID int64             `json:"kisi_id,omitempty"`
+	Window schedule.Interval `json:"window"`
+}
+
+// Changes is the dry-run result of [Reconciler.Plan]: what [Reconciler.Apply]
+// would do, in order. It marshals to JSON, and String renders it like a
+// Terraform plan.
+//
+// Order: Store corrections (adopt, forget), then pure revocations, then
+// replacements, then creates with the soonest window first, then cleanup of
+// expired objects. Within each part changes sort by email, group, booking.
+type Changes struct {
+	Organization string    `json:"organization"`
+	At           time.Time `json:"at"`
+	// Location is the IANA zone String renders times in.
+	Location string   `json:"location"`
+	Changes  []Change `json:"changes"`
+	// Conflicts are wanted grants held back by an unmanaged role.
+	Conflicts []Conflict `json:"conflicts,omitempty"`
+	// Skipped are the snapshot records Desired rejected, one message each;
+	// every valid record is still planned.
+	Skipped []string `json:"skipped,omitempty"`
+	// Unresolved counts pending intents Plan could not look up in Kisi;
+	// they are left alone and looked up again next run.
+	Unresolved int `json:"unresolved,omitempty"`
+	// Managed is the number of grants and links the Store held at plan time
+	// (the base of the revoke guard); Revocations the deletes of grants and
+	// links still or not yet in force.
+	Managed     int `json:"managed"`
+	Revocations int `json:"revocations"`
+	// Links is the number of email links that will exist after Apply.
+	Links int `json:"links"`
+	// Approved lets Apply go beyond the revoke limit; see [Changes.Approve].
+	Approved bool `json:"approved,omitempty"`
+	// Base fingerprints the Store the plan was made from; Apply refuses a
+	// plan whose Store has changed since (see [ErrStalePlan]).
+	Base string `json:"base"`
+
+	// NextRun is carried over to the Report.
+	NextRun time.Time `json:"next_run,omitzero"`
+	loc     *time.Location
+}
+
+// Approve marks the changes as reviewed, so [Reconciler.Apply] applies them
+// even when they revoke more than the revoke limit allows.
+func (c *Changes) Approve() { c.Approved = true }
+
+// Empty reports whether applying the changes would do nothing.
+func (c *Changes) Empty() bool { return c == nil || len(c.Changes) == 0 }
+
+// Count returns how many changes have action a.
+func (c *Changes) Count(a Action) int {
+	n := 0
+	for _, ch := range c.Changes {
+		if ch.Action == a {
+			n++
+		}
+	}
+	return n
+}
+
+func (c *Changes) location() *time.Location {
+	if c.loc != nil {
+		return c.loc
+	}
+	if c.Location != "" {
+		if l, err := time.LoadLocation(c.Location); err == nil {
+			return l
+		}
+	}
+	return time.UTC
+}
+
+// String renders the changes like a Terraform plan, one line per change,
+// with times in c.Location:
+//
+//   - grant alice@example.com → group 12  2026-06-10 13:55–15:05 CEST  (booking bk1)
+//
+// "+" creates, "-" deletes, "~" replaces, "=" adopts or forgets a Store
+// record. The output is deterministic.
+func (c *Changes) String() string {
+	if c == nil {
+		return "no changes\n"
+	}
+	loc := c.location()
+	var b strings.Builder
+	fmt.Fprintf(&b, "plan for organization %q at %s\n", c.Organization, c.At.In(loc).Format("2006-01-02 15:04 MST"))
+	if len(c.Changes) == 0 {
+		b.WriteString("\nno changes: Kisi matches the desired access\n")
+	} else {
+		b.WriteString("\n")
+	}
+	for _, ch := range c.Changes {
+		b.WriteString(ch.line(loc))
+		b.WriteString("\n")
+	}
+	for _, cf := range c.Conflicts {
+		fmt.Fprintf(&b, "! conflict %s → group %d  %s  (holds role %d not managed here; left alone)\n",
+			cf.Email, cf.GroupID, FormatWindow(cf.Window, loc), cf.KisiID)
+	}
+	for _, s := range c.Skipped {
+		fmt.Fprintf(&b, "! skipped %s\n", s)
+	}
+	if c.Unresolved > 0 {
+		fmt.Fprintf(&b, "! %d pending intents could not be looked up; retried next run\n", c.Unresolved)
+	}
+	fmt.Fprintf(&b, "\nPlan: %d to create, %d to replace, %d to delete (revoking %d of %d managed), %d to adopt, %d to forget.\n",
+		c.Count(ActionCreate), c.Count(ActionReplace), c.Count(ActionDelete), c.Revocations, c.Managed,
+		c.Count(ActionAdopt), c.Count(ActionForget))
+	return b.String()
+}
+
+func (ch Change) line(loc *time.Location) string {
+	var sym, verb string
+	switch ch.Action {
+	case ActionCreate:
+		sym, verb = "+", "grant"
+		if ch.Object == ObjectLink {
+			verb = "link"
+		}
+	case ActionReplace:
+		sym, verb = "~", "replace"
+		if ch.Object == ObjectLink {
+			verb = "replace link"
+		}
+	case ActionDelete:
+		sym, verb = "-", "revoke"
+		if ch.Expired {
+			verb = "clean up"
+		}
+		if ch.Object == ObjectLink {
+			verb += " link"
+		}
+	case ActionAdopt:
+		sym, verb = "=", "adopt "+string(ch.Object)
+	default:
+		sym, verb = "=", "forget "+string(ch.Object)
+	}
+	var win string
+	switch {
+	case ch.Old != nil && ch.Window != nil:
+		win = FormatWindow(*ch.Old, loc) + " → " + FormatWindow(*ch.Window, loc)
+	case ch.Window != nil:
+		win = FormatWindow(*ch.Window, loc)
+	case ch.Old != nil:
+		win = FormatWindow(*ch.Old, loc)
+	}
+	var notes []string
+	for _, s := range ch.Sources {
+		notes = append(notes, s.Kind+" "+s.ID)
+	}
+	if ch.Object == ObjectLink {
+		var how []string
+		if ch.SendLink {
+			how = append(how, "link")
+		}
+		if ch.QR {
+			how = append(how, "QR")
+		}
+		if len(how) > 0 && ch.Action != ActionDelete {
+			notes = append(notes, "sends "+strings.Join(how, "+"))
+		}
+	}
+	if ch.Reason != "" {
+		notes = append(notes, ch.Reason)
+	}
+	line := fmt.Sprintf("%s %s %s → group %d", sym, verb, ch.Email, ch.GroupID)
+	if ch.GroupName != "" {
+		line += fmt.Sprintf(" %q", ch.GroupName)
+	}
+	if win != "" {
+		line += "  " + win
+	}
+	if len(notes) > 0 {
+		line += "  (" + strings.Join(notes, "; ") + ")"
+	}
+	return line
+}
+
+// FormatWindow renders iv in loc compactly: "2026-06-10 13:55–15:05 CEST"
+// within one day, "2026-06-10 22:00 CEST – 2026-06-11 02:00 CEST" across
+// days, and "from 2026-06-10 13:55 CEST" when open-ended.
+func FormatWindow(iv schedule.Interval, loc *time.Location) string {
+	if loc == nil {
+		loc = time.UTC
+	}
+	s := iv.Start.In(loc)
+	if iv.End.IsZero() || iv.End.Equal(schedule.Forever) {
+		return "from " + s.Format("2006-01-02 15:04 MST")
+	}
+	e := iv.End.In(loc)
+	if s.Year() == e.Year() && s.YearDay() == e.YearDay() && s.Format("MST") == e.Format("MST") {
+		return s.Format("2006-01-02 15:04") + "–" + e.Format("15:04 MST")
+	}
+	return s.Format("2006-01-02 15:04 MST") + " – " + e.Format("2006-01-02 15:04 MST")
+}

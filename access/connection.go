@@ -1,0 +1,657 @@
+package access
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/kisisync/kisisync/kisi"
+	"github.com/kisisync/kisisync/mapping"
+)
+
+// CheckOption configures [CheckConnection] and [Diagnose].
+type CheckOption func(*checkOptions) error
+
+type checkOptions struct {
+	clock       clockwork.Clock
+	store       Store
+	org         string
+	lookback    time.Duration
+	maxAttempts int
+	linkWarn    int
+}
+
+// Defaults of the check options.
+const (
+	// DefaultUnlockLookback is how far back [Diagnose] reads unlock
+	// attempts.
+	DefaultUnlockLookback = 7 * 24 * time.Hour
+	// DefaultMaxAttempts is how many recent unlock attempts a [Diagnosis]
+	// lists.
+	DefaultMaxAttempts = 20
+)
+
+func newCheckOptions(opts []CheckOption) (checkOptions, error) {
+	o := checkOptions{clock: clockwork.NewRealClock(), lookback: DefaultUnlockLookback, maxAttempts: DefaultMaxAttempts,
+		linkWarn: LinkLimit * 9 / 10}
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(&o); err != nil {
+			return o, err
+		}
+	}
+	return o, nil
+}
+
+// WithCheckClock sets the clock [CheckConnection] reads "now" from, to tell
+// which email links are still in force (default the real clock). [Diagnose]
+// takes its instant as an argument instead.
+func WithCheckClock(c clockwork.Clock) CheckOption {
+	return func(o *checkOptions) error {
+		if c == nil {
+			return errors.New("access: nil clock")
+		}
+		o.clock = c
+		return nil
+	}
+}
+
+// WithCheckStore names the [Store] and organization key of the
+// [Reconciler], so that the checks know exactly which role assignments this
+// SDK manages. Without it a role counts as managed when it is a
+// group_basic role created by the API key's own Kisi user, which also
+// counts roles a person gave by hand while signed in as that user.
+func WithCheckStore(st Store, org string) CheckOption {
+	return func(o *checkOptions) error {
+		if st == nil {
+			return errors.New("access: nil store")
+		}
+		if org == "" {
+			return errors.New("access: empty organization")
+		}
+		o.store, o.org = st, org
+		return nil
+	}
+}
+
+// WithUnlockLookback sets how far before the diagnosed instant [Diagnose]
+// reads the member's unlock attempts (default 7 days, at most 90 days,
+// Kisi's limit for an event set).
+func WithUnlockLookback(d time.Duration) CheckOption {
+	return func(o *checkOptions) error {
+		if d <= 0 || d > 90*24*time.Hour {
+			return fmt.Errorf("access: unlock lookback %v outside (0, 90 days]", d)
+		}
+		o.lookback = d
+		return nil
+	}
+}
+
+// WithMaxAttempts sets how many of the most recent unlock attempts a
+// [Diagnosis] lists (default 20); findings still count every attempt read.
+func WithMaxAttempts(n int) CheckOption {
+	return func(o *checkOptions) error {
+		if n < 1 {
+			return fmt.Errorf("access: max attempts %d not positive", n)
+		}
+		o.maxAttempts = n
+		return nil
+	}
+}
+
+// WithEmailLinkWarning sets the number of email links in force from which
+// [CheckConnection] warns that Kisi's limit of [LinkLimit] is near
+// (default 900).
+func WithEmailLinkWarning(n int) CheckOption {
+	return func(o *checkOptions) error {
+		if n <= 0 || n > LinkLimit {
+			return fmt.Errorf("access: email link warning %d outside (0, %d]", n, LinkLimit)
+		}
+		o.linkWarn = n
+		return nil
+	}
+}
+
+// ConnectionReport is the result of [CheckConnection]: whether the API key
+// works and may write, and the state of every mapped group. It marshals to
+// JSON for a host's admin page; [ConnectionReport.String] renders it for a
+// support person.
+type ConnectionReport struct {
+	CheckedAt    time.Time         `json:"checked_at"`
+	Organization *OrganizationInfo `json:"organization,omitempty"`
+	Key          *KeyInfo          `json:"key,omitempty"`
+	Groups       []GroupCheck      `json:"groups,omitempty"`
+	// EmailLinks is the number of group links with an email in force;
+	// Kisi allows EmailLinkLimit at once. -1 when they could not be listed.
+	EmailLinks     int       `json:"email_links"`
+	EmailLinkLimit int       `json:"email_link_limit"`
+	Findings       []Finding `json:"findings"`
+}
+
+// OrganizationInfo names the Kisi organization of the API key.
+type OrganizationInfo struct {
+	ID     int64  `json:"id"`
+	Name   string `json:"name"`
+	Domain string `json:"domain,omitempty"`
+}
+
+// KeyInfo describes the Kisi user the API key belongs to.
+type KeyInfo struct {
+	UserID int64  `json:"user_id"`
+	Email  string `json:"email"`
+	// Roles are the user's organization roles (role ids such as
+	// organization_administrator or observer).
+	Roles []string `json:"roles,omitempty"`
+	// Admin reports whether the user is the organization owner or an
+	// administrator, which the sync needs to write.
+	Admin bool `json:"admin"`
+}
+
+// GroupCheck is the state of one mapped Kisi group.
+type GroupCheck struct {
+	GroupID int64  `json:"group_id"`
+	Name    string `json:"name,omitempty"`
+	Exists  bool   `json:"exists"`
+	PlaceID int64  `json:"place_id,omitempty"`
+	Doors   int    `json:"doors"`
+	Users   int    `json:"users"`
+	// Roles is the number of role assignments in the group, Unmanaged how
+	// many of them this SDK did not create (-1 when unknown).
+	Roles     int `json:"roles"`
+	Unmanaged int `json:"unmanaged"`
+	// Restrictions are the finding codes of the group's restrictions, such
+	// as time_restriction or app_access_off.
+	Restrictions []string `json:"restrictions,omitempty"`
+}
+
+// OK reports whether no finding is an error.
+func (r *ConnectionReport) OK() bool { return r != nil && worst(r.Findings) < SeverityError }
+
+// MissingGroups returns the mapped groups that do not exist in Kisi, which
+// a sync should skip.
+func (r *ConnectionReport) MissingGroups() []int64 {
+	if r == nil {
+		return nil
+	}
+	var out []int64
+	for _, g := range r.Groups {
+		if !g.Exists {
+			out = append(out, g.GroupID)
+		}
+	}
+	return out
+}
+
+// String renders the report: the findings, most serious first, then the
+// key and the groups.
+func (r *ConnectionReport) String() string {
+	if r == nil {
+		return "No connection report.\n"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Kisi connection check at %s\n", r.CheckedAt.UTC().Format("Mon 2 Jan 2006 15:04 MST"))
+	if r.Organization != nil {
+		fmt.Fprintf(&b, "Organization %d %q\n", r.Organization.ID, r.Organization.Name)
+	}
+	if r.Key != nil {
+		role := "no organization role"
+		if len(r.Key.Roles) > 0 {
+			role = strings.Join(r.Key.Roles, ", ")
+		}
+		fmt.Fprintf(&b, "API key of %s (user %d): %s\n", r.Key.Email, r.Key.UserID, role)
+	}
+	b.WriteString("\nFindings:\n")
+	writeFindings(&b, r.Findings)
+	if len(r.Groups) > 0 {
+		b.WriteString("\nGroups:\n")
+		for _, g := range r.Groups {
+			if !g.Exists {
+				fmt.Fprintf(&b, "  %d  missing in Kisi\n", g.GroupID)
+				continue
+			}
+			unmanaged := fmt.Sprintf("%d not managed here", g.Unmanaged)
+			if g.Unmanaged < 0 {
+				unmanaged = "unknown ownership"
+			}
+			restr := "no restrictions"
+			if len(g.Restrictions) > 0 {
+				restr = strings.Join(g.Restrictions, ", ")
+			}
+			fmt.Fprintf(&b, "  %d  %-20q %s, %s, %s (%s), %s\n", g.GroupID, g.Name,
+				plural(g.Doors, "door", "doors"), plural(g.Users, "user", "users"),
+				plural(g.Roles, "role", "roles"), unmanaged, restr)
+		}
+	}
+	if r.EmailLinks >= 0 {
+		fmt.Fprintf(&b, "\nEmail links in force: %d of %d\n", r.EmailLinks, r.EmailLinkLimit)
+	}
+	return b.String()
+}
+
+// CheckConnection checks that the API key of c works and may write, and
+// that every group of m exists in Kisi, has doors and what restricts it. It
+// reads Kisi only and never writes. Each problem is a [Finding] with a
+// remedy; a mapped group that is missing is reported and skipped, and the
+// other groups are still checked. The returned error is non-nil only for a
+// nil client, an invalid option or when ctx ends; an invalid key or an
+// unreachable Kisi is a finding.
+//
+// It makes 3 requests for the key, per mapped group 1 for the group, 1 for
+// its place (once per place) and ⌈n/250⌉ for its n role assignments, and
+// ⌈l/250⌉ for the organization's l group links.
+func CheckConnection(ctx context.Context, c *kisi.Client, m mapping.Mapping, opts ...CheckOption) (*ConnectionReport, error) {
+	if c == nil {
+		return nil, errors.New("access: check connection: nil kisi client")
+	}
+	o, err := newCheckOptions(opts)
+	if err != nil {
+		return nil, fmt.Errorf("access: check connection: %w", err)
+	}
+	rep := &ConnectionReport{CheckedAt: o.clock.Now(), EmailLinks: -1, EmailLinkLimit: LinkLimit}
+	kc, err := checkKey(ctx, c)
+	if err != nil {
+		return nil, fmt.Errorf("access: check connection: %w", err)
+	}
+	rep.Key, rep.Organization = kc.key, kc.org
+	rep.Findings = append(rep.Findings, kc.findings...)
+	if !kc.usable {
+		sortFindings(rep.Findings)
+		return rep, nil
+	}
+	own, f, err := loadOwnership(ctx, o, kc.key.UserID)
+	if err != nil {
+		return nil, fmt.Errorf("access: check connection: %w", err)
+	}
+	rep.Findings = append(rep.Findings, f...)
+
+	groups := m.Groups()
+	if len(groups) == 0 {
+		rep.Findings = append(rep.Findings, Finding{Severity: SeverityWarning, Code: CodeNoGroupsMapped,
+			Message: "The mapping names no Kisi group, so the sync gives nobody access.",
+			Remedy:  "Map plans, allowances, resources or locations to Kisi groups in the integration settings."})
+	}
+	places := map[int64]*kisi.Place{}
+	for _, g := range groups {
+		gc, gf, err := checkGroup(ctx, c, g, m, places)
+		if err != nil {
+			return nil, fmt.Errorf("access: check connection: %w", err)
+		}
+		if gc.Exists {
+			rf, err := countGroupRoles(ctx, c, &gc, own)
+			if err != nil {
+				return nil, fmt.Errorf("access: check connection: %w", err)
+			}
+			gf = append(gf, rf...)
+			if len(gf) == 0 {
+				gf = append(gf, Finding{Severity: SeverityInfo, Code: CodeGroupOK, GroupID: g,
+					Message: fmt.Sprintf("%s is in order: %s, %s, no restriction.", groupLabel(g, gc.Name),
+						plural(gc.Doors, "door", "doors"), plural(gc.Roles, "role", "roles"))})
+			}
+		}
+		rep.Groups = append(rep.Groups, gc)
+		rep.Findings = append(rep.Findings, gf...)
+	}
+
+	n, err := countEmailLinks(ctx, c, rep.CheckedAt)
+	switch {
+	case ctx.Err() != nil:
+		return nil, fmt.Errorf("access: check connection: %w", ctx.Err())
+	case err != nil:
+		rep.Findings = append(rep.Findings, checkFailed("count the email links", err))
+	default:
+		rep.EmailLinks = n
+		f := Finding{Severity: SeverityInfo, Code: CodeEmailLinks,
+			Message: fmt.Sprintf("%d of Kisi's %d concurrent email links are in use.", n, LinkLimit)}
+		switch {
+		case n >= LinkLimit:
+			f.Severity = SeverityError
+			f.Message += " Kisi refuses new email links, so drop-in guests get no access link."
+			f.Remedy = "Delete links that are no longer needed in the Kisi dashboard (Credentials → Digital credentials), or send links without email."
+		case n >= o.linkWarn:
+			f.Severity = SeverityWarning
+			f.Message += " The limit is near; once it is reached, drop-in guests get no access link."
+			f.Remedy = "Delete links that are no longer needed in the Kisi dashboard (Credentials → Digital credentials)."
+		}
+		rep.Findings = append(rep.Findings, f)
+	}
+	sortFindings(rep.Findings)
+	return rep, nil
+}
+
+// CheckConnection runs [CheckConnection] with the reconciler's client,
+// mapping, Store (so managed roles are known exactly) and clock. It fails
+// when the reconciler was built with a [KisiAPI] other than a
+// *kisi.Client.
+func (r *Reconciler) CheckConnection(ctx context.Context, opts ...CheckOption) (*ConnectionReport, error) {
+	c, ok := r.k.(*kisi.Client)
+	if !ok {
+		return nil, errors.New("access: check connection: the reconciler's kisi api is not a *kisi.Client")
+	}
+	all := append([]CheckOption{WithCheckClock(r.o.clock), WithCheckStore(r.st, r.o.org)}, opts...)
+	return CheckConnection(ctx, c, r.m, all...)
+}
+
+// keyCheck is the outcome of checkKey.
+type keyCheck struct {
+	key      *KeyInfo
+	org      *OrganizationInfo
+	findings []Finding
+	usable   bool // the key authenticates; further reads make sense
+}
+
+// checkKey reads the key's user, its organization and its organization
+// roles. Its error is non-nil only when ctx ends.
+func checkKey(ctx context.Context, c *kisi.Client) (keyCheck, error) {
+	var kc keyCheck
+	me, _, err := c.Users.Current(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return kc, ctx.Err()
+		}
+		kc.findings = append(kc.findings, requestFinding(err))
+		return kc, nil
+	}
+	kc.usable = true
+	kc.key = &KeyInfo{UserID: me.ID, Email: me.Email}
+	org, _, err := c.Organization.Get(ctx)
+	switch {
+	case ctx.Err() != nil:
+		return kc, ctx.Err()
+	case err != nil:
+		kc.findings = append(kc.findings, checkFailed("read the organization", err))
+	default:
+		kc.org = &OrganizationInfo{ID: org.ID, Name: org.Name, Domain: org.Domain}
+	}
+	forbidden := false
+	for ra, err := range c.RoleAssignments.ListIter(ctx, &kisi.RoleAssignmentListOptions{
+		AssigneeType: kisi.AssigneeUser, AssigneeID: me.ID, AppliesToType: kisi.ScopeOrganization}) {
+		if err != nil {
+			if ctx.Err() != nil {
+				return kc, ctx.Err()
+			}
+			if errors.Is(err, kisi.ErrForbidden) {
+				forbidden = true
+				break
+			}
+			kc.findings = append(kc.findings, checkFailed("read the key user's organization role", err))
+			return kc, nil
+		}
+		kc.key.Roles = append(kc.key.Roles, ra.RoleID)
+		if ra.RoleID == "organization_owner" || ra.RoleID == "organization_administrator" {
+			kc.key.Admin = true
+		}
+	}
+	slices.Sort(kc.key.Roles)
+	kc.key.Roles = slices.Compact(kc.key.Roles)
+	who := fmt.Sprintf("%s (Kisi user %d)", me.Email, me.ID)
+	if kc.key.Admin {
+		kc.findings = append(kc.findings, Finding{Severity: SeverityInfo, Code: CodeKeyAdmin,
+			Message: fmt.Sprintf("The API key belongs to %s, an organization %s, so the sync may write.", who, adminWord(kc.key.Roles))})
+		return kc, nil
+	}
+	role := "holds no organization role"
+	switch {
+	case forbidden:
+		role = "may not even read organization roles"
+	case len(kc.key.Roles) > 0:
+		role = "has the organization role " + strings.Join(kc.key.Roles, ", ")
+	}
+	kc.findings = append(kc.findings, Finding{Severity: SeverityError, Code: CodeKeyNotAdmin,
+		Message: fmt.Sprintf("The API key belongs to %s, who %s and is not an organization owner or administrator: Kisi refuses every change it asks for, so the sync creates no users or access rights (the token “does not sync”).", who, role),
+		Remedy:  "Give this user the Organization administrator role in Kisi (Access rights → Organization → Share access), or create a new API key while signed in as the organization owner or an administrator, and enter it in the integration settings."})
+	return kc, nil
+}
+
+func adminWord(roles []string) string {
+	if slices.Contains(roles, "organization_owner") {
+		return "owner"
+	}
+	return "administrator"
+}
+
+// requestFinding turns the failure of the first request into a finding.
+func requestFinding(err error) Finding {
+	if errors.Is(err, kisi.ErrUnauthorized) {
+		return Finding{Severity: SeverityError, Code: CodeKeyInvalid,
+			Message: "Kisi refused the API key (401 Unauthorized): it is wrong, was deleted, or has expired, so nothing can sync.",
+			Remedy:  "Create a new API key in the Kisi dashboard (My account → API) while signed in as the organization owner or an administrator, and enter it in the integration settings."}
+	}
+	return Finding{Severity: SeverityError, Code: CodeKisiUnreachable,
+		Message: fmt.Sprintf("Kisi could not be asked: %v.", err),
+		Remedy:  "Check the network and Kisi's status page, then try again; the sync retries on its next run."}
+}
+
+// checkFailed reports a check that could not be made.
+func checkFailed(what string, err error) Finding {
+	if errors.Is(err, kisi.ErrForbidden) {
+		return Finding{Severity: SeverityWarning, Code: CodeCheckFailed,
+			Message: fmt.Sprintf("Kisi did not allow the API key to %s (403 Forbidden).", what),
+			Remedy:  "Use an API key of an organization owner or administrator."}
+	}
+	return Finding{Severity: SeverityWarning, Code: CodeCheckFailed,
+		Message: fmt.Sprintf("Could not %s: %v.", what, err),
+		Remedy:  "Try again; if it persists, check Kisi's status page."}
+}
+
+// ownership tells whether a role assignment is managed by this SDK.
+type ownership struct {
+	keyUser int64
+	ids     map[int64]bool // role assignment ids from the Store; nil without one
+}
+
+// loadOwnership reads the Store's role records, if a Store is set. A Store
+// failure is a finding, and ownership falls back to the creator heuristic.
+func loadOwnership(ctx context.Context, o checkOptions, keyUser int64) (ownership, []Finding, error) {
+	own := ownership{keyUser: keyUser}
+	if o.store == nil {
+		return own, nil, nil
+	}
+	recs, err := o.store.Load(ctx, o.org)
+	if err != nil {
+		if ctx.Err() != nil {
+			return own, nil, ctx.Err()
+		}
+		return own, []Finding{{Severity: SeverityWarning, Code: CodeCheckFailed,
+			Message: fmt.Sprintf("Could not read the sync's store of organization %q: %v; roles created through this API key are taken as managed.", o.org, err),
+			Remedy:  "Check the store's database."}}, nil
+	}
+	own.ids = map[int64]bool{}
+	for _, rec := range recs {
+		if rec.Kind == KindRole && rec.KisiID != 0 && rec.State != StateConflict {
+			own.ids[rec.KisiID] = true
+		}
+	}
+	return own, nil, nil
+}
+
+// managed reports whether the SDK manages ra: per the Store when there is
+// one, else when it is a group_basic role created by the key's user.
+func (o ownership) managed(ra *kisi.RoleAssignment) bool {
+	if o.ids != nil {
+		return o.ids[ra.ID]
+	}
+	return ra.RoleID == RoleID && ra.CreatedByID != nil && *ra.CreatedByID == o.keyUser &&
+		(ra.CreatedByType == nil || *ra.CreatedByType == kisi.AssigneeUser)
+}
+
+// exact reports whether ownership comes from a Store.
+func (o ownership) exact() bool { return o.ids != nil }
+
+func groupLabel(id int64, name string) string {
+	if name == "" {
+		return fmt.Sprintf("Group %d", id)
+	}
+	return fmt.Sprintf("Group %d %q", id, name)
+}
+
+// mappingRefs names the mapping entries that grant group g, e.g. "plan pro,
+// resource room1".
+func mappingRefs(m mapping.Mapping, g int64) string {
+	var refs []string
+	for _, t := range []struct {
+		kind  string
+		table map[string][]int64
+	}{{"plan", m.Plans}, {"allowance", m.Allowances}, {"resource", m.Resources}, {"location", m.Locations}} {
+		for _, id := range slices.Sorted(maps.Keys(t.table)) {
+			if slices.Contains(t.table[id], g) {
+				refs = append(refs, t.kind+" "+id)
+			}
+		}
+	}
+	if slices.Contains(m.Default, g) {
+		refs = append(refs, "the default groups")
+	}
+	return strings.Join(refs, ", ")
+}
+
+// checkGroup reads group g (and its place, cached in places) and reports
+// whether it exists, has doors, is locked down and what restricts it. Its
+// error is non-nil only when ctx ends.
+func checkGroup(ctx context.Context, c *kisi.Client, g int64, m mapping.Mapping, places map[int64]*kisi.Place) (GroupCheck, []Finding, error) {
+	gc := GroupCheck{GroupID: g, Unmanaged: -1}
+	grp, _, err := c.Groups.Get(ctx, g)
+	if err != nil {
+		if ctx.Err() != nil {
+			return gc, nil, ctx.Err()
+		}
+		if errors.Is(err, kisi.ErrNotFound) {
+			msg := fmt.Sprintf("Group %d does not exist in Kisi: it was deleted, or the ID is wrong. The sync skips it, so nobody gets access through it", g)
+			if refs := mappingRefs(m, g); refs != "" {
+				msg += "; it is mapped from " + refs
+			}
+			return gc, []Finding{{Severity: SeverityError, Code: CodeGroupMissing, GroupID: g, Message: msg + ".",
+				Remedy: "Map these items to an existing Kisi group in the integration settings (or re-create the group in Kisi and update the mapping)."}}, nil
+		}
+		return gc, []Finding{checkFailed(fmt.Sprintf("read group %d", g), err)}, nil
+	}
+	gc.Exists, gc.Name, gc.Doors, gc.Users = true, grp.Name, grp.LocksCount, grp.UsersCount
+	label := groupLabel(g, grp.Name)
+	var fs []Finding
+	if grp.LocksCount == 0 {
+		fs = append(fs, Finding{Severity: SeverityError, Code: CodeGroupNoDoors, GroupID: g,
+			Message: fmt.Sprintf("%s holds no doors, so its members see “No locks found”.", label),
+			Remedy:  "Add the doors (locks) to the group in the Kisi dashboard, or map a group that has them."})
+	}
+	if grp.PlaceID != nil && *grp.PlaceID != 0 {
+		gc.PlaceID = *grp.PlaceID
+		pl, seen := places[gc.PlaceID]
+		if !seen {
+			pl, _, err = c.Places.Get(ctx, gc.PlaceID)
+			if err != nil {
+				if ctx.Err() != nil {
+					return gc, nil, ctx.Err()
+				}
+				fs = append(fs, checkFailed(fmt.Sprintf("read place %d", gc.PlaceID), err))
+				pl = nil
+			}
+			places[gc.PlaceID] = pl
+		}
+		if pl != nil && pl.LockedDown {
+			since := ""
+			if pl.LockedDownSince != nil {
+				since = " since " + pl.LockedDownSince.UTC().Format("Mon 2 Jan 2006 15:04 MST")
+			}
+			fs = append(fs, Finding{Severity: SeverityError, Code: CodePlaceLockedDown, GroupID: g,
+				Message: fmt.Sprintf("The place %d %q of %s is locked down%s: no one can unlock its doors.", pl.ID, pl.Name, label, since),
+				Remedy:  "Cancel the lockdown in the Kisi dashboard once it is over."})
+		}
+	}
+	for _, r := range restrictionFindings(grp) {
+		gc.Restrictions = append(gc.Restrictions, r.Code)
+		fs = append(fs, r)
+	}
+	return gc, fs, nil
+}
+
+// restrictionFindings reports each restriction of a group that can make an
+// app unlock fail although the member holds a valid role.
+func restrictionFindings(grp *kisi.Group) []Finding {
+	label := groupLabel(grp.ID, grp.Name)
+	var fs []Finding
+	add := func(on bool, code, msg, remedy string) {
+		if on {
+			fs = append(fs, Finding{Severity: SeverityWarning, Code: code, GroupID: grp.ID,
+				Message: label + " " + msg, Remedy: remedy})
+		}
+	}
+	add(!grp.LoginEnabled, CodeAppAccessOff,
+		"has app access turned off: its members cannot unlock with the Kisi or white-label app at all, only with cards, links or other credentials.",
+		"Turn app access on for this group in Kisi if members should unlock with their phone.")
+	add(grp.TimeRestrictionEnabled, CodeTimeRestriction,
+		"has a time restriction: Kisi refuses unlocks outside its schedule (“Restricted”, “outside of opening hours”), even with a valid role.",
+		"Check the group's (and its doors') schedule in Kisi; widen or remove it if members should get in whenever the platform gives access — the platform's windows already limit access in time. Decide which rule your space wants.")
+	radius := ""
+	if grp.GeofenceRestrictionRadius > 0 {
+		radius = fmt.Sprintf(" (radius %.0f m)", grp.GeofenceRestrictionRadius)
+	}
+	add(grp.GeofenceRestrictionEnabled, CodeGeofenceRestriction,
+		"has a geofence restriction"+radius+": the app must report the phone's location at the place, or the member sees “Unable to detect your location”.",
+		"The member allows location access for the Kisi or white-label app and turns location services on; or turn the geofence restriction off for this group.")
+	add(grp.ReaderRestrictionEnabled, CodeReaderRestriction,
+		"has a reader restriction: the phone must be next to the Kisi reader, with Bluetooth on, to unlock.",
+		"The member unlocks standing at the door with Bluetooth on; or turn the reader restriction off.")
+	add(grp.PrimaryDeviceRestrictionEnabled, CodePrimaryDeviceRestriction,
+		"has a primary-device restriction: only the member's primary phone can unlock.",
+		"The member makes this phone the primary device in the Kisi app; or turn the restriction off.")
+	add(grp.ManagedDeviceRestrictionEnabled, CodeManagedDeviceRestriction,
+		"has a managed-device restriction: only devices managed by the organization can unlock.",
+		"Use a managed device, or turn the restriction off.")
+	add(grp.TapToAccessRestrictionEnabled, CodeTapToAccessRestriction,
+		"has the tap-to-access restriction: the unlock button in the app is disabled and members must tap the phone on the reader.",
+		"The member taps the phone on the Kisi reader; turn the restriction off to allow unlocking from the app.")
+	return fs
+}
+
+// countGroupRoles counts the role assignments of an existing group and
+// those not managed here. Its error is non-nil only when ctx ends.
+func countGroupRoles(ctx context.Context, c *kisi.Client, gc *GroupCheck, own ownership) ([]Finding, error) {
+	roles, unmanaged := 0, 0
+	for ra, err := range c.RoleAssignments.ListIter(ctx, &kisi.RoleAssignmentListOptions{
+		AppliesToType: kisi.ScopeGroup, AppliesToID: gc.GroupID}) {
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return []Finding{checkFailed(fmt.Sprintf("list the roles of group %d", gc.GroupID), err)}, nil
+		}
+		roles++
+		if !own.managed(ra) {
+			unmanaged++
+		}
+	}
+	gc.Roles, gc.Unmanaged = roles, unmanaged
+	if unmanaged == 0 {
+		return nil, nil
+	}
+	label := groupLabel(gc.GroupID, gc.Name)
+	msg := fmt.Sprintf("%s is shared: %d of its %s were not created by this SDK", label, unmanaged, plural(roles, "role", "roles"))
+	if !own.exact() {
+		msg = fmt.Sprintf("%s is shared: %d of its %s were not created through this API key", label, unmanaged, plural(roles, "role", "roles"))
+	}
+	return []Finding{{Severity: SeverityInfo, Code: CodeGroupShared, GroupID: gc.GroupID,
+		Message: msg + " (given by hand in the Kisi dashboard or by another integration). That is fine: the sync never changes or removes them.",
+		Remedy:  "Nothing to do. Kisi allows one role per user and group, so a member holding such a role keeps it instead of the platform's window; remove it in Kisi if the platform should decide."}}, nil
+}
+
+// countEmailLinks counts the group links with an email that are in force
+// at now.
+func countEmailLinks(ctx context.Context, c *kisi.Client, now time.Time) (int, error) {
+	n := 0
+	for l, err := range c.GroupLinks.ListIter(ctx, nil) {
+		if err != nil {
+			return 0, err
+		}
+		if l.Email != nil && strings.TrimSpace(*l.Email) != "" && (l.ValidUntil == nil || l.ValidUntil.After(now)) {
+			n++
+		}
+	}
+	return n, nil
+}

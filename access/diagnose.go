@@ -1,0 +1,983 @@
+package access
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/kisisync/kisisync/kisi"
+	"github.com/kisisync/kisisync/mapping"
+	"github.com/kisisync/kisisync/schedule"
+)
+
+// Diagnosis answers "why can't this member get in?": the platform's side
+// from [Explain] combined with what only Kisi knows — the member's Kisi
+// user, roles, the groups' doors and restrictions and the recent unlock
+// attempts with their error codes decoded. Findings are sorted most serious
+// first. It marshals to JSON for a host's admin page;
+// [Diagnosis.String] renders it for a support person.
+type Diagnosis struct {
+	MemberID string    `json:"member_id"`
+	Name     string    `json:"name,omitempty"`
+	Email    string    `json:"email,omitempty"` // normalized
+	At       time.Time `json:"at"`
+	// Zone is the IANA time zone times are shown in.
+	Zone     string           `json:"zone"`
+	Findings []Finding        `json:"findings"`
+	Key      *KeyInfo         `json:"key,omitempty"`
+	User     *KisiUserInfo    `json:"kisi_user,omitempty"`
+	Groups   []GroupDiagnosis `json:"groups,omitempty"`
+	// Attempts are the most recent unlock attempts, newest first.
+	Attempts []UnlockAttempt `json:"attempts,omitempty"`
+	// Platform is the platform side, as [Explain] gives it.
+	Platform Explanation `json:"platform"`
+
+	loc *time.Location
+}
+
+// KisiUserInfo is the member's Kisi user.
+type KisiUserInfo struct {
+	ID            int64  `json:"id"`
+	Email         string `json:"email"`
+	Confirmed     bool   `json:"confirmed"`
+	AccessEnabled bool   `json:"access_enabled"`
+	// CreatedBySDK reports the metadata mark of users this SDK created.
+	CreatedBySDK bool `json:"created_by_sdk"`
+}
+
+// GroupDiagnosis is one Kisi group the member has or should have access
+// to: what the platform wants and what Kisi holds.
+type GroupDiagnosis struct {
+	GroupID int64  `json:"group_id"`
+	Name    string `json:"name,omitempty"`
+	Exists  bool   `json:"exists"`
+	Doors   int    `json:"doors"`
+	// Allowed reports whether the platform gives access now; Slot is the
+	// window Kisi should hold now (nil: none).
+	Allowed      bool               `json:"allowed"`
+	Slot         *schedule.Interval `json:"slot,omitempty"`
+	Roles        []RoleInfo         `json:"roles,omitempty"`
+	Restrictions []string           `json:"restrictions,omitempty"`
+}
+
+// RoleInfo is a role assignment of the member's Kisi user in a group.
+type RoleInfo struct {
+	ID     int64  `json:"id"`
+	RoleID string `json:"role_id"`
+	// Window is Kisi's validity (zero Start: valid since created; End
+	// schedule.Forever: no end).
+	Window   schedule.Interval `json:"window"`
+	Managed  bool              `json:"managed"`
+	ValidNow bool              `json:"valid_now"`
+}
+
+// UnlockAttempt is one of the member's recent unlock attempts from Kisi's
+// event log.
+type UnlockAttempt struct {
+	UUID      string         `json:"uuid"`
+	At        time.Time      `json:"at"`
+	LockID    int64          `json:"lock_id"`
+	Lock      string         `json:"lock,omitempty"`
+	Success   bool           `json:"success"`
+	ErrorCode kisi.ErrorCode `json:"error_code,omitempty"`
+	// Explanation is a sentence on why a failed attempt failed.
+	Explanation string `json:"explanation,omitempty"`
+}
+
+// Worst returns the highest severity among the findings.
+func (d *Diagnosis) Worst() Severity {
+	if d == nil {
+		return SeverityInfo
+	}
+	return worst(d.Findings)
+}
+
+// Diagnose explains why member memberID can or cannot get in at `at`. It
+// combines [Explain] (snapshot s, mapping m, policy p) with Kisi's side,
+// read through c: whether the API key may write; the member's Kisi user
+// (missing, unconfirmed, access disabled); the user's roles in each group
+// compared with the window the platform wants (missing, expired, not yet
+// valid, not managed here); each group's existence, doors and restrictions;
+// and the user's unlock attempts of the [DefaultUnlockLookback] before at,
+// their error codes decoded into sentences with remedies. It never writes
+// to Kisi.
+//
+// The returned error is non-nil only for a nil client, an invalid option,
+// a snapshot error other than invalid records, or when ctx ends. Kisi
+// failures (an invalid key, Kisi unreachable) are findings.
+//
+// Roles the user holds through a team are not read. It makes about 7
+// requests, plus 1 per group and 1 per place, 1 more per group when an
+// unlock failed, and 1 per further page of events (Kisi allows 1 event set
+// per second).
+func Diagnose(ctx context.Context, c *kisi.Client, s Snapshot, m mapping.Mapping, p Policy, memberID string, at time.Time, opts ...CheckOption) (*Diagnosis, error) {
+	if c == nil {
+		return nil, errors.New("access: diagnose: nil kisi client")
+	}
+	o, err := newCheckOptions(opts)
+	if err != nil {
+		return nil, fmt.Errorf("access: diagnose: %w", err)
+	}
+	x, xerr := Explain(s, m, p, memberID, at)
+	bad := RecordErrors(xerr)
+	if xerr != nil && len(bad) == 0 {
+		return nil, fmt.Errorf("access: diagnose member %q: %w", memberID, xerr)
+	}
+	dg := &diagnoser{ctx: ctx, c: c, o: o, m: m, x: &x, byGroup: map[int64]*GroupExplanation{}}
+	d := &Diagnosis{MemberID: memberID, Name: x.Name, Email: x.Email, At: at, Platform: x, loc: diagnosisZone(s, &x)}
+	d.Zone = d.loc.String()
+	dg.d = d
+	for i := range x.Groups {
+		dg.byGroup[x.Groups[i].GroupID] = &x.Groups[i]
+	}
+	if len(bad) > 0 {
+		dg.add(Finding{Severity: SeverityWarning, Code: CodeSnapshotRecordsSkipped,
+			Message: fmt.Sprintf("%s of the snapshot are invalid and were ignored, the first: %v.", plural(len(bad), "record", "records"), bad[0]),
+			Remedy:  "Correct these records on the platform; until then they give no access."})
+	}
+	if err := dg.run(s); err != nil {
+		return nil, fmt.Errorf("access: diagnose member %q: %w", memberID, err)
+	}
+	sortFindings(d.Findings)
+	return d, nil
+}
+
+// Diagnose runs [Diagnose] with the reconciler's client, mapping, policy
+// and Store (so managed roles are known exactly). It fails when the
+// reconciler was built with a [KisiAPI] other than a *kisi.Client.
+func (r *Reconciler) Diagnose(ctx context.Context, s Snapshot, memberID string, at time.Time, opts ...CheckOption) (*Diagnosis, error) {
+	c, ok := r.k.(*kisi.Client)
+	if !ok {
+		return nil, errors.New("access: diagnose: the reconciler's kisi api is not a *kisi.Client")
+	}
+	all := append([]CheckOption{WithCheckStore(r.st, r.o.org)}, opts...)
+	return Diagnose(ctx, c, s, r.m, r.p, memberID, at, all...)
+}
+
+// diagnosisZone picks the time zone of a diagnosis: the zone of the
+// member's sources at a location, else the snapshot's first location's,
+// else UTC.
+func diagnosisZone(s Snapshot, x *Explanation) *time.Location {
+	if x.zone != nil && x.zone != time.UTC {
+		return x.zone
+	}
+	for _, l := range s.Locations {
+		if loc, err := time.LoadLocation(l.TimeZone); err == nil && l.TimeZone != "" {
+			return loc
+		}
+	}
+	return time.UTC
+}
+
+// diagnoser carries the state of one Diagnose call.
+type diagnoser struct {
+	ctx     context.Context
+	c       *kisi.Client
+	o       checkOptions
+	m       mapping.Mapping
+	x       *Explanation
+	d       *Diagnosis
+	byGroup map[int64]*GroupExplanation
+	key     *KeyInfo
+	own     ownership
+	user    *kisi.User
+	roles   map[int64][]*kisi.RoleAssignment // group roles of the user by group
+	checks  map[int64]GroupCheck
+	managed bool
+}
+
+func (dg *diagnoser) add(f ...Finding) { dg.d.Findings = append(dg.d.Findings, f...) }
+
+// run gathers Kisi's side and emits the findings. Its error is non-nil
+// only when ctx ends.
+func (dg *diagnoser) run(s Snapshot) error {
+	for _, mb := range s.Members {
+		if mb.ID == dg.d.MemberID {
+			dg.managed = mb.Managed
+			break
+		}
+	}
+	dg.platformMember(s)
+	kc, err := checkKey(dg.ctx, dg.c)
+	if err != nil {
+		return err
+	}
+	dg.key, dg.d.Key = kc.key, kc.key
+	for _, f := range kc.findings {
+		if f.Code != CodeKeyAdmin {
+			dg.add(f)
+		}
+	}
+	if !kc.usable {
+		dg.platformGroups()
+		return nil
+	}
+	own, f, err := loadOwnership(dg.ctx, dg.o, kc.key.UserID)
+	if err != nil {
+		return err
+	}
+	dg.own = own
+	dg.add(f...)
+	if dg.d.Email != "" {
+		if err := dg.findUser(); err != nil {
+			return err
+		}
+	}
+	if err := dg.readRoles(); err != nil {
+		return err
+	}
+	if err := dg.groups(); err != nil {
+		return err
+	}
+	if dg.user != nil {
+		return dg.attempts()
+	}
+	return nil
+}
+
+// platformMember reports problems of the member as a whole.
+func (dg *diagnoser) platformMember(s Snapshot) {
+	x := dg.x
+	if x.Problem == "" {
+		return
+	}
+	known := slices.ContainsFunc(s.Members, func(mb Member) bool { return mb.ID == dg.d.MemberID })
+	switch {
+	case !known:
+		dg.add(Finding{Severity: SeverityError, Code: CodeMemberUnknown, Message: x.Problem,
+			Remedy: "Check the member ID; a member must be in the snapshot to get access."})
+	case x.Email == "":
+		dg.add(Finding{Severity: SeverityError, Code: CodeMemberEmailInvalid, Message: x.Problem,
+			Remedy: "Correct the member's email on the platform: it must be the address the member uses in the Kisi app."})
+	case len(x.Unmapped) > 0:
+		dg.add(Finding{Severity: SeverityError, Code: CodeNotMapped, Message: x.Problem,
+			Remedy: "Map the member's plan, allowance, resource or location to a Kisi group in the integration settings."})
+	default:
+		dg.add(Finding{Severity: SeverityError, Code: CodeNoSources, Message: x.Problem,
+			Remedy: "Give the member a plan, pass, booking or assignment on the platform, or let them check in; the sync then gives access."})
+	}
+}
+
+// platformGroups reports the platform's verdict per group (used when Kisi
+// cannot be read).
+func (dg *diagnoser) platformGroups() {
+	for _, gx := range dg.x.Groups {
+		dg.add(dg.platformFinding(&gx, groupLabel(gx.GroupID, "")))
+	}
+}
+
+func (dg *diagnoser) anyAllowed() bool {
+	return slices.ContainsFunc(dg.x.Groups, func(g GroupExplanation) bool { return g.Allowed })
+}
+
+// platformFinding states what the platform gives in one group now.
+func (dg *diagnoser) platformFinding(gx *GroupExplanation, label string) Finding {
+	loc := dg.d.loc
+	if gx.Allowed {
+		return Finding{Severity: SeverityInfo, Code: CodeAccessNow, GroupID: gx.GroupID,
+			Message: fmt.Sprintf("The platform gives access to %s now: %s.", lower(label), fmtRoleWindow(*gx.Slot, loc))}
+	}
+	f := Finding{Severity: SeverityWarning, Code: CodeNoAccessNow, GroupID: gx.GroupID,
+		Message: fmt.Sprintf("The platform gives no access to %s now. %s", lower(label), gx.Reason),
+		Remedy:  "If the member should have access now, correct the record named above on the platform (accept or activate the plan, move the booking, map the resource, check in); the sync follows on its next run."}
+	if !dg.anyAllowed() {
+		f.Severity = SeverityError
+	}
+	if gx.Slot != nil {
+		f.Severity = SeverityInfo
+		f.Remedy = fmt.Sprintf("Nothing to fix: access opens at %s.", fmtTime(gx.Slot.Start, loc))
+	}
+	return f
+}
+
+// findUser looks the member's Kisi user up by email.
+func (dg *diagnoser) findUser() error {
+	email := dg.d.Email
+	u, _, err := dg.c.Users.GetByEmail(dg.ctx, email)
+	if err != nil {
+		if dg.ctx.Err() != nil {
+			return dg.ctx.Err()
+		}
+		if !errors.Is(err, kisi.ErrNotFound) {
+			dg.add(checkFailed("look the member's Kisi user up", err))
+			return nil
+		}
+		wanted := slices.ContainsFunc(dg.x.Groups, func(g GroupExplanation) bool { return g.Slot != nil })
+		f := Finding{Severity: SeverityInfo, Code: CodeNoKisiUser,
+			Message: fmt.Sprintf("No Kisi user has the email %s yet; the sync creates one when the platform first gives access.", email)}
+		if wanted {
+			f.Severity = SeverityError
+			f.Message = fmt.Sprintf("No Kisi user has the email %s, so Kisi gives the member no access although the platform does.", email)
+			f.Remedy = "Run a sync: it creates the user. If the user stays missing, run the connection check (the API key must belong to an organization administrator). A member who signed up in Kisi with another address must use " + email + ", the same email as on the platform."
+		}
+		dg.add(f)
+		return nil
+	}
+	dg.user = u
+	info := &KisiUserInfo{ID: u.ID, Email: u.Email, Confirmed: u.Confirmed, AccessEnabled: u.AccessEnabled, CreatedBySDK: markedBySDK(u)}
+	dg.d.User = info
+	who := fmt.Sprintf("The Kisi user %s (id %d)", u.Email, u.ID)
+	if !u.Confirmed {
+		f := Finding{Severity: SeverityError, Code: CodeUserUnconfirmed,
+			Message: who + " is unconfirmed and was not created by this SDK — typically it was added by hand in the Kisi dashboard. Such a user sees “No locks found”.",
+			Remedy:  "Remove the user in the Kisi dashboard (Users) and let the SDK recreate it on its next sync; the member then gets a fresh invitation and access."}
+		if info.CreatedBySDK && !dg.managedMember() {
+			f.Message = who + " was created by this SDK and has not accepted Kisi's invitation yet: until the member signs up in the Kisi app with this email, the app shows “No locks found”."
+			f.Remedy = "Ask the member to open Kisi's invitation email (check the spam folder) and sign up with " + u.Email + ". If the email is lost, remove the user in the Kisi dashboard: the next sync creates it again with a new invitation."
+		}
+		dg.add(f)
+	}
+	if !u.AccessEnabled {
+		dg.add(Finding{Severity: SeverityError, Code: CodeAccessDisabled,
+			Message: who + " has access disabled (access_enabled is false): Kisi refuses every unlock (error fcd8ff), whatever the roles.",
+			Remedy:  "Turn access back on for the user in the Kisi dashboard (Users → the user → Access). The sync never changes this setting."})
+	}
+	return nil
+}
+
+// managedMember reports whether the member is a managed member (a
+// white-label app user, created confirmed and never emailed by Kisi).
+func (dg *diagnoser) managedMember() bool { return dg.managed }
+
+// markedBySDK reports the metadata mark of a user this SDK created.
+func markedBySDK(u *kisi.User) bool {
+	v, ok := u.Metadata[MetadataKey]
+	return ok && fmt.Sprint(v) == MetadataValue
+}
+
+// readRoles lists every role of the user, keeping group roles by group
+// and reporting place and organization roles.
+func (dg *diagnoser) readRoles() error {
+	dg.roles = map[int64][]*kisi.RoleAssignment{}
+	if dg.user == nil {
+		return nil
+	}
+	for ra, err := range dg.c.RoleAssignments.ListIter(dg.ctx, &kisi.RoleAssignmentListOptions{
+		AssigneeType: kisi.AssigneeUser, AssigneeID: dg.user.ID}) {
+		if err != nil {
+			if dg.ctx.Err() != nil {
+				return dg.ctx.Err()
+			}
+			dg.add(checkFailed("list the member's roles", err))
+			dg.roles = nil
+			return nil
+		}
+		switch ra.AppliesToType {
+		case kisi.ScopeGroup:
+			dg.roles[ra.AppliesToID] = append(dg.roles[ra.AppliesToID], ra)
+		default:
+			scope := "the organization"
+			if ra.AppliesToType == kisi.ScopePlace {
+				scope = fmt.Sprintf("place %d", ra.AppliesToID)
+				if ra.AppliesTo != nil && ra.AppliesTo.Name != "" {
+					scope += fmt.Sprintf(" %q", ra.AppliesTo.Name)
+				}
+			}
+			dg.add(Finding{Severity: SeverityInfo, Code: CodeRoleOtherScope,
+				Message: fmt.Sprintf("The Kisi user also holds the role %s on %s, which the sync does not manage; it may open doors beyond the mapped groups.", ra.RoleID, scope)})
+		}
+	}
+	return nil
+}
+
+// groups checks every group the member has or should have, and compares
+// the user's roles in it with the platform's window.
+func (dg *diagnoser) groups() error {
+	ids := slices.Collect(maps.Keys(dg.byGroup))
+	for g := range dg.roles {
+		ids = append(ids, g)
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	places := map[int64]*kisi.Place{}
+	dg.checks = map[int64]GroupCheck{}
+	for _, g := range ids {
+		gc, gf, err := checkGroup(dg.ctx, dg.c, g, dg.m, places)
+		if err != nil {
+			return err
+		}
+		dg.checks[g] = gc
+		gx := dg.byGroup[g]
+		gd := GroupDiagnosis{GroupID: g, Name: gc.Name, Exists: gc.Exists, Doors: gc.Doors, Restrictions: gc.Restrictions}
+		if gx != nil {
+			gd.Allowed, gd.Slot = gx.Allowed, gx.Slot
+			if gc.Exists || !gx.Allowed {
+				dg.add(dg.platformFinding(gx, groupLabel(g, gc.Name)))
+			}
+		}
+		dg.add(gf...)
+		if gc.Exists {
+			dg.compareRoles(&gd, gx)
+		}
+		dg.d.Groups = append(dg.d.Groups, gd)
+	}
+	return nil
+}
+
+// compareRoles compares the user's roles in one group with the platform's
+// slot.
+func (dg *diagnoser) compareRoles(gd *GroupDiagnosis, gx *GroupExplanation) {
+	at := dg.d.At
+	label := groupLabel(gd.GroupID, gd.Name)
+	loc := dg.d.loc
+	roles := dg.roles[gd.GroupID]
+	if len(roles) == 0 {
+		if dg.user == nil || dg.roles == nil || gx == nil || gx.Slot == nil {
+			return
+		}
+		f := Finding{Severity: SeverityError, Code: CodeRoleMissing, GroupID: gd.GroupID,
+			Message: fmt.Sprintf("The platform gives access to %s (%s), but the Kisi user holds no role in it, so Kisi shows no lock of this group.", lower(label), fmtRoleWindow(*gx.Slot, loc)),
+			Remedy:  "Run a sync (or wait for the next one). If the role stays missing, run the connection check: the API key may not be an organization administrator, or the sync's report names a failure or a conflict for this member."}
+		if dg.key != nil && !dg.key.Admin {
+			f.Message += " The API key may not create it (see key_not_admin)."
+		}
+		if !gx.Allowed {
+			f.Severity = SeverityWarning
+		}
+		dg.add(f)
+		return
+	}
+	for _, ra := range roles {
+		w := roleWindow(ra)
+		ri := RoleInfo{ID: ra.ID, RoleID: ra.RoleID, Window: w, Managed: dg.own.managed(ra),
+			ValidNow: !w.Start.After(at) && w.End.After(at)}
+		gd.Roles = append(gd.Roles, ri)
+		desc := fmt.Sprintf("role %d (%s, %s) in %s", ra.ID, ra.RoleID, fmtRoleWindow(w, loc), lower(label))
+		allowed := gx != nil && gx.Allowed
+		if !ri.Managed {
+			f := Finding{Severity: SeverityWarning, Code: CodeRoleUnmanaged, GroupID: gd.GroupID,
+				Message: fmt.Sprintf("The Kisi user holds %s that this SDK did not create (given by hand in the Kisi dashboard or by another integration). Kisi allows one role per user and group, so the sync cannot put the platform's window there: this role alone decides access to the group.", desc),
+				Remedy:  "If the platform should decide, remove this role in Kisi (the group's access rights); the next sync creates its own. Otherwise leave it."}
+			if gx == nil {
+				f.Severity = SeverityInfo
+			}
+			dg.add(f)
+		}
+		switch {
+		case w.Start.After(at):
+			f := Finding{Severity: SeverityInfo, Code: CodeRoleNotYetValid, GroupID: gd.GroupID,
+				Message: fmt.Sprintf("The %s becomes valid only at %s (in %s); until then Kisi refuses unlocks (error f358de).", desc, fmtTime(w.Start, loc), fmtDur(w.Start.Sub(at))),
+				Remedy:  fmt.Sprintf("Nothing to fix: try again from %s.", fmtClockOrTime(w.Start, at, loc))}
+			if allowed {
+				f.Severity = SeverityError
+				f.Message += " The platform gives access already, so the role is out of date."
+				f.Remedy = "Run a sync: it replaces the role with the platform's window."
+				if !ri.Managed {
+					f.Remedy = "Remove the hand-made role in Kisi, or correct its window; then run a sync."
+				}
+			}
+			dg.add(f)
+		case !w.End.After(at):
+			f := Finding{Severity: SeverityWarning, Code: CodeRoleExpired, GroupID: gd.GroupID,
+				Message: fmt.Sprintf("The %s expired at %s; Kisi refuses unlocks (error f35ade).", desc, fmtTime(w.End, loc)),
+				Remedy:  "If the member should still have access, extend the booking or plan on the platform; the sync updates Kisi."}
+			if allowed {
+				f.Severity = SeverityError
+				f.Message += " The platform gives access now, so the role is out of date."
+				f.Remedy = "Run a sync: it replaces the expired role with the platform's window."
+				if !ri.Managed {
+					f.Remedy = "Remove the expired hand-made role in Kisi; the next sync creates the platform's."
+				}
+			}
+			dg.add(f)
+		case !allowed && ri.Managed && (gx == nil || gx.Slot == nil):
+			dg.add(Finding{Severity: SeverityWarning, Code: CodeRoleNotWanted, GroupID: gd.GroupID,
+				Message: fmt.Sprintf("Kisi still gives access through %s, though the platform gives none now.", desc),
+				Remedy:  "Run a sync: it removes the role."})
+		case ri.Managed && gx != nil && gx.Slot != nil && !sameInterval(w, *gx.Slot):
+			dg.add(Finding{Severity: SeverityInfo, Code: CodeRoleWindowDiffers, GroupID: gd.GroupID,
+				Message: fmt.Sprintf("The %s differs from the platform's window %s; it is valid now.", desc, fmtRoleWindow(*gx.Slot, loc)),
+				Remedy:  "Run a sync: it replaces the role with the platform's window."})
+		case ri.Managed:
+			dg.add(Finding{Severity: SeverityInfo, Code: CodeRoleOK, GroupID: gd.GroupID,
+				Message: fmt.Sprintf("The Kisi user holds %s, valid now.", desc)})
+		}
+	}
+}
+
+// roleWindow is Kisi's validity of a role (nil from: zero Start; nil
+// until: Forever).
+func roleWindow(ra *kisi.RoleAssignment) schedule.Interval {
+	w := schedule.Interval{End: schedule.Forever}
+	if ra.ValidFrom != nil {
+		w.Start = *ra.ValidFrom
+	}
+	if ra.ValidUntil != nil {
+		w.End = *ra.ValidUntil
+	}
+	return w
+}
+
+// sameInterval compares windows to the second, as Kisi stores them.
+func sameInterval(a, b schedule.Interval) bool {
+	end := func(t time.Time) time.Time {
+		if t.IsZero() || !t.Before(schedule.Forever) {
+			return schedule.Forever
+		}
+		return t.Truncate(time.Second)
+	}
+	return a.Start.Truncate(time.Second).Equal(b.Start.Truncate(time.Second)) && end(a.End).Equal(end(b.End))
+}
+
+// fmtRoleWindow renders a validity window for a sentence.
+func fmtRoleWindow(w schedule.Interval, loc *time.Location) string {
+	open := w.End.IsZero() || !w.End.Before(schedule.Forever)
+	switch {
+	case w.Start.IsZero() && open:
+		return "with no time limit"
+	case w.Start.IsZero():
+		return "until " + w.End.In(loc).Format("2006-01-02 15:04 MST")
+	}
+	return FormatWindow(w, loc)
+}
+
+func lower(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
+}
+
+// maxEventsRead bounds the unlock events one Diagnose reads.
+const maxEventsRead = 500
+
+// attempts reads the user's recent unlock attempts and explains the
+// failures.
+func (dg *diagnoser) attempts() error {
+	d := dg.d
+	uid := dg.user.ID
+	from := d.At.Add(-dg.o.lookback)
+	req := &kisi.EventSetCreateRequest{
+		Interval:       kisi.EventInterval(from, d.At),
+		EventActorType: kisi.Ptr(kisi.AssigneeUser),
+		EventActorID:   &uid,
+		EventType:      kisi.Ptr(kisi.EventLockUnlock),
+	}
+	var evs []*kisi.Event
+	for ev, err := range dg.c.EventSets.Events(dg.ctx, req, 100) {
+		if err != nil {
+			if dg.ctx.Err() != nil {
+				return dg.ctx.Err()
+			}
+			dg.add(checkFailed("read the member's unlock attempts", err))
+			return nil
+		}
+		if ev.Type != kisi.EventLockUnlock {
+			continue
+		}
+		evs = append(evs, ev)
+		if len(evs) >= maxEventsRead {
+			break
+		}
+	}
+	slices.SortStableFunc(evs, func(a, b *kisi.Event) int { return b.CreatedAt.Compare(a.CreatedAt) })
+	days := fmtDur(dg.o.lookback)
+	if len(evs) == 0 {
+		dg.add(Finding{Severity: SeverityInfo, Code: CodeNoUnlockAttempts,
+			Message: fmt.Sprintf("Kisi recorded no unlock attempt by %s in the %s before %s.", d.Email, days, fmtTime(d.At, d.loc)),
+			Remedy:  fmt.Sprintf("If the member tried to unlock, the phone never reached Kisi: check that the Kisi (or white-label) app is signed in with %s and up to date, that Bluetooth and location services are on, and that the phone was near the reader.", d.Email)})
+		return nil
+	}
+	var lockGroups map[int64][]int64
+	if slices.ContainsFunc(evs, func(e *kisi.Event) bool { return !e.Success }) {
+		var err error
+		if lockGroups, err = dg.lockGroups(); err != nil {
+			return err
+		}
+	}
+	type tally struct {
+		code   kisi.ErrorCode
+		count  int
+		latest *UnlockAttempt
+	}
+	var lastOK *UnlockAttempt
+	okCount := 0
+	tallies := map[kisi.ErrorCode]*tally{}
+	var order []kisi.ErrorCode
+	for i, ev := range evs {
+		a := UnlockAttempt{UUID: ev.UUID, At: ev.CreatedAt, LockID: ev.ObjectID, Lock: ev.ObjectName, Success: ev.Success}
+		if !ev.Success {
+			if ev.ErrorCode != nil {
+				a.ErrorCode = *ev.ErrorCode
+			}
+			a.Explanation = dg.explainFailure(a, lockGroups[a.LockID])
+		}
+		if i < dg.o.maxAttempts {
+			d.Attempts = append(d.Attempts, a)
+		}
+		if a.Success {
+			okCount++
+			if lastOK == nil {
+				lastOK = &a
+			}
+			continue
+		}
+		t := tallies[a.ErrorCode]
+		if t == nil {
+			t = &tally{code: a.ErrorCode, latest: &a}
+			tallies[a.ErrorCode] = t
+			order = append(order, a.ErrorCode)
+		}
+		t.count++
+	}
+	for _, code := range order {
+		t := tallies[code]
+		a := t.latest
+		what := "with no error code"
+		if code != "" {
+			what = "with " + code.String()
+		}
+		f := Finding{Severity: SeverityError, Code: CodeUnlockFailed, ErrorCode: code, Count: t.count, At: a.At,
+			Message: fmt.Sprintf("%s failed %s, the last at %s at %s: %s", plural(t.count, "unlock attempt", "unlock attempts"), what,
+				fmtTime(a.At, d.loc), lockLabel(a), a.Explanation),
+			Remedy: dg.failureRemedy(*a, lockGroups[a.LockID])}
+		if lastOK != nil && lastOK.At.After(a.At) {
+			f.Severity = SeverityWarning
+			f.Message += " The member has unlocked successfully since."
+		}
+		dg.add(f)
+	}
+	if lastOK != nil {
+		dg.add(Finding{Severity: SeverityInfo, Code: CodeUnlockSucceeded, Count: okCount, At: lastOK.At,
+			Message: fmt.Sprintf("%s succeeded in the %s before %s, the last at %s at %s.", plural(okCount, "unlock", "unlocks"), days, fmtTime(d.At, d.loc), fmtTime(lastOK.At, d.loc), lockLabel(lastOK))})
+	}
+	return nil
+}
+
+func lockLabel(a *UnlockAttempt) string {
+	if a.Lock != "" {
+		return fmt.Sprintf("door %q", a.Lock)
+	}
+	return fmt.Sprintf("door %d", a.LockID)
+}
+
+// lockGroups maps each lock of the diagnosed groups to those groups.
+func (dg *diagnoser) lockGroups() (map[int64][]int64, error) {
+	out := map[int64][]int64{}
+	for _, gd := range dg.d.Groups {
+		if !gd.Exists || gd.Doors == 0 {
+			continue
+		}
+		for gl, err := range dg.c.GroupLocks.ListIter(dg.ctx, &kisi.GroupLockListOptions{GroupID: gd.GroupID}) {
+			if err != nil {
+				if dg.ctx.Err() != nil {
+					return nil, dg.ctx.Err()
+				}
+				break // the explanation falls back to every group
+			}
+			out[gl.LockID] = append(out[gl.LockID], gd.GroupID)
+		}
+	}
+	return out, nil
+}
+
+// candidateGroups are the groups that explain an attempt at a lock: the
+// diagnosed groups holding it, else every diagnosed group.
+func (dg *diagnoser) candidateGroups(groups []int64) []GroupDiagnosis {
+	var out []GroupDiagnosis
+	for _, gd := range dg.d.Groups {
+		if len(groups) == 0 || slices.Contains(groups, gd.GroupID) {
+			out = append(out, gd)
+		}
+	}
+	return out
+}
+
+// windowAround finds, among the platform windows of the candidate groups,
+// the one in force at t, else the next one after t (next), else the last
+// one before t (prev).
+func (dg *diagnoser) windowAround(t time.Time, groups []int64) (cur, next, prev *schedule.Interval, gx *GroupExplanation) {
+	var gNext, gPrev, gCur *GroupExplanation
+	for _, gd := range dg.candidateGroups(groups) {
+		x := dg.byGroup[gd.GroupID]
+		if x == nil {
+			continue
+		}
+		for i := range x.Windows {
+			w := &x.Windows[i]
+			switch {
+			case !w.Start.After(t) && w.End.After(t):
+				if cur == nil {
+					cur, gCur = w, x
+				}
+			case w.Start.After(t):
+				if next == nil || w.Start.Before(next.Start) {
+					next, gNext = w, x
+				}
+			default:
+				if prev == nil || w.End.After(prev.End) {
+					prev, gPrev = w, x
+				}
+			}
+		}
+	}
+	switch {
+	case cur != nil:
+		return cur, next, prev, gCur
+	case next != nil:
+		return nil, next, prev, gNext
+	}
+	return nil, nil, prev, gPrev
+}
+
+// windowNoun names what produced window w of group gx: "booking window",
+// "plan's access", or "access window" when several kinds overlap.
+func windowNoun(gx *GroupExplanation, w schedule.Interval) string {
+	kinds := map[string]bool{}
+	for _, sx := range gx.Sources {
+		if sx.Window != nil && sx.Window.Start.Before(w.End) && sx.Window.End.After(w.Start) {
+			kinds[sx.Kind] = true
+		}
+	}
+	if len(kinds) == 1 {
+		for k := range kinds {
+			switch k {
+			case KindBooking:
+				return "booking window"
+			case KindAssignment:
+				return "assignment window"
+			case KindPlan, KindDefault:
+				return "plan's access"
+			case KindAllowance:
+				return "allowance's access"
+			case KindCheckIn:
+				return "check-in access"
+			}
+		}
+	}
+	return "access window"
+}
+
+// restricted returns the candidate groups with restriction code.
+func (dg *diagnoser) restricted(groups []int64, code string) []string {
+	var out []string
+	for _, gd := range dg.candidateGroups(groups) {
+		if slices.Contains(gd.Restrictions, code) {
+			out = append(out, lower(groupLabel(gd.GroupID, gd.Name)))
+		}
+	}
+	return out
+}
+
+// Families of error codes that share an explanation.
+var (
+	codesGeofence  = []kisi.ErrorCode{kisi.CodeTooFarAway, kisi.CodeLocationInvalid, kisi.CodeLockLocationInvalid}
+	codesLocation  = []kisi.ErrorCode{kisi.CodeAuthorizeLocation, kisi.CodeEnableLocation, kisi.CodeEnableLocationServices}
+	codesBluetooth = []kisi.ErrorCode{kisi.CodeNoNearbyReader, kisi.CodeAuthorizeBluetooth, kisi.CodeEnableBluetooth}
+	codesDenied    = []kisi.ErrorCode{kisi.CodeAccessDenied, kisi.CodeAccessDeniedDevice, kisi.CodeAccessInvalid, kisi.CodeAccessRightInvalid}
+	codesHardware  = []kisi.ErrorCode{kisi.CodeControllerUnavailable, kisi.CodeControllerUnavailable2, kisi.CodeDeviceUnavailable,
+		kisi.CodeDeviceUnavailable2, kisi.CodeControllerUnhandledError, kisi.CodeControllerFirmwareUpdating, kisi.CodeControllerNotConfigured,
+		kisi.CodeDoorWithoutController, kisi.CodeDoorMisconfigured, kisi.CodeDoorNotFound, kisi.CodeWirelessLockConnectError,
+		kisi.CodeWirelessLockNotFound, kisi.CodeWirelessLockOffline, kisi.CodeWirelessUnlockInProgress}
+)
+
+// explainFailure says in a sentence why the attempt a failed.
+func (dg *diagnoser) explainFailure(a UnlockAttempt, groups []int64) string {
+	loc := dg.d.loc
+	code := a.ErrorCode
+	switch {
+	case code == kisi.CodeAccessNotYetValid:
+		cur, next, _, gx := dg.windowAround(a.At, groups)
+		switch {
+		case cur != nil:
+			return fmt.Sprintf("access was not yet valid in Kisi, although the platform gave access then (%s): Kisi's role was out of date.", fmtRoleWindow(*cur, loc))
+		case next != nil:
+			return fmt.Sprintf("access not yet valid — the %s for %s opens at %s.", windowNoun(gx, *next), lower(groupLabel(gx.GroupID, dg.checks[gx.GroupID].Name)), fmtClockOrTime(next.Start, a.At, loc))
+		}
+		return "access not yet valid — the member's role in this door's group starts later, and the platform gives no access in the coming week."
+	case code == kisi.CodeAccessNoLongerValid:
+		cur, _, prev, gx := dg.windowAround(a.At, groups)
+		switch {
+		case cur != nil:
+			return fmt.Sprintf("access no longer valid in Kisi, although the platform gave access then (%s): Kisi's role was out of date.", fmtRoleWindow(*cur, loc))
+		case prev != nil:
+			return fmt.Sprintf("access no longer valid — the %s for %s closed at %s.", windowNoun(gx, *prev), lower(groupLabel(gx.GroupID, dg.checks[gx.GroupID].Name)), fmtClockOrTime(prev.End, a.At, loc))
+		}
+		return "access no longer valid — the member's role in this door's group has expired."
+	case code == kisi.CodeAccessNotAllowedNow:
+		if gs := dg.restricted(groups, CodeTimeRestriction); len(gs) > 0 {
+			return fmt.Sprintf("access not allowed at this moment — the time restriction (opening hours) of %s did not include that time, so the app showed “Restricted”.", strings.Join(gs, " and "))
+		}
+		return "access not allowed at this moment — a time restriction (opening hours) of the door or its group did not include that time, so the app showed “Restricted”."
+	case code == kisi.CodeAccessDisabled:
+		return "access disabled — the Kisi user's access is switched off (access_enabled is false)."
+	case code == kisi.CodeAppsNotIncluded:
+		return "the group's access rights do not include apps — app access is turned off for the group."
+	case code == kisi.CodeNotPrimaryDevice:
+		return "the phone is not the member's primary device, and the group allows only the primary one."
+	case slices.Contains(codesGeofence, code):
+		return "Kisi could not confirm that the phone was at the place (geofence restriction): the app showed “Unable to detect your location”."
+	case slices.Contains(codesLocation, code):
+		return "the app may not use the phone's location, which the geofence restriction needs: the app showed “Unable to detect your location”."
+	case code == kisi.CodeNotCloseEnough:
+		return "the phone was not close enough to the Kisi reader (reader restriction)."
+	case slices.Contains(codesBluetooth, code):
+		return "the phone found no Kisi reader over Bluetooth (Bluetooth off or not allowed for the app)."
+	case code == kisi.CodeInAppAccessDisabled:
+		return "in-app unlocking is disabled for the group (tap-to-access restriction): the member must tap the phone on the reader."
+	case code == kisi.CodeDoorLockedDown:
+		return "the door was locked down."
+	case code == kisi.CodePlaceLockedDown:
+		return "the place was locked down."
+	case slices.Contains(codesHardware, code):
+		return "a problem of the door's hardware (" + code.Description() + "), not of the member's access."
+	case slices.Contains(codesDenied, code):
+		return "Kisi found no valid access right of the member for this door."
+	case code == "":
+		return "Kisi gave no reason."
+	}
+	if cause := code.LikelyCause(); cause != "" {
+		return "most likely " + cause + "."
+	}
+	if desc := code.Description(); desc != "" {
+		return strings.ToLower(desc[:1]) + desc[1:] + "."
+	}
+	return "an error code Kisi does not document."
+}
+
+// failureRemedy says what to do about the attempt a.
+func (dg *diagnoser) failureRemedy(a UnlockAttempt, groups []int64) string {
+	loc := dg.d.loc
+	code := a.ErrorCode
+	switch {
+	case code == kisi.CodeAccessNotYetValid:
+		cur, next, _, gx := dg.windowAround(a.At, groups)
+		switch {
+		case cur != nil:
+			return "Run a sync; if this repeats, check the sync's report for failures."
+		case next != nil:
+			r := fmt.Sprintf("Nothing is broken: Kisi opens the door from %s.", fmtTime(next.Start, loc))
+			if n := windowNoun(gx, *next); n == "booking window" || n == "assignment window" {
+				r += " To let members in earlier, raise the buffer before bookings."
+			}
+			return r
+		}
+		return "Check the member's plan or booking on the platform."
+	case code == kisi.CodeAccessNoLongerValid:
+		if cur, _, _, _ := dg.windowAround(a.At, groups); cur != nil {
+			return "Run a sync; if this repeats, check the sync's report for failures."
+		}
+		return "If the member should still have access, extend the booking or plan on the platform; the sync updates Kisi."
+	case code == kisi.CodeAccessNotAllowedNow:
+		return "Widen or remove the time restriction of the group or door in Kisi, or map the member to a group without one — the platform's windows already limit access in time. Decide which rule your space wants."
+	case code == kisi.CodeAccessDisabled:
+		return "Turn access back on for the user in the Kisi dashboard (Users → the user → Access)."
+	case code == kisi.CodeAppsNotIncluded:
+		return "Turn app access on for the group in Kisi, or let the member use a card or link."
+	case code == kisi.CodeNotPrimaryDevice:
+		return "The member makes this phone the primary device in the Kisi app, or turn the primary-device restriction off."
+	case slices.Contains(codesGeofence, code), slices.Contains(codesLocation, code):
+		return "The member allows location access for the Kisi or white-label app and turns location services on; or turn the geofence restriction of the group off."
+	case code == kisi.CodeNotCloseEnough:
+		return "The member unlocks standing at the door, next to the reader; or turn the reader restriction off."
+	case slices.Contains(codesBluetooth, code):
+		return "The member turns Bluetooth on and allows the app to use it."
+	case code == kisi.CodeInAppAccessDisabled:
+		return "The member taps the phone on the Kisi reader; or turn the tap-to-access restriction off to allow the unlock button."
+	case code == kisi.CodeDoorLockedDown, code == kisi.CodePlaceLockedDown:
+		return "Cancel the lockdown in the Kisi dashboard once it is over."
+	case slices.Contains(codesHardware, code):
+		return "Check the door's controller and reader in the Kisi dashboard; contact Kisi support if it persists."
+	case slices.Contains(codesDenied, code):
+		return "See the role findings: run a sync, and make sure the platform gives access to a group holding this door."
+	}
+	return "Look the event up in the Kisi dashboard's Event History for details."
+}
+
+// String renders the diagnosis for a support person: the findings, most
+// serious first, each with its remedy; Kisi's side; the recent unlock
+// attempts; and the platform's explanation.
+func (d *Diagnosis) String() string {
+	if d == nil {
+		return "No diagnosis.\n"
+	}
+	loc := d.loc
+	if loc == nil {
+		loc = loadZone(d.Zone)
+	}
+	var b strings.Builder
+	who := "member " + d.MemberID
+	if d.Name != "" {
+		who += " (" + d.Name + ")"
+	}
+	if d.Email != "" {
+		who += " <" + d.Email + ">"
+	}
+	fmt.Fprintf(&b, "Diagnosis of %s at %s\n\nFindings:\n", who, fmtTime(d.At, loc))
+	writeFindings(&b, d.Findings)
+
+	b.WriteString("\nKisi:\n")
+	if d.Key != nil {
+		role := "no organization role"
+		if len(d.Key.Roles) > 0 {
+			role = strings.Join(d.Key.Roles, ", ")
+		}
+		fmt.Fprintf(&b, "  API key  %s (user %d), %s\n", d.Key.Email, d.Key.UserID, role)
+	}
+	if u := d.User; u != nil {
+		state := []string{"unconfirmed"}
+		if u.Confirmed {
+			state[0] = "confirmed"
+		}
+		if u.AccessEnabled {
+			state = append(state, "access enabled")
+		} else {
+			state = append(state, "access disabled")
+		}
+		if u.CreatedBySDK {
+			state = append(state, "created by this SDK")
+		}
+		fmt.Fprintf(&b, "  User     %s (user %d), %s\n", u.Email, u.ID, strings.Join(state, ", "))
+	} else if d.Email != "" && d.Key != nil {
+		fmt.Fprintf(&b, "  User     no Kisi user with %s\n", d.Email)
+	}
+	for _, g := range d.Groups {
+		if !g.Exists {
+			fmt.Fprintf(&b, "  Group    %d: missing in Kisi\n", g.GroupID)
+			continue
+		}
+		want := "platform: no access now"
+		switch {
+		case g.Allowed:
+			want = "platform: access " + fmtRoleWindow(*g.Slot, loc)
+		case g.Slot != nil:
+			want = "platform: access from " + fmtTime(g.Slot.Start, loc)
+		}
+		fmt.Fprintf(&b, "  Group    %d %q: %s; %s\n", g.GroupID, g.Name, plural(g.Doors, "door", "doors"), want)
+		for _, r := range g.Roles {
+			state := "not valid now"
+			if r.ValidNow {
+				state = "valid now"
+			}
+			owner := "not managed here"
+			if r.Managed {
+				owner = "managed"
+			}
+			fmt.Fprintf(&b, "           role %d %s, %s, %s, %s\n", r.ID, r.RoleID, fmtRoleWindow(r.Window, loc), owner, state)
+		}
+	}
+	if len(d.Attempts) > 0 {
+		b.WriteString("\nRecent unlock attempts, newest first:\n")
+		width := 0
+		for _, a := range d.Attempts {
+			width = max(width, len(a.Lock))
+		}
+		for _, a := range d.Attempts {
+			result := "ok"
+			if !a.Success {
+				result = "failed " + cmp.Or(string(a.ErrorCode), "(no code)")
+			}
+			fmt.Fprintf(&b, "  %s  %-*s  %s\n", fmtTime(a.At, loc), width, a.Lock, result)
+		}
+	}
+	b.WriteString("\nPlatform:\n")
+	for line := range strings.SplitSeq(strings.TrimRight(d.Platform.String(), "\n"), "\n") {
+		fmt.Fprintf(&b, "  %s\n", line)
+	}
+	return b.String()
+}

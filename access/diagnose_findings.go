@@ -1,0 +1,216 @@
+package access
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/kisisync/kisisync/kisi"
+)
+
+// Severity ranks a [Finding]: [SeverityError] explains why a member cannot
+// get in or why the sync cannot work, [SeverityWarning] may do so, and
+// [SeverityInfo] is a fact worth knowing.
+type Severity int
+
+// The severities, from least to most serious.
+const (
+	SeverityInfo Severity = iota
+	SeverityWarning
+	SeverityError
+)
+
+// String returns "info", "warning" or "error".
+func (s Severity) String() string {
+	switch s {
+	case SeverityInfo:
+		return "info"
+	case SeverityWarning:
+		return "warning"
+	case SeverityError:
+		return "error"
+	}
+	return fmt.Sprintf("Severity(%d)", int(s))
+}
+
+// MarshalText encodes s as "info", "warning" or "error"; JSON uses it.
+func (s Severity) MarshalText() ([]byte, error) {
+	if s < SeverityInfo || s > SeverityError {
+		return nil, fmt.Errorf("access: invalid severity %d", int(s))
+	}
+	return []byte(s.String()), nil
+}
+
+// UnmarshalText decodes "info", "warning" or "error" (any case).
+func (s *Severity) UnmarshalText(b []byte) error {
+	switch strings.ToLower(strings.TrimSpace(string(b))) {
+	case "info":
+		*s = SeverityInfo
+	case "warning":
+		*s = SeverityWarning
+	case "error":
+		*s = SeverityError
+	default:
+		return fmt.Errorf("access: invalid severity %q", b)
+	}
+	return nil
+}
+
+// Finding is one result of [CheckConnection] or [Diagnose]: what was found,
+// in a plain sentence for a support person, and what to do about it. Code
+// is a stable machine-readable name (one of the Code… constants) that a
+// host may branch on or translate; Message and Remedy are English text
+// that may change between versions.
+type Finding struct {
+	Severity Severity `json:"severity"`
+	Code     string   `json:"code"`
+	Message  string   `json:"message"`
+	Remedy   string   `json:"remedy,omitempty"`
+	// GroupID is the Kisi group the finding is about, if any.
+	GroupID int64 `json:"group_id,omitempty"`
+	// ErrorCode is Kisi's error code of failed unlock attempts.
+	ErrorCode kisi.ErrorCode `json:"error_code,omitempty"`
+	// Count is how many unlock attempts the finding stands for.
+	Count int `json:"count,omitempty"`
+	// At is when the latest of those attempts happened.
+	At time.Time `json:"at,omitzero"`
+}
+
+// Finding codes of [CheckConnection].
+const (
+	// CodeKisiUnreachable: Kisi could not be reached or answered with a
+	// server error.
+	CodeKisiUnreachable = "kisi_unreachable"
+	// CodeKeyInvalid: Kisi refused the API key (401): wrong, revoked or
+	// expired.
+	CodeKeyInvalid = "key_invalid"
+	// CodeKeyNotAdmin: the key's user is not an organization owner or
+	// administrator, so the sync cannot write.
+	CodeKeyNotAdmin = "key_not_admin"
+	// CodeKeyAdmin: the key's user is an organization owner or
+	// administrator.
+	CodeKeyAdmin = "key_admin"
+	// CodeNoGroupsMapped: the mapping names no Kisi group.
+	CodeNoGroupsMapped = "no_groups_mapped"
+	// CodeGroupMissing: a group named by the mapping does not exist in Kisi.
+	CodeGroupMissing = "group_missing"
+	// CodeGroupNoDoors: a group holds no doors (locks).
+	CodeGroupNoDoors = "group_no_doors"
+	// CodeGroupShared: a group holds roles this SDK does not manage.
+	CodeGroupShared = "group_shared"
+	// CodeGroupOK: a group exists, has doors and no restriction.
+	CodeGroupOK = "group_ok"
+	// CodePlaceLockedDown: the place of a group is locked down.
+	CodePlaceLockedDown = "place_locked_down"
+	// CodeEmailLinks: how many of Kisi's concurrent email links are used.
+	CodeEmailLinks = "email_links"
+	// CodeCheckFailed: one check could not be made; the others were.
+	CodeCheckFailed = "check_failed"
+)
+
+// Finding codes of group restrictions, reported by [CheckConnection] and
+// [Diagnose]. Each can make app unlocks fail although the member holds a
+// valid role.
+const (
+	CodeTimeRestriction          = "time_restriction"
+	CodeGeofenceRestriction      = "geofence_restriction"
+	CodeReaderRestriction        = "reader_restriction"
+	CodePrimaryDeviceRestriction = "primary_device_restriction"
+	CodeManagedDeviceRestriction = "managed_device_restriction"
+	CodeTapToAccessRestriction   = "tap_to_access_restriction"
+	CodeAppAccessOff             = "app_access_off"
+)
+
+// Finding codes of [Diagnose].
+const (
+	// CodeSnapshotRecordsSkipped: some snapshot records are invalid and were
+	// ignored.
+	CodeSnapshotRecordsSkipped = "snapshot_records_skipped"
+	// CodeMemberUnknown: no member with this ID in the snapshot.
+	CodeMemberUnknown = "member_unknown"
+	// CodeMemberEmailInvalid: the member's email cannot identify a Kisi user.
+	CodeMemberEmailInvalid = "member_email_invalid"
+	// CodeNoSources: the member holds no plan, allowance, booking,
+	// assignment or check-in.
+	CodeNoSources = "no_sources"
+	// CodeNotMapped: none of the member's records maps to a Kisi group.
+	CodeNotMapped = "not_mapped"
+	// CodeNoAccessNow: the platform gives no access to a group at this time.
+	CodeNoAccessNow = "no_access_now"
+	// CodeAccessNow: the platform gives access to a group now.
+	CodeAccessNow = "access_now"
+	// CodeNoKisiUser: no Kisi user has the member's email.
+	CodeNoKisiUser = "no_kisi_user"
+	// CodeUserUnconfirmed: the Kisi user is unconfirmed.
+	CodeUserUnconfirmed = "user_unconfirmed"
+	// CodeAccessDisabled: the Kisi user's access_enabled is false.
+	CodeAccessDisabled = "access_disabled"
+	// CodeRoleMissing: the platform gives access but Kisi holds no role.
+	CodeRoleMissing = "role_missing"
+	// CodeRoleExpired: the user's role in a group has expired.
+	CodeRoleExpired = "role_expired"
+	// CodeRoleNotYetValid: the user's role in a group is not valid yet.
+	CodeRoleNotYetValid = "role_not_yet_valid"
+	// CodeRoleUnmanaged: the user holds a role in a group that this SDK did
+	// not create.
+	CodeRoleUnmanaged = "role_unmanaged"
+	// CodeRoleNotWanted: Kisi gives access the platform does not give now.
+	CodeRoleNotWanted = "role_not_wanted"
+	// CodeRoleWindowDiffers: Kisi's window differs from the platform's.
+	CodeRoleWindowDiffers = "role_window_differs"
+	// CodeRoleOK: the user holds a valid role in the group now.
+	CodeRoleOK = "role_ok"
+	// CodeRoleOtherScope: the user holds a place or organization role.
+	CodeRoleOtherScope = "role_other_scope"
+	// CodeUnlockFailed: recent unlock attempts failed with a Kisi error code.
+	CodeUnlockFailed = "unlock_failed"
+	// CodeUnlockSucceeded: the latest successful unlock.
+	CodeUnlockSucceeded = "unlock_succeeded"
+	// CodeNoUnlockAttempts: Kisi recorded no unlock attempt recently.
+	CodeNoUnlockAttempts = "no_unlock_attempts"
+)
+
+// sortFindings orders findings by severity, most serious first, keeping the
+// order of detection within a severity.
+func sortFindings(fs []Finding) {
+	slices.SortStableFunc(fs, func(a, b Finding) int { return cmp.Compare(b.Severity, a.Severity) })
+}
+
+// worst returns the highest severity among fs (SeverityInfo when empty).
+func worst(fs []Finding) Severity {
+	s := SeverityInfo
+	for _, f := range fs {
+		s = max(s, f.Severity)
+	}
+	return s
+}
+
+// writeFindings renders fs as an aligned table: severity, code, message,
+// and the remedy on the next line under the message.
+func writeFindings(b *strings.Builder, fs []Finding) {
+	if len(fs) == 0 {
+		b.WriteString("  No findings.\n")
+		return
+	}
+	width := 0
+	for _, f := range fs {
+		width = max(width, len(f.Code))
+	}
+	indent := strings.Repeat(" ", 2+7+2+width+2)
+	for _, f := range fs {
+		fmt.Fprintf(b, "  %-7s  %-*s  %s\n", strings.ToUpper(f.Severity.String()), width, f.Code, f.Message)
+		if f.Remedy != "" {
+			fmt.Fprintf(b, "%sRemedy: %s\n", indent, f.Remedy)
+		}
+	}
+}
+
+// plural renders n with the singular or plural noun.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}

@@ -1,0 +1,463 @@
+package access_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/kisi"
+)
+
+var planStart = time.Date(2026, time.June, 1, 0, 0, 0, 0, troubleZone)
+
+func proPlan(status access.PlanStatus) access.Plan {
+	return access.Plan{ID: "p1", PlanID: "pro", MemberID: "alice", Start: planStart, Status: status}
+}
+
+// TestDiagnose seeds one situation per troubleshooting case and checks the
+// findings with their remedies, and the text rendering against a golden
+// file.
+func TestDiagnose(t *testing.T) {
+	t.Parallel()
+	const email = "alice@example.com"
+	type setupFunc func(t *testing.T, r *troubleRig) (memberID string, c *kisi.Client)
+	withPlan := func(status access.PlanStatus) func(r *troubleRig) {
+		return func(r *troubleRig) { r.s.Plans = append(r.s.Plans, proPlan(status)) }
+	}
+	tests := []struct {
+		name  string
+		at    string
+		setup setupFunc
+		want  []wantFinding
+		// clean: no finding is a warning or an error.
+		clean bool
+	}{
+		{
+			name: "healthy",
+			at:   "14:00",
+			setup: func(t *testing.T, r *troubleRig) (string, *kisi.Client) {
+				withPlan(access.PlanActive)(r)
+				uid := r.user(t, email, true, true)
+				r.role(t, r.c, uid, r.member, planStart, time.Time{})
+				r.unlock(t, uid, r.front, tAt("09:12"), "")
+				return "alice", nil
+			},
+			want: []wantFinding{
+				{code: access.CodeAccessNow, severity: access.SeverityInfo},
+				{code: access.CodeRoleOK, severity: access.SeverityInfo},
+				{code: access.CodeUnlockSucceeded, severity: access.SeverityInfo, message: "09:12"},
+			},
+			clean: true,
+		},
+		{
+			name: "unconfirmed user added by hand",
+			at:   "14:00",
+			setup: func(t *testing.T, r *troubleRig) (string, *kisi.Client) {
+				withPlan(access.PlanActive)(r)
+				uid, err := r.srv.AddUser(email, "Alice", false)
+				require.NoError(t, err)
+				r.role(t, r.c, uid, r.member, planStart, time.Time{})
+				return "alice", nil
+			},
+			want: []wantFinding{{code: access.CodeUserUnconfirmed, severity: access.SeverityError,
+				message: "No locks found", remedy: "Remove the user in the Kisi dashboard"}},
+		},
+		{
+			name: "invitation not accepted",
+			at:   "14:00",
+			setup: func(t *testing.T, r *troubleRig) (string, *kisi.Client) {
+				withPlan(access.PlanActive)(r)
+				uid := r.user(t, email, false, true)
+				r.role(t, r.c, uid, r.member, planStart, time.Time{})
+				return "alice", nil
+			},
+			want: []wantFinding{{code: access.CodeUserUnconfirmed, severity: access.SeverityError,
+				remedy: "invitation email"}},
+		},
+		{
+			name: "access disabled",
+			at:   "14:00",
+			setup: func(t *testing.T, r *troubleRig) (string, *kisi.Client) {
+				withPlan(access.PlanActive)(r)
+				uid := r.user(t, email, true, true)
+				_, err := r.c.Users.Update(t.Context(), uid, &kisi.UserUpdateRequest{AccessEnabled: kisi.Ptr(false)})
+				require.NoError(t, err)
+				r.role(t, r.c, uid, r.member, planStart, time.Time{})
+				r.unlock(t, uid, r.front, tAt("13:45"), string(kisi.CodeAccessDisabled))
+				return "alice", nil
+			},
+			want: []wantFinding{
+				{code: access.CodeAccessDisabled, severity: access.SeverityError, remedy: "Turn access back on"},
+				{code: access.CodeUnlockFailed, severity: access.SeverityError, message: "fcd8ff", remedy: "Turn access back on"},
+			},
+		},
+		{
+			name: "restricted group",
+			at:   "14:00",
+			setup: func(t *testing.T, r *troubleRig) (string, *kisi.Client) {
+				withPlan(access.PlanActive)(r)
+				_, err := r.c.Groups.Update(t.Context(), r.member, &kisi.GroupUpdateRequest{
+					TimeRestrictionEnabled: kisi.Ptr(true), GeofenceRestrictionEnabled: kisi.Ptr(true),
+					PrimaryDeviceRestrictionEnabled: kisi.Ptr(true), ReaderRestrictionEnabled: kisi.Ptr(true),
+					TapToAccessRestrictionEnabled: kisi.Ptr(true), LoginEnabled: kisi.Ptr(false)})
+				require.NoError(t, err)
+				uid := r.user(t, email, true, true)
+				r.role(t, r.c, uid, r.member, planStart, time.Time{})
+				r.unlock(t, uid, r.front, tAt("06:10"), string(kisi.CodeAccessNotAllowedNow))
+				r.unlock(t, uid, r.front, tAt("13:20"), string(kisi.CodeTooFarAway))
+				r.unlock(t, uid, r.front, tAt("13:21"), string(kisi.CodeTooFarAway))
+				r.unlock(t, uid, r.front, tAt("13:25"), string(kisi.CodeAppsNotIncluded))
+				return "alice", nil
+			},
+			want: []wantFinding{
+				{code: access.CodeTimeRestriction, severity: access.SeverityWarning, message: "opening hours"},
+				{code: access.CodeGeofenceRestriction, severity: access.SeverityWarning, remedy: "location access"},
+				{code: access.CodeReaderRestriction, severity: access.SeverityWarning},
+				{code: access.CodePrimaryDeviceRestriction, severity: access.SeverityWarning},
+				{code: access.CodeTapToAccessRestriction, severity: access.SeverityWarning},
+				{code: access.CodeAppAccessOff, severity: access.SeverityWarning},
+				{code: access.CodeUnlockFailed, severity: access.SeverityError, message: "time restriction (opening hours) of group", remedy: "time restriction"},
+				{code: access.CodeUnlockFailed, severity: access.SeverityError, message: "2 unlock attempts failed with a3995f", remedy: "location access"},
+				{code: access.CodeUnlockFailed, severity: access.SeverityError, message: "f01337", remedy: "app access on"},
+			},
+		},
+		{
+			name: "deleted group",
+			at:   "14:00",
+			setup: func(t *testing.T, r *troubleRig) (string, *kisi.Client) {
+				withPlan(access.PlanActive)(r)
+				r.user(t, email, true, true)
+				_, err := r.c.Groups.Delete(t.Context(), r.member)
+				require.NoError(t, err)
+				return "alice", nil
+			},
+			want: []wantFinding{{code: access.CodeGroupMissing, severity: access.SeverityError,
+				message: "mapped from plan pro", remedy: "existing Kisi group"}},
+		},
+		{
+			name: "group without doors",
+			at:   "14:00",
+			setup: func(t *testing.T, r *troubleRig) (string, *kisi.Client) {
+				r.s.Plans = append(r.s.Plans, access.Plan{ID: "p2", PlanID: "storage", MemberID: "alice", Start: planStart, Status: access.PlanActive})
+				uid := r.user(t, email, true, true)
+				r.role(t, r.c, uid, r.empty, planStart, time.Time{})
+				return "alice", nil
+			},
+			want: []wantFinding{{code: access.CodeGroupNoDoors, severity: access.SeverityError,
+				message: "No locks found", remedy: "Add the doors"}},
+		},
+		{
+			name: "key not admin",
+			at:   "14:00",
+			setup: func(t *testing.T, r *troubleRig) (string, *kisi.Client) {
+				withPlan(access.PlanActive)(r)
+				r.user(t, email, true, true)
+				key, err := r.srv.NewUserKey("ops@example.com", "observer")
+				require.NoError(t, err)
+				return "alice", r.client(t, key)
+			},
+			want: []wantFinding{
+				{code: access.CodeKeyNotAdmin, severity: access.SeverityError, message: "observer", remedy: "Organization administrator"},
+				{code: access.CodeRoleMissing, severity: access.SeverityError, message: "key_not_admin"},
+			},
+		},
+		{
+			name: "key invalid",
+			at:   "14:00",
+			setup: func(t *testing.T, r *troubleRig) (string, *kisi.Client) {
+				withPlan(access.PlanActive)(r)
+				return "alice", r.client(t, "revoked-key")
+			},
+			want: []wantFinding{
+				{code: access.CodeKeyInvalid, severity: access.SeverityError, remedy: "new API key"},
+				{code: access.CodeAccessNow, severity: access.SeverityInfo},
+			},
+		},
+		{
+			name: "booking not yet open",
+			at:   "13:52",
+			setup: func(t *testing.T, r *troubleRig) (string, *kisi.Client) {
+				r.s.Bookings = []access.Booking{{ID: "b1", ResourceID: "room1", MemberID: "alice", Start: tAt("14:00"), End: tAt("15:00")}}
+				uid := r.user(t, email, true, true)
+				r.role(t, r.c, uid, r.room, tAt("13:55"), tAt("15:05"))
+				r.unlock(t, uid, r.roomDr, tAt("13:50"), string(kisi.CodeAccessNotYetValid))
+				return "alice", nil
+			},
+			want: []wantFinding{
+				{code: access.CodeUnlockFailed, severity: access.SeverityError,
+					message: `access not yet valid — the booking window for group 100008 "Room 1" opens at 13:55 CEST`,
+					remedy:  "raise the buffer"},
+				{code: access.CodeRoleNotYetValid, severity: access.SeverityInfo, remedy: "Nothing to fix"},
+				{code: access.CodeNoAccessNow, severity: access.SeverityInfo, remedy: "access opens at"},
+			},
+		},
+		{
+			name: "expired role",
+			at:   "14:00",
+			setup: func(t *testing.T, r *troubleRig) (string, *kisi.Client) {
+				withPlan(access.PlanActive)(r)
+				uid := r.user(t, email, true, true)
+				r.role(t, r.c, uid, r.member, planStart, time.Date(2026, time.June, 9, 0, 0, 0, 0, troubleZone))
+				r.unlock(t, uid, r.front, tAt("13:00"), string(kisi.CodeAccessNoLongerValid))
+				return "alice", nil
+			},
+			want: []wantFinding{
+				{code: access.CodeRoleExpired, severity: access.SeverityError, remedy: "Run a sync"},
+				{code: access.CodeUnlockFailed, severity: access.SeverityError, message: "Kisi's role was out of date", remedy: "Run a sync"},
+			},
+		},
+		{
+			name: "role not yet valid",
+			at:   "14:00",
+			setup: func(t *testing.T, r *troubleRig) (string, *kisi.Client) {
+				withPlan(access.PlanActive)(r)
+				uid := r.user(t, email, true, true)
+				r.role(t, r.c, uid, r.member, time.Date(2026, time.June, 11, 0, 0, 0, 0, troubleZone), time.Time{})
+				return "alice", nil
+			},
+			want: []wantFinding{{code: access.CodeRoleNotYetValid, severity: access.SeverityError, remedy: "Run a sync"}},
+		},
+		{
+			name: "unmanaged role",
+			at:   "14:00",
+			setup: func(t *testing.T, r *troubleRig) (string, *kisi.Client) {
+				withPlan(access.PlanActive)(r)
+				uid := r.user(t, email, true, true)
+				key, err := r.srv.NewUserKey("frontdesk@example.com", "organization_administrator")
+				require.NoError(t, err)
+				r.role(t, r.client(t, key), uid, r.member, tAt("08:00"), tAt("12:00"))
+				return "alice", nil
+			},
+			want: []wantFinding{
+				{code: access.CodeRoleUnmanaged, severity: access.SeverityWarning, remedy: "remove this role in Kisi"},
+				{code: access.CodeRoleExpired, severity: access.SeverityError, remedy: "Remove the expired hand-made role"},
+			},
+		},
+		{
+			name: "no kisi user",
+			at:   "14:00",
+			setup: func(t *testing.T, r *troubleRig) (string, *kisi.Client) {
+				withPlan(access.PlanActive)(r)
+				return "alice", nil
+			},
+			want: []wantFinding{{code: access.CodeNoKisiUser, severity: access.SeverityError, remedy: "Run a sync"}},
+		},
+		{
+			name: "role missing",
+			at:   "14:00",
+			setup: func(t *testing.T, r *troubleRig) (string, *kisi.Client) {
+				withPlan(access.PlanActive)(r)
+				r.user(t, email, true, true)
+				return "alice", nil
+			},
+			want: []wantFinding{
+				{code: access.CodeRoleMissing, severity: access.SeverityError, remedy: "Run a sync"},
+				{code: access.CodeNoUnlockAttempts, severity: access.SeverityInfo, remedy: "Bluetooth"},
+			},
+		},
+		{
+			name: "plan pending",
+			at:   "14:00",
+			setup: func(t *testing.T, r *troubleRig) (string, *kisi.Client) {
+				withPlan(access.PlanPending)(r)
+				r.user(t, email, true, true)
+				return "alice", nil
+			},
+			want: []wantFinding{{code: access.CodeNoAccessNow, severity: access.SeverityError, message: "pending acceptance"}},
+		},
+		{
+			name: "not mapped",
+			at:   "14:00",
+			setup: func(t *testing.T, r *troubleRig) (string, *kisi.Client) {
+				r.s.Plans = []access.Plan{{ID: "p3", PlanID: "basic", MemberID: "alice", Start: planStart, Status: access.PlanActive}}
+				return "alice", nil
+			},
+			want: []wantFinding{{code: access.CodeNotMapped, severity: access.SeverityError, remedy: "Map the member's plan"}},
+		},
+		{
+			name: "unknown member",
+			at:   "14:00",
+			setup: func(*testing.T, *troubleRig) (string, *kisi.Client) {
+				return "zed", nil
+			},
+			want: []wantFinding{{code: access.CodeMemberUnknown, severity: access.SeverityError}},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			at := tAt(tc.at)
+			r := newTroubleRig(t, at)
+			member, c := tc.setup(t, r)
+			if c == nil {
+				c = r.c
+			}
+			writes := r.srv.Count("POST", "") + r.srv.Count("PATCH", "") + r.srv.Count("DELETE", "")
+			d, err := access.Diagnose(t.Context(), c, r.s, r.m, access.DefaultPolicy(), member, at)
+			require.NoError(t, err)
+			requireFindings(t, d.Findings, tc.want)
+			if tc.clean && d.Worst() != access.SeverityInfo {
+				t.Errorf("want only info findings, got:\n%s", dumpFindings(d.Findings))
+			}
+			for i := 1; i < len(d.Findings); i++ {
+				if d.Findings[i].Severity > d.Findings[i-1].Severity {
+					t.Fatalf("findings not sorted by severity:\n%s", dumpFindings(d.Findings))
+				}
+			}
+			// Diagnose never writes to Kisi (POST /event_sets only reads).
+			after := r.srv.Count("POST", "") - r.srv.Count("POST", "/event_sets") + r.srv.Count("PATCH", "") + r.srv.Count("DELETE", "")
+			if after != writes {
+				t.Errorf("Diagnose wrote to Kisi: %d writes before, %d after", writes, after)
+			}
+			checkGolden(t, "diagnose", tc.name, d.String())
+		})
+	}
+}
+
+// TestDiagnoseJSON checks the JSON a host's admin page receives.
+func TestDiagnoseJSON(t *testing.T) {
+	t.Parallel()
+	at := tAt("13:52")
+	r := newTroubleRig(t, at)
+	r.s.Bookings = []access.Booking{{ID: "b1", ResourceID: "room1", MemberID: "alice", Start: tAt("14:00"), End: tAt("15:00")}}
+	uid := r.user(t, "alice@example.com", true, true)
+	r.role(t, r.c, uid, r.room, tAt("13:55"), tAt("15:05"))
+	r.unlock(t, uid, r.roomDr, tAt("13:50"), string(kisi.CodeAccessNotYetValid))
+	d, err := access.Diagnose(t.Context(), r.c, r.s, r.m, access.DefaultPolicy(), "alice", at)
+	require.NoError(t, err)
+	b, err := json.MarshalIndent(d, "", "  ")
+	require.NoError(t, err)
+	checkGolden(t, "diagnose", "booking_not_yet_open.json", string(b)+"\n")
+
+	var back struct {
+		Findings []access.Finding       `json:"findings"`
+		Attempts []access.UnlockAttempt `json:"attempts"`
+	}
+	require.NoError(t, json.Unmarshal(b, &back))
+	if diff := cmp.Diff(d.Findings, back.Findings); diff != "" {
+		t.Errorf("findings do not round-trip (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(d.Attempts, back.Attempts); diff != "" {
+		t.Errorf("attempts do not round-trip (-want +got):\n%s", diff)
+	}
+}
+
+// TestDiagnoseWithStore uses the reconciler's Store to tell managed roles
+// from roles given by hand with the same key.
+func TestDiagnoseWithStore(t *testing.T) {
+	t.Parallel()
+	at := tAt("14:00")
+	r := newTroubleRig(t, at)
+	r.s.Plans = []access.Plan{proPlan(access.PlanActive)}
+	st := access.NewMemoryStore()
+	rec, err := access.NewReconciler(r.c, st, r.m, access.DefaultPolicy(), access.WithClock(r.clock), access.WithOrganization("acme"))
+	require.NoError(t, err)
+	_, err = rec.Sync(t.Context(), r.s)
+	require.NoError(t, err)
+
+	// A role in Room 1 given by hand with the owner's own key.
+	u, _, err := r.c.Users.GetByEmail(t.Context(), "alice@example.com")
+	require.NoError(t, err)
+	r.role(t, r.c, u.ID, r.room, time.Time{}, time.Time{})
+
+	d, err := access.Diagnose(t.Context(), r.c, r.s, r.m, access.DefaultPolicy(), "alice", at, access.WithCheckStore(st, "acme"))
+	require.NoError(t, err)
+	requireFindings(t, d.Findings, []wantFinding{
+		{code: access.CodeRoleOK, severity: access.SeverityInfo},
+		{code: access.CodeRoleUnmanaged, severity: access.SeverityInfo, message: "Room 1"},
+	})
+
+	// Without the Store the hand-made role looks managed (same creator)
+	// and, since the platform gives nothing in Room 1, unwanted.
+	d, err = access.Diagnose(t.Context(), r.c, r.s, r.m, access.DefaultPolicy(), "alice", at)
+	require.NoError(t, err)
+	requireFindings(t, d.Findings, []wantFinding{{code: access.CodeRoleNotWanted, severity: access.SeverityWarning}})
+}
+
+func TestDiagnoseArguments(t *testing.T) {
+	t.Parallel()
+	r := newTroubleRig(t, tAt("14:00"))
+	_, err := access.Diagnose(t.Context(), nil, r.s, r.m, access.DefaultPolicy(), "alice", tAt("14:00"))
+	require.Error(t, err)
+	_, err = access.Diagnose(t.Context(), r.c, r.s, r.m, access.DefaultPolicy(), "alice", tAt("14:00"), access.WithUnlockLookback(100*24*time.Hour))
+	require.Error(t, err)
+	_, err = access.Diagnose(t.Context(), r.c, r.s, r.m, access.DefaultPolicy(), "alice", tAt("14:00"), access.WithMaxAttempts(0))
+	require.Error(t, err)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, err = access.Diagnose(ctx, r.c, r.s, r.m, access.DefaultPolicy(), "alice", tAt("14:00"))
+	require.ErrorIs(t, err, context.Canceled)
+}
+
+// TestDiagnoseAttemptLimits lists only the most recent attempts but counts
+// all of them, within the lookback.
+func TestDiagnoseAttemptLimits(t *testing.T) {
+	t.Parallel()
+	at := tAt("14:00")
+	r := newTroubleRig(t, at)
+	r.s.Plans = []access.Plan{proPlan(access.PlanActive)}
+	uid := r.user(t, "alice@example.com", true, true)
+	r.role(t, r.c, uid, r.member, planStart, time.Time{})
+	r.unlock(t, uid, r.front, at.Add(-26*time.Hour), string(kisi.CodeTooFarAway)) // outside a 1-day lookback
+	for _, hhmm := range []string{"13:00", "13:10", "13:20"} {
+		r.unlock(t, uid, r.front, tAt(hhmm), string(kisi.CodeTooFarAway))
+	}
+	d, err := access.Diagnose(t.Context(), r.c, r.s, r.m, access.DefaultPolicy(), "alice", at,
+		access.WithMaxAttempts(2), access.WithUnlockLookback(24*time.Hour))
+	require.NoError(t, err)
+	require.Len(t, d.Attempts, 2)
+	require.True(t, d.Attempts[0].At.Equal(tAt("13:20")), "newest first")
+	requireFindings(t, d.Findings, []wantFinding{{code: access.CodeUnlockFailed, severity: access.SeverityError, message: "3 unlock attempts failed"}})
+}
+
+// TestReconcilerTroubleshooting runs both checks through a Reconciler,
+// which knows its Store.
+func TestReconcilerTroubleshooting(t *testing.T) {
+	t.Parallel()
+	at := tAt("14:00")
+	r := newTroubleRig(t, at)
+	r.s.Plans = []access.Plan{proPlan(access.PlanActive)}
+	rec, err := access.NewReconciler(r.c, access.NewMemoryStore(), r.m, access.DefaultPolicy(), access.WithClock(r.clock))
+	require.NoError(t, err)
+	_, err = rec.Sync(t.Context(), r.s)
+	require.NoError(t, err)
+
+	d, err := rec.Diagnose(t.Context(), r.s, "alice", at)
+	require.NoError(t, err)
+	requireFindings(t, d.Findings, []wantFinding{
+		{code: access.CodeRoleOK, severity: access.SeverityInfo},
+		// A regular user the SDK created, who has not signed up yet.
+		{code: access.CodeUserUnconfirmed, severity: access.SeverityError, remedy: "invitation email"},
+	})
+	rep, err := rec.CheckConnection(t.Context())
+	require.NoError(t, err)
+	requireFindings(t, rep.Findings, []wantFinding{{code: access.CodeGroupOK, severity: access.SeverityInfo, message: "1 role"}})
+}
+
+// BenchmarkDiagnose measures one diagnosis against the fake Kisi over
+// loopback HTTP (a restricted group, a role and four unlock attempts).
+func BenchmarkDiagnose(b *testing.B) {
+	at := tAt("14:00")
+	r := newTroubleRig(b, at)
+	r.s.Plans = []access.Plan{proPlan(access.PlanActive)}
+	_, err := r.c.Groups.Update(b.Context(), r.member, &kisi.GroupUpdateRequest{TimeRestrictionEnabled: kisi.Ptr(true)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	uid := r.user(b, "alice@example.com", true, true)
+	r.role(b, r.c, uid, r.member, planStart, time.Time{})
+	for _, code := range []string{"", "34ffaa", "a3995f", "f358de"} {
+		r.unlock(b, uid, r.front, tAt("13:00"), code)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := access.Diagnose(b.Context(), r.c, r.s, r.m, access.DefaultPolicy(), "alice", at); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,210 @@
+package access
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+)
+
+// Option configures a [Reconciler]; see the With… functions.
+type Option func(*options) error
+
+type options struct {
+	clock        clockwork.Clock
+	org          string
+	loc          *time.Location
+	revokeLimit  float64
+	revokeFloor  int
+	patch        bool
+	notifier     Notifier
+	logger       *slog.Logger
+	leaseTTL     time.Duration
+	retryAfter   time.Duration
+	linkWarn     int
+	holder       string
+	approveAlway bool
+	groupNames   map[int64]string
+}
+
+func defaultOptions() options {
+	return options{
+		clock:       clockwork.NewRealClock(),
+		org:         "default",
+		revokeLimit: 0.25,
+		revokeFloor: 3,
+		logger:      slog.New(slog.DiscardHandler),
+		leaseTTL:    10 * time.Minute,
+		retryAfter:  time.Minute,
+		linkWarn:    900,
+	}
+}
+
+// WithClock sets the clock that gives "now" for every run and the lease
+// (default the real clock).
+func WithClock(c clockwork.Clock) Option {
+	return func(o *options) error {
+		if c == nil {
+			return errors.New("access: nil clock")
+		}
+		o.clock = c
+		return nil
+	}
+}
+
+// WithOrganization sets the organization key under which the Store keeps
+// this reconciler's records and lease (default "default"). Use one
+// Reconciler per Kisi organization.
+func WithOrganization(org string) Option {
+	return func(o *options) error {
+		if org == "" {
+			return errors.New("access: empty organization")
+		}
+		o.org = org
+		return nil
+	}
+}
+
+// WithLocation sets the time zone [Changes.String] renders times in
+// (default: the time zone of the snapshot's first location, else UTC).
+func WithLocation(loc *time.Location) Option {
+	return func(o *options) error {
+		if loc == nil {
+			return errors.New("access: nil location")
+		}
+		o.loc = loc
+		return nil
+	}
+}
+
+// WithRevokeLimit sets the share (0 to 1) of managed grants and links one
+// run may revoke without approval (default 0.25). A run that revokes more,
+// and more than the floor of [WithRevokeFloor], is not applied: Apply and
+// Sync return a *[RevokeLimitError] until the changes are approved with
+// [Changes.Approve] (or every run with [WithApproveRevocations]).
+func WithRevokeLimit(share float64) Option {
+	return func(o *options) error {
+		if share < 0 || share > 1 {
+			return fmt.Errorf("access: revoke limit %v outside [0, 1]", share)
+		}
+		o.revokeLimit = share
+		return nil
+	}
+}
+
+// WithRevokeFloor sets how many revocations a run may always make, whatever
+// the share (default 3), so a small space can cancel a booking without
+// approval.
+func WithRevokeFloor(n int) Option {
+	return func(o *options) error {
+		if n < 0 {
+			return fmt.Errorf("access: negative revoke floor %d", n)
+		}
+		o.revokeFloor = n
+		return nil
+	}
+}
+
+// WithApproveRevocations turns the revoke guard off: every run is applied
+// as if approved. Use it only where the snapshot is known to be complete.
+func WithApproveRevocations() Option {
+	return func(o *options) error {
+		o.approveAlway = true
+		return nil
+	}
+}
+
+// WithPatchValidity lets a replacement change a role's window with one
+// PATCH instead of delete + create. Kisi does not document PATCH of the
+// window, so each PATCH is read back; on the first mismatch the reconciler
+// falls back to delete + create for the rest of its life. Open-ended
+// windows are always delete + create.
+func WithPatchValidity(enabled bool) Option {
+	return func(o *options) error {
+		o.patch = enabled
+		return nil
+	}
+}
+
+// WithNotifier sets a [Notifier] told of every group link created, with its
+// secret and QR code, for hosts that send their own email.
+func WithNotifier(n Notifier) Option {
+	return func(o *options) error {
+		o.notifier = n
+		return nil
+	}
+}
+
+// WithLogger sets the logger (default discards). Runs log at Debug; errors
+// are returned, not logged. No email or secret is logged.
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) error {
+		if l == nil {
+			return errors.New("access: nil logger")
+		}
+		o.logger = l
+		return nil
+	}
+}
+
+// WithLeaseTTL sets how long a run's lease lasts before another run may
+// take over (default 10 minutes); a long run renews it as it goes.
+func WithLeaseTTL(d time.Duration) Option {
+	return func(o *options) error {
+		if d <= 0 {
+			return fmt.Errorf("access: lease ttl %v not positive", d)
+		}
+		o.leaseTTL = d
+		return nil
+	}
+}
+
+// WithRetryAfter caps [Report.NextRun] after a run that left failures or
+// unresolved intents (default 1 minute), so the host retries soon.
+func WithRetryAfter(d time.Duration) Option {
+	return func(o *options) error {
+		if d <= 0 {
+			return fmt.Errorf("access: retry delay %v not positive", d)
+		}
+		o.retryAfter = d
+		return nil
+	}
+}
+
+// WithLinkWarning sets the number of email links at which [Report] warns
+// that Kisi's limit of [LinkLimit] concurrent email links is near (default
+// 900).
+func WithLinkWarning(n int) Option {
+	return func(o *options) error {
+		if n <= 0 || n > LinkLimit {
+			return fmt.Errorf("access: link warning %d outside (0, %d]", n, LinkLimit)
+		}
+		o.linkWarn = n
+		return nil
+	}
+}
+
+// WithHolder names this reconciler in the Store's lease (default a random
+// id per Reconciler). Two Reconcilers with the same holder do not exclude
+// each other.
+func WithHolder(id string) Option {
+	return func(o *options) error {
+		if id == "" {
+			return errors.New("access: empty lease holder")
+		}
+		o.holder = id
+		return nil
+	}
+}
+
+// WithGroupNames gives the names of Kisi groups, shown in [Changes] (the
+// reconciler does not read them from Kisi, to keep runs free of reads).
+func WithGroupNames(names map[int64]string) Option {
+	return func(o *options) error {
+		o.groupNames = maps.Clone(names)
+		return nil
+	}
+}

@@ -1,0 +1,660 @@
+package access
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/kisisync/kisisync/kisi"
+	"github.com/kisisync/kisisync/mapping"
+	"github.com/kisisync/kisisync/schedule"
+)
+
+// RoleID is the Kisi role the reconciler assigns: door access to a group.
+const RoleID = "group_basic"
+
+// LinkLimit is Kisi's limit of concurrent email links per organization.
+const LinkLimit = 1000
+
+// Metadata key and value that mark a Kisi user created by this SDK, so the
+// ownership survives a lost Store.
+const (
+	MetadataKey   = "kisisync"
+	MetadataValue = "managed"
+)
+
+// ErrStalePlan is returned by [Reconciler.Apply] for [Changes] planned from
+// a Store that has changed since (another run applied in between): plan
+// again.
+var ErrStalePlan = errors.New("access: plan is stale, the store changed since it was made")
+
+// Reconciler makes Kisi hold exactly the desired access of one Kisi
+// organization. Each run (Sync, or Plan then Apply) is level-triggered and
+// idempotent: it compares the desired slots with the Store's record of what
+// it manages and writes only the difference.
+//
+// A Reconciler is safe for concurrent use, but runs of one organization
+// exclude each other through the Store's lease: a second concurrent run
+// fails fast with an error matching [ErrLeaseHeld].
+type Reconciler struct {
+	k  KisiAPI
+	st Store
+	m  mapping.Mapping
+	p  Policy
+	o  options
+
+	// patchBroken is set when a PATCH of the window did not hold.
+	patchBroken atomic.Bool
+}
+
+// NewReconciler returns a Reconciler that writes through k (a *kisi.Client)
+// and records what it created in st, for mapping m and policy p. It does no
+// I/O.
+func NewReconciler(k KisiAPI, st Store, m mapping.Mapping, p Policy, opts ...Option) (*Reconciler, error) {
+	if k == nil {
+		return nil, errors.New("access: nil kisi client")
+	}
+	if st == nil {
+		return nil, errors.New("access: nil store")
+	}
+	o := defaultOptions()
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	if o.holder == "" {
+		var b [8]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return nil, fmt.Errorf("access: lease holder id: %w", err)
+		}
+		o.holder = hex.EncodeToString(b[:])
+	}
+	return &Reconciler{k: k, st: st, m: m.Clone(), p: p, o: o}, nil
+}
+
+// Organization returns the organization key the reconciler works under.
+func (r *Reconciler) Organization() string { return r.o.org }
+
+// Sync plans and applies in one run under the Store's lease: Plan then
+// Apply. The Report is non-nil whenever the run got as far as planning,
+// also when err is non-nil. err joins the failed changes (each retried next
+// run), or is a *[RevokeLimitError] (nothing applied) or an error matching
+// [ErrLeaseHeld] (another run is in progress).
+func (r *Reconciler) Sync(ctx context.Context, s Snapshot) (*Report, error) {
+	release, err := r.lease(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	c, err := r.plan(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	return r.apply(ctx, c)
+}
+
+// Plan is the dry run: it computes the [Changes] that Apply would make,
+// from the snapshot, the Store and the clock, and writes nothing. It reads
+// Kisi only to look up pending intents (creates whose outcome is unknown);
+// when nothing is pending it makes no Kisi request at all.
+//
+// Records of the snapshot that Desired rejects are listed in
+// Changes.Skipped; every valid record is planned. err is non-nil only when
+// nothing can be planned (the Store fails, or the mapping is invalid).
+func (r *Reconciler) Plan(ctx context.Context, s Snapshot) (*Changes, error) {
+	return r.plan(ctx, s)
+}
+
+func (r *Reconciler) plan(ctx context.Context, s Snapshot) (*Changes, error) {
+	now := r.o.clock.Now()
+	// NextChange looks days ahead and costs about as much as the rest of
+	// the plan: compute it alongside. The snapshot is only read.
+	type next struct {
+		t  time.Time
+		ok bool
+	}
+	nextc := make(chan next, 1)
+	go func() {
+		t, ok := NextChange(s, r.m, r.p, now)
+		nextc <- next{t, ok}
+	}()
+	recs, err := r.st.Load(ctx, r.o.org)
+	if err != nil {
+		<-nextc
+		return nil, fmt.Errorf("access: load store of %q: %w", r.o.org, err)
+	}
+	grants, gerr := Desired(s, r.m, r.p, now)
+	skipped, err := splitRecordErrors(gerr)
+	if err != nil {
+		<-nextc
+		return nil, fmt.Errorf("access: desired access: %w", err)
+	}
+	links, lerr := Links(s, r.m, r.p, now)
+	lskipped, err := splitRecordErrors(lerr)
+	if err != nil {
+		<-nextc
+		return nil, fmt.Errorf("access: drop-in links: %w", err)
+	}
+	skipped = mergeSkipped(skipped, lskipped)
+
+	res := make(map[string]resolution)
+	for _, rec := range recs {
+		if rec.State != StatePending || rec.Kind == KindUser {
+			continue
+		}
+		res[rec.Key] = r.resolve(ctx, rec)
+	}
+
+	c := diff(now, recs, grants, links, memberIndex(s), res)
+	c.Organization = r.o.org
+	for i := range c.Changes {
+		c.Changes[i].GroupName = r.o.groupNames[c.Changes[i].GroupID]
+	}
+	c.Skipped = skipped
+	c.Base = fingerprint(recs)
+	c.loc = r.location(s)
+	c.Location = c.loc.String()
+	if n := <-nextc; n.ok {
+		c.NextRun = n.t
+	}
+	return c, nil
+}
+
+// location is the zone Changes are rendered in.
+func (r *Reconciler) location(s Snapshot) *time.Location {
+	if r.o.loc != nil {
+		return r.o.loc
+	}
+	for _, l := range s.Locations {
+		if l.TimeZone == "" {
+			continue
+		}
+		if loc, err := time.LoadLocation(l.TimeZone); err == nil {
+			return loc
+		}
+	}
+	return time.UTC
+}
+
+// lease takes the organization's run lease and returns its release.
+func (r *Reconciler) lease(ctx context.Context) (func(), error) {
+	now := r.o.clock.Now()
+	if err := r.st.Lease(ctx, r.o.org, r.o.holder, now, now.Add(r.o.leaseTTL)); err != nil {
+		if errors.Is(err, ErrLeaseHeld) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("access: lease of %q: %w", r.o.org, err)
+	}
+	return func() {
+		// Release even when ctx is done; the lease expires anyway.
+		_ = r.st.Lease(context.WithoutCancel(ctx), r.o.org, r.o.holder, r.o.clock.Now(), time.Time{})
+	}, nil
+}
+
+// renew extends the lease during a long run.
+func (r *Reconciler) renew(ctx context.Context) error {
+	now := r.o.clock.Now()
+	return r.st.Lease(ctx, r.o.org, r.o.holder, now, now.Add(r.o.leaseTTL))
+}
+
+// splitRecordErrors separates record errors (reported, not fatal) from any
+// other error.
+func splitRecordErrors(err error) ([]string, error) {
+	if err == nil {
+		return nil, nil
+	}
+	var errs []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	} else {
+		errs = []error{err}
+	}
+	var msgs []string
+	var fatal []error
+	for _, e := range errs {
+		var re *RecordError
+		if errors.As(e, &re) {
+			msgs = append(msgs, e.Error())
+			continue
+		}
+		fatal = append(fatal, e)
+	}
+	return msgs, errors.Join(fatal...)
+}
+
+func mergeSkipped(a, b []string) []string {
+	out := append(slices.Clone(a), b...)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func memberIndex(s Snapshot) map[string]Member {
+	m := make(map[string]Member, len(s.Members))
+	for _, mem := range s.Members {
+		m[mem.ID] = mem
+	}
+	return m
+}
+
+// fingerprint summarizes the Store's records, so Apply can tell whether the
+// Store changed since a plan was made.
+func fingerprint(recs []Record) string {
+	h := sha256.New()
+	var buf []byte
+	for _, r := range recs {
+		buf = buf[:0]
+		buf = append(buf, r.Key...)
+		buf = append(buf, 0)
+		buf = append(buf, r.State...)
+		buf = append(buf, 0)
+		for _, n := range [...]int64{r.KisiID, r.UserID, r.Window.Start.UnixNano(), r.Window.End.Unix(), r.Updated.UnixNano()} {
+			buf = binary.LittleEndian.AppendUint64(buf, uint64(n))
+		}
+		for _, b := range [...]bool{r.Created, r.Managed, r.Invited, r.Confirmed, r.Notified, r.SendLink, r.QR} {
+			if b {
+				buf = append(buf, 1)
+			} else {
+				buf = append(buf, 0)
+			}
+		}
+		buf = append(buf, r.Email...)
+		buf = append(buf, 0)
+		buf = append(buf, r.Name...)
+		buf = append(buf, 0)
+		_, _ = h.Write(buf) // a hash never fails
+	}
+	return hex.EncodeToString(h.Sum(nil)[:12])
+}
+
+// resolution is what Plan found in Kisi for a pending intent.
+type resolution struct {
+	err    error // lookup failed: leave the intent pending
+	found  bool
+	kisiID int64
+	window schedule.Interval
+}
+
+// resolve looks up the object of a pending intent: a role assignment by
+// group and assignee, a link by group and email.
+func (r *Reconciler) resolve(ctx context.Context, rec Record) resolution {
+	switch rec.Kind {
+	case KindRole:
+		if rec.UserID == 0 {
+			return resolution{}
+		}
+		roles, err := r.rolesOf(ctx, rec.GroupID, rec.UserID)
+		if err != nil {
+			return resolution{err: err}
+		}
+		for _, ra := range roles {
+			if ra.RoleID == RoleID && sameWindow(kisiWindow(ra.ValidFrom, ra.ValidUntil), rec.Window) {
+				return resolution{found: true, kisiID: ra.ID, window: rec.Window}
+			}
+		}
+		return resolution{}
+	case KindLink:
+		links, err := r.linksOf(ctx, rec.GroupID, rec.Email)
+		if err != nil {
+			return resolution{err: err}
+		}
+		for _, l := range links {
+			if linkMatches(l, rec) {
+				return resolution{found: true, kisiID: l.ID, window: rec.Window}
+			}
+		}
+		return resolution{}
+	}
+	return resolution{}
+}
+
+func linkMatches(l *kisi.GroupLink, rec Record) bool {
+	if l.Email == nil || !strings.EqualFold(strings.TrimSpace(*l.Email), rec.Email) {
+		return false
+	}
+	return l.GroupID == rec.GroupID && l.Name == rec.Name &&
+		sameWindow(kisiWindow(l.ValidFrom, l.ValidUntil), rec.Window)
+}
+
+// rolesOf lists the role assignments of one user in one group.
+func (r *Reconciler) rolesOf(ctx context.Context, groupID, userID int64) ([]*kisi.RoleAssignment, error) {
+	return collect(ctx, func(lo kisi.ListOptions) ([]*kisi.RoleAssignment, *kisi.Response, error) {
+		return r.k.ListRoleAssignments(ctx, &kisi.RoleAssignmentListOptions{
+			AppliesToType: "Group", AppliesToID: groupID,
+			AssigneeType: "User", AssigneeID: userID, ListOptions: lo,
+		})
+	}, pageSize)
+}
+
+// linksOf lists the links of one group whose text matches email.
+func (r *Reconciler) linksOf(ctx context.Context, groupID int64, email string) ([]*kisi.GroupLink, error) {
+	return collect(ctx, func(lo kisi.ListOptions) ([]*kisi.GroupLink, *kisi.Response, error) {
+		return r.k.ListGroupLinks(ctx, &kisi.GroupLinkListOptions{GroupID: groupID, Query: email, ListOptions: lo})
+	}, pageSize)
+}
+
+const (
+	pageSize      = 250 // Kisi's maximum for role assignments and links
+	userPageSize  = 100 // Kisi's maximum for users
+	maxListOffset = 20000
+)
+
+// collect reads every page of a list.
+func collect[T any](ctx context.Context, fetch func(kisi.ListOptions) ([]*T, *kisi.Response, error), limit int) ([]*T, error) {
+	var out []*T
+	lo := kisi.ListOptions{Limit: limit}
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		items, resp, err := fetch(lo)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, items...)
+		if resp == nil || resp.NextOffset <= lo.Offset || len(items) == 0 {
+			return out, nil
+		}
+		if resp.NextOffset > maxListOffset {
+			return out, fmt.Errorf("access: list beyond offset %d", maxListOffset)
+		}
+		lo.Offset = resp.NextOffset
+	}
+}
+
+// kisiWindow converts Kisi's validity to an interval (nil until: Forever).
+func kisiWindow(from, until *time.Time) schedule.Interval {
+	var iv schedule.Interval
+	if from != nil {
+		iv.Start = *from
+	}
+	iv.End = schedule.Forever
+	if until != nil {
+		iv.End = *until
+	}
+	return iv
+}
+
+// toKisi converts a window to Kisi's validity, in whole seconds, UTC. A
+// zero Start is sent as no valid_from (valid from now).
+func toKisi(iv schedule.Interval) (from, until *time.Time) {
+	if !iv.Start.IsZero() {
+		f := iv.Start.UTC().Truncate(time.Second)
+		from = &f
+	}
+	if !openEnded(iv.End) {
+		u := iv.End.UTC().Truncate(time.Second)
+		until = &u
+	}
+	return from, until
+}
+
+func openEnded(t time.Time) bool { return t.IsZero() || !t.Before(schedule.Forever) }
+
+// sameWindow compares windows to the second, as Kisi stores them.
+func sameWindow(a, b schedule.Interval) bool {
+	if !a.Start.Truncate(time.Second).Equal(b.Start.Truncate(time.Second)) {
+		return false
+	}
+	if openEnded(a.End) || openEnded(b.End) {
+		return openEnded(a.End) == openEnded(b.End)
+	}
+	return a.End.Truncate(time.Second).Equal(b.End.Truncate(time.Second))
+}
+
+// ended reports whether iv is over at now.
+func ended(iv schedule.Interval, now time.Time) bool {
+	return !openEnded(iv.End) && !iv.End.After(now)
+}
+
+func ptr(iv schedule.Interval) *schedule.Interval { return &iv }
+
+// diff is the pure core of Plan.
+func diff(now time.Time, recs []Record, grants []Grant, links []Link, members map[string]Member, res map[string]resolution) *Changes {
+	c := &Changes{At: now, Changes: []Change{}}
+	view := make(map[string]Record, len(recs))
+	skip := make(map[string]bool)
+	var store []Change
+	for _, rec := range recs {
+		if rec.Kind == KindUser {
+			continue
+		}
+		obj := ObjectGrant
+		if rec.Kind == KindLink {
+			obj = ObjectLink
+		}
+		if rec.State == StatePending {
+			rs, ok := res[rec.Key]
+			switch {
+			case !ok || rs.err != nil:
+				c.Unresolved++
+				skip[rec.Key] = true
+				continue
+			case rs.found:
+				store = append(store, Change{Action: ActionAdopt, Object: obj, Key: rec.Key, Email: rec.Email,
+					MemberID: rec.MemberID, Name: rec.Name, GroupID: rec.GroupID, Window: ptr(rs.window),
+					KisiID: rs.kisiID, UserID: rec.UserID, BookingID: rec.BookingID, Sources: rec.Sources,
+					Reason: "found in Kisi after an interrupted create"})
+				rec.State, rec.KisiID, rec.Window = StateSettled, rs.kisiID, rs.window
+			default:
+				store = append(store, Change{Action: ActionForget, Object: obj, Key: rec.Key, Email: rec.Email,
+					MemberID: rec.MemberID, GroupID: rec.GroupID, BookingID: rec.BookingID,
+					Reason: "interrupted create did not reach Kisi"})
+				continue
+			}
+		}
+		view[rec.Key] = rec
+	}
+
+	var revokes, replaces, creates, cleanups []Change
+	forget := func(rec Record, obj ObjectKind, why string) {
+		store = append(store, Change{Action: ActionForget, Object: obj, Key: rec.Key, Email: rec.Email,
+			MemberID: rec.MemberID, GroupID: rec.GroupID, BookingID: rec.BookingID, Reason: why})
+	}
+	removed := func(rec Record, obj ObjectKind) {
+		ch := Change{Action: ActionDelete, Object: obj, Key: rec.Key, Email: rec.Email, MemberID: rec.MemberID,
+			Name: rec.Name, GroupID: rec.GroupID, Old: ptr(rec.Window), KisiID: rec.KisiID, Sources: rec.Sources,
+			BookingID: rec.BookingID}
+		if ended(rec.Window, now) {
+			ch.Expired, ch.Reason = true, "expired"
+			cleanups = append(cleanups, ch)
+			return
+		}
+		ch.Reason = "no longer desired"
+		if obj == ObjectLink {
+			ch.Reason = "booking removed"
+		}
+		revokes = append(revokes, ch)
+	}
+
+	// Grants.
+	wantG := make(map[string]Grant, len(grants))
+	for _, g := range grants {
+		wantG[RoleKey(g.Email, g.GroupID)] = g
+	}
+	for _, key := range unionKeys(wantG, view, KindRole) {
+		if skip[key] {
+			continue
+		}
+		g, want := wantG[key]
+		rec, have := view[key]
+		var create *Change
+		if want {
+			mem := members[g.MemberID]
+			create = &Change{Action: ActionCreate, Object: ObjectGrant, Key: key, Email: g.Email,
+				MemberID: g.MemberID, Name: mem.Name, Managed: mem.Managed, GroupID: g.GroupID,
+				Window: ptr(g.Window), Sources: g.Sources, Reason: "new access"}
+		}
+		switch {
+		case !have:
+			creates = append(creates, *create)
+		case rec.State == StateGone:
+			if want {
+				create.Reason = "deleted in Kisi outside kisisync; re-create"
+				creates = append(creates, *create)
+			} else {
+				forget(rec, ObjectGrant, "deleted in Kisi outside kisisync; no longer desired")
+			}
+		case rec.State == StateConflict:
+			switch {
+			case !want:
+				forget(rec, ObjectGrant, "conflict no longer relevant")
+			case sameWindow(rec.Window, g.Window):
+				c.Conflicts = append(c.Conflicts, Conflict{Email: rec.Email, GroupID: rec.GroupID, KisiID: rec.KisiID, Window: g.Window})
+			default:
+				create.Reason = "retry after conflict: window changed"
+				creates = append(creates, *create)
+			}
+		case !want:
+			removed(rec, ObjectGrant)
+		case sameWindow(rec.Window, g.Window):
+			// In step.
+		default:
+			ch := *create
+			ch.Action, ch.Old, ch.KisiID, ch.Reason = ActionReplace, ptr(rec.Window), rec.KisiID, "window changed"
+			if ended(rec.Window, now) {
+				ch.Reason = "previous window ended; next window"
+			}
+			replaces = append(replaces, ch)
+		}
+	}
+
+	// Links.
+	wantL := make(map[string]Link, len(links))
+	for _, l := range links {
+		wantL[LinkKey(l.BookingID, l.GroupID)] = l
+	}
+	for _, key := range unionKeys(wantL, view, KindLink) {
+		if skip[key] {
+			continue
+		}
+		l, want := wantL[key]
+		rec, have := view[key]
+		var create *Change
+		if want {
+			create = &Change{Action: ActionCreate, Object: ObjectLink, Key: key, Email: l.Email, Name: l.Name,
+				GroupID: l.GroupID, Window: ptr(l.Window), BookingID: l.BookingID, SendLink: l.SendLink, QR: l.QR,
+				Sources: []Source{{Kind: "booking", ID: l.BookingID}}, Reason: "drop-in booking"}
+		}
+		switch {
+		case !have:
+			creates = append(creates, *create)
+		case rec.State == StateGone:
+			if want {
+				create.Reason = "deleted in Kisi outside kisisync; re-create"
+				creates = append(creates, *create)
+			} else {
+				forget(rec, ObjectLink, "deleted in Kisi outside kisisync; no longer desired")
+			}
+		case !want:
+			removed(rec, ObjectLink)
+		case linkInStep(rec, l):
+		default:
+			ch := *create
+			ch.Action, ch.Old, ch.KisiID, ch.Reason = ActionReplace, ptr(rec.Window), rec.KisiID, "booking moved"
+			if !sameWindow(rec.Window, l.Window) {
+				ch.Reason = "booking moved"
+			} else {
+				ch.Reason = "link details changed"
+			}
+			replaces = append(replaces, ch)
+		}
+	}
+
+	byKey := func(a, b *Change) int {
+		if c := strings.Compare(a.Email, b.Email); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.GroupID, b.GroupID); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Key, b.Key)
+	}
+	sortChanges(store, byKey)
+	sortChanges(revokes, byKey)
+	sortChanges(replaces, byKey)
+	sortChanges(cleanups, byKey)
+	sortChanges(creates, func(a, b *Change) int {
+		if c := a.Window.Start.Compare(b.Window.Start); c != 0 {
+			return c
+		}
+		return byKey(a, b)
+	})
+	c.Changes = slices.Concat(store, revokes, replaces, creates, cleanups)
+	if c.Changes == nil {
+		c.Changes = []Change{}
+	}
+
+	links0 := 0
+	for _, rec := range view {
+		if rec.State == StateSettled {
+			c.Managed++
+			if rec.Kind == KindLink && rec.Email != "" {
+				links0++
+			}
+		}
+	}
+	c.Revocations = len(revokes)
+	for _, ch := range c.Changes {
+		if ch.Object != ObjectLink {
+			continue
+		}
+		switch ch.Action {
+		case ActionCreate:
+			links0++
+		case ActionDelete:
+			links0--
+		}
+	}
+	c.Links = links0
+	return c
+}
+
+// sortChanges sorts cs by cmpFn through pointers, so the large structs move
+// once.
+func sortChanges(cs []Change, cmpFn func(a, b *Change) int) {
+	ptrs := make([]*Change, len(cs))
+	for i := range cs {
+		ptrs[i] = &cs[i]
+	}
+	slices.SortFunc(ptrs, cmpFn)
+	sorted := make([]Change, len(cs))
+	for i, p := range ptrs {
+		sorted[i] = *p
+	}
+	copy(cs, sorted)
+}
+
+func linkInStep(rec Record, l Link) bool {
+	return sameWindow(rec.Window, l.Window) && rec.Email == l.Email && rec.Name == l.Name &&
+		rec.SendLink == l.SendLink && rec.QR == l.QR
+}
+
+// unionKeys returns the keys of want and of records of kind, sorted.
+func unionKeys[T any](want map[string]T, view map[string]Record, kind RecordKind) []string {
+	keys := make([]string, 0, len(want)+len(view))
+	for k := range want {
+		keys = append(keys, k)
+	}
+	for k, rec := range view {
+		if rec.Kind == kind {
+			if _, ok := want[k]; !ok {
+				keys = append(keys, k)
+			}
+		}
+	}
+	slices.Sort(keys)
+	return keys
+}

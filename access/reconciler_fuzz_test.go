@@ -1,0 +1,131 @@
+package access
+
+import (
+	"testing"
+	"time"
+
+	"github.com/kisisync/kisisync/schedule"
+)
+
+// FuzzDiff checks the invariants of the plan engine on arbitrary Store
+// contents and desired grants: at most one Kisi write per key, the fixed
+// order of the parts, creates soonest first, nothing desired left out, and
+// nothing deleted that the Store does not hold as settled.
+func FuzzDiff(f *testing.F) {
+	f.Add([]byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9})
+	f.Add([]byte{255, 17, 34, 51, 68, 85, 102, 119, 136, 153, 170, 187, 204, 221, 238})
+	f.Add([]byte{3, 3, 3, 3, 0, 0, 0, 0, 1, 1, 1, 1})
+	now := time.Date(2026, time.June, 10, 12, 0, 0, 0, time.UTC)
+	emails := []string{"a@x.io", "b@x.io", "c@x.io"}
+	windows := []schedule.Interval{
+		{Start: now.Add(-2 * time.Hour), End: now.Add(-time.Hour)}, // ended
+		{Start: now.Add(-time.Hour), End: now.Add(time.Hour)},
+		{Start: now.Add(10 * time.Minute), End: now.Add(2 * time.Hour)},
+		{Start: now.Add(-time.Hour), End: schedule.Forever},
+	}
+	states := []RecordState{StateSettled, StatePending, StateGone, StateConflict}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var recs []Record
+		var grants []Grant
+		res := map[string]resolution{}
+		seenRec, seenGrant := map[string]bool{}, map[string]bool{}
+		for i := 0; i+1 < len(data); i += 2 {
+			a, b := data[i], data[i+1]
+			email, group := emails[int(a)%3], int64(a/3%2+1)
+			key := RoleKey(email, group)
+			w := windows[int(b)%len(windows)]
+			if a&0x80 == 0 {
+				if seenRec[key] {
+					continue
+				}
+				seenRec[key] = true
+				rec := Record{Key: key, Kind: KindRole, State: states[int(b/4)%len(states)], Email: email,
+					GroupID: group, UserID: 7, KisiID: int64(i + 1), Window: w}
+				recs = append(recs, rec)
+				if rec.State == StatePending {
+					switch b % 3 {
+					case 0:
+						res[key] = resolution{found: true, kisiID: 99, window: w}
+					case 1:
+						res[key] = resolution{}
+					}
+				}
+				continue
+			}
+			if seenGrant[key] || ended(w, now) {
+				continue
+			}
+			seenGrant[key] = true
+			grants = append(grants, Grant{MemberID: email, Email: email, GroupID: group, Window: w})
+		}
+		c := diff(now, recs, grants, nil, nil, res)
+
+		byKey := map[string]Record{}
+		for _, r := range recs {
+			byKey[r.Key] = r
+		}
+		writes := map[string]int{}
+		lastPart, lastStart := -1, time.Time{}
+		deletes := 0
+		for _, ch := range c.Changes {
+			part := 0
+			switch {
+			case ch.Action == ActionAdopt || ch.Action == ActionForget:
+				part = 0
+			case ch.Action == ActionDelete && !ch.Expired:
+				part = 1
+				deletes++
+			case ch.Action == ActionReplace:
+				part = 2
+			case ch.Action == ActionCreate:
+				part = 3
+			default:
+				part = 4
+			}
+			if part < lastPart {
+				t.Fatalf("change %+v out of order:\n%s", ch, c)
+			}
+			if part == 3 {
+				if part == lastPart && ch.Window.Start.Before(lastStart) {
+					t.Fatalf("creates not soonest first:\n%s", c)
+				}
+				lastStart = ch.Window.Start
+			}
+			lastPart = part
+			if part >= 1 {
+				writes[ch.Key]++
+				if writes[ch.Key] > 1 {
+					t.Fatalf("two Kisi writes for %s:\n%s", ch.Key, c)
+				}
+			}
+			if ch.Action == ActionDelete || ch.Action == ActionReplace {
+				rec := byKey[ch.Key]
+				if rec.State != StateSettled && !(rec.State == StatePending && res[ch.Key].found) {
+					t.Fatalf("%s of %s whose record is %s:\n%s", ch.Action, ch.Key, rec.State, c)
+				}
+			}
+		}
+		if deletes != c.Revocations {
+			t.Fatalf("Revocations = %d, want %d", c.Revocations, deletes)
+		}
+		for _, g := range grants {
+			key := RoleKey(g.Email, g.GroupID)
+			rec, have := byKey[key]
+			if writes[key] > 0 || have && rec.State == StateConflict {
+				continue
+			}
+			if have && rec.State == StatePending {
+				if _, ok := res[key]; !ok {
+					continue // unresolved: left alone
+				}
+				if r := res[key]; r.found && sameWindow(r.window, g.Window) {
+					continue
+				}
+			}
+			if have && rec.State == StateSettled && sameWindow(rec.Window, g.Window) {
+				continue
+			}
+			t.Fatalf("desired %s %v not planned:\n%s", key, g.Window, c)
+		}
+	})
+}

@@ -1,0 +1,271 @@
+package access
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kisisync/kisisync/schedule"
+)
+
+// Store persists what the reconciler created in Kisi, one [Record] per
+// object, for any number of organizations. The doc comments of its methods
+// are its contract; [github.com/kisisync/kisisync/access/storetest] checks
+// them. Implementations must be safe for concurrent use.
+//
+// The reconciler writes record by record, as each Kisi side effect happens:
+// an intent ([StatePending]) before a create and the settled record after it.
+// A Store therefore never needs transactions across records.
+type Store interface {
+	// Lease takes, renews or releases the run lease of org for holder.
+	//
+	// With a non-zero expires it grants the lease to holder until expires
+	// and returns nil when org has no lease, when holder already holds it,
+	// or when the current lease has expired at now (expires ≤ now). If
+	// another holder's lease is still valid at now it returns an error for
+	// which errors.Is(err, [ErrLeaseHeld]) is true (ideally a
+	// *[LeaseHeldError]) and changes nothing.
+	//
+	// With a zero expires it releases the lease if holder holds it, and
+	// does nothing otherwise; it returns nil in both cases.
+	//
+	// now comes from the caller's clock, so a Store reads no clock itself.
+	Lease(ctx context.Context, org, holder string, now, expires time.Time) error
+
+	// Load returns every record of org, sorted by Key, as copies the caller
+	// may keep. An org with no records returns an empty slice and a nil
+	// error; err is only for system failures.
+	Load(ctx context.Context, org string) ([]Record, error)
+
+	// Put stores rec in org under rec.Key, replacing any record with that
+	// key. It keeps a copy: later changes to rec do not reach the Store. A
+	// record with an empty Key is refused with an error.
+	Put(ctx context.Context, org string, rec Record) error
+
+	// Delete removes the record with key from org. Deleting a key that does
+	// not exist is not an error.
+	Delete(ctx context.Context, org, key string) error
+}
+
+// ErrLeaseHeld is matched (errors.Is) by the error a [Store] returns from
+// Lease, and the reconciler from Plan, Apply, Sync and Verify, when another
+// run of the same organization holds the lease.
+var ErrLeaseHeld = errors.New("access: another run of this organization is in progress")
+
+// LeaseHeldError reports that another run holds the lease of Organization
+// until Expires. It matches [ErrLeaseHeld].
+type LeaseHeldError struct {
+	Organization string    `json:"organization"`
+	Expires      time.Time `json:"expires"`
+}
+
+// Error implements error.
+func (e *LeaseHeldError) Error() string {
+	return fmt.Sprintf("access: organization %q is being synced by another run (lease until %s)",
+		e.Organization, e.Expires.UTC().Format(time.RFC3339))
+}
+
+// Is reports whether target is [ErrLeaseHeld].
+func (e *LeaseHeldError) Is(target error) bool { return target == ErrLeaseHeld }
+
+// RecordKind says which Kisi object a [Record] stands for.
+type RecordKind string
+
+// The record kinds.
+const (
+	KindUser RecordKind = "user" // a Kisi user id cached for an email
+	KindRole RecordKind = "role" // a group role assignment (access grant)
+	KindLink RecordKind = "link" // a group link for a drop-in booking
+)
+
+// RecordState is the state of a role or link [Record].
+type RecordState string
+
+// The record states.
+const (
+	// StateSettled: the object exists in Kisi with KisiID.
+	StateSettled RecordState = "settled"
+	// StatePending: an intent recorded before a create whose outcome is not
+	// known yet (a run in progress, a lost response or a crash). The next
+	// run looks the object up in Kisi before anything is created again.
+	StatePending RecordState = "pending"
+	// StateGone: the object was deleted in Kisi outside this SDK (found by
+	// Verify); it is re-created if still wanted.
+	StateGone RecordState = "gone"
+	// StateConflict: Kisi refused the create because the user already holds
+	// a role in the group that this SDK does not manage (KisiID is that
+	// role). It is not retried until the wanted window changes or Verify
+	// finds the other role gone.
+	StateConflict RecordState = "conflict"
+)
+
+// Record is one entry of a [Store]: a Kisi object this SDK created or is
+// creating, or a cached Kisi user. Records are plain data, JSON-marshalable,
+// so a Store may keep them as documents.
+//
+// Secret and QRImage of a link are credentials: a Store should protect them
+// like passwords (or drop them, if the host needs no [Notifier] retry).
+type Record struct {
+	// Key identifies the record within its organization; see [RoleKey],
+	// [LinkKey] and [UserKey].
+	Key   string      `json:"key"`
+	Kind  RecordKind  `json:"kind"`
+	State RecordState `json:"state,omitempty"`
+	// KisiID is the id of the role assignment, group link or user in Kisi;
+	// zero while pending.
+	KisiID int64 `json:"kisi_id,omitempty"`
+
+	Email    string `json:"email,omitempty"` // normalized
+	MemberID string `json:"member_id,omitempty"`
+	GroupID  int64  `json:"group_id,omitempty"`
+	// UserID is the Kisi user a role is assigned to.
+	UserID int64 `json:"user_id,omitempty"`
+	// Window is the validity sent to Kisi (roles and links).
+	Window  schedule.Interval `json:"window,omitzero"`
+	Sources []Source          `json:"sources,omitempty"`
+
+	// Link fields.
+	BookingID string `json:"booking_id,omitempty"`
+	Name      string `json:"name,omitempty"`
+	SendLink  bool   `json:"send_link,omitempty"`
+	QR        bool   `json:"qr,omitempty"`
+	Secret    string `json:"secret,omitempty"`
+	QRImage   string `json:"qr_image,omitempty"`
+	// Notified is set once a [Notifier] accepted the created link.
+	Notified bool `json:"notified,omitempty"`
+
+	// User fields.
+	// Created: the SDK created this Kisi user (it carries the metadata mark).
+	Created bool `json:"created,omitempty"`
+	// Managed: a managed user (no Kisi email).
+	Managed bool `json:"managed,omitempty"`
+	// Invited: the user's one Kisi invitation (a notify:true grant) is done,
+	// or not needed.
+	Invited bool `json:"invited,omitempty"`
+	// Confirmed: Kisi reported the user confirmed.
+	Confirmed bool `json:"confirmed,omitempty"`
+
+	// Updated is when the reconciler last wrote the record (its clock).
+	Updated time.Time `json:"updated,omitzero"`
+}
+
+// RoleKey is the key of the role record of (email, group).
+func RoleKey(email string, groupID int64) string {
+	return "role/" + strconv.FormatInt(groupID, 10) + "/" + email
+}
+
+// LinkKey is the key of the link record of (booking, group).
+func LinkKey(bookingID string, groupID int64) string {
+	return "link/" + strconv.FormatInt(groupID, 10) + "/" + bookingID
+}
+
+// UserKey is the key of the user record of email.
+func UserKey(email string) string { return "user/" + email }
+
+// NewMemoryStore returns a [Store] kept in memory, safe for concurrent use.
+// Its records live as long as the value; it suits tests, examples and hosts
+// that run Verify after each restart. It is the same implementation as
+// [github.com/kisisync/kisisync/access/memstore.New].
+func NewMemoryStore() Store {
+	return &memoryStore{orgs: make(map[string]*memOrg)}
+}
+
+type memOrg struct {
+	holder  string
+	expires time.Time
+	records map[string]Record
+}
+
+type memoryStore struct {
+	mu   sync.Mutex
+	orgs map[string]*memOrg
+}
+
+func (m *memoryStore) org(name string) *memOrg {
+	o := m.orgs[name]
+	if o == nil {
+		o = &memOrg{records: make(map[string]Record)}
+		m.orgs[name] = o
+	}
+	return o
+}
+
+// Lease implements [Store].
+func (m *memoryStore) Lease(ctx context.Context, org, holder string, now, expires time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if holder == "" {
+		return errors.New("access: memory store: empty lease holder")
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	o := m.org(org)
+	if expires.IsZero() {
+		if o.holder == holder {
+			o.holder, o.expires = "", time.Time{}
+		}
+		return nil
+	}
+	if o.holder != "" && o.holder != holder && now.Before(o.expires) {
+		return &LeaseHeldError{Organization: org, Expires: o.expires}
+	}
+	o.holder, o.expires = holder, expires
+	return nil
+}
+
+// Load implements [Store].
+func (m *memoryStore) Load(ctx context.Context, org string) ([]Record, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	o := m.orgs[org]
+	out := []Record{}
+	if o == nil {
+		return out, nil
+	}
+	for _, r := range o.records {
+		out = append(out, cloneRecord(r))
+	}
+	slices.SortFunc(out, func(a, b Record) int { return strings.Compare(a.Key, b.Key) })
+	return out, nil
+}
+
+// Put implements [Store].
+func (m *memoryStore) Put(ctx context.Context, org string, rec Record) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if rec.Key == "" {
+		return errors.New("access: memory store: record with empty key")
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.org(org).records[rec.Key] = cloneRecord(rec)
+	return nil
+}
+
+// Delete implements [Store].
+func (m *memoryStore) Delete(ctx context.Context, org, key string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if o := m.orgs[org]; o != nil {
+		delete(o.records, key)
+	}
+	return nil
+}
+
+func cloneRecord(r Record) Record {
+	r.Sources = slices.Clone(r.Sources)
+	return r
+}

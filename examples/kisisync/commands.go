@@ -1,0 +1,308 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/examples/internal/filestore"
+	"github.com/kisisync/kisisync/kisi"
+)
+
+// usageError is a problem with the command line or the environment found
+// before anything was done.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+// reconcile runs plan, apply and verify.
+func (a app) reconcile(ctx context.Context, cfg config) (int, error) {
+	s, m, set, err := load(cfg)
+	if err != nil {
+		return exitUsage, err
+	}
+	clock := a.clock
+	if !cfg.at.IsZero() {
+		clock = clockwork.NewFakeClockAt(cfg.at)
+	}
+
+	var api access.KisiAPI
+	var store access.Store
+	if cfg.fake {
+		srv, client, ids, err := startFake(m, clock)
+		if err != nil {
+			return exitFailed, err
+		}
+		defer srv.Close()
+		api, store = translated{KisiAPI: client, ids: ids}, access.NewMemoryStore()
+		if !cfg.json {
+			fmt.Fprintf(a.stdout, "Using the embedded fake Kisi with %d groups (the mapping's); it starts empty and nothing leaves this machine.\n\n", len(m.Groups()))
+		}
+	} else {
+		client, err := a.client(cfg)
+		if err != nil {
+			return exitUsage, err
+		}
+		api = client
+		switch {
+		case cfg.state != "":
+			fs, err := filestore.Open(cfg.state)
+			if err != nil {
+				return exitFailed, err
+			}
+			store = fs
+		case cfg.command == "plan":
+			store = access.NewMemoryStore()
+			if !cfg.json {
+				fmt.Fprintf(a.stdout, "No --state: planning as if kisisync manages nothing in Kisi yet.\n\n")
+			}
+		default:
+			return exitUsage, &usageError{cfg.command + " against Kisi needs --state FILE: the record of what kisisync created, kept between runs"}
+		}
+	}
+
+	cnt := &counted{KisiAPI: api}
+	opts := []access.Option{access.WithClock(clock), access.WithOrganization(cfg.org)}
+	if set.revokeLimit != nil {
+		opts = append(opts, access.WithRevokeLimit(*set.revokeLimit))
+	}
+	if set.revokeFloor != nil {
+		opts = append(opts, access.WithRevokeFloor(*set.revokeFloor))
+	}
+	r, err := access.NewReconciler(cnt, store, m, set.policy, opts...)
+	if err != nil {
+		return exitUsage, err
+	}
+
+	switch cfg.command {
+	case "plan":
+		c, err := r.Plan(ctx, s)
+		if err != nil {
+			return exitFailed, err
+		}
+		if cfg.json {
+			return exitOK, writeJSON(a.stdout, c)
+		}
+		fmt.Fprint(a.stdout, c)
+		return exitOK, nil
+	case "apply":
+		return a.apply(ctx, cfg, r, cnt, clock, s)
+	default:
+		return a.verify(ctx, cfg, r, s)
+	}
+}
+
+// apply plans, prints the plan, applies it with progress and prints the
+// report.
+func (a app) apply(ctx context.Context, cfg config, r *access.Reconciler, cnt *counted, clock clockwork.Clock, s access.Snapshot) (int, error) {
+	c, err := r.Plan(ctx, s)
+	if err != nil {
+		return exitFailed, err
+	}
+	if !cfg.json {
+		fmt.Fprint(a.stdout, c)
+		fmt.Fprintln(a.stdout)
+	}
+	if cfg.approve {
+		c.Approve()
+	}
+	if !cfg.json && !c.Empty() {
+		cnt.p = newProgress(a.stdout, a.term, clock, writes(c))
+	}
+	rep, err := r.Apply(ctx, c)
+	cnt.p.finish()
+	var held *access.RevokeLimitError
+	if errors.As(err, &held) {
+		if cfg.json {
+			_ = writeJSON(a.stdout, struct {
+				Changes *access.Changes          `json:"changes"`
+				Held    *access.RevokeLimitError `json:"held"`
+			}{c, held})
+		}
+		fmt.Fprintf(a.stderr, "kisisync apply: the revoke guard held the changes back: they revoke %d of %d managed grants and links, above the limit of %.0f%%.\n"+
+			"Nothing was applied. An empty or truncated snapshot would lock people out: check %s.\n"+
+			"If the revocations are right, run again with --approve-revocations.\n",
+			held.Revocations, held.Managed, held.Limit*100, cfg.snapshot)
+		return exitHeld, nil
+	}
+	if rep == nil {
+		return exitFailed, err
+	}
+	if cfg.json {
+		if werr := writeJSON(a.stdout, struct {
+			Changes *access.Changes `json:"changes"`
+			Report  *access.Report  `json:"report"`
+		}{c, rep}); werr != nil {
+			return exitFailed, werr
+		}
+	} else {
+		printReport(a.stdout, rep, zoneOf(c.Location))
+	}
+	if err != nil {
+		return exitFailed, err
+	}
+	return exitOK, nil
+}
+
+// verify lists Kisi to find drift. Against the fake, which starts empty, it
+// first syncs the snapshot so that there is something to verify.
+func (a app) verify(ctx context.Context, cfg config, r *access.Reconciler, s access.Snapshot) (int, error) {
+	if cfg.fake {
+		rep, err := r.Sync(ctx, s)
+		if err != nil {
+			return exitFailed, fmt.Errorf("sync before verifying: %w", err)
+		}
+		if !cfg.json {
+			fmt.Fprintf(a.stdout, "Synced the snapshot into the fake first: %d created.\n\n", rep.Created)
+		}
+	}
+	d, err := r.Verify(ctx)
+	if d == nil {
+		return exitFailed, err
+	}
+	if cfg.json {
+		if werr := writeJSON(a.stdout, d); werr != nil {
+			return exitFailed, werr
+		}
+	} else {
+		printDrift(a.stdout, d, zoneOf(firstZone(s)))
+	}
+	if err != nil {
+		return exitFailed, err
+	}
+	return exitOK, nil
+}
+
+// explain says why a member has or lacks access; it reads no Kisi.
+func (a app) explain(cfg config) (int, error) {
+	s, m, set, err := load(cfg)
+	if err != nil {
+		return exitUsage, err
+	}
+	at := cfg.at
+	if at.IsZero() {
+		at = a.clock.Now()
+	}
+	x, err := access.Explain(s, m, set.policy, cfg.member, at)
+	if err != nil {
+		return exitFailed, err
+	}
+	if cfg.json {
+		return exitOK, writeJSON(a.stdout, x)
+	}
+	fmt.Fprint(a.stdout, x)
+	return exitOK, nil
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func zoneOf(name string) *time.Location {
+	if loc, err := time.LoadLocation(name); err == nil && name != "" {
+		return loc
+	}
+	return time.UTC
+}
+
+func firstZone(s access.Snapshot) string {
+	for _, l := range s.Locations {
+		if l.TimeZone != "" {
+			return l.TimeZone
+		}
+	}
+	return "UTC"
+}
+
+// printReport prints what an apply did.
+func printReport(w io.Writer, rep *access.Report, loc *time.Location) {
+	fmt.Fprintf(w, "Applied: %d created, %d replaced, %d deleted (%d of them expired), %d failed.\n",
+		rep.Created, rep.Replaced, rep.Deleted, rep.Expired, rep.Failed)
+	if rep.UsersCreated > 0 || rep.Invitations > 0 {
+		fmt.Fprintf(w, "Kisi users created: %d; Kisi invitations sent: %d.\n", rep.UsersCreated, rep.Invitations)
+	}
+	if rep.Adopted > 0 || rep.Forgotten > 0 {
+		fmt.Fprintf(w, "Interrupted creates: %d adopted, %d forgotten.\n", rep.Adopted, rep.Forgotten)
+	}
+	for _, cf := range rep.Conflicts {
+		fmt.Fprintf(w, "Conflict: %s already holds role %d in group %d, not managed by kisisync; left alone.\n", cf.Email, cf.KisiID, cf.GroupID)
+	}
+	for _, sk := range rep.Skipped {
+		fmt.Fprintf(w, "Skipped: %s\n", sk)
+	}
+	if rep.Unresolved > 0 {
+		fmt.Fprintf(w, "%d interrupted creates could not be looked up; retried next run.\n", rep.Unresolved)
+	}
+	if rep.Links > 0 {
+		near := ""
+		if rep.LinksNearLimit {
+			near = " (near Kisi's limit)"
+		}
+		fmt.Fprintf(w, "Email links managed: %d of Kisi's %d%s.\n", rep.Links, access.LinkLimit, near)
+	}
+	if !rep.NextRun.IsZero() {
+		fmt.Fprintf(w, "Next run: %s (when the desired access next changes; schedule a sync then).\n", rep.NextRun.In(loc).Format("2006-01-02 15:04 MST"))
+	}
+}
+
+// printDrift prints what Verify found.
+func printDrift(w io.Writer, d *access.Drift, loc *time.Location) {
+	n := len(d.Missing) + len(d.Edited) + len(d.Adopted) + len(d.Released) + len(d.Unmanaged) + len(d.Unconfirmed)
+	if n == 0 {
+		fmt.Fprintf(w, "Verified %d groups: Kisi matches what kisisync manages.\n", d.Groups)
+		return
+	}
+	fmt.Fprintf(w, "Verified %d groups:\n", d.Groups)
+	section := func(title string, items []access.DriftItem) {
+		if len(items) == 0 {
+			return
+		}
+		fmt.Fprintf(w, "\n%s:\n", title)
+		for _, it := range items {
+			who := it.Email
+			if who == "" {
+				who = fmt.Sprintf("user %d", it.UserID)
+			}
+			win := ""
+			if !it.Window.Start.IsZero() {
+				win = "  " + access.FormatWindow(it.Window, loc)
+			}
+			fmt.Fprintf(w, "  %s %d: %s → group %d%s\n", it.Object, it.KisiID, who, it.GroupID, win)
+		}
+	}
+	section("Missing (deleted in Kisi by hand; the next apply re-creates them if still wanted)", d.Missing)
+	section("Edited (window changed in Kisi by hand; the next apply restores it)", d.Edited)
+	section("Adopted (created by an interrupted run; now managed)", d.Adopted)
+	section("Released (the unmanaged role blocking a grant is gone; the next apply creates it)", d.Released)
+	section("Not managed here (given by hand or by another tool; never changed)", d.Unmanaged)
+	if len(d.Unconfirmed) > 0 {
+		fmt.Fprintf(w, "\nUsers created by kisisync who have not confirmed their Kisi account yet:\n  %s\n", strings.Join(d.Unconfirmed, "\n  "))
+	}
+}
+
+// client returns a Kisi client with the key from KISI_API_KEY and the base
+// URL from --kisi-url or KISI_URL.
+func (a app) client(cfg config) (*kisi.Client, error) {
+	key := a.env("KISI_API_KEY")
+	if key == "" {
+		return nil, &usageError{"KISI_API_KEY is not set; set it to a Kisi API key, or use --fake to try the embedded fake"}
+	}
+	url := cfg.kisiURL
+	if url == "" {
+		url = a.env("KISI_URL")
+	}
+	var opts []kisi.Option
+	if url != "" {
+		opts = append(opts, kisi.WithBaseURL(url))
+	}
+	return kisi.NewClient(key, opts...)
+}

@@ -1,0 +1,195 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/jonboulle/clockwork"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kisisync/kisisync/kisi/kisitest"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+const at = "2026-06-10T08:00:00+02:00"
+
+func td(name string) string { return filepath.Join("testdata", name) }
+
+func noEnv(string) string { return "" }
+
+// invoke runs the CLI in-process and returns its exit code and output.
+func invoke(t *testing.T, env func(string) string, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := run(t.Context(), args, env, &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+func checkGolden(t *testing.T, name, got string) {
+	t.Helper()
+	path := td(name + ".golden")
+	if *update {
+		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err)
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("%s differs (-want +got):\n%s\nrun go test ./examples/kisisync -update to accept", path, diff)
+	}
+}
+
+// TestGolden runs each command against the embedded fake on sample files.
+func TestGolden(t *testing.T) {
+	t.Parallel()
+	sample := []string{"--snapshot", td("snapshot.json"), "--mapping", td("mapping.json")}
+	withPolicy := append(sample[:len(sample):len(sample)], "--policy", td("policy.json"))
+	bad := []string{"--snapshot", td("bad_snapshot.json"), "--mapping", td("bad_mapping.json"), "--policy", td("bad_policy.json")}
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+	}{
+		{name: "plan", args: append([]string{"plan", "--fake", "--at", at}, sample...)},
+		{name: "plan_policy", args: append([]string{"plan", "--fake", "--at", at}, withPolicy...)},
+		{name: "plan_json", args: append([]string{"plan", "--fake", "--json", "--at", at}, sample...)},
+		{name: "apply", args: append([]string{"apply", "--fake", "--at", at}, sample...)},
+		{name: "apply_json", args: append([]string{"apply", "--fake", "--json", "--at", at}, sample...)},
+		{name: "verify", args: append([]string{"verify", "--fake", "--at", at}, sample...)},
+		{name: "explain", args: append([]string{"explain", "--member", "m-bruno", "--at", "2026-06-10T08:40:00+02:00"}, sample...)},
+		{name: "explain_pending", args: append([]string{"explain", "--member", "m-gus", "--at", at}, sample...)},
+		{name: "explain_json", args: append([]string{"explain", "--json", "--member", "m-chen", "--at", at}, sample...)},
+		{name: "diagnose", args: append([]string{"diagnose", "--fake", "--member", "m-bruno", "--at", "2026-06-10T08:40:00+02:00"}, sample...)},
+		{name: "diagnose_json", args: append([]string{"diagnose", "--fake", "--json", "--member", "m-gus", "--at", at}, sample...)},
+		{name: "bad_input", args: append([]string{"apply", "--fake", "--at", at}, bad...), wantCode: exitUsage},
+		{name: "invalid_records", args: []string{"apply", "--fake", "--at", at, "--snapshot", td("invalid_records.json"), "--mapping", td("mapping.json")}, wantCode: exitUsage},
+		{name: "missing_file", args: []string{"plan", "--fake", "--snapshot", td("nope.json"), "--mapping", td("mapping.json")}, wantCode: exitUsage},
+		{name: "no_key", args: append([]string{"plan"}, sample...), wantCode: exitUsage},
+		{name: "apply_without_state", args: append([]string{"apply"}, sample...), wantCode: exitUsage},
+		{name: "bad_at", args: append([]string{"plan", "--fake", "--at", "tomorrow"}, sample...), wantCode: exitUsage},
+		{name: "no_command", args: nil, wantCode: exitUsage},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			env := noEnv
+			if tc.name == "apply_without_state" {
+				env = func(k string) string {
+					if k == "KISI_API_KEY" {
+						return "secret-key-for-tests"
+					}
+					return ""
+				}
+			}
+			code, stdout, stderr := invoke(t, env, tc.args...)
+			require.Equal(t, tc.wantCode, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+			require.NotContains(t, stdout+stderr, "secret-key-for-tests")
+			got := stdout
+			if stderr != "" {
+				got += "--- stderr ---\n" + stderr
+			}
+			checkGolden(t, tc.name, got)
+		})
+	}
+}
+
+// TestAgainstKisi drives the path a real deployment takes — KISI_API_KEY,
+// --kisi-url and a --state file — against a fake standing in for Kisi: a
+// second apply changes nothing, a snapshot that drops everyone is held by
+// the revoke guard, and --approve-revocations lets it through.
+func TestAgainstKisi(t *testing.T) {
+	t.Parallel()
+	srv := kisitest.NewServer()
+	t.Cleanup(srv.Close)
+	group, err := srv.AddGroup("Members", 0)
+	require.NoError(t, err)
+	mapping := filepath.Join(t.TempDir(), "mapping.json")
+	require.NoError(t, os.WriteFile(mapping, []byte(fmt.Sprintf(`{"plans": {"flex": [%d]}}`, group)), 0o600))
+	env := func(k string) string {
+		switch k {
+		case "KISI_API_KEY":
+			return srv.APIKey
+		case "KISI_URL":
+			return srv.URL
+		}
+		return ""
+	}
+	state := filepath.Join(t.TempDir(), "state.json")
+	common := []string{"--mapping", mapping, "--state", state}
+	small := append([]string{"--snapshot", td("small_snapshot.json")}, common...)
+	empty := append([]string{"--snapshot", td("empty_snapshot.json")}, common...)
+
+	check := func(wantCode int, wantOut string, args ...string) string {
+		t.Helper()
+		code, stdout, stderr := invoke(t, env, args...)
+		require.Equal(t, wantCode, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+		require.Contains(t, stdout+stderr, wantOut)
+		require.NotContains(t, stdout+stderr, srv.APIKey, "the key is never printed")
+		return stdout + stderr
+	}
+	check(exitOK, "Applied: 4 created", append([]string{"apply"}, small...)...)
+	check(exitOK, "no changes", append([]string{"apply"}, small...)...)
+	check(exitOK, "Kisi matches", append([]string{"verify"}, small...)...)
+	out := check(exitHeld, "revoke guard held", append([]string{"apply"}, empty...)...)
+	require.Contains(t, out, "Nothing was applied")
+	require.Equal(t, 4, countRoles(t, srv))
+	check(exitOK, "Applied: 0 created, 0 replaced, 4 deleted", append([]string{"apply", "--approve-revocations"}, empty...)...)
+	require.Equal(t, 0, countRoles(t, srv))
+}
+
+func countRoles(t *testing.T, srv *kisitest.Server) int {
+	t.Helper()
+	n := 0
+	for _, r := range srv.Requests() {
+		if r.Method == "POST" && strings.HasPrefix(r.Path, "/role_assignments") && r.Status == 200 {
+			n++
+		}
+		if r.Method == "DELETE" && strings.HasPrefix(r.Path, "/role_assignments") && r.Status == 204 {
+			n--
+		}
+	}
+	return n
+}
+
+func TestProgress(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		term  bool
+		total int
+		want  string
+	}{
+		{name: "plain", total: 20, want: "applied 2/20 changes, about 4s left\napplied 4/20 changes, about 3s left\n"},
+		{name: "terminal", term: true, total: 3, want: "\r\x1b[Kapplied 1/3 changes, about 0s left\r\x1b[Kapplied 2/3 changes, about 0s left\r\x1b[Kapplied 3/3 changes\r\x1b[Kapplied 4/4 changes\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var b bytes.Buffer
+			p := newProgress(&b, tc.term, fixedClock(), tc.total)
+			for range 4 {
+				p.step()
+			}
+			p.finish()
+			got := b.String()
+			if !tc.term {
+				// Only the lines of each tenth are printed.
+				got = strings.Join(strings.SplitAfter(got, "\n")[:2], "")
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("progress (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func fixedClock() clockwork.Clock {
+	return clockwork.NewFakeClockAt(time.Date(2026, time.June, 10, 8, 0, 0, 0, time.UTC))
+}

@@ -1,0 +1,24 @@
+// Command scheduler shows how a host runs kisisync for real: a long-running
+// process that syncs one organization at the moments its access changes
+// (Report.NextRun, kept between a floor and a ceiling), verifies Kisi
+// periodically, logs with log/slog and stops cleanly on SIGINT or SIGTERM.
+//
+//	go run ./examples/scheduler            # against an embedded fake Kisi, until Ctrl-C
+//	go run ./examples/scheduler -once      # one sync and one verify, then exit
+//
+// With KISI_API_KEY set it syncs a real organization (KISI_URL overrides
+// the base URL) from -snapshot and -mapping JSON files (see
+// examples/kisisync/README.md for their format), keeping its records in
+// -state.
+//
+// # Where a host plugs in
+//
+//   - its data: a [SnapshotLoader] that reads the platform's database (here
+//     a JSON file, or a demo space for the fake);
+//   - its Store: an access.Store over its own database, keyed by
+//     organization (here a JSON file through examples/internal/filestore,
+//     or memory);
+//   - its triggers: [Scheduler.Wake] from the platform's change events, so
+//     a booking made now is in Kisi within the floor;
+//   - its job system: one [Scheduler] (or one job) per organization.
+package main
