@@ -121,10 +121,16 @@ func (*credential) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, redact
 // per-user limit), retries as described in the package documentation and logs
 // nothing. It starts no goroutines.
 //
-// NewClient returns an error if apiKey is empty or an option is invalid.
+// NewClient returns an error if apiKey is empty or contains spaces or
+// control characters (such as the newline that ends a key read from a file),
+// or if an option is invalid.
 func NewClient(apiKey string, opts ...Option) (*Client, error) {
 	if strings.TrimSpace(apiKey) == "" {
 		return nil, errors.New("kisi: new client: empty api key")
+	}
+	if strings.ContainsFunc(apiKey, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		// net/http would refuse the header on every request.
+		return nil, errors.New("kisi: new client: api key contains spaces or control characters")
 	}
 	o := defaultOptions()
 	for _, opt := range opts {
@@ -195,6 +201,11 @@ func (c *Client) LogValue() slog.Value {
 func parseBaseURL(raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
+		// A *url.Error quotes the whole URL, user info included.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return nil, fmt.Errorf("invalid base url: %w", err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
@@ -230,6 +241,10 @@ type ListOptions struct {
 	Limit  int
 	Offset int
 }
+
+// paging returns o itself, so that generic code can read and set the
+// ListOptions embedded in every list options type.
+func (o *ListOptions) paging() *ListOptions { return o }
 
 func (o ListOptions) encode(v url.Values) {
 	if o.Limit > 0 {

@@ -82,6 +82,11 @@ func TestNewClient(t *testing.T) {
 		{name: "defaults", key: "k"},
 		{name: "empty key", key: "", wantErr: "empty api key"},
 		{name: "blank key", key: "  ", wantErr: "empty api key"},
+		// A key read from a file often ends in a newline; net/http refuses
+		// such a header value on every request, so refuse it up front.
+		{name: "key with trailing newline", key: "k\n", wantErr: "api key contains"},
+		{name: "key with space", key: "k k", wantErr: "api key contains"},
+		{name: "key with control character", key: "k\x00", wantErr: "api key contains"},
 		{name: "bad base url scheme", key: "k", opts: []kisi.Option{kisi.WithBaseURL("ftp://x")}, wantErr: "scheme must be http or https"},
 		{name: "base url without host", key: "k", opts: []kisi.Option{kisi.WithBaseURL("https://")}, wantErr: "no host"},
 		{name: "nil http client", key: "k", opts: []kisi.Option{kisi.WithHTTPClient(nil)}, wantErr: "nil http client"},

@@ -50,6 +50,9 @@
 //     after it was sent, or that got a 5xx answer, is not re-sent: its error
 //     matches [ErrMaybeApplied] and the caller should list and reconcile.
 //
+// A DELETE retried after its first answer was lost can find the object
+// already gone and report [ErrNotFound]; treat that as deleted.
+//
 // # Errors
 //
 // A response of 400 or above becomes an [*Error] with the status, Kisi's

@@ -111,8 +111,12 @@ const DefaultEventSetPoll = time.Second
 // like to every request.
 type EventSetsService service
 
-// Create starts an event set.
+// Create starts an event set; a nil req, like an empty one, asks for every
+// event of the past 90 days.
 func (s *EventSetsService) Create(ctx context.Context, req *EventSetCreateRequest) (*EventSet, *Response, error) {
+	if req == nil {
+		req = new(EventSetCreateRequest)
+	}
 	return createOne[EventSet](ctx, s.client, "event_sets", "event_set", req)
 }
 
@@ -126,7 +130,7 @@ func (s *EventSetsService) Get(ctx context.Context, id int64, opts *EventSetGetO
 		}
 		setString(q, "cursor", opts.Cursor)
 	}
-	return getOne[EventSet](ctx, s.client, idPath("event_sets", id), "/event_sets/{id}", q)
+	return getOne[EventSet](ctx, s.client, idPath("event_sets", id), idEndpoint("event_sets"), q)
 }
 
 // Wait polls the event set every poll (DefaultEventSetPoll when poll <= 0),
@@ -155,10 +159,11 @@ func (s *EventSetsService) Wait(ctx context.Context, id int64, poll time.Duratio
 	}
 }
 
-// Events creates an event set for req, waits until it is finished and
-// yields its events, following the cursor lazily with pages of pageSize
-// (Kisi's default of 50 when pageSize <= 0). It yields (nil, err) once on an
-// error. Each range creates a new event set.
+// Events creates an event set for req (nil: every event of the past 90
+// days), waits until it is finished and yields its events, following the
+// cursor lazily with pages of pageSize (Kisi's default of 50 when pageSize
+// <= 0). It yields (nil, err) once on an error. Each range creates a new
+// event set.
 func (s *EventSetsService) Events(ctx context.Context, req *EventSetCreateRequest, pageSize int) iter.Seq2[*Event, error] {
 	return func(yield func(*Event, error) bool) {
 		set, _, err := s.Create(ctx, req)
@@ -174,10 +179,6 @@ func (s *EventSetsService) Events(ctx context.Context, req *EventSetCreateReques
 			}
 		} else if set.Status == EventSetFailed {
 			yield(nil, fmt.Errorf("kisi: event set %d: %w", set.ID, ErrEventSetFailed))
-			return
-		}
-		if pageSize > 0 && len(set.Events) == 0 && set.Cursor == nil {
-			// Nothing to page through.
 			return
 		}
 		for {

@@ -46,17 +46,7 @@ type GroupLinkListOptions struct {
 	ListOptions
 }
 
-func (o *GroupLinkListOptions) page() ListOptions {
-	if o == nil {
-		return ListOptions{}
-	}
-	return o.ListOptions
-}
-
 func (o *GroupLinkListOptions) encode(v url.Values) {
-	if o == nil {
-		return
-	}
 	setInt(v, "group_id", o.GroupID)
 	setString(v, "query", o.Query)
 	setString(v, "sort", o.Sort)
@@ -84,18 +74,13 @@ const groupLinksPath = "group_links"
 
 // List returns one page of group links matching opts (nil lists all).
 func (s *GroupLinksService) List(ctx context.Context, opts *GroupLinkListOptions) ([]*GroupLink, *Response, error) {
-	return listPage[GroupLink](ctx, s.client, groupLinksPath, opts, defaultLimit)
+	return list[GroupLink](ctx, s.client, groupLinksPath, opts, defaultLimit)
 }
 
 // ListIter returns every group link matching opts, reading pages of up to 250
 // lazily.
 func (s *GroupLinksService) ListIter(ctx context.Context, opts *GroupLinkListOptions) iter.Seq2[*GroupLink, error] {
-	o := deref(opts)
-	return iterate(o.ListOptions, maxLimit, func(lo ListOptions) ([]*GroupLink, *Response, error) {
-		page := o
-		page.ListOptions = lo
-		return s.List(ctx, &page)
-	})
+	return listIter(ctx, opts, maxLimit, s.List)
 }
 
 // Create creates a group link; the result alone carries Secret and the QR
@@ -107,5 +92,5 @@ func (s *GroupLinksService) Create(ctx context.Context, req *GroupLinkCreateRequ
 
 // Delete revokes a group link.
 func (s *GroupLinksService) Delete(ctx context.Context, id int64) (*Response, error) {
-	return deleteOne(ctx, s.client, idPath(groupLinksPath, id), "/group_links/{id}")
+	return deleteByID(ctx, s.client, groupLinksPath, id)
 }

@@ -30,17 +30,7 @@ type GroupLockListOptions struct {
 	ListOptions
 }
 
-func (o *GroupLockListOptions) page() ListOptions {
-	if o == nil {
-		return ListOptions{}
-	}
-	return o.ListOptions
-}
-
 func (o *GroupLockListOptions) encode(v url.Values) {
-	if o == nil {
-		return
-	}
 	setInt(v, "group_id", o.GroupID)
 	setInt(v, "lock_id", o.LockID)
 	setString(v, "query", o.Query)
@@ -65,23 +55,18 @@ func (s *GroupLocksService) List(ctx context.Context, opts *GroupLockListOptions
 	if opts == nil || opts.GroupID == 0 {
 		return nil, nil, errGroupIDRequired
 	}
-	return listPage[GroupLock](ctx, s.client, groupLocksPath, opts, defaultLimit)
+	return list[GroupLock](ctx, s.client, groupLocksPath, opts, defaultLimit)
 }
 
 // ListIter returns every group lock matching opts, reading pages of up to 250
 // lazily; opts.GroupID is required.
 func (s *GroupLocksService) ListIter(ctx context.Context, opts *GroupLockListOptions) iter.Seq2[*GroupLock, error] {
-	o := deref(opts)
-	return iterate(o.ListOptions, maxLimit, func(lo ListOptions) ([]*GroupLock, *Response, error) {
-		page := o
-		page.ListOptions = lo
-		return s.List(ctx, &page)
-	})
+	return listIter(ctx, opts, maxLimit, s.List)
 }
 
 // Get returns one group lock.
 func (s *GroupLocksService) Get(ctx context.Context, id int64) (*GroupLock, *Response, error) {
-	return getOne[GroupLock](ctx, s.client, idPath(groupLocksPath, id), "/group_locks/{id}", nil)
+	return getByID[GroupLock](ctx, s.client, groupLocksPath, id)
 }
 
 // Create adds a lock to a group.
@@ -91,5 +76,5 @@ func (s *GroupLocksService) Create(ctx context.Context, req *GroupLockCreateRequ
 
 // Delete removes a lock from a group.
 func (s *GroupLocksService) Delete(ctx context.Context, id int64) (*Response, error) {
-	return deleteOne(ctx, s.client, idPath(groupLocksPath, id), "/group_locks/{id}")
+	return deleteByID(ctx, s.client, groupLocksPath, id)
 }

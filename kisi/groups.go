@@ -39,17 +39,7 @@ type GroupListOptions struct {
 	ListOptions
 }
 
-func (o *GroupListOptions) page() ListOptions {
-	if o == nil {
-		return ListOptions{}
-	}
-	return o.ListOptions
-}
-
 func (o *GroupListOptions) encode(v url.Values) {
-	if o == nil {
-		return
-	}
 	setString(v, "query", o.Query)
 	setString(v, "scope", o.Scope)
 	setInt(v, "place_id", o.PlaceID)
@@ -94,23 +84,18 @@ const groupsPath = "groups"
 
 // List returns one page of groups matching opts (nil lists all).
 func (s *GroupsService) List(ctx context.Context, opts *GroupListOptions) ([]*Group, *Response, error) {
-	return listPage[Group](ctx, s.client, groupsPath, opts, defaultLimit)
+	return list[Group](ctx, s.client, groupsPath, opts, defaultLimit)
 }
 
 // ListIter returns every group matching opts, reading pages of up to 250
 // lazily.
 func (s *GroupsService) ListIter(ctx context.Context, opts *GroupListOptions) iter.Seq2[*Group, error] {
-	o := deref(opts)
-	return iterate(o.ListOptions, maxLimit, func(lo ListOptions) ([]*Group, *Response, error) {
-		page := o
-		page.ListOptions = lo
-		return s.List(ctx, &page)
-	})
+	return listIter(ctx, opts, maxLimit, s.List)
 }
 
 // Get returns one group.
 func (s *GroupsService) Get(ctx context.Context, id int64) (*Group, *Response, error) {
-	return getOne[Group](ctx, s.client, idPath(groupsPath, id), "/groups/{id}", nil)
+	return getByID[Group](ctx, s.client, groupsPath, id)
 }
 
 // Create creates a group.
@@ -120,10 +105,10 @@ func (s *GroupsService) Create(ctx context.Context, req *GroupCreateRequest) (*G
 
 // Update changes a group.
 func (s *GroupsService) Update(ctx context.Context, id int64, req *GroupUpdateRequest) (*Response, error) {
-	return updateOne(ctx, s.client, idPath(groupsPath, id), "/groups/{id}", "group", req)
+	return updateByID(ctx, s.client, groupsPath, "group", id, req)
 }
 
 // Delete removes a group.
 func (s *GroupsService) Delete(ctx context.Context, id int64) (*Response, error) {
-	return deleteOne(ctx, s.client, idPath(groupsPath, id), "/groups/{id}")
+	return deleteByID(ctx, s.client, groupsPath, id)
 }

@@ -338,3 +338,27 @@ func TestFakeUnlockEvents(t *testing.T) {
 		t.Errorf("event = %+v, want a failed unlock of lock %d with f358de", ev, lockID)
 	}
 }
+
+// TestFakeEventSetNilRequest checks that a nil request, like an empty one,
+// asks for every event of Kisi's default interval: every field of
+// EventSetCreateRequest is optional.
+func TestFakeEventSetNilRequest(t *testing.T) {
+	t.Parallel()
+	srv, c := fake(t, nil, kisi.WithRateLimit(rate.Inf, 0), kisi.WithRetry(5, 100*time.Millisecond, time.Second))
+	ctx := t.Context()
+	placeID, err := srv.AddPlace("HQ", "")
+	require.NoError(t, err)
+	lockID, err := srv.AddLock(placeID, "Front door")
+	require.NoError(t, err)
+	_, err = c.Locks.Unlock(ctx, lockID)
+	require.NoError(t, err)
+	set, _, err := c.EventSets.Create(ctx, nil)
+	require.NoError(t, err)
+	require.NotZero(t, set.ID)
+	n := 0
+	for _, err := range c.EventSets.Events(ctx, nil, 0) {
+		require.NoError(t, err)
+		n++
+	}
+	require.Equal(t, 1, n)
+}

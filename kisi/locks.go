@@ -36,17 +36,7 @@ type LockListOptions struct {
 	ListOptions
 }
 
-func (o *LockListOptions) page() ListOptions {
-	if o == nil {
-		return ListOptions{}
-	}
-	return o.ListOptions
-}
-
 func (o *LockListOptions) encode(v url.Values) {
-	if o == nil {
-		return
-	}
 	setString(v, "query", o.Query)
 	setInt(v, "place_id", o.PlaceID)
 	setInt(v, "floor_id", o.FloorID)
@@ -81,23 +71,18 @@ const locksPath = "locks"
 
 // List returns one page of locks matching opts (nil lists all).
 func (s *LocksService) List(ctx context.Context, opts *LockListOptions) ([]*Lock, *Response, error) {
-	return listPage[Lock](ctx, s.client, locksPath, opts, defaultLimitLarge)
+	return list[Lock](ctx, s.client, locksPath, opts, defaultLimitLarge)
 }
 
 // ListIter returns every lock matching opts, reading pages of up to 250
 // lazily.
 func (s *LocksService) ListIter(ctx context.Context, opts *LockListOptions) iter.Seq2[*Lock, error] {
-	o := deref(opts)
-	return iterate(o.ListOptions, maxLimit, func(lo ListOptions) ([]*Lock, *Response, error) {
-		page := o
-		page.ListOptions = lo
-		return s.List(ctx, &page)
-	})
+	return listIter(ctx, opts, maxLimit, s.List)
 }
 
 // Get returns one lock.
 func (s *LocksService) Get(ctx context.Context, id int64) (*Lock, *Response, error) {
-	return getOne[Lock](ctx, s.client, idPath(locksPath, id), "/locks/{id}", nil)
+	return getByID[Lock](ctx, s.client, locksPath, id)
 }
 
 // Create creates a lock.
@@ -107,12 +92,12 @@ func (s *LocksService) Create(ctx context.Context, req *LockCreateRequest) (*Loc
 
 // Update changes a lock.
 func (s *LocksService) Update(ctx context.Context, id int64, req *LockUpdateRequest) (*Response, error) {
-	return updateOne(ctx, s.client, idPath(locksPath, id), "/locks/{id}", "lock", req)
+	return updateByID(ctx, s.client, locksPath, "lock", id, req)
 }
 
 // Delete removes a lock.
 func (s *LocksService) Delete(ctx context.Context, id int64) (*Response, error) {
-	return deleteOne(ctx, s.client, idPath(locksPath, id), "/locks/{id}")
+	return deleteByID(ctx, s.client, locksPath, id)
 }
 
 // Unlock opens a lock as the key's user (POST /locks/{id}/unlock). A refusal

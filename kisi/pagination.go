@@ -70,17 +70,22 @@ func nextOffset(lo ListOptions, defLimit, n, total int) int {
 	return lo.Offset + n
 }
 
-// pageOptions is implemented, nil receiver included, by every list options
-// type.
-type pageOptions interface {
+// listOptions is satisfied by every *…ListOptions type: it encodes its
+// filters and exposes the ListOptions it embeds.
+type listOptions[O any] interface {
+	*O
 	encode(v url.Values)
-	page() ListOptions
+	paging() *ListOptions
 }
 
-// listPage reads one page of a paginated collection.
-func listPage[T any](ctx context.Context, c *Client, path string, opts pageOptions, defLimit int) ([]*T, *Response, error) {
+// list reads one page of a paginated collection; nil opts lists with
+// Kisi's defaults.
+func list[T, O any, P listOptions[O]](ctx context.Context, c *Client, path string, opts P, defLimit int) ([]*T, *Response, error) {
 	endpoint := "/" + path
-	lo := opts.page()
+	if opts == nil {
+		opts = new(O)
+	}
+	lo := *opts.paging()
 	if lo.Offset > MaxOffset {
 		return nil, nil, fmt.Errorf("kisi: GET %s: offset %d: %w", endpoint, lo.Offset, ErrOffsetCap)
 	}
@@ -96,6 +101,22 @@ func listPage[T any](ctx context.Context, c *Client, path string, opts pageOptio
 	}
 	resp.NextOffset = nextOffset(lo, defLimit, len(items), resp.Total)
 	return items, resp, nil
+}
+
+// listIter pages through the collection that listPage reads, with a copy
+// of opts taken now; see iterate.
+func listIter[T, O any, P listOptions[O]](ctx context.Context, opts P, maxPage int,
+	listPage func(context.Context, P) ([]*T, *Response, error),
+) iter.Seq2[*T, error] {
+	var o O
+	if opts != nil {
+		o = *opts
+	}
+	return iterate(*P(&o).paging(), maxPage, func(lo ListOptions) ([]*T, *Response, error) {
+		page := o
+		*P(&page).paging() = lo
+		return listPage(ctx, &page)
+	})
 }
 
 // listAll reads an unpaginated collection.
@@ -117,6 +138,12 @@ func getOne[T any](ctx context.Context, c *Client, path, endpoint string, q url.
 	return v, resp, nil
 }
 
+// getByID reads base/{id}.
+func getByID[T any](ctx context.Context, c *Client, base string, id int64) (*T, *Response, error) {
+	return getOne[T](ctx, c, idPath(base, id), idEndpoint(base), nil)
+}
+
+// createOne posts body wrapped in key to path.
 func createOne[T, B any](ctx context.Context, c *Client, path, key string, body *B) (*T, *Response, error) {
 	endpoint := "/" + path
 	if body == nil {
@@ -130,18 +157,42 @@ func createOne[T, B any](ctx context.Context, c *Client, path, key string, body 
 	return v, resp, nil
 }
 
-func updateOne[B any](ctx context.Context, c *Client, path, endpoint, key string, body *B) (*Response, error) {
+// updateByID patches base/{id} with body wrapped in key.
+func updateByID[B any](ctx context.Context, c *Client, base, key string, id int64, body *B) (*Response, error) {
+	endpoint := idEndpoint(base)
 	if body == nil {
 		return nil, fmt.Errorf("kisi: PATCH %s: nil request", endpoint)
 	}
-	return c.do(ctx, request{method: http.MethodPatch, path: path, endpoint: endpoint, body: wrap(key, body)}, nil)
+	return c.do(ctx, request{method: http.MethodPatch, path: idPath(base, id), endpoint: endpoint, body: wrap(key, body)}, nil)
 }
 
-func deleteOne(ctx context.Context, c *Client, path, endpoint string) (*Response, error) {
-	return c.do(ctx, request{method: http.MethodDelete, path: path, endpoint: endpoint}, nil)
+// deleteByID deletes base/{id}.
+func deleteByID(ctx context.Context, c *Client, base string, id int64) (*Response, error) {
+	return c.do(ctx, request{method: http.MethodDelete, path: idPath(base, id), endpoint: idEndpoint(base)}, nil)
 }
 
 func idPath(base string, id int64) string { return base + "/" + strconv.FormatInt(id, 10) }
+
+// idEndpoint is the path template of base/{id} for logs and errors.
+func idEndpoint(base string) string { return "/" + base + "/{id}" }
+
+func setString(v url.Values, key, s string) {
+	if s != "" {
+		v.Set(key, s)
+	}
+}
+
+func setInt(v url.Values, key string, n int64) {
+	if n != 0 {
+		v.Set(key, strconv.FormatInt(n, 10))
+	}
+}
+
+func setBool(v url.Values, key string, b *bool) {
+	if b != nil {
+		v.Set(key, strconv.FormatBool(*b))
+	}
+}
 
 // iterate pages through a collection lazily. It starts at start.Offset,
 // uses start.Limit or else max as the page size, stops when yield returns

@@ -31,17 +31,7 @@ type PlaceListOptions struct {
 	ListOptions
 }
 
-func (o *PlaceListOptions) page() ListOptions {
-	if o == nil {
-		return ListOptions{}
-	}
-	return o.ListOptions
-}
-
 func (o *PlaceListOptions) encode(v url.Values) {
-	if o == nil {
-		return
-	}
 	setString(v, "query", o.Query)
 	setString(v, "sort", o.Sort)
 	o.ListOptions.encode(v)
@@ -76,23 +66,18 @@ const placesPath = "places"
 
 // List returns one page of places matching opts (nil lists all).
 func (s *PlacesService) List(ctx context.Context, opts *PlaceListOptions) ([]*Place, *Response, error) {
-	return listPage[Place](ctx, s.client, placesPath, opts, defaultLimitLarge)
+	return list[Place](ctx, s.client, placesPath, opts, defaultLimitLarge)
 }
 
 // ListIter returns every place matching opts, reading pages of up to 250
 // lazily.
 func (s *PlacesService) ListIter(ctx context.Context, opts *PlaceListOptions) iter.Seq2[*Place, error] {
-	o := deref(opts)
-	return iterate(o.ListOptions, maxLimit, func(lo ListOptions) ([]*Place, *Response, error) {
-		page := o
-		page.ListOptions = lo
-		return s.List(ctx, &page)
-	})
+	return listIter(ctx, opts, maxLimit, s.List)
 }
 
 // Get returns one place.
 func (s *PlacesService) Get(ctx context.Context, id int64) (*Place, *Response, error) {
-	return getOne[Place](ctx, s.client, idPath(placesPath, id), "/places/{id}", nil)
+	return getByID[Place](ctx, s.client, placesPath, id)
 }
 
 // Create creates a place.
@@ -102,10 +87,10 @@ func (s *PlacesService) Create(ctx context.Context, req *PlaceCreateRequest) (*P
 
 // Update changes a place.
 func (s *PlacesService) Update(ctx context.Context, id int64, req *PlaceUpdateRequest) (*Response, error) {
-	return updateOne(ctx, s.client, idPath(placesPath, id), "/places/{id}", "place", req)
+	return updateByID(ctx, s.client, placesPath, "place", id, req)
 }
 
 // Delete removes a place.
 func (s *PlacesService) Delete(ctx context.Context, id int64) (*Response, error) {
-	return deleteOne(ctx, s.client, idPath(placesPath, id), "/places/{id}")
+	return deleteByID(ctx, s.client, placesPath, id)
 }

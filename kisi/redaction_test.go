@@ -114,3 +114,21 @@ func deadURL(t *testing.T) string {
 	s.Close()
 	return s.URL
 }
+
+// TestBaseURLErrorRedaction checks that an unparsable base URL does not
+// echo its user info (which may hold a password) in the error.
+func TestBaseURLErrorRedaction(t *testing.T) {
+	t.Parallel()
+	const secret = "pa55word-SECRET"
+	for _, raw := range []string{
+		"https://user:" + secret + "@api.kisi.io/%zz",
+		"ftp://user:" + secret + "@api.kisi.io",
+		"https://user:" + secret + "@api.kisi.io:bad/",
+	} {
+		_, err := kisi.NewClient("k", kisi.WithBaseURL(raw))
+		require.Error(t, err, raw)
+		for _, s := range []string{err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err)} {
+			require.NotContains(t, s, secret, raw)
+		}
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"iter"
 	"net/url"
-	"strconv"
 	"time"
 )
 
@@ -60,17 +59,7 @@ type RoleAssignmentListOptions struct {
 	ListOptions
 }
 
-func (o *RoleAssignmentListOptions) page() ListOptions {
-	if o == nil {
-		return ListOptions{}
-	}
-	return o.ListOptions
-}
-
 func (o *RoleAssignmentListOptions) encode(v url.Values) {
-	if o == nil {
-		return
-	}
 	setString(v, "role_id", o.RoleID)
 	setString(v, "assignee_type", o.AssigneeType)
 	setInt(v, "assignee_id", o.AssigneeID)
@@ -113,23 +102,18 @@ const roleAssignmentsPath = "role_assignments"
 
 // List returns one page of role assignments matching opts (nil lists all).
 func (s *RoleAssignmentsService) List(ctx context.Context, opts *RoleAssignmentListOptions) ([]*RoleAssignment, *Response, error) {
-	return listPage[RoleAssignment](ctx, s.client, roleAssignmentsPath, opts, defaultLimit)
+	return list[RoleAssignment](ctx, s.client, roleAssignmentsPath, opts, defaultLimit)
 }
 
 // ListIter returns every role assignment matching opts, reading pages of up to
 // 250 lazily; see the package documentation on pagination.
 func (s *RoleAssignmentsService) ListIter(ctx context.Context, opts *RoleAssignmentListOptions) iter.Seq2[*RoleAssignment, error] {
-	o := deref(opts)
-	return iterate(o.ListOptions, maxLimit, func(lo ListOptions) ([]*RoleAssignment, *Response, error) {
-		page := o
-		page.ListOptions = lo
-		return s.List(ctx, &page)
-	})
+	return listIter(ctx, opts, maxLimit, s.List)
 }
 
 // Get returns one role assignment.
 func (s *RoleAssignmentsService) Get(ctx context.Context, id int64) (*RoleAssignment, *Response, error) {
-	return getOne[RoleAssignment](ctx, s.client, idPath(roleAssignmentsPath, id), "/role_assignments/{id}", nil)
+	return getByID[RoleAssignment](ctx, s.client, roleAssignmentsPath, id)
 }
 
 // Create creates a role assignment. Kisi refuses (422, ErrValidation) a
@@ -141,36 +125,10 @@ func (s *RoleAssignmentsService) Create(ctx context.Context, req *RoleAssignment
 
 // Update changes a role assignment; Kisi answers 204 without a body.
 func (s *RoleAssignmentsService) Update(ctx context.Context, id int64, req *RoleAssignmentUpdateRequest) (*Response, error) {
-	return updateOne(ctx, s.client, idPath(roleAssignmentsPath, id), "/role_assignments/{id}", "role_assignment", req)
+	return updateByID(ctx, s.client, roleAssignmentsPath, "role_assignment", id, req)
 }
 
 // Delete removes a role assignment.
 func (s *RoleAssignmentsService) Delete(ctx context.Context, id int64) (*Response, error) {
-	return deleteOne(ctx, s.client, idPath(roleAssignmentsPath, id), "/role_assignments/{id}")
-}
-
-func deref[T any](p *T) T {
-	if p == nil {
-		var zero T
-		return zero
-	}
-	return *p
-}
-
-func setString(v url.Values, key, s string) {
-	if s != "" {
-		v.Set(key, s)
-	}
-}
-
-func setInt(v url.Values, key string, n int64) {
-	if n != 0 {
-		v.Set(key, strconv.FormatInt(n, 10))
-	}
-}
-
-func setBool(v url.Values, key string, b *bool) {
-	if b != nil {
-		v.Set(key, strconv.FormatBool(*b))
-	}
+	return deleteByID(ctx, s.client, roleAssignmentsPath, id)
 }

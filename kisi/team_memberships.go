@@ -27,17 +27,7 @@ type TeamMembershipListOptions struct {
 	ListOptions
 }
 
-func (o *TeamMembershipListOptions) page() ListOptions {
-	if o == nil {
-		return ListOptions{}
-	}
-	return o.ListOptions
-}
-
 func (o *TeamMembershipListOptions) encode(v url.Values) {
-	if o == nil {
-		return
-	}
 	setInt(v, "team_id", o.TeamID)
 	setString(v, "member_type", o.MemberType)
 	setInt(v, "member_id", o.MemberID)
@@ -58,23 +48,18 @@ const teamMembershipsPath = "team_memberships"
 
 // List returns one page of team memberships matching opts (nil lists all).
 func (s *TeamMembershipsService) List(ctx context.Context, opts *TeamMembershipListOptions) ([]*TeamMembership, *Response, error) {
-	return listPage[TeamMembership](ctx, s.client, teamMembershipsPath, opts, defaultLimit)
+	return list[TeamMembership](ctx, s.client, teamMembershipsPath, opts, defaultLimit)
 }
 
 // ListIter returns every team membership matching opts, reading pages of up
 // to 250 lazily.
 func (s *TeamMembershipsService) ListIter(ctx context.Context, opts *TeamMembershipListOptions) iter.Seq2[*TeamMembership, error] {
-	o := deref(opts)
-	return iterate(o.ListOptions, maxLimit, func(lo ListOptions) ([]*TeamMembership, *Response, error) {
-		page := o
-		page.ListOptions = lo
-		return s.List(ctx, &page)
-	})
+	return listIter(ctx, opts, maxLimit, s.List)
 }
 
 // Get returns one team membership.
 func (s *TeamMembershipsService) Get(ctx context.Context, id int64) (*TeamMembership, *Response, error) {
-	return getOne[TeamMembership](ctx, s.client, idPath(teamMembershipsPath, id), "/team_memberships/{id}", nil)
+	return getByID[TeamMembership](ctx, s.client, teamMembershipsPath, id)
 }
 
 // Create adds a member to a team.
@@ -84,5 +69,5 @@ func (s *TeamMembershipsService) Create(ctx context.Context, req *TeamMembership
 
 // Delete removes a member from a team.
 func (s *TeamMembershipsService) Delete(ctx context.Context, id int64) (*Response, error) {
-	return deleteOne(ctx, s.client, idPath(teamMembershipsPath, id), "/team_memberships/{id}")
+	return deleteByID(ctx, s.client, teamMembershipsPath, id)
 }

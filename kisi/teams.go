@@ -24,17 +24,7 @@ type TeamListOptions struct {
 	ListOptions
 }
 
-func (o *TeamListOptions) page() ListOptions {
-	if o == nil {
-		return ListOptions{}
-	}
-	return o.ListOptions
-}
-
 func (o *TeamListOptions) encode(v url.Values) {
-	if o == nil {
-		return
-	}
 	setString(v, "query", o.Query)
 	setString(v, "scope", o.Scope)
 	setString(v, "sort", o.Sort)
@@ -58,23 +48,18 @@ const teamsPath = "teams"
 
 // List returns one page of teams matching opts (nil lists all).
 func (s *TeamsService) List(ctx context.Context, opts *TeamListOptions) ([]*Team, *Response, error) {
-	return listPage[Team](ctx, s.client, teamsPath, opts, defaultLimit)
+	return list[Team](ctx, s.client, teamsPath, opts, defaultLimit)
 }
 
 // ListIter returns every team matching opts, reading pages of up to 250
 // lazily.
 func (s *TeamsService) ListIter(ctx context.Context, opts *TeamListOptions) iter.Seq2[*Team, error] {
-	o := deref(opts)
-	return iterate(o.ListOptions, maxLimit, func(lo ListOptions) ([]*Team, *Response, error) {
-		page := o
-		page.ListOptions = lo
-		return s.List(ctx, &page)
-	})
+	return listIter(ctx, opts, maxLimit, s.List)
 }
 
 // Get returns one team.
 func (s *TeamsService) Get(ctx context.Context, id int64) (*Team, *Response, error) {
-	return getOne[Team](ctx, s.client, idPath(teamsPath, id), "/teams/{id}", nil)
+	return getByID[Team](ctx, s.client, teamsPath, id)
 }
 
 // Create creates a team.
@@ -84,10 +69,10 @@ func (s *TeamsService) Create(ctx context.Context, req *TeamCreateRequest) (*Tea
 
 // Update renames a team.
 func (s *TeamsService) Update(ctx context.Context, id int64, req *TeamUpdateRequest) (*Response, error) {
-	return updateOne(ctx, s.client, idPath(teamsPath, id), "/teams/{id}", "team", req)
+	return updateByID(ctx, s.client, teamsPath, "team", id, req)
 }
 
 // Delete removes a team.
 func (s *TeamsService) Delete(ctx context.Context, id int64) (*Response, error) {
-	return deleteOne(ctx, s.client, idPath(teamsPath, id), "/teams/{id}")
+	return deleteByID(ctx, s.client, teamsPath, id)
 }

@@ -35,17 +35,7 @@ type UserListOptions struct {
 	ListOptions
 }
 
-func (o *UserListOptions) page() ListOptions {
-	if o == nil {
-		return ListOptions{}
-	}
-	return o.ListOptions
-}
-
 func (o *UserListOptions) encode(v url.Values) {
-	if o == nil {
-		return
-	}
 	setString(v, "email", o.Email)
 	setInt(v, "group_id", o.GroupID)
 	setString(v, "query", o.Query)
@@ -84,23 +74,18 @@ const usersPath = "users"
 
 // List returns one page of users matching opts (nil lists all).
 func (s *UsersService) List(ctx context.Context, opts *UserListOptions) ([]*User, *Response, error) {
-	return listPage[User](ctx, s.client, usersPath, opts, defaultLimitLarge)
+	return list[User](ctx, s.client, usersPath, opts, defaultLimitLarge)
 }
 
 // ListIter returns every user matching opts, reading pages of up to 100
 // lazily.
 func (s *UsersService) ListIter(ctx context.Context, opts *UserListOptions) iter.Seq2[*User, error] {
-	o := deref(opts)
-	return iterate(o.ListOptions, maxLimitUsers, func(lo ListOptions) ([]*User, *Response, error) {
-		page := o
-		page.ListOptions = lo
-		return s.List(ctx, &page)
-	})
+	return listIter(ctx, opts, maxLimitUsers, s.List)
 }
 
 // Get returns one user.
 func (s *UsersService) Get(ctx context.Context, id int64) (*User, *Response, error) {
-	return getOne[User](ctx, s.client, idPath(usersPath, id), "/users/{id}", nil)
+	return getByID[User](ctx, s.client, usersPath, id)
 }
 
 // GetByEmail returns the user whose email equals email, ignoring case and
@@ -136,10 +121,10 @@ func (s *UsersService) Create(ctx context.Context, req *UserCreateRequest) (*Use
 
 // Update changes a user (access_enabled, notes, metadata, name).
 func (s *UsersService) Update(ctx context.Context, id int64, req *UserUpdateRequest) (*Response, error) {
-	return updateOne(ctx, s.client, idPath(usersPath, id), "/users/{id}", "user", req)
+	return updateByID(ctx, s.client, usersPath, "user", id, req)
 }
 
 // Delete removes a user from the organization.
 func (s *UsersService) Delete(ctx context.Context, id int64) (*Response, error) {
-	return deleteOne(ctx, s.client, idPath(usersPath, id), "/users/{id}")
+	return deleteByID(ctx, s.client, usersPath, id)
 }

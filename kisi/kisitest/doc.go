@@ -69,7 +69,9 @@
 // image is a base64 PNG holding a QR code symbol of the token. There is no
 // GET by id and no PATCH. At most 1000 links with an email may be in force
 // at once (expired links do not count; see [WithEmailLinkLimit]); the next
-// create is 422 on "base".
+// create is 422 on "base". GET /group_links takes Kisi's sort values name,
+// unlock, valid_until and group_name, reversed by a "-" prefix; any other
+// sort is 400.
 //
 // Users: the email filter matches the whole address case-insensitively;
 // emails are unique case-insensitively. "confirmed" is the create's

@@ -13,7 +13,7 @@ import (
 )
 
 type groupLink struct {
-	id                    int64
+	meta
 	groupID               int64
 	name                  string
 	email, phone          *string
@@ -23,7 +23,6 @@ type groupLink struct {
 	lastUsedAt            *time.Time
 	createdByID           int64
 	secret                string
-	createdAt, updatedAt  time.Time
 }
 
 type wireGroupLink struct {
@@ -75,23 +74,17 @@ func (st *state) renderGroupLink(l *groupLink) wireGroupLink {
 // phonePattern is E.164 restricted to the +1 numbers Kisi accepts.
 var phonePattern = regexp.MustCompile(`^\+1[2-9]\d{9}$`)
 
+// routeGroupLinks serves /group_links: Kisi offers no GET by id and no
+// PATCH, only DELETE /group_links/{id}.
 func (st *state) routeGroupLinks(c *call) response {
-	if !c.collection() {
-		// No GET by id and no PATCH: only DELETE /group_links/{id} exists.
-		id, ok := c.member()
-		if !ok || c.method != http.MethodDelete || st.groupLinks[id] == nil {
-			return notFound()
-		}
-		delete(st.groupLinks, id)
-		return noContent()
-	}
-	switch c.method {
-	case http.MethodGet:
-		return st.listGroupLinks(c)
-	case http.MethodPost:
-		return st.createGroupLink(c)
-	}
-	return methodNotFound()
+	return serve(st, c, resource[groupLink, wireGroupLink]{
+		key: "group_link", items: st.groupLinks, render: st.renderGroupLink,
+		pageSize: 10, maxPageSize: 250, filter: st.groupLinkFilter, order: st.orderGroupLinks,
+		create:  func(f *fields) (*groupLink, response) { return st.newGroupLink(c, f), response{} },
+		created: st.groupLinkCreated,
+		noGet:   true,
+		remove:  removeWith(func(l *groupLink) { delete(st.groupLinks, l.id) }),
+	})
 }
 
 func (st *state) activeEmailLinks(now time.Time) int {
@@ -104,14 +97,10 @@ func (st *state) activeEmailLinks(now time.Time) int {
 	return n
 }
 
-func (st *state) createGroupLink(c *call) response {
-	f, bad, ok := c.decode("group_link")
-	if !ok {
-		return bad
-	}
+func (st *state) newGroupLink(c *call, f *fields) *groupLink {
 	l := &groupLink{
-		groupID: f.requiredID("group_id"), name: f.required("name"), linkEnabled: true,
-		createdByID: c.user.id, createdAt: c.now, updatedAt: c.now,
+		meta: stamp(c.now), groupID: f.requiredID("group_id"), name: f.required("name"), linkEnabled: true,
+		createdByID: c.user.id,
 	}
 	if l.groupID != 0 && st.groups[l.groupID] == nil {
 		f.fail("group", "must exist")
@@ -144,13 +133,14 @@ func (st *state) createGroupLink(c *call) response {
 	if l.email != nil && st.activeEmailLinks(c.now) >= st.cfg.emailLinkLimit {
 		f.fail("base", fmt.Sprintf("the organization has reached its limit of %d email links", st.cfg.emailLinkLimit))
 	}
-	if resp, bad := f.invalid(); bad {
-		return resp
-	}
-	l.id = st.newID()
+	return l
+}
+
+// groupLinkCreated answers a create with the link's secret and QR code,
+// which no other call returns.
+func (st *state) groupLinkCreated(l *groupLink) response {
 	sum := sha256.Sum256(fmt.Appendf(nil, "kisitest-link/%d/%d", st.org.id, l.id))
 	l.secret = hex.EncodeToString(sum[:16])
-	st.groupLinks[l.id] = l
 
 	out := wireGroupLinkCreated{wireGroupLink: st.renderGroupLink(l), Secret: &l.secret}
 	if l.qrType != nil {
@@ -165,61 +155,47 @@ func (st *state) createGroupLink(c *call) response {
 	return jsonResponse(out)
 }
 
-func (st *state) listGroupLinks(c *call) response {
-	p, bad, ok := c.paging(10, 250)
-	if !ok {
-		return bad
-	}
-	ids, ok := c.queryIDs()
-	if !ok {
-		return badRequest("ids is invalid")
-	}
-	groupID, byGroup, ok := c.queryID("group_id")
-	if !ok {
-		return badRequest("group_id is invalid")
-	}
-	q := strings.ToLower(c.query.Get("query"))
-	items := sorted(st.groupLinks, func(l *groupLink) bool {
-		if ids != nil && !ids[l.id] || byGroup && l.groupID != groupID {
+func (st *state) groupLinkFilter(q *query) func(*groupLink) bool {
+	groupID, byGroup := q.id("group_id")
+	text := q.text()
+	return func(l *groupLink) bool {
+		if byGroup && l.groupID != groupID {
 			return false
 		}
-		if q != "" {
-			hay := l.name
-			for _, s := range []*string{l.email, l.phone} {
-				if s != nil {
-					hay += "\x00" + *s
-				}
+		hay := []string{l.name, st.groupName(l.groupID)}
+		for _, s := range []*string{l.email, l.phone} {
+			if s != nil {
+				hay = append(hay, *s)
 			}
-			if g := st.groups[l.groupID]; g != nil {
-				hay += "\x00" + g.name
-			}
-			return strings.Contains(strings.ToLower(hay), q)
 		}
-		return true
-	})
-	switch sort := c.query.Get("sort"); sort {
-	case "", "id":
-	case "name", "-name":
-		slices.SortStableFunc(items, func(a, b *groupLink) int { return strings.Compare(a.name, b.name) })
-		if sort[0] == '-' {
-			slices.Reverse(items)
-		}
-	case "valid_until", "-valid_until":
-		slices.SortStableFunc(items, func(a, b *groupLink) int { return compareUntil(a.validUntil, b.validUntil) })
-		if sort[0] == '-' {
-			slices.Reverse(items)
-		}
-	case "group_name", "-group_name":
-		slices.SortStableFunc(items, func(a, b *groupLink) int {
-			return strings.Compare(st.groupName(a.groupID), st.groupName(b.groupID))
-		})
-		if sort[0] == '-' {
-			slices.Reverse(items)
-		}
-	default:
-		return badRequest("sort is invalid")
+		return matches(text, hay...)
 	}
-	return paginate(items, p, st.renderGroupLink)
+}
+
+// orderGroupLinks applies the sort parameter of GET /group_links: name,
+// unlock, valid_until or group_name, reversed by a "-" prefix.
+func (st *state) orderGroupLinks(q *query, items []*groupLink) {
+	sort := q.Get("sort")
+	var cmp func(a, b *groupLink) int
+	switch strings.TrimPrefix(sort, "-") {
+	case "name":
+		cmp = func(a, b *groupLink) int { return strings.Compare(a.name, b.name) }
+	case "unlock":
+		cmp = func(a, b *groupLink) int { return compareTimes(a.lastUsedAt, b.lastUsedAt, -1) }
+	case "valid_until":
+		cmp = func(a, b *groupLink) int { return compareTimes(a.validUntil, b.validUntil, 1) }
+	case "group_name":
+		cmp = func(a, b *groupLink) int { return strings.Compare(st.groupName(a.groupID), st.groupName(b.groupID)) }
+	default:
+		if sort != "" {
+			q.fail(badRequest("sort is invalid"))
+		}
+		return
+	}
+	slices.SortStableFunc(items, cmp)
+	if sort[0] == '-' {
+		slices.Reverse(items)
+	}
 }
 
 func (st *state) groupName(id int64) string {
@@ -229,15 +205,16 @@ func (st *state) groupName(id int64) string {
 	return ""
 }
 
-// compareUntil orders by valid_until, earliest first, never-expiring last.
-func compareUntil(a, b *time.Time) int {
+// compareTimes orders times earliest first, with nil first when nilOrder
+// is -1 (never unlocked) or last when it is 1 (never expires).
+func compareTimes(a, b *time.Time, nilOrder int) int {
 	switch {
 	case a == nil && b == nil:
 		return 0
 	case a == nil:
-		return 1
+		return nilOrder
 	case b == nil:
-		return -1
+		return -nilOrder
 	}
 	return a.Compare(*b)
 }

@@ -1,10 +1,6 @@
 package kisitest
 
-import (
-	"net/http"
-	"strings"
-	"time"
-)
+import "maps"
 
 // groupRestrictions are the boolean restriction keys of a group, in
 // response order.
@@ -18,14 +14,13 @@ var groupRestrictions = [...]string{
 }
 
 type group struct {
-	id                   int64
-	name                 string
-	description          *string
-	placeID              int64 // 0: organization-scoped
-	restrictions         [len(groupRestrictions)]bool
-	loginEnabled         bool
-	timeZone             *string
-	createdAt, updatedAt time.Time
+	meta
+	name         string
+	description  *string
+	placeID      int64 // 0: organization-scoped
+	restrictions [len(groupRestrictions)]bool
+	loginEnabled bool
+	timeZone     *string
 }
 
 type wireGroup struct {
@@ -91,61 +86,25 @@ func (st *state) groupRef(id int64) *refNamed {
 }
 
 func (st *state) routeGroups(c *call) response {
-	if c.collection() {
-		switch c.method {
-		case http.MethodGet:
-			return st.listGroups(c)
-		case http.MethodPost:
-			f, bad, ok := c.decode("group")
-			if !ok {
-				return bad
-			}
-			g := &group{name: f.required("name"), placeID: f.id("place_id"), loginEnabled: true, createdAt: c.now, updatedAt: c.now}
+	return serve(st, c, resource[group, wireGroup]{
+		key: "group", items: st.groups, render: st.renderGroup,
+		pageSize: 10, maxPageSize: 250, filter: st.groupFilter,
+		create: func(f *fields) (*group, response) {
+			g := &group{meta: stamp(c.now), name: f.required("name"), placeID: f.id("place_id"), loginEnabled: true}
 			if g.placeID != 0 && st.places[g.placeID] == nil {
 				f.fail("place", "must exist")
 			}
 			applyGroupFields(f, g)
-			if resp, bad := f.invalid(); bad {
-				return resp
+			return g, response{}
+		},
+		update: func(f *fields, g *group) {
+			if f.has("name") {
+				g.name = f.required("name")
 			}
-			g.id = st.newID()
-			st.groups[g.id] = g
-			return jsonResponse(st.renderGroup(g))
-		}
-		return methodNotFound()
-	}
-	id, ok := c.member()
-	if !ok {
-		return notFound()
-	}
-	g := st.groups[id]
-	if g == nil {
-		return notFound()
-	}
-	switch c.method {
-	case http.MethodGet:
-		return jsonResponse(st.renderGroup(g))
-	case http.MethodPatch:
-		f, bad, ok := c.decode("group")
-		if !ok {
-			return bad
-		}
-		cp := *g
-		if f.has("name") {
-			cp.name = f.required("name")
-		}
-		applyGroupFields(f, &cp)
-		if resp, bad := f.invalid(); bad {
-			return resp
-		}
-		cp.updatedAt = c.now
-		*g = cp
-		return noContent()
-	case http.MethodDelete:
-		st.deleteGroup(g)
-		return noContent()
-	}
-	return methodNotFound()
+			applyGroupFields(f, g)
+		},
+		remove: removeWith(st.deleteGroup),
+	})
 }
 
 func applyGroupFields(f *fields, g *group) {
@@ -165,33 +124,14 @@ func applyGroupFields(f *fields, g *group) {
 	}
 }
 
-func (st *state) listGroups(c *call) response {
-	p, bad, ok := c.paging(10, 250)
-	if !ok {
-		return bad
-	}
-	ids, ok := c.queryIDs()
-	if !ok {
-		return badRequest("ids is invalid")
-	}
-	placeID, byPlace, ok := c.queryID("place_id")
-	if !ok {
-		return badRequest("place_id is invalid")
-	}
-	lockID, byLock, ok := c.queryID("lock_id")
-	if !ok {
-		return badRequest("lock_id is invalid")
-	}
-	scope := c.query.Get("scope")
-	q := strings.ToLower(c.query.Get("query"))
-	items := sorted(st.groups, func(g *group) bool {
-		if ids != nil && !ids[g.id] || byPlace && g.placeID != placeID {
-			return false
-		}
-		if scope == "organization" && g.placeID != 0 || scope == "place" && g.placeID == 0 {
-			return false
-		}
-		if q != "" && !strings.Contains(strings.ToLower(g.name), q) {
+func (st *state) groupFilter(q *query) func(*group) bool {
+	placeID, byPlace := q.id("place_id")
+	lockID, byLock := q.id("lock_id")
+	scope, text := q.Get("scope"), q.text()
+	return func(g *group) bool {
+		if byPlace && g.placeID != placeID ||
+			scope == "organization" && g.placeID != 0 || scope == "place" && g.placeID == 0 ||
+			!matches(text, g.name) {
 			return false
 		}
 		if byLock {
@@ -203,34 +143,21 @@ func (st *state) listGroups(c *call) response {
 			return false
 		}
 		return true
-	})
-	return paginate(items, p, st.renderGroup)
+	}
 }
 
 // deleteGroup removes the group with its locks, links and role
 // assignments.
 func (st *state) deleteGroup(g *group) {
 	delete(st.groups, g.id)
-	for id, gl := range st.groupLocks {
-		if gl.groupID == g.id {
-			delete(st.groupLocks, id)
-		}
-	}
-	for id, l := range st.groupLinks {
-		if l.groupID == g.id {
-			delete(st.groupLinks, id)
-		}
-	}
-	for id, ra := range st.roleAssignments {
-		if ra.appliesToType == "Group" && ra.appliesToID == g.id {
-			delete(st.roleAssignments, id)
-		}
-	}
+	maps.DeleteFunc(st.groupLocks, func(_ int64, gl *groupLock) bool { return gl.groupID == g.id })
+	maps.DeleteFunc(st.groupLinks, func(_ int64, l *groupLink) bool { return l.groupID == g.id })
+	maps.DeleteFunc(st.roleAssignments, func(_ int64, ra *roleAssignment) bool { return ra.appliesToType == "Group" && ra.appliesToID == g.id })
 }
 
 type groupLock struct {
-	id, groupID, lockID  int64
-	createdAt, updatedAt time.Time
+	meta
+	groupID, lockID int64
 }
 
 type groupLockLock struct {
@@ -266,38 +193,23 @@ func (st *state) renderGroupLock(gl *groupLock) wireGroupLock {
 }
 
 func (st *state) routeGroupLocks(c *call) response {
-	if c.collection() {
-		switch c.method {
-		case http.MethodGet:
-			p, bad, ok := c.paging(10, 250)
-			if !ok {
-				return bad
+	return serve(st, c, resource[groupLock, wireGroupLock]{
+		key: "group_lock", items: st.groupLocks, render: st.renderGroupLock,
+		pageSize: 10, maxPageSize: 250,
+		filter: func(q *query) func(*groupLock) bool {
+			groupID, set := q.id("group_id")
+			if !set {
+				q.fail(badRequest("group_id is missing or invalid"))
+			} else if q.err.status == 0 && st.groups[groupID] == nil {
+				q.fail(notFound())
 			}
-			groupID, set, ok := c.queryID("group_id")
-			if !set || !ok {
-				return badRequest("group_id is missing or invalid")
+			lockID, byLock := q.id("lock_id")
+			return func(gl *groupLock) bool {
+				return gl.groupID == groupID && (!byLock || gl.lockID == lockID)
 			}
-			if st.groups[groupID] == nil {
-				return notFound()
-			}
-			lockID, byLock, ok := c.queryID("lock_id")
-			if !ok {
-				return badRequest("lock_id is invalid")
-			}
-			ids, ok := c.queryIDs()
-			if !ok {
-				return badRequest("ids is invalid")
-			}
-			items := sorted(st.groupLocks, func(gl *groupLock) bool {
-				return gl.groupID == groupID && (!byLock || gl.lockID == lockID) && (ids == nil || ids[gl.id])
-			})
-			return paginate(items, p, st.renderGroupLock)
-		case http.MethodPost:
-			f, bad, ok := c.decode("group_lock")
-			if !ok {
-				return bad
-			}
-			gl := &groupLock{groupID: f.requiredID("group_id"), lockID: f.requiredID("lock_id"), createdAt: c.now, updatedAt: c.now}
+		},
+		create: func(f *fields) (*groupLock, response) {
+			gl := &groupLock{meta: stamp(c.now), groupID: f.requiredID("group_id"), lockID: f.requiredID("lock_id")}
 			if gl.groupID != 0 && st.groups[gl.groupID] == nil {
 				f.fail("group", "must exist")
 			}
@@ -309,25 +221,8 @@ func (st *state) routeGroupLocks(c *call) response {
 					f.fail("lock_id", "has already been taken")
 				}
 			}
-			if resp, bad := f.invalid(); bad {
-				return resp
-			}
-			gl.id = st.newID()
-			st.groupLocks[gl.id] = gl
-			return jsonResponse(st.renderGroupLock(gl))
-		}
-		return methodNotFound()
-	}
-	id, ok := c.member()
-	if !ok || st.groupLocks[id] == nil {
-		return notFound()
-	}
-	switch c.method {
-	case http.MethodGet:
-		return jsonResponse(st.renderGroupLock(st.groupLocks[id]))
-	case http.MethodDelete:
-		delete(st.groupLocks, id)
-		return noContent()
-	}
-	return methodNotFound()
+			return gl, response{}
+		},
+		remove: removeWith(func(gl *groupLock) { delete(st.groupLocks, gl.id) }),
+	})
 }

@@ -1,22 +1,21 @@
 package kisitest
 
 import (
+	"maps"
 	"net/http"
-	"strings"
 	"time"
 )
 
 type lock struct {
-	id                   int64
-	placeID              int64
-	name                 string
-	description          *string
-	latitude, longitude  *float64
-	orderID, floorID     *int64
-	geofence             bool
-	reader               bool
-	timeRestriction      bool
-	createdAt, updatedAt time.Time
+	meta
+	placeID             int64
+	name                string
+	description         *string
+	latitude, longitude *float64
+	orderID, floorID    *int64
+	geofence            bool
+	reader              bool
+	timeRestriction     bool
 }
 
 type lockPlace struct {
@@ -80,29 +79,6 @@ func (st *state) renderLock(l *lock) wireLock {
 }
 
 func (st *state) routeLocks(c *call) response {
-	if c.collection() {
-		switch c.method {
-		case http.MethodGet:
-			return st.listLocks(c)
-		case http.MethodPost:
-			f, bad, ok := c.decode("lock")
-			if !ok {
-				return bad
-			}
-			l := &lock{name: f.required("name"), placeID: f.requiredID("place_id"), createdAt: c.now, updatedAt: c.now}
-			if l.placeID != 0 && st.places[l.placeID] == nil {
-				f.fail("place", "must exist")
-			}
-			applyLockFields(f, l)
-			if resp, bad := f.invalid(); bad {
-				return resp
-			}
-			l.id = st.newID()
-			st.locks[l.id] = l
-			return jsonResponse(st.renderLock(l))
-		}
-		return methodNotFound()
-	}
 	if len(c.segs) == 3 && c.segs[2] == "unlock" && c.method == http.MethodPost {
 		c.segs = c.segs[:2]
 		id, ok := c.member()
@@ -111,38 +87,32 @@ func (st *state) routeLocks(c *call) response {
 		}
 		return st.unlock(c, st.locks[id])
 	}
-	id, ok := c.member()
-	if !ok {
-		return notFound()
-	}
-	l := st.locks[id]
-	if l == nil {
-		return notFound()
-	}
-	switch c.method {
-	case http.MethodGet:
-		return jsonResponse(st.renderLock(l))
-	case http.MethodPatch:
-		f, bad, ok := c.decode("lock")
-		if !ok {
-			return bad
-		}
-		cp := *l
-		if f.has("name") {
-			cp.name = f.required("name")
-		}
-		applyLockFields(f, &cp)
-		if resp, bad := f.invalid(); bad {
-			return resp
-		}
-		cp.updatedAt = c.now
-		*l = cp
-		return noContent()
-	case http.MethodDelete:
-		st.deleteLock(l)
-		return noContent()
-	}
-	return methodNotFound()
+	return serve(st, c, resource[lock, wireLock]{
+		key: "lock", items: st.locks, render: st.renderLock,
+		pageSize: 50, maxPageSize: 250,
+		filter: func(q *query) func(*lock) bool {
+			placeID, byPlace := q.id("place_id")
+			text := q.text()
+			return func(l *lock) bool {
+				return (!byPlace || l.placeID == placeID) && matches(text, l.name)
+			}
+		},
+		create: func(f *fields) (*lock, response) {
+			l := &lock{meta: stamp(c.now), name: f.required("name"), placeID: f.requiredID("place_id")}
+			if l.placeID != 0 && st.places[l.placeID] == nil {
+				f.fail("place", "must exist")
+			}
+			applyLockFields(f, l)
+			return l, response{}
+		},
+		update: func(f *fields, l *lock) {
+			if f.has("name") {
+				l.name = f.required("name")
+			}
+			applyLockFields(f, l)
+		},
+		remove: removeWith(st.deleteLock),
+	})
 }
 
 func applyLockFields(f *fields, l *lock) {
@@ -180,34 +150,9 @@ func applyLockFields(f *fields, l *lock) {
 	}
 }
 
-func (st *state) listLocks(c *call) response {
-	p, bad, ok := c.paging(50, 250)
-	if !ok {
-		return bad
-	}
-	ids, ok := c.queryIDs()
-	if !ok {
-		return badRequest("ids is invalid")
-	}
-	placeID, byPlace, ok := c.queryID("place_id")
-	if !ok {
-		return badRequest("place_id is invalid")
-	}
-	q := strings.ToLower(c.query.Get("query"))
-	items := sorted(st.locks, func(l *lock) bool {
-		return (ids == nil || ids[l.id]) && (!byPlace || l.placeID == placeID) &&
-			(q == "" || strings.Contains(strings.ToLower(l.name), q))
-	})
-	return paginate(items, p, st.renderLock)
-}
-
 func (st *state) deleteLock(l *lock) {
 	delete(st.locks, l.id)
-	for id, gl := range st.groupLocks {
-		if gl.lockID == l.id {
-			delete(st.groupLocks, id)
-		}
-	}
+	maps.DeleteFunc(st.groupLocks, func(_ int64, gl *groupLock) bool { return gl.lockID == l.id })
 }
 
 // unlock answers POST /locks/{id}/unlock for the caller and records a

@@ -2,14 +2,12 @@ package kisitest
 
 import (
 	"net/http"
-	"time"
 )
 
 type organization struct {
-	id                   int64
-	name, domain         string
-	userID               int64
-	createdAt, updatedAt time.Time
+	meta
+	name, domain string
+	userID       int64
 }
 
 type refOrganization struct {
@@ -65,7 +63,7 @@ func (st *state) orgRef() refOrganization {
 
 func (st *state) routeOrganization(c *call) response {
 	if len(c.segs) != 1 || c.method != http.MethodGet {
-		return methodNotFound()
+		return notFound()
 	}
 	expire := 1209600
 	uid := st.org.userID
@@ -127,7 +125,7 @@ func renderRole(i int) role {
 
 func (st *state) routeRoles(c *call) response {
 	if c.method != http.MethodGet {
-		return methodNotFound()
+		return notFound()
 	}
 	switch len(c.segs) {
 	case 1:

@@ -1,18 +1,16 @@
 package kisitest
 
 import (
-	"net/http"
-	"strings"
+	"maps"
 	"time"
 )
 
 type place struct {
-	id                   int64
-	name, address        string
-	description, image   *string
-	timeZone             *string
-	latitude, longitude  *float64
-	createdAt, updatedAt time.Time
+	meta
+	name, address       string
+	description, image  *string
+	timeZone            *string
+	latitude, longitude *float64
 }
 
 type wirePlace struct {
@@ -65,73 +63,29 @@ func (st *state) placeRef(id int64) *refNamed {
 }
 
 func (st *state) routePlaces(c *call) response {
-	if c.collection() {
-		switch c.method {
-		case http.MethodGet:
-			p, bad, ok := c.paging(50, 250)
-			if !ok {
-				return bad
-			}
-			ids, ok := c.queryIDs()
-			if !ok {
-				return badRequest("ids is invalid")
-			}
-			q := strings.ToLower(c.query.Get("query"))
-			items := sorted(st.places, func(p *place) bool {
-				return (ids == nil || ids[p.id]) && (q == "" || strings.Contains(strings.ToLower(p.name), q))
-			})
-			return paginate(items, p, st.renderPlace)
-		case http.MethodPost:
-			f, bad, ok := c.decode("place")
-			if !ok {
-				return bad
-			}
-			p := &place{name: f.required("name"), address: f.required("address"), createdAt: c.now, updatedAt: c.now}
+	return serve(st, c, resource[place, wirePlace]{
+		key: "place", items: st.places, render: st.renderPlace,
+		pageSize: 50, maxPageSize: 250,
+		filter: func(q *query) func(*place) bool {
+			text := q.text()
+			return func(p *place) bool { return matches(text, p.name) }
+		},
+		create: func(f *fields) (*place, response) {
+			p := &place{meta: stamp(c.now), name: f.required("name"), address: f.required("address")}
 			applyPlaceFields(f, p)
-			if resp, bad := f.invalid(); bad {
-				return resp
+			return p, response{}
+		},
+		update: func(f *fields, p *place) {
+			if f.has("name") {
+				p.name = f.required("name")
 			}
-			p.id = st.newID()
-			st.places[p.id] = p
-			return jsonResponse(st.renderPlace(p))
-		}
-		return methodNotFound()
-	}
-	id, ok := c.member()
-	if !ok {
-		return notFound()
-	}
-	p := st.places[id]
-	if p == nil {
-		return notFound()
-	}
-	switch c.method {
-	case http.MethodGet:
-		return jsonResponse(st.renderPlace(p))
-	case http.MethodPatch:
-		f, bad, ok := c.decode("place")
-		if !ok {
-			return bad
-		}
-		cp := *p
-		if f.has("name") {
-			cp.name = f.required("name")
-		}
-		if f.has("address") {
-			cp.address = f.required("address")
-		}
-		applyPlaceFields(f, &cp)
-		if resp, bad := f.invalid(); bad {
-			return resp
-		}
-		cp.updatedAt = c.now
-		*p = cp
-		return noContent()
-	case http.MethodDelete:
-		st.deletePlace(p)
-		return noContent()
-	}
-	return methodNotFound()
+			if f.has("address") {
+				p.address = f.required("address")
+			}
+			applyPlaceFields(f, p)
+		},
+		remove: removeWith(st.deletePlace),
+	})
 }
 
 func applyPlaceFields(f *fields, p *place) {
@@ -174,9 +128,5 @@ func (st *state) deletePlace(p *place) {
 			st.deleteGroup(g)
 		}
 	}
-	for id, ra := range st.roleAssignments {
-		if ra.appliesToType == "Place" && ra.appliesToID == p.id {
-			delete(st.roleAssignments, id)
-		}
-	}
+	maps.DeleteFunc(st.roleAssignments, func(_ int64, ra *roleAssignment) bool { return ra.appliesToType == "Place" && ra.appliesToID == p.id })
 }

@@ -1,13 +1,12 @@
 package kisitest
 
 import (
-	"net/http"
 	"strings"
 	"time"
 )
 
 type roleAssignment struct {
-	id                    int64
+	meta
 	roleID                string
 	notify                bool
 	appliesToType         string // Organization, Place or Group
@@ -16,7 +15,6 @@ type roleAssignment struct {
 	assigneeID            int64
 	createdByID           int64 // 0: none
 	validFrom, validUntil *time.Time
-	createdAt, updatedAt  time.Time
 }
 
 type wireRoleAssignment struct {
@@ -105,46 +103,30 @@ func (st *state) renderRoleAssignment(ra *roleAssignment) any {
 	}
 }
 
-func (st *state) addRoleAssignment(ra *roleAssignment) *roleAssignment {
-	ra.id = st.newID()
+// addRoleAssignment stores ra, created at now, under a new id.
+func (st *state) addRoleAssignment(ra *roleAssignment, now time.Time) {
+	ra.meta = st.newMeta(now)
 	st.roleAssignments[ra.id] = ra
-	return ra
 }
 
 func (st *state) routeRoleAssignments(c *call) response {
-	if c.collection() {
-		switch c.method {
-		case http.MethodGet:
-			return st.listRoleAssignments(c)
-		case http.MethodPost:
-			return st.createRoleAssignment(c)
-		}
-		return methodNotFound()
-	}
-	id, ok := c.member()
-	if !ok {
-		return notFound()
-	}
-	ra := st.roleAssignments[id]
-	if ra == nil {
-		return notFound()
-	}
-	switch c.method {
-	case http.MethodGet:
-		return jsonResponse(st.renderRoleAssignment(ra))
-	case http.MethodPatch:
-		return st.updateRoleAssignment(c, ra)
-	case http.MethodDelete:
-		if ra.roleID == "organization_owner" {
-			return invalid("role_id", "the organization owner role cannot be removed")
-		}
-		delete(st.roleAssignments, id)
-		return noContent()
-	}
-	return methodNotFound()
+	return serve(st, c, resource[roleAssignment, any]{
+		key: "role_assignment", items: st.roleAssignments, render: st.renderRoleAssignment,
+		pageSize: 10, maxPageSize: 250,
+		filter: func(q *query) func(*roleAssignment) bool { return st.roleAssignmentFilter(c, q) },
+		create: func(f *fields) (*roleAssignment, response) { return st.newRoleAssignment(c, f) },
+		update: st.updateRoleAssignment,
+		remove: func(ra *roleAssignment) response {
+			if ra.roleID == "organization_owner" {
+				return invalid("role_id", "the organization owner role cannot be removed")
+			}
+			delete(st.roleAssignments, ra.id)
+			return noContent()
+		},
+	})
 }
 
-// scopeExists reports whether the scope or assignee a role assignment names
+// exists reports whether the scope or assignee a role assignment names
 // exists.
 func (st *state) exists(typ string, id int64) bool {
 	switch typ {
@@ -162,12 +144,11 @@ func (st *state) exists(typ string, id int64) bool {
 	return false // Guest: the fake keeps no guests
 }
 
-func (st *state) createRoleAssignment(c *call) response {
-	f, bad, ok := c.decode("role_assignment")
-	if !ok {
-		return bad
-	}
-	ra := &roleAssignment{createdByID: c.user.id, createdAt: c.now, updatedAt: c.now}
+// newRoleAssignment builds a role assignment from a create body. After the
+// body's own validation it answers 404 for an unknown scope or assignee and
+// 422 for a second role of one assignee in one scope.
+func (st *state) newRoleAssignment(c *call, f *fields) (*roleAssignment, response) {
+	ra := &roleAssignment{meta: stamp(c.now), createdByID: c.user.id}
 	// The deprecated scope and assignee keys are still accepted.
 	for _, dep := range [...]struct{ key, typ string }{{"group_id", "Group"}, {"place_id", "Place"}, {"organization_id", "Organization"}} {
 		if !f.has("applies_to_type") && !f.isNull(dep.key) {
@@ -217,27 +198,22 @@ func (st *state) createRoleAssignment(c *call) response {
 		f.fail("base", "valid_from and valid_until are only allowed for group role assignments")
 	}
 	if resp, bad := f.invalid(); bad {
-		return resp
+		return nil, resp
 	}
 	if !st.exists(ra.appliesToType, ra.appliesToID) || !st.exists(ra.assigneeType, ra.assigneeID) {
-		return notFound()
+		return nil, notFound()
 	}
 	for _, o := range st.roleAssignments {
 		if o.assigneeType == ra.assigneeType && o.assigneeID == ra.assigneeID &&
 			o.appliesToType == ra.appliesToType && o.appliesToID == ra.appliesToID {
-			return invalid("assignee_id", "already has a role in this "+strings.ToLower(ra.appliesToType))
+			f.fail("assignee_id", "already has a role in this "+strings.ToLower(ra.appliesToType))
+			break
 		}
 	}
-	st.addRoleAssignment(ra)
-	return jsonResponse(st.renderRoleAssignment(ra))
+	return ra, response{}
 }
 
-func (st *state) updateRoleAssignment(c *call, ra *roleAssignment) response {
-	f, bad, ok := c.decode("role_assignment")
-	if !ok {
-		return bad
-	}
-	cp := *ra
+func (st *state) updateRoleAssignment(f *fields, cp *roleAssignment) {
 	if f.has("role_id") {
 		cp.roleID = f.required("role_id")
 		if scope, ok := lookupRole(cp.roleID); cp.roleID != "" && (!ok || scope != cp.appliesToType || cp.roleID == "organization_owner") {
@@ -266,59 +242,37 @@ func (st *state) updateRoleAssignment(c *call, ra *roleAssignment) response {
 			f.fail("valid_until", "must be after valid_from")
 		}
 	}
-	if resp, bad := f.invalid(); bad {
-		return resp
-	}
-	cp.updatedAt = c.now
-	*ra = cp
-	return noContent()
 }
 
-func (st *state) listRoleAssignments(c *call) response {
-	p, bad, ok := c.paging(10, 250)
-	if !ok {
-		return bad
-	}
-	ids, ok := c.queryIDs()
-	if !ok {
-		return badRequest("ids is invalid")
-	}
-	roleID := c.query.Get("role_id")
-	assigneeType, appliesToType := c.query.Get("assignee_type"), c.query.Get("applies_to_type")
-	assigneeID, byAssignee, ok1 := c.queryID("assignee_id")
-	appliesToID, byAppliesTo, ok2 := c.queryID("applies_to_id")
-	if !ok1 || !ok2 {
-		return badRequest("assignee_id and applies_to_id must be integers")
-	}
+func (st *state) roleAssignmentFilter(c *call, q *query) func(*roleAssignment) bool {
+	roleID := q.Get("role_id")
+	assigneeType, appliesToType := q.Get("assignee_type"), q.Get("applies_to_type")
+	assigneeID, byAssignee := q.id("assignee_id")
+	appliesToID, byAppliesTo := q.id("applies_to_id")
 	if byAssignee && assigneeType == "" {
-		return badRequest("assignee_id must be used with assignee_type")
+		q.fail(badRequest("assignee_id must be used with assignee_type"))
 	}
 	if byAppliesTo && appliesToType == "" {
-		return badRequest("applies_to_id must be used with applies_to_type")
+		q.fail(badRequest("applies_to_id must be used with applies_to_type"))
 	}
 	// Deprecated filters.
-	if v := c.query.Get("user_id"); v != "" {
+	if v := q.Get("user_id"); v != "" {
 		assigneeType, byAssignee = "User", true
 		if v == "me" {
 			assigneeID = c.user.id
-		} else if assigneeID, _, ok = c.queryID("user_id"); !ok {
-			return badRequest("user_id is invalid")
+		} else {
+			assigneeID, _ = q.id("user_id")
 		}
 	}
 	for _, dep := range [...]struct{ key, typ string }{{"group_id", "Group"}, {"place_id", "Place"}} {
-		if id, set, ok := c.queryID(dep.key); set {
-			if !ok {
-				return badRequest(dep.key + " is invalid")
-			}
+		if id, set := q.id(dep.key); set {
 			appliesToType, appliesToID, byAppliesTo = dep.typ, id, true
 		}
 	}
-	scope := c.query.Get("scope")
-	q := strings.ToLower(c.query.Get("query"))
-	items := sorted(st.roleAssignments, func(ra *roleAssignment) bool {
+	scope, text := q.Get("scope"), q.text()
+	return func(ra *roleAssignment) bool {
 		switch {
-		case ids != nil && !ids[ra.id],
-			roleID != "" && ra.roleID != roleID,
+		case roleID != "" && ra.roleID != roleID,
 			assigneeType != "" && ra.assigneeType != assigneeType,
 			byAssignee && ra.assigneeID != assigneeID,
 			appliesToType != "" && ra.appliesToType != appliesToType,
@@ -326,13 +280,10 @@ func (st *state) listRoleAssignments(c *call) response {
 			scope != "" && strings.ToLower(ra.appliesToType) != scope:
 			return false
 		}
-		if q != "" {
+		if text != "" {
 			u := st.users[ra.assigneeID]
-			if ra.assigneeType != "User" || u == nil || !strings.Contains(strings.ToLower(u.email+"\x00"+u.name), q) {
-				return false
-			}
+			return ra.assigneeType == "User" && u != nil && matches(text, u.email, u.name)
 		}
 		return true
-	})
-	return paginate(items, p, st.renderRoleAssignment)
+	}
 }

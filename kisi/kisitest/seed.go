@@ -38,7 +38,7 @@ func (s *Server) AddPlace(name, timeZone string) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.clock.Now().UTC()
-	p := &place{id: s.st.newID(), name: name, address: name + " address", timeZone: tz, createdAt: now, updatedAt: now}
+	p := &place{meta: s.st.newMeta(now), name: name, address: name + " address", timeZone: tz}
 	s.st.places[p.id] = p
 	return p.id, nil
 }
@@ -54,7 +54,7 @@ func (s *Server) AddLock(placeID int64, name string) (int64, error) {
 		return 0, errors.New("kisitest: add lock: empty name")
 	}
 	now := s.clock.Now().UTC()
-	l := &lock{id: s.st.newID(), placeID: placeID, name: name, createdAt: now, updatedAt: now}
+	l := &lock{meta: s.st.newMeta(now), placeID: placeID, name: name}
 	s.st.locks[l.id] = l
 	return l.id, nil
 }
@@ -71,7 +71,7 @@ func (s *Server) AddGroup(name string, placeID int64) (int64, error) {
 		return 0, errors.New("kisitest: add group: empty name")
 	}
 	now := s.clock.Now().UTC()
-	g := &group{id: s.st.newID(), name: name, placeID: placeID, loginEnabled: true, createdAt: now, updatedAt: now}
+	g := &group{meta: s.st.newMeta(now), name: name, placeID: placeID, loginEnabled: true}
 	s.st.groups[g.id] = g
 	return g.id, nil
 }
@@ -89,7 +89,7 @@ func (s *Server) AddGroupLock(groupID, lockID int64) (int64, error) {
 		}
 	}
 	now := s.clock.Now().UTC()
-	gl := &groupLock{id: s.st.newID(), groupID: groupID, lockID: lockID, createdAt: now, updatedAt: now}
+	gl := &groupLock{meta: s.st.newMeta(now), groupID: groupID, lockID: lockID}
 	s.st.groupLocks[gl.id] = gl
 	return gl.id, nil
 }
@@ -141,8 +141,8 @@ func (s *Server) NewUserKey(email, roleID string) (string, error) {
 		if !has {
 			s.st.addRoleAssignment(&roleAssignment{
 				roleID: roleID, appliesToType: "Organization", appliesToID: s.st.org.id,
-				assigneeType: "User", assigneeID: u.id, createdAt: now, updatedAt: now,
-			})
+				assigneeType: "User", assigneeID: u.id,
+			}, now)
 		}
 	}
 	return s.st.newKey(u), nil

@@ -170,8 +170,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	resp := s.handle(r, path, body)
 
 	if fault.Lost {
-		if fault.Drop && s.drop(w) {
-			s.log(r, path, 0, true)
+		if fault.Drop && s.drop(w, r, path) {
 			return
 		}
 		s.write(w, r, path, errorResponse(http.StatusInternalServerError, "Internal server error", codeServerError), true)
@@ -195,17 +194,23 @@ func (s *Server) wait(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// drop closes the client connection without an answer.
-func (s *Server) drop(w http.ResponseWriter) bool {
+// drop closes the client connection without an answer. The request is
+// logged first, so that a client that sees the connection fail also finds
+// its request in the log.
+func (s *Server) drop(w http.ResponseWriter, r *http.Request, path string) bool {
 	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		return false
 	}
+	s.log(r, path, 0, true)
 	_ = conn.Close()
 	return true
 }
 
+// write answers with resp. The request is logged before the answer leaves,
+// so that a client that has its answer also finds its request in the log.
 func (s *Server) write(w http.ResponseWriter, r *http.Request, path string, resp response, lost bool) {
+	s.log(r, path, resp.status, lost)
 	h := w.Header()
 	if resp.rng != "" {
 		h.Set("X-Collection-Range", resp.rng)
@@ -217,7 +222,6 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, path string, resp
 	if resp.body != nil {
 		_, _ = w.Write(resp.body)
 	}
-	s.log(r, path, resp.status, lost)
 }
 
 func (s *Server) log(r *http.Request, path string, status int, lost bool) {

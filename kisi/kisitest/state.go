@@ -58,16 +58,16 @@ func newState(cfg config, now time.Time) *state {
 		buckets:         map[int64]*bucket{},
 		esBuckets:       map[int64]*bucket{},
 	}
-	st.org = organization{id: st.newID(), name: "Kisitest Coworking", domain: "kisitest", createdAt: now, updatedAt: now}
+	st.org = organization{meta: st.newMeta(now), name: "Kisitest Coworking", domain: "kisitest"}
 	st.owner = st.addUser("owner@kisitest.example", "Organization Owner", true, now)
 	st.org.userID = st.owner.id
 	st.addRoleAssignment(&roleAssignment{
 		roleID: "organization_owner", appliesToType: "Organization", appliesToID: st.org.id,
-		assigneeType: "User", assigneeID: st.owner.id, createdAt: now, updatedAt: now,
-	})
+		assigneeType: "User", assigneeID: st.owner.id,
+	}, now)
 	st.ownerKey = st.newKey(st.owner)
 	for _, name := range cfg.groups {
-		g := &group{id: st.newID(), name: name, loginEnabled: true, createdAt: now, updatedAt: now}
+		g := &group{meta: st.newMeta(now), name: name, loginEnabled: true}
 		st.groups[g.id] = g
 	}
 	return st
@@ -408,35 +408,3 @@ func sorted[T any](m map[int64]*T, keep func(*T) bool) []*T {
 	}
 	return out
 }
-
-// queryID parses an optional id filter; ok is false when it is malformed.
-func (c *call) queryID(k string) (id int64, set, ok bool) {
-	v := c.query.Get(k)
-	if v == "" {
-		return 0, false, true
-	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil {
-		return 0, true, false
-	}
-	return n, true, true
-}
-
-// queryIDs parses the optional comma-separated ids filter.
-func (c *call) queryIDs() (map[int64]bool, bool) {
-	v := c.query.Get("ids")
-	if v == "" {
-		return nil, true
-	}
-	out := map[int64]bool{}
-	for _, p := range strings.Split(v, ",") {
-		n, err := strconv.ParseInt(strings.TrimSpace(p), 10, 64)
-		if err != nil {
-			return nil, false
-		}
-		out[n] = true
-	}
-	return out, true
-}
-
-func methodNotFound() response { return notFound() }

@@ -1,15 +1,10 @@
 package kisitest
 
-import (
-	"net/http"
-	"strings"
-	"time"
-)
+import "maps"
 
 type team struct {
-	id                   int64
-	name                 string
-	createdAt, updatedAt time.Time
+	meta
+	name string
 }
 
 type wireTeam struct {
@@ -33,81 +28,37 @@ func (st *state) teamRef(id int64) *refNamed {
 }
 
 func (st *state) routeTeams(c *call) response {
-	if c.collection() {
-		switch c.method {
-		case http.MethodGet:
-			p, bad, ok := c.paging(10, 250)
-			if !ok {
-				return bad
+	return serve(st, c, resource[team, wireTeam]{
+		key: "team", items: st.teams, render: st.renderTeam,
+		pageSize: 10, maxPageSize: 250,
+		filter: func(q *query) func(*team) bool {
+			text := q.text()
+			return func(t *team) bool { return matches(text, t.name) }
+		},
+		create: func(f *fields) (*team, response) {
+			return &team{meta: stamp(c.now), name: f.required("name")}, response{}
+		},
+		update: func(f *fields, t *team) {
+			if f.has("name") {
+				t.name = f.required("name")
 			}
-			ids, ok := c.queryIDs()
-			if !ok {
-				return badRequest("ids is invalid")
-			}
-			q := strings.ToLower(c.query.Get("query"))
-			items := sorted(st.teams, func(t *team) bool {
-				return (ids == nil || ids[t.id]) && (q == "" || strings.Contains(strings.ToLower(t.name), q))
-			})
-			return paginate(items, p, st.renderTeam)
-		case http.MethodPost:
-			f, bad, ok := c.decode("team")
-			if !ok {
-				return bad
-			}
-			t := &team{name: f.required("name"), createdAt: c.now, updatedAt: c.now}
-			if resp, bad := f.invalid(); bad {
-				return resp
-			}
-			t.id = st.newID()
-			st.teams[t.id] = t
-			return jsonResponse(st.renderTeam(t))
-		}
-		return methodNotFound()
-	}
-	id, ok := c.member()
-	if !ok || st.teams[id] == nil {
-		return notFound()
-	}
-	t := st.teams[id]
-	switch c.method {
-	case http.MethodGet:
-		return jsonResponse(st.renderTeam(t))
-	case http.MethodPatch:
-		f, bad, ok := c.decode("team")
-		if !ok {
-			return bad
-		}
-		name := t.name
-		if f.has("name") {
-			name = f.required("name")
-		}
-		if resp, bad := f.invalid(); bad {
-			return resp
-		}
-		t.name, t.updatedAt = name, c.now
-		return noContent()
-	case http.MethodDelete:
-		delete(st.teams, id)
-		for mid, m := range st.memberships {
-			if m.teamID == id {
-				delete(st.memberships, mid)
-			}
-		}
-		for rid, ra := range st.roleAssignments {
-			if ra.assigneeType == "Team" && ra.assigneeID == id {
-				delete(st.roleAssignments, rid)
-			}
-		}
-		return noContent()
-	}
-	return methodNotFound()
+		},
+		remove: removeWith(st.deleteTeam),
+	})
+}
+
+// deleteTeam removes the team with its memberships and role assignments.
+func (st *state) deleteTeam(t *team) {
+	delete(st.teams, t.id)
+	maps.DeleteFunc(st.memberships, func(_ int64, m *teamMembership) bool { return m.teamID == t.id })
+	maps.DeleteFunc(st.roleAssignments, func(_ int64, ra *roleAssignment) bool { return ra.assigneeType == "Team" && ra.assigneeID == t.id })
 }
 
 type teamMembership struct {
-	id, teamID           int64
-	memberType           string // User (the fake keeps no guests)
-	memberID             int64
-	createdAt, updatedAt time.Time
+	meta
+	teamID     int64
+	memberType string // User (the fake keeps no guests)
+	memberID   int64
 }
 
 type wireTeamMembership struct {
@@ -131,39 +82,25 @@ func (st *state) renderTeamMembership(m *teamMembership) wireTeamMembership {
 }
 
 func (st *state) routeTeamMemberships(c *call) response {
-	if c.collection() {
-		switch c.method {
-		case http.MethodGet:
-			p, bad, ok := c.paging(10, 250)
-			if !ok {
-				return bad
-			}
-			ids, ok := c.queryIDs()
-			if !ok {
-				return badRequest("ids is invalid")
-			}
-			teamID, byTeam, ok1 := c.queryID("team_id")
-			memberID, byMember, ok2 := c.queryID("member_id")
-			if !ok1 || !ok2 {
-				return badRequest("team_id and member_id must be integers")
-			}
-			memberType := c.query.Get("member_type")
+	return serve(st, c, resource[teamMembership, wireTeamMembership]{
+		key: "team_membership", items: st.memberships, render: st.renderTeamMembership,
+		pageSize: 10, maxPageSize: 250,
+		filter: func(q *query) func(*teamMembership) bool {
+			teamID, byTeam := q.id("team_id")
+			memberID, byMember := q.id("member_id")
+			memberType := q.Get("member_type")
 			if byMember && memberType == "" {
-				return badRequest("member_id must be used with member_type")
+				q.fail(badRequest("member_id must be used with member_type"))
 			}
-			items := sorted(st.memberships, func(m *teamMembership) bool {
-				return (ids == nil || ids[m.id]) && (!byTeam || m.teamID == teamID) &&
-					(memberType == "" || m.memberType == memberType) && (!byMember || m.memberID == memberID)
-			})
-			return paginate(items, p, st.renderTeamMembership)
-		case http.MethodPost:
-			f, bad, ok := c.decode("team_membership")
-			if !ok {
-				return bad
+			return func(m *teamMembership) bool {
+				return (!byTeam || m.teamID == teamID) && (memberType == "" || m.memberType == memberType) &&
+					(!byMember || m.memberID == memberID)
 			}
+		},
+		create: func(f *fields) (*teamMembership, response) {
 			m := &teamMembership{
-				teamID: f.requiredID("team_id"), memberID: f.requiredID("member_id"),
-				memberType: f.required("member_type"), createdAt: c.now, updatedAt: c.now,
+				meta: stamp(c.now), teamID: f.requiredID("team_id"), memberID: f.requiredID("member_id"),
+				memberType: f.required("member_type"),
 			}
 			if m.memberType != "" && m.memberType != "User" && m.memberType != "Guest" {
 				f.fail("member_type", "is not included in the list")
@@ -179,25 +116,8 @@ func (st *state) routeTeamMemberships(c *call) response {
 					f.fail("member_id", "has already been taken")
 				}
 			}
-			if resp, bad := f.invalid(); bad {
-				return resp
-			}
-			m.id = st.newID()
-			st.memberships[m.id] = m
-			return jsonResponse(st.renderTeamMembership(m))
-		}
-		return methodNotFound()
-	}
-	id, ok := c.member()
-	if !ok || st.memberships[id] == nil {
-		return notFound()
-	}
-	switch c.method {
-	case http.MethodGet:
-		return jsonResponse(st.renderTeamMembership(st.memberships[id]))
-	case http.MethodDelete:
-		delete(st.memberships, id)
-		return noContent()
-	}
-	return methodNotFound()
+			return m, response{}
+		},
+		remove: removeWith(func(m *teamMembership) { delete(st.memberships, m.id) }),
+	})
 }

@@ -2,22 +2,22 @@ package kisitest
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"strings"
 	"time"
 )
 
 type user struct {
-	id                   int64
-	email, name          string
-	image, notes         *string
-	metadata             map[string]any
-	accessEnabled        bool
-	passwordFlowEnabled  bool
-	confirmed            bool
-	sendEmails           bool
-	lastAccessedAt       *time.Time
-	createdAt, updatedAt time.Time
+	meta
+	email, name         string
+	image, notes        *string
+	metadata            map[string]any
+	accessEnabled       bool
+	passwordFlowEnabled bool
+	confirmed           bool
+	sendEmails          bool
+	lastAccessedAt      *time.Time
 }
 
 type wireUser struct {
@@ -42,10 +42,10 @@ type wireUser struct {
 
 func (st *state) addUser(email, name string, confirmed bool, now time.Time) *user {
 	u := &user{
-		id: st.newID(), email: email, name: name, metadata: map[string]any{},
+		meta: stamp(now), email: email, name: name, metadata: map[string]any{},
 		accessEnabled: true, confirmed: confirmed, sendEmails: !confirmed,
-		createdAt: now, updatedAt: now,
 	}
+	u.id = st.newID()
 	st.users[u.id] = u
 	return u
 }
@@ -89,59 +89,30 @@ func (st *state) userRef(id int64) *refUser {
 
 func (st *state) routeCurrentUser(c *call) response {
 	if len(c.segs) != 1 || c.method != http.MethodGet {
-		return methodNotFound()
+		return notFound()
 	}
 	return jsonResponse(st.renderUser(c.user))
 }
 
 func (st *state) routeUsers(c *call) response {
-	if c.collection() {
-		switch c.method {
-		case http.MethodGet:
-			return st.listUsers(c)
-		case http.MethodPost:
-			return st.createUser(c)
-		}
-		return methodNotFound()
-	}
-	id, ok := c.member()
-	if !ok {
-		return notFound()
-	}
-	u := st.users[id]
-	if u == nil {
-		return notFound()
-	}
-	switch c.method {
-	case http.MethodGet:
-		return jsonResponse(st.renderUser(u))
-	case http.MethodPatch:
-		return st.updateUser(c, u)
-	case http.MethodDelete:
-		if u == st.owner {
-			return invalid("base", "the organization owner cannot be deleted")
-		}
-		st.deleteUser(u)
-		return noContent()
-	}
-	return methodNotFound()
+	return serve(st, c, resource[user, wireUser]{
+		key: "user", items: st.users, render: st.renderUser,
+		pageSize: 50, maxPageSize: 100, filter: st.userFilter,
+		create: func(f *fields) (*user, response) { return st.newUser(c, f), response{} },
+		update: applyUserFields,
+		remove: func(u *user) response {
+			if u == st.owner {
+				return invalid("base", "the organization owner cannot be deleted")
+			}
+			st.deleteUser(u)
+			return noContent()
+		},
+	})
 }
 
-func (st *state) listUsers(c *call) response {
-	p, bad, ok := c.paging(50, 100)
-	if !ok {
-		return bad
-	}
-	ids, ok := c.queryIDs()
-	if !ok {
-		return badRequest("ids is invalid")
-	}
-	groupID, byGroup, ok := c.queryID("group_id")
-	if !ok {
-		return badRequest("group_id is invalid")
-	}
-	email := c.query.Get("email")
-	q := strings.ToLower(c.query.Get("query"))
+func (st *state) userFilter(q *query) func(*user) bool {
+	groupID, byGroup := q.id("group_id")
+	email, text := q.Get("email"), q.text()
 	inGroup := map[int64]bool{}
 	if byGroup {
 		for _, ra := range st.roleAssignments {
@@ -150,35 +121,17 @@ func (st *state) listUsers(c *call) response {
 			}
 		}
 	}
-	items := sorted(st.users, func(u *user) bool {
-		if ids != nil && !ids[u.id] {
-			return false
+	return func(u *user) bool {
+		notes := ""
+		if u.notes != nil {
+			notes = *u.notes
 		}
-		if email != "" && !strings.EqualFold(u.email, email) {
-			return false
-		}
-		if byGroup && !inGroup[u.id] {
-			return false
-		}
-		if q != "" {
-			notes := ""
-			if u.notes != nil {
-				notes = *u.notes
-			}
-			if !strings.Contains(strings.ToLower(u.email+"\x00"+u.name+"\x00"+notes), q) {
-				return false
-			}
-		}
-		return true
-	})
-	return paginate(items, p, st.renderUser)
+		return (email == "" || strings.EqualFold(u.email, email)) && (!byGroup || inGroup[u.id]) &&
+			matches(text, u.email, u.name, notes)
+	}
 }
 
-func (st *state) createUser(c *call) response {
-	f, bad, ok := c.decode("user")
-	if !ok {
-		return bad
-	}
+func (st *state) newUser(c *call, f *fields) *user {
 	email := strings.TrimSpace(f.required("email"))
 	if email != "" && (!strings.Contains(email, "@") || strings.ContainsAny(email, " \t")) {
 		f.fail("email", "is invalid")
@@ -186,7 +139,7 @@ func (st *state) createUser(c *call) response {
 	if email != "" && st.userByEmail(email) != nil {
 		f.fail("email", "has already been taken")
 	}
-	u := &user{email: email, accessEnabled: true, sendEmails: true, createdAt: c.now, updatedAt: c.now}
+	u := &user{meta: stamp(c.now), email: email, accessEnabled: true, sendEmails: true}
 	if n := f.str("name"); n != nil {
 		u.name = *n
 	}
@@ -197,12 +150,7 @@ func (st *state) createUser(c *call) response {
 		u.confirmed = *b
 	}
 	applyUserFields(f, u)
-	if resp, bad := f.invalid(); bad {
-		return resp
-	}
-	u.id = st.newID()
-	st.users[u.id] = u
-	return jsonResponse(st.renderUser(u))
+	return u
 }
 
 // applyUserFields sets the fields that create and update share.
@@ -264,36 +212,9 @@ func parseMetadata(raw json.RawMessage) (map[string]any, string) {
 	return m, ""
 }
 
-func (st *state) updateUser(c *call, u *user) response {
-	f, bad, ok := c.decode("user")
-	if !ok {
-		return bad
-	}
-	cp := *u
-	applyUserFields(f, &cp)
-	if resp, bad := f.invalid(); bad {
-		return resp
-	}
-	cp.updatedAt = c.now
-	*u = cp
-	return noContent()
-}
-
 func (st *state) deleteUser(u *user) {
 	delete(st.users, u.id)
-	for id, ra := range st.roleAssignments {
-		if ra.assigneeType == "User" && ra.assigneeID == u.id {
-			delete(st.roleAssignments, id)
-		}
-	}
-	for id, m := range st.memberships {
-		if m.memberType == "User" && m.memberID == u.id {
-			delete(st.memberships, id)
-		}
-	}
-	for k, ku := range st.keys {
-		if ku == u {
-			delete(st.keys, k)
-		}
-	}
+	maps.DeleteFunc(st.roleAssignments, func(_ int64, ra *roleAssignment) bool { return ra.assigneeType == "User" && ra.assigneeID == u.id })
+	maps.DeleteFunc(st.memberships, func(_ int64, m *teamMembership) bool { return m.memberType == "User" && m.memberID == u.id })
+	maps.DeleteFunc(st.keys, func(_ string, ku *user) bool { return ku == u })
 }
