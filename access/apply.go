@@ -15,7 +15,9 @@ import (
 // Report is the outcome of [Reconciler.Apply] or [Reconciler.Sync].
 type Report struct {
 	// Created, Replaced and Deleted count grants and links written to Kisi
-	// (Deleted includes the cleanup of expired ones, also in Expired).
+	// (a replacement counts once, in Replaced, whether made by delete and
+	// create or by PATCH; Deleted includes the cleanup of expired ones, also
+	// in Expired).
 	Created  int `json:"created"`
 	Replaced int `json:"replaced"`
 	Deleted  int `json:"deleted"`
@@ -23,9 +25,10 @@ type Report struct {
 	// error returned with the Report joins their causes.
 	Failed int `json:"failed"`
 	// NextRun is the next instant the desired access changes (a window
-	// entering its lead time, a window ending); zero if none. After a run
-	// with failures or unresolved intents it is at most a short delay away
-	// (see [WithRetryAfter]).
+	// entering its lead time; a window ending, a check-in's day among them;
+	// a drop-in link's window ending); zero if none. After a run with
+	// failures or unresolved intents it is at most a short delay away (see
+	// [WithRetryAfter]).
 	NextRun time.Time `json:"next_run,omitzero"`
 
 	Expired int `json:"expired"`
@@ -101,62 +104,77 @@ const deleteAttempts = 4
 // Apply returns [ErrStalePlan] if the Store changed since c was planned, a
 // *[RevokeLimitError] if c revokes too much and is not approved, and an
 // error matching [ErrLeaseHeld] if another run holds the lease.
+//
+// Apply trusts c only as far as its own Store confirms it, so Changes kept
+// as JSON for review are safe to apply: it refuses Changes planned for
+// another organization, counts the revocations for the guard itself, and
+// fails (and leaves alone) a delete or replacement of any object its Store
+// does not record as created by this SDK. A create whose window has ended
+// by the time Apply reaches it is skipped.
 func (r *Reconciler) Apply(ctx context.Context, c *Changes) (*Report, error) {
 	if c == nil {
 		return nil, errors.New("access: apply nil changes")
 	}
-	if c.Organization != "" && c.Organization != r.o.org {
-		return nil, fmt.Errorf("access: changes for organization %q applied to %q", c.Organization, r.o.org)
+	if c.Organization != r.o.org {
+		return nil, fmt.Errorf("access: changes planned for organization %q applied to %q", c.Organization, r.o.org)
 	}
-	release, err := r.lease(ctx)
+	release, recs, err := r.begin(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	recs, err := r.st.Load(ctx, r.o.org)
-	if err != nil {
-		return nil, fmt.Errorf("access: load store of %q: %w", r.o.org, err)
-	}
-	if fingerprint(recs) != c.Base {
+	if fingerprint(r.o.org, recs) != c.Base {
 		return nil, ErrStalePlan
 	}
-	return r.apply(ctx, c)
+	return r.apply(ctx, c, recs)
 }
 
-// run is the state of one Apply.
+// run is the state of one Apply or Verify: the Store's records as the run
+// changes them, and what it did.
 type run struct {
-	r       *Reconciler
-	rep     *Report
-	recs    map[string]Record
-	renewed time.Time
-	errs    []error
+	r    *Reconciler
+	rep  *Report
+	recs map[string]Record
+	errs []error
 	// tried holds the links whose Notifier was called in this run.
 	tried map[string]bool
+	// inviting counts, per email, the role intents still pending: one of
+	// them may have carried the user's invitation.
+	inviting map[string]int
 }
 
-func (r *Reconciler) apply(ctx context.Context, c *Changes) (*Report, error) {
-	now := r.o.clock.Now()
-	rep := &Report{
-		NextRun:    c.NextRun,
-		Conflicts:  append([]Conflict(nil), c.Conflicts...),
-		Skipped:    c.Skipped,
-		Unresolved: c.Unresolved,
-	}
-	recs, err := r.st.Load(ctx, r.o.org)
-	if err != nil {
-		return rep, fmt.Errorf("access: load store of %q: %w", r.o.org, err)
-	}
-	ru := &run{r: r, rep: rep, recs: make(map[string]Record, len(recs)), renewed: now, tried: map[string]bool{}}
+func (r *Reconciler) newRun(recs []Record) *run {
+	ru := &run{r: r, rep: &Report{}, recs: make(map[string]Record, len(recs)),
+		tried: map[string]bool{}, inviting: map[string]int{}}
 	for _, rec := range recs {
+		ru.track(rec, 1)
 		ru.recs[rec.Key] = rec
-		if rec.Kind == KindLink && rec.State == StateSettled && rec.Email != "" {
-			rep.Links++
-		}
 	}
-	if r.guardTrips(c) {
+	return ru
+}
+
+// track counts rec in (d = 1) or out of (d = -1) the run's tallies.
+func (ru *run) track(rec Record, d int) {
+	switch {
+	case rec.Kind == KindLink && rec.State == StateSettled && rec.Email != "":
+		ru.rep.Links += d
+	case rec.Kind == KindRole && rec.State == StatePending:
+		ru.inviting[rec.Email] += d
+	}
+}
+
+func (r *Reconciler) apply(ctx context.Context, c *Changes, recs []Record) (*Report, error) {
+	now := r.o.clock.Now()
+	ru := r.newRun(recs)
+	rep := ru.rep
+	rep.NextRun = c.NextRun
+	rep.Conflicts = slices.Clone(c.Conflicts)
+	rep.Skipped = c.Skipped
+	rep.Unresolved = c.Unresolved
+	if revocations, managed := ru.revocations(c, now); r.guardTrips(c, revocations, managed) {
 		rep.Held = true
 		r.finish(rep, now)
-		return rep, &RevokeLimitError{Organization: r.o.org, Revocations: c.Revocations, Managed: c.Managed,
+		return rep, &RevokeLimitError{Organization: r.o.org, Revocations: revocations, Managed: managed,
 			Limit: r.o.revokeLimit, Floor: r.o.revokeFloor}
 	}
 	for i, ch := range c.Changes {
@@ -178,6 +196,9 @@ func (r *Reconciler) apply(ctx context.Context, c *Changes) (*Report, error) {
 			rep.Failed++
 			ru.errs = append(ru.errs, fmt.Errorf("access: %s %s %s → group %d: %w", ch.Action, ch.Object, ch.Email, ch.GroupID, err))
 		}
+		if r.o.progress != nil {
+			r.o.progress(i+1, len(c.Changes))
+		}
 	}
 	if r.o.notifier != nil {
 		ru.retryNotifications(ctx)
@@ -191,11 +212,35 @@ func (r *Reconciler) apply(ctx context.Context, c *Changes) (*Report, error) {
 	return rep, errors.Join(ru.errs...)
 }
 
-func (r *Reconciler) guardTrips(c *Changes) bool {
-	if c.Approved || r.o.approveAlway || c.Revocations <= r.o.revokeFloor {
+// revocations counts, from the Store's records rather than from c's own
+// counts, the deletes of c that revoke access in force or still to come,
+// and the grants and links managed (the base of the revoke guard).
+func (ru *run) revocations(c *Changes, now time.Time) (revocations, managed int) {
+	for _, rec := range ru.recs {
+		if live(rec, now) {
+			managed++
+		}
+	}
+	for _, ch := range c.Changes {
+		switch ch.Action {
+		case ActionAdopt:
+			if ch.Window != nil && !ended(*ch.Window, now) {
+				managed++
+			}
+		case ActionDelete:
+			if rec, ok := ru.recs[ch.Key]; !ok || !ended(rec.Window, now) {
+				revocations++
+			}
+		}
+	}
+	return revocations, managed
+}
+
+func (r *Reconciler) guardTrips(c *Changes, revocations, managed int) bool {
+	if c.Approved || r.o.approveAll || revocations <= r.o.revokeFloor {
 		return false
 	}
-	return float64(c.Revocations) > r.o.revokeLimit*float64(c.Managed)
+	return float64(revocations) > r.o.revokeLimit*float64(managed)
 }
 
 func (r *Reconciler) finish(rep *Report, now time.Time) {
@@ -212,16 +257,24 @@ func earliest(a, b time.Time) time.Time {
 	return a
 }
 
+// renew extends the lease once a third of it has passed since it was
+// taken or last renewed (planning included), before the run writes again.
 func (ru *run) renew(ctx context.Context) error {
-	now := ru.r.o.clock.Now()
-	if now.Sub(ru.renewed) < ru.r.o.leaseTTL/3 {
+	if ru.r.o.clock.Now().Sub(time.Unix(0, ru.r.leased.Load())) < ru.r.o.leaseTTL/3 {
 		return nil
 	}
 	if err := ru.r.renew(ctx); err != nil {
 		return fmt.Errorf("access: renew lease of %q: %w", ru.r.o.org, err)
 	}
-	ru.renewed = now
 	return nil
+}
+
+// created counts a create; a replacement counts once, in Replaced, however
+// it is made.
+func (ru *run) created(ch Change) {
+	if ch.Action == ActionCreate {
+		ru.rep.Created++
+	}
 }
 
 func (ru *run) put(ctx context.Context, rec Record) error {
@@ -229,6 +282,10 @@ func (ru *run) put(ctx context.Context, rec Record) error {
 	if err := ru.r.st.Put(ctx, ru.r.o.org, rec); err != nil {
 		return fmt.Errorf("store %s: %w", rec.Key, err)
 	}
+	if old, ok := ru.recs[rec.Key]; ok {
+		ru.track(old, -1)
+	}
+	ru.track(rec, 1)
 	ru.recs[rec.Key] = rec
 	return nil
 }
@@ -237,25 +294,72 @@ func (ru *run) del(ctx context.Context, key string) error {
 	if err := ru.r.st.Delete(ctx, ru.r.o.org, key); err != nil {
 		return fmt.Errorf("store delete %s: %w", key, err)
 	}
+	if old, ok := ru.recs[key]; ok {
+		ru.track(old, -1)
+	}
 	delete(ru.recs, key)
 	return nil
 }
 
+// check refuses a change its Store does not back: a delete or replacement
+// of an object not recorded as created by this SDK (with that Kisi id), an
+// adoption without a pending intent, a create over a live record, a forget
+// of a live record, a key that does not name the change's object.
+func (ru *run) check(ch Change) error {
+	var kind RecordKind
+	var key string
+	switch ch.Object {
+	case ObjectGrant:
+		kind, key = KindRole, RoleKey(ch.Email, ch.GroupID)
+	case ObjectLink:
+		kind, key = KindLink, LinkKey(ch.BookingID, ch.GroupID)
+	default:
+		return fmt.Errorf("unknown object %q", ch.Object)
+	}
+	if ch.Key != key {
+		return fmt.Errorf("key %q does not name this %s (want %q)", ch.Key, ch.Object, key)
+	}
+	if ch.Window == nil && (ch.Action == ActionCreate || ch.Action == ActionReplace || ch.Action == ActionAdopt) {
+		return fmt.Errorf("%s without a window", ch.Action)
+	}
+	rec, ok := ru.recs[ch.Key]
+	if ok && rec.Kind != kind {
+		return fmt.Errorf("store record %s is a %s, not a %s", ch.Key, rec.Kind, ch.Object)
+	}
+	switch ch.Action {
+	case ActionDelete, ActionReplace:
+		if !ok || rec.State != StateSettled || rec.KisiID != ch.KisiID {
+			return fmt.Errorf("%s %d is not recorded as created by kisisync: left alone", ch.Object, ch.KisiID)
+		}
+	case ActionAdopt:
+		if !ok || rec.State != StatePending {
+			return fmt.Errorf("no pending intent %s to adopt", ch.Key)
+		}
+	case ActionCreate:
+		if ok && (rec.State == StateSettled || rec.State == StatePending) {
+			return fmt.Errorf("%s already recorded (%s): plan again", ch.Key, rec.State)
+		}
+	case ActionForget:
+		// Forgetting a live object would leave it in Kisi for good.
+		if ok && rec.State == StateSettled {
+			return fmt.Errorf("%s %d is in Kisi: not forgotten", ch.Object, rec.KisiID)
+		}
+	}
+	return nil
+}
+
 func (ru *run) do(ctx context.Context, ch Change) error {
+	if err := ru.check(ch); err != nil {
+		return err
+	}
 	switch ch.Action {
 	case ActionAdopt:
-		rec, ok := ru.recs[ch.Key]
-		if !ok {
-			return errors.New("adopted record missing from store")
-		}
+		rec := ru.recs[ch.Key]
 		rec.State, rec.KisiID, rec.Window = StateSettled, ch.KisiID, *ch.Window
 		if err := ru.put(ctx, rec); err != nil {
 			return err
 		}
 		ru.rep.Adopted++
-		if rec.Kind == KindLink && rec.Email != "" {
-			ru.rep.Links++
-		}
 		// The adopted grant carried the invitation if one was due.
 		if user, ok := ru.recs[UserKey(rec.Email)]; ok && rec.Kind == KindRole && !user.Invited {
 			user.Invited = true
@@ -306,8 +410,11 @@ func (ru *run) do(ctx context.Context, ch Change) error {
 }
 
 func (ru *run) create(ctx context.Context, ch Change) error {
-	if ch.Window == nil {
-		return errors.New("create without a window")
+	if ended(*ch.Window, ru.r.o.clock.Now()) {
+		// The clock moved past the window since Plan: nothing to grant.
+		ru.r.o.logger.DebugContext(ctx, "access: window ended before apply; not created", "organization", ru.r.o.org,
+			"object", string(ch.Object), "group_id", ch.GroupID)
+		return nil
 	}
 	if ch.Object == ObjectLink {
 		return ru.createLink(ctx, ch)
@@ -333,9 +440,6 @@ func (ru *run) remove(ctx context.Context, ch Change) error {
 		if err != nil && !errors.Is(err, kisi.ErrNotFound) {
 			return err
 		}
-	}
-	if rec, ok := ru.recs[ch.Key]; ok && rec.Kind == KindLink && rec.State == StateSettled && rec.Email != "" {
-		ru.rep.Links--
 	}
 	return ru.del(ctx, ch.Key)
 }
@@ -389,7 +493,9 @@ func (ru *run) createGrant(ctx context.Context, ch Change) error {
 	if err != nil {
 		return err
 	}
-	notify := !user.Managed && !user.Invited
+	// Kisi's one invitation rides on the user's first grant; while a grant
+	// whose outcome is unknown may have carried it, no other does.
+	notify := !user.Managed && !user.Invited && ru.inviting[ch.Email] == 0
 	intent := Record{Key: ch.Key, Kind: KindRole, State: StatePending, Email: ch.Email, MemberID: ch.MemberID,
 		GroupID: ch.GroupID, UserID: user.KisiID, Window: *ch.Window, Sources: ch.Sources}
 	if err := ru.put(ctx, intent); err != nil {
@@ -407,7 +513,7 @@ func (ru *run) createGrant(ctx context.Context, ch Change) error {
 	if err := ru.put(ctx, intent); err != nil {
 		return err
 	}
-	ru.rep.Created++
+	ru.created(ch)
 	if notify {
 		ru.rep.Invitations++
 		user.Invited = true
@@ -539,10 +645,7 @@ func (ru *run) createLink(ctx context.Context, ch Change) error {
 	if err := ru.put(ctx, intent); err != nil {
 		return err
 	}
-	ru.rep.Created++
-	if ch.Email != "" {
-		ru.rep.Links++
-	}
+	ru.created(ch)
 	if ru.r.o.notifier != nil {
 		return ru.notify(ctx, intent, created)
 	}

@@ -23,7 +23,7 @@ import (
 
 func unlockEvent(uuid string, actor int64, email string, lock, place int64, ok bool) *kisi.Event {
 	ev := &kisi.Event{UUID: uuid, Type: kisi.EventLockUnlock, ActorType: kisi.Ptr(kisi.AssigneeUser), ActorID: kisi.Ptr(actor),
-		ObjectType: "Lock", ObjectID: lock, Success: ok, PlaceID: kisi.Ptr(place), CreatedAt: tAt("09:00")}
+		ObjectType: "Lock", ObjectID: lock, Success: ok, PlaceID: kisi.Ptr(place), CreatedAt: cest("09:00")}
 	if email != "" {
 		ev.ActorEmail = kisi.Ptr(email)
 	}
@@ -63,11 +63,11 @@ func TestAttendanceAdd(t *testing.T) {
 		err  error
 	}{
 		{"by email", unlockEvent("u1", 1, "ALICE@example.com", 5, 100, true),
-			access.CheckIn{ID: "kisi-u1", MemberID: "alice", LocationID: "berlin", At: tAt("09:00")}, nil},
+			access.CheckIn{ID: "kisi-u1", MemberID: "alice", LocationID: "berlin", At: cest("09:00")}, nil},
 		{"by kisi user id", unlockEvent("u2", 7, "", 6, 200, true),
-			access.CheckIn{ID: "kisi-u2", MemberID: "bob", LocationID: "hamburg", At: tAt("09:00")}, nil},
+			access.CheckIn{ID: "kisi-u2", MemberID: "bob", LocationID: "hamburg", At: cest("09:00")}, nil},
 		{"lock overrides place", unlockEvent("u3", 7, "", 55, 100, true),
-			access.CheckIn{ID: "kisi-u3", MemberID: "bob", LocationID: "berlin-annex", At: tAt("09:00")}, nil},
+			access.CheckIn{ID: "kisi-u3", MemberID: "bob", LocationID: "berlin-annex", At: cest("09:00")}, nil},
 		{"failed unlock", failed, access.CheckIn{}, access.ErrNotAttendance},
 		{"link unlock", link, access.CheckIn{}, access.ErrNotAttendance},
 		{"other event type", other, access.CheckIn{}, access.ErrNotAttendance},
@@ -114,25 +114,25 @@ func TestAttendanceMemoryIsBounded(t *testing.T) {
 // TestAttendanceFromEventSet reads unlocks back from the fake's event log.
 func TestAttendanceFromEventSet(t *testing.T) {
 	t.Parallel()
-	r := newTroubleRig(t, tAt("18:00"))
+	r := newTroubleRig(t, cest("18:00"))
 	alice := r.user(t, "alice@example.com", true, true)
 	guest := r.user(t, "guest@example.com", true, false)
-	r.unlock(t, alice, r.front, tAt("09:00"), "")
-	r.unlock(t, alice, r.roomDr, tAt("09:05"), string(kisi.CodeAccessNotYetValid))
-	r.unlock(t, guest, r.front, tAt("10:00"), "")
-	r.unlock(t, alice, r.roomDr, tAt("14:00"), "")
+	r.unlock(t, alice, r.front, cest("09:00"), "")
+	r.unlock(t, alice, r.roomDr, cest("09:05"), string(kisi.CodeAccessNotYetValid))
+	r.unlock(t, guest, r.front, cest("10:00"), "")
+	r.unlock(t, alice, r.roomDr, cest("14:00"), "")
 
 	a, err := access.NewAttendance(access.AttendanceConfig{
 		Members: r.s.Members,
 		Places:  map[int64]string{r.place: "berlin"},
 	})
 	require.NoError(t, err)
-	req := &kisi.EventSetCreateRequest{Interval: kisi.EventInterval(tAt("00:00"), tAt("18:00")), EventType: kisi.Ptr(kisi.EventLockUnlock)}
+	req := &kisi.EventSetCreateRequest{Interval: kisi.EventInterval(cest("00:00"), cest("18:00")), EventType: kisi.Ptr(kisi.EventLockUnlock)}
 	got, err := a.Collect(r.c.EventSets.Events(t.Context(), req, 0))
 	require.NoError(t, err)
 	want := []access.CheckIn{
-		{MemberID: "alice", LocationID: "berlin", At: tAt("14:00")},
-		{MemberID: "alice", LocationID: "berlin", At: tAt("09:00")},
+		{MemberID: "alice", LocationID: "berlin", At: cest("14:00")},
+		{MemberID: "alice", LocationID: "berlin", At: cest("09:00")},
 	}
 	for i := range got {
 		require.True(t, strings.HasPrefix(got[i].ID, "kisi-"), got[i].ID)
@@ -183,12 +183,12 @@ func TestAttendanceWebhook(t *testing.T) {
 	}
 	body := fmt.Sprintf(`{"uuid":"d7cf0237","actor_type":"User","actor_id":7,"actor_name":"Bob","object_type":"Lock","object_id":6,`+
 		`"object_name":"Front door","organization_id":1,"place_id":200,"success":true,"type":"lock.unlock","error_code":null,`+
-		`"error_message":null,"created_at":%q}`, tAt("09:30").UTC().Format(time.RFC3339))
+		`"error_message":null,"created_at":%q}`, cest("09:30").UTC().Format(time.RFC3339))
 	require.Equal(t, http.StatusInternalServerError, deliver(body), "sink failed: Kisi must deliver again")
 	require.Equal(t, http.StatusOK, deliver(body))
 	require.Equal(t, http.StatusOK, deliver(body), "a repeat is acknowledged")
 	require.Equal(t, http.StatusOK, deliver(`{"uuid":"x1","type":"lock.unlock","success":false,"actor_type":"User","actor_id":7}`))
-	want := []access.CheckIn{{ID: "kisi-d7cf0237", MemberID: "bob", LocationID: "hamburg", At: tAt("09:30")}}
+	want := []access.CheckIn{{ID: "kisi-d7cf0237", MemberID: "bob", LocationID: "hamburg", At: cest("09:30")}}
 	if diff := cmp.Diff(want, stored); diff != "" {
 		t.Errorf("stored check-ins (-want +got):\n%s", diff)
 	}

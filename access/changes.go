@@ -98,8 +98,9 @@ type Changes struct {
 	// they are left alone and looked up again next run.
 	Unresolved int `json:"unresolved,omitempty"`
 	// Managed is the number of grants and links the Store held at plan time
-	// (the base of the revoke guard); Revocations the deletes of grants and
-	// links still or not yet in force.
+	// whose windows had not ended (the base of the revoke guard);
+	// Revocations the deletes of grants and links still or not yet in force.
+	// Apply counts both again from its Store rather than trusting these.
 	Managed     int `json:"managed"`
 	Revocations int `json:"revocations"`
 	// Links is the number of email links that will exist after Apply.

@@ -523,12 +523,13 @@ func checkGroup(ctx context.Context, c *kisi.Client, g int64, m mapping.Mapping,
 			return gc, nil, ctx.Err()
 		}
 		if errors.Is(err, kisi.ErrNotFound) {
-			msg := fmt.Sprintf("Group %d does not exist in Kisi: it was deleted, or the ID is wrong. The sync skips it, so nobody gets access through it", g)
+			name, remedy := fmt.Sprintf("Group %d", g), "Replace it in the mapping with an existing Kisi group"
 			if refs := mappingRefs(m, g); refs != "" {
-				msg += "; it is mapped from " + refs
+				name, remedy = fmt.Sprintf("Group %d, mapped from %s,", g, refs), "Map "+refs+" to an existing Kisi group"
 			}
-			return gc, []Finding{{Severity: SeverityError, Code: CodeGroupMissing, GroupID: g, Message: msg + ".",
-				Remedy: "Map these items to an existing Kisi group in the integration settings (or re-create the group in Kisi and update the mapping)."}}, nil
+			return gc, []Finding{{Severity: SeverityError, Code: CodeGroupMissing, GroupID: g,
+				Message: name + " does not exist in Kisi: it was deleted, or the ID is wrong. The sync skips it, so nobody gets access through it.",
+				Remedy:  remedy + " in the integration settings (or re-create the group in Kisi and update the mapping)."}}, nil
 		}
 		return gc, []Finding{checkFailed(fmt.Sprintf("read group %d", g), err)}, nil
 	}
@@ -561,7 +562,7 @@ func checkGroup(ctx context.Context, c *kisi.Client, g int64, m mapping.Mapping,
 			}
 			fs = append(fs, Finding{Severity: SeverityError, Code: CodePlaceLockedDown, GroupID: g,
 				Message: fmt.Sprintf("The place %d %q of %s is locked down%s: no one can unlock its doors.", pl.ID, pl.Name, label, since),
-				Remedy:  "Cancel the lockdown in the Kisi dashboard once it is over."})
+				Remedy:  remedyLockdown})
 		}
 	}
 	for _, r := range restrictionFindings(grp) {
@@ -584,29 +585,29 @@ func restrictionFindings(grp *kisi.Group) []Finding {
 	}
 	add(!grp.LoginEnabled, CodeAppAccessOff,
 		"has app access turned off: its members cannot unlock with the Kisi or white-label app at all, only with cards, links or other credentials.",
-		"Turn app access on for this group in Kisi if members should unlock with their phone.")
+		remedyAppAccess)
 	add(grp.TimeRestrictionEnabled, CodeTimeRestriction,
 		"has a time restriction: Kisi refuses unlocks outside its schedule (“Restricted”, “outside of opening hours”), even with a valid role.",
-		"Check the group's (and its doors') schedule in Kisi; widen or remove it if members should get in whenever the platform gives access — the platform's windows already limit access in time. Decide which rule your space wants.")
+		remedyTimeRestrict)
 	radius := ""
 	if grp.GeofenceRestrictionRadius > 0 {
 		radius = fmt.Sprintf(" (radius %.0f m)", grp.GeofenceRestrictionRadius)
 	}
 	add(grp.GeofenceRestrictionEnabled, CodeGeofenceRestriction,
 		"has a geofence restriction"+radius+": the app must report the phone's location at the place, or the member sees “Unable to detect your location”.",
-		"The member allows location access for the Kisi or white-label app and turns location services on; or turn the geofence restriction off for this group.")
+		remedyLocation)
 	add(grp.ReaderRestrictionEnabled, CodeReaderRestriction,
 		"has a reader restriction: the phone must be next to the Kisi reader, with Bluetooth on, to unlock.",
-		"The member unlocks standing at the door with Bluetooth on; or turn the reader restriction off.")
+		remedyReader)
 	add(grp.PrimaryDeviceRestrictionEnabled, CodePrimaryDeviceRestriction,
 		"has a primary-device restriction: only the member's primary phone can unlock.",
-		"The member makes this phone the primary device in the Kisi app; or turn the restriction off.")
+		remedyPrimaryDevice)
 	add(grp.ManagedDeviceRestrictionEnabled, CodeManagedDeviceRestriction,
 		"has a managed-device restriction: only devices managed by the organization can unlock.",
-		"Use a managed device, or turn the restriction off.")
+		"Ask the member to use a device the organization manages; or turn the group's managed-device restriction off.")
 	add(grp.TapToAccessRestrictionEnabled, CodeTapToAccessRestriction,
 		"has the tap-to-access restriction: the unlock button in the app is disabled and members must tap the phone on the reader.",
-		"The member taps the phone on the Kisi reader; turn the restriction off to allow unlocking from the app.")
+		remedyTapToAccess)
 	return fs
 }
 

@@ -34,12 +34,12 @@ func TestCheckConnection(t *testing.T) {
 				r.role(t, r.c, uid, r.member, planStart, time.Time{})
 				for _, name := range []string{"Gus", "Gina"} {
 					_, _, err := r.c.GroupLinks.Create(t.Context(), &kisi.GroupLinkCreateRequest{GroupID: r.room, Name: name,
-						Email: kisi.Ptr(name + "@example.com"), ValidUntil: kisi.Ptr(tAt("18:00").UTC())})
+						Email: kisi.Ptr(name + "@example.com"), ValidUntil: kisi.Ptr(cest("18:00").UTC())})
 					require.NoError(t, err)
 				}
 				// Expired and email-less links do not count.
 				_, _, err = r.c.GroupLinks.Create(t.Context(), &kisi.GroupLinkCreateRequest{GroupID: r.room, Name: "Old",
-					Email: kisi.Ptr("old@example.com"), ValidFrom: kisi.Ptr(tAt("08:00").UTC()), ValidUntil: kisi.Ptr(tAt("09:00").UTC())})
+					Email: kisi.Ptr("old@example.com"), ValidFrom: kisi.Ptr(cest("08:00").UTC()), ValidUntil: kisi.Ptr(cest("09:00").UTC())})
 				require.NoError(t, err)
 				_, _, err = r.c.GroupLinks.Create(t.Context(), &kisi.GroupLinkCreateRequest{GroupID: r.room, Name: "Kiosk"})
 				require.NoError(t, err)
@@ -101,7 +101,7 @@ func TestCheckConnection(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			r := newTroubleRig(t, tAt("14:00"))
+			r := newTroubleRig(t, cest("14:00"))
 			c := tc.setup(t, r)
 			if c == nil {
 				c = r.c
@@ -130,7 +130,7 @@ func TestCheckConnection(t *testing.T) {
 // managed and roles given by hand with the same key as not.
 func TestCheckConnectionWithStore(t *testing.T) {
 	t.Parallel()
-	r := newTroubleRig(t, tAt("14:00"))
+	r := newTroubleRig(t, cest("14:00"))
 	r.s.Plans = []access.Plan{proPlan(access.PlanActive)}
 	st := access.NewMemoryStore()
 	rec, err := access.NewReconciler(r.c, st, r.m, access.DefaultPolicy(), access.WithClock(r.clock), access.WithOrganization("acme"))
@@ -159,7 +159,7 @@ func TestCheckConnectionWithStore(t *testing.T) {
 // Kisi's limit.
 func TestCheckConnectionLinkLimit(t *testing.T) {
 	t.Parallel()
-	r := newTroubleRig(t, tAt("14:00"))
+	r := newTroubleRig(t, cest("14:00"))
 	for i := range 3 {
 		_, _, err := r.c.GroupLinks.Create(t.Context(), &kisi.GroupLinkCreateRequest{GroupID: r.room, Name: "guest",
 			Email: kisi.Ptr("guest@example.com")})
@@ -175,7 +175,7 @@ func TestCheckConnectionLinkLimit(t *testing.T) {
 
 func TestCheckConnectionJSON(t *testing.T) {
 	t.Parallel()
-	r := newTroubleRig(t, tAt("14:00"))
+	r := newTroubleRig(t, cest("14:00"))
 	rep, err := access.CheckConnection(t.Context(), r.c, r.m, access.WithCheckClock(r.clock))
 	require.NoError(t, err)
 	b, err := json.MarshalIndent(rep, "", "  ")
@@ -190,7 +190,7 @@ func TestCheckConnectionJSON(t *testing.T) {
 
 func TestCheckConnectionArguments(t *testing.T) {
 	t.Parallel()
-	r := newTroubleRig(t, tAt("14:00"))
+	r := newTroubleRig(t, cest("14:00"))
 	_, err := access.CheckConnection(t.Context(), nil, r.m)
 	require.Error(t, err)
 	_, err = access.CheckConnection(t.Context(), r.c, r.m, access.WithCheckClock(nil))

@@ -282,23 +282,6 @@ func (e *engine) add(members []int32, groups []int64, iv schedule.Interval, kind
 	}
 }
 
-// seen tracks record IDs of one kind to report duplicates.
-type seen map[string]struct{}
-
-func (e *engine) checkID(ids seen, kind, id string) bool {
-	if id == "" {
-		e.ix.reject(kind, id, ErrEmptyID)
-		return false
-	}
-	n := len(ids)
-	ids[id] = struct{}{} // one map operation: a duplicate does not grow the map
-	if len(ids) == n {
-		e.ix.reject(kind, id, ErrDuplicateID)
-		return false
-	}
-	return true
-}
-
 func validWindow(start, end time.Time) error {
 	if start.IsZero() {
 		return fmt.Errorf("%w: no start", ErrInvalidWindow)
@@ -336,7 +319,7 @@ func (e *engine) generate() {
 	ids := make(seen, len(s.Plans))
 	for i := range s.Plans {
 		pl := &s.Plans[i]
-		if !e.checkID(ids, KindPlan, pl.ID) {
+		if !e.ix.checkID(ids, KindPlan, pl.ID) {
 			continue
 		}
 		if pl.Status < PlanPending || pl.Status > PlanCancelled {
@@ -366,7 +349,7 @@ func (e *engine) generate() {
 	ids = make(seen, len(s.Allowances))
 	for i := range s.Allowances {
 		a := &s.Allowances[i]
-		if !e.checkID(ids, KindAllowance, a.ID) {
+		if !e.ix.checkID(ids, KindAllowance, a.ID) {
 			continue
 		}
 		if err := validWindow(a.Start, a.End); err != nil {
@@ -385,7 +368,7 @@ func (e *engine) generate() {
 	ids = make(seen, len(s.Assignments))
 	for i := range s.Assignments {
 		a := &s.Assignments[i]
-		if !e.checkID(ids, KindAssignment, a.ID) {
+		if !e.ix.checkID(ids, KindAssignment, a.ID) {
 			continue
 		}
 		if err := validWindow(a.Start, a.End); err != nil {
@@ -450,7 +433,7 @@ func (e *engine) wants(ms []int32) bool {
 // and its resource; ri is nil for a rejected booking.
 func (e *engine) checkBooking(ids seen, b *Booking, one *[1]int32) (ms []int32, ri *resInfo) {
 	ix := e.ix
-	if !e.checkID(ids, KindBooking, b.ID) {
+	if !e.ix.checkID(ids, KindBooking, b.ID) {
 		return nil, nil
 	}
 	if err := validWindow(b.Start, b.End); err != nil || b.End.IsZero() {
@@ -493,7 +476,7 @@ func (e *engine) checkBooking(ids seen, b *Booking, one *[1]int32) (ms []int32, 
 // checkIn validates a check-in and returns its window.
 func (e *engine) checkIn(ids seen, c *CheckIn) (schedule.Interval, bool) {
 	ix := e.ix
-	if !e.checkID(ids, KindCheckIn, c.ID) {
+	if !e.ix.checkID(ids, KindCheckIn, c.ID) {
 		return schedule.Interval{}, false
 	}
 	if _, ok := ix.member[c.MemberID]; !ok {
@@ -540,15 +523,10 @@ func (e *engine) occurrences(a *Assignment, loc *time.Location, buf schedule.Buf
 		if err != nil {
 			return nil, err
 		}
-		ivs := set.Intervals()
-		out := ivs[:0]
-		for _, iv := range ivs {
-			iv.Start, iv.End = later(iv.Start, aStart), earlier(iv.End, aEnd)
-			if iv.Start.Before(iv.End) {
-				out = append(out, widen(iv, buf))
-			}
+		if set, err = buf.WidenSet(set.Clip(schedule.Interval{Start: aStart, End: aEnd})); err != nil {
+			return nil, err
 		}
-		out = mergeSorted(out)
+		out := set.Intervals()
 		if !e.follow || len(out) == 0 {
 			return out, nil
 		}
@@ -574,24 +552,6 @@ func (e *engine) occurrences(a *Assignment, loc *time.Location, buf schedule.Buf
 			hi = earlier(hi.AddDate(0, 0, 8), aEnd)
 		}
 	}
-}
-
-// mergeSorted merges overlapping and touching intervals of a slice sorted
-// by Start, in place.
-func mergeSorted(ivs []schedule.Interval) []schedule.Interval {
-	if len(ivs) == 0 {
-		return ivs
-	}
-	out := ivs[:1]
-	for _, iv := range ivs[1:] {
-		last := &out[len(out)-1]
-		if !iv.Start.After(last.End) {
-			last.End = later(last.End, iv.End)
-			continue
-		}
-		out = append(out, iv)
-	}
-	return out
 }
 
 func later(a, b time.Time) time.Time {

@@ -8,16 +8,17 @@
 //
 //	go test -run '^$' -bench 'BenchmarkDesired|BenchmarkAccess30Days|BenchmarkLinks|BenchmarkNextChange' -benchmem -count 3 -cpu 1 ./access/
 //
-// on linux/amd64, AMD EPYC, 2 cores shared with other jobs (load average
-// 10 to 13 during the run, so wall times are inflated), Go 1.26:
+// on linux/amd64, AMD EPYC, 2 cores shared with other jobs (so wall times
+// vary widely), Go 1.26:
 //
-//	BenchmarkDesired         131–152 cpu-ms/op   416–526 ms/op   25.2 MB/op   38,994 allocs/op   15,637 grants
-//	BenchmarkAccess30Days    267–302 cpu-ms/op   0.87–1.5 s/op   53.6 MB/op   41,595 allocs/op   208,891 grants
-//	BenchmarkLinks            72–73 cpu-ms/op    202–244 ms/op    6.5 MB/op   12,283 allocs/op
-//	BenchmarkNextChange      168–170 cpu-ms/op   468–527 ms/op   27.2 MB/op   39,546 allocs/op
+//	BenchmarkDesired          68–93 cpu-ms/op    84–180 ms/op    25.3 MB/op   40,597 allocs/op   15,637 grants
+//	BenchmarkAccess30Days    211–289 cpu-ms/op   0.56–1.6 s/op   56.0 MB/op   45,572 allocs/op   208,891 grants
+//	BenchmarkLinks            22–31 cpu-ms/op     23–47 ms/op     6.6 MB/op   12,286 allocs/op
+//	BenchmarkNextChange       92–112 cpu-ms/op   120–234 ms/op   27.4 MB/op   41,897 allocs/op
 package access_test
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -50,66 +51,56 @@ func reportCPU(b *testing.B) {
 	})
 }
 
-func BenchmarkDesired(b *testing.B) {
+// benchAt is an instant in the middle of the large space's month.
+var benchAt = benchStart.Add(14*24*time.Hour + 10*time.Hour)
+
+// benchEngine runs one engine call on the large space per iteration and
+// reports its CPU time, allocations and, when run returns one (not -1), the
+// number of grants.
+func benchEngine(b *testing.B, run func(s access.Snapshot, m mapping.Mapping, p access.Policy) (grants int, err error)) {
 	s, m := largeSpace(b)
 	p := access.DefaultPolicy()
-	at := benchStart.Add(14*24*time.Hour + 10*time.Hour)
 	b.ReportAllocs()
-	b.ResetTimer()
 	reportCPU(b)
-	var n int
+	n := -1
 	for b.Loop() {
-		g, err := access.Desired(s, m, p, at)
-		if err != nil {
+		var err error
+		if n, err = run(s, m, p); err != nil {
 			b.Fatal(err)
 		}
-		n = len(g)
 	}
-	b.ReportMetric(float64(n), "grants")
+	if n >= 0 {
+		b.ReportMetric(float64(n), "grants")
+	}
+}
+
+func BenchmarkDesired(b *testing.B) {
+	benchEngine(b, func(s access.Snapshot, m mapping.Mapping, p access.Policy) (int, error) {
+		g, err := access.Desired(s, m, p, benchAt)
+		return len(g), err
+	})
 }
 
 func BenchmarkAccess30Days(b *testing.B) {
-	s, m := largeSpace(b)
-	p := access.DefaultPolicy()
 	h := schedule.Interval{Start: benchStart, End: benchStart.Add(30 * 24 * time.Hour)}
-	b.ReportAllocs()
-	b.ResetTimer()
-	reportCPU(b)
-	var n int
-	for b.Loop() {
+	benchEngine(b, func(s access.Snapshot, m mapping.Mapping, p access.Policy) (int, error) {
 		g, err := access.Access(s, m, p, h)
-		if err != nil {
-			b.Fatal(err)
-		}
-		n = len(g)
-	}
-	b.ReportMetric(float64(n), "grants")
+		return len(g), err
+	})
 }
 
 func BenchmarkLinks(b *testing.B) {
-	s, m := largeSpace(b)
-	p := access.DefaultPolicy()
-	at := benchStart.Add(14*24*time.Hour + 10*time.Hour)
-	b.ReportAllocs()
-	b.ResetTimer()
-	reportCPU(b)
-	for b.Loop() {
-		if _, err := access.Links(s, m, p, at); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchEngine(b, func(s access.Snapshot, m mapping.Mapping, p access.Policy) (int, error) {
+		_, err := access.Links(s, m, p, benchAt)
+		return -1, err
+	})
 }
 
 func BenchmarkNextChange(b *testing.B) {
-	s, m := largeSpace(b)
-	p := access.DefaultPolicy()
-	at := benchStart.Add(14*24*time.Hour + 10*time.Hour)
-	b.ReportAllocs()
-	b.ResetTimer()
-	reportCPU(b)
-	for b.Loop() {
-		if _, ok := access.NextChange(s, m, p, at); !ok {
-			b.Fatal("no next change")
+	benchEngine(b, func(s access.Snapshot, m mapping.Mapping, p access.Policy) (int, error) {
+		if _, ok := access.NextChange(s, m, p, benchAt); !ok {
+			return -1, errors.New("no next change")
 		}
-	}
+		return -1, nil
+	})
 }

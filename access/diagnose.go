@@ -280,7 +280,7 @@ func (dg *diagnoser) platformFinding(gx *GroupExplanation, label string) Finding
 	loc := dg.d.loc
 	if gx.Allowed {
 		return Finding{Severity: SeverityInfo, Code: CodeAccessNow, GroupID: gx.GroupID,
-			Message: fmt.Sprintf("The platform gives access to %s now: %s.", lower(label), fmtRoleWindow(*gx.Slot, loc))}
+			Message: fmt.Sprintf("The platform gives access to %s now (%s).", lower(label), fmtRoleWindow(*gx.Slot, loc))}
 	}
 	f := Finding{Severity: SeverityWarning, Code: CodeNoAccessNow, GroupID: gx.GroupID,
 		Message: fmt.Sprintf("The platform gives no access to %s now. %s", lower(label), gx.Reason),
@@ -335,7 +335,7 @@ func (dg *diagnoser) findUser() error {
 	if !u.AccessEnabled {
 		dg.add(Finding{Severity: SeverityError, Code: CodeAccessDisabled,
 			Message: who + " has access disabled (access_enabled is false): Kisi refuses every unlock (error fcd8ff), whatever the roles.",
-			Remedy:  "Turn access back on for the user in the Kisi dashboard (Users → the user → Access). The sync never changes this setting."})
+			Remedy:  remedyAccessDisabled + " The sync never changes this setting."})
 	}
 	return nil
 }
@@ -431,7 +431,7 @@ func (dg *diagnoser) compareRoles(gd *GroupDiagnosis, gx *GroupExplanation) {
 			return
 		}
 		f := Finding{Severity: SeverityError, Code: CodeRoleMissing, GroupID: gd.GroupID,
-			Message: fmt.Sprintf("The platform gives access to %s (%s), but the Kisi user holds no role in it, so Kisi shows no lock of this group.", lower(label), fmtRoleWindow(*gx.Slot, loc)),
+			Message: fmt.Sprintf("The platform gives access to %s (%s), but the Kisi user holds no role in it, so the Kisi app shows none of this group's doors.", lower(label), fmtRoleWindow(*gx.Slot, loc)),
 			Remedy:  "Run a sync (or wait for the next one). If the role stays missing, run the connection check: the API key may not be an organization administrator, or the sync's report names a failure or a conflict for this member."}
 		if dg.key != nil && !dg.key.Admin {
 			f.Message += " The API key may not create it (see key_not_admin)."
@@ -464,12 +464,8 @@ func (dg *diagnoser) compareRoles(gd *GroupDiagnosis, gx *GroupExplanation) {
 				Message: fmt.Sprintf("The %s becomes valid only at %s (in %s); until then Kisi refuses unlocks (error f358de).", desc, fmtTime(w.Start, loc), fmtDur(w.Start.Sub(at))),
 				Remedy:  fmt.Sprintf("Nothing to fix: try again from %s.", fmtClockOrTime(w.Start, at, loc))}
 			if allowed {
-				f.Severity = SeverityError
-				f.Message += " The platform gives access already, so the role is out of date."
-				f.Remedy = "Run a sync: it replaces the role with the platform's window."
-				if !ri.Managed {
-					f.Remedy = "Remove the hand-made role in Kisi, or correct its window; then run a sync."
-				}
+				f = outOfDate(f, "already", ri.Managed, "Run a sync: it replaces the role with the platform's window.",
+					"Remove the hand-made role in Kisi, or correct its window; then run a sync.")
 			}
 			dg.add(f)
 		case !w.End.After(at):
@@ -477,12 +473,8 @@ func (dg *diagnoser) compareRoles(gd *GroupDiagnosis, gx *GroupExplanation) {
 				Message: fmt.Sprintf("The %s expired at %s; Kisi refuses unlocks (error f35ade).", desc, fmtTime(w.End, loc)),
 				Remedy:  "If the member should still have access, extend the booking or plan on the platform; the sync updates Kisi."}
 			if allowed {
-				f.Severity = SeverityError
-				f.Message += " The platform gives access now, so the role is out of date."
-				f.Remedy = "Run a sync: it replaces the expired role with the platform's window."
-				if !ri.Managed {
-					f.Remedy = "Remove the expired hand-made role in Kisi; the next sync creates the platform's."
-				}
+				f = outOfDate(f, "now", ri.Managed, "Run a sync: it replaces the expired role with the platform's window.",
+					"Remove the expired hand-made role in Kisi; the next sync creates the platform's.")
 			}
 			dg.add(f)
 		case !allowed && ri.Managed && (gx == nil || gx.Slot == nil):
@@ -495,7 +487,7 @@ func (dg *diagnoser) compareRoles(gd *GroupDiagnosis, gx *GroupExplanation) {
 				Remedy:  "Run a sync: it replaces the role with the platform's window."})
 		case ri.Managed:
 			dg.add(Finding{Severity: SeverityInfo, Code: CodeRoleOK, GroupID: gd.GroupID,
-				Message: fmt.Sprintf("The Kisi user holds %s, valid now.", desc)})
+				Message: fmt.Sprintf("The Kisi user holds %s, and it is valid now.", desc)})
 		}
 	}
 }
@@ -591,9 +583,9 @@ func (dg *diagnoser) attempts() error {
 		}
 	}
 	type tally struct {
-		code   kisi.ErrorCode
 		count  int
 		latest *UnlockAttempt
+		remedy string
 	}
 	var lastOK *UnlockAttempt
 	okCount := 0
@@ -601,11 +593,12 @@ func (dg *diagnoser) attempts() error {
 	var order []kisi.ErrorCode
 	for i, ev := range evs {
 		a := UnlockAttempt{UUID: ev.UUID, At: ev.CreatedAt, LockID: ev.ObjectID, Lock: ev.ObjectName, Success: ev.Success}
+		var remedy string
 		if !ev.Success {
 			if ev.ErrorCode != nil {
 				a.ErrorCode = *ev.ErrorCode
 			}
-			a.Explanation = dg.explainFailure(a, lockGroups[a.LockID])
+			a.Explanation, remedy = dg.failure(a, lockGroups[a.LockID])
 		}
 		if i < dg.o.maxAttempts {
 			d.Attempts = append(d.Attempts, a)
@@ -619,7 +612,7 @@ func (dg *diagnoser) attempts() error {
 		}
 		t := tallies[a.ErrorCode]
 		if t == nil {
-			t = &tally{code: a.ErrorCode, latest: &a}
+			t = &tally{latest: &a, remedy: remedy}
 			tallies[a.ErrorCode] = t
 			order = append(order, a.ErrorCode)
 		}
@@ -633,9 +626,9 @@ func (dg *diagnoser) attempts() error {
 			what = "with " + code.String()
 		}
 		f := Finding{Severity: SeverityError, Code: CodeUnlockFailed, ErrorCode: code, Count: t.count, At: a.At,
-			Message: fmt.Sprintf("%s failed %s, the last at %s at %s: %s", plural(t.count, "unlock attempt", "unlock attempts"), what,
+			Message: fmt.Sprintf("%s failed %s, the last on %s at %s: %s", plural(t.count, "unlock attempt", "unlock attempts"), what,
 				fmtTime(a.At, d.loc), lockLabel(a), a.Explanation),
-			Remedy: dg.failureRemedy(*a, lockGroups[a.LockID])}
+			Remedy: t.remedy}
 		if lastOK != nil && lastOK.At.After(a.At) {
 			f.Severity = SeverityWarning
 			f.Message += " The member has unlocked successfully since."
@@ -644,7 +637,7 @@ func (dg *diagnoser) attempts() error {
 	}
 	if lastOK != nil {
 		dg.add(Finding{Severity: SeverityInfo, Code: CodeUnlockSucceeded, Count: okCount, At: lastOK.At,
-			Message: fmt.Sprintf("%s succeeded in the %s before %s, the last at %s at %s.", plural(okCount, "unlock", "unlocks"), days, fmtTime(d.At, d.loc), fmtTime(lastOK.At, d.loc), lockLabel(lastOK))})
+			Message: fmt.Sprintf("%s succeeded in the %s before %s, the last on %s at %s.", plural(okCount, "unlock", "unlocks"), days, fmtTime(d.At, d.loc), fmtTime(lastOK.At, d.loc), lockLabel(lastOK))})
 	}
 	return nil
 }
@@ -688,41 +681,61 @@ func (dg *diagnoser) candidateGroups(groups []int64) []GroupDiagnosis {
 	return out
 }
 
+// outOfDate turns f, about a role that is not valid now, into an error: the
+// platform gives access (when: "now", "already"), so the role is out of date.
+// The remedy depends on whether the role is managed here.
+func outOfDate(f Finding, when string, managed bool, remedy, remedyHandMade string) Finding {
+	f.Severity = SeverityError
+	f.Message += " The platform gives access " + when + ", so the role is out of date."
+	f.Remedy = remedy
+	if !managed {
+		f.Remedy = remedyHandMade
+	}
+	return f
+}
+
+// groupWindow is one platform window of a group.
+type groupWindow struct {
+	schedule.Interval
+	gx *GroupExplanation
+}
+
 // windowAround finds, among the platform windows of the candidate groups,
-// the one in force at t, else the next one after t (next), else the last
-// one before t (prev).
-func (dg *diagnoser) windowAround(t time.Time, groups []int64) (cur, next, prev *schedule.Interval, gx *GroupExplanation) {
-	var gNext, gPrev, gCur *GroupExplanation
+// the one in force at t (cur), the first one after t (next) and the last one
+// before t (prev); each is nil when there is none.
+func (dg *diagnoser) windowAround(t time.Time, groups []int64) (cur, next, prev *groupWindow) {
 	for _, gd := range dg.candidateGroups(groups) {
 		x := dg.byGroup[gd.GroupID]
 		if x == nil {
 			continue
 		}
-		for i := range x.Windows {
-			w := &x.Windows[i]
+		for _, w := range x.Windows {
 			switch {
 			case !w.Start.After(t) && w.End.After(t):
 				if cur == nil {
-					cur, gCur = w, x
+					cur = &groupWindow{w, x}
 				}
 			case w.Start.After(t):
 				if next == nil || w.Start.Before(next.Start) {
-					next, gNext = w, x
+					next = &groupWindow{w, x}
 				}
 			default:
 				if prev == nil || w.End.After(prev.End) {
-					prev, gPrev = w, x
+					prev = &groupWindow{w, x}
 				}
 			}
 		}
 	}
-	switch {
-	case cur != nil:
-		return cur, next, prev, gCur
-	case next != nil:
-		return nil, next, prev, gNext
-	}
-	return nil, nil, prev, gPrev
+	return cur, next, prev
+}
+
+// noun names what produced the window: "booking window", "plan's access",
+// or "access window" when several kinds of source overlap it.
+func (gw *groupWindow) noun() string { return windowNoun(gw.gx, gw.Interval) }
+
+// group names the window's group for a sentence: `group 101 "Members"`.
+func (dg *diagnoser) group(gw *groupWindow) string {
+	return lower(groupLabel(gw.gx.GroupID, dg.checks[gw.gx.GroupID].Name))
 }
 
 // windowNoun names what produced window w of group gx: "booking window",
@@ -776,117 +789,87 @@ var (
 		kisi.CodeWirelessLockNotFound, kisi.CodeWirelessLockOffline, kisi.CodeWirelessUnlockInProgress}
 )
 
-// explainFailure says in a sentence why the attempt a failed.
-func (dg *diagnoser) explainFailure(a UnlockAttempt, groups []int64) string {
-	loc := dg.d.loc
+// failure says in a sentence why the attempt a failed, and what to do about
+// it.
+func (dg *diagnoser) failure(a UnlockAttempt, groups []int64) (why, remedy string) {
 	code := a.ErrorCode
 	switch {
-	case code == kisi.CodeAccessNotYetValid:
-		cur, next, _, gx := dg.windowAround(a.At, groups)
-		switch {
-		case cur != nil:
-			return fmt.Sprintf("access was not yet valid in Kisi, although the platform gave access then (%s): Kisi's role was out of date.", fmtRoleWindow(*cur, loc))
-		case next != nil:
-			return fmt.Sprintf("access not yet valid — the %s for %s opens at %s.", windowNoun(gx, *next), lower(groupLabel(gx.GroupID, dg.checks[gx.GroupID].Name)), fmtClockOrTime(next.Start, a.At, loc))
-		}
-		return "access not yet valid — the member's role in this door's group starts later, and the platform gives no access in the coming week."
-	case code == kisi.CodeAccessNoLongerValid:
-		cur, _, prev, gx := dg.windowAround(a.At, groups)
-		switch {
-		case cur != nil:
-			return fmt.Sprintf("access no longer valid in Kisi, although the platform gave access then (%s): Kisi's role was out of date.", fmtRoleWindow(*cur, loc))
-		case prev != nil:
-			return fmt.Sprintf("access no longer valid — the %s for %s closed at %s.", windowNoun(gx, *prev), lower(groupLabel(gx.GroupID, dg.checks[gx.GroupID].Name)), fmtClockOrTime(prev.End, a.At, loc))
-		}
-		return "access no longer valid — the member's role in this door's group has expired."
+	case code == kisi.CodeAccessNotYetValid, code == kisi.CodeAccessNoLongerValid:
+		return dg.validityFailure(a, groups)
 	case code == kisi.CodeAccessNotAllowedNow:
+		why = "a time restriction (opening hours) of the door or its group did not include that time, so the app showed “Restricted”."
 		if gs := dg.restricted(groups, CodeTimeRestriction); len(gs) > 0 {
-			return fmt.Sprintf("access not allowed at this moment — the time restriction (opening hours) of %s did not include that time, so the app showed “Restricted”.", strings.Join(gs, " and "))
+			why = fmt.Sprintf("the time restriction (opening hours) of %s did not include that time, so the app showed “Restricted”.", strings.Join(gs, " and "))
 		}
-		return "access not allowed at this moment — a time restriction (opening hours) of the door or its group did not include that time, so the app showed “Restricted”."
+		return "access not allowed at this moment — " + why, remedyTimeRestrict
 	case code == kisi.CodeAccessDisabled:
-		return "access disabled — the Kisi user's access is switched off (access_enabled is false)."
+		return "access disabled — the Kisi user's access is switched off (access_enabled is false).", remedyAccessDisabled
 	case code == kisi.CodeAppsNotIncluded:
-		return "the group's access rights do not include apps — app access is turned off for the group."
+		return "the group's access rights do not include apps — app access is turned off for the group.", remedyAppAccess
 	case code == kisi.CodeNotPrimaryDevice:
-		return "the phone is not the member's primary device, and the group allows only the primary one."
+		return "the phone is not the member's primary device, and the group allows only the primary one.", remedyPrimaryDevice
 	case slices.Contains(codesGeofence, code):
-		return "Kisi could not confirm that the phone was at the place (geofence restriction): the app showed “Unable to detect your location”."
+		return "Kisi could not confirm that the phone was at the place (geofence restriction): the app showed “Unable to detect your location”.", remedyLocation
 	case slices.Contains(codesLocation, code):
-		return "the app may not use the phone's location, which the geofence restriction needs: the app showed “Unable to detect your location”."
+		return "the app may not use the phone's location, which the geofence restriction needs: the app showed “Unable to detect your location”.", remedyLocation
 	case code == kisi.CodeNotCloseEnough:
-		return "the phone was not close enough to the Kisi reader (reader restriction)."
+		return "the phone was not close enough to the Kisi reader (reader restriction).", remedyReader
 	case slices.Contains(codesBluetooth, code):
-		return "the phone found no Kisi reader over Bluetooth (Bluetooth off or not allowed for the app)."
+		return "the phone found no Kisi reader over Bluetooth (Bluetooth off or not allowed for the app).",
+			"Ask the member to turn Bluetooth on and allow the app to use it."
 	case code == kisi.CodeInAppAccessDisabled:
-		return "in-app unlocking is disabled for the group (tap-to-access restriction): the member must tap the phone on the reader."
+		return "in-app unlocking is disabled for the group (tap-to-access restriction): the member must tap the phone on the reader.", remedyTapToAccess
 	case code == kisi.CodeDoorLockedDown:
-		return "the door was locked down."
+		return "the door was locked down.", remedyLockdown
 	case code == kisi.CodePlaceLockedDown:
-		return "the place was locked down."
+		return "the place was locked down.", remedyLockdown
 	case slices.Contains(codesHardware, code):
-		return "a problem of the door's hardware (" + code.Description() + "), not of the member's access."
+		return "a problem of the door's hardware (" + code.Description() + "), not of the member's access.",
+			"Check the door's controller and reader in the Kisi dashboard; contact Kisi support if it persists."
 	case slices.Contains(codesDenied, code):
-		return "Kisi found no valid access right of the member for this door."
+		return "Kisi found no valid access right of the member for this door.",
+			"See the role findings: run a sync, and make sure the platform gives access to a group holding this door."
+	}
+	switch {
 	case code == "":
-		return "Kisi gave no reason."
+		why = "Kisi gave no reason."
+	case code.LikelyCause() != "":
+		why = "most likely " + code.LikelyCause() + "."
+	case code.Description() != "":
+		why = lower(code.Description()) + "."
+	default:
+		why = "an error code Kisi does not document."
 	}
-	if cause := code.LikelyCause(); cause != "" {
-		return "most likely " + cause + "."
-	}
-	if desc := code.Description(); desc != "" {
-		return strings.ToLower(desc[:1]) + desc[1:] + "."
-	}
-	return "an error code Kisi does not document."
+	return why, "Look the event up in the Kisi dashboard's Event History for details."
 }
 
-// failureRemedy says what to do about the attempt a.
-func (dg *diagnoser) failureRemedy(a UnlockAttempt, groups []int64) string {
+// validityFailure explains an attempt refused because the member's role was
+// not yet or no longer valid, from the platform's windows around it.
+func (dg *diagnoser) validityFailure(a UnlockAttempt, groups []int64) (why, remedy string) {
 	loc := dg.d.loc
-	code := a.ErrorCode
+	early := a.ErrorCode == kisi.CodeAccessNotYetValid
+	cur, next, prev := dg.windowAround(a.At, groups)
 	switch {
-	case code == kisi.CodeAccessNotYetValid:
-		cur, next, _, gx := dg.windowAround(a.At, groups)
-		switch {
-		case cur != nil:
-			return "Run a sync; if this repeats, check the sync's report for failures."
-		case next != nil:
-			r := fmt.Sprintf("Nothing is broken: Kisi opens the door from %s.", fmtTime(next.Start, loc))
-			if n := windowNoun(gx, *next); n == "booking window" || n == "assignment window" {
-				r += " To let members in earlier, raise the buffer before bookings."
-			}
-			return r
+	case cur != nil && early:
+		return fmt.Sprintf("Kisi said access was not yet valid, although the platform gave access then (%s): Kisi's role was out of date.", fmtRoleWindow(cur.Interval, loc)), remedyResync
+	case cur != nil:
+		return fmt.Sprintf("Kisi said access was no longer valid, although the platform gave access then (%s): Kisi's role was out of date.", fmtRoleWindow(cur.Interval, loc)), remedyResync
+	case early && next != nil:
+		why = fmt.Sprintf("access not yet valid — the %s for %s opens at %s.", next.noun(), dg.group(next), fmtClockOrTime(next.Start, a.At, loc))
+		remedy = fmt.Sprintf("Nothing is broken: Kisi opens the door from %s.", fmtTime(next.Start, loc))
+		if n := next.noun(); n == "booking window" || n == "assignment window" {
+			remedy += " To let members in earlier, raise the buffer before bookings."
 		}
-		return "Check the member's plan or booking on the platform."
-	case code == kisi.CodeAccessNoLongerValid:
-		if cur, _, _, _ := dg.windowAround(a.At, groups); cur != nil {
-			return "Run a sync; if this repeats, check the sync's report for failures."
-		}
-		return "If the member should still have access, extend the booking or plan on the platform; the sync updates Kisi."
-	case code == kisi.CodeAccessNotAllowedNow:
-		return "Widen or remove the time restriction of the group or door in Kisi, or map the member to a group without one — the platform's windows already limit access in time. Decide which rule your space wants."
-	case code == kisi.CodeAccessDisabled:
-		return "Turn access back on for the user in the Kisi dashboard (Users → the user → Access)."
-	case code == kisi.CodeAppsNotIncluded:
-		return "Turn app access on for the group in Kisi, or let the member use a card or link."
-	case code == kisi.CodeNotPrimaryDevice:
-		return "The member makes this phone the primary device in the Kisi app, or turn the primary-device restriction off."
-	case slices.Contains(codesGeofence, code), slices.Contains(codesLocation, code):
-		return "The member allows location access for the Kisi or white-label app and turns location services on; or turn the geofence restriction of the group off."
-	case code == kisi.CodeNotCloseEnough:
-		return "The member unlocks standing at the door, next to the reader; or turn the reader restriction off."
-	case slices.Contains(codesBluetooth, code):
-		return "The member turns Bluetooth on and allows the app to use it."
-	case code == kisi.CodeInAppAccessDisabled:
-		return "The member taps the phone on the Kisi reader; or turn the tap-to-access restriction off to allow the unlock button."
-	case code == kisi.CodeDoorLockedDown, code == kisi.CodePlaceLockedDown:
-		return "Cancel the lockdown in the Kisi dashboard once it is over."
-	case slices.Contains(codesHardware, code):
-		return "Check the door's controller and reader in the Kisi dashboard; contact Kisi support if it persists."
-	case slices.Contains(codesDenied, code):
-		return "See the role findings: run a sync, and make sure the platform gives access to a group holding this door."
+		return why, remedy
+	case early:
+		return "access not yet valid — the member's role in this door's group starts later, and the platform gives no access in the coming week.",
+			"Check the member's plan or booking on the platform."
+	case prev != nil:
+		why = fmt.Sprintf("access no longer valid — the %s for %s closed at %s.", prev.noun(), dg.group(prev), fmtClockOrTime(prev.End, a.At, loc))
+	default:
+		why = "access no longer valid — the member's role in this door's group has expired."
 	}
-	return "Look the event up in the Kisi dashboard's Event History for details."
+	return why, "If the member should still have access, extend the booking or plan on the platform; the sync updates Kisi."
 }
 
 // String renders the diagnosis for a support person: the findings, most
@@ -901,14 +884,7 @@ func (d *Diagnosis) String() string {
 		loc = loadZone(d.Zone)
 	}
 	var b strings.Builder
-	who := "member " + d.MemberID
-	if d.Name != "" {
-		who += " (" + d.Name + ")"
-	}
-	if d.Email != "" {
-		who += " <" + d.Email + ">"
-	}
-	fmt.Fprintf(&b, "Diagnosis of %s at %s\n\nFindings:\n", who, fmtTime(d.At, loc))
+	fmt.Fprintf(&b, "Diagnosis of member %s at %s\n\nFindings:\n", memberLabel(d.MemberID, d.Name, d.Email), fmtTime(d.At, loc))
 	writeFindings(&b, d.Findings)
 
 	b.WriteString("\nKisi:\n")

@@ -214,3 +214,17 @@ func plural(n int, one, many string) string {
 	}
 	return fmt.Sprintf("%d %s", n, many)
 }
+
+// Remedies shared by the findings of a group's restrictions and of the
+// unlock failures they cause.
+const (
+	remedyAppAccess      = "Turn app access on for the group in Kisi if members should unlock with their phone; otherwise the member uses a card or a link."
+	remedyTimeRestrict   = "Widen or remove the time restriction of the group (or of its doors) in Kisi if members should get in whenever the platform gives access — the platform's windows already limit access in time — or map a group without one instead."
+	remedyLocation       = "Ask the member to allow location access for the Kisi (or white-label) app and to turn location services on; or turn the group's geofence restriction off."
+	remedyReader         = "Ask the member to unlock standing at the door, next to the reader, with Bluetooth on; or turn the group's reader restriction off."
+	remedyPrimaryDevice  = "Ask the member to make this phone the primary device in the Kisi app; or turn the group's primary-device restriction off."
+	remedyTapToAccess    = "Ask the member to tap the phone on the Kisi reader; or turn the group's tap-to-access restriction off to allow the unlock button in the app."
+	remedyLockdown       = "Cancel the lockdown in the Kisi dashboard once it is over."
+	remedyAccessDisabled = "Turn access back on for the user in the Kisi dashboard (Users → the user → Access)."
+	remedyResync         = "Run a sync; if this repeats, check the sync's report for failures."
+)

@@ -1,7 +1,6 @@
 package access_test
 
 import (
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -19,24 +18,6 @@ import (
 	"github.com/kisisync/kisisync/kisi/kisitest"
 	"github.com/kisisync/kisisync/mapping"
 )
-
-// troubleZone is the zone of the troubleshooting tests' location.
-var troubleZone = func() *time.Location {
-	loc, err := time.LoadLocation("Europe/Berlin")
-	if err != nil {
-		panic(err)
-	}
-	return loc
-}()
-
-// tAt is 2026-06-10 hh:mm in Berlin (CEST).
-func tAt(hhmm string) time.Time {
-	var h, m int
-	if _, err := fmt.Sscanf(hhmm, "%d:%d", &h, &m); err != nil {
-		panic(err)
-	}
-	return time.Date(2026, time.June, 10, h, m, 0, 0, troubleZone)
-}
 
 // troubleRig is a fake Kisi with one place, two doors and three groups,
 // a client with the owner's key, and a snapshot and mapping that use them.
@@ -138,18 +119,12 @@ func (r *troubleRig) unlock(t testing.TB, uid, lock int64, at time.Time, code st
 	require.NoError(t, err)
 }
 
-// goldenUpdating reports whether the package's -update flag is set.
-func goldenUpdating() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
-}
-
 // checkGolden compares got with testdata/<dir>/<name>.golden, rewriting it
 // under -update.
 func checkGolden(t *testing.T, dir, name, got string) {
 	t.Helper()
 	path := filepath.Join("testdata", dir, strings.ReplaceAll(name, " ", "_")+".golden")
-	if goldenUpdating() {
+	if *update {
 		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
 		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
 		return

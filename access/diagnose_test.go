@@ -13,7 +13,7 @@ import (
 	"github.com/kisisync/kisisync/kisi"
 )
 
-var planStart = time.Date(2026, time.June, 1, 0, 0, 0, 0, troubleZone)
+var planStart = time.Date(2026, time.June, 1, 0, 0, 0, 0, berlinTZ)
 
 func proPlan(status access.PlanStatus) access.Plan {
 	return access.Plan{ID: "p1", PlanID: "pro", MemberID: "alice", Start: planStart, Status: status}
@@ -44,7 +44,7 @@ func TestDiagnose(t *testing.T) {
 				withPlan(access.PlanActive)(r)
 				uid := r.user(t, email, true, true)
 				r.role(t, r.c, uid, r.member, planStart, time.Time{})
-				r.unlock(t, uid, r.front, tAt("09:12"), "")
+				r.unlock(t, uid, r.front, cest("09:12"), "")
 				return "alice", nil
 			},
 			want: []wantFinding{
@@ -88,7 +88,7 @@ func TestDiagnose(t *testing.T) {
 				_, err := r.c.Users.Update(t.Context(), uid, &kisi.UserUpdateRequest{AccessEnabled: kisi.Ptr(false)})
 				require.NoError(t, err)
 				r.role(t, r.c, uid, r.member, planStart, time.Time{})
-				r.unlock(t, uid, r.front, tAt("13:45"), string(kisi.CodeAccessDisabled))
+				r.unlock(t, uid, r.front, cest("13:45"), string(kisi.CodeAccessDisabled))
 				return "alice", nil
 			},
 			want: []wantFinding{
@@ -108,10 +108,10 @@ func TestDiagnose(t *testing.T) {
 				require.NoError(t, err)
 				uid := r.user(t, email, true, true)
 				r.role(t, r.c, uid, r.member, planStart, time.Time{})
-				r.unlock(t, uid, r.front, tAt("06:10"), string(kisi.CodeAccessNotAllowedNow))
-				r.unlock(t, uid, r.front, tAt("13:20"), string(kisi.CodeTooFarAway))
-				r.unlock(t, uid, r.front, tAt("13:21"), string(kisi.CodeTooFarAway))
-				r.unlock(t, uid, r.front, tAt("13:25"), string(kisi.CodeAppsNotIncluded))
+				r.unlock(t, uid, r.front, cest("06:10"), string(kisi.CodeAccessNotAllowedNow))
+				r.unlock(t, uid, r.front, cest("13:20"), string(kisi.CodeTooFarAway))
+				r.unlock(t, uid, r.front, cest("13:21"), string(kisi.CodeTooFarAway))
+				r.unlock(t, uid, r.front, cest("13:25"), string(kisi.CodeAppsNotIncluded))
 				return "alice", nil
 			},
 			want: []wantFinding{
@@ -182,10 +182,10 @@ func TestDiagnose(t *testing.T) {
 			name: "booking not yet open",
 			at:   "13:52",
 			setup: func(t *testing.T, r *troubleRig) (string, *kisi.Client) {
-				r.s.Bookings = []access.Booking{{ID: "b1", ResourceID: "room1", MemberID: "alice", Start: tAt("14:00"), End: tAt("15:00")}}
+				r.s.Bookings = []access.Booking{{ID: "b1", ResourceID: "room1", MemberID: "alice", Start: cest("14:00"), End: cest("15:00")}}
 				uid := r.user(t, email, true, true)
-				r.role(t, r.c, uid, r.room, tAt("13:55"), tAt("15:05"))
-				r.unlock(t, uid, r.roomDr, tAt("13:50"), string(kisi.CodeAccessNotYetValid))
+				r.role(t, r.c, uid, r.room, cest("13:55"), cest("15:05"))
+				r.unlock(t, uid, r.roomDr, cest("13:50"), string(kisi.CodeAccessNotYetValid))
 				return "alice", nil
 			},
 			want: []wantFinding{
@@ -202,8 +202,8 @@ func TestDiagnose(t *testing.T) {
 			setup: func(t *testing.T, r *troubleRig) (string, *kisi.Client) {
 				withPlan(access.PlanActive)(r)
 				uid := r.user(t, email, true, true)
-				r.role(t, r.c, uid, r.member, planStart, time.Date(2026, time.June, 9, 0, 0, 0, 0, troubleZone))
-				r.unlock(t, uid, r.front, tAt("13:00"), string(kisi.CodeAccessNoLongerValid))
+				r.role(t, r.c, uid, r.member, planStart, time.Date(2026, time.June, 9, 0, 0, 0, 0, berlinTZ))
+				r.unlock(t, uid, r.front, cest("13:00"), string(kisi.CodeAccessNoLongerValid))
 				return "alice", nil
 			},
 			want: []wantFinding{
@@ -217,7 +217,7 @@ func TestDiagnose(t *testing.T) {
 			setup: func(t *testing.T, r *troubleRig) (string, *kisi.Client) {
 				withPlan(access.PlanActive)(r)
 				uid := r.user(t, email, true, true)
-				r.role(t, r.c, uid, r.member, time.Date(2026, time.June, 11, 0, 0, 0, 0, troubleZone), time.Time{})
+				r.role(t, r.c, uid, r.member, time.Date(2026, time.June, 11, 0, 0, 0, 0, berlinTZ), time.Time{})
 				return "alice", nil
 			},
 			want: []wantFinding{{code: access.CodeRoleNotYetValid, severity: access.SeverityError, remedy: "Run a sync"}},
@@ -230,7 +230,7 @@ func TestDiagnose(t *testing.T) {
 				uid := r.user(t, email, true, true)
 				key, err := r.srv.NewUserKey("frontdesk@example.com", "organization_administrator")
 				require.NoError(t, err)
-				r.role(t, r.client(t, key), uid, r.member, tAt("08:00"), tAt("12:00"))
+				r.role(t, r.client(t, key), uid, r.member, cest("08:00"), cest("12:00"))
 				return "alice", nil
 			},
 			want: []wantFinding{
@@ -291,7 +291,7 @@ func TestDiagnose(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			at := tAt(tc.at)
+			at := cest(tc.at)
 			r := newTroubleRig(t, at)
 			member, c := tc.setup(t, r)
 			if c == nil {
@@ -322,12 +322,12 @@ func TestDiagnose(t *testing.T) {
 // TestDiagnoseJSON checks the JSON a host's admin page receives.
 func TestDiagnoseJSON(t *testing.T) {
 	t.Parallel()
-	at := tAt("13:52")
+	at := cest("13:52")
 	r := newTroubleRig(t, at)
-	r.s.Bookings = []access.Booking{{ID: "b1", ResourceID: "room1", MemberID: "alice", Start: tAt("14:00"), End: tAt("15:00")}}
+	r.s.Bookings = []access.Booking{{ID: "b1", ResourceID: "room1", MemberID: "alice", Start: cest("14:00"), End: cest("15:00")}}
 	uid := r.user(t, "alice@example.com", true, true)
-	r.role(t, r.c, uid, r.room, tAt("13:55"), tAt("15:05"))
-	r.unlock(t, uid, r.roomDr, tAt("13:50"), string(kisi.CodeAccessNotYetValid))
+	r.role(t, r.c, uid, r.room, cest("13:55"), cest("15:05"))
+	r.unlock(t, uid, r.roomDr, cest("13:50"), string(kisi.CodeAccessNotYetValid))
 	d, err := access.Diagnose(t.Context(), r.c, r.s, r.m, access.DefaultPolicy(), "alice", at)
 	require.NoError(t, err)
 	b, err := json.MarshalIndent(d, "", "  ")
@@ -351,7 +351,7 @@ func TestDiagnoseJSON(t *testing.T) {
 // from roles given by hand with the same key.
 func TestDiagnoseWithStore(t *testing.T) {
 	t.Parallel()
-	at := tAt("14:00")
+	at := cest("14:00")
 	r := newTroubleRig(t, at)
 	r.s.Plans = []access.Plan{proPlan(access.PlanActive)}
 	st := access.NewMemoryStore()
@@ -381,16 +381,16 @@ func TestDiagnoseWithStore(t *testing.T) {
 
 func TestDiagnoseArguments(t *testing.T) {
 	t.Parallel()
-	r := newTroubleRig(t, tAt("14:00"))
-	_, err := access.Diagnose(t.Context(), nil, r.s, r.m, access.DefaultPolicy(), "alice", tAt("14:00"))
+	r := newTroubleRig(t, cest("14:00"))
+	_, err := access.Diagnose(t.Context(), nil, r.s, r.m, access.DefaultPolicy(), "alice", cest("14:00"))
 	require.Error(t, err)
-	_, err = access.Diagnose(t.Context(), r.c, r.s, r.m, access.DefaultPolicy(), "alice", tAt("14:00"), access.WithUnlockLookback(100*24*time.Hour))
+	_, err = access.Diagnose(t.Context(), r.c, r.s, r.m, access.DefaultPolicy(), "alice", cest("14:00"), access.WithUnlockLookback(100*24*time.Hour))
 	require.Error(t, err)
-	_, err = access.Diagnose(t.Context(), r.c, r.s, r.m, access.DefaultPolicy(), "alice", tAt("14:00"), access.WithMaxAttempts(0))
+	_, err = access.Diagnose(t.Context(), r.c, r.s, r.m, access.DefaultPolicy(), "alice", cest("14:00"), access.WithMaxAttempts(0))
 	require.Error(t, err)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	_, err = access.Diagnose(ctx, r.c, r.s, r.m, access.DefaultPolicy(), "alice", tAt("14:00"))
+	_, err = access.Diagnose(ctx, r.c, r.s, r.m, access.DefaultPolicy(), "alice", cest("14:00"))
 	require.ErrorIs(t, err, context.Canceled)
 }
 
@@ -398,20 +398,20 @@ func TestDiagnoseArguments(t *testing.T) {
 // all of them, within the lookback.
 func TestDiagnoseAttemptLimits(t *testing.T) {
 	t.Parallel()
-	at := tAt("14:00")
+	at := cest("14:00")
 	r := newTroubleRig(t, at)
 	r.s.Plans = []access.Plan{proPlan(access.PlanActive)}
 	uid := r.user(t, "alice@example.com", true, true)
 	r.role(t, r.c, uid, r.member, planStart, time.Time{})
 	r.unlock(t, uid, r.front, at.Add(-26*time.Hour), string(kisi.CodeTooFarAway)) // outside a 1-day lookback
 	for _, hhmm := range []string{"13:00", "13:10", "13:20"} {
-		r.unlock(t, uid, r.front, tAt(hhmm), string(kisi.CodeTooFarAway))
+		r.unlock(t, uid, r.front, cest(hhmm), string(kisi.CodeTooFarAway))
 	}
 	d, err := access.Diagnose(t.Context(), r.c, r.s, r.m, access.DefaultPolicy(), "alice", at,
 		access.WithMaxAttempts(2), access.WithUnlockLookback(24*time.Hour))
 	require.NoError(t, err)
 	require.Len(t, d.Attempts, 2)
-	require.True(t, d.Attempts[0].At.Equal(tAt("13:20")), "newest first")
+	require.True(t, d.Attempts[0].At.Equal(cest("13:20")), "newest first")
 	requireFindings(t, d.Findings, []wantFinding{{code: access.CodeUnlockFailed, severity: access.SeverityError, message: "3 unlock attempts failed"}})
 }
 
@@ -419,7 +419,7 @@ func TestDiagnoseAttemptLimits(t *testing.T) {
 // which knows its Store.
 func TestReconcilerTroubleshooting(t *testing.T) {
 	t.Parallel()
-	at := tAt("14:00")
+	at := cest("14:00")
 	r := newTroubleRig(t, at)
 	r.s.Plans = []access.Plan{proPlan(access.PlanActive)}
 	rec, err := access.NewReconciler(r.c, access.NewMemoryStore(), r.m, access.DefaultPolicy(), access.WithClock(r.clock))
@@ -442,7 +442,7 @@ func TestReconcilerTroubleshooting(t *testing.T) {
 // BenchmarkDiagnose measures one diagnosis against the fake Kisi over
 // loopback HTTP (a restricted group, a role and four unlock attempts).
 func BenchmarkDiagnose(b *testing.B) {
-	at := tAt("14:00")
+	at := cest("14:00")
 	r := newTroubleRig(b, at)
 	r.s.Plans = []access.Plan{proPlan(access.PlanActive)}
 	_, err := r.c.Groups.Update(b.Context(), r.member, &kisi.GroupUpdateRequest{TimeRestrictionEnabled: kisi.Ptr(true)})
@@ -452,7 +452,7 @@ func BenchmarkDiagnose(b *testing.B) {
 	uid := r.user(b, "alice@example.com", true, true)
 	r.role(b, r.c, uid, r.member, planStart, time.Time{})
 	for _, code := range []string{"", "34ffaa", "a3995f", "f358de"} {
-		r.unlock(b, uid, r.front, tAt("13:00"), code)
+		r.unlock(b, uid, r.front, cest("13:00"), code)
 	}
 	b.ReportAllocs()
 	for b.Loop() {

@@ -2,62 +2,99 @@
 // bookings, assignments, check-ins) into exactly the right Kisi door access
 // at the right times, and keeps Kisi in step with it.
 //
-// It has two halves: a pure one ([Desired], [Access], [Links], [Explain]),
-// which computes access from a [Snapshot], a mapping.Mapping and a
-// [Policy] without I/O; and the [Reconciler], which makes Kisi hold that
-// access through a [KisiAPI] (a *kisi.Client) and records what it created
-// in a [Store].
+// It has two halves: a pure one ([Desired], [Access], [Links], [NextChange],
+// [Explain]), which computes access from a [Snapshot], a mapping.Mapping
+// and a [Policy] without I/O; and the [Reconciler], which makes Kisi hold
+// that access through a [KisiAPI] (a *kisi.Client) and records what it
+// created in a [Store].
 //
 // # Usage
 //
 //	client, err := kisi.NewClient(apiKey)
 //	...
-//	r, err := access.NewReconciler(client, access.NewMemoryStore(), m, access.DefaultPolicy(),
+//	r, err := access.NewReconciler(client, store, m, access.DefaultPolicy(),
 //		access.WithOrganization("acme"))
 //	...
-//	rep, err := r.Sync(ctx, snapshot) // every few minutes, on each change, and at rep.NextRun
+//	rep, err := r.Sync(ctx, snapshot) // on each change, and at rep.NextRun
 //	if rep != nil {
 //		schedule(rep.NextRun)
 //	}
 //
-// [Reconciler.Plan] is the dry run: its [Changes] print like a Terraform
-// plan and marshal to JSON; [Reconciler.Apply] applies them.
+// # Desired access
 //
-// # The slot rule
+// [Desired] returns, for a snapshot at an instant, one [Grant] per (member,
+// group): the window Kisi should hold. [Links] returns the group links that
+// drop-in bookings want, and [Access] every merged window over a horizon.
+// Records that cannot be used are reported as [RecordError]s while every
+// valid record still counts. [Explain] answers "why does (or doesn't) this
+// member have access to group G at time T": every source considered, its
+// window and the first reason it does not apply.
 //
 // Kisi holds one role per user and group, so for each (member, group) the
 // reconciler keeps the merged window in force now, or else the next one that
-// starts within [Policy.Lead]. Kisi enforces valid_from and valid_until
-// itself, so access opens and closes on time even while the host is down;
-// [Report.NextRun] says when the next window enters its lead time or ends.
+// starts within [Policy.Lead] (the slot rule). Kisi enforces valid_from and
+// valid_until itself, so access opens and closes on time even while the
+// host is down.
 //
-// # A run
+// # The reconciler
 //
-// A run is level-triggered and idempotent. It computes the desired grants
-// and drop-in links, compares them with the Store (no Kisi reads when
-// nothing is pending) and plans, in this order: Store corrections for
-// interrupted creates ([ActionAdopt], [ActionForget]), pure revocations,
-// replacements (delete then create back to back, or one verified PATCH
-// with [WithPatchValidity]), creates with the soonest window first, and
-// cleanup of expired objects. Apply records an intent in the Store before
-// every create and settles it after, so a lost response or a crash is
-// looked up in Kisi on the next run and adopted, never created twice. One
-// failing change does not stop the others; failures are counted, joined
-// into the returned error and retried next run.
+// [NewReconciler] does no I/O and starts no goroutine. A run is
+// level-triggered and idempotent: [Reconciler.Sync] is [Reconciler.Plan]
+// then [Reconciler.Apply] under the Store's lease, and a second Sync with
+// the same snapshot does nothing.
 //
-// [Reconciler.Verify] lists Kisi per mapped group to find drift: managed
-// objects deleted or edited by hand (re-created or restored by the next
-// run), orphans of interrupted runs (adopted), users left unconfirmed
-// (reported) and objects it does not manage (reported, never touched).
+// Plan is the dry run. It compares the desired grants and links with the
+// Store (no Kisi reads unless a create of an earlier run is still pending)
+// and returns [Changes], which print like a Terraform plan and marshal to
+// JSON, in this order: Store corrections for interrupted creates
+// ([ActionAdopt], [ActionForget]), pure revocations, replacements (delete
+// then create back to back, or one verified PATCH with
+// [WithPatchValidity]), creates with the soonest window first, and cleanup
+// of expired objects.
 //
-// # Guard
+// Apply makes the changes in that order. It records an intent in the Store
+// before every create and settles it after, so the outcome of a lost
+// response or a crash (kisi.ErrMaybeApplied) is looked up in Kisi on the
+// next run and adopted, never created twice; while the lookup fails, the
+// intent is left alone. One failing change does not stop the others:
+// failures are counted in the [Report], joined into the returned error and
+// retried next run. [WithProgress] follows a long Apply change by change.
+// Apply trusts [Changes] only as far as its own Store confirms them, so a
+// plan kept as JSON for review is safe to apply later: it refuses a plan of
+// another organization or of a Store that changed since ([ErrStalePlan]),
+// never deletes an object its Store does not record, and skips creates
+// whose window ended in the meantime.
+//
+// # Scheduling with NextRun
+//
+// [Report.NextRun] is the next instant the desired access changes: a window
+// entering its lead time, a window ending (a booking, a plan, a check-in at
+// the end of its local day) or a drop-in link's window ending. A host runs
+// Sync when its data changes and at NextRun, instead of polling; after a
+// run with failures or unresolved intents NextRun is at most
+// [WithRetryAfter] away. [NextChange] computes the same instant without a
+// Reconciler.
+//
+// # The revoke guard
 //
 // A plan that would revoke more than a share of the managed grants and
-// links (default 25%, [WithRevokeLimit], beyond a floor of
-// [WithRevokeFloor]) is not applied: Apply and Sync return a
-// *[RevokeLimitError] until the plan is approved with [Changes.Approve]. An
-// empty or truncated snapshot from a broken upstream cannot lock a space
-// out.
+// links in force or to come (default 25%, [WithRevokeLimit], beyond a floor
+// of [WithRevokeFloor]) is not applied: Apply and Sync return a
+// *[RevokeLimitError] and a Report with Held set until the plan is approved
+// with [Changes.Approve] (or every plan with [WithApproveRevocations]). An
+// empty or truncated snapshot from a broken upstream, or one whose records
+// are all invalid, cannot lock a space out. Apply counts the revocations
+// itself from its Store.
+//
+// # Verify
+//
+// [Reconciler.Verify] lists Kisi per mapped group (and per group the Store
+// still has records in) to find drift: managed objects deleted or edited by
+// hand (re-created or restored by the next run), orphans of interrupted
+// runs (adopted), users left unconfirmed (reported) and objects it does not
+// manage (reported, never touched). It writes only to the Store. Steady
+// state runs do not need it; call it periodically or after restoring a
+// Store.
 //
 // # Identity and ownership
 //
@@ -68,7 +105,8 @@
 // metadata [MetadataKey]: [MetadataValue]. Kisi user ids are cached in the
 // Store. The reconciler never deletes a Kisi user, and never deletes or
 // edits a role or link it did not create: a create refused because the user
-// holds a role given by hand is reported as a [Conflict].
+// holds a role given by hand is reported as a [Conflict] and not retried
+// until the wanted window changes.
 //
 // # Drop-in links
 //
@@ -79,21 +117,44 @@
 // each link's secret and QR code for hosts that send their own email, and
 // [Report.Links] counts email links against Kisi's limit of [LinkLimit].
 //
-// # Store
+// # The Store contract
 //
-// A [Store] keeps one [Record] per Kisi object, per organization, written
-// record by record as side effects happen, and a lease so that two runs of
-// one organization exclude each other (the second fails fast with an error
-// matching [ErrLeaseHeld]). [NewMemoryStore] (also access/memstore) keeps
-// them in memory; access/storetest is the conformance suite for any other
-// implementation.
+// A [Store] keeps one [Record] per Kisi object, keyed by organization and
+// [Record.Key], written record by record as side effects happen (never a
+// whole-state rewrite, so no transactions are needed), and a lease so that
+// two runs of one organization exclude each other: the second fails fast
+// with an error matching [ErrLeaseHeld]. Its method comments are the
+// contract. [NewMemoryStore] (also access/memstore) keeps records in
+// memory; access/storetest is the conformance suite any other
+// implementation runs (storetest.Run(t, newStore)).
+//
+// # Many organizations
+//
+// One Reconciler serves one Kisi organization (one API key). A host with
+// many runs one Reconciler per organization, each with
+// [WithOrganization], as independent jobs in its own job system; one Store
+// can serve them all, and its lease keeps two runs of one organization
+// apart, on one machine or many.
+//
+// # Troubleshooting
+//
+// [CheckConnection] (or [Reconciler.CheckConnection]) checks the API key
+// and that every mapped group exists in Kisi, has doors and what restricts
+// it. [Diagnose] (or [Reconciler.Diagnose]) adds to [Explain] what only
+// Kisi knows about one member: no Kisi user, unconfirmed, role missing or
+// expired, and recent unlock failures with their error codes decoded.
+// [GrantObserver] gives a support team read-only access to an
+// organization, and [RevokeObserver] takes it back. [Attendance] turns
+// Kisi unlock events into [CheckIn] records, so door use can count as
+// attendance.
 //
 // # Concurrency and errors
 //
-// A [Reconciler] is safe for concurrent use; runs of one organization are
-// serialized by the Store's lease. Errors come back as returned values,
-// never logged: [ErrLeaseHeld], [ErrStalePlan], *[RevokeLimitError], and
-// the joined errors of failed changes (which wrap the kisi package's typed
-// errors). Snapshot records that cannot be used are listed in
-// [Report.Skipped] while every valid record is synced.
+// A [Reconciler] is safe for concurrent use; its runs (and those of any
+// other Reconciler of the same organization and Store) are serialized by
+// the lease. Errors come back as returned values, never logged:
+// [ErrLeaseHeld], [ErrStalePlan], *[RevokeLimitError], and the joined
+// errors of failed changes (which wrap the kisi package's typed errors).
+// Snapshot records that cannot be used are listed in [Report.Skipped]
+// while every valid record is synced.
 package access

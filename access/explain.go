@@ -131,11 +131,11 @@ func Explain(s Snapshot, m mapping.Mapping, p Policy, memberID string, at time.T
 		}
 	}
 	if canon := s.Members[c].ID; canon != memberID {
-		x.Notes = append(x.Notes, fmt.Sprintf("Member %s has the same email as member %s: both are one Kisi user, and their access is kept under %s.", memberID, canon, canon))
+		x.Notes = append(x.Notes, fmt.Sprintf("Member %s has the same email as member %s: Kisi knows them as one user, and their access is combined under %s.", memberID, canon, canon))
 	} else {
 		for id, o := range ix.member {
 			if o == c && id != memberID {
-				x.Notes = append(x.Notes, fmt.Sprintf("Member %s has the same email: both are one Kisi user, and their access is kept under %s.", id, memberID))
+				x.Notes = append(x.Notes, fmt.Sprintf("Member %s has the same email: Kisi knows them as one user, and their access is combined under %s.", id, memberID))
 			}
 		}
 		slices.Sort(x.Notes)
@@ -198,9 +198,9 @@ func Explain(s Snapshot, m mapping.Mapping, p Policy, memberID string, at time.T
 	}
 	switch {
 	case len(srcs) == 0:
-		x.Problem = "The member has no plan, allowance, booking, assignment or check-in, so there is nothing to give access for; Kisi shows “No locks found”."
+		x.Problem = "The member has no plan, allowance, booking, assignment or check-in, so nothing gives access and the Kisi app shows “No locks found”."
 	case len(x.Groups) == 0:
-		x.Problem = "None of the member's plans, allowances, bookings, assignments or check-ins is mapped to a Kisi group, so Kisi shows “No locks found”; map them in the integration settings."
+		x.Problem = "None of the member's plans, allowances, bookings, assignments or check-ins is mapped to a Kisi group, so the Kisi app shows “No locks found”. Map them to Kisi groups in the integration settings."
 	}
 	_, err := Access(s, m, p, schedule.Interval{Start: at, End: at.Add(time.Nanosecond)})
 	return x, err
@@ -223,7 +223,11 @@ func groupReason(gx GroupExplanation, at time.Time, p Policy, zone *time.Locatio
 		reason = best.Note
 	}
 	if gx.Slot != nil { // starts within the lead time
-		reason += fmt.Sprintf(" The access is already in Kisi (added %s ahead) and opens at %s.", fmtDur(p.Lead), fmtTime(gx.Slot.Start, zoneOr(zone)))
+		when := "at " + fmtClockOrTime(gx.Slot.Start, at, zoneOr(zone))
+		if strings.Contains(reason, when) {
+			when = "then"
+		}
+		reason += fmt.Sprintf(" This access is already in Kisi (it is added %s ahead) and opens by itself %s.", fmtDur(p.Lead), when)
 	}
 	return reason
 }
@@ -349,7 +353,7 @@ func explainSources(e *engine, c int32, at time.Time) []SourceExplanation {
 		}
 		loc := ix.locs[locID]
 		sx := SourceExplanation{Kind: KindBooking, ID: b.ID, Ref: b.ResourceID, Groups: m.ResourceGroups(b.ResourceID), Window: &w, loc: loc}
-		name := fmt.Sprintf("Booking %s of %s (%s–%s)", b.ID, b.ResourceID, fmtTime(b.Start, loc), fmtClockOrTime(b.End, b.Start, loc))
+		name := fmt.Sprintf("Booking %s of %s (%s)", b.ID, b.ResourceID, fmtSpan(b.Start, b.End, loc))
 		switch {
 		case guest && !m.DropIn.AddToGroup:
 			sx.Groups = nil
@@ -360,13 +364,13 @@ func explainSources(e *engine, c int32, at time.Time) []SourceExplanation {
 			continue
 		case !w.Start.After(at) && w.End.After(at):
 			sx.state, sx.Applies = stApplies, true
-			sx.Note = fmt.Sprintf("%s gives access from %s to %s (%s).", name, fmtTime(w.Start, loc), fmtTime(w.End, loc), fmtBuffer(buf))
+			sx.Note = fmt.Sprintf("%s gives access from %s to %s (%s).", name, fmtTime(w.Start, loc), fmtClockOrTime(w.End, w.Start, loc), fmtBuffer(buf))
 		case w.Start.After(at):
 			sx.state, sx.key = stUpcoming, w.Start
-			sx.Note = fmt.Sprintf("%s starts in %s; access opens at %s (%s).", name, fmtDur(b.Start.Sub(at)), fmtTime(w.Start, loc), fmtBuffer(buf))
+			sx.Note = fmt.Sprintf("%s starts in %s; access opens at %s (%s).", name, fmtDur(b.Start.Sub(at)), fmtClockOrTime(w.Start, at, loc), fmtBuffer(buf))
 		default:
 			sx.state, sx.key = stEnded, w.End
-			sx.Note = fmt.Sprintf("%s has ended; access closed at %s.", name, fmtTime(w.End, loc))
+			sx.Note = fmt.Sprintf("%s has ended; access closed at %s.", name, fmtClockOrTime(w.End, at, loc))
 		}
 		out = append(out, finish(sx, name, false))
 	}
@@ -403,23 +407,23 @@ func explainSources(e *engine, c int32, at time.Time) []SourceExplanation {
 		switch {
 		case cur != nil:
 			sx.Window, sx.state, sx.Applies = cur, stApplies, true
-			sx.Note = fmt.Sprintf("%s (%s) is in force now, from %s to %s.", name, rules, fmtTime(cur.Start, loc), fmtTime(cur.End, loc))
+			sx.Note = fmt.Sprintf("%s (%s) is in force now, from %s to %s.", name, rules, fmtTime(cur.Start, loc), fmtClockOrTime(cur.End, cur.Start, loc))
 		case !whole.End.After(at):
 			sx.Window, sx.state, sx.key = &whole, stEnded, whole.End
 			sx.Note = fmt.Sprintf("%s ended on %s.", name, fmtTime(whole.End, loc))
 		case next != nil:
 			sx.Window, sx.state, sx.key = next, stUpcoming, next.Start
-			what := "its rule is not in force today"
+			what := "its schedule does not include today"
 			if sameLocalDay(next.Start, at, loc) {
-				what = "its rule is not in force now"
+				what = "its schedule does not include this time"
 			}
 			if whole.Start.After(at) {
 				what = fmt.Sprintf("it starts on %s", fmtTime(whole.Start, loc))
 			}
-			sx.Note = fmt.Sprintf("%s (%s): %s; next access %s to %s (%s).", name, rules, what, fmtTime(next.Start, loc), fmtTime(next.End, loc), fmtBuffer(bufferFor(p, a.ResourceID)))
+			sx.Note = fmt.Sprintf("%s (%s): %s; the next access is from %s to %s (%s).", name, rules, what, fmtTime(next.Start, loc), fmtClockOrTime(next.End, next.Start, loc), fmtBuffer(bufferFor(p, a.ResourceID)))
 		default:
 			sx.state, sx.key = stUpcoming, whole.Start
-			sx.Note = fmt.Sprintf("%s (%s): its rule is not in force in the coming week.", name, rules)
+			sx.Note = fmt.Sprintf("%s (%s): its schedule gives no access in the coming week.", name, rules)
 		}
 		out = append(out, finish(sx, name, false))
 	}
@@ -462,13 +466,13 @@ func explainSources(e *engine, c int32, at time.Time) []SourceExplanation {
 				switch {
 				case w.End.After(at):
 					sx.state, sx.Applies = stApplies, true
-					sx.Note = fmt.Sprintf("%s gives access until %s.", name, fmtTime(w.End, loc))
+					sx.Note = fmt.Sprintf("%s gives access until %s.", name, fmtCheckInEnd(ci, w.End, loc))
 				case !ci.Out.IsZero() && !ci.Out.After(w.End):
 					sx.state, sx.key = stCheckedOut, ci.Out
-					sx.Note = fmt.Sprintf("%s: the member checked out at %s, which ended the access of this check-in.", name, fmtClock(ci.Out, loc))
+					sx.Note = fmt.Sprintf("%s: the member checked out at %s, which ended the access from this check-in.", name, fmtClock(ci.Out, loc))
 				default:
 					sx.state, sx.key = stEnded, w.End
-					sx.Note = fmt.Sprintf("%s gave access until %s.", name, fmtTime(w.End, loc))
+					sx.Note = fmt.Sprintf("%s gave access until %s.", name, fmtCheckInEnd(ci, w.End, loc))
 				}
 				out = append(out, finish(sx, name, false))
 			}
@@ -512,7 +516,7 @@ func timedNote(sx *SourceExplanation, name string, w schedule.Interval, at time.
 	case !w.Start.After(at) && w.End.After(at):
 		sx.state, sx.Applies = stApplies, true
 		if w.End.Equal(schedule.Forever) {
-			return fmt.Sprintf("%s is active since %s, with no end.", name, fmtTime(w.Start, loc))
+			return fmt.Sprintf("%s has been active since %s and has no end date.", name, fmtTime(w.Start, loc))
 		}
 		return fmt.Sprintf("%s is active from %s until %s.", name, fmtTime(w.Start, loc), fmtTime(w.End, loc))
 	case w.Start.After(at):
@@ -545,6 +549,25 @@ func fmtClockOrTime(t, ref time.Time, loc *time.Location) string {
 		return fmtClock(t, loc)
 	}
 	return fmtTime(t, loc)
+}
+
+// fmtSpan renders [start, end) for a sentence: "Mon 2 Mar 2026 14:00–15:00
+// CET" within a day, else "Mon 2 Mar 2026 22:00 CET–Tue 3 Mar 2026 02:00 CET".
+func fmtSpan(start, end time.Time, loc *time.Location) string {
+	s, e := start.In(loc), end.In(loc)
+	if sameLocalDay(s, e, loc) && s.Format("MST") == e.Format("MST") {
+		return s.Format("Mon 2 Jan 2006 15:04") + "–" + e.Format("15:04 MST")
+	}
+	return fmtTime(start, loc) + "–" + fmtTime(end, loc)
+}
+
+// fmtCheckInEnd renders the end of a check-in's access: "midnight (Tue 3
+// Mar 2026 00:00 CET)" when it lasts until the end of the local day.
+func fmtCheckInEnd(ci *CheckIn, end time.Time, loc *time.Location) string {
+	if end.Equal(schedule.EndOfDay(ci.At, loc)) {
+		return "midnight (" + fmtTime(end, loc) + ")"
+	}
+	return fmtClockOrTime(end, ci.At, loc)
 }
 
 // fmtBuffer renders b as "with the 5-minute buffer".
@@ -595,30 +618,53 @@ func fmtDur(d time.Duration) string {
 	return strings.Join(parts, " ")
 }
 
+// fmtRules renders weekly rules for a sentence: "Mon–Fri 09:00–17:00; Sat
+// 10:00–14:00".
 func fmtRules(rules []schedule.Rule) string {
 	parts := make([]string, len(rules))
 	for i, r := range rules {
-		days := make([]string, len(r.Days))
-		for j, d := range r.Days {
-			days[j] = d.String()[:3]
-		}
-		parts[i] = fmt.Sprintf("%s %02d:%02d–%02d:%02d", strings.Join(days, ","), r.From.Hour, r.From.Minute, r.To.Hour, r.To.Minute)
+		parts[i] = fmtDays(r.Days) + " " + r.From.String() + "–" + r.To.String()
 	}
 	return strings.Join(parts, "; ")
+}
+
+// fmtDays lists weekdays from Monday, with runs of three or more days
+// written as a range: "Mon–Fri", "Mon, Wed, Fri", "Sat, Sun".
+func fmtDays(days []time.Weekday) string {
+	var in [7]bool // Monday first
+	for _, d := range days {
+		if d >= time.Sunday && d <= time.Saturday {
+			in[(d+6)%7] = true
+		}
+	}
+	name := func(i int) string { return time.Weekday((i + 1) % 7).String()[:3] }
+	var parts []string
+	for i := 0; i < 7; i++ {
+		if !in[i] {
+			continue
+		}
+		j := i
+		for j+1 < 7 && in[j+1] {
+			j++
+		}
+		switch {
+		case j-i >= 2:
+			parts = append(parts, name(i)+"–"+name(j))
+		case j > i:
+			parts = append(parts, name(i), name(j))
+		default:
+			parts = append(parts, name(i))
+		}
+		i = j
+	}
+	return strings.Join(parts, ", ")
 }
 
 // String renders the explanation in plain sentences.
 func (x Explanation) String() string {
 	var b strings.Builder
 	zone := zoneOr(x.zone)
-	who := "Member " + x.MemberID
-	if x.Name != "" {
-		who += " (" + x.Name + ")"
-	}
-	if x.Email != "" {
-		who += " <" + x.Email + ">"
-	}
-	fmt.Fprintf(&b, "%s at %s:\n", who, fmtTime(x.At, zone))
+	fmt.Fprintf(&b, "Member %s at %s:\n", memberLabel(x.MemberID, x.Name, x.Email), fmtTime(x.At, zone))
 	if x.Problem != "" {
 		fmt.Fprintf(&b, "%s\n", x.Problem)
 	}
@@ -631,10 +677,10 @@ func (x Explanation) String() string {
 		switch {
 		case g.Allowed && g.Slot.End.Equal(schedule.Forever):
 			allowed = true
-			fmt.Fprintf(&b, "Group %d: access now, since %s, with no end.\n", g.GroupID, fmtTime(g.Slot.Start, loc))
+			fmt.Fprintf(&b, "Group %d: access now, since %s, with no end date.\n", g.GroupID, fmtTime(g.Slot.Start, loc))
 		case g.Allowed:
 			allowed = true
-			fmt.Fprintf(&b, "Group %d: access now, from %s to %s.\n", g.GroupID, fmtTime(g.Slot.Start, loc), fmtTime(g.Slot.End, loc))
+			fmt.Fprintf(&b, "Group %d: access now, from %s to %s.\n", g.GroupID, fmtTime(g.Slot.Start, loc), fmtClockOrTime(g.Slot.End, g.Slot.Start, loc))
 		default:
 			fmt.Fprintf(&b, "Group %d: no access now. %s\n", g.GroupID, g.Reason)
 		}
@@ -649,9 +695,21 @@ func (x Explanation) String() string {
 		fmt.Fprintf(&b, "  - %s\n", sx.Note)
 	}
 	if !allowed && x.Problem == "" && len(x.Groups) > 0 {
-		fmt.Fprintf(&b, "No group gives access now, so Kisi shows “No locks found” (or no lock for this door).\n")
+		fmt.Fprintf(&b, "No group gives access now, so the Kisi app shows “No locks found” (or does not list this door).\n")
 	}
 	return b.String()
+}
+
+// memberLabel names a member for a heading: `m1 (Ann) <ann@example.com>`.
+func memberLabel(id, name, email string) string {
+	s := id
+	if name != "" {
+		s += " (" + name + ")"
+	}
+	if email != "" {
+		s += " <" + email + ">"
+	}
+	return s
 }
 
 func loadZone(name string) *time.Location {

@@ -3,12 +3,9 @@ package access_test
 import (
 	"encoding/json"
 	"flag"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/require"
 
 	"github.com/kisisync/kisisync/access"
@@ -114,17 +111,7 @@ func TestExplainGolden(t *testing.T) {
 			x, _ := access.Explain(s, m, p, tc.member, tc.at)
 			data, err := json.MarshalIndent(x, "", "  ")
 			require.NoError(t, err)
-			got := x.String() + "\n--- JSON ---\n" + string(data) + "\n"
-			golden := filepath.Join("testdata", "explain", tc.name+".golden")
-			if *update {
-				require.NoError(t, os.MkdirAll(filepath.Dir(golden), 0o755))
-				require.NoError(t, os.WriteFile(golden, []byte(got), 0o644))
-			}
-			want, err := os.ReadFile(golden)
-			require.NoError(t, err)
-			if diff := cmp.Diff(string(want), got); diff != "" {
-				t.Errorf("Explain (-want +got):\n%s", diff)
-			}
+			checkGolden(t, "explain", tc.name, x.String()+"\n--- JSON ---\n"+string(data)+"\n")
 		})
 	}
 }

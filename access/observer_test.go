@@ -25,7 +25,7 @@ func orgRolesOf(t *testing.T, r *troubleRig, email string) []string {
 
 func TestGrantAndRevokeObserver(t *testing.T) {
 	t.Parallel()
-	r := newTroubleRig(t, tAt("14:00"))
+	r := newTroubleRig(t, cest("14:00"))
 	ctx := t.Context()
 	const support = "Support@Platform.example"
 
@@ -63,7 +63,7 @@ func TestGrantAndRevokeObserver(t *testing.T) {
 
 func TestObserverErrors(t *testing.T) {
 	t.Parallel()
-	r := newTroubleRig(t, tAt("14:00"))
+	r := newTroubleRig(t, cest("14:00"))
 	ctx := t.Context()
 	_, err := r.srv.NewUserKey("admin@example.com", "organization_administrator")
 	require.NoError(t, err)

@@ -14,20 +14,21 @@ import (
 type Option func(*options) error
 
 type options struct {
-	clock        clockwork.Clock
-	org          string
-	loc          *time.Location
-	revokeLimit  float64
-	revokeFloor  int
-	patch        bool
-	notifier     Notifier
-	logger       *slog.Logger
-	leaseTTL     time.Duration
-	retryAfter   time.Duration
-	linkWarn     int
-	holder       string
-	approveAlway bool
-	groupNames   map[int64]string
+	clock       clockwork.Clock
+	org         string
+	loc         *time.Location
+	revokeLimit float64
+	revokeFloor int
+	patch       bool
+	notifier    Notifier
+	logger      *slog.Logger
+	leaseTTL    time.Duration
+	retryAfter  time.Duration
+	linkWarn    int
+	holder      string
+	approveAll  bool
+	groupNames  map[int64]string
+	progress    func(done, total int)
 }
 
 func defaultOptions() options {
@@ -112,7 +113,7 @@ func WithRevokeFloor(n int) Option {
 // as if approved. Use it only where the snapshot is known to be complete.
 func WithApproveRevocations() Option {
 	return func(o *options) error {
-		o.approveAlway = true
+		o.approveAll = true
 		return nil
 	}
 }
@@ -205,6 +206,19 @@ func WithHolder(id string) Option {
 func WithGroupNames(names map[int64]string) Option {
 	return func(o *options) error {
 		o.groupNames = maps.Clone(names)
+		return nil
+	}
+}
+
+// WithProgress sets a function told of the progress of each Apply (and
+// Sync): after each change is applied, or has failed, it is called with the
+// number of changes done so far and the total of the run. It is called from
+// the goroutine running Apply, one call at a time, never concurrently; it
+// should return quickly. It is not called for a run the revoke guard holds,
+// nor for the changes left when a run stops early.
+func WithProgress(fn func(done, total int)) Option {
+	return func(o *options) error {
+		o.progress = fn
 		return nil
 	}
 }

@@ -42,9 +42,10 @@ var ErrStalePlan = errors.New("access: plan is stale, the store changed since it
 // idempotent: it compares the desired slots with the Store's record of what
 // it manages and writes only the difference.
 //
-// A Reconciler is safe for concurrent use, but runs of one organization
-// exclude each other through the Store's lease: a second concurrent run
-// fails fast with an error matching [ErrLeaseHeld].
+// A Reconciler is safe for concurrent use, but runs (Sync, Apply, Verify)
+// of one organization exclude each other through the Store's lease, and
+// runs of one Reconciler through the Reconciler itself: a second concurrent
+// run fails fast with an error matching [ErrLeaseHeld].
 type Reconciler struct {
 	k  KisiAPI
 	st Store
@@ -54,6 +55,13 @@ type Reconciler struct {
 
 	// patchBroken is set when a PATCH of the window did not hold.
 	patchBroken atomic.Bool
+	// running is set while a run of this Reconciler holds the lease: runs
+	// of one Reconciler share a lease holder, so the Store alone would not
+	// keep them apart.
+	running atomic.Bool
+	// leased is when the running run last took or renewed the lease
+	// (UnixNano of the reconciler's clock).
+	leased atomic.Int64
 }
 
 // NewReconciler returns a Reconciler that writes through k (a *kisi.Client)
@@ -99,11 +107,11 @@ func (r *Reconciler) Sync(ctx context.Context, s Snapshot) (*Report, error) {
 		return nil, err
 	}
 	defer release()
-	c, err := r.plan(ctx, s)
+	c, recs, err := r.plan(ctx, s)
 	if err != nil {
 		return nil, err
 	}
-	return r.apply(ctx, c)
+	return r.apply(ctx, c, recs)
 }
 
 // Plan is the dry run: it computes the [Changes] that Apply would make,
@@ -115,10 +123,21 @@ func (r *Reconciler) Sync(ctx context.Context, s Snapshot) (*Report, error) {
 // Changes.Skipped; every valid record is planned. err is non-nil only when
 // nothing can be planned (the Store fails, or the mapping is invalid).
 func (r *Reconciler) Plan(ctx context.Context, s Snapshot) (*Changes, error) {
-	return r.plan(ctx, s)
+	c, _, err := r.plan(ctx, s)
+	return c, err
 }
 
-func (r *Reconciler) plan(ctx context.Context, s Snapshot) (*Changes, error) {
+// load reads the organization's records from the Store.
+func (r *Reconciler) load(ctx context.Context) ([]Record, error) {
+	recs, err := r.st.Load(ctx, r.o.org)
+	if err != nil {
+		return nil, fmt.Errorf("access: load store of %q: %w", r.o.org, err)
+	}
+	return recs, nil
+}
+
+// plan computes the Changes and returns the records they were planned from.
+func (r *Reconciler) plan(ctx context.Context, s Snapshot) (*Changes, []Record, error) {
 	now := r.o.clock.Now()
 	// NextChange looks days ahead and costs about as much as the rest of
 	// the plan: compute it alongside. The snapshot is only read.
@@ -131,22 +150,22 @@ func (r *Reconciler) plan(ctx context.Context, s Snapshot) (*Changes, error) {
 		t, ok := NextChange(s, r.m, r.p, now)
 		nextc <- next{t, ok}
 	}()
-	recs, err := r.st.Load(ctx, r.o.org)
+	recs, err := r.load(ctx)
 	if err != nil {
 		<-nextc
-		return nil, fmt.Errorf("access: load store of %q: %w", r.o.org, err)
+		return nil, nil, err
 	}
 	grants, gerr := Desired(s, r.m, r.p, now)
 	skipped, err := splitRecordErrors(gerr)
 	if err != nil {
 		<-nextc
-		return nil, fmt.Errorf("access: desired access: %w", err)
+		return nil, nil, fmt.Errorf("access: desired access: %w", err)
 	}
 	links, lerr := Links(s, r.m, r.p, now)
 	lskipped, err := splitRecordErrors(lerr)
 	if err != nil {
 		<-nextc
-		return nil, fmt.Errorf("access: drop-in links: %w", err)
+		return nil, nil, fmt.Errorf("access: drop-in links: %w", err)
 	}
 	skipped = mergeSkipped(skipped, lskipped)
 
@@ -164,13 +183,13 @@ func (r *Reconciler) plan(ctx context.Context, s Snapshot) (*Changes, error) {
 		c.Changes[i].GroupName = r.o.groupNames[c.Changes[i].GroupID]
 	}
 	c.Skipped = skipped
-	c.Base = fingerprint(recs)
+	c.Base = fingerprint(r.o.org, recs)
 	c.loc = r.location(s)
 	c.Location = c.loc.String()
 	if n := <-nextc; n.ok {
 		c.NextRun = n.t
 	}
-	return c, nil
+	return c, recs, nil
 }
 
 // location is the zone Changes are rendered in.
@@ -189,10 +208,14 @@ func (r *Reconciler) location(s Snapshot) *time.Location {
 	return time.UTC
 }
 
-// lease takes the organization's run lease and returns its release.
+// lease takes the organization's run lease and returns its release. A run
+// of this same Reconciler in progress holds it too.
 func (r *Reconciler) lease(ctx context.Context) (func(), error) {
-	now := r.o.clock.Now()
-	if err := r.st.Lease(ctx, r.o.org, r.o.holder, now, now.Add(r.o.leaseTTL)); err != nil {
+	if !r.running.CompareAndSwap(false, true) {
+		return nil, fmt.Errorf("%w: a run of this Reconciler for %q has not finished", ErrLeaseHeld, r.o.org)
+	}
+	if err := r.renew(ctx); err != nil {
+		r.running.Store(false)
 		if errors.Is(err, ErrLeaseHeld) {
 			return nil, err
 		}
@@ -201,13 +224,32 @@ func (r *Reconciler) lease(ctx context.Context) (func(), error) {
 	return func() {
 		// Release even when ctx is done; the lease expires anyway.
 		_ = r.st.Lease(context.WithoutCancel(ctx), r.o.org, r.o.holder, r.o.clock.Now(), time.Time{})
+		r.running.Store(false)
 	}, nil
 }
 
-// renew extends the lease during a long run.
+// begin takes the lease and loads the organization's records: the start of
+// an Apply or Verify. The caller calls release when done.
+func (r *Reconciler) begin(ctx context.Context) (release func(), recs []Record, err error) {
+	release, err = r.lease(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if recs, err = r.load(ctx); err != nil {
+		release()
+		return nil, nil, err
+	}
+	return release, recs, nil
+}
+
+// renew takes or extends the lease for one lease time from now.
 func (r *Reconciler) renew(ctx context.Context) error {
 	now := r.o.clock.Now()
-	return r.st.Lease(ctx, r.o.org, r.o.holder, now, now.Add(r.o.leaseTTL))
+	if err := r.st.Lease(ctx, r.o.org, r.o.holder, now, now.Add(r.o.leaseTTL)); err != nil {
+		return err
+	}
+	r.leased.Store(now.UnixNano())
+	return nil
 }
 
 // splitRecordErrors separates record errors (reported, not fatal) from any
@@ -249,10 +291,12 @@ func memberIndex(s Snapshot) map[string]Member {
 	return m
 }
 
-// fingerprint summarizes the Store's records, so Apply can tell whether the
-// Store changed since a plan was made.
-func fingerprint(recs []Record) string {
+// fingerprint summarizes the Store's records of org, so Apply can tell
+// whether the Store changed since a plan was made (and that the plan was
+// made for this organization).
+func fingerprint(org string, recs []Record) string {
 	h := sha256.New()
+	_, _ = h.Write(append([]byte(org), 0)) // a hash never fails
 	var buf []byte
 	for _, r := range recs {
 		buf = buf[:0]
@@ -419,6 +463,12 @@ func ended(iv schedule.Interval, now time.Time) bool {
 	return !openEnded(iv.End) && !iv.End.After(now)
 }
 
+// live reports whether rec is managed access in force or still to come at
+// now: the base of the revoke guard.
+func live(rec Record, now time.Time) bool {
+	return rec.Kind != KindUser && rec.State == StateSettled && !ended(rec.Window, now)
+}
+
 func ptr(iv schedule.Interval) *schedule.Interval { return &iv }
 
 // diff is the pure core of Plan.
@@ -431,10 +481,6 @@ func diff(now time.Time, recs []Record, grants []Grant, links []Link, members ma
 		if rec.Kind == KindUser {
 			continue
 		}
-		obj := ObjectGrant
-		if rec.Kind == KindLink {
-			obj = ObjectLink
-		}
 		if rec.State == StatePending {
 			rs, ok := res[rec.Key]
 			switch {
@@ -443,133 +489,80 @@ func diff(now time.Time, recs []Record, grants []Grant, links []Link, members ma
 				skip[rec.Key] = true
 				continue
 			case rs.found:
-				store = append(store, Change{Action: ActionAdopt, Object: obj, Key: rec.Key, Email: rec.Email,
+				store = append(store, Change{Action: ActionAdopt, Object: objectOf(rec.Kind), Key: rec.Key, Email: rec.Email,
 					MemberID: rec.MemberID, Name: rec.Name, GroupID: rec.GroupID, Window: ptr(rs.window),
 					KisiID: rs.kisiID, UserID: rec.UserID, BookingID: rec.BookingID, Sources: rec.Sources,
 					Reason: "found in Kisi after an interrupted create"})
 				rec.State, rec.KisiID, rec.Window = StateSettled, rs.kisiID, rs.window
 			default:
-				store = append(store, Change{Action: ActionForget, Object: obj, Key: rec.Key, Email: rec.Email,
-					MemberID: rec.MemberID, GroupID: rec.GroupID, BookingID: rec.BookingID,
-					Reason: "interrupted create did not reach Kisi"})
+				store = append(store, forget(rec, "interrupted create did not reach Kisi"))
 				continue
 			}
 		}
 		view[rec.Key] = rec
 	}
 
-	var revokes, replaces, creates, cleanups []Change
-	forget := func(rec Record, obj ObjectKind, why string) {
-		store = append(store, Change{Action: ActionForget, Object: obj, Key: rec.Key, Email: rec.Email,
-			MemberID: rec.MemberID, GroupID: rec.GroupID, BookingID: rec.BookingID, Reason: why})
+	// What is wanted, as the create of each grant and link.
+	want := make(map[string]Change, len(grants)+len(links))
+	for _, g := range grants {
+		mem := members[g.MemberID]
+		key := RoleKey(g.Email, g.GroupID)
+		want[key] = Change{Action: ActionCreate, Object: ObjectGrant, Key: key, Email: g.Email,
+			MemberID: g.MemberID, Name: mem.Name, Managed: mem.Managed, GroupID: g.GroupID,
+			Window: ptr(g.Window), Sources: g.Sources, Reason: "new access"}
 	}
-	removed := func(rec Record, obj ObjectKind) {
-		ch := Change{Action: ActionDelete, Object: obj, Key: rec.Key, Email: rec.Email, MemberID: rec.MemberID,
-			Name: rec.Name, GroupID: rec.GroupID, Old: ptr(rec.Window), KisiID: rec.KisiID, Sources: rec.Sources,
-			BookingID: rec.BookingID}
-		if ended(rec.Window, now) {
-			ch.Expired, ch.Reason = true, "expired"
-			cleanups = append(cleanups, ch)
-			return
-		}
-		ch.Reason = "no longer desired"
-		if obj == ObjectLink {
-			ch.Reason = "booking removed"
-		}
-		revokes = append(revokes, ch)
+	for _, l := range links {
+		key := LinkKey(l.BookingID, l.GroupID)
+		want[key] = Change{Action: ActionCreate, Object: ObjectLink, Key: key, Email: l.Email, Name: l.Name,
+			GroupID: l.GroupID, Window: ptr(l.Window), BookingID: l.BookingID, SendLink: l.SendLink, QR: l.QR,
+			Sources: []Source{{Kind: "booking", ID: l.BookingID}}, Reason: "drop-in booking"}
 	}
 
-	// Grants.
-	wantG := make(map[string]Grant, len(grants))
-	for _, g := range grants {
-		wantG[RoleKey(g.Email, g.GroupID)] = g
-	}
-	for _, key := range unionKeys(wantG, view, KindRole) {
+	var revokes, replaces, creates, cleanups []Change
+	for _, key := range unionKeys(want, view) {
 		if skip[key] {
 			continue
 		}
-		g, want := wantG[key]
+		create, wanted := want[key]
 		rec, have := view[key]
-		var create *Change
-		if want {
-			mem := members[g.MemberID]
-			create = &Change{Action: ActionCreate, Object: ObjectGrant, Key: key, Email: g.Email,
-				MemberID: g.MemberID, Name: mem.Name, Managed: mem.Managed, GroupID: g.GroupID,
-				Window: ptr(g.Window), Sources: g.Sources, Reason: "new access"}
-		}
 		switch {
 		case !have:
-			creates = append(creates, *create)
+			creates = append(creates, create)
 		case rec.State == StateGone:
-			if want {
+			if wanted {
 				create.Reason = "deleted in Kisi outside kisisync; re-create"
-				creates = append(creates, *create)
+				creates = append(creates, create)
 			} else {
-				forget(rec, ObjectGrant, "deleted in Kisi outside kisisync; no longer desired")
+				store = append(store, forget(rec, "deleted in Kisi outside kisisync; no longer desired"))
 			}
 		case rec.State == StateConflict:
 			switch {
-			case !want:
-				forget(rec, ObjectGrant, "conflict no longer relevant")
-			case sameWindow(rec.Window, g.Window):
-				c.Conflicts = append(c.Conflicts, Conflict{Email: rec.Email, GroupID: rec.GroupID, KisiID: rec.KisiID, Window: g.Window})
+			case !wanted:
+				store = append(store, forget(rec, "conflict no longer relevant"))
+			case sameWindow(rec.Window, *create.Window):
+				c.Conflicts = append(c.Conflicts, Conflict{Email: rec.Email, GroupID: rec.GroupID, KisiID: rec.KisiID, Window: *create.Window})
 			default:
 				create.Reason = "retry after conflict: window changed"
-				creates = append(creates, *create)
+				creates = append(creates, create)
 			}
-		case !want:
-			removed(rec, ObjectGrant)
-		case sameWindow(rec.Window, g.Window):
-			// In step.
+		case !wanted:
+			ch := Change{Action: ActionDelete, Object: objectOf(rec.Kind), Key: rec.Key, Email: rec.Email, MemberID: rec.MemberID,
+				Name: rec.Name, GroupID: rec.GroupID, Old: ptr(rec.Window), KisiID: rec.KisiID, Sources: rec.Sources,
+				BookingID: rec.BookingID, Reason: "no longer desired"}
+			switch {
+			case ended(rec.Window, now):
+				ch.Expired, ch.Reason = true, "expired"
+				cleanups = append(cleanups, ch)
+				continue
+			case ch.Object == ObjectLink:
+				ch.Reason = "booking removed"
+			}
+			revokes = append(revokes, ch)
 		default:
-			ch := *create
-			ch.Action, ch.Old, ch.KisiID, ch.Reason = ActionReplace, ptr(rec.Window), rec.KisiID, "window changed"
-			if ended(rec.Window, now) {
-				ch.Reason = "previous window ended; next window"
+			if reason := replaceReason(rec, create, now); reason != "" {
+				create.Action, create.Old, create.KisiID, create.Reason = ActionReplace, ptr(rec.Window), rec.KisiID, reason
+				replaces = append(replaces, create)
 			}
-			replaces = append(replaces, ch)
-		}
-	}
-
-	// Links.
-	wantL := make(map[string]Link, len(links))
-	for _, l := range links {
-		wantL[LinkKey(l.BookingID, l.GroupID)] = l
-	}
-	for _, key := range unionKeys(wantL, view, KindLink) {
-		if skip[key] {
-			continue
-		}
-		l, want := wantL[key]
-		rec, have := view[key]
-		var create *Change
-		if want {
-			create = &Change{Action: ActionCreate, Object: ObjectLink, Key: key, Email: l.Email, Name: l.Name,
-				GroupID: l.GroupID, Window: ptr(l.Window), BookingID: l.BookingID, SendLink: l.SendLink, QR: l.QR,
-				Sources: []Source{{Kind: "booking", ID: l.BookingID}}, Reason: "drop-in booking"}
-		}
-		switch {
-		case !have:
-			creates = append(creates, *create)
-		case rec.State == StateGone:
-			if want {
-				create.Reason = "deleted in Kisi outside kisisync; re-create"
-				creates = append(creates, *create)
-			} else {
-				forget(rec, ObjectLink, "deleted in Kisi outside kisisync; no longer desired")
-			}
-		case !want:
-			removed(rec, ObjectLink)
-		case linkInStep(rec, l):
-		default:
-			ch := *create
-			ch.Action, ch.Old, ch.KisiID, ch.Reason = ActionReplace, ptr(rec.Window), rec.KisiID, "booking moved"
-			if !sameWindow(rec.Window, l.Window) {
-				ch.Reason = "booking moved"
-			} else {
-				ch.Reason = "link details changed"
-			}
-			replaces = append(replaces, ch)
 		}
 	}
 
@@ -599,11 +592,11 @@ func diff(now time.Time, recs []Record, grants []Grant, links []Link, members ma
 
 	links0 := 0
 	for _, rec := range view {
-		if rec.State == StateSettled {
+		if live(rec, now) {
 			c.Managed++
-			if rec.Kind == KindLink && rec.Email != "" {
-				links0++
-			}
+		}
+		if rec.Kind == KindLink && rec.State == StateSettled && rec.Email != "" {
+			links0++
 		}
 	}
 	c.Revocations = len(revokes)
@@ -637,22 +630,49 @@ func sortChanges(cs []Change, cmpFn func(a, b *Change) int) {
 	copy(cs, sorted)
 }
 
-func linkInStep(rec Record, l Link) bool {
-	return sameWindow(rec.Window, l.Window) && rec.Email == l.Email && rec.Name == l.Name &&
-		rec.SendLink == l.SendLink && rec.QR == l.QR
+// replaceReason says why the settled record rec must be replaced to give
+// the wanted create, or "" when Kisi already holds it.
+func replaceReason(rec Record, create Change, now time.Time) string {
+	moved := !sameWindow(rec.Window, *create.Window)
+	switch {
+	case create.Object == ObjectLink && moved:
+		return "booking moved"
+	case create.Object == ObjectLink:
+		if rec.Email != create.Email || rec.Name != create.Name || rec.SendLink != create.SendLink || rec.QR != create.QR {
+			return "link details changed"
+		}
+		return ""
+	case !moved:
+		return ""
+	case ended(rec.Window, now):
+		return "previous window ended; next window"
+	}
+	return "window changed"
 }
 
-// unionKeys returns the keys of want and of records of kind, sorted.
-func unionKeys[T any](want map[string]T, view map[string]Record, kind RecordKind) []string {
+// forget is the Store correction that drops rec.
+func forget(rec Record, why string) Change {
+	return Change{Action: ActionForget, Object: objectOf(rec.Kind), Key: rec.Key, Email: rec.Email,
+		MemberID: rec.MemberID, GroupID: rec.GroupID, BookingID: rec.BookingID, Reason: why}
+}
+
+// objectOf is the object kind of a role or link record.
+func objectOf(k RecordKind) ObjectKind {
+	if k == KindLink {
+		return ObjectLink
+	}
+	return ObjectGrant
+}
+
+// unionKeys returns the keys of want and of the records in view, sorted.
+func unionKeys(want map[string]Change, view map[string]Record) []string {
 	keys := make([]string, 0, len(want)+len(view))
 	for k := range want {
 		keys = append(keys, k)
 	}
-	for k, rec := range view {
-		if rec.Kind == kind {
-			if _, ok := want[k]; !ok {
-				keys = append(keys, k)
-			}
+	for k := range view {
+		if _, ok := want[k]; !ok {
+			keys = append(keys, k)
 		}
 	}
 	slices.Sort(keys)

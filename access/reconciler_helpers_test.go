@@ -255,3 +255,13 @@ func requireTime(t *testing.T, want, got time.Time) {
 		t.Fatalf("time = %v, want %v", got, want)
 	}
 }
+
+// addPlanMembers adds n managed members named prefix0… with an open plan
+// "pro" from 09:00 each.
+func addPlanMembers(s *access.Snapshot, prefix string, n int) {
+	for i := range n {
+		id := fmt.Sprintf("%s%d", prefix, i)
+		s.Members = append(s.Members, access.Member{ID: id, Email: id + "@example.com", Managed: true})
+		s.Plans = append(s.Plans, access.Plan{ID: "p" + id, PlanID: "pro", MemberID: id, Start: cest("09:00"), Status: access.PlanActive})
+	}
+}

@@ -49,6 +49,7 @@ func TestLifecycle(t *testing.T) {
 	e.srv.ResetRequests()
 	rep = e.sync(s)
 	require.Equal(t, 1, rep.Replaced)
+	require.Zero(t, rep.Created, "a replacement counts once")
 	if diff := cmp.Diff([]string{"DELETE /role_assignments", "POST /role_assignments"}, e.writes()); diff != "" {
 		t.Fatalf("move writes (-want +got):\n%s", diff)
 	}
@@ -239,11 +240,7 @@ func TestRevokeGuard(t *testing.T) {
 	t.Parallel()
 	e := newRig(t, rigConfig{})
 	s := baseSnapshot()
-	for i := range 8 {
-		id := string(rune('a'+i)) + "member"
-		s.Members = append(s.Members, access.Member{ID: id, Email: id + "@example.com", Managed: true})
-		s.Plans = append(s.Plans, access.Plan{ID: "p" + id, PlanID: "pro", MemberID: id, Start: cest("09:00"), Status: access.PlanActive})
-	}
+	addPlanMembers(&s, "member", 8)
 	rep := e.sync(s)
 	require.Equal(t, 8, rep.Created)
 

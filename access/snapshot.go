@@ -1,7 +1,11 @@
 package access
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -131,15 +135,31 @@ type CheckIn struct {
 }
 
 // Policy holds the organization's access settings.
+//
+// Its JSON form, which a host may write by hand, gives every duration as a Go
+// duration string ("20m", "1h30m"; see [schedule.FormatDuration]):
+//
+//	{
+//	  "buffer":           {"before": "5m", "after": "5m"},
+//	  "resource_buffers": {"room-1": {"before": "15m", "after": "10m"}},
+//	  "check_in_for":     "2h",
+//	  "lead":             "20m"
+//	}
+//
+// Decoding sets only the fields present, so decode into [DefaultPolicy] to
+// default the others. A number where a duration belongs, a negative duration
+// or an unknown field is an error wrapping [ErrInvalidPolicy] that names the
+// field.
 type Policy struct {
-	// Buffer widens every booking and assignment occurrence.
+	// Buffer ("buffer") widens every booking and assignment occurrence.
 	Buffer schedule.Buffer `json:"buffer"`
-	// ResourceBuffers overrides Buffer per resource ID.
+	// ResourceBuffers ("resource_buffers") overrides Buffer per resource ID.
 	ResourceBuffers map[string]schedule.Buffer `json:"resource_buffers,omitempty"`
-	// CheckInFor is how long a check-in grants access; 0 means until
-	// check-out or the end of the local day at the location.
+	// CheckInFor ("check_in_for") is how long a check-in grants access; 0
+	// (left out of the JSON) means until check-out or the end of the local
+	// day at the location.
 	CheckInFor time.Duration `json:"check_in_for,omitempty"`
-	// Lead is how long before a window starts it is put into Kisi.
+	// Lead ("lead") is how long before a window starts it is put into Kisi.
 	Lead time.Duration `json:"lead"`
 }
 
@@ -206,4 +226,85 @@ func (s *PlanStatus) UnmarshalText(b []byte) error {
 		return fmt.Errorf("access: %w %q", ErrInvalidStatus, b)
 	}
 	return nil
+}
+
+// policyJSON is the wire form of a Policy.
+type policyJSON struct {
+	Buffer          schedule.Buffer            `json:"buffer"`
+	ResourceBuffers map[string]schedule.Buffer `json:"resource_buffers,omitempty"`
+	CheckInFor      string                     `json:"check_in_for,omitempty"`
+	Lead            string                     `json:"lead"`
+}
+
+// MarshalJSON encodes p with durations as Go duration strings (see
+// [Policy]). An invalid policy is an error wrapping [ErrInvalidPolicy].
+func (p Policy) MarshalJSON() ([]byte, error) {
+	if err := p.Validate(); err != nil {
+		return nil, fmt.Errorf("access: %w", err)
+	}
+	w := policyJSON{Buffer: p.Buffer, ResourceBuffers: p.ResourceBuffers, Lead: schedule.FormatDuration(p.Lead)}
+	if p.CheckInFor != 0 {
+		w.CheckInFor = schedule.FormatDuration(p.CheckInFor)
+	}
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON decodes the form written by [Policy.MarshalJSON]. Fields
+// left out keep their value; "resource_buffers", when present, replaces the
+// whole map.
+func (p *Policy) UnmarshalJSON(data []byte) error {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(data, &fields); err != nil {
+		return fmt.Errorf("access: %w: want an object such as {\"buffer\": {\"before\": \"5m\", \"after\": \"5m\"}, \"lead\": \"20m\"}", ErrInvalidPolicy)
+	}
+	if fields == nil { // null
+		return nil
+	}
+	out := *p
+	for _, k := range slices.Sorted(maps.Keys(fields)) {
+		raw := fields[k]
+		var err error
+		switch k {
+		case "buffer":
+			err = out.Buffer.UnmarshalJSON(raw) // its error names buffer and the side
+		case "resource_buffers":
+			out.ResourceBuffers, err = decodeResourceBuffers(raw)
+		case "check_in_for":
+			out.CheckInFor, err = schedule.DecodeDuration(raw)
+		case "lead":
+			out.Lead, err = schedule.DecodeDuration(raw)
+		default:
+			return fmt.Errorf("access: %w: unknown field %q (want buffer, resource_buffers, check_in_for or lead)", ErrInvalidPolicy, k)
+		}
+		switch {
+		case err == nil:
+		case k == "check_in_for" || k == "lead":
+			return fmt.Errorf("access: %w: %s: %w", ErrInvalidPolicy, k, err)
+		default: // the error names the field
+			return fmt.Errorf("access: %w: %w", ErrInvalidPolicy, err)
+		}
+	}
+	*p = out
+	return nil
+}
+
+// decodeResourceBuffers decodes "resource_buffers", naming the resource of a
+// bad buffer.
+func decodeResourceBuffers(raw json.RawMessage) (map[string]schedule.Buffer, error) {
+	var items map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &items); err != nil {
+		return nil, errors.New("resource_buffers: want an object from resource IDs to buffers")
+	}
+	if items == nil {
+		return nil, nil
+	}
+	out := make(map[string]schedule.Buffer, len(items))
+	for _, id := range slices.Sorted(maps.Keys(items)) {
+		var b schedule.Buffer
+		if err := b.UnmarshalJSON(items[id]); err != nil {
+			return nil, fmt.Errorf("resource_buffers[%q]: %w", id, err)
+		}
+		out[id] = b
+	}
+	return out, nil
 }

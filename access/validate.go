@@ -35,6 +35,25 @@ func (ix *index) reject(kind, id string, err error) {
 	ix.errs = append(ix.errs, &RecordError{Kind: kind, ID: id, Err: err})
 }
 
+// seen tracks record IDs of one kind to report duplicates.
+type seen map[string]struct{}
+
+// checkID records id in ids and reports whether it is usable: an empty or
+// repeated ID rejects its record.
+func (ix *index) checkID(ids seen, kind, id string) bool {
+	if id == "" {
+		ix.reject(kind, id, ErrEmptyID)
+		return false
+	}
+	n := len(ids)
+	ids[id] = struct{}{} // one map operation: a duplicate does not grow the map
+	if len(ids) == n {
+		ix.reject(kind, id, ErrDuplicateID)
+		return false
+	}
+	return true
+}
+
 // newIndex validates the parts of s that other records refer to: locations,
 // resources, members and teams. Records of the other kinds are validated
 // while they are turned into windows.
@@ -49,17 +68,11 @@ func newIndex(s *Snapshot, p Policy) *index {
 		teams:   make(map[string][]int32, len(s.Teams)),
 	}
 	zones := make(map[string]*time.Location)
-	seenLoc := make(map[string]bool, len(s.Locations))
+	seenLoc := make(seen, len(s.Locations))
 	for _, l := range s.Locations {
-		switch {
-		case l.ID == "":
-			ix.reject(KindLocation, l.ID, ErrEmptyID)
-			continue
-		case seenLoc[l.ID]:
-			ix.reject(KindLocation, l.ID, ErrDuplicateID)
+		if !ix.checkID(seenLoc, KindLocation, l.ID) {
 			continue
 		}
-		seenLoc[l.ID] = true
 		loc, ok := zones[l.TimeZone]
 		if !ok {
 			var err error
@@ -75,34 +88,22 @@ func newIndex(s *Snapshot, p Policy) *index {
 		}
 		ix.locs[l.ID] = loc
 	}
-	seenRes := make(map[string]bool, len(s.Resources))
+	seenRes := make(seen, len(s.Resources))
 	for _, r := range s.Resources {
-		switch {
-		case r.ID == "":
-			ix.reject(KindResource, r.ID, ErrEmptyID)
-			continue
-		case seenRes[r.ID]:
-			ix.reject(KindResource, r.ID, ErrDuplicateID)
+		if !ix.checkID(seenRes, KindResource, r.ID) {
 			continue
 		}
-		seenRes[r.ID] = true
 		if _, ok := ix.locs[r.LocationID]; !ok {
 			ix.reject(KindResource, r.ID, fmt.Errorf("%w %q", ErrUnknownLocation, r.LocationID))
 			continue
 		}
 		ix.resLoc[r.ID] = r.LocationID
 	}
-	seenMember := make(map[string]bool, len(s.Members)) // every member ID, valid or not
+	seenMember := make(seen, len(s.Members)) // every member ID, valid or not
 	for i, m := range s.Members {
-		switch {
-		case m.ID == "":
-			ix.reject(KindMember, m.ID, ErrEmptyID)
-			continue
-		case seenMember[m.ID]:
-			ix.reject(KindMember, m.ID, ErrDuplicateID)
+		if !ix.checkID(seenMember, KindMember, m.ID) {
 			continue
 		}
-		seenMember[m.ID] = true
 		e, err := NormalizeEmail(m.Email)
 		if err != nil {
 			ix.reject(KindMember, m.ID, err)
@@ -127,20 +128,16 @@ func newIndex(s *Snapshot, p Policy) *index {
 	for r, c := range ix.byRank {
 		ix.rank[c] = int32(r)
 	}
+	seenTeam := make(seen, len(s.Teams))
 	for _, t := range s.Teams {
-		switch {
-		case t.ID == "":
-			ix.reject(KindTeam, t.ID, ErrEmptyID)
-			continue
-		case ix.teams[t.ID] != nil:
-			ix.reject(KindTeam, t.ID, ErrDuplicateID)
+		if !ix.checkID(seenTeam, KindTeam, t.ID) {
 			continue
 		}
 		ms := make([]int32, 0, len(t.MemberIDs))
 		for _, id := range t.MemberIDs {
 			c, ok := ix.member[id]
 			if !ok {
-				if !seenMember[id] { // a rejected member is reported once, as a member
+				if _, ok := seenMember[id]; !ok { // a rejected member is reported once, as a member
 					ix.reject(KindTeam, t.ID, fmt.Errorf("%w %q", ErrUnknownMember, id))
 				}
 				continue
@@ -194,16 +191,15 @@ func endOrForever(t time.Time) time.Time {
 	return t
 }
 
-// widen applies b to iv; an open end stays open.
+// widen applies b to iv (see [schedule.Buffer.Widen]); an open end stays
+// open. The policy's buffers and the records' windows are validated before
+// any is widened, so a failure cannot happen; iv is then returned as it is.
 func widen(iv schedule.Interval, b schedule.Buffer) schedule.Interval {
-	out := schedule.Interval{Start: iv.Start.Add(-b.Before), End: iv.End}
-	if !iv.End.Equal(schedule.Forever) {
-		out.End = iv.End.Add(b.After)
-		if out.End.After(schedule.Forever) {
-			out.End = schedule.Forever
-		}
+	w, err := b.Widen(iv)
+	if err != nil {
+		return iv
 	}
-	return out
+	return w
 }
 
 // validRules returns the first rule error, wrapping [ErrInvalidRule].

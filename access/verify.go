@@ -19,8 +19,9 @@ type Drift struct {
 	// Missing: managed grants and links deleted in Kisi outside this SDK;
 	// marked gone, so the next run re-creates them if still wanted.
 	Missing []DriftItem `json:"missing,omitempty"`
-	// Edited: managed roles whose window was changed outside this SDK; the
-	// Store now holds Kisi's window, so the next run restores the desired one.
+	// Edited: managed grants and links whose window was changed outside
+	// this SDK; the Store now holds Kisi's window, so the next run restores
+	// the desired one.
 	Edited []DriftItem `json:"edited,omitempty"`
 	// Adopted: objects created by an interrupted run (lost response, crash),
 	// now managed.
@@ -57,19 +58,14 @@ type DriftItem struct {
 // links), plus ⌈u/100⌉ user list calls for u users when a user this SDK
 // created has not been seen confirmed yet.
 func (r *Reconciler) Verify(ctx context.Context) (*Drift, error) {
-	release, err := r.lease(ctx)
+	release, recs, err := r.begin(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	recs, err := r.st.Load(ctx, r.o.org)
-	if err != nil {
-		return nil, fmt.Errorf("access: load store of %q: %w", r.o.org, err)
-	}
-	ru := &run{r: r, rep: &Report{}, recs: make(map[string]Record, len(recs)), renewed: r.o.clock.Now(), tried: map[string]bool{}}
+	ru := r.newRun(recs)
 	groups := slices.Clone(r.m.Groups())
 	for _, rec := range recs {
-		ru.recs[rec.Key] = rec
 		if rec.GroupID != 0 {
 			groups = append(groups, rec.GroupID)
 		}
@@ -115,7 +111,58 @@ func (ru *run) verifyRoles(ctx context.Context, g int64, d *Drift) error {
 	if err != nil {
 		return err
 	}
-	recs := ru.recordsIn(KindRole, g)
+	objs := make([]observed, len(roles))
+	for i, ra := range roles {
+		objs[i] = observed{
+			item: DriftItem{Object: ObjectGrant, KisiID: ra.ID, GroupID: g, UserID: ra.AssigneeID, Window: kisiWindow(ra.ValidFrom, ra.ValidUntil)},
+			matches: func(rec Record) bool {
+				return ra.AssigneeType == "User" && rec.UserID == ra.AssigneeID && ra.RoleID == RoleID &&
+					sameWindow(rec.Window, kisiWindow(ra.ValidFrom, ra.ValidUntil))
+			},
+		}
+		if ra.Assignee != nil {
+			objs[i].item.Email = ra.Assignee.Email
+		}
+	}
+	return ru.verifyGroup(ctx, KindRole, g, objs, d)
+}
+
+func (ru *run) verifyLinks(ctx context.Context, g int64, d *Drift) error {
+	links, err := collect(ctx, func(lo kisi.ListOptions) ([]*kisi.GroupLink, *kisi.Response, error) {
+		return ru.r.k.ListGroupLinks(ctx, &kisi.GroupLinkListOptions{GroupID: g, ListOptions: lo})
+	}, pageSize)
+	if err != nil {
+		return err
+	}
+	objs := make([]observed, len(links))
+	for i, l := range links {
+		objs[i] = observed{
+			item:    DriftItem{Object: ObjectLink, KisiID: l.ID, GroupID: g, Window: kisiWindow(l.ValidFrom, l.ValidUntil)},
+			matches: func(rec Record) bool { return linkMatches(l, rec) },
+		}
+		if l.Email != nil {
+			objs[i].item.Email = *l.Email
+		}
+	}
+	return ru.verifyGroup(ctx, KindLink, g, objs, d)
+}
+
+// observed is a Kisi object Verify listed.
+type observed struct {
+	item DriftItem
+	// matches reports whether the object is the one a pending intent asked for.
+	matches func(rec Record) bool
+}
+
+// verifyGroup compares the objects of one kind Kisi lists in group g with
+// the Store's records and repairs the records: a managed object whose window
+// was edited takes Kisi's window, an object a pending intent asked for is
+// adopted (once: an identical second one stays unmanaged), a managed object
+// missing from Kisi is marked gone (or forgotten once its window has ended),
+// and a conflict whose unmanaged role is gone is released.
+func (ru *run) verifyGroup(ctx context.Context, kind RecordKind, g int64, objs []observed, d *Drift) error {
+	now := ru.r.o.clock.Now()
+	recs := ru.recordsIn(kind, g)
 	byID := make(map[int64]Record)
 	for _, rec := range recs {
 		if rec.KisiID != 0 && (rec.State == StateSettled || rec.State == StateConflict) {
@@ -124,51 +171,41 @@ func (ru *run) verifyRoles(ctx context.Context, g int64, d *Drift) error {
 	}
 	seen := make(map[int64]bool)
 	var errs []error
-	for _, ra := range roles {
-		win := kisiWindow(ra.ValidFrom, ra.ValidUntil)
-		item := DriftItem{Object: ObjectGrant, KisiID: ra.ID, GroupID: g, UserID: ra.AssigneeID, Window: win}
-		if ra.Assignee != nil {
-			item.Email = ra.Assignee.Email
-		}
-		if rec, ok := byID[ra.ID]; ok {
-			seen[ra.ID] = true
-			if rec.State == StateConflict {
+	for _, o := range objs {
+		item := o.item
+		if rec, ok := byID[item.KisiID]; ok {
+			seen[item.KisiID] = true
+			switch {
+			case rec.State == StateConflict:
 				d.Unmanaged = append(d.Unmanaged, item)
-				continue
-			}
-			if !sameWindow(rec.Window, win) {
+			case !sameWindow(rec.Window, item.Window):
 				item.Email = rec.Email
 				d.Edited = append(d.Edited, item)
-				rec.Window = win
+				rec.Window = item.Window
 				errs = append(errs, ru.put(ctx, rec))
 			}
 			continue
 		}
-		adopted := false
-		for _, rec := range recs {
-			if rec.State == StatePending && ra.AssigneeType == "User" && rec.UserID == ra.AssigneeID &&
-				ra.RoleID == RoleID && sameWindow(rec.Window, win) {
-				rec.State, rec.KisiID = StateSettled, ra.ID
-				errs = append(errs, ru.put(ctx, rec))
-				item.Email = rec.Email
-				d.Adopted = append(d.Adopted, item)
-				seen[ra.ID], adopted = true, true
-				break
-			}
-		}
-		if !adopted {
+		i := slices.IndexFunc(recs, func(rec Record) bool { return rec.State == StatePending && o.matches(rec) })
+		if i < 0 {
 			d.Unmanaged = append(d.Unmanaged, item)
+			continue
 		}
+		recs[i].State, recs[i].KisiID = StateSettled, item.KisiID
+		errs = append(errs, ru.put(ctx, recs[i]))
+		item.Email = recs[i].Email
+		d.Adopted = append(d.Adopted, item)
+		seen[item.KisiID] = true
 	}
 	for _, rec := range recs {
 		if rec.KisiID == 0 || seen[rec.KisiID] {
 			continue
 		}
-		item := DriftItem{Object: ObjectGrant, KisiID: rec.KisiID, GroupID: g, Email: rec.Email, UserID: rec.UserID, Window: rec.Window}
+		item := DriftItem{Object: objectOf(kind), KisiID: rec.KisiID, GroupID: g, Email: rec.Email, UserID: rec.UserID, Window: rec.Window}
 		switch rec.State {
 		case StateSettled:
-			if ended(rec.Window, ru.r.o.clock.Now()) {
-				// Kisi may drop expired roles itself: nothing left to clean up.
+			if ended(rec.Window, now) {
+				// Kisi may drop expired objects itself: nothing left to clean up.
 				errs = append(errs, ru.del(ctx, rec.Key))
 				continue
 			}
@@ -179,60 +216,6 @@ func (ru *run) verifyRoles(ctx context.Context, g int64, d *Drift) error {
 			d.Released = append(d.Released, item)
 			errs = append(errs, ru.del(ctx, rec.Key))
 		}
-	}
-	return errors.Join(errs...)
-}
-
-func (ru *run) verifyLinks(ctx context.Context, g int64, d *Drift) error {
-	links, err := collect(ctx, func(lo kisi.ListOptions) ([]*kisi.GroupLink, *kisi.Response, error) {
-		return ru.r.k.ListGroupLinks(ctx, &kisi.GroupLinkListOptions{GroupID: g, ListOptions: lo})
-	}, pageSize)
-	if err != nil {
-		return err
-	}
-	recs := ru.recordsIn(KindLink, g)
-	byID := make(map[int64]Record)
-	for _, rec := range recs {
-		if rec.KisiID != 0 && rec.State == StateSettled {
-			byID[rec.KisiID] = rec
-		}
-	}
-	seen := make(map[int64]bool)
-	var errs []error
-	for _, l := range links {
-		item := DriftItem{Object: ObjectLink, KisiID: l.ID, GroupID: g, Window: kisiWindow(l.ValidFrom, l.ValidUntil)}
-		if l.Email != nil {
-			item.Email = *l.Email
-		}
-		if _, ok := byID[l.ID]; ok {
-			seen[l.ID] = true
-			continue
-		}
-		adopted := false
-		for _, rec := range recs {
-			if rec.State == StatePending && linkMatches(l, rec) {
-				rec.State, rec.KisiID = StateSettled, l.ID
-				errs = append(errs, ru.put(ctx, rec))
-				d.Adopted = append(d.Adopted, item)
-				seen[l.ID], adopted = true, true
-				break
-			}
-		}
-		if !adopted {
-			d.Unmanaged = append(d.Unmanaged, item)
-		}
-	}
-	for _, rec := range recs {
-		if rec.State != StateSettled || seen[rec.KisiID] {
-			continue
-		}
-		if ended(rec.Window, ru.r.o.clock.Now()) {
-			errs = append(errs, ru.del(ctx, rec.Key))
-			continue
-		}
-		d.Missing = append(d.Missing, DriftItem{Object: ObjectLink, KisiID: rec.KisiID, GroupID: g, Email: rec.Email, Window: rec.Window})
-		rec.State = StateGone
-		errs = append(errs, ru.put(ctx, rec))
 	}
 	return errors.Join(errs...)
 }

@@ -24,7 +24,7 @@ func (e *usageError) Error() string { return e.msg }
 
 // reconcile runs plan, apply and verify.
 func (a app) reconcile(ctx context.Context, cfg config) (int, error) {
-	s, m, set, err := load(cfg)
+	s, m, p, err := load(cfg)
 	if err != nil {
 		return exitUsage, err
 	}
@@ -68,15 +68,19 @@ func (a app) reconcile(ctx context.Context, cfg config) (int, error) {
 		}
 	}
 
-	cnt := &counted{KisiAPI: api}
+	var prog *progress
 	opts := []access.Option{access.WithClock(clock), access.WithOrganization(cfg.org)}
-	if set.revokeLimit != nil {
-		opts = append(opts, access.WithRevokeLimit(*set.revokeLimit))
+	if cfg.command == "apply" && !cfg.json {
+		prog = newProgress(a.stdout, a.term, clock)
+		opts = append(opts, access.WithProgress(prog.update))
 	}
-	if set.revokeFloor != nil {
-		opts = append(opts, access.WithRevokeFloor(*set.revokeFloor))
+	if cfg.revokeLimit != nil {
+		opts = append(opts, access.WithRevokeLimit(*cfg.revokeLimit))
 	}
-	r, err := access.NewReconciler(cnt, store, m, set.policy, opts...)
+	if cfg.revokeFloor != nil {
+		opts = append(opts, access.WithRevokeFloor(*cfg.revokeFloor))
+	}
+	r, err := access.NewReconciler(api, store, m, p, opts...)
 	if err != nil {
 		return exitUsage, err
 	}
@@ -87,21 +91,17 @@ func (a app) reconcile(ctx context.Context, cfg config) (int, error) {
 		if err != nil {
 			return exitFailed, err
 		}
-		if cfg.json {
-			return exitOK, writeJSON(a.stdout, c)
-		}
-		fmt.Fprint(a.stdout, c)
-		return exitOK, nil
+		return a.output(cfg, c)
 	case "apply":
-		return a.apply(ctx, cfg, r, cnt, clock, s)
+		return a.apply(ctx, cfg, r, prog, s)
 	default:
 		return a.verify(ctx, cfg, r, s)
 	}
 }
 
-// apply plans, prints the plan, applies it with progress and prints the
-// report.
-func (a app) apply(ctx context.Context, cfg config, r *access.Reconciler, cnt *counted, clock clockwork.Clock, s access.Snapshot) (int, error) {
+// apply plans, prints the plan, applies it with progress (prog, nil for
+// none) and prints the report.
+func (a app) apply(ctx context.Context, cfg config, r *access.Reconciler, prog *progress, s access.Snapshot) (int, error) {
 	c, err := r.Plan(ctx, s)
 	if err != nil {
 		return exitFailed, err
@@ -113,11 +113,9 @@ func (a app) apply(ctx context.Context, cfg config, r *access.Reconciler, cnt *c
 	if cfg.approve {
 		c.Approve()
 	}
-	if !cfg.json && !c.Empty() {
-		cnt.p = newProgress(a.stdout, a.term, clock, writes(c))
-	}
+	prog.begin()
 	rep, err := r.Apply(ctx, c)
-	cnt.p.finish()
+	prog.finish()
 	var held *access.RevokeLimitError
 	if errors.As(err, &held) {
 		if cfg.json {
@@ -155,12 +153,11 @@ func (a app) apply(ctx context.Context, cfg config, r *access.Reconciler, cnt *c
 // first syncs the snapshot so that there is something to verify.
 func (a app) verify(ctx context.Context, cfg config, r *access.Reconciler, s access.Snapshot) (int, error) {
 	if cfg.fake {
-		rep, err := r.Sync(ctx, s)
-		if err != nil {
-			return exitFailed, fmt.Errorf("sync before verifying: %w", err)
+		if err := a.syncIntoFake(ctx, cfg, r, s, "verifying"); err != nil {
+			return exitFailed, err
 		}
 		if !cfg.json {
-			fmt.Fprintf(a.stdout, "Synced the snapshot into the fake first: %d created.\n\n", rep.Created)
+			fmt.Fprintln(a.stdout)
 		}
 	}
 	d, err := r.Verify(ctx)
@@ -182,23 +179,45 @@ func (a app) verify(ctx context.Context, cfg config, r *access.Reconciler, s acc
 
 // explain says why a member has or lacks access; it reads no Kisi.
 func (a app) explain(cfg config) (int, error) {
-	s, m, set, err := load(cfg)
+	s, m, p, err := load(cfg)
 	if err != nil {
 		return exitUsage, err
 	}
-	at := cfg.at
-	if at.IsZero() {
-		at = a.clock.Now()
-	}
-	x, err := access.Explain(s, m, set.policy, cfg.member, at)
+	x, err := access.Explain(s, m, p, cfg.member, a.at(cfg))
 	if err != nil {
 		return exitFailed, err
 	}
-	if cfg.json {
-		return exitOK, writeJSON(a.stdout, x)
+	return a.output(cfg, x)
+}
+
+// at is the instant --at names, else now.
+func (a app) at(cfg config) time.Time {
+	if cfg.at.IsZero() {
+		return a.clock.Now()
 	}
-	fmt.Fprint(a.stdout, x)
+	return cfg.at
+}
+
+// output writes v as JSON with --json, else as text.
+func (a app) output(cfg config, v fmt.Stringer) (int, error) {
+	if cfg.json {
+		return exitOK, writeJSON(a.stdout, v)
+	}
+	fmt.Fprint(a.stdout, v)
 	return exitOK, nil
+}
+
+// syncIntoFake syncs s into the fake Kisi, which starts empty, so that
+// verify and diagnose have something to look at.
+func (a app) syncIntoFake(ctx context.Context, cfg config, r *access.Reconciler, s access.Snapshot, doing string) error {
+	rep, err := r.Sync(ctx, s)
+	if err != nil {
+		return fmt.Errorf("sync before %s: %w", doing, err)
+	}
+	if !cfg.json {
+		fmt.Fprintf(a.stdout, "Synced the snapshot into the fake first: %d created.\n", rep.Created)
+	}
+	return nil
 }
 
 func writeJSON(w io.Writer, v any) error {

@@ -17,14 +17,11 @@ import (
 // unlock failures). It never writes to Kisi; with --fake it first syncs the
 // snapshot into the fake so that there is something to look at.
 func (a app) diagnose(ctx context.Context, cfg config) (int, error) {
-	s, m, set, err := load(cfg)
+	s, m, p, err := load(cfg)
 	if err != nil {
 		return exitUsage, err
 	}
-	at := cfg.at
-	if at.IsZero() {
-		at = a.clock.Now()
-	}
+	at := a.at(cfg)
 	var opts []access.CheckOption
 	var client *kisi.Client
 	if cfg.fake {
@@ -34,18 +31,16 @@ func (a app) diagnose(ctx context.Context, cfg config) (int, error) {
 			return exitFailed, err
 		}
 		defer srv.Close()
-		r, err := access.NewReconciler(translated{KisiAPI: c, ids: ids}, access.NewMemoryStore(), m, set.policy,
+		r, err := access.NewReconciler(translated{KisiAPI: c, ids: ids}, access.NewMemoryStore(), m, p,
 			access.WithClock(clock), access.WithOrganization(cfg.org))
 		if err != nil {
 			return exitUsage, err
 		}
-		rep, err := r.Sync(ctx, s)
-		if err != nil {
-			return exitFailed, fmt.Errorf("sync before diagnosing: %w", err)
+		if err := a.syncIntoFake(ctx, cfg, r, s, "diagnosing"); err != nil {
+			return exitFailed, err
 		}
 		if !cfg.json {
-			fmt.Fprintf(a.stdout, "Synced the snapshot into the fake first: %d created. The fake numbers its groups itself;\n"+
-				"its group named \"group 101\" stands for the mapping's group 101.\n\n", rep.Created)
+			fmt.Fprint(a.stdout, "The fake numbers its groups itself; its group named \"group 101\" stands for the mapping's group 101.\n\n")
 		}
 		client, m = c, fakeMapping(m, ids)
 	} else {
@@ -62,15 +57,11 @@ func (a app) diagnose(ctx context.Context, cfg config) (int, error) {
 			opts = append(opts, access.WithCheckStore(st, cfg.org))
 		}
 	}
-	d, err := access.Diagnose(ctx, client, s, m, set.policy, cfg.member, at, opts...)
+	d, err := access.Diagnose(ctx, client, s, m, p, cfg.member, at, opts...)
 	if err != nil {
 		return exitFailed, err
 	}
-	if cfg.json {
-		return exitOK, writeJSON(a.stdout, d)
-	}
-	fmt.Fprint(a.stdout, d)
-	return exitOK, nil
+	return a.output(cfg, d)
 }
 
 // fakeMapping rewrites m to the fake's group ids.

@@ -117,11 +117,7 @@ func (t translated) ListRoleAssignments(ctx context.Context, opts *kisi.RoleAssi
 		opts = &o
 	}
 	ras, resp, err := t.KisiAPI.ListRoleAssignments(ctx, opts)
-	out := make([]*kisi.RoleAssignment, len(ras))
-	for i, ra := range ras {
-		out[i] = t.role(ra)
-	}
-	return out, resp, err
+	return mapEach(ras, t.role), resp, err
 }
 
 func (t translated) CreateRoleAssignment(ctx context.Context, req *kisi.RoleAssignmentCreateRequest) (*kisi.RoleAssignment, *kisi.Response, error) {
@@ -141,11 +137,7 @@ func (t translated) ListGroupLinks(ctx context.Context, opts *kisi.GroupLinkList
 		opts = &o
 	}
 	ls, resp, err := t.KisiAPI.ListGroupLinks(ctx, opts)
-	out := make([]*kisi.GroupLink, len(ls))
-	for i, l := range ls {
-		out[i] = t.link(l)
-	}
-	return out, resp, err
+	return mapEach(ls, t.link), resp, err
 }
 
 func (t translated) CreateGroupLink(ctx context.Context, req *kisi.GroupLinkCreateRequest) (*kisi.GroupLink, *kisi.Response, error) {
@@ -166,4 +158,13 @@ func (t translated) GetGroup(ctx context.Context, id int64) (*kisi.Group, *kisi.
 		g = &c
 	}
 	return g, resp, err
+}
+
+// mapEach returns f of every element of xs, in a new slice.
+func mapEach[T any](xs []*T, f func(*T) *T) []*T {
+	out := make([]*T, len(xs))
+	for i, x := range xs {
+		out[i] = f(x)
+	}
+	return out
 }

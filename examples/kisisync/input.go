@@ -313,10 +313,10 @@ func syntaxMessage(b []byte, err error, want string) string {
 	return errorMessage(err)
 }
 
+// lineCol returns the line and column (from 1) of the byte a JSON syntax
+// error reports: its Offset counts the bytes read, the bad one included.
 func lineCol(b []byte, off int64) (line, col int) {
-	if off > int64(len(b)) {
-		off = int64(len(b))
-	}
+	off = min(max(off-1, 0), int64(len(b)))
 	before := b[:off]
 	line = bytes.Count(before, []byte("\n")) + 1
 	col = int(off) - bytes.LastIndexByte(before, '\n')
@@ -455,89 +455,29 @@ func splitJoined(err error) []error {
 	return []error{err}
 }
 
-// policyFile is the policy file format: access.Policy with durations written
-// as Go durations ("5m", "1h30m"), plus the revoke guard.
-type policyFile struct {
-	Buffer          *bufferFile           `json:"buffer"`
-	ResourceBuffers map[string]bufferFile `json:"resource_buffers"`
-	CheckInFor      string                `json:"check_in_for"`
-	Lead            string                `json:"lead"`
-	RevokeLimit     *float64              `json:"revoke_limit"`
-	RevokeFloor     *int                  `json:"revoke_floor"`
-}
-
-type bufferFile struct {
-	Before string `json:"before"`
-	After  string `json:"after"`
-}
-
-// settings is what a policy file configures.
-type settings struct {
-	policy      access.Policy
-	revokeLimit *float64
-	revokeFloor *int
-}
-
-// loadPolicy reads a policy file; an empty path means the default policy.
-func loadPolicy(path string) (settings, error) {
-	st := settings{policy: access.DefaultPolicy()}
+// loadPolicy reads a policy file: the JSON form of access.Policy, durations
+// written as Go durations ("5m", "1h30m"). Fields left out keep the default
+// policy's values; an empty path means the default policy.
+func loadPolicy(path string) (access.Policy, error) {
+	p := access.DefaultPolicy()
 	if path == "" {
-		return st, nil
+		return p, nil
 	}
 	b, name, err := readFile(path)
 	if err != nil {
-		return st, err
+		return p, err
 	}
-	ie := &inputError{file: name}
-	var pf policyFile
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&pf); err != nil {
-		msg := syntaxMessage(b, err, "a JSON object with buffer, resource_buffers, check_in_for, lead, revoke_limit, revoke_floor")
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
-			msg = fmt.Sprintf("%s: want %s, got %s", te.Field, typeName(te.Type), te.Value)
+	if err := json.Unmarshal(b, &p); err != nil {
+		var se *json.SyntaxError
+		msg := policyMessage.Replace(err.Error())
+		if errors.As(err, &se) {
+			msg = syntaxMessage(b, err, "a JSON object with buffer, resource_buffers, check_in_for and lead")
 		}
-		ie.add("%s", msg)
-		return st, ie
+		return access.Policy{}, &inputError{file: name, msgs: []string{msg}}
 	}
-	dur := func(field, s string, into *time.Duration) {
-		if s == "" {
-			return
-		}
-		d, err := time.ParseDuration(s)
-		switch {
-		case err != nil:
-			ie.add("%s: cannot parse %q as a duration (e.g. \"5m\", \"1h30m\")", field, s)
-		case d < 0:
-			ie.add("%s: %q is negative", field, s)
-		default:
-			*into = d
-		}
-	}
-	p := &st.policy
-	if pf.Buffer != nil {
-		p.Buffer = schedule.Buffer{}
-		dur("buffer.before", pf.Buffer.Before, &p.Buffer.Before)
-		dur("buffer.after", pf.Buffer.After, &p.Buffer.After)
-	}
-	for _, id := range sortedKeys(pf.ResourceBuffers) {
-		var bf schedule.Buffer
-		dur(fmt.Sprintf("resource_buffers[%q].before", id), pf.ResourceBuffers[id].Before, &bf.Before)
-		dur(fmt.Sprintf("resource_buffers[%q].after", id), pf.ResourceBuffers[id].After, &bf.After)
-		if p.ResourceBuffers == nil {
-			p.ResourceBuffers = map[string]schedule.Buffer{}
-		}
-		p.ResourceBuffers[id] = bf
-	}
-	dur("check_in_for", pf.CheckInFor, &p.CheckInFor)
-	dur("lead", pf.Lead, &p.Lead)
-	if pf.RevokeLimit != nil && (*pf.RevokeLimit < 0 || *pf.RevokeLimit > 1) {
-		ie.add("revoke_limit: %v is not a share between 0 and 1", *pf.RevokeLimit)
-	}
-	if pf.RevokeFloor != nil && *pf.RevokeFloor < 0 {
-		ie.add("revoke_floor: %d is negative", *pf.RevokeFloor)
-	}
-	st.revokeLimit, st.revokeFloor = pf.RevokeLimit, pf.RevokeFloor
-	return st, ie.err()
+	return p, nil
 }
+
+// policyMessage shortens the access package's policy errors, which name the
+// field, for a reader who knows the file is a policy.
+var policyMessage = strings.NewReplacer("access: invalid policy: ", "", "schedule: ", "")

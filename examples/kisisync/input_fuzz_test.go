@@ -34,8 +34,10 @@ func FuzzLoad(f *testing.F) {
 		} else if err := m.Validate(nil); err != nil {
 			t.Fatalf("loadMapping accepted an invalid mapping: %v", err)
 		}
-		if _, err := loadPolicy(path); err != nil {
+		if p, err := loadPolicy(path); err != nil {
 			requireInputError(t, err)
+		} else if err := p.Validate(); err != nil {
+			t.Fatalf("loadPolicy accepted an invalid policy: %v", err)
 		}
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 	_ "time/tzdata" // time zones work on machines without a zone database
@@ -45,7 +46,7 @@ Commands:
 Flags:
   --snapshot FILE         the platform's snapshot (JSON, required)
   --mapping FILE          the mapping to Kisi groups (JSON, required)
-  --policy FILE           buffers, lead time, check-ins, revoke guard (JSON)
+  --policy FILE           buffers, lead time, check-ins (JSON)
   --state FILE            where kisisync records what it created (required to apply or verify against Kisi)
   --org NAME              the organization key in the state file (default "default")
   --kisi-url URL          the Kisi API base URL (default KISI_URL, else https://api.kisi.io)
@@ -53,6 +54,8 @@ Flags:
   --member ID             the member to explain or diagnose
   --json                  machine-readable output
   --approve-revocations   apply even when the revoke guard would hold the changes back
+  --revoke-limit SHARE    the revoke guard: share of managed access one apply may revoke (default 0.25)
+  --revoke-floor N        the revoke guard: revocations always allowed, whatever the share (default 3)
   --fake                  use an embedded fake Kisi seeded with the mapping's groups
 
 The API key is read from the environment variable KISI_API_KEY.
@@ -65,6 +68,8 @@ type config struct {
 	kisiURL, member                       string
 	at                                    time.Time
 	json, approve, fake                   bool
+	revokeLimit                           *float64 // nil: the reconciler's default
+	revokeFloor                           *int     // nil: the reconciler's default
 }
 
 // run is the whole program; main only wires it to the process. It returns
@@ -140,6 +145,22 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&cfg.json, "json", false, "")
 	fs.BoolVar(&cfg.approve, "approve-revocations", false, "")
 	fs.BoolVar(&cfg.fake, "fake", false, "")
+	fs.Func("revoke-limit", "", func(v string) error {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f < 0 || f > 1 {
+			return fmt.Errorf("want a share between 0 and 1 such as 0.25, got %q", v)
+		}
+		cfg.revokeLimit = &f
+		return nil
+	})
+	fs.Func("revoke-floor", "", func(v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return fmt.Errorf("want a count of revocations such as 3, got %q", v)
+		}
+		cfg.revokeFloor = &n
+		return nil
+	})
 	if err := fs.Parse(args[1:]); err != nil {
 		return cfg, err
 	}
@@ -169,15 +190,17 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 		return cfg, errors.New("--kisi-url cannot be used with --fake")
 	case cfg.approve && cfg.command != "apply":
 		return cfg, fmt.Errorf("--approve-revocations is for apply, not %s", cfg.command)
+	case (cfg.revokeLimit != nil || cfg.revokeFloor != nil) && cfg.command != "apply" && cfg.command != "plan":
+		return cfg, fmt.Errorf("--revoke-limit and --revoke-floor are for plan and apply, not %s", cfg.command)
 	}
 	return cfg, nil
 }
 
 // load reads and checks the three files, all of them before anything else
 // happens, and reports every problem found. The error matches *inputError.
-func load(cfg config) (access.Snapshot, mapping.Mapping, settings, error) {
+func load(cfg config) (access.Snapshot, mapping.Mapping, access.Policy, error) {
 	s, serr := loadSnapshot(cfg.snapshot)
 	m, merr := loadMapping(cfg.mapping)
-	st, perr := loadPolicy(cfg.policy)
-	return s, m, st, errors.Join(serr, merr, perr)
+	p, perr := loadPolicy(cfg.policy)
+	return s, m, p, errors.Join(serr, merr, perr)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,7 +15,9 @@ import (
 	"github.com/jonboulle/clockwork"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kisisync/kisisync/access"
 	"github.com/kisisync/kisisync/kisi/kisitest"
+	"github.com/kisisync/kisisync/schedule"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -140,8 +143,45 @@ func TestAgainstKisi(t *testing.T) {
 	out := check(exitHeld, "revoke guard held", append([]string{"apply"}, empty...)...)
 	require.Contains(t, out, "Nothing was applied")
 	require.Equal(t, 4, countRoles(t, srv))
+	check(exitHeld, "revoke guard held", append([]string{"apply", "--revoke-limit", "0.5"}, empty...)...)
+	check(exitOK, "Applied: 0 created, 0 replaced, 4 deleted", append([]string{"apply", "--revoke-floor", "4"}, empty...)...)
+	require.Equal(t, 0, countRoles(t, srv))
+	check(exitOK, "Applied: 4 created", append([]string{"apply"}, small...)...)
 	check(exitOK, "Applied: 0 created, 0 replaced, 4 deleted", append([]string{"apply", "--approve-revocations"}, empty...)...)
 	require.Equal(t, 0, countRoles(t, srv))
+}
+
+func TestParseArgs(t *testing.T) {
+	t.Parallel()
+	files := []string{"--snapshot", "s.json", "--mapping", "m.json"}
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{name: "revoke limit above one", args: []string{"apply", "--revoke-limit", "2"},
+			wantErr: `invalid value "2" for flag -revoke-limit: want a share between 0 and 1 such as 0.25, got "2"`},
+		{name: "revoke limit not a number", args: []string{"apply", "--revoke-limit", "25%"},
+			wantErr: `invalid value "25%" for flag -revoke-limit: want a share between 0 and 1 such as 0.25, got "25%"`},
+		{name: "negative revoke floor", args: []string{"apply", "--revoke-floor", "-1"},
+			wantErr: `invalid value "-1" for flag -revoke-floor: want a count of revocations such as 3, got "-1"`},
+		{name: "revoke guard for explain", args: []string{"explain", "--member", "m", "--revoke-floor", "1"},
+			wantErr: "--revoke-limit and --revoke-floor are for plan and apply, not explain"},
+		{name: "guard set", args: []string{"apply", "--revoke-limit", "0.5", "--revoke-floor", "10"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cfg, err := parseArgs(append(tc.args, files...), io.Discard)
+			if tc.wantErr != "" {
+				require.EqualError(t, err, tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, 0.5, *cfg.revokeLimit)
+			require.Equal(t, 10, *cfg.revokeFloor)
+		})
+	}
 }
 
 func countRoles(t *testing.T, srv *kisitest.Server) int {
@@ -167,29 +207,65 @@ func TestProgress(t *testing.T) {
 		want  string
 	}{
 		{name: "plain", total: 20, want: "applied 2/20 changes, about 4s left\napplied 4/20 changes, about 3s left\n"},
-		{name: "terminal", term: true, total: 3, want: "\r\x1b[Kapplied 1/3 changes, about 0s left\r\x1b[Kapplied 2/3 changes, about 0s left\r\x1b[Kapplied 3/3 changes\r\x1b[Kapplied 4/4 changes\n"},
+		{name: "terminal", term: true, total: 3, want: "\r\x1b[Kapplied 1/3 changes, about 0s left\r\x1b[Kapplied 2/3 changes, about 0s left\r\x1b[Kapplied 3/3 changes\n"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			var b bytes.Buffer
-			p := newProgress(&b, tc.term, fixedClock(), tc.total)
-			for range 4 {
-				p.step()
+			p := newProgress(&b, tc.term, fixedClock())
+			p.begin()
+			for done := 1; done <= min(4, tc.total); done++ {
+				p.update(done, tc.total)
 			}
 			p.finish()
-			got := b.String()
-			if !tc.term {
-				// Only the lines of each tenth are printed.
-				got = strings.Join(strings.SplitAfter(got, "\n")[:2], "")
-			}
-			if diff := cmp.Diff(tc.want, got); diff != "" {
+			if diff := cmp.Diff(tc.want, b.String()); diff != "" {
 				t.Errorf("progress (-want +got):\n%s", diff)
 			}
 		})
 	}
+	var none *progress // --json: no progress
+	none.begin()
+	none.update(1, 2)
+	none.finish()
 }
 
 func fixedClock() clockwork.Clock {
 	return clockwork.NewFakeClockAt(time.Date(2026, time.June, 10, 8, 0, 0, 0, time.UTC))
+}
+
+func TestLoadPolicy(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		file    string
+		want    access.Policy
+		wantErr string
+	}{
+		{name: "sample", file: `{"resource_buffers": {"room-spree": {"before": "15m", "after": "10m"}}, "lead": "30m"}`,
+			want: access.Policy{Buffer: schedule.DefaultBuffer, Lead: 30 * time.Minute,
+				ResourceBuffers: map[string]schedule.Buffer{"room-spree": {Before: 15 * time.Minute, After: 10 * time.Minute}}}},
+		{name: "syntax", file: "{\n  \"lead\": \"20m\",\n}", wantErr: `policy.json: line 3, column 1: invalid character '}' looking for beginning of object key string`},
+		{name: "resource buffer", file: `{"resource_buffers": {"room-spree": {"after": 600}}}`,
+			wantErr: `policy.json: resource_buffers["room-spree"]: buffer: after: want a duration string such as "5m" or "1h30m", got the number 600`},
+		{name: "unknown field", file: `{"revoke_limit": 0.25}`,
+			wantErr: `policy.json: unknown field "revoke_limit" (want buffer, resource_buffers, check_in_for or lead)`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			path := filepath.Join(t.TempDir(), "policy.json")
+			require.NoError(t, os.WriteFile(path, []byte(tc.file), 0o600))
+			got, err := loadPolicy(path)
+			if tc.wantErr != "" {
+				requireInputError(t, err)
+				require.EqualError(t, err, tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("loadPolicy (-want +got):\n%s", diff)
+			}
+		})
+	}
 }

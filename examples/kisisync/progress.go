@@ -1,17 +1,12 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"os"
-	"sync"
 	"time"
 
 	"github.com/jonboulle/clockwork"
-
-	"github.com/kisisync/kisisync/access"
-	"github.com/kisisync/kisisync/kisi"
 )
 
 // kisiRate is Kisi's limit of requests per second per user; the client
@@ -29,47 +24,43 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
-// progress shows how far an apply is: on a terminal one line redrawn in
-// place, otherwise a plain line at every tenth of the way.
+// progress shows how far an apply is, as the reconciler reports it (see
+// access.WithProgress): on a terminal one line redrawn in place, otherwise a
+// plain line at every tenth of the way. The reconciler reports from one
+// goroutine, one call at a time. A nil progress shows nothing.
 type progress struct {
 	w     io.Writer
 	term  bool
 	clock clockwork.Clock
 	start time.Time
-	total int
 
-	mu       sync.Mutex
-	done     int
-	lastStep int
+	done, total int
+	lastStep    int
 }
 
-// writes counts the Kisi writes applying c takes: one per create or delete,
-// two per replacement (delete, then create).
-func writes(c *access.Changes) int {
-	return c.Count(access.ActionCreate) + c.Count(access.ActionDelete) + 2*c.Count(access.ActionReplace)
+func newProgress(w io.Writer, term bool, clock clockwork.Clock) *progress {
+	return &progress{w: w, term: term, clock: clock, start: clock.Now()}
 }
 
-func newProgress(w io.Writer, term bool, clock clockwork.Clock, total int) *progress {
-	return &progress{w: w, term: term, clock: clock, start: clock.Now(), total: total}
+// begin starts the clock of the rate and of the time left.
+func (p *progress) begin() {
+	if p != nil {
+		p.start = p.clock.Now()
+	}
 }
 
-// step records one finished write; a nil progress ignores it.
-func (p *progress) step() {
+// update records that done of total changes are applied.
+func (p *progress) update(done, total int) {
 	if p == nil {
 		return
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.done++
-	if p.done > p.total {
-		p.total = p.done // users created on the way, or retries
-	}
+	p.done, p.total = done, total
 	if p.term {
 		fmt.Fprintf(p.w, "\r\033[K%s", p.status())
 		return
 	}
-	step := p.done * 10 / max(p.total, 1)
-	if p.total <= 10 || step != p.lastStep || p.done == p.total {
+	step := done * 10 / max(total, 1)
+	if total <= 10 || step != p.lastStep || done == total {
 		p.lastStep = step
 		fmt.Fprintln(p.w, p.status())
 	}
@@ -77,17 +68,14 @@ func (p *progress) step() {
 
 // finish ends the progress line on a terminal.
 func (p *progress) finish() {
-	if p == nil {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.term && p.done > 0 {
+	if p != nil && p.term && p.done > 0 {
 		fmt.Fprintln(p.w)
 	}
 }
 
-// status renders "applied 120/400 changes, 4.9/s, about 56s left".
+// status renders "applied 120/400 changes, 4.9/s, about 56s left". The time
+// left assumes one Kisi request per change at Kisi's rate; a replacement
+// takes two.
 func (p *progress) status() string {
 	s := fmt.Sprintf("applied %d/%d changes", p.done, p.total)
 	if el := p.clock.Since(p.start); el >= time.Second {
@@ -97,36 +85,4 @@ func (p *progress) status() string {
 		s += ", about " + (time.Duration(left) * time.Second / kisiRate).Round(time.Second).String() + " left"
 	}
 	return s
-}
-
-// counted is an access.KisiAPI that reports every finished write of a grant
-// or a link to p, once p is set (after planning, when the total is known).
-type counted struct {
-	access.KisiAPI
-	p *progress
-}
-
-func (c *counted) CreateRoleAssignment(ctx context.Context, req *kisi.RoleAssignmentCreateRequest) (*kisi.RoleAssignment, *kisi.Response, error) {
-	defer c.p.step()
-	return c.KisiAPI.CreateRoleAssignment(ctx, req)
-}
-
-func (c *counted) UpdateRoleAssignment(ctx context.Context, id int64, req *kisi.RoleAssignmentUpdateRequest) (*kisi.Response, error) {
-	defer c.p.step()
-	return c.KisiAPI.UpdateRoleAssignment(ctx, id, req)
-}
-
-func (c *counted) DeleteRoleAssignment(ctx context.Context, id int64) (*kisi.Response, error) {
-	defer c.p.step()
-	return c.KisiAPI.DeleteRoleAssignment(ctx, id)
-}
-
-func (c *counted) CreateGroupLink(ctx context.Context, req *kisi.GroupLinkCreateRequest) (*kisi.GroupLink, *kisi.Response, error) {
-	defer c.p.step()
-	return c.KisiAPI.CreateGroupLink(ctx, req)
-}
-
-func (c *counted) DeleteGroupLink(ctx context.Context, id int64) (*kisi.Response, error) {
-	defer c.p.step()
-	return c.KisiAPI.DeleteGroupLink(ctx, id)
 }

@@ -204,14 +204,20 @@ func runFake(ctx context.Context, loc *time.Location, w io.Writer) error {
 	}
 	p.block(c.String())
 
+	// reported prints the report of a run and what Kisi holds after it.
+	reported := func(rep *access.Report, err error) error {
+		if err != nil {
+			return err
+		}
+		p.report(rep)
+		p.line("")
+		p.line("What Kisi holds now:")
+		return holdings(ctx, client, sp, p)
+	}
+
 	p.heading("4. Apply it")
 	rep, err := r.Apply(ctx, c)
-	if err != nil {
-		return err
-	}
-	p.report(rep)
-	p.heading("What Kisi holds now")
-	if err := holdings(ctx, client, sp, p); err != nil {
+	if err := reported(rep, err); err != nil {
 		return err
 	}
 	p.line("")
@@ -224,12 +230,7 @@ func runFake(ctx context.Context, loc *time.Location, w io.Writer) error {
 	clock.Advance(next.Sub(clock.Now()))
 	p.line("The report said to run again at %s; the host's scheduler wakes up then.", p.clock(next))
 	rep, err = r.Sync(ctx, s)
-	if err != nil {
-		return err
-	}
-	p.report(rep)
-	p.line("")
-	if err := holdings(ctx, client, sp, p); err != nil {
+	if err := reported(rep, err); err != nil {
 		return err
 	}
 	p.line("")
@@ -244,13 +245,8 @@ func runFake(ctx context.Context, loc *time.Location, w io.Writer) error {
 	}
 	p.line("At %s the platform marks plan p-1 cancelled. Revocations come first:", p.clock(clock.Now()))
 	p.block(c.String())
-	rep, err = r.Apply(ctx, c)
-	if err != nil {
-		return err
-	}
-	p.report(rep)
 	p.line("")
-	if err := holdings(ctx, client, sp, p); err != nil {
+	if err := reported(r.Apply(ctx, c)); err != nil {
 		return err
 	}
 
@@ -261,18 +257,17 @@ func runFake(ctx context.Context, loc *time.Location, w io.Writer) error {
 	}
 	p.line("created %d, replaced %d, deleted %d.", rep.Created, rep.Replaced, rep.Deleted)
 
-	p.heading("8. Why can Gus not get in?")
-	x, err := access.Explain(s, m, access.DefaultPolicy(), "m-gus", clock.Now())
-	if err != nil {
-		return err
+	for _, q := range []struct{ question, member string }{
+		{"8. Why can Gus not get in?", "m-gus"},
+		{"And Chen?", "m-chen"},
+	} {
+		p.heading(q.question)
+		x, err := access.Explain(s, m, access.DefaultPolicy(), q.member, clock.Now())
+		if err != nil {
+			return err
+		}
+		p.block(x.String())
 	}
-	p.block(x.String())
-	p.heading("And Chen?")
-	x, err = access.Explain(s, m, access.DefaultPolicy(), "m-chen", clock.Now())
-	if err != nil {
-		return err
-	}
-	p.block(x.String())
 	p.line("")
 	p.line("Groups: %s.", groupLegend(sp))
 	p.line("")
