@@ -30,7 +30,8 @@ type Report struct {
 	// failures or unresolved intents it is at most a short delay away (see
 	// [WithRetryAfter]).
 	NextRun time.Time `json:"next_run,omitzero"`
-
+	// Expired counts grants and links whose window had ended and that were
+	// deleted as cleanup (they are also counted in Deleted).
 	Expired int `json:"expired"`
 	// Adopted and Forgotten count Store corrections for interrupted creates.
 	Adopted   int `json:"adopted"`
@@ -60,11 +61,16 @@ type Report struct {
 // [WithRevokeLimit]); nothing was applied. Review the plan, then call
 // [Changes.Approve] and Apply it.
 type RevokeLimitError struct {
-	Organization string  `json:"organization"`
-	Revocations  int     `json:"revocations"`
-	Managed      int     `json:"managed"`
-	Limit        float64 `json:"limit"`
-	Floor        int     `json:"floor"`
+	// Organization is the organization the changes were planned for.
+	Organization string `json:"organization"`
+	// Revocations is how many grants and links the changes revoke, out of
+	// the Managed grants and links the Store records.
+	Revocations int `json:"revocations"`
+	Managed     int `json:"managed"`
+	// Limit is the share of Managed a run may revoke without approval
+	// (0.25 is 25%), and Floor the count it may always revoke.
+	Limit float64 `json:"limit"`
+	Floor int     `json:"floor"`
 }
 
 // Error implements error.
@@ -79,12 +85,16 @@ func (e *RevokeLimitError) Error() string {
 // available at creation; a Notifier error is reported and retried on the
 // next runs until it succeeds.
 type Notifier interface {
+	// LinkCreated is called for l once it exists in Kisi. After an error
+	// it is called again for the same link (same KisiID) on a later run,
+	// so it must tolerate being called more than once.
 	LinkCreated(ctx context.Context, l CreatedLink) error
 }
 
 // CreatedLink is a group link just created in Kisi, with its credentials.
 type CreatedLink struct {
 	Link
+	// KisiID is the link's ID in Kisi.
 	KisiID int64 `json:"kisi_id"`
 	// Secret authenticates the link (KISI-GROUP-LINK <secret>).
 	Secret string `json:"secret,omitempty"`

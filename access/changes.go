@@ -34,16 +34,22 @@ const (
 // link, or adopt or forget a Store record, with the reason and the sources
 // behind it.
 type Change struct {
+	// Action is what the change does, Object what it does it to.
 	Action Action     `json:"action"`
 	Object ObjectKind `json:"object"`
 	// Key is the Store key of the record the change works on.
-	Key      string `json:"key"`
+	Key string `json:"key"`
+	// Email is the email of the member or guest; MemberID the member's
+	// platform ID, empty for a guest's link.
 	Email    string `json:"email"`
 	MemberID string `json:"member_id,omitempty"`
 	// Name is the member's or the guest's name (user and link names).
-	Name    string `json:"name,omitempty"`
-	Managed bool   `json:"managed,omitempty"`
-	GroupID int64  `json:"group_id"`
+	Name string `json:"name,omitempty"`
+	// Managed is set for a member who is a managed Kisi user (one Kisi
+	// sends no email, as in a white-label app).
+	Managed bool `json:"managed,omitempty"`
+	// GroupID is the Kisi group of the grant or link.
+	GroupID int64 `json:"group_id"`
 	// GroupName is the group's name from [WithGroupNames], if known.
 	GroupName string `json:"group_name,omitempty"`
 	// Window is the window created (create, replace, adopt); Old the window
@@ -53,15 +59,19 @@ type Change struct {
 	// KisiID is the Kisi object deleted, replaced or adopted.
 	KisiID int64 `json:"kisi_id,omitempty"`
 	// UserID is the Kisi user of an adopted grant.
-	UserID    int64    `json:"user_id,omitempty"`
-	Sources   []Source `json:"sources,omitempty"`
-	BookingID string   `json:"booking_id,omitempty"`
-	SendLink  bool     `json:"send_link,omitempty"`
-	QR        bool     `json:"qr,omitempty"`
+	UserID int64 `json:"user_id,omitempty"`
+	// Sources are the platform records behind the grant or link.
+	Sources []Source `json:"sources,omitempty"`
+	// BookingID is the drop-in booking of a link; SendLink and QR say
+	// whether Kisi emails the guest the link, a QR code or both.
+	BookingID string `json:"booking_id,omitempty"`
+	SendLink  bool   `json:"send_link,omitempty"`
+	QR        bool   `json:"qr,omitempty"`
 	// Expired marks a delete of an object whose window has ended: cleanup,
 	// not a revocation.
-	Expired bool   `json:"expired,omitempty"`
-	Reason  string `json:"reason"`
+	Expired bool `json:"expired,omitempty"`
+	// Reason says why, in a few words ("new access", "no longer desired").
+	Reason string `json:"reason"`
 }
 
 // Conflict is a grant Kisi refused because the user already holds a role in
@@ -69,10 +79,12 @@ type Change struct {
 // until the wanted window changes or [Reconciler.Verify] finds that role
 // gone, and the other role is never touched.
 type Conflict struct {
+	// Email and GroupID name the user and group of the wanted grant.
 	Email   string `json:"email"`
 	GroupID int64  `json:"group_id"`
 	// KisiID is the role assignment held outside this SDK.
-	KisiID int64             `json:"kisi_id,omitempty"`
+	KisiID int64 `json:"kisi_id,omitempty"`
+	// Window is the window the grant would have had.
 	Window schedule.Interval `json:"window"`
 }
 
@@ -84,11 +96,14 @@ type Conflict struct {
 // replacements, then creates with the soonest window first, then cleanup of
 // expired objects. Within each part changes sort by email, group, booking.
 type Changes struct {
+	// Organization is the organization planned for (see [WithOrganization]);
+	// At the instant of the plan, from the Reconciler's clock.
 	Organization string    `json:"organization"`
 	At           time.Time `json:"at"`
 	// Location is the IANA zone String renders times in.
-	Location string   `json:"location"`
-	Changes  []Change `json:"changes"`
+	Location string `json:"location"`
+	// Changes are the steps, in the order Apply takes them.
+	Changes []Change `json:"changes"`
 	// Conflicts are wanted grants held back by an unmanaged role.
 	Conflicts []Conflict `json:"conflicts,omitempty"`
 	// Skipped are the snapshot records Desired rejected, one message each;

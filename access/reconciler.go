@@ -42,10 +42,16 @@ var ErrStalePlan = errors.New("access: plan is stale, the store changed since it
 // idempotent: it compares the desired slots with the Store's record of what
 // it manages and writes only the difference.
 //
-// A Reconciler is safe for concurrent use, but runs (Sync, Apply, Verify)
+// Create one with [NewReconciler]; the zero value is not usable. A
+// Reconciler is safe for concurrent use, but runs (Sync, Apply, Verify)
 // of one organization exclude each other through the Store's lease, and
 // runs of one Reconciler through the Reconciler itself: a second concurrent
 // run fails fast with an error matching [ErrLeaseHeld].
+//
+// "Now" comes from the Reconciler's clock ([WithClock]); every time it
+// reports, such as [Report.NextRun], is an instant, and weekly rules are
+// read in the wall clock of each [Location]'s time zone. The errors a run
+// returns are listed on [Reconciler.Sync] and [Reconciler.Apply].
 type Reconciler struct {
 	k  KisiAPI
 	st Store

@@ -33,14 +33,21 @@ const (
 	maxErrorBody     = 64 << 10 // bytes read from an error response
 )
 
-// Client talks to the Kisi REST API. Create one with [NewClient]; it is
-// immutable after construction and safe for concurrent use by multiple
-// goroutines. All requests of one Client share one rate limiter, so one Client
-// per Kisi user (API key) is the intended use.
+// Client talks to the Kisi REST API. Create one with [NewClient]; the zero
+// value is not usable. A Client is immutable after construction and safe for
+// concurrent use by multiple goroutines. All requests of one Client share one
+// rate limiter, so one Client per Kisi user (API key) is the intended use.
 //
 // Resources are reached through the service fields, e.g.
-// c.RoleAssignments.List(ctx, opts). The flat methods in api.go forward to
-// the services for callers that declare narrow interfaces.
+// c.RoleAssignments.List(ctx, opts). The flat methods (such as
+// [Client.ListRoleAssignments]) forward to the services for callers that
+// declare narrow interfaces, like access.KisiAPI.
+//
+// Methods return a response of 400 or above as an *[Error], which matches
+// sentinels such as [ErrNotFound] and [ErrRateLimited] with errors.Is (see
+// the package documentation), and otherwise the context's or the
+// transport's error, wrapped. Times in requests and responses are instants
+// (time.Time), whatever their location.
 type Client struct {
 	baseURL   *url.URL
 	auth      *credential

@@ -1,7 +1,7 @@
 // Package mapping says which Kisi groups each platform item grants: plans,
 // allowances, resources (for bookings and assignments), locations (for
-// check-ins), the Default groups of active plans that map to nothing, and how
-// drop-in guests receive access.
+// check-ins), the Default groups of active plans whose plan ID is unmapped,
+// and how drop-in guests receive access.
 //
 // It is pure data: no I/O, no clock. Hosts usually store a [Mapping] as JSON:
 //

@@ -13,7 +13,8 @@
 //  3. moves the clock forward until a booking enters its lead time and syncs
 //     again, so the booking is granted;
 //  4. cancels a plan and syncs, so that access is revoked;
-//  5. explains one member's access.
+//  5. syncs once more with nothing new, which writes nothing;
+//  6. explains why one member cannot get in and why another can.
 //
 // Time is a fake clock that starts on Wednesday 10 June 2026 at 08:00 in
 // Berlin and is shared by the fake Kisi and the reconciler, so the output is

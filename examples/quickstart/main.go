@@ -243,7 +243,8 @@ func runFake(ctx context.Context, loc *time.Location, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	p.line("At %s the platform marks plan p-1 cancelled. Revocations come first:", p.clock(clock.Now()))
+	p.line("At %s the platform marks plan p-1 cancelled. The next plan revokes her", p.clock(clock.Now()))
+	p.line("access (a run always applies revocations before grants):")
 	p.block(c.String())
 	p.line("")
 	if err := reported(r.Apply(ctx, c)); err != nil {
@@ -255,21 +256,24 @@ func runFake(ctx context.Context, loc *time.Location, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	p.line("created %d, replaced %d, deleted %d.", rep.Created, rep.Replaced, rep.Deleted)
+	p.line("Report: %d created, %d replaced, %d deleted: Kisi already holds exactly the desired access.", rep.Created, rep.Replaced, rep.Deleted)
 
 	for _, q := range []struct{ question, member string }{
 		{"8. Why can Gus not get in?", "m-gus"},
 		{"And Chen?", "m-chen"},
 	} {
 		p.heading(q.question)
+		if q.member == "m-gus" {
+			p.line("access.Explain answers from the platform's data alone, without calling Kisi.")
+			p.line("Groups: %s.", groupLegend(sp))
+			p.line("")
+		}
 		x, err := access.Explain(s, m, access.DefaultPolicy(), q.member, clock.Now())
 		if err != nil {
 			return err
 		}
 		p.block(x.String())
 	}
-	p.line("")
-	p.line("Groups: %s.", groupLegend(sp))
 	p.line("")
 	p.line("Next: examples/kisisync (a CLI over JSON files) and examples/scheduler (a long-running host).")
 	return nil
@@ -505,7 +509,7 @@ func (p *printer) report(rep *access.Report) {
 	p.line("Report: %d created, %d replaced, %d deleted, %d failed; %d Kisi users created, %d invitations sent.",
 		rep.Created, rep.Replaced, rep.Deleted, rep.Failed, rep.UsersCreated, rep.Invitations)
 	if !rep.NextRun.IsZero() {
-		p.line("Next run: %s (the next moment the desired access changes).", p.when(rep.NextRun))
+		p.line("Next run: %s (when a window next enters its lead time or ends).", p.when(rep.NextRun))
 	}
 	for _, s := range rep.Skipped {
 		p.line("Skipped: %s", s)

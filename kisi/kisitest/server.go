@@ -18,8 +18,9 @@ import (
 // maxBody bounds the request bodies the server reads.
 const maxBody = 1 << 20
 
-// Server is a running fake Kisi API. Create it with [NewServer] and stop it
-// with [Server.Close]. All methods are safe for concurrent use.
+// Server is a running fake Kisi API. Create it with [NewServer] (the zero
+// value is not usable) and stop it with [Server.Close]. All methods are safe
+// for concurrent use.
 type Server struct {
 	// URL is the base URL of the API, with a path prefix and no trailing
 	// slash, e.g. "http://127.0.0.1:41234/kisi".

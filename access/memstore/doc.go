@@ -1,0 +1,26 @@
+// Package memstore provides the in-memory [access.Store].
+//
+// [New] returns the same implementation as [access.NewMemoryStore], offered
+// as its own package so hosts can name their Store choice the way they would
+// name a database-backed one:
+//
+//	st := memstore.New()
+//	r, err := access.NewReconciler(client, st, m, access.DefaultPolicy())
+//
+// It is meant for trying the SDK, for tests and for single-process hosts
+// that can afford to forget; it passes the
+// [github.com/kisisync/kisisync/access/storetest.Run] conformance suite.
+//
+// # Durability
+//
+// Records live only as long as the process. After a restart the Store is
+// empty: Kisi users are found again by email, but roles and links created
+// before the restart are no longer known as managed — they are reported as
+// not managed here (and grants for their users as conflicts), never
+// deleted. Hosts that restart use a persistent Store.
+//
+// # Concurrency
+//
+// The Store is safe for concurrent use and holds any number of
+// organizations; its lease keeps two runs of one organization apart.
+package memstore
