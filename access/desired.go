@@ -89,7 +89,7 @@ func NextChange(s Snapshot, m mapping.Mapping, p Policy, at time.Time) (next tim
 	// [at, at+day+Lead]: a short horizon, computed like Desired. Look
 	// further only when nothing changes within the day.
 	const day = 24 * time.Hour
-	e := newEngine(&s, m, p, schedule.Interval{Start: at, End: at.Add(day + p.Lead + time.Nanosecond)}, -1)
+	e := newEngine(&s, m, p, schedule.Interval{Start: at, End: at.Add(day).Add(p.Lead).Add(time.Nanosecond)}, -1)
 	e.follow = true
 	e.generate()
 	for _, l := range e.links(at) {
@@ -113,9 +113,10 @@ func NextChange(s Snapshot, m mapping.Mapping, p Policy, at time.Time) (next tim
 }
 
 // leadHorizon is [at, at+Lead] as a half-open interval: a window starting
-// exactly at at+Lead overlaps it.
+// exactly at at+Lead overlaps it. Durations are added one at a time, since
+// their sum can overflow time.Duration for a lead near its maximum.
 func leadHorizon(at time.Time, p Policy) schedule.Interval {
-	return schedule.Interval{Start: at, End: at.Add(max(p.Lead, 0) + time.Nanosecond)}
+	return schedule.Interval{Start: at, End: at.Add(max(p.Lead, 0)).Add(time.Nanosecond)}
 }
 
 // Source kinds inside the engine, in the order sources are listed.
@@ -239,10 +240,10 @@ func newEngine(s *Snapshot, m mapping.Mapping, p Policy, horizon schedule.Interv
 	// For a short horizon few (member, group) keys matter: filter them
 	// before sorting. For a long one nearly all do.
 	e.filter = horizon.End.Sub(horizon.Start) <= 48*time.Hour
-	e.lo = horizon.Start.Add(-ix.maxBefore - 24*time.Hour)
+	e.lo = horizon.Start.Add(-ix.maxBefore).Add(-24 * time.Hour)
 	e.hi = horizon.End
 	if e.hi.Before(schedule.Forever) {
-		e.hi = e.hi.Add(ix.maxAfter + 24*time.Hour)
+		e.hi = e.hi.Add(ix.maxAfter).Add(24 * time.Hour)
 	}
 	return e
 }
@@ -339,8 +340,8 @@ func (e *engine) generate() {
 			continue
 		}
 		kind := kPlan
-		groups, ok := e.lookup(mapping.KindPlan, pl.PlanID)
-		if !ok {
+		groups, _ := e.lookup(mapping.KindPlan, pl.PlanID)
+		if len(groups) == 0 { // maps to no group: absent, or present with none
 			kind = kDefault
 			groups, _ = e.lookup(mapping.KindDefault, "")
 		}

@@ -2,6 +2,7 @@ package access_test
 
 import (
 	"errors"
+	"math"
 	"testing"
 	"time"
 
@@ -62,11 +63,11 @@ func TestAccessSources(t *testing.T) {
 			want: []string{"m1/100 03-02 09:00–forever default:p1"},
 		},
 		{
-			name: "plan mapped to nothing gets nothing",
+			name: "plan mapped to an empty list gets the default group",
 			edit: func(s *access.Snapshot, _ *mapping.Mapping, _ *access.Policy) {
 				s.Plans = []access.Plan{{ID: "p1", PlanID: "nothing", MemberID: "m1", Start: hm(9, 0), Status: access.PlanActive}}
 			},
-			want: []string{},
+			want: []string{"m1/100 03-02 09:00–forever default:p1"},
 		},
 		{
 			name: "allowance of a member and of a team",
@@ -329,6 +330,47 @@ func TestDesiredSlotRule(t *testing.T) {
 	})
 }
 
+// TestDesiredHugeDurations checks that a lead or buffer near the largest
+// time.Duration does not overflow the horizon arithmetic and lose windows.
+func TestDesiredHugeDurations(t *testing.T) {
+	t.Parallel()
+	s, m := fixture()
+	s.Bookings = []access.Booking{{ID: "b1", ResourceID: "room-1", MemberID: "m1", Start: hm(14, 0), End: hm(15, 0)}}
+	const huge = time.Duration(math.MaxInt64)
+	tests := []struct {
+		name string
+		edit func(*access.Policy)
+		at   time.Time
+		want []string
+	}{
+		{"huge lead, window in force", func(p *access.Policy) { p.Lead = huge }, hm(14, 30),
+			[]string{"m1/104 03-02 13:55–03-02 15:05 booking:b1"}},
+		{"huge lead, window ahead", func(p *access.Policy) { p.Lead = huge }, hm(9, 0),
+			[]string{"m1/104 03-02 13:55–03-02 15:05 booking:b1"}},
+		{"lead of a day less than the maximum", func(p *access.Policy) { p.Lead = huge - 24*time.Hour + 1 }, hm(9, 0),
+			[]string{"m1/104 03-02 13:55–03-02 15:05 booking:b1"}},
+		{"huge buffer after", func(p *access.Policy) { p.Buffer.After = huge }, hm(14, 30),
+			[]string{"m1/104 03-02 13:55–" + showT(hm(15, 0).Add(huge)) + " booking:b1"}},
+		{"huge resource buffer before", func(p *access.Policy) {
+			p.ResourceBuffers = map[string]schedule.Buffer{"room-1": {Before: huge}}
+		}, hm(14, 30), []string{"m1/104 " + showT(hm(14, 0).Add(-huge)) + "–03-02 15:00 booking:b1"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p := access.DefaultPolicy()
+			tc.edit(&p)
+			got, err := access.Desired(s, m, p, tc.at)
+			require.NoError(t, err)
+			if diff := cmp.Diff(tc.want, show(got)); diff != "" {
+				t.Errorf("Desired (-want +got):\n%s", diff)
+			}
+			_, ok := access.NextChange(s, m, p, tc.at)
+			require.True(t, ok, "NextChange finds the window's end")
+		})
+	}
+}
+
 func TestDesiredSortedByEmail(t *testing.T) {
 	t.Parallel()
 	s, m := fixture()
@@ -401,6 +443,12 @@ func TestBadRecords(t *testing.T) {
 		{"unknown time zone", func(s *access.Snapshot) {
 			s.Locations = append(s.Locations, access.Location{ID: "mars", TimeZone: "Mars/Olympus"})
 		}, "location", "mars", access.ErrUnknownTimeZone, nil},
+		{"empty time zone", func(s *access.Snapshot) {
+			s.Locations = append(s.Locations, access.Location{ID: "nozone", TimeZone: ""})
+		}, "location", "nozone", access.ErrUnknownTimeZone, nil},
+		{"machine-local time zone", func(s *access.Snapshot) {
+			s.Locations = append(s.Locations, access.Location{ID: "local", TimeZone: "Local"})
+		}, "location", "local", access.ErrUnknownTimeZone, nil},
 		{"resource at an unknown location", func(s *access.Snapshot) {
 			s.Resources = append(s.Resources, access.Resource{ID: "r9", LocationID: "nowhere"})
 		}, "resource", "r9", access.ErrUnknownLocation, nil},

@@ -247,8 +247,8 @@ func better(a, b *SourceExplanation) bool {
 func homeZone(s *Snapshot) *time.Location {
 	var home *time.Location
 	for _, l := range s.Locations {
-		loc, err := time.LoadLocation(l.TimeZone)
-		if err != nil || (home != nil && loc.String() != home.String()) {
+		loc := ianaZone(l.TimeZone)
+		if loc == nil || (home != nil && loc.String() != home.String()) {
 			return nil
 		}
 		home = loc
@@ -290,8 +290,9 @@ func explainSources(e *engine, c int32, at time.Time) []SourceExplanation {
 			continue
 		}
 		sx := SourceExplanation{Kind: KindPlan, ID: pl.ID, Ref: pl.PlanID}
-		groups, ok := m.Lookup(mapping.KindPlan, pl.PlanID)
-		if !ok {
+		groups, _ := m.Lookup(mapping.KindPlan, pl.PlanID)
+		unmapped := len(groups) == 0
+		if unmapped {
 			groups = m.DefaultGroups()
 			if len(groups) > 0 {
 				sx.Kind = KindDefault
@@ -310,7 +311,7 @@ func explainSources(e *engine, c int32, at time.Time) []SourceExplanation {
 		default:
 			sx.Note = timedNote(&sx, name, w, at, zoneOr(home), "starts", "ended")
 		}
-		out = append(out, finish(sx, name, !ok))
+		out = append(out, finish(sx, name, unmapped))
 	}
 	for i := range s.Allowances {
 		a := &s.Allowances[i]
@@ -392,7 +393,7 @@ func explainSources(e *engine, c int32, at time.Time) []SourceExplanation {
 		}
 		rules := fmtRules(a.Rules)
 		oe := &engine{ix: ix, p: p, horizon: schedule.Interval{Start: at, End: at.Add(8 * 24 * time.Hour)}, follow: true}
-		oe.lo, oe.hi = at.Add(-ix.maxBefore-24*time.Hour), at.Add(9*24*time.Hour)
+		oe.lo, oe.hi = at.Add(-ix.maxBefore).Add(-24*time.Hour), at.Add(9*24*time.Hour)
 		occ, err := oe.occurrences(a, loc, bufferFor(p, a.ResourceID))
 		var cur, next *schedule.Interval
 		if err == nil {
@@ -713,7 +714,7 @@ func memberLabel(id, name, email string) string {
 }
 
 func loadZone(name string) *time.Location {
-	if loc, err := time.LoadLocation(name); err == nil {
+	if loc := ianaZone(name); loc != nil {
 		return loc
 	}
 	return time.UTC

@@ -27,7 +27,10 @@ type Snapshot struct {
 }
 
 // Location is a site of the platform. TimeZone is an IANA name such as
-// "Europe/Berlin"; weekly rules and check-in days are read in it.
+// "Europe/Berlin"; weekly rules and check-in days are read in it. A name
+// that is not a known IANA zone, including the empty name and "Local" (which
+// would mean UTC or the zone of the machine running the code), rejects the
+// location with [ErrUnknownTimeZone].
 type Location struct {
 	ID       string `json:"id"`
 	TimeZone string `json:"time_zone"`

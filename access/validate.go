@@ -75,11 +75,7 @@ func newIndex(s *Snapshot, p Policy) *index {
 		}
 		loc, ok := zones[l.TimeZone]
 		if !ok {
-			var err error
-			loc, err = time.LoadLocation(l.TimeZone)
-			if err != nil {
-				loc = nil
-			}
+			loc = ianaZone(l.TimeZone)
 			zones[l.TimeZone] = loc
 		}
 		if loc == nil {
@@ -156,6 +152,21 @@ func newIndex(s *Snapshot, p Policy) *index {
 
 // holders returns the canonical members a record held by memberID or teamID
 // reaches. A team wins over a member when both are set.
+// ianaZone returns the IANA time zone called name, or nil when there is
+// none. The empty name and "Local", which time.LoadLocation reads as UTC and
+// as the zone of the machine running the code, are not IANA names: a
+// location without its zone must not silently get UTC or the server's zone.
+func ianaZone(name string) *time.Location {
+	if name == "" || name == "Local" {
+		return nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil
+	}
+	return loc
+}
+
 func (ix *index) holders(memberID, teamID string, one *[1]int32) ([]int32, error) {
 	switch {
 	case teamID != "":

@@ -24,9 +24,10 @@
 // # Unmapped and mapped to nothing
 //
 // An ID absent from its table is unmapped; an ID present with an empty list
-// is mapped to nothing. [Mapping.Lookup] tells them apart. The difference
-// matters for plans: an active plan whose plan ID is unmapped grants the
-// Default groups, one mapped to nothing grants none.
+// is mapped to nothing. [Mapping.Lookup] tells them apart, so a host can
+// show which items it forgot to map. Either way an item grants no group of
+// its own, and an active plan whose plan ID maps to no group grants the
+// Default groups.
 //
 // # Concurrency
 //

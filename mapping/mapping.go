@@ -10,9 +10,9 @@ import (
 // Mapping says which Kisi groups each platform item grants. Keys are the
 // platform's IDs; values are Kisi group IDs. The zero value maps nothing.
 //
-// A key that is present with an empty list is "mapped to nothing": it grants
-// no group, and an active plan mapped to nothing does not fall back to
-// Default. A key that is absent is "unmapped".
+// A key that is absent is "unmapped"; one present with an empty list is
+// "mapped to nothing". Either way an active plan whose plan ID maps to no
+// group grants the Default groups.
 type Mapping struct {
 	// Plans maps a platform plan (product) ID to groups.
 	Plans map[string][]int64 `json:"plans,omitempty"`
@@ -23,7 +23,8 @@ type Mapping struct {
 	Resources map[string][]int64 `json:"resources,omitempty"`
 	// Locations maps a location ID to groups; used by check-ins.
 	Locations map[string][]int64 `json:"locations,omitempty"`
-	// Default is granted by an active plan whose plan ID is unmapped.
+	// Default is granted by an active plan whose plan ID maps to no group
+	// (unmapped, or mapped to nothing).
 	Default []int64 `json:"default,omitempty"`
 	// DropIn says how drop-in guests get access.
 	DropIn DropIn `json:"drop_in"`
