@@ -11,6 +11,15 @@ import (
 	"github.com/kisisync/kisisync/schedule"
 )
 
+// ErrHorizonTooLong reports, inside a [RecordError] for an assignment, that
+// [Access] was given a horizon too long to list the occurrences of the
+// assignment's weekly rules: typically an unbounded horizon (End
+// [schedule.Forever]) with an open-ended assignment. The rules themselves
+// are fine; pass a bounded horizon. [Desired], [Explain] and the
+// [Reconciler] look only the lead time or about a week ahead, so they meet
+// it only with a lead time of centuries.
+var ErrHorizonTooLong = errors.New("horizon too long")
+
 // Access returns every merged window of every (member, group) that overlaps
 // horizon, whole (not clipped to it), with the Sources that produced it.
 // Grants are sorted by Email, GroupID and Window.Start; one (member, group)
@@ -36,6 +45,11 @@ import (
 // horizon, [ErrInvalidPolicy]) comes alone, with no grants. A member
 // sharing an email with an earlier member is served under the earlier
 // member's ID and reported with [ErrSharedEmail].
+//
+// A horizon may be unbounded (End [schedule.Forever]) to list every window
+// to come, except those of an assignment with weekly rules and no End (or
+// one centuries away), which cannot be listed: such an assignment is
+// reported with [ErrHorizonTooLong] and the other grants still come back.
 //
 // Access is pure and safe for concurrent use; its cost is linear in the
 // snapshot (plus sorting the windows near the horizon).
@@ -404,7 +418,7 @@ func (e *engine) generate() {
 		}
 		occ, err := e.occurrences(a, ri.zone, ri.buf)
 		if err != nil {
-			ix.reject(KindAssignment, a.ID, fmt.Errorf("%w: %w", ErrInvalidRule, err))
+			ix.reject(KindAssignment, a.ID, e.tooLong(err))
 			continue
 		}
 		for _, iv := range occ {
@@ -422,6 +436,17 @@ func (e *engine) generate() {
 		one[0] = ix.member[c.MemberID]
 		e.add(one[:], groups, iv, kCheckIn, i)
 	}
+}
+
+// tooLong explains a failed expansion of weekly rules. The rules and
+// buffers are validated before any is expanded, so the only failure left is
+// a window with too many occurrences: the horizon is too long (for an
+// open-ended assignment, unbounded), not the rule wrong.
+func (e *engine) tooLong(err error) error {
+	if e.horizon.IsOpenEnded() {
+		return fmt.Errorf("%w: weekly rules cannot be listed over an unbounded horizon (one ending at schedule.Forever); pass a bounded horizon, such as the next year", ErrHorizonTooLong)
+	}
+	return fmt.Errorf("%w: weekly rules cannot be listed over horizon %v; pass a shorter horizon: %w", ErrHorizonTooLong, e.horizon, err)
 }
 
 // wants reports whether any of ms is computed.

@@ -548,6 +548,108 @@ func TestAccessInvalidHorizon(t *testing.T) {
 	require.ErrorIs(t, err, access.ErrInvalidWindow)
 }
 
+// TestUnboundedHorizonWeeklyRules checks that an open-ended assignment with
+// weekly rules, which cannot be listed up to schedule.Forever, is reported
+// as a horizon that is too long (not as a bad rule) while every other grant
+// comes back, and that the bounded horizons of Desired, NextChange and the
+// reconciler list it normally.
+func TestUnboundedHorizonWeeklyRules(t *testing.T) {
+	t.Parallel()
+	mon := []time.Weekday{time.Monday}
+	s, m := fixture()
+	s.Plans = []access.Plan{{ID: "p1", PlanID: "hot-desk", MemberID: "m1", Start: monday, Status: access.PlanActive}}
+	s.Assignments = []access.Assignment{
+		{ID: "open-weekly", ResourceID: "room-1", MemberID: "m2", Start: monday, Rules: []schedule.Rule{rule(mon, 9, 0, 17, 0)}},
+		{ID: "bounded-weekly", ResourceID: "room-1", MemberID: "m3", Start: monday, End: hm(24*8, 0), Rules: []schedule.Rule{rule(mon, 9, 0, 10, 0)}},
+		{ID: "open-always", ResourceID: "desk-b", MemberID: "m3", Start: monday},
+	}
+
+	t.Run("Access", func(t *testing.T) {
+		t.Parallel()
+		got, err := access.Access(s, m, access.DefaultPolicy(), schedule.Interval{Start: monday, End: schedule.Forever})
+		want := []string{
+			"m1/101 03-02 00:00–forever plan:p1",
+			"m3/104 03-02 08:55–03-02 10:05 assignment:bounded-weekly",
+			"m3/104 03-09 08:55–03-09 10:05 assignment:bounded-weekly",
+			"m3/105 03-02 00:00–forever assignment:open-always",
+		}
+		if diff := cmp.Diff(want, show(got)); diff != "" {
+			t.Errorf("grants (-want +got):\n%s", diff)
+		}
+		require.ErrorIs(t, err, access.ErrHorizonTooLong)
+		require.NotErrorIs(t, err, access.ErrInvalidRule)
+		res := access.RecordErrors(err)
+		require.Len(t, res, 1, "%v", err)
+		if res[0].Kind != access.KindAssignment || res[0].ID != "open-weekly" {
+			t.Errorf("record error %s %q, want assignment \"open-weekly\"", res[0].Kind, res[0].ID)
+		}
+		for _, part := range []string{`assignment "open-weekly"`, "weekly rules cannot be listed over an unbounded horizon", "pass a bounded horizon"} {
+			require.Contains(t, err.Error(), part)
+		}
+	})
+
+	t.Run("Access over a year", func(t *testing.T) {
+		t.Parallel()
+		got, err := access.Access(s, m, access.DefaultPolicy(), schedule.Interval{Start: monday, End: monday.AddDate(1, 0, 0)})
+		require.NoError(t, err)
+		n := 0
+		for _, g := range got {
+			if g.MemberID == "m2" {
+				n++
+			}
+		}
+		require.Equal(t, 53, n, "Mondays from 2 March 2026 to 1 March 2027") // 52 weeks and a day
+	})
+
+	t.Run("Access over a thousand years", func(t *testing.T) {
+		t.Parallel()
+		s, m := fixture()
+		every := []time.Weekday{0, 1, 2, 3, 4, 5, 6}
+		s.Assignments = []access.Assignment{{ID: "daily", ResourceID: "room-1", MemberID: "m1", Start: monday, Rules: []schedule.Rule{rule(every, 9, 0, 17, 0)}}}
+		_, err := access.Access(s, m, access.DefaultPolicy(), schedule.Interval{Start: monday, End: monday.AddDate(1000, 0, 0)})
+		require.ErrorIs(t, err, access.ErrHorizonTooLong)
+		require.NotErrorIs(t, err, access.ErrInvalidRule)
+		require.Contains(t, err.Error(), `assignment "daily": horizon too long: weekly rules cannot be listed over horizon`)
+		require.Contains(t, err.Error(), "pass a shorter horizon")
+	})
+
+	t.Run("Desired", func(t *testing.T) {
+		t.Parallel()
+		got, err := access.Desired(s, m, access.DefaultPolicy(), hm(24*7+9, 30))
+		require.NoError(t, err)
+		want := []string{
+			"m1/101 03-02 00:00–forever plan:p1",
+			"m2/104 03-09 08:55–03-09 17:05 assignment:open-weekly",
+			"m3/104 03-09 08:55–03-09 10:05 assignment:bounded-weekly",
+			"m3/105 03-02 00:00–forever assignment:open-always",
+		}
+		if diff := cmp.Diff(want, show(got)); diff != "" {
+			t.Errorf("grants (-want +got):\n%s", diff)
+		}
+		next, ok := access.NextChange(s, m, access.DefaultPolicy(), hm(24*7+9, 30))
+		require.True(t, ok)
+		require.True(t, next.Equal(hm(24*7+10, 5)), "next change %v", next)
+	})
+
+	t.Run("reconciler", func(t *testing.T) {
+		t.Parallel()
+		e := newRig(t, rigConfig{})
+		rs := baseSnapshot()
+		// syncStart is Wednesday 10 June 2026, 13:40 in Berlin.
+		rs.Assignments = []access.Assignment{{ID: "open-weekly", ResourceID: "room1", MemberID: "alice", Start: cest("09:00"),
+			Rules: []schedule.Rule{rule([]time.Weekday{time.Wednesday}, 13, 0, 15, 0)}}}
+		c, err := e.r.Plan(t.Context(), rs)
+		require.NoError(t, err)
+		require.Empty(t, c.Skipped)
+		requireTime(t, cest("15:05"), c.NextRun)
+		e.sync(rs)
+		want := []kisiRole{{Email: "alice@example.com", Group: e.room, Window: span("12:55", "15:05"), Notify: true}}
+		if diff := cmp.Diff(want, e.roles()); diff != "" {
+			t.Errorf("roles (-want +got):\n%s", diff)
+		}
+	})
+}
+
 func TestNextChange(t *testing.T) {
 	t.Parallel()
 	s, m := fixture()

@@ -15,16 +15,23 @@ import (
 // at At?". It is JSON-marshalable for a host's UI; [Explanation.String]
 // renders it in plain sentences for a support person.
 type Explanation struct {
-	MemberID string    `json:"member_id"`
-	Email    string    `json:"email,omitempty"` // normalized
-	Name     string    `json:"name,omitempty"`
-	At       time.Time `json:"at"`
+	// MemberID is the member asked about, as given.
+	MemberID string `json:"member_id"`
+	// Email is the member's normalized email; empty when the member is
+	// unknown or the email invalid.
+	Email string `json:"email,omitempty"`
+	// Name is the member's name from the snapshot; empty when unknown.
+	Name string `json:"name,omitempty"`
+	// At is the instant explained, as given.
+	At time.Time `json:"at"`
 	// Problem is set when the member can get no access at all: member
 	// unknown, email invalid, nothing held, or nothing mapped to a group.
+	// Empty otherwise, even when no group gives access at At.
 	Problem string `json:"problem,omitempty"`
-	// Notes are further facts, e.g. another member sharing the email.
+	// Notes are further facts, e.g. another member sharing the email;
+	// sorted.
 	Notes []string `json:"notes,omitempty"`
-	// Groups lists every group the member has or could have.
+	// Groups lists every group the member has or could have, by GroupID.
 	Groups []GroupExplanation `json:"groups,omitempty"`
 	// Unmapped lists the sources considered that grant no group.
 	Unmapped []SourceExplanation `json:"unmapped,omitempty"`
@@ -34,20 +41,27 @@ type Explanation struct {
 
 // GroupExplanation is the state of one Kisi group for the member.
 type GroupExplanation struct {
+	// GroupID is the Kisi group.
 	GroupID int64 `json:"group_id"`
 	// Allowed reports whether a merged window is in force at At.
 	Allowed bool `json:"allowed"`
 	// InKisi reports whether the slot rule puts a window into Kisi at At
-	// (in force, or starting within the lead time); Slot is that window.
-	InKisi bool               `json:"in_kisi"`
-	Slot   *schedule.Interval `json:"slot,omitempty"`
-	// Windows are the merged windows from a day before At to a week after.
+	// (in force, or starting within the lead time).
+	InKisi bool `json:"in_kisi"`
+	// Slot is the window the slot rule puts into Kisi at At, as in
+	// [Desired]; nil when InKisi is false.
+	Slot *schedule.Interval `json:"slot,omitempty"`
+	// Windows are the merged windows, whole and sorted, that overlap the
+	// span from a day before At to eight days after it. End is
+	// [schedule.Forever] for an open-ended window.
 	Windows []schedule.Interval `json:"windows,omitempty"`
-	// Reason is the first reason access is missing at At (empty when
-	// Allowed).
-	Reason  string              `json:"reason,omitempty"`
+	// Reason is the first reason access is missing at At, a sentence
+	// (empty when Allowed).
+	Reason string `json:"reason,omitempty"`
+	// Sources are the member's sources that map to this group.
 	Sources []SourceExplanation `json:"sources"`
-	// Zone is the IANA time zone times are shown in.
+	// Zone is the IANA time zone times are shown in: that of the first
+	// source with a location, else UTC.
 	Zone string `json:"zone"`
 }
 
@@ -55,14 +69,29 @@ type GroupExplanation struct {
 // window (the one in force at At, else the next, else the last) and mapped
 // groups.
 type SourceExplanation struct {
-	Kind    string             `json:"kind"`          // plan, default, allowance, booking, assignment or checkin
-	ID      string             `json:"id"`            // the record's ID
-	Ref     string             `json:"ref,omitempty"` // its plan, allowance, resource or location ID
-	Groups  []int64            `json:"groups,omitempty"`
-	Window  *schedule.Interval `json:"window,omitempty"`
-	Applies bool               `json:"applies"` // its window is in force at At and it maps to a group
-	Note    string             `json:"note"`    // a sentence on its state
-	Zone    string             `json:"zone"`    // the IANA time zone times are shown in
+	// Kind is plan, default, allowance, booking, assignment or checkin
+	// (see [Source]).
+	Kind string `json:"kind"`
+	// ID is the record's ID.
+	ID string `json:"id"`
+	// Ref is the record's PlanID or AllowanceID, or the ID of its
+	// resource (bookings, assignments) or location (check-ins).
+	Ref string `json:"ref,omitempty"`
+	// Groups are the Kisi groups the record maps to; empty when it maps
+	// to none (or is a drop-in that gets a link, not a group).
+	Groups []int64 `json:"groups,omitempty"`
+	// Window is the record's own window, widened by any buffer: the one in
+	// force at At, else the next, else the last. Nil for weekly rules
+	// with no occurrence in the coming week. End is [schedule.Forever]
+	// when open-ended.
+	Window *schedule.Interval `json:"window,omitempty"`
+	// Applies reports that Window is in force at At and the record maps
+	// to a group.
+	Applies bool `json:"applies"`
+	// Note is a sentence on the record's state.
+	Note string `json:"note"`
+	// Zone is the IANA time zone times are shown in.
+	Zone string `json:"zone"`
 
 	state state
 	key   time.Time // the instant that orders sources of one state

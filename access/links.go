@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/kisisync/kisisync/mapping"
@@ -14,13 +15,25 @@ import (
 // Link is an access link a drop-in booking wants (one per mapped group of
 // the booked resource).
 type Link struct {
-	BookingID string            `json:"booking_id"`
-	GroupID   int64             `json:"group_id"`
-	Name      string            `json:"name"`      // the guest's name (link name in Kisi, for auditing)
-	Email     string            `json:"email"`     // normalized guest email
-	Window    schedule.Interval `json:"window"`    // booking widened by the buffer in force
-	SendLink  bool              `json:"send_link"` // mapping.DropIn.Link
-	QR        bool              `json:"qr"`        // mapping.DropIn.QR
+	// BookingID is the drop-in [Booking] the link is for.
+	BookingID string `json:"booking_id"`
+	// GroupID is the Kisi group the link opens.
+	GroupID int64 `json:"group_id"`
+	// Name is the guest's name, the link's name in Kisi (for auditing); the
+	// guest's email when the booking gives no name, since Kisi refuses an
+	// empty one.
+	Name string `json:"name"`
+	// Email is the guest's normalized email; Kisi sends the link to it.
+	Email string `json:"email"`
+	// Window is the half-open booking window widened by the buffer in
+	// force for the resource; it becomes the link's valid_from and
+	// valid_until. Its times keep the location of the booking's.
+	Window schedule.Interval `json:"window"`
+	// SendLink is mapping.DropIn.Link: the guest is emailed an access
+	// link.
+	SendLink bool `json:"send_link"`
+	// QR is mapping.DropIn.QR: the guest is emailed a QR code.
+	QR bool `json:"qr"`
 }
 
 // Links returns the links the snapshot wants at `at`: one per mapped group
@@ -56,8 +69,12 @@ func (e *engine) links(at time.Time) []Link {
 			continue
 		}
 		email, _ := NormalizeEmail(b.Guest.Email) // checked by checkBooking
+		name := strings.TrimSpace(b.Guest.Name)
+		if name == "" {
+			name = email // Kisi refuses a link without a name
+		}
 		for _, g := range ri.groups {
-			links = append(links, Link{BookingID: b.ID, GroupID: g, Name: b.Guest.Name, Email: email,
+			links = append(links, Link{BookingID: b.ID, GroupID: g, Name: name, Email: email,
 				Window: w, SendLink: m.DropIn.Link, QR: m.DropIn.QR})
 		}
 	}

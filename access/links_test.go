@@ -21,7 +21,7 @@ func TestLinks(t *testing.T) {
 		{ID: "g2", ResourceID: "room-1", Guest: &access.Guest{Name: "Gus", Email: " Gus@Example.org"}, Start: hm(14, 0), End: hm(15, 0)},
 		{ID: "g1", ResourceID: "desk-b", Guest: &access.Guest{Name: "Hal", Email: "hal@example.org"}, Start: hm(24*5, 0), End: hm(24*5+8, 0)},
 		{ID: "g0", ResourceID: "room-1", Guest: &access.Guest{Name: "Old", Email: "old@example.org"}, Start: hm(8, 0), End: hm(9, 0)},
-		{ID: "g3", ResourceID: "desk-ny", Guest: &access.Guest{Name: "Ann", Email: "ann@example.com"}, Start: hm(14, 0), End: hm(15, 0)},
+		{ID: "g3", ResourceID: "desk-ny", Guest: &access.Guest{Name: " ", Email: "ann@example.com"}, Start: hm(14, 0), End: hm(15, 0)}, // unnamed: the link takes the email
 		{ID: "b1", ResourceID: "room-1", MemberID: "m1", Start: hm(14, 0), End: hm(15, 0)},
 	}
 	p := access.DefaultPolicy()
@@ -35,7 +35,7 @@ func TestLinks(t *testing.T) {
 			`g1/105 hal@example.org "Hal" 03-06 23:00–03-07 08:00 link=true qr=true`,
 			`g2/104 gus@example.org "Gus" 03-02 13:55–03-02 15:05 link=true qr=true`,
 			`g2/109 gus@example.org "Gus" 03-02 13:55–03-02 15:05 link=true qr=true`,
-			`g3/106 ann@example.com "Ann" 03-02 13:55–03-02 15:05 link=true qr=true`,
+			`g3/106 ann@example.com "ann@example.com" 03-02 13:55–03-02 15:05 link=true qr=true`,
 		}},
 		{"ended at the widened end", hm(15, 5), []string{`g1/105 hal@example.org "Hal" 03-06 23:00–03-07 08:00 link=true qr=true`}},
 		{"still wanted in the after buffer", hm(9, 4), []string{
@@ -44,7 +44,7 @@ func TestLinks(t *testing.T) {
 			`g1/105 hal@example.org "Hal" 03-06 23:00–03-07 08:00 link=true qr=true`,
 			`g2/104 gus@example.org "Gus" 03-02 13:55–03-02 15:05 link=true qr=true`,
 			`g2/109 gus@example.org "Gus" 03-02 13:55–03-02 15:05 link=true qr=true`,
-			`g3/106 ann@example.com "Ann" 03-02 13:55–03-02 15:05 link=true qr=true`,
+			`g3/106 ann@example.com "ann@example.com" 03-02 13:55–03-02 15:05 link=true qr=true`,
 		}},
 	}
 	for _, tc := range tests {

@@ -14,16 +14,38 @@ import (
 
 // Snapshot is everything the host platform knows that bears on door access,
 // at one moment. The SDK never mutates it.
+//
+// Every record has an ID that must be non-empty and unique among the
+// records of its kind; records refer to each other by these IDs. A record
+// that breaks a rule is rejected alone and reported as a [*RecordError];
+// the others are still used. Order matters only where stated: of records
+// sharing an ID, and of members sharing an email, the first one wins, and
+// a Grant lists its Sources in snapshot order within each kind. A nil slice and an empty one
+// are the same. The zero Snapshot grants nothing.
+//
+// All times are instants: any location will do, as they are compared as
+// instants, and results keep the location of the times they come from.
+// Wall-clock meaning (weekly rules, the end of a check-in's day) comes from
+// the time zone of the [Location] concerned, never from the machine.
 type Snapshot struct {
-	Locations   []Location   `json:"locations,omitempty"`
-	Resources   []Resource   `json:"resources,omitempty"`
-	Members     []Member     `json:"members,omitempty"`
-	Teams       []Team       `json:"teams,omitempty"`
-	Plans       []Plan       `json:"plans,omitempty"`
-	Allowances  []Allowance  `json:"allowances,omitempty"`
-	Bookings    []Booking    `json:"bookings,omitempty"`
+	// Locations are the sites, with their time zones.
+	Locations []Location `json:"locations,omitempty"`
+	// Resources are the bookable and assignable things, each at a location.
+	Resources []Resource `json:"resources,omitempty"`
+	// Members are the people who can get access.
+	Members []Member `json:"members,omitempty"`
+	// Teams group members for plans, allowances and assignments.
+	Teams []Team `json:"teams,omitempty"`
+	// Plans are membership plans; only active ones grant access.
+	Plans []Plan `json:"plans,omitempty"`
+	// Allowances are allowances and discounts held by members or teams.
+	Allowances []Allowance `json:"allowances,omitempty"`
+	// Bookings are bookings of resources by members or guests (drop-ins).
+	Bookings []Booking `json:"bookings,omitempty"`
+	// Assignments are recurring assignments of resources.
 	Assignments []Assignment `json:"assignments,omitempty"`
-	CheckIns    []CheckIn    `json:"check_ins,omitempty"`
+	// CheckIns are check-ins at locations.
+	CheckIns []CheckIn `json:"check_ins,omitempty"`
 }
 
 // Location is a site of the platform. TimeZone is an IANA name such as
@@ -32,14 +54,23 @@ type Snapshot struct {
 // would mean UTC or the zone of the machine running the code), rejects the
 // location with [ErrUnknownTimeZone].
 type Location struct {
-	ID       string `json:"id"`
+	// ID identifies the location; resources and check-ins refer to it,
+	// and it is the key in mapping.Mapping.Locations (check-in access).
+	ID string `json:"id"`
+	// TimeZone is the IANA name of the location's time zone; required.
 	TimeZone string `json:"time_zone"`
 }
 
 // Resource is a bookable or assignable thing (a room, a desk, an office) at a
-// location.
+// location. A resource whose location is unknown or rejected is rejected
+// with [ErrUnknownLocation].
 type Resource struct {
-	ID         string `json:"id"`
+	// ID identifies the resource; bookings and assignments refer to it,
+	// and it is the key in mapping.Mapping.Resources and in
+	// [Policy].ResourceBuffers.
+	ID string `json:"id"`
+	// LocationID is the [Location] the resource is at; its time zone is
+	// the one the resource's weekly rules are read in.
 	LocationID string `json:"location_id"`
 }
 
@@ -47,15 +78,30 @@ type Resource struct {
 // Kisi (trimmed and case-folded). A Managed member gets a managed Kisi user,
 // which receives no Kisi email (white-label apps).
 type Member struct {
-	ID      string `json:"id"`
-	Email   string `json:"email"`
-	Name    string `json:"name,omitempty"`
-	Managed bool   `json:"managed,omitempty"`
+	// ID identifies the member; the other records refer to it.
+	ID string `json:"id"`
+	// Email is required; it is trimmed and case-folded (see
+	// [NormalizeEmail]) and a malformed one rejects the member with
+	// [ErrInvalidEmail]. Members sharing an email are one Kisi user, served
+	// under the ID of the first of them ([ErrSharedEmail]).
+	Email string `json:"email"`
+	// Name is the display name given to a Kisi user created for the
+	// member, and shown in explanations; empty is allowed.
+	Name string `json:"name,omitempty"`
+	// Managed makes a Kisi user created for the member a managed user
+	// (no Kisi emails, confirmed at once). False: a regular user, who gets
+	// Kisi's invitation once, with the first grant.
+	Managed bool `json:"managed,omitempty"`
 }
 
 // Team is a group of members sharing plans, allowances and assignments.
 type Team struct {
-	ID        string   `json:"id"`
+	// ID identifies the team; plans, allowances and assignments refer to
+	// it with their TeamID.
+	ID string `json:"id"`
+	// MemberIDs are the team's members. Repeats count once; an unknown ID
+	// is reported with [ErrUnknownMember] and skipped, while the team
+	// keeps its other members. Empty: a team that reaches nobody.
 	MemberIDs []string `json:"member_ids"`
 }
 
@@ -70,71 +116,132 @@ const (
 	PlanCancelled                   // grants nothing
 )
 
-// Plan is a membership plan held by a member or a whole team. PlanID is the
-// platform's plan (product) ID, looked up in mapping.Mapping.Plans. A zero End
-// means open-ended.
+// Plan is a membership plan held by a member or a whole team. An active
+// plan grants access during [Start, End); the groups are those
+// mapping.Mapping.Plans gives PlanID, or mapping.Mapping.Default when it
+// gives none.
 type Plan struct {
-	ID       string     `json:"id"`
-	PlanID   string     `json:"plan_id"`
-	MemberID string     `json:"member_id,omitempty"`
-	TeamID   string     `json:"team_id,omitempty"`
-	Start    time.Time  `json:"start"`
-	End      time.Time  `json:"end,omitzero"`
-	Status   PlanStatus `json:"status"`
+	// ID identifies this plan held by this holder (a subscription).
+	ID string `json:"id"`
+	// PlanID is the platform's plan (product) ID, the key in
+	// mapping.Mapping.Plans.
+	PlanID string `json:"plan_id"`
+	// MemberID is the holder, unless TeamID is set.
+	MemberID string `json:"member_id,omitempty"`
+	// TeamID, when set, makes every member of the team a holder; it wins
+	// over MemberID. With neither set the plan is rejected ([ErrNoHolder]).
+	TeamID string `json:"team_id,omitempty"`
+	// Start is the instant access begins; required.
+	Start time.Time `json:"start"`
+	// End is the instant access ends (exclusive); zero means open-ended.
+	// A non-zero End must be after Start.
+	End time.Time `json:"end,omitzero"`
+	// Status is the plan's state; the zero value is [PlanPending], which
+	// grants nothing.
+	Status PlanStatus `json:"status"`
 }
 
 // Allowance is an allowance or discount (from a plan, a pass or added by an
-// admin) held by a member or a team, mapped by AllowanceID. A zero End means
-// open-ended.
+// admin) held by a member or a team. It grants the groups
+// mapping.Mapping.Allowances gives AllowanceID during [Start, End); one
+// that maps to no group grants nothing.
 type Allowance struct {
-	ID          string    `json:"id"`
-	AllowanceID string    `json:"allowance_id"`
-	MemberID    string    `json:"member_id,omitempty"`
-	TeamID      string    `json:"team_id,omitempty"`
-	Start       time.Time `json:"start"`
-	End         time.Time `json:"end,omitzero"`
+	// ID identifies this allowance held by this holder.
+	ID string `json:"id"`
+	// AllowanceID is the platform's allowance (product) ID, the key in
+	// mapping.Mapping.Allowances.
+	AllowanceID string `json:"allowance_id"`
+	// MemberID is the holder, unless TeamID is set.
+	MemberID string `json:"member_id,omitempty"`
+	// TeamID, when set, makes every member of the team a holder; it wins
+	// over MemberID. With neither set the allowance is rejected.
+	TeamID string `json:"team_id,omitempty"`
+	// Start is the instant access begins; required.
+	Start time.Time `json:"start"`
+	// End is the instant access ends (exclusive); zero means open-ended.
+	End time.Time `json:"end,omitzero"`
 }
 
 // Guest is the booker of a drop-in booking who is not a member.
 type Guest struct {
-	Name  string `json:"name"`
+	// Name names the guest's Kisi group link (seen in Kisi's logs); when
+	// empty, the link is named after Email, since Kisi refuses a link
+	// without a name.
+	Name string `json:"name"`
+	// Email is required and normalized as a member's; Kisi emails the link
+	// or QR code to it. A malformed one rejects the booking with
+	// [ErrInvalidEmail]. With mapping.DropIn.AddToGroup, a guest whose
+	// email is a member's also gets that member's access.
 	Email string `json:"email"`
 }
 
 // Booking is a booking of a resource from Start to End, by a member or, for a
-// drop-in, by a Guest.
+// drop-in, by a Guest. It grants the resource's groups during [Start −
+// Before, End + After) with the buffer in force ([Policy]); a drop-in gets
+// a group link for that window instead (see [Links]).
 type Booking struct {
-	ID         string    `json:"id"`
-	ResourceID string    `json:"resource_id"`
-	MemberID   string    `json:"member_id,omitempty"`
-	Guest      *Guest    `json:"guest,omitempty"`
-	Start      time.Time `json:"start"`
-	End        time.Time `json:"end"`
-	CreatedAt  time.Time `json:"created_at,omitzero"`
+	// ID identifies the booking.
+	ID string `json:"id"`
+	// ResourceID is the booked [Resource].
+	ResourceID string `json:"resource_id"`
+	// MemberID is the member who booked. When set, Guest is ignored.
+	MemberID string `json:"member_id,omitempty"`
+	// Guest is the booker of a drop-in: used only when MemberID is empty.
+	// With neither, the booking is rejected ([ErrNoHolder]).
+	Guest *Guest `json:"guest,omitempty"`
+	// Start is the instant the booking begins; required.
+	Start time.Time `json:"start"`
+	// End is the instant the booking ends; required and after Start (a
+	// booking is never open-ended).
+	End time.Time `json:"end"`
+	// CreatedAt is when the booking was made; informational only, it
+	// changes no window. Zero is allowed.
+	CreatedAt time.Time `json:"created_at,omitzero"`
 }
 
 // Assignment is a recurring assignment of a resource (a dedicated desk, an
 // office) to a member or a team, between Start and End (zero End: open). With
 // no Rules it is in force all the time; otherwise during each occurrence of
-// its weekly Rules, in the wall clock of the resource's location.
+// its weekly Rules, in the wall clock of the resource's location, each cut
+// to [Start, End) and then widened by the buffer in force.
 type Assignment struct {
-	ID         string          `json:"id"`
-	ResourceID string          `json:"resource_id"`
-	MemberID   string          `json:"member_id,omitempty"`
-	TeamID     string          `json:"team_id,omitempty"`
-	Start      time.Time       `json:"start"`
-	End        time.Time       `json:"end,omitzero"`
-	Rules      []schedule.Rule `json:"rules,omitempty"`
+	// ID identifies the assignment.
+	ID string `json:"id"`
+	// ResourceID is the assigned [Resource]; its groups are granted.
+	ResourceID string `json:"resource_id"`
+	// MemberID is the holder, unless TeamID is set.
+	MemberID string `json:"member_id,omitempty"`
+	// TeamID, when set, makes every member of the team a holder; it wins
+	// over MemberID. With neither set the assignment is rejected.
+	TeamID string `json:"team_id,omitempty"`
+	// Start is the instant the assignment begins; required.
+	Start time.Time `json:"start"`
+	// End is the instant it ends (exclusive); zero means open-ended.
+	End time.Time `json:"end,omitzero"`
+	// Rules are the weekly times of access, read in the time zone of the
+	// resource's location; a rule whose To is not after its From ends on
+	// the next day. Nil or empty: access all the time between Start and
+	// End. An invalid rule rejects the assignment with [ErrInvalidRule].
+	Rules []schedule.Rule `json:"rules,omitempty"`
 }
 
 // CheckIn is a member's check-in at a location at At, with the check-out Out
-// (zero while still checked in).
+// (zero while still checked in). It grants the groups
+// mapping.Mapping.Locations gives the location from At until the earliest
+// of Out and the end of At's local day at the location (midnight), or
+// for [Policy].CheckInFor when that is set.
 type CheckIn struct {
-	ID         string    `json:"id"`
-	MemberID   string    `json:"member_id"`
-	LocationID string    `json:"location_id"`
-	At         time.Time `json:"at"`
-	Out        time.Time `json:"out,omitzero"`
+	// ID identifies the check-in.
+	ID string `json:"id"`
+	// MemberID is the member who checked in; required.
+	MemberID string `json:"member_id"`
+	// LocationID is the [Location] checked in at; required.
+	LocationID string `json:"location_id"`
+	// At is the instant of the check-in; required.
+	At time.Time `json:"at"`
+	// Out is the instant of the check-out; zero means still checked in.
+	// Out before At rejects the check-in; Out equal to At grants nothing.
+	Out time.Time `json:"out,omitzero"`
 }
 
 // Policy holds the organization's access settings.
@@ -153,16 +260,26 @@ type CheckIn struct {
 // default the others. A number where a duration belongs, a negative duration
 // or an unknown field is an error wrapping [ErrInvalidPolicy] that names the
 // field.
+//
+// The zero Policy is valid but is not [DefaultPolicy]: no buffer, no lead
+// time. No duration may be negative (see [Policy.Validate]).
 type Policy struct {
-	// Buffer ("buffer") widens every booking and assignment occurrence.
+	// Buffer ("buffer") widens every booking and assignment occurrence:
+	// access opens Before its start and closes After its end. Zero: no
+	// widening. Plans, allowances, check-ins and assignments without rules
+	// are not widened.
 	Buffer schedule.Buffer `json:"buffer"`
-	// ResourceBuffers ("resource_buffers") overrides Buffer per resource ID.
+	// ResourceBuffers ("resource_buffers") overrides Buffer per resource
+	// ID: the resource's buffer replaces Buffer whole (both sides). Nil or
+	// a resource not in it: Buffer applies.
 	ResourceBuffers map[string]schedule.Buffer `json:"resource_buffers,omitempty"`
-	// CheckInFor ("check_in_for") is how long a check-in grants access; 0
-	// (left out of the JSON) means until check-out or the end of the local
-	// day at the location.
+	// CheckInFor ("check_in_for") is how long a check-in grants access,
+	// from its At, cut short by a check-out; 0 (left out of the JSON)
+	// means until check-out or the end of the local day at the location.
 	CheckInFor time.Duration `json:"check_in_for,omitempty"`
-	// Lead ("lead") is how long before a window starts it is put into Kisi.
+	// Lead ("lead") is how long before a window starts it is put into Kisi
+	// (the slot rule of [Desired]); 0 means only once it has started. Kisi
+	// itself opens the door at the window's start.
 	Lead time.Duration `json:"lead"`
 }
 
@@ -177,8 +294,12 @@ func DefaultPolicy() Policy {
 // plan whose plan ID is unmapped and which therefore grants
 // mapping.Mapping.Default, and its ID is the plan's ID.
 type Source struct {
-	Kind string `json:"kind"` // plan, allowance, booking, assignment, checkin or default
-	ID   string `json:"id"`
+	// Kind is one of [KindPlan], [KindAllowance], [KindBooking],
+	// [KindAssignment], [KindCheckIn] or [KindDefault].
+	Kind string `json:"kind"`
+	// ID is the ID of the record in its Snapshot slice (for default, of
+	// the plan).
+	ID string `json:"id"`
 }
 
 // Grant is access for one member to one Kisi group during Window, with the
@@ -187,11 +308,23 @@ type Source struct {
 // normalized (see [NormalizeEmail]); members sharing an email are one Kisi
 // user and their grants carry the ID of the first of them in the snapshot.
 type Grant struct {
-	MemberID string            `json:"member_id"`
-	Email    string            `json:"email"`
-	GroupID  int64             `json:"group_id"`
-	Window   schedule.Interval `json:"window"`
-	Sources  []Source          `json:"sources"`
+	// MemberID is the member served: the first member in the snapshot
+	// with Email.
+	MemberID string `json:"member_id"`
+	// Email is the member's normalized email, which identifies the Kisi
+	// user.
+	Email string `json:"email"`
+	// GroupID is the Kisi group the access is to.
+	GroupID int64 `json:"group_id"`
+	// Window is the half-open [Start, End) of the access: the union of the
+	// overlapping and touching windows of all Sources, whole (not cut to
+	// a horizon). End is [schedule.Forever] when open-ended (valid_until
+	// null in Kisi). Its times keep the location of the snapshot times
+	// they come from (the resource's zone for weekly rule occurrences);
+	// compare them with time.Time.Equal.
+	Window schedule.Interval `json:"window"`
+	// Sources are the records that produced Window; never empty.
+	Sources []Source `json:"sources"`
 }
 
 // String returns "pending", "active" or "cancelled".

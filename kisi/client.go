@@ -235,10 +235,14 @@ func Ptr[T any](v T) *T { return &v }
 
 // Ref is the small embedded object Kisi uses to point at another resource.
 type Ref struct {
-	ID           int64  `json:"id"`
+	ID int64 `json:"id"`
+	// ResourceType names the kind of resource, e.g. "User", "Group" or
+	// "Place".
 	ResourceType string `json:"resource_type"`
-	Name         string `json:"name,omitempty"`
-	Email        string `json:"email,omitempty"`
+	// Name and Email are empty when Kisi leaves them out (Email is sent
+	// for users only).
+	Name  string `json:"name,omitempty"`
+	Email string `json:"email,omitempty"`
 }
 
 // ListOptions are the offset pagination parameters every list endpoint takes.

@@ -16,31 +16,58 @@ import (
 // ObjectType "Lock"; a failed one has Success false and ErrorCode set.
 // Nullable fields are pointers; absent keys leave their zero value.
 type Event struct {
-	UUID                string          `json:"uuid"`
-	Type                string          `json:"type"`
-	Action              string          `json:"action,omitempty"`
-	ActorType           *string         `json:"actor_type"`
-	ActorID             *int64          `json:"actor_id"`
-	ActorName           *string         `json:"actor_name"`
-	ActorEmail          *string         `json:"actor_email"`
-	AuthenticatedByType *string         `json:"authenticated_by_type,omitempty"`
-	AuthenticatedByID   *int64          `json:"authenticated_by_id,omitempty"`
-	AuthorizedByType    *string         `json:"authorized_by_type,omitempty"`
-	AuthorizedByID      *int64          `json:"authorized_by_id,omitempty"`
-	AuthorizedByRoleID  *string         `json:"authorized_by_role_id,omitempty"`
-	ObjectType          string          `json:"object_type"`
-	ObjectID            int64           `json:"object_id"`
-	ObjectName          string          `json:"object_name"`
-	Object              json.RawMessage `json:"object,omitempty"`
-	Success             bool            `json:"success"`
-	Code                *string         `json:"code,omitempty"`
-	ErrorCode           *ErrorCode      `json:"error_code"`
-	ErrorMessage        *string         `json:"error_message"`
-	Message             *string         `json:"message,omitempty"`
-	Sequence            string          `json:"sequence,omitempty"`
-	OrganizationID      int64           `json:"organization_id"`
-	PlaceID             *int64          `json:"place_id"`
-	CreatedAt           time.Time       `json:"created_at"`
+	// UUID identifies the event; a webhook may deliver one event more
+	// than once, so deduplicate on it.
+	UUID string `json:"uuid"`
+	// Type is "<object>.<action>", e.g. [EventLockUnlock].
+	Type   string `json:"type"`
+	Action string `json:"action,omitempty"`
+	// ActorType is who acted: "User", "Guest", "GroupLink" or
+	// "MarketplaceInstallation"; nil when there is none. ActorID, ActorName
+	// and ActorEmail describe that actor, nil when unknown.
+	ActorType  *string `json:"actor_type"`
+	ActorID    *int64  `json:"actor_id"`
+	ActorName  *string `json:"actor_name"`
+	ActorEmail *string `json:"actor_email"`
+	// AuthenticatedByType is the credential used, e.g. "Login", "Card",
+	// "GroupLink", "ApplePassInstance", "OauthAccessToken" or "AccessKey";
+	// nil when none. AuthenticatedByID is its ID.
+	AuthenticatedByType *string `json:"authenticated_by_type,omitempty"`
+	AuthenticatedByID   *int64  `json:"authenticated_by_id,omitempty"`
+	// AuthorizedByType, AuthorizedByID and AuthorizedByRoleID name what
+	// allowed the action (Kisi documents them no further); nil when not
+	// reported.
+	AuthorizedByType   *string `json:"authorized_by_type,omitempty"`
+	AuthorizedByID     *int64  `json:"authorized_by_id,omitempty"`
+	AuthorizedByRoleID *string `json:"authorized_by_role_id,omitempty"`
+	// ObjectType, ObjectID and ObjectName name what the action was on,
+	// e.g. "Lock" and the door; Object is Kisi's raw JSON of it, nil when
+	// absent.
+	ObjectType string          `json:"object_type"`
+	ObjectID   int64           `json:"object_id"`
+	ObjectName string          `json:"object_name"`
+	Object     json.RawMessage `json:"object,omitempty"`
+	// Success reports whether the action succeeded; an unlock that Kisi
+	// refused has Success false and ErrorCode set.
+	Success bool `json:"success"`
+	// Code is an undocumented code Kisi may send; nil when absent.
+	Code *string `json:"code,omitempty"`
+	// ErrorCode is Kisi's six-character reason for a failure (see
+	// [ErrorCode.Description]); nil when the action succeeded or Kisi gave
+	// none. ErrorMessage is its text.
+	ErrorCode    *ErrorCode `json:"error_code"`
+	ErrorMessage *string    `json:"error_message"`
+	// Message is a human-readable description; nil when absent.
+	Message *string `json:"message,omitempty"`
+	// Sequence groups the related events of one action (an opaque
+	// string); empty when absent.
+	Sequence       string `json:"sequence,omitempty"`
+	OrganizationID int64  `json:"organization_id"`
+	// PlaceID is the place the event happened at; nil when it belongs to
+	// no place.
+	PlaceID *int64 `json:"place_id"`
+	// CreatedAt is the instant the event happened.
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // Event types this package refers to.
@@ -60,12 +87,20 @@ const (
 // EventSet is a server-side query over the event stream. It is built
 // asynchronously: poll until Status is finished, then page with Cursor.
 type EventSet struct {
-	ID        int64     `json:"id"`
-	Status    string    `json:"status"`
-	Interval  string    `json:"interval"`
-	Events    []*Event  `json:"events"`
-	Cursor    *string   `json:"cursor"`
-	PlaceID   *int64    `json:"place_id"`
+	ID int64 `json:"id"`
+	// Status is [EventSetInProgress], [EventSetFinished] or
+	// [EventSetFailed].
+	Status string `json:"status"`
+	// Interval is the ISO 8601 interval queried (see [EventInterval]).
+	Interval string `json:"interval"`
+	// Events is the current page; empty while in progress.
+	Events []*Event `json:"events"`
+	// Cursor reads the next page; nil while in progress or when there are
+	// no more events.
+	Cursor *string `json:"cursor"`
+	// PlaceID is set for a place-scoped set; nil otherwise.
+	PlaceID *int64 `json:"place_id"`
+	// CreatedAt is when the set was created; Kisi keeps it about a day.
 	CreatedAt time.Time `json:"created_at"`
 }
 

@@ -10,19 +10,35 @@ import (
 // GroupLink is an access link: a credential that opens a group's doors
 // without a Kisi account, emailed by Kisi when Email is set.
 type GroupLink struct {
-	ID                    int64      `json:"id"`
-	Name                  string     `json:"name"`
-	Email                 *string    `json:"email"`
-	Phone                 *string    `json:"phone"`
-	GroupID               int64      `json:"group_id"`
-	Group                 *Ref       `json:"group,omitempty"`
-	LinkEnabled           bool       `json:"link_enabled"`
-	QuickResponseCodeType *string    `json:"quick_response_code_type"` // "online", "offline" or nil
-	ValidFrom             *time.Time `json:"valid_from"`
-	ValidUntil            *time.Time `json:"valid_until"`
-	LastUsedAt            *time.Time `json:"last_used_at"`
-	CreatedAt             time.Time  `json:"created_at"`
-	UpdatedAt             time.Time  `json:"updated_at"`
+	ID int64 `json:"id"`
+	// Name labels the link in Kisi, e.g. the holder's name (for auditing).
+	Name string `json:"name"`
+	// Email is where Kisi sent the link; nil when none was given.
+	Email *string `json:"email"`
+	// Phone is an E.164 number (US, Canada and Puerto Rico only) the link
+	// was sent to by SMS; nil when none was given.
+	Phone *string `json:"phone"`
+	// GroupID is the group whose doors the link opens; Group is Kisi's
+	// summary of it, nil when left out.
+	GroupID int64 `json:"group_id"`
+	Group   *Ref  `json:"group,omitempty"`
+	// LinkEnabled reports whether Kisi generates a link usable for access
+	// (Kisi's default when not asked otherwise: true).
+	LinkEnabled bool `json:"link_enabled"`
+	// QuickResponseCodeType is [QROnline] or [QROffline] for a QR code for
+	// Kisi readers, sent in the link email (never by SMS); nil for none.
+	QuickResponseCodeType *string `json:"quick_response_code_type"`
+	// ValidFrom is the instant the link starts to work; nil means from its
+	// creation.
+	ValidFrom *time.Time `json:"valid_from"`
+	// ValidUntil is the instant the link stops working; nil means it never
+	// expires.
+	ValidUntil *time.Time `json:"valid_until"`
+	// LastUsedAt is the last unlock with the link; nil when never used.
+	LastUsedAt *time.Time `json:"last_used_at"`
+	// CreatedAt and UpdatedAt are Kisi's timestamps of the record.
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 
 	// Secret, QuickResponseCodeToken and QuickResponseCodeImage (a base64
 	// PNG) are returned by the create call only. Secret is a credential:
@@ -56,11 +72,17 @@ func (o *GroupLinkListOptions) encode(v url.Values) {
 // GroupLinkCreateRequest is the body of POST /group_links. Nil validity
 // means "valid now" and "never expires".
 type GroupLinkCreateRequest struct {
-	GroupID               int64      `json:"group_id"`
-	Name                  string     `json:"name"`
-	Email                 *string    `json:"email,omitempty"`
-	Phone                 *string    `json:"phone,omitempty"`
-	LinkEnabled           *bool      `json:"link_enabled,omitempty"`
+	// GroupID and Name are required.
+	GroupID int64  `json:"group_id"`
+	Name    string `json:"name"`
+	// Email, when set, makes Kisi email the link; Phone (E.164, US,
+	// Canada and Puerto Rico only) sends it by SMS.
+	Email *string `json:"email,omitempty"`
+	Phone *string `json:"phone,omitempty"`
+	// LinkEnabled nil means Kisi's default, true.
+	LinkEnabled *bool `json:"link_enabled,omitempty"`
+	// QuickResponseCodeType is [QROnline] or [QROffline] to add a QR code
+	// to the email; nil for none.
 	QuickResponseCodeType *string    `json:"quick_response_code_type,omitempty"`
 	ValidFrom             *time.Time `json:"valid_from,omitempty"`
 	ValidUntil            *time.Time `json:"valid_until,omitempty"`

@@ -10,13 +10,17 @@ import (
 
 // GroupLock says that a group opens a lock.
 type GroupLock struct {
-	ID        int64     `json:"id"`
-	GroupID   int64     `json:"group_id"`
-	Group     *Ref      `json:"group,omitempty"`
-	LockID    int64     `json:"lock_id"`
-	Lock      *Ref      `json:"lock,omitempty"`
-	PlaceID   int64     `json:"place_id"`
-	Place     *Ref      `json:"place,omitempty"`
+	ID int64 `json:"id"`
+	// GroupID, LockID and PlaceID are the group, the door it opens and the
+	// door's place; Group, Lock and Place are Kisi's summaries of them,
+	// nil when left out.
+	GroupID int64 `json:"group_id"`
+	Group   *Ref  `json:"group,omitempty"`
+	LockID  int64 `json:"lock_id"`
+	Lock    *Ref  `json:"lock,omitempty"`
+	PlaceID int64 `json:"place_id"`
+	Place   *Ref  `json:"place,omitempty"`
+	// CreatedAt and UpdatedAt are Kisi's timestamps of the record.
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 }

@@ -10,23 +10,37 @@ import (
 // Group is a set of doors (locks) with the restrictions that apply to
 // everyone who holds a role in it.
 type Group struct {
-	ID                              int64     `json:"id"`
-	Name                            string    `json:"name"`
-	Description                     *string   `json:"description"`
-	PlaceID                         *int64    `json:"place_id"`
-	Place                           *Ref      `json:"place,omitempty"`
-	LoginEnabled                    bool      `json:"login_enabled"`
-	GeofenceRestrictionEnabled      bool      `json:"geofence_restriction_enabled"`
-	GeofenceRestrictionRadius       float64   `json:"geofence_restriction_radius"`
-	PrimaryDeviceRestrictionEnabled bool      `json:"primary_device_restriction_enabled"`
-	ManagedDeviceRestrictionEnabled bool      `json:"managed_device_restriction_enabled"`
-	ReaderRestrictionEnabled        bool      `json:"reader_restriction_enabled"`
-	TimeRestrictionEnabled          bool      `json:"time_restriction_enabled"`
-	TapToAccessRestrictionEnabled   bool      `json:"tap_to_access_restriction_enabled"`
-	UsersCount                      int       `json:"users_count"`
-	LocksCount                      int       `json:"locks_count"`
-	CreatedAt                       time.Time `json:"created_at"`
-	UpdatedAt                       time.Time `json:"updated_at"`
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+	// Description is nil when there is none.
+	Description *string `json:"description"`
+	// PlaceID is the place the group belongs to; nil for an
+	// organization-wide group. Place is Kisi's summary of it, nil when
+	// left out.
+	PlaceID *int64 `json:"place_id"`
+	Place   *Ref   `json:"place,omitempty"`
+	// LoginEnabled reports whether the group's members may unlock from the
+	// Kisi app; false refuses app unlocks (error f01337).
+	LoginEnabled bool `json:"login_enabled"`
+	// The …RestrictionEnabled fields report restrictions on unlocking
+	// through this group: geofence (within GeofenceRestrictionRadius of
+	// the place; Kisi does not document the unit), primary device only,
+	// managed devices only, reader proximity, the group's time schedule,
+	// and tap to access (unlock at the reader only).
+	GeofenceRestrictionEnabled      bool    `json:"geofence_restriction_enabled"`
+	GeofenceRestrictionRadius       float64 `json:"geofence_restriction_radius"`
+	PrimaryDeviceRestrictionEnabled bool    `json:"primary_device_restriction_enabled"`
+	ManagedDeviceRestrictionEnabled bool    `json:"managed_device_restriction_enabled"`
+	ReaderRestrictionEnabled        bool    `json:"reader_restriction_enabled"`
+	TimeRestrictionEnabled          bool    `json:"time_restriction_enabled"`
+	TapToAccessRestrictionEnabled   bool    `json:"tap_to_access_restriction_enabled"`
+	// UsersCount and LocksCount are the numbers of users holding a role in
+	// the group and of doors it opens.
+	UsersCount int `json:"users_count"`
+	LocksCount int `json:"locks_count"`
+	// CreatedAt and UpdatedAt are Kisi's timestamps of the record.
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // GroupListOptions filters GET /groups.

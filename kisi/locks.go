@@ -10,20 +10,31 @@ import (
 
 // Lock is a door Kisi can open.
 type Lock struct {
-	ID                     int64      `json:"id"`
-	Name                   string     `json:"name"`
-	Description            *string    `json:"description"`
-	Configured             bool       `json:"configured"`
-	Online                 *bool      `json:"online"`
-	Open                   bool       `json:"open"`
-	Unlocked               bool       `json:"unlocked"`
-	LockedDown             bool       `json:"locked_down"`
-	LockedDownSince        *time.Time `json:"locked_down_since"`
-	TimeRestrictionEnabled *bool      `json:"time_restriction_enabled"`
-	PlaceID                int64      `json:"place_id"`
-	FloorID                *int64     `json:"floor_id"`
-	CreatedAt              time.Time  `json:"created_at"`
-	UpdatedAt              time.Time  `json:"updated_at"`
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+	// Description is nil when there is none.
+	Description *string `json:"description"`
+	// Configured reports whether the door is set up in Kisi.
+	Configured bool `json:"configured"`
+	// Online reports whether the door's hardware is reachable; nil when
+	// Kisi does not know.
+	Online *bool `json:"online"`
+	// Open and Unlocked are the door's current state as Kisi reports it.
+	Open     bool `json:"open"`
+	Unlocked bool `json:"unlocked"`
+	// LockedDown reports a lockdown of this door (unlock error fad001);
+	// LockedDownSince is when it began, nil when not locked down.
+	LockedDown      bool       `json:"locked_down"`
+	LockedDownSince *time.Time `json:"locked_down_since"`
+	// TimeRestrictionEnabled reports a time schedule on the door; nil
+	// when Kisi does not say.
+	TimeRestrictionEnabled *bool `json:"time_restriction_enabled"`
+	PlaceID                int64 `json:"place_id"`
+	// FloorID is the door's floor; nil when it has none.
+	FloorID *int64 `json:"floor_id"`
+	// CreatedAt and UpdatedAt are Kisi's timestamps of the record.
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // LockListOptions filters GET /locks.

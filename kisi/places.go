@@ -9,19 +9,29 @@ import (
 
 // Place is a site (a building or floor) with its locks.
 type Place struct {
-	ID              int64      `json:"id"`
-	Name            string     `json:"name"`
-	Description     *string    `json:"description"`
-	Address         string     `json:"address"`
-	Latitude        *float64   `json:"latitude"`
-	Longitude       *float64   `json:"longitude"`
-	TimeZone        *string    `json:"time_zone"` // IANA name
-	LocksCount      int        `json:"locks_count"`
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+	// Description is nil when there is none.
+	Description *string `json:"description"`
+	// Address is free text of at most 500 characters.
+	Address string `json:"address"`
+	// Latitude and Longitude are in degrees; nil when not set.
+	Latitude  *float64 `json:"latitude"`
+	Longitude *float64 `json:"longitude"`
+	// TimeZone is the IANA name of the place's zone, e.g.
+	// "Europe/London"; nil when not set.
+	TimeZone *string `json:"time_zone"`
+	// LocksCount is the number of doors at the place.
+	LocksCount int `json:"locks_count"`
+	// LockedDown reports a lockdown: no one can unlock the place's doors
+	// (unlock error fad002). LockedDownSince is when it began, nil when
+	// not locked down.
 	LockedDown      bool       `json:"locked_down"`
 	LockedDownSince *time.Time `json:"locked_down_since"`
 	OrganizationID  int64      `json:"organization_id"`
-	CreatedAt       time.Time  `json:"created_at"`
-	UpdatedAt       time.Time  `json:"updated_at"`
+	// CreatedAt and UpdatedAt are Kisi's timestamps of the record.
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // PlaceListOptions filters GET /places.

@@ -11,21 +11,39 @@ import (
 // scope (the organization, a place or a group). Only group-scoped assignments
 // carry a validity window; Kisi enforces it itself.
 type RoleAssignment struct {
-	ID            int64      `json:"id"`
-	RoleID        string     `json:"role_id"`
-	Notify        bool       `json:"notify"`
-	AppliesToType string     `json:"applies_to_type"`
-	AppliesToID   int64      `json:"applies_to_id"`
-	AssigneeType  string     `json:"assignee_type"`
-	AssigneeID    int64      `json:"assignee_id"`
-	Assignee      *Ref       `json:"assignee,omitempty"`
-	AppliesTo     *Ref       `json:"applies_to,omitempty"`
-	ValidFrom     *time.Time `json:"valid_from,omitempty"`
-	ValidUntil    *time.Time `json:"valid_until,omitempty"`
-	CreatedByType *string    `json:"created_by_type,omitempty"`
-	CreatedByID   *int64     `json:"created_by_id,omitempty"`
-	CreatedAt     time.Time  `json:"created_at"`
-	UpdatedAt     time.Time  `json:"updated_at"`
+	ID int64 `json:"id"`
+	// RoleID is the role given, e.g. [RoleGroupBasic].
+	RoleID string `json:"role_id"`
+	// Notify reports whether Kisi emails the user when the assignment is
+	// created or updated.
+	Notify bool `json:"notify"`
+	// AppliesToType is the scope: [ScopeOrganization], [ScopePlace] or
+	// [ScopeGroup]; AppliesToID is the ID of that organization, place or
+	// group.
+	AppliesToType string `json:"applies_to_type"`
+	AppliesToID   int64  `json:"applies_to_id"`
+	// AssigneeType is [AssigneeUser], [AssigneeTeam] or [AssigneeGuest];
+	// AssigneeID is the ID of that user, team or guest.
+	AssigneeType string `json:"assignee_type"`
+	AssigneeID   int64  `json:"assignee_id"`
+	// Assignee and AppliesTo are Kisi's embedded summaries of the assignee
+	// and the scope; nil when the response leaves them out.
+	Assignee  *Ref `json:"assignee,omitempty"`
+	AppliesTo *Ref `json:"applies_to,omitempty"`
+	// ValidFrom is the instant the assignment starts to be valid; nil
+	// means no start limit (valid as soon as it exists). Only group-scoped
+	// assignments carry it: always nil for the other scopes.
+	ValidFrom *time.Time `json:"valid_from,omitempty"`
+	// ValidUntil is the instant the assignment stops being valid; nil
+	// means it never expires. Only group-scoped assignments carry it.
+	ValidUntil *time.Time `json:"valid_until,omitempty"`
+	// CreatedByType is nil, "User" or "MarketplaceInstallation", and
+	// CreatedByID the creator's ID (nil when unknown).
+	CreatedByType *string `json:"created_by_type,omitempty"`
+	CreatedByID   *int64  `json:"created_by_id,omitempty"`
+	// CreatedAt and UpdatedAt are Kisi's timestamps of the record.
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // Values of RoleAssignment.AppliesToType and AssigneeType, and the usual
@@ -74,14 +92,18 @@ func (o *RoleAssignmentListOptions) encode(v url.Values) {
 // ValidFrom and ValidUntil apply to group-scoped assignments only; nil means
 // "from now" and "never expires".
 type RoleAssignmentCreateRequest struct {
-	RoleID        string     `json:"role_id"`
-	AppliesToType string     `json:"applies_to_type"`
-	AppliesToID   int64      `json:"applies_to_id"`
-	AssigneeType  string     `json:"assignee_type"`
-	AssigneeID    int64      `json:"assignee_id"`
-	Notify        bool       `json:"notify"`
-	ValidFrom     *time.Time `json:"valid_from,omitempty"`
-	ValidUntil    *time.Time `json:"valid_until,omitempty"`
+	// RoleID, AppliesToType, AppliesToID, AssigneeType and AssigneeID are
+	// required; see [RoleAssignment].
+	RoleID        string `json:"role_id"`
+	AppliesToType string `json:"applies_to_type"`
+	AppliesToID   int64  `json:"applies_to_id"`
+	AssigneeType  string `json:"assignee_type"`
+	AssigneeID    int64  `json:"assignee_id"`
+	// Notify asks Kisi to email the user about the new access (for a new
+	// user, the invitation with login instructions).
+	Notify     bool       `json:"notify"`
+	ValidFrom  *time.Time `json:"valid_from,omitempty"`
+	ValidUntil *time.Time `json:"valid_until,omitempty"`
 }
 
 // RoleAssignmentUpdateRequest is the body of PATCH /role_assignments/{id}.

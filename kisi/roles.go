@@ -8,13 +8,21 @@ import (
 
 // Role is a set of permissions that can be assigned in a scope.
 type Role struct {
-	ID           string          `json:"id"` // the role_id value, e.g. group_basic
-	Name         string          `json:"name"`
-	Description  *string         `json:"description"`
-	AppliesTo    string          `json:"applies_to"` // Organization, Place or Group
-	Custom       bool            `json:"custom"`
-	CustomRoleID *int64          `json:"custom_role_id"`
-	Permissions  map[string]bool `json:"permissions"`
+	// ID is the role_id value, e.g. [RoleGroupBasic].
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// Description is nil when there is none.
+	Description *string `json:"description"`
+	// AppliesTo is the scope the role is given in: [ScopeOrganization],
+	// [ScopePlace] or [ScopeGroup].
+	AppliesTo string `json:"applies_to"`
+	// Custom reports a role the organization defined; CustomRoleID is its
+	// ID, nil for a built-in role.
+	Custom       bool   `json:"custom"`
+	CustomRoleID *int64 `json:"custom_role_id"`
+	// Permissions maps a permission name (e.g. "locks_unlock",
+	// "role_assignments_write") to whether the role has it.
+	Permissions map[string]bool `json:"permissions"`
 }
 
 // RolesService reads roles; Kisi does not paginate them.

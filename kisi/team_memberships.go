@@ -9,14 +9,18 @@ import (
 
 // TeamMembership puts a user or guest in a team.
 type TeamMembership struct {
-	ID         int64     `json:"id"`
-	TeamID     int64     `json:"team_id"`
-	Team       *Ref      `json:"team,omitempty"`
-	MemberType string    `json:"member_type"` // User or Guest
-	MemberID   int64     `json:"member_id"`
-	Member     *Ref      `json:"member,omitempty"`
-	CreatedAt  time.Time `json:"created_at"`
-	UpdatedAt  time.Time `json:"updated_at"`
+	ID int64 `json:"id"`
+	// TeamID is the team; Team is Kisi's summary of it, nil when left out.
+	TeamID int64 `json:"team_id"`
+	Team   *Ref  `json:"team,omitempty"`
+	// MemberType is [AssigneeUser] or [AssigneeGuest] and MemberID the ID
+	// of that user or guest; Member is Kisi's summary, nil when left out.
+	MemberType string `json:"member_type"`
+	MemberID   int64  `json:"member_id"`
+	Member     *Ref   `json:"member,omitempty"`
+	// CreatedAt and UpdatedAt are Kisi's timestamps of the record.
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // TeamMembershipListOptions filters GET /team_memberships.

@@ -12,17 +12,32 @@ import (
 
 // User is a person in the Kisi organization.
 type User struct {
-	ID             int64          `json:"id"`
-	Name           string         `json:"name"`
-	Email          string         `json:"email"`
-	AccessEnabled  bool           `json:"access_enabled"`
-	Confirmed      bool           `json:"confirmed"`
-	Notes          *string        `json:"notes"`
-	Metadata       map[string]any `json:"metadata"`
-	LastAccessedAt *time.Time     `json:"last_accessed_at"`
-	OrganizationID int64          `json:"organization_id"`
-	CreatedAt      time.Time      `json:"created_at"`
-	UpdatedAt      time.Time      `json:"updated_at"`
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+	// Email identifies the user; it cannot be changed.
+	Email string `json:"email"`
+	// AccessEnabled reports whether the user may unlock doors at all;
+	// false cuts off all physical access whatever their roles (unlock
+	// error fcd8ff, access disabled).
+	AccessEnabled bool `json:"access_enabled"`
+	// Confirmed reports whether the user's account is confirmed. A regular
+	// user is created unconfirmed; a managed user created with Confirm is
+	// confirmed at once. Kisi marks the field deprecated but still sends
+	// it.
+	Confirmed bool `json:"confirmed"`
+	// Notes is free text; nil when empty.
+	Notes *string `json:"notes"`
+	// Metadata holds flat values only (string, number, bool or null): at
+	// most 50 keys of up to 50 characters, values of up to 500 characters.
+	// Kisi enforces these limits (a 422), this package does not. Nil or
+	// empty when there is none.
+	Metadata map[string]any `json:"metadata"`
+	// LastAccessedAt is the user's last door access; nil when never.
+	LastAccessedAt *time.Time `json:"last_accessed_at"`
+	OrganizationID int64      `json:"organization_id"`
+	// CreatedAt and UpdatedAt are Kisi's timestamps of the record.
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // UserListOptions filters GET /users. Pages hold at most 100 users.
@@ -48,13 +63,19 @@ func (o *UserListOptions) encode(v url.Values) {
 // receives Kisi email and needs no confirmation) is created with
 // SendEmails=false and Confirm=true.
 type UserCreateRequest struct {
-	Email         string         `json:"email"`
-	Name          string         `json:"name,omitempty"`
-	SendEmails    *bool          `json:"send_emails,omitempty"`
-	Confirm       *bool          `json:"confirm,omitempty"`
-	AccessEnabled *bool          `json:"access_enabled,omitempty"`
-	Notes         *string        `json:"notes,omitempty"`
-	Metadata      map[string]any `json:"metadata,omitempty"`
+	// Email is the only required field.
+	Email string `json:"email"`
+	Name  string `json:"name,omitempty"`
+	// SendEmails false stops Kisi emailing the user; nil means Kisi's
+	// default, which sends emails.
+	SendEmails *bool `json:"send_emails,omitempty"`
+	// Confirm true confirms the user at once; otherwise a new user starts
+	// unconfirmed.
+	Confirm       *bool   `json:"confirm,omitempty"`
+	AccessEnabled *bool   `json:"access_enabled,omitempty"`
+	Notes         *string `json:"notes,omitempty"`
+	// Metadata is limited as [User].Metadata is.
+	Metadata map[string]any `json:"metadata,omitempty"`
 }
 
 // UserUpdateRequest is the body of PATCH /users/{id}; nil fields are left as

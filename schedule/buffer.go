@@ -17,7 +17,10 @@ import (
 //
 //	{"before": "5m", "after": "5m"}
 type Buffer struct {
-	Before, After time.Duration
+	// Before is how long before an interval's Start access opens; 0 for none.
+	Before time.Duration
+	// After is how long after an interval's End access stays open; 0 for none.
+	After time.Duration
 }
 
 // DefaultBuffer is the buffer around bookings and assignment occurrences when an organization

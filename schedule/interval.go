@@ -16,7 +16,12 @@ var Forever = time.Date(9999, time.December, 31, 23, 59, 59, 0, time.UTC)
 //
 // The zero Interval is empty.
 type Interval struct {
-	Start, End time.Time
+	// Start is the first instant in the interval (inclusive). Any location will do: instants
+	// are compared as instants, and the location only changes how they print.
+	Start time.Time
+	// End is the first instant after the interval (exclusive). [Forever] (or later) means
+	// open-ended; a zero End is not open-ended (it is before any real Start).
+	End time.Time
 }
 
 // Validate reports an error matching [ErrInvalid] when End is before Start. An empty interval

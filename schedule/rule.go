@@ -12,7 +12,10 @@ import (
 // Clock is a wall-clock time of day, hour 0–23 and minute 0–59. Its text and JSON form is
 // "HH:MM" ("09:00"). The zero Clock is midnight.
 type Clock struct {
-	Hour, Minute int
+	// Hour is the hour of the day, 0–23 (24-hour clock).
+	Hour int
+	// Minute is the minute of the hour, 0–59.
+	Minute int
 }
 
 // Validate returns an error matching [ErrInvalid] naming the field out of range.
@@ -96,8 +99,14 @@ func (c *Clock) UnmarshalText(b []byte) error {
 //
 // Its JSON form is {"days":["mon","tue"],"from":"09:00","to":"17:00"}.
 type Rule struct {
-	Days     []time.Weekday
-	From, To Clock
+	// Days are the weekdays on which an occurrence starts; at least one, a repeated day
+	// counts once. An overnight occurrence belongs to the day it starts on.
+	Days []time.Weekday
+	// From is the wall-clock time an occurrence starts.
+	From Clock
+	// To is the wall-clock time an occurrence ends: the same day when after From, else the
+	// next day (To equal to From lasts 24 wall-clock hours).
+	To Clock
 }
 
 // Validate returns an error matching [ErrInvalid] that names the bad field: empty Days, an
