@@ -72,13 +72,18 @@ type Reconciler struct {
 
 // NewReconciler returns a Reconciler that writes through k (a *kisi.Client)
 // and records what it created in st, for mapping m and policy p. It does no
-// I/O.
+// I/O. A mapping that [mapping.Mapping.Validate] rejects (a group ID that is
+// not positive, a group listed twice for one item, an empty platform ID) is
+// an error: a broken mapping must not revoke valid access.
 func NewReconciler(k KisiAPI, st Store, m mapping.Mapping, p Policy, opts ...Option) (*Reconciler, error) {
 	if k == nil {
 		return nil, errors.New("access: nil kisi client")
 	}
 	if st == nil {
 		return nil, errors.New("access: nil store")
+	}
+	if err := m.Validate(nil); err != nil {
+		return nil, fmt.Errorf("access: invalid mapping: %w", err)
 	}
 	o := defaultOptions()
 	for _, opt := range opts {

@@ -539,18 +539,23 @@ func TestNewReconcilerErrors(t *testing.T) {
 		name string
 		k    access.KisiAPI
 		st   access.Store
+		m    mapping.Mapping
 		opt  access.Option
 	}{
-		{"nil client", nil, st, nil},
-		{"nil store", client, nil, nil},
-		{"revoke limit", client, st, access.WithRevokeLimit(2)},
-		{"empty organization", client, st, access.WithOrganization("")},
-		{"nil clock", client, st, access.WithClock(nil)},
+		{"nil client", nil, st, mapping.Mapping{}, nil},
+		{"nil store", client, nil, mapping.Mapping{}, nil},
+		{"revoke limit", client, st, mapping.Mapping{}, access.WithRevokeLimit(2)},
+		{"empty organization", client, st, mapping.Mapping{}, access.WithOrganization("")},
+		{"nil clock", client, st, mapping.Mapping{}, access.WithClock(nil)},
+		{"group id 0", client, st, mapping.Mapping{Plans: map[string][]int64{"pro": {0}}}, nil},
+		{"negative default group", client, st, mapping.Mapping{Default: []int64{-4}}, nil},
+		{"group twice for one item", client, st, mapping.Mapping{Resources: map[string][]int64{"room": {7, 7}}}, nil},
+		{"empty location key", client, st, mapping.Mapping{Locations: map[string][]int64{"": {7}}}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := access.NewReconciler(tc.k, tc.st, mapping.Mapping{}, access.DefaultPolicy(), tc.opt)
+			_, err := access.NewReconciler(tc.k, tc.st, tc.m, access.DefaultPolicy(), tc.opt)
 			require.Error(t, err)
 		})
 	}

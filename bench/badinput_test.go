@@ -25,17 +25,7 @@ type badInputRow struct {
 
 // knownIssues are bad inputs that the SDK does not handle yet: each is skipped with what
 // happens instead, and listed in RELIABILITY.md. Remove an entry when it is fixed.
-var knownIssues = map[string]string{
-	"mapping/group id 0":                 "NewReconciler and Sync never call mapping.Validate: the run revokes the valid grants and creates roles in group 0 (422)",
-	"mapping/negative group id":          "NewReconciler and Sync never call mapping.Validate: the run revokes the valid link and creates one in group -4 (422)",
-	"mapping/default group 0":            "NewReconciler and Sync never call mapping.Validate: the run revokes valid grants and creates roles in group 0 (422)",
-	"mapping/a group twice in one entry": "NewReconciler and Sync never call mapping.Validate: the mapping is accepted without an error",
-	"mapping/empty plan key":             "NewReconciler and Sync never call mapping.Validate: the mapping is accepted without an error",
-	"mapping/empty location key":         "NewReconciler and Sync never call mapping.Validate: the mapping is accepted without an error",
-	"response/null body on a create": "the client returns a role assignment with id 0 and no error; the grant is settled with KisiID 0, " +
-		"so revoking it sends no DELETE and the member keeps access in Kisi",
-	"response/user create without an id": "the client returns a user with id 0 and no error; the run reports nothing",
-}
+var knownIssues = map[string]string{}
 
 var runKnown = flag.Bool("badinput.known", false, "run the bad inputs listed in knownIssues instead of skipping them")
 

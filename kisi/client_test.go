@@ -329,6 +329,40 @@ func TestPOSTLostResponse(t *testing.T) {
 	}
 }
 
+// TestCreateWithoutID: a 200 to a create whose body lacks the new object's
+// id must not pass as an object with id 0, which nobody could ever delete.
+func TestCreateWithoutID(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ name, reply string }{
+		{"null body", `null`},
+		{"object without id", `{"role_id":"group_basic"}`},
+		{"id zero", `{"id":0}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c, mux, _ := setup(t)
+			var calls atomic.Int32
+			mux.HandleFunc("POST /role_assignments", func(w http.ResponseWriter, r *http.Request) {
+				calls.Add(1)
+				_, _ = io.WriteString(w, tc.reply)
+			})
+			ra, _, err := c.RoleAssignments.Create(t.Context(), &kisi.RoleAssignmentCreateRequest{
+				RoleID: "group_basic", AppliesToType: "Group", AppliesToID: 1, AssigneeType: "User", AssigneeID: 2})
+			require.Error(t, err)
+			if !errors.Is(err, kisi.ErrMaybeApplied) {
+				t.Errorf("errors.Is(%v, ErrMaybeApplied) = false", err)
+			}
+			if ra != nil {
+				t.Errorf("Create returned %+v, want nil", ra)
+			}
+			if n := calls.Load(); n != 1 {
+				t.Errorf("POST sent %d times, want 1", n)
+			}
+		})
+	}
+}
+
 // TestGETLostResponseRetried: the same failure on a GET is retried.
 func TestGETLostResponseRetried(t *testing.T) {
 	t.Parallel()

@@ -2,6 +2,7 @@ package kisi
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"iter"
 	"net/http"
@@ -149,10 +150,23 @@ func createOne[T, B any](ctx context.Context, c *Client, path, key string, body 
 	if body == nil {
 		return nil, nil, fmt.Errorf("kisi: POST %s: nil request", endpoint)
 	}
-	v := new(T)
-	resp, err := c.do(ctx, request{method: http.MethodPost, path: path, endpoint: endpoint, body: wrap(key, body)}, v)
+	var raw json.RawMessage
+	resp, err := c.do(ctx, request{method: http.MethodPost, path: path, endpoint: endpoint, body: wrap(key, body)}, &raw)
 	if err != nil {
 		return nil, resp, err
+	}
+	// A 200 without the created object's id leaves the caller unable to
+	// find, and so ever delete, what Kisi may have created: report it as a
+	// create whose outcome is unknown rather than as an object with id 0.
+	var created struct {
+		ID int64 `json:"id"`
+	}
+	if err := json.Unmarshal(raw, &created); err != nil || created.ID == 0 {
+		return nil, resp, fmt.Errorf("kisi: POST %s: response carries no id: %w", endpoint, ErrMaybeApplied)
+	}
+	v := new(T)
+	if err := json.Unmarshal(raw, v); err != nil {
+		return nil, resp, fmt.Errorf("kisi: POST %s: decode response: %w", endpoint, err)
 	}
 	return v, resp, nil
 }
