@@ -239,23 +239,7 @@ func runReconciler(t testing.TB, sp space, c spaceConfig, patch bool) (*kisiEnv,
 	require.NoError(t, err)
 	end := c.Start.AddDate(0, 0, c.Days)
 	snap := cloneSnapshot(sp.initial)
-	next := env.clock.Now() // a first run an hour before the month, to load the space
-	for i := 0; ; {
-		at := end
-		if i < len(sp.events) {
-			at = sp.events[i].at
-		}
-		if !next.IsZero() && next.Before(at) {
-			at = next
-		}
-		if !at.Before(end) {
-			break
-		}
-		env.clock.AdvanceTo(at)
-		for i < len(sp.events) && !sp.events[i].at.After(env.clock.Now()) {
-			sp.events[i].apply(&snap)
-			i++
-		}
+	driveMonth(env, sp, end, &snap, func() time.Time {
 		began := env.clock.Now()
 		rep, err := r.Sync(ctx, snap)
 		var held *access.RevokeLimitError
@@ -273,13 +257,40 @@ func runReconciler(t testing.TB, sp space, c spaceConfig, patch bool) (*kisiEnv,
 			t.Logf("sync at %s: %v", env.clock.Now().Format(time.RFC3339), err)
 		}
 		require.NotNil(t, rep, "sync at %s: %v", env.clock.Now(), err)
-		next = rep.NextRun
+		next := rep.NextRun
 		if !next.IsZero() && !next.After(env.clock.Now()) {
 			t.Errorf("NextRun %s is not after now %s", next.Format(time.RFC3339), env.clock.Now().Format(time.RFC3339))
 			next = env.clock.Now().Add(time.Minute)
 		}
-	}
+		return next
+	})
 	return env, o
+}
+
+// driveMonth moves env's clock through the month to each host event (applied to snap) or to
+// the next run the strategy asked for, whichever comes first, and runs the strategy there.
+// The first run is at the clock's start, an hour before the month, to load the space. run
+// returns when it wants to run again; zero means at the next event only.
+func driveMonth(env *kisiEnv, sp space, end time.Time, snap *access.Snapshot, run func() time.Time) {
+	next := env.clock.Now()
+	for i := 0; ; {
+		at := end
+		if i < len(sp.events) {
+			at = sp.events[i].at
+		}
+		if !next.IsZero() && next.Before(at) {
+			at = next
+		}
+		if !at.Before(end) {
+			return
+		}
+		env.clock.AdvanceTo(at)
+		for i < len(sp.events) && !sp.events[i].at.After(env.clock.Now()) {
+			sp.events[i].apply(snap)
+			i++
+		}
+		next = run()
+	}
 }
 
 // baseline is a simple integration: it knows the Kisi users it looked up or created and the
@@ -514,23 +525,7 @@ func runNaive(t testing.TB, sp space, c spaceConfig, paced bool) (*kisiEnv, outc
 	end := c.Start.AddDate(0, 0, c.Days)
 	snap := cloneSnapshot(sp.initial)
 	p := access.DefaultPolicy()
-	next := env.clock.Now() // a first run an hour before the month, to load the space
-	for i := 0; ; {
-		at := end
-		if i < len(sp.events) {
-			at = sp.events[i].at
-		}
-		if !next.IsZero() && next.Before(at) {
-			at = next
-		}
-		if !at.Before(end) {
-			break
-		}
-		env.clock.AdvanceTo(at)
-		for i < len(sp.events) && !sp.events[i].at.After(env.clock.Now()) {
-			sp.events[i].apply(&snap)
-			i++
-		}
+	driveMonth(env, sp, end, &snap, func() time.Time {
 		o.syncs++
 		now := env.clock.Now()
 		for _, k := range sortedKeys(b.roles) {
@@ -546,12 +541,12 @@ func runNaive(t testing.TB, sp space, c spaceConfig, paced bool) (*kisiEnv, outc
 		require.NoError(t, err)
 		b.syncLinks(ctx, links, true)
 		o.runs = append(o.runs, schedule.Interval{Start: now, End: env.clock.Now()})
-		var ok bool
-		next, ok = access.NextChange(snap, sp.mapping, p, env.clock.Now())
+		next, ok := access.NextChange(snap, sp.mapping, p, env.clock.Now())
 		if !ok {
-			next = time.Time{}
+			return time.Time{}
 		}
-	}
+		return next
+	})
 	o.failed = b.failed
 	return env, o
 }
