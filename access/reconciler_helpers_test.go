@@ -230,9 +230,19 @@ func span(from, to string) schedule.Interval {
 	return schedule.Interval{Start: cest(from), End: cest(to)}
 }
 
-// openFrom is an open-ended window.
-func openFrom(hhmm string) schedule.Interval {
-	return schedule.Interval{Start: cest(hhmm), End: schedule.Forever}
+// heldLabel renders w, and a window reaching more than half the default
+// validity ahead (a rolling window, whenever it was renewed) as "rolling".
+func heldLabel(w schedule.Interval, now time.Time) string {
+	if w.End.After(now.Add(access.DefaultValidity / 2)) {
+		return "rolling from " + w.Start.UTC().Format(time.DateTime)
+	}
+	return access.FormatWindow(w, time.UTC)
+}
+
+// heldFrom is an open-ended window from hhmm as Kisi holds it at now: a
+// rolling window ending DefaultValidity later, on a whole minute.
+func heldFrom(hhmm string, now time.Time) schedule.Interval {
+	return schedule.Interval{Start: cest(hhmm), End: now.Add(access.DefaultValidity).Truncate(time.Minute)}
 }
 
 // failingStore makes chosen Store writes fail, to simulate a crash
