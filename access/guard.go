@@ -34,16 +34,22 @@ type RevokeLimitError struct {
 	Floor          int     `json:"floor"`
 }
 
-// Error implements error.
+// Error implements error. It says what was held and why: a snapshot that
+// lost records only when sources vanished.
 func (e *RevokeLimitError) Error() string {
+	limit := fmt.Sprintf("%.0f%% of managed access for all cuts", e.ExplainedLimit*100)
+	advice := "check that the platform meant to end this access (cancelled plans, End dates, check-outs)"
 	why := fmt.Sprintf("%d explained by records still in the snapshot", e.Explained)
 	if e.Vanished > 0 {
 		why = fmt.Sprintf("%d whose sources vanished from the snapshot, %s", e.Vanished, why)
+		advice = "check that the snapshot is complete"
+		if float64(e.Vanished) > e.Limit*float64(e.Managed) {
+			limit = fmt.Sprintf("%.0f%% of managed access for vanished sources", e.Limit*100)
+		}
 	}
 	return fmt.Sprintf("access: held %d cuts of access for %q (%s) of %d managed grants and links, "+
-		"above the revoke limit (%.0f%% vanished, %.0f%% in all, beyond %d); everything else was applied. "+
-		"Check that the snapshot is complete, then approve the plan to apply the held cuts",
-		e.Revocations, e.Organization, why, e.Managed, e.Limit*100, e.ExplainedLimit*100, e.Floor)
+		"above the revoke limit (%s, beyond %d); everything else was applied: %s, then approve the plan to apply them",
+		e.Revocations, e.Organization, why, e.Managed, limit, e.Floor, advice)
 }
 
 // verdict is the revoke guard's count of one plan's cuts against the Store.

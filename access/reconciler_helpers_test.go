@@ -57,6 +57,9 @@ type rig struct {
 
 type rigConfig struct {
 	opts   []access.Option
+	policy *access.Policy
+	// checkIns maps location "ber" to the Lounge group (e.other).
+	checkIns bool
 	store  func(access.Store) access.Store
 	server []kisitest.Option
 	dropIn mapping.DropIn
@@ -84,11 +87,18 @@ func newRig(t *testing.T, cfg rigConfig) *rig {
 		Resources: map[string][]int64{"room1": {e.room}, "room2": {e.room, e.other}},
 		DropIn:    cfg.dropIn,
 	}
+	if cfg.checkIns {
+		e.m.Locations = map[string][]int64{"ber": {e.other}}
+	}
+	p := access.DefaultPolicy()
+	if cfg.policy != nil {
+		p = *cfg.policy
+	}
 	e.st = access.NewMemoryStore()
 	if cfg.store != nil {
 		e.st = cfg.store(e.st)
 	}
-	e.r, err = access.NewReconciler(client, e.st, e.m, access.DefaultPolicy(),
+	e.r, err = access.NewReconciler(client, e.st, e.m, p,
 		append([]access.Option{access.WithClock(clock)}, cfg.opts...)...)
 	require.NoError(t, err)
 	return e
