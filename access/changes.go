@@ -28,6 +28,7 @@ type ObjectKind string
 const (
 	ObjectGrant ObjectKind = "grant" // a group role assignment
 	ObjectLink  ObjectKind = "link"  // a group link of a drop-in booking
+	ObjectPark  ObjectKind = "park"  // a park record (Store only; see [Parked])
 )
 
 // Change is one step of [Changes]: create, replace or delete one grant or
@@ -132,6 +133,10 @@ type Changes struct {
 	Changes []Change `json:"changes"`
 	// Conflicts are wanted grants held back by an unmanaged role.
 	Conflicts []Conflict `json:"conflicts,omitempty"`
+	// Parked are wanted grants and links held back: their group is missing
+	// in Kisi, Kisi refused them and their back-off runs, or they wait for
+	// room under the email-link quota.
+	Parked []Parked `json:"parked,omitempty"`
 	// Skipped are the snapshot records Desired rejected, one message each;
 	// every valid record is still planned.
 	Skipped []string `json:"skipped,omitempty"`
@@ -160,8 +165,9 @@ type Changes struct {
 	// NextRun is carried over to the Report.
 	NextRun time.Time `json:"next_run,omitzero"`
 	loc     *time.Location
-	// renewals is the earliest renewal of a rolling window, part of NextRun.
-	renewals time.Time
+	// renewals is the earliest renewal of a rolling window, retries the
+	// earliest end of a park's back-off: both part of NextRun.
+	renewals, retries time.Time
 }
 
 // Approve marks the changes as reviewed, so [Reconciler.Apply] applies them
@@ -223,6 +229,13 @@ func (c *Changes) String() string {
 	}
 	for _, s := range c.Skipped {
 		fmt.Fprintf(&b, "! skipped %s\n", s)
+	}
+	for _, p := range c.Parked {
+		when := "until the group is back or the mapping changes"
+		if !p.RetryAt.IsZero() {
+			when = "retried from " + p.RetryAt.In(loc).Format("2006-01-02 15:04 MST")
+		}
+		fmt.Fprintf(&b, "! parked %s %s → group %d (%s: %s; %s)\n", p.Object, p.Email, p.GroupID, p.Class, p.Reason, when)
 	}
 	if c.Unresolved > 0 {
 		fmt.Fprintf(&b, "! %d pending intents could not be looked up; retried next run\n", c.Unresolved)

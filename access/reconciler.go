@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -68,6 +69,12 @@ type Reconciler struct {
 	// leased is when the running run last took or renewed the lease
 	// (UnixNano of the reconciler's clock).
 	leased atomic.Int64
+	// systemic counts the runs in a row stopped by a systemic failure, for
+	// the back-off of NextRun.
+	systemic atomic.Int32
+	// mappingFP fingerprints the mapping: a group parked as missing under
+	// another mapping is tried again.
+	mappingFP string
 }
 
 // NewReconciler returns a Reconciler that writes through k (a *kisi.Client)
@@ -101,7 +108,14 @@ func NewReconciler(k KisiAPI, st Store, m mapping.Mapping, p Policy, opts ...Opt
 		}
 		o.holder = hex.EncodeToString(b[:])
 	}
-	return &Reconciler{k: k, st: st, m: m.Clone(), p: p, o: o}, nil
+	return &Reconciler{k: k, st: st, m: m.Clone(), p: p, o: o, mappingFP: mappingFingerprint(m)}, nil
+}
+
+// mappingFingerprint summarizes m for the keys of group park records.
+func mappingFingerprint(m mapping.Mapping) string {
+	b, _ := json.Marshal(m) // maps marshal sorted; a Mapping always marshals
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:6])
 }
 
 // Organization returns the organization key the reconciler works under.
@@ -182,14 +196,14 @@ func (r *Reconciler) plan(ctx context.Context, s Snapshot) (*Changes, []Record, 
 
 	res := make(map[string]resolution)
 	for _, rec := range recs {
-		if rec.State != StatePending || rec.Kind == KindUser {
+		if rec.State != StatePending || (rec.Kind != KindRole && rec.Kind != KindLink) {
 			continue
 		}
 		res[rec.Key] = r.resolve(ctx, rec)
 	}
 
 	c := diff(diffInput{now: now, lead: r.p.Lead, hold: r.holding(now, s), recs: recs, grants: grants, links: links,
-		members: memberIndex(s), res: res, present: presentSources(s)})
+		members: memberIndex(s), res: res, present: presentSources(s), mappingFP: r.mappingFP})
 	c.Organization = r.o.org
 	for i := range c.Changes {
 		c.Changes[i].GroupName = r.o.groupNames[c.Changes[i].GroupID]
@@ -202,8 +216,10 @@ func (r *Reconciler) plan(ctx context.Context, s Snapshot) (*Changes, []Record, 
 	if n := <-nextc; n.ok {
 		c.NextRun = n.t
 	}
-	if !c.renewals.IsZero() {
-		c.NextRun = earliest(c.NextRun, c.renewals)
+	for _, t := range []time.Time{c.renewals, c.retries} {
+		if !t.IsZero() {
+			c.NextRun = earliest(c.NextRun, t)
+		}
 	}
 	return c, recs, nil
 }
@@ -489,7 +505,7 @@ func ended(iv schedule.Interval, now time.Time) bool {
 // live reports whether rec is managed access in force or still to come at
 // now: the base of the revoke guard.
 func live(rec Record, now time.Time) bool {
-	return rec.Kind != KindUser && rec.State == StateSettled && !ended(rec.Window, now)
+	return (rec.Kind == KindRole || rec.Kind == KindLink) && rec.State == StateSettled && !ended(rec.Window, now)
 }
 
 func ptr(iv schedule.Interval) *schedule.Interval { return &iv }
@@ -507,6 +523,8 @@ type diffInput struct {
 	// present holds the snapshot's records, to tell a cut explained by a
 	// record still there from one whose source vanished.
 	present map[Source]bool
+	// mappingFP is the fingerprint of the mapping, for group park records.
+	mappingFP string
 }
 
 // diff is the pure core of Plan.
@@ -515,6 +533,7 @@ func diff(in diffInput) *Changes {
 	view, store, skip := settleIntents(c, in.recs, in.res)
 	want, desired := wanted(in)
 
+	parks := parkRecords(c, in, want, &store)
 	var revokes, replaces, creates, cleanups []Change
 	for _, key := range unionKeys(want, view) {
 		if skip[key] {
@@ -557,6 +576,7 @@ func diff(in diffInput) *Changes {
 			}
 		}
 	}
+	creates = parks.hold(c, creates, in.now)
 	order(c, store, revokes, replaces, creates, cleanups)
 	tally(c, view, in.now)
 	c.renewals = renewals(view, want, desired, in.hold)
@@ -594,6 +614,54 @@ func settleIntents(c *Changes, recs []Record, res map[string]resolution) (view m
 		view[rec.Key] = rec
 	}
 	return view, store, skip
+}
+
+// parks are the park records a plan honours.
+type parks struct {
+	groups  map[int64]Record  // groups found deleted in Kisi
+	changes map[string]Record // by the key of the parked change
+}
+
+// parkRecords collects the park records of in.recs still in force, and
+// plans forgetting the others: a change no longer wanted, a group parked
+// under another mapping.
+func parkRecords(c *Changes, in diffInput, want map[string]Change, store *[]Change) parks {
+	p := parks{groups: map[int64]Record{}, changes: map[string]Record{}}
+	for _, rec := range in.recs {
+		if rec.Kind != KindPark {
+			continue
+		}
+		key, isChange := strings.CutPrefix(rec.Key, "park/")
+		switch {
+		case rec.Class == FailureMissing && rec.Key == GroupParkKey(rec.GroupID, in.mappingFP):
+			p.groups[rec.GroupID] = rec
+		case rec.Class != FailureMissing && isChange && want[key].Key != "":
+			p.changes[key] = rec
+		default:
+			*store = append(*store, Change{Action: ActionForget, Object: ObjectPark, Key: rec.Key, Email: rec.Email,
+				GroupID: rec.GroupID, Reason: "parked change no longer relevant"})
+		}
+	}
+	return p
+}
+
+// hold takes out of creates those parked: in a group deleted in Kisi, or
+// refused by Kisi for the same window with back-off still running.
+func (p parks) hold(c *Changes, creates []Change, now time.Time) []Change {
+	out := creates[:0]
+	for _, ch := range creates {
+		if rec, ok := p.groups[ch.GroupID]; ok {
+			c.Parked = append(c.Parked, parkedOf(ch.Object, ch.Key, rec))
+			continue
+		}
+		if rec, ok := p.changes[ch.Key]; ok && now.Before(rec.RetryAt) && sameWindow(rec.Window, *ch.Window) {
+			c.Parked = append(c.Parked, parkedOf(ch.Object, ch.Key, rec))
+			c.retries = earliest(c.retries, rec.RetryAt)
+			continue
+		}
+		out = append(out, ch)
+	}
+	return out
 }
 
 // wanted returns the create of every wanted grant and link, with the window
@@ -829,10 +897,13 @@ func forget(rec Record, why string) Change {
 		MemberID: rec.MemberID, GroupID: rec.GroupID, BookingID: rec.BookingID, Reason: why}
 }
 
-// objectOf is the object kind of a role or link record.
+// objectOf is the object kind of a record.
 func objectOf(k RecordKind) ObjectKind {
-	if k == KindLink {
+	switch k {
+	case KindLink:
 		return ObjectLink
+	case KindPark:
+		return ObjectPark
 	}
 	return ObjectGrant
 }
