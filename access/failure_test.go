@@ -229,8 +229,8 @@ func TestQuotaParksLinks(t *testing.T) {
 	s := baseSnapshot()
 	for i := range 4 {
 		s.Bookings = append(s.Bookings, access.Booking{ID: fmt.Sprintf("g%d", i), ResourceID: "room1",
-			Guest:     &access.Guest{Name: "Guest", Email: fmt.Sprintf("g%d@example.com", i)},
-			Start:     cest(fmt.Sprintf("%d:00", 15+i)), End: cest(fmt.Sprintf("%d:30", 15+i))})
+			Guest: &access.Guest{Name: "Guest", Email: fmt.Sprintf("g%d@example.com", i)},
+			Start: cest(fmt.Sprintf("%d:00", 15+i)), End: cest(fmt.Sprintf("%d:30", 15+i))})
 	}
 	e.srv.ResetRequests()
 	rep, err := e.r.Sync(t.Context(), s)
