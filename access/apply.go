@@ -139,6 +139,10 @@ type run struct {
 	// quotaFull is set once Kisi refused a link for its email-link quota:
 	// the run creates no more links.
 	quotaFull bool
+	// Verify only: the mapped groups, and the organization's users once
+	// listed.
+	mapped    map[int64]bool
+	kisiUsers map[int64]*kisi.User
 }
 
 func (r *Reconciler) newRun(recs []Record) *run {

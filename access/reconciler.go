@@ -147,9 +147,76 @@ func (r *Reconciler) Sync(ctx context.Context, s Snapshot) (*Report, error) {
 // Records of the snapshot that Desired rejects are listed in
 // Changes.Skipped; every valid record is planned. err is non-nil only when
 // nothing can be planned (the Store fails, or the mapping is invalid).
+//
+// Unlike Sync, Plan also shows the grants a role this SDK does not manage
+// would block (Kisi holds one role per user and group): it lists the roles
+// of each group that gets new grants, ⌈n/250⌉ requests per such group for n
+// roles in it. Such a grant is listed in Changes.Conflicts instead of being
+// planned; with [WithExclusiveGroups], or when the role is one this SDK's
+// own user holds, the grant is planned to replace it.
 func (r *Reconciler) Plan(ctx context.Context, s Snapshot) (*Changes, error) {
-	c, _, err := r.plan(ctx, s)
-	return c, err
+	c, recs, err := r.plan(ctx, s)
+	if err != nil {
+		return c, err
+	}
+	return c, r.blocked(ctx, c, recs)
+}
+
+// blocked moves out of c the grant creates that a role this SDK does not
+// manage blocks, or notes that they will replace it.
+func (r *Reconciler) blocked(ctx context.Context, c *Changes, recs []Record) error {
+	owned := make(map[int64]bool) // Kisi ids of the roles the Store records
+	users := make(map[string]Record)
+	for _, rec := range recs {
+		switch rec.Kind {
+		case KindRole:
+			owned[rec.KisiID] = true
+		case KindUser:
+			users[rec.Email] = rec
+		}
+	}
+	holders := make(map[int64]map[string]*kisi.RoleAssignment) // group → email → role
+	out := c.Changes[:0]
+	for _, ch := range c.Changes {
+		if ch.Action != ActionCreate || ch.Object != ObjectGrant {
+			out = append(out, ch)
+			continue
+		}
+		byEmail, ok := holders[ch.GroupID]
+		if !ok {
+			roles, err := collect(ctx, func(lo kisi.ListOptions) ([]*kisi.RoleAssignment, *kisi.Response, error) {
+				return r.k.ListRoleAssignments(ctx, &kisi.RoleAssignmentListOptions{AppliesToType: kisi.ScopeGroup,
+					AppliesToID: ch.GroupID, ListOptions: lo})
+			}, pageSize)
+			if err != nil {
+				return fmt.Errorf("access: list roles of group %d: %w", ch.GroupID, err)
+			}
+			byEmail = make(map[string]*kisi.RoleAssignment)
+			for _, ra := range roles {
+				if ra.Assignee == nil || owned[ra.ID] {
+					continue
+				}
+				if email, err := NormalizeEmail(ra.Assignee.Email); err == nil {
+					byEmail[email] = ra
+				}
+			}
+			holders[ch.GroupID] = byEmail
+		}
+		ra, blocked := byEmail[ch.Email]
+		switch {
+		case !blocked:
+		case users[ch.Email].Created:
+			ch.Reason += fmt.Sprintf("; replaces role %d left by kisisync", ra.ID)
+		case r.o.exclusive:
+			ch.Reason += fmt.Sprintf("; replaces hand-made role %d (exclusive groups)", ra.ID)
+		default:
+			c.Conflicts = append(c.Conflicts, Conflict{Email: ch.Email, GroupID: ch.GroupID, KisiID: ra.ID, Window: *ch.Window})
+			continue
+		}
+		out = append(out, ch)
+	}
+	c.Changes = out
+	return nil
 }
 
 // load reads the organization's records from the Store.

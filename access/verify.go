@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -23,8 +24,12 @@ type Drift struct {
 	// this SDK; the Store now holds Kisi's window, so the next run restores
 	// the desired one.
 	Edited []DriftItem `json:"edited,omitempty"`
-	// Adopted: objects created by an interrupted run (lost response, crash),
-	// now managed.
+	// Adopted: objects now managed, each with its reason: created by an
+	// interrupted run (lost response, crash), held by a user this SDK
+	// created (its Store was lost or restored from an old backup), or found
+	// in a group declared the platform's ([WithExclusiveGroups]). The next
+	// run keeps those it would hold and corrects the rest, under the revoke
+	// guard.
 	Adopted []DriftItem `json:"adopted,omitempty"`
 	// Released: conflicts whose unmanaged role is gone; the next run creates
 	// the grant.
@@ -35,6 +40,9 @@ type Drift struct {
 	// Unconfirmed: emails of regular users this SDK created who have not
 	// confirmed their Kisi account yet.
 	Unconfirmed []string `json:"unconfirmed,omitempty"`
+	// Restored: groups parked as deleted in Kisi that exist again; their
+	// grants are tried by the next run.
+	Restored []int64 `json:"restored,omitempty"`
 }
 
 // DriftItem is one Kisi object named in a [Drift].
@@ -45,7 +53,16 @@ type DriftItem struct {
 	Email   string            `json:"email,omitempty"`
 	UserID  int64             `json:"user_id,omitempty"`
 	Window  schedule.Interval `json:"window,omitzero"`
+	// Reason says why an object was adopted.
+	Reason string `json:"reason,omitempty"`
 }
+
+// Reasons of adoption.
+const (
+	AdoptInterrupted = "created by an interrupted run"
+	AdoptOwnUser     = "held by a user kisisync created"
+	AdoptExclusive   = "in a group the platform owns"
+)
 
 // Verify lists Kisi's role assignments and group links of every mapped
 // group (and every group the Store has records in), compares them with the
@@ -64,6 +81,10 @@ func (r *Reconciler) Verify(ctx context.Context) (*Drift, error) {
 	}
 	defer release()
 	ru := r.newRun(recs)
+	ru.mapped = make(map[int64]bool)
+	for _, g := range r.m.Groups() {
+		ru.mapped[g] = true
+	}
 	groups := slices.Clone(r.m.Groups())
 	for _, rec := range recs {
 		if rec.GroupID != 0 {
@@ -89,7 +110,89 @@ func (r *Reconciler) Verify(ctx context.Context) (*Drift, error) {
 	if err := ru.verifyUsers(ctx, d); err != nil {
 		errs = append(errs, fmt.Errorf("access: verify users: %w", err))
 	}
+	if err := ru.verifyParkedGroups(ctx, d); err != nil {
+		errs = append(errs, fmt.Errorf("access: verify parked groups: %w", err))
+	}
 	return d, errors.Join(errs...)
+}
+
+// verifyParkedGroups releases the groups parked as deleted that Kisi has
+// again.
+func (ru *run) verifyParkedGroups(ctx context.Context, d *Drift) error {
+	var errs []error
+	for _, key := range slices.Sorted(maps.Keys(ru.recs)) {
+		rec := ru.recs[key]
+		if rec.Kind != KindPark || rec.Class != FailureMissing {
+			continue
+		}
+		_, _, err := ru.r.k.GetGroup(ctx, rec.GroupID)
+		switch {
+		case errors.Is(err, kisi.ErrNotFound):
+		case err != nil:
+			errs = append(errs, err)
+		default:
+			d.Restored = append(d.Restored, rec.GroupID)
+			errs = append(errs, ru.del(ctx, key))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// users lists the organization's users once per Verify, by id.
+func (ru *run) users(ctx context.Context) (map[int64]*kisi.User, error) {
+	if ru.kisiUsers != nil {
+		return ru.kisiUsers, nil
+	}
+	users, err := collect(ctx, func(lo kisi.ListOptions) ([]*kisi.User, *kisi.Response, error) {
+		return ru.r.k.ListUsers(ctx, &kisi.UserListOptions{ListOptions: lo})
+	}, userPageSize)
+	if err != nil {
+		return nil, err
+	}
+	ru.kisiUsers = make(map[int64]*kisi.User, len(users))
+	for _, u := range users {
+		ru.kisiUsers[u.ID] = u
+	}
+	return ru.kisiUsers, nil
+}
+
+// claim decides whether Verify adopts a role found in mapped group g that no
+// record explains: one held by a user this SDK created (it carries the
+// SDK's metadata tag), or any role when the mapped groups are the
+// platform's. It returns the record to keep and the reason.
+func (ru *run) claim(ctx context.Context, g int64, ra *kisi.RoleAssignment) (Record, string, error) {
+	if ra.AssigneeType != kisi.AssigneeUser || ra.RoleID != RoleID || !ru.mapped[g] {
+		return Record{}, "", nil
+	}
+	users, err := ru.users(ctx)
+	if err != nil {
+		return Record{}, "", err
+	}
+	u := users[ra.AssigneeID]
+	if u == nil {
+		return Record{}, "", nil
+	}
+	email, err := NormalizeEmail(u.Email)
+	if err != nil {
+		return Record{}, "", nil
+	}
+	reason := AdoptExclusive
+	switch {
+	case markedByUs(u):
+		reason = AdoptOwnUser
+	case !ru.r.o.exclusive:
+		return Record{}, "", nil
+	}
+	if _, ok := ru.recs[UserKey(email)]; !ok {
+		// Its invitation, if any, is long done.
+		user := Record{Key: UserKey(email), Kind: KindUser, KisiID: u.ID, Email: email, Created: markedByUs(u),
+			Invited: true, Confirmed: u.Confirmed}
+		if err := ru.put(ctx, user); err != nil {
+			return Record{}, "", err
+		}
+	}
+	return Record{Key: RoleKey(email, g), Kind: KindRole, State: StateSettled, KisiID: ra.ID, Email: email,
+		GroupID: g, UserID: u.ID, Window: kisiWindow(ra.ValidFrom, ra.ValidUntil)}, reason, nil
 }
 
 // recordsIn returns the records of kind in group g, sorted by key.
@@ -119,6 +222,7 @@ func (ru *run) verifyRoles(ctx context.Context, g int64, d *Drift) error {
 				return ra.AssigneeType == "User" && rec.UserID == ra.AssigneeID && ra.RoleID == RoleID &&
 					sameWindow(rec.Window, kisiWindow(ra.ValidFrom, ra.ValidUntil))
 			},
+			claim: func(ctx context.Context) (Record, string, error) { return ru.claim(ctx, g, ra) },
 		}
 		if ra.Assignee != nil {
 			objs[i].item.Email = ra.Assignee.Email
@@ -152,6 +256,9 @@ type observed struct {
 	item DriftItem
 	// matches reports whether the object is the one a pending intent asked for.
 	matches func(rec Record) bool
+	// claim, for roles, decides whether an object no record explains is
+	// adopted all the same (see run.claim).
+	claim func(ctx context.Context) (Record, string, error)
 }
 
 // verifyGroup compares the objects of one kind Kisi lists in group g with
@@ -170,12 +277,19 @@ func (ru *run) verifyGroup(ctx context.Context, kind RecordKind, g int64, objs [
 		}
 	}
 	seen := make(map[int64]bool)
+	claimed := make(map[string]bool)
 	var errs []error
 	for _, o := range objs {
 		item := o.item
 		if rec, ok := byID[item.KisiID]; ok {
 			seen[item.KisiID] = true
 			switch {
+			case rec.State == StateConflict && ru.r.o.exclusive && ru.mapped[g]:
+				// The conflicting role is the platform's after all.
+				rec.State, rec.Window = StateSettled, item.Window
+				item.Email, item.Reason = rec.Email, AdoptExclusive
+				d.Adopted = append(d.Adopted, item)
+				errs = append(errs, ru.put(ctx, rec))
 			case rec.State == StateConflict:
 				d.Unmanaged = append(d.Unmanaged, item)
 			case !sameWindow(rec.Window, item.Window):
@@ -187,18 +301,31 @@ func (ru *run) verifyGroup(ctx context.Context, kind RecordKind, g int64, objs [
 			continue
 		}
 		i := slices.IndexFunc(recs, func(rec Record) bool { return rec.State == StatePending && o.matches(rec) })
-		if i < 0 {
-			d.Unmanaged = append(d.Unmanaged, item)
+		if i >= 0 {
+			recs[i].State, recs[i].KisiID = StateSettled, item.KisiID
+			errs = append(errs, ru.put(ctx, recs[i]))
+			item.Email, item.Reason = recs[i].Email, AdoptInterrupted
+			d.Adopted = append(d.Adopted, item)
+			seen[item.KisiID] = true
 			continue
 		}
-		recs[i].State, recs[i].KisiID = StateSettled, item.KisiID
-		errs = append(errs, ru.put(ctx, recs[i]))
-		item.Email = recs[i].Email
-		d.Adopted = append(d.Adopted, item)
-		seen[item.KisiID] = true
+		if o.claim != nil {
+			rec, reason, err := o.claim(ctx)
+			if err != nil {
+				errs = append(errs, err)
+			}
+			if reason != "" && !claimed[rec.Key] {
+				claimed[rec.Key] = true
+				errs = append(errs, ru.put(ctx, rec))
+				item.Email, item.Reason = rec.Email, reason
+				d.Adopted = append(d.Adopted, item)
+				continue
+			}
+		}
+		d.Unmanaged = append(d.Unmanaged, item)
 	}
 	for _, rec := range recs {
-		if rec.KisiID == 0 || seen[rec.KisiID] {
+		if rec.KisiID == 0 || seen[rec.KisiID] || claimed[rec.Key] {
 			continue
 		}
 		item := DriftItem{Object: objectOf(kind), KisiID: rec.KisiID, GroupID: g, Email: rec.Email, UserID: rec.UserID, Window: rec.Window}
@@ -232,14 +359,13 @@ func (ru *run) verifyUsers(ctx context.Context, d *Drift) error {
 	if len(pending) == 0 {
 		return nil
 	}
-	users, err := collect(ctx, func(lo kisi.ListOptions) ([]*kisi.User, *kisi.Response, error) {
-		return ru.r.k.ListUsers(ctx, &kisi.UserListOptions{ListOptions: lo})
-	}, userPageSize)
+	users, err := ru.users(ctx)
 	if err != nil {
 		return err
 	}
 	var errs []error
-	for _, u := range users {
+	for _, id := range slices.Sorted(maps.Keys(users)) {
+		u := users[id]
 		rec, ok := pending[u.ID]
 		if !ok {
 			continue
