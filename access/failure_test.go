@@ -241,3 +241,34 @@ func TestQuotaParksLinks(t *testing.T) {
 	require.Len(t, rep.Parked, 2)
 	require.Equal(t, 3, e.srv.Count(http.MethodPost, "/group_links"), "one refusal, then no more attempts in the run")
 }
+
+func TestLinkAdoptedWithoutSecretIsReplacedForTheNotifier(t *testing.T) {
+	t.Parallel()
+	notes := &recordingNotifier{}
+	e := newRig(t, rigConfig{dropIn: mapping.DropIn{Link: true}, opts: []access.Option{access.WithNotifier(notes)}})
+	s := baseSnapshot()
+	s.Bookings = []access.Booking{{ID: "bk9", ResourceID: "room1", Guest: &access.Guest{Name: "Gus", Email: "gus@example.com"},
+		Start: cest("17:00"), End: cest("18:00")}}
+	e.srv.Intercept(func(r *http.Request) kisitest.Fault {
+		if r.Method == http.MethodPost && r.URL.Path == "/group_links" {
+			return kisitest.Fault{Lost: true}
+		}
+		return kisitest.Fault{}
+	})
+	_, err := e.r.Sync(t.Context(), s)
+	require.Error(t, err)
+	require.Empty(t, notes.links, "the secret was lost with the response")
+	require.Len(t, e.links(), 1)
+
+	e.srv.Intercept(nil)
+	c, err := e.r.Plan(t.Context(), s)
+	require.NoError(t, err)
+	require.Contains(t, c.String(), "adopted without its secret")
+	rep, err := e.r.Apply(t.Context(), c)
+	require.NoError(t, err)
+	require.Equal(t, 1, rep.Adopted)
+	require.Equal(t, 1, rep.Replaced)
+	require.Len(t, notes.links, 1)
+	require.NotEmpty(t, notes.links[0].Secret, "the Notifier can send the new link")
+	require.Len(t, e.links(), 1, "the secretless link is gone")
+}

@@ -270,7 +270,8 @@ func (r *Reconciler) plan(ctx context.Context, s Snapshot) (*Changes, []Record, 
 	}
 
 	c := diff(diffInput{now: now, lead: r.p.Lead, hold: r.holding(now, s), recs: recs, grants: grants, links: links,
-		members: memberIndex(s), res: res, present: presentSources(s), mappingFP: r.mappingFP})
+		members: memberIndex(s), res: res, present: presentSources(s), mappingFP: r.mappingFP,
+		notify: r.o.notifier != nil})
 	c.Organization = r.o.org
 	for i := range c.Changes {
 		c.Changes[i].GroupName = r.o.groupNames[c.Changes[i].GroupID]
@@ -592,12 +593,14 @@ type diffInput struct {
 	present map[Source]bool
 	// mappingFP is the fingerprint of the mapping, for group park records.
 	mappingFP string
+	// notify is set when a Notifier must send each link's secret.
+	notify bool
 }
 
 // diff is the pure core of Plan.
 func diff(in diffInput) *Changes {
 	c := &Changes{At: in.now, Changes: []Change{}}
-	view, store, skip := settleIntents(c, in.recs, in.res)
+	view, store, skip, adopted := settleIntents(c, in.recs, in.res)
 	want, desired := wanted(in)
 
 	parks := parkRecords(c, in, want, &store)
@@ -635,6 +638,12 @@ func diff(in diffInput) *Changes {
 			} else {
 				revokes = append(revokes, ch)
 			}
+		case in.notify && create.Object == ObjectLink && adopted[key]:
+			// The secret existed only in the lost response: a new link is the
+			// only way the Notifier can send one.
+			create.Action, create.Old, create.KisiID = ActionReplace, ptr(rec.Window), rec.KisiID
+			create.Reason = "adopted without its secret; replaced so the Notifier can send it"
+			replaces = append(replaces, create)
 		default:
 			if reason := replaceReason(rec, create, desired[key], in.hold); reason != "" {
 				create.Action, create.Old, create.KisiID, create.Reason = ActionReplace, ptr(rec.Window), rec.KisiID, reason
@@ -652,10 +661,12 @@ func diff(in diffInput) *Changes {
 
 // settleIntents resolves the pending intents of recs with what Plan found in
 // Kisi: the Store corrections (adopt, forget), the records as they will be
-// (view) and the keys left alone because their lookup failed (skip).
-func settleIntents(c *Changes, recs []Record, res map[string]resolution) (view map[string]Record, store []Change, skip map[string]bool) {
+// (view), the keys left alone because their lookup failed (skip) and the
+// keys adopted.
+func settleIntents(c *Changes, recs []Record, res map[string]resolution) (view map[string]Record, store []Change, skip, adopted map[string]bool) {
 	view = make(map[string]Record, len(recs))
 	skip = make(map[string]bool)
+	adopted = make(map[string]bool)
 	for _, rec := range recs {
 		if rec.Kind != KindRole && rec.Kind != KindLink {
 			continue
@@ -673,6 +684,7 @@ func settleIntents(c *Changes, recs []Record, res map[string]resolution) (view m
 					KisiID: rs.kisiID, UserID: rec.UserID, BookingID: rec.BookingID, Sources: rec.Sources,
 					Reason: "found in Kisi after an interrupted create"})
 				rec.State, rec.KisiID, rec.Window = StateSettled, rs.kisiID, rs.window
+				adopted[rec.Key] = true
 			default:
 				store = append(store, forget(rec, "interrupted create did not reach Kisi"))
 				continue
@@ -680,7 +692,7 @@ func settleIntents(c *Changes, recs []Record, res map[string]resolution) (view m
 		}
 		view[rec.Key] = rec
 	}
-	return view, store, skip
+	return view, store, skip, adopted
 }
 
 // parks are the park records a plan honours.
