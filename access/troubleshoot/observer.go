@@ -1,4 +1,4 @@
-package access
+package troubleshoot
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/internal/kisiglue"
 	"github.com/kisisync/kisisync/kisi"
 )
 
@@ -14,19 +16,41 @@ import (
 // "Observer".
 const ObserverRoleID = "observer"
 
+// ObserverKisi is the part of the Kisi API [GrantObserver] and
+// [RevokeObserver] use, writes included. *[kisi.Client] satisfies it, as
+// does a wrapper that keeps the client's errors wrapped (errors.Is
+// [kisi.ErrNotFound], [kisi.ErrMaybeApplied], [kisi.ErrValidation]).
+type ObserverKisi interface {
+	// ListRoles lists Kisi's roles.
+	ListRoles(ctx context.Context) ([]*kisi.Role, *kisi.Response, error)
+	// GetOrganization returns the API key's organization.
+	GetOrganization(ctx context.Context) (*kisi.Organization, *kisi.Response, error)
+	// GetUserByEmail returns the user with email, or an error matching
+	// kisi.ErrNotFound.
+	GetUserByEmail(ctx context.Context, email string) (*kisi.User, *kisi.Response, error)
+	// CreateUser creates a user.
+	CreateUser(ctx context.Context, req *kisi.UserCreateRequest) (*kisi.User, *kisi.Response, error)
+	// ListRoleAssignments returns one page of role assignments.
+	ListRoleAssignments(ctx context.Context, opts *kisi.RoleAssignmentListOptions) ([]*kisi.RoleAssignment, *kisi.Response, error)
+	// CreateRoleAssignment creates a role assignment.
+	CreateRoleAssignment(ctx context.Context, req *kisi.RoleAssignmentCreateRequest) (*kisi.RoleAssignment, *kisi.Response, error)
+	// DeleteRoleAssignment deletes the role assignment id.
+	DeleteRoleAssignment(ctx context.Context, id int64) (*kisi.Response, error)
+}
+
 // Errors of [GrantObserver] and [RevokeObserver]; test with [errors.Is].
 var (
 	// ErrNoObserverRole reports that Kisi lists no organization role with
 	// the id or name observer.
-	ErrNoObserverRole = errors.New("access: kisi has no observer role")
+	ErrNoObserverRole = errors.New("troubleshoot: kisi has no observer role")
 	// ErrOtherOrganizationRole reports that the user already holds another
 	// organization role; Kisi allows one role per user and organization, so
 	// GrantObserver leaves it as it is.
-	ErrOtherOrganizationRole = errors.New("access: the user already holds another organization role")
+	ErrOtherOrganizationRole = errors.New("troubleshoot: the user already holds another organization role")
 )
 
 // GrantObserver gives email read-only Observer access to the organization
-// of c's API key, as operators are asked to do by hand so that a support
+// of k's API key, as operators are asked to do by hand so that a support
 // team can see the settings and the event history. The Observer role cannot
 // change anything in Kisi.
 //
@@ -38,39 +62,39 @@ var (
 // administrator), nothing is changed and the error matches
 // [ErrOtherOrganizationRole]. The key must belong to an organization owner
 // or administrator.
-func GrantObserver(ctx context.Context, c *kisi.Client, email string) (*kisi.RoleAssignment, error) {
-	if c == nil {
-		return nil, errors.New("access: grant observer: nil kisi client")
+func GrantObserver(ctx context.Context, k ObserverKisi, email string) (*kisi.RoleAssignment, error) {
+	if k == nil {
+		return nil, errors.New("troubleshoot: grant observer: nil kisi client")
 	}
-	addr, err := NormalizeEmail(email)
+	addr, err := access.NormalizeEmail(email)
 	if err != nil {
-		return nil, fmt.Errorf("access: grant observer: %w", err)
+		return nil, fmt.Errorf("troubleshoot: grant observer: %w", err)
 	}
-	roleID, err := observerRole(ctx, c)
+	roleID, err := observerRole(ctx, k)
 	if err != nil {
-		return nil, fmt.Errorf("access: grant observer to %s: %w", addr, err)
+		return nil, fmt.Errorf("troubleshoot: grant observer to %s: %w", addr, err)
 	}
-	org, _, err := c.Organization.Get(ctx)
+	org, _, err := k.GetOrganization(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("access: grant observer to %s: read organization: %w", addr, err)
+		return nil, fmt.Errorf("troubleshoot: grant observer to %s: read organization: %w", addr, err)
 	}
-	u, _, err := c.Users.GetByEmail(ctx, addr)
+	u, _, err := k.GetUserByEmail(ctx, addr)
 	switch {
 	case errors.Is(err, kisi.ErrNotFound):
-		u, _, err = c.Users.Create(ctx, &kisi.UserCreateRequest{Email: addr})
+		u, _, err = k.CreateUser(ctx, &kisi.UserCreateRequest{Email: addr})
 		if errors.Is(err, kisi.ErrMaybeApplied) || errors.Is(err, kisi.ErrValidation) {
 			// A lost response or a concurrent create: the user may exist.
-			u, _, err = c.Users.GetByEmail(ctx, addr)
+			u, _, err = k.GetUserByEmail(ctx, addr)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("access: grant observer to %s: create user: %w", addr, err)
+			return nil, fmt.Errorf("troubleshoot: grant observer to %s: create user: %w", addr, err)
 		}
 	case err != nil:
-		return nil, fmt.Errorf("access: grant observer to %s: find user: %w", addr, err)
+		return nil, fmt.Errorf("troubleshoot: grant observer to %s: find user: %w", addr, err)
 	}
-	held, err := orgRoles(ctx, c, u.ID)
+	held, err := orgRoles(ctx, k, u.ID)
 	if err != nil {
-		return nil, fmt.Errorf("access: grant observer to %s: %w", addr, err)
+		return nil, fmt.Errorf("troubleshoot: grant observer to %s: %w", addr, err)
 	}
 	for _, ra := range held {
 		if ra.RoleID == roleID {
@@ -78,16 +102,16 @@ func GrantObserver(ctx context.Context, c *kisi.Client, email string) (*kisi.Rol
 		}
 	}
 	if len(held) > 0 {
-		return nil, fmt.Errorf("access: grant observer to %s: role %s: %w", addr, held[0].RoleID, ErrOtherOrganizationRole)
+		return nil, fmt.Errorf("troubleshoot: grant observer to %s: role %s: %w", addr, held[0].RoleID, ErrOtherOrganizationRole)
 	}
-	ra, _, err := c.RoleAssignments.Create(ctx, &kisi.RoleAssignmentCreateRequest{
+	ra, _, err := k.CreateRoleAssignment(ctx, &kisi.RoleAssignmentCreateRequest{
 		RoleID: roleID, AppliesToType: kisi.ScopeOrganization, AppliesToID: org.ID,
 		AssigneeType: kisi.AssigneeUser, AssigneeID: u.ID, Notify: true,
 	})
 	if err != nil && (errors.Is(err, kisi.ErrMaybeApplied) || errors.Is(err, kisi.ErrValidation)) {
 		// The create may have happened (lost response) or raced another
 		// grant: adopt what Kisi holds now.
-		held, lerr := orgRoles(ctx, c, u.ID)
+		held, lerr := orgRoles(ctx, k, u.ID)
 		if lerr == nil {
 			for _, h := range held {
 				if h.RoleID == roleID {
@@ -97,7 +121,7 @@ func GrantObserver(ctx context.Context, c *kisi.Client, email string) (*kisi.Rol
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("access: grant observer to %s: %w", addr, err)
+		return nil, fmt.Errorf("troubleshoot: grant observer to %s: %w", addr, err)
 	}
 	return ra, nil
 }
@@ -107,36 +131,36 @@ func GrantObserver(ctx context.Context, c *kisi.Client, email string) (*kisi.Rol
 // the Kisi user itself, stay (this SDK never deletes users). It reports
 // whether a role was deleted: revoking from an unknown email or a user
 // without the role is a no-op that returns false and a nil error.
-func RevokeObserver(ctx context.Context, c *kisi.Client, email string) (bool, error) {
-	if c == nil {
-		return false, errors.New("access: revoke observer: nil kisi client")
+func RevokeObserver(ctx context.Context, k ObserverKisi, email string) (bool, error) {
+	if k == nil {
+		return false, errors.New("troubleshoot: revoke observer: nil kisi client")
 	}
-	addr, err := NormalizeEmail(email)
+	addr, err := access.NormalizeEmail(email)
 	if err != nil {
-		return false, fmt.Errorf("access: revoke observer: %w", err)
+		return false, fmt.Errorf("troubleshoot: revoke observer: %w", err)
 	}
-	roleID, err := observerRole(ctx, c)
+	roleID, err := observerRole(ctx, k)
 	if err != nil {
-		return false, fmt.Errorf("access: revoke observer from %s: %w", addr, err)
+		return false, fmt.Errorf("troubleshoot: revoke observer from %s: %w", addr, err)
 	}
-	u, _, err := c.Users.GetByEmail(ctx, addr)
+	u, _, err := k.GetUserByEmail(ctx, addr)
 	if errors.Is(err, kisi.ErrNotFound) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("access: revoke observer from %s: find user: %w", addr, err)
+		return false, fmt.Errorf("troubleshoot: revoke observer from %s: find user: %w", addr, err)
 	}
-	held, err := orgRoles(ctx, c, u.ID)
+	held, err := orgRoles(ctx, k, u.ID)
 	if err != nil {
-		return false, fmt.Errorf("access: revoke observer from %s: %w", addr, err)
+		return false, fmt.Errorf("troubleshoot: revoke observer from %s: %w", addr, err)
 	}
 	revoked := false
 	for _, ra := range held {
 		if ra.RoleID != roleID {
 			continue
 		}
-		if _, err := c.RoleAssignments.Delete(ctx, ra.ID); err != nil && !errors.Is(err, kisi.ErrNotFound) {
-			return revoked, fmt.Errorf("access: revoke observer from %s: delete role assignment %d: %w", addr, ra.ID, err)
+		if _, err := k.DeleteRoleAssignment(ctx, ra.ID); err != nil && !errors.Is(err, kisi.ErrNotFound) {
+			return revoked, fmt.Errorf("troubleshoot: revoke observer from %s: delete role assignment %d: %w", addr, ra.ID, err)
 		}
 		revoked = true
 	}
@@ -144,8 +168,8 @@ func RevokeObserver(ctx context.Context, c *kisi.Client, email string) (bool, er
 }
 
 // observerRole resolves the observer role's id from GET /roles.
-func observerRole(ctx context.Context, c *kisi.Client) (string, error) {
-	roles, _, err := c.Roles.List(ctx)
+func observerRole(ctx context.Context, k ObserverKisi) (string, error) {
+	roles, _, err := k.ListRoles(ctx)
 	if err != nil {
 		return "", fmt.Errorf("list roles: %w", err)
 	}
@@ -168,14 +192,11 @@ func observerRole(ctx context.Context, c *kisi.Client) (string, error) {
 }
 
 // orgRoles lists the organization roles of user uid.
-func orgRoles(ctx context.Context, c *kisi.Client, uid int64) ([]*kisi.RoleAssignment, error) {
-	var out []*kisi.RoleAssignment
-	for ra, err := range c.RoleAssignments.ListIter(ctx, &kisi.RoleAssignmentListOptions{
-		AssigneeType: kisi.AssigneeUser, AssigneeID: uid, AppliesToType: kisi.ScopeOrganization}) {
-		if err != nil {
-			return nil, fmt.Errorf("list organization roles: %w", err)
-		}
-		out = append(out, ra)
+func orgRoles(ctx context.Context, k ObserverKisi, uid int64) ([]*kisi.RoleAssignment, error) {
+	out, err := kisiglue.All(ctx, kisiglue.RoleAssignments(ctx, k, kisi.RoleAssignmentListOptions{
+		AssigneeType: kisi.AssigneeUser, AssigneeID: uid, AppliesToType: kisi.ScopeOrganization}))
+	if err != nil {
+		return nil, fmt.Errorf("list organization roles: %w", err)
 	}
 	return out, nil
 }

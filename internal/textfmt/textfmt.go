@@ -145,3 +145,16 @@ func Zone(name string) *time.Location {
 	}
 	return loc
 }
+
+// MemberLabel names a member for a heading: `m1 (Ann) <ann@example.com>`;
+// the name and email are left out when empty.
+func MemberLabel(id, name, email string) string {
+	s := id
+	if name != "" {
+		s += " (" + name + ")"
+	}
+	if email != "" {
+		s += " <" + email + ">"
+	}
+	return s
+}
