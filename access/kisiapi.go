@@ -36,7 +36,4 @@ type KisiAPI interface {
 	CreateGroupLink(ctx context.Context, req *kisi.GroupLinkCreateRequest) (*kisi.GroupLink, *kisi.Response, error)
 	// DeleteGroupLink deletes the group link id.
 	DeleteGroupLink(ctx context.Context, id int64) (*kisi.Response, error)
-
-	// GetGroup returns the group id.
-	GetGroup(ctx context.Context, id int64) (*kisi.Group, *kisi.Response, error)
 }

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kisisync/kisisync/internal/kisiglue"
 	"github.com/kisisync/kisisync/schedule"
 )
 
@@ -118,11 +119,11 @@ func FuzzDiff(f *testing.F) {
 				if _, ok := res[key]; !ok {
 					continue // unresolved: left alone
 				}
-				if r := res[key]; r.found && sameWindow(r.window, g.Window) {
+				if r := res[key]; r.found && kisiglue.SameWindow(r.window, g.Window) {
 					continue
 				}
 			}
-			if have && rec.State == StateSettled && sameWindow(rec.Window, g.Window) {
+			if have && rec.State == StateSettled && kisiglue.SameWindow(rec.Window, g.Window) {
 				continue
 			}
 			t.Fatalf("desired %s %v not planned:\n%s", key, g.Window, c)

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/kisisync/kisisync/internal/kisiglue"
 	"github.com/kisisync/kisisync/kisi"
 	"github.com/kisisync/kisisync/schedule"
 )
@@ -105,19 +106,17 @@ func (ru *run) recordsIn(kind RecordKind, g int64) []Record {
 }
 
 func (ru *run) verifyRoles(ctx context.Context, g int64, d *Drift) error {
-	roles, err := collect(ctx, func(lo kisi.ListOptions) ([]*kisi.RoleAssignment, *kisi.Response, error) {
-		return ru.r.k.ListRoleAssignments(ctx, &kisi.RoleAssignmentListOptions{AppliesToType: "Group", AppliesToID: g, ListOptions: lo})
-	}, pageSize)
+	roles, err := kisiglue.All(ctx, kisiglue.RoleAssignments(ctx, ru.r.k, kisi.RoleAssignmentListOptions{AppliesToType: kisi.ScopeGroup, AppliesToID: g}))
 	if err != nil {
 		return err
 	}
 	objs := make([]observed, len(roles))
 	for i, ra := range roles {
 		objs[i] = observed{
-			item: DriftItem{Object: ObjectGrant, KisiID: ra.ID, GroupID: g, UserID: ra.AssigneeID, Window: kisiWindow(ra.ValidFrom, ra.ValidUntil)},
+			item: DriftItem{Object: ObjectGrant, KisiID: ra.ID, GroupID: g, UserID: ra.AssigneeID, Window: kisiglue.RoleWindow(ra)},
 			matches: func(rec Record) bool {
-				return ra.AssigneeType == "User" && rec.UserID == ra.AssigneeID && ra.RoleID == RoleID &&
-					sameWindow(rec.Window, kisiWindow(ra.ValidFrom, ra.ValidUntil))
+				return ra.AssigneeType == kisi.AssigneeUser && rec.UserID == ra.AssigneeID && ra.RoleID == RoleID &&
+					kisiglue.SameWindow(rec.Window, kisiglue.RoleWindow(ra))
 			},
 		}
 		if ra.Assignee != nil {
@@ -128,16 +127,14 @@ func (ru *run) verifyRoles(ctx context.Context, g int64, d *Drift) error {
 }
 
 func (ru *run) verifyLinks(ctx context.Context, g int64, d *Drift) error {
-	links, err := collect(ctx, func(lo kisi.ListOptions) ([]*kisi.GroupLink, *kisi.Response, error) {
-		return ru.r.k.ListGroupLinks(ctx, &kisi.GroupLinkListOptions{GroupID: g, ListOptions: lo})
-	}, pageSize)
+	links, err := kisiglue.All(ctx, kisiglue.GroupLinks(ctx, ru.r.k, kisi.GroupLinkListOptions{GroupID: g}))
 	if err != nil {
 		return err
 	}
 	objs := make([]observed, len(links))
 	for i, l := range links {
 		objs[i] = observed{
-			item:    DriftItem{Object: ObjectLink, KisiID: l.ID, GroupID: g, Window: kisiWindow(l.ValidFrom, l.ValidUntil)},
+			item:    DriftItem{Object: ObjectLink, KisiID: l.ID, GroupID: g, Window: kisiglue.Window(l.ValidFrom, l.ValidUntil)},
 			matches: func(rec Record) bool { return linkMatches(l, rec) },
 		}
 		if l.Email != nil {
@@ -178,7 +175,7 @@ func (ru *run) verifyGroup(ctx context.Context, kind RecordKind, g int64, objs [
 			switch {
 			case rec.State == StateConflict:
 				d.Unmanaged = append(d.Unmanaged, item)
-			case !sameWindow(rec.Window, item.Window):
+			case !kisiglue.SameWindow(rec.Window, item.Window):
 				item.Email = rec.Email
 				d.Edited = append(d.Edited, item)
 				rec.Window = item.Window
@@ -232,9 +229,7 @@ func (ru *run) verifyUsers(ctx context.Context, d *Drift) error {
 	if len(pending) == 0 {
 		return nil
 	}
-	users, err := collect(ctx, func(lo kisi.ListOptions) ([]*kisi.User, *kisi.Response, error) {
-		return ru.r.k.ListUsers(ctx, &kisi.UserListOptions{ListOptions: lo})
-	}, userPageSize)
+	users, err := kisiglue.All(ctx, kisiglue.Users(ctx, ru.r.k, kisi.UserListOptions{}))
 	if err != nil {
 		return err
 	}

@@ -42,7 +42,9 @@ func Window(from, until *time.Time) schedule.Interval {
 
 // RoleWindow is the validity of a role assignment as an interval (see
 // [Window]).
-func RoleWindow(ra *kisi.RoleAssignment) schedule.Interval { return Window(ra.ValidFrom, ra.ValidUntil) }
+func RoleWindow(ra *kisi.RoleAssignment) schedule.Interval {
+	return Window(ra.ValidFrom, ra.ValidUntil)
+}
 
 // Validity converts a window to Kisi's validity, in whole seconds, UTC. A
 // zero Start is sent as no valid_from (valid from now), an open-ended
@@ -74,11 +76,6 @@ func SameWindow(a, b schedule.Interval) bool {
 		return OpenEnded(a) == OpenEnded(b)
 	}
 	return a.End.Truncate(time.Second).Equal(b.End.Truncate(time.Second))
-}
-
-// Ended reports whether iv is over at now (an open-ended window never is).
-func Ended(iv schedule.Interval, now time.Time) bool {
-	return !OpenEnded(iv) && !iv.End.After(now)
 }
 
 // RoleLister reads one page of role assignments, as
