@@ -480,22 +480,45 @@ const maxEventsRead = 500
 // failures.
 func (dg *diagnoser) attempts(ctx context.Context) error {
 	d := dg.d
+	evs, ok, err := dg.readAttempts(ctx)
+	if err != nil || !ok {
+		return err
+	}
+	if len(evs) == 0 {
+		dg.add(Finding{Severity: SeverityInfo, Code: CodeNoUnlockAttempts,
+			Message: fmt.Sprintf("Kisi recorded no unlock attempt by %s in the %s before %s.", d.Email, textfmt.Duration(dg.c.o.lookback), textfmt.Time(d.At, d.loc)),
+			Remedy:  fmt.Sprintf("If the member tried to unlock, the phone never reached Kisi: check that the Kisi (or white-label) app is signed in with %s and up to date, that Bluetooth and location services are on, and that the phone was near the reader.", d.Email)})
+		return nil
+	}
+	var lockGroups map[int64][]int64
+	if slices.ContainsFunc(evs, func(e *kisi.Event) bool { return !e.Success }) {
+		if lockGroups, err = dg.lockGroups(ctx); err != nil {
+			return err
+		}
+	}
+	dg.tallyAttempts(evs, lockGroups)
+	return nil
+}
+
+// readAttempts reads the user's unlock events of the lookback, newest
+// first. ok is false when they could not be read (a finding says so); err
+// is non-nil only when ctx ends.
+func (dg *diagnoser) readAttempts(ctx context.Context) (evs []*kisi.Event, ok bool, err error) {
+	d := dg.d
 	uid := dg.user.ID
-	from := d.At.Add(-dg.c.o.lookback)
 	req := &kisi.EventSetCreateRequest{
-		Interval:       kisi.EventInterval(from, d.At),
+		Interval:       kisi.EventInterval(d.At.Add(-dg.c.o.lookback), d.At),
 		EventActorType: kisi.Ptr(kisi.AssigneeUser),
 		EventActorID:   &uid,
 		EventType:      kisi.Ptr(kisi.EventLockUnlock),
 	}
-	var evs []*kisi.Event
 	for ev, err := range dg.c.k.EventSetEvents(ctx, req, 100) {
 		if err != nil {
 			if ctx.Err() != nil {
-				return ctx.Err()
+				return nil, false, ctx.Err()
 			}
 			dg.add(checkFailed("read the member's unlock attempts", err))
-			return nil
+			return nil, false, nil
 		}
 		if ev.Type != kisi.EventLockUnlock {
 			continue
@@ -506,20 +529,14 @@ func (dg *diagnoser) attempts(ctx context.Context) error {
 		}
 	}
 	slices.SortStableFunc(evs, func(a, b *kisi.Event) int { return b.CreatedAt.Compare(a.CreatedAt) })
-	days := textfmt.Duration(dg.c.o.lookback)
-	if len(evs) == 0 {
-		dg.add(Finding{Severity: SeverityInfo, Code: CodeNoUnlockAttempts,
-			Message: fmt.Sprintf("Kisi recorded no unlock attempt by %s in the %s before %s.", d.Email, days, textfmt.Time(d.At, d.loc)),
-			Remedy:  fmt.Sprintf("If the member tried to unlock, the phone never reached Kisi: check that the Kisi (or white-label) app is signed in with %s and up to date, that Bluetooth and location services are on, and that the phone was near the reader.", d.Email)})
-		return nil
-	}
-	var lockGroups map[int64][]int64
-	if slices.ContainsFunc(evs, func(e *kisi.Event) bool { return !e.Success }) {
-		var err error
-		if lockGroups, err = dg.lockGroups(ctx); err != nil {
-			return err
-		}
-	}
+	return evs, true, nil
+}
+
+// tallyAttempts lists the most recent attempts (evs, newest first) and
+// reports one finding per error code of the failed ones and one for the
+// successful ones.
+func (dg *diagnoser) tallyAttempts(evs []*kisi.Event, lockGroups map[int64][]int64) {
+	d := dg.d
 	type tally struct {
 		count  int
 		latest *UnlockAttempt
@@ -575,9 +592,9 @@ func (dg *diagnoser) attempts(ctx context.Context) error {
 	}
 	if lastOK != nil {
 		dg.add(Finding{Severity: SeverityInfo, Code: CodeUnlockSucceeded, Count: okCount, At: lastOK.At,
-			Message: fmt.Sprintf("%s succeeded in the %s before %s, the last on %s at %s.", textfmt.Plural(okCount, "unlock", "unlocks"), days, textfmt.Time(d.At, d.loc), textfmt.Time(lastOK.At, d.loc), lockLabel(lastOK))})
+			Message: fmt.Sprintf("%s succeeded in the %s before %s, the last on %s at %s.", textfmt.Plural(okCount, "unlock", "unlocks"),
+				textfmt.Duration(dg.c.o.lookback), textfmt.Time(d.At, d.loc), textfmt.Time(lastOK.At, d.loc), lockLabel(lastOK))})
 	}
-	return nil
 }
 
 func lockLabel(a *UnlockAttempt) string {
@@ -825,56 +842,7 @@ func (d *Diagnosis) String() string {
 	fmt.Fprintf(&b, "Diagnosis of member %s at %s\n\nFindings:\n", textfmt.MemberLabel(d.MemberID, d.Name, d.Email), textfmt.Time(d.At, loc))
 	writeFindings(&b, d.Findings)
 
-	b.WriteString("\nKisi:\n")
-	if d.Key != nil {
-		role := "no organization role"
-		if len(d.Key.Roles) > 0 {
-			role = strings.Join(d.Key.Roles, ", ")
-		}
-		fmt.Fprintf(&b, "  API key  %s (user %d), %s\n", d.Key.Email, d.Key.UserID, role)
-	}
-	if u := d.User; u != nil {
-		state := []string{"unconfirmed"}
-		if u.Confirmed {
-			state[0] = "confirmed"
-		}
-		if u.AccessEnabled {
-			state = append(state, "access enabled")
-		} else {
-			state = append(state, "access disabled")
-		}
-		if u.CreatedBySDK {
-			state = append(state, "created by this SDK")
-		}
-		fmt.Fprintf(&b, "  User     %s (user %d), %s\n", u.Email, u.ID, strings.Join(state, ", "))
-	} else if d.Email != "" && d.Key != nil {
-		fmt.Fprintf(&b, "  User     no Kisi user with %s\n", d.Email)
-	}
-	for _, g := range d.Groups {
-		if !g.Exists {
-			fmt.Fprintf(&b, "  Group    %d: missing in Kisi\n", g.GroupID)
-			continue
-		}
-		want := "platform: no access now"
-		switch {
-		case g.Allowed:
-			want = "platform: access " + textfmt.Validity(*g.Slot, loc)
-		case g.Slot != nil:
-			want = "platform: access from " + textfmt.Time(g.Slot.Start, loc)
-		}
-		fmt.Fprintf(&b, "  Group    %d %q: %s; %s\n", g.GroupID, g.Name, textfmt.Plural(g.Doors, "door", "doors"), want)
-		for _, r := range g.Roles {
-			state := "not valid now"
-			if r.ValidNow {
-				state = "valid now"
-			}
-			owner := "not managed here"
-			if r.Managed {
-				owner = "managed"
-			}
-			fmt.Fprintf(&b, "           role %d %s, %s, %s, %s\n", r.ID, r.RoleID, textfmt.Validity(r.Window, loc), owner, state)
-		}
-	}
+	d.writeKisi(&b, loc)
 	if len(d.Attempts) > 0 {
 		b.WriteString("\nRecent unlock attempts, newest first:\n")
 		width := 0
@@ -894,4 +862,59 @@ func (d *Diagnosis) String() string {
 		fmt.Fprintf(&b, "  %s\n", line)
 	}
 	return b.String()
+}
+
+// writeKisi renders Kisi's side of the diagnosis: the API key, the user and
+// the groups with the user's roles.
+func (d *Diagnosis) writeKisi(b *strings.Builder, loc *time.Location) {
+	b.WriteString("\nKisi:\n")
+	if d.Key != nil {
+		role := "no organization role"
+		if len(d.Key.Roles) > 0 {
+			role = strings.Join(d.Key.Roles, ", ")
+		}
+		fmt.Fprintf(b, "  API key  %s (user %d), %s\n", d.Key.Email, d.Key.UserID, role)
+	}
+	if u := d.User; u != nil {
+		state := []string{"unconfirmed"}
+		if u.Confirmed {
+			state[0] = "confirmed"
+		}
+		if u.AccessEnabled {
+			state = append(state, "access enabled")
+		} else {
+			state = append(state, "access disabled")
+		}
+		if u.CreatedBySDK {
+			state = append(state, "created by this SDK")
+		}
+		fmt.Fprintf(b, "  User     %s (user %d), %s\n", u.Email, u.ID, strings.Join(state, ", "))
+	} else if d.Email != "" && d.Key != nil {
+		fmt.Fprintf(b, "  User     no Kisi user with %s\n", d.Email)
+	}
+	for _, g := range d.Groups {
+		if !g.Exists {
+			fmt.Fprintf(b, "  Group    %d: missing in Kisi\n", g.GroupID)
+			continue
+		}
+		want := "platform: no access now"
+		switch {
+		case g.Allowed:
+			want = "platform: access " + textfmt.Validity(*g.Slot, loc)
+		case g.Slot != nil:
+			want = "platform: access from " + textfmt.Time(g.Slot.Start, loc)
+		}
+		fmt.Fprintf(b, "  Group    %d %q: %s; %s\n", g.GroupID, g.Name, textfmt.Plural(g.Doors, "door", "doors"), want)
+		for _, r := range g.Roles {
+			state := "not valid now"
+			if r.ValidNow {
+				state = "valid now"
+			}
+			owner := "not managed here"
+			if r.Managed {
+				owner = "managed"
+			}
+			fmt.Fprintf(b, "           role %d %s, %s, %s, %s\n", r.ID, r.RoleID, textfmt.Validity(r.Window, loc), owner, state)
+		}
+	}
 }
