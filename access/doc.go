@@ -8,7 +8,7 @@
 // [Reconciler], which makes Kisi hold that access through a [KisiAPI] (a
 // *kisi.Client) and records what it created in a [Store]. It imports
 // schedule, mapping and kisi (for the types of [KisiAPI]), and the
-// module's internal Kisi glue and text formatting.
+// module's internal helpers (the one copy of the Kisi glue).
 //
 // # Usage
 //
