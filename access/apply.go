@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kisisync/kisisync/internal/kisiglue"
 	"github.com/kisisync/kisisync/kisi"
 )
 
@@ -486,14 +487,14 @@ func definite(err error) bool {
 // It reports whether the replacement is done.
 func (ru *run) patch(ctx context.Context, ch Change) (bool, error) {
 	r := ru.r
-	if !r.o.patch || r.patchBroken.Load() || openEnded(ch.Window.End) || ch.KisiID == 0 {
+	if !r.o.patch || r.patchBroken.Load() || kisiglue.OpenEnded(*ch.Window) || ch.KisiID == 0 {
 		return false, nil
 	}
 	rec, ok := ru.recs[ch.Key]
 	if !ok || rec.UserID == 0 || rec.State != StateSettled {
 		return false, nil
 	}
-	from, until := toKisi(*ch.Window)
+	from, until := kisiglue.Validity(*ch.Window)
 	if _, err := r.k.UpdateRoleAssignment(ctx, ch.KisiID, &kisi.RoleAssignmentUpdateRequest{ValidFrom: from, ValidUntil: until}); err != nil {
 		if errors.Is(err, kisi.ErrNotFound) || errors.Is(err, kisi.ErrValidation) {
 			r.patchBroken.Store(errors.Is(err, kisi.ErrValidation))
@@ -506,7 +507,7 @@ func (ru *run) patch(ctx context.Context, ch Change) (bool, error) {
 		return false, fmt.Errorf("read back patched window: %w", err)
 	}
 	for _, ra := range roles {
-		if ra.ID == ch.KisiID && sameWindow(kisiWindow(ra.ValidFrom, ra.ValidUntil), *ch.Window) {
+		if ra.ID == ch.KisiID && kisiglue.SameWindow(kisiglue.RoleWindow(ra), *ch.Window) {
 			rec.Window, rec.Sources, rec.MemberID = *ch.Window, ch.Sources, ch.MemberID
 			return true, ru.put(ctx, rec)
 		}
@@ -558,10 +559,10 @@ func (ru *run) tryGrant(ctx context.Context, ch Change) error {
 	if err := ru.put(ctx, intent); err != nil {
 		return err
 	}
-	from, until := toKisi(*ch.Window)
+	from, until := kisiglue.Validity(*ch.Window)
 	ra, _, err := ru.r.k.CreateRoleAssignment(ctx, &kisi.RoleAssignmentCreateRequest{
-		RoleID: RoleID, AppliesToType: "Group", AppliesToID: ch.GroupID,
-		AssigneeType: "User", AssigneeID: user.KisiID, Notify: notify, ValidFrom: from, ValidUntil: until,
+		RoleID: RoleID, AppliesToType: kisi.ScopeGroup, AppliesToID: ch.GroupID,
+		AssigneeType: kisi.AssigneeUser, AssigneeID: user.KisiID, Notify: notify, ValidFrom: from, ValidUntil: until,
 	})
 	if err != nil {
 		return ru.createFailed(ctx, ch, intent, user, err)
@@ -622,7 +623,7 @@ func (ru *run) unknownOutcome(ctx context.Context, ch Change, intent Record, cau
 		return cause // still pending: looked up next run
 	}
 	for _, ra := range roles {
-		if ra.RoleID == RoleID && sameWindow(kisiWindow(ra.ValidFrom, ra.ValidUntil), intent.Window) {
+		if ra.RoleID == RoleID && kisiglue.SameWindow(kisiglue.RoleWindow(ra), intent.Window) {
 			intent.State, intent.KisiID = StateSettled, ra.ID
 			ru.rep.Adopted++
 			return ru.settle(ctx, intent)
@@ -648,7 +649,7 @@ func (ru *run) roleRefused(ctx context.Context, ch Change, intent, user Record, 
 		return errors.Join(cause, fmt.Errorf("look up existing role: %w", err))
 	}
 	for _, ra := range roles {
-		if ra.RoleID == RoleID && sameWindow(kisiWindow(ra.ValidFrom, ra.ValidUntil), intent.Window) {
+		if ra.RoleID == RoleID && kisiglue.SameWindow(kisiglue.RoleWindow(ra), intent.Window) {
 			intent.State, intent.KisiID = StateSettled, ra.ID
 			ru.rep.Adopted++
 			return ru.settle(ctx, intent)
@@ -744,7 +745,7 @@ func (ru *run) ensureUser(ctx context.Context, ch Change) (Record, error) {
 	// it had survives, so the user found or created again gets none.
 	invited := had && prev.Invited
 	r := ru.r
-	users, _, err := r.k.ListUsers(ctx, &kisi.UserListOptions{Email: ch.Email, ListOptions: kisi.ListOptions{Limit: userPageSize}})
+	users, _, err := r.k.ListUsers(ctx, &kisi.UserListOptions{Email: ch.Email, ListOptions: kisi.ListOptions{Limit: kisi.MaxLimitUsers}})
 	if err != nil {
 		return Record{}, fmt.Errorf("find user: %w", err)
 	}
@@ -752,7 +753,7 @@ func (ru *run) ensureUser(ctx context.Context, ch Change) (Record, error) {
 		if !strings.EqualFold(strings.TrimSpace(u.Email), ch.Email) {
 			continue
 		}
-		created := markedByUs(u)
+		created := kisiglue.MarkedBySDK(u)
 		rec := Record{Key: key, Kind: KindUser, KisiID: u.ID, Email: ch.Email, MemberID: ch.MemberID,
 			Created: created, Managed: ch.Managed, Confirmed: u.Confirmed,
 			// A user someone else created already had Kisi's invitation.
@@ -774,11 +775,6 @@ func (ru *run) ensureUser(ctx context.Context, ch Change) (Record, error) {
 	return rec, ru.put(ctx, rec)
 }
 
-func markedByUs(u *kisi.User) bool {
-	v, ok := u.Metadata[MetadataKey]
-	return ok && fmt.Sprint(v) == MetadataValue
-}
-
 func (ru *run) createLink(ctx context.Context, ch Change) error {
 	if ru.quotaFull && ch.Email != "" {
 		// Kisi refused a link for its quota earlier in this run: wait, and
@@ -793,7 +789,7 @@ func (ru *run) createLink(ctx context.Context, ch Change) error {
 	if err := ru.put(ctx, intent); err != nil {
 		return err
 	}
-	from, until := toKisi(*ch.Window)
+	from, until := kisiglue.Validity(*ch.Window)
 	req := &kisi.GroupLinkCreateRequest{GroupID: ch.GroupID, Name: ch.Name, LinkEnabled: kisi.Ptr(ch.SendLink),
 		ValidFrom: from, ValidUntil: until}
 	if ch.Email != "" {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/kisisync/kisisync/internal/times"
 	"github.com/kisisync/kisisync/mapping"
 	"github.com/kisisync/kisisync/schedule"
 )
@@ -537,9 +538,9 @@ func checkInWindow(c *CheckIn, loc *time.Location, p Policy) schedule.Interval {
 // assignment and widened by buf, merged.
 func (e *engine) occurrences(a *Assignment, loc *time.Location, buf schedule.Buffer) ([]schedule.Interval, error) {
 	aStart, aEnd := a.Start, endOrForever(a.End)
-	lo, hi := later(e.lo, aStart), earlier(e.hi, aEnd)
+	lo, hi := times.Later(e.lo, aStart), times.Earlier(e.hi, aEnd)
 	if e.lookahead > 0 {
-		hi = earlier(later(e.horizon.Start, aStart).Add(e.lookahead), aEnd)
+		hi = times.Earlier(times.Later(e.horizon.Start, aStart).Add(e.lookahead), aEnd)
 	}
 	for round := 0; ; round++ {
 		if !lo.Before(hi) {
@@ -572,26 +573,12 @@ func (e *engine) occurrences(a *Assignment, loc *time.Location, buf schedule.Buf
 			return out, nil
 		}
 		if growL {
-			lo = later(lo.AddDate(0, 0, -8), aStart)
+			lo = times.Later(lo.AddDate(0, 0, -8), aStart)
 		}
 		if growR {
-			hi = earlier(hi.AddDate(0, 0, 8), aEnd)
+			hi = times.Earlier(hi.AddDate(0, 0, 8), aEnd)
 		}
 	}
-}
-
-func later(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
-}
-
-func earlier(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
 }
 
 // merge merges the pieces per (member, group) and returns the grants

@@ -2,11 +2,13 @@
 // bookings, assignments, check-ins) into exactly the right Kisi door access
 // at the right times, and keeps Kisi in step with it.
 //
-// It has two halves: a pure one ([Desired], [Access], [Links], [NextChange],
-// [Explain]), which computes access from a [Snapshot], a mapping.Mapping
-// and a [Policy] without I/O; and the [Reconciler], which makes Kisi hold
-// that access through a [KisiAPI] (a *kisi.Client) and records what it
-// created in a [Store].
+// Its one job is converging: it has two halves, a pure one ([Desired],
+// [Access], [Links], [NextChange], [Explain]), which computes access from a
+// [Snapshot], a mapping.Mapping and a [Policy] without I/O; and the
+// [Reconciler], which makes Kisi hold that access through a [KisiAPI] (a
+// *kisi.Client) and records what it created in a [Store]. It imports
+// schedule, mapping and kisi (for the types of [KisiAPI]), and the
+// module's internal helpers (the one copy of the Kisi glue).
 //
 // # Usage
 //
@@ -136,17 +138,16 @@
 // can serve them all, and its lease keeps two runs of one organization
 // apart, on one machine or many.
 //
-// # Troubleshooting
+// # Troubleshooting and attendance
 //
-// [CheckConnection] (or [Reconciler.CheckConnection]) checks the API key
-// and that every mapped group exists in Kisi, has doors and what restricts
-// it. [Diagnose] (or [Reconciler.Diagnose]) adds to [Explain] what only
-// Kisi knows about one member: no Kisi user, unconfirmed, role missing or
-// expired, and recent unlock failures with their error codes decoded.
-// [GrantObserver] gives a support team read-only access to an
-// organization, and [RevokeObserver] takes it back. [Attendance] turns
-// Kisi unlock events into [CheckIn] records, so door use can count as
-// attendance.
+// Two packages sit beside this one and use its types. access/troubleshoot
+// inspects, read only, what only Kisi knows: its Checker checks the API key
+// and the mapped groups (CheckConnection) and adds to [Explain] what Kisi
+// holds for one member (Diagnose: no Kisi user, unconfirmed, role missing
+// or expired, recent unlock failures with their error codes decoded); it
+// also grants and revokes a support team's read-only Observer role.
+// access/attendance turns Kisi unlock events into [CheckIn] records, so
+// door use can count as attendance.
 //
 // # Concurrency and errors
 //

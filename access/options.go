@@ -46,7 +46,7 @@ func defaultOptions() options {
 		leaseTTL:       10 * time.Minute,
 		retryAfter:     time.Minute,
 		maxBackoff:     time.Hour,
-		linkWarn:       900,
+		linkWarn:       DefaultLinkWarning,
 	}
 }
 
@@ -214,9 +214,15 @@ func WithMaxBackoff(d time.Duration) Option {
 	}
 }
 
+// DefaultLinkWarning is the number of email links at which warnings say
+// that Kisi's limit of [LinkLimit] concurrent email links is near, unless
+// set otherwise: in [Report] ([WithLinkWarning]) and in the connection check
+// of access/troubleshoot.
+const DefaultLinkWarning = LinkLimit * 9 / 10
+
 // WithLinkWarning sets the number of email links at which [Report] warns
 // that Kisi's limit of [LinkLimit] concurrent email links is near (default
-// 900).
+// [DefaultLinkWarning], 900).
 func WithLinkWarning(n int) Option {
 	return func(o *options) error {
 		if n <= 0 || n > LinkLimit {

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/kisisync/kisisync/internal/kisiglue"
 	"github.com/kisisync/kisisync/kisi"
 	"github.com/kisisync/kisisync/mapping"
 	"github.com/kisisync/kisisync/schedule"
@@ -29,8 +30,8 @@ const LinkLimit = 1000
 // Metadata key and value that mark a Kisi user created by this SDK, so the
 // ownership survives a lost Store.
 const (
-	MetadataKey   = "kisisync"
-	MetadataValue = "managed"
+	MetadataKey   = kisiglue.MetadataKey
+	MetadataValue = kisiglue.MetadataValue
 )
 
 // ErrStalePlan is returned by [Reconciler.Apply] for [Changes] planned from
@@ -184,10 +185,8 @@ func (r *Reconciler) blocked(ctx context.Context, c *Changes, recs []Record) err
 		}
 		byEmail, ok := holders[ch.GroupID]
 		if !ok {
-			roles, err := collect(ctx, func(lo kisi.ListOptions) ([]*kisi.RoleAssignment, *kisi.Response, error) {
-				return r.k.ListRoleAssignments(ctx, &kisi.RoleAssignmentListOptions{AppliesToType: kisi.ScopeGroup,
-					AppliesToID: ch.GroupID, ListOptions: lo})
-			}, pageSize)
+			roles, err := kisiglue.All(ctx, kisiglue.RoleAssignments(ctx, r.k, kisi.RoleAssignmentListOptions{
+				AppliesToType: kisi.ScopeGroup, AppliesToID: ch.GroupID}))
 			if err != nil {
 				return fmt.Errorf("access: list roles of group %d: %w", ch.GroupID, err)
 			}
@@ -450,7 +449,7 @@ func (r *Reconciler) resolve(ctx context.Context, rec Record) resolution {
 			return resolution{err: err}
 		}
 		for _, ra := range roles {
-			if ra.RoleID == RoleID && sameWindow(kisiWindow(ra.ValidFrom, ra.ValidUntil), rec.Window) {
+			if ra.RoleID == RoleID && kisiglue.SameWindow(kisiglue.RoleWindow(ra), rec.Window) {
 				return resolution{found: true, kisiID: ra.ID, window: rec.Window}
 			}
 		}
@@ -475,99 +474,25 @@ func linkMatches(l *kisi.GroupLink, rec Record) bool {
 		return false
 	}
 	return l.GroupID == rec.GroupID && l.Name == rec.Name &&
-		sameWindow(kisiWindow(l.ValidFrom, l.ValidUntil), rec.Window)
+		kisiglue.SameWindow(kisiglue.Window(l.ValidFrom, l.ValidUntil), rec.Window)
 }
 
 // rolesOf lists the role assignments of one user in one group.
 func (r *Reconciler) rolesOf(ctx context.Context, groupID, userID int64) ([]*kisi.RoleAssignment, error) {
-	return collect(ctx, func(lo kisi.ListOptions) ([]*kisi.RoleAssignment, *kisi.Response, error) {
-		return r.k.ListRoleAssignments(ctx, &kisi.RoleAssignmentListOptions{
-			AppliesToType: "Group", AppliesToID: groupID,
-			AssigneeType: "User", AssigneeID: userID, ListOptions: lo,
-		})
-	}, pageSize)
+	return kisiglue.All(ctx, kisiglue.RoleAssignments(ctx, r.k, kisi.RoleAssignmentListOptions{
+		AppliesToType: kisi.ScopeGroup, AppliesToID: groupID,
+		AssigneeType: kisi.AssigneeUser, AssigneeID: userID,
+	}))
 }
 
 // linksOf lists the links of one group whose text matches email.
 func (r *Reconciler) linksOf(ctx context.Context, groupID int64, email string) ([]*kisi.GroupLink, error) {
-	return collect(ctx, func(lo kisi.ListOptions) ([]*kisi.GroupLink, *kisi.Response, error) {
-		return r.k.ListGroupLinks(ctx, &kisi.GroupLinkListOptions{GroupID: groupID, Query: email, ListOptions: lo})
-	}, pageSize)
-}
-
-const (
-	pageSize      = 250 // Kisi's maximum for role assignments and links
-	userPageSize  = 100 // Kisi's maximum for users
-	maxListOffset = 20000
-)
-
-// collect reads every page of a list.
-func collect[T any](ctx context.Context, fetch func(kisi.ListOptions) ([]*T, *kisi.Response, error), limit int) ([]*T, error) {
-	var out []*T
-	lo := kisi.ListOptions{Limit: limit}
-	for {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		items, resp, err := fetch(lo)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, items...)
-		if resp == nil || resp.NextOffset <= lo.Offset || len(items) == 0 {
-			return out, nil
-		}
-		if resp.NextOffset > maxListOffset {
-			return out, fmt.Errorf("access: list beyond offset %d", maxListOffset)
-		}
-		lo.Offset = resp.NextOffset
-	}
-}
-
-// kisiWindow converts Kisi's validity to an interval (nil until: Forever).
-func kisiWindow(from, until *time.Time) schedule.Interval {
-	var iv schedule.Interval
-	if from != nil {
-		iv.Start = *from
-	}
-	iv.End = schedule.Forever
-	if until != nil {
-		iv.End = *until
-	}
-	return iv
-}
-
-// toKisi converts a window to Kisi's validity, in whole seconds, UTC. A
-// zero Start is sent as no valid_from (valid from now).
-func toKisi(iv schedule.Interval) (from, until *time.Time) {
-	if !iv.Start.IsZero() {
-		f := iv.Start.UTC().Truncate(time.Second)
-		from = &f
-	}
-	if !openEnded(iv.End) {
-		u := iv.End.UTC().Truncate(time.Second)
-		until = &u
-	}
-	return from, until
-}
-
-func openEnded(t time.Time) bool { return t.IsZero() || !t.Before(schedule.Forever) }
-
-// sameWindow compares windows within [windowTolerance], so a Kisi that
-// rounds what it stores cannot make a run replace a role.
-func sameWindow(a, b schedule.Interval) bool {
-	if !sameInstant(a.Start, b.Start) {
-		return false
-	}
-	if openEnded(a.End) || openEnded(b.End) {
-		return openEnded(a.End) == openEnded(b.End)
-	}
-	return sameInstant(a.End, b.End)
+	return kisiglue.All(ctx, kisiglue.GroupLinks(ctx, r.k, kisi.GroupLinkListOptions{GroupID: groupID, Query: email}))
 }
 
 // ended reports whether iv is over at now.
 func ended(iv schedule.Interval, now time.Time) bool {
-	return !openEnded(iv.End) && !iv.End.After(now)
+	return !kisiglue.OpenEnded(iv) && !iv.End.After(now)
 }
 
 // live reports whether rec is managed access in force or still to come at
@@ -625,7 +550,7 @@ func diff(in diffInput) *Changes {
 			switch {
 			case !wanted:
 				store = append(store, forget(rec, "conflict no longer relevant"))
-			case sameWindow(rec.Window, *create.Window):
+			case kisiglue.SameWindow(rec.Window, *create.Window):
 				c.Conflicts = append(c.Conflicts, Conflict{Email: rec.Email, GroupID: rec.GroupID, KisiID: rec.KisiID, Window: *create.Window})
 			default:
 				create.Reason = "retry after conflict: window changed"
@@ -733,7 +658,7 @@ func (p parks) hold(c *Changes, creates []Change, now time.Time) []Change {
 			c.Parked = append(c.Parked, parkedOf(ch.Object, ch.Key, rec))
 			continue
 		}
-		if rec, ok := p.changes[ch.Key]; ok && now.Before(rec.RetryAt) && sameWindow(rec.Window, *ch.Window) {
+		if rec, ok := p.changes[ch.Key]; ok && now.Before(rec.RetryAt) && kisiglue.SameWindow(rec.Window, *ch.Window) {
 			c.Parked = append(c.Parked, parkedOf(ch.Object, ch.Key, rec))
 			c.retries = earliest(c.retries, rec.RetryAt)
 			continue
@@ -794,8 +719,8 @@ func cutOf(rec Record, create Change, in diffInput) CutKind {
 		return ""
 	}
 	nw, old := *create.Window, rec.Window
-	later := nw.Start.After(laterOf(old.Start, in.now).Add(windowTolerance))
-	sooner := !create.Rolling && nw.End.Add(windowTolerance).Before(old.End)
+	later := nw.Start.After(laterOf(old.Start, in.now).Add(kisiglue.Tolerance))
+	sooner := !create.Rolling && nw.End.Add(kisiglue.Tolerance).Before(old.End)
 	if !later && !sooner {
 		return ""
 	}
@@ -950,7 +875,7 @@ func sortChanges(cs []Change, cmpFn func(a, b *Change) int) {
 func replaceReason(rec Record, create Change, desired schedule.Interval, h holding) string {
 	if create.Object == ObjectLink {
 		switch {
-		case !sameWindow(rec.Window, *create.Window):
+		case !kisiglue.SameWindow(rec.Window, *create.Window):
 			return "booking moved"
 		case rec.Email != create.Email || rec.Name != create.Name || rec.SendLink != create.SendLink || rec.QR != create.QR:
 			return "link details changed"
@@ -962,9 +887,9 @@ func replaceReason(rec Record, create Change, desired schedule.Interval, h holdi
 		return ""
 	case ended(rec.Window, h.now):
 		return "previous window ended; next window"
-	case create.Rolling && sameInstant(rec.Window.Start, desired.Start) && openEnded(rec.Window.End):
+	case create.Rolling && kisiglue.SameInstant(rec.Window.Start, desired.Start) && kisiglue.OpenEnded(rec.Window):
 		return "bound open-ended window to the rolling validity"
-	case create.Rolling && sameInstant(rec.Window.Start, desired.Start) && rec.Window.End.Before(desired.End):
+	case create.Rolling && kisiglue.SameInstant(rec.Window.Start, desired.Start) && rec.Window.End.Before(desired.End):
 		return "renew rolling window"
 	}
 	return "window changed"

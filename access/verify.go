@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/kisisync/kisisync/internal/kisiglue"
 	"github.com/kisisync/kisisync/kisi"
 	"github.com/kisisync/kisisync/schedule"
 )
@@ -143,9 +144,7 @@ func (ru *run) users(ctx context.Context) (map[int64]*kisi.User, error) {
 	if ru.kisiUsers != nil {
 		return ru.kisiUsers, nil
 	}
-	users, err := collect(ctx, func(lo kisi.ListOptions) ([]*kisi.User, *kisi.Response, error) {
-		return ru.r.k.ListUsers(ctx, &kisi.UserListOptions{ListOptions: lo})
-	}, userPageSize)
+	users, err := kisiglue.All(ctx, kisiglue.Users(ctx, ru.r.k, kisi.UserListOptions{}))
 	if err != nil {
 		return nil, err
 	}
@@ -178,21 +177,21 @@ func (ru *run) claim(ctx context.Context, g int64, ra *kisi.RoleAssignment) (Rec
 	}
 	reason := AdoptExclusive
 	switch {
-	case markedByUs(u):
+	case kisiglue.MarkedBySDK(u):
 		reason = AdoptOwnUser
 	case !ru.r.o.exclusive:
 		return Record{}, "", nil
 	}
 	if _, ok := ru.recs[UserKey(email)]; !ok {
 		// Its invitation, if any, is long done.
-		user := Record{Key: UserKey(email), Kind: KindUser, KisiID: u.ID, Email: email, Created: markedByUs(u),
+		user := Record{Key: UserKey(email), Kind: KindUser, KisiID: u.ID, Email: email, Created: kisiglue.MarkedBySDK(u),
 			Invited: true, Confirmed: u.Confirmed}
 		if err := ru.put(ctx, user); err != nil {
 			return Record{}, "", err
 		}
 	}
 	return Record{Key: RoleKey(email, g), Kind: KindRole, State: StateSettled, KisiID: ra.ID, Email: email,
-		GroupID: g, UserID: u.ID, Window: kisiWindow(ra.ValidFrom, ra.ValidUntil)}, reason, nil
+		GroupID: g, UserID: u.ID, Window: kisiglue.RoleWindow(ra)}, reason, nil
 }
 
 // recordsIn returns the records of kind in group g, sorted by key.
@@ -208,19 +207,17 @@ func (ru *run) recordsIn(kind RecordKind, g int64) []Record {
 }
 
 func (ru *run) verifyRoles(ctx context.Context, g int64, d *Drift) error {
-	roles, err := collect(ctx, func(lo kisi.ListOptions) ([]*kisi.RoleAssignment, *kisi.Response, error) {
-		return ru.r.k.ListRoleAssignments(ctx, &kisi.RoleAssignmentListOptions{AppliesToType: "Group", AppliesToID: g, ListOptions: lo})
-	}, pageSize)
+	roles, err := kisiglue.All(ctx, kisiglue.RoleAssignments(ctx, ru.r.k, kisi.RoleAssignmentListOptions{AppliesToType: kisi.ScopeGroup, AppliesToID: g}))
 	if err != nil {
 		return err
 	}
 	objs := make([]observed, len(roles))
 	for i, ra := range roles {
 		objs[i] = observed{
-			item: DriftItem{Object: ObjectGrant, KisiID: ra.ID, GroupID: g, UserID: ra.AssigneeID, Window: kisiWindow(ra.ValidFrom, ra.ValidUntil)},
+			item: DriftItem{Object: ObjectGrant, KisiID: ra.ID, GroupID: g, UserID: ra.AssigneeID, Window: kisiglue.RoleWindow(ra)},
 			matches: func(rec Record) bool {
-				return ra.AssigneeType == "User" && rec.UserID == ra.AssigneeID && ra.RoleID == RoleID &&
-					sameWindow(rec.Window, kisiWindow(ra.ValidFrom, ra.ValidUntil))
+				return ra.AssigneeType == kisi.AssigneeUser && rec.UserID == ra.AssigneeID && ra.RoleID == RoleID &&
+					kisiglue.SameWindow(rec.Window, kisiglue.RoleWindow(ra))
 			},
 			claim: func(ctx context.Context) (Record, string, error) { return ru.claim(ctx, g, ra) },
 		}
@@ -232,16 +229,14 @@ func (ru *run) verifyRoles(ctx context.Context, g int64, d *Drift) error {
 }
 
 func (ru *run) verifyLinks(ctx context.Context, g int64, d *Drift) error {
-	links, err := collect(ctx, func(lo kisi.ListOptions) ([]*kisi.GroupLink, *kisi.Response, error) {
-		return ru.r.k.ListGroupLinks(ctx, &kisi.GroupLinkListOptions{GroupID: g, ListOptions: lo})
-	}, pageSize)
+	links, err := kisiglue.All(ctx, kisiglue.GroupLinks(ctx, ru.r.k, kisi.GroupLinkListOptions{GroupID: g}))
 	if err != nil {
 		return err
 	}
 	objs := make([]observed, len(links))
 	for i, l := range links {
 		objs[i] = observed{
-			item:    DriftItem{Object: ObjectLink, KisiID: l.ID, GroupID: g, Window: kisiWindow(l.ValidFrom, l.ValidUntil)},
+			item:    DriftItem{Object: ObjectLink, KisiID: l.ID, GroupID: g, Window: kisiglue.Window(l.ValidFrom, l.ValidUntil)},
 			matches: func(rec Record) bool { return linkMatches(l, rec) },
 		}
 		if l.Email != nil {
@@ -292,7 +287,7 @@ func (ru *run) verifyGroup(ctx context.Context, kind RecordKind, g int64, objs [
 				errs = append(errs, ru.put(ctx, rec))
 			case rec.State == StateConflict:
 				d.Unmanaged = append(d.Unmanaged, item)
-			case !sameWindow(rec.Window, item.Window):
+			case !kisiglue.SameWindow(rec.Window, item.Window):
 				item.Email = rec.Email
 				d.Edited = append(d.Edited, item)
 				rec.Window = item.Window

@@ -74,6 +74,9 @@
 // error, and starts again from the first page each time it is ranged over.
 // Kisi caps offset at [MaxOffset]; an iterator that would need to go beyond
 // it yields [ErrOffsetCap]: narrow the filter (per group, place or assignee).
+// Code that lists through its own narrow interface (a page method such as
+// [Client.ListRoleAssignments], perhaps of a wrapper) pages the same way with
+// [Iterate] and the page sizes [MaxLimit] and [MaxLimitUsers].
 //
 // # Deprecations
 //

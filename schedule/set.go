@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/kisisync/kisisync/internal/times"
 )
 
 // Set is a set of instants held as intervals that are always normalized: sorted by Start,
@@ -206,8 +208,8 @@ func (s Set) Intersect(o Set) Set {
 	var out []Interval
 	i, j := 0, 0
 	for i < len(a) && j < len(b) {
-		start := later(a[i].Start, b[j].Start)
-		end := earlier(a[i].End, b[j].End)
+		start := times.Later(a[i].Start, b[j].Start)
+		end := times.Earlier(a[i].End, b[j].End)
 		if start.Before(end) {
 			out = append(out, Interval{Start: start, End: end})
 		}
@@ -346,18 +348,4 @@ func (s *Set) UnmarshalJSON(b []byte) error {
 	}
 	*s = NewSet(ivs...)
 	return nil
-}
-
-func later(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
-}
-
-func earlier(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
 }

@@ -1,4 +1,4 @@
-package access_test
+package troubleshoot_test
 
 import (
 	"testing"
@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/access/troubleshoot"
 	"github.com/kisisync/kisisync/kisi"
 )
 
@@ -29,9 +30,9 @@ func TestGrantAndRevokeObserver(t *testing.T) {
 	ctx := t.Context()
 	const support = "Support@Platform.example"
 
-	ra, err := access.GrantObserver(ctx, r.c, support)
+	ra, err := troubleshoot.GrantObserver(ctx, r.c, support)
 	require.NoError(t, err)
-	require.Equal(t, access.ObserverRoleID, ra.RoleID)
+	require.Equal(t, troubleshoot.ObserverRoleID, ra.RoleID)
 	require.Equal(t, kisi.ScopeOrganization, ra.AppliesToType)
 	require.Equal(t, r.srv.OrganizationID(), ra.AppliesToID)
 	u, _, err := r.c.Users.GetByEmail(ctx, "support@platform.example")
@@ -41,22 +42,22 @@ func TestGrantAndRevokeObserver(t *testing.T) {
 
 	// Granting again changes nothing.
 	posts := r.srv.Count("POST", "")
-	again, err := access.GrantObserver(ctx, r.c, support)
+	again, err := troubleshoot.GrantObserver(ctx, r.c, support)
 	require.NoError(t, err)
 	require.Equal(t, ra.ID, again.ID)
 	require.Equal(t, posts, r.srv.Count("POST", ""))
 
-	revoked, err := access.RevokeObserver(ctx, r.c, support)
+	revoked, err := troubleshoot.RevokeObserver(ctx, r.c, support)
 	require.NoError(t, err)
 	require.True(t, revoked)
 	require.Empty(t, orgRolesOf(t, r, support))
 	_, _, err = r.c.Users.GetByEmail(ctx, support)
 	require.NoError(t, err, "the user stays")
 
-	revoked, err = access.RevokeObserver(ctx, r.c, support)
+	revoked, err = troubleshoot.RevokeObserver(ctx, r.c, support)
 	require.NoError(t, err)
 	require.False(t, revoked)
-	revoked, err = access.RevokeObserver(ctx, r.c, "nobody@example.com")
+	revoked, err = troubleshoot.RevokeObserver(ctx, r.c, "nobody@example.com")
 	require.NoError(t, err)
 	require.False(t, revoked)
 }
@@ -74,21 +75,21 @@ func TestObserverErrors(t *testing.T) {
 		is    error
 	}{
 		{"other organization role", func() error {
-			_, err := access.GrantObserver(ctx, r.c, "admin@example.com")
+			_, err := troubleshoot.GrantObserver(ctx, r.c, "admin@example.com")
 			return err
-		}, access.ErrOtherOrganizationRole},
+		}, troubleshoot.ErrOtherOrganizationRole},
 		{"invalid email", func() error {
-			_, err := access.GrantObserver(ctx, r.c, "not an email")
+			_, err := troubleshoot.GrantObserver(ctx, r.c, "not an email")
 			return err
 		}, access.ErrInvalidEmail},
 		{"key not admin", func() error {
 			key, err := r.srv.NewUserKey("viewer@example.com", "observer")
 			require.NoError(t, err)
-			_, err = access.GrantObserver(ctx, r.client(t, key), "support@platform.example")
+			_, err = troubleshoot.GrantObserver(ctx, r.client(t, key), "support@platform.example")
 			return err
 		}, kisi.ErrForbidden},
 		{"revoke with invalid email", func() error {
-			_, err := access.RevokeObserver(ctx, r.c, "")
+			_, err := troubleshoot.RevokeObserver(ctx, r.c, "")
 			return err
 		}, access.ErrInvalidEmail},
 	}
@@ -99,7 +100,7 @@ func TestObserverErrors(t *testing.T) {
 	}
 
 	// Revoking from an administrator leaves the administrator role.
-	revoked, err := access.RevokeObserver(ctx, r.c, "admin@example.com")
+	revoked, err := troubleshoot.RevokeObserver(ctx, r.c, "admin@example.com")
 	require.NoError(t, err)
 	require.False(t, revoked)
 	require.Equal(t, []string{"organization_administrator"}, orgRolesOf(t, r, "admin@example.com"))

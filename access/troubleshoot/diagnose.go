@@ -1,4 +1,4 @@
-package access
+package troubleshoot
 
 import (
 	"cmp"
@@ -10,13 +10,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/internal/kisiglue"
+	"github.com/kisisync/kisisync/internal/textfmt"
 	"github.com/kisisync/kisisync/kisi"
-	"github.com/kisisync/kisisync/mapping"
 	"github.com/kisisync/kisisync/schedule"
 )
 
 // Diagnosis answers "why can't this member get in?": the platform's side
-// from [Explain] combined with what only Kisi knows — the member's Kisi
+// from [access.Explain] combined with what only Kisi knows — the member's Kisi
 // user, roles, the groups' doors and restrictions and the recent unlock
 // attempts with their error codes decoded. Findings are sorted most serious
 // first. It marshals to JSON for a host's admin page;
@@ -34,8 +36,8 @@ type Diagnosis struct {
 	Groups   []GroupDiagnosis `json:"groups,omitempty"`
 	// Attempts are the most recent unlock attempts, newest first.
 	Attempts []UnlockAttempt `json:"attempts,omitempty"`
-	// Platform is the platform side, as [Explain] gives it.
-	Platform Explanation `json:"platform"`
+	// Platform is the platform side, as [access.Explain] gives it.
+	Platform access.Explanation `json:"platform"`
 
 	loc *time.Location
 }
@@ -62,7 +64,7 @@ type GroupDiagnosis struct {
 	Allowed      bool               `json:"allowed"`
 	Slot         *schedule.Interval `json:"slot,omitempty"`
 	Roles        []RoleInfo         `json:"roles,omitempty"`
-	Restrictions []string           `json:"restrictions,omitempty"`
+	Restrictions []Code             `json:"restrictions,omitempty"`
 }
 
 // RoleInfo is a role assignment of the member's Kisi user in a group.
@@ -98,37 +100,30 @@ func (d *Diagnosis) Worst() Severity {
 }
 
 // Diagnose explains why member memberID can or cannot get in at `at`. It
-// combines [Explain] (snapshot s, mapping m, policy p) with Kisi's side,
-// read through c: whether the API key may write; the member's Kisi user
-// (missing, unconfirmed, access disabled); the user's roles in each group
-// compared with the window the platform wants (missing, expired, not yet
-// valid, not managed here); each group's existence, doors and restrictions;
-// and the user's unlock attempts of the [DefaultUnlockLookback] before at,
-// their error codes decoded into sentences with remedies. It never writes
-// to Kisi.
+// combines [access.Explain] (snapshot s with the Checker's mapping and
+// policy) with Kisi's side: whether the API key may write; the member's
+// Kisi user (missing, unconfirmed, access disabled); the user's roles in
+// each group compared with the window the platform wants (missing,
+// expired, not yet valid, not managed here); each group's existence, doors
+// and restrictions; and the user's unlock attempts of the unlock lookback
+// ([WithUnlockLookback]) before at, their error codes decoded into
+// sentences with remedies. It never writes to Kisi.
 //
-// The returned error is non-nil only for a nil client, an invalid option,
-// a snapshot error other than invalid records, or when ctx ends. Kisi
-// failures (an invalid key, Kisi unreachable) are findings.
+// The returned error is non-nil only for a snapshot error other than
+// invalid records, or when ctx ends. Kisi failures (an invalid key, Kisi
+// unreachable) are findings.
 //
 // Roles the user holds through a team are not read. It makes about 7
 // requests, plus 1 per group and 1 per place, 1 more per group when an
 // unlock failed, and 1 per further page of events (Kisi allows 1 event set
 // per second).
-func Diagnose(ctx context.Context, c *kisi.Client, s Snapshot, m mapping.Mapping, p Policy, memberID string, at time.Time, opts ...CheckOption) (*Diagnosis, error) {
-	if c == nil {
-		return nil, errors.New("access: diagnose: nil kisi client")
-	}
-	o, err := newCheckOptions(opts)
-	if err != nil {
-		return nil, fmt.Errorf("access: diagnose: %w", err)
-	}
-	x, xerr := Explain(s, m, p, memberID, at)
-	bad := RecordErrors(xerr)
+func (c *Checker) Diagnose(ctx context.Context, s access.Snapshot, memberID string, at time.Time) (*Diagnosis, error) {
+	x, xerr := access.Explain(s, c.m, c.p, memberID, at)
+	bad := access.RecordErrors(xerr)
 	if xerr != nil && len(bad) == 0 {
-		return nil, fmt.Errorf("access: diagnose member %q: %w", memberID, xerr)
+		return nil, fmt.Errorf("troubleshoot: diagnose member %q: %w", memberID, xerr)
 	}
-	dg := &diagnoser{ctx: ctx, c: c, o: o, m: m, x: &x, byGroup: map[int64]*GroupExplanation{}}
+	dg := &diagnoser{c: c, x: &x, byGroup: map[int64]*access.GroupExplanation{}}
 	d := &Diagnosis{MemberID: memberID, Name: x.Name, Email: x.Email, At: at, Platform: x, loc: diagnosisZone(s, &x)}
 	d.Zone = d.loc.String()
 	dg.d = d
@@ -137,37 +132,32 @@ func Diagnose(ctx context.Context, c *kisi.Client, s Snapshot, m mapping.Mapping
 	}
 	if len(bad) > 0 {
 		dg.add(Finding{Severity: SeverityWarning, Code: CodeSnapshotRecordsSkipped,
-			Message: fmt.Sprintf("%s of the snapshot are invalid and were ignored, the first: %v.", plural(len(bad), "record", "records"), bad[0]),
+			Message: fmt.Sprintf("%s of the snapshot are invalid and were ignored, the first: %v.", textfmt.Plural(len(bad), "record", "records"), bad[0]),
 			Remedy:  "Correct these records on the platform; until then they give no access."})
 	}
-	if err := dg.run(s); err != nil {
-		return nil, fmt.Errorf("access: diagnose member %q: %w", memberID, err)
+	if err := dg.run(ctx, s); err != nil {
+		return nil, fmt.Errorf("troubleshoot: diagnose member %q: %w", memberID, err)
 	}
 	sortFindings(d.Findings)
 	return d, nil
 }
 
-// Diagnose runs [Diagnose] with the reconciler's client, mapping, policy
-// and Store (so managed roles are known exactly). It fails when the
-// reconciler was built with a [KisiAPI] other than a *kisi.Client.
-func (r *Reconciler) Diagnose(ctx context.Context, s Snapshot, memberID string, at time.Time, opts ...CheckOption) (*Diagnosis, error) {
-	c, ok := r.k.(*kisi.Client)
-	if !ok {
-		return nil, errors.New("access: diagnose: the reconciler's kisi api is not a *kisi.Client")
+// diagnosisZone picks the time zone of a diagnosis: the zone of the first
+// of the member's sources at a location whose zone is not UTC, else the
+// snapshot's first location's, else UTC.
+func diagnosisZone(s access.Snapshot, x *access.Explanation) *time.Location {
+	var srcs []access.SourceExplanation
+	for _, g := range x.Groups {
+		srcs = append(srcs, g.Sources...)
 	}
-	all := append([]CheckOption{WithCheckStore(r.st, r.o.org)}, opts...)
-	return Diagnose(ctx, c, s, r.m, r.p, memberID, at, all...)
-}
-
-// diagnosisZone picks the time zone of a diagnosis: the zone of the
-// member's sources at a location, else the snapshot's first location's,
-// else UTC.
-func diagnosisZone(s Snapshot, x *Explanation) *time.Location {
-	if x.zone != nil && x.zone != time.UTC {
-		return x.zone
+	srcs = append(srcs, x.Unmapped...)
+	for _, sx := range srcs {
+		if loc := textfmt.Zone(sx.Zone); loc != time.UTC {
+			return loc
+		}
 	}
 	for _, l := range s.Locations {
-		if loc, err := time.LoadLocation(l.TimeZone); err == nil && l.TimeZone != "" {
+		if loc := textfmt.Zone(l.TimeZone); loc != time.UTC {
 			return loc
 		}
 	}
@@ -176,13 +166,10 @@ func diagnosisZone(s Snapshot, x *Explanation) *time.Location {
 
 // diagnoser carries the state of one Diagnose call.
 type diagnoser struct {
-	ctx     context.Context
-	c       *kisi.Client
-	o       checkOptions
-	m       mapping.Mapping
-	x       *Explanation
+	c       *Checker
+	x       *access.Explanation
 	d       *Diagnosis
-	byGroup map[int64]*GroupExplanation
+	byGroup map[int64]*access.GroupExplanation
 	key     *KeyInfo
 	own     ownership
 	user    *kisi.User
@@ -195,7 +182,7 @@ func (dg *diagnoser) add(f ...Finding) { dg.d.Findings = append(dg.d.Findings, f
 
 // run gathers Kisi's side and emits the findings. Its error is non-nil
 // only when ctx ends.
-func (dg *diagnoser) run(s Snapshot) error {
+func (dg *diagnoser) run(ctx context.Context, s access.Snapshot) error {
 	for _, mb := range s.Members {
 		if mb.ID == dg.d.MemberID {
 			dg.managed = mb.Managed
@@ -203,7 +190,7 @@ func (dg *diagnoser) run(s Snapshot) error {
 		}
 	}
 	dg.platformMember(s)
-	kc, err := checkKey(dg.ctx, dg.c)
+	kc, err := checkKey(ctx, dg.c.k)
 	if err != nil {
 		return err
 	}
@@ -217,36 +204,36 @@ func (dg *diagnoser) run(s Snapshot) error {
 		dg.platformGroups()
 		return nil
 	}
-	own, f, err := loadOwnership(dg.ctx, dg.o, kc.key.UserID)
+	own, f, err := dg.c.loadOwnership(ctx, kc.key.UserID)
 	if err != nil {
 		return err
 	}
 	dg.own = own
 	dg.add(f...)
 	if dg.d.Email != "" {
-		if err := dg.findUser(); err != nil {
+		if err := dg.findUser(ctx); err != nil {
 			return err
 		}
 	}
-	if err := dg.readRoles(); err != nil {
+	if err := dg.readRoles(ctx); err != nil {
 		return err
 	}
-	if err := dg.groups(); err != nil {
+	if err := dg.groups(ctx); err != nil {
 		return err
 	}
 	if dg.user != nil {
-		return dg.attempts()
+		return dg.attempts(ctx)
 	}
 	return nil
 }
 
 // platformMember reports problems of the member as a whole.
-func (dg *diagnoser) platformMember(s Snapshot) {
+func (dg *diagnoser) platformMember(s access.Snapshot) {
 	x := dg.x
 	if x.Problem == "" {
 		return
 	}
-	known := slices.ContainsFunc(s.Members, func(mb Member) bool { return mb.ID == dg.d.MemberID })
+	known := slices.ContainsFunc(s.Members, func(mb access.Member) bool { return mb.ID == dg.d.MemberID })
 	switch {
 	case !known:
 		dg.add(Finding{Severity: SeverityError, Code: CodeMemberUnknown, Message: x.Problem,
@@ -272,42 +259,42 @@ func (dg *diagnoser) platformGroups() {
 }
 
 func (dg *diagnoser) anyAllowed() bool {
-	return slices.ContainsFunc(dg.x.Groups, func(g GroupExplanation) bool { return g.Allowed })
+	return slices.ContainsFunc(dg.x.Groups, func(g access.GroupExplanation) bool { return g.Allowed })
 }
 
 // platformFinding states what the platform gives in one group now.
-func (dg *diagnoser) platformFinding(gx *GroupExplanation, label string) Finding {
+func (dg *diagnoser) platformFinding(gx *access.GroupExplanation, label string) Finding {
 	loc := dg.d.loc
 	if gx.Allowed {
 		return Finding{Severity: SeverityInfo, Code: CodeAccessNow, GroupID: gx.GroupID,
-			Message: fmt.Sprintf("The platform gives access to %s now (%s).", lower(label), fmtRoleWindow(*gx.Slot, loc))}
+			Message: fmt.Sprintf("The platform gives access to %s now (%s).", textfmt.LowerFirst(label), textfmt.Validity(*gx.Slot, loc))}
 	}
 	f := Finding{Severity: SeverityWarning, Code: CodeNoAccessNow, GroupID: gx.GroupID,
-		Message: fmt.Sprintf("The platform gives no access to %s now. %s", lower(label), gx.Reason),
+		Message: fmt.Sprintf("The platform gives no access to %s now. %s", textfmt.LowerFirst(label), gx.Reason),
 		Remedy:  "If the member should have access now, correct the record named above on the platform (accept or activate the plan, move the booking, map the resource, check in); the sync follows on its next run."}
 	if !dg.anyAllowed() {
 		f.Severity = SeverityError
 	}
 	if gx.Slot != nil {
 		f.Severity = SeverityInfo
-		f.Remedy = fmt.Sprintf("Nothing to fix: access opens at %s.", fmtTime(gx.Slot.Start, loc))
+		f.Remedy = fmt.Sprintf("Nothing to fix: access opens at %s.", textfmt.Time(gx.Slot.Start, loc))
 	}
 	return f
 }
 
 // findUser looks the member's Kisi user up by email.
-func (dg *diagnoser) findUser() error {
+func (dg *diagnoser) findUser(ctx context.Context) error {
 	email := dg.d.Email
-	u, _, err := dg.c.Users.GetByEmail(dg.ctx, email)
+	u, _, err := dg.c.k.GetUserByEmail(ctx, email)
 	if err != nil {
-		if dg.ctx.Err() != nil {
-			return dg.ctx.Err()
+		if ctx.Err() != nil {
+			return ctx.Err()
 		}
 		if !errors.Is(err, kisi.ErrNotFound) {
 			dg.add(checkFailed("look the member's Kisi user up", err))
 			return nil
 		}
-		wanted := slices.ContainsFunc(dg.x.Groups, func(g GroupExplanation) bool { return g.Slot != nil })
+		wanted := slices.ContainsFunc(dg.x.Groups, func(g access.GroupExplanation) bool { return g.Slot != nil })
 		f := Finding{Severity: SeverityInfo, Code: CodeNoKisiUser,
 			Message: fmt.Sprintf("No Kisi user has the email %s yet; the sync creates one when the platform first gives access.", email)}
 		if wanted {
@@ -319,7 +306,7 @@ func (dg *diagnoser) findUser() error {
 		return nil
 	}
 	dg.user = u
-	info := &KisiUserInfo{ID: u.ID, Email: u.Email, Confirmed: u.Confirmed, AccessEnabled: u.AccessEnabled, CreatedBySDK: markedBySDK(u)}
+	info := &KisiUserInfo{ID: u.ID, Email: u.Email, Confirmed: u.Confirmed, AccessEnabled: u.AccessEnabled, CreatedBySDK: kisiglue.MarkedBySDK(u)}
 	dg.d.User = info
 	who := fmt.Sprintf("The Kisi user %s (id %d)", u.Email, u.ID)
 	if !u.Confirmed {
@@ -333,7 +320,7 @@ func (dg *diagnoser) findUser() error {
 		dg.add(f)
 	}
 	if !u.AccessEnabled {
-		dg.add(Finding{Severity: SeverityError, Code: CodeAccessDisabled,
+		dg.add(Finding{Severity: SeverityError, Code: CodeUserAccessDisabled,
 			Message: who + " has access disabled (access_enabled is false): Kisi refuses every unlock (error fcd8ff), whatever the roles.",
 			Remedy:  remedyAccessDisabled + " The sync never changes this setting."})
 	}
@@ -344,24 +331,18 @@ func (dg *diagnoser) findUser() error {
 // white-label app user, created confirmed and never emailed by Kisi).
 func (dg *diagnoser) managedMember() bool { return dg.managed }
 
-// markedBySDK reports the metadata mark of a user this SDK created.
-func markedBySDK(u *kisi.User) bool {
-	v, ok := u.Metadata[MetadataKey]
-	return ok && fmt.Sprint(v) == MetadataValue
-}
-
 // readRoles lists every role of the user, keeping group roles by group
 // and reporting place and organization roles.
-func (dg *diagnoser) readRoles() error {
+func (dg *diagnoser) readRoles(ctx context.Context) error {
 	dg.roles = map[int64][]*kisi.RoleAssignment{}
 	if dg.user == nil {
 		return nil
 	}
-	for ra, err := range dg.c.RoleAssignments.ListIter(dg.ctx, &kisi.RoleAssignmentListOptions{
+	for ra, err := range kisiglue.RoleAssignments(ctx, dg.c.k, kisi.RoleAssignmentListOptions{
 		AssigneeType: kisi.AssigneeUser, AssigneeID: dg.user.ID}) {
 		if err != nil {
-			if dg.ctx.Err() != nil {
-				return dg.ctx.Err()
+			if ctx.Err() != nil {
+				return ctx.Err()
 			}
 			dg.add(checkFailed("list the member's roles", err))
 			dg.roles = nil
@@ -387,7 +368,7 @@ func (dg *diagnoser) readRoles() error {
 
 // groups checks every group the member has or should have, and compares
 // the user's roles in it with the platform's window.
-func (dg *diagnoser) groups() error {
+func (dg *diagnoser) groups(ctx context.Context) error {
 	ids := slices.Collect(maps.Keys(dg.byGroup))
 	for g := range dg.roles {
 		ids = append(ids, g)
@@ -397,7 +378,7 @@ func (dg *diagnoser) groups() error {
 	places := map[int64]*kisi.Place{}
 	dg.checks = map[int64]GroupCheck{}
 	for _, g := range ids {
-		gc, gf, err := checkGroup(dg.ctx, dg.c, g, dg.m, places)
+		gc, gf, err := checkGroup(ctx, dg.c.k, g, dg.c.m, places)
 		if err != nil {
 			return err
 		}
@@ -421,7 +402,7 @@ func (dg *diagnoser) groups() error {
 
 // compareRoles compares the user's roles in one group with the platform's
 // slot.
-func (dg *diagnoser) compareRoles(gd *GroupDiagnosis, gx *GroupExplanation) {
+func (dg *diagnoser) compareRoles(gd *GroupDiagnosis, gx *access.GroupExplanation) {
 	at := dg.d.At
 	label := groupLabel(gd.GroupID, gd.Name)
 	loc := dg.d.loc
@@ -431,7 +412,7 @@ func (dg *diagnoser) compareRoles(gd *GroupDiagnosis, gx *GroupExplanation) {
 			return
 		}
 		f := Finding{Severity: SeverityError, Code: CodeRoleMissing, GroupID: gd.GroupID,
-			Message: fmt.Sprintf("The platform gives access to %s (%s), but the Kisi user holds no role in it, so the Kisi app shows none of this group's doors.", lower(label), fmtRoleWindow(*gx.Slot, loc)),
+			Message: fmt.Sprintf("The platform gives access to %s (%s), but the Kisi user holds no role in it, so the Kisi app shows none of this group's doors.", textfmt.LowerFirst(label), textfmt.Validity(*gx.Slot, loc)),
 			Remedy:  "Run a sync (or wait for the next one). If the role stays missing, run the connection check: the API key may not be an organization administrator, or the sync's report names a failure or a conflict for this member."}
 		if dg.key != nil && !dg.key.Admin {
 			f.Message += " The API key may not create it (see key_not_admin)."
@@ -443,11 +424,11 @@ func (dg *diagnoser) compareRoles(gd *GroupDiagnosis, gx *GroupExplanation) {
 		return
 	}
 	for _, ra := range roles {
-		w := roleWindow(ra)
+		w := kisiglue.RoleWindow(ra)
 		ri := RoleInfo{ID: ra.ID, RoleID: ra.RoleID, Window: w, Managed: dg.own.managed(ra),
 			ValidNow: !w.Start.After(at) && w.End.After(at)}
 		gd.Roles = append(gd.Roles, ri)
-		desc := fmt.Sprintf("role %d (%s, %s) in %s", ra.ID, ra.RoleID, fmtRoleWindow(w, loc), lower(label))
+		desc := fmt.Sprintf("role %d (%s, %s) in %s", ra.ID, ra.RoleID, textfmt.Validity(w, loc), textfmt.LowerFirst(label))
 		allowed := gx != nil && gx.Allowed
 		if !ri.Managed {
 			f := Finding{Severity: SeverityWarning, Code: CodeRoleUnmanaged, GroupID: gd.GroupID,
@@ -461,8 +442,8 @@ func (dg *diagnoser) compareRoles(gd *GroupDiagnosis, gx *GroupExplanation) {
 		switch {
 		case w.Start.After(at):
 			f := Finding{Severity: SeverityInfo, Code: CodeRoleNotYetValid, GroupID: gd.GroupID,
-				Message: fmt.Sprintf("The %s becomes valid only at %s (in %s); until then Kisi refuses unlocks (error f358de).", desc, fmtTime(w.Start, loc), fmtDur(w.Start.Sub(at))),
-				Remedy:  fmt.Sprintf("Nothing to fix: try again from %s.", fmtClockOrTime(w.Start, at, loc))}
+				Message: fmt.Sprintf("The %s becomes valid only at %s (in %s); until then Kisi refuses unlocks (error f358de).", desc, textfmt.Time(w.Start, loc), textfmt.Duration(w.Start.Sub(at))),
+				Remedy:  fmt.Sprintf("Nothing to fix: try again from %s.", textfmt.ClockOrTime(w.Start, at, loc))}
 			if allowed {
 				f = outOfDate(f, "already", ri.Managed, "Run a sync: it replaces the role with the platform's window.",
 					"Remove the hand-made role in Kisi, or correct its window; then run a sync.")
@@ -470,7 +451,7 @@ func (dg *diagnoser) compareRoles(gd *GroupDiagnosis, gx *GroupExplanation) {
 			dg.add(f)
 		case !w.End.After(at):
 			f := Finding{Severity: SeverityWarning, Code: CodeRoleExpired, GroupID: gd.GroupID,
-				Message: fmt.Sprintf("The %s expired at %s; Kisi refuses unlocks (error f35ade).", desc, fmtTime(w.End, loc)),
+				Message: fmt.Sprintf("The %s expired at %s; Kisi refuses unlocks (error f35ade).", desc, textfmt.Time(w.End, loc)),
 				Remedy:  "If the member should still have access, extend the booking or plan on the platform; the sync updates Kisi."}
 			if allowed {
 				f = outOfDate(f, "now", ri.Managed, "Run a sync: it replaces the expired role with the platform's window.",
@@ -481,9 +462,9 @@ func (dg *diagnoser) compareRoles(gd *GroupDiagnosis, gx *GroupExplanation) {
 			dg.add(Finding{Severity: SeverityWarning, Code: CodeRoleNotWanted, GroupID: gd.GroupID,
 				Message: fmt.Sprintf("Kisi still gives access through %s, though the platform gives none now.", desc),
 				Remedy:  "Run a sync: it removes the role."})
-		case ri.Managed && gx != nil && gx.Slot != nil && !sameInterval(w, *gx.Slot) && !rollingBound(w, *gx.Slot):
+		case ri.Managed && gx != nil && gx.Slot != nil && !kisiglue.SameWindow(w, *gx.Slot) && !kisiglue.RollingBound(w, *gx.Slot):
 			dg.add(Finding{Severity: SeverityInfo, Code: CodeRoleWindowDiffers, GroupID: gd.GroupID,
-				Message: fmt.Sprintf("The %s differs from the platform's window %s; it is valid now.", desc, fmtRoleWindow(*gx.Slot, loc)),
+				Message: fmt.Sprintf("The %s differs from the platform's window %s; it is valid now.", desc, textfmt.Validity(*gx.Slot, loc)),
 				Remedy:  "Run a sync: it replaces the role with the platform's window."})
 		case ri.Managed:
 			dg.add(Finding{Severity: SeverityInfo, Code: CodeRoleOK, GroupID: gd.GroupID,
@@ -492,79 +473,52 @@ func (dg *diagnoser) compareRoles(gd *GroupDiagnosis, gx *GroupExplanation) {
 	}
 }
 
-// roleWindow is Kisi's validity of a role (nil from: zero Start; nil
-// until: Forever).
-func roleWindow(ra *kisi.RoleAssignment) schedule.Interval {
-	w := schedule.Interval{End: schedule.Forever}
-	if ra.ValidFrom != nil {
-		w.Start = *ra.ValidFrom
-	}
-	if ra.ValidUntil != nil {
-		w.End = *ra.ValidUntil
-	}
-	return w
-}
-
-// sameInterval compares windows to the second, as Kisi stores them.
-func sameInterval(a, b schedule.Interval) bool {
-	end := func(t time.Time) time.Time {
-		if t.IsZero() || !t.Before(schedule.Forever) {
-			return schedule.Forever
-		}
-		return t.Truncate(time.Second)
-	}
-	return a.Start.Truncate(time.Second).Equal(b.Start.Truncate(time.Second)) && end(a.End).Equal(end(b.End))
-}
-
-// rollingBound reports whether the role window w holds the platform's
-// window slot as a rolling bound (see access.Policy.Validity): from the
-// same start, ending sooner, renewed by the sync before it ends.
-func rollingBound(w, slot schedule.Interval) bool {
-	return sameInstant(w.Start, slot.Start) && w.End.Before(slot.End)
-}
-
-// fmtRoleWindow renders a validity window for a sentence.
-func fmtRoleWindow(w schedule.Interval, loc *time.Location) string {
-	open := w.End.IsZero() || !w.End.Before(schedule.Forever)
-	switch {
-	case w.Start.IsZero() && open:
-		return "with no time limit"
-	case w.Start.IsZero():
-		return "until " + w.End.In(loc).Format("2006-01-02 15:04 MST")
-	}
-	return FormatWindow(w, loc)
-}
-
-func lower(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToLower(s[:1]) + s[1:]
-}
-
 // maxEventsRead bounds the unlock events one Diagnose reads.
 const maxEventsRead = 500
 
 // attempts reads the user's recent unlock attempts and explains the
 // failures.
-func (dg *diagnoser) attempts() error {
+func (dg *diagnoser) attempts(ctx context.Context) error {
+	d := dg.d
+	evs, ok, err := dg.readAttempts(ctx)
+	if err != nil || !ok {
+		return err
+	}
+	if len(evs) == 0 {
+		dg.add(Finding{Severity: SeverityInfo, Code: CodeNoUnlockAttempts,
+			Message: fmt.Sprintf("Kisi recorded no unlock attempt by %s in the %s before %s.", d.Email, textfmt.Duration(dg.c.o.lookback), textfmt.Time(d.At, d.loc)),
+			Remedy:  fmt.Sprintf("If the member tried to unlock, the phone never reached Kisi: check that the Kisi (or white-label) app is signed in with %s and up to date, that Bluetooth and location services are on, and that the phone was near the reader.", d.Email)})
+		return nil
+	}
+	var lockGroups map[int64][]int64
+	if slices.ContainsFunc(evs, func(e *kisi.Event) bool { return !e.Success }) {
+		if lockGroups, err = dg.lockGroups(ctx); err != nil {
+			return err
+		}
+	}
+	dg.tallyAttempts(evs, lockGroups)
+	return nil
+}
+
+// readAttempts reads the user's unlock events of the lookback, newest
+// first. ok is false when they could not be read (a finding says so); err
+// is non-nil only when ctx ends.
+func (dg *diagnoser) readAttempts(ctx context.Context) (evs []*kisi.Event, ok bool, err error) {
 	d := dg.d
 	uid := dg.user.ID
-	from := d.At.Add(-dg.o.lookback)
 	req := &kisi.EventSetCreateRequest{
-		Interval:       kisi.EventInterval(from, d.At),
+		Interval:       kisi.EventInterval(d.At.Add(-dg.c.o.lookback), d.At),
 		EventActorType: kisi.Ptr(kisi.AssigneeUser),
 		EventActorID:   &uid,
 		EventType:      kisi.Ptr(kisi.EventLockUnlock),
 	}
-	var evs []*kisi.Event
-	for ev, err := range dg.c.EventSets.Events(dg.ctx, req, 100) {
+	for ev, err := range dg.c.k.EventSetEvents(ctx, req, 100) {
 		if err != nil {
-			if dg.ctx.Err() != nil {
-				return dg.ctx.Err()
+			if ctx.Err() != nil {
+				return nil, false, ctx.Err()
 			}
 			dg.add(checkFailed("read the member's unlock attempts", err))
-			return nil
+			return nil, false, nil
 		}
 		if ev.Type != kisi.EventLockUnlock {
 			continue
@@ -575,20 +529,14 @@ func (dg *diagnoser) attempts() error {
 		}
 	}
 	slices.SortStableFunc(evs, func(a, b *kisi.Event) int { return b.CreatedAt.Compare(a.CreatedAt) })
-	days := fmtDur(dg.o.lookback)
-	if len(evs) == 0 {
-		dg.add(Finding{Severity: SeverityInfo, Code: CodeNoUnlockAttempts,
-			Message: fmt.Sprintf("Kisi recorded no unlock attempt by %s in the %s before %s.", d.Email, days, fmtTime(d.At, d.loc)),
-			Remedy:  fmt.Sprintf("If the member tried to unlock, the phone never reached Kisi: check that the Kisi (or white-label) app is signed in with %s and up to date, that Bluetooth and location services are on, and that the phone was near the reader.", d.Email)})
-		return nil
-	}
-	var lockGroups map[int64][]int64
-	if slices.ContainsFunc(evs, func(e *kisi.Event) bool { return !e.Success }) {
-		var err error
-		if lockGroups, err = dg.lockGroups(); err != nil {
-			return err
-		}
-	}
+	return evs, true, nil
+}
+
+// tallyAttempts lists the most recent attempts (evs, newest first) and
+// reports one finding per error code of the failed ones and one for the
+// successful ones.
+func (dg *diagnoser) tallyAttempts(evs []*kisi.Event, lockGroups map[int64][]int64) {
+	d := dg.d
 	type tally struct {
 		count  int
 		latest *UnlockAttempt
@@ -607,7 +555,7 @@ func (dg *diagnoser) attempts() error {
 			}
 			a.Explanation, remedy = dg.failure(a, lockGroups[a.LockID])
 		}
-		if i < dg.o.maxAttempts {
+		if i < dg.c.o.maxAttempts {
 			d.Attempts = append(d.Attempts, a)
 		}
 		if a.Success {
@@ -633,8 +581,8 @@ func (dg *diagnoser) attempts() error {
 			what = "with " + code.String()
 		}
 		f := Finding{Severity: SeverityError, Code: CodeUnlockFailed, ErrorCode: code, Count: t.count, At: a.At,
-			Message: fmt.Sprintf("%s failed %s, the last on %s at %s: %s", plural(t.count, "unlock attempt", "unlock attempts"), what,
-				fmtTime(a.At, d.loc), lockLabel(a), a.Explanation),
+			Message: fmt.Sprintf("%s failed %s, the last on %s at %s: %s", textfmt.Plural(t.count, "unlock attempt", "unlock attempts"), what,
+				textfmt.Time(a.At, d.loc), lockLabel(a), a.Explanation),
 			Remedy: t.remedy}
 		if lastOK != nil && lastOK.At.After(a.At) {
 			f.Severity = SeverityWarning
@@ -644,9 +592,9 @@ func (dg *diagnoser) attempts() error {
 	}
 	if lastOK != nil {
 		dg.add(Finding{Severity: SeverityInfo, Code: CodeUnlockSucceeded, Count: okCount, At: lastOK.At,
-			Message: fmt.Sprintf("%s succeeded in the %s before %s, the last on %s at %s.", plural(okCount, "unlock", "unlocks"), days, fmtTime(d.At, d.loc), fmtTime(lastOK.At, d.loc), lockLabel(lastOK))})
+			Message: fmt.Sprintf("%s succeeded in the %s before %s, the last on %s at %s.", textfmt.Plural(okCount, "unlock", "unlocks"),
+				textfmt.Duration(dg.c.o.lookback), textfmt.Time(d.At, d.loc), textfmt.Time(lastOK.At, d.loc), lockLabel(lastOK))})
 	}
-	return nil
 }
 
 func lockLabel(a *UnlockAttempt) string {
@@ -657,16 +605,16 @@ func lockLabel(a *UnlockAttempt) string {
 }
 
 // lockGroups maps each lock of the diagnosed groups to those groups.
-func (dg *diagnoser) lockGroups() (map[int64][]int64, error) {
+func (dg *diagnoser) lockGroups(ctx context.Context) (map[int64][]int64, error) {
 	out := map[int64][]int64{}
 	for _, gd := range dg.d.Groups {
 		if !gd.Exists || gd.Doors == 0 {
 			continue
 		}
-		for gl, err := range dg.c.GroupLocks.ListIter(dg.ctx, &kisi.GroupLockListOptions{GroupID: gd.GroupID}) {
+		for gl, err := range kisiglue.GroupLocks(ctx, dg.c.k, kisi.GroupLockListOptions{GroupID: gd.GroupID}) {
 			if err != nil {
-				if dg.ctx.Err() != nil {
-					return nil, dg.ctx.Err()
+				if ctx.Err() != nil {
+					return nil, ctx.Err()
 				}
 				break // the explanation falls back to every group
 			}
@@ -704,7 +652,7 @@ func outOfDate(f Finding, when string, managed bool, remedy, remedyHandMade stri
 // groupWindow is one platform window of a group.
 type groupWindow struct {
 	schedule.Interval
-	gx *GroupExplanation
+	gx *access.GroupExplanation
 }
 
 // windowAround finds, among the platform windows of the candidate groups,
@@ -742,12 +690,12 @@ func (gw *groupWindow) noun() string { return windowNoun(gw.gx, gw.Interval) }
 
 // group names the window's group for a sentence: `group 101 "Members"`.
 func (dg *diagnoser) group(gw *groupWindow) string {
-	return lower(groupLabel(gw.gx.GroupID, dg.checks[gw.gx.GroupID].Name))
+	return textfmt.LowerFirst(groupLabel(gw.gx.GroupID, dg.checks[gw.gx.GroupID].Name))
 }
 
 // windowNoun names what produced window w of group gx: "booking window",
 // "plan's access", or "access window" when several kinds overlap.
-func windowNoun(gx *GroupExplanation, w schedule.Interval) string {
+func windowNoun(gx *access.GroupExplanation, w schedule.Interval) string {
 	kinds := map[string]bool{}
 	for _, sx := range gx.Sources {
 		if sx.Window != nil && sx.Window.Start.Before(w.End) && sx.Window.End.After(w.Start) {
@@ -757,15 +705,15 @@ func windowNoun(gx *GroupExplanation, w schedule.Interval) string {
 	if len(kinds) == 1 {
 		for k := range kinds {
 			switch k {
-			case KindBooking:
+			case access.KindBooking:
 				return "booking window"
-			case KindAssignment:
+			case access.KindAssignment:
 				return "assignment window"
-			case KindPlan, KindDefault:
+			case access.KindPlan, access.KindDefault:
 				return "plan's access"
-			case KindAllowance:
+			case access.KindAllowance:
 				return "allowance's access"
-			case KindCheckIn:
+			case access.KindCheckIn:
 				return "check-in access"
 			}
 		}
@@ -774,11 +722,11 @@ func windowNoun(gx *GroupExplanation, w schedule.Interval) string {
 }
 
 // restricted returns the candidate groups with restriction code.
-func (dg *diagnoser) restricted(groups []int64, code string) []string {
+func (dg *diagnoser) restricted(groups []int64, code Code) []string {
 	var out []string
 	for _, gd := range dg.candidateGroups(groups) {
 		if slices.Contains(gd.Restrictions, code) {
-			out = append(out, lower(groupLabel(gd.GroupID, gd.Name)))
+			out = append(out, textfmt.LowerFirst(groupLabel(gd.GroupID, gd.Name)))
 		}
 	}
 	return out
@@ -843,7 +791,7 @@ func (dg *diagnoser) failure(a UnlockAttempt, groups []int64) (why, remedy strin
 	case code.LikelyCause() != "":
 		why = "most likely " + code.LikelyCause() + "."
 	case code.Description() != "":
-		why = lower(code.Description()) + "."
+		why = textfmt.LowerFirst(code.Description()) + "."
 	default:
 		why = "an error code Kisi does not document."
 	}
@@ -858,12 +806,12 @@ func (dg *diagnoser) validityFailure(a UnlockAttempt, groups []int64) (why, reme
 	cur, next, prev := dg.windowAround(a.At, groups)
 	switch {
 	case cur != nil && early:
-		return fmt.Sprintf("Kisi said access was not yet valid, although the platform gave access then (%s): Kisi's role was out of date.", fmtRoleWindow(cur.Interval, loc)), remedyResync
+		return fmt.Sprintf("Kisi said access was not yet valid, although the platform gave access then (%s): Kisi's role was out of date.", textfmt.Validity(cur.Interval, loc)), remedyResync
 	case cur != nil:
-		return fmt.Sprintf("Kisi said access was no longer valid, although the platform gave access then (%s): Kisi's role was out of date.", fmtRoleWindow(cur.Interval, loc)), remedyResync
+		return fmt.Sprintf("Kisi said access was no longer valid, although the platform gave access then (%s): Kisi's role was out of date.", textfmt.Validity(cur.Interval, loc)), remedyResync
 	case early && next != nil:
-		why = fmt.Sprintf("access not yet valid — the %s for %s opens at %s.", next.noun(), dg.group(next), fmtClockOrTime(next.Start, a.At, loc))
-		remedy = fmt.Sprintf("Nothing is broken: Kisi opens the door from %s.", fmtTime(next.Start, loc))
+		why = fmt.Sprintf("access not yet valid — the %s for %s opens at %s.", next.noun(), dg.group(next), textfmt.ClockOrTime(next.Start, a.At, loc))
+		remedy = fmt.Sprintf("Nothing is broken: Kisi opens the door from %s.", textfmt.Time(next.Start, loc))
 		if n := next.noun(); n == "booking window" || n == "assignment window" {
 			remedy += " To let members in earlier, raise the buffer before bookings."
 		}
@@ -872,7 +820,7 @@ func (dg *diagnoser) validityFailure(a UnlockAttempt, groups []int64) (why, reme
 		return "access not yet valid — the member's role in this door's group starts later, and the platform gives no access in the coming week.",
 			"Check the member's plan or booking on the platform."
 	case prev != nil:
-		why = fmt.Sprintf("access no longer valid — the %s for %s closed at %s.", prev.noun(), dg.group(prev), fmtClockOrTime(prev.End, a.At, loc))
+		why = fmt.Sprintf("access no longer valid — the %s for %s closed at %s.", prev.noun(), dg.group(prev), textfmt.ClockOrTime(prev.End, a.At, loc))
 	default:
 		why = "access no longer valid — the member's role in this door's group has expired."
 	}
@@ -888,19 +836,44 @@ func (d *Diagnosis) String() string {
 	}
 	loc := d.loc
 	if loc == nil {
-		loc = loadZone(d.Zone)
+		loc = textfmt.Zone(d.Zone)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "Diagnosis of member %s at %s\n\nFindings:\n", memberLabel(d.MemberID, d.Name, d.Email), fmtTime(d.At, loc))
+	fmt.Fprintf(&b, "Diagnosis of member %s at %s\n\nFindings:\n", textfmt.MemberLabel(d.MemberID, d.Name, d.Email), textfmt.Time(d.At, loc))
 	writeFindings(&b, d.Findings)
 
+	d.writeKisi(&b, loc)
+	if len(d.Attempts) > 0 {
+		b.WriteString("\nRecent unlock attempts, newest first:\n")
+		width := 0
+		for _, a := range d.Attempts {
+			width = max(width, len(a.Lock))
+		}
+		for _, a := range d.Attempts {
+			result := "ok"
+			if !a.Success {
+				result = "failed " + cmp.Or(string(a.ErrorCode), "(no code)")
+			}
+			fmt.Fprintf(&b, "  %s  %-*s  %s\n", textfmt.Time(a.At, loc), width, a.Lock, result)
+		}
+	}
+	b.WriteString("\nPlatform:\n")
+	for line := range strings.SplitSeq(strings.TrimRight(d.Platform.String(), "\n"), "\n") {
+		fmt.Fprintf(&b, "  %s\n", line)
+	}
+	return b.String()
+}
+
+// writeKisi renders Kisi's side of the diagnosis: the API key, the user and
+// the groups with the user's roles.
+func (d *Diagnosis) writeKisi(b *strings.Builder, loc *time.Location) {
 	b.WriteString("\nKisi:\n")
 	if d.Key != nil {
 		role := "no organization role"
 		if len(d.Key.Roles) > 0 {
 			role = strings.Join(d.Key.Roles, ", ")
 		}
-		fmt.Fprintf(&b, "  API key  %s (user %d), %s\n", d.Key.Email, d.Key.UserID, role)
+		fmt.Fprintf(b, "  API key  %s (user %d), %s\n", d.Key.Email, d.Key.UserID, role)
 	}
 	if u := d.User; u != nil {
 		state := []string{"unconfirmed"}
@@ -915,23 +888,23 @@ func (d *Diagnosis) String() string {
 		if u.CreatedBySDK {
 			state = append(state, "created by this SDK")
 		}
-		fmt.Fprintf(&b, "  User     %s (user %d), %s\n", u.Email, u.ID, strings.Join(state, ", "))
+		fmt.Fprintf(b, "  User     %s (user %d), %s\n", u.Email, u.ID, strings.Join(state, ", "))
 	} else if d.Email != "" && d.Key != nil {
-		fmt.Fprintf(&b, "  User     no Kisi user with %s\n", d.Email)
+		fmt.Fprintf(b, "  User     no Kisi user with %s\n", d.Email)
 	}
 	for _, g := range d.Groups {
 		if !g.Exists {
-			fmt.Fprintf(&b, "  Group    %d: missing in Kisi\n", g.GroupID)
+			fmt.Fprintf(b, "  Group    %d: missing in Kisi\n", g.GroupID)
 			continue
 		}
 		want := "platform: no access now"
 		switch {
 		case g.Allowed:
-			want = "platform: access " + fmtRoleWindow(*g.Slot, loc)
+			want = "platform: access " + textfmt.Validity(*g.Slot, loc)
 		case g.Slot != nil:
-			want = "platform: access from " + fmtTime(g.Slot.Start, loc)
+			want = "platform: access from " + textfmt.Time(g.Slot.Start, loc)
 		}
-		fmt.Fprintf(&b, "  Group    %d %q: %s; %s\n", g.GroupID, g.Name, plural(g.Doors, "door", "doors"), want)
+		fmt.Fprintf(b, "  Group    %d %q: %s; %s\n", g.GroupID, g.Name, textfmt.Plural(g.Doors, "door", "doors"), want)
 		for _, r := range g.Roles {
 			state := "not valid now"
 			if r.ValidNow {
@@ -941,26 +914,7 @@ func (d *Diagnosis) String() string {
 			if r.Managed {
 				owner = "managed"
 			}
-			fmt.Fprintf(&b, "           role %d %s, %s, %s, %s\n", r.ID, r.RoleID, fmtRoleWindow(r.Window, loc), owner, state)
+			fmt.Fprintf(b, "           role %d %s, %s, %s, %s\n", r.ID, r.RoleID, textfmt.Validity(r.Window, loc), owner, state)
 		}
 	}
-	if len(d.Attempts) > 0 {
-		b.WriteString("\nRecent unlock attempts, newest first:\n")
-		width := 0
-		for _, a := range d.Attempts {
-			width = max(width, len(a.Lock))
-		}
-		for _, a := range d.Attempts {
-			result := "ok"
-			if !a.Success {
-				result = "failed " + cmp.Or(string(a.ErrorCode), "(no code)")
-			}
-			fmt.Fprintf(&b, "  %s  %-*s  %s\n", fmtTime(a.At, loc), width, a.Lock, result)
-		}
-	}
-	b.WriteString("\nPlatform:\n")
-	for line := range strings.SplitSeq(strings.TrimRight(d.Platform.String(), "\n"), "\n") {
-		fmt.Fprintf(&b, "  %s\n", line)
-	}
-	return b.String()
 }

@@ -1,4 +1,4 @@
-package access
+package troubleshoot
 
 import (
 	"cmp"
@@ -38,7 +38,7 @@ func (s Severity) String() string {
 // MarshalText encodes s as "info", "warning" or "error"; JSON uses it.
 func (s Severity) MarshalText() ([]byte, error) {
 	if s < SeverityInfo || s > SeverityError {
-		return nil, fmt.Errorf("access: invalid severity %d", int(s))
+		return nil, fmt.Errorf("troubleshoot: invalid severity %d", int(s))
 	}
 	return []byte(s.String()), nil
 }
@@ -53,19 +53,25 @@ func (s *Severity) UnmarshalText(b []byte) error {
 	case "error":
 		*s = SeverityError
 	default:
-		return fmt.Errorf("access: invalid severity %q", b)
+		return fmt.Errorf("troubleshoot: invalid severity %q", b)
 	}
 	return nil
 }
 
-// Finding is one result of [CheckConnection] or [Diagnose]: what was found,
-// in a plain sentence for a support person, and what to do about it. Code
-// is a stable machine-readable name (one of the Code… constants) that a
-// host may branch on or translate; Message and Remedy are English text
-// that may change between versions.
+// Code is the stable, machine-readable name of a [Finding] (one of the
+// Code… constants), which a host may branch on or translate. Its values
+// are snake_case words such as "access_disabled"; they are unrelated to
+// Kisi's six-character unlock error codes ([kisi.ErrorCode], carried in
+// [Finding].ErrorCode).
+type Code string
+
+// Finding is one result of [Checker.CheckConnection] or
+// [Checker.Diagnose]: what was found, in a plain sentence for a support
+// person, and what to do about it. Code is stable; Message and Remedy are
+// English text that may change between versions.
 type Finding struct {
 	Severity Severity `json:"severity"`
-	Code     string   `json:"code"`
+	Code     Code     `json:"code"`
 	Message  string   `json:"message"`
 	Remedy   string   `json:"remedy,omitempty"`
 	// GroupID is the Kisi group the finding is about, if any.
@@ -78,98 +84,98 @@ type Finding struct {
 	At time.Time `json:"at,omitzero"`
 }
 
-// Finding codes of [CheckConnection].
+// Finding codes of [Checker.CheckConnection].
 const (
 	// CodeKisiUnreachable: Kisi could not be reached or answered with a
 	// server error.
-	CodeKisiUnreachable = "kisi_unreachable"
+	CodeKisiUnreachable Code = "kisi_unreachable"
 	// CodeKeyInvalid: Kisi refused the API key (401): wrong, revoked or
 	// expired.
-	CodeKeyInvalid = "key_invalid"
+	CodeKeyInvalid Code = "key_invalid"
 	// CodeKeyNotAdmin: the key's user is not an organization owner or
 	// administrator, so the sync cannot write.
-	CodeKeyNotAdmin = "key_not_admin"
+	CodeKeyNotAdmin Code = "key_not_admin"
 	// CodeKeyAdmin: the key's user is an organization owner or
 	// administrator.
-	CodeKeyAdmin = "key_admin"
+	CodeKeyAdmin Code = "key_admin"
 	// CodeNoGroupsMapped: the mapping names no Kisi group.
-	CodeNoGroupsMapped = "no_groups_mapped"
+	CodeNoGroupsMapped Code = "no_groups_mapped"
 	// CodeGroupMissing: a group named by the mapping does not exist in Kisi.
-	CodeGroupMissing = "group_missing"
+	CodeGroupMissing Code = "group_missing"
 	// CodeGroupNoDoors: a group holds no doors (locks).
-	CodeGroupNoDoors = "group_no_doors"
+	CodeGroupNoDoors Code = "group_no_doors"
 	// CodeGroupShared: a group holds roles this SDK does not manage.
-	CodeGroupShared = "group_shared"
+	CodeGroupShared Code = "group_shared"
 	// CodeGroupOK: a group exists, has doors and no restriction.
-	CodeGroupOK = "group_ok"
-	// CodePlaceLockedDown: the place of a group is locked down.
-	CodePlaceLockedDown = "place_locked_down"
+	CodeGroupOK Code = "group_ok"
+	// CodePlaceInLockdown: the place of a group is locked down.
+	CodePlaceInLockdown Code = "place_locked_down"
 	// CodeEmailLinks: how many of Kisi's concurrent email links are used.
-	CodeEmailLinks = "email_links"
+	CodeEmailLinks Code = "email_links"
 	// CodeCheckFailed: one check could not be made; the others were.
-	CodeCheckFailed = "check_failed"
+	CodeCheckFailed Code = "check_failed"
 )
 
-// Finding codes of group restrictions, reported by [CheckConnection] and
-// [Diagnose]. Each can make app unlocks fail although the member holds a
+// Finding codes of group restrictions, reported by [Checker.CheckConnection] and
+// [Checker.Diagnose]. Each can make app unlocks fail although the member holds a
 // valid role.
 const (
-	CodeTimeRestriction          = "time_restriction"
-	CodeGeofenceRestriction      = "geofence_restriction"
-	CodeReaderRestriction        = "reader_restriction"
-	CodePrimaryDeviceRestriction = "primary_device_restriction"
-	CodeManagedDeviceRestriction = "managed_device_restriction"
-	CodeTapToAccessRestriction   = "tap_to_access_restriction"
-	CodeAppAccessOff             = "app_access_off"
+	CodeTimeRestriction          Code = "time_restriction"
+	CodeGeofenceRestriction      Code = "geofence_restriction"
+	CodeReaderRestriction        Code = "reader_restriction"
+	CodePrimaryDeviceRestriction Code = "primary_device_restriction"
+	CodeManagedDeviceRestriction Code = "managed_device_restriction"
+	CodeTapToAccessRestriction   Code = "tap_to_access_restriction"
+	CodeAppAccessOff             Code = "app_access_off"
 )
 
-// Finding codes of [Diagnose].
+// Finding codes of [Checker.Diagnose].
 const (
 	// CodeSnapshotRecordsSkipped: some snapshot records are invalid and were
 	// ignored.
-	CodeSnapshotRecordsSkipped = "snapshot_records_skipped"
+	CodeSnapshotRecordsSkipped Code = "snapshot_records_skipped"
 	// CodeMemberUnknown: no member with this ID in the snapshot.
-	CodeMemberUnknown = "member_unknown"
+	CodeMemberUnknown Code = "member_unknown"
 	// CodeMemberEmailInvalid: the member's email cannot identify a Kisi user.
-	CodeMemberEmailInvalid = "member_email_invalid"
+	CodeMemberEmailInvalid Code = "member_email_invalid"
 	// CodeNoSources: the member holds no plan, allowance, booking,
 	// assignment or check-in.
-	CodeNoSources = "no_sources"
+	CodeNoSources Code = "no_sources"
 	// CodeNotMapped: none of the member's records maps to a Kisi group.
-	CodeNotMapped = "not_mapped"
+	CodeNotMapped Code = "not_mapped"
 	// CodeNoAccessNow: the platform gives no access to a group at this time.
-	CodeNoAccessNow = "no_access_now"
+	CodeNoAccessNow Code = "no_access_now"
 	// CodeAccessNow: the platform gives access to a group now.
-	CodeAccessNow = "access_now"
+	CodeAccessNow Code = "access_now"
 	// CodeNoKisiUser: no Kisi user has the member's email.
-	CodeNoKisiUser = "no_kisi_user"
+	CodeNoKisiUser Code = "no_kisi_user"
 	// CodeUserUnconfirmed: the Kisi user is unconfirmed.
-	CodeUserUnconfirmed = "user_unconfirmed"
-	// CodeAccessDisabled: the Kisi user's access_enabled is false.
-	CodeAccessDisabled = "access_disabled"
+	CodeUserUnconfirmed Code = "user_unconfirmed"
+	// CodeUserAccessDisabled: the Kisi user's access_enabled is false.
+	CodeUserAccessDisabled Code = "access_disabled"
 	// CodeRoleMissing: the platform gives access but Kisi holds no role.
-	CodeRoleMissing = "role_missing"
+	CodeRoleMissing Code = "role_missing"
 	// CodeRoleExpired: the user's role in a group has expired.
-	CodeRoleExpired = "role_expired"
+	CodeRoleExpired Code = "role_expired"
 	// CodeRoleNotYetValid: the user's role in a group is not valid yet.
-	CodeRoleNotYetValid = "role_not_yet_valid"
+	CodeRoleNotYetValid Code = "role_not_yet_valid"
 	// CodeRoleUnmanaged: the user holds a role in a group that this SDK did
 	// not create.
-	CodeRoleUnmanaged = "role_unmanaged"
+	CodeRoleUnmanaged Code = "role_unmanaged"
 	// CodeRoleNotWanted: Kisi gives access the platform does not give now.
-	CodeRoleNotWanted = "role_not_wanted"
+	CodeRoleNotWanted Code = "role_not_wanted"
 	// CodeRoleWindowDiffers: Kisi's window differs from the platform's.
-	CodeRoleWindowDiffers = "role_window_differs"
+	CodeRoleWindowDiffers Code = "role_window_differs"
 	// CodeRoleOK: the user holds a valid role in the group now.
-	CodeRoleOK = "role_ok"
+	CodeRoleOK Code = "role_ok"
 	// CodeRoleOtherScope: the user holds a place or organization role.
-	CodeRoleOtherScope = "role_other_scope"
+	CodeRoleOtherScope Code = "role_other_scope"
 	// CodeUnlockFailed: recent unlock attempts failed with a Kisi error code.
-	CodeUnlockFailed = "unlock_failed"
+	CodeUnlockFailed Code = "unlock_failed"
 	// CodeUnlockSucceeded: the latest successful unlock.
-	CodeUnlockSucceeded = "unlock_succeeded"
+	CodeUnlockSucceeded Code = "unlock_succeeded"
 	// CodeNoUnlockAttempts: Kisi recorded no unlock attempt recently.
-	CodeNoUnlockAttempts = "no_unlock_attempts"
+	CodeNoUnlockAttempts Code = "no_unlock_attempts"
 )
 
 // sortFindings orders findings by severity, most serious first, keeping the
@@ -205,14 +211,6 @@ func writeFindings(b *strings.Builder, fs []Finding) {
 			fmt.Fprintf(b, "%sRemedy: %s\n", indent, f.Remedy)
 		}
 	}
-}
-
-// plural renders n with the singular or plural noun.
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
 }
 
 // Remedies shared by the findings of a group's restrictions and of the

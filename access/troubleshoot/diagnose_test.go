@@ -1,4 +1,4 @@
-package access_test
+package troubleshoot_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/access/troubleshoot"
 	"github.com/kisisync/kisisync/kisi"
 )
 
@@ -48,9 +49,9 @@ func TestDiagnose(t *testing.T) {
 				return "alice", nil
 			},
 			want: []wantFinding{
-				{code: access.CodeAccessNow, severity: access.SeverityInfo},
-				{code: access.CodeRoleOK, severity: access.SeverityInfo},
-				{code: access.CodeUnlockSucceeded, severity: access.SeverityInfo, message: "09:12"},
+				{code: troubleshoot.CodeAccessNow, severity: troubleshoot.SeverityInfo},
+				{code: troubleshoot.CodeRoleOK, severity: troubleshoot.SeverityInfo},
+				{code: troubleshoot.CodeUnlockSucceeded, severity: troubleshoot.SeverityInfo, message: "09:12"},
 			},
 			clean: true,
 		},
@@ -64,7 +65,7 @@ func TestDiagnose(t *testing.T) {
 				r.role(t, r.c, uid, r.member, planStart, time.Time{})
 				return "alice", nil
 			},
-			want: []wantFinding{{code: access.CodeUserUnconfirmed, severity: access.SeverityError,
+			want: []wantFinding{{code: troubleshoot.CodeUserUnconfirmed, severity: troubleshoot.SeverityError,
 				message: "No locks found", remedy: "Remove the user in the Kisi dashboard"}},
 		},
 		{
@@ -76,7 +77,7 @@ func TestDiagnose(t *testing.T) {
 				r.role(t, r.c, uid, r.member, planStart, time.Time{})
 				return "alice", nil
 			},
-			want: []wantFinding{{code: access.CodeUserUnconfirmed, severity: access.SeverityError,
+			want: []wantFinding{{code: troubleshoot.CodeUserUnconfirmed, severity: troubleshoot.SeverityError,
 				remedy: "invitation email"}},
 		},
 		{
@@ -92,8 +93,8 @@ func TestDiagnose(t *testing.T) {
 				return "alice", nil
 			},
 			want: []wantFinding{
-				{code: access.CodeAccessDisabled, severity: access.SeverityError, remedy: "Turn access back on"},
-				{code: access.CodeUnlockFailed, severity: access.SeverityError, message: "fcd8ff", remedy: "Turn access back on"},
+				{code: troubleshoot.CodeUserAccessDisabled, severity: troubleshoot.SeverityError, remedy: "Turn access back on"},
+				{code: troubleshoot.CodeUnlockFailed, severity: troubleshoot.SeverityError, message: "fcd8ff", remedy: "Turn access back on"},
 			},
 		},
 		{
@@ -115,15 +116,15 @@ func TestDiagnose(t *testing.T) {
 				return "alice", nil
 			},
 			want: []wantFinding{
-				{code: access.CodeTimeRestriction, severity: access.SeverityWarning, message: "opening hours"},
-				{code: access.CodeGeofenceRestriction, severity: access.SeverityWarning, remedy: "location access"},
-				{code: access.CodeReaderRestriction, severity: access.SeverityWarning},
-				{code: access.CodePrimaryDeviceRestriction, severity: access.SeverityWarning},
-				{code: access.CodeTapToAccessRestriction, severity: access.SeverityWarning},
-				{code: access.CodeAppAccessOff, severity: access.SeverityWarning},
-				{code: access.CodeUnlockFailed, severity: access.SeverityError, message: "time restriction (opening hours) of group", remedy: "time restriction"},
-				{code: access.CodeUnlockFailed, severity: access.SeverityError, message: "2 unlock attempts failed with a3995f", remedy: "location access"},
-				{code: access.CodeUnlockFailed, severity: access.SeverityError, message: "f01337", remedy: "app access on"},
+				{code: troubleshoot.CodeTimeRestriction, severity: troubleshoot.SeverityWarning, message: "opening hours"},
+				{code: troubleshoot.CodeGeofenceRestriction, severity: troubleshoot.SeverityWarning, remedy: "location access"},
+				{code: troubleshoot.CodeReaderRestriction, severity: troubleshoot.SeverityWarning},
+				{code: troubleshoot.CodePrimaryDeviceRestriction, severity: troubleshoot.SeverityWarning},
+				{code: troubleshoot.CodeTapToAccessRestriction, severity: troubleshoot.SeverityWarning},
+				{code: troubleshoot.CodeAppAccessOff, severity: troubleshoot.SeverityWarning},
+				{code: troubleshoot.CodeUnlockFailed, severity: troubleshoot.SeverityError, message: "time restriction (opening hours) of group", remedy: "time restriction"},
+				{code: troubleshoot.CodeUnlockFailed, severity: troubleshoot.SeverityError, message: "2 unlock attempts failed with a3995f", remedy: "location access"},
+				{code: troubleshoot.CodeUnlockFailed, severity: troubleshoot.SeverityError, message: "f01337", remedy: "app access on"},
 			},
 		},
 		{
@@ -136,7 +137,7 @@ func TestDiagnose(t *testing.T) {
 				require.NoError(t, err)
 				return "alice", nil
 			},
-			want: []wantFinding{{code: access.CodeGroupMissing, severity: access.SeverityError,
+			want: []wantFinding{{code: troubleshoot.CodeGroupMissing, severity: troubleshoot.SeverityError,
 				message: "mapped from plan pro", remedy: "existing Kisi group"}},
 		},
 		{
@@ -148,7 +149,7 @@ func TestDiagnose(t *testing.T) {
 				r.role(t, r.c, uid, r.empty, planStart, time.Time{})
 				return "alice", nil
 			},
-			want: []wantFinding{{code: access.CodeGroupNoDoors, severity: access.SeverityError,
+			want: []wantFinding{{code: troubleshoot.CodeGroupNoDoors, severity: troubleshoot.SeverityError,
 				message: "No locks found", remedy: "Add the doors"}},
 		},
 		{
@@ -162,8 +163,8 @@ func TestDiagnose(t *testing.T) {
 				return "alice", r.client(t, key)
 			},
 			want: []wantFinding{
-				{code: access.CodeKeyNotAdmin, severity: access.SeverityError, message: "observer", remedy: "Organization administrator"},
-				{code: access.CodeRoleMissing, severity: access.SeverityError, message: "key_not_admin"},
+				{code: troubleshoot.CodeKeyNotAdmin, severity: troubleshoot.SeverityError, message: "observer", remedy: "Organization administrator"},
+				{code: troubleshoot.CodeRoleMissing, severity: troubleshoot.SeverityError, message: "key_not_admin"},
 			},
 		},
 		{
@@ -174,8 +175,8 @@ func TestDiagnose(t *testing.T) {
 				return "alice", r.client(t, "revoked-key")
 			},
 			want: []wantFinding{
-				{code: access.CodeKeyInvalid, severity: access.SeverityError, remedy: "new API key"},
-				{code: access.CodeAccessNow, severity: access.SeverityInfo},
+				{code: troubleshoot.CodeKeyInvalid, severity: troubleshoot.SeverityError, remedy: "new API key"},
+				{code: troubleshoot.CodeAccessNow, severity: troubleshoot.SeverityInfo},
 			},
 		},
 		{
@@ -189,11 +190,11 @@ func TestDiagnose(t *testing.T) {
 				return "alice", nil
 			},
 			want: []wantFinding{
-				{code: access.CodeUnlockFailed, severity: access.SeverityError,
+				{code: troubleshoot.CodeUnlockFailed, severity: troubleshoot.SeverityError,
 					message: `access not yet valid — the booking window for group 100008 "Room 1" opens at 13:55 CEST`,
 					remedy:  "raise the buffer"},
-				{code: access.CodeRoleNotYetValid, severity: access.SeverityInfo, remedy: "Nothing to fix"},
-				{code: access.CodeNoAccessNow, severity: access.SeverityInfo, remedy: "access opens at"},
+				{code: troubleshoot.CodeRoleNotYetValid, severity: troubleshoot.SeverityInfo, remedy: "Nothing to fix"},
+				{code: troubleshoot.CodeNoAccessNow, severity: troubleshoot.SeverityInfo, remedy: "access opens at"},
 			},
 		},
 		{
@@ -207,8 +208,8 @@ func TestDiagnose(t *testing.T) {
 				return "alice", nil
 			},
 			want: []wantFinding{
-				{code: access.CodeRoleExpired, severity: access.SeverityError, remedy: "Run a sync"},
-				{code: access.CodeUnlockFailed, severity: access.SeverityError, message: "Kisi's role was out of date", remedy: "Run a sync"},
+				{code: troubleshoot.CodeRoleExpired, severity: troubleshoot.SeverityError, remedy: "Run a sync"},
+				{code: troubleshoot.CodeUnlockFailed, severity: troubleshoot.SeverityError, message: "Kisi's role was out of date", remedy: "Run a sync"},
 			},
 		},
 		{
@@ -220,7 +221,7 @@ func TestDiagnose(t *testing.T) {
 				r.role(t, r.c, uid, r.member, time.Date(2026, time.June, 11, 0, 0, 0, 0, berlinTZ), time.Time{})
 				return "alice", nil
 			},
-			want: []wantFinding{{code: access.CodeRoleNotYetValid, severity: access.SeverityError, remedy: "Run a sync"}},
+			want: []wantFinding{{code: troubleshoot.CodeRoleNotYetValid, severity: troubleshoot.SeverityError, remedy: "Run a sync"}},
 		},
 		{
 			name: "unmanaged role",
@@ -234,8 +235,8 @@ func TestDiagnose(t *testing.T) {
 				return "alice", nil
 			},
 			want: []wantFinding{
-				{code: access.CodeRoleUnmanaged, severity: access.SeverityWarning, remedy: "remove this role in Kisi"},
-				{code: access.CodeRoleExpired, severity: access.SeverityError, remedy: "Remove the expired hand-made role"},
+				{code: troubleshoot.CodeRoleUnmanaged, severity: troubleshoot.SeverityWarning, remedy: "remove this role in Kisi"},
+				{code: troubleshoot.CodeRoleExpired, severity: troubleshoot.SeverityError, remedy: "Remove the expired hand-made role"},
 			},
 		},
 		{
@@ -245,7 +246,7 @@ func TestDiagnose(t *testing.T) {
 				withPlan(access.PlanActive)(r)
 				return "alice", nil
 			},
-			want: []wantFinding{{code: access.CodeNoKisiUser, severity: access.SeverityError, remedy: "Run a sync"}},
+			want: []wantFinding{{code: troubleshoot.CodeNoKisiUser, severity: troubleshoot.SeverityError, remedy: "Run a sync"}},
 		},
 		{
 			name: "role missing",
@@ -256,8 +257,8 @@ func TestDiagnose(t *testing.T) {
 				return "alice", nil
 			},
 			want: []wantFinding{
-				{code: access.CodeRoleMissing, severity: access.SeverityError, remedy: "Run a sync"},
-				{code: access.CodeNoUnlockAttempts, severity: access.SeverityInfo, remedy: "Bluetooth"},
+				{code: troubleshoot.CodeRoleMissing, severity: troubleshoot.SeverityError, remedy: "Run a sync"},
+				{code: troubleshoot.CodeNoUnlockAttempts, severity: troubleshoot.SeverityInfo, remedy: "Bluetooth"},
 			},
 		},
 		{
@@ -268,7 +269,7 @@ func TestDiagnose(t *testing.T) {
 				r.user(t, email, true, true)
 				return "alice", nil
 			},
-			want: []wantFinding{{code: access.CodeNoAccessNow, severity: access.SeverityError, message: "pending acceptance"}},
+			want: []wantFinding{{code: troubleshoot.CodeNoAccessNow, severity: troubleshoot.SeverityError, message: "pending acceptance"}},
 		},
 		{
 			name: "not mapped",
@@ -277,7 +278,7 @@ func TestDiagnose(t *testing.T) {
 				r.s.Plans = []access.Plan{{ID: "p3", PlanID: "basic", MemberID: "alice", Start: planStart, Status: access.PlanActive}}
 				return "alice", nil
 			},
-			want: []wantFinding{{code: access.CodeNotMapped, severity: access.SeverityError, remedy: "Map the member's plan"}},
+			want: []wantFinding{{code: troubleshoot.CodeNotMapped, severity: troubleshoot.SeverityError, remedy: "Map the member's plan"}},
 		},
 		{
 			name: "unknown member",
@@ -285,7 +286,7 @@ func TestDiagnose(t *testing.T) {
 			setup: func(*testing.T, *troubleRig) (string, *kisi.Client) {
 				return "zed", nil
 			},
-			want: []wantFinding{{code: access.CodeMemberUnknown, severity: access.SeverityError}},
+			want: []wantFinding{{code: troubleshoot.CodeMemberUnknown, severity: troubleshoot.SeverityError}},
 		},
 	}
 	for _, tc := range tests {
@@ -298,10 +299,10 @@ func TestDiagnose(t *testing.T) {
 				c = r.c
 			}
 			writes := r.srv.Count("POST", "") + r.srv.Count("PATCH", "") + r.srv.Count("DELETE", "")
-			d, err := access.Diagnose(t.Context(), c, r.s, r.m, access.DefaultPolicy(), member, at)
+			d, err := newChecker(t, c, r.m).Diagnose(t.Context(), r.s, member, at)
 			require.NoError(t, err)
 			requireFindings(t, d.Findings, tc.want)
-			if tc.clean && d.Worst() != access.SeverityInfo {
+			if tc.clean && d.Worst() != troubleshoot.SeverityInfo {
 				t.Errorf("want only info findings, got:\n%s", dumpFindings(d.Findings))
 			}
 			for i := 1; i < len(d.Findings); i++ {
@@ -328,15 +329,15 @@ func TestDiagnoseJSON(t *testing.T) {
 	uid := r.user(t, "alice@example.com", true, true)
 	r.role(t, r.c, uid, r.room, cest("13:55"), cest("15:05"))
 	r.unlock(t, uid, r.roomDr, cest("13:50"), string(kisi.CodeAccessNotYetValid))
-	d, err := access.Diagnose(t.Context(), r.c, r.s, r.m, access.DefaultPolicy(), "alice", at)
+	d, err := newChecker(t, r.c, r.m).Diagnose(t.Context(), r.s, "alice", at)
 	require.NoError(t, err)
 	b, err := json.MarshalIndent(d, "", "  ")
 	require.NoError(t, err)
 	checkGolden(t, "diagnose", "booking_not_yet_open.json", string(b)+"\n")
 
 	var back struct {
-		Findings []access.Finding       `json:"findings"`
-		Attempts []access.UnlockAttempt `json:"attempts"`
+		Findings []troubleshoot.Finding       `json:"findings"`
+		Attempts []troubleshoot.UnlockAttempt `json:"attempts"`
 	}
 	require.NoError(t, json.Unmarshal(b, &back))
 	if diff := cmp.Diff(d.Findings, back.Findings); diff != "" {
@@ -365,32 +366,34 @@ func TestDiagnoseWithStore(t *testing.T) {
 	require.NoError(t, err)
 	r.role(t, r.c, u.ID, r.room, time.Time{}, time.Time{})
 
-	d, err := access.Diagnose(t.Context(), r.c, r.s, r.m, access.DefaultPolicy(), "alice", at, access.WithCheckStore(st, "acme"))
+	d, err := newChecker(t, r.c, r.m, troubleshoot.WithStore(st, "acme")).Diagnose(t.Context(), r.s, "alice", at)
 	require.NoError(t, err)
 	requireFindings(t, d.Findings, []wantFinding{
-		{code: access.CodeRoleOK, severity: access.SeverityInfo},
-		{code: access.CodeRoleUnmanaged, severity: access.SeverityInfo, message: "Room 1"},
+		{code: troubleshoot.CodeRoleOK, severity: troubleshoot.SeverityInfo},
+		{code: troubleshoot.CodeRoleUnmanaged, severity: troubleshoot.SeverityInfo, message: "Room 1"},
 	})
 
 	// Without the Store the hand-made role looks managed (same creator)
 	// and, since the platform gives nothing in Room 1, unwanted.
-	d, err = access.Diagnose(t.Context(), r.c, r.s, r.m, access.DefaultPolicy(), "alice", at)
+	d, err = newChecker(t, r.c, r.m).Diagnose(t.Context(), r.s, "alice", at)
 	require.NoError(t, err)
-	requireFindings(t, d.Findings, []wantFinding{{code: access.CodeRoleNotWanted, severity: access.SeverityWarning}})
+	requireFindings(t, d.Findings, []wantFinding{{code: troubleshoot.CodeRoleNotWanted, severity: troubleshoot.SeverityWarning}})
 }
 
 func TestDiagnoseArguments(t *testing.T) {
 	t.Parallel()
 	r := newTroubleRig(t, cest("14:00"))
-	_, err := access.Diagnose(t.Context(), nil, r.s, r.m, access.DefaultPolicy(), "alice", cest("14:00"))
+	_, err := troubleshoot.New(nil, r.m, access.DefaultPolicy())
 	require.Error(t, err)
-	_, err = access.Diagnose(t.Context(), r.c, r.s, r.m, access.DefaultPolicy(), "alice", cest("14:00"), access.WithUnlockLookback(100*24*time.Hour))
+	_, err = troubleshoot.New(r.c, r.m, access.DefaultPolicy(), troubleshoot.WithUnlockLookback(100*24*time.Hour))
 	require.Error(t, err)
-	_, err = access.Diagnose(t.Context(), r.c, r.s, r.m, access.DefaultPolicy(), "alice", cest("14:00"), access.WithMaxAttempts(0))
+	_, err = troubleshoot.New(r.c, r.m, access.DefaultPolicy(), troubleshoot.WithMaxAttempts(0))
 	require.Error(t, err)
+	_, err = newChecker(t, r.c, r.m).Diagnose(t.Context(), r.s, "alice", cest("14:00"))
+	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	_, err = access.Diagnose(ctx, r.c, r.s, r.m, access.DefaultPolicy(), "alice", cest("14:00"))
+	_, err = newChecker(t, r.c, r.m).Diagnose(ctx, r.s, "alice", cest("14:00"))
 	require.ErrorIs(t, err, context.Canceled)
 }
 
@@ -407,36 +410,47 @@ func TestDiagnoseAttemptLimits(t *testing.T) {
 	for _, hhmm := range []string{"13:00", "13:10", "13:20"} {
 		r.unlock(t, uid, r.front, cest(hhmm), string(kisi.CodeTooFarAway))
 	}
-	d, err := access.Diagnose(t.Context(), r.c, r.s, r.m, access.DefaultPolicy(), "alice", at,
-		access.WithMaxAttempts(2), access.WithUnlockLookback(24*time.Hour))
+	d, err := newChecker(t, r.c, r.m, troubleshoot.WithMaxAttempts(2), troubleshoot.WithUnlockLookback(24*time.Hour)).
+		Diagnose(t.Context(), r.s, "alice", at)
 	require.NoError(t, err)
 	require.Len(t, d.Attempts, 2)
 	require.True(t, d.Attempts[0].At.Equal(cest("13:20")), "newest first")
-	requireFindings(t, d.Findings, []wantFinding{{code: access.CodeUnlockFailed, severity: access.SeverityError, message: "3 unlock attempts failed"}})
+	requireFindings(t, d.Findings, []wantFinding{{code: troubleshoot.CodeUnlockFailed, severity: troubleshoot.SeverityError, message: "3 unlock attempts failed"}})
 }
 
-// TestReconcilerTroubleshooting runs both checks through a Reconciler,
-// which knows its Store.
-func TestReconcilerTroubleshooting(t *testing.T) {
+// TestCheckerBesideReconciler runs both checks with the configuration of a
+// Reconciler (its Store, organization and clock), through a wrapper around
+// the client that counts the calls: Kisi access is an interface, so a
+// host's wrapper works (the former Reconciler.Diagnose and
+// Reconciler.CheckConnection asserted a *kisi.Client and failed on one).
+func TestCheckerBesideReconciler(t *testing.T) {
 	t.Parallel()
 	at := cest("14:00")
 	r := newTroubleRig(t, at)
 	r.s.Plans = []access.Plan{proPlan(access.PlanActive)}
-	rec, err := access.NewReconciler(r.c, access.NewMemoryStore(), r.m, access.DefaultPolicy(), access.WithClock(r.clock))
+	st := access.NewMemoryStore()
+	rec, err := access.NewReconciler(r.c, st, r.m, access.DefaultPolicy(), access.WithClock(r.clock))
 	require.NoError(t, err)
 	_, err = rec.Sync(t.Context(), r.s)
 	require.NoError(t, err)
 
-	d, err := rec.Diagnose(t.Context(), r.s, "alice", at)
+	k := &countingKisi{Kisi: r.c}
+	chk, err := troubleshoot.New(k, r.m, access.DefaultPolicy(), troubleshoot.WithClock(r.clock),
+		troubleshoot.WithStore(st, rec.Organization()))
+	require.NoError(t, err)
+	d, err := chk.Diagnose(t.Context(), r.s, "alice", at)
 	require.NoError(t, err)
 	requireFindings(t, d.Findings, []wantFinding{
-		{code: access.CodeRoleOK, severity: access.SeverityInfo},
+		{code: troubleshoot.CodeRoleOK, severity: troubleshoot.SeverityInfo},
 		// A regular user the SDK created, who has not signed up yet.
-		{code: access.CodeUserUnconfirmed, severity: access.SeverityError, remedy: "invitation email"},
+		{code: troubleshoot.CodeUserUnconfirmed, severity: troubleshoot.SeverityError, remedy: "invitation email"},
 	})
-	rep, err := rec.CheckConnection(t.Context())
+	rep, err := chk.CheckConnection(t.Context())
 	require.NoError(t, err)
-	requireFindings(t, rep.Findings, []wantFinding{{code: access.CodeGroupOK, severity: access.SeverityInfo, message: "1 role"}})
+	requireFindings(t, rep.Findings, []wantFinding{{code: troubleshoot.CodeGroupOK, severity: troubleshoot.SeverityInfo, message: "1 role"}})
+	if k.calls.Load() == 0 {
+		t.Error("the checks did not go through the wrapper")
+	}
 }
 
 // BenchmarkDiagnose measures one diagnosis against the fake Kisi over
@@ -454,9 +468,10 @@ func BenchmarkDiagnose(b *testing.B) {
 	for _, code := range []string{"", "34ffaa", "a3995f", "f358de"} {
 		r.unlock(b, uid, r.front, cest("13:00"), code)
 	}
+	chk := newChecker(b, r.c, r.m)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := access.Diagnose(b.Context(), r.c, r.s, r.m, access.DefaultPolicy(), "alice", at); err != nil {
+		if _, err := chk.Diagnose(b.Context(), r.s, "alice", at); err != nil {
 			b.Fatal(err)
 		}
 	}

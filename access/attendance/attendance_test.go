@@ -1,4 +1,4 @@
-package access_test
+package attendance_test
 
 import (
 	"context"
@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/access/attendance"
 	"github.com/kisisync/kisisync/kisi"
 )
 
@@ -30,16 +31,16 @@ func unlockEvent(uuid string, actor int64, email string, lock, place int64, ok b
 	return ev
 }
 
-func newTestAttendance(t *testing.T, memory int) *access.Attendance {
+func newTestAttendance(t *testing.T, memory int) *attendance.Tracker {
 	t.Helper()
-	a, err := access.NewAttendance(access.AttendanceConfig{
+	a, err := attendance.New(attendance.Config{
 		Members: []access.Member{
 			{ID: "alice", Email: " Alice@Example.com "},
 			{ID: "bob", Email: "bob@example.com"},
 			{ID: "bob2", Email: "BOB@example.com"}, // shares bob's email: bob wins
 			{ID: "broken", Email: "not-an-email"},
 		},
-		Users:  access.UserEmails([]access.Record{{Key: access.UserKey("bob@example.com"), Kind: access.KindUser, KisiID: 7, Email: "bob@example.com"}}),
+		Users:  attendance.UserEmails([]access.Record{{Key: access.UserKey("bob@example.com"), Kind: access.KindUser, KisiID: 7, Email: "bob@example.com"}}),
 		Places: map[int64]string{100: "berlin", 200: "hamburg"},
 		Locks:  map[int64]string{55: "berlin-annex"},
 		Memory: memory,
@@ -68,11 +69,11 @@ func TestAttendanceAdd(t *testing.T) {
 			access.CheckIn{ID: "kisi-u2", MemberID: "bob", LocationID: "hamburg", At: cest("09:00")}, nil},
 		{"lock overrides place", unlockEvent("u3", 7, "", 55, 100, true),
 			access.CheckIn{ID: "kisi-u3", MemberID: "bob", LocationID: "berlin-annex", At: cest("09:00")}, nil},
-		{"failed unlock", failed, access.CheckIn{}, access.ErrNotAttendance},
-		{"link unlock", link, access.CheckIn{}, access.ErrNotAttendance},
-		{"other event type", other, access.CheckIn{}, access.ErrNotAttendance},
-		{"no uuid", unlockEvent("", 1, "alice@example.com", 5, 100, true), access.CheckIn{}, access.ErrNotAttendance},
-		{"nil event", nil, access.CheckIn{}, access.ErrNotAttendance},
+		{"failed unlock", failed, access.CheckIn{}, attendance.ErrNotAttendance},
+		{"link unlock", link, access.CheckIn{}, attendance.ErrNotAttendance},
+		{"other event type", other, access.CheckIn{}, attendance.ErrNotAttendance},
+		{"no uuid", unlockEvent("", 1, "alice@example.com", 5, 100, true), access.CheckIn{}, attendance.ErrNotAttendance},
+		{"nil event", nil, access.CheckIn{}, attendance.ErrNotAttendance},
 		{"unknown user", unlockEvent("u4", 8, "", 5, 100, true), access.CheckIn{}, access.ErrUnknownMember},
 		{"unknown place", unlockEvent("u5", 1, "alice@example.com", 5, 300, true), access.CheckIn{}, access.ErrUnknownLocation},
 	}
@@ -90,7 +91,7 @@ func TestAttendanceAdd(t *testing.T) {
 				t.Errorf("check-in (-want +got):\n%s", diff)
 			}
 			_, err = a.Add(tc.ev)
-			require.ErrorIs(t, err, access.ErrDuplicateEvent)
+			require.ErrorIs(t, err, attendance.ErrDuplicateEvent)
 		})
 	}
 }
@@ -103,18 +104,18 @@ func TestAttendanceMemoryIsBounded(t *testing.T) {
 		require.NoError(t, err)
 	}
 	_, err := a.Add(unlockEvent("c", 1, "alice@example.com", 5, 100, true))
-	require.ErrorIs(t, err, access.ErrDuplicateEvent)
+	require.ErrorIs(t, err, attendance.ErrDuplicateEvent)
 	_, err = a.Add(unlockEvent("a", 1, "alice@example.com", 5, 100, true))
 	require.NoError(t, err, "the oldest uuid is forgotten once the memory is full")
 
-	_, err = access.NewAttendance(access.AttendanceConfig{Memory: -1})
+	_, err = attendance.New(attendance.Config{Memory: -1})
 	require.Error(t, err)
 }
 
 // TestAttendanceFromEventSet reads unlocks back from the fake's event log.
 func TestAttendanceFromEventSet(t *testing.T) {
 	t.Parallel()
-	r := newTroubleRig(t, cest("18:00"))
+	r := newEventRig(t, cest("18:00"))
 	alice := r.user(t, "alice@example.com", true, true)
 	guest := r.user(t, "guest@example.com", true, false)
 	r.unlock(t, alice, r.front, cest("09:00"), "")
@@ -122,7 +123,7 @@ func TestAttendanceFromEventSet(t *testing.T) {
 	r.unlock(t, guest, r.front, cest("10:00"), "")
 	r.unlock(t, alice, r.roomDr, cest("14:00"), "")
 
-	a, err := access.NewAttendance(access.AttendanceConfig{
+	a, err := attendance.New(attendance.Config{
 		Members: r.s.Members,
 		Places:  map[int64]string{r.place: "berlin"},
 	})
@@ -215,7 +216,7 @@ func FuzzAttendance(f *testing.F) {
 		if ci.ID != "kisi-"+ev.UUID || ci.MemberID == "" || ci.LocationID == "" {
 			t.Fatalf("bad check-in %+v for event %+v", ci, ev)
 		}
-		if _, err := a.Add(ev); !errors.Is(err, access.ErrDuplicateEvent) {
+		if _, err := a.Add(ev); !errors.Is(err, attendance.ErrDuplicateEvent) {
 			t.Fatalf("second Add: %v, want ErrDuplicateEvent", err)
 		}
 	})

@@ -1,4 +1,4 @@
-package access_test
+package troubleshoot_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/access/troubleshoot"
 	"github.com/kisisync/kisisync/kisi"
 	"github.com/kisisync/kisisync/kisi/kisitest"
 	"github.com/kisisync/kisisync/mapping"
@@ -18,7 +19,7 @@ import (
 // A member tried the door five minutes before the buffer of her booking
 // opened. Diagnose reads the failed attempt from Kisi's event log and
 // decodes its error code with the member's booking window.
-func ExampleDiagnose() {
+func ExampleChecker_Diagnose() {
 	berlin, _ := time.LoadLocation("Europe/Berlin")
 	at := time.Date(2026, time.June, 10, 13, 52, 0, 0, berlin)
 	srv := kisitest.NewServer(kisitest.WithoutRateLimit(), kisitest.WithClock(clockwork.NewFakeClockAt(at)))
@@ -43,7 +44,11 @@ func ExampleDiagnose() {
 	}
 	m := mapping.Mapping{Resources: map[string][]int64{"room1": {room}}}
 
-	d, err := access.Diagnose(context.Background(), c, s, m, access.DefaultPolicy(), "alice", at)
+	chk, err := troubleshoot.New(c, m, access.DefaultPolicy())
+	if err != nil {
+		log.Fatal(err)
+	}
+	d, err := chk.Diagnose(context.Background(), s, "alice", at)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -60,7 +65,7 @@ func ExampleDiagnose() {
 
 // CheckConnection tells a support person why a sync silently does nothing:
 // here the API key belongs to a user who is only an Observer.
-func ExampleCheckConnection() {
+func ExampleChecker_CheckConnection() {
 	srv := kisitest.NewServer(kisitest.WithoutRateLimit())
 	defer srv.Close()
 	members, _ := srv.AddGroup("Members", 0)
@@ -71,7 +76,11 @@ func ExampleCheckConnection() {
 	}
 	m := mapping.Mapping{Plans: map[string][]int64{"pro": {members, 424242}}}
 
-	rep, err := access.CheckConnection(context.Background(), c, m)
+	chk, err := troubleshoot.New(c, m, access.DefaultPolicy())
+	if err != nil {
+		log.Fatal(err)
+	}
+	rep, err := chk.CheckConnection(context.Background())
 	if err != nil {
 		log.Fatal(err)
 	}

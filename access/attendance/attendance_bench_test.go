@@ -1,17 +1,18 @@
-package access_test
+package attendance_test
 
 import (
 	"strconv"
 	"testing"
 
 	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/access/attendance"
 	"github.com/kisisync/kisisync/kisi"
 )
 
 // BenchmarkAttendanceAdd measures turning one webhook event into a
 // check-in, with the dedupe memory full.
 func BenchmarkAttendanceAdd(b *testing.B) {
-	a, err := access.NewAttendance(access.AttendanceConfig{
+	a, err := attendance.New(attendance.Config{
 		Members: []access.Member{{ID: "alice", Email: "alice@example.com"}},
 		Places:  map[int64]string{100: "berlin"},
 		Memory:  1000,

@@ -1,4 +1,4 @@
-package access_test
+package troubleshoot_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/access/troubleshoot"
 	"github.com/kisisync/kisisync/kisi"
 )
 
@@ -46,9 +47,9 @@ func TestCheckConnection(t *testing.T) {
 				return nil
 			},
 			want: []wantFinding{
-				{code: access.CodeKeyAdmin, severity: access.SeverityInfo, message: "owner"},
-				{code: access.CodeGroupOK, severity: access.SeverityInfo, message: "Members"},
-				{code: access.CodeEmailLinks, severity: access.SeverityInfo, message: "2 of Kisi's 1000"},
+				{code: troubleshoot.CodeKeyAdmin, severity: troubleshoot.SeverityInfo, message: "owner"},
+				{code: troubleshoot.CodeGroupOK, severity: troubleshoot.SeverityInfo, message: "Members"},
+				{code: troubleshoot.CodeEmailLinks, severity: troubleshoot.SeverityInfo, message: "2 of Kisi's 1000"},
 			},
 			ok: true,
 		},
@@ -57,7 +58,7 @@ func TestCheckConnection(t *testing.T) {
 			setup: func(t *testing.T, r *troubleRig) *kisi.Client {
 				return r.client(t, "expired-key")
 			},
-			want: []wantFinding{{code: access.CodeKeyInvalid, severity: access.SeverityError, remedy: "new API key"}},
+			want: []wantFinding{{code: troubleshoot.CodeKeyInvalid, severity: troubleshoot.SeverityError, remedy: "new API key"}},
 		},
 		{
 			name: "key not admin",
@@ -66,7 +67,7 @@ func TestCheckConnection(t *testing.T) {
 				require.NoError(t, err)
 				return r.client(t, key)
 			},
-			want: []wantFinding{{code: access.CodeKeyNotAdmin, severity: access.SeverityError,
+			want: []wantFinding{{code: troubleshoot.CodeKeyNotAdmin, severity: troubleshoot.SeverityError,
 				message: "holds no organization role", remedy: "Organization administrator"}},
 		},
 		{
@@ -89,11 +90,11 @@ func TestCheckConnection(t *testing.T) {
 				return nil
 			},
 			want: []wantFinding{
-				{code: access.CodeGroupMissing, severity: access.SeverityError, message: "mapped from plan pro", remedy: "existing Kisi group"},
-				{code: access.CodeGroupNoDoors, severity: access.SeverityError, message: "Storage"},
-				{code: access.CodeTimeRestriction, severity: access.SeverityWarning, message: "Room 1"},
-				{code: access.CodeGeofenceRestriction, severity: access.SeverityWarning, message: "Room 1"},
-				{code: access.CodeGroupShared, severity: access.SeverityInfo, message: "2 of its 3 roles were not created through this API key"},
+				{code: troubleshoot.CodeGroupMissing, severity: troubleshoot.SeverityError, message: "mapped from plan pro", remedy: "existing Kisi group"},
+				{code: troubleshoot.CodeGroupNoDoors, severity: troubleshoot.SeverityError, message: "Storage"},
+				{code: troubleshoot.CodeTimeRestriction, severity: troubleshoot.SeverityWarning, message: "Room 1"},
+				{code: troubleshoot.CodeGeofenceRestriction, severity: troubleshoot.SeverityWarning, message: "Room 1"},
+				{code: troubleshoot.CodeGroupShared, severity: troubleshoot.SeverityInfo, message: "2 of its 3 roles were not created through this API key"},
 			},
 			missing: []int64{100007},
 		},
@@ -107,7 +108,7 @@ func TestCheckConnection(t *testing.T) {
 				c = r.c
 			}
 			r.srv.ResetRequests()
-			rep, err := access.CheckConnection(t.Context(), c, r.m, access.WithCheckClock(r.clock))
+			rep, err := newChecker(t, c, r.m, troubleshoot.WithClock(r.clock)).CheckConnection(t.Context())
 			require.NoError(t, err)
 			requireFindings(t, rep.Findings, tc.want)
 			if rep.OK() != tc.ok {
@@ -139,17 +140,17 @@ func TestCheckConnectionWithStore(t *testing.T) {
 	require.NoError(t, err)
 	r.role(t, r.c, r.user(t, "bob@example.com", true, false), r.member, time.Time{}, time.Time{})
 
-	rep, err := access.CheckConnection(t.Context(), r.c, r.m, access.WithCheckClock(r.clock), access.WithCheckStore(st, "acme"))
+	rep, err := newChecker(t, r.c, r.m, troubleshoot.WithClock(r.clock), troubleshoot.WithStore(st, "acme")).CheckConnection(t.Context())
 	require.NoError(t, err)
-	requireFindings(t, rep.Findings, []wantFinding{{code: access.CodeGroupShared, severity: access.SeverityInfo,
+	requireFindings(t, rep.Findings, []wantFinding{{code: troubleshoot.CodeGroupShared, severity: troubleshoot.SeverityInfo,
 		message: "1 of its 2 roles were not created by this SDK"}})
-	var members access.GroupCheck
+	var members troubleshoot.GroupCheck
 	for _, g := range rep.Groups {
 		if g.GroupID == r.member {
 			members = g
 		}
 	}
-	want := access.GroupCheck{GroupID: r.member, Name: "Members", Exists: true, PlaceID: r.place, Doors: 1, Users: 2, Roles: 2, Unmanaged: 1}
+	want := troubleshoot.GroupCheck{GroupID: r.member, Name: "Members", Exists: true, PlaceID: r.place, Doors: 1, Users: 2, Roles: 2, Unmanaged: 1}
 	if diff := cmp.Diff(want, members); diff != "" {
 		t.Errorf("group check (-want +got):\n%s", diff)
 	}
@@ -165,23 +166,23 @@ func TestCheckConnectionLinkLimit(t *testing.T) {
 			Email: kisi.Ptr("guest@example.com")})
 		require.NoError(t, err, "link %d", i)
 	}
-	rep, err := access.CheckConnection(t.Context(), r.c, r.m, access.WithCheckClock(r.clock), access.WithEmailLinkWarning(3))
+	rep, err := newChecker(t, r.c, r.m, troubleshoot.WithClock(r.clock), troubleshoot.WithEmailLinkWarning(3)).CheckConnection(t.Context())
 	require.NoError(t, err)
 	require.Equal(t, 3, rep.EmailLinks)
-	requireFindings(t, rep.Findings, []wantFinding{{code: access.CodeEmailLinks, severity: access.SeverityWarning, remedy: "Delete links"}})
-	_, err = access.CheckConnection(t.Context(), r.c, r.m, access.WithEmailLinkWarning(0))
+	requireFindings(t, rep.Findings, []wantFinding{{code: troubleshoot.CodeEmailLinks, severity: troubleshoot.SeverityWarning, remedy: "Delete links"}})
+	_, err = troubleshoot.New(r.c, r.m, access.DefaultPolicy(), troubleshoot.WithEmailLinkWarning(0))
 	require.Error(t, err)
 }
 
 func TestCheckConnectionJSON(t *testing.T) {
 	t.Parallel()
 	r := newTroubleRig(t, cest("14:00"))
-	rep, err := access.CheckConnection(t.Context(), r.c, r.m, access.WithCheckClock(r.clock))
+	rep, err := newChecker(t, r.c, r.m, troubleshoot.WithClock(r.clock)).CheckConnection(t.Context())
 	require.NoError(t, err)
 	b, err := json.MarshalIndent(rep, "", "  ")
 	require.NoError(t, err)
 	checkGolden(t, "connection", "healthy.json", string(b)+"\n")
-	var back access.ConnectionReport
+	var back troubleshoot.ConnectionReport
 	require.NoError(t, json.Unmarshal(b, &back))
 	if diff := cmp.Diff(*rep, back); diff != "" {
 		t.Errorf("report does not round-trip (-want +got):\n%s", diff)
@@ -191,21 +192,23 @@ func TestCheckConnectionJSON(t *testing.T) {
 func TestCheckConnectionArguments(t *testing.T) {
 	t.Parallel()
 	r := newTroubleRig(t, cest("14:00"))
-	_, err := access.CheckConnection(t.Context(), nil, r.m)
+	_, err := troubleshoot.New(nil, r.m, access.DefaultPolicy())
 	require.Error(t, err)
-	_, err = access.CheckConnection(t.Context(), r.c, r.m, access.WithCheckClock(nil))
+	_, err = troubleshoot.New(r.c, r.m, access.DefaultPolicy(), troubleshoot.WithClock(nil))
 	require.Error(t, err)
-	_, err = access.CheckConnection(t.Context(), r.c, r.m, access.WithCheckStore(nil, "x"))
+	_, err = troubleshoot.New(r.c, r.m, access.DefaultPolicy(), troubleshoot.WithStore(nil, "x"))
+	require.Error(t, err)
+	_, err = troubleshoot.New(r.c, r.m, access.DefaultPolicy(), troubleshoot.WithStore(access.NewMemoryStore(), ""))
 	require.Error(t, err)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	_, err = access.CheckConnection(ctx, r.c, r.m, access.WithCheckClock(clockwork.NewFakeClock()))
+	_, err = newChecker(t, r.c, r.m, troubleshoot.WithClock(clockwork.NewFakeClock())).CheckConnection(ctx)
 	require.ErrorIs(t, err, context.Canceled)
 
 	// Kisi unreachable is a finding, not an error.
 	dead, err := kisi.NewClient("key", kisi.WithBaseURL("http://127.0.0.1:1/kisi"), kisi.WithRetry(0, time.Millisecond, time.Millisecond))
 	require.NoError(t, err)
-	rep, err := access.CheckConnection(t.Context(), dead, r.m)
+	rep, err := newChecker(t, dead, r.m).CheckConnection(t.Context())
 	require.NoError(t, err)
-	requireFindings(t, rep.Findings, []wantFinding{{code: access.CodeKisiUnreachable, severity: access.SeverityError}})
+	requireFindings(t, rep.Findings, []wantFinding{{code: troubleshoot.CodeKisiUnreachable, severity: troubleshoot.SeverityError}})
 }

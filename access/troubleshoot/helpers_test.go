@@ -1,10 +1,13 @@
-package access_test
+package troubleshoot_test
 
 import (
+	"context"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,10 +17,33 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/access/troubleshoot"
 	"github.com/kisisync/kisisync/kisi"
 	"github.com/kisisync/kisisync/kisi/kisitest"
 	"github.com/kisisync/kisisync/mapping"
 )
+
+var update = flag.Bool("update", false, "rewrite golden files in testdata")
+
+// berlinTZ is the time zone of the rig's place and location.
+var berlinTZ = mustLoad("Europe/Berlin")
+
+func mustLoad(name string) *time.Location {
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}
+
+// cest returns the time hh:mm on 2026-06-10 in Berlin (CEST).
+func cest(hhmm string) time.Time {
+	var h, m int
+	if _, err := fmt.Sscanf(hhmm, "%d:%d", &h, &m); err != nil {
+		panic(err)
+	}
+	return time.Date(2026, time.June, 10, h, m, 0, 0, berlinTZ)
+}
 
 // troubleRig is a fake Kisi with one place, two doors and three groups,
 // a client with the owner's key, and a snapshot and mapping that use them.
@@ -119,6 +145,31 @@ func (r *troubleRig) unlock(t testing.TB, uid, lock int64, at time.Time, code st
 	require.NoError(t, err)
 }
 
+// newChecker returns a Checker of k for mapping m and the default policy.
+func newChecker(t testing.TB, k troubleshoot.Kisi, m mapping.Mapping, opts ...troubleshoot.Option) *troubleshoot.Checker {
+	t.Helper()
+	c, err := troubleshoot.New(k, m, access.DefaultPolicy(), opts...)
+	require.NoError(t, err)
+	return c
+}
+
+// countingKisi is a host's wrapper around the client: it counts the calls
+// and forwards them.
+type countingKisi struct {
+	troubleshoot.Kisi
+	calls atomic.Int64
+}
+
+func (k *countingKisi) CurrentUser(ctx context.Context) (*kisi.User, *kisi.Response, error) {
+	k.calls.Add(1)
+	return k.Kisi.CurrentUser(ctx)
+}
+
+func (k *countingKisi) ListRoleAssignments(ctx context.Context, opts *kisi.RoleAssignmentListOptions) ([]*kisi.RoleAssignment, *kisi.Response, error) {
+	k.calls.Add(1)
+	return k.Kisi.ListRoleAssignments(ctx, opts)
+}
+
 // checkGolden compares got with testdata/<dir>/<name>.golden, rewriting it
 // under -update.
 func checkGolden(t *testing.T, dir, name, got string) {
@@ -130,7 +181,7 @@ func checkGolden(t *testing.T, dir, name, got string) {
 		return
 	}
 	want, err := os.ReadFile(path)
-	require.NoError(t, err, "missing golden file; run go test ./access/ -update")
+	require.NoError(t, err, "missing golden file; run go test ./access/troubleshoot/ -update")
 	if diff := cmp.Diff(string(want), got); diff != "" {
 		t.Errorf("%s mismatch (-want +got):\n%s", path, diff)
 	}
@@ -139,14 +190,14 @@ func checkGolden(t *testing.T, dir, name, got string) {
 // wantFinding is a finding a test expects: its code and severity, and
 // words its remedy (or message) must contain.
 type wantFinding struct {
-	code     string
-	severity access.Severity
+	code     troubleshoot.Code
+	severity troubleshoot.Severity
 	remedy   string
 	message  string
 }
 
 // requireFindings checks that every wanted finding is present.
-func requireFindings(t *testing.T, got []access.Finding, want []wantFinding) {
+func requireFindings(t *testing.T, got []troubleshoot.Finding, want []wantFinding) {
 	t.Helper()
 	for _, w := range want {
 		found := false
@@ -169,7 +220,7 @@ func requireFindings(t *testing.T, got []access.Finding, want []wantFinding) {
 	}
 }
 
-func dumpFindings(fs []access.Finding) string {
+func dumpFindings(fs []troubleshoot.Finding) string {
 	var b strings.Builder
 	for _, f := range fs {
 		fmt.Fprintf(&b, "  %s %s: %s | %s\n", f.Severity, f.Code, f.Message, f.Remedy)

@@ -1,4 +1,4 @@
-package access
+package attendance
 
 import (
 	"context"
@@ -9,13 +9,14 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/kisisync/kisisync/access"
 	"github.com/kisisync/kisisync/kisi"
 )
 
-// Errors of [Attendance.Add]; test with [errors.Is]. An event that is not
+// Errors of [Tracker.Add]; test with [errors.Is]. An event that is not
 // attendance wraps [ErrNotAttendance]; a successful unlock of an unknown
-// person or at an unknown place wraps [ErrUnknownMember] or
-// [ErrUnknownLocation].
+// person or at an unknown place wraps [access.ErrUnknownMember] or
+// [access.ErrUnknownLocation].
 var (
 	// ErrNotAttendance reports an event that is not a successful unlock of a
 	// lock by a user (a failed attempt, a link or guest unlock, another
@@ -26,11 +27,11 @@ var (
 	ErrDuplicateEvent = errors.New("event already seen")
 )
 
-// DefaultAttendanceMemory is how many event uuids an [Attendance]
-// remembers by default to drop repeated events.
-const DefaultAttendanceMemory = 10000
+// DefaultMemory is how many event uuids a [Tracker] remembers by default
+// to drop repeated events.
+const DefaultMemory = 10000
 
-// AttendanceConfig configures an [Attendance].
+// Config configures a [Tracker].
 //
 // Members are matched by email, trimmed and case-folded as everywhere in
 // this package. Kisi's webhook payload may carry only the user's id
@@ -45,25 +46,24 @@ const DefaultAttendanceMemory = 10000
 // platform, and the two are set up once side by side. (Inverting
 // mapping.Locations is not used: a group may serve several locations, and
 // it would need a Kisi request per lock.)
-type AttendanceConfig struct {
-	Members []Member
+type Config struct {
+	Members []access.Member
 	Users   map[int64]string
 	Places  map[int64]string
 	Locks   map[int64]string
 	// Memory is how many event uuids to remember (default
-	// DefaultAttendanceMemory); memory use is bounded by it.
+	// DefaultMemory); memory use is bounded by it.
 	Memory int
 }
 
-// Attendance turns Kisi unlock events, from the verified webhook handler
+// Tracker turns Kisi unlock events, from the verified webhook handler
 // (kisi.NewWebhookHandler) or from event sets, into check-in records, so a
 // platform can count attendance from door use. Each successful unlock of a
-// known member at a known place becomes one [CheckIn] with ID
+// known member at a known place becomes one [access.CheckIn] with ID
 // "kisi-<event uuid>", the member, the location and the unlock time (Out is
 // zero); an event uuid is turned into a check-in once, as long as it is
-// among the last Memory uuids seen. An Attendance is safe for concurrent
-// use.
-type Attendance struct {
+// among the last Memory uuids seen. A Tracker is safe for concurrent use.
+type Tracker struct {
 	mu      sync.Mutex
 	members map[string]string // normalized email → member ID
 	users   map[int64]string  // Kisi user id → normalized email
@@ -75,16 +75,16 @@ type Attendance struct {
 	memory  int
 }
 
-// NewAttendance returns an Attendance for cfg. Members with an invalid
-// email are ignored; a member whose email another member already has is
-// ignored too (the first one gets the check-ins, as in [Desired]).
-func NewAttendance(cfg AttendanceConfig) (*Attendance, error) {
+// New returns a Tracker for cfg. Members with an invalid email are
+// ignored; a member whose email another member already has is ignored too
+// (the first one gets the check-ins, as in [access.Desired]).
+func New(cfg Config) (*Tracker, error) {
 	if cfg.Memory < 0 {
-		return nil, fmt.Errorf("access: new attendance: negative memory %d", cfg.Memory)
+		return nil, fmt.Errorf("attendance: negative memory %d", cfg.Memory)
 	}
-	a := &Attendance{memory: cfg.Memory, places: maps.Clone(cfg.Places), locks: maps.Clone(cfg.Locks)}
+	a := &Tracker{memory: cfg.Memory, places: maps.Clone(cfg.Places), locks: maps.Clone(cfg.Locks)}
 	if a.memory == 0 {
-		a.memory = DefaultAttendanceMemory
+		a.memory = DefaultMemory
 	}
 	a.seen = make(map[string]struct{}, min(a.memory, 1024))
 	a.setMembers(cfg.Members, cfg.Users)
@@ -93,16 +93,16 @@ func NewAttendance(cfg AttendanceConfig) (*Attendance, error) {
 
 // SetMembers replaces the members and the user id → email table (for
 // example after each snapshot), keeping the memory of events seen.
-func (a *Attendance) SetMembers(members []Member, users map[int64]string) {
+func (a *Tracker) SetMembers(members []access.Member, users map[int64]string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.setMembers(members, users)
 }
 
-func (a *Attendance) setMembers(members []Member, users map[int64]string) {
+func (a *Tracker) setMembers(members []access.Member, users map[int64]string) {
 	a.members = make(map[string]string, len(members))
 	for _, mb := range members {
-		email, err := NormalizeEmail(mb.Email)
+		email, err := access.NormalizeEmail(mb.Email)
 		if err != nil || mb.ID == "" {
 			continue
 		}
@@ -112,18 +112,18 @@ func (a *Attendance) setMembers(members []Member, users map[int64]string) {
 	}
 	a.users = make(map[int64]string, len(users))
 	for id, e := range users {
-		if email, err := NormalizeEmail(e); err == nil {
+		if email, err := access.NormalizeEmail(e); err == nil {
 			a.users[id] = email
 		}
 	}
 }
 
 // UserEmails returns the Kisi user id → email table of the user records of
-// a reconciler's [Store], for [AttendanceConfig].Users.
-func UserEmails(recs []Record) map[int64]string {
+// a reconciler's [access.Store], for [Config].Users.
+func UserEmails(recs []access.Record) map[int64]string {
 	out := map[int64]string{}
 	for _, r := range recs {
-		if r.Kind == KindUser && r.KisiID != 0 && r.Email != "" {
+		if r.Kind == access.KindUser && r.KisiID != 0 && r.Email != "" {
 			out[r.KisiID] = r.Email
 		}
 	}
@@ -137,32 +137,32 @@ func UserEmails(recs []Record) map[int64]string {
 // place is not mapped. Only a returned check-in marks the uuid as seen. An
 // event without uuid cannot be deduplicated and is refused as not
 // attendance.
-func (a *Attendance) Add(ev *kisi.Event) (CheckIn, error) {
+func (a *Tracker) Add(ev *kisi.Event) (access.CheckIn, error) {
 	ci, err := a.convert(ev)
 	if err != nil {
-		return CheckIn{}, err
+		return access.CheckIn{}, err
 	}
 	if !a.claim(ev.UUID) {
-		return CheckIn{}, fmt.Errorf("access: attendance: event %s: %w", ev.UUID, ErrDuplicateEvent)
+		return access.CheckIn{}, fmt.Errorf("attendance: event %s: %w", ev.UUID, ErrDuplicateEvent)
 	}
 	return ci, nil
 }
 
 // convert maps an event to a check-in without marking it seen.
-func (a *Attendance) convert(ev *kisi.Event) (CheckIn, error) {
+func (a *Tracker) convert(ev *kisi.Event) (access.CheckIn, error) {
 	if ev == nil {
-		return CheckIn{}, fmt.Errorf("access: attendance: nil event: %w", ErrNotAttendance)
+		return access.CheckIn{}, fmt.Errorf("attendance: nil event: %w", ErrNotAttendance)
 	}
 	if ev.UUID == "" || ev.Type != kisi.EventLockUnlock || !ev.Success ||
 		ev.ActorType == nil || *ev.ActorType != kisi.AssigneeUser ||
 		(ev.ObjectType != "" && ev.ObjectType != "Lock") {
-		return CheckIn{}, fmt.Errorf("access: attendance: event %q of type %q: %w", ev.UUID, ev.Type, ErrNotAttendance)
+		return access.CheckIn{}, fmt.Errorf("attendance: event %q of type %q: %w", ev.UUID, ev.Type, ErrNotAttendance)
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	email := ""
 	if ev.ActorEmail != nil {
-		email, _ = NormalizeEmail(*ev.ActorEmail)
+		email, _ = access.NormalizeEmail(*ev.ActorEmail)
 	}
 	if email == "" && ev.ActorID != nil {
 		email = a.users[*ev.ActorID]
@@ -173,7 +173,7 @@ func (a *Attendance) convert(ev *kisi.Event) (CheckIn, error) {
 		if ev.ActorID != nil {
 			actor = *ev.ActorID
 		}
-		return CheckIn{}, fmt.Errorf("access: attendance: event %s: kisi user %d: %w", ev.UUID, actor, ErrUnknownMember)
+		return access.CheckIn{}, fmt.Errorf("attendance: event %s: kisi user %d: %w", ev.UUID, actor, access.ErrUnknownMember)
 	}
 	loc, ok := a.locks[ev.ObjectID]
 	if !ok && ev.PlaceID != nil {
@@ -184,14 +184,14 @@ func (a *Attendance) convert(ev *kisi.Event) (CheckIn, error) {
 		if ev.PlaceID != nil {
 			place = *ev.PlaceID
 		}
-		return CheckIn{}, fmt.Errorf("access: attendance: event %s: lock %d of place %d: %w", ev.UUID, ev.ObjectID, place, ErrUnknownLocation)
+		return access.CheckIn{}, fmt.Errorf("attendance: event %s: lock %d of place %d: %w", ev.UUID, ev.ObjectID, place, access.ErrUnknownLocation)
 	}
-	return CheckIn{ID: "kisi-" + ev.UUID, MemberID: memberID, LocationID: loc, At: ev.CreatedAt}, nil
+	return access.CheckIn{ID: "kisi-" + ev.UUID, MemberID: memberID, LocationID: loc, At: ev.CreatedAt}, nil
 }
 
 // claim marks uuid as seen and reports whether it was new; the oldest
 // uuid is forgotten when the memory is full.
-func (a *Attendance) claim(uuid string) bool {
+func (a *Tracker) claim(uuid string) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if _, dup := a.seen[uuid]; dup {
@@ -209,7 +209,7 @@ func (a *Attendance) claim(uuid string) bool {
 }
 
 // release forgets uuid (after a sink failed), so a redelivery counts.
-func (a *Attendance) release(uuid string) {
+func (a *Tracker) release(uuid string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	delete(a.seen, uuid)
@@ -220,11 +220,11 @@ func (a *Attendance) release(uuid string) {
 // check-ins, in the order of seq, skipping events that are not attendance,
 // repeated or of unknown members or places. It stops at the first error of
 // seq and returns it with the check-ins so far.
-func (a *Attendance) Collect(seq iter.Seq2[*kisi.Event, error]) ([]CheckIn, error) {
-	var out []CheckIn
+func (a *Tracker) Collect(seq iter.Seq2[*kisi.Event, error]) ([]access.CheckIn, error) {
+	var out []access.CheckIn
 	for ev, err := range seq {
 		if err != nil {
-			return out, fmt.Errorf("access: attendance: read events: %w", err)
+			return out, fmt.Errorf("attendance: read events: %w", err)
 		}
 		if ci, err := a.Add(ev); err == nil {
 			out = append(out, ci)
@@ -238,9 +238,9 @@ func (a *Attendance) Collect(seq iter.Seq2[*kisi.Event, error]) ([]CheckIn, erro
 // the uuid is forgotten and the error returned, so the handler answers 500
 // and Kisi's redelivery is counted then. A nil sink discards the
 // check-ins.
-func (a *Attendance) WebhookFunc(sink func(context.Context, CheckIn) error) func(context.Context, *kisi.Event) error {
+func (a *Tracker) WebhookFunc(sink func(context.Context, access.CheckIn) error) func(context.Context, *kisi.Event) error {
 	if sink == nil {
-		sink = func(context.Context, CheckIn) error { return nil }
+		sink = func(context.Context, access.CheckIn) error { return nil }
 	}
 	return func(ctx context.Context, ev *kisi.Event) error {
 		ci, err := a.Add(ev)
@@ -249,7 +249,7 @@ func (a *Attendance) WebhookFunc(sink func(context.Context, CheckIn) error) func
 		}
 		if err := sink(ctx, ci); err != nil {
 			a.release(ev.UUID)
-			return fmt.Errorf("access: attendance: store check-in %s: %w", ci.ID, err)
+			return fmt.Errorf("attendance: store check-in %s: %w", ci.ID, err)
 		}
 		return nil
 	}

@@ -1,4 +1,4 @@
-package access
+package troubleshoot
 
 import (
 	"context"
@@ -9,118 +9,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jonboulle/clockwork"
-
+	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/internal/kisiglue"
+	"github.com/kisisync/kisisync/internal/textfmt"
 	"github.com/kisisync/kisisync/kisi"
 	"github.com/kisisync/kisisync/mapping"
 )
 
-// CheckOption configures [CheckConnection] and [Diagnose].
-type CheckOption func(*checkOptions) error
-
-type checkOptions struct {
-	clock       clockwork.Clock
-	store       Store
-	org         string
-	lookback    time.Duration
-	maxAttempts int
-	linkWarn    int
-}
-
-// Defaults of the check options.
-const (
-	// DefaultUnlockLookback is how far back [Diagnose] reads unlock
-	// attempts.
-	DefaultUnlockLookback = 7 * 24 * time.Hour
-	// DefaultMaxAttempts is how many recent unlock attempts a [Diagnosis]
-	// lists.
-	DefaultMaxAttempts = 20
-)
-
-func newCheckOptions(opts []CheckOption) (checkOptions, error) {
-	o := checkOptions{clock: clockwork.NewRealClock(), lookback: DefaultUnlockLookback, maxAttempts: DefaultMaxAttempts,
-		linkWarn: LinkLimit * 9 / 10}
-	for _, opt := range opts {
-		if opt == nil {
-			continue
-		}
-		if err := opt(&o); err != nil {
-			return o, err
-		}
-	}
-	return o, nil
-}
-
-// WithCheckClock sets the clock [CheckConnection] reads "now" from, to tell
-// which email links are still in force (default the real clock). [Diagnose]
-// takes its instant as an argument instead.
-func WithCheckClock(c clockwork.Clock) CheckOption {
-	return func(o *checkOptions) error {
-		if c == nil {
-			return errors.New("access: nil clock")
-		}
-		o.clock = c
-		return nil
-	}
-}
-
-// WithCheckStore names the [Store] and organization key of the
-// [Reconciler], so that the checks know exactly which role assignments this
-// SDK manages. Without it a role counts as managed when it is a
-// group_basic role created by the API key's own Kisi user, which also
-// counts roles a person gave by hand while signed in as that user.
-func WithCheckStore(st Store, org string) CheckOption {
-	return func(o *checkOptions) error {
-		if st == nil {
-			return errors.New("access: nil store")
-		}
-		if org == "" {
-			return errors.New("access: empty organization")
-		}
-		o.store, o.org = st, org
-		return nil
-	}
-}
-
-// WithUnlockLookback sets how far before the diagnosed instant [Diagnose]
-// reads the member's unlock attempts (default 7 days, at most 90 days,
-// Kisi's limit for an event set).
-func WithUnlockLookback(d time.Duration) CheckOption {
-	return func(o *checkOptions) error {
-		if d <= 0 || d > 90*24*time.Hour {
-			return fmt.Errorf("access: unlock lookback %v outside (0, 90 days]", d)
-		}
-		o.lookback = d
-		return nil
-	}
-}
-
-// WithMaxAttempts sets how many of the most recent unlock attempts a
-// [Diagnosis] lists (default 20); findings still count every attempt read.
-func WithMaxAttempts(n int) CheckOption {
-	return func(o *checkOptions) error {
-		if n < 1 {
-			return fmt.Errorf("access: max attempts %d not positive", n)
-		}
-		o.maxAttempts = n
-		return nil
-	}
-}
-
-// WithEmailLinkWarning sets the number of email links in force from which
-// [CheckConnection] warns that Kisi's limit of [LinkLimit] is near
-// (default 900).
-func WithEmailLinkWarning(n int) CheckOption {
-	return func(o *checkOptions) error {
-		if n <= 0 || n > LinkLimit {
-			return fmt.Errorf("access: email link warning %d outside (0, %d]", n, LinkLimit)
-		}
-		o.linkWarn = n
-		return nil
-	}
-}
-
-// ConnectionReport is the result of [CheckConnection]: whether the API key
+// ConnectionReport is the result of [Checker.CheckConnection]: whether the API key
 // works and may write, and the state of every mapped group. It marshals to
 // JSON for a host's admin page; [ConnectionReport.String] renders it for a
 // support person.
@@ -169,7 +65,7 @@ type GroupCheck struct {
 	Unmanaged int `json:"unmanaged"`
 	// Restrictions are the finding codes of the group's restrictions, such
 	// as time_restriction or app_access_off.
-	Restrictions []string `json:"restrictions,omitempty"`
+	Restrictions []Code `json:"restrictions,omitempty"`
 }
 
 // OK reports whether no finding is an error.
@@ -197,7 +93,7 @@ func (r *ConnectionReport) String() string {
 		return "No connection report.\n"
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "Kisi connection check at %s\n", r.CheckedAt.UTC().Format("Mon 2 Jan 2006 15:04 MST"))
+	fmt.Fprintf(&b, "Kisi connection check at %s\n", textfmt.Time(r.CheckedAt, time.UTC))
 	if r.Organization != nil {
 		fmt.Fprintf(&b, "Organization %d %q\n", r.Organization.ID, r.Organization.Name)
 	}
@@ -223,11 +119,11 @@ func (r *ConnectionReport) String() string {
 			}
 			restr := "no restrictions"
 			if len(g.Restrictions) > 0 {
-				restr = strings.Join(g.Restrictions, ", ")
+				restr = joinCodes(g.Restrictions)
 			}
 			fmt.Fprintf(&b, "  %d  %-20q %s, %s, %s (%s), %s\n", g.GroupID, g.Name,
-				plural(g.Doors, "door", "doors"), plural(g.Users, "user", "users"),
-				plural(g.Roles, "role", "roles"), unmanaged, restr)
+				textfmt.Plural(g.Doors, "door", "doors"), textfmt.Plural(g.Users, "user", "users"),
+				textfmt.Plural(g.Roles, "role", "roles"), unmanaged, restr)
 		}
 	}
 	if r.EmailLinks >= 0 {
@@ -236,29 +132,22 @@ func (r *ConnectionReport) String() string {
 	return b.String()
 }
 
-// CheckConnection checks that the API key of c works and may write, and
-// that every group of m exists in Kisi, has doors and what restricts it. It
-// reads Kisi only and never writes. Each problem is a [Finding] with a
-// remedy; a mapped group that is missing is reported and skipped, and the
-// other groups are still checked. The returned error is non-nil only for a
-// nil client, an invalid option or when ctx ends; an invalid key or an
-// unreachable Kisi is a finding.
+// CheckConnection checks that the API key works and may write, and that
+// every group of the Checker's mapping exists in Kisi, has doors and what
+// restricts it. It reads Kisi only and never writes. Each problem is a
+// [Finding] with a remedy; a mapped group that is missing is reported and
+// skipped, and the other groups are still checked. The returned error is
+// non-nil only when ctx ends; an invalid key or an unreachable Kisi is a
+// finding.
 //
 // It makes 3 requests for the key, per mapped group 1 for the group, 1 for
 // its place (once per place) and ⌈n/250⌉ for its n role assignments, and
 // ⌈l/250⌉ for the organization's l group links.
-func CheckConnection(ctx context.Context, c *kisi.Client, m mapping.Mapping, opts ...CheckOption) (*ConnectionReport, error) {
-	if c == nil {
-		return nil, errors.New("access: check connection: nil kisi client")
-	}
-	o, err := newCheckOptions(opts)
+func (c *Checker) CheckConnection(ctx context.Context) (*ConnectionReport, error) {
+	rep := &ConnectionReport{CheckedAt: c.o.clock.Now(), EmailLinks: -1, EmailLinkLimit: access.LinkLimit}
+	kc, err := checkKey(ctx, c.k)
 	if err != nil {
-		return nil, fmt.Errorf("access: check connection: %w", err)
-	}
-	rep := &ConnectionReport{CheckedAt: o.clock.Now(), EmailLinks: -1, EmailLinkLimit: LinkLimit}
-	kc, err := checkKey(ctx, c)
-	if err != nil {
-		return nil, fmt.Errorf("access: check connection: %w", err)
+		return nil, fmt.Errorf("troubleshoot: check connection: %w", err)
 	}
 	rep.Key, rep.Organization = kc.key, kc.org
 	rep.Findings = append(rep.Findings, kc.findings...)
@@ -266,13 +155,32 @@ func CheckConnection(ctx context.Context, c *kisi.Client, m mapping.Mapping, opt
 		sortFindings(rep.Findings)
 		return rep, nil
 	}
-	own, f, err := loadOwnership(ctx, o, kc.key.UserID)
+	own, f, err := c.loadOwnership(ctx, kc.key.UserID)
 	if err != nil {
-		return nil, fmt.Errorf("access: check connection: %w", err)
+		return nil, fmt.Errorf("troubleshoot: check connection: %w", err)
 	}
 	rep.Findings = append(rep.Findings, f...)
+	if err := c.checkGroups(ctx, rep, own); err != nil {
+		return nil, fmt.Errorf("troubleshoot: check connection: %w", err)
+	}
+	n, err := countEmailLinks(ctx, c.k, rep.CheckedAt)
+	switch {
+	case ctx.Err() != nil:
+		return nil, fmt.Errorf("troubleshoot: check connection: %w", ctx.Err())
+	case err != nil:
+		rep.Findings = append(rep.Findings, checkFailed("count the email links", err))
+	default:
+		rep.EmailLinks = n
+		rep.Findings = append(rep.Findings, c.emailLinkFinding(n))
+	}
+	sortFindings(rep.Findings)
+	return rep, nil
+}
 
-	groups := m.Groups()
+// checkGroups checks every mapped group into rep. Its error is non-nil
+// only when ctx ends.
+func (c *Checker) checkGroups(ctx context.Context, rep *ConnectionReport, own ownership) error {
+	groups := c.m.Groups()
 	if len(groups) == 0 {
 		rep.Findings = append(rep.Findings, Finding{Severity: SeverityWarning, Code: CodeNoGroupsMapped,
 			Message: "The mapping names no Kisi group, so the sync gives nobody access.",
@@ -280,63 +188,43 @@ func CheckConnection(ctx context.Context, c *kisi.Client, m mapping.Mapping, opt
 	}
 	places := map[int64]*kisi.Place{}
 	for _, g := range groups {
-		gc, gf, err := checkGroup(ctx, c, g, m, places)
+		gc, gf, err := checkGroup(ctx, c.k, g, c.m, places)
 		if err != nil {
-			return nil, fmt.Errorf("access: check connection: %w", err)
+			return err
 		}
 		if gc.Exists {
-			rf, err := countGroupRoles(ctx, c, &gc, own)
+			rf, err := countGroupRoles(ctx, c.k, &gc, own)
 			if err != nil {
-				return nil, fmt.Errorf("access: check connection: %w", err)
+				return err
 			}
 			gf = append(gf, rf...)
 			if len(gf) == 0 {
 				gf = append(gf, Finding{Severity: SeverityInfo, Code: CodeGroupOK, GroupID: g,
 					Message: fmt.Sprintf("%s is in order: %s, %s, no restriction.", groupLabel(g, gc.Name),
-						plural(gc.Doors, "door", "doors"), plural(gc.Roles, "role", "roles"))})
+						textfmt.Plural(gc.Doors, "door", "doors"), textfmt.Plural(gc.Roles, "role", "roles"))})
 			}
 		}
 		rep.Groups = append(rep.Groups, gc)
 		rep.Findings = append(rep.Findings, gf...)
 	}
-
-	n, err := countEmailLinks(ctx, c, rep.CheckedAt)
-	switch {
-	case ctx.Err() != nil:
-		return nil, fmt.Errorf("access: check connection: %w", ctx.Err())
-	case err != nil:
-		rep.Findings = append(rep.Findings, checkFailed("count the email links", err))
-	default:
-		rep.EmailLinks = n
-		f := Finding{Severity: SeverityInfo, Code: CodeEmailLinks,
-			Message: fmt.Sprintf("%d of Kisi's %d concurrent email links are in use.", n, LinkLimit)}
-		switch {
-		case n >= LinkLimit:
-			f.Severity = SeverityError
-			f.Message += " Kisi refuses new email links, so drop-in guests get no access link."
-			f.Remedy = "Delete links that are no longer needed in the Kisi dashboard (Credentials → Digital credentials), or send links without email."
-		case n >= o.linkWarn:
-			f.Severity = SeverityWarning
-			f.Message += " The limit is near; once it is reached, drop-in guests get no access link."
-			f.Remedy = "Delete links that are no longer needed in the Kisi dashboard (Credentials → Digital credentials)."
-		}
-		rep.Findings = append(rep.Findings, f)
-	}
-	sortFindings(rep.Findings)
-	return rep, nil
+	return nil
 }
 
-// CheckConnection runs [CheckConnection] with the reconciler's client,
-// mapping, Store (so managed roles are known exactly) and clock. It fails
-// when the reconciler was built with a [KisiAPI] other than a
-// *kisi.Client.
-func (r *Reconciler) CheckConnection(ctx context.Context, opts ...CheckOption) (*ConnectionReport, error) {
-	c, ok := r.k.(*kisi.Client)
-	if !ok {
-		return nil, errors.New("access: check connection: the reconciler's kisi api is not a *kisi.Client")
+// emailLinkFinding reports n email links in force against Kisi's limit.
+func (c *Checker) emailLinkFinding(n int) Finding {
+	f := Finding{Severity: SeverityInfo, Code: CodeEmailLinks,
+		Message: fmt.Sprintf("%d of Kisi's %d concurrent email links are in use.", n, access.LinkLimit)}
+	switch {
+	case n >= access.LinkLimit:
+		f.Severity = SeverityError
+		f.Message += " Kisi refuses new email links, so drop-in guests get no access link."
+		f.Remedy = "Delete links that are no longer needed in the Kisi dashboard (Credentials → Digital credentials), or send links without email."
+	case n >= c.o.linkWarn:
+		f.Severity = SeverityWarning
+		f.Message += " The limit is near; once it is reached, drop-in guests get no access link."
+		f.Remedy = "Delete links that are no longer needed in the Kisi dashboard (Credentials → Digital credentials)."
 	}
-	all := append([]CheckOption{WithCheckClock(r.o.clock), WithCheckStore(r.st, r.o.org)}, opts...)
-	return CheckConnection(ctx, c, r.m, all...)
+	return f
 }
 
 // keyCheck is the outcome of checkKey.
@@ -349,9 +237,9 @@ type keyCheck struct {
 
 // checkKey reads the key's user, its organization and its organization
 // roles. Its error is non-nil only when ctx ends.
-func checkKey(ctx context.Context, c *kisi.Client) (keyCheck, error) {
+func checkKey(ctx context.Context, k Kisi) (keyCheck, error) {
 	var kc keyCheck
-	me, _, err := c.Users.Current(ctx)
+	me, _, err := k.CurrentUser(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
 			return kc, ctx.Err()
@@ -361,7 +249,7 @@ func checkKey(ctx context.Context, c *kisi.Client) (keyCheck, error) {
 	}
 	kc.usable = true
 	kc.key = &KeyInfo{UserID: me.ID, Email: me.Email}
-	org, _, err := c.Organization.Get(ctx)
+	org, _, err := k.GetOrganization(ctx)
 	switch {
 	case ctx.Err() != nil:
 		return kc, ctx.Err()
@@ -371,7 +259,7 @@ func checkKey(ctx context.Context, c *kisi.Client) (keyCheck, error) {
 		kc.org = &OrganizationInfo{ID: org.ID, Name: org.Name, Domain: org.Domain}
 	}
 	forbidden := false
-	for ra, err := range c.RoleAssignments.ListIter(ctx, &kisi.RoleAssignmentListOptions{
+	for ra, err := range kisiglue.RoleAssignments(ctx, k, kisi.RoleAssignmentListOptions{
 		AssigneeType: kisi.AssigneeUser, AssigneeID: me.ID, AppliesToType: kisi.ScopeOrganization}) {
 		if err != nil {
 			if ctx.Err() != nil {
@@ -449,8 +337,9 @@ type ownership struct {
 
 // loadOwnership reads the Store's role records, if a Store is set. A Store
 // failure is a finding, and ownership falls back to the creator heuristic.
-func loadOwnership(ctx context.Context, o checkOptions, keyUser int64) (ownership, []Finding, error) {
+func (c *Checker) loadOwnership(ctx context.Context, keyUser int64) (ownership, []Finding, error) {
 	own := ownership{keyUser: keyUser}
+	o := c.o
 	if o.store == nil {
 		return own, nil, nil
 	}
@@ -465,7 +354,7 @@ func loadOwnership(ctx context.Context, o checkOptions, keyUser int64) (ownershi
 	}
 	own.ids = map[int64]bool{}
 	for _, rec := range recs {
-		if rec.Kind == KindRole && rec.KisiID != 0 && rec.State != StateConflict {
+		if rec.Kind == access.KindRole && rec.KisiID != 0 && rec.State != access.StateConflict {
 			own.ids[rec.KisiID] = true
 		}
 	}
@@ -478,7 +367,7 @@ func (o ownership) managed(ra *kisi.RoleAssignment) bool {
 	if o.ids != nil {
 		return o.ids[ra.ID]
 	}
-	return ra.RoleID == RoleID && ra.CreatedByID != nil && *ra.CreatedByID == o.keyUser &&
+	return ra.RoleID == access.RoleID && ra.CreatedByID != nil && *ra.CreatedByID == o.keyUser &&
 		(ra.CreatedByType == nil || *ra.CreatedByType == kisi.AssigneeUser)
 }
 
@@ -515,9 +404,9 @@ func mappingRefs(m mapping.Mapping, g int64) string {
 // checkGroup reads group g (and its place, cached in places) and reports
 // whether it exists, has doors, is locked down and what restricts it. Its
 // error is non-nil only when ctx ends.
-func checkGroup(ctx context.Context, c *kisi.Client, g int64, m mapping.Mapping, places map[int64]*kisi.Place) (GroupCheck, []Finding, error) {
+func checkGroup(ctx context.Context, k Kisi, g int64, m mapping.Mapping, places map[int64]*kisi.Place) (GroupCheck, []Finding, error) {
 	gc := GroupCheck{GroupID: g, Unmanaged: -1}
-	grp, _, err := c.Groups.Get(ctx, g)
+	grp, _, err := k.GetGroup(ctx, g)
 	if err != nil {
 		if ctx.Err() != nil {
 			return gc, nil, ctx.Err()
@@ -545,7 +434,7 @@ func checkGroup(ctx context.Context, c *kisi.Client, g int64, m mapping.Mapping,
 		gc.PlaceID = *grp.PlaceID
 		pl, seen := places[gc.PlaceID]
 		if !seen {
-			pl, _, err = c.Places.Get(ctx, gc.PlaceID)
+			pl, _, err = k.GetPlace(ctx, gc.PlaceID)
 			if err != nil {
 				if ctx.Err() != nil {
 					return gc, nil, ctx.Err()
@@ -558,9 +447,9 @@ func checkGroup(ctx context.Context, c *kisi.Client, g int64, m mapping.Mapping,
 		if pl != nil && pl.LockedDown {
 			since := ""
 			if pl.LockedDownSince != nil {
-				since = " since " + pl.LockedDownSince.UTC().Format("Mon 2 Jan 2006 15:04 MST")
+				since = " since " + textfmt.Time(*pl.LockedDownSince, time.UTC)
 			}
-			fs = append(fs, Finding{Severity: SeverityError, Code: CodePlaceLockedDown, GroupID: g,
+			fs = append(fs, Finding{Severity: SeverityError, Code: CodePlaceInLockdown, GroupID: g,
 				Message: fmt.Sprintf("The place %d %q of %s is locked down%s: no one can unlock its doors.", pl.ID, pl.Name, label, since),
 				Remedy:  remedyLockdown})
 		}
@@ -577,7 +466,7 @@ func checkGroup(ctx context.Context, c *kisi.Client, g int64, m mapping.Mapping,
 func restrictionFindings(grp *kisi.Group) []Finding {
 	label := groupLabel(grp.ID, grp.Name)
 	var fs []Finding
-	add := func(on bool, code, msg, remedy string) {
+	add := func(on bool, code Code, msg, remedy string) {
 		if on {
 			fs = append(fs, Finding{Severity: SeverityWarning, Code: code, GroupID: grp.ID,
 				Message: label + " " + msg, Remedy: remedy})
@@ -613,9 +502,9 @@ func restrictionFindings(grp *kisi.Group) []Finding {
 
 // countGroupRoles counts the role assignments of an existing group and
 // those not managed here. Its error is non-nil only when ctx ends.
-func countGroupRoles(ctx context.Context, c *kisi.Client, gc *GroupCheck, own ownership) ([]Finding, error) {
+func countGroupRoles(ctx context.Context, k Kisi, gc *GroupCheck, own ownership) ([]Finding, error) {
 	roles, unmanaged := 0, 0
-	for ra, err := range c.RoleAssignments.ListIter(ctx, &kisi.RoleAssignmentListOptions{
+	for ra, err := range kisiglue.RoleAssignments(ctx, k, kisi.RoleAssignmentListOptions{
 		AppliesToType: kisi.ScopeGroup, AppliesToID: gc.GroupID}) {
 		if err != nil {
 			if ctx.Err() != nil {
@@ -633,9 +522,9 @@ func countGroupRoles(ctx context.Context, c *kisi.Client, gc *GroupCheck, own ow
 		return nil, nil
 	}
 	label := groupLabel(gc.GroupID, gc.Name)
-	msg := fmt.Sprintf("%s is shared: %d of its %s were not created by this SDK", label, unmanaged, plural(roles, "role", "roles"))
+	msg := fmt.Sprintf("%s is shared: %d of its %s were not created by this SDK", label, unmanaged, textfmt.Plural(roles, "role", "roles"))
 	if !own.exact() {
-		msg = fmt.Sprintf("%s is shared: %d of its %s were not created through this API key", label, unmanaged, plural(roles, "role", "roles"))
+		msg = fmt.Sprintf("%s is shared: %d of its %s were not created through this API key", label, unmanaged, textfmt.Plural(roles, "role", "roles"))
 	}
 	return []Finding{{Severity: SeverityInfo, Code: CodeGroupShared, GroupID: gc.GroupID,
 		Message: msg + " (given by hand in the Kisi dashboard or by another integration). That is fine: the sync never changes or removes them.",
@@ -644,9 +533,9 @@ func countGroupRoles(ctx context.Context, c *kisi.Client, gc *GroupCheck, own ow
 
 // countEmailLinks counts the group links with an email that are in force
 // at now.
-func countEmailLinks(ctx context.Context, c *kisi.Client, now time.Time) (int, error) {
+func countEmailLinks(ctx context.Context, k Kisi, now time.Time) (int, error) {
 	n := 0
-	for l, err := range c.GroupLinks.ListIter(ctx, nil) {
+	for l, err := range kisiglue.GroupLinks(ctx, k, kisi.GroupLinkListOptions{}) {
 		if err != nil {
 			return 0, err
 		}
@@ -655,4 +544,13 @@ func countEmailLinks(ctx context.Context, c *kisi.Client, now time.Time) (int, e
 		}
 	}
 	return n, nil
+}
+
+// joinCodes lists codes for a sentence: "time_restriction, app_access_off".
+func joinCodes(codes []Code) string {
+	parts := make([]string, len(codes))
+	for i, c := range codes {
+		parts[i] = string(c)
+	}
+	return strings.Join(parts, ", ")
 }
