@@ -52,11 +52,13 @@ type Client struct {
 	baseURL   *url.URL
 	auth      *credential
 	userAgent string
-	logger    *slog.Logger
-	clock     clockwork.Clock
-	http      *retryablehttp.Client
-	retry     retryConfig
-	jitter    *lockedRand
+	// integration headers; empty: not sent
+	integrationID, integrationContact string
+	logger                            *slog.Logger
+	clock                             clockwork.Clock
+	http                              *retryablehttp.Client
+	retry                             retryConfig
+	jitter                            *lockedRand
 
 	deprecated sync.Map // endpoint (method + path template) → struct{}
 
@@ -159,13 +161,15 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 		o.clock = clockwork.NewRealClock()
 	}
 	c := &Client{
-		baseURL:   base,
-		auth:      newCredential("KISI-LOGIN " + apiKey),
-		userAgent: o.userAgent,
-		logger:    o.logger,
-		clock:     o.clock,
-		retry:     o.retry,
-		jitter:    newLockedRand(uint64(o.clock.Now().UnixNano())),
+		baseURL:            base,
+		auth:               newCredential("KISI-LOGIN " + apiKey),
+		userAgent:          o.userAgent,
+		integrationID:      o.integrationID,
+		integrationContact: o.integrationContact,
+		logger:             o.logger,
+		clock:              o.clock,
+		retry:              o.retry,
+		jitter:             newLockedRand(uint64(o.clock.Now().UnixNano())),
 	}
 	c.http = c.newRetryClient(o)
 	c.common.client = c
@@ -368,6 +372,10 @@ func (c *Client) do(ctx context.Context, r request, out any) (*Response, error) 
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("User-Agent", c.userAgent)
+	if c.integrationID != "" {
+		req.Header.Set(IntegrationIdentifierHeader, c.integrationID)
+		req.Header.Set(IntegrationContactHeader, c.integrationContact)
+	}
 
 	hresp, err := c.http.Do(req)
 	if err != nil {
