@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -229,7 +230,7 @@ func TestEndpoints(t *testing.T) {
 			want: []*kisi.User{{ID: 7, Email: "ann@example.com", Metadata: map[string]any{"plan": "flex"}}},
 		},
 		{
-			name: "user get by email case-insensitive", method: "GET", path: "/users", wantQuery: url.Values{"email": {"Ann@Example.com"}, "limit": {"100"}},
+			name: "user get by email case-insensitive", method: "GET", path: "/users", wantQuery: url.Values{"query": {"ann@example.com"}, "limit": {"100"}},
 			status: 200, reply: `[{"id":6,"email":"other@example.com"},{"id":7,"email":"ann@example.com"}]`,
 			call: func(ctx context.Context, c *kisi.Client) (any, error) {
 				u, _, err := c.Users.GetByEmail(ctx, " Ann@Example.com ")
@@ -518,6 +519,50 @@ func TestNilRequests(t *testing.T) {
 	for i, err := range []error{err1, err2, err3, err4} {
 		if err == nil {
 			t.Errorf("call %d: got nil error for missing input", i+1)
+		}
+	}
+}
+
+// TestGetByEmailAcrossPages: GetByEmail sends the normalized address as
+// ?query=, reads every page of matches and accepts only an exact match.
+func TestGetByEmailAcrossPages(t *testing.T) {
+	t.Parallel()
+	c, mux, _ := setup(t)
+	var queries []string
+	mux.HandleFunc("GET /users", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		queries = append(queries, q.Get("query")+"@"+q.Get("offset"))
+		if q.Get("email") != "" {
+			t.Errorf("email filter sent: %q", q.Get("email"))
+		}
+		w.Header().Set("X-Collection-Range", q.Get("offset")+"-99/101")
+		if q.Get("offset") == "" {
+			// A full page of near misses: the same text in longer
+			// addresses, names or notes.
+			page := make([]map[string]any, 100)
+			for i := range page {
+				page[i] = map[string]any{"id": i + 1, "email": fmt.Sprintf("x%dann@example.com", i)}
+			}
+			writeJSON(w, http.StatusOK, page)
+			return
+		}
+		writeJSON(w, http.StatusOK, []map[string]any{{"id": 200, "email": "ANN@example.com"}})
+	})
+	u, _, err := c.Users.GetByEmail(t.Context(), "  Ann@Example.COM\t")
+	require.NoError(t, err)
+	if u.ID != 200 {
+		t.Errorf("found user %d, want 200", u.ID)
+	}
+	if diff := cmp.Diff([]string{"ann@example.com@", "ann@example.com@100"}, queries); diff != "" {
+		t.Errorf("queries (-want +got):\n%s", diff)
+	}
+}
+
+func TestNormalizeEmail(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{" Ann@Example.COM\n": "ann@example.com", "": "", "b@c.d": "b@c.d"} {
+		if got := kisi.NormalizeEmail(in); got != want {
+			t.Errorf("NormalizeEmail(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

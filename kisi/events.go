@@ -142,8 +142,8 @@ var ErrEventSetFailed = errors.New("kisi: event set failed")
 const DefaultEventSetPoll = time.Second
 
 // EventSetsService queries the event stream through event sets. Kisi
-// allows one POST /event_sets per second; the client's pacing applies to it
-// like to every request.
+// allows one POST /event_sets per second; the client paces Create to it (see
+// [EventSetRateLimit]) on top of its per-user pace.
 type EventSetsService service
 
 // Create starts an event set; a nil req, like an empty one, asks for every
@@ -197,8 +197,9 @@ func (s *EventSetsService) Wait(ctx context.Context, id int64, poll time.Duratio
 // Events creates an event set for req (nil: every event of the past 90
 // days), waits until it is finished and yields its events, following the
 // cursor lazily with pages of pageSize (Kisi's default of 50 when pageSize
-// <= 0). It yields (nil, err) once on an error. Each range creates a new
-// event set.
+// <= 0). It stops after a page whose cursor is null, repeats a cursor it
+// already followed, or holds no events. It yields (nil, err) once on an
+// error. Each range creates a new event set.
 func (s *EventSetsService) Events(ctx context.Context, req *EventSetCreateRequest, pageSize int) iter.Seq2[*Event, error] {
 	return func(yield func(*Event, error) bool) {
 		set, _, err := s.Create(ctx, req)
@@ -216,15 +217,20 @@ func (s *EventSetsService) Events(ctx context.Context, req *EventSetCreateReques
 			yield(nil, fmt.Errorf("kisi: event set %d: %w", set.ID, ErrEventSetFailed))
 			return
 		}
+		seen := map[string]bool{}
 		for {
 			for _, ev := range set.Events {
 				if !yield(ev, nil) {
 					return
 				}
 			}
-			if set.Cursor == nil || *set.Cursor == "" {
+			// Stop on a null cursor and, defensively, on a cursor already
+			// followed or a page without events, either of which would
+			// otherwise loop for ever.
+			if set.Cursor == nil || *set.Cursor == "" || seen[*set.Cursor] || len(set.Events) == 0 {
 				return
 			}
+			seen[*set.Cursor] = true
 			next, _, err := s.Get(ctx, set.ID, &EventSetGetOptions{Limit: pageSize, Cursor: *set.Cursor})
 			if err != nil {
 				yield(nil, err)

@@ -109,24 +109,45 @@ func (s *UsersService) Get(ctx context.Context, id int64) (*User, *Response, err
 	return getByID[User](ctx, s.client, usersPath, id)
 }
 
+// NormalizeEmail returns email as Kisi compares it: without surrounding
+// space and in lower case. Kisi treats addresses case-insensitively (a
+// second user whose email differs only in case is refused as taken).
+func NormalizeEmail(email string) string {
+	return strings.ToLower(strings.TrimSpace(email))
+}
+
 // GetByEmail returns the user whose email equals email, ignoring case and
-// surrounding space, using the email filter of GET /users. It returns an
-// error matching ErrNotFound when there is none.
+// surrounding space. It searches with GET /users?query=<normalized email>,
+// the filter Kisi's documentation and its own client use (the spec's email
+// filter is not documented further), reads every page of matches, and
+// accepts only an exact match of the normalized address, since query also
+// matches names, notes and parts of longer addresses. It returns an error
+// matching ErrNotFound when there is none. Users.List with
+// UserListOptions.Email sends the spec's ?email= filter instead.
 func (s *UsersService) GetByEmail(ctx context.Context, email string) (*User, *Response, error) {
-	want := strings.TrimSpace(email)
+	want := NormalizeEmail(email)
 	if want == "" {
 		return nil, nil, fmt.Errorf("kisi: GET /users: empty email")
 	}
-	users, resp, err := s.List(ctx, &UserListOptions{Email: want, ListOptions: ListOptions{Limit: maxLimitUsers}})
-	if err != nil {
-		return nil, resp, err
-	}
-	for _, u := range users {
-		if strings.EqualFold(strings.TrimSpace(u.Email), want) {
-			return u, resp, nil
+	opts := UserListOptions{Query: want, ListOptions: ListOptions{Limit: maxLimitUsers}}
+	for {
+		users, resp, err := s.List(ctx, &opts)
+		if err != nil {
+			return nil, resp, err
 		}
+		for _, u := range users {
+			if NormalizeEmail(u.Email) == want {
+				return u, resp, nil
+			}
+		}
+		if resp.NextOffset == 0 {
+			return nil, resp, &Error{StatusCode: http.StatusNotFound, Message: "no user with this email", Method: http.MethodGet, Endpoint: "/users"}
+		}
+		if resp.NextOffset > MaxOffset {
+			return nil, resp, fmt.Errorf("kisi: GET /users: look up by email: %w", ErrOffsetCap)
+		}
+		opts.Offset = resp.NextOffset
 	}
-	return nil, resp, &Error{StatusCode: http.StatusNotFound, Message: "no user with this email", Method: http.MethodGet, Endpoint: "/users"}
 }
 
 // Current returns the user the API key belongs to (GET /user).
