@@ -95,6 +95,35 @@ func TestEndpoints(t *testing.T) {
 			want: 204,
 		},
 		{
+			name: "role assignment update of the window", method: "PATCH", path: "/role_assignments/5",
+			wantBody: `{"role_assignment":{"valid_from":"2026-03-01T09:00:00Z","valid_until":"2026-03-01T17:00:00Z"}}`, status: 204,
+			call: func(ctx context.Context, c *kisi.Client) (any, error) {
+				from, until := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC), time.Date(2026, 3, 1, 17, 0, 0, 0, time.UTC)
+				resp, err := c.UpdateRoleAssignment(ctx, 5, &kisi.RoleAssignmentUpdateRequest{Validity: &kisi.Validity{From: &from, Until: &until}})
+				return resp.StatusCode, err
+			},
+			want: 204,
+		},
+		{
+			name: "role assignment update to no end sends null", method: "PATCH", path: "/role_assignments/5",
+			wantBody: `{"role_assignment":{"valid_from":"2026-03-01T09:00:00Z","valid_until":null}}`, status: 204,
+			call: func(ctx context.Context, c *kisi.Client) (any, error) {
+				from := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+				resp, err := c.UpdateRoleAssignment(ctx, 5, &kisi.RoleAssignmentUpdateRequest{Validity: &kisi.Validity{From: &from}})
+				return resp.StatusCode, err
+			},
+			want: 204,
+		},
+		{
+			name: "role assignment update to unbounded sends two nulls", method: "PATCH", path: "/role_assignments/5",
+			wantBody: `{"role_assignment":{"notify":true,"valid_from":null,"valid_until":null}}`, status: 204,
+			call: func(ctx context.Context, c *kisi.Client) (any, error) {
+				resp, err := c.UpdateRoleAssignment(ctx, 5, &kisi.RoleAssignmentUpdateRequest{Notify: kisi.Ptr(true), Validity: &kisi.Validity{}})
+				return resp.StatusCode, err
+			},
+			want: 204,
+		},
+		{
 			name: "role assignment delete", method: "DELETE", path: "/role_assignments/5", status: 204,
 			call: func(ctx context.Context, c *kisi.Client) (any, error) {
 				resp, err := c.DeleteRoleAssignment(ctx, 5)
@@ -227,7 +256,7 @@ func TestEndpoints(t *testing.T) {
 				us, _, err := c.ListUsers(ctx, &kisi.UserListOptions{Email: "ann@example.com"})
 				return us, err
 			},
-			want: []*kisi.User{{ID: 7, Email: "ann@example.com", Metadata: map[string]any{"plan": "flex"}}},
+			want: []*kisi.User{{ID: 7, Email: "ann@example.com", ConfirmedReported: true, Metadata: map[string]any{"plan": "flex"}}},
 		},
 		{
 			name: "user get by email case-insensitive", method: "GET", path: "/users", wantQuery: url.Values{"query": {"ann@example.com"}, "limit": {"100"}},
@@ -262,7 +291,7 @@ func TestEndpoints(t *testing.T) {
 				u, _, err := c.CreateUser(ctx, &kisi.UserCreateRequest{Email: "bob@example.com", Name: "Bob", SendEmails: kisi.Ptr(false), Confirm: kisi.Ptr(true)})
 				return u, err
 			},
-			want: &kisi.User{ID: 9, Email: "bob@example.com", Name: "Bob", Confirmed: true},
+			want: &kisi.User{ID: 9, Email: "bob@example.com", Name: "Bob", Confirmed: true, ConfirmedReported: true},
 		},
 		{
 			name: "user update", method: "PATCH", path: "/users/9",
@@ -576,5 +605,33 @@ func TestGetByEmailNotFound(t *testing.T) {
 	_, _, err := c.Users.GetByEmail(t.Context(), "ann@example.com")
 	if !errors.Is(err, kisi.ErrNotFound) {
 		t.Errorf("err = %v, want ErrNotFound", err)
+	}
+}
+
+// TestUserStatus: the status does not depend on the deprecated confirmed
+// key alone and keeps working when it is absent.
+func TestUserStatus(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		body string
+		want kisi.UserStatus
+	}{
+		{"confirmed", `{"id":1,"confirmed":true}`, kisi.UserStatusActive},
+		{"unconfirmed", `{"id":1,"confirmed":false}`, kisi.UserStatusPending},
+		{"unconfirmed but has opened a door", `{"id":1,"confirmed":false,"last_accessed_at":"2026-01-02T03:04:05Z"}`, kisi.UserStatusActive},
+		{"no confirmed key", `{"id":1}`, kisi.UserStatusUnknown},
+		{"null confirmed key", `{"id":1,"confirmed":null}`, kisi.UserStatusUnknown},
+		{"no confirmed key, has opened a door", `{"id":1,"last_accessed_at":"2026-01-02T03:04:05Z"}`, kisi.UserStatusActive},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var u kisi.User
+			require.NoError(t, json.Unmarshal([]byte(tc.body), &u))
+			if got := u.Status(); got != tc.want {
+				t.Errorf("Status() = %v, want %v", got, tc.want)
+			}
+		})
 	}
 }
