@@ -23,7 +23,11 @@ func clockElapsed(t *testing.T, clock *clockwork.FakeClock, step time.Duration, 
 	errs := make(chan error, len(calls))
 	var wg sync.WaitGroup
 	for _, call := range calls {
-		wg.Go(func() { errs <- call() })
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- call()
+		}()
 	}
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
