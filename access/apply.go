@@ -495,7 +495,7 @@ func (ru *run) patch(ctx context.Context, ch Change) (bool, error) {
 		return false, nil
 	}
 	from, until := kisiglue.Validity(*ch.Window)
-	if _, err := r.k.UpdateRoleAssignment(ctx, ch.KisiID, &kisi.RoleAssignmentUpdateRequest{ValidFrom: from, ValidUntil: until}); err != nil {
+	if _, err := r.k.UpdateRoleAssignment(ctx, ch.KisiID, &kisi.RoleAssignmentUpdateRequest{Validity: &kisi.Validity{From: from, Until: until}}); err != nil {
 		if errors.Is(err, kisi.ErrNotFound) || errors.Is(err, kisi.ErrValidation) {
 			r.patchBroken.Store(errors.Is(err, kisi.ErrValidation))
 			return false, nil

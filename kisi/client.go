@@ -52,11 +52,13 @@ type Client struct {
 	baseURL   *url.URL
 	auth      *credential
 	userAgent string
-	logger    *slog.Logger
-	clock     clockwork.Clock
-	http      *retryablehttp.Client
-	retry     retryConfig
-	jitter    *lockedRand
+	// integration headers; empty: not sent
+	integrationID, integrationContact string
+	logger                            *slog.Logger
+	clock                             clockwork.Clock
+	http                              *retryablehttp.Client
+	retry                             retryConfig
+	jitter                            *lockedRand
 
 	deprecated sync.Map // endpoint (method + path template) → struct{}
 
@@ -88,6 +90,10 @@ type Client struct {
 	EventSets *EventSetsService
 	// Events reads event metadata such as the list of event types.
 	Events *EventsService
+	// Integrations manages integrations such as the event webhook.
+	Integrations *IntegrationsService
+	// Schedules reads time restrictions (opening hours).
+	Schedules *SchedulesService
 }
 
 // service is the common state of every service: the client it belongs to.
@@ -159,13 +165,15 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 		o.clock = clockwork.NewRealClock()
 	}
 	c := &Client{
-		baseURL:   base,
-		auth:      newCredential("KISI-LOGIN " + apiKey),
-		userAgent: o.userAgent,
-		logger:    o.logger,
-		clock:     o.clock,
-		retry:     o.retry,
-		jitter:    newLockedRand(uint64(o.clock.Now().UnixNano())),
+		baseURL:            base,
+		auth:               newCredential("KISI-LOGIN " + apiKey),
+		userAgent:          o.userAgent,
+		integrationID:      o.integrationID,
+		integrationContact: o.integrationContact,
+		logger:             o.logger,
+		clock:              o.clock,
+		retry:              o.retry,
+		jitter:             newLockedRand(uint64(o.clock.Now().UnixNano())),
 	}
 	c.http = c.newRetryClient(o)
 	c.common.client = c
@@ -182,6 +190,8 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 	c.TeamMemberships = (*TeamMembershipsService)(&c.common)
 	c.EventSets = (*EventSetsService)(&c.common)
 	c.Events = (*EventsService)(&c.common)
+	c.Integrations = (*IntegrationsService)(&c.common)
+	c.Schedules = (*SchedulesService)(&c.common)
 	return c, nil
 }
 
@@ -368,6 +378,10 @@ func (c *Client) do(ctx context.Context, r request, out any) (*Response, error) 
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("User-Agent", c.userAgent)
+	if c.integrationID != "" {
+		req.Header.Set(IntegrationIdentifierHeader, c.integrationID)
+		req.Header.Set(IntegrationContactHeader, c.integrationContact)
+	}
 
 	hresp, err := c.http.Do(req)
 	if err != nil {

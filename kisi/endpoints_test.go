@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -89,6 +90,35 @@ func TestEndpoints(t *testing.T) {
 			wantBody: `{"role_assignment":{"notify":false}}`, status: 204,
 			call: func(ctx context.Context, c *kisi.Client) (any, error) {
 				resp, err := c.UpdateRoleAssignment(ctx, 5, &kisi.RoleAssignmentUpdateRequest{Notify: kisi.Ptr(false)})
+				return resp.StatusCode, err
+			},
+			want: 204,
+		},
+		{
+			name: "role assignment update of the window", method: "PATCH", path: "/role_assignments/5",
+			wantBody: `{"role_assignment":{"valid_from":"2026-03-01T09:00:00Z","valid_until":"2026-03-01T17:00:00Z"}}`, status: 204,
+			call: func(ctx context.Context, c *kisi.Client) (any, error) {
+				from, until := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC), time.Date(2026, 3, 1, 17, 0, 0, 0, time.UTC)
+				resp, err := c.UpdateRoleAssignment(ctx, 5, &kisi.RoleAssignmentUpdateRequest{Validity: &kisi.Validity{From: &from, Until: &until}})
+				return resp.StatusCode, err
+			},
+			want: 204,
+		},
+		{
+			name: "role assignment update to no end sends null", method: "PATCH", path: "/role_assignments/5",
+			wantBody: `{"role_assignment":{"valid_from":"2026-03-01T09:00:00Z","valid_until":null}}`, status: 204,
+			call: func(ctx context.Context, c *kisi.Client) (any, error) {
+				from := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+				resp, err := c.UpdateRoleAssignment(ctx, 5, &kisi.RoleAssignmentUpdateRequest{Validity: &kisi.Validity{From: &from}})
+				return resp.StatusCode, err
+			},
+			want: 204,
+		},
+		{
+			name: "role assignment update to unbounded sends two nulls", method: "PATCH", path: "/role_assignments/5",
+			wantBody: `{"role_assignment":{"notify":true,"valid_from":null,"valid_until":null}}`, status: 204,
+			call: func(ctx context.Context, c *kisi.Client) (any, error) {
+				resp, err := c.UpdateRoleAssignment(ctx, 5, &kisi.RoleAssignmentUpdateRequest{Notify: kisi.Ptr(true), Validity: &kisi.Validity{}})
 				return resp.StatusCode, err
 			},
 			want: 204,
@@ -226,10 +256,10 @@ func TestEndpoints(t *testing.T) {
 				us, _, err := c.ListUsers(ctx, &kisi.UserListOptions{Email: "ann@example.com"})
 				return us, err
 			},
-			want: []*kisi.User{{ID: 7, Email: "ann@example.com", Metadata: map[string]any{"plan": "flex"}}},
+			want: []*kisi.User{{ID: 7, Email: "ann@example.com", ConfirmedReported: true, Metadata: map[string]any{"plan": "flex"}}},
 		},
 		{
-			name: "user get by email case-insensitive", method: "GET", path: "/users", wantQuery: url.Values{"email": {"Ann@Example.com"}, "limit": {"100"}},
+			name: "user get by email case-insensitive", method: "GET", path: "/users", wantQuery: url.Values{"query": {"ann@example.com"}, "limit": {"100"}},
 			status: 200, reply: `[{"id":6,"email":"other@example.com"},{"id":7,"email":"ann@example.com"}]`,
 			call: func(ctx context.Context, c *kisi.Client) (any, error) {
 				u, _, err := c.Users.GetByEmail(ctx, " Ann@Example.com ")
@@ -261,7 +291,7 @@ func TestEndpoints(t *testing.T) {
 				u, _, err := c.CreateUser(ctx, &kisi.UserCreateRequest{Email: "bob@example.com", Name: "Bob", SendEmails: kisi.Ptr(false), Confirm: kisi.Ptr(true)})
 				return u, err
 			},
-			want: &kisi.User{ID: 9, Email: "bob@example.com", Name: "Bob", Confirmed: true},
+			want: &kisi.User{ID: 9, Email: "bob@example.com", Name: "Bob", Confirmed: true, ConfirmedReported: true},
 		},
 		{
 			name: "user update", method: "PATCH", path: "/users/9",
@@ -522,6 +552,50 @@ func TestNilRequests(t *testing.T) {
 	}
 }
 
+// TestGetByEmailAcrossPages: GetByEmail sends the normalized address as
+// ?query=, reads every page of matches and accepts only an exact match.
+func TestGetByEmailAcrossPages(t *testing.T) {
+	t.Parallel()
+	c, mux, _ := setup(t)
+	var queries []string
+	mux.HandleFunc("GET /users", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		queries = append(queries, q.Get("query")+"@"+q.Get("offset"))
+		if q.Get("email") != "" {
+			t.Errorf("email filter sent: %q", q.Get("email"))
+		}
+		w.Header().Set("X-Collection-Range", q.Get("offset")+"-99/101")
+		if q.Get("offset") == "" {
+			// A full page of near misses: the same text in longer
+			// addresses, names or notes.
+			page := make([]map[string]any, 100)
+			for i := range page {
+				page[i] = map[string]any{"id": i + 1, "email": fmt.Sprintf("x%dann@example.com", i)}
+			}
+			writeJSON(w, http.StatusOK, page)
+			return
+		}
+		writeJSON(w, http.StatusOK, []map[string]any{{"id": 200, "email": "ANN@example.com"}})
+	})
+	u, _, err := c.Users.GetByEmail(t.Context(), "  Ann@Example.COM\t")
+	require.NoError(t, err)
+	if u.ID != 200 {
+		t.Errorf("found user %d, want 200", u.ID)
+	}
+	if diff := cmp.Diff([]string{"ann@example.com@", "ann@example.com@100"}, queries); diff != "" {
+		t.Errorf("queries (-want +got):\n%s", diff)
+	}
+}
+
+func TestNormalizeEmail(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{" Ann@Example.COM\n": "ann@example.com", "": "", "b@c.d": "b@c.d"} {
+		if got := kisi.NormalizeEmail(in); got != want {
+			t.Errorf("NormalizeEmail(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 func TestGetByEmailNotFound(t *testing.T) {
 	t.Parallel()
 	c, mux, _ := setup(t)
@@ -531,5 +605,33 @@ func TestGetByEmailNotFound(t *testing.T) {
 	_, _, err := c.Users.GetByEmail(t.Context(), "ann@example.com")
 	if !errors.Is(err, kisi.ErrNotFound) {
 		t.Errorf("err = %v, want ErrNotFound", err)
+	}
+}
+
+// TestUserStatus: the status does not depend on the deprecated confirmed
+// key alone and keeps working when it is absent.
+func TestUserStatus(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		body string
+		want kisi.UserStatus
+	}{
+		{"confirmed", `{"id":1,"confirmed":true}`, kisi.UserStatusActive},
+		{"unconfirmed", `{"id":1,"confirmed":false}`, kisi.UserStatusPending},
+		{"unconfirmed but has opened a door", `{"id":1,"confirmed":false,"last_accessed_at":"2026-01-02T03:04:05Z"}`, kisi.UserStatusActive},
+		{"no confirmed key", `{"id":1}`, kisi.UserStatusUnknown},
+		{"null confirmed key", `{"id":1,"confirmed":null}`, kisi.UserStatusUnknown},
+		{"no confirmed key, has opened a door", `{"id":1,"last_accessed_at":"2026-01-02T03:04:05Z"}`, kisi.UserStatusActive},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var u kisi.User
+			require.NoError(t, json.Unmarshal([]byte(tc.body), &u))
+			if got := u.Status(); got != tc.want {
+				t.Errorf("Status() = %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

@@ -29,6 +29,11 @@ var (
 	ErrValidation = errors.New("kisi: validation failed")
 	// ErrConflict matches a 409 response.
 	ErrConflict = errors.New("kisi: conflict")
+	// ErrRejected matches every client-error response (400 to 499) except
+	// 429: Kisi refused the request as sent, and repeating it unchanged will
+	// not help. Callers that try an undocumented request (such as a PATCH of
+	// a role's validity) fall back on a documented one when they see it.
+	ErrRejected = errors.New("kisi: request rejected")
 	// ErrMaybeApplied marks a create (POST) that failed in a way that does
 	// not tell whether Kisi applied it: the connection broke after the
 	// request was sent, or Kisi answered with a server error. The caller
@@ -119,6 +124,8 @@ func (e *Error) Is(target error) bool {
 		return e.StatusCode == http.StatusUnprocessableEntity
 	case ErrConflict:
 		return e.StatusCode == http.StatusConflict
+	case ErrRejected:
+		return e.StatusCode >= 400 && e.StatusCode < 500 && e.StatusCode != http.StatusTooManyRequests
 	case ErrMaybeApplied:
 		return e.MaybeApplied
 	}

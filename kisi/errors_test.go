@@ -126,6 +126,27 @@ func TestErrorShapes(t *testing.T) {
 	}
 }
 
+// TestErrRejected: every 4xx answer but 429 matches ErrRejected, so that a
+// caller trying an undocumented request can fall back on any refusal.
+func TestErrRejected(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		status int
+		want   bool
+	}{
+		{400, true}, {401, true}, {403, true}, {404, true}, {405, true}, {409, true}, {422, true},
+		{429, false}, {499, true}, {500, false}, {503, false}, {399, false},
+	} {
+		t.Run(http.StatusText(tc.status), func(t *testing.T) {
+			t.Parallel()
+			err := error(&kisi.Error{StatusCode: tc.status})
+			if got := errors.Is(err, kisi.ErrRejected); got != tc.want {
+				t.Errorf("errors.Is(%d, ErrRejected) = %v, want %v", tc.status, got, tc.want)
+			}
+		})
+	}
+}
+
 func TestCheckResponse(t *testing.T) {
 	t.Parallel()
 	req, err := http.NewRequest(http.MethodGet, "https://api.kisi.io/users?email=a%40b.c", nil)

@@ -87,3 +87,72 @@ func TestEventSetWaitFailedAndCanceled(t *testing.T) {
 		t.Errorf("endless set: err = %v, want context.DeadlineExceeded", err)
 	}
 }
+
+// TestEventSetCursorLoopStops: the cursor loop ends on a repeated cursor or
+// an empty page instead of asking for the same page for ever.
+func TestEventSetCursorLoopStops(t *testing.T) {
+	t.Parallel()
+	ev := func(id string) map[string]any { return map[string]any{"uuid": id, "type": "lock.unlock"} }
+	tests := []struct {
+		name     string
+		pages    map[string]map[string]any // cursor → page
+		want     []string
+		wantGets int
+	}{
+		{
+			name: "repeated cursor",
+			pages: map[string]map[string]any{
+				"c1": {"cursor": "c2", "events": []any{ev("e2")}},
+				"c2": {"cursor": "c1", "events": []any{ev("e3")}},
+			},
+			want: []string{"e1", "e2", "e3"}, wantGets: 2,
+		},
+		{
+			name: "same cursor again",
+			pages: map[string]map[string]any{
+				"c1": {"cursor": "c1", "events": []any{ev("e2")}},
+			},
+			want: []string{"e1", "e2"}, wantGets: 1,
+		},
+		{
+			name: "empty page with a cursor",
+			pages: map[string]map[string]any{
+				"c1": {"cursor": "c2", "events": []any{}},
+				"c2": {"cursor": nil, "events": []any{ev("never")}},
+			},
+			want: []string{"e1"}, wantGets: 1,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c, mux, _ := setup(t)
+			var gets atomic.Int32
+			mux.HandleFunc("POST /event_sets", func(w http.ResponseWriter, r *http.Request) {
+				writeJSON(w, http.StatusOK, map[string]any{"id": 5, "status": "finished", "cursor": "c1", "events": []any{ev("e1")}})
+			})
+			mux.HandleFunc("GET /event_sets/5", func(w http.ResponseWriter, r *http.Request) {
+				if gets.Add(1) > 10 {
+					http.Error(w, "looping", http.StatusBadRequest)
+					return
+				}
+				page := map[string]any{"id": 5, "status": "finished"}
+				for k, v := range tc.pages[r.URL.Query().Get("cursor")] {
+					page[k] = v
+				}
+				writeJSON(w, http.StatusOK, page)
+			})
+			var got []string
+			for ev, err := range c.EventSets.Events(t.Context(), nil, 0) {
+				require.NoError(t, err)
+				got = append(got, ev.UUID)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("events (-want +got):\n%s", diff)
+			}
+			if n := int(gets.Load()); n != tc.wantGets {
+				t.Errorf("GET /event_sets/5 %d times, want %d", n, tc.wantGets)
+			}
+		})
+	}
+}

@@ -30,6 +30,12 @@ func TestParseCollectionRange(t *testing.T) {
 		{"-9/200", 0, false},
 		{"0-9/-1", 0, false},
 		{"0-9/+1", 0, false},
+		{"*/0", 0, true},
+		{"*/12", 12, true},
+		{"*/", 0, false},
+		{"*/-1", 0, false},
+		{"*-1/0", 0, false},
+		{"**/0", 0, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.in, func(t *testing.T) {

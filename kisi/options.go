@@ -25,6 +25,9 @@ type options struct {
 	retry      retryConfig
 	userAgent  string
 	clock      clockwork.Clock
+	limiter    *rate.Limiter // shared limiter; nil: one of the client's own
+	// integration headers; empty: not sent
+	integrationID, integrationContact string
 }
 
 // retryConfig bounds the retries of one call.
@@ -47,6 +50,10 @@ const (
 	DefaultRetryWaitMax = 30 * time.Second
 	// DefaultTimeout bounds each attempt of the default HTTP client.
 	DefaultTimeout = 30 * time.Second
+	// EventSetRateLimit is Kisi's own limit on POST /event_sets, in
+	// requests per second; the client paces those requests to it on top of
+	// the per-user limit.
+	EventSetRateLimit rate.Limit = 1
 )
 
 func defaultOptions() options {
@@ -111,6 +118,55 @@ func WithRateLimit(limit rate.Limit, burst int) Option {
 			return fmt.Errorf("invalid burst %d: must be at least 1", burst)
 		}
 		o.limit, o.burst = limit, burst
+		return nil
+	}
+}
+
+// WithLimiter makes the client wait for tokens of l instead of a limiter of
+// its own, so that several clients whose keys belong to one Kisi user share
+// Kisi's per-user budget of 5 requests per second: create one
+// rate.NewLimiter(kisi.DefaultRateLimit, kisi.DefaultBurst) and pass it to
+// each of them. Tokens are reserved on the client's clock ([WithClock]). It
+// overrides [WithRateLimit]. POST /event_sets keeps its own additional pace
+// of [EventSetRateLimit] per client.
+func WithLimiter(l *rate.Limiter) Option {
+	return func(o *options) error {
+		if l == nil {
+			return errors.New("nil limiter")
+		}
+		if l.Burst() < 1 && l.Limit() != rate.Inf {
+			return fmt.Errorf("invalid limiter burst %d: must be at least 1", l.Burst())
+		}
+		o.limiter = l
+		return nil
+	}
+}
+
+// Header names Kisi asks integration partners to send.
+const (
+	IntegrationIdentifierHeader = "X-Kisi-Integration-Identifier"
+	IntegrationContactHeader    = "X-Kisi-Integration-Contact"
+)
+
+// WithIntegration sends identifier and contact as the
+// X-Kisi-Integration-Identifier and X-Kisi-Integration-Contact headers on
+// every request. Kisi asks integration partners to send both, so that it can
+// tell which integration a request comes from and whom to contact about it
+// (one page of Kisi's documentation calls them required, another
+// recommended). identifier names the integration (e.g. "acme-coworking"),
+// contact is an email address or URL. Both must be non-empty and free of
+// control characters. Without this option neither header is sent.
+func WithIntegration(identifier, contact string) Option {
+	return func(o *options) error {
+		identifier, contact = strings.TrimSpace(identifier), strings.TrimSpace(contact)
+		if identifier == "" || contact == "" {
+			return errors.New("integration identifier and contact must not be empty")
+		}
+		bad := func(r rune) bool { return r < ' ' || r == 0x7f }
+		if strings.ContainsFunc(identifier, bad) || strings.ContainsFunc(contact, bad) {
+			return errors.New("integration identifier or contact contains control characters")
+		}
+		o.integrationID, o.integrationContact = identifier, contact
 		return nil
 	}
 }

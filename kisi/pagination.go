@@ -24,8 +24,10 @@ const (
 	MaxLimitUsers = 100
 )
 
-// parseCollectionRange reads the total from "start-end/total".
+// parseCollectionRange reads the total from "start-end/total", or from
+// "*/total" (the form Kisi's own client parses for an empty list, "*/0").
 func parseCollectionRange(h string) (int, bool) {
+	h = strings.TrimSpace(h)
 	if h == "" {
 		return 0, false
 	}
@@ -34,6 +36,13 @@ func parseCollectionRange(h string) (int, bool) {
 		return 0, false
 	}
 	rng := h[:slash]
+	if rng == "*" {
+		total, err := strconv.Atoi(h[slash+1:])
+		if err != nil || !digits(h[slash+1:]) {
+			return 0, false
+		}
+		return total, true
+	}
 	dash := strings.IndexByte(rng, '-')
 	if dash <= 0 || dash == len(rng)-1 || !digits(rng[:dash]) || !digits(rng[dash+1:]) {
 		return 0, false

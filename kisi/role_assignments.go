@@ -2,6 +2,7 @@ package kisi
 
 import (
 	"context"
+	"encoding/json"
 	"iter"
 	"net/url"
 	"time"
@@ -106,14 +107,41 @@ type RoleAssignmentCreateRequest struct {
 	ValidUntil *time.Time `json:"valid_until,omitempty"`
 }
 
-// RoleAssignmentUpdateRequest is the body of PATCH /role_assignments/{id}.
-// Kisi documents only RoleID and Notify; the validity fields are sent only by
-// callers that verified their organization accepts them.
+// RoleAssignmentUpdateRequest is the body of PATCH /role_assignments/{id};
+// nil fields are left out, so Kisi leaves them as they are.
+//
+// Kisi documents only RoleID and Notify (the spec's group variant carries a
+// mis-keyed validity field); whether Kisi applies Validity is unknown, so a
+// caller that sends it should read the assignment back, and fall back on
+// delete and re-create when the PATCH fails with any 4xx answer
+// (errors.Is(err, [ErrRejected])).
 type RoleAssignmentUpdateRequest struct {
-	RoleID     *string    `json:"role_id,omitempty"`
-	Notify     *bool      `json:"notify,omitempty"`
-	ValidFrom  *time.Time `json:"valid_from,omitempty"`
-	ValidUntil *time.Time `json:"valid_until,omitempty"`
+	RoleID *string `json:"role_id,omitempty"`
+	Notify *bool   `json:"notify,omitempty"`
+	// Validity, when non-nil, sends both valid_from and valid_until, a nil
+	// bound as JSON null (no limit), so that a window can also be
+	// widened to unbounded. nil leaves both keys out.
+	Validity *Validity `json:"-"`
+}
+
+// Validity is the window of a group-scoped role assignment. A nil bound is
+// no limit: valid from creation, or never expiring.
+type Validity struct {
+	From, Until *time.Time
+}
+
+// MarshalJSON writes the body with valid_from and valid_until present, as
+// values or null, exactly when Validity is set.
+func (r RoleAssignmentUpdateRequest) MarshalJSON() ([]byte, error) {
+	type plain RoleAssignmentUpdateRequest
+	if r.Validity == nil {
+		return json.Marshal(plain(r))
+	}
+	return json.Marshal(struct {
+		plain
+		ValidFrom  *time.Time `json:"valid_from"`
+		ValidUntil *time.Time `json:"valid_until"`
+	}{plain(r), r.Validity.From, r.Validity.Until})
 }
 
 // RoleAssignmentsService manages role assignments (access rights): GET, POST
@@ -145,7 +173,9 @@ func (s *RoleAssignmentsService) Create(ctx context.Context, req *RoleAssignment
 	return createOne[RoleAssignment](ctx, s.client, roleAssignmentsPath, "role_assignment", req)
 }
 
-// Update changes a role assignment; Kisi answers 204 without a body.
+// Update changes a role assignment; Kisi answers 204 without a body. An
+// answer of 400 to 499 other than 429 matches [ErrRejected], the cue to fall
+// back on delete and re-create for a window Kisi would not PATCH.
 func (s *RoleAssignmentsService) Update(ctx context.Context, id int64, req *RoleAssignmentUpdateRequest) (*Response, error) {
 	return updateByID(ctx, s.client, roleAssignmentsPath, "role_assignment", id, req)
 }

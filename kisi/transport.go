@@ -29,11 +29,18 @@ func (c *Client) newRetryClient(o options) *retryablehttp.Client {
 	if base == nil {
 		base = defaultTransport()
 	}
-	var lim *rate.Limiter
-	if o.limit != rate.Inf {
+	var lim, esLim *rate.Limiter
+	switch {
+	case o.limiter != nil:
+		lim = o.limiter
+	case o.limit != rate.Inf:
 		lim = rate.NewLimiter(o.limit, o.burst)
 	}
-	hc.Transport = &limitTransport{base: base, limiter: lim, clock: o.clock}
+	if lim != nil && lim.Limit() != rate.Inf {
+		// Pacing is on: POST /event_sets also keeps Kisi's 1 per second.
+		esLim = rate.NewLimiter(EventSetRateLimit, 1)
+	}
+	hc.Transport = &limitTransport{base: base, limiter: lim, eventSets: esLim, clock: o.clock}
 	return &retryablehttp.Client{
 		HTTPClient:      &hc,
 		Logger:          nil, // untyped nil: we log ourselves, at debug, without URLs' query values
@@ -59,15 +66,16 @@ func defaultTransport() http.RoundTripper {
 // limitTransport waits for a rate-limiter token before every attempt. It
 // sits inside the retry loop, so retries are paced too.
 type limitTransport struct {
-	base    http.RoundTripper
-	limiter *rate.Limiter // nil: no pacing
-	clock   clockwork.Clock
+	base      http.RoundTripper
+	limiter   *rate.Limiter // nil: no pacing
+	eventSets *rate.Limiter // POST /event_sets, on top of limiter; nil: none
+	clock     clockwork.Clock
 }
 
 // RoundTrip implements http.RoundTripper.
 func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if t.limiter != nil {
-		if err := waitToken(req.Context(), t.limiter, t.clock); err != nil {
+	for _, lim := range t.limitersFor(req) {
+		if err := waitToken(req.Context(), lim, t.clock); err != nil {
 			if req.Body != nil {
 				_ = req.Body.Close()
 			}
@@ -75,6 +83,21 @@ func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	return t.base.RoundTrip(req)
+}
+
+// limitersFor returns the limiters req waits for, in order: the endpoint's
+// own limit first (so that a token of the shared limiter is not held while
+// waiting for it), then the per-user limit.
+func (t *limitTransport) limitersFor(req *http.Request) []*rate.Limiter {
+	if t.limiter == nil {
+		return nil
+	}
+	if t.eventSets != nil && req.Method == http.MethodPost {
+		if st := stateFrom(req.Context()); st != nil && st.endpoint == "/event_sets" {
+			return []*rate.Limiter{t.eventSets, t.limiter}
+		}
+	}
+	return []*rate.Limiter{t.limiter}
 }
 
 // waitToken is limiter.Wait driven by clock, so a fake clock controls pacing.

@@ -2,6 +2,7 @@ package kisi
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"iter"
 	"net/http"
@@ -20,11 +21,16 @@ type User struct {
 	// false cuts off all physical access whatever their roles (unlock
 	// error fcd8ff, access disabled).
 	AccessEnabled bool `json:"access_enabled"`
-	// Confirmed reports whether the user's account is confirmed. A regular
-	// user is created unconfirmed; a managed user created with Confirm is
-	// confirmed at once. Kisi marks the field deprecated but still sends
-	// it.
+	// Confirmed is Kisi's "confirmed" key: whether the user's account is
+	// confirmed. A regular user is created unconfirmed; a managed user
+	// created with Confirm is confirmed at once. Kisi marks the key
+	// deprecated, so it may disappear: false may then only mean "absent"
+	// (see ConfirmedReported). Decide with [User.Status] rather than with
+	// this field alone.
 	Confirmed bool `json:"confirmed"`
+	// ConfirmedReported reports whether the response carried the
+	// "confirmed" key at all. It is set when decoding and never sent.
+	ConfirmedReported bool `json:"-"`
 	// Notes is free text; nil when empty.
 	Notes *string `json:"notes"`
 	// Metadata holds flat values only (string, number, bool or null): at
@@ -38,6 +44,73 @@ type User struct {
 	// CreatedAt and UpdatedAt are Kisi's timestamps of the record.
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// UnmarshalJSON decodes a user and records in ConfirmedReported whether
+// the deprecated "confirmed" key was present.
+func (u *User) UnmarshalJSON(data []byte) error {
+	type plain User
+	var probe struct {
+		Confirmed *bool `json:"confirmed"`
+	}
+	if err := json.Unmarshal(data, &probe); err != nil {
+		return err
+	}
+	var p plain
+	if err := json.Unmarshal(data, &p); err != nil {
+		return err
+	}
+	*u = User(p)
+	u.ConfirmedReported = probe.Confirmed != nil
+	return nil
+}
+
+// UserStatus is what Kisi's answer tells about whether a user has taken up
+// their account; see [User.Status].
+type UserStatus int
+
+// Values of UserStatus.
+const (
+	// UserStatusUnknown: the response carried no "confirmed" key and the
+	// user has never accessed a door, so the answer alone cannot tell.
+	// Callers fall back on what they know themselves, e.g. that they
+	// created the user as a managed user (SendEmails false, Confirm true),
+	// which Kisi confirms at creation.
+	UserStatusUnknown UserStatus = iota
+	// UserStatusPending: Kisi reports the user unconfirmed and they have
+	// never accessed a door; an invitation may still be outstanding.
+	UserStatusPending
+	// UserStatusActive: Kisi reports the user confirmed, or the user has
+	// accessed a door (LastAccessedAt is set).
+	UserStatusActive
+)
+
+// String returns "unknown", "pending" or "active".
+func (s UserStatus) String() string {
+	switch s {
+	case UserStatusPending:
+		return "pending"
+	case UserStatusActive:
+		return "active"
+	}
+	return "unknown"
+}
+
+// Status tells whether u has taken up their account without depending on
+// the deprecated "confirmed" key alone: last_accessed_at, which Kisi
+// documents without deprecation, proves an active user whatever
+// "confirmed" says; "confirmed" decides only while it is still sent; when
+// it is absent and the user never accessed a door the answer is
+// [UserStatusUnknown]. Kisi documents no other user field (no sign-in time)
+// that would tell more.
+func (u *User) Status() UserStatus {
+	switch {
+	case u.LastAccessedAt != nil || (u.ConfirmedReported && u.Confirmed):
+		return UserStatusActive
+	case u.ConfirmedReported:
+		return UserStatusPending
+	}
+	return UserStatusUnknown
 }
 
 // UserListOptions filters GET /users. Pages hold at most 100 users.
@@ -109,24 +182,45 @@ func (s *UsersService) Get(ctx context.Context, id int64) (*User, *Response, err
 	return getByID[User](ctx, s.client, usersPath, id)
 }
 
+// NormalizeEmail returns email as Kisi compares it: without surrounding
+// space and in lower case. Kisi treats addresses case-insensitively (a
+// second user whose email differs only in case is refused as taken).
+func NormalizeEmail(email string) string {
+	return strings.ToLower(strings.TrimSpace(email))
+}
+
 // GetByEmail returns the user whose email equals email, ignoring case and
-// surrounding space, using the email filter of GET /users. It returns an
-// error matching ErrNotFound when there is none.
+// surrounding space. It searches with GET /users?query=<normalized email>,
+// the filter Kisi's documentation and its own client use (the spec's email
+// filter is not documented further), reads every page of matches, and
+// accepts only an exact match of the normalized address, since query also
+// matches names, notes and parts of longer addresses. It returns an error
+// matching ErrNotFound when there is none. Users.List with
+// UserListOptions.Email sends the spec's ?email= filter instead.
 func (s *UsersService) GetByEmail(ctx context.Context, email string) (*User, *Response, error) {
-	want := strings.TrimSpace(email)
+	want := NormalizeEmail(email)
 	if want == "" {
 		return nil, nil, fmt.Errorf("kisi: GET /users: empty email")
 	}
-	users, resp, err := s.List(ctx, &UserListOptions{Email: want, ListOptions: ListOptions{Limit: MaxLimitUsers}})
-	if err != nil {
-		return nil, resp, err
-	}
-	for _, u := range users {
-		if strings.EqualFold(strings.TrimSpace(u.Email), want) {
-			return u, resp, nil
+	opts := UserListOptions{Query: want, ListOptions: ListOptions{Limit: MaxLimitUsers}}
+	for {
+		users, resp, err := s.List(ctx, &opts)
+		if err != nil {
+			return nil, resp, err
 		}
+		for _, u := range users {
+			if NormalizeEmail(u.Email) == want {
+				return u, resp, nil
+			}
+		}
+		if resp.NextOffset == 0 {
+			return nil, resp, &Error{StatusCode: http.StatusNotFound, Message: "no user with this email", Method: http.MethodGet, Endpoint: "/users"}
+		}
+		if resp.NextOffset > MaxOffset {
+			return nil, resp, fmt.Errorf("kisi: GET /users: look up by email: %w", ErrOffsetCap)
+		}
+		opts.Offset = resp.NextOffset
 	}
-	return nil, resp, &Error{StatusCode: http.StatusNotFound, Message: "no user with this email", Method: http.MethodGet, Endpoint: "/users"}
 }
 
 // Current returns the user the API key belongs to (GET /user).

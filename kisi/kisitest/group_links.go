@@ -87,10 +87,13 @@ func (st *state) routeGroupLinks(c *call) response {
 	})
 }
 
-func (st *state) activeEmailLinks(now time.Time) int {
+// countedEmailLinks counts the links with an email that count toward the
+// quota at now: all of them until deleted, or only those not yet expired
+// when WithExpiredLinksCounted(false).
+func (st *state) countedEmailLinks(now time.Time) int {
 	n := 0
 	for _, l := range st.groupLinks {
-		if l.email != nil && (l.validUntil == nil || l.validUntil.After(now)) {
+		if l.email != nil && (st.cfg.expiredLinksCount || l.validUntil == nil || l.validUntil.After(now)) {
 			n++
 		}
 	}
@@ -130,7 +133,7 @@ func (st *state) newGroupLink(c *call, f *fields) *groupLink {
 	if l.validFrom != nil && l.validUntil != nil && !l.validUntil.After(*l.validFrom) {
 		f.fail("valid_until", "must be after valid_from")
 	}
-	if l.email != nil && st.activeEmailLinks(c.now) >= st.cfg.emailLinkLimit {
+	if l.email != nil && st.countedEmailLinks(c.now) >= st.cfg.emailLinkLimit {
 		f.fail("base", fmt.Sprintf("the organization has reached its limit of %d email links", st.cfg.emailLinkLimit))
 	}
 	return l

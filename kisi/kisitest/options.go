@@ -3,6 +3,7 @@ package kisitest
 import (
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/jonboulle/clockwork"
 )
@@ -19,6 +20,17 @@ type config struct {
 	emailLinkLimit    int
 	prefix            string
 	groups            []string
+
+	// Behaviours Kisi does not document; see the options of the same
+	// names.
+	expiredLinksCount    bool
+	starEmptyRange       bool
+	confirmedField       bool
+	userEmailFilter      bool
+	validityPrecision    time.Duration
+	rejectNonGroupWindow bool
+	duplicateRoleKey     string
+	customRoles          []CustomRole
 }
 
 func defaultConfig() config {
@@ -29,6 +41,13 @@ func defaultConfig() config {
 		eventSetRateLimit: 1,
 		emailLinkLimit:    1000,
 		prefix:            "/kisi",
+
+		expiredLinksCount:    true,
+		starEmptyRange:       true,
+		confirmedField:       true,
+		userEmailFilter:      true,
+		rejectNonGroupWindow: true,
+		duplicateRoleKey:     "assignee_id",
 	}
 }
 
@@ -86,7 +105,8 @@ func WithPatchableValidity(ok bool) Option {
 
 // WithEmailLinkLimit sets how many group links with an email may exist at
 // once in the organization (default 1000, Kisi's quota). Links whose
-// valid_until has passed do not count.
+// valid_until has passed count until they are deleted, as Kisi's
+// documentation says (see [WithExpiredLinksCounted]).
 func WithEmailLinkLimit(n int) Option {
 	return func(cfg *config) {
 		if n >= 0 {
@@ -113,4 +133,89 @@ func WithPathPrefix(prefix string) Option {
 // server starts, in order, so their ids ascend in the same order.
 func WithGroups(names ...string) Option {
 	return func(cfg *config) { cfg.groups = append(cfg.groups, names...) }
+}
+
+// The options below choose among behaviours Kisi does not document. Each
+// default is the one Kisi's documentation or its own client points to (or,
+// lacking that, the stricter answer); the probe in examples/kisiprobe tells
+// which setting a real organization matches.
+
+// WithExpiredLinksCounted sets whether email links whose valid_until has
+// passed count toward the email-link quota until they are deleted (true,
+// the default, as Kisi's documentation says) or stop counting when they
+// expire (false).
+func WithExpiredLinksCounted(counted bool) Option {
+	return func(cfg *config) { cfg.expiredLinksCount = counted }
+}
+
+// WithStarEmptyRange sets whether an empty list answers
+// "X-Collection-Range: */0" (true, the default: the form Kisi's own client
+// parses) or "<offset>-<end>/0" like a non-empty page (false).
+func WithStarEmptyRange(star bool) Option {
+	return func(cfg *config) { cfg.starEmptyRange = star }
+}
+
+// WithConfirmedField sets whether user objects carry the deprecated
+// "confirmed" key (true, the default, as Kisi still sends it) or leave it
+// out (false), as they may once Kisi drops it.
+func WithConfirmedField(present bool) Option {
+	return func(cfg *config) { cfg.confirmedField = present }
+}
+
+// WithUserEmailFilter sets whether GET /users honours the spec's "email"
+// filter (true, the default: an exact, case-insensitive match) or ignores it
+// (false), as a server that knows only "query" would, listing every user.
+// "query" works either way.
+func WithUserEmailFilter(honoured bool) Option {
+	return func(cfg *config) { cfg.userEmailFilter = honoured }
+}
+
+// WithValidityPrecision truncates the valid_from and valid_until of role
+// assignments to a multiple of d when they are stored, e.g. time.Minute for
+// a server that keeps whole minutes. The default, 0, keeps what the fake
+// writes: milliseconds.
+func WithValidityPrecision(d time.Duration) Option {
+	return func(cfg *config) {
+		if d >= 0 {
+			cfg.validityPrecision = d
+		}
+	}
+}
+
+// WithNonGroupValidityRejected sets what a create of an organization- or
+// place-scoped role assignment with a valid_from or valid_until gets: 422
+// on "base" (true, the default) or 200 with the window dropped (false). The
+// spec gives those scopes no window keys but does not say which answer
+// comes.
+func WithNonGroupValidityRejected(rejected bool) Option {
+	return func(cfg *config) { cfg.rejectNonGroupWindow = rejected }
+}
+
+// WithDuplicateRoleErrorKey sets the key of the 422 a second role of one
+// assignee in one scope gets (default "assignee_id"); Kisi documents the
+// rule but not the key, e.g. "base" or "user_id".
+func WithDuplicateRoleErrorKey(key string) Option {
+	return func(cfg *config) {
+		if key != "" {
+			cfg.duplicateRoleKey = key
+		}
+	}
+}
+
+// CustomRole is an organization-defined role for [WithCustomRoles].
+type CustomRole struct {
+	// ID is the role_id, e.g. "night_shift".
+	ID string
+	// AppliesTo is "Organization", "Place" or "Group".
+	AppliesTo string
+	// Name is the display name.
+	Name string
+}
+
+// WithCustomRoles adds organization-defined roles to GET /roles (with
+// custom true and a custom_role_id). Role assignments accept a role id only
+// if GET /roles lists it with the assignment's scope, so custom roles can be
+// assigned once added here.
+func WithCustomRoles(roles ...CustomRole) Option {
+	return func(cfg *config) { cfg.customRoles = append(cfg.customRoles, roles...) }
 }

@@ -104,10 +104,12 @@ var roleDefs = [...]struct {
 	{"organization_owner", "Organization", "Organization owner", true},
 }
 
-func lookupRole(id string) (appliesTo string, ok bool) {
-	for _, r := range roleDefs {
-		if r.id == id {
-			return r.appliesTo, true
+// lookupRole returns the scope of the role id, which must be one GET /roles
+// lists: a built-in role or one added by WithCustomRoles.
+func (st *state) lookupRole(id string) (appliesTo string, ok bool) {
+	for _, r := range st.roles() {
+		if r.ID == id {
+			return r.AppliesTo, true
 		}
 	}
 	return "", false
@@ -123,21 +125,33 @@ func renderRole(i int) role {
 	return role{ID: d.id, ResourceType: "Role", AppliesTo: d.appliesTo, Name: d.name, Permissions: perms}
 }
 
+// roles is GET /roles: the built-in roles, then the custom ones.
+func (st *state) roles() []role {
+	out := make([]role, 0, len(roleDefs)+len(st.cfg.customRoles))
+	for i := range roleDefs {
+		out = append(out, renderRole(i))
+	}
+	for i, cr := range st.cfg.customRoles {
+		id := int64(i + 1)
+		out = append(out, role{
+			ID: cr.ID, ResourceType: "Role", AppliesTo: cr.AppliesTo, Name: cr.Name, Custom: true,
+			Permissions: map[string]bool{"locks_unlock": true}, CustomRoleID: &id,
+		})
+	}
+	return out
+}
+
 func (st *state) routeRoles(c *call) response {
 	if c.method != http.MethodGet {
 		return notFound()
 	}
 	switch len(c.segs) {
 	case 1:
-		out := make([]role, len(roleDefs))
-		for i := range roleDefs {
-			out[i] = renderRole(i)
-		}
-		return jsonResponse(out)
+		return jsonResponse(st.roles())
 	case 2:
-		for i, d := range roleDefs {
-			if d.id == c.segs[1] {
-				return jsonResponse(renderRole(i))
+		for _, r := range st.roles() {
+			if r.ID == c.segs[1] {
+				return jsonResponse(r)
 			}
 		}
 	}

@@ -132,7 +132,11 @@ func list[T, W any, P object[T]](c *call, r resource[T, W]) response {
 	if q.err.status != 0 {
 		return q.err
 	}
-	return paginate(items, p, r.render)
+	resp := paginate(items, p, r.render)
+	if len(items) == 0 && c.st.cfg.starEmptyRange {
+		resp.rng = "*/0"
+	}
+	return resp
 }
 
 func insert[T, W any, P object[T]](st *state, c *call, r resource[T, W]) response {

@@ -181,7 +181,7 @@ func (st *state) newRoleAssignment(c *call, f *fields) (*roleAssignment, respons
 		f.fail("assignee_type", "is not included in the list")
 	}
 	if ra.roleID != "" {
-		if scope, ok := lookupRole(ra.roleID); !ok || (ra.appliesToType != "" && scope != ra.appliesToType) {
+		if scope, ok := st.lookupRole(ra.roleID); !ok || (ra.appliesToType != "" && scope != ra.appliesToType) {
 			f.fail("role_id", "is invalid")
 		}
 	}
@@ -190,11 +190,11 @@ func (st *state) newRoleAssignment(c *call, f *fields) (*roleAssignment, respons
 	}
 	vf, vu := f.time("valid_from"), f.time("valid_until")
 	if ra.appliesToType == "Group" {
-		ra.validFrom, ra.validUntil = vf, vu
+		ra.validFrom, ra.validUntil = st.stored(vf), st.stored(vu)
 		if vf != nil && vu != nil && !vu.After(*vf) {
 			f.fail("valid_until", "must be after valid_from")
 		}
-	} else if vf != nil || vu != nil {
+	} else if (vf != nil || vu != nil) && st.cfg.rejectNonGroupWindow {
 		f.fail("base", "valid_from and valid_until are only allowed for group role assignments")
 	}
 	if resp, bad := f.invalid(); bad {
@@ -206,7 +206,7 @@ func (st *state) newRoleAssignment(c *call, f *fields) (*roleAssignment, respons
 	for _, o := range st.roleAssignments {
 		if o.assigneeType == ra.assigneeType && o.assigneeID == ra.assigneeID &&
 			o.appliesToType == ra.appliesToType && o.appliesToID == ra.appliesToID {
-			f.fail("assignee_id", "already has a role in this "+strings.ToLower(ra.appliesToType))
+			f.fail(st.cfg.duplicateRoleKey, "already has a role in this "+strings.ToLower(ra.appliesToType))
 			break
 		}
 	}
@@ -216,7 +216,7 @@ func (st *state) newRoleAssignment(c *call, f *fields) (*roleAssignment, respons
 func (st *state) updateRoleAssignment(f *fields, cp *roleAssignment) {
 	if f.has("role_id") {
 		cp.roleID = f.required("role_id")
-		if scope, ok := lookupRole(cp.roleID); cp.roleID != "" && (!ok || scope != cp.appliesToType || cp.roleID == "organization_owner") {
+		if scope, ok := st.lookupRole(cp.roleID); cp.roleID != "" && (!ok || scope != cp.appliesToType || cp.roleID == "organization_owner") {
 			f.fail("role_id", "is invalid")
 		}
 	}
@@ -233,15 +233,25 @@ func (st *state) updateRoleAssignment(f *fields, cp *roleAssignment) {
 	}
 	if st.cfg.patchableValidity && cp.appliesToType == "Group" {
 		if f.has("valid_from") {
-			cp.validFrom = f.time("valid_from")
+			cp.validFrom = st.stored(f.time("valid_from"))
 		}
 		if f.has("valid_until") {
-			cp.validUntil = f.time("valid_until")
+			cp.validUntil = st.stored(f.time("valid_until"))
 		}
 		if cp.validFrom != nil && cp.validUntil != nil && !cp.validUntil.After(*cp.validFrom) {
 			f.fail("valid_until", "must be after valid_from")
 		}
 	}
+}
+
+// stored is t as the server keeps a validity bound: truncated to the
+// precision set by WithValidityPrecision.
+func (st *state) stored(t *time.Time) *time.Time {
+	if t == nil || st.cfg.validityPrecision <= 0 {
+		return t
+	}
+	v := t.Truncate(st.cfg.validityPrecision)
+	return &v
 }
 
 func (st *state) roleAssignmentFilter(c *call, q *query) func(*roleAssignment) bool {

@@ -116,16 +116,16 @@ func (s *Server) AddUser(email, name string, managed bool) (int64, error) {
 // administrators may write; other keys get 403 on every write except
 // unlocking.
 func (s *Server) NewUserKey(email, roleID string) (string, error) {
-	if roleID != "" {
-		if scope, ok := lookupRole(roleID); !ok || scope != "Organization" || roleID == "organization_owner" {
-			return "", fmt.Errorf("kisitest: new user key: %q is not an assignable organization role", roleID)
-		}
-	}
 	if !strings.Contains(email, "@") {
 		return "", fmt.Errorf("kisitest: new user key: invalid email %q", email)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if roleID != "" {
+		if scope, ok := s.st.lookupRole(roleID); !ok || scope != "Organization" || roleID == "organization_owner" {
+			return "", fmt.Errorf("kisitest: new user key: %q is not an assignable organization role", roleID)
+		}
+	}
 	now := s.clock.Now().UTC()
 	u := s.st.userByEmail(email)
 	if u == nil {

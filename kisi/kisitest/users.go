@@ -36,7 +36,7 @@ type wireUser struct {
 	ScimAccessEnabled   bool           `json:"scim_access_enabled"`
 	Notes               *string        `json:"notes"`
 	OrganizationID      int64          `json:"organization_id"`
-	Confirmed           bool           `json:"confirmed"`
+	Confirmed           *bool          `json:"confirmed,omitempty"` // nil: left out (WithConfirmedField)
 	GroupsCount         int            `json:"groups_count"`
 }
 
@@ -75,8 +75,18 @@ func (st *state) renderUser(u *user) wireUser {
 		CreatedAt: ts(u.createdAt), UpdatedAt: ts(u.updatedAt), Metadata: md, Image: u.image,
 		PasswordFlowEnabled: u.passwordFlowEnabled, AccessEnabled: u.accessEnabled,
 		LastAccessedAt: tsPtr(u.lastAccessedAt), ScimAccessEnabled: true, Notes: u.notes,
-		OrganizationID: st.org.id, Confirmed: u.confirmed, GroupsCount: len(groups),
+		OrganizationID: st.org.id, Confirmed: st.confirmedKey(u), GroupsCount: len(groups),
 	}
+}
+
+// confirmedKey is the deprecated "confirmed" of u, nil when the server
+// leaves the key out.
+func (st *state) confirmedKey(u *user) *bool {
+	if !st.cfg.confirmedField {
+		return nil
+	}
+	c := u.confirmed
+	return &c
 }
 
 func (st *state) userRef(id int64) *refUser {
@@ -113,6 +123,9 @@ func (st *state) routeUsers(c *call) response {
 func (st *state) userFilter(q *query) func(*user) bool {
 	groupID, byGroup := q.id("group_id")
 	email, text := q.Get("email"), q.text()
+	if !st.cfg.userEmailFilter {
+		email = ""
+	}
 	inGroup := map[int64]bool{}
 	if byGroup {
 		for _, ra := range st.roleAssignments {
