@@ -144,6 +144,9 @@ type run struct {
 	// listed.
 	mapped    map[int64]bool
 	kisiUsers map[int64]*kisi.User
+	// known are the organization's users by email, when the run listed
+	// them (see prefetchUsers).
+	known map[string]*kisi.User
 }
 
 func (r *Reconciler) newRun(recs []Record) *run {
@@ -177,6 +180,7 @@ func (r *Reconciler) apply(ctx context.Context, c *Changes, recs []Record) (*Rep
 	rep.Parked = slices.Clone(c.Parked)
 	v := r.judge(c, ru.recs, now)
 	held := r.holds(c, v)
+	ru.prefetchUsers(ctx, c)
 	var stop *SystemicError
 	for i, ch := range c.Changes {
 		if held && cut(ch, ru.recs, now, r.p.Lead) != "" {
@@ -734,7 +738,9 @@ func parkedOf(object ObjectKind, key string, rec Record) Parked {
 }
 
 // ensureUser returns the user record of ch.Email: from the Store, else
-// found in Kisi by email, else created.
+// from the run's listing of the organization's users, else created — and
+// looked up only when Kisi answers that the email is taken (a user created
+// by hand, or by this SDK before a lost response).
 func (ru *run) ensureUser(ctx context.Context, ch Change) (Record, error) {
 	key := UserKey(ch.Email)
 	prev, had := ru.recs[key]
@@ -744,35 +750,110 @@ func (ru *run) ensureUser(ctx context.Context, ch Change) (Record, error) {
 	// A user deleted in Kisi keeps its record without an id: the invitation
 	// it had survives, so the user found or created again gets none.
 	invited := had && prev.Invited
-	r := ru.r
-	users, _, err := r.k.ListUsers(ctx, &kisi.UserListOptions{Email: ch.Email, ListOptions: kisi.ListOptions{Limit: kisi.MaxLimitUsers}})
-	if err != nil {
-		return Record{}, fmt.Errorf("find user: %w", err)
-	}
-	for _, u := range users {
-		if !strings.EqualFold(strings.TrimSpace(u.Email), ch.Email) {
-			continue
-		}
-		created := kisiglue.MarkedBySDK(u)
-		rec := Record{Key: key, Kind: KindUser, KisiID: u.ID, Email: ch.Email, MemberID: ch.MemberID,
-			Created: created, Managed: ch.Managed, Confirmed: u.Confirmed,
-			// A user someone else created already had Kisi's invitation.
-			Invited: invited || ch.Managed || !created || u.Confirmed}
-		return rec, ru.put(ctx, rec)
+	if u, ok := ru.known[ch.Email]; ok {
+		return ru.foundUser(ctx, ch, u, invited)
 	}
 	req := &kisi.UserCreateRequest{Email: ch.Email, Name: ch.Name, Metadata: map[string]any{MetadataKey: MetadataValue}}
 	if ch.Managed {
 		req.SendEmails, req.Confirm = kisi.Ptr(false), kisi.Ptr(true)
 	}
-	u, _, err := r.k.CreateUser(ctx, req)
-	if err != nil {
-		// A lost response is found by the lookup of the next run.
+	u, _, err := ru.r.k.CreateUser(ctx, req)
+	switch {
+	case err == nil:
+		ru.rep.UsersCreated++
+		rec := Record{Key: key, Kind: KindUser, KisiID: u.ID, Email: ch.Email, MemberID: ch.MemberID,
+			Created: true, Managed: ch.Managed, Invited: invited || ch.Managed, Confirmed: u.Confirmed}
+		return rec, ru.put(ctx, rec)
+	case !emailTaken(err) && !errors.Is(err, kisi.ErrMaybeApplied):
 		return Record{}, fmt.Errorf("create user: %w", err)
 	}
-	ru.rep.UsersCreated++
-	rec := Record{Key: key, Kind: KindUser, KisiID: u.ID, Email: ch.Email, MemberID: ch.MemberID,
-		Created: true, Managed: ch.Managed, Invited: invited || ch.Managed, Confirmed: u.Confirmed}
+	// The email is taken, or the create may have happened with its answer
+	// lost: one lookup settles it.
+	found, ferr := ru.findUser(ctx, ch.Email)
+	if ferr != nil {
+		return Record{}, fmt.Errorf("find user: %w", ferr)
+	}
+	if found == nil {
+		return Record{}, fmt.Errorf("create user: %w; no user with this email was found", err)
+	}
+	return ru.foundUser(ctx, ch, found, invited)
+}
+
+// foundUser records a Kisi user that existed before this run wanted it.
+func (ru *run) foundUser(ctx context.Context, ch Change, u *kisi.User, invited bool) (Record, error) {
+	created := kisiglue.MarkedBySDK(u)
+	rec := Record{Key: UserKey(ch.Email), Kind: KindUser, KisiID: u.ID, Email: ch.Email, MemberID: ch.MemberID,
+		Created: created, Managed: ch.Managed, Confirmed: u.Status() == kisi.UserStatusActive,
+		// A user someone else created already had Kisi's invitation; so
+		// did one of this SDK's that signed in.
+		Invited: invited || ch.Managed || !created || u.Status() == kisi.UserStatusActive}
 	return rec, ru.put(ctx, rec)
+}
+
+// emailTaken reports Kisi's answer to a user create for an email that has a
+// user already: a 422 on the email field.
+func emailTaken(err error) bool {
+	var ke *kisi.Error
+	return errors.As(err, &ke) && ke.StatusCode == http.StatusUnprocessableEntity && len(ke.Fields["email"]) > 0
+}
+
+// findUser looks a user up by email (Kisi's query filter, all pages, exact
+// match of the normalized email); nil if there is none.
+func (ru *run) findUser(ctx context.Context, email string) (*kisi.User, error) {
+	for u, err := range kisiglue.Users(ctx, ru.r.k, kisi.UserListOptions{Query: email}) {
+		if err != nil {
+			return nil, err
+		}
+		if kisi.NormalizeEmail(u.Email) == email {
+			return u, nil
+		}
+	}
+	return nil, nil
+}
+
+// listUsersMin is the number of users a run must create or find before it
+// considers listing the organization's users instead of creating first.
+const listUsersMin = 100
+
+// prefetchUsers lists the organization's users once when that is cheap next
+// to the users the run needs: at least listUsersMin unknown emails, and a
+// listing of at most a tenth as many requests. Onboarding a space whose
+// members mostly have Kisi users then costs one request per hundred users
+// instead of a refused create and a lookup each; a space whose members are
+// new pays at most 10% more. The listing stops at the first page when it
+// would cost more.
+func (ru *run) prefetchUsers(ctx context.Context, c *Changes) {
+	need := make(map[string]bool)
+	for _, ch := range c.Changes {
+		if ch.Object != ObjectGrant || (ch.Action != ActionCreate && ch.Action != ActionReplace) {
+			continue
+		}
+		if rec, ok := ru.recs[UserKey(ch.Email)]; !ok || rec.KisiID == 0 {
+			need[ch.Email] = true
+		}
+	}
+	if len(need) < listUsersMin {
+		return
+	}
+	ru.known = make(map[string]*kisi.User)
+	opts := &kisi.UserListOptions{ListOptions: kisi.ListOptions{Limit: kisi.MaxLimitUsers}}
+	for {
+		users, resp, err := ru.r.k.ListUsers(ctx, opts)
+		if err != nil {
+			return // creating first still works
+		}
+		for _, u := range users {
+			ru.known[kisi.NormalizeEmail(u.Email)] = u
+		}
+		if opts.Offset == 0 && resp.Total > 0 && (resp.Total+kisi.MaxLimitUsers-1)/kisi.MaxLimitUsers > len(need)/10 {
+			ru.known = nil // too many users to list: create first
+			return
+		}
+		if resp.NextOffset <= opts.Offset || len(users) == 0 || resp.NextOffset > kisi.MaxOffset {
+			return
+		}
+		opts.Offset = resp.NextOffset
+	}
 }
 
 func (ru *run) createLink(ctx context.Context, ch Change) error {

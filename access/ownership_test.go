@@ -1,6 +1,8 @@
 package access_test
 
 import (
+	"fmt"
+	"net/http"
 	"testing"
 	"time"
 
@@ -133,4 +135,20 @@ func TestExclusiveGroupsOnboardExistingSpace(t *testing.T) {
 	e.srv.ResetRequests()
 	rep = e.sync(s)
 	require.Zero(t, rep.Replaced+rep.Created)
+}
+
+func TestOnboardingListsUsersOnceWhenCheaper(t *testing.T) {
+	t.Parallel()
+	e := newRig(t, rigConfig{})
+	s := baseSnapshot()
+	addPlanMembers(&s, "m", 150)
+	for i := range 120 { // most members already have Kisi users
+		_, err := e.srv.AddUser(fmt.Sprintf("m%d@example.com", i), "", true)
+		require.NoError(t, err)
+	}
+	rep := e.sync(s)
+	require.Equal(t, 150, rep.Created)
+	require.Equal(t, 30, rep.UsersCreated)
+	require.Equal(t, 30, e.srv.Count(http.MethodPost, "/users"), "only the missing users are created")
+	require.LessOrEqual(t, e.srv.Count(http.MethodGet, "/users"), 3, "one listing instead of a lookup each")
 }
