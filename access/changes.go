@@ -119,9 +119,11 @@ type Conflict struct {
 // would do, in order. It marshals to JSON, and String renders it like a
 // Terraform plan.
 //
-// Order: Store corrections (adopt, forget), then pure revocations, then
-// replacements, then creates with the soonest window first, then cleanup of
-// expired objects. Within each part changes sort by email, group, booking.
+// Order: Store corrections (adopt, forget), then pure revocations and the
+// cleanup of expired links (Kisi counts them toward its email-link quota),
+// then replacements, then creates with the soonest window first, then the
+// cleanup of expired roles. Within each part changes sort by email, group,
+// booking.
 type Changes struct {
 	// Organization is the organization planned for (see [WithOrganization]);
 	// At the instant of the plan, from the Reconciler's clock.

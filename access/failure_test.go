@@ -272,3 +272,30 @@ func TestLinkAdoptedWithoutSecretIsReplacedForTheNotifier(t *testing.T) {
 	require.NotEmpty(t, notes.links[0].Secret, "the Notifier can send the new link")
 	require.Len(t, e.links(), 1, "the secretless link is gone")
 }
+
+func TestLinksForLaterBookingsWaitNearTheQuota(t *testing.T) {
+	t.Parallel()
+	e := newRig(t, rigConfig{dropIn: mapping.DropIn{Link: true}, opts: []access.Option{access.WithLinkWarning(2)}})
+	s := baseSnapshot()
+	guest := func(id string, start time.Time) access.Booking {
+		return access.Booking{ID: id, ResourceID: "room1", Guest: &access.Guest{Name: "Guest", Email: id + "@example.com"},
+			Start: start, End: start.Add(time.Hour)}
+	}
+	later := cest("15:00").AddDate(0, 0, 10)
+	s.Bookings = []access.Booking{guest("far", later), guest("today1", cest("15:00")), guest("today2", cest("16:00")),
+		guest("tomorrow", cest("16:00").AddDate(0, 0, 1))}
+	rep := e.sync(s)
+	require.Equal(t, 3, rep.Created, "bookings within two days always get their links")
+	require.Len(t, rep.Parked, 1)
+	require.Equal(t, "link/"+fmt.Sprint(e.room)+"/far", rep.Parked[0].Key)
+	require.Equal(t, access.FailureQuota, rep.Parked[0].Class)
+	wait := later.Add(-5 * time.Minute).Add(-48 * time.Hour)
+	require.True(t, rep.Parked[0].RetryAt.Equal(wait), "retry at %v, want %v", rep.Parked[0].RetryAt, wait)
+	require.False(t, rep.NextRun.After(wait))
+
+	e.clock.Advance(wait.Sub(e.clock.Now()))
+	s.Bookings = s.Bookings[:1] // the others are over
+	rep = e.sync(s)
+	require.Equal(t, 1, rep.Created, "the link is created two days ahead")
+	require.Empty(t, rep.Parked)
+}

@@ -270,7 +270,7 @@ func (r *Reconciler) plan(ctx context.Context, s Snapshot) (*Changes, []Record, 
 
 	c := diff(diffInput{now: now, lead: r.p.Lead, hold: r.holding(now, s), recs: recs, grants: grants, links: links,
 		members: memberIndex(s), res: res, present: presentSources(s), mappingFP: r.mappingFP,
-		notify: r.o.notifier != nil})
+		notify: r.o.notifier != nil, linkWarn: r.o.linkWarn})
 	c.Organization = r.o.org
 	for i := range c.Changes {
 		c.Changes[i].GroupName = r.o.groupNames[c.Changes[i].GroupID]
@@ -520,7 +520,14 @@ type diffInput struct {
 	mappingFP string
 	// notify is set when a Notifier must send each link's secret.
 	notify bool
+	// linkWarn is the number of email links from which links for bookings
+	// beyond linkHorizon wait, keeping the quota for the soonest guests.
+	linkWarn int
 }
+
+// linkHorizon is how far ahead a booking's link is always created; further
+// ones wait once the organization nears Kisi's email-link quota.
+const linkHorizon = 48 * time.Hour
 
 // diff is the pure core of Plan.
 func diff(in diffInput) *Changes {
@@ -578,6 +585,7 @@ func diff(in diffInput) *Changes {
 		}
 	}
 	creates = parks.hold(c, creates, in.now)
+	creates = quota(c, view, revokes, cleanups, creates, in)
 	order(c, store, revokes, replaces, creates, cleanups)
 	tally(c, view, in.now)
 	c.renewals = renewals(view, want, desired, in.hold)
@@ -663,6 +671,46 @@ func (p parks) hold(c *Changes, creates []Change, now time.Time) []Change {
 			c.retries = earliest(c.retries, rec.RetryAt)
 			continue
 		}
+		out = append(out, ch)
+	}
+	return out
+}
+
+// quota keeps Kisi's email-link quota for the soonest guests: once the
+// email links after the plan would reach the warning level, links for
+// bookings starting beyond linkHorizon wait (parked until they come within
+// it), the soonest first to get room.
+func quota(c *Changes, view map[string]Record, revokes, cleanups, creates []Change, in diffInput) []Change {
+	links := 0
+	for _, rec := range view {
+		if rec.Kind == KindLink && rec.Email != "" && rec.State == StateSettled {
+			links++
+		}
+	}
+	for _, part := range [][]Change{revokes, cleanups} {
+		for _, ch := range part {
+			if ch.Object == ObjectLink && ch.Email != "" {
+				links--
+			}
+		}
+	}
+	slices.SortStableFunc(creates, func(a, b Change) int { return a.Window.Start.Compare(b.Window.Start) })
+	horizon := in.now.Add(linkHorizon)
+	out := creates[:0]
+	for _, ch := range creates {
+		if ch.Object != ObjectLink || ch.Email == "" {
+			out = append(out, ch)
+			continue
+		}
+		if ch.Window.Start.After(horizon) && links >= in.linkWarn {
+			retry := ch.Window.Start.Add(-linkHorizon)
+			c.Parked = append(c.Parked, Parked{Object: ObjectLink, Key: ch.Key, Email: ch.Email, GroupID: ch.GroupID,
+				Class: FailureQuota, RetryAt: retry,
+				Reason: fmt.Sprintf("%d email links in use, near Kisi's limit of %d: created %v before the booking", links, LinkLimit, linkHorizon)})
+			c.retries = earliest(c.retries, retry)
+			continue
+		}
+		links++
 		out = append(out, ch)
 	}
 	return out
@@ -798,7 +846,11 @@ func order(c *Changes, store, revokes, replaces, creates, cleanups []Change) {
 		}
 		return byKey(a, b)
 	})
-	c.Changes = slices.Concat(store, revokes, replaces, creates, cleanups)
+	// Expired links go before creates: Kisi counts them toward the
+	// email-link quota until they are deleted.
+	linkCleanups := slices.DeleteFunc(slices.Clone(cleanups), func(ch Change) bool { return ch.Object != ObjectLink })
+	cleanups = slices.DeleteFunc(cleanups, func(ch Change) bool { return ch.Object == ObjectLink })
+	c.Changes = slices.Concat(store, revokes, linkCleanups, replaces, creates, cleanups)
 	if c.Changes == nil {
 		c.Changes = []Change{}
 	}
