@@ -95,3 +95,8 @@ func (c *Client) ListRoles(ctx context.Context) ([]*Role, *Response, error) {
 func (c *Client) EventSetEvents(ctx context.Context, req *EventSetCreateRequest, pageSize int) iter.Seq2[*Event, error] {
 	return c.EventSets.Events(ctx, req, pageSize)
 }
+
+// ListIntegrations forwards to Integrations.List.
+func (c *Client) ListIntegrations(ctx context.Context, opts *IntegrationListOptions) ([]*Integration, *Response, error) {
+	return c.Integrations.List(ctx, opts)
+}

@@ -235,9 +235,12 @@ func (a *Tracker) Collect(seq iter.Seq2[*kisi.Event, error]) ([]access.CheckIn, 
 
 // WebhookFunc returns a callback for kisi.NewWebhookHandler that hands each
 // new check-in to sink and acknowledges every other event. When sink fails
-// the uuid is forgotten and the error returned, so the handler answers 500
-// and Kisi's redelivery is counted then. A nil sink discards the
-// check-ins.
+// the uuid is forgotten and the error returned to the handler, which still
+// acknowledges the delivery (Kisi documents no redelivery and disables an
+// integration that keeps failing) and passes the error to its error
+// handler: catch the event up through event sets
+// ([kisi.EventSetsService.CatchUp]), where [Tracker.Collect] counts it once.
+// A nil sink discards the check-ins.
 func (a *Tracker) WebhookFunc(sink func(context.Context, access.CheckIn) error) func(context.Context, *kisi.Event) error {
 	if sink == nil {
 		sink = func(context.Context, access.CheckIn) error { return nil }

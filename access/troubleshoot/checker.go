@@ -40,6 +40,9 @@ type Kisi interface {
 	ListGroupLinks(ctx context.Context, opts *kisi.GroupLinkListOptions) ([]*kisi.GroupLink, *kisi.Response, error)
 	// EventSetEvents yields the events of an event set made for req.
 	EventSetEvents(ctx context.Context, req *kisi.EventSetCreateRequest, pageSize int) iter.Seq2[*kisi.Event, error]
+	// ListIntegrations reads the organization's integrations, to report an
+	// event webhook Kisi disabled.
+	ListIntegrations(ctx context.Context, opts *kisi.IntegrationListOptions) ([]*kisi.Integration, *kisi.Response, error)
 }
 
 // Checker inspects, read only, what only Kisi knows: the API key and the

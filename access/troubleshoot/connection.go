@@ -127,7 +127,7 @@ func (r *ConnectionReport) String() string {
 		}
 	}
 	if r.EmailLinks >= 0 {
-		fmt.Fprintf(&b, "\nEmail links in force: %d of %d\n", r.EmailLinks, r.EmailLinkLimit)
+		fmt.Fprintf(&b, "\nEmail links (as Kisi counts them, expired ones too): %d of %d\n", r.EmailLinks, r.EmailLinkLimit)
 	}
 	return b.String()
 }
@@ -160,10 +160,11 @@ func (c *Checker) CheckConnection(ctx context.Context) (*ConnectionReport, error
 		return nil, fmt.Errorf("troubleshoot: check connection: %w", err)
 	}
 	rep.Findings = append(rep.Findings, f...)
+	rep.Findings = append(rep.Findings, own.parked...)
 	if err := c.checkGroups(ctx, rep, own); err != nil {
 		return nil, fmt.Errorf("troubleshoot: check connection: %w", err)
 	}
-	n, err := countEmailLinks(ctx, c.k, rep.CheckedAt)
+	n, expired, err := countEmailLinks(ctx, c.k, rep.CheckedAt)
 	switch {
 	case ctx.Err() != nil:
 		return nil, fmt.Errorf("troubleshoot: check connection: %w", ctx.Err())
@@ -171,10 +172,66 @@ func (c *Checker) CheckConnection(ctx context.Context) (*ConnectionReport, error
 		rep.Findings = append(rep.Findings, checkFailed("count the email links", err))
 	default:
 		rep.EmailLinks = n
-		rep.Findings = append(rep.Findings, c.emailLinkFinding(n))
+		rep.Findings = append(rep.Findings, c.emailLinkFinding(n, expired))
+	}
+	if err := c.checkWebhooks(ctx, rep); err != nil {
+		return nil, fmt.Errorf("troubleshoot: check connection: %w", err)
 	}
 	sortFindings(rep.Findings)
 	return rep, nil
+}
+
+// checkWebhooks reports event webhooks Kisi disabled after errors: Kisi
+// sends them no events until they are enabled again. Its error is non-nil
+// only when ctx ends.
+func (c *Checker) checkWebhooks(ctx context.Context, rep *ConnectionReport) error {
+	list := kisi.Iterate(kisi.ListOptions{}, kisi.MaxLimit, func(lo kisi.ListOptions) ([]*kisi.Integration, *kisi.Response, error) {
+		return c.k.ListIntegrations(ctx, &kisi.IntegrationListOptions{ListOptions: lo})
+	})
+	for in, err := range list {
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			rep.Findings = append(rep.Findings, checkFailed("list the integrations", err))
+			return nil
+		}
+		if in.Type != kisi.IntegrationEventWebhook || !in.Failing() {
+			continue
+		}
+		rep.Findings = append(rep.Findings, Finding{Severity: SeverityError, Code: CodeWebhookDisabled,
+			Message: fmt.Sprintf("Kisi disabled the event webhook %q (integration %d) after its endpoint kept failing: it sends no events, so check-ins from unlocks and drift notices stop.", in.Name, in.ID),
+			Remedy:  "Fix the endpoint (it must answer 2xx at once), enable the integration again in the Kisi dashboard, and catch up the missed events through event sets."})
+	}
+	return nil
+}
+
+// parkFindings reports what the sync parked, from its Store's park records.
+func parkFindings(recs []access.Record, loc *time.Location) []Finding {
+	var out []Finding
+	refused := 0
+	var reason string
+	for _, rec := range recs {
+		if rec.Kind != access.KindPark {
+			continue
+		}
+		if rec.Class == access.FailureMissing {
+			out = append(out, Finding{Severity: SeverityError, Code: CodeGroupParked, GroupID: rec.GroupID,
+				Message: fmt.Sprintf("The sync found group %d deleted in Kisi (%s): its grants are parked, with no request to Kisi, until the mapping changes or a verify sees the group again.", rec.GroupID, textfmt.Time(rec.Updated, loc)),
+				Remedy:  "Map the plans, resources or locations of this group to a group that exists, or restore the group in Kisi and run a verify."})
+			continue
+		}
+		refused++
+		if reason == "" {
+			reason = rec.Reason
+		}
+	}
+	if refused > 0 {
+		out = append(out, Finding{Severity: SeverityWarning, Code: CodeChangesParked,
+			Message: fmt.Sprintf("Kisi refused %s; the sync tries again with back-off. The first: %s", textfmt.Plural(refused, "change", "changes"), reason),
+			Remedy:  "Read Kisi's message in the sync's report; correct the member's data on the platform or the group in Kisi."})
+	}
+	return out
 }
 
 // checkGroups checks every mapped group into rep. Its error is non-nil
@@ -210,10 +267,15 @@ func (c *Checker) checkGroups(ctx context.Context, rep *ConnectionReport, own ow
 	return nil
 }
 
-// emailLinkFinding reports n email links in force against Kisi's limit.
-func (c *Checker) emailLinkFinding(n int) Finding {
+// emailLinkFinding reports n email links against Kisi's limit, expired of
+// them past their window: Kisi counts those until they are deleted.
+func (c *Checker) emailLinkFinding(n, expired int) Finding {
 	f := Finding{Severity: SeverityInfo, Code: CodeEmailLinks,
 		Message: fmt.Sprintf("%d of Kisi's %d concurrent email links are in use.", n, access.LinkLimit)}
+	if expired > 0 {
+		f.Message = fmt.Sprintf("%d of Kisi's %d concurrent email links are in use, %d of them expired (Kisi counts them until they are deleted; the sync deletes its own).",
+			n, access.LinkLimit, expired)
+	}
 	switch {
 	case n >= access.LinkLimit:
 		f.Severity = SeverityError
@@ -333,6 +395,7 @@ func checkFailed(what string, err error) Finding {
 type ownership struct {
 	keyUser int64
 	ids     map[int64]bool // role assignment ids from the Store; nil without one
+	parked  []Finding      // what the sync parked, from the Store
 }
 
 // loadOwnership reads the Store's role records, if a Store is set. A Store
@@ -353,6 +416,7 @@ func (c *Checker) loadOwnership(ctx context.Context, keyUser int64) (ownership, 
 			Remedy:  "Check the store's database."}}, nil
 	}
 	own.ids = map[int64]bool{}
+	own.parked = parkFindings(recs, time.UTC)
 	for _, rec := range recs {
 		if rec.Kind == access.KindRole && rec.KisiID != 0 && rec.State != access.StateConflict {
 			own.ids[rec.KisiID] = true
@@ -531,19 +595,22 @@ func countGroupRoles(ctx context.Context, k Kisi, gc *GroupCheck, own ownership)
 		Remedy:  "Nothing to do. Kisi allows one role per user and group, so a member holding such a role keeps it instead of the platform's window; remove it in Kisi if the platform should decide."}}, nil
 }
 
-// countEmailLinks counts the group links with an email that are in force
-// at now.
-func countEmailLinks(ctx context.Context, k Kisi, now time.Time) (int, error) {
-	n := 0
+// countEmailLinks counts the group links with an email, as Kisi counts them
+// toward its quota: every one that exists, expired (at now) or not.
+func countEmailLinks(ctx context.Context, k Kisi, now time.Time) (n, expired int, err error) {
 	for l, err := range kisiglue.GroupLinks(ctx, k, kisi.GroupLinkListOptions{}) {
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
-		if l.Email != nil && strings.TrimSpace(*l.Email) != "" && (l.ValidUntil == nil || l.ValidUntil.After(now)) {
-			n++
+		if l.Email == nil || strings.TrimSpace(*l.Email) == "" {
+			continue
+		}
+		n++
+		if l.ValidUntil != nil && !l.ValidUntil.After(now) {
+			expired++
 		}
 	}
-	return n, nil
+	return n, expired, nil
 }
 
 // joinCodes lists codes for a sentence: "time_restriction, app_access_off".

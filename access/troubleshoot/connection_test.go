@@ -38,7 +38,8 @@ func TestCheckConnection(t *testing.T) {
 						Email: kisi.Ptr(name + "@example.com"), ValidUntil: kisi.Ptr(cest("18:00").UTC())})
 					require.NoError(t, err)
 				}
-				// Expired and email-less links do not count.
+				// Email-less links do not count; expired ones do, as in
+				// Kisi, until they are deleted.
 				_, _, err = r.c.GroupLinks.Create(t.Context(), &kisi.GroupLinkCreateRequest{GroupID: r.room, Name: "Old",
 					Email: kisi.Ptr("old@example.com"), ValidFrom: kisi.Ptr(cest("08:00").UTC()), ValidUntil: kisi.Ptr(cest("09:00").UTC())})
 				require.NoError(t, err)
@@ -49,7 +50,7 @@ func TestCheckConnection(t *testing.T) {
 			want: []wantFinding{
 				{code: troubleshoot.CodeKeyAdmin, severity: troubleshoot.SeverityInfo, message: "owner"},
 				{code: troubleshoot.CodeGroupOK, severity: troubleshoot.SeverityInfo, message: "Members"},
-				{code: troubleshoot.CodeEmailLinks, severity: troubleshoot.SeverityInfo, message: "2 of Kisi's 1000"},
+				{code: troubleshoot.CodeEmailLinks, severity: troubleshoot.SeverityInfo, message: "3 of Kisi's 1000 concurrent email links are in use, 1 of them expired"},
 			},
 			ok: true,
 		},
@@ -97,6 +98,17 @@ func TestCheckConnection(t *testing.T) {
 				{code: troubleshoot.CodeGroupShared, severity: troubleshoot.SeverityInfo, message: "2 of its 3 roles were not created through this API key"},
 			},
 			missing: []int64{100007},
+		},
+		{
+			name: "webhook disabled",
+			setup: func(t *testing.T, r *troubleRig) *kisi.Client {
+				in, _, err := r.c.Integrations.CreateEventWebhook(t.Context(), "Platform", "https://platform.example/kisi")
+				require.NoError(t, err)
+				require.NoError(t, r.srv.DisableIntegrationDueToError(in.ID))
+				return nil
+			},
+			want: []wantFinding{{code: troubleshoot.CodeWebhookDisabled, severity: troubleshoot.SeverityError,
+				message: "kept failing", remedy: "enable the integration again"}},
 		},
 	}
 	for _, tc := range tests {
@@ -154,6 +166,26 @@ func TestCheckConnectionWithStore(t *testing.T) {
 	if diff := cmp.Diff(want, members); diff != "" {
 		t.Errorf("group check (-want +got):\n%s", diff)
 	}
+}
+
+// TestCheckConnectionShowsParkedGroups reports a group the sync found
+// deleted in Kisi, from the Store.
+func TestCheckConnectionShowsParkedGroups(t *testing.T) {
+	t.Parallel()
+	r := newTroubleRig(t, cest("14:00"))
+	r.s.Plans = []access.Plan{proPlan(access.PlanActive)}
+	_, err := r.c.Groups.Delete(t.Context(), r.member)
+	require.NoError(t, err)
+	st := access.NewMemoryStore()
+	rec, err := access.NewReconciler(r.c, st, r.m, access.DefaultPolicy(), access.WithClock(r.clock), access.WithOrganization("acme"))
+	require.NoError(t, err)
+	_, err = rec.Sync(t.Context(), r.s)
+	require.ErrorContains(t, err, "deleted in Kisi")
+
+	rep, err := newChecker(t, r.c, r.m, troubleshoot.WithClock(r.clock), troubleshoot.WithStore(st, "acme")).CheckConnection(t.Context())
+	require.NoError(t, err)
+	requireFindings(t, rep.Findings, []wantFinding{{code: troubleshoot.CodeGroupParked, severity: troubleshoot.SeverityError,
+		message: "grants are parked", remedy: "run a verify"}})
 }
 
 // TestCheckConnectionLinkLimit warns when the email links in force near

@@ -112,6 +112,14 @@ const (
 	CodePlaceInLockdown Code = "place_locked_down"
 	// CodeEmailLinks: how many of Kisi's concurrent email links are used.
 	CodeEmailLinks Code = "email_links"
+	// CodeGroupParked: the sync found a mapped group deleted in Kisi and
+	// parks its grants.
+	CodeGroupParked Code = "group_parked"
+	// CodeChangesParked: Kisi refused changes; the sync retries them with
+	// back-off.
+	CodeChangesParked Code = "changes_parked"
+	// CodeWebhookDisabled: Kisi disabled the event webhook after errors.
+	CodeWebhookDisabled Code = "webhook_disabled"
 	// CodeCheckFailed: one check could not be made; the others were.
 	CodeCheckFailed Code = "check_failed"
 )
