@@ -413,7 +413,7 @@ func (e *engine) generate() {
 		}
 		whole := schedule.Interval{Start: a.Start, End: endOrForever(a.End)}
 		if len(a.Rules) == 0 {
-			e.add(ms, groups, whole, kAssignment, i)
+			e.add(ms, groups, widen(whole, ri.buf), kAssignment, i)
 			continue
 		}
 		occ, err := e.occurrences(a, ri.zone, ri.buf)

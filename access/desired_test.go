@@ -104,11 +104,22 @@ func TestAccessSources(t *testing.T) {
 			want: []string{"m1/104 03-02 13:50–03-02 15:00 booking:b1"},
 		},
 		{
-			name: "assignment without rules is in force all the time",
+			name: "assignment without rules is in force all the time, widened by the buffer",
 			edit: func(s *access.Snapshot, _ *mapping.Mapping, _ *access.Policy) {
 				s.Assignments = []access.Assignment{{ID: "as1", ResourceID: "room-1", MemberID: "m1", Start: hm(9, 0)}}
 			},
-			want: []string{"m1/104 03-02 09:00–forever assignment:as1"},
+			want: []string{"m1/104 03-02 08:55–forever assignment:as1"},
+		},
+		{
+			// Seed 003: access "5 minutes before each assignment start
+			// time", revoked "5 minutes after the end", with or without
+			// weekly rules.
+			name: "assignment without rules, with an end, widened by the per-resource buffer",
+			edit: func(s *access.Snapshot, _ *mapping.Mapping, p *access.Policy) {
+				p.ResourceBuffers = map[string]schedule.Buffer{"room-1": {Before: 30 * time.Minute, After: 15 * time.Minute}}
+				s.Assignments = []access.Assignment{{ID: "as1", ResourceID: "room-1", MemberID: "m1", Start: hm(9, 0), End: hm(17, 0)}}
+			},
+			want: []string{"m1/104 03-02 08:30–03-02 17:15 assignment:as1"},
 		},
 		{
 			name: "assignment rules widened by the buffer, bounded by the assignment",
@@ -571,7 +582,7 @@ func TestUnboundedHorizonWeeklyRules(t *testing.T) {
 			"m1/101 03-02 00:00–forever plan:p1",
 			"m3/104 03-02 08:55–03-02 10:05 assignment:bounded-weekly",
 			"m3/104 03-09 08:55–03-09 10:05 assignment:bounded-weekly",
-			"m3/105 03-02 00:00–forever assignment:open-always",
+			"m3/105 03-01 23:55–forever assignment:open-always",
 		}
 		if diff := cmp.Diff(want, show(got)); diff != "" {
 			t.Errorf("grants (-want +got):\n%s", diff)
@@ -621,7 +632,7 @@ func TestUnboundedHorizonWeeklyRules(t *testing.T) {
 			"m1/101 03-02 00:00–forever plan:p1",
 			"m2/104 03-09 08:55–03-09 17:05 assignment:open-weekly",
 			"m3/104 03-09 08:55–03-09 10:05 assignment:bounded-weekly",
-			"m3/105 03-02 00:00–forever assignment:open-always",
+			"m3/105 03-01 23:55–forever assignment:open-always",
 		}
 		if diff := cmp.Diff(want, show(got)); diff != "" {
 			t.Errorf("grants (-want +got):\n%s", diff)

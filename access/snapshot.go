@@ -201,9 +201,11 @@ type Booking struct {
 
 // Assignment is a recurring assignment of a resource (a dedicated desk, an
 // office) to a member or a team, between Start and End (zero End: open). With
-// no Rules it is in force all the time; otherwise during each occurrence of
-// its weekly Rules, in the wall clock of the resource's location, each cut
-// to [Start, End) and then widened by the buffer in force.
+// no Rules it is in force all the time, widened by the buffer in force:
+// [Start − Before, End + After), End zero staying open. With Rules it is in
+// force during each occurrence of its weekly Rules, in the wall clock of the
+// resource's location, each cut to [Start, End) and then widened the same
+// way.
 type Assignment struct {
 	// ID identifies the assignment.
 	ID string `json:"id"`
@@ -221,7 +223,7 @@ type Assignment struct {
 	// Rules are the weekly times of access, read in the time zone of the
 	// resource's location; a rule whose To is not after its From ends on
 	// the next day. Nil or empty: access all the time between Start and
-	// End. An invalid rule rejects the assignment with [ErrInvalidRule].
+	// End (widened by the buffer). An invalid rule rejects the assignment with [ErrInvalidRule].
 	Rules []schedule.Rule `json:"rules,omitempty"`
 }
 
@@ -264,9 +266,10 @@ type CheckIn struct {
 // The zero Policy is valid but is not [DefaultPolicy]: no buffer, no lead
 // time. No duration may be negative (see [Policy.Validate]).
 type Policy struct {
-	// Buffer ("buffer") widens every booking and assignment occurrence:
-	// access opens Before its start and closes After its end. Zero: no
-	// widening. Plans, allowances, check-ins and assignments without rules
+	// Buffer ("buffer") widens every booking and assignment: access opens
+	// Before its start and closes After its end (an assignment without
+	// rules as a whole, one with weekly rules at each occurrence; an open
+	// end stays open). Zero: no widening. Plans, allowances and check-ins
 	// are not widened.
 	Buffer schedule.Buffer `json:"buffer"`
 	// ResourceBuffers ("resource_buffers") overrides Buffer per resource
