@@ -489,11 +489,11 @@ func (e *engine) checkBooking(ids seen, b *Booking, one *[1]int32) (ms []int32, 
 			ix.reject(KindBooking, b.ID, fmt.Errorf("guest: %w", err))
 			return nil, nil
 		}
-		if c, ok := ix.byEmail[email]; ok && e.m.DropIn.AddToGroup {
-			one[0] = c
-			return one[:], ri
+		if !e.m.DropIn.AddToGroup {
+			return nil, ri
 		}
-		return nil, ri
+		one[0] = ix.byEmail[email] // a member's, or the guest's own (see addGuests)
+		return one[:], ri
 	}
 	ix.reject(KindBooking, b.ID, ErrNoHolder)
 	return nil, nil
@@ -636,8 +636,9 @@ func (e *engine) merge(slot bool) []Grant {
 		n := len(backing)
 		backing = e.appendSources(backing, ps[i:j])
 		grants = append(grants, Grant{
-			MemberID: ix.s.Members[cur.member].ID,
+			MemberID: ix.memberID(cur.member),
 			Email:    ix.email[cur.member],
+			Guest:    ix.guest(cur.member),
 			GroupID:  cur.group,
 			Window:   schedule.Interval{Start: start, End: stop},
 			Sources:  backing[n:len(backing):len(backing)],

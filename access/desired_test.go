@@ -187,15 +187,21 @@ func TestAccessSources(t *testing.T) {
 			want: []string{},
 		},
 		{
-			name: "drop-in by a member's email with AddToGroup",
+			name: "drop-ins with AddToGroup: a member's email is the member, others are guests",
 			edit: func(s *access.Snapshot, m *mapping.Mapping, _ *access.Policy) {
 				m.DropIn.AddToGroup = true
 				s.Bookings = []access.Booking{
 					{ID: "b1", ResourceID: "room-1", Guest: &access.Guest{Name: "Ann", Email: "ANN@example.com"}, Start: hm(14, 0), End: hm(15, 0)},
-					{ID: "b2", ResourceID: "room-1", Guest: &access.Guest{Name: "Gus", Email: "gus@example.org"}, Start: hm(14, 0), End: hm(15, 0)},
+					{ID: "b2", ResourceID: "room-1", Guest: &access.Guest{Name: " ", Email: "gus@example.org"}, Start: hm(14, 0), End: hm(15, 0)},
+					{ID: "b3", ResourceID: "room-1", Guest: &access.Guest{Name: "Gus", Email: " GUS@example.org"}, Start: hm(15, 5), End: hm(16, 0)},
+					{ID: "b4", ResourceID: "desk-b", Guest: &access.Guest{Email: "hal@example.org"}, Start: hm(24, 0), End: hm(25, 0)},
 				}
 			},
-			want: []string{"m1/104 03-02 13:55–03-02 15:05 booking:b1"},
+			want: []string{
+				"m1/104 03-02 13:55–03-02 15:05 booking:b1",
+				`guest gus@example.org "Gus"/104 03-02 13:55–03-02 16:05 booking:b2,booking:b3`,
+				`guest hal@example.org "hal@example.org"/105 03-02 23:55–03-03 01:05 booking:b4`,
+			},
 		},
 		{
 			name: "windows far outside the horizon are left out",

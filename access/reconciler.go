@@ -517,6 +517,9 @@ func diff(now time.Time, recs []Record, grants []Grant, links []Link, members ma
 	want := make(map[string]Change, len(grants)+len(links))
 	for _, g := range grants {
 		mem := members[g.MemberID]
+		if g.Guest != nil {
+			mem = Member{Name: g.Guest.Name}
+		}
 		key := RoleKey(g.Email, g.GroupID)
 		want[key] = Change{Action: ActionCreate, Object: ObjectGrant, Key: key, Email: g.Email,
 			MemberID: g.MemberID, Name: mem.Name, Managed: mem.Managed, GroupID: g.GroupID,

@@ -170,8 +170,10 @@ type Guest struct {
 	Name string `json:"name"`
 	// Email is required and normalized as a member's; Kisi emails the link
 	// or QR code to it. A malformed one rejects the booking with
-	// [ErrInvalidEmail]. With mapping.DropIn.AddToGroup, a guest whose
-	// email is a member's also gets that member's access.
+	// [ErrInvalidEmail]. With mapping.DropIn.AddToGroup the guest also gets
+	// a Kisi user and the resource's groups for the booking window, like a
+	// member booking: as that member when the email is a member's, else as
+	// a guest (see [Grant].Guest).
 	Email string `json:"email"`
 }
 
@@ -312,7 +314,7 @@ type Source struct {
 // user and their grants carry the ID of the first of them in the snapshot.
 type Grant struct {
 	// MemberID is the member served: the first member in the snapshot
-	// with Email.
+	// with Email; empty for a guest (see Guest).
 	MemberID string `json:"member_id"`
 	// Email is the member's normalized email, which identifies the Kisi
 	// user.
@@ -328,6 +330,14 @@ type Grant struct {
 	Window schedule.Interval `json:"window"`
 	// Sources are the records that produced Window; never empty.
 	Sources []Source `json:"sources"`
+	// Guest is set for the grant of a drop-in guest whose email is no
+	// member's (mapping.DropIn.AddToGroup): the guest's normalized email
+	// and the name their Kisi user gets (the first non-blank name the guest
+	// booked under, else the email). MemberID is then empty; the grant is
+	// keyed, like every grant, by Email and GroupID, and lasts as long as
+	// the guest's bookings do. Nil for a member, including a guest whose
+	// email is a member's: that guest is served as the member.
+	Guest *Guest `json:"guest,omitempty"`
 }
 
 // String returns "pending", "active" or "cancelled".

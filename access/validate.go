@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/kisisync/kisisync/schedule"
@@ -19,14 +20,18 @@ type index struct {
 	s    *Snapshot
 	errs []error
 
-	locs      map[string]*time.Location // valid locations
-	resLoc    map[string]string         // valid resource → location ID
-	member    map[string]int32          // valid member ID → canonical index
-	byEmail   map[string]int32          // normalized email → canonical index
-	email     []string                  // canonical index → normalized email ("" if not canonical)
-	rank      []int32                   // canonical index → position in email order
-	byRank    []int32                   // position in email order → canonical index
-	teams     map[string][]int32        // valid team → canonical members, deduplicated
+	locs    map[string]*time.Location // valid locations
+	resLoc  map[string]string         // valid resource → location ID
+	member  map[string]int32          // valid member ID → canonical index
+	byEmail map[string]int32          // normalized email → canonical index
+	email   []string                  // canonical index → normalized email ("" if not canonical)
+	rank    []int32                   // canonical index → position in email order
+	byRank  []int32                   // position in email order → canonical index
+	teams   map[string][]int32        // valid team → canonical members, deduplicated
+	// guests are the drop-in guests whose email is no member's, by
+	// canonical index minus len(s.Members): their identities come after
+	// the members' (see [index.addGuests]).
+	guests    []Guest
 	maxBefore time.Duration
 	maxAfter  time.Duration
 }
@@ -114,7 +119,8 @@ func newIndex(s *Snapshot, p Policy) *index {
 		ix.member[m.ID] = int32(i)
 		ix.email[i] = e
 	}
-	ix.rank = make([]int32, len(s.Members))
+	ix.addGuests()
+	ix.rank = make([]int32, len(ix.email))
 	for i, e := range ix.email {
 		if e != "" {
 			ix.byRank = append(ix.byRank, int32(i))
@@ -150,8 +156,56 @@ func newIndex(s *Snapshot, p Policy) *index {
 	return ix
 }
 
-// holders returns the canonical members a record held by memberID or teamID
-// reaches. A team wins over a member when both are set.
+// addGuests gives every drop-in guest whose email belongs to no member an
+// identity of its own after the members: a canonical index, an email and a
+// name (the first non-blank name the guest booked under, else the email).
+// Grants of guests (mapping.DropIn.AddToGroup) are merged per identity like
+// a member's. Malformed guest emails are left to the bookings' validation.
+func (ix *index) addGuests() {
+	for i := range ix.s.Bookings {
+		b := &ix.s.Bookings[i]
+		if b.MemberID != "" || b.Guest == nil {
+			continue
+		}
+		email, err := NormalizeEmail(b.Guest.Email)
+		if err != nil {
+			continue
+		}
+		name := strings.TrimSpace(b.Guest.Name)
+		if c, ok := ix.byEmail[email]; ok {
+			if g := int(c) - len(ix.s.Members); g >= 0 && ix.guests[g].Name == email && name != "" {
+				ix.guests[g].Name = name
+			}
+			continue
+		}
+		if name == "" {
+			name = email
+		}
+		ix.byEmail[email] = int32(len(ix.email))
+		ix.email = append(ix.email, email)
+		ix.guests = append(ix.guests, Guest{Name: name, Email: email})
+	}
+}
+
+// memberID returns the platform ID of canonical identity c: the member's,
+// or "" for a guest.
+func (ix *index) memberID(c int32) string {
+	if int(c) < len(ix.s.Members) {
+		return ix.s.Members[c].ID
+	}
+	return ""
+}
+
+// guest returns a copy of the guest of canonical identity c, or nil for a
+// member.
+func (ix *index) guest(c int32) *Guest {
+	if g := int(c) - len(ix.s.Members); g >= 0 {
+		gu := ix.guests[g]
+		return &gu
+	}
+	return nil
+}
+
 // ianaZone returns the IANA time zone called name, or nil when there is
 // none. The empty name and "Local", which time.LoadLocation reads as UTC and
 // as the zone of the machine running the code, are not IANA names: a
@@ -167,6 +221,8 @@ func ianaZone(name string) *time.Location {
 	return loc
 }
 
+// holders returns the canonical members a record held by memberID or teamID
+// reaches. A team wins over a member when both are set.
 func (ix *index) holders(memberID, teamID string, one *[1]int32) ([]int32, error) {
 	switch {
 	case teamID != "":
