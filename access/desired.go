@@ -392,7 +392,7 @@ func (e *engine) generate() {
 		}
 		ri, ok := e.res[a.ResourceID]
 		if !ok {
-			ix.reject(KindAssignment, a.ID, fmt.Errorf("%w %q", ErrUnknownResource, a.ResourceID))
+			ix.reject(KindAssignment, a.ID, ix.missing(KindResource, a.ResourceID, ErrUnknownResource))
 			continue
 		}
 		ms, err := ix.holders(a.MemberID, a.TeamID, &one)
@@ -471,14 +471,14 @@ func (e *engine) checkBooking(ids seen, b *Booking, one *[1]int32) (ms []int32, 
 	}
 	ri, ok := e.res[b.ResourceID]
 	if !ok {
-		ix.reject(KindBooking, b.ID, fmt.Errorf("%w %q", ErrUnknownResource, b.ResourceID))
+		ix.reject(KindBooking, b.ID, ix.missing(KindResource, b.ResourceID, ErrUnknownResource))
 		return nil, nil
 	}
 	switch {
 	case b.MemberID != "":
 		c, ok := ix.member[b.MemberID]
 		if !ok {
-			ix.reject(KindBooking, b.ID, fmt.Errorf("%w %q", ErrUnknownMember, b.MemberID))
+			ix.reject(KindBooking, b.ID, ix.missing(KindMember, b.MemberID, ErrUnknownMember))
 			return nil, nil
 		}
 		one[0] = c
@@ -506,12 +506,12 @@ func (e *engine) checkIn(ids seen, c *CheckIn) (schedule.Interval, bool) {
 		return schedule.Interval{}, false
 	}
 	if _, ok := ix.member[c.MemberID]; !ok {
-		ix.reject(KindCheckIn, c.ID, fmt.Errorf("%w %q", ErrUnknownMember, c.MemberID))
+		ix.reject(KindCheckIn, c.ID, ix.missing(KindMember, c.MemberID, ErrUnknownMember))
 		return schedule.Interval{}, false
 	}
 	loc, ok := ix.locs[c.LocationID]
 	if !ok {
-		ix.reject(KindCheckIn, c.ID, fmt.Errorf("%w %q", ErrUnknownLocation, c.LocationID))
+		ix.reject(KindCheckIn, c.ID, ix.missing(KindLocation, c.LocationID, ErrUnknownLocation))
 		return schedule.Interval{}, false
 	}
 	if c.At.IsZero() || (!c.Out.IsZero() && c.Out.Before(c.At)) {

@@ -751,3 +751,68 @@ func TestCheckInAcrossFallBackMidnight(t *testing.T) {
 	// Midnight of 1 November in Havana (UTC−4 before the change) is 04:00 UTC.
 	require.True(t, got[0].Window.End.Equal(time.Date(2026, 11, 1, 4, 0, 0, 0, time.UTC)), "end %v", got[0].Window.End)
 }
+
+// TestDependentRecords checks that a rejected record's cause is reported
+// once, on that record, and that the records referring to it say they
+// depend on it instead of reporting an unknown ID.
+func TestDependentRecords(t *testing.T) {
+	t.Parallel()
+	s, m := fixture()
+	s.Locations = append(s.Locations, access.Location{ID: "mars", TimeZone: "Mars/Olympus"})
+	s.Resources = append(s.Resources, access.Resource{ID: "dome", LocationID: "mars"})
+	s.Members[1].Email = "bob(at)example.com"
+	s.Plans = []access.Plan{
+		{ID: "p2", PlanID: "hot-desk", MemberID: "m2", Start: monday, Status: access.PlanActive},
+		{ID: "p9", PlanID: "hot-desk", MemberID: "m9", Start: monday, Status: access.PlanActive},
+	}
+	s.Bookings = []access.Booking{
+		{ID: "b1", ResourceID: "dome", MemberID: "m1", Start: hm(9, 0), End: hm(10, 0)},
+		{ID: "b2", ResourceID: "room-1", MemberID: "m2", Start: hm(9, 0), End: hm(10, 0)},
+	}
+	s.Assignments = []access.Assignment{{ID: "as1", ResourceID: "dome", MemberID: "m1", Start: monday}}
+	s.CheckIns = []access.CheckIn{
+		{ID: "c1", MemberID: "m1", LocationID: "mars", At: hm(9, 0)},
+		{ID: "c2", MemberID: "m2", LocationID: "utc", At: hm(9, 0)},
+	}
+	type row struct {
+		Kind, ID string
+		Cause    error             // the sentinel the error matches
+		On       *access.RecordRef // the record depended on
+	}
+	on := func(kind, id string) *access.RecordRef { return &access.RecordRef{Kind: kind, ID: id} }
+	want := []row{
+		{"location", "mars", access.ErrUnknownTimeZone, nil},
+		{"resource", "dome", access.ErrDependsOnRejected, on("location", "mars")},
+		{"member", "m2", access.ErrInvalidEmail, nil},
+		{"plan", "p2", access.ErrDependsOnRejected, on("member", "m2")},
+		{"plan", "p9", access.ErrUnknownMember, nil}, // no such member: not a dependency
+		{"booking", "b1", access.ErrDependsOnRejected, on("resource", "dome")},
+		{"booking", "b2", access.ErrDependsOnRejected, on("member", "m2")},
+		{"assignment", "as1", access.ErrDependsOnRejected, on("resource", "dome")},
+		{"checkin", "c1", access.ErrDependsOnRejected, on("location", "mars")},
+		{"checkin", "c2", access.ErrDependsOnRejected, on("member", "m2")},
+	}
+	_, err := access.Access(s, m, access.DefaultPolicy(), schedule.Interval{Start: monday, End: hm(24, 0)})
+	var got []row
+	for _, re := range access.RecordErrors(err) {
+		r := row{Kind: re.Kind, ID: re.ID}
+		for _, target := range []error{access.ErrUnknownTimeZone, access.ErrInvalidEmail, access.ErrUnknownMember,
+			access.ErrUnknownLocation, access.ErrUnknownResource, access.ErrDependsOnRejected} {
+			if errors.Is(re, target) {
+				if r.Cause != nil {
+					t.Errorf("%s %q matches %v and %v", re.Kind, re.ID, r.Cause, target)
+				}
+				r.Cause = target
+			}
+		}
+		var de *access.DependencyError
+		if errors.As(re, &de) {
+			r.On = &de.On
+		}
+		got = append(got, r)
+	}
+	if diff := cmp.Diff(want, got, cmp.Comparer(func(a, b error) bool { return a == b })); diff != "" {
+		t.Errorf("record errors (-want +got):\n%s", diff)
+	}
+	require.EqualError(t, access.RecordErrors(err)[5], `booking "b1": depends on rejected resource "dome"`)
+}

@@ -75,7 +75,41 @@ var (
 	// ErrInvalidStatus reports that a plan has a status other than pending, active or
 	// cancelled.
 	ErrInvalidStatus = errors.New("invalid plan status")
+	// ErrDependsOnRejected reports that a record refers to a record that
+	// exists but was rejected itself (a resource at a location with a bad
+	// time zone, a plan of a member with a bad email). The cause is
+	// reported once, on the rejected record; the dependent record's error
+	// is a [*DependencyError] naming it. It does not match
+	// [ErrUnknownLocation], [ErrUnknownResource] or [ErrUnknownMember],
+	// which mean that no record has the ID.
+	ErrDependsOnRejected = errors.New("depends on a rejected record")
 )
+
+// RecordRef names one snapshot record by its kind (one of the Kind…
+// constants, such as [KindLocation]) and ID.
+type RecordRef struct {
+	Kind string `json:"kind"`
+	ID   string `json:"id"`
+}
+
+// String returns e.g. `location "berlin"`.
+func (r RecordRef) String() string { return fmt.Sprintf("%s %q", r.Kind, r.ID) }
+
+// DependencyError is the error of a [RecordError] whose record refers to a
+// record that was rejected: On names that record, whose own RecordError
+// says what is wrong with it. A chain is reported link by link: a booking
+// of a resource at a rejected location depends on the resource, and the
+// resource on the location. It matches [ErrDependsOnRejected] with
+// [errors.Is].
+type DependencyError struct {
+	On RecordRef `json:"on"`
+}
+
+// Error returns e.g. `depends on rejected location "mars"`.
+func (e *DependencyError) Error() string { return "depends on rejected " + e.On.String() }
+
+// Is reports whether target is [ErrDependsOnRejected].
+func (e *DependencyError) Is(target error) bool { return target == ErrDependsOnRejected }
 
 // Record kinds named by [RecordError.Kind].
 const (

@@ -19,6 +19,10 @@ import (
 type index struct {
 	s    *Snapshot
 	errs []error
+	// rejected holds the locations, resources and members that exist but
+	// were rejected, so records referring to them report a dependency
+	// rather than an unknown ID.
+	rejected map[RecordRef]struct{}
 
 	locs    map[string]*time.Location // valid locations
 	resLoc  map[string]string         // valid resource → location ID
@@ -38,6 +42,26 @@ type index struct {
 
 func (ix *index) reject(kind, id string, err error) {
 	ix.errs = append(ix.errs, &RecordError{Kind: kind, ID: id, Err: err})
+}
+
+// rejectRef rejects a record others can refer to (location, resource,
+// member) and remembers it, so they say they depend on it.
+func (ix *index) rejectRef(kind, id string, err error) {
+	ix.reject(kind, id, err)
+	if ix.rejected == nil {
+		ix.rejected = make(map[RecordRef]struct{})
+	}
+	ix.rejected[RecordRef{Kind: kind, ID: id}] = struct{}{}
+}
+
+// missing explains a reference to id of kind that does not resolve: a
+// [*DependencyError] when the record exists but was rejected, else
+// notFound (an ErrUnknown… value) with the ID.
+func (ix *index) missing(kind, id string, notFound error) error {
+	if _, ok := ix.rejected[RecordRef{Kind: kind, ID: id}]; ok {
+		return &DependencyError{On: RecordRef{Kind: kind, ID: id}}
+	}
+	return fmt.Errorf("%w %q", notFound, id)
 }
 
 // seen tracks record IDs of one kind to report duplicates.
@@ -84,7 +108,7 @@ func newIndex(s *Snapshot, p Policy) *index {
 			zones[l.TimeZone] = loc
 		}
 		if loc == nil {
-			ix.reject(KindLocation, l.ID, fmt.Errorf("%w %q", ErrUnknownTimeZone, l.TimeZone))
+			ix.rejectRef(KindLocation, l.ID, fmt.Errorf("%w %q", ErrUnknownTimeZone, l.TimeZone))
 			continue
 		}
 		ix.locs[l.ID] = loc
@@ -95,7 +119,7 @@ func newIndex(s *Snapshot, p Policy) *index {
 			continue
 		}
 		if _, ok := ix.locs[r.LocationID]; !ok {
-			ix.reject(KindResource, r.ID, fmt.Errorf("%w %q", ErrUnknownLocation, r.LocationID))
+			ix.rejectRef(KindResource, r.ID, ix.missing(KindLocation, r.LocationID, ErrUnknownLocation))
 			continue
 		}
 		ix.resLoc[r.ID] = r.LocationID
@@ -107,7 +131,7 @@ func newIndex(s *Snapshot, p Policy) *index {
 		}
 		e, err := NormalizeEmail(m.Email)
 		if err != nil {
-			ix.reject(KindMember, m.ID, err)
+			ix.rejectRef(KindMember, m.ID, err)
 			continue
 		}
 		if c, ok := ix.byEmail[e]; ok {
@@ -234,7 +258,7 @@ func (ix *index) holders(memberID, teamID string, one *[1]int32) ([]int32, error
 	case memberID != "":
 		c, ok := ix.member[memberID]
 		if !ok {
-			return nil, fmt.Errorf("%w %q", ErrUnknownMember, memberID)
+			return nil, ix.missing(KindMember, memberID, ErrUnknownMember)
 		}
 		one[0] = c
 		return one[:], nil
