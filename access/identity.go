@@ -1,6 +1,7 @@
 package access
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -128,7 +129,9 @@ const (
 // RecordError reports one snapshot record that was rejected (or, for
 // [ErrSharedEmail], merged). [Access], [Desired], [Links] and [Explain]
 // return every RecordError joined with [errors.Join] next to the results of
-// all valid records; [RecordErrors] lists them.
+// all valid records; [RecordErrors] lists them. [Changes] and [Report] keep
+// them typed in Skipped, so a host can test each with [errors.Is]; they
+// marshal to JSON and back (see [RecordError.MarshalJSON]).
 type RecordError struct {
 	Kind string // location, resource, member, team, plan, allowance, booking, assignment or checkin
 	ID   string // the record's ID
@@ -140,6 +143,92 @@ func (e *RecordError) Error() string { return fmt.Sprintf("%s %q: %v", e.Kind, e
 
 // Unwrap returns e.Err.
 func (e *RecordError) Unwrap() error { return e.Err }
+
+// causes are the errors a RecordError can wrap, by the name its JSON form
+// gives them.
+var causes = []struct {
+	name string
+	err  error
+}{
+	{"depends_on_rejected", ErrDependsOnRejected},
+	{"invalid_email", ErrInvalidEmail},
+	{"shared_email", ErrSharedEmail},
+	{"duplicate_id", ErrDuplicateID},
+	{"empty_id", ErrEmptyID},
+	{"unknown_member", ErrUnknownMember},
+	{"unknown_team", ErrUnknownTeam},
+	{"unknown_resource", ErrUnknownResource},
+	{"unknown_location", ErrUnknownLocation},
+	{"unknown_time_zone", ErrUnknownTimeZone},
+	{"invalid_window", ErrInvalidWindow},
+	{"invalid_rule", ErrInvalidRule},
+	{"no_holder", ErrNoHolder},
+	{"invalid_status", ErrInvalidStatus},
+	{"horizon_too_long", ErrHorizonTooLong},
+}
+
+// recordErrorJSON is the wire form of a RecordError.
+type recordErrorJSON struct {
+	Kind  string     `json:"kind"`
+	ID    string     `json:"id"`
+	Cause string     `json:"cause,omitempty"`
+	On    *RecordRef `json:"on,omitempty"`
+	Error string     `json:"error"`
+}
+
+// MarshalJSON encodes e as {"kind", "id", "cause", "on", "error"}: cause
+// names the Err… value e wraps ("unknown_member" for [ErrUnknownMember],
+// "depends_on_rejected" for a [*DependencyError], whose record is in on),
+// and error is the text of e.Err.
+func (e *RecordError) MarshalJSON() ([]byte, error) {
+	w := recordErrorJSON{Kind: e.Kind, ID: e.ID}
+	if e.Err != nil {
+		w.Error = e.Err.Error()
+	}
+	for _, c := range causes {
+		if errors.Is(e.Err, c.err) {
+			w.Cause = c.name
+			break
+		}
+	}
+	var de *DependencyError
+	if errors.As(e.Err, &de) {
+		w.On = &de.On
+	}
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON decodes the form written by [RecordError.MarshalJSON].
+// The decoded Err has the same text and matches the same Err… value with
+// [errors.Is] (and a [*DependencyError] with [errors.As]); an unknown cause
+// is kept as text only.
+func (e *RecordError) UnmarshalJSON(data []byte) error {
+	var w recordErrorJSON
+	if err := json.Unmarshal(data, &w); err != nil {
+		return fmt.Errorf("access: record error: %w", err)
+	}
+	d := &decodedCause{msg: w.Error}
+	for _, c := range causes {
+		if c.name == w.Cause {
+			d.cause = c.err
+		}
+	}
+	if w.On != nil {
+		d.cause = &DependencyError{On: *w.On}
+	}
+	*e = RecordError{Kind: w.Kind, ID: w.ID, Err: d}
+	return nil
+}
+
+// decodedCause is the Err of a RecordError read from JSON: the original
+// text, wrapping the cause it named.
+type decodedCause struct {
+	msg   string
+	cause error
+}
+
+func (d *decodedCause) Error() string { return d.msg }
+func (d *decodedCause) Unwrap() error { return d.cause }
 
 // RecordErrors returns every [*RecordError] inside err (as joined by
 // [errors.Join] or wrapped with %w), in order.

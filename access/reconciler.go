@@ -265,7 +265,7 @@ func (r *Reconciler) renew(ctx context.Context) error {
 
 // splitRecordErrors separates record errors (reported, not fatal) from any
 // other error.
-func splitRecordErrors(err error) ([]string, error) {
+func splitRecordErrors(err error) ([]*RecordError, error) {
 	if err == nil {
 		return nil, nil
 	}
@@ -275,12 +275,12 @@ func splitRecordErrors(err error) ([]string, error) {
 	} else {
 		errs = []error{err}
 	}
-	var msgs []string
+	var msgs []*RecordError
 	var fatal []error
 	for _, e := range errs {
 		var re *RecordError
 		if errors.As(e, &re) {
-			msgs = append(msgs, e.Error())
+			msgs = append(msgs, re)
 			continue
 		}
 		fatal = append(fatal, e)
@@ -288,10 +288,10 @@ func splitRecordErrors(err error) ([]string, error) {
 	return msgs, errors.Join(fatal...)
 }
 
-func mergeSkipped(a, b []string) []string {
+func mergeSkipped(a, b []*RecordError) []*RecordError {
 	out := append(slices.Clone(a), b...)
-	slices.Sort(out)
-	return slices.Compact(out)
+	slices.SortFunc(out, func(x, y *RecordError) int { return strings.Compare(x.Error(), y.Error()) })
+	return slices.CompactFunc(out, func(x, y *RecordError) bool { return x.Error() == y.Error() })
 }
 
 func memberIndex(s Snapshot) map[string]Member {
