@@ -143,21 +143,11 @@ const (
 	kCheckIn
 )
 
-func kindName(k uint8) string {
-	switch k {
-	case kPlan:
-		return KindPlan
-	case kDefault:
-		return KindDefault
-	case kAllowance:
-		return KindAllowance
-	case kBooking:
-		return KindBooking
-	case kAssignment:
-		return KindAssignment
-	}
-	return KindCheckIn
-}
+// kindNames are the names of the engine's source kinds (see [Source]).
+var kindNames = [...]string{kPlan: KindPlan, kDefault: KindDefault, kAllowance: KindAllowance,
+	kBooking: KindBooking, kAssignment: KindAssignment, kCheckIn: KindCheckIn}
+
+func kindName(k uint8) string { return kindNames[k] }
 
 // piece is the window one source gives one member in one group. Instants
 // are kept as Unix seconds and nanoseconds: the slice holds no pointers, so

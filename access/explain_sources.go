@@ -216,14 +216,14 @@ func notMapped(sx SourceExplanation, name string) SourceExplanation {
 		return sx
 	}
 	sx.Applies = false
-	what, code := "plan", ReasonPlanNotMapped
+	what, code := KindPlan, ReasonPlanNotMapped // the mapping table that has no group for it
 	switch sx.Kind {
 	case KindAllowance:
-		what, code = "allowance", ReasonAllowanceNotMapped
+		what, code = KindAllowance, ReasonAllowanceNotMapped
 	case KindBooking, KindAssignment:
-		what, code = "resource", ReasonResourceNotMapped
+		what, code = KindResource, ReasonResourceNotMapped
 	case KindCheckIn:
-		what, code = "location", ReasonLocationNotMapped
+		what, code = KindLocation, ReasonLocationNotMapped
 	}
 	note := fmt.Sprintf("%s gives no access: its %s %s is not mapped to any Kisi group", name, what, sx.Ref)
 	if sx.Kind == KindPlan { // a plan of kind default maps to the Default groups

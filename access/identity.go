@@ -112,20 +112,6 @@ func (e *DependencyError) Error() string { return "depends on rejected " + e.On.
 // Is reports whether target is [ErrDependsOnRejected].
 func (e *DependencyError) Is(target error) bool { return target == ErrDependsOnRejected }
 
-// Record kinds named by [RecordError.Kind].
-const (
-	KindLocation   = "location"
-	KindResource   = "resource"
-	KindMember     = "member"
-	KindTeam       = "team"
-	KindPlan       = "plan"
-	KindAllowance  = "allowance"
-	KindBooking    = "booking"
-	KindAssignment = "assignment"
-	KindCheckIn    = "checkin"
-	KindDefault    = "default"
-)
-
 // RecordError reports one snapshot record that was rejected (or, for
 // [ErrSharedEmail], merged). [Access], [Desired], [Links] and [Explain]
 // return every RecordError joined with [errors.Join] next to the results of

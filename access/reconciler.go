@@ -529,7 +529,7 @@ func diff(now time.Time, recs []Record, grants []Grant, links []Link, members ma
 		key := LinkKey(l.BookingID, l.GroupID)
 		want[key] = Change{Action: ActionCreate, Object: ObjectLink, Key: key, Email: l.Email, Name: l.Name,
 			GroupID: l.GroupID, Window: ptr(l.Window), BookingID: l.BookingID, SendLink: l.SendLink, QR: l.QR,
-			Sources: []Source{{Kind: "booking", ID: l.BookingID}}, Reason: "drop-in booking"}
+			Sources: []Source{{Kind: KindBooking, ID: l.BookingID}}, Reason: "drop-in booking"}
 	}
 
 	var revokes, replaces, creates, cleanups []Change

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kisisync/kisisync/mapping"
 	"github.com/kisisync/kisisync/schedule"
 )
 
@@ -293,6 +294,29 @@ type Policy struct {
 func DefaultPolicy() Policy {
 	return Policy{Buffer: schedule.DefaultBuffer, Lead: 20 * time.Minute}
 }
+
+// The kinds of snapshot records: the one set of kind names used by
+// [Source].Kind, [RecordError].Kind, [RecordRef].Kind and
+// [SourceExplanation].Kind. The kinds that are also tables of a
+// mapping.Mapping (plan, allowance, resource, location, default) take their
+// values from mapping's [mapping.Kind] constants, so the two cannot drift
+// apart. (The Kisi objects a [Store] records are a [RecordKind] instead:
+// user, role, link.)
+const (
+	KindLocation   = string(mapping.KindLocation)
+	KindResource   = string(mapping.KindResource)
+	KindMember     = "member"
+	KindTeam       = "team"
+	KindPlan       = string(mapping.KindPlan)
+	KindAllowance  = string(mapping.KindAllowance)
+	KindBooking    = "booking"
+	KindAssignment = "assignment"
+	KindCheckIn    = "checkin"
+	// KindDefault is the kind of a [Source] that is an active plan whose
+	// PlanID maps to no group and which therefore grants
+	// mapping.Mapping.Default; its ID is the plan's.
+	KindDefault = string(mapping.KindDefault)
+)
 
 // Source names one platform record that produced access. Kind is plan,
 // allowance, booking, assignment, checkin or default; default is an active
