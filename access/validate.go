@@ -85,7 +85,7 @@ func (ix *index) checkID(ids seen, kind, id string) bool {
 
 // newIndex validates the parts of s that other records refer to: locations,
 // resources, members and teams. Records of the other kinds are validated
-// while they are turned into windows.
+// while they are admitted (see admit.go).
 func newIndex(s *Snapshot, p Policy) *index {
 	ix := &index{
 		s:       s,
@@ -96,6 +96,21 @@ func newIndex(s *Snapshot, p Policy) *index {
 		email:   make([]string, len(s.Members)),
 		teams:   make(map[string][]int32, len(s.Teams)),
 	}
+	ix.places()
+	seenMember := ix.members()
+	ix.addGuests()
+	ix.ranks()
+	ix.indexTeams(seenMember)
+	ix.maxBefore, ix.maxAfter = max(p.Buffer.Before, 0), max(p.Buffer.After, 0)
+	for _, b := range p.ResourceBuffers {
+		ix.maxBefore, ix.maxAfter = max(ix.maxBefore, b.Before), max(ix.maxAfter, b.After)
+	}
+	return ix
+}
+
+// places validates the locations and the resources at them.
+func (ix *index) places() {
+	s := ix.s
 	zones := make(map[string]*time.Location)
 	seenLoc := make(seen, len(s.Locations))
 	for _, l := range s.Locations {
@@ -124,7 +139,14 @@ func newIndex(s *Snapshot, p Policy) *index {
 		}
 		ix.resLoc[r.ID] = r.LocationID
 	}
-	seenMember := make(seen, len(s.Members)) // every member ID, valid or not
+}
+
+// members validates the members and gives each its canonical identity: the
+// first valid member with its email. It returns every member ID, valid or
+// not.
+func (ix *index) members() seen {
+	s := ix.s
+	seenMember := make(seen, len(s.Members))
 	for i, m := range s.Members {
 		if !ix.checkID(seenMember, KindMember, m.ID) {
 			continue
@@ -143,7 +165,11 @@ func newIndex(s *Snapshot, p Policy) *index {
 		ix.member[m.ID] = int32(i)
 		ix.email[i] = e
 	}
-	ix.addGuests()
+	return seenMember
+}
+
+// ranks orders the canonical identities (members and guests) by email.
+func (ix *index) ranks() {
 	ix.rank = make([]int32, len(ix.email))
 	for i, e := range ix.email {
 		if e != "" {
@@ -154,8 +180,14 @@ func newIndex(s *Snapshot, p Policy) *index {
 	for r, c := range ix.byRank {
 		ix.rank[c] = int32(r)
 	}
-	seenTeam := make(seen, len(s.Teams))
-	for _, t := range s.Teams {
+}
+
+// indexTeams validates the teams. An unknown member is reported and left
+// out; a rejected one (in seenMember) is left out silently, having been
+// reported once, as a member.
+func (ix *index) indexTeams(seenMember seen) {
+	seenTeam := make(seen, len(ix.s.Teams))
+	for _, t := range ix.s.Teams {
 		if !ix.checkID(seenTeam, KindTeam, t.ID) {
 			continue
 		}
@@ -163,7 +195,7 @@ func newIndex(s *Snapshot, p Policy) *index {
 		for _, id := range t.MemberIDs {
 			c, ok := ix.member[id]
 			if !ok {
-				if _, ok := seenMember[id]; !ok { // a rejected member is reported once, as a member
+				if _, ok := seenMember[id]; !ok {
 					ix.reject(KindTeam, t.ID, fmt.Errorf("%w %q", ErrUnknownMember, id))
 				}
 				continue
@@ -173,11 +205,6 @@ func newIndex(s *Snapshot, p Policy) *index {
 		slices.Sort(ms)
 		ix.teams[t.ID] = slices.Compact(ms)
 	}
-	ix.maxBefore, ix.maxAfter = max(p.Buffer.Before, 0), max(p.Buffer.After, 0)
-	for _, b := range p.ResourceBuffers {
-		ix.maxBefore, ix.maxAfter = max(ix.maxBefore, b.Before), max(ix.maxAfter, b.After)
-	}
-	return ix
 }
 
 // addGuests gives every drop-in guest whose email belongs to no member an
