@@ -220,8 +220,10 @@ func (e *engine) admitBooking(ids seen, i int, one *[1]int32) (admission, bool) 
 		ix.reject(KindBooking, b.ID, ix.missing(KindResource, b.ResourceID, ErrUnknownResource))
 		return admission{}, false
 	}
-	a := admission{kind: kBooking, rec: int32(i), groups: ri.groups, buf: ri.buf, zone: ri.zone,
-		window: widen(schedule.Interval{Start: b.Start, End: b.End}, ri.buf)}
+	a := admission{kind: kBooking, rec: int32(i), groups: ri.groups, buf: ri.buf, zone: ri.zone}
+	if !e.linksOnly { // links widen their own windows, for drop-ins only
+		a.window = widen(schedule.Interval{Start: b.Start, End: b.End}, ri.buf)
+	}
 	switch {
 	case b.MemberID != "":
 		c, ok := ix.member[b.MemberID]
@@ -236,10 +238,17 @@ func (e *engine) admitBooking(ids seen, i int, one *[1]int32) (admission, bool) 
 			ix.reject(KindBooking, b.ID, fmt.Errorf("guest: %w", err))
 			return admission{}, false
 		}
-		one[0] = ix.byEmail[email] // a member's, or the guest's own (see addGuests)
 		if !e.m.DropIn.AddToGroup {
 			a.verdict = linkOnly
 		}
+		// A member's identity, or with AddToGroup the guest's own (see
+		// addGuests); without AddToGroup a guest who is no member reaches
+		// nobody.
+		c, ok := ix.byEmail[email]
+		if !ok {
+			return a, true
+		}
+		one[0] = c
 	default:
 		ix.reject(KindBooking, b.ID, ErrNoHolder)
 		return admission{}, false

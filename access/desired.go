@@ -237,7 +237,7 @@ type groupsOK struct {
 }
 
 func newEngine(s *Snapshot, m mapping.Mapping, p Policy, horizon schedule.Interval, only int32) *engine {
-	ix := newIndex(s, p)
+	ix := newIndex(s, p, m.DropIn.AddToGroup)
 	e := &engine{ix: ix, m: m, p: p, horizon: horizon, only: only,
 		groups: make(map[mapping.Kind]map[string]groupsOK, 4), hit: make(map[pieceKey]struct{})}
 	e.res = make(map[string]*resInfo, len(ix.resLoc))

@@ -52,7 +52,10 @@ func Links(s Snapshot, m mapping.Mapping, p Policy, at time.Time) ([]Link, error
 	if err := p.Validate(); err != nil {
 		return nil, fmt.Errorf("access: %w", err)
 	}
-	e := newEngine(&s, m, p, schedule.Interval{Start: at, End: at}, -1)
+	// Links need no identities for guests (those serve guests' grants).
+	lm := m
+	lm.DropIn.AddToGroup = false
+	e := newEngine(&s, lm, p, schedule.Interval{Start: at, End: at}, -1)
 	e.linksOnly = true
 	e.bookings()
 	return e.links(at), errors.Join(e.ix.errs...)

@@ -86,7 +86,10 @@ func (ix *index) checkID(ids seen, kind, id string) bool {
 // newIndex validates the parts of s that other records refer to: locations,
 // resources, members and teams. Records of the other kinds are validated
 // while they are admitted (see admit.go).
-func newIndex(s *Snapshot, p Policy) *index {
+//
+// With guests, drop-in guests whose email is no member's get identities of
+// their own (see [index.addGuests]), for mapping.DropIn.AddToGroup.
+func newIndex(s *Snapshot, p Policy, guests bool) *index {
 	ix := &index{
 		s:       s,
 		locs:    make(map[string]*time.Location, len(s.Locations)),
@@ -98,7 +101,9 @@ func newIndex(s *Snapshot, p Policy) *index {
 	}
 	ix.places()
 	seenMember := ix.members()
-	ix.addGuests()
+	if guests {
+		ix.addGuests()
+	}
 	ix.ranks()
 	ix.indexTeams(seenMember)
 	ix.maxBefore, ix.maxAfter = max(p.Buffer.Before, 0), max(p.Buffer.After, 0)
