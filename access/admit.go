@@ -52,28 +52,29 @@ func (e *engine) generate() {
 	s := e.ix.s
 	e.pieces = make([]piece, 0, len(s.Plans)+len(s.Allowances)+2*len(s.Bookings)+len(s.CheckIns)+16*len(s.Assignments))
 	var one [1]int32
+	var a admission
 	ids := make(seen, len(s.Plans))
 	for i := range s.Plans {
-		if a, ok := e.admitPlan(ids, i, &one); ok {
+		if e.admitPlan(ids, i, &one, &a) {
 			e.use(&a)
 		}
 	}
 	ids = make(seen, len(s.Allowances))
 	for i := range s.Allowances {
-		if a, ok := e.admitAllowance(ids, i, &one); ok {
+		if e.admitAllowance(ids, i, &one, &a) {
 			e.use(&a)
 		}
 	}
 	e.bookings()
 	ids = make(seen, len(s.Assignments))
 	for i := range s.Assignments {
-		if a, ok := e.admitAssignment(ids, i, &one); ok {
+		if e.admitAssignment(ids, i, &one, &a) {
 			e.use(&a)
 		}
 	}
 	ids = make(seen, len(s.CheckIns))
 	for i := range s.CheckIns {
-		if a, ok := e.admitCheckIn(ids, i, &one); ok {
+		if e.admitCheckIn(ids, i, &one, &a) {
 			e.use(&a)
 		}
 	}
@@ -84,10 +85,10 @@ func (e *engine) generate() {
 func (e *engine) bookings() {
 	s := e.ix.s
 	var one [1]int32
+	var a admission
 	ids := make(seen, len(s.Bookings))
 	for i := range s.Bookings {
-		a, ok := e.admitBooking(ids, i, &one)
-		if !ok {
+		if !e.admitBooking(ids, i, &one, &a) {
 			continue
 		}
 		if b := &s.Bookings[i]; b.MemberID == "" {
@@ -137,25 +138,25 @@ func validWindow(start, end time.Time) error {
 // admitPlan decides on plan i. An active plan counts during [Start, End);
 // pending and cancelled plans never do. A plan whose PlanID maps to no
 // group grants the Default groups (kind default).
-func (e *engine) admitPlan(ids seen, i int, one *[1]int32) (admission, bool) {
+func (e *engine) admitPlan(ids seen, i int, one *[1]int32, a *admission) bool {
 	ix, pl := e.ix, &e.ix.s.Plans[i]
 	if !ix.checkID(ids, KindPlan, pl.ID) {
-		return admission{}, false
+		return false
 	}
 	if pl.Status < PlanPending || pl.Status > PlanCancelled {
 		ix.reject(KindPlan, pl.ID, fmt.Errorf("%w %d", ErrInvalidStatus, int(pl.Status)))
-		return admission{}, false
+		return false
 	}
 	if err := validWindow(pl.Start, pl.End); err != nil {
 		ix.reject(KindPlan, pl.ID, err)
-		return admission{}, false
+		return false
 	}
 	ms, err := ix.holders(pl.MemberID, pl.TeamID, one)
 	if err != nil {
 		ix.reject(KindPlan, pl.ID, err)
-		return admission{}, false
+		return false
 	}
-	a := admission{kind: kPlan, rec: int32(i), members: ms,
+	*a = admission{kind: kPlan, rec: int32(i), members: ms,
 		window: schedule.Interval{Start: pl.Start, End: endOrForever(pl.End)}}
 	a.groups, _ = e.lookup(mapping.KindPlan, pl.PlanID)
 	if len(a.groups) == 0 { // absent, or present with none
@@ -171,56 +172,56 @@ func (e *engine) admitPlan(ids seen, i int, one *[1]int32) (admission, bool) {
 	case len(a.groups) == 0:
 		a.verdict = unmapped
 	}
-	return a, true
+	return true
 }
 
 // admitAllowance decides on allowance i: it counts during [Start, End)
 // when its AllowanceID maps to a group.
-func (e *engine) admitAllowance(ids seen, i int, one *[1]int32) (admission, bool) {
+func (e *engine) admitAllowance(ids seen, i int, one *[1]int32, a *admission) bool {
 	ix, al := e.ix, &e.ix.s.Allowances[i]
 	if !ix.checkID(ids, KindAllowance, al.ID) {
-		return admission{}, false
+		return false
 	}
 	if err := validWindow(al.Start, al.End); err != nil {
 		ix.reject(KindAllowance, al.ID, err)
-		return admission{}, false
+		return false
 	}
 	ms, err := ix.holders(al.MemberID, al.TeamID, one)
 	if err != nil {
 		ix.reject(KindAllowance, al.ID, err)
-		return admission{}, false
+		return false
 	}
-	a := admission{kind: kAllowance, rec: int32(i), members: ms,
+	*a = admission{kind: kAllowance, rec: int32(i), members: ms,
 		window: schedule.Interval{Start: al.Start, End: endOrForever(al.End)}}
 	a.groups, _ = e.lookup(mapping.KindAllowance, al.AllowanceID)
 	if len(a.groups) == 0 {
 		a.verdict = unmapped
 	}
-	return a, true
+	return true
 }
 
 // admitBooking decides on booking i: it counts during [Start − Before,
 // End + After) for its member, or for a drop-in guest with
 // DropIn.AddToGroup (as the member whose email the guest gave, else as the
 // guest's own identity). A guest without AddToGroup gets a link at most.
-func (e *engine) admitBooking(ids seen, i int, one *[1]int32) (admission, bool) {
+func (e *engine) admitBooking(ids seen, i int, one *[1]int32, a *admission) bool {
 	ix, b := e.ix, &e.ix.s.Bookings[i]
 	if !ix.checkID(ids, KindBooking, b.ID) {
-		return admission{}, false
+		return false
 	}
 	if err := validWindow(b.Start, b.End); err != nil || b.End.IsZero() {
 		if err == nil {
 			err = fmt.Errorf("%w: no end", ErrInvalidWindow)
 		}
 		ix.reject(KindBooking, b.ID, err)
-		return admission{}, false
+		return false
 	}
 	ri, ok := e.res[b.ResourceID]
 	if !ok {
 		ix.reject(KindBooking, b.ID, ix.missing(KindResource, b.ResourceID, ErrUnknownResource))
-		return admission{}, false
+		return false
 	}
-	a := admission{kind: kBooking, rec: int32(i), groups: ri.groups, buf: ri.buf, zone: ri.zone}
+	*a = admission{kind: kBooking, rec: int32(i), groups: ri.groups, buf: ri.buf, zone: ri.zone}
 	if !e.linksOnly { // links widen their own windows, for drop-ins only
 		a.window = widen(schedule.Interval{Start: b.Start, End: b.End}, ri.buf)
 	}
@@ -229,14 +230,14 @@ func (e *engine) admitBooking(ids seen, i int, one *[1]int32) (admission, bool) 
 		c, ok := ix.member[b.MemberID]
 		if !ok {
 			ix.reject(KindBooking, b.ID, ix.missing(KindMember, b.MemberID, ErrUnknownMember))
-			return admission{}, false
+			return false
 		}
 		one[0] = c
 	case b.Guest != nil:
 		email, err := NormalizeEmail(b.Guest.Email)
 		if err != nil {
 			ix.reject(KindBooking, b.ID, fmt.Errorf("guest: %w", err))
-			return admission{}, false
+			return false
 		}
 		if !e.m.DropIn.AddToGroup {
 			a.verdict = linkOnly
@@ -246,47 +247,47 @@ func (e *engine) admitBooking(ids seen, i int, one *[1]int32) (admission, bool) 
 		// nobody.
 		c, ok := ix.byEmail[email]
 		if !ok {
-			return a, true
+			return true
 		}
 		one[0] = c
 	default:
 		ix.reject(KindBooking, b.ID, ErrNoHolder)
-		return admission{}, false
+		return false
 	}
 	a.members = one[:]
 	if a.verdict == counts && len(a.groups) == 0 {
 		a.verdict = unmapped
 	}
-	return a, true
+	return true
 }
 
 // admitAssignment decides on assignment i: it counts when its resource
 // maps to a group, all the time between Start and End or during each
 // occurrence of its weekly rules, widened by the buffer either way.
-func (e *engine) admitAssignment(ids seen, i int, one *[1]int32) (admission, bool) {
+func (e *engine) admitAssignment(ids seen, i int, one *[1]int32, a *admission) bool {
 	ix, as := e.ix, &e.ix.s.Assignments[i]
 	if !ix.checkID(ids, KindAssignment, as.ID) {
-		return admission{}, false
+		return false
 	}
 	if err := validWindow(as.Start, as.End); err != nil {
 		ix.reject(KindAssignment, as.ID, err)
-		return admission{}, false
+		return false
 	}
 	ri, ok := e.res[as.ResourceID]
 	if !ok {
 		ix.reject(KindAssignment, as.ID, ix.missing(KindResource, as.ResourceID, ErrUnknownResource))
-		return admission{}, false
+		return false
 	}
 	ms, err := ix.holders(as.MemberID, as.TeamID, one)
 	if err != nil {
 		ix.reject(KindAssignment, as.ID, err)
-		return admission{}, false
+		return false
 	}
 	if err := validRules(as.Rules); err != nil {
 		ix.reject(KindAssignment, as.ID, err)
-		return admission{}, false
+		return false
 	}
-	a := admission{kind: kAssignment, rec: int32(i), members: ms, groups: ri.groups, buf: ri.buf, zone: ri.zone,
+	*a = admission{kind: kAssignment, rec: int32(i), members: ms, groups: ri.groups, buf: ri.buf, zone: ri.zone,
 		rules: len(as.Rules) > 0, window: widen(schedule.Interval{Start: as.Start, End: endOrForever(as.End)}, ri.buf)}
 	if len(a.groups) == 0 {
 		a.verdict = unmapped
@@ -297,41 +298,41 @@ func (e *engine) admitAssignment(ids seen, i int, one *[1]int32) (admission, boo
 	if a.rules && e.wants(ms) && (a.verdict == counts || e.explain) {
 		if a.occ, err = e.occurrences(as, ri.zone, ri.buf); err != nil {
 			ix.reject(KindAssignment, as.ID, e.tooLong(err))
-			return admission{}, false
+			return false
 		}
 	}
-	return a, true
+	return true
 }
 
 // admitCheckIn decides on check-in i: it counts from At until the
 // check-out, the end of the local day or CheckInFor, when its location maps
 // to a group.
-func (e *engine) admitCheckIn(ids seen, i int, one *[1]int32) (admission, bool) {
+func (e *engine) admitCheckIn(ids seen, i int, one *[1]int32, a *admission) bool {
 	ix, c := e.ix, &e.ix.s.CheckIns[i]
 	if !ix.checkID(ids, KindCheckIn, c.ID) {
-		return admission{}, false
+		return false
 	}
 	m, ok := ix.member[c.MemberID]
 	if !ok {
 		ix.reject(KindCheckIn, c.ID, ix.missing(KindMember, c.MemberID, ErrUnknownMember))
-		return admission{}, false
+		return false
 	}
 	loc, ok := ix.locs[c.LocationID]
 	if !ok {
 		ix.reject(KindCheckIn, c.ID, ix.missing(KindLocation, c.LocationID, ErrUnknownLocation))
-		return admission{}, false
+		return false
 	}
 	if c.At.IsZero() || (!c.Out.IsZero() && c.Out.Before(c.At)) {
 		ix.reject(KindCheckIn, c.ID, fmt.Errorf("%w: check-out before check-in", ErrInvalidWindow))
-		return admission{}, false
+		return false
 	}
 	one[0] = m
-	a := admission{kind: kCheckIn, rec: int32(i), members: one[:], zone: loc, window: checkInWindow(c, loc, e.p)}
+	*a = admission{kind: kCheckIn, rec: int32(i), members: one[:], zone: loc, window: checkInWindow(c, loc, e.p)}
 	a.groups, _ = e.lookup(mapping.KindLocation, c.LocationID)
 	if len(a.groups) == 0 {
 		a.verdict = unmapped
 	}
-	return a, true
+	return true
 }
 
 // checkInWindow is [At, min(Out, end of the local day or At+CheckInFor)).
