@@ -44,9 +44,9 @@ type Report struct {
 	Invitations  int `json:"invitations"`
 	// Conflicts are grants held back by a role this SDK does not manage.
 	Conflicts []Conflict `json:"conflicts,omitempty"`
-	// Skipped are the snapshot records that were not synced, one message
-	// each; every valid record was.
-	Skipped []string `json:"skipped,omitempty"`
+	// Skipped are the snapshot records that were not synced, one error
+	// each (as in [Changes].Skipped); every valid record was.
+	Skipped []*RecordError `json:"skipped,omitempty"`
 	// Unresolved counts pending intents that could not be looked up.
 	Unresolved int `json:"unresolved,omitempty"`
 	// Links counts the email links managed after the run, against Kisi's

@@ -139,9 +139,11 @@ type Changes struct {
 	// in Kisi, Kisi refused them and their back-off runs, or they wait for
 	// room under the email-link quota.
 	Parked []Parked `json:"parked,omitempty"`
-	// Skipped are the snapshot records Desired rejected, one message each;
-	// every valid record is still planned.
-	Skipped []string `json:"skipped,omitempty"`
+	// Skipped are the snapshot records Desired or Links rejected, one
+	// error each, sorted by their text; every valid record is still
+	// planned. Test them with errors.Is (e.g. [ErrUnknownMember]); their
+	// JSON form keeps the cause (see [RecordError.MarshalJSON]).
+	Skipped []*RecordError `json:"skipped,omitempty"`
 	// Unresolved counts pending intents Plan could not look up in Kisi;
 	// they are left alone and looked up again next run.
 	Unresolved int `json:"unresolved,omitempty"`

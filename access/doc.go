@@ -28,9 +28,12 @@
 // group): the window Kisi should hold. [Links] returns the group links that
 // drop-in bookings want, and [Access] every merged window over a horizon.
 // Records that cannot be used are reported as [RecordError]s while every
-// valid record still counts. [Explain] answers "why does (or doesn't) this
+// valid record still counts; a record referring to a rejected one says so
+// with a [*DependencyError]. [Explain] answers "why does (or doesn't) this
 // member have access to group G at time T": every source considered, its
-// window and the first reason it does not apply.
+// window and the first reason it does not apply, each with a stable
+// [ReasonCode]. It asks the same admission decision as [Desired], so the
+// two cannot disagree on whether a record counts.
 //
 // Kisi holds one role per user and group, so for each (member, group) the
 // reconciler keeps the merged window in force now, or else the next one that
@@ -114,7 +117,10 @@
 //
 // A drop-in booking by a guest gets a Kisi group link per mapped group,
 // valid for the booking widened by the buffer and emailed by Kisi (link,
-// QR code or both per mapping.DropIn). Deleting the booking deletes the
+// QR code or both per mapping.DropIn); with neither option set no link is
+// created and no email goes out. With mapping.DropIn.AddToGroup the guest
+// also gets a Kisi user and the groups, like a member booking (see
+// [Grant].Guest). Deleting the booking deletes the
 // link in the same run; moving it replaces the link. A [Notifier] receives
 // each link's secret and QR code for hosts that send their own email, and
 // [Report.Links] counts email links against Kisi's limit of [LinkLimit].
@@ -156,6 +162,7 @@
 // the lease. Errors come back as returned values, never logged:
 // [ErrLeaseHeld], [ErrStalePlan], *[RevokeLimitError], and the joined
 // errors of failed changes (which wrap the kisi package's typed errors).
-// Snapshot records that cannot be used are listed in [Report.Skipped]
-// while every valid record is synced.
+// Snapshot records that cannot be used are listed in [Report.Skipped], as
+// *[RecordError] values to test with errors.Is, while every valid record is
+// synced.
 package access

@@ -359,7 +359,7 @@ func (r *Reconciler) renew(ctx context.Context) error {
 
 // splitRecordErrors separates record errors (reported, not fatal) from any
 // other error.
-func splitRecordErrors(err error) ([]string, error) {
+func splitRecordErrors(err error) ([]*RecordError, error) {
 	if err == nil {
 		return nil, nil
 	}
@@ -369,12 +369,12 @@ func splitRecordErrors(err error) ([]string, error) {
 	} else {
 		errs = []error{err}
 	}
-	var msgs []string
+	var msgs []*RecordError
 	var fatal []error
 	for _, e := range errs {
 		var re *RecordError
 		if errors.As(e, &re) {
-			msgs = append(msgs, e.Error())
+			msgs = append(msgs, re)
 			continue
 		}
 		fatal = append(fatal, e)
@@ -382,10 +382,10 @@ func splitRecordErrors(err error) ([]string, error) {
 	return msgs, errors.Join(fatal...)
 }
 
-func mergeSkipped(a, b []string) []string {
+func mergeSkipped(a, b []*RecordError) []*RecordError {
 	out := append(slices.Clone(a), b...)
-	slices.Sort(out)
-	return slices.Compact(out)
+	slices.SortFunc(out, func(x, y *RecordError) int { return strings.Compare(x.Error(), y.Error()) })
+	return slices.CompactFunc(out, func(x, y *RecordError) bool { return x.Error() == y.Error() })
 }
 
 func memberIndex(s Snapshot) map[string]Member {
@@ -723,6 +723,9 @@ func wanted(in diffInput) (want map[string]Change, desired map[string]schedule.I
 	desired = make(map[string]schedule.Interval, len(in.grants))
 	for _, g := range in.grants {
 		mem := in.members[g.MemberID]
+		if g.Guest != nil {
+			mem = Member{Name: g.Guest.Name}
+		}
 		key := RoleKey(g.Email, g.GroupID)
 		held, rolling := in.hold.hold(g.Window)
 		want[key] = Change{Action: ActionCreate, Object: ObjectGrant, Key: key, Email: g.Email,
