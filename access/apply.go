@@ -500,8 +500,10 @@ func (ru *run) patch(ctx context.Context, ch Change) (bool, error) {
 	}
 	from, until := kisiglue.Validity(*ch.Window)
 	if _, err := r.k.UpdateRoleAssignment(ctx, ch.KisiID, &kisi.RoleAssignmentUpdateRequest{Validity: &kisi.Validity{From: from, Until: until}}); err != nil {
-		if errors.Is(err, kisi.ErrNotFound) || errors.Is(err, kisi.ErrValidation) {
-			r.patchBroken.Store(errors.Is(err, kisi.ErrValidation))
+		if errors.Is(err, kisi.ErrRejected) {
+			// PATCH of the window is undocumented: any refusal falls back to
+			// delete and create, and all but a missing role stop trying it.
+			r.patchBroken.Store(!errors.Is(err, kisi.ErrNotFound))
 			return false, nil
 		}
 		return false, err
