@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -399,31 +398,15 @@ func memberIndex(s Snapshot) map[string]Member {
 // fingerprint summarizes the Store's records of org, so Apply can tell
 // whether the Store changed since a plan was made (and that the plan was
 // made for this organization).
+//
+// It hashes each record's JSON form, so every field counts, including
+// fields added later.
 func fingerprint(org string, recs []Record) string {
 	h := sha256.New()
 	_, _ = h.Write(append([]byte(org), 0)) // a hash never fails
-	var buf []byte
-	for _, r := range recs {
-		buf = buf[:0]
-		buf = append(buf, r.Key...)
-		buf = append(buf, 0)
-		buf = append(buf, r.State...)
-		buf = append(buf, 0)
-		for _, n := range [...]int64{r.KisiID, r.UserID, r.Window.Start.UnixNano(), r.Window.End.Unix(), r.Updated.UnixNano()} {
-			buf = binary.LittleEndian.AppendUint64(buf, uint64(n))
-		}
-		for _, b := range [...]bool{r.Created, r.Managed, r.Invited, r.Confirmed, r.Notified, r.SendLink, r.QR} {
-			if b {
-				buf = append(buf, 1)
-			} else {
-				buf = append(buf, 0)
-			}
-		}
-		buf = append(buf, r.Email...)
-		buf = append(buf, 0)
-		buf = append(buf, r.Name...)
-		buf = append(buf, 0)
-		_, _ = h.Write(buf) // a hash never fails
+	enc := json.NewEncoder(h)
+	for i := range recs {
+		_ = enc.Encode(&recs[i]) // a Record always encodes; the hash never fails
 	}
 	return hex.EncodeToString(h.Sum(nil)[:12])
 }
