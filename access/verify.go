@@ -263,7 +263,6 @@ type observed struct {
 // missing from Kisi is marked gone (or forgotten once its window has ended),
 // and a conflict whose unmanaged role is gone is released.
 func (ru *run) verifyGroup(ctx context.Context, kind RecordKind, g int64, objs []observed, d *Drift) error {
-	now := ru.r.o.clock.Now()
 	recs := ru.recordsIn(kind, g)
 	byID := make(map[int64]Record)
 	for _, rec := range recs {
@@ -325,6 +324,17 @@ func (ru *run) verifyGroup(ctx context.Context, kind RecordKind, g int64, objs [
 		}
 		d.Unmanaged = append(d.Unmanaged, item)
 	}
+	errs = append(errs, ru.unseen(ctx, kind, g, recs, seen, claimed, d))
+	return errors.Join(errs...)
+}
+
+// unseen repairs the records of kind in group g whose objects Verify did not
+// see in Kisi: a managed object deleted there is marked gone (or forgotten
+// once its window has ended), and a conflict whose unmanaged role is gone is
+// released. Records re-keyed by an adoption (claimed) are left as adopted.
+func (ru *run) unseen(ctx context.Context, kind RecordKind, g int64, recs []Record, seen map[int64]bool, claimed map[string]bool, d *Drift) error {
+	now := ru.r.o.clock.Now()
+	var errs []error
 	for _, rec := range recs {
 		if rec.KisiID == 0 || seen[rec.KisiID] || claimed[rec.Key] {
 			continue
