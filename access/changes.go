@@ -307,6 +307,9 @@ func (ch Change) line(loc *time.Location) string {
 	if ch.Reason != "" {
 		notes = append(notes, ch.Reason)
 	}
+	if ch.Rolling && ch.Action != ActionDelete {
+		notes = append(notes, "rolling")
+	}
 	if ch.Held {
 		notes = append(notes, "held by the revoke guard")
 	}
