@@ -8,11 +8,14 @@
 //		storetest.Run(t, func(t *testing.T) func() access.Store {
 //			path := filepath.Join(t.TempDir(), "state.db")
 //			return func() access.Store {
-//				st, err := sqlitestore.Open(t.Context(), path)
+//				st, err := sqlitestore.Open(path)
 //				if err != nil {
 //					t.Fatal(err)
 //				}
 //				t.Cleanup(func() { st.Close() })
+//				if err := st.Migrate(t.Context()); err != nil {
+//					t.Fatal(err)
+//				}
 //				return st
 //			}
 //		})
