@@ -277,6 +277,9 @@ func (ru *run) renew(ctx context.Context) error {
 		return nil
 	}
 	if err := ru.r.renew(ctx); err != nil {
+		if errors.Is(err, ErrLeaseHeld) {
+			err = fmt.Errorf("%w: %w", ErrLeaseLost, err)
+		}
 		return fmt.Errorf("access: renew lease of %q: %w", ru.r.o.org, err)
 	}
 	return nil
@@ -292,7 +295,7 @@ func (ru *run) created(ch Change) {
 
 func (ru *run) put(ctx context.Context, rec Record) error {
 	rec.Updated = ru.r.o.clock.Now()
-	if err := ru.r.st.Put(ctx, ru.r.o.org, rec); err != nil {
+	if err := ru.r.st.Put(ctx, ru.r.o.org, ru.r.token.Load(), rec); err != nil {
 		return &storeError{fmt.Errorf("store %s: %w", rec.Key, err)}
 	}
 	if old, ok := ru.recs[rec.Key]; ok {
@@ -304,7 +307,7 @@ func (ru *run) put(ctx context.Context, rec Record) error {
 }
 
 func (ru *run) del(ctx context.Context, key string) error {
-	if err := ru.r.st.Delete(ctx, ru.r.o.org, key); err != nil {
+	if err := ru.r.st.Delete(ctx, ru.r.o.org, ru.r.token.Load(), key); err != nil {
 		return &storeError{fmt.Errorf("store delete %s: %w", key, err)}
 	}
 	if old, ok := ru.recs[key]; ok {

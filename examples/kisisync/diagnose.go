@@ -8,7 +8,6 @@ import (
 
 	"github.com/kisisync/kisisync/access"
 	"github.com/kisisync/kisisync/access/troubleshoot"
-	"github.com/kisisync/kisisync/examples/internal/filestore"
 	"github.com/kisisync/kisisync/kisi"
 	"github.com/kisisync/kisisync/mapping"
 )
@@ -51,10 +50,11 @@ func (a app) diagnose(ctx context.Context, cfg config) (int, error) {
 		}
 		client = c
 		if cfg.state != "" {
-			st, err := filestore.Open(cfg.state)
+			st, err := openState(ctx, cfg.state)
 			if err != nil {
 				return exitFailed, err
 			}
+			defer st.Close()
 			opts = append(opts, troubleshoot.WithStore(st, cfg.org))
 		}
 	}
