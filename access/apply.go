@@ -180,9 +180,16 @@ func (r *Reconciler) apply(ctx context.Context, c *Changes, recs []Record) (*Rep
 	rep.Parked = slices.Clone(c.Parked)
 	v := r.judge(c, ru.recs, now)
 	held := r.holds(c, v)
-	ru.prefetchUsers(ctx, c)
 	var stop *SystemicError
+	if err := ru.prefetchUsers(ctx, c); err != nil && classify(err) == FailureSystemic {
+		stop = &SystemicError{Organization: r.o.org, Err: err, Advice: advice(err), NotAttempted: len(c.Changes)}
+		rep.NotAttempted = len(c.Changes)
+		rep.Failed++
+	}
 	for i, ch := range c.Changes {
+		if stop != nil {
+			break
+		}
 		if held && cut(ch, ru.recs, now, r.p.Lead) != "" {
 			ch.Held = true
 			rep.Held = append(rep.Held, ch)
@@ -460,9 +467,14 @@ func (ru *run) remove(ctx context.Context, ch Change) error {
 		del = ru.r.k.DeleteGroupLink
 	}
 	if ch.KisiID != 0 {
-		_, err := del(ctx, ch.KisiID)
-		if status(err) == http.StatusInternalServerError {
-			_, err = del(ctx, ch.KisiID)
+		_, err := onceMore(func() (*kisi.Response, error) { return del(ctx, ch.KisiID) })
+		if err != nil && !errors.Is(err, kisi.ErrNotFound) && !definite(err) && classify(err) != FailureSystemic {
+			// The answer was lost, maybe after the delete happened: one read
+			// tells, so a replacement does not leave the member locked out
+			// until the next run.
+			if there, lerr := ru.stillThere(ctx, ch); lerr == nil && !there {
+				err = nil
+			}
 		}
 		if err != nil && !errors.Is(err, kisi.ErrNotFound) {
 			return err
@@ -471,13 +483,15 @@ func (ru *run) remove(ctx context.Context, ch Change) error {
 	return ru.del(ctx, ch.Key)
 }
 
-// status is the HTTP status of a Kisi error answer, or 0.
-func status(err error) int {
-	var ke *kisi.Error
-	if errors.As(err, &ke) {
-		return ke.StatusCode
+// stillThere reports whether the Kisi object of ch exists.
+func (ru *run) stillThere(ctx context.Context, ch Change) (bool, error) {
+	rec := ru.recs[ch.Key]
+	if ch.Object == ObjectLink {
+		links, err := ru.r.linksOf(ctx, ch.GroupID, rec.Email)
+		return slices.ContainsFunc(links, func(l *kisi.GroupLink) bool { return l.ID == ch.KisiID }), err
 	}
-	return 0
+	roles, err := ru.r.rolesOf(ctx, ch.GroupID, rec.UserID)
+	return slices.ContainsFunc(roles, func(ra *kisi.RoleAssignment) bool { return ra.ID == ch.KisiID }), err
 }
 
 // definite reports whether err is a Kisi answer that says the request was
@@ -826,8 +840,8 @@ const listUsersMin = 100
 // members mostly have Kisi users then costs one request per hundred users
 // instead of a refused create and a lookup each; a space whose members are
 // new pays at most 10% more. The listing stops at the first page when it
-// would cost more.
-func (ru *run) prefetchUsers(ctx context.Context, c *Changes) {
+// would cost more. Its error is that of a failed listing.
+func (ru *run) prefetchUsers(ctx context.Context, c *Changes) error {
 	need := make(map[string]bool)
 	for _, ch := range c.Changes {
 		if ch.Object != ObjectGrant || (ch.Action != ActionCreate && ch.Action != ActionReplace) {
@@ -838,24 +852,25 @@ func (ru *run) prefetchUsers(ctx context.Context, c *Changes) {
 		}
 	}
 	if len(need) < listUsersMin {
-		return
+		return nil
 	}
 	ru.known = make(map[string]*kisi.User)
 	opts := &kisi.UserListOptions{ListOptions: kisi.ListOptions{Limit: kisi.MaxLimitUsers}}
 	for {
 		users, resp, err := ru.r.k.ListUsers(ctx, opts)
 		if err != nil {
-			return // creating first still works
+			ru.known = nil
+			return err // creating first still works, unless the failure is systemic
 		}
 		for _, u := range users {
 			ru.known[kisi.NormalizeEmail(u.Email)] = u
 		}
 		if opts.Offset == 0 && resp.Total > 0 && (resp.Total+kisi.MaxLimitUsers-1)/kisi.MaxLimitUsers > len(need)/10 {
 			ru.known = nil // too many users to list: create first
-			return
+			return nil
 		}
 		if resp.NextOffset <= opts.Offset || len(users) == 0 || resp.NextOffset > kisi.MaxOffset {
-			return
+			return nil
 		}
 		opts.Offset = resp.NextOffset
 	}

@@ -299,3 +299,94 @@ func TestLinksForLaterBookingsWaitNearTheQuota(t *testing.T) {
 	require.Equal(t, 1, rep.Created, "the link is created two days ahead")
 	require.Empty(t, rep.Parked)
 }
+
+func TestRefusedRollingGrantStaysParked(t *testing.T) {
+	t.Parallel()
+	e := newRig(t, rigConfig{})
+	s := baseSnapshot()
+	s.Plans = []access.Plan{{ID: "p1", PlanID: "pro", MemberID: "bob", Start: cest("09:00"), Status: access.PlanActive}}
+	e.srv.Intercept(func(r *http.Request) kisitest.Fault {
+		if r.Method == http.MethodPost && r.URL.Path == "/role_assignments" {
+			return kisitest.Fault{Status: http.StatusUnprocessableEntity}
+		}
+		return kisitest.Fault{}
+	})
+	rep, _ := e.r.Sync(t.Context(), s)
+	require.Len(t, rep.Parked, 1)
+	retry := rep.Parked[0].RetryAt
+	// A rolling window's end moves with the clock: the park still holds.
+	for e.clock.Advance(20 * time.Second); e.clock.Now().Before(retry); e.clock.Advance(20 * time.Second) {
+		e.srv.ResetRequests()
+		rep, err := e.r.Sync(t.Context(), s)
+		require.NoError(t, err)
+		require.Len(t, rep.Parked, 1)
+		require.Empty(t, e.srv.Requests(), "no request within the back-off")
+	}
+}
+
+func TestReplacementSurvivesALostDeleteAnswer(t *testing.T) {
+	t.Parallel()
+	e := newRig(t, rigConfig{})
+	s := baseSnapshot()
+	s.Bookings = []access.Booking{bookingOf("bk1", "alice", "room1", "13:00", "15:00")}
+	e.sync(s)
+	deletes := 0
+	e.srv.Intercept(func(r *http.Request) kisitest.Fault {
+		if r.Method != http.MethodDelete {
+			return kisitest.Fault{}
+		}
+		deletes++
+		if deletes == 1 {
+			return kisitest.Fault{Lost: true} // applied, answered 500
+		}
+		return kisitest.Fault{Status: http.StatusInternalServerError}
+	})
+	s.Bookings[0].End = cest("16:00")
+	rep, err := e.r.Sync(t.Context(), s)
+	require.NoError(t, err)
+	require.Equal(t, 1, rep.Replaced, "one read shows the delete happened; the create follows in the same run")
+	roles := e.roles()
+	require.Len(t, roles, 1)
+	require.True(t, roles[0].Window.End.Equal(cest("16:05")))
+}
+
+func TestUncertainCreateLookupRetriedOnce(t *testing.T) {
+	t.Parallel()
+	e := newRig(t, rigConfig{})
+	s := baseSnapshot()
+	s.Bookings = []access.Booking{bookingOf("bk1", "alice", "room1", "13:00", "15:00")}
+	e.sync(s)
+	posted, looked := false, false
+	e.srv.Intercept(func(r *http.Request) kisitest.Fault {
+		switch {
+		case r.Method == http.MethodPost && r.URL.Path == "/role_assignments" && !posted:
+			posted = true
+			return kisitest.Fault{Lost: true}
+		case r.Method == http.MethodGet && r.URL.Path == "/role_assignments" && posted && !looked:
+			looked = true
+			return kisitest.Fault{Status: http.StatusInternalServerError}
+		}
+		return kisitest.Fault{}
+	})
+	s.Bookings[0].End = cest("16:00")
+	rep, err := e.r.Sync(t.Context(), s)
+	require.NoError(t, err)
+	require.True(t, looked)
+	require.Equal(t, 1, rep.Adopted, "the lookup answered 500 is tried once more and finds the role")
+	require.Len(t, e.roles(), 1)
+}
+
+func TestUserListingStopsOnSystemicFailure(t *testing.T) {
+	t.Parallel()
+	e := newRig(t, rigConfig{})
+	s := baseSnapshot()
+	bookings(&s, 150)
+	bad, err := kisi.NewClient("wrong-key", kisi.WithBaseURL(e.srv.URL), kisi.WithRateLimit(rate.Inf, 0))
+	require.NoError(t, err)
+	e.srv.ResetRequests()
+	rep, err := e.reconcilerWith(bad).Sync(t.Context(), s)
+	var se *access.SystemicError
+	require.ErrorAs(t, err, &se)
+	require.Equal(t, 150, rep.NotAttempted)
+	require.Len(t, e.srv.Requests(), 1, "one 401, then nothing")
+}

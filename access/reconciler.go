@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -475,15 +476,40 @@ func linkMatches(l *kisi.GroupLink, rec Record) bool {
 
 // rolesOf lists the role assignments of one user in one group.
 func (r *Reconciler) rolesOf(ctx context.Context, groupID, userID int64) ([]*kisi.RoleAssignment, error) {
-	return kisiglue.All(ctx, kisiglue.RoleAssignments(ctx, r.k, kisi.RoleAssignmentListOptions{
-		AppliesToType: kisi.ScopeGroup, AppliesToID: groupID,
-		AssigneeType: kisi.AssigneeUser, AssigneeID: userID,
-	}))
+	return onceMore(func() ([]*kisi.RoleAssignment, error) {
+		return kisiglue.All(ctx, kisiglue.RoleAssignments(ctx, r.k, kisi.RoleAssignmentListOptions{
+			AppliesToType: kisi.ScopeGroup, AppliesToID: groupID,
+			AssigneeType: kisi.AssigneeUser, AssigneeID: userID,
+		}))
+	})
 }
 
 // linksOf lists the links of one group whose text matches email.
 func (r *Reconciler) linksOf(ctx context.Context, groupID int64, email string) ([]*kisi.GroupLink, error) {
-	return kisiglue.All(ctx, kisiglue.GroupLinks(ctx, r.k, kisi.GroupLinkListOptions{GroupID: groupID, Query: email}))
+	return onceMore(func() ([]*kisi.GroupLink, error) {
+		return kisiglue.All(ctx, kisiglue.GroupLinks(ctx, r.k, kisi.GroupLinkListOptions{GroupID: groupID, Query: email}))
+	})
+}
+
+// onceMore calls fn, and once more if Kisi answered 500. The client retries
+// transport errors, 429 and 502–504 itself and leaves a 500 to its caller;
+// the lookups that settle an unknown outcome, and the deletes that revoke
+// access, are worth one more try. No retry is stacked on the client's own.
+func onceMore[T any](fn func() (T, error)) (T, error) {
+	v, err := fn()
+	if status(err) == http.StatusInternalServerError {
+		v, err = fn()
+	}
+	return v, err
+}
+
+// status is the HTTP status of a Kisi error answer, or 0.
+func status(err error) int {
+	var ke *kisi.Error
+	if errors.As(err, &ke) {
+		return ke.StatusCode
+	}
+	return 0
 }
 
 // ended reports whether iv is over at now.
@@ -662,7 +688,7 @@ func (p parks) hold(c *Changes, creates []Change, now time.Time) []Change {
 			c.Parked = append(c.Parked, parkedOf(ch.Object, ch.Key, rec))
 			continue
 		}
-		if rec, ok := p.changes[ch.Key]; ok && now.Before(rec.RetryAt) && kisiglue.SameWindow(rec.Window, *ch.Window) {
+		if rec, ok := p.changes[ch.Key]; ok && now.Before(rec.RetryAt) && sameWanted(rec.Window, ch) {
 			c.Parked = append(c.Parked, parkedOf(ch.Object, ch.Key, rec))
 			c.retries = earliest(c.retries, rec.RetryAt)
 			continue
@@ -670,6 +696,16 @@ func (p parks) hold(c *Changes, creates []Change, now time.Time) []Change {
 		out = append(out, ch)
 	}
 	return out
+}
+
+// sameWanted reports whether a parked change's window asks for the same
+// access as ch: the same window, or for a rolling window (whose end moves
+// with the clock) the same start.
+func sameWanted(parked schedule.Interval, ch Change) bool {
+	if ch.Rolling {
+		return kisiglue.SameInstant(parked.Start, ch.Window.Start)
+	}
+	return kisiglue.SameWindow(parked, *ch.Window)
 }
 
 // quota keeps Kisi's email-link quota for the soonest guests: once the
