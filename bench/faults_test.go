@@ -517,7 +517,6 @@ func (r faultRow) String() string {
 const faultHeader = "| faults | runs | requests | lost | missing | dups | hand-made touched | outside | one more run | replaced (phase 2) | worst lockout |\n" +
 	"|---|---|---|---|---|---|---|---|---|---|---|"
 
-
 const maxFaultRuns = 40
 
 // observerAgent marks the observer's requests, which interceptors leave alone.
