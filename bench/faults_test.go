@@ -762,3 +762,82 @@ func TestCrashAtEveryStep(t *testing.T) {
 		})
 	}
 }
+
+// TestReplacementLockout replaces every window in force while one replacement meets a fault,
+// and measures how long its member is left without a role. DESIGN.md promises that a
+// replacement's gap is one round trip: at most the run itself, never until the next run.
+func TestReplacementLockout(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		// fault answers the requests of the replacement phase; first is the first DELETE.
+		fault func(first *string, method, path string) kisitest.Fault
+		defect string
+	}{
+		{name: "the delete applied, its response lost twice",
+			fault: func(first *string, method, path string) kisitest.Fault {
+				if method != http.MethodDelete || !strings.HasPrefix(path, "/role_assignments/") {
+					return kisitest.Fault{}
+				}
+				switch *first {
+				case "":
+					*first = path
+					return kisitest.Fault{Lost: true} // applied; the answer is a 500
+				case path:
+					*first = "done" // the retry, a 404 answered 500 too
+					return kisitest.Fault{Lost: true}
+				}
+				return kisitest.Fault{}
+			},
+			defect: "a replacement whose DELETE was applied but answered 500 (a lost response) " +
+				"does not create the new role in the same run: the member waits for the next run"},
+		{name: "the create answered 500 unapplied, then the lookup answered 500",
+			fault: func(first *string, method, path string) kisitest.Fault {
+				switch {
+				case *first == "" && method == http.MethodPost && path == "/role_assignments":
+					*first = "post"
+					return kisitest.Fault{Status: http.StatusInternalServerError}
+				case *first == "post" && method == http.MethodGet && path == "/role_assignments":
+					*first = "done"
+					return kisitest.Fault{Status: http.StatusInternalServerError}
+				}
+				return kisitest.Fault{}
+			},
+			defect: "after a replacement's create with an unknown outcome, a lookup answered 500 " +
+				"(which the client does not retry) leaves the intent unresolved: no create until the next run"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			e := newFaultEnv(t)
+			r := e.reconciler(access.NewMemoryStore())
+			require.Less(t, e.converge(r, maxFaultRuns, nil), maxFaultRuns)
+			converged := e.kisi.clock.Now()
+			e.kisi.clock.Advance(time.Minute)
+			var (
+				mu    sync.Mutex
+				first string
+			)
+			e.kisi.srv.Intercept(func(q *http.Request) kisitest.Fault {
+				if q.UserAgent() == observerAgent {
+					return kisitest.Fault{}
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				return c.fault(&first, q.Method, q.URL.Path)
+			})
+			require.Positive(t, e.widenInForce())
+			runs := e.converge(r, maxFaultRuns, nil)
+			require.Less(t, runs, maxFaultRuns)
+			require.Zero(t, e.missing(), "grants missing after convergence")
+			require.Zero(t, e.outside, "a role valid outside the desired windows")
+			require.Zero(t, e.dupLinks+e.dupRoles, "duplicates")
+			worst, whose, _ := e.lockout(converged, e.kisi.clock.Now(), nil)
+			t.Logf("worst lockout %v (%s), %d runs", worst, whose, runs)
+			if worst >= time.Minute {
+				t.Skipf("defect: %s (worst lockout %v: %s)", c.defect, worst, whose)
+			}
+			require.Less(t, worst, 10*time.Second, "worst lockout: %s", whose)
+		})
+	}
+}
