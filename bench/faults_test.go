@@ -771,7 +771,7 @@ func TestReplacementLockout(t *testing.T) {
 	cases := []struct {
 		name string
 		// fault answers the requests of the replacement phase; first is the first DELETE.
-		fault func(first *string, method, path string) kisitest.Fault
+		fault  func(first *string, method, path string) kisitest.Fault
 		defect string
 	}{
 		{name: "the delete applied, its response lost twice",
