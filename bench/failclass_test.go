@@ -1,0 +1,314 @@
+package bench_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/kisi"
+	"github.com/kisisync/kisisync/kisi/kisitest"
+	"github.com/kisisync/kisisync/mapping"
+)
+
+// The failure classes of DESIGN.md ("Failure classes"), each driven against kisitest as a host
+// would run the reconciler: at every NextRun and at every change of its data.
+
+// classLatency is what each request costs on the simulation clock.
+const classLatency = 50 * time.Millisecond
+
+// call is one attempt seen by a recorder.
+type call struct {
+	at     time.Time
+	method string
+	path   string // below the server's prefix, e.g. "/role_assignments/7"
+	status int    // 0: transport error
+	// notify and assignee are those of a role create; email that of a link create.
+	notify   bool
+	assignee int64
+	group    int64
+	email    string
+}
+
+// recorder is an http.RoundTripper that logs every attempt with its instant and the parts of
+// a create's body the measures need, and charges each attempt classLatency on the clock.
+type recorder struct {
+	clock  *simClock
+	base   http.RoundTripper
+	prefix string
+
+	mu  sync.Mutex
+	log []call
+}
+
+// RoundTrip implements http.RoundTripper.
+func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	r.clock.Advance(classLatency)
+	c := call{method: req.Method, path: strings.TrimPrefix(req.URL.Path, r.prefix)}
+	if req.Body != nil && req.Method == http.MethodPost {
+		b, err := io.ReadAll(req.Body)
+		_ = req.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		req.Body = io.NopCloser(bytes.NewReader(b))
+		var body struct {
+			RA *kisi.RoleAssignmentCreateRequest `json:"role_assignment"`
+			GL *kisi.GroupLinkCreateRequest      `json:"group_link"`
+		}
+		if json.Unmarshal(b, &body) == nil {
+			if body.RA != nil {
+				c.notify, c.assignee, c.group = body.RA.Notify, body.RA.AssigneeID, body.RA.AppliesToID
+			}
+			if body.GL != nil && body.GL.Email != nil {
+				c.email, c.group = strings.ToLower(*body.GL.Email), body.GL.GroupID
+			}
+		}
+	}
+	resp, err := r.base.RoundTrip(req)
+	c.at = r.clock.Now()
+	if err == nil {
+		c.status = resp.StatusCode
+	}
+	r.mu.Lock()
+	r.log = append(r.log, c)
+	r.mu.Unlock()
+	return resp, err
+}
+
+// calls returns a copy of the log.
+func (r *recorder) calls() []call {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.log)
+}
+
+// classEnv is a fake Kisi on a simulation clock with one place, seen through a recorder.
+type classEnv struct {
+	t     testing.TB
+	clock *simClock
+	srv   *kisitest.Server
+	rec   *recorder
+	place int64
+}
+
+func newClassEnv(tb testing.TB, start time.Time, opts ...kisitest.Option) *classEnv {
+	tb.Helper()
+	clock := newSimClock(start)
+	srv := kisitest.NewServer(append([]kisitest.Option{kisitest.WithClock(clock)}, opts...)...)
+	tb.Cleanup(srv.Close)
+	place, err := srv.AddPlace("Space", "Europe/Berlin")
+	require.NoError(tb, err)
+	u, err := url.Parse(srv.URL)
+	require.NoError(tb, err)
+	return &classEnv{t: tb, clock: clock, srv: srv, place: place,
+		rec: &recorder{clock: clock, base: srv.Client().Transport, prefix: u.Path}}
+}
+
+func (c *classEnv) group(name string) int64 {
+	g, err := c.srv.AddGroup(name, c.place)
+	require.NoError(c.t, err)
+	return g
+}
+
+// reconciler returns a reconciler with the client's default settings (pacing, retries) on
+// the simulation clock, talking through the recorder.
+func (c *classEnv) reconciler(m mapping.Mapping, opts ...access.Option) *access.Reconciler {
+	client, err := kisi.NewClient(c.srv.APIKey, kisi.WithBaseURL(c.srv.URL),
+		kisi.WithHTTPClient(&http.Client{Transport: c.rec}), kisi.WithClock(c.clock))
+	require.NoError(c.t, err)
+	r, err := access.NewReconciler(client, access.NewMemoryStore(), m, access.DefaultPolicy(),
+		append([]access.Option{access.WithClock(c.clock)}, opts...)...)
+	require.NoError(c.t, err)
+	return r
+}
+
+// kisiDo sends one request to the fake as the organization's owner, outside the recorder.
+func (c *classEnv) kisiDo(method, path string) {
+	req, err := http.NewRequest(method, c.srv.URL+path, nil)
+	require.NoError(c.t, err)
+	req.Header.Set("Authorization", "KISI-LOGIN "+c.srv.APIKey)
+	resp, err := c.srv.Client().Do(req)
+	require.NoError(c.t, err)
+	_ = resp.Body.Close()
+	require.Less(c.t, resp.StatusCode, 300, "%s %s", method, path)
+}
+
+// hostEvent is a change of the host's data at an instant.
+type hostEvent struct {
+	at    time.Time
+	apply func(s *access.Snapshot)
+}
+
+// drive runs r on snap at the clock's instant, then at every event (once applied) and at
+// every NextRun, until end. after sees each run's report and error.
+func (c *classEnv) drive(r *access.Reconciler, snap *access.Snapshot, evs []hostEvent, end time.Time,
+	after func(rep *access.Report, err error)) (runs int) {
+	slices.SortStableFunc(evs, func(a, b hostEvent) int { return a.at.Compare(b.at) })
+	ctx := context.Background()
+	next := c.clock.Now()
+	for i := 0; ; {
+		at := end
+		if i < len(evs) {
+			at = evs[i].at
+		}
+		if !next.IsZero() && next.Before(at) {
+			at = next
+		}
+		if !at.Before(end) {
+			return runs
+		}
+		c.clock.AdvanceTo(at)
+		for i < len(evs) && !evs[i].at.After(c.clock.Now()) {
+			evs[i].apply(snap)
+			i++
+		}
+		rep, err := r.Sync(ctx, *snap)
+		runs++
+		require.NotNil(c.t, rep, "sync at %s: %v", c.clock.Now(), err)
+		after(rep, err)
+		next = rep.NextRun
+		if !next.IsZero() && !next.After(c.clock.Now()) {
+			c.t.Errorf("NextRun %s is not after now %s", next.Format(time.RFC3339), c.clock.Now().Format(time.RFC3339))
+			next = c.clock.Now().Add(time.Minute)
+		}
+	}
+}
+
+// perHour returns the most requests in any clock hour of the log, and that hour.
+func perHour(log []call) (most int, hour time.Time) {
+	n := map[time.Time]int{}
+	for _, c := range log {
+		h := c.at.Truncate(time.Hour)
+		n[h]++
+		if n[h] > most {
+			most, hour = n[h], h
+		}
+	}
+	return most, hour
+}
+
+var classDay = time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC) // a Monday
+
+// TestGroupDeletedForADay deletes a mapped group in Kisi (before the day, or at 09:00 while
+// members hold roles in it) on a day on which 10 members book its room three times each
+// (bookings made and moved during the day), runs the reconciler at every NextRun and every
+// booking change, and counts the requests and the invitations. Five of the members also hold
+// a plan from noon on, in a group that exists: their first grant that succeeds carries Kisi's
+// one invitation, after grants in the missing group failed.
+func TestGroupDeletedForADay(t *testing.T) {
+	t.Parallel()
+	for _, deleteAt := range []time.Duration{-time.Hour, 9 * time.Hour} {
+		name := "deleted before the day"
+		if deleteAt > 0 {
+			name = "deleted at 09:00"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			groupDeletedForADay(t, deleteAt)
+		})
+	}
+}
+
+func groupDeletedForADay(t *testing.T, deleteAt time.Duration) {
+	e := newClassEnv(t, classDay)
+	front, room := e.group("Front door"), e.group("Room")
+	m := mapping.Mapping{Plans: map[string][]int64{"desk": {front}}, Resources: map[string][]int64{"room": {room}}}
+	snap := access.Snapshot{
+		Locations: []access.Location{{ID: "berlin", TimeZone: "Europe/Berlin"}},
+		Resources: []access.Resource{{ID: "room", LocationID: "berlin"}},
+	}
+	deleteGroup := func(*access.Snapshot) { e.kisiDo(http.MethodDelete, fmt.Sprintf("/groups/%d", room)) }
+	var evs []hostEvent
+	if deleteAt < 0 {
+		deleteGroup(nil)
+	} else {
+		evs = append(evs, hostEvent{at: classDay.Add(deleteAt), apply: deleteGroup})
+	}
+	for i := range 10 {
+		id := fmt.Sprintf("m%02d", i)
+		snap.Members = append(snap.Members, access.Member{ID: id, Email: fmt.Sprintf("member%02d@example.com", i), Name: id})
+		if i < 5 {
+			snap.Plans = append(snap.Plans, access.Plan{ID: "plan-" + id, PlanID: "desk", MemberID: id,
+				Start: classDay.Add(12 * time.Hour), Status: access.PlanActive})
+		}
+		for j := range 3 {
+			start := classDay.Add(7*time.Hour + time.Duration(i*3+j)*25*time.Minute)
+			b := access.Booking{ID: fmt.Sprintf("b-%s-%d", id, j), ResourceID: "room", MemberID: id,
+				Start: start, End: start.Add(45 * time.Minute)}
+			switch j {
+			case 0: // booked the day before
+				snap.Bookings = append(snap.Bookings, b)
+			case 1: // booked three hours ahead
+				evs = append(evs, hostEvent{at: start.Add(-3 * time.Hour), apply: func(s *access.Snapshot) {
+					s.Bookings = append(s.Bookings, b)
+				}})
+			case 2: // booked the day before, moved an hour later two hours ahead
+				snap.Bookings = append(snap.Bookings, b)
+				evs = append(evs, hostEvent{at: start.Add(-2 * time.Hour), apply: func(s *access.Snapshot) {
+					k := bookingIndex(s, b.ID)
+					s.Bookings[k].Start, s.Bookings[k].End = b.Start.Add(time.Hour), b.End.Add(time.Hour)
+				}})
+			}
+		}
+	}
+	r := e.reconciler(m)
+	var parkedMissing, failedRuns int
+	runs := e.drive(r, &snap, evs, classDay.AddDate(0, 0, 1), func(rep *access.Report, err error) {
+		if err != nil {
+			failedRuns++
+		}
+		for _, p := range rep.Parked {
+			if p.Class == access.FailureMissing && p.GroupID == room {
+				parkedMissing++
+			}
+		}
+	})
+	log := e.rec.calls()
+	deleted := classDay.Add(deleteAt)
+	var after []call // requests after the group was deleted that concern it
+	invitations := map[int64]int{}
+	failedInvitations, userCreates := 0, 0
+	for _, c := range log {
+		if c.at.After(deleted) && (c.group == room || c.path == fmt.Sprintf("/groups/%d", room) ||
+			(c.method == http.MethodDelete && c.status == http.StatusNotFound)) {
+			after = append(after, c)
+		}
+		switch {
+		case c.method == http.MethodPost && c.path == "/role_assignments" && c.notify && c.status == http.StatusOK:
+			invitations[c.assignee]++
+		case c.method == http.MethodPost && c.path == "/role_assignments" && c.notify:
+			failedInvitations++
+		case c.method == http.MethodPost && c.path == "/users" && c.status == http.StatusOK:
+			userCreates++
+		}
+	}
+	extra := 0
+	for _, n := range invitations {
+		extra += n - 1
+	}
+	most, hour := perHour(after)
+	t.Logf("%d runs, %d requests in the day; %d after the deletion concerned the missing group (most in one hour: %d, at %s); "+
+		"%d users created; invitations: %d users invited, %d extra, %d notify:true creates that failed; "+
+		"%d runs returned an error; parked in the missing group in %d run reports",
+		runs, len(log), len(after), most, hour.Format("15:04"), userCreates, len(invitations), extra, failedInvitations,
+		failedRuns, parkedMissing)
+	for _, c := range log {
+		t.Logf("  %s %s %s %d", c.at.Format("15:04:05.00"), c.method, c.path, c.status)
+	}
+	require.Positive(t, parkedMissing, "grants in the missing group are reported as parked")
+	require.LessOrEqual(t, most, 5, "requests about the missing group in the busiest hour")
+	require.Zero(t, extra, "a member invited twice")
+	require.LessOrEqual(t, userCreates, 10, "users created")
+}
