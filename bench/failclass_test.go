@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/time/rate"
 
 	"github.com/kisisync/kisisync/access"
 	"github.com/kisisync/kisisync/kisi"
@@ -427,4 +429,129 @@ func TestSystemicStopsAtOnce(t *testing.T) {
 			}
 		})
 	}
+}
+
+// kisiLinks lists the group links in the fake (with a plain client outside the recorder) and
+// counts those whose validity has ended at now.
+func (c *classEnv) kisiLinks(now time.Time) (all, expired int) {
+	ctx := context.Background()
+	client, err := kisi.NewClient(c.srv.APIKey, kisi.WithBaseURL(c.srv.URL), kisi.WithHTTPClient(c.srv.Client()),
+		kisi.WithRateLimit(rate.Inf, 0), kisi.WithRetry(0, 0, 0))
+	require.NoError(c.t, err)
+	links, err := listAll(ctx, func(lo kisi.ListOptions) ([]*kisi.GroupLink, *kisi.Response, error) {
+		return client.ListGroupLinks(ctx, &kisi.GroupLinkListOptions{ListOptions: lo})
+	})
+	require.NoError(c.t, err)
+	for _, l := range links {
+		if l.ValidUntil != nil && !l.ValidUntil.After(now) {
+			expired++
+		}
+	}
+	return len(links), expired
+}
+
+// TestLinkQuotaMonth books 1,200 drop-in guests (a link each) over a month against Kisi's
+// 1,000-link email quota (kisitest's default, expired links counted until deleted), all known
+// from the start, and runs the reconciler at every NextRun: every guest must get a link by
+// their booking's start, and the links in Kisi never reach the quota.
+func TestLinkQuotaMonth(t *testing.T) {
+	t.Parallel()
+	month := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	e := newClassEnv(t, month.Add(-time.Hour))
+	g := e.group("Front door")
+	m := mapping.Mapping{Resources: map[string][]int64{"room": {g}}, DropIn: mapping.DropIn{Link: true}}
+	snap := access.Snapshot{
+		Locations: []access.Location{{ID: "berlin", TimeZone: "Europe/Berlin"}},
+		Resources: []access.Resource{{ID: "room", LocationID: "berlin"}},
+	}
+	rng := rand.New(rand.NewPCG(12, 1))
+	starts := map[string]time.Time{} // guest email → booking start
+	for i := range 1200 {
+		start := month.AddDate(0, 0, rng.IntN(30)).Add(time.Duration(8*60+rng.IntN(10*60)) * time.Minute)
+		email := fmt.Sprintf("guest%04d@example.org", i)
+		snap.Bookings = append(snap.Bookings, access.Booking{ID: fmt.Sprintf("d%04d", i), ResourceID: "room",
+			Guest: &access.Guest{Name: fmt.Sprintf("Guest %d", i), Email: email},
+			Start: start, End: start.Add(time.Duration(30+rng.IntN(150)) * time.Minute)})
+		starts[email] = start
+	}
+	r := e.reconciler(m)
+	var (
+		runs, failedRuns, most, mostReport, checks, expiredSeen int
+		mostAt                                                  time.Time
+		lastParked                                              = map[string]access.Parked{}
+	)
+	end := month.AddDate(0, 1, 0)
+	e.drive(r, &snap, nil, end, func(rep *access.Report, err error) {
+		runs++
+		if err != nil {
+			failedRuns++
+		}
+		for _, p := range rep.Parked {
+			lastParked[strings.ToLower(p.Email)] = p
+		}
+		mostReport = max(mostReport, rep.Links)
+		// The links in Kisi from the log: creates less deletes.
+		n := 0
+		for _, c := range e.rec.calls() {
+			switch {
+			case c.method == http.MethodPost && c.path == "/group_links" && c.status == http.StatusOK:
+				n++
+			case c.method == http.MethodDelete && strings.HasPrefix(c.path, "/group_links/") && c.status == http.StatusNoContent:
+				n--
+			}
+		}
+		if n > most {
+			most, mostAt = n, e.clock.Now()
+		}
+		if runs%25 == 1 {
+			all, expired := e.kisiLinks(e.clock.Now())
+			require.Equal(t, n, all, "links in Kisi at %s", e.clock.Now())
+			checks++
+			expiredSeen = max(expiredSeen, expired)
+		}
+	})
+	first := map[string]time.Time{}
+	refused := 0
+	for _, c := range e.rec.calls() {
+		if c.method != http.MethodPost || c.path != "/group_links" {
+			continue
+		}
+		if c.status != http.StatusOK {
+			refused++
+			continue
+		}
+		if _, ok := first[c.email]; !ok {
+			first[c.email] = c.at
+		}
+	}
+	var late []string
+	var worstLead time.Duration = 1 << 62
+	for email, start := range starts {
+		at, ok := first[email]
+		if !ok || at.After(start) {
+			why := "no link by the end of the month"
+			if ok {
+				why = fmt.Sprintf("link created %v after the start", at.Sub(start))
+			}
+			if p, ok := lastParked[email]; ok {
+				why += fmt.Sprintf("; last parked as %s: %s", p.Class, p.Reason)
+			}
+			late = append(late, fmt.Sprintf("%s (booking at %s): %s", email, start.Format(time.RFC3339), why))
+			continue
+		}
+		worstLead = min(worstLead, start.Sub(at))
+	}
+	slices.Sort(late)
+	log := e.rec.calls()
+	t.Logf("1,200 guest bookings over a month, quota %d: %d runs (%d with an error), %d requests; links in Kisi at most %d "+
+		"(at %s; Report.Links at most %d), expired links seen in Kisi at %d checks: at most %d; %d link creates refused; "+
+		"%d of 1,200 guests without a link by their booking's start; the shortest lead of a link before its booking: %v",
+		access.LinkLimit, runs, failedRuns, len(log), most, mostAt.Format(time.RFC3339), mostReport, checks, expiredSeen,
+		refused, len(late), worstLead)
+	for _, l := range late {
+		t.Log("  " + l)
+	}
+	require.Less(t, most, access.LinkLimit, "links in Kisi reached the quota")
+	require.Zero(t, refused, "link creates refused by the quota")
+	require.Empty(t, late, "guests without a link by their booking's start")
 }
