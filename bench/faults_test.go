@@ -499,8 +499,8 @@ type faultRow struct {
 	after     int
 	afterNext time.Duration
 	// replaced counts the replacements of the second phase (windows in force widened under
-	// the same faults), runs2 the runs it took to converge again.
-	replaced, runs2 int
+	// the same faults), runs2 the runs it took to converge again and requests2 its requests.
+	replaced, runs2, requests2 int
 	// lockout is the worst time a member spent without a role in Kisi while a desired window
 	// was in force, after the first convergence; whose names it; lockoutTotal sums all gaps.
 	lockout, lockoutTotal time.Duration
@@ -508,14 +508,15 @@ type faultRow struct {
 }
 
 func (r faultRow) String() string {
-	return fmt.Sprintf("| %s | %d | %d | %d | %d | %d | %d | %d | %d (next in %v) | %d in %d runs | %v (total %v) |",
-		r.name, r.runs, r.requests, r.lost, r.missing, r.dups, r.touched, r.outside, r.after, r.afterNext,
-		r.replaced, r.runs2, r.lockout, r.lockoutTotal)
+	return fmt.Sprintf("| %s | %d | %d | %d in %d runs, %d requests | %d | %d | %d | %d | %d | %d (%v) | %v | %v |",
+		r.name, r.runs, r.requests, r.replaced, r.runs2, r.requests2, r.lost, r.missing, r.dups, r.touched, r.outside,
+		r.after, r.afterNext, r.lockout.Round(time.Millisecond), r.lockoutTotal.Round(time.Millisecond))
 }
 
 // faultHeader is the table header of faultRow.String.
-const faultHeader = "| faults | runs | requests | lost | missing | dups | hand-made touched | outside | one more run | replaced (phase 2) | worst lockout |\n" +
-	"|---|---|---|---|---|---|---|---|---|---|---|"
+const faultHeader = "| Faults | Runs to converge | Requests | Phase 2: replaced, runs, requests | Responses lost | " +
+	"Grants missing | Duplicates | Hand-made touched | Outside windows | One more run (next in) | Worst lockout | All lockouts |\n" +
+	"|---|---:|---:|---|---:|---:|---:|---:|---:|---|---:|---:|"
 
 const maxFaultRuns = 40
 
@@ -538,13 +539,14 @@ func runFaultCase(t *testing.T, name string, f kisitest.Faults, setup func(e *fa
 	// Phase 2: a minute later, the host widens every window in force; the replacements run
 	// under the same faults. Lockouts count from the end of the first convergence.
 	converged := e.kisi.clock.Now()
+	requests1 := len(e.kisi.wire.sentLog())
 	e.kisi.clock.Advance(time.Minute)
 	require.Positive(t, e.widenInForce())
 	e.replaced = 0
 	runs2 := e.converge(r, maxFaultRuns, accept)
 	require.Less(t, runs2, maxFaultRuns, "%s: did not converge after the windows changed", name)
-	row := faultRow{name: name, runs: runs, requests: len(e.kisi.wire.sentLog()), outside: e.outside,
-		dups: e.dupLinks + e.dupRoles, touched: e.handMadeTouched(), replaced: e.replaced, runs2: runs2}
+	row := faultRow{name: name, runs: runs, requests: requests1, requests2: len(e.kisi.wire.sentLog()) - requests1,
+		outside: e.outside, dups: e.dupLinks + e.dupRoles, touched: e.handMadeTouched(), replaced: e.replaced, runs2: runs2}
 	if w := e.kisi.wire.duplicates(); w > 0 {
 		t.Logf("the wire's reconstruction counts %d duplicates (it misses objects whose response was lost)", w)
 	}
