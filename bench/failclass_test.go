@@ -543,6 +543,11 @@ func TestLinkQuotaMonth(t *testing.T) {
 	}
 	slices.Sort(late)
 	log := e.rec.calls()
+	kinds := map[string]int{}
+	for _, c := range log {
+		kinds[c.method+" "+strings.TrimRight(c.path, "0123456789")+" "+fmt.Sprint(c.status)]++
+	}
+	t.Logf("requests by kind: %v", kinds)
 	t.Logf("1,200 guest bookings over a month, quota %d: %d runs (%d with an error), %d requests; links in Kisi at most %d "+
 		"(at %s; Report.Links at most %d), expired links seen in Kisi at %d checks: at most %d; %d link creates refused; "+
 		"%d of 1,200 guests without a link by their booking's start; the shortest lead of a link before its booking: %v",
