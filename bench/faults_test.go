@@ -843,3 +843,75 @@ func TestReplacementLockout(t *testing.T) {
 		})
 	}
 }
+
+// TestCrashDuringReplacements converges, widens every window in force (as in the fault
+// matrix's second phase), and crashes the replacement run at each of its Store writes in
+// turn; a new process starts on the same Store once the dead run's lease has expired. It
+// checks the same invariants as TestCrashAtEveryStep and reports the worst lockout: a member
+// whose old role was deleted before the crash waits for the new process.
+func TestCrashDuringReplacements(t *testing.T) {
+	t.Parallel()
+	setup := func(t *testing.T, st access.Store) (*faultEnv, time.Time) {
+		e := newFaultEnv(t)
+		r := e.reconciler(st)
+		require.Less(t, e.converge(r, maxFaultRuns, nil), maxFaultRuns)
+		converged := e.kisi.clock.Now()
+		e.kisi.clock.Advance(time.Minute)
+		require.Positive(t, e.widenInForce())
+		return e, converged
+	}
+	// The Store writes of a clean replacement run.
+	var n int
+	{
+		inner := access.NewMemoryStore()
+		cs := &crashStore{Store: inner, at: -1, cancel: func() {}}
+		e, _ := setup(t, cs)
+		before := cs.writes
+		_, err := e.reconciler(cs).Sync(context.Background(), e.snap)
+		require.NoError(t, err)
+		n = cs.writes - before
+	}
+	require.Positive(t, n)
+	var (
+		mu     sync.Mutex
+		worst  time.Duration
+		whose  string
+		most   int
+		locked int
+	)
+	t.Cleanup(func() {
+		t.Logf("crash at each of %d Store writes of the replacement run: converged within %d runs after the restart; "+
+			"%d of %d crashes left a member without a role; the worst lockout %v (%s)", n, most, locked, n, worst, whose)
+	})
+	for at := 1; at <= n; at++ {
+		t.Run(fmt.Sprint(at), func(t *testing.T) {
+			t.Parallel()
+			inner := access.NewMemoryStore()
+			ctx, cancel := context.WithCancel(context.Background())
+			cs := &crashStore{Store: inner, at: -1, cancel: cancel}
+			e, converged := setup(t, cs)
+			cs.mu.Lock()
+			cs.at = cs.writes + at
+			cs.mu.Unlock()
+			_, _ = e.reconciler(cs).Sync(ctx, e.snap) // dies
+			cancel()
+			require.True(t, cs.dead())
+			runs := e.converge(e.reconciler(inner), maxFaultRuns, nil)
+			require.Less(t, runs, maxFaultRuns, "did not converge")
+			require.Zero(t, e.outside, "a role valid outside the desired windows")
+			require.Zero(t, e.dupLinks+e.dupRoles, "duplicates")
+			require.Zero(t, e.handMadeTouched(), "hand-made objects touched")
+			require.Zero(t, e.missing(), "grants missing after convergence")
+			w, who, _ := e.lockout(converged, e.kisi.clock.Now(), nil)
+			mu.Lock()
+			defer mu.Unlock()
+			most = max(most, runs)
+			if w > time.Second {
+				locked++
+			}
+			if w > worst {
+				worst, whose = w, who
+			}
+		})
+	}
+}
