@@ -184,7 +184,6 @@ func (r *Reconciler) apply(ctx context.Context, c *Changes, recs []Record) (*Rep
 	if err := ru.prefetchUsers(ctx, c); err != nil && classify(err) == FailureSystemic {
 		stop = &SystemicError{Organization: r.o.org, Err: err, Advice: advice(err), NotAttempted: len(c.Changes)}
 		rep.NotAttempted = len(c.Changes)
-		rep.Failed++
 	}
 	for i, ch := range c.Changes {
 		if stop != nil {
