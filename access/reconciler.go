@@ -163,7 +163,13 @@ func (r *Reconciler) Plan(ctx context.Context, s Snapshot) (*Changes, error) {
 	if err != nil {
 		return c, err
 	}
-	return c, r.blocked(ctx, c, recs)
+	if err := r.blocked(ctx, c, recs); err != nil {
+		if classify(err) == FailureSystemic {
+			return c, &SystemicError{Organization: r.o.org, Err: err, Advice: advice(err), NotAttempted: len(c.Changes)}
+		}
+		return c, err
+	}
+	return c, nil
 }
 
 // blocked moves out of c the grant creates that a role this SDK does not
