@@ -140,6 +140,10 @@ type run struct {
 	// quotaFull is set once Kisi refused a link for its email-link quota:
 	// the run creates no more links.
 	quotaFull bool
+	// lockout is set when a replacement removed a role in force and could
+	// not create its successor: the next run must come soon, back-off or
+	// not.
+	lockout bool
 	// Verify only: the mapped groups, and the organization's users once
 	// listed.
 	mapped    map[int64]bool
@@ -210,11 +214,17 @@ func (r *Reconciler) apply(ctx context.Context, c *Changes, recs []Record) (*Rep
 	if rep.Failed > 0 || held {
 		rep.NextRun = earliest(rep.NextRun, now.Add(r.o.retryAfter))
 	}
-	if stop != nil {
+	switch {
+	case stop != nil && ru.lockout:
+		// A member is without access inside their window: no back-off.
+		r.systemic.Add(1)
+		rep.NextRun = earliest(rep.NextRun, now.Add(r.o.retryAfter))
+		ru.errs = []error{stop}
+	case stop != nil:
 		// Nothing gets better by running again at once: back off.
 		rep.NextRun = now.Add(r.o.backoff(int(r.systemic.Add(1))))
 		ru.errs = []error{stop}
-	} else {
+	default:
 		r.systemic.Store(0)
 	}
 	r.o.logger.DebugContext(ctx, "access: run applied", "organization", r.o.org, "created", rep.Created,
@@ -423,6 +433,9 @@ func (ru *run) do(ctx context.Context, ch Change) error {
 			return err
 		}
 		if err := ru.create(ctx, ch); err != nil {
+			if ch.Object == ObjectGrant && !ch.Window.Start.After(ru.r.o.clock.Now()) {
+				ru.lockout = true // inside the window, without a role: retry soon
+			}
 			return err
 		}
 		ru.rep.Replaced++
@@ -544,7 +557,7 @@ func (ru *run) patch(ctx context.Context, ch Change) (bool, error) {
 // (a replacement's delete may just have removed their access), after the
 // user was found deleted in Kisi, and after this SDK's own stale role was
 // removed.
-const createAttempts = 3
+const createAttempts = 5
 
 // errRetry marks a failed create that may be tried again at once.
 type errRetry struct{ err error }
@@ -787,7 +800,7 @@ func (ru *run) ensureUser(ctx context.Context, ch Change) (Record, error) {
 	}
 	// The email is taken, or the create may have happened with its answer
 	// lost: one lookup settles it.
-	found, ferr := ru.findUser(ctx, ch.Email)
+	found, ferr := onceMore(func() (*kisi.User, error) { return ru.findUser(ctx, ch.Email) })
 	if ferr != nil {
 		return Record{}, fmt.Errorf("find user: %w", ferr)
 	}
