@@ -99,8 +99,14 @@ func Expand(rules []Rule, loc *time.Location, window Interval) (Set, error) {
 		weekHi = max(weekHi, sl.end)
 	}
 
-	out := make([]Interval, 0, estimate) // estimate is at least the number of occurrences
-	lastEnd := int64(math.MinInt64)      // End of the last interval of out, in seconds
+	out := make([]ival, 0, estimate) // estimate is at least the number of occurrences
+	lastEnd := int64(math.MinInt64)  // End of the last interval of out, in Unix seconds
+	// An End past Forever becomes Forever itself, which is in UTC: index 1 of the Set's
+	// locations, unless loc is UTC.
+	utc, usedUTC := uint32(1), false
+	if loc == time.UTC {
+		utc = 0
+	}
 	cursor := 0
 	for sunday := firstDay - weekday(firstDay); sunday <= lastDay; sunday += 7 {
 		base := sunday * secondsPerDay
@@ -115,16 +121,15 @@ func Expand(rules []Rule, loc *time.Location, window Interval) (Set, error) {
 					continue
 				}
 				// Starts come in order: an occurrence either extends the last interval or
-				// follows it. Intervals are written field by field, since copying a whole
-				// Interval takes a bulk write barrier while the collector runs.
+				// follows it.
 				if s <= lastEnd {
 					if e > lastEnd {
-						out[len(out)-1].End, lastEnd = time.Unix(e, 0).In(loc), e
+						out[len(out)-1].end.sec, lastEnd = e+unixToInternal, e
 					}
 					continue
 				}
-				out = grow(out)
-				out[len(out)-1].Start, out[len(out)-1].End, lastEnd = time.Unix(s, 0).In(loc), time.Unix(e, 0).In(loc), e
+				out = append(out, ival{start: inst{sec: s + unixToInternal}, end: inst{sec: e + unixToInternal}})
+				lastEnd = e
 			}
 			continue
 		}
@@ -144,18 +149,18 @@ func Expand(rules []Rule, loc *time.Location, window Interval) (Set, error) {
 			if s >= e || s >= weCeil || e <= wsFloor {
 				continue // wholly inside a spring-forward gap, or outside the window
 			}
-			end := time.Unix(e, 0).In(loc)
+			end := inst{sec: e + unixToInternal}
 			if e > forever {
-				e, end = forever, Forever
+				e, end, usedUTC = forever, inst{sec: forever + unixToInternal, loc: utc}, true
 			}
 			if s <= lastEnd {
 				if e > lastEnd {
-					out[len(out)-1].End, lastEnd = end, e
+					out[len(out)-1].end, lastEnd = end, e
 				}
 				continue
 			}
-			out = grow(out)
-			out[len(out)-1].Start, out[len(out)-1].End, lastEnd = time.Unix(s, 0).In(loc), end, e
+			out = append(out, ival{start: inst{sec: s + unixToInternal}, end: end})
+			lastEnd = e
 		}
 	}
 	if len(out) == 0 {
@@ -164,15 +169,11 @@ func Expand(rules []Rule, loc *time.Location, window Interval) (Set, error) {
 	if cap(out) > 2*len(out)+16 {
 		out = slices.Clone(out)
 	}
-	return Set{ivs: out}, nil
-}
-
-// grow returns ivs one longer, its new last element the zero Interval.
-func grow(ivs []Interval) []Interval {
-	if n := len(ivs); n < cap(ivs) {
-		return ivs[:n+1]
+	locs := locTable{first: loc}
+	if usedUTC && utc == 1 {
+		locs.rest = []*time.Location{time.UTC}
 	}
-	return append(ivs, Interval{})
+	return Set{ivs: out, locs: locs}, nil
 }
 
 const (

@@ -123,7 +123,7 @@ func referenceExpand(rules []Rule, loc *time.Location, window Interval) (Set, er
 		}
 		day = next
 	}
-	return setOf(refNormalize(out)), nil
+	return NewSet(refNormalize(out)...), nil
 }
 
 type refRule struct {
