@@ -87,20 +87,18 @@ func Expand(rules []Rule, loc *time.Location, window Interval) (Set, error) {
 
 	var spanBuf [spanStackSlots]span
 	res := newResolver(spanBuf[:0], loc, firstDay*secondsPerDay-zoneMargin, (lastDay+2)*secondsPerDay+zoneMargin)
-	// An occurrence is kept when it starts before we and ends after ws; instants here are
-	// whole seconds, so that is s < weCeil and e > wsFloor.
-	wsFloor, weCeil := ws.Unix(), we.Unix()
+	// An occurrence is kept when it starts before we and ends after ws. Instants are counted
+	// in whole seconds from year 1 as a Set holds them, so that is s < hi and e > lo.
+	m := merger{lastEnd: math.MinInt64, lo: ws.Unix() + unixToInternal, hi: we.Unix() + unixToInternal}
 	if we.Nanosecond() != 0 {
-		weCeil++
+		m.hi++
 	}
-	forever := Forever.Unix()
+	m.out = make([]ival, 0, estimate) // estimate is at least the number of occurrences
+	forever := Forever.Unix() + unixToInternal
 	weekLo, weekHi := week[0].start, week[0].end
 	for _, sl := range week {
 		weekHi = max(weekHi, sl.end)
 	}
-
-	out := make([]ival, 0, estimate) // estimate is at least the number of occurrences
-	lastEnd := int64(math.MinInt64)  // End of the last interval of out, in Unix seconds
 	// An End past Forever becomes Forever itself, which is in UTC: index 1 of the Set's
 	// locations, unless loc is UTC.
 	utc, usedUTC := uint32(1), false
@@ -113,24 +111,9 @@ func Expand(rules []Rule, loc *time.Location, window Interval) (Set, error) {
 		// Within one period of constant offset, every wall time of the week is an instant
 		// offset seconds away; weeks that touch a change resolve each wall time exactly.
 		off, constant := res.constantOffset(&cursor, base+weekLo, base+weekHi)
-		if constant && sunday >= firstDay && sunday+6 <= lastDay && base+weekHi-off <= forever {
-			shift := base - off
-			for i := range week {
-				s, e := week[i].start+shift, week[i].end+shift
-				if s >= weCeil || e <= wsFloor {
-					continue
-				}
-				// Starts come in order: an occurrence either extends the last interval or
-				// follows it.
-				if s <= lastEnd {
-					if e > lastEnd {
-						out[len(out)-1].end.sec, lastEnd = e+unixToInternal, e
-					}
-					continue
-				}
-				out = append(out, ival{start: inst{sec: s + unixToInternal}, end: inst{sec: e + unixToInternal}})
-				lastEnd = e
-			}
+		shift := base - off + unixToInternal
+		if constant && sunday >= firstDay && sunday+6 <= lastDay && shift+weekHi <= forever {
+			m.addWeek(week, shift)
 			continue
 		}
 		for i := range week {
@@ -142,27 +125,21 @@ func Expand(rules []Rule, loc *time.Location, window Interval) (Set, error) {
 			}
 			var s, e int64
 			if constant {
-				s, e = base+sl.start-off, base+sl.end-off
+				s, e = sl.start+shift, sl.end+shift
 			} else {
-				s, e = res.resolve(base+sl.start), res.resolve(base+sl.end)
+				s, e = res.resolve(base+sl.start)+unixToInternal, res.resolve(base+sl.end)+unixToInternal
 			}
-			if s >= e || s >= weCeil || e <= wsFloor {
-				continue // wholly inside a spring-forward gap, or outside the window
+			if s >= e {
+				continue // wholly inside a spring-forward gap
 			}
-			end := inst{sec: e + unixToInternal}
+			end := inst{sec: e}
 			if e > forever {
-				e, end, usedUTC = forever, inst{sec: forever + unixToInternal, loc: utc}, true
+				end, usedUTC = inst{sec: forever, loc: utc}, true
 			}
-			if s <= lastEnd {
-				if e > lastEnd {
-					out[len(out)-1].end, lastEnd = end, e
-				}
-				continue
-			}
-			out = append(out, ival{start: inst{sec: s + unixToInternal}, end: end})
-			lastEnd = e
+			m.add(s, end)
 		}
 	}
+	out := m.out
 	if len(out) == 0 {
 		return Set{}, nil
 	}
@@ -174,6 +151,51 @@ func Expand(rules []Rule, loc *time.Location, window Interval) (Set, error) {
 		locs.rest = []*time.Location{time.UTC}
 	}
 	return Set{ivs: out, locs: locs}, nil
+}
+
+// merger collects occurrences that come in the order of their starts, in seconds from
+// year 1, keeping those that start before hi and end after lo and joining those that overlap
+// or touch: an occurrence either extends the last interval or follows it.
+type merger struct {
+	out     []ival
+	lastEnd int64 // end of the last interval of out; math.MinInt64 when there is none
+	lo, hi  int64
+}
+
+// addWeek adds the occurrences of a week that lies in one period of constant offset, where
+// each is its slot shifted by shift seconds, and none ends after Forever.
+func (m *merger) addWeek(week []slot, shift int64) {
+	out, lastEnd, lo, hi := m.out, m.lastEnd, m.lo, m.hi
+	for i := range week {
+		s, e := week[i].start+shift, week[i].end+shift
+		if s >= hi || e <= lo {
+			continue
+		}
+		if s <= lastEnd {
+			if e > lastEnd {
+				out[len(out)-1].end.sec, lastEnd = e, e
+			}
+			continue
+		}
+		out = append(out, ival{start: inst{sec: s}, end: inst{sec: e}})
+		lastEnd = e
+	}
+	m.out, m.lastEnd = out, lastEnd
+}
+
+// add adds the occurrence from s (in loc) to end, which is after s.
+func (m *merger) add(s int64, end inst) {
+	if s >= m.hi || end.sec <= m.lo {
+		return
+	}
+	if s <= m.lastEnd {
+		if end.sec > m.lastEnd {
+			m.out[len(m.out)-1].end, m.lastEnd = end, end.sec
+		}
+		return
+	}
+	m.out = append(m.out, ival{start: inst{sec: s}, end: end})
+	m.lastEnd = end.sec
 }
 
 const (
