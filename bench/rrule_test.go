@@ -188,6 +188,9 @@ func TestRRuleDrivenInUTC(t *testing.T) {
 	t.Logf("driven in UTC, %d of %d occurrences are an hour off", len(onlyOurs), ours.Len())
 }
 
+// BenchmarkExpand expands each rule set over 2026 in Europe/Berlin: schedule.Expand alone
+// (lib=kisisync), schedule.Expand with every occurrence read back as an Interval
+// (lib=kisisync+Intervals), and rrule-go driven as rruleExpand does (lib=rrule-go).
 func BenchmarkExpand(b *testing.B) {
 	loc, window := berlinYear(b)
 	for _, rs := range ruleSets {
@@ -199,6 +202,17 @@ func BenchmarkExpand(b *testing.B) {
 				s, err := schedule.Expand(rs.rules, loc, window)
 				if err != nil || s.Len() != want.Len() {
 					b.Fatalf("Expand = %d occurrences, %v", s.Len(), err)
+				}
+			}
+		})
+		// A Set makes its time.Time values when they are read; this row reads every
+		// occurrence as an Interval, which is what the rrule-go row builds.
+		b.Run(rs.name+"/lib=kisisync+Intervals", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				s, err := schedule.Expand(rs.rules, loc, window)
+				if ivs := s.Intervals(); err != nil || len(ivs) != want.Len() {
+					b.Fatalf("Expand = %d occurrences, %v", len(ivs), err)
 				}
 			}
 		})
