@@ -190,7 +190,7 @@ func TestRRuleDrivenInUTC(t *testing.T) {
 
 // BenchmarkExpand expands each rule set over 2026 in Europe/Berlin: schedule.Expand alone
 // (lib=kisisync), schedule.Expand with every occurrence read back as an Interval
-// (lib=kisisync+Intervals), and rrule-go driven as rruleExpand does (lib=rrule-go).
+// (lib=kisisync-Intervals), and rrule-go driven as rruleExpand does (lib=rrule-go).
 func BenchmarkExpand(b *testing.B) {
 	loc, window := berlinYear(b)
 	for _, rs := range ruleSets {
@@ -207,7 +207,7 @@ func BenchmarkExpand(b *testing.B) {
 		})
 		// A Set makes its time.Time values when they are read; this row reads every
 		// occurrence as an Interval, which is what the rrule-go row builds.
-		b.Run(rs.name+"/lib=kisisync+Intervals", func(b *testing.B) {
+		b.Run(rs.name+"/lib=kisisync-Intervals", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				s, err := schedule.Expand(rs.rules, loc, window)
