@@ -88,8 +88,8 @@ func (b Buffer) WidenSet(s Set) (Set, error) {
 		return s, nil
 	}
 	out := make([]Interval, len(s.ivs))
-	for i, v := range s.ivs {
-		out[i] = b.widen(s.locs.interval(v))
+	for i := range s.ivs {
+		out[i] = b.widen(s.locs.interval(&s.ivs[i]))
 	}
 	return NewSet(out...), nil
 }

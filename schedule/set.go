@@ -54,12 +54,16 @@ func (a inst) compare(b inst) int {
 }
 
 // time returns a as a time.Time in its location.
-func (l locTable) time(a inst) time.Time {
-	return time.Unix(a.sec-unixToInternal, int64(a.nsec)).In(l.at(a.loc))
+func (l *locTable) time(a inst) time.Time {
+	loc := l.first
+	if a.loc != 0 {
+		loc = l.rest[a.loc-1]
+	}
+	return time.Unix(a.sec-unixToInternal, int64(a.nsec)).In(loc)
 }
 
 // interval returns v as an Interval.
-func (l locTable) interval(v ival) Interval {
+func (l *locTable) interval(v *ival) Interval {
 	return Interval{Start: l.time(v.start), End: l.time(v.end)}
 }
 
@@ -219,8 +223,19 @@ func (s Set) Intervals() []Interval {
 		return nil
 	}
 	out := make([]Interval, len(s.ivs))
-	for i, v := range s.ivs {
-		out[i] = s.locs.interval(v)
+	// Field by field: copying a whole Interval into the heap takes a bulk write barrier while
+	// the collector runs, a time.Time a cheap one.
+	if loc := s.locs.first; len(s.locs.rest) == 0 { // one location, the usual case
+		for i := range s.ivs {
+			v := &s.ivs[i]
+			out[i].Start = time.Unix(v.start.sec-unixToInternal, int64(v.start.nsec)).In(loc)
+			out[i].End = time.Unix(v.end.sec-unixToInternal, int64(v.end.nsec)).In(loc)
+		}
+		return out
+	}
+	for i := range s.ivs {
+		out[i].Start = s.locs.time(s.ivs[i].start)
+		out[i].End = s.locs.time(s.ivs[i].end)
 	}
 	return out
 }
@@ -228,8 +243,8 @@ func (s Set) Intervals() []Interval {
 // All iterates over the intervals of s in order.
 func (s Set) All() iter.Seq[Interval] {
 	return func(yield func(Interval) bool) {
-		for _, v := range s.ivs {
-			if !yield(s.locs.interval(v)) {
+		for i := range s.ivs {
+			if !yield(s.locs.interval(&s.ivs[i])) {
 				return
 			}
 		}
@@ -254,11 +269,11 @@ func (s Set) Equal(o Set) bool {
 func (s Set) String() string {
 	var b strings.Builder
 	b.WriteByte('{')
-	for i, v := range s.ivs {
+	for i := range s.ivs {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(s.locs.interval(v).String())
+		b.WriteString(s.locs.interval(&s.ivs[i]).String())
 	}
 	b.WriteByte('}')
 	return b.String()
@@ -383,7 +398,7 @@ func (s Set) At(t time.Time) (Interval, bool) {
 	k := key(t)
 	i := s.search(k)
 	if i < len(s.ivs) && !k.before(s.ivs[i].start) {
-		return s.locs.interval(s.ivs[i]), true
+		return s.locs.interval(&s.ivs[i]), true
 	}
 	return Interval{}, false
 }
@@ -394,7 +409,7 @@ func (s Set) NextAfter(t time.Time) (Interval, bool) {
 	k := key(t)
 	i := sort.Search(len(s.ivs), func(i int) bool { return k.before(s.ivs[i].start) })
 	if i < len(s.ivs) {
-		return s.locs.interval(s.ivs[i]), true
+		return s.locs.interval(&s.ivs[i]), true
 	}
 	return Interval{}, false
 }
