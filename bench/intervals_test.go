@@ -152,6 +152,7 @@ func BenchmarkSets(b *testing.B) {
 		}
 		b.Run(fmt.Sprintf("op=union/n=%d/lib=kisisync", n), func(b *testing.B) {
 			b.ReportAllocs()
+			reportCPU(b)
 			for b.Loop() {
 				p.x.Union(p.y)
 			}
@@ -161,6 +162,7 @@ func BenchmarkSets(b *testing.B) {
 				b.Skip("quadratic: one union took over 16 CPU-minutes when measured; run with -sets.full")
 			}
 			b.ReportAllocs()
+			reportCPU(b)
 			for b.Loop() {
 				s := p.tx.Copy()
 				s.Add(p.ty)
@@ -168,6 +170,7 @@ func BenchmarkSets(b *testing.B) {
 		})
 		b.Run(fmt.Sprintf("op=union/n=%d/lib=timespanset-linear", n), func(b *testing.B) {
 			b.ReportAllocs()
+			reportCPU(b)
 			for b.Loop() {
 				tsUnionLinear(p.tx, p.ty)
 			}
@@ -176,18 +179,21 @@ func BenchmarkSets(b *testing.B) {
 		// comparison of that row.
 		b.Run(fmt.Sprintf("op=union/n=%d/lib=kisisync-linear", n), func(b *testing.B) {
 			b.ReportAllocs()
+			reportCPU(b)
 			for b.Loop() {
 				setUnionLinear(p.x, p.y)
 			}
 		})
 		b.Run(fmt.Sprintf("op=subtract/n=%d/lib=kisisync", n), func(b *testing.B) {
 			b.ReportAllocs()
+			reportCPU(b)
 			for b.Loop() {
 				p.x.Subtract(p.y)
 			}
 		})
 		b.Run(fmt.Sprintf("op=subtract/n=%d/lib=timespanset", n), func(b *testing.B) {
 			b.ReportAllocs()
+			reportCPU(b)
 			for b.Loop() {
 				s := p.tx.Copy()
 				s.Sub(p.ty)
@@ -195,6 +201,7 @@ func BenchmarkSets(b *testing.B) {
 		})
 		b.Run(fmt.Sprintf("op=copy/n=%d/lib=timespanset", n), func(b *testing.B) {
 			b.ReportAllocs()
+			reportCPU(b)
 			for b.Loop() {
 				p.tx.Copy()
 			}
