@@ -318,7 +318,7 @@ func (s Set) Intersect(o Set) Set {
 		return Set{}
 	}
 	locs, remap := joinLocs(s.locs, o.locs)
-	var out []ival
+	out := make([]ival, 0, len(a)+len(b)-1) // each step adds at most one and leaves a or b
 	i, j := 0, 0
 	for i < len(a) && j < len(b) {
 		// On a tie, the instant of o is taken, as time.Time comparisons would.
