@@ -2,6 +2,7 @@ package access
 
 import (
 	"fmt"
+	"github.com/kisisync/kisisync/internal/textfmt"
 	"strings"
 	"time"
 
@@ -330,16 +331,5 @@ func (ch Change) line(loc *time.Location) string {
 // within one day, "2026-06-10 22:00 CEST – 2026-06-11 02:00 CEST" across
 // days, and "from 2026-06-10 13:55 CEST" when open-ended.
 func FormatWindow(iv schedule.Interval, loc *time.Location) string {
-	if loc == nil {
-		loc = time.UTC
-	}
-	s := iv.Start.In(loc)
-	if iv.End.IsZero() || iv.End.Equal(schedule.Forever) {
-		return "from " + s.Format("2006-01-02 15:04 MST")
-	}
-	e := iv.End.In(loc)
-	if s.Year() == e.Year() && s.YearDay() == e.YearDay() && s.Format("MST") == e.Format("MST") {
-		return s.Format("2006-01-02 15:04") + "–" + e.Format("15:04 MST")
-	}
-	return s.Format("2006-01-02 15:04 MST") + " – " + e.Format("2006-01-02 15:04 MST")
+	return textfmt.Window(iv, loc)
 }

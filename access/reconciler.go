@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/kisisync/kisisync/internal/kisiglue"
+	"github.com/kisisync/kisisync/internal/times"
 	"github.com/kisisync/kisisync/kisi"
 	"github.com/kisisync/kisisync/mapping"
 	"github.com/kisisync/kisisync/schedule"
@@ -808,7 +809,7 @@ func cutOf(rec Record, create Change, in diffInput) CutKind {
 		return ""
 	}
 	nw, old := *create.Window, rec.Window
-	later := nw.Start.After(laterOf(old.Start, in.now).Add(kisiglue.Tolerance))
+	later := nw.Start.After(times.Later(old.Start, in.now).Add(kisiglue.Tolerance))
 	sooner := !create.Rolling && nw.End.Add(kisiglue.Tolerance).Before(old.End)
 	if !later && !sooner {
 		return ""
@@ -832,13 +833,6 @@ func cutClass(sources []Source, present map[Source]bool) CutKind {
 		}
 	}
 	return CutVanished
-}
-
-func laterOf(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
 }
 
 // presentSources indexes the records of s, as the sources a Grant names.
