@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -51,6 +53,11 @@ func (a app) reconcile(ctx context.Context, cfg config) (int, error) {
 			return exitUsage, err
 		}
 		api = client
+		if cfg.command == "plan" {
+			if err := checkKey(ctx, client); err != nil {
+				return exitSystem, err
+			}
+		}
 		switch {
 		case cfg.state != "":
 			st, err := openState(ctx, cfg.state)
@@ -95,7 +102,16 @@ func (a app) reconcile(ctx context.Context, cfg config) (int, error) {
 		if err != nil {
 			return planFailed(err)
 		}
-		return a.output(cfg, c)
+		if cfg.out != "" {
+			if err := savePlan(cfg.out, c); err != nil {
+				return exitFailed, err
+			}
+		}
+		code, err := a.output(cfg, c)
+		if err == nil && cfg.out != "" && !cfg.json {
+			fmt.Fprintf(a.stdout, "\nSaved the plan to %s; apply exactly it with: kisisync apply [flags] %s\n", cfg.out, cfg.out)
+		}
+		return code, err
 	case "apply":
 		return a.apply(ctx, cfg, r, prog, s)
 	default:
@@ -106,8 +122,14 @@ func (a app) reconcile(ctx context.Context, cfg config) (int, error) {
 // apply plans, prints the plan, applies it with progress (prog, nil for
 // none) and prints the report.
 func (a app) apply(ctx context.Context, cfg config, r *access.Reconciler, prog *progress, s access.Snapshot) (int, error) {
-	c, err := r.Plan(ctx, s)
-	if err != nil {
+	var c *access.Changes
+	var err error
+	if cfg.planFile != "" {
+		c, err = loadPlan(cfg.planFile)
+		if err != nil {
+			return exitUsage, err
+		}
+	} else if c, err = r.Plan(ctx, s); err != nil {
 		return planFailed(err)
 	}
 	if !cfg.json {
@@ -120,8 +142,11 @@ func (a app) apply(ctx context.Context, cfg config, r *access.Reconciler, prog *
 	prog.begin()
 	rep, err := r.Apply(ctx, c)
 	prog.finish()
+	if errors.Is(err, access.ErrStalePlan) {
+		return exitUsage, &usageError{fmt.Sprintf("%s is stale: the state changed since it was planned (another apply or a scheduler ran), so it may undo or repeat their work; nothing was applied. Plan again with 'kisisync plan --out %s' and review it", cfg.planFile, cfg.planFile)}
+	}
 	if rep == nil {
-		return exitFailed, err
+		return planFailed(err)
 	}
 	var held *access.RevokeLimitError
 	errors.As(err, &held)
@@ -137,6 +162,48 @@ func (a app) apply(ctx context.Context, cfg config, r *access.Reconciler, prog *
 		printReport(a.stdout, rep, zoneOf(c.Location))
 	}
 	return a.outcome(cfg, rep, err)
+}
+
+// checkKey makes one request to Kisi, the key's user, so that plan, which
+// may otherwise ask Kisi nothing, does not succeed with a wrong key. A
+// refused key or an unreachable Kisi is exit 4.
+func checkKey(ctx context.Context, client *kisi.Client) error {
+	_, _, err := client.CurrentUser(ctx)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, kisi.ErrUnauthorized):
+		return errors.New("Kisi refused the API key in KISI_API_KEY (401 Unauthorized): it is wrong, deleted or expired; nothing was planned. Run 'kisisync check' for details")
+	default:
+		return fmt.Errorf("could not reach Kisi to check the API key: %w; nothing was planned", err)
+	}
+}
+
+// savePlan writes c as JSON to path, for apply PLANFILE.
+func savePlan(path string, c *access.Changes) error {
+	b, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o600)
+}
+
+// loadPlan reads a plan saved by plan -out. The error matches *inputError.
+func loadPlan(path string) (*access.Changes, error) {
+	b, _, err := readFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var c access.Changes
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return nil, &inputError{file: path, msgs: []string{"not a plan written by 'kisisync plan --out': " + err.Error()}}
+	}
+	if c.Base == "" {
+		return nil, &inputError{file: path, msgs: []string{"not a plan written by 'kisisync plan --out': no base"}}
+	}
+	return &c, nil
 }
 
 // planFailed is the exit code of a plan that failed: 4 when the failure is

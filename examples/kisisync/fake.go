@@ -158,3 +158,48 @@ func mapEach[T any](xs []*T, f func(*T) *T) []*T {
 	}
 	return out
 }
+
+// fakeReads is a troubleshoot.Kisi over the fake that, like translated,
+// shows the mapping's group ids, so that check and diagnose name the
+// groups as plan does.
+type fakeReads struct {
+	*kisi.Client
+	t translated
+}
+
+func (f fakeReads) GetGroup(ctx context.Context, id int64) (*kisi.Group, *kisi.Response, error) {
+	g, resp, err := f.Client.GetGroup(ctx, f.t.ids.fake(id))
+	if g != nil {
+		c := *g
+		c.ID = f.t.ids.mapped(g.ID)
+		g = &c
+	}
+	return g, resp, err
+}
+
+func (f fakeReads) ListRoleAssignments(ctx context.Context, opts *kisi.RoleAssignmentListOptions) ([]*kisi.RoleAssignment, *kisi.Response, error) {
+	return f.t.ListRoleAssignments(ctx, opts)
+}
+
+func (f fakeReads) ListGroupLinks(ctx context.Context, opts *kisi.GroupLinkListOptions) ([]*kisi.GroupLink, *kisi.Response, error) {
+	return f.t.ListGroupLinks(ctx, opts)
+}
+
+func (f fakeReads) ListGroupLocks(ctx context.Context, opts *kisi.GroupLockListOptions) ([]*kisi.GroupLock, *kisi.Response, error) {
+	if opts != nil {
+		o := *opts
+		o.GroupID = f.t.ids.fake(opts.GroupID)
+		opts = &o
+	}
+	gls, resp, err := f.Client.ListGroupLocks(ctx, opts)
+	return mapEach(gls, func(gl *kisi.GroupLock) *kisi.GroupLock {
+		c := *gl
+		c.GroupID = f.t.ids.mapped(gl.GroupID)
+		if gl.Group != nil {
+			ref := *gl.Group
+			ref.ID = c.GroupID
+			c.Group = &ref
+		}
+		return &c
+	}), resp, err
+}

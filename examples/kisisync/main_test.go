@@ -78,6 +78,14 @@ func TestGolden(t *testing.T) {
 		{name: "apply_without_state", args: append([]string{"apply"}, sample...), wantCode: exitUsage},
 		{name: "bad_at", args: append([]string{"plan", "--fake", "--at", "tomorrow"}, sample...), wantCode: exitUsage},
 		{name: "no_command", args: nil, wantCode: exitUsage},
+		{name: "help", args: []string{"help"}},
+		{name: "help_plan", args: []string{"plan", "--help"}},
+		{name: "help_apply", args: []string{"help", "apply"}},
+		{name: "help_unknown", args: []string{"help", "sync"}, wantCode: exitUsage},
+		{name: "unknown_flag", args: []string{"explain", "--verbose"}, wantCode: exitUsage},
+		{name: "version", args: []string{"--version"}},
+		{name: "check", args: []string{"check", "--fake", "--at", at, "--mapping", td("mapping.json")}},
+		{name: "check_json", args: []string{"check", "--fake", "--json", "--at", at, "--mapping", td("mapping.json")}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,202 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kisisync/kisisync/kisi/kisitest"
+)
+
+// TestCommandHelp: every command's help is its own (not the global one),
+// the same whichever way it is asked for, on stdout with exit 0.
+func TestCommandHelp(t *testing.T) {
+	t.Parallel()
+	global := usageOf("")
+	for _, c := range commands {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			var outs []string
+			for _, args := range [][]string{{"help", c.name}, {c.name, "--help"}, {c.name, "-h"}, {c.name, "-help"}} {
+				code, stdout, stderr := invoke(t, noEnv, args...)
+				require.Equal(t, exitOK, code, "%v", args)
+				require.Empty(t, stderr, "%v", args)
+				outs = append(outs, stdout)
+			}
+			for _, o := range outs[1:] {
+				require.Equal(t, outs[0], o)
+			}
+			require.NotEqual(t, global, outs[0])
+			require.Contains(t, outs[0], "usage: kisisync "+c.name+" ")
+			for _, f := range c.flags {
+				require.Contains(t, outs[0], "--"+f+" ", "flag %s documented", f)
+			}
+		})
+	}
+	for _, args := range [][]string{{"help"}, {"--help"}, {"-h"}} {
+		code, stdout, _ := invoke(t, noEnv, args...)
+		require.Equal(t, exitOK, code)
+		require.Equal(t, global, stdout)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		bi   *debug.BuildInfo
+		ok   bool
+		want string
+	}{
+		{name: "module version", bi: &debug.BuildInfo{Main: debug.Module{Version: "v0.3.1"}}, ok: true, want: "v0.3.1"},
+		{name: "built in a checkout", bi: &debug.BuildInfo{Main: debug.Module{Version: "(devel)"}}, ok: true, want: "(devel)"},
+		{name: "no version", bi: &debug.BuildInfo{}, ok: true, want: "(devel)"},
+		{name: "no build info", ok: false, want: "(devel)"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got := version(func() (*debug.BuildInfo, bool) { return tc.bi, tc.ok })
+			require.Equal(t, tc.want, got)
+		})
+	}
+	for _, args := range [][]string{{"--version"}, {"-version"}, {"version"}} {
+		code, stdout, _ := invoke(t, noEnv, args...)
+		require.Equal(t, exitOK, code)
+		require.Regexp(t, `^kisisync \S+\n$`, stdout)
+	}
+}
+
+// kisiEnv is the environment of a run against srv with key.
+func kisiEnv(srv *kisitest.Server, key string) func(string) string {
+	return func(k string) string {
+		switch k {
+		case "KISI_API_KEY":
+			return key
+		case "KISI_URL":
+			return srv.URL
+		}
+		return ""
+	}
+}
+
+// mappingFor writes a mapping of plan flex to group and returns its path.
+func mappingFor(t *testing.T, group int64) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "mapping.json")
+	require.NoError(t, os.WriteFile(path, []byte(fmt.Sprintf(`{"plans": {"flex": [%d]}}`, group)), 0o600))
+	return path
+}
+
+// TestWrongKey: check and plan with a key Kisi refuses, or with Kisi
+// unreachable, exit 4 and say so; neither prints the key.
+func TestWrongKey(t *testing.T) {
+	t.Parallel()
+	srv := kisitest.NewServer()
+	t.Cleanup(srv.Close)
+	place, err := srv.AddPlace("Loft", "Europe/Berlin")
+	require.NoError(t, err)
+	group, err := srv.AddGroup("Members", place)
+	require.NoError(t, err)
+	door, err := srv.AddLock(place, "Front door")
+	require.NoError(t, err)
+	_, err = srv.AddGroupLock(group, door)
+	require.NoError(t, err)
+	noDoors, err := srv.AddGroup("Doorless", place)
+	require.NoError(t, err)
+	m := mappingFor(t, group)
+	down := kisitest.NewServer()
+	down.Close()
+	tests := []struct {
+		name     string
+		env      func(string) string
+		args     []string
+		wantCode int
+		wantOut  string
+	}{
+		{name: "check ok", env: kisiEnv(srv, srv.APIKey), args: []string{"check", "--mapping", m},
+			wantCode: exitOK, wantOut: "key_admin"},
+		{name: "check refused", env: kisiEnv(srv, "a-wrong-key"), args: []string{"check", "--mapping", m},
+			wantCode: exitSystem, wantOut: "key_invalid"},
+		{name: "check unreachable", env: kisiEnv(down, "a-wrong-key"), args: []string{"check", "--mapping", m},
+			wantCode: exitSystem, wantOut: "kisi_unreachable"},
+		{name: "check missing group", env: kisiEnv(srv, srv.APIKey), args: []string{"check", "--mapping", mappingFor(t, 999999)},
+			wantCode: exitFailed, wantOut: "999999"},
+		{name: "check group without doors", env: kisiEnv(srv, srv.APIKey), args: []string{"check", "--mapping", mappingFor(t, noDoors)},
+			wantCode: exitFailed, wantOut: "group_no_doors"},
+		{name: "plan ok", env: kisiEnv(srv, srv.APIKey), args: []string{"plan", "--snapshot", td("small_snapshot.json"), "--mapping", m},
+			wantCode: exitOK, wantOut: "+ grant"},
+		{name: "plan refused", env: kisiEnv(srv, "a-wrong-key"), args: []string{"plan", "--snapshot", td("small_snapshot.json"), "--mapping", m},
+			wantCode: exitSystem, wantOut: "Kisi refused the API key in KISI_API_KEY (401 Unauthorized)"},
+		{name: "plan unreachable", env: kisiEnv(down, "a-wrong-key"), args: []string{"plan", "--snapshot", td("small_snapshot.json"), "--mapping", m},
+			wantCode: exitSystem, wantOut: "could not reach Kisi to check the API key"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			code, stdout, stderr := invoke(t, tc.env, tc.args...)
+			require.Equal(t, tc.wantCode, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+			require.Contains(t, stdout+stderr, tc.wantOut)
+			require.NotContains(t, stdout+stderr, "a-wrong-key")
+			require.NotContains(t, stdout+stderr, srv.APIKey)
+		})
+	}
+}
+
+// TestSavedPlan: plan --out writes the changes as plan --json does, and
+// apply PLANFILE applies exactly them, as apply without a file would.
+func TestSavedPlan(t *testing.T) {
+	t.Parallel()
+	sample := []string{"--fake", "--at", at, "--snapshot", td("snapshot.json"), "--mapping", td("mapping.json")}
+	file := filepath.Join(t.TempDir(), "plan.json")
+	code, stdout, stderr := invoke(t, noEnv, append([]string{"plan", "--out", file}, sample...)...)
+	require.Equal(t, exitOK, code, stderr)
+	require.Contains(t, stdout, "Saved the plan to "+file)
+	_, planJSON, _ := invoke(t, noEnv, append([]string{"plan", "--json"}, sample...)...)
+	saved, err := os.ReadFile(file)
+	require.NoError(t, err)
+	require.Equal(t, planJSON, string(saved))
+
+	_, want, _ := invoke(t, noEnv, append([]string{"apply"}, sample...)...)
+	code, got, stderr := invoke(t, noEnv, append(append([]string{"apply"}, sample...), file)...)
+	require.Equal(t, exitOK, code, stderr)
+	require.Equal(t, want, got)
+}
+
+// TestStalePlan: a saved plan is refused, with exit 2 and nothing applied,
+// once the state changed since it was planned; so is a file that is not a
+// plan.
+func TestStalePlan(t *testing.T) {
+	t.Parallel()
+	srv := kisitest.NewServer(kisitest.WithoutRateLimit())
+	t.Cleanup(srv.Close)
+	group, err := srv.AddGroup("Members", 0)
+	require.NoError(t, err)
+	env := kisiEnv(srv, srv.APIKey)
+	dir := t.TempDir()
+	args := []string{"--snapshot", td("small_snapshot.json"), "--mapping", mappingFor(t, group), "--state", filepath.Join(dir, "state.db")}
+	plan := filepath.Join(dir, "plan.json")
+
+	code, _, stderr := invoke(t, env, append([]string{"plan", "--out", plan}, args...)...)
+	require.Equal(t, exitOK, code, stderr)
+	code, _, stderr = invoke(t, env, append([]string{"apply"}, args...)...)
+	require.Equal(t, exitOK, code, stderr)
+	roles := countRoles(t, srv)
+	require.Equal(t, 4, roles)
+
+	code, _, stderr = invoke(t, env, append(append([]string{"apply"}, args...), plan)...)
+	require.Equal(t, exitUsage, code, stderr)
+	require.Contains(t, stderr, plan+" is stale: the state changed since it was planned")
+	require.Contains(t, stderr, "nothing was applied")
+	require.Equal(t, roles, countRoles(t, srv), "nothing applied")
+
+	notPlan := filepath.Join(dir, "not-a-plan.json")
+	require.NoError(t, os.WriteFile(notPlan, []byte(`{"plans": {}}`), 0o600))
+	code, _, stderr = invoke(t, env, append(append([]string{"apply"}, args...), notPlan)...)
+	require.Equal(t, exitUsage, code, stderr)
+	require.Contains(t, stderr, "not a plan written by 'kisisync plan --out'")
+}
