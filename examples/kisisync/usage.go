@@ -72,9 +72,9 @@ var flagDocs = map[string]struct{ arg, doc string }{
 	"kisi-url": {"URL", "the Kisi API base URL (default KISI_URL, else https://api.kisi.io)"},
 	"at": {"TIME", "act as of this RFC 3339 time (default now); apply and verify accept it only\n" +
 		"with --fake"},
-	"out":    {"FILE", "also write the planned changes as JSON, for 'kisisync apply FILE'"},
-	"member": {"ID", "the member to explain or diagnose"},
-	"json":   {"", "machine-readable output"},
+	"out":                 {"FILE", "also write the planned changes as JSON, for 'kisisync apply FILE'"},
+	"member":              {"ID", "the member to explain or diagnose"},
+	"json":                {"", "machine-readable output"},
 	"approve-revocations": {"", "apply the cuts of access the revoke guard would hold back"},
 	"revoke-limit": {"SHARE", "the revoke guard: share of managed access one apply may cut when the cut\n" +
 		"access vanished from the snapshot (default 0.25; all cuts: 0.5)"},
