@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -199,4 +200,58 @@ func TestStalePlan(t *testing.T) {
 	code, _, stderr = invoke(t, env, append(append([]string{"apply"}, args...), notPlan)...)
 	require.Equal(t, exitUsage, code, stderr)
 	require.Contains(t, stderr, "not a plan written by 'kisisync plan --out'")
+}
+
+// TestDuplicateIDs: a duplicate id is reported at the duplicate record, not
+// at the first record with that id.
+func TestDuplicateIDs(t *testing.T) {
+	t.Parallel()
+	member := func(id, email string) string {
+		return fmt.Sprintf(`{"id": %q, "email": %q}`, id, email)
+	}
+	tests := []struct {
+		name    string
+		members []string
+		want    string
+	}{
+		{name: "second record", members: []string{member("m-a", "a@example.com"), member("m-b", "b@example.com"), member("m-a", "c@example.com")},
+			want: `snapshot.json: members[2] (id "m-a"): duplicate id (the first is members[0] (id "m-a"))`},
+		{name: "eighth record", members: []string{member("m-0", "z0@example.com"), member("m-1", "z1@example.com"), member("m-2", "z2@example.com"),
+			member("m-3", "z3@example.com"), member("m-4", "z4@example.com"), member("m-5", "z5@example.com"), member("m-6", "z6@example.com"), member("m-0", "z7@example.com")},
+			want: `snapshot.json: members[7] (id "m-0"): duplicate id (the first is members[0] (id "m-0"))`},
+		{name: "two duplicates", members: []string{member("m-a", "a@example.com"), member("m-a", "b@example.com"), member("m-a", "c@example.com")},
+			want: "snapshot.json: members[1] (id \"m-a\"): duplicate id (the first is members[0] (id \"m-a\"))\n" +
+				"snapshot.json: members[2] (id \"m-a\"): duplicate id (the first is members[0] (id \"m-a\"))"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			path := filepath.Join(t.TempDir(), "snapshot.json")
+			body := `{"members": [` + strings.Join(tc.members, ", ") + `]}`
+			require.NoError(t, os.WriteFile(path, []byte(body), 0o600))
+			_, err := loadSnapshot(path)
+			requireInputError(t, err)
+			require.EqualError(t, err, tc.want)
+		})
+	}
+}
+
+// TestUnknownMember: explain and diagnose of a member the snapshot lacks
+// exit 2 with a message naming it.
+func TestUnknownMember(t *testing.T) {
+	t.Parallel()
+	for _, cmd := range []string{"explain", "diagnose"} {
+		t.Run(cmd, func(t *testing.T) {
+			t.Parallel()
+			args := []string{cmd, "--member", "m-nobody", "--at", at, "--snapshot", td("snapshot.json"), "--mapping", td("mapping.json")}
+			if cmd == "diagnose" {
+				args = append(args, "--fake")
+			}
+			code, stdout, stderr := invoke(t, noEnv, args...)
+			require.Equal(t, exitUsage, code)
+			require.Empty(t, stdout)
+			require.Equal(t, "kisisync "+cmd+": no member with id \"m-nobody\" in "+td("snapshot.json")+
+				" (7 members); --member takes a member's id, such as \"m-alice\"\n", stderr)
+		})
+	}
 }

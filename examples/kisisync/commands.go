@@ -319,11 +319,31 @@ func (a app) explain(cfg config) (int, error) {
 	if err != nil {
 		return exitUsage, err
 	}
+	if err := knownMember(cfg, s); err != nil {
+		return exitUsage, err
+	}
 	x, err := access.Explain(s, m, p, cfg.member, a.at(cfg))
 	if err != nil {
 		return exitFailed, err
 	}
 	return a.output(cfg, x)
+}
+
+// knownMember checks that --member names a member of the snapshot.
+func knownMember(cfg config, s access.Snapshot) error {
+	for _, mb := range s.Members {
+		if mb.ID == cfg.member {
+			return nil
+		}
+	}
+	return &usageError{fmt.Sprintf("no member with id %q in %s (%d members); --member takes a member's id, such as %q", cfg.member, cfg.snapshot, len(s.Members), firstMember(s))}
+}
+
+func firstMember(s access.Snapshot) string {
+	if len(s.Members) == 0 {
+		return "m-1"
+	}
+	return s.Members[0].ID
 }
 
 // at is the instant --at names, else now.

@@ -20,6 +20,9 @@ func (a app) diagnose(ctx context.Context, cfg config) (int, error) {
 	if err != nil {
 		return exitUsage, err
 	}
+	if err := knownMember(cfg, s); err != nil {
+		return exitUsage, err
+	}
 	at := a.at(cfg)
 	var opts []troubleshoot.Option
 	var client troubleshoot.Kisi
