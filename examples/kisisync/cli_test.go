@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -252,6 +253,38 @@ func TestUnknownMember(t *testing.T) {
 			require.Empty(t, stdout)
 			require.Equal(t, "kisisync "+cmd+": no member with id \"m-nobody\" in "+td("snapshot.json")+
 				" (7 members); --member takes a member's id, such as \"m-alice\"\n", stderr)
+		})
+	}
+}
+
+// TestFakeShowsMappingGroupIDs: against the fake, diagnose and check name
+// the groups by the mapping's ids, as plan does, not by the fake's own.
+func TestFakeShowsMappingGroupIDs(t *testing.T) {
+	t.Parallel()
+	m, err := loadMapping(td("mapping.json"))
+	require.NoError(t, err)
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{name: "diagnose", args: []string{"diagnose", "--fake", "--json", "--member", "m-bruno", "--at", at, "--snapshot", td("snapshot.json"), "--mapping", td("mapping.json")}},
+		{name: "check", args: []string{"check", "--fake", "--json", "--at", at, "--mapping", td("mapping.json")}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			code, stdout, stderr := invoke(t, noEnv, tc.args...)
+			require.Equal(t, exitOK, code, stderr)
+			var got struct {
+				Groups []struct {
+					GroupID int64 `json:"group_id"`
+				} `json:"groups"`
+			}
+			require.NoError(t, json.Unmarshal([]byte(stdout), &got))
+			require.NotEmpty(t, got.Groups)
+			for _, g := range got.Groups {
+				require.Contains(t, m.Groups(), g.GroupID)
+			}
 		})
 	}
 }
