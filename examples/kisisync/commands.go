@@ -2,11 +2,13 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -37,8 +39,11 @@ func (a app) reconcile(ctx context.Context, cfg config) (int, error) {
 
 	var api access.KisiAPI
 	var store access.Store
+	reqs := newCounter()
+	pace := float64(kisiRate)
 	if cfg.fake {
-		srv, client, ids, err := startFake(m, clock)
+		pace = cmp.Or(a.fakePace, fakeRate)
+		srv, client, ids, err := startFake(m, clock, reqs, pace)
 		if err != nil {
 			return exitFailed, err
 		}
@@ -48,7 +53,7 @@ func (a app) reconcile(ctx context.Context, cfg config) (int, error) {
 			fmt.Fprintf(a.stdout, "Using the embedded fake Kisi with %d groups (the mapping's); it starts empty and nothing leaves this machine.\n\n", len(m.Groups()))
 		}
 	} else {
-		client, err := a.client(cfg)
+		client, err := a.client(cfg, kisi.WithHTTPClient(&http.Client{Transport: reqs, Timeout: kisi.DefaultTimeout}))
 		if err != nil {
 			return exitUsage, err
 		}
@@ -79,7 +84,7 @@ func (a app) reconcile(ctx context.Context, cfg config) (int, error) {
 	var prog *progress
 	opts := []access.Option{access.WithClock(clock), access.WithOrganization(cfg.org)}
 	if cfg.command == "apply" && !cfg.json {
-		prog = newProgress(a.stdout, a.term, clock)
+		prog = newProgress(a.stdout, a.term, clock, reqs, pace)
 		opts = append(opts, access.WithProgress(prog.update))
 	}
 	if cfg.revokeLimit != nil {
@@ -466,7 +471,7 @@ func printDrift(w io.Writer, d *access.Drift, loc *time.Location) {
 
 // client returns a Kisi client with the key from KISI_API_KEY and the base
 // URL from --kisi-url or KISI_URL.
-func (a app) client(cfg config) (*kisi.Client, error) {
+func (a app) client(cfg config, opts ...kisi.Option) (*kisi.Client, error) {
 	key := a.env("KISI_API_KEY")
 	if key == "" {
 		return nil, &usageError{"KISI_API_KEY is not set; set it to a Kisi API key, or use --fake to try the embedded fake"}
@@ -475,7 +480,6 @@ func (a app) client(cfg config) (*kisi.Client, error) {
 	if url == "" {
 		url = a.env("KISI_URL")
 	}
-	var opts []kisi.Option
 	if url != "" {
 		opts = append(opts, kisi.WithBaseURL(url))
 	}

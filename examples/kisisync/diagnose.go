@@ -28,7 +28,7 @@ func (a app) diagnose(ctx context.Context, cfg config) (int, error) {
 	var client troubleshoot.Kisi
 	if cfg.fake {
 		clock := clockwork.NewFakeClockAt(at)
-		srv, c, ids, err := startFake(m, clock)
+		srv, c, ids, err := startFake(m, clock, nil, a.fakePace)
 		if err != nil {
 			return exitFailed, err
 		}
@@ -87,7 +87,7 @@ func (a app) check(ctx context.Context, cfg config) (int, error) {
 	opts := []troubleshoot.Option{troubleshoot.WithClock(clock)}
 	var client troubleshoot.Kisi
 	if cfg.fake {
-		srv, c, ids, err := startFake(m, clock)
+		srv, c, ids, err := startFake(m, clock, nil, a.fakePace)
 		if err != nil {
 			return exitFailed, err
 		}

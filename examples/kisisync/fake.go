@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 
 	"github.com/jonboulle/clockwork"
+	"golang.org/x/time/rate"
 
 	"github.com/kisisync/kisisync/access"
 	"github.com/kisisync/kisisync/kisi"
@@ -12,13 +14,25 @@ import (
 	"github.com/kisisync/kisisync/mapping"
 )
 
+// fakeRate is the pace of the client of the embedded fake, in requests per
+// second.
+const fakeRate = 1000
+
 // startFake starts the embedded fake Kisi with one group (and one door) per
 // group of the mapping, on clock, and returns a client for it that speaks in the
-// mapping's group ids. The fake numbers its groups itself, so groupIDs
+// mapping's group ids, counting its requests in reqs (nil: none) and
+// sending pace requests per second (0: fakeRate). The fake numbers its groups itself, so groupIDs
 // translates between the two.
-func startFake(m mapping.Mapping, clock clockwork.Clock) (*kisitest.Server, *kisi.Client, *groupIDs, error) {
+func startFake(m mapping.Mapping, clock clockwork.Clock, reqs *counter, pace float64) (*kisitest.Server, *kisi.Client, *groupIDs, error) {
 	srv := kisitest.NewServer(kisitest.WithClock(clock), kisitest.WithoutRateLimit())
-	client, err := kisi.NewClient(srv.APIKey, kisi.WithBaseURL(srv.URL), kisi.WithRateLimit(1000, 100))
+	if pace <= 0 {
+		pace = fakeRate
+	}
+	opts := []kisi.Option{kisi.WithBaseURL(srv.URL), kisi.WithRateLimit(rate.Limit(pace), 100)}
+	if reqs != nil {
+		opts = append(opts, kisi.WithHTTPClient(&http.Client{Transport: reqs, Timeout: kisi.DefaultTimeout}))
+	}
+	client, err := kisi.NewClient(srv.APIKey, opts...)
 	if err != nil {
 		srv.Close()
 		return nil, nil, nil, err

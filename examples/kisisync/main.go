@@ -51,7 +51,7 @@ type config struct {
 // run is the whole program; main only wires it to the process. It returns
 // the exit code.
 func run(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) int {
-	return app{env: env, stdout: stdout, stderr: stderr, clock: clockwork.NewRealClock(), term: isTerminal(stdout)}.main(ctx, args)
+	return app{env: env, stdout: stdout, stderr: stderr, clock: clockwork.NewRealClock(), term: isTerminal(stdout), fakePace: fakeRate}.main(ctx, args)
 }
 
 // app is one invocation.
@@ -59,7 +59,8 @@ type app struct {
 	env            func(string) string
 	stdout, stderr io.Writer
 	clock          clockwork.Clock
-	term           bool // stdout is a terminal: redraw progress in place
+	term           bool    // stdout is a terminal: redraw progress in place
+	fakePace       float64 // requests per second of the fake's client; 0 for fakeRate
 }
 
 func (a app) main(ctx context.Context, args []string) int {
