@@ -251,7 +251,6 @@ func TestProgress(t *testing.T) {
 	none.finish()
 }
 
-
 func TestLoadPolicy(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
