@@ -27,7 +27,7 @@ type usageError struct{ msg string }
 func (e *usageError) Error() string { return e.msg }
 
 // reconcile runs plan, apply and verify.
-func (a app) reconcile(ctx context.Context, cfg config) (int, error) {
+func (a app) reconcile(ctx context.Context, cfg config) (code int, err error) {
 	s, m, p, err := load(cfg)
 	if err != nil {
 		return exitUsage, err
@@ -43,16 +43,63 @@ func (a app) reconcile(ctx context.Context, cfg config) (int, error) {
 	pace := float64(kisiRate)
 	if cfg.fake {
 		pace = cmp.Or(a.fakePace, fakeRate)
+		var j *journal
+		if cfg.state != "" {
+			// The fake lasts between runs: replay its journal, on a clock
+			// of its own that starts at the first write.
+			if j, err = loadJournal(cfg.state); err != nil {
+				return exitUsage, err
+			}
+			now := clock.Now()
+			if last := j.last(); now.Before(last) {
+				return exitUsage, &usageError{fmt.Sprintf("--at %s is before the fake's last write (%s, in %s): the fake cannot go back in time; use a later --at or a new state file", now.Format(time.RFC3339), last.Format(time.RFC3339), j.path)}
+			}
+			start := now
+			if len(j.Entries) > 0 {
+				start = j.Entries[0].At
+			}
+			clock = clockwork.NewFakeClockAt(start)
+		}
 		srv, client, ids, err := startFake(m, clock, reqs, pace)
 		if err != nil {
 			return exitFailed, err
 		}
 		defer srv.Close()
 		api, store = translated{KisiAPI: client, ids: ids}, access.NewMemoryStore()
-		if !cfg.json {
+		if j != nil {
+			fc := clock.(*clockwork.FakeClock)
+			if err := j.replay(ctx, api, fc); err != nil {
+				return exitFailed, err
+			}
+			if d := cmp.Or(cfg.at, a.clock.Now()).Sub(fc.Now()); d > 0 {
+				fc.Advance(d)
+			}
+			reqs.requests.Store(0)
+			st, err := openState(ctx, cfg.state)
+			if err != nil {
+				return exitFailed, err
+			}
+			defer st.Close()
+			api, store = recorder{KisiAPI: api, j: j, clock: clock}, st
+			defer func() {
+				if serr := j.save(); serr != nil && err == nil {
+					code, err = exitFailed, serr
+				}
+			}()
+			switch {
+			case cfg.json:
+			case len(j.Entries) == 0:
+				fmt.Fprintf(a.stdout, "Using the embedded fake Kisi with %d groups (the mapping's); it starts empty, and %s keeps it for the next run; nothing leaves this machine.\n\n", len(m.Groups()), j.path)
+			default:
+				fmt.Fprintf(a.stdout, "Using the embedded fake Kisi with %d groups (the mapping's), as %s left it (%d writes replayed); nothing leaves this machine.\n\n", len(m.Groups()), j.path, len(j.Entries))
+			}
+		} else if !cfg.json {
 			fmt.Fprintf(a.stdout, "Using the embedded fake Kisi with %d groups (the mapping's); it starts empty and nothing leaves this machine.\n\n", len(m.Groups()))
 		}
 	} else {
+		if _, err := os.Stat(cfg.state + journalSuffix); cfg.state != "" && err == nil {
+			return exitUsage, &usageError{fmt.Sprintf("%s was made with --fake (it has %s): its records are the fake's, never use it against Kisi; start a new state file", cfg.state, cfg.state+journalSuffix)}
+		}
 		client, err := a.client(cfg, kisi.WithHTTPClient(&http.Client{Transport: reqs, Timeout: kisi.DefaultTimeout}))
 		if err != nil {
 			return exitUsage, err
@@ -293,7 +340,7 @@ func kisiMessage(msg string) string {
 // verify lists Kisi to find drift. Against the fake, which starts empty, it
 // first syncs the snapshot so that there is something to verify.
 func (a app) verify(ctx context.Context, cfg config, r *access.Reconciler, s access.Snapshot) (int, error) {
-	if cfg.fake {
+	if cfg.fake && cfg.state == "" {
 		if err := a.syncIntoFake(ctx, cfg, r, s, "verifying"); err != nil {
 			return exitFailed, err
 		}

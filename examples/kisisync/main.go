@@ -195,8 +195,8 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 		return cfg, fmt.Errorf("--member is for explain and diagnose, not %s", cfg.command)
 	case (cfg.command == "apply" || cfg.command == "verify") && !cfg.at.IsZero() && !cfg.fake:
 		return cfg, fmt.Errorf("--at is for plan, explain and diagnose; %s against Kisi always runs now", cfg.command)
-	case cfg.fake && cfg.state != "":
-		return cfg, errors.New("--state cannot be used with --fake: the fake Kisi starts empty on every run")
+	case cfg.fake && cfg.state != "" && cfg.command != "plan" && cfg.command != "apply" && cfg.command != "verify":
+		return cfg, fmt.Errorf("--state with --fake is for plan, apply and verify, not %s", cfg.command)
 	case cfg.fake && cfg.kisiURL != "":
 		return cfg, errors.New("--kisi-url cannot be used with --fake")
 	case cfg.approve && cfg.command != "apply":

@@ -81,7 +81,8 @@ var flagDocs = map[string]struct{ arg, doc string }{
 	"revoke-floor": {"N", "the revoke guard: cuts always allowed, whatever the share (default 3)"},
 	"exclusive-groups": {"", "the mapped groups are the platform's: verify adopts every role in them and\n" +
 		"apply replaces hand-made roles"},
-	"fake": {"", "use an embedded fake Kisi seeded with the mapping's groups"},
+	"fake": {"", "use an embedded fake Kisi seeded with the mapping's groups; with --state it\n" +
+		"lasts between runs (plan, apply, verify)"},
 }
 
 const exitCodes = `Exit codes: 0 done; 1 some changes or checks failed; 2 bad flags or input,
