@@ -133,7 +133,7 @@ func TestWrongKey(t *testing.T) {
 		{name: "plan ok", env: kisiEnv(srv, srv.APIKey), args: []string{"plan", "--snapshot", td("small_snapshot.json"), "--mapping", m},
 			wantCode: exitOK, wantOut: "+ grant"},
 		{name: "plan refused", env: kisiEnv(srv, "a-wrong-key"), args: []string{"plan", "--snapshot", td("small_snapshot.json"), "--mapping", m},
-			wantCode: exitSystem, wantOut: "Kisi refused the API key in KISI_API_KEY (401 Unauthorized)"},
+			wantCode: exitSystem, wantOut: "the API key in KISI_API_KEY was refused by Kisi (401 Unauthorized)"},
 		{name: "plan unreachable", env: kisiEnv(down, "a-wrong-key"), args: []string{"plan", "--snapshot", td("small_snapshot.json"), "--mapping", m},
 			wantCode: exitSystem, wantOut: "could not reach Kisi to check the API key"},
 	}

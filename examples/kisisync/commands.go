@@ -225,7 +225,7 @@ func checkKey(ctx context.Context, client *kisi.Client) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, kisi.ErrUnauthorized):
-		return errors.New("Kisi refused the API key in KISI_API_KEY (401 Unauthorized): it is wrong, deleted or expired; nothing was planned. Run 'kisisync check' for details")
+		return errors.New("the API key in KISI_API_KEY was refused by Kisi (401 Unauthorized): it is wrong, deleted or expired; nothing was planned. Run 'kisisync check' for details")
 	default:
 		return fmt.Errorf("could not reach Kisi to check the API key: %w; nothing was planned", err)
 	}
