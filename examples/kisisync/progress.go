@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -153,7 +154,7 @@ func (p *progress) status() string {
 	if p.total-p.done > 0 && p.pace > 0 {
 		left := p.requestsLeft()
 		t := time.Duration(float64(left) / p.pace * float64(time.Second)).Round(time.Second)
-		s += fmt.Sprintf("; about %d more requests, %s at %g/s", left, t, p.pace)
+		s += fmt.Sprintf("; about %d more requests, %s at %s/s", left, t, strconv.FormatFloat(p.pace, 'f', -1, 64))
 	}
 	return s
 }
