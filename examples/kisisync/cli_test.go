@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -286,5 +287,42 @@ func TestFakeShowsMappingGroupIDs(t *testing.T) {
 				require.Contains(t, m.Groups(), g.GroupID)
 			}
 		})
+	}
+}
+
+// TestApplyJSONFailures: apply --json lists each failed change with its
+// class and Kisi's message, not only their count.
+func TestApplyJSONFailures(t *testing.T) {
+	t.Parallel()
+	srv := kisitest.NewServer(kisitest.WithoutRateLimit())
+	t.Cleanup(srv.Close)
+	group, err := srv.AddGroup("Members", 0)
+	require.NoError(t, err)
+	srv.Intercept(func(r *http.Request) kisitest.Fault {
+		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/role_assignments") {
+			return kisitest.Fault{Status: http.StatusUnprocessableEntity}
+		}
+		return kisitest.Fault{}
+	})
+	code, stdout, stderr := invoke(t, kisiEnv(srv, srv.APIKey), "apply", "--json", "--snapshot", td("small_snapshot.json"),
+		"--mapping", mappingFor(t, group), "--state", filepath.Join(t.TempDir(), "state.db"))
+	require.Equal(t, exitFailed, code, stderr)
+	var got struct {
+		Report struct {
+			Failed   int `json:"failed"`
+			Failures []struct {
+				Email   string `json:"email"`
+				Class   string `json:"class"`
+				Message string `json:"message"`
+			} `json:"failures"`
+		} `json:"report"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(stdout), &got), stdout)
+	require.Equal(t, 4, got.Report.Failed)
+	require.Len(t, got.Report.Failures, 4)
+	for _, f := range got.Report.Failures {
+		require.NotEmpty(t, f.Email)
+		require.Equal(t, "refused", f.Class)
+		require.Contains(t, f.Message, "422")
 	}
 }
