@@ -97,8 +97,8 @@ func (a app) reconcile(ctx context.Context, cfg config) (code int, err error) {
 			fmt.Fprintf(a.stdout, "Using the embedded fake Kisi with %d groups (the mapping's); it starts empty and nothing leaves this machine.\n\n", len(m.Groups()))
 		}
 	} else {
-		if _, err := os.Stat(cfg.state + journalSuffix); cfg.state != "" && err == nil {
-			return exitUsage, &usageError{fmt.Sprintf("%s was made with --fake (it has %s): its records are the fake's, never use it against Kisi; start a new state file", cfg.state, cfg.state+journalSuffix)}
+		if err := notFakeState(cfg.state); err != nil {
+			return exitUsage, err
 		}
 		client, err := a.client(cfg, kisi.WithHTTPClient(&http.Client{Transport: reqs, Timeout: kisi.DefaultTimeout}))
 		if err != nil {

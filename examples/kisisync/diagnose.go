@@ -51,6 +51,9 @@ func (a app) diagnose(ctx context.Context, cfg config) (int, error) {
 			return exitUsage, err
 		}
 		client = c
+		if err := notFakeState(cfg.state); err != nil {
+			return exitUsage, err
+		}
 		if cfg.state != "" {
 			st, err := openState(ctx, cfg.state)
 			if err != nil {
@@ -102,6 +105,9 @@ func (a app) check(ctx context.Context, cfg config) (int, error) {
 			return exitUsage, err
 		}
 		client = c
+		if err := notFakeState(cfg.state); err != nil {
+			return exitUsage, err
+		}
 		if cfg.state != "" {
 			st, err := openState(ctx, cfg.state)
 			if err != nil {

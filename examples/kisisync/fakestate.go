@@ -84,6 +84,18 @@ func loadJournal(state string) (*journal, error) {
 	return j, nil
 }
 
+// notFakeState refuses a state file made with --fake for a run against
+// Kisi: its records are the fake's. An empty state is none.
+func notFakeState(state string) error {
+	if state == "" {
+		return nil
+	}
+	if _, err := os.Stat(state + journalSuffix); err == nil {
+		return &usageError{fmt.Sprintf("%s was made with --fake (it has %s): its records are the fake's, never use it against Kisi; start a new state file", state, state+journalSuffix)}
+	}
+	return nil
+}
+
 // save writes the journal.
 func (j *journal) save() error {
 	var b bytes.Buffer

@@ -52,9 +52,15 @@ func TestFakeState(t *testing.T) {
 				return ""
 			},
 			wantCode: exitUsage, want: []string{"was made with --fake", "never use it against Kisi"}},
+		{name: "check with the fake's state", args: []string{"check"}, env: func(k string) string {
+			if k == "KISI_API_KEY" {
+				return "secret-key-for-tests"
+			}
+			return ""
+		}, wantCode: exitUsage, want: []string{"was made with --fake"}},
 	}
 	for _, st := range steps {
-		args := append(st.args, "--mapping", td("mapping.json"), "--state", state)
+		args := append(slices.Clone(st.args), "--mapping", td("mapping.json"), "--state", state)
 		if st.env == nil {
 			args = append(args, "--fake")
 		}
