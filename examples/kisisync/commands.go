@@ -1,11 +1,15 @@
 package main
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -23,7 +27,7 @@ type usageError struct{ msg string }
 func (e *usageError) Error() string { return e.msg }
 
 // reconcile runs plan, apply and verify.
-func (a app) reconcile(ctx context.Context, cfg config) (int, error) {
+func (a app) reconcile(ctx context.Context, cfg config) (code int, err error) {
 	s, m, p, err := load(cfg)
 	if err != nil {
 		return exitUsage, err
@@ -35,22 +39,77 @@ func (a app) reconcile(ctx context.Context, cfg config) (int, error) {
 
 	var api access.KisiAPI
 	var store access.Store
+	reqs := newCounter()
+	pace := float64(kisiRate)
 	if cfg.fake {
-		srv, client, ids, err := startFake(m, clock)
+		pace = cmp.Or(a.fakePace, fakeRate)
+		var j *journal
+		if cfg.state != "" {
+			// The fake lasts between runs: replay its journal, on a clock
+			// of its own that starts at the first write.
+			if j, err = loadJournal(cfg.state); err != nil {
+				return exitUsage, err
+			}
+			now := clock.Now()
+			if last := j.last(); now.Before(last) {
+				return exitUsage, &usageError{fmt.Sprintf("--at %s is before the fake's last write (%s, in %s): the fake cannot go back in time; use a later --at or a new state file", now.Format(time.RFC3339), last.Format(time.RFC3339), j.path)}
+			}
+			start := now
+			if len(j.Entries) > 0 {
+				start = j.Entries[0].At
+			}
+			clock = clockwork.NewFakeClockAt(start)
+		}
+		srv, client, ids, err := startFake(m, clock, reqs, pace)
 		if err != nil {
 			return exitFailed, err
 		}
 		defer srv.Close()
 		api, store = translated{KisiAPI: client, ids: ids}, access.NewMemoryStore()
-		if !cfg.json {
+		if j != nil {
+			fc := clock.(*clockwork.FakeClock)
+			if err := j.replay(ctx, api, fc); err != nil {
+				return exitFailed, err
+			}
+			if d := cmp.Or(cfg.at, a.clock.Now()).Sub(fc.Now()); d > 0 {
+				fc.Advance(d)
+			}
+			reqs.requests.Store(0)
+			st, err := openState(ctx, cfg.state)
+			if err != nil {
+				return exitFailed, err
+			}
+			defer st.Close()
+			api, store = recorder{KisiAPI: api, j: j, clock: clock}, st
+			defer func() {
+				if serr := j.save(); serr != nil && err == nil {
+					code, err = exitFailed, serr
+				}
+			}()
+			switch {
+			case cfg.json:
+			case len(j.Entries) == 0:
+				fmt.Fprintf(a.stdout, "Using the embedded fake Kisi with %d groups (the mapping's); it starts empty, and %s keeps it for the next run; nothing leaves this machine.\n\n", len(m.Groups()), j.path)
+			default:
+				fmt.Fprintf(a.stdout, "Using the embedded fake Kisi with %d groups (the mapping's), as %s left it (%d writes replayed); nothing leaves this machine.\n\n", len(m.Groups()), j.path, len(j.Entries))
+			}
+		} else if !cfg.json {
 			fmt.Fprintf(a.stdout, "Using the embedded fake Kisi with %d groups (the mapping's); it starts empty and nothing leaves this machine.\n\n", len(m.Groups()))
 		}
 	} else {
-		client, err := a.client(cfg)
+		if err := notFakeState(cfg.state); err != nil {
+			return exitUsage, err
+		}
+		client, err := a.client(cfg, kisi.WithHTTPClient(&http.Client{Transport: reqs, Timeout: kisi.DefaultTimeout}))
 		if err != nil {
 			return exitUsage, err
 		}
 		api = client
+		if cfg.command == "plan" {
+			if err := checkKey(ctx, client); err != nil {
+				return exitSystem, err
+			}
+		}
 		switch {
 		case cfg.state != "":
 			st, err := openState(ctx, cfg.state)
@@ -72,7 +131,7 @@ func (a app) reconcile(ctx context.Context, cfg config) (int, error) {
 	var prog *progress
 	opts := []access.Option{access.WithClock(clock), access.WithOrganization(cfg.org)}
 	if cfg.command == "apply" && !cfg.json {
-		prog = newProgress(a.stdout, a.term, clock)
+		prog = newProgress(a.stdout, a.term, clock, reqs, pace)
 		opts = append(opts, access.WithProgress(prog.update))
 	}
 	if cfg.revokeLimit != nil {
@@ -95,7 +154,16 @@ func (a app) reconcile(ctx context.Context, cfg config) (int, error) {
 		if err != nil {
 			return planFailed(err)
 		}
-		return a.output(cfg, c)
+		if cfg.out != "" {
+			if err := savePlan(cfg.out, c); err != nil {
+				return exitFailed, err
+			}
+		}
+		code, err := a.output(cfg, c)
+		if err == nil && cfg.out != "" && !cfg.json {
+			fmt.Fprintf(a.stdout, "\nSaved the plan to %s; apply exactly it with: kisisync apply [flags] %s\n", cfg.out, cfg.out)
+		}
+		return code, err
 	case "apply":
 		return a.apply(ctx, cfg, r, prog, s)
 	default:
@@ -106,8 +174,14 @@ func (a app) reconcile(ctx context.Context, cfg config) (int, error) {
 // apply plans, prints the plan, applies it with progress (prog, nil for
 // none) and prints the report.
 func (a app) apply(ctx context.Context, cfg config, r *access.Reconciler, prog *progress, s access.Snapshot) (int, error) {
-	c, err := r.Plan(ctx, s)
-	if err != nil {
+	var c *access.Changes
+	var err error
+	if cfg.planFile != "" {
+		c, err = loadPlan(cfg.planFile)
+		if err != nil {
+			return exitUsage, err
+		}
+	} else if c, err = r.Plan(ctx, s); err != nil {
 		return planFailed(err)
 	}
 	if !cfg.json {
@@ -120,8 +194,11 @@ func (a app) apply(ctx context.Context, cfg config, r *access.Reconciler, prog *
 	prog.begin()
 	rep, err := r.Apply(ctx, c)
 	prog.finish()
+	if errors.Is(err, access.ErrStalePlan) {
+		return exitUsage, &usageError{fmt.Sprintf("%s is stale: the state changed since it was planned (another apply or a scheduler ran), so it may undo or repeat their work; nothing was applied. Plan again with 'kisisync plan --out %s' and review it", cfg.planFile, cfg.planFile)}
+	}
 	if rep == nil {
-		return exitFailed, err
+		return planFailed(err)
 	}
 	var held *access.RevokeLimitError
 	errors.As(err, &held)
@@ -137,6 +214,48 @@ func (a app) apply(ctx context.Context, cfg config, r *access.Reconciler, prog *
 		printReport(a.stdout, rep, zoneOf(c.Location))
 	}
 	return a.outcome(cfg, rep, err)
+}
+
+// checkKey makes one request to Kisi, the key's user, so that plan, which
+// may otherwise ask Kisi nothing, does not succeed with a wrong key. A
+// refused key or an unreachable Kisi is exit 4.
+func checkKey(ctx context.Context, client *kisi.Client) error {
+	_, _, err := client.CurrentUser(ctx)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, kisi.ErrUnauthorized):
+		return errors.New("the API key in KISI_API_KEY was refused by Kisi (401 Unauthorized): it is wrong, deleted or expired; nothing was planned. Run 'kisisync check' for details")
+	default:
+		return fmt.Errorf("could not reach Kisi to check the API key: %w; nothing was planned", err)
+	}
+}
+
+// savePlan writes c as JSON to path, for apply PLANFILE.
+func savePlan(path string, c *access.Changes) error {
+	b, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o600)
+}
+
+// loadPlan reads a plan saved by plan -out. The error matches *inputError.
+func loadPlan(path string) (*access.Changes, error) {
+	b, _, err := readFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var c access.Changes
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return nil, &inputError{file: path, msgs: []string{"not a plan written by 'kisisync plan --out': " + err.Error()}}
+	}
+	if c.Base == "" {
+		return nil, &inputError{file: path, msgs: []string{"not a plan written by 'kisisync plan --out': no base"}}
+	}
+	return &c, nil
 }
 
 // planFailed is the exit code of a plan that failed: 4 when the failure is
@@ -221,7 +340,7 @@ func kisiMessage(msg string) string {
 // verify lists Kisi to find drift. Against the fake, which starts empty, it
 // first syncs the snapshot so that there is something to verify.
 func (a app) verify(ctx context.Context, cfg config, r *access.Reconciler, s access.Snapshot) (int, error) {
-	if cfg.fake {
+	if cfg.fake && cfg.state == "" {
 		if err := a.syncIntoFake(ctx, cfg, r, s, "verifying"); err != nil {
 			return exitFailed, err
 		}
@@ -252,11 +371,31 @@ func (a app) explain(cfg config) (int, error) {
 	if err != nil {
 		return exitUsage, err
 	}
+	if err := knownMember(cfg, s); err != nil {
+		return exitUsage, err
+	}
 	x, err := access.Explain(s, m, p, cfg.member, a.at(cfg))
 	if err != nil {
 		return exitFailed, err
 	}
 	return a.output(cfg, x)
+}
+
+// knownMember checks that --member names a member of the snapshot.
+func knownMember(cfg config, s access.Snapshot) error {
+	for _, mb := range s.Members {
+		if mb.ID == cfg.member {
+			return nil
+		}
+	}
+	return &usageError{fmt.Sprintf("no member with id %q in %s (%d members); --member takes a member's id, such as %q", cfg.member, cfg.snapshot, len(s.Members), firstMember(s))}
+}
+
+func firstMember(s access.Snapshot) string {
+	if len(s.Members) == 0 {
+		return "m-1"
+	}
+	return s.Members[0].ID
 }
 
 // at is the instant --at names, else now.
@@ -379,7 +518,7 @@ func printDrift(w io.Writer, d *access.Drift, loc *time.Location) {
 
 // client returns a Kisi client with the key from KISI_API_KEY and the base
 // URL from --kisi-url or KISI_URL.
-func (a app) client(cfg config) (*kisi.Client, error) {
+func (a app) client(cfg config, opts ...kisi.Option) (*kisi.Client, error) {
 	key := a.env("KISI_API_KEY")
 	if key == "" {
 		return nil, &usageError{"KISI_API_KEY is not set; set it to a Kisi API key, or use --fake to try the embedded fake"}
@@ -388,7 +527,6 @@ func (a app) client(cfg config) (*kisi.Client, error) {
 	if url == "" {
 		url = a.env("KISI_URL")
 	}
-	var opts []kisi.Option
 	if url != "" {
 		opts = append(opts, kisi.WithBaseURL(url))
 	}

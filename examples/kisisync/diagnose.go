@@ -2,14 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/jonboulle/clockwork"
 
 	"github.com/kisisync/kisisync/access"
 	"github.com/kisisync/kisisync/access/troubleshoot"
-	"github.com/kisisync/kisisync/kisi"
-	"github.com/kisisync/kisisync/mapping"
 )
 
 // diagnose combines the platform's explanation with what only Kisi knows
@@ -21,12 +20,15 @@ func (a app) diagnose(ctx context.Context, cfg config) (int, error) {
 	if err != nil {
 		return exitUsage, err
 	}
+	if err := knownMember(cfg, s); err != nil {
+		return exitUsage, err
+	}
 	at := a.at(cfg)
 	var opts []troubleshoot.Option
-	var client *kisi.Client
+	var client troubleshoot.Kisi
 	if cfg.fake {
 		clock := clockwork.NewFakeClockAt(at)
-		srv, c, ids, err := startFake(m, clock)
+		srv, c, ids, err := startFake(m, clock, nil, a.fakePace)
 		if err != nil {
 			return exitFailed, err
 		}
@@ -40,15 +42,18 @@ func (a app) diagnose(ctx context.Context, cfg config) (int, error) {
 			return exitFailed, err
 		}
 		if !cfg.json {
-			fmt.Fprint(a.stdout, "The fake numbers its groups itself; its group named \"group 101\" stands for the mapping's group 101.\n\n")
+			fmt.Fprintln(a.stdout)
 		}
-		client, m = c, fakeMapping(m, ids)
+		client = fakeReads{Client: c, t: translated{KisiAPI: c, ids: ids}}
 	} else {
 		c, err := a.client(cfg)
 		if err != nil {
 			return exitUsage, err
 		}
 		client = c
+		if err := notFakeState(cfg.state); err != nil {
+			return exitUsage, err
+		}
 		if cfg.state != "" {
 			st, err := openState(ctx, cfg.state)
 			if err != nil {
@@ -69,19 +74,72 @@ func (a app) diagnose(ctx context.Context, cfg config) (int, error) {
 	return a.output(cfg, d)
 }
 
-// fakeMapping rewrites m to the fake's group ids.
-func fakeMapping(m mapping.Mapping, ids *groupIDs) mapping.Mapping {
-	c := m.Clone()
-	for _, t := range []map[string][]int64{c.Plans, c.Allowances, c.Resources, c.Locations} {
-		for k, gs := range t {
-			for i, g := range gs {
-				gs[i] = ids.fake(g)
+// check runs troubleshoot's CheckConnection: the API key and the mapped
+// groups. Exit 4 when Kisi refused the key or could not be reached, 1 when a
+// finding is an error.
+func (a app) check(ctx context.Context, cfg config) (int, error) {
+	m, merr := loadMapping(cfg.mapping)
+	p, perr := loadPolicy(cfg.policy)
+	if err := errors.Join(merr, perr); err != nil {
+		return exitUsage, err
+	}
+	clock := a.clock
+	if !cfg.at.IsZero() {
+		clock = clockwork.NewFakeClockAt(cfg.at)
+	}
+	opts := []troubleshoot.Option{troubleshoot.WithClock(clock)}
+	var client troubleshoot.Kisi
+	if cfg.fake {
+		srv, c, ids, err := startFake(m, clock, nil, a.fakePace)
+		if err != nil {
+			return exitFailed, err
+		}
+		defer srv.Close()
+		client = fakeReads{Client: c, t: translated{KisiAPI: c, ids: ids}}
+		if !cfg.json {
+			fmt.Fprintf(a.stdout, "Using the embedded fake Kisi with %d groups (the mapping's); nothing leaves this machine.\n\n", len(m.Groups()))
+		}
+	} else {
+		c, err := a.client(cfg)
+		if err != nil {
+			return exitUsage, err
+		}
+		client = c
+		if err := notFakeState(cfg.state); err != nil {
+			return exitUsage, err
+		}
+		if cfg.state != "" {
+			st, err := openState(ctx, cfg.state)
+			if err != nil {
+				return exitSystem, err
 			}
-			t[k] = gs
+			defer st.Close()
+			opts = append(opts, troubleshoot.WithStore(st, cfg.org))
 		}
 	}
-	for i, g := range c.Default {
-		c.Default[i] = ids.fake(g)
+	chk, err := troubleshoot.New(client, m, p, opts...)
+	if err != nil {
+		return exitUsage, err
 	}
-	return c
+	rep, err := chk.CheckConnection(ctx)
+	if err != nil {
+		return exitFailed, err
+	}
+	if _, err := a.output(cfg, rep); err != nil {
+		return exitFailed, err
+	}
+	return checkCode(rep), nil
+}
+
+// checkCode is the exit code of a connection report.
+func checkCode(rep *troubleshoot.ConnectionReport) int {
+	for _, f := range rep.Findings {
+		if f.Code == troubleshoot.CodeKeyInvalid || f.Code == troubleshoot.CodeKisiUnreachable {
+			return exitSystem
+		}
+	}
+	if !rep.OK() {
+		return exitFailed
+	}
+	return exitOK
 }

@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 
 	"github.com/jonboulle/clockwork"
+	"golang.org/x/time/rate"
 
 	"github.com/kisisync/kisisync/access"
 	"github.com/kisisync/kisisync/kisi"
@@ -12,13 +14,25 @@ import (
 	"github.com/kisisync/kisisync/mapping"
 )
 
+// fakeRate is the pace of the client of the embedded fake, in requests per
+// second.
+const fakeRate = 1000
+
 // startFake starts the embedded fake Kisi with one group (and one door) per
 // group of the mapping, on clock, and returns a client for it that speaks in the
-// mapping's group ids. The fake numbers its groups itself, so groupIDs
+// mapping's group ids, counting its requests in reqs (nil: none) and
+// sending pace requests per second (0: fakeRate). The fake numbers its groups itself, so groupIDs
 // translates between the two.
-func startFake(m mapping.Mapping, clock clockwork.Clock) (*kisitest.Server, *kisi.Client, *groupIDs, error) {
+func startFake(m mapping.Mapping, clock clockwork.Clock, reqs *counter, pace float64) (*kisitest.Server, *kisi.Client, *groupIDs, error) {
 	srv := kisitest.NewServer(kisitest.WithClock(clock), kisitest.WithoutRateLimit())
-	client, err := kisi.NewClient(srv.APIKey, kisi.WithBaseURL(srv.URL), kisi.WithRateLimit(1000, 100))
+	if pace <= 0 {
+		pace = fakeRate
+	}
+	opts := []kisi.Option{kisi.WithBaseURL(srv.URL), kisi.WithRateLimit(rate.Limit(pace), 100)}
+	if reqs != nil {
+		opts = append(opts, kisi.WithHTTPClient(&http.Client{Transport: reqs, Timeout: kisi.DefaultTimeout}))
+	}
+	client, err := kisi.NewClient(srv.APIKey, opts...)
 	if err != nil {
 		srv.Close()
 		return nil, nil, nil, err
@@ -157,4 +171,49 @@ func mapEach[T any](xs []*T, f func(*T) *T) []*T {
 		out[i] = f(x)
 	}
 	return out
+}
+
+// fakeReads is a troubleshoot.Kisi over the fake that, like translated,
+// shows the mapping's group ids, so that check and diagnose name the
+// groups as plan does.
+type fakeReads struct {
+	*kisi.Client
+	t translated
+}
+
+func (f fakeReads) GetGroup(ctx context.Context, id int64) (*kisi.Group, *kisi.Response, error) {
+	g, resp, err := f.Client.GetGroup(ctx, f.t.ids.fake(id))
+	if g != nil {
+		c := *g
+		c.ID = f.t.ids.mapped(g.ID)
+		g = &c
+	}
+	return g, resp, err
+}
+
+func (f fakeReads) ListRoleAssignments(ctx context.Context, opts *kisi.RoleAssignmentListOptions) ([]*kisi.RoleAssignment, *kisi.Response, error) {
+	return f.t.ListRoleAssignments(ctx, opts)
+}
+
+func (f fakeReads) ListGroupLinks(ctx context.Context, opts *kisi.GroupLinkListOptions) ([]*kisi.GroupLink, *kisi.Response, error) {
+	return f.t.ListGroupLinks(ctx, opts)
+}
+
+func (f fakeReads) ListGroupLocks(ctx context.Context, opts *kisi.GroupLockListOptions) ([]*kisi.GroupLock, *kisi.Response, error) {
+	if opts != nil {
+		o := *opts
+		o.GroupID = f.t.ids.fake(opts.GroupID)
+		opts = &o
+	}
+	gls, resp, err := f.Client.ListGroupLocks(ctx, opts)
+	return mapEach(gls, func(gl *kisi.GroupLock) *kisi.GroupLock {
+		c := *gl
+		c.GroupID = f.t.ids.mapped(gl.GroupID)
+		if gl.Group != nil {
+			ref := *gl.Group
+			ref.ID = c.GroupID
+			c.Group = &ref
+		}
+		return &c
+	}), resp, err
 }

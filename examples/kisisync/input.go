@@ -124,8 +124,17 @@ func loadSnapshot(path string) (access.Snapshot, error) {
 	}
 	// Let the access package judge the records: the same checks Sync makes.
 	_, derr := access.Desired(s, mapping.Mapping{}, access.DefaultPolicy(), time.Time{})
+	dups := map[[2]string]int{} // duplicates of a kind and id reported so far
 	for _, re := range access.RecordErrors(derr) {
-		ie.add("%s: %v", recordName(s, re.Kind, re.ID), re.Err)
+		if errors.Is(re.Err, access.ErrDuplicateID) {
+			// The duplicate is the later record: the n-th duplicate error of
+			// an id is its (n+1)-th record.
+			k := [2]string{re.Kind, re.ID}
+			dups[k]++
+			ie.add("%s: %v (the first is %s)", recordName(s, re.Kind, re.ID, dups[k]), re.Err, recordName(s, re.Kind, re.ID, 0))
+			continue
+		}
+		ie.add("%s: %v", recordName(s, re.Kind, re.ID, 0), re.Err)
 	}
 	if len(ie.msgs) == 0 && derr != nil {
 		ie.add("%v", derr)
@@ -145,8 +154,9 @@ func fieldList() string {
 }
 
 // recordName renders a record as `bookings[3] (id "bk9")` from its kind and
-// id, finding its position in the snapshot.
-func recordName(s access.Snapshot, kind, id string) string {
+// id, finding its position in the snapshot: of the records with that id, the
+// one at index nth (0 for the first).
+func recordName(s access.Snapshot, kind, id string, nth int) string {
 	v := reflect.ValueOf(s)
 	for _, f := range snapshotFields {
 		if f.kind != kind {
@@ -154,9 +164,13 @@ func recordName(s access.Snapshot, kind, id string) string {
 		}
 		list := fieldByTag(v, f.key)
 		for i := range list.Len() {
-			if list.Index(i).FieldByName("ID").String() == id {
+			if list.Index(i).FieldByName("ID").String() != id {
+				continue
+			}
+			if nth == 0 {
 				return fmt.Sprintf("%s[%d] (id %q)", f.key, i, id)
 			}
+			nth--
 		}
 		return fmt.Sprintf("%s (id %q)", f.key, id)
 	}

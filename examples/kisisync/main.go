@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"syscall"
 	"time"
@@ -35,42 +36,12 @@ const (
 	exitSystem = 4 // the run stopped at once: Kisi unreachable, the key refused, the state failing
 )
 
-const usage = `usage: kisisync <command> [flags]
-
-Commands:
-  plan      print the changes a sync would make (a dry run; writes nothing)
-  apply     make the changes in Kisi
-  verify    list Kisi's groups to find drift from what kisisync manages
-  explain   say why a member has or lacks access (--member; needs no Kisi)
-  diagnose  explain plus Kisi's side: user, roles, doors, unlock failures (--member; reads only)
-
-Flags:
-  --snapshot FILE         the platform's snapshot (JSON, required)
-  --mapping FILE          the mapping to Kisi groups (JSON, required)
-  --policy FILE           buffers, lead time, check-ins (JSON)
-  --state FILE            the SQLite file where kisisync records what it created (required to apply or verify
-                          against Kisi); a scheduler may use the same file at the same time
-  --org NAME              the organization key in the state file (default "default")
-  --kisi-url URL          the Kisi API base URL (default KISI_URL, else https://api.kisi.io)
-  --at TIME               plan, explain or diagnose as of this RFC 3339 time (default now)
-  --member ID             the member to explain or diagnose
-  --json                  machine-readable output
-  --approve-revocations   apply the cuts of access the revoke guard would hold back
-  --revoke-limit SHARE    the revoke guard: share of managed access one apply may cut when the cut
-                          access vanished from the snapshot (default 0.25; all cuts: 0.5)
-  --revoke-floor N        the revoke guard: cuts always allowed, whatever the share (default 3)
-  --exclusive-groups      the mapped groups are the platform's: verify adopts every role in them and
-                          apply replaces hand-made roles (for plan, verify and apply)
-  --fake                  use an embedded fake Kisi seeded with the mapping's groups
-
-The API key is read from the environment variable KISI_API_KEY.
-`
-
 // config is the parsed command line.
 type config struct {
 	command                               string
 	snapshot, mapping, policy, state, org string
 	kisiURL, member                       string
+	out, planFile                         string // plan -out FILE; apply PLANFILE
 	at                                    time.Time
 	json, approve, fake, exclusive        bool
 	revokeLimit                           *float64 // nil: the reconciler's default
@@ -80,7 +51,7 @@ type config struct {
 // run is the whole program; main only wires it to the process. It returns
 // the exit code.
 func run(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) int {
-	return app{env: env, stdout: stdout, stderr: stderr, clock: clockwork.NewRealClock(), term: isTerminal(stdout)}.main(ctx, args)
+	return app{env: env, stdout: stdout, stderr: stderr, clock: clockwork.NewRealClock(), term: isTerminal(stdout), fakePace: fakeRate}.main(ctx, args)
 }
 
 // app is one invocation.
@@ -88,17 +59,24 @@ type app struct {
 	env            func(string) string
 	stdout, stderr io.Writer
 	clock          clockwork.Clock
-	term           bool // stdout is a terminal: redraw progress in place
+	term           bool    // stdout is a terminal: redraw progress in place
+	fakePace       float64 // requests per second of the fake's client; 0 for fakeRate
 }
 
 func (a app) main(ctx context.Context, args []string) int {
 	cfg, err := parseArgs(args, a.stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(a.stdout, usage)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(a.stdout, usageOf(cfg.command))
 		return exitOK
-	}
-	if err != nil {
-		fmt.Fprintf(a.stderr, "kisisync: %v\n\n%s", err, usage)
+	case errors.Is(err, errVersion):
+		fmt.Fprintf(a.stdout, "kisisync %s\n", version(debug.ReadBuildInfo))
+		return exitOK
+	case err != nil && cfg.command == "":
+		fmt.Fprintf(a.stderr, "kisisync: %v\n\n%s", err, usageOf(""))
+		return exitUsage
+	case err != nil:
+		fmt.Fprintf(a.stderr, "kisisync %s: %v\n%sRun 'kisisync help %s' for details.\n", cfg.command, err, synopsis(cfg.command), cfg.command)
 		return exitUsage
 	}
 	var code int
@@ -109,6 +87,8 @@ func (a app) main(ctx context.Context, args []string) int {
 		code, err = a.explain(cfg)
 	case "diagnose":
 		code, err = a.diagnose(ctx, cfg)
+	case "check":
+		code, err = a.check(ctx, cfg)
 	}
 	if err != nil {
 		var ie *inputError
@@ -129,14 +109,27 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	if len(args) == 0 {
 		return cfg, errors.New("no command")
 	}
-	cfg.command = args[0]
-	switch cfg.command {
-	case "-h", "-help", "--help", "help":
+	switch args[0] {
+	case "-h", "-help", "--help":
 		return cfg, flag.ErrHelp
-	case "plan", "apply", "verify", "explain", "diagnose":
-	default:
-		return cfg, fmt.Errorf("unknown command %q", cfg.command)
+	case "-version", "--version", "version":
+		return cfg, errVersion
+	case "help":
+		switch {
+		case len(args) == 1:
+			return cfg, flag.ErrHelp
+		case len(args) > 2:
+			return cfg, errors.New("help takes one command")
+		case commandByName(args[1]) == nil:
+			return cfg, fmt.Errorf("unknown help topic %q; run 'kisisync help' for the commands", args[1])
+		}
+		cfg.command = args[1]
+		return cfg, flag.ErrHelp
 	}
+	if commandByName(args[0]) == nil {
+		return cfg, fmt.Errorf("unknown command %q", args[0])
+	}
+	cfg.command = args[0]
 	fs := flag.NewFlagSet("kisisync "+cfg.command, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&cfg.snapshot, "snapshot", "", "")
@@ -146,6 +139,7 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.org, "org", "default", "")
 	fs.StringVar(&cfg.kisiURL, "kisi-url", "", "")
 	fs.StringVar(&cfg.member, "member", "", "")
+	fs.StringVar(&cfg.out, "out", "", "")
 	at := fs.String("at", "", "")
 	fs.BoolVar(&cfg.json, "json", false, "")
 	fs.BoolVar(&cfg.approve, "approve-revocations", false, "")
@@ -170,11 +164,22 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	if err := fs.Parse(args[1:]); err != nil {
 		return cfg, err
 	}
-	if fs.NArg() > 0 {
-		return cfg, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	rest := fs.Args()
+	if cfg.command == "apply" && len(rest) > 0 {
+		cfg.planFile, rest = rest[0], rest[1:]
 	}
-	if cfg.snapshot == "" || cfg.mapping == "" {
+	if len(rest) > 0 {
+		return cfg, fmt.Errorf("unexpected argument %q (flags go before it)", rest[0])
+	}
+	switch {
+	case cfg.command == "check" && cfg.mapping == "":
+		return cfg, errors.New("--mapping is required")
+	case cfg.command == "check" && cfg.snapshot != "":
+		return cfg, errors.New("--snapshot is not for check: it checks Kisi against the mapping only")
+	case cfg.command != "check" && (cfg.snapshot == "" || cfg.mapping == ""):
 		return cfg, errors.New("--snapshot and --mapping are required")
+	case cfg.out != "" && cfg.command != "plan":
+		return cfg, fmt.Errorf("--out is for plan, not %s", cfg.command)
 	}
 	if *at != "" {
 		t, err := time.Parse(time.RFC3339, *at)
@@ -190,8 +195,8 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 		return cfg, fmt.Errorf("--member is for explain and diagnose, not %s", cfg.command)
 	case (cfg.command == "apply" || cfg.command == "verify") && !cfg.at.IsZero() && !cfg.fake:
 		return cfg, fmt.Errorf("--at is for plan, explain and diagnose; %s against Kisi always runs now", cfg.command)
-	case cfg.fake && cfg.state != "":
-		return cfg, errors.New("--state cannot be used with --fake: the fake Kisi starts empty on every run")
+	case cfg.fake && cfg.state != "" && cfg.command != "plan" && cfg.command != "apply" && cfg.command != "verify":
+		return cfg, fmt.Errorf("--state with --fake is for plan, apply and verify, not %s", cfg.command)
 	case cfg.fake && cfg.kisiURL != "":
 		return cfg, errors.New("--kisi-url cannot be used with --fake")
 	case cfg.approve && cfg.command != "apply":

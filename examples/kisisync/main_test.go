@@ -78,6 +78,14 @@ func TestGolden(t *testing.T) {
 		{name: "apply_without_state", args: append([]string{"apply"}, sample...), wantCode: exitUsage},
 		{name: "bad_at", args: append([]string{"plan", "--fake", "--at", "tomorrow"}, sample...), wantCode: exitUsage},
 		{name: "no_command", args: nil, wantCode: exitUsage},
+		{name: "help", args: []string{"help"}},
+		{name: "help_plan", args: []string{"plan", "--help"}},
+		{name: "help_apply", args: []string{"help", "apply"}},
+		{name: "help_unknown", args: []string{"help", "sync"}, wantCode: exitUsage},
+		{name: "unknown_flag", args: []string{"explain", "--verbose"}, wantCode: exitUsage},
+		{name: "version", args: []string{"--version"}},
+		{name: "check", args: []string{"check", "--fake", "--at", at, "--mapping", td("mapping.json")}},
+		{name: "check_json", args: []string{"check", "--fake", "--json", "--at", at, "--mapping", td("mapping.json")}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -200,22 +208,35 @@ func countRoles(t *testing.T, srv *kisitest.Server) int {
 
 func TestProgress(t *testing.T) {
 	t.Parallel()
+	// Each change costs three requests; the fourth change met a 429.
+	requests := []int64{3, 6, 9, 13}
 	tests := []struct {
 		name  string
 		term  bool
 		total int
 		want  string
 	}{
-		{name: "plain", total: 20, want: "applied 2/20 changes, about 4s left\napplied 4/20 changes, about 3s left\n"},
-		{name: "terminal", term: true, total: 3, want: "\r\x1b[Kapplied 1/3 changes, about 0s left\r\x1b[Kapplied 2/3 changes, about 0s left\r\x1b[Kapplied 3/3 changes\n"},
+		{name: "plain", total: 20, want: "applied 2/20 changes, 6 requests; about 54 more requests, 11s at 5/s\n" +
+			"applied 4/20 changes, 13 requests (1 answered 429, retried), 5.0/s; about 52 more requests, 10s at 5/s\n"},
+		{name: "terminal", term: true, total: 3, want: "\r\x1b[Kapplied 1/3 changes, 3 requests; about 6 more requests, 1s at 5/s" +
+			"\r\x1b[Kapplied 2/3 changes, 6 requests; about 3 more requests, 1s at 5/s" +
+			"\r\x1b[Kapplied 3/3 changes, 9 requests\n"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			var b bytes.Buffer
-			p := newProgress(&b, tc.term, fixedClock())
+			clock := clockwork.NewFakeClockAt(time.Date(2026, time.June, 10, 8, 0, 0, 0, time.UTC))
+			reqs := &counter{}
+			reqs.requests.Store(7) // the plan's, not counted
+			p := newProgress(&b, tc.term, clock, reqs, kisiRate)
 			p.begin()
 			for done := 1; done <= min(4, tc.total); done++ {
+				reqs.requests.Store(7 + requests[done-1])
+				if done == 4 {
+					reqs.limited.Store(1)
+					clock.Advance(13 * time.Second / 5)
+				}
 				p.update(done, tc.total)
 			}
 			p.finish()
@@ -228,10 +249,6 @@ func TestProgress(t *testing.T) {
 	none.begin()
 	none.update(1, 2)
 	none.finish()
-}
-
-func fixedClock() clockwork.Clock {
-	return clockwork.NewFakeClockAt(time.Date(2026, time.June, 10, 8, 0, 0, 0, time.UTC))
 }
 
 func TestLoadPolicy(t *testing.T) {

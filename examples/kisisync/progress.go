@@ -3,7 +3,10 @@ package main
 import (
 	"fmt"
 	"io"
+	"net/http"
 	"os"
+	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -24,28 +27,78 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
+// counter is the base transport of the Kisi client: it counts the requests
+// that go out, every attempt of every call (retries included), and the
+// answers 429 Too Many Requests the client absorbed by waiting and trying
+// again. It is safe for concurrent use.
+type counter struct {
+	base              http.RoundTripper
+	requests, limited atomic.Int64
+}
+
+func newCounter() *counter {
+	base := http.DefaultTransport
+	if t, ok := base.(*http.Transport); ok {
+		base = t.Clone()
+	}
+	return &counter{base: base}
+}
+
+// RoundTrip implements http.RoundTripper.
+func (c *counter) RoundTrip(req *http.Request) (*http.Response, error) {
+	c.requests.Add(1)
+	resp, err := c.base.RoundTrip(req)
+	if resp != nil && resp.StatusCode == http.StatusTooManyRequests {
+		c.limited.Add(1)
+	}
+	return resp, err
+}
+
+// counts returns the requests sent and the 429s absorbed so far; zero for a
+// nil counter.
+func (c *counter) counts() (requests, limited int64) {
+	if c == nil {
+		return 0, 0
+	}
+	return c.requests.Load(), c.limited.Load()
+}
+
 // progress shows how far an apply is, as the reconciler reports it (see
 // access.WithProgress): on a terminal one line redrawn in place, otherwise a
 // plain line at every tenth of the way. The reconciler reports from one
 // goroutine, one call at a time. A nil progress shows nothing.
+//
+// The time left counts requests, not changes: a change costs one request
+// (a delete) to three or more (a create for a member without a Kisi user:
+// the user's lookup, its creation, the role), and a 429 costs one more.
+// The requests still to come are the changes left times the requests per
+// change so far; they take their number divided by the client's pace.
 type progress struct {
 	w     io.Writer
 	term  bool
 	clock clockwork.Clock
+	reqs  *counter
+	pace  float64 // the client's requests per second
 	start time.Time
+	// req0, lim0 are the counts when the apply began.
+	req0, lim0 int64
 
 	done, total int
 	lastStep    int
 }
 
-func newProgress(w io.Writer, term bool, clock clockwork.Clock) *progress {
-	return &progress{w: w, term: term, clock: clock, start: clock.Now()}
+// newProgress returns a progress writing to w that reads the requests of
+// reqs (nil: none counted) and assumes the client sends pace requests per
+// second.
+func newProgress(w io.Writer, term bool, clock clockwork.Clock, reqs *counter, pace float64) *progress {
+	return &progress{w: w, term: term, clock: clock, reqs: reqs, pace: pace, start: clock.Now()}
 }
 
-// begin starts the clock of the rate and of the time left.
+// begin starts the clock of the rate and the count of the requests.
 func (p *progress) begin() {
 	if p != nil {
 		p.start = p.clock.Now()
+		p.req0, p.lim0 = p.reqs.counts()
 	}
 }
 
@@ -73,16 +126,35 @@ func (p *progress) finish() {
 	}
 }
 
-// status renders "applied 120/400 changes, 4.9/s, about 56s left". The time
-// left assumes one Kisi request per change at Kisi's rate; a replacement
-// takes two.
-func (p *progress) status() string {
-	s := fmt.Sprintf("applied %d/%d changes", p.done, p.total)
-	if el := p.clock.Since(p.start); el >= time.Second {
-		s += fmt.Sprintf(", %.1f/s", float64(p.done)/el.Seconds())
+// requestsLeft estimates the requests still to come: the changes left times
+// the requests per change so far.
+func (p *progress) requestsLeft() int64 {
+	req, _ := p.reqs.counts()
+	sent := req - p.req0
+	if p.done == 0 || sent <= 0 {
+		return int64(p.total - p.done)
 	}
-	if left := p.total - p.done; left > 0 {
-		s += ", about " + (time.Duration(left) * time.Second / kisiRate).Round(time.Second).String() + " left"
+	return (sent*int64(p.total-p.done) + int64(p.done)/2) / int64(p.done)
+}
+
+// status renders "applied 500/5000 changes, 1510 requests (2 answered 429,
+// retried), 4.9/s; about 13590 more requests, 45m18s at 5/s".
+func (p *progress) status() string {
+	req, lim := p.reqs.counts()
+	s := fmt.Sprintf("applied %d/%d changes", p.done, p.total)
+	if p.reqs != nil {
+		s += fmt.Sprintf(", %d requests", req-p.req0)
+		if n := lim - p.lim0; n > 0 {
+			s += fmt.Sprintf(" (%d answered 429, retried)", n)
+		}
+		if el := p.clock.Since(p.start); el >= time.Second {
+			s += fmt.Sprintf(", %.1f/s", float64(req-p.req0)/el.Seconds())
+		}
+	}
+	if p.total-p.done > 0 && p.pace > 0 {
+		left := p.requestsLeft()
+		t := time.Duration(float64(left) / p.pace * float64(time.Second)).Round(time.Second)
+		s += fmt.Sprintf("; about %d more requests, %s at %s/s", left, t, strconv.FormatFloat(p.pace, 'f', -1, 64))
 	}
 	return s
 }
