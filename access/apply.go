@@ -205,6 +205,13 @@ func (r *Reconciler) apply(ctx context.Context, c *Changes, recs []Record) (*Rep
 		if err != nil {
 			rep.Failed++
 			ru.errs = append(ru.errs, fmt.Errorf("access: %s %s %s → group %d: %w", ch.Action, ch.Object, ch.Email, ch.GroupID, err))
+			if errors.Is(err, ErrLeaseLost) {
+				// Fenced: another run holds the organization now.
+				left := len(c.Changes) - i - 1
+				rep.Failed += left
+				ru.errs = append(ru.errs, fmt.Errorf("access: run stopped with %d changes left: %w", left, ErrLeaseLost))
+				break
+			}
 		}
 		if r.o.progress != nil {
 			r.o.progress(i+1, len(c.Changes))
@@ -274,6 +281,9 @@ func (ru *run) renew(ctx context.Context) error {
 		return nil
 	}
 	if err := ru.r.renew(ctx); err != nil {
+		if errors.Is(err, ErrLeaseHeld) {
+			err = fmt.Errorf("%w: %w", ErrLeaseLost, err)
+		}
 		return fmt.Errorf("access: renew lease of %q: %w", ru.r.o.org, err)
 	}
 	return nil
@@ -289,7 +299,7 @@ func (ru *run) created(ch Change) {
 
 func (ru *run) put(ctx context.Context, rec Record) error {
 	rec.Updated = ru.r.o.clock.Now()
-	if err := ru.r.st.Put(ctx, ru.r.o.org, rec); err != nil {
+	if err := ru.r.st.Put(ctx, ru.r.o.org, ru.r.token.Load(), rec); err != nil {
 		return fmt.Errorf("store %s: %w", rec.Key, err)
 	}
 	if old, ok := ru.recs[rec.Key]; ok {
@@ -301,7 +311,7 @@ func (ru *run) put(ctx context.Context, rec Record) error {
 }
 
 func (ru *run) del(ctx context.Context, key string) error {
-	if err := ru.r.st.Delete(ctx, ru.r.o.org, key); err != nil {
+	if err := ru.r.st.Delete(ctx, ru.r.o.org, ru.r.token.Load(), key); err != nil {
 		return fmt.Errorf("store delete %s: %w", key, err)
 	}
 	if old, ok := ru.recs[key]; ok {

@@ -123,10 +123,13 @@
 // [Record.Key], written record by record as side effects happen (never a
 // whole-state rewrite, so no transactions are needed), and a lease so that
 // two runs of one organization exclude each other: the second fails fast
-// with an error matching [ErrLeaseHeld]. Its method comments are the
+// with an error matching [ErrLeaseHeld]. Writes are fenced by the lease
+// term's token: a run whose lease was taken over can no longer write, and
+// stops with an error matching [ErrLeaseLost]. Its method comments are the
 // contract. [NewMemoryStore] (also access/memstore) keeps records in
-// memory; access/storetest is the conformance suite any other
-// implementation runs (storetest.Run(t, newStore)).
+// memory; the modules access/pgstore (PostgreSQL) and access/sqlitestore
+// (SQLite) keep them in a database; access/storetest is the conformance
+// suite every implementation runs, with two handles on one backing store.
 //
 // # Many organizations
 //

@@ -68,6 +68,9 @@ type Reconciler struct {
 	// leased is when the running run last took or renewed the lease
 	// (UnixNano of the reconciler's clock).
 	leased atomic.Int64
+	// token is the Store's token of the running run's lease term (0
+	// before it is taken); the run's writes are fenced by it.
+	token atomic.Int64
 }
 
 // NewReconciler returns a Reconciler that writes through k (a *kisi.Client)
@@ -225,6 +228,7 @@ func (r *Reconciler) lease(ctx context.Context) (func(), error) {
 	if !r.running.CompareAndSwap(false, true) {
 		return nil, fmt.Errorf("%w: a run of this Reconciler for %q has not finished", ErrLeaseHeld, r.o.org)
 	}
+	r.token.Store(0)
 	if err := r.renew(ctx); err != nil {
 		r.running.Store(false)
 		if errors.Is(err, ErrLeaseHeld) {
@@ -234,7 +238,8 @@ func (r *Reconciler) lease(ctx context.Context) (func(), error) {
 	}
 	return func() {
 		// Release even when ctx is done; the lease expires anyway.
-		_ = r.st.Lease(context.WithoutCancel(ctx), r.o.org, r.o.holder, r.o.clock.Now(), time.Time{})
+		_, _ = r.st.Lease(context.WithoutCancel(ctx), r.o.org, r.o.holder, r.o.clock.Now(), time.Time{})
+		r.token.Store(0)
 		r.running.Store(false)
 	}, nil
 }
@@ -253,12 +258,20 @@ func (r *Reconciler) begin(ctx context.Context) (release func(), recs []Record, 
 	return release, recs, nil
 }
 
-// renew takes or extends the lease for one lease time from now.
+// renew takes or extends the lease for one lease time from now. A renewal
+// that returns another token than the run's means the lease was lost in
+// between (another run took it over): the run must stop.
 func (r *Reconciler) renew(ctx context.Context) error {
 	now := r.o.clock.Now()
-	if err := r.st.Lease(ctx, r.o.org, r.o.holder, now, now.Add(r.o.leaseTTL)); err != nil {
+	token, err := r.st.Lease(ctx, r.o.org, r.o.holder, now, now.Add(r.o.leaseTTL))
+	if err != nil {
 		return err
 	}
+	if old := r.token.Load(); old != 0 && old != token {
+		// Keep the old token: the run's writes stay fenced.
+		return fmt.Errorf("%w: term %d of %q ended, another run held the lease", ErrLeaseLost, old, r.o.org)
+	}
+	r.token.Store(token)
 	r.leased.Store(now.UnixNano())
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/access/storetest"
 	"github.com/kisisync/kisisync/internal/spacegen"
 	"github.com/kisisync/kisisync/kisi"
 )
@@ -27,25 +28,22 @@ func BenchmarkPlan(b *testing.B) {
 	steady := access.NewMemoryStore()
 	grants, _ := access.Desired(s, m, p, now)
 	links, _ := access.Links(s, m, p, now)
-	ctx := b.Context()
 	var id int64
+	var recs []access.Record
 	for _, g := range grants {
 		id++
 		rec := access.Record{Key: access.RoleKey(g.Email, g.GroupID), Kind: access.KindRole, State: access.StateSettled,
 			KisiID: id, Email: g.Email, MemberID: g.MemberID, GroupID: g.GroupID, UserID: id, Window: g.Window, Sources: g.Sources}
-		if err := steady.Put(ctx, "default", rec); err != nil {
-			b.Fatal(err)
-		}
+		recs = append(recs, rec)
 	}
 	for _, l := range links {
 		id++
 		rec := access.Record{Key: access.LinkKey(l.BookingID, l.GroupID), Kind: access.KindLink, State: access.StateSettled,
 			KisiID: id, Email: l.Email, GroupID: l.GroupID, BookingID: l.BookingID, Name: l.Name, Window: l.Window,
 			SendLink: l.SendLink, QR: l.QR}
-		if err := steady.Put(ctx, "default", rec); err != nil {
-			b.Fatal(err)
-		}
+		recs = append(recs, rec)
 	}
+	storetest.Seed(b, steady, "default", recs...)
 	stores := []struct {
 		name string
 		st   access.Store

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/access/storetest"
 	"github.com/kisisync/kisisync/mapping"
 )
 
@@ -51,12 +52,14 @@ func TestVerifyListCalls(t *testing.T) {
 	// The users exist already and are known to the Store, so the first run
 	// only creates the roles.
 	st := access.NewMemoryStore()
+	var users []access.Record
 	for _, mem := range s.Members {
 		uid, err := e.srv.AddUser(mem.Email, "", true)
 		require.NoError(t, err)
-		require.NoError(t, st.Put(ctx, "default", access.Record{Key: access.UserKey(mem.Email), Kind: access.KindUser,
-			KisiID: uid, Email: mem.Email, Managed: true, Invited: true}))
+		users = append(users, access.Record{Key: access.UserKey(mem.Email), Kind: access.KindUser,
+			KisiID: uid, Email: mem.Email, Managed: true, Invited: true})
 	}
+	storetest.Seed(t, st, "default", users...)
 	r, err := access.NewReconciler(e.client, st, m, access.DefaultPolicy(), access.WithClock(e.clock))
 	require.NoError(t, err)
 	rep, err := r.Sync(ctx, s)

@@ -242,11 +242,11 @@ type failingStore struct {
 	failPut func(access.Record) bool
 }
 
-func (f *failingStore) Put(ctx context.Context, org string, rec access.Record) error {
+func (f *failingStore) Put(ctx context.Context, org string, token int64, rec access.Record) error {
 	if f.failPut != nil && f.failPut(rec) {
 		return fmt.Errorf("simulated crash before storing %s", rec.Key)
 	}
-	return f.Store.Put(ctx, org, rec)
+	return f.Store.Put(ctx, org, token, rec)
 }
 
 func requireTime(t *testing.T, want, got time.Time) {

@@ -489,7 +489,7 @@ func TestLeaseRenewedAfterSlowPlan(t *testing.T) {
 			e.clock.Advance(11 * time.Minute) // a slow lookup, beyond the lease
 		case r.Method == http.MethodPost && intruder == nil:
 			now := e.clock.Now()
-			intruder = e.st.Lease(context.Background(), "default", "intruder", now, now.Add(time.Minute))
+			_, intruder = e.st.Lease(context.Background(), "default", "intruder", now, now.Add(time.Minute))
 		}
 		return kisitest.Fault{}
 	})

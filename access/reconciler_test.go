@@ -279,7 +279,8 @@ func TestStalePlanAndConcurrentRuns(t *testing.T) {
 	require.ErrorIs(t, err, access.ErrStalePlan)
 
 	// Another run holds the lease: a second reconciler fails fast.
-	require.NoError(t, e.st.Lease(t.Context(), "default", "someone-else", e.clock.Now(), e.clock.Now().Add(time.Minute)))
+	_, err = e.st.Lease(t.Context(), "default", "someone-else", e.clock.Now(), e.clock.Now().Add(time.Minute))
+	require.NoError(t, err)
 	_, err = e.r.Sync(t.Context(), s)
 	require.ErrorIs(t, err, access.ErrLeaseHeld)
 	var lhe *access.LeaseHeldError
@@ -387,7 +388,8 @@ func TestOrganizationsShareAStore(t *testing.T) {
 	s.Bookings = []access.Booking{bookingOf("bk1", "alice", "room1", "14:00", "15:00")}
 	e.sync(s)
 	// Another organization's lease does not block this one.
-	require.NoError(t, e.st.Lease(t.Context(), "default", "someone-else", e.clock.Now(), e.clock.Now().Add(time.Minute)))
+	_, err = e.st.Lease(t.Context(), "default", "someone-else", e.clock.Now(), e.clock.Now().Add(time.Minute))
+	require.NoError(t, err)
 	c, err := other.Plan(t.Context(), s)
 	require.NoError(t, err)
 	require.Equal(t, 1, c.Count(access.ActionCreate), "records are kept per organization")

@@ -14,48 +14,89 @@ import (
 )
 
 // Store persists what the reconciler created in Kisi, one [Record] per
-// object, for any number of organizations. The doc comments of its methods
-// are its contract; [github.com/kisisync/kisisync/access/storetest] checks
-// them. Implementations must be safe for concurrent use.
+// object, for any number of organizations, and a run lease per
+// organization. The doc comments of its methods are its contract;
+// [github.com/kisisync/kisisync/access/storetest] checks them, with two
+// handles on one backing store as two processes would see it.
+// Implementations must be safe for concurrent use.
 //
 // The reconciler writes record by record, as each Kisi side effect happens:
 // an intent ([StatePending]) before a create and the settled record after it.
 // A Store therefore never needs transactions across records.
+//
+// # Fencing
+//
+// Each grant of the lease to a holder that did not hold it starts a new
+// term with a new token, greater than every token of org before it. Put
+// and Delete take the token of the caller's term and succeed only while
+// that term is current, checked atomically with the write (in the same SQL
+// statement, or under the same lock). A run whose lease was taken over, or
+// released, can therefore never write again: its writes fail with an
+// error matching [ErrLeaseLost], and the reconciler stops the run.
+//
+// # Clocks
+//
+// The lease times decide only when another holder may take over; they play
+// no part in fencing, so no clock skew can make two runs' writes
+// interleave. A Store shared by hosts whose clocks may differ judges
+// expiry by one clock of its own (a database server's): it grants the
+// lease for the duration expires−now from its own present and ignores the
+// callers' absolute times. A Store used by one host (a process, or
+// processes on one machine) may compare the callers' now and expires as
+// given. The reconciler renews a run's lease each third of its lease time,
+// and after a renewal that returned another token (the lease was lost and
+// taken again) it stops.
 type Store interface {
 	// Lease takes, renews or releases the run lease of org for holder.
 	//
 	// With a non-zero expires it grants the lease to holder until expires
-	// and returns nil when org has no lease, when holder already holds it,
-	// or when the current lease has expired at now (expires ≤ now). If
-	// another holder's lease is still valid at now it returns an error for
-	// which errors.Is(err, [ErrLeaseHeld]) is true (ideally a
-	// *[LeaseHeldError]) and changes nothing.
+	// when org has no lease, when holder already holds it (expired or
+	// not: that renews the current term and keeps its token), or when
+	// another holder's lease has expired (expires ≤ now). It returns the
+	// token of holder's term: a new one, greater than every earlier token
+	// of org, unless holder held the lease already. If another holder's
+	// lease is still valid it returns an error for which errors.Is(err,
+	// [ErrLeaseHeld]) is true (ideally a *[LeaseHeldError]) and changes
+	// nothing.
 	//
 	// With a zero expires it releases the lease if holder holds it, and
-	// does nothing otherwise; it returns nil in both cases.
+	// does nothing otherwise; it returns 0 and nil in both cases. A
+	// released term is over: its token no longer writes.
 	//
-	// now comes from the caller's clock, so a Store reads no clock itself.
-	Lease(ctx context.Context, org, holder string, now, expires time.Time) error
+	// now comes from the caller's clock; see "Clocks" above for the Stores
+	// that read a clock of their own.
+	Lease(ctx context.Context, org, holder string, now, expires time.Time) (token int64, err error)
 
 	// Load returns every record of org, sorted by Key, as copies the caller
 	// may keep. An org with no records returns an empty slice and a nil
-	// error; err is only for system failures.
+	// error; err is only for system failures. Load needs no lease.
 	Load(ctx context.Context, org string) ([]Record, error)
 
 	// Put stores rec in org under rec.Key, replacing any record with that
-	// key. It keeps a copy: later changes to rec do not reach the Store. A
-	// record with an empty Key is refused with an error.
-	Put(ctx context.Context, org string, rec Record) error
+	// key, if token is the token of org's current lease term; otherwise it
+	// changes nothing and returns an error matching [ErrLeaseLost]. It
+	// keeps a copy: later changes to rec do not reach the Store. A record
+	// with an empty Key is refused with an error.
+	Put(ctx context.Context, org string, token int64, rec Record) error
 
-	// Delete removes the record with key from org. Deleting a key that does
-	// not exist is not an error.
-	Delete(ctx context.Context, org, key string) error
+	// Delete removes the record with key from org, fenced like Put: if
+	// token is not the token of org's current lease term it changes
+	// nothing and returns an error matching [ErrLeaseLost]. Deleting a key
+	// that does not exist is not an error.
+	Delete(ctx context.Context, org string, token int64, key string) error
 }
 
 // ErrLeaseHeld is matched (errors.Is) by the error a [Store] returns from
 // Lease, and the reconciler from Plan, Apply, Sync and Verify, when another
 // run of the same organization holds the lease.
 var ErrLeaseHeld = errors.New("access: another run of this organization is in progress")
+
+// ErrLeaseLost is matched (errors.Is) by the error a [Store] returns from
+// Put and Delete when the token is not that of the organization's current
+// lease term (the lease was taken over by another run, or released), and
+// by the error of a reconciler run stopped for that reason. Nothing was
+// written; the run that now holds the lease carries on.
+var ErrLeaseLost = errors.New("access: the run lease was lost to another run")
 
 // LeaseHeldError reports that another run holds the lease of Organization
 // until Expires. It matches [ErrLeaseHeld].
@@ -178,6 +219,9 @@ func NewMemoryStore() Store {
 type memOrg struct {
 	holder  string
 	expires time.Time
+	// token is the current term's token when holder is set, else the last
+	// one; tokens only grow.
+	token   int64
 	records map[string]Record
 }
 
@@ -195,13 +239,14 @@ func (m *memoryStore) org(name string) *memOrg {
 	return o
 }
 
-// Lease implements [Store].
-func (m *memoryStore) Lease(ctx context.Context, org, holder string, now, expires time.Time) error {
+// Lease implements [Store]. It compares the caller's now and expires: the
+// memory store lives in one process, on one clock.
+func (m *memoryStore) Lease(ctx context.Context, org, holder string, now, expires time.Time) (int64, error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return 0, err
 	}
 	if holder == "" {
-		return errors.New("access: memory store: empty lease holder")
+		return 0, errors.New("access: memory store: empty lease holder")
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -210,12 +255,24 @@ func (m *memoryStore) Lease(ctx context.Context, org, holder string, now, expire
 		if o.holder == holder {
 			o.holder, o.expires = "", time.Time{}
 		}
-		return nil
+		return 0, nil
 	}
-	if o.holder != "" && o.holder != holder && now.Before(o.expires) {
-		return &LeaseHeldError{Organization: org, Expires: o.expires}
+	if o.holder != holder {
+		if o.holder != "" && now.Before(o.expires) {
+			return 0, &LeaseHeldError{Organization: org, Expires: o.expires}
+		}
+		o.holder = holder
+		o.token++
 	}
-	o.holder, o.expires = holder, expires
+	o.expires = expires
+	return o.token, nil
+}
+
+// fenced reports whether token is not org's current term; m.mu is held.
+func (m *memoryStore) fenced(org string, token int64) error {
+	if o := m.orgs[org]; o == nil || o.holder == "" || o.token != token {
+		return fmt.Errorf("access: memory store: token %d of %q: %w", token, org, ErrLeaseLost)
+	}
 	return nil
 }
 
@@ -239,7 +296,7 @@ func (m *memoryStore) Load(ctx context.Context, org string) ([]Record, error) {
 }
 
 // Put implements [Store].
-func (m *memoryStore) Put(ctx context.Context, org string, rec Record) error {
+func (m *memoryStore) Put(ctx context.Context, org string, token int64, rec Record) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -248,20 +305,24 @@ func (m *memoryStore) Put(ctx context.Context, org string, rec Record) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if err := m.fenced(org, token); err != nil {
+		return err
+	}
 	m.org(org).records[rec.Key] = cloneRecord(rec)
 	return nil
 }
 
 // Delete implements [Store].
-func (m *memoryStore) Delete(ctx context.Context, org, key string) error {
+func (m *memoryStore) Delete(ctx context.Context, org string, token int64, key string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if o := m.orgs[org]; o != nil {
-		delete(o.records, key)
+	if err := m.fenced(org, token); err != nil {
+		return err
 	}
+	delete(m.orgs[org].records, key)
 	return nil
 }
 

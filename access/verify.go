@@ -85,6 +85,9 @@ func (r *Reconciler) Verify(ctx context.Context) (*Drift, error) {
 		if err := ru.verifyLinks(ctx, g, d); err != nil {
 			errs = append(errs, fmt.Errorf("access: verify links of group %d: %w", g, err))
 		}
+		if err := errors.Join(errs...); errors.Is(err, ErrLeaseLost) {
+			return d, err // fenced: another run holds the organization now
+		}
 	}
 	if err := ru.verifyUsers(ctx, d); err != nil {
 		errs = append(errs, fmt.Errorf("access: verify users: %w", err))

@@ -488,23 +488,23 @@ func (s *crashStore) dead() bool {
 	return s.crashed
 }
 
-func (s *crashStore) Put(ctx context.Context, org string, rec access.Record) error {
+func (s *crashStore) Put(ctx context.Context, org string, token int64, rec access.Record) error {
 	if err := s.write(); err != nil {
 		return err
 	}
-	return s.Store.Put(ctx, org, rec)
+	return s.Store.Put(ctx, org, token, rec)
 }
 
-func (s *crashStore) Delete(ctx context.Context, org, key string) error {
+func (s *crashStore) Delete(ctx context.Context, org string, token int64, key string) error {
 	if err := s.write(); err != nil {
 		return err
 	}
-	return s.Store.Delete(ctx, org, key)
+	return s.Store.Delete(ctx, org, token, key)
 }
 
-func (s *crashStore) Lease(ctx context.Context, org, holder string, now, expires time.Time) error {
+func (s *crashStore) Lease(ctx context.Context, org, holder string, now, expires time.Time) (int64, error) {
 	if s.dead() {
-		return errCrash
+		return 0, errCrash
 	}
 	return s.Store.Lease(ctx, org, holder, now, expires)
 }

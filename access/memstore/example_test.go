@@ -16,21 +16,30 @@ func ExampleNew() {
 	now := time.Date(2026, time.June, 10, 12, 0, 0, 0, time.UTC)
 
 	// One run of organization "acme" holds the lease...
-	fmt.Println(st.Lease(ctx, "acme", "run-1", now, now.Add(10*time.Minute)))
+	token, err := st.Lease(ctx, "acme", "run-1", now, now.Add(10*time.Minute))
+	fmt.Println(token, err)
 	// ...so a second run fails fast.
-	err := st.Lease(ctx, "acme", "run-2", now, now.Add(10*time.Minute))
+	_, err = st.Lease(ctx, "acme", "run-2", now, now.Add(10*time.Minute))
 	fmt.Println(errors.Is(err, access.ErrLeaseHeld))
 
-	_ = st.Put(ctx, "acme", access.Record{Key: access.UserKey("alice@example.com"), Kind: access.KindUser, KisiID: 7})
-	_ = st.Put(ctx, "acme", access.Record{Key: access.RoleKey("alice@example.com", 12), Kind: access.KindRole,
+	_ = st.Put(ctx, "acme", token, access.Record{Key: access.UserKey("alice@example.com"), Kind: access.KindUser, KisiID: 7})
+	_ = st.Put(ctx, "acme", token, access.Record{Key: access.RoleKey("alice@example.com", 12), Kind: access.KindRole,
 		State: access.StateSettled, KisiID: 42})
 	recs, _ := st.Load(ctx, "acme")
 	for _, r := range recs {
 		fmt.Println(r.Key, r.KisiID)
 	}
+
+	// run-1 stalls past its lease and run-2 takes over: run-1's writes are
+	// fenced from then on.
+	later := now.Add(11 * time.Minute)
+	_, _ = st.Lease(ctx, "acme", "run-2", later, later.Add(10*time.Minute))
+	err = st.Delete(ctx, "acme", token, access.UserKey("alice@example.com"))
+	fmt.Println(errors.Is(err, access.ErrLeaseLost))
 	// Output:
-	// <nil>
+	// 1 <nil>
 	// true
 	// role/12/alice@example.com 42
 	// user/alice@example.com 7
+	// true
 }

@@ -8,12 +8,21 @@ import (
 	"github.com/kisisync/kisisync/access/storetest"
 )
 
+// TestConformance runs the suite with every handle on one memory Store:
+// the goroutines of one process share it as two processes would share a
+// database.
 func TestConformance(t *testing.T) {
 	t.Parallel()
-	storetest.Run(t, func(*testing.T) access.Store { return memstore.New() })
+	storetest.Run(t, func(*testing.T) func() access.Store {
+		st := memstore.New()
+		return func() access.Store { return st }
+	})
 }
 
 func TestNewMemoryStoreConformance(t *testing.T) {
 	t.Parallel()
-	storetest.Run(t, func(*testing.T) access.Store { return access.NewMemoryStore() })
+	storetest.Run(t, func(*testing.T) func() access.Store {
+		st := access.NewMemoryStore()
+		return func() access.Store { return st }
+	})
 }

@@ -1,9 +1,20 @@
 // Package storetest is the conformance suite for implementations of
-// [access.Store]. Every Store, in this module or a host's, runs it:
+// [access.Store]. Every Store, in this module or a host's, runs it, with a
+// function that creates an empty backing store (a database, a file, a
+// schema) and returns how to open handles on it, as separate processes
+// would:
 //
 //	func TestConformance(t *testing.T) {
-//		storetest.Run(t, func(t *testing.T) access.Store {
-//			return sqlstore.New(openTestDB(t))
+//		storetest.Run(t, func(t *testing.T) func() access.Store {
+//			path := filepath.Join(t.TempDir(), "state.db")
+//			return func() access.Store {
+//				st, err := sqlitestore.Open(t.Context(), path)
+//				if err != nil {
+//					t.Fatal(err)
+//				}
+//				t.Cleanup(func() { st.Close() })
+//				return st
+//			}
 //		})
 //	}
 //
@@ -12,9 +23,31 @@
 // The contract in the doc comments of [access.Store]: Put replaces by key
 // and keeps a copy, Load returns sorted copies per organization, Delete of
 // a missing key succeeds, organizations are isolated, and the lease admits
-// one holder at a time until it expires or is released. It also runs
-// concurrent writers, so run it with -race.
+// one holder at a time until it expires or is released. With two handles
+// on one backing store it checks lease exclusion, that a holder whose
+// lease was taken over or released can no longer write (fencing, the
+// error matching [access.ErrLeaseLost]), that a renewal keeps the term's
+// token and a new term gets a greater one, that concurrent writers of
+// different organizations lose no record, and that records survive a
+// reopen. It runs concurrent writers, so run it with -race.
 //
-// newStore is called once per subtest and must return an empty Store; use
-// t.Cleanup in it to release resources.
+// # Time
+//
+// The lease checks use the real clock with lease times of a fraction of a
+// second and wait for expiry, so they hold both for Stores that compare
+// the callers' times and for Stores that judge expiry by their own clock
+// (a database server's). A run of the suite takes about a second.
+//
+// # Handles
+//
+// The function Run is given is called once per subtest and must create an
+// empty backing store; the open function it returns is called one or more
+// times in that subtest, and each call returns a new handle on that same
+// backing store (for an in-memory Store, the same value). Use t.Cleanup to
+// release resources. Before reopening, the suite closes the first handle
+// if it has a Close method (Close() or Close() error), so a second Close by
+// a cleanup must be harmless.
+//
+// [Seed] writes known records under a lease of its own, for tests that
+// start from a given state.
 package storetest

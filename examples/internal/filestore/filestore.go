@@ -32,6 +32,7 @@ type fileData struct {
 type orgData struct {
 	Holder  string                   `json:"lease_holder,omitempty"`
 	Expires time.Time                `json:"lease_expires,omitzero"`
+	Token   int64                    `json:"lease_token,omitempty"`
 	Records map[string]access.Record `json:"records"`
 }
 
@@ -101,28 +102,40 @@ func (s *Store) save() error {
 }
 
 // Lease implements [access.Store].
-func (s *Store) Lease(ctx context.Context, org, holder string, now, expires time.Time) error {
+func (s *Store) Lease(ctx context.Context, org, holder string, now, expires time.Time) (int64, error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return 0, err
 	}
 	if holder == "" {
-		return errors.New("filestore: empty lease holder")
+		return 0, errors.New("filestore: empty lease holder")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	o := s.org(org)
 	if expires.IsZero() {
 		if o.Holder != holder {
-			return nil
+			return 0, nil
 		}
 		o.Holder, o.Expires = "", time.Time{}
-		return s.save()
+		return 0, s.save()
 	}
-	if o.Holder != "" && o.Holder != holder && now.Before(o.Expires) {
-		return &access.LeaseHeldError{Organization: org, Expires: o.Expires}
+	if o.Holder != holder {
+		if o.Holder != "" && now.Before(o.Expires) {
+			return 0, &access.LeaseHeldError{Organization: org, Expires: o.Expires}
+		}
+		o.Holder = holder
+		o.Token++
 	}
-	o.Holder, o.Expires = holder, expires
-	return s.save()
+	o.Expires = expires
+	return o.Token, s.save()
+}
+
+// fenced reports whether token is not org's current term; s.mu is held.
+func (s *Store) fenced(org string, token int64) error {
+	if o := s.data.Organizations[org]; o == nil || o.Holder == "" || o.Token != token {
+		return fmt.Errorf("filestore: token %d of %q: %w", token, org, access.ErrLeaseLost)
+	}
+	return nil
 }
 
 // Load implements [access.Store].
@@ -144,7 +157,7 @@ func (s *Store) Load(ctx context.Context, org string) ([]access.Record, error) {
 }
 
 // Put implements [access.Store].
-func (s *Store) Put(ctx context.Context, org string, rec access.Record) error {
+func (s *Store) Put(ctx context.Context, org string, token int64, rec access.Record) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -154,21 +167,24 @@ func (s *Store) Put(ctx context.Context, org string, rec access.Record) error {
 	rec.Sources = slices.Clone(rec.Sources)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.fenced(org, token); err != nil {
+		return err
+	}
 	s.org(org).Records[rec.Key] = rec
 	return s.save()
 }
 
 // Delete implements [access.Store].
-func (s *Store) Delete(ctx context.Context, org, key string) error {
+func (s *Store) Delete(ctx context.Context, org string, token int64, key string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	o := s.data.Organizations[org]
-	if o == nil {
-		return nil
+	if err := s.fenced(org, token); err != nil {
+		return err
 	}
+	o := s.data.Organizations[org]
 	if _, ok := o.Records[key]; !ok {
 		return nil
 	}
