@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -101,12 +102,25 @@ func ReadConfig(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fleet: read config: %w", err)
 	}
+	c, err := ParseConfig(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w (in %s)", err, path)
+	}
+	return c, nil
+}
+
+// ParseConfig decodes and checks a configuration: it fills in defaults,
+// reads the secrets named by *_env keys from the environment, and reports
+// every problem at once. Unknown keys are refused.
+func ParseConfig(data []byte) (*Config, error) {
 	c := new(Config)
-	if err := json.Unmarshal(b, c); err != nil {
-		return nil, fmt.Errorf("fleet: config %s: %w", path, err)
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(c); err != nil {
+		return nil, fmt.Errorf("fleet: config: %w", err)
 	}
 	if err := c.normalize(); err != nil {
-		return nil, fmt.Errorf("fleet: config %s: %w", path, err)
+		return nil, fmt.Errorf("fleet: config: %w", err)
 	}
 	return c, nil
 }

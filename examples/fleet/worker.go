@@ -33,7 +33,9 @@ type Loader interface {
 type LoaderFunc func(ctx context.Context, org string) (access.Snapshot, error)
 
 // Load calls f.
-func (f LoaderFunc) Load(ctx context.Context, org string) (access.Snapshot, error) { return f(ctx, org) }
+func (f LoaderFunc) Load(ctx context.Context, org string) (access.Snapshot, error) {
+	return f(ctx, org)
+}
 
 // QueueSync is the River queue of the fleet's jobs.
 const QueueSync = "kisisync"
