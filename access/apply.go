@@ -52,32 +52,9 @@ type Report struct {
 	// [WithLinkWarning] on.
 	Links          int  `json:"links"`
 	LinksNearLimit bool `json:"links_near_limit,omitempty"`
-	// Held is set when the revoke guard stopped the run; nothing was applied.
-	Held bool `json:"held,omitempty"`
-}
-
-// RevokeLimitError is returned by Apply and Sync when the changes revoke
-// more grants and links than the revoke limit allows (see
-// [WithRevokeLimit]); nothing was applied. Review the plan, then call
-// [Changes.Approve] and Apply it.
-type RevokeLimitError struct {
-	// Organization is the organization the changes were planned for.
-	Organization string `json:"organization"`
-	// Revocations is how many grants and links the changes revoke, out of
-	// the Managed grants and links the Store records.
-	Revocations int `json:"revocations"`
-	Managed     int `json:"managed"`
-	// Limit is the share of Managed a run may revoke without approval
-	// (0.25 is 25%), and Floor the count it may always revoke.
-	Limit float64 `json:"limit"`
-	Floor int     `json:"floor"`
-}
-
-// Error implements error.
-func (e *RevokeLimitError) Error() string {
-	return fmt.Sprintf("access: plan for %q revokes %d of %d managed grants and links, above the limit of %.0f%% (and %d): not applied; "+
-		"an empty or truncated snapshot would lock people out, so approve the changes to apply them",
-		e.Organization, e.Revocations, e.Managed, e.Limit*100, e.Floor)
+	// Held are the cuts of access the revoke guard held back (see
+	// [RevokeLimitError]); everything else was applied.
+	Held []Change `json:"held,omitempty"`
 }
 
 // Notifier is told of each group link the reconciler creates, for hosts
@@ -181,13 +158,14 @@ func (r *Reconciler) apply(ctx context.Context, c *Changes, recs []Record) (*Rep
 	rep.Conflicts = slices.Clone(c.Conflicts)
 	rep.Skipped = c.Skipped
 	rep.Unresolved = c.Unresolved
-	if revocations, managed := ru.revocations(c, now); r.guardTrips(c, revocations, managed) {
-		rep.Held = true
-		r.finish(rep, now)
-		return rep, &RevokeLimitError{Organization: r.o.org, Revocations: revocations, Managed: managed,
-			Limit: r.o.revokeLimit, Floor: r.o.revokeFloor}
-	}
+	v := r.judge(c, ru.recs, now)
+	held := r.holds(c, v)
 	for i, ch := range c.Changes {
+		if held && cut(ch, ru.recs, now, r.p.Lead) != "" {
+			ch.Held = true
+			rep.Held = append(rep.Held, ch)
+			continue
+		}
 		err := ctx.Err()
 		if err == nil {
 			err = ru.renew(ctx)
@@ -221,43 +199,15 @@ func (r *Reconciler) apply(ctx context.Context, c *Changes, recs []Record) (*Rep
 		ru.retryNotifications(ctx)
 	}
 	r.finish(rep, now)
-	if rep.Failed > 0 {
+	if rep.Failed > 0 || held {
 		rep.NextRun = earliest(rep.NextRun, now.Add(r.o.retryAfter))
 	}
 	r.o.logger.DebugContext(ctx, "access: run applied", "organization", r.o.org, "created", rep.Created,
-		"replaced", rep.Replaced, "deleted", rep.Deleted, "failed", rep.Failed)
+		"replaced", rep.Replaced, "deleted", rep.Deleted, "failed", rep.Failed, "held", len(rep.Held))
+	if held {
+		return rep, errors.Join(append([]error{r.limitError(v)}, ru.errs...)...)
+	}
 	return rep, errors.Join(ru.errs...)
-}
-
-// revocations counts, from the Store's records rather than from c's own
-// counts, the deletes of c that revoke access in force or still to come,
-// and the grants and links managed (the base of the revoke guard).
-func (ru *run) revocations(c *Changes, now time.Time) (revocations, managed int) {
-	for _, rec := range ru.recs {
-		if live(rec, now) {
-			managed++
-		}
-	}
-	for _, ch := range c.Changes {
-		switch ch.Action {
-		case ActionAdopt:
-			if ch.Window != nil && !ended(*ch.Window, now) {
-				managed++
-			}
-		case ActionDelete:
-			if rec, ok := ru.recs[ch.Key]; !ok || !ended(rec.Window, now) {
-				revocations++
-			}
-		}
-	}
-	return revocations, managed
-}
-
-func (r *Reconciler) guardTrips(c *Changes, revocations, managed int) bool {
-	if c.Approved || r.o.approveAll || revocations <= r.o.revokeFloor {
-		return false
-	}
-	return float64(revocations) > r.o.revokeLimit*float64(managed)
 }
 
 func (r *Reconciler) finish(rep *Report, now time.Time) {

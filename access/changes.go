@@ -70,9 +70,35 @@ type Change struct {
 	// Expired marks a delete of an object whose window has ended: cleanup,
 	// not a revocation.
 	Expired bool `json:"expired,omitempty"`
+	// Rolling marks a grant whose Window is a rolling bound of a longer
+	// desired window (see [Policy.Validity]); it is renewed before it ends.
+	Rolling bool `json:"rolling,omitempty"`
+	// Cut is set on a delete or replacement that cuts access in force or
+	// entering Kisi within the lead time: the changes the revoke guard
+	// counts.
+	Cut CutKind `json:"cut,omitempty"`
+	// Held is set on a cut the revoke guard held back (see
+	// [RevokeLimitError]); it was not applied.
+	Held bool `json:"held,omitempty"`
 	// Reason says why, in a few words ("new access", "no longer desired").
 	Reason string `json:"reason"`
 }
+
+// CutKind classifies a cut of access for the revoke guard.
+type CutKind string
+
+// The kinds of cut.
+const (
+	// CutVanished: every source record of the access is gone from the
+	// snapshot, as it would be from an empty or truncated snapshot. These
+	// count toward the revoke limit ([WithRevokeLimit], default 25%).
+	CutVanished CutKind = "vanished"
+	// CutExplained: a source record is still in the snapshot and explains
+	// the cut (a cancelled plan, an End or a check-out set). These count,
+	// with the vanished ones, toward the higher limit of
+	// [WithExplainedRevokeLimit] (default 50%).
+	CutExplained CutKind = "explained"
+)
 
 // Conflict is a grant Kisi refused because the user already holds a role in
 // the group that this SDK does not manage. It is reported, never retried
@@ -114,10 +140,15 @@ type Changes struct {
 	Unresolved int `json:"unresolved,omitempty"`
 	// Managed is the number of grants and links the Store held at plan time
 	// whose windows had not ended (the base of the revoke guard);
-	// Revocations the deletes of grants and links still or not yet in force.
-	// Apply counts both again from its Store rather than trusting these.
+	// Revocations the cuts among the changes (see [Change.Cut]): deletes
+	// and shortenings of access in force or entering Kisi within the lead
+	// time. Apply counts both again from its Store rather than trusting
+	// these.
 	Managed     int `json:"managed"`
 	Revocations int `json:"revocations"`
+	// Held counts the cuts the revoke guard would hold back (each marked
+	// [Change.Held]); the rest of the plan is applied.
+	Held int `json:"held,omitempty"`
 	// Links is the number of email links that will exist after Apply.
 	Links int `json:"links"`
 	// Approved lets Apply go beyond the revoke limit; see [Changes.Approve].
@@ -129,6 +160,8 @@ type Changes struct {
 	// NextRun is carried over to the Report.
 	NextRun time.Time `json:"next_run,omitzero"`
 	loc     *time.Location
+	// renewals is the earliest renewal of a rolling window, part of NextRun.
+	renewals time.Time
 }
 
 // Approve marks the changes as reviewed, so [Reconciler.Apply] applies them
@@ -194,7 +227,10 @@ func (c *Changes) String() string {
 	if c.Unresolved > 0 {
 		fmt.Fprintf(&b, "! %d pending intents could not be looked up; retried next run\n", c.Unresolved)
 	}
-	fmt.Fprintf(&b, "\nPlan: %d to create, %d to replace, %d to delete (revoking %d of %d managed), %d to adopt, %d to forget.\n",
+	if c.Held > 0 {
+		fmt.Fprintf(&b, "! the revoke guard holds %d cuts of access (marked \"held\"): review them, then approve\n", c.Held)
+	}
+	fmt.Fprintf(&b, "\nPlan: %d to create, %d to replace, %d to delete (cutting %d of %d managed), %d to adopt, %d to forget.\n",
 		c.Count(ActionCreate), c.Count(ActionReplace), c.Count(ActionDelete), c.Revocations, c.Managed,
 		c.Count(ActionAdopt), c.Count(ActionForget))
 	return b.String()
@@ -253,6 +289,9 @@ func (ch Change) line(loc *time.Location) string {
 	}
 	if ch.Reason != "" {
 		notes = append(notes, ch.Reason)
+	}
+	if ch.Held {
+		notes = append(notes, "held by the revoke guard")
 	}
 	line := fmt.Sprintf("%s %s %s → group %d", sym, verb, ch.Email, ch.GroupID)
 	if ch.GroupName != "" {

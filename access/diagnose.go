@@ -481,7 +481,7 @@ func (dg *diagnoser) compareRoles(gd *GroupDiagnosis, gx *GroupExplanation) {
 			dg.add(Finding{Severity: SeverityWarning, Code: CodeRoleNotWanted, GroupID: gd.GroupID,
 				Message: fmt.Sprintf("Kisi still gives access through %s, though the platform gives none now.", desc),
 				Remedy:  "Run a sync: it removes the role."})
-		case ri.Managed && gx != nil && gx.Slot != nil && !sameInterval(w, *gx.Slot):
+		case ri.Managed && gx != nil && gx.Slot != nil && !sameInterval(w, *gx.Slot) && !rollingBound(w, *gx.Slot):
 			dg.add(Finding{Severity: SeverityInfo, Code: CodeRoleWindowDiffers, GroupID: gd.GroupID,
 				Message: fmt.Sprintf("The %s differs from the platform's window %s; it is valid now.", desc, fmtRoleWindow(*gx.Slot, loc)),
 				Remedy:  "Run a sync: it replaces the role with the platform's window."})
@@ -514,6 +514,13 @@ func sameInterval(a, b schedule.Interval) bool {
 		return t.Truncate(time.Second)
 	}
 	return a.Start.Truncate(time.Second).Equal(b.Start.Truncate(time.Second)) && end(a.End).Equal(end(b.End))
+}
+
+// rollingBound reports whether the role window w holds the platform's
+// window slot as a rolling bound (see access.Policy.Validity): from the
+// same start, ending sooner, renewed by the sync before it ends.
+func rollingBound(w, slot schedule.Interval) bool {
+	return sameInstant(w.Start, slot.Start) && w.End.Before(slot.End)
 }
 
 // fmtRoleWindow renders a validity window for a sentence.

@@ -18,29 +18,32 @@ type options struct {
 	org         string
 	loc         *time.Location
 	revokeLimit float64
-	revokeFloor int
-	patch       bool
-	notifier    Notifier
-	logger      *slog.Logger
-	leaseTTL    time.Duration
-	retryAfter  time.Duration
-	linkWarn    int
-	holder      string
-	approveAll  bool
-	groupNames  map[int64]string
-	progress    func(done, total int)
+	// explainedLimit bounds all cuts, explained or not.
+	explainedLimit float64
+	revokeFloor    int
+	patch          bool
+	notifier       Notifier
+	logger         *slog.Logger
+	leaseTTL       time.Duration
+	retryAfter     time.Duration
+	linkWarn       int
+	holder         string
+	approveAll     bool
+	groupNames     map[int64]string
+	progress       func(done, total int)
 }
 
 func defaultOptions() options {
 	return options{
-		clock:       clockwork.NewRealClock(),
-		org:         "default",
-		revokeLimit: 0.25,
-		revokeFloor: 3,
-		logger:      slog.New(slog.DiscardHandler),
-		leaseTTL:    10 * time.Minute,
-		retryAfter:  time.Minute,
-		linkWarn:    900,
+		clock:          clockwork.NewRealClock(),
+		org:            "default",
+		revokeLimit:    0.25,
+		explainedLimit: 0.5,
+		revokeFloor:    3,
+		logger:         slog.New(slog.DiscardHandler),
+		leaseTTL:       10 * time.Minute,
+		retryAfter:     time.Minute,
+		linkWarn:       900,
 	}
 }
 
@@ -82,8 +85,11 @@ func WithLocation(loc *time.Location) Option {
 }
 
 // WithRevokeLimit sets the share (0 to 1) of managed grants and links one
-// run may revoke without approval (default 0.25). A run that revokes more,
-// and more than the floor of [WithRevokeFloor], is not applied: Apply and
+// run may cut without approval when the sources of the cut access vanished
+// from the snapshot, as from an empty or truncated one (default 0.25). A
+// cut is a delete or shortening of access in force or entering Kisi within
+// the lead time. A run that cuts more, and more than the floor of
+// [WithRevokeFloor], applies everything else and holds the cuts: Apply and
 // Sync return a *[RevokeLimitError] until the changes are approved with
 // [Changes.Approve] (or every run with [WithApproveRevocations]).
 func WithRevokeLimit(share float64) Option {
@@ -92,6 +98,22 @@ func WithRevokeLimit(share float64) Option {
 			return fmt.Errorf("access: revoke limit %v outside [0, 1]", share)
 		}
 		o.revokeLimit = share
+		return nil
+	}
+}
+
+// WithExplainedRevokeLimit sets the share (0 to 1) of managed grants and
+// links one run may cut in all, including cuts explained by a record still
+// in the snapshot (a cancelled plan, an End or a check-out set), before the
+// guard holds the cuts (default 0.5). Routine life — a month end, an
+// automatic check-out — stays under it; every open plan ended at once by an
+// exporter bug does not.
+func WithExplainedRevokeLimit(share float64) Option {
+	return func(o *options) error {
+		if share < 0 || share > 1 {
+			return fmt.Errorf("access: explained revoke limit %v outside [0, 1]", share)
+		}
+		o.explainedLimit = share
 		return nil
 	}
 }

@@ -191,19 +191,30 @@ func (r *Reconciler) plan(ctx context.Context, s Snapshot) (*Changes, []Record, 
 		res[rec.Key] = r.resolve(ctx, rec)
 	}
 
-	c := diff(now, recs, grants, links, memberIndex(s), res)
+	c := diff(diffInput{now: now, lead: r.p.Lead, hold: r.holding(now, s), recs: recs, grants: grants, links: links,
+		members: memberIndex(s), res: res, present: presentSources(s)})
 	c.Organization = r.o.org
 	for i := range c.Changes {
 		c.Changes[i].GroupName = r.o.groupNames[c.Changes[i].GroupID]
 	}
 	c.Skipped = skipped
+	r.markHeld(c, recs)
 	c.Base = fingerprint(r.o.org, recs)
 	c.loc = r.location(s)
 	c.Location = c.loc.String()
 	if n := <-nextc; n.ok {
 		c.NextRun = n.t
 	}
+	if !c.renewals.IsZero() {
+		c.NextRun = earliest(c.NextRun, c.renewals)
+	}
 	return c, recs, nil
+}
+
+// holding is how this run bounds the windows Kisi holds: renewals happen in
+// the night hours of the snapshot's (or [WithLocation]'s) time zone.
+func (r *Reconciler) holding(now time.Time, s Snapshot) holding {
+	return holding{now: now, validity: r.p.validity(), loc: r.location(s)}
 }
 
 // location is the zone Changes are rendered in.
@@ -471,15 +482,16 @@ func toKisi(iv schedule.Interval) (from, until *time.Time) {
 
 func openEnded(t time.Time) bool { return t.IsZero() || !t.Before(schedule.Forever) }
 
-// sameWindow compares windows to the second, as Kisi stores them.
+// sameWindow compares windows within [windowTolerance], so a Kisi that
+// rounds what it stores cannot make a run replace a role.
 func sameWindow(a, b schedule.Interval) bool {
-	if !a.Start.Truncate(time.Second).Equal(b.Start.Truncate(time.Second)) {
+	if !sameInstant(a.Start, b.Start) {
 		return false
 	}
 	if openEnded(a.End) || openEnded(b.End) {
 		return openEnded(a.End) == openEnded(b.End)
 	}
-	return a.End.Truncate(time.Second).Equal(b.End.Truncate(time.Second))
+	return sameInstant(a.End, b.End)
 }
 
 // ended reports whether iv is over at now.
@@ -495,52 +507,26 @@ func live(rec Record, now time.Time) bool {
 
 func ptr(iv schedule.Interval) *schedule.Interval { return &iv }
 
-// diff is the pure core of Plan.
-func diff(now time.Time, recs []Record, grants []Grant, links []Link, members map[string]Member, res map[string]resolution) *Changes {
-	c := &Changes{At: now, Changes: []Change{}}
-	view := make(map[string]Record, len(recs))
-	skip := make(map[string]bool)
-	var store []Change
-	for _, rec := range recs {
-		if rec.Kind == KindUser {
-			continue
-		}
-		if rec.State == StatePending {
-			rs, ok := res[rec.Key]
-			switch {
-			case !ok || rs.err != nil:
-				c.Unresolved++
-				skip[rec.Key] = true
-				continue
-			case rs.found:
-				store = append(store, Change{Action: ActionAdopt, Object: objectOf(rec.Kind), Key: rec.Key, Email: rec.Email,
-					MemberID: rec.MemberID, Name: rec.Name, GroupID: rec.GroupID, Window: ptr(rs.window),
-					KisiID: rs.kisiID, UserID: rec.UserID, BookingID: rec.BookingID, Sources: rec.Sources,
-					Reason: "found in Kisi after an interrupted create"})
-				rec.State, rec.KisiID, rec.Window = StateSettled, rs.kisiID, rs.window
-			default:
-				store = append(store, forget(rec, "interrupted create did not reach Kisi"))
-				continue
-			}
-		}
-		view[rec.Key] = rec
-	}
+// diffInput is what the pure core of Plan works from.
+type diffInput struct {
+	now     time.Time
+	lead    time.Duration
+	hold    holding
+	recs    []Record
+	grants  []Grant
+	links   []Link
+	members map[string]Member
+	res     map[string]resolution
+	// present holds the snapshot's records, to tell a cut explained by a
+	// record still there from one whose source vanished.
+	present map[Source]bool
+}
 
-	// What is wanted, as the create of each grant and link.
-	want := make(map[string]Change, len(grants)+len(links))
-	for _, g := range grants {
-		mem := members[g.MemberID]
-		key := RoleKey(g.Email, g.GroupID)
-		want[key] = Change{Action: ActionCreate, Object: ObjectGrant, Key: key, Email: g.Email,
-			MemberID: g.MemberID, Name: mem.Name, Managed: mem.Managed, GroupID: g.GroupID,
-			Window: ptr(g.Window), Sources: g.Sources, Reason: "new access"}
-	}
-	for _, l := range links {
-		key := LinkKey(l.BookingID, l.GroupID)
-		want[key] = Change{Action: ActionCreate, Object: ObjectLink, Key: key, Email: l.Email, Name: l.Name,
-			GroupID: l.GroupID, Window: ptr(l.Window), BookingID: l.BookingID, SendLink: l.SendLink, QR: l.QR,
-			Sources: []Source{{Kind: "booking", ID: l.BookingID}}, Reason: "drop-in booking"}
-	}
+// diff is the pure core of Plan.
+func diff(in diffInput) *Changes {
+	c := &Changes{At: in.now, Changes: []Change{}}
+	view, store, skip := settleIntents(c, in.recs, in.res)
+	want, desired := wanted(in)
 
 	var revokes, replaces, creates, cleanups []Change
 	for _, key := range unionKeys(want, view) {
@@ -570,26 +556,170 @@ func diff(now time.Time, recs []Record, grants []Grant, links []Link, members ma
 				creates = append(creates, create)
 			}
 		case !wanted:
-			ch := Change{Action: ActionDelete, Object: objectOf(rec.Kind), Key: rec.Key, Email: rec.Email, MemberID: rec.MemberID,
-				Name: rec.Name, GroupID: rec.GroupID, Old: ptr(rec.Window), KisiID: rec.KisiID, Sources: rec.Sources,
-				BookingID: rec.BookingID, Reason: "no longer desired"}
-			switch {
-			case ended(rec.Window, now):
-				ch.Expired, ch.Reason = true, "expired"
+			ch := revoke(rec, in)
+			if ch.Expired {
 				cleanups = append(cleanups, ch)
-				continue
-			case ch.Object == ObjectLink:
-				ch.Reason = "booking removed"
+			} else {
+				revokes = append(revokes, ch)
 			}
-			revokes = append(revokes, ch)
 		default:
-			if reason := replaceReason(rec, create, now); reason != "" {
+			if reason := replaceReason(rec, create, desired[key], in.hold); reason != "" {
 				create.Action, create.Old, create.KisiID, create.Reason = ActionReplace, ptr(rec.Window), rec.KisiID, reason
+				create.Cut = cutOf(rec, create, in)
 				replaces = append(replaces, create)
 			}
 		}
 	}
+	order(c, store, revokes, replaces, creates, cleanups)
+	tally(c, view, in.now)
+	c.renewals = renewals(view, want, desired, in.hold)
+	return c
+}
 
+// settleIntents resolves the pending intents of recs with what Plan found in
+// Kisi: the Store corrections (adopt, forget), the records as they will be
+// (view) and the keys left alone because their lookup failed (skip).
+func settleIntents(c *Changes, recs []Record, res map[string]resolution) (view map[string]Record, store []Change, skip map[string]bool) {
+	view = make(map[string]Record, len(recs))
+	skip = make(map[string]bool)
+	for _, rec := range recs {
+		if rec.Kind != KindRole && rec.Kind != KindLink {
+			continue
+		}
+		if rec.State == StatePending {
+			rs, ok := res[rec.Key]
+			switch {
+			case !ok || rs.err != nil:
+				c.Unresolved++
+				skip[rec.Key] = true
+				continue
+			case rs.found:
+				store = append(store, Change{Action: ActionAdopt, Object: objectOf(rec.Kind), Key: rec.Key, Email: rec.Email,
+					MemberID: rec.MemberID, Name: rec.Name, GroupID: rec.GroupID, Window: ptr(rs.window),
+					KisiID: rs.kisiID, UserID: rec.UserID, BookingID: rec.BookingID, Sources: rec.Sources,
+					Reason: "found in Kisi after an interrupted create"})
+				rec.State, rec.KisiID, rec.Window = StateSettled, rs.kisiID, rs.window
+			default:
+				store = append(store, forget(rec, "interrupted create did not reach Kisi"))
+				continue
+			}
+		}
+		view[rec.Key] = rec
+	}
+	return view, store, skip
+}
+
+// wanted returns the create of every wanted grant and link, with the window
+// Kisi is to hold, and the desired (unbounded) window of each grant.
+func wanted(in diffInput) (want map[string]Change, desired map[string]schedule.Interval) {
+	want = make(map[string]Change, len(in.grants)+len(in.links))
+	desired = make(map[string]schedule.Interval, len(in.grants))
+	for _, g := range in.grants {
+		mem := in.members[g.MemberID]
+		key := RoleKey(g.Email, g.GroupID)
+		held, rolling := in.hold.hold(g.Window)
+		want[key] = Change{Action: ActionCreate, Object: ObjectGrant, Key: key, Email: g.Email,
+			MemberID: g.MemberID, Name: mem.Name, Managed: mem.Managed, GroupID: g.GroupID,
+			Window: ptr(held), Rolling: rolling, Sources: g.Sources, Reason: "new access"}
+		desired[key] = g.Window
+	}
+	for _, l := range in.links {
+		key := LinkKey(l.BookingID, l.GroupID)
+		want[key] = Change{Action: ActionCreate, Object: ObjectLink, Key: key, Email: l.Email, Name: l.Name,
+			GroupID: l.GroupID, Window: ptr(l.Window), BookingID: l.BookingID, SendLink: l.SendLink, QR: l.QR,
+			Sources: []Source{{Kind: KindBooking, ID: l.BookingID}}, Reason: "drop-in booking"}
+	}
+	return want, desired
+}
+
+// revoke is the delete of a record no longer wanted: cleanup when its window
+// has ended, else a revocation, a cut when the access is in force or enters
+// Kisi within the lead time.
+func revoke(rec Record, in diffInput) Change {
+	ch := Change{Action: ActionDelete, Object: objectOf(rec.Kind), Key: rec.Key, Email: rec.Email, MemberID: rec.MemberID,
+		Name: rec.Name, GroupID: rec.GroupID, Old: ptr(rec.Window), KisiID: rec.KisiID, Sources: rec.Sources,
+		BookingID: rec.BookingID, Reason: "no longer desired"}
+	switch {
+	case ended(rec.Window, in.now):
+		ch.Expired, ch.Reason = true, "expired"
+		return ch
+	case ch.Object == ObjectLink:
+		ch.Reason = "booking removed"
+	}
+	if due(rec.Window, in.now, in.lead) {
+		ch.Cut = cutClass(rec.Sources, in.present)
+	}
+	return ch
+}
+
+// cutOf classifies a replacement of rec by create: a cut when the old window
+// is in force (or enters Kisi within the lead time) and the new one starts
+// later or ends sooner. Bounding or renewing a rolling window is not a cut.
+func cutOf(rec Record, create Change, in diffInput) CutKind {
+	if !due(rec.Window, in.now, in.lead) || ended(rec.Window, in.now) {
+		return ""
+	}
+	nw, old := *create.Window, rec.Window
+	later := nw.Start.After(laterOf(old.Start, in.now).Add(windowTolerance))
+	sooner := !create.Rolling && nw.End.Add(windowTolerance).Before(old.End)
+	if !later && !sooner {
+		return ""
+	}
+	return cutClass(rec.Sources, in.present)
+}
+
+// due reports whether access in window w is in force at now or enters Kisi
+// within the lead time.
+func due(w schedule.Interval, now time.Time, lead time.Duration) bool {
+	return w.Start.Before(now.Add(lead).Add(time.Nanosecond))
+}
+
+// cutClass says whether a cut is explained by a source record still in the
+// snapshot (a cancelled plan, an End or check-out set) or its sources all
+// vanished from it. A record adopted without sources counts as vanished.
+func cutClass(sources []Source, present map[Source]bool) CutKind {
+	for _, s := range sources {
+		if present[s] {
+			return CutExplained
+		}
+	}
+	return CutVanished
+}
+
+func laterOf(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// presentSources indexes the records of s, as the sources a Grant names.
+func presentSources(s Snapshot) map[Source]bool {
+	n := len(s.Plans) + len(s.Allowances) + len(s.Bookings) + len(s.Assignments) + len(s.CheckIns)
+	p := make(map[Source]bool, n)
+	for _, r := range s.Plans {
+		p[Source{Kind: KindPlan, ID: r.ID}] = true
+		p[Source{Kind: KindDefault, ID: r.ID}] = true
+	}
+	for _, r := range s.Allowances {
+		p[Source{Kind: KindAllowance, ID: r.ID}] = true
+	}
+	for _, r := range s.Bookings {
+		p[Source{Kind: KindBooking, ID: r.ID}] = true
+	}
+	for _, r := range s.Assignments {
+		p[Source{Kind: KindAssignment, ID: r.ID}] = true
+	}
+	for _, r := range s.CheckIns {
+		p[Source{Kind: KindCheckIn, ID: r.ID}] = true
+	}
+	return p
+}
+
+// order puts the parts of a plan in the order Apply takes them: Store
+// corrections, revocations, replacements, creates (soonest window first),
+// cleanup.
+func order(c *Changes, store, revokes, replaces, creates, cleanups []Change) {
 	byKey := func(a, b *Change) int {
 		if c := strings.Compare(a.Email, b.Email); c != 0 {
 			return c
@@ -613,30 +743,56 @@ func diff(now time.Time, recs []Record, grants []Grant, links []Link, members ma
 	if c.Changes == nil {
 		c.Changes = []Change{}
 	}
+}
 
-	links0 := 0
+// tally counts the managed access, the cuts and the email links of c.
+func tally(c *Changes, view map[string]Record, now time.Time) {
+	links := 0
 	for _, rec := range view {
 		if live(rec, now) {
 			c.Managed++
 		}
 		if rec.Kind == KindLink && rec.State == StateSettled && rec.Email != "" {
-			links0++
+			links++
 		}
 	}
-	c.Revocations = len(revokes)
 	for _, ch := range c.Changes {
+		if ch.Cut != "" {
+			c.Revocations++
+		}
 		if ch.Object != ObjectLink {
 			continue
 		}
 		switch ch.Action {
 		case ActionCreate:
-			links0++
+			links++
 		case ActionDelete:
-			links0--
+			links--
 		}
 	}
-	c.Links = links0
-	return c
+	c.Links = links
+}
+
+// renewals returns the earliest instant a rolling window kept or created by
+// the plan is due for renewal (zero if none).
+func renewals(view map[string]Record, want map[string]Change, desired map[string]schedule.Interval, h holding) time.Time {
+	if h.validity < 0 {
+		return time.Time{}
+	}
+	var next time.Time
+	for key, ch := range want {
+		if ch.Object != ObjectGrant {
+			continue
+		}
+		held := *ch.Window
+		if rec, ok := view[key]; ok && rec.State == StateSettled && h.keeps(rec.Window, desired[key]) {
+			held = rec.Window
+		}
+		if held.End.Before(desired[key].End) {
+			next = earliest(next, h.renewAt(held.End))
+		}
+	}
+	return next
 }
 
 // sortChanges sorts cs by cmpFn through pointers, so the large structs move
@@ -655,21 +811,27 @@ func sortChanges(cs []Change, cmpFn func(a, b *Change) int) {
 }
 
 // replaceReason says why the settled record rec must be replaced to give
-// the wanted create, or "" when Kisi already holds it.
-func replaceReason(rec Record, create Change, now time.Time) string {
-	moved := !sameWindow(rec.Window, *create.Window)
-	switch {
-	case create.Object == ObjectLink && moved:
-		return "booking moved"
-	case create.Object == ObjectLink:
-		if rec.Email != create.Email || rec.Name != create.Name || rec.SendLink != create.SendLink || rec.QR != create.QR {
+// the wanted create (whose desired, unbounded window is desired), or "" when
+// Kisi already holds it.
+func replaceReason(rec Record, create Change, desired schedule.Interval, h holding) string {
+	if create.Object == ObjectLink {
+		switch {
+		case !sameWindow(rec.Window, *create.Window):
+			return "booking moved"
+		case rec.Email != create.Email || rec.Name != create.Name || rec.SendLink != create.SendLink || rec.QR != create.QR:
 			return "link details changed"
 		}
 		return ""
-	case !moved:
+	}
+	switch {
+	case h.keeps(rec.Window, desired):
 		return ""
-	case ended(rec.Window, now):
+	case ended(rec.Window, h.now):
 		return "previous window ended; next window"
+	case create.Rolling && sameInstant(rec.Window.Start, desired.Start) && openEnded(rec.Window.End):
+		return "bound open-ended window to the rolling validity"
+	case create.Rolling && sameInstant(rec.Window.Start, desired.Start) && rec.Window.End.Before(desired.End):
+		return "renew rolling window"
 	}
 	return "window changed"
 }

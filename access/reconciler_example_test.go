@@ -53,7 +53,7 @@ func ExampleReconciler_Sync() {
 	//
 	// + grant alice@example.com → group 100004 "Room 1"  2026-06-10 13:55–15:05 CEST  (booking bk1; new access)
 	//
-	// Plan: 1 to create, 0 to replace, 0 to delete (revoking 0 of 0 managed), 0 to adopt, 0 to forget.
+	// Plan: 1 to create, 0 to replace, 0 to delete (cutting 0 of 0 managed), 0 to adopt, 0 to forget.
 	// created 1, next run 15:05
 	// second run: created 0, replaced 0, deleted 0
 }

@@ -191,14 +191,14 @@ func (e *rig) checkExact(t *testing.T, s access.Snapshot) {
 		if g.Email == "dave@example.com" && g.GroupID == e.room {
 			continue // held back by the unmanaged role
 		}
-		want[fmt.Sprintf("%s→%d %s", g.Email, g.GroupID, access.FormatWindow(g.Window, time.UTC))] = true
+		want[fmt.Sprintf("%s→%d %s", g.Email, g.GroupID, heldLabel(g.Window, now))] = true
 	}
 	got := map[string]bool{}
 	for _, r := range e.roles() {
 		if r.Email == "dave@example.com" && r.Group == e.room {
 			continue
 		}
-		got[fmt.Sprintf("%s→%d %s", r.Email, r.Group, access.FormatWindow(r.Window, time.UTC))] = true
+		got[fmt.Sprintf("%s→%d %s", r.Email, r.Group, heldLabel(r.Window, now))] = true
 	}
 	require.Equal(t, want, got)
 

@@ -58,7 +58,8 @@ func FuzzDiff(f *testing.F) {
 			seenGrant[key] = true
 			grants = append(grants, Grant{MemberID: email, Email: email, GroupID: group, Window: w})
 		}
-		c := diff(now, recs, grants, nil, nil, res)
+		h := holding{now: now, validity: DefaultValidity, loc: time.UTC}
+		c := diff(diffInput{now: now, lead: 20 * time.Minute, hold: h, recs: recs, grants: grants, res: res})
 
 		byKey := map[string]Record{}
 		for _, r := range recs {
@@ -66,7 +67,7 @@ func FuzzDiff(f *testing.F) {
 		}
 		writes := map[string]int{}
 		lastPart, lastStart := -1, time.Time{}
-		deletes := 0
+		cuts := 0
 		for _, ch := range c.Changes {
 			part := 0
 			switch {
@@ -74,7 +75,6 @@ func FuzzDiff(f *testing.F) {
 				part = 0
 			case ch.Action == ActionDelete && !ch.Expired:
 				part = 1
-				deletes++
 			case ch.Action == ActionReplace:
 				part = 2
 			case ch.Action == ActionCreate:
@@ -92,6 +92,15 @@ func FuzzDiff(f *testing.F) {
 				lastStart = ch.Window.Start
 			}
 			lastPart = part
+			if ch.Cut != "" {
+				cuts++
+				if ch.Action != ActionDelete && ch.Action != ActionReplace {
+					t.Fatalf("%s classified as a cut:\n%s", ch.Action, c)
+				}
+			}
+			if ch.Action == ActionDelete && !ch.Expired && due(*ch.Old, now, 20*time.Minute) && ch.Cut == "" {
+				t.Fatalf("revocation of %s in force not counted as a cut:\n%s", ch.Key, c)
+			}
 			if part >= 1 {
 				writes[ch.Key]++
 				if writes[ch.Key] > 1 {
@@ -105,8 +114,8 @@ func FuzzDiff(f *testing.F) {
 				}
 			}
 		}
-		if deletes != c.Revocations {
-			t.Fatalf("Revocations = %d, want %d", c.Revocations, deletes)
+		if cuts != c.Revocations {
+			t.Fatalf("Revocations = %d, want %d", c.Revocations, cuts)
 		}
 		for _, g := range grants {
 			key := RoleKey(g.Email, g.GroupID)
@@ -118,11 +127,11 @@ func FuzzDiff(f *testing.F) {
 				if _, ok := res[key]; !ok {
 					continue // unresolved: left alone
 				}
-				if r := res[key]; r.found && sameWindow(r.window, g.Window) {
+				if r := res[key]; r.found && h.keeps(r.window, g.Window) {
 					continue
 				}
 			}
-			if have && rec.State == StateSettled && sameWindow(rec.Window, g.Window) {
+			if have && rec.State == StateSettled && h.keeps(rec.Window, g.Window) {
 				continue
 			}
 			t.Fatalf("desired %s %v not planned:\n%s", key, g.Window, c)

@@ -57,6 +57,9 @@ type rig struct {
 
 type rigConfig struct {
 	opts   []access.Option
+	policy *access.Policy
+	// checkIns maps location "ber" to the Lounge group (e.other).
+	checkIns bool
 	store  func(access.Store) access.Store
 	server []kisitest.Option
 	dropIn mapping.DropIn
@@ -84,11 +87,18 @@ func newRig(t *testing.T, cfg rigConfig) *rig {
 		Resources: map[string][]int64{"room1": {e.room}, "room2": {e.room, e.other}},
 		DropIn:    cfg.dropIn,
 	}
+	if cfg.checkIns {
+		e.m.Locations = map[string][]int64{"ber": {e.other}}
+	}
+	p := access.DefaultPolicy()
+	if cfg.policy != nil {
+		p = *cfg.policy
+	}
 	e.st = access.NewMemoryStore()
 	if cfg.store != nil {
 		e.st = cfg.store(e.st)
 	}
-	e.r, err = access.NewReconciler(client, e.st, e.m, access.DefaultPolicy(),
+	e.r, err = access.NewReconciler(client, e.st, e.m, p,
 		append([]access.Option{access.WithClock(clock)}, cfg.opts...)...)
 	require.NoError(t, err)
 	return e
@@ -230,9 +240,19 @@ func span(from, to string) schedule.Interval {
 	return schedule.Interval{Start: cest(from), End: cest(to)}
 }
 
-// openFrom is an open-ended window.
-func openFrom(hhmm string) schedule.Interval {
-	return schedule.Interval{Start: cest(hhmm), End: schedule.Forever}
+// heldLabel renders w, and a window reaching more than half the default
+// validity ahead (a rolling window, whenever it was renewed) as "rolling".
+func heldLabel(w schedule.Interval, now time.Time) string {
+	if w.End.After(now.Add(access.DefaultValidity / 2)) {
+		return "rolling from " + w.Start.UTC().Format(time.DateTime)
+	}
+	return access.FormatWindow(w, time.UTC)
+}
+
+// heldFrom is an open-ended window from hhmm as Kisi holds it at now: a
+// rolling window ending DefaultValidity later, on a whole minute.
+func heldFrom(hhmm string, now time.Time) schedule.Interval {
+	return schedule.Interval{Start: cest(hhmm), End: now.Add(access.DefaultValidity).Truncate(time.Minute)}
 }
 
 // failingStore makes chosen Store writes fail, to simulate a crash

@@ -177,9 +177,9 @@ func TestInvitationSentOnce(t *testing.T) {
 	require.Equal(t, 1, invitations, "alice once; bob is managed")
 	want := []kisiRole{
 		{Email: "alice@example.com", Group: e.room, Window: span("13:55", "15:05"), Notify: true},
-		{Email: "alice@example.com", Group: e.pro, Window: openFrom("09:00")},
+		{Email: "alice@example.com", Group: e.pro, Window: heldFrom("09:00", e.clock.Now())},
 		{Email: "bob@example.com", Group: e.room, Window: span("13:55", "15:05")},
-		{Email: "bob@example.com", Group: e.pro, Window: openFrom("09:00")},
+		{Email: "bob@example.com", Group: e.pro, Window: heldFrom("09:00", e.clock.Now())},
 	}
 	sortRoles(want)
 	if diff := cmp.Diff(want, e.roles()); diff != "" {
@@ -252,7 +252,7 @@ func TestRevokeGuard(t *testing.T) {
 	require.ErrorAs(t, err, &rle)
 	require.Equal(t, 8, rle.Revocations)
 	require.Equal(t, 8, rle.Managed)
-	require.True(t, rep.Held)
+	require.NotEmpty(t, rep.Held)
 	require.Empty(t, e.srv.Requests(), "nothing applied")
 	require.Len(t, e.roles(), 8)
 

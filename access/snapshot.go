@@ -281,10 +281,37 @@ type Policy struct {
 	// (the slot rule of [Desired]); 0 means only once it has started. Kisi
 	// itself opens the door at the window's start.
 	Lead time.Duration `json:"lead"`
+	// Validity ("validity") bounds how far ahead Kisi holds a window: an
+	// open-ended window (or one ending later than Validity from now) is
+	// held as a rolling window ending Validity from now, renewed when less
+	// than half of it remains, so access that nobody ends any more (a sync
+	// that stopped, a lost Store) ends by itself within Validity. Zero
+	// means [DefaultValidity]; [UnboundedValidity] ("unbounded") holds
+	// open-ended windows with no valid_until at all, an explicit choice
+	// that gives up that bound.
+	Validity time.Duration `json:"validity,omitempty"`
+}
+
+// DefaultValidity is the rolling validity of [Policy.Validity] when it is
+// zero: 14 days.
+const DefaultValidity = 14 * 24 * time.Hour
+
+// UnboundedValidity, as [Policy.Validity], holds open-ended windows in Kisi
+// with no valid_until: nothing but a later run of this SDK ends them.
+const UnboundedValidity time.Duration = -1
+
+// validity returns the rolling bound of p: [DefaultValidity] for zero, and
+// a negative duration for [UnboundedValidity].
+func (p Policy) validity() time.Duration {
+	if p.Validity == 0 {
+		return DefaultValidity
+	}
+	return p.Validity
 }
 
 // DefaultPolicy returns a 5-minute buffer before and after, a 20-minute lead
-// time and check-ins that last until the end of the local day.
+// time, check-ins that last until the end of the local day and windows held
+// at most [DefaultValidity] ahead (Validity zero).
 func DefaultPolicy() Policy {
 	return Policy{Buffer: schedule.DefaultBuffer, Lead: 20 * time.Minute}
 }
@@ -370,6 +397,7 @@ type policyJSON struct {
 	ResourceBuffers map[string]schedule.Buffer `json:"resource_buffers,omitempty"`
 	CheckInFor      string                     `json:"check_in_for,omitempty"`
 	Lead            string                     `json:"lead"`
+	Validity        string                     `json:"validity,omitempty"`
 }
 
 // MarshalJSON encodes p with durations as Go duration strings (see
@@ -381,6 +409,12 @@ func (p Policy) MarshalJSON() ([]byte, error) {
 	w := policyJSON{Buffer: p.Buffer, ResourceBuffers: p.ResourceBuffers, Lead: schedule.FormatDuration(p.Lead)}
 	if p.CheckInFor != 0 {
 		w.CheckInFor = schedule.FormatDuration(p.CheckInFor)
+	}
+	switch {
+	case p.Validity == UnboundedValidity:
+		w.Validity = "unbounded"
+	case p.Validity != 0:
+		w.Validity = schedule.FormatDuration(p.Validity)
 	}
 	return json.Marshal(w)
 }
@@ -409,12 +443,18 @@ func (p *Policy) UnmarshalJSON(data []byte) error {
 			out.CheckInFor, err = schedule.DecodeDuration(raw)
 		case "lead":
 			out.Lead, err = schedule.DecodeDuration(raw)
+		case "validity":
+			if string(raw) == `"unbounded"` {
+				out.Validity = UnboundedValidity
+				break
+			}
+			out.Validity, err = schedule.DecodeDuration(raw)
 		default:
-			return fmt.Errorf("access: %w: unknown field %q (want buffer, resource_buffers, check_in_for or lead)", ErrInvalidPolicy, k)
+			return fmt.Errorf("access: %w: unknown field %q (want buffer, resource_buffers, check_in_for, lead or validity)", ErrInvalidPolicy, k)
 		}
 		switch {
 		case err == nil:
-		case k == "check_in_for" || k == "lead":
+		case k == "check_in_for" || k == "lead" || k == "validity":
 			return fmt.Errorf("access: %w: %s: %w", ErrInvalidPolicy, k, err)
 		default: // the error names the field
 			return fmt.Errorf("access: %w: %w", ErrInvalidPolicy, err)

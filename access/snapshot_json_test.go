@@ -126,7 +126,7 @@ func TestPolicyUnmarshalJSON(t *testing.T) {
 		{name: "resource buffers not an object", json: `{"resource_buffers": ["room-1"]}`,
 			wantErr: `access: invalid policy: resource_buffers: want an object from resource IDs to buffers`},
 		{name: "unknown field", json: `{"led": "20m"}`,
-			wantErr: `access: invalid policy: unknown field "led" (want buffer, resource_buffers, check_in_for or lead)`},
+			wantErr: `access: invalid policy: unknown field "led" (want buffer, resource_buffers, check_in_for, lead or validity)`},
 		{name: "not an object", json: `"20m"`,
 			wantErr: `access: invalid policy: want an object such as {"buffer": {"before": "5m", "after": "5m"}, "lead": "20m"}`},
 	}

@@ -223,8 +223,13 @@ func validRules(rules []schedule.Rule) error {
 	return nil
 }
 
+// minValidity is the shortest rolling validity a Policy may set: renewals
+// happen when half of it remains, so a shorter one would renew on every run.
+const minValidity = time.Hour
+
 // Validate reports a policy that cannot be applied: a negative buffer
-// (organization or resource), lead time or check-in duration. The error
+// (organization or resource), lead time or check-in duration, or a validity
+// that is negative (other than [UnboundedValidity]) or under an hour. The error
 // wraps [ErrInvalidPolicy].
 func (p Policy) Validate() error {
 	if err := p.Buffer.Validate(); err != nil {
@@ -240,6 +245,12 @@ func (p Policy) Validate() error {
 	}
 	if p.CheckInFor < 0 {
 		return fmt.Errorf("%w: check-in duration %v is negative", ErrInvalidPolicy, p.CheckInFor)
+	}
+	if p.Validity < 0 && p.Validity != UnboundedValidity {
+		return fmt.Errorf("%w: validity %v is negative (use UnboundedValidity for no bound)", ErrInvalidPolicy, p.Validity)
+	}
+	if p.Validity > 0 && p.Validity < minValidity {
+		return fmt.Errorf("%w: validity %v is shorter than %v", ErrInvalidPolicy, p.Validity, minValidity)
 	}
 	return nil
 }

@@ -249,7 +249,7 @@ func TestLoadPolicy(t *testing.T) {
 		{name: "resource buffer", file: `{"resource_buffers": {"room-spree": {"after": 600}}}`,
 			wantErr: `policy.json: resource_buffers["room-spree"]: buffer: after: want a duration string such as "5m" or "1h30m", got the number 600`},
 		{name: "unknown field", file: `{"revoke_limit": 0.25}`,
-			wantErr: `policy.json: unknown field "revoke_limit" (want buffer, resource_buffers, check_in_for or lead)`},
+			wantErr: `policy.json: unknown field "revoke_limit" (want buffer, resource_buffers, check_in_for, lead or validity)`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
