@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/kisisync/kisisync/access"
 	"github.com/kisisync/kisisync/kisi"
@@ -72,7 +73,7 @@ func NewMetrics() *Metrics {
 	}
 	m.Registry.MustRegister(m.Runs, m.Changes, m.Failures, m.HeldRevocations, m.KisiResponses,
 		m.RunDuration, m.NextRunLag,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 

@@ -2,6 +2,9 @@ package fleet_test
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -72,4 +75,14 @@ func TestWake(t *testing.T) {
 	require.NoError(t, w.Wake(ctx, "org-a", false)) // the next run is scheduled an hour ahead
 	waitRun(3, 10*time.Second)
 	require.ErrorIs(t, w.Wake(ctx, "org-z", false), fleet.ErrUnknownOrganization)
+
+	// The three runs are in the metrics.
+	require.Eventually(t, func() bool {
+		rw := httptest.NewRecorder()
+		fleet.NewHandler(w).ServeHTTP(rw, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+		body := rw.Body.String()
+		return strings.Contains(body, `kisisync_fleet_runs_total{result="ok"} 3`) &&
+			strings.Contains(body, "kisisync_fleet_run_duration_seconds_count 3") &&
+			strings.Contains(body, "kisisync_fleet_next_run_lag_seconds_count 3")
+	}, 10*time.Second, 50*time.Millisecond)
 }
