@@ -22,7 +22,8 @@ type Metrics struct {
 
 	// Runs counts finished runs by result: ok, failed (some changes
 	// failed), held (the revoke guard held cuts), busy (another run held
-	// the lease), error (the run could not start or plan).
+	// the lease), unresolved (creates of unknown outcome still to look
+	// up), error (the run could not start or plan).
 	Runs *prometheus.CounterVec
 	// Changes counts what runs did, by kind: created, replaced, deleted,
 	// expired, adopted, forgotten, users_created, invitations.
@@ -48,7 +49,7 @@ func NewMetrics() *Metrics {
 	m := &Metrics{
 		Registry: prometheus.NewRegistry(),
 		Runs: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "kisisync_fleet_runs_total", Help: "Runs finished, by result (ok, failed, held, busy, error).",
+			Name: "kisisync_fleet_runs_total", Help: "Runs finished, by result (ok, failed, held, busy, unresolved, error).",
 		}, []string{"result"}),
 		Changes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kisisync_fleet_changes_total", Help: "Changes made in Kisi and the Store, by kind.",

@@ -475,6 +475,8 @@ func (w *Worker) record(ctx context.Context, org *Organization, holder string, j
 		result = "failed"
 	case out.err != nil:
 		result = "error"
+	case out.report != nil && out.report.Unresolved > 0:
+		result = "unresolved"
 	}
 	w.metrics.Runs.WithLabelValues(result).Inc()
 	w.metrics.RunDuration.Observe(since(end, start))
