@@ -7,6 +7,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivermigrate"
+
+	"github.com/kisisync/kisisync/access/pgstore"
 )
 
 // Schema is the fleet's own tables, next to River's:
@@ -34,10 +36,13 @@ CREATE TABLE IF NOT EXISTS fleet_webhook_delivery (
 CREATE INDEX IF NOT EXISTS fleet_webhook_delivery_received_at ON fleet_webhook_delivery (received_at);
 `
 
-// Migrate brings River's tables and the fleet's tables ([Schema]) up to
-// date. Run it once per deploy (the worker's -migrate flag), not from every
-// process at start.
+// Migrate brings River's tables, the Store's (pgstore) and the fleet's
+// ([Schema]) up to date. Run it once per deploy (the worker's -migrate
+// flag), not from every process at start.
 func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
+	if err := pgstore.New(pool).Migrate(ctx); err != nil {
+		return fmt.Errorf("fleet: migrate store: %w", err)
+	}
 	m, err := rivermigrate.New(riverpgxv5.New(pool), nil)
 	if err != nil {
 		return fmt.Errorf("fleet: migrate: %w", err)

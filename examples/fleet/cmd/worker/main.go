@@ -88,7 +88,7 @@ func run(ctx context.Context, args []string, stderr *os.File) error {
 		*id = fmt.Sprintf("%s-%d", cmpOr(host, "worker"), os.Getpid())
 	}
 	log = log.With("worker", *id)
-	store, err := openStore(ctx, *storeKind, pool, *dsn)
+	store, err := openStore(*storeKind, pool)
 	if err != nil {
 		return err
 	}

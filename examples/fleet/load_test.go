@@ -1,0 +1,435 @@
+package fleet_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/time/rate"
+
+	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/examples/fleet"
+	"github.com/kisisync/kisisync/kisi"
+	"github.com/kisisync/kisisync/kisi/kisitest"
+	"github.com/kisisync/kisisync/mapping"
+	"github.com/kisisync/kisisync/schedule"
+)
+
+// The load test: loadOrgs organizations, each on its own fake Kisi with
+// random errors and lost responses, synced by loadWorkers worker processes
+// on one PostgreSQL; one worker is killed (SIGKILL) while it runs jobs.
+// FLEET_LOAD_ORGS overrides the number of organizations.
+const (
+	loadOrgs    = 200
+	loadWorkers = 3
+	// loadTimeout bounds the wait for every organization to converge.
+	loadTimeout = 150 * time.Second
+)
+
+// loadOrg is one organization of the load test and its fake Kisi.
+type loadOrg struct {
+	id      string
+	srv     *kisitest.Server
+	snap    access.Snapshot
+	mapping mapping.Mapping
+
+	mu   sync.Mutex
+	hits []hit // every request, as the fake received it
+}
+
+// hit is one request a fake received: when, and from which run (the
+// worker's User-Agent names the run).
+type hit struct {
+	at  time.Time
+	run string
+}
+
+func newLoadOrg(t *testing.T, i int, now time.Time) *loadOrg {
+	t.Helper()
+	o := &loadOrg{id: fmt.Sprintf("org-%03d", i), srv: kisitest.NewServer()}
+	t.Cleanup(o.srv.Close)
+	place, err := o.srv.AddPlace("Main", "Europe/Berlin")
+	require.NoError(t, err)
+	desk, err := o.srv.AddGroup("Desks", place)
+	require.NoError(t, err)
+	room, err := o.srv.AddGroup("Meeting room", place)
+	require.NoError(t, err)
+	o.mapping = mapping.Mapping{Plans: map[string][]int64{"desk": {desk}}, Resources: map[string][]int64{"room": {room}}}
+	email := func(m int) string { return fmt.Sprintf("m%d@%s.example", m, o.id) }
+	o.snap = access.Snapshot{
+		Locations: []access.Location{{ID: "loc", TimeZone: "Europe/Berlin"}},
+		Resources: []access.Resource{{ID: "room", LocationID: "loc"}},
+		Members: []access.Member{
+			{ID: "m1", Email: email(1), Name: "Member One"}, {ID: "m2", Email: email(2), Name: "Member Two"},
+			{ID: "m3", Email: email(3), Name: "Member Three"}, {ID: "m4", Email: email(4), Name: "Member Four", Managed: true},
+		},
+		Plans: []access.Plan{
+			{ID: "p1", PlanID: "desk", MemberID: "m1", Start: now.Add(-24 * time.Hour), Status: access.PlanActive},
+			{ID: "p2", PlanID: "desk", MemberID: "m2", Start: now.Add(-24 * time.Hour), End: now.Add(72 * time.Hour), Status: access.PlanActive},
+			{ID: "p3", PlanID: "desk", MemberID: "m3", Start: now.Add(-24 * time.Hour), Status: access.PlanPending},
+		},
+		Bookings: []access.Booking{
+			{ID: "b1", ResourceID: "room", MemberID: "m4", Start: now.Add(10 * time.Minute), End: now.Add(70 * time.Minute), CreatedAt: now.Add(-time.Hour)},
+		},
+	}
+	o.srv.SetFaults(kisitest.Faults{Seed: int64(i + 1), ErrorRate: 0.05, LostRate: 0.05, DropConnection: i%2 == 0})
+	o.srv.Intercept(func(r *http.Request) kisitest.Fault {
+		o.mu.Lock()
+		o.hits = append(o.hits, hit{at: time.Now(), run: r.Header.Get("User-Agent")})
+		o.mu.Unlock()
+		return kisitest.Fault{} // the random faults decide
+	})
+	return o
+}
+
+// overlaps reports the first request of a run that came after another
+// run of the organization had started: two runs at once.
+func (o *loadOrg) overlaps() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	hits := slices.Clone(o.hits)
+	slices.SortStableFunc(hits, func(a, b hit) int { return a.at.Compare(b.at) })
+	done := map[string]bool{}
+	cur := ""
+	for _, h := range hits {
+		if h.run == cur {
+			continue
+		}
+		if done[h.run] {
+			return fmt.Errorf("%s: run %q sent a request at %s after run %q had started",
+				o.id, h.run, h.at.Format(time.RFC3339Nano), cur)
+		}
+		done[cur] = true
+		cur = h.run
+	}
+	return nil
+}
+
+// runLine is the part of a worker's "run finished" log line the test reads.
+type runLine struct {
+	Time     time.Time `json:"time"`
+	Msg      string    `json:"msg"`
+	Org      string    `json:"organization"`
+	Run      string    `json:"run"`
+	Result   string    `json:"result"`
+	Duration int64     `json:"duration_ms"`
+}
+
+func TestLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the load test runs worker processes for a minute or two")
+	}
+	dsn := testDatabase(t)
+	n := loadOrgs
+	if v := os.Getenv("FLEET_LOAD_ORGS"); v != "" {
+		var err error
+		n, err = strconv.Atoi(v)
+		require.NoError(t, err)
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "worker")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/worker")
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "go build ./cmd/worker: %s", out)
+
+	now := time.Now().Truncate(time.Second)
+	snapshots := filepath.Join(dir, "snapshots")
+	require.NoError(t, os.Mkdir(snapshots, 0o700))
+	orgs := make([]*loadOrg, n)
+	d := func(v time.Duration) fleet.Duration { return fleet.Duration(v) }
+	cfg := fleet.Config{
+		Floor: d(200 * time.Millisecond), Ceiling: d(30 * time.Second), RetryAfter: d(time.Second), VerifyEvery: d(-1),
+		Workers: 10, JobTimeout: d(20 * time.Second), RescueAfter: d(25 * time.Second), LeaseTTL: d(10 * time.Second),
+		KisiRetry: &fleet.Retry{Max: 3, WaitMin: d(50 * time.Millisecond), WaitMax: d(400 * time.Millisecond)},
+	}
+	for i := range orgs {
+		o := newLoadOrg(t, i, now)
+		orgs[i] = o
+		b, err := json.Marshal(o.snap)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(snapshots, o.id+".json"), b, 0o600))
+		// Two organizations per Kisi user: they share a limiter.
+		cfg.Organizations = append(cfg.Organizations, fleet.Organization{ID: o.id, KisiUser: fmt.Sprintf("user-%d", i/2),
+			BaseURL: o.srv.URL, APIKey: o.srv.APIKey, Mapping: o.mapping})
+	}
+	cfgJSON, err := json.Marshal(cfg)
+	require.NoError(t, err)
+	cfgPath := filepath.Join(dir, "fleet.json")
+	require.NoError(t, os.WriteFile(cfgPath, cfgJSON, 0o600))
+
+	ctx := t.Context()
+	pool := testPool(t, dsn)
+	start := time.Now()
+	procs := make([]*exec.Cmd, loadWorkers)
+	logs := make([]string, loadWorkers)
+	for i := range procs {
+		logs[i] = filepath.Join(dir, fmt.Sprintf("worker-%d.log", i))
+		f, err := os.Create(logs[i])
+		require.NoError(t, err)
+		defer f.Close()
+		cmd := exec.Command(bin, "-config", cfgPath, "-database", dsn, "-snapshots", snapshots,
+			"-listen", "", "-id", fmt.Sprintf("worker-%d", i), "-grace", "5s")
+		cmd.Stdout, cmd.Stderr = f, f
+		require.NoError(t, cmd.Start())
+		procs[i] = cmd
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	}
+
+	// Kill worker-0 while it runs jobs, once the fleet is busy.
+	var killed time.Time
+	var stuck []string
+	deadline := time.Now().Add(60 * time.Second)
+	for killed.IsZero() {
+		require.True(t, time.Now().Before(deadline), "worker-0 never ran jobs")
+		var running, finished int
+		require.NoError(t, pool.QueryRow(ctx, `SELECT
+			count(*) FILTER (WHERE state = 'running' AND attempted_by[array_upper(attempted_by, 1)] = 'worker-0'),
+			(SELECT count(*) FROM fleet_org WHERE last_finished IS NOT NULL)
+			FROM river_job WHERE kind = 'kisisync_sync'`).Scan(&running, &finished))
+		if running >= 3 && finished >= n/10 {
+			require.NoError(t, procs[0].Process.Signal(syscall.SIGKILL))
+			_ = procs[0].Wait()
+			killed = time.Now()
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	rows, err := pool.Query(ctx, `SELECT args->>'org' FROM river_job WHERE kind = 'kisisync_sync'
+		AND state = 'running' AND attempted_by[array_upper(attempted_by, 1)] = 'worker-0'`)
+	require.NoError(t, err)
+	for rows.Next() {
+		var org string
+		require.NoError(t, rows.Scan(&org))
+		stuck = append(stuck, org)
+	}
+	require.NoError(t, rows.Err())
+	require.NotEmpty(t, stuck, "worker-0 was killed between runs")
+	t.Logf("killed worker-0 after %v, in the middle of %d runs: %v", killed.Sub(start).Round(time.Millisecond), len(stuck), stuck)
+
+	// Wait until every organization had a clean run after the kill.
+	var converged time.Time
+	for converged.IsZero() {
+		if time.Since(start) > loadTimeout {
+			dumpStatus(t, pool)
+			t.Fatalf("not every organization converged within %v", loadTimeout)
+		}
+		var clean int
+		require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM fleet_org
+			WHERE last_result = 'ok' AND last_finished > $1`, killed).Scan(&clean))
+		if clean == n {
+			converged = time.Now()
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for _, p := range procs[1:] {
+		require.NoError(t, p.Process.Signal(syscall.SIGTERM))
+		require.NoError(t, p.Wait(), "worker did not stop cleanly on SIGTERM")
+	}
+
+	// The figures, from the fakes' request logs and the workers' logs.
+	requests, limited := 0, 0
+	for _, o := range orgs {
+		for _, r := range o.srv.Requests() {
+			requests++
+			if r.Status == 429 {
+				limited++
+			}
+		}
+	}
+	var runs []runLine
+	for _, path := range logs {
+		runs = append(runs, readRuns(t, path)...)
+	}
+	firstOK := map[string]time.Time{}
+	var durations []int64
+	for _, r := range runs {
+		durations = append(durations, r.Duration)
+		if _, seen := firstOK[r.Org]; !seen && r.Result == "ok" {
+			firstOK[r.Org] = r.Time
+		}
+	}
+	require.Len(t, firstOK, n)
+	slices.Sort(durations)
+	pass := slices.MaxFunc(slices.Collect(maps.Values(firstOK)), func(a, b time.Time) int { return a.Compare(b) })
+	t.Logf("FIGURES orgs=%d workers=%d runs=%d: every organization synced cleanly once within %v (%.0f organizations per minute); "+
+		"converged after the kill within %v; run time p50 %dms p99 %dms max %dms; Kisi requests %d (%.1f per organization), 429s %d",
+		n, loadWorkers, len(runs), pass.Sub(start).Round(time.Second), float64(n)/pass.Sub(start).Minutes(),
+		converged.Sub(start).Round(time.Second), pct(durations, 50), pct(durations, 99), durations[len(durations)-1],
+		requests, float64(requests)/float64(n), limited)
+
+	// The checks: no overlapping runs, and every organization right in Kisi
+	// and in the Store, with the faults off.
+	store := openStore(t, dsn)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(32)
+	for _, o := range orgs {
+		if err := o.overlaps(); err != nil {
+			t.Error(err)
+		}
+		o.srv.SetFaults(kisitest.Faults{})
+		o.srv.Intercept(nil)
+		g.Go(func() error { return checkOrg(gctx, o, store, now) })
+	}
+	require.NoError(t, g.Wait())
+	for _, org := range stuck {
+		var runsAfter int
+		for _, r := range runs {
+			if r.Org == org && r.Time.After(killed) && !strings.HasPrefix(r.Run, "worker-0/") {
+				runsAfter++
+			}
+		}
+		require.Positive(t, runsAfter, "%s: the run killed with worker-0 was not taken over", org)
+	}
+}
+
+// checkOrg checks one organization after the load: a Plan is empty (it
+// converged), Kisi holds exactly one role per desired (member, group) and
+// one user per member with access (nothing duplicated), and no role
+// reaches outside the member's desired access.
+func checkOrg(ctx context.Context, o *loadOrg, store access.Store, now time.Time) error {
+	kc, err := kisi.NewClient(o.srv.APIKey, kisi.WithBaseURL(o.srv.URL), kisi.WithLimiter(rate.NewLimiter(5, 1)))
+	if err != nil {
+		return err
+	}
+	rec, err := access.NewReconciler(kc, store, o.mapping, access.DefaultPolicy(), access.WithOrganization(o.id))
+	if err != nil {
+		return err
+	}
+	changes, err := rec.Plan(ctx, o.snap)
+	if err != nil {
+		return fmt.Errorf("%s: final plan: %w", o.id, err)
+	}
+	if !changes.Empty() || changes.Unresolved > 0 {
+		return fmt.Errorf("%s: did not converge; final plan:\n%s", o.id, changes)
+	}
+	grants, err := access.Access(o.snap, o.mapping, access.DefaultPolicy(),
+		schedule.Interval{Start: now.Add(-48 * time.Hour), End: now.Add(60 * 24 * time.Hour)})
+	if err != nil {
+		return err
+	}
+	allowed := map[string]schedule.Set{} // email/group → desired windows
+	for _, g := range grants {
+		k := fmt.Sprintf("%s/%d", g.Email, g.GroupID)
+		allowed[k] = allowed[k].Union(schedule.NewSet(g.Window))
+	}
+	users := map[int64]string{}
+	emails := map[string]int{}
+	for u, err := range kc.Users.ListIter(ctx, nil) {
+		if err != nil {
+			return err
+		}
+		users[u.ID] = u.Email
+		emails[u.Email]++
+	}
+	desired, err := access.Desired(o.snap, o.mapping, access.DefaultPolicy(), time.Now())
+	if err != nil {
+		return err
+	}
+	want := map[string]bool{}
+	for _, g := range desired {
+		want[fmt.Sprintf("%s/%d", g.Email, g.GroupID)] = true
+	}
+	got := map[string]bool{}
+	for _, groups := range [][]int64{o.mapping.Plans["desk"], o.mapping.Resources["room"]} {
+		for _, gid := range groups {
+			opts := &kisi.RoleAssignmentListOptions{AppliesToType: kisi.ScopeGroup, AppliesToID: gid}
+			for ra, err := range kc.RoleAssignments.ListIter(ctx, opts) {
+				if err != nil {
+					return err
+				}
+				k := fmt.Sprintf("%s/%d", users[ra.AssigneeID], gid)
+				if got[k] {
+					return fmt.Errorf("%s: %s holds two roles", o.id, k)
+				}
+				got[k] = true
+				// A missing bound is open: the window reaches that far.
+				iv := schedule.Interval{Start: now.Add(-365 * 24 * time.Hour), End: schedule.Forever}
+				if ra.ValidFrom != nil {
+					iv.Start = *ra.ValidFrom
+				}
+				if ra.ValidUntil != nil {
+					iv.End = *ra.ValidUntil
+				}
+				if outside := schedule.NewSet(iv).Subtract(allowed[k]); len(outside.Intervals()) > 0 {
+					return fmt.Errorf("%s: role %d of %s reaches outside the desired access %v: %v", o.id, ra.ID, k, allowed[k].Intervals(), iv)
+				}
+			}
+		}
+	}
+	for k := range want {
+		if !got[k] {
+			return fmt.Errorf("%s: desired role %s missing in Kisi", o.id, k)
+		}
+	}
+	for k := range got {
+		if !want[k] {
+			return fmt.Errorf("%s: role %s in Kisi is not desired", o.id, k)
+		}
+	}
+	for e, c := range emails {
+		if c > 1 {
+			return fmt.Errorf("%s: %d Kisi users with email %s", o.id, c, e)
+		}
+	}
+	return nil
+}
+
+// readRuns reads the "run finished" lines of a worker's log.
+func readRuns(t *testing.T, path string) []runLine {
+	t.Helper()
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	var out []runLine
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var r runLine
+		if json.Unmarshal(sc.Bytes(), &r) == nil && r.Msg == "run finished" {
+			out = append(out, r)
+		}
+	}
+	require.NoError(t, sc.Err())
+	return out
+}
+
+// dumpStatus logs the organizations that have not converged.
+func dumpStatus(t *testing.T, pool *pgxpool.Pool) {
+	t.Helper()
+	rows, err := pool.Query(context.Background(), `SELECT o.org, coalesce(o.last_result, ''), coalesce(j.state::text, '')
+		FROM fleet_org o LEFT JOIN river_job j ON j.kind = 'kisisync_sync' AND j.args->>'org' = o.org AND j.state <> 'completed'
+		WHERE o.last_result IS DISTINCT FROM 'ok' ORDER BY o.org LIMIT 20`)
+	if err != nil {
+		t.Log(err)
+		return
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var org, result, state string
+		if rows.Scan(&org, &result, &state) == nil {
+			t.Logf("%s: last result %q, job %s", org, result, state)
+		}
+	}
+}
+
+func pct(sorted []int64, p int) int64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[min(len(sorted)-1, (len(sorted)*p+99)/100-1)]
+}
