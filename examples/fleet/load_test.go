@@ -131,6 +131,9 @@ type runLine struct {
 	Run      string    `json:"run"`
 	Result   string    `json:"result"`
 	Duration int64     `json:"duration_ms"`
+	Member   string    `json:"member"`
+	Key      string    `json:"key"`
+	KisiID   int64     `json:"kisi_id"`
 }
 
 func TestLoad(t *testing.T) {
@@ -257,6 +260,17 @@ func TestLoad(t *testing.T) {
 	for _, path := range logs {
 		runs = append(runs, readRuns(t, path)...)
 	}
+	created := map[string]map[int64]string{} // org → Kisi id → member, from the logs
+	runs = slices.DeleteFunc(runs, func(r runLine) bool {
+		if r.Msg != "kisi object created" {
+			return false
+		}
+		if created[r.Org] == nil {
+			created[r.Org] = map[int64]string{}
+		}
+		created[r.Org][r.KisiID] = r.Member
+		return true
+	})
 	firstOK := map[string]time.Time{}
 	var durations, firstDurations []int64
 	for _, r := range runs {
@@ -298,7 +312,7 @@ func TestLoad(t *testing.T) {
 		}
 		o.srv.SetFaults(kisitest.Faults{})
 		o.srv.Intercept(nil)
-		g.Go(func() error { return checkOrg(gctx, o, store, now) })
+		g.Go(func() error { return checkOrg(gctx, o, store, now, created[o.id]) })
 	}
 	require.NoError(t, g.Wait())
 	for _, org := range stuck {
@@ -315,8 +329,9 @@ func TestLoad(t *testing.T) {
 // checkOrg checks one organization after the load: a Plan is empty (it
 // converged), Kisi holds exactly one role per desired (member, group) and
 // one user per member with access (nothing duplicated), and no role
-// reaches outside the member's desired access.
-func checkOrg(ctx context.Context, o *loadOrg, store access.Store, now time.Time) error {
+// reaches outside the member's desired access. Every role was logged as
+// created, with its member, by the run that created or adopted it.
+func checkOrg(ctx context.Context, o *loadOrg, store access.Store, now time.Time, logged map[int64]string) error {
 	kc, err := kisi.NewClient(o.srv.APIKey, kisi.WithBaseURL(o.srv.URL), kisi.WithLimiter(rate.NewLimiter(5, 1)))
 	if err != nil {
 		return err
@@ -372,6 +387,9 @@ func checkOrg(ctx context.Context, o *loadOrg, store access.Store, now time.Time
 					return fmt.Errorf("%s: %s holds two roles", o.id, k)
 				}
 				got[k] = true
+				if logged[ra.ID] == "" {
+					return fmt.Errorf("%s: role %d of %s was not logged as created", o.id, ra.ID, k)
+				}
 				// A missing bound is open: the window reaches that far.
 				iv := schedule.Interval{Start: now.Add(-365 * 24 * time.Hour), End: schedule.Forever}
 				if ra.ValidFrom != nil {
@@ -411,7 +429,8 @@ func checkOrg(ctx context.Context, o *loadOrg, store access.Store, now time.Time
 	return nil
 }
 
-// readRuns reads the "run finished" lines of a worker's log.
+// readRuns reads the "run finished" and "kisi object created" lines of a
+// worker's log.
 func readRuns(t *testing.T, path string) []runLine {
 	t.Helper()
 	f, err := os.Open(path)
@@ -422,7 +441,7 @@ func readRuns(t *testing.T, path string) []runLine {
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		var r runLine
-		if json.Unmarshal(sc.Bytes(), &r) == nil && r.Msg == "run finished" {
+		if json.Unmarshal(sc.Bytes(), &r) == nil && (r.Msg == "run finished" || r.Msg == "kisi object created") {
 			out = append(out, r)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -386,17 +387,18 @@ func (w *Worker) run(ctx context.Context, job *river.Job[SyncArgs]) error {
 
 // syncOrg builds the organization's client and reconciler and runs it.
 func (w *Worker) syncOrg(ctx context.Context, org *Organization, holder string, verify bool) outcome {
-	rec, err := w.reconciler(org, holder)
+	before, err := w.store.Load(ctx, org.ID)
+	if err != nil {
+		return outcome{err: fmt.Errorf("fleet: load records of %q: %w", org.ID, err)}
+	}
+	st := newLoggingStore(w.store, w.log.With("organization", org.ID, "run", holder), before)
+	rec, err := w.reconciler(org, st, holder)
 	if err != nil {
 		return outcome{err: err}
 	}
 	snap, err := w.loader.Load(ctx, org.ID)
 	if err != nil {
 		return outcome{err: fmt.Errorf("fleet: load snapshot of %q: %w", org.ID, err)}
-	}
-	before, err := w.store.Load(ctx, org.ID)
-	if err != nil {
-		return outcome{err: fmt.Errorf("fleet: load records of %q: %w", org.ID, err)}
 	}
 	var out outcome
 	if verify {
@@ -406,15 +408,12 @@ func (w *Worker) syncOrg(ctx context.Context, org *Organization, holder string, 
 		out.verified = true
 	}
 	out.report, out.err = rec.Sync(ctx, snap)
-	if after, err := w.store.Load(ctx, org.ID); err == nil {
-		w.logObjects(ctx, org.ID, holder, before, after)
-	}
 	return out
 }
 
 // reconciler returns a Reconciler for org whose Kisi client shares the
 // limiter of org's Kisi user.
-func (w *Worker) reconciler(org *Organization, holder string) (*access.Reconciler, error) {
+func (w *Worker) reconciler(org *Organization, st access.Store, holder string) (*access.Reconciler, error) {
 	opts := []kisi.Option{
 		kisi.WithLimiter(w.limiters.For(org.KisiUser)),
 		kisi.WithHTTPClient(&http.Client{Transport: countingTransport{base: w.base, m: w.metrics}, Timeout: kisi.DefaultTimeout}),
@@ -430,7 +429,7 @@ func (w *Worker) reconciler(org *Organization, holder string) (*access.Reconcile
 	if err != nil {
 		return nil, fmt.Errorf("fleet: kisi client of %q: %w", org.ID, err)
 	}
-	return access.NewReconciler(kc, w.store, org.Mapping, org.policy(),
+	return access.NewReconciler(kc, st, org.Mapping, org.policy(),
 		access.WithOrganization(org.ID), access.WithHolder(holder), access.WithClock(w.clock),
 		access.WithLeaseTTL(time.Duration(w.cfg.LeaseTTL)), access.WithRetryAfter(time.Duration(w.cfg.RetryAfter)),
 		access.WithLogger(w.log.With("organization", org.ID)))
@@ -503,32 +502,59 @@ func (w *Worker) record(ctx context.Context, org *Organization, holder string, j
 	return result
 }
 
-// logObjects logs every Kisi object the run created or removed, from the
-// Store's records before and after it: organization, member, key and the
-// Kisi id (no email).
-func (w *Worker) logObjects(ctx context.Context, org, holder string, before, after []access.Record) {
-	old := make(map[string]access.Record, len(before))
-	for _, r := range before {
-		old[r.Key] = r
+// loggingStore logs every Kisi object a run records as created (or
+// adopted) or removed, at the moment the Store write happens: the
+// organization, member, Store key and Kisi id, never the email. A run that
+// dies has logged what it recorded; what it created in Kisi without
+// recording it is logged by the run that adopts it.
+type loggingStore struct {
+	access.Store
+	log *slog.Logger
+
+	mu    sync.Mutex
+	known map[string]access.Record // key → the record as last written
+}
+
+func newLoggingStore(st access.Store, log *slog.Logger, recs []access.Record) *loggingStore {
+	known := make(map[string]access.Record, len(recs))
+	for _, r := range recs {
+		known[r.Key] = r
 	}
-	for _, r := range after {
-		o, had := old[r.Key]
-		delete(old, r.Key)
-		if r.Kind == access.KindUser || r.State != access.StateSettled || r.KisiID == 0 || (had && o.KisiID == r.KisiID) {
-			continue
-		}
-		w.log.InfoContext(ctx, "kisi object created", "organization", org, "run", holder, "member", r.MemberID,
-			"key", r.Key, "kind", string(r.Kind), "group_id", r.GroupID, "kisi_id", r.KisiID,
-			"valid_from", r.Window.Start.UTC().Format(time.RFC3339), "valid_until", r.Window.End.UTC().Format(time.RFC3339))
+	return &loggingStore{Store: st, log: log, known: known}
+}
+
+// Put implements access.Store.
+func (s *loggingStore) Put(ctx context.Context, org string, token int64, rec access.Record) error {
+	if err := s.Store.Put(ctx, org, token, rec); err != nil {
+		return err
 	}
-	for _, k := range slices.Sorted(maps.Keys(old)) {
-		r := old[k]
-		if r.Kind == access.KindUser || r.KisiID == 0 {
-			continue
-		}
-		w.log.InfoContext(ctx, "kisi object removed", "organization", org, "run", holder, "member", r.MemberID,
-			"key", r.Key, "kind", string(r.Kind), "group_id", r.GroupID, "kisi_id", r.KisiID)
+	s.mu.Lock()
+	old, had := s.known[rec.Key]
+	s.known[rec.Key] = rec
+	s.mu.Unlock()
+	if rec.Kind == access.KindUser || rec.State != access.StateSettled || rec.KisiID == 0 || (had && old.KisiID == rec.KisiID) {
+		return nil
 	}
+	s.log.InfoContext(ctx, "kisi object created", "member", rec.MemberID, "key", rec.Key, "kind", string(rec.Kind),
+		"group_id", rec.GroupID, "kisi_id", rec.KisiID,
+		"valid_from", rec.Window.Start.UTC().Format(time.RFC3339), "valid_until", rec.Window.End.UTC().Format(time.RFC3339))
+	return nil
+}
+
+// Delete implements access.Store.
+func (s *loggingStore) Delete(ctx context.Context, org string, token int64, key string) error {
+	if err := s.Store.Delete(ctx, org, token, key); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	old, had := s.known[key]
+	delete(s.known, key)
+	s.mu.Unlock()
+	if had && old.Kind != access.KindUser && old.KisiID != 0 {
+		s.log.InfoContext(ctx, "kisi object removed", "member", old.MemberID, "key", key, "kind", string(old.Kind),
+			"group_id", old.GroupID, "kisi_id", old.KisiID)
+	}
+	return nil
 }
 
 func cmpOr(s, def string) string {
