@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -153,14 +154,17 @@ func FailureClass(err error) string {
 	return "other"
 }
 
-// countingTransport counts Kisi responses by status class.
+// countingTransport counts Kisi responses by status class, and the
+// requests of one run.
 type countingTransport struct {
 	base http.RoundTripper
 	m    *Metrics
+	n    *atomic.Int64 // the run's requests
 }
 
 // RoundTrip implements http.RoundTripper.
 func (t countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	t.n.Add(1)
 	resp, err := t.base.RoundTrip(r)
 	code := "error"
 	switch {

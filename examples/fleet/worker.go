@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -328,6 +329,7 @@ func (v *verifyWorker) Work(ctx context.Context, _ *river.Job[VerifyArgs]) error
 
 // outcome is what one run did, for the log, the metrics and the next job.
 type outcome struct {
+	requests int64 // Kisi requests sent, retries included
 	report   *access.Report
 	err      error
 	verified bool
@@ -392,7 +394,8 @@ func (w *Worker) syncOrg(ctx context.Context, org *Organization, holder string, 
 		return outcome{err: fmt.Errorf("fleet: load records of %q: %w", org.ID, err)}
 	}
 	st := newLoggingStore(w.store, w.log.With("organization", org.ID, "run", holder), before)
-	rec, err := w.reconciler(org, st, holder)
+	var requests atomic.Int64
+	rec, err := w.reconciler(org, st, holder, &requests)
 	if err != nil {
 		return outcome{err: err}
 	}
@@ -403,20 +406,21 @@ func (w *Worker) syncOrg(ctx context.Context, org *Organization, holder string, 
 	var out outcome
 	if verify {
 		if out.drift, err = rec.Verify(ctx); err != nil {
-			return outcome{err: err}
+			return outcome{err: err, requests: requests.Load()}
 		}
 		out.verified = true
 	}
 	out.report, out.err = rec.Sync(ctx, snap)
+	out.requests = requests.Load()
 	return out
 }
 
 // reconciler returns a Reconciler for org whose Kisi client shares the
 // limiter of org's Kisi user.
-func (w *Worker) reconciler(org *Organization, st access.Store, holder string) (*access.Reconciler, error) {
+func (w *Worker) reconciler(org *Organization, st access.Store, holder string, requests *atomic.Int64) (*access.Reconciler, error) {
 	opts := []kisi.Option{
 		kisi.WithLimiter(w.limiters.For(org.KisiUser)),
-		kisi.WithHTTPClient(&http.Client{Transport: countingTransport{base: w.base, m: w.metrics}, Timeout: kisi.DefaultTimeout}),
+		kisi.WithHTTPClient(&http.Client{Transport: countingTransport{base: w.base, m: w.metrics, n: requests}, Timeout: kisi.DefaultTimeout}),
 		kisi.WithUserAgent("kisisync-fleet (" + holder + ")"),
 	}
 	if org.BaseURL != "" {
@@ -483,7 +487,7 @@ func (w *Worker) record(ctx context.Context, org *Organization, holder string, j
 	w.metrics.observeErr(out.err)
 
 	attrs := []any{"organization", org.ID, "run", holder, "job_id", job.ID, "attempt", job.Attempt,
-		"result", result, "verified", out.verified,
+		"result", result, "verified", out.verified, "kisi_requests", out.requests,
 		"duration_ms", end.Sub(start).Milliseconds(), "next_run", next.UTC().Format(time.RFC3339Nano)}
 	if r := out.report; r != nil {
 		attrs = append(attrs, "created", r.Created, "replaced", r.Replaced, "deleted", r.Deleted,
