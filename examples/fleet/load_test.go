@@ -132,6 +132,7 @@ type runLine struct {
 	Result   string    `json:"result"`
 	Duration int64     `json:"duration_ms"`
 	Requests int64     `json:"kisi_requests"`
+	Error    string    `json:"error"`
 	Member   string    `json:"member"`
 	Key      string    `json:"key"`
 	KisiID   int64     `json:"kisi_id"`
@@ -288,6 +289,9 @@ func TestLoad(t *testing.T) {
 	idle := 0
 	for _, r := range runs {
 		results[r.Result]++
+		if r.Result == "error" {
+			t.Logf("run %s of %s could not plan: %s", r.Run, r.Org, r.Error)
+		}
 		if r.Requests == 0 {
 			idle++
 			continue
