@@ -150,10 +150,7 @@ func TestLoad(t *testing.T) {
 		require.NoError(t, err)
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "worker")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/worker")
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, "go build ./cmd/worker: %s", out)
+	bin := buildWorker(t, dir)
 
 	now := time.Now().Truncate(time.Second)
 	snapshots := filepath.Join(dir, "snapshots")
@@ -454,6 +451,15 @@ func checkOrg(ctx context.Context, o *loadOrg, store access.Store, now time.Time
 		}
 	}
 	return nil
+}
+
+// buildWorker builds the worker binary into dir and returns its path.
+func buildWorker(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "worker")
+	out, err := exec.Command("go", "build", "-o", bin, "./cmd/worker").CombinedOutput()
+	require.NoError(t, err, "go build ./cmd/worker: %s", out)
+	return bin
 }
 
 // readRuns reads the "run finished" and "kisi object created" lines of a
