@@ -53,8 +53,8 @@ type Store interface {
 	// when org has no lease, when holder already holds it (expired or
 	// not: that renews the current term and keeps its token), or when
 	// another holder's lease has expired (expires ≤ now). It returns the
-	// token of holder's term: a new one, greater than every earlier token
-	// of org, unless holder held the lease already. If another holder's
+	// token of holder's term: a new one, positive and greater than every
+	// earlier token of org, unless holder held the lease already. If another holder's
 	// lease is still valid it returns an error for which errors.Is(err,
 	// [ErrLeaseHeld]) is true (ideally a *[LeaseHeldError]) and changes
 	// nothing.

@@ -22,5 +22,8 @@
 // # Concurrency
 //
 // The Store is safe for concurrent use and holds any number of
-// organizations; its lease keeps two runs of one organization apart.
+// organizations; its lease keeps two runs of one organization apart, and
+// fences the writes of a run whose lease was taken over (see
+// [access.Store]). Lease compares the callers' times: every caller is in
+// one process.
 package memstore

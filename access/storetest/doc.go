@@ -8,11 +8,14 @@
 //		storetest.Run(t, func(t *testing.T) func() access.Store {
 //			path := filepath.Join(t.TempDir(), "state.db")
 //			return func() access.Store {
-//				st, err := sqlitestore.Open(t.Context(), path)
+//				st, err := sqlitestore.Open(path)
 //				if err != nil {
 //					t.Fatal(err)
 //				}
 //				t.Cleanup(func() { st.Close() })
+//				if err := st.Migrate(t.Context()); err != nil {
+//					t.Fatal(err)
+//				}
 //				return st
 //			}
 //		})
@@ -26,7 +29,9 @@
 // one holder at a time until it expires or is released. With two handles
 // on one backing store it checks lease exclusion, that a holder whose
 // lease was taken over or released can no longer write (fencing, the
-// error matching [access.ErrLeaseLost]), that a renewal keeps the term's
+// error matching [access.ErrLeaseLost]) and that the check and the write
+// are one atomic step (a write acknowledged to a term that is being taken
+// over is visible to the new holder at once), that a renewal keeps the term's
 // token and a new term gets a greater one, that concurrent writers of
 // different organizations lose no record, and that records survive a
 // reopen. It runs concurrent writers, so run it with -race.

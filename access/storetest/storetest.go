@@ -38,6 +38,7 @@ func Run(t *testing.T, newBacking func(t *testing.T) (open func() access.Store))
 		{"RenewalKeepsToken", testRenewalKeepsToken},
 		{"FencedAfterTakeover", testFencedAfterTakeover},
 		{"FencedAfterRelease", testFencedAfterRelease},
+		{"TakeoverWhileWriting", testTakeoverWhileWriting},
 		{"ConcurrentLease", testConcurrentLease},
 		{"ConcurrentOrganizations", testConcurrentOrgs},
 		{"SurvivesReopen", testReopen},
@@ -372,6 +373,62 @@ func testFencedAfterRelease(t *testing.T, open func() access.Store) {
 		t.Fatalf("lease after release = token %d, want greater than %d", again, token)
 	}
 	sameRecords(t, []access.Record{sample("k")}, load(t, a, "org"))
+}
+
+// testTakeoverWhileWriting: a stalled run keeps writing through one
+// handle while another run takes the organization over through the other.
+// Every write the old term was told succeeded is in what the new holder
+// loads right after the takeover, and nothing lands after it: the check of
+// the token and the write are one atomic step.
+func testTakeoverWhileWriting(t *testing.T, open func() access.Store) {
+	a, b := open(), open()
+	ctx := t.Context()
+	stale := take(t, a, "org", "run-1", short)
+	var mu sync.Mutex
+	var written []string
+	done := make(chan error, 1)
+	go func() {
+		for i := 0; ; i++ {
+			key := fmt.Sprintf("role/1/m%06d", i)
+			err := a.Put(ctx, "org", stale, sample(key))
+			if errors.Is(err, access.ErrLeaseLost) {
+				done <- nil
+				return
+			}
+			if err != nil {
+				done <- err
+				return
+			}
+			mu.Lock()
+			written = append(written, key)
+			mu.Unlock()
+			time.Sleep(100 * time.Microsecond) // a run's pace, not a flood
+		}
+	}()
+	expire()
+	take(t, b, "org", "run-2", long)
+	seen := keys(load(t, b, "org"))
+	if err := <-done; err != nil {
+		t.Fatalf("stale writer: %v", err)
+	}
+	final := keys(load(t, b, "org"))
+	mu.Lock()
+	defer mu.Unlock()
+	if len(written) == 0 {
+		t.Fatal("the stale run wrote nothing before the takeover")
+	}
+	if !reflect.DeepEqual(written, seen) || !reflect.DeepEqual(seen, final) {
+		t.Fatalf("writes acknowledged to the old term: %d; loaded right after the takeover: %d; at the end: %d "+
+			"(want all three equal)", len(written), len(seen), len(final))
+	}
+}
+
+func keys(recs []access.Record) []string {
+	out := make([]string, 0, len(recs))
+	for _, r := range recs {
+		out = append(out, r.Key)
+	}
+	return out
 }
 
 func testLeaseRelease(t *testing.T, st access.Store) {

@@ -12,7 +12,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/kisisync/kisisync/access"
-	"github.com/kisisync/kisisync/examples/internal/filestore"
+	"github.com/kisisync/kisisync/access/sqlitestore"
 	"github.com/kisisync/kisisync/kisi"
 )
 
@@ -53,11 +53,12 @@ func (a app) reconcile(ctx context.Context, cfg config) (int, error) {
 		api = client
 		switch {
 		case cfg.state != "":
-			fs, err := filestore.Open(cfg.state)
+			st, err := openState(ctx, cfg.state)
 			if err != nil {
 				return exitFailed, err
 			}
-			store = fs
+			defer st.Close()
+			store = st
 		case cfg.command == "plan":
 			store = access.NewMemoryStore()
 			if !cfg.json {
@@ -324,4 +325,19 @@ func (a app) client(cfg config) (*kisi.Client, error) {
 		opts = append(opts, kisi.WithBaseURL(url))
 	}
 	return kisi.NewClient(key, opts...)
+}
+
+// openState opens the SQLite state file at path, creating or upgrading its
+// schema. The file may be shared with other processes (a scheduler, another
+// apply): the Store's lease and fencing keep their runs apart.
+func openState(ctx context.Context, path string) (*sqlitestore.Store, error) {
+	st, err := sqlitestore.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return st, nil
 }

@@ -7,7 +7,6 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/kisisync/kisisync/access"
-	"github.com/kisisync/kisisync/examples/internal/filestore"
 	"github.com/kisisync/kisisync/kisi"
 	"github.com/kisisync/kisisync/mapping"
 )
@@ -50,10 +49,11 @@ func (a app) diagnose(ctx context.Context, cfg config) (int, error) {
 		}
 		client = c
 		if cfg.state != "" {
-			st, err := filestore.Open(cfg.state)
+			st, err := openState(ctx, cfg.state)
 			if err != nil {
 				return exitFailed, err
 			}
+			defer st.Close()
 			opts = append(opts, access.WithCheckStore(st, cfg.org))
 		}
 	}

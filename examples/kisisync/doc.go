@@ -3,10 +3,10 @@
 // a mapping to Kisi groups and an optional policy.
 //
 //	kisisync plan    --snapshot snapshot.json --mapping mapping.json [--policy policy.json] [--at TIME]
-//	kisisync apply   --snapshot snapshot.json --mapping mapping.json --state state.json [--approve-revocations]
-//	kisisync verify  --snapshot snapshot.json --mapping mapping.json --state state.json
+//	kisisync apply   --snapshot snapshot.json --mapping mapping.json --state state.db [--approve-revocations]
+//	kisisync verify  --snapshot snapshot.json --mapping mapping.json --state state.db
 //	kisisync explain --snapshot snapshot.json --mapping mapping.json --member ID [--at TIME]
-//	kisisync diagnose --snapshot snapshot.json --mapping mapping.json --member ID [--state state.json]
+//	kisisync diagnose --snapshot snapshot.json --mapping mapping.json --member ID [--state state.db]
 //
 // The Kisi API key is read from the environment variable KISI_API_KEY only;
 // it is never a flag and never printed. --fake runs against an embedded fake

@@ -47,7 +47,8 @@ Flags:
   --snapshot FILE         the platform's snapshot (JSON, required)
   --mapping FILE          the mapping to Kisi groups (JSON, required)
   --policy FILE           buffers, lead time, check-ins (JSON)
-  --state FILE            where kisisync records what it created (required to apply or verify against Kisi)
+  --state FILE            the SQLite file where kisisync records what it created (required to apply or verify
+                          against Kisi); a scheduler may use the same file at the same time
   --org NAME              the organization key in the state file (default "default")
   --kisi-url URL          the Kisi API base URL (default KISI_URL, else https://api.kisi.io)
   --at TIME               plan, explain or diagnose as of this RFC 3339 time (default now)

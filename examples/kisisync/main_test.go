@@ -124,7 +124,7 @@ func TestAgainstKisi(t *testing.T) {
 		}
 		return ""
 	}
-	state := filepath.Join(t.TempDir(), "state.json")
+	state := filepath.Join(t.TempDir(), "state.db")
 	common := []string{"--mapping", mapping, "--state", state}
 	small := append([]string{"--snapshot", td("small_snapshot.json")}, common...)
 	empty := append([]string{"--snapshot", td("empty_snapshot.json")}, common...)

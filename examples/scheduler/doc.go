@@ -9,15 +9,15 @@
 // With KISI_API_KEY set it syncs a real organization (KISI_URL overrides
 // the base URL) from -snapshot and -mapping JSON files (see
 // examples/kisisync/README.md for their format), keeping its records in
-// -state.
+// -state, a SQLite file that kisisync apply can use at the same time.
 //
 // # Where a host plugs in
 //
 //   - its data: a [SnapshotLoader] that reads the platform's database (here
 //     a JSON file, or a demo space for the fake);
 //   - its Store: an access.Store over its own database, keyed by
-//     organization (here a JSON file through examples/internal/filestore,
-//     or memory);
+//     organization (access/pgstore; here a SQLite file through
+//     access/sqlitestore, or memory);
 //   - its triggers: [Scheduler.Wake] from the platform's change events, so
 //     a booking made now is in Kisi within the floor;
 //   - its job system: one [Scheduler] (or one job) per organization.

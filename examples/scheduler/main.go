@@ -17,7 +17,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/kisisync/kisisync/access"
-	"github.com/kisisync/kisisync/examples/internal/filestore"
+	"github.com/kisisync/kisisync/access/sqlitestore"
 	"github.com/kisisync/kisisync/kisi"
 	"github.com/kisisync/kisisync/kisi/kisitest"
 	"github.com/kisisync/kisisync/mapping"
@@ -52,7 +52,7 @@ func runWith(ctx context.Context, args []string, env func(string) string, stdout
 	fs.BoolVar(&o.once, "once", false, "run one sync and one verify, then exit")
 	fs.BoolVar(&o.verbose, "v", false, "log at debug level")
 	fs.StringVar(&o.org, "org", "default", "organization key in the store")
-	fs.StringVar(&o.state, "state", "", "JSON file the records are kept in (required with KISI_API_KEY)")
+	fs.StringVar(&o.state, "state", "", "SQLite file the records are kept in, shareable with kisisync apply (required with KISI_API_KEY)")
 	fs.StringVar(&o.snapshot, "snapshot", "", "snapshot JSON file, re-read before every run (with KISI_API_KEY)")
 	fs.StringVar(&o.mappingFile, "mapping", "", "mapping JSON file (with KISI_API_KEY)")
 	fs.DurationVar(&o.floor, "floor", 30*time.Second, "shortest wait between runs")
@@ -116,16 +116,21 @@ func runWith(ctx context.Context, args []string, env func(string) string, stdout
 		loader = LoaderFunc(func(context.Context) (access.Snapshot, error) { return demoSnapshot(clock.Now()), nil })
 		log.Info("syncing a demo space into an embedded fake Kisi (set KISI_API_KEY for a real organization)")
 	}
-	// The host's Store: here a JSON file, or memory for the demo. A real
-	// host passes its own database-backed access.Store, keyed by
-	// organization.
+	// The host's Store: here a SQLite file (which kisisync apply may use at
+	// the same time), or memory for the demo. A platform passes a Store on
+	// its own database (access/pgstore), keyed by organization.
 	if o.state != "" {
-		fst, err := filestore.Open(o.state)
+		st, err := sqlitestore.Open(o.state)
 		if err != nil {
 			fmt.Fprintf(stderr, "scheduler: %v\n", err)
 			return 1
 		}
-		store = fst
+		defer st.Close()
+		if err := st.Migrate(ctx); err != nil {
+			fmt.Fprintf(stderr, "scheduler: %v\n", err)
+			return 1
+		}
+		store = st
 	} else {
 		store = access.NewMemoryStore()
 	}
