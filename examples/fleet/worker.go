@@ -507,10 +507,11 @@ func (w *Worker) record(ctx context.Context, org *Organization, holder string, j
 }
 
 // loggingStore logs every Kisi object a run records as created (or
-// adopted) or removed, at the moment the Store write happens: the
-// organization, member, Store key and Kisi id, never the email. A run that
-// dies has logged what it recorded; what it created in Kisi without
-// recording it is logged by the run that adopts it.
+// adopted) or removed: the organization, member, Store key and Kisi id,
+// never the email. A creation is logged just before the Store write that
+// records it, so that a run killed at any moment has logged every object
+// it recorded (at least once: the run that adopts an object whose record
+// was not written logs it again).
 type loggingStore struct {
 	access.Store
 	log *slog.Logger
@@ -529,19 +530,20 @@ func newLoggingStore(st access.Store, log *slog.Logger, recs []access.Record) *l
 
 // Put implements access.Store.
 func (s *loggingStore) Put(ctx context.Context, org string, token int64, rec access.Record) error {
+	s.mu.Lock()
+	old, had := s.known[rec.Key]
+	s.mu.Unlock()
+	if rec.Kind != access.KindUser && rec.State == access.StateSettled && rec.KisiID != 0 && (!had || old.KisiID != rec.KisiID) {
+		s.log.InfoContext(ctx, "kisi object created", "member", rec.MemberID, "key", rec.Key, "kind", string(rec.Kind),
+			"group_id", rec.GroupID, "kisi_id", rec.KisiID,
+			"valid_from", rec.Window.Start.UTC().Format(time.RFC3339), "valid_until", rec.Window.End.UTC().Format(time.RFC3339))
+	}
 	if err := s.Store.Put(ctx, org, token, rec); err != nil {
 		return err
 	}
 	s.mu.Lock()
-	old, had := s.known[rec.Key]
 	s.known[rec.Key] = rec
 	s.mu.Unlock()
-	if rec.Kind == access.KindUser || rec.State != access.StateSettled || rec.KisiID == 0 || (had && old.KisiID == rec.KisiID) {
-		return nil
-	}
-	s.log.InfoContext(ctx, "kisi object created", "member", rec.MemberID, "key", rec.Key, "kind", string(rec.Kind),
-		"group_id", rec.GroupID, "kisi_id", rec.KisiID,
-		"valid_from", rec.Window.Start.UTC().Format(time.RFC3339), "valid_until", rec.Window.End.UTC().Format(time.RFC3339))
 	return nil
 }
 
