@@ -12,11 +12,22 @@
 // retryable and scheduled jobs. A run completes its job and inserts the
 // next one in one transaction, so a run is never lost and never doubled:
 // if the process dies mid-run, River rescues the running job and another
-// worker runs it again (the Store's lease fences the dead run's writes).
+// worker runs it again (the Store's fenced lease keeps a run that only
+// stalled from writing once another has taken over).
 //
-// A wake ([Wake]) counts the request in the fleet_org table and makes the
-// organization's job available at once; a wake that arrives while the job
-// runs is seen when that run completes, and the next run starts at once.
+// A wake ([Worker.Wake]) counts the request in the fleet_org table and
+// makes the organization's job available at once; a wake that arrives
+// while the job runs is seen when that run completes, and the next run
+// starts at once.
+//
+// # Usage
+//
+//	pool, _ := pgxpool.New(ctx, os.Getenv("DATABASE_URL"))
+//	_ = fleet.Migrate(ctx, pool) // once per deploy
+//	cfg, _ := fleet.ReadConfig("fleet.json")
+//	w, _ := fleet.New(pool, cfg, pgstore.New(pool), myLoader, fleet.Options{Logger: log})
+//	_ = w.Start(ctx)
+//	http.ListenAndServe(":8080", fleet.NewHandler(w))
 //
 // # Where a host plugs in
 //
