@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/kisisync/kisisync/internal/kisiglue"
 	"github.com/kisisync/kisisync/kisi"
 )
 
@@ -42,9 +44,9 @@ type Report struct {
 	Invitations  int `json:"invitations"`
 	// Conflicts are grants held back by a role this SDK does not manage.
 	Conflicts []Conflict `json:"conflicts,omitempty"`
-	// Skipped are the snapshot records that were not synced, one message
-	// each; every valid record was.
-	Skipped []string `json:"skipped,omitempty"`
+	// Skipped are the snapshot records that were not synced, one error
+	// each (as in [Changes].Skipped); every valid record was.
+	Skipped []*RecordError `json:"skipped,omitempty"`
 	// Unresolved counts pending intents that could not be looked up.
 	Unresolved int `json:"unresolved,omitempty"`
 	// Links counts the email links managed after the run, against Kisi's
@@ -55,6 +57,15 @@ type Report struct {
 	// Held are the cuts of access the revoke guard held back (see
 	// [RevokeLimitError]); everything else was applied.
 	Held []Change `json:"held,omitempty"`
+	// Failures are the changes that failed, each with its class and Kisi's
+	// message (Failed counts them, and a stopped run's last one).
+	Failures []Failure `json:"failures,omitempty"`
+	// NotAttempted counts the changes a run stopped by a *[SystemicError]
+	// left for later.
+	NotAttempted int `json:"not_attempted,omitempty"`
+	// Parked are changes held back: their group is missing in Kisi, Kisi
+	// refused them, or they wait for room under the email-link quota.
+	Parked []Parked `json:"parked,omitempty"`
 }
 
 // Notifier is told of each group link the reconciler creates, for hosts
@@ -78,10 +89,6 @@ type CreatedLink struct {
 	// QRImage is the base64 PNG QR code, when QR was requested.
 	QRImage string `json:"qr_image,omitempty"`
 }
-
-// deleteAttempts bounds the in-run retries of a revocation: revoking is
-// security-relevant, so a transient failure is retried at once.
-const deleteAttempts = 4
 
 // Apply makes the changes in Kisi, in order, under the Store's lease, and
 // records every side effect in the Store as it happens. One failing change
@@ -128,6 +135,22 @@ type run struct {
 	// inviting counts, per email, the role intents still pending: one of
 	// them may have carried the user's invitation.
 	inviting map[string]int
+	// streak counts the transient or unknown failures in a row.
+	streak int
+	// quotaFull is set once Kisi refused a link for its email-link quota:
+	// the run creates no more links.
+	quotaFull bool
+	// lockout is set when a replacement removed a role in force and could
+	// not create its successor: the next run must come soon, back-off or
+	// not.
+	lockout bool
+	// Verify only: the mapped groups, and the organization's users once
+	// listed.
+	mapped    map[int64]bool
+	kisiUsers map[int64]*kisi.User
+	// known are the organization's users by email, when the run listed
+	// them (see prefetchUsers).
+	known map[string]*kisi.User
 }
 
 func (r *Reconciler) newRun(recs []Record) *run {
@@ -158,56 +181,95 @@ func (r *Reconciler) apply(ctx context.Context, c *Changes, recs []Record) (*Rep
 	rep.Conflicts = slices.Clone(c.Conflicts)
 	rep.Skipped = c.Skipped
 	rep.Unresolved = c.Unresolved
+	rep.Parked = slices.Clone(c.Parked)
 	v := r.judge(c, ru.recs, now)
 	held := r.holds(c, v)
+	var stop *SystemicError
+	if err := ru.prefetchUsers(ctx, c); err != nil && classify(err) == FailureSystemic {
+		stop = &SystemicError{Organization: r.o.org, Err: err, Advice: advice(err), NotAttempted: len(c.Changes)}
+		rep.NotAttempted = len(c.Changes)
+	}
 	for i, ch := range c.Changes {
+		if stop != nil {
+			break
+		}
 		if held && cut(ch, ru.recs, now, r.p.Lead) != "" {
 			ch.Held = true
 			rep.Held = append(rep.Held, ch)
 			continue
 		}
-		err := ctx.Err()
-		if err == nil {
-			err = ru.renew(ctx)
-		}
-		if err != nil {
-			// Stopped: the rest is left for the next run.
-			left := len(c.Changes) - i
-			rep.Failed += left
-			ru.errs = append(ru.errs, fmt.Errorf("access: run stopped with %d changes left: %w", left, err))
+		if stop = ru.step(ctx, ch); stop != nil {
+			stop.NotAttempted = len(c.Changes) - i - 1
+			rep.NotAttempted = stop.NotAttempted
 			break
-		}
-		err = ru.do(ctx, ch)
-		r.o.logger.DebugContext(ctx, "access: change", "organization", r.o.org, "action", string(ch.Action),
-			"object", string(ch.Object), "group_id", ch.GroupID, "kisi_id", ch.KisiID, "ok", err == nil)
-		if err != nil {
-			rep.Failed++
-			ru.errs = append(ru.errs, fmt.Errorf("access: %s %s %s → group %d: %w", ch.Action, ch.Object, ch.Email, ch.GroupID, err))
-			if errors.Is(err, ErrLeaseLost) {
-				// Fenced: another run holds the organization now.
-				left := len(c.Changes) - i - 1
-				rep.Failed += left
-				ru.errs = append(ru.errs, fmt.Errorf("access: run stopped with %d changes left: %w", left, ErrLeaseLost))
-				break
-			}
 		}
 		if r.o.progress != nil {
 			r.o.progress(i+1, len(c.Changes))
 		}
 	}
-	if r.o.notifier != nil {
+	if r.o.notifier != nil && stop == nil {
 		ru.retryNotifications(ctx)
 	}
 	r.finish(rep, now)
 	if rep.Failed > 0 || held {
 		rep.NextRun = earliest(rep.NextRun, now.Add(r.o.retryAfter))
 	}
+	switch {
+	case stop != nil && ru.lockout:
+		// A member is without access inside their window: no back-off.
+		r.systemic.Add(1)
+		rep.NextRun = earliest(rep.NextRun, now.Add(r.o.retryAfter))
+		ru.errs = []error{stop}
+	case stop != nil:
+		// Nothing gets better by running again at once: back off.
+		rep.NextRun = now.Add(r.o.backoff(int(r.systemic.Add(1))))
+		ru.errs = []error{stop}
+	default:
+		r.systemic.Store(0)
+	}
 	r.o.logger.DebugContext(ctx, "access: run applied", "organization", r.o.org, "created", rep.Created,
-		"replaced", rep.Replaced, "deleted", rep.Deleted, "failed", rep.Failed, "held", len(rep.Held))
+		"replaced", rep.Replaced, "deleted", rep.Deleted, "failed", rep.Failed, "held", len(rep.Held),
+		"not_attempted", rep.NotAttempted)
 	if held {
 		return rep, errors.Join(append([]error{r.limitError(v)}, ru.errs...)...)
 	}
 	return rep, errors.Join(ru.errs...)
+}
+
+// step applies one change and accounts for its failure. It returns a
+// *SystemicError when the run must stop.
+func (ru *run) step(ctx context.Context, ch Change) *SystemicError {
+	r := ru.r
+	err := ctx.Err()
+	if err == nil {
+		err = ru.renew(ctx)
+	}
+	if err != nil {
+		ru.rep.Failed++
+		return &SystemicError{Organization: r.o.org, Err: err, Advice: "the run was cancelled or lost its lease; the next run goes on"}
+	}
+	err = ru.do(ctx, ch)
+	r.o.logger.DebugContext(ctx, "access: change", "organization", r.o.org, "action", string(ch.Action),
+		"object", string(ch.Object), "group_id", ch.GroupID, "kisi_id", ch.KisiID, "ok", err == nil)
+	if err == nil {
+		ru.streak = 0
+		return nil
+	}
+	ru.rep.Failed++
+	class := classify(err)
+	ru.rep.Failures = append(ru.rep.Failures, Failure{Action: ch.Action, Object: ch.Object, Key: ch.Key, Email: ch.Email,
+		GroupID: ch.GroupID, Class: class, Message: err.Error(), Err: err})
+	switch class {
+	case FailureTransient, FailureUnknown:
+		ru.streak++
+	default:
+		ru.streak = 0
+	}
+	if class == FailureSystemic || ru.streak >= systemicRun {
+		return &SystemicError{Organization: r.o.org, Err: err, Advice: advice(err)}
+	}
+	ru.errs = append(ru.errs, fmt.Errorf("access: %s %s %s → group %d: %w", ch.Action, ch.Object, ch.Email, ch.GroupID, err))
+	return nil
 }
 
 func (r *Reconciler) finish(rep *Report, now time.Time) {
@@ -250,7 +312,7 @@ func (ru *run) created(ch Change) {
 func (ru *run) put(ctx context.Context, rec Record) error {
 	rec.Updated = ru.r.o.clock.Now()
 	if err := ru.r.st.Put(ctx, ru.r.o.org, ru.r.token.Load(), rec); err != nil {
-		return fmt.Errorf("store %s: %w", rec.Key, err)
+		return &storeError{fmt.Errorf("store %s: %w", rec.Key, err)}
 	}
 	if old, ok := ru.recs[rec.Key]; ok {
 		ru.track(old, -1)
@@ -262,7 +324,7 @@ func (ru *run) put(ctx context.Context, rec Record) error {
 
 func (ru *run) del(ctx context.Context, key string) error {
 	if err := ru.r.st.Delete(ctx, ru.r.o.org, ru.r.token.Load(), key); err != nil {
-		return fmt.Errorf("store delete %s: %w", key, err)
+		return &storeError{fmt.Errorf("store delete %s: %w", key, err)}
 	}
 	if old, ok := ru.recs[key]; ok {
 		ru.track(old, -1)
@@ -283,6 +345,11 @@ func (ru *run) check(ch Change) error {
 		kind, key = KindRole, RoleKey(ch.Email, ch.GroupID)
 	case ObjectLink:
 		kind, key = KindLink, LinkKey(ch.BookingID, ch.GroupID)
+	case ObjectPark:
+		if ch.Action != ActionForget || !strings.HasPrefix(ch.Key, "park/") {
+			return fmt.Errorf("%s of park record %q", ch.Action, ch.Key)
+		}
+		return nil
 	default:
 		return fmt.Errorf("unknown object %q", ch.Object)
 	}
@@ -366,6 +433,9 @@ func (ru *run) do(ctx context.Context, ch Change) error {
 			return err
 		}
 		if err := ru.create(ctx, ch); err != nil {
+			if ch.Object == ObjectGrant && !ch.Window.Start.After(ru.r.o.clock.Now()) {
+				ru.lockout = true // inside the window, without a role: retry soon
+			}
 			return err
 		}
 		ru.rep.Replaced++
@@ -386,6 +456,11 @@ func (ru *run) create(ctx context.Context, ch Change) error {
 			"object", string(ch.Object), "group_id", ch.GroupID)
 		return nil
 	}
+	if rec, ok := ru.recs[GroupParkKey(ch.GroupID, ru.r.mappingFP)]; ok {
+		// Found deleted earlier in this run: no request for the others.
+		ru.rep.Parked = append(ru.rep.Parked, parkedOf(ch.Object, ch.Key, rec))
+		return nil
+	}
 	if ch.Object == ObjectLink {
 		return ru.createLink(ctx, ch)
 	}
@@ -394,17 +469,23 @@ func (ru *run) create(ctx context.Context, ch Change) error {
 
 // remove deletes the Kisi object of ch and its record. A 404 means it is
 // already gone.
+//
+// The client retries transport errors, 429 and 502–504 itself and leaves a
+// 500 to its caller; a revocation is security-relevant, so a 500 alone is
+// tried once more here. No retry is stacked on the client's own.
 func (ru *run) remove(ctx context.Context, ch Change) error {
 	del := ru.r.k.DeleteRoleAssignment
 	if ch.Object == ObjectLink {
 		del = ru.r.k.DeleteGroupLink
 	}
 	if ch.KisiID != 0 {
-		var err error
-		for range deleteAttempts {
-			_, err = del(ctx, ch.KisiID)
-			if err == nil || errors.Is(err, kisi.ErrNotFound) || definite(err) || ctx.Err() != nil {
-				break
+		_, err := onceMore(func() (*kisi.Response, error) { return del(ctx, ch.KisiID) })
+		if err != nil && !errors.Is(err, kisi.ErrNotFound) && !definite(err) && classify(err) != FailureSystemic {
+			// The answer was lost, maybe after the delete happened: one read
+			// tells, so a replacement does not leave the member locked out
+			// until the next run.
+			if there, lerr := ru.stillThere(ctx, ch); lerr == nil && !there {
+				err = nil
 			}
 		}
 		if err != nil && !errors.Is(err, kisi.ErrNotFound) {
@@ -412,6 +493,17 @@ func (ru *run) remove(ctx context.Context, ch Change) error {
 		}
 	}
 	return ru.del(ctx, ch.Key)
+}
+
+// stillThere reports whether the Kisi object of ch exists.
+func (ru *run) stillThere(ctx context.Context, ch Change) (bool, error) {
+	rec := ru.recs[ch.Key]
+	if ch.Object == ObjectLink {
+		links, err := ru.r.linksOf(ctx, ch.GroupID, rec.Email)
+		return slices.ContainsFunc(links, func(l *kisi.GroupLink) bool { return l.ID == ch.KisiID }), err
+	}
+	roles, err := ru.r.rolesOf(ctx, ch.GroupID, rec.UserID)
+	return slices.ContainsFunc(roles, func(ra *kisi.RoleAssignment) bool { return ra.ID == ch.KisiID }), err
 }
 
 // definite reports whether err is a Kisi answer that says the request was
@@ -428,17 +520,19 @@ func definite(err error) bool {
 // It reports whether the replacement is done.
 func (ru *run) patch(ctx context.Context, ch Change) (bool, error) {
 	r := ru.r
-	if !r.o.patch || r.patchBroken.Load() || openEnded(ch.Window.End) || ch.KisiID == 0 {
+	if !r.o.patch || r.patchBroken.Load() || kisiglue.OpenEnded(*ch.Window) || ch.KisiID == 0 {
 		return false, nil
 	}
 	rec, ok := ru.recs[ch.Key]
 	if !ok || rec.UserID == 0 || rec.State != StateSettled {
 		return false, nil
 	}
-	from, until := toKisi(*ch.Window)
+	from, until := kisiglue.Validity(*ch.Window)
 	if _, err := r.k.UpdateRoleAssignment(ctx, ch.KisiID, &kisi.RoleAssignmentUpdateRequest{Validity: &kisi.Validity{From: from, Until: until}}); err != nil {
-		if errors.Is(err, kisi.ErrNotFound) || errors.Is(err, kisi.ErrValidation) {
-			r.patchBroken.Store(errors.Is(err, kisi.ErrValidation))
+		if errors.Is(err, kisi.ErrRejected) {
+			// PATCH of the window is undocumented: any refusal falls back to
+			// delete and create, and all but a missing role stop trying it.
+			r.patchBroken.Store(!errors.Is(err, kisi.ErrNotFound))
 			return false, nil
 		}
 		return false, err
@@ -448,7 +542,7 @@ func (ru *run) patch(ctx context.Context, ch Change) (bool, error) {
 		return false, fmt.Errorf("read back patched window: %w", err)
 	}
 	for _, ra := range roles {
-		if ra.ID == ch.KisiID && sameWindow(kisiWindow(ra.ValidFrom, ra.ValidUntil), *ch.Window) {
+		if ra.ID == ch.KisiID && kisiglue.SameWindow(kisiglue.RoleWindow(ra), *ch.Window) {
 			rec.Window, rec.Sources, rec.MemberID = *ch.Window, ch.Sources, ch.MemberID
 			return true, ru.put(ctx, rec)
 		}
@@ -458,7 +552,36 @@ func (ru *run) patch(ctx context.Context, ch Change) (bool, error) {
 	return false, nil
 }
 
+// createAttempts bounds the creates of one grant within a run: after a
+// create whose outcome is unknown while the member is inside the window
+// (a replacement's delete may just have removed their access), after the
+// user was found deleted in Kisi, and after this SDK's own stale role was
+// removed.
+const createAttempts = 5
+
+// errRetry marks a failed create that may be tried again at once.
+type errRetry struct{ err error }
+
+func (e *errRetry) Error() string { return e.err.Error() }
+func (e *errRetry) Unwrap() error { return e.err }
+
+// createGrant creates the role of ch, retrying within the run where that
+// ends a lockout sooner than the next run would.
 func (ru *run) createGrant(ctx context.Context, ch Change) error {
+	for attempt := 1; ; attempt++ {
+		err := ru.tryGrant(ctx, ch)
+		var again *errRetry
+		if !errors.As(err, &again) {
+			return err
+		}
+		if attempt == createAttempts {
+			return again.err
+		}
+	}
+}
+
+// tryGrant makes one attempt at the role of ch.
+func (ru *run) tryGrant(ctx context.Context, ch Change) error {
 	user, err := ru.ensureUser(ctx, ch)
 	if err != nil {
 		return err
@@ -471,16 +594,16 @@ func (ru *run) createGrant(ctx context.Context, ch Change) error {
 	if err := ru.put(ctx, intent); err != nil {
 		return err
 	}
-	from, until := toKisi(*ch.Window)
+	from, until := kisiglue.Validity(*ch.Window)
 	ra, _, err := ru.r.k.CreateRoleAssignment(ctx, &kisi.RoleAssignmentCreateRequest{
-		RoleID: RoleID, AppliesToType: "Group", AppliesToID: ch.GroupID,
-		AssigneeType: "User", AssigneeID: user.KisiID, Notify: notify, ValidFrom: from, ValidUntil: until,
+		RoleID: RoleID, AppliesToType: kisi.ScopeGroup, AppliesToID: ch.GroupID,
+		AssigneeType: kisi.AssigneeUser, AssigneeID: user.KisiID, Notify: notify, ValidFrom: from, ValidUntil: until,
 	})
 	if err != nil {
-		return ru.createFailed(ctx, ch, intent, err)
+		return ru.createFailed(ctx, ch, intent, user, err)
 	}
 	intent.State, intent.KisiID = StateSettled, ra.ID
-	if err := ru.put(ctx, intent); err != nil {
+	if err := ru.settle(ctx, intent); err != nil {
 		return err
 	}
 	ru.created(ch)
@@ -494,93 +617,292 @@ func (ru *run) createGrant(ctx context.Context, ch Change) error {
 	return nil
 }
 
-// createFailed settles an intent after a failed create of a role.
-func (ru *run) createFailed(ctx context.Context, ch Change, intent Record, cause error) error {
-	if !definite(cause) {
-		// Outcome unknown: the intent stays pending and is looked up next run.
-		return cause
+// settle records a created object and drops the park record of its key.
+func (ru *run) settle(ctx context.Context, rec Record) error {
+	if err := ru.put(ctx, rec); err != nil {
+		return err
 	}
-	if errors.Is(cause, kisi.ErrValidation) {
-		// Kisi holds one role per user and group: is it someone else's?
-		roles, err := ru.r.rolesOf(ctx, ch.GroupID, intent.UserID)
-		if err != nil {
-			return errors.Join(cause, fmt.Errorf("look up existing role: %w", err))
-		}
-		for _, ra := range roles {
-			if ra.RoleID == RoleID && sameWindow(kisiWindow(ra.ValidFrom, ra.ValidUntil), intent.Window) {
-				intent.State, intent.KisiID = StateSettled, ra.ID
-				ru.rep.Adopted++
-				return ru.put(ctx, intent)
-			}
-		}
-		if len(roles) > 0 {
-			intent.State, intent.KisiID = StateConflict, roles[0].ID
-			ru.rep.Conflicts = append(ru.rep.Conflicts, Conflict{Email: ch.Email, GroupID: ch.GroupID, KisiID: roles[0].ID, Window: intent.Window})
-			return ru.put(ctx, intent)
-		}
+	if _, ok := ru.recs[ParkKey(rec.Key)]; ok {
+		return ru.del(ctx, ParkKey(rec.Key))
 	}
-	if errors.Is(cause, kisi.ErrNotFound) {
-		// The user may have been deleted in Kisi: look it up again next run.
-		if err := ru.del(ctx, UserKey(ch.Email)); err != nil {
-			return errors.Join(cause, err)
-		}
+	return nil
+}
+
+// createFailed settles an intent after a failed create of a role: it tells
+// the failure classes of DESIGN.md apart with at most one read.
+func (ru *run) createFailed(ctx context.Context, ch Change, intent, user Record, cause error) error {
+	switch {
+	case !definite(cause):
+		return ru.unknownOutcome(ctx, ch, intent, cause)
+	case errors.Is(cause, kisi.ErrValidation):
+		return ru.roleRefused(ctx, ch, intent, user, cause)
+	case errors.Is(cause, kisi.ErrNotFound):
+		return ru.roleMissing(ctx, ch, intent, user, cause)
 	}
 	if err := ru.del(ctx, intent.Key); err != nil {
 		return errors.Join(cause, err)
 	}
+	return ru.park(ctx, ch, FailureRefused, cause)
+}
+
+// unknownOutcome handles a create that may or may not have reached Kisi.
+// Outside the window the intent stays pending and the next run looks it up.
+// Inside it the member may be locked out now (a replacement deleted the old
+// role): look it up at once and create again if it is not there.
+func (ru *run) unknownOutcome(ctx context.Context, ch Change, intent Record, cause error) error {
+	if ch.Window.Start.After(ru.r.o.clock.Now()) || classify(cause) == FailureSystemic {
+		return cause
+	}
+	roles, err := ru.r.rolesOf(ctx, ch.GroupID, intent.UserID)
+	if err != nil {
+		return cause // still pending: looked up next run
+	}
+	for _, ra := range roles {
+		if ra.RoleID == RoleID && kisiglue.SameWindow(kisiglue.RoleWindow(ra), intent.Window) {
+			intent.State, intent.KisiID = StateSettled, ra.ID
+			ru.rep.Adopted++
+			return ru.settle(ctx, intent)
+		}
+	}
+	if len(roles) > 0 {
+		return cause // something else is there: the next run sorts it out
+	}
+	if err := ru.del(ctx, intent.Key); err != nil {
+		return errors.Join(cause, err)
+	}
+	return &errRetry{cause}
+}
+
+// roleRefused handles a 422 on a role create. Kisi holds one role per user
+// and group: the role there is this SDK's own (created for the same
+// window, or left by a lost Store: its user carries the SDK's tag), a
+// hand-made one (a conflict, left alone unless the groups are declared the
+// platform's), or none (a plain refusal, parked with back-off).
+func (ru *run) roleRefused(ctx context.Context, ch Change, intent, user Record, cause error) error {
+	roles, err := ru.r.rolesOf(ctx, ch.GroupID, intent.UserID)
+	if err != nil {
+		return errors.Join(cause, fmt.Errorf("look up existing role: %w", err))
+	}
+	for _, ra := range roles {
+		if ra.RoleID == RoleID && kisiglue.SameWindow(kisiglue.RoleWindow(ra), intent.Window) {
+			intent.State, intent.KisiID = StateSettled, ra.ID
+			ru.rep.Adopted++
+			return ru.settle(ctx, intent)
+		}
+	}
+	if len(roles) == 0 {
+		if err := ru.del(ctx, intent.Key); err != nil {
+			return errors.Join(cause, err)
+		}
+		return ru.park(ctx, ch, FailureRefused, cause)
+	}
+	if user.Created || ru.r.o.exclusive {
+		// This SDK's own role (its Store lost it) or one in a group the
+		// platform owns: replace it.
+		for _, ra := range roles {
+			if _, err := ru.r.k.DeleteRoleAssignment(ctx, ra.ID); err != nil && !errors.Is(err, kisi.ErrNotFound) {
+				return errors.Join(cause, fmt.Errorf("remove role %d: %w", ra.ID, err))
+			}
+		}
+		if err := ru.del(ctx, intent.Key); err != nil {
+			return errors.Join(cause, err)
+		}
+		return &errRetry{cause}
+	}
+	intent.State, intent.KisiID = StateConflict, roles[0].ID
+	ru.rep.Conflicts = append(ru.rep.Conflicts, Conflict{Email: ch.Email, GroupID: ch.GroupID, KisiID: roles[0].ID, Window: intent.Window})
+	return ru.put(ctx, intent)
+}
+
+// roleMissing handles a 404 on a role create: one read tells a deleted group
+// (its grants are parked) from a deleted user (created again at once; the
+// record keeps its invitation flag, so no second invitation goes out).
+func (ru *run) roleMissing(ctx context.Context, ch Change, intent, user Record, cause error) error {
+	if err := ru.del(ctx, intent.Key); err != nil {
+		return errors.Join(cause, err)
+	}
+	_, _, err := ru.r.k.GetGroup(ctx, ch.GroupID)
+	switch {
+	case errors.Is(err, kisi.ErrNotFound):
+		return ru.parkGroup(ctx, ch.GroupID, cause)
+	case err != nil:
+		return errors.Join(cause, fmt.Errorf("look up group %d: %w", ch.GroupID, err))
+	}
+	user.KisiID = 0 // gone from Kisi: ensureUser finds or creates it again
+	if err := ru.put(ctx, user); err != nil {
+		return err
+	}
+	return &errRetry{fmt.Errorf("user %s was deleted in Kisi: %w", ch.Email, cause)}
+}
+
+// park holds ch back with back-off after Kisi refused it.
+func (ru *run) park(ctx context.Context, ch Change, class FailureClass, cause error) error {
+	key := ParkKey(ch.Key)
+	prev := ru.recs[key]
+	n := prev.Attempts + 1
+	now := ru.r.o.clock.Now()
+	rec := Record{Key: key, Kind: KindPark, Email: ch.Email, GroupID: ch.GroupID, Window: *ch.Window,
+		Class: class, Reason: cause.Error(), Attempts: n, RetryAt: now.Add(ru.r.o.backoff(n))}
+	if err := ru.put(ctx, rec); err != nil {
+		return errors.Join(cause, err)
+	}
+	ru.rep.Parked = append(ru.rep.Parked, parkedOf(ch.Object, ch.Key, rec))
 	return cause
 }
 
+// parkGroup parks every grant and link of a group deleted in Kisi until the
+// mapping changes or Verify sees the group again.
+func (ru *run) parkGroup(ctx context.Context, groupID int64, cause error) error {
+	key := GroupParkKey(groupID, ru.r.mappingFP)
+	rec := Record{Key: key, Kind: KindPark, GroupID: groupID, Class: FailureMissing,
+		Reason: fmt.Sprintf("group %d was deleted in Kisi", groupID)}
+	if err := ru.put(ctx, rec); err != nil {
+		return errors.Join(cause, err)
+	}
+	return fmt.Errorf("%w (group %d): %w", errGroupMissing, groupID, cause)
+}
+
+// parkedOf reports the park record rec of the change with key.
+func parkedOf(object ObjectKind, key string, rec Record) Parked {
+	return Parked{Object: object, Key: key, Email: rec.Email, GroupID: rec.GroupID, Class: rec.Class,
+		Reason: rec.Reason, RetryAt: rec.RetryAt}
+}
+
 // ensureUser returns the user record of ch.Email: from the Store, else
-// found in Kisi by email, else created.
+// from the run's listing of the organization's users, else created — and
+// looked up only when Kisi answers that the email is taken (a user created
+// by hand, or by this SDK before a lost response).
 func (ru *run) ensureUser(ctx context.Context, ch Change) (Record, error) {
 	key := UserKey(ch.Email)
-	if rec, ok := ru.recs[key]; ok && rec.KisiID != 0 {
-		return rec, nil
+	prev, had := ru.recs[key]
+	if had && prev.KisiID != 0 {
+		return prev, nil
 	}
-	r := ru.r
-	users, _, err := r.k.ListUsers(ctx, &kisi.UserListOptions{Email: ch.Email, ListOptions: kisi.ListOptions{Limit: userPageSize}})
-	if err != nil {
-		return Record{}, fmt.Errorf("find user: %w", err)
-	}
-	for _, u := range users {
-		if !strings.EqualFold(strings.TrimSpace(u.Email), ch.Email) {
-			continue
-		}
-		created := markedByUs(u)
-		rec := Record{Key: key, Kind: KindUser, KisiID: u.ID, Email: ch.Email, MemberID: ch.MemberID,
-			Created: created, Managed: ch.Managed, Confirmed: u.Confirmed,
-			// A user someone else created already had Kisi's invitation.
-			Invited: ch.Managed || !created || u.Confirmed}
-		return rec, ru.put(ctx, rec)
+	// A user deleted in Kisi keeps its record without an id: the invitation
+	// it had survives, so the user found or created again gets none.
+	invited := had && prev.Invited
+	if u, ok := ru.known[ch.Email]; ok {
+		return ru.foundUser(ctx, ch, u, invited)
 	}
 	req := &kisi.UserCreateRequest{Email: ch.Email, Name: ch.Name, Metadata: map[string]any{MetadataKey: MetadataValue}}
 	if ch.Managed {
 		req.SendEmails, req.Confirm = kisi.Ptr(false), kisi.Ptr(true)
 	}
-	u, _, err := r.k.CreateUser(ctx, req)
-	if err != nil {
-		// A lost response is found by the lookup of the next run.
+	u, _, err := ru.r.k.CreateUser(ctx, req)
+	switch {
+	case err == nil:
+		ru.rep.UsersCreated++
+		rec := Record{Key: key, Kind: KindUser, KisiID: u.ID, Email: ch.Email, MemberID: ch.MemberID,
+			Created: true, Managed: ch.Managed, Invited: invited || ch.Managed, Confirmed: u.Confirmed}
+		return rec, ru.put(ctx, rec)
+	case !emailTaken(err) && !errors.Is(err, kisi.ErrMaybeApplied):
 		return Record{}, fmt.Errorf("create user: %w", err)
 	}
-	ru.rep.UsersCreated++
-	rec := Record{Key: key, Kind: KindUser, KisiID: u.ID, Email: ch.Email, MemberID: ch.MemberID,
-		Created: true, Managed: ch.Managed, Invited: ch.Managed, Confirmed: u.Confirmed}
+	// The email is taken, or the create may have happened with its answer
+	// lost: one lookup settles it.
+	found, ferr := onceMore(func() (*kisi.User, error) { return ru.findUser(ctx, ch.Email) })
+	if ferr != nil {
+		return Record{}, fmt.Errorf("find user: %w", ferr)
+	}
+	if found == nil {
+		return Record{}, fmt.Errorf("create user: %w; no user with this email was found", err)
+	}
+	return ru.foundUser(ctx, ch, found, invited)
+}
+
+// foundUser records a Kisi user that existed before this run wanted it.
+func (ru *run) foundUser(ctx context.Context, ch Change, u *kisi.User, invited bool) (Record, error) {
+	created := kisiglue.MarkedBySDK(u)
+	rec := Record{Key: UserKey(ch.Email), Kind: KindUser, KisiID: u.ID, Email: ch.Email, MemberID: ch.MemberID,
+		Created: created, Managed: ch.Managed, Confirmed: u.Status() == kisi.UserStatusActive,
+		// A user someone else created already had Kisi's invitation; so
+		// did one of this SDK's that signed in.
+		Invited: invited || ch.Managed || !created || u.Status() == kisi.UserStatusActive}
 	return rec, ru.put(ctx, rec)
 }
 
-func markedByUs(u *kisi.User) bool {
-	v, ok := u.Metadata[MetadataKey]
-	return ok && fmt.Sprint(v) == MetadataValue
+// emailTaken reports Kisi's answer to a user create for an email that has a
+// user already: a 422 on the email field.
+func emailTaken(err error) bool {
+	var ke *kisi.Error
+	return errors.As(err, &ke) && ke.StatusCode == http.StatusUnprocessableEntity && len(ke.Fields["email"]) > 0
+}
+
+// findUser looks a user up by email (Kisi's query filter, all pages, exact
+// match of the normalized email); nil if there is none.
+func (ru *run) findUser(ctx context.Context, email string) (*kisi.User, error) {
+	for u, err := range kisiglue.Users(ctx, ru.r.k, kisi.UserListOptions{Query: email}) {
+		if err != nil {
+			return nil, err
+		}
+		if kisi.NormalizeEmail(u.Email) == email {
+			return u, nil
+		}
+	}
+	return nil, nil
+}
+
+// listUsersMin is the number of users a run must create or find before it
+// considers listing the organization's users instead of creating first.
+const listUsersMin = 100
+
+// prefetchUsers lists the organization's users once when that is cheap next
+// to the users the run needs: at least listUsersMin unknown emails, and a
+// listing of at most a tenth as many requests. Onboarding a space whose
+// members mostly have Kisi users then costs one request per hundred users
+// instead of a refused create and a lookup each; a space whose members are
+// new pays at most 10% more. The listing stops at the first page when it
+// would cost more. Its error is that of a failed listing.
+func (ru *run) prefetchUsers(ctx context.Context, c *Changes) error {
+	need := make(map[string]bool)
+	for _, ch := range c.Changes {
+		if ch.Object != ObjectGrant || (ch.Action != ActionCreate && ch.Action != ActionReplace) {
+			continue
+		}
+		if rec, ok := ru.recs[UserKey(ch.Email)]; !ok || rec.KisiID == 0 {
+			need[ch.Email] = true
+		}
+	}
+	if len(need) < listUsersMin {
+		return nil
+	}
+	ru.known = make(map[string]*kisi.User)
+	opts := &kisi.UserListOptions{ListOptions: kisi.ListOptions{Limit: kisi.MaxLimitUsers}}
+	for {
+		users, resp, err := ru.r.k.ListUsers(ctx, opts)
+		if err != nil {
+			ru.known = nil
+			return err // creating first still works, unless the failure is systemic
+		}
+		for _, u := range users {
+			ru.known[kisi.NormalizeEmail(u.Email)] = u
+		}
+		if opts.Offset == 0 && resp.Total > 0 && (resp.Total+kisi.MaxLimitUsers-1)/kisi.MaxLimitUsers > len(need)/10 {
+			ru.known = nil // too many users to list: create first
+			return nil
+		}
+		if resp.NextOffset <= opts.Offset || len(users) == 0 || resp.NextOffset > kisi.MaxOffset {
+			return nil
+		}
+		opts.Offset = resp.NextOffset
+	}
 }
 
 func (ru *run) createLink(ctx context.Context, ch Change) error {
+	if ru.quotaFull && ch.Email != "" {
+		// Kisi refused a link for its quota earlier in this run: wait, and
+		// send no more requests that must fail.
+		if err := ru.park(ctx, ch, FailureQuota, fmt.Errorf("%w: waiting for room", errQuota)); !errors.Is(err, errQuota) {
+			return err
+		}
+		return nil
+	}
 	intent := Record{Key: ch.Key, Kind: KindLink, State: StatePending, Email: ch.Email, GroupID: ch.GroupID,
 		BookingID: ch.BookingID, Name: ch.Name, SendLink: ch.SendLink, QR: ch.QR, Window: *ch.Window, Sources: ch.Sources}
 	if err := ru.put(ctx, intent); err != nil {
 		return err
 	}
-	from, until := toKisi(*ch.Window)
+	from, until := kisiglue.Validity(*ch.Window)
 	req := &kisi.GroupLinkCreateRequest{GroupID: ch.GroupID, Name: ch.Name, LinkEnabled: kisi.Ptr(ch.SendLink),
 		ValidFrom: from, ValidUntil: until}
 	if ch.Email != "" {
@@ -591,12 +913,7 @@ func (ru *run) createLink(ctx context.Context, ch Change) error {
 	}
 	l, _, err := ru.r.k.CreateGroupLink(ctx, req)
 	if err != nil {
-		if definite(err) {
-			if derr := ru.del(ctx, intent.Key); derr != nil {
-				return errors.Join(err, derr)
-			}
-		}
-		return err
+		return ru.linkFailed(ctx, ch, intent, err)
 	}
 	intent.State, intent.KisiID = StateSettled, l.ID
 	created := CreatedLink{Link: Link{BookingID: ch.BookingID, GroupID: ch.GroupID, Name: ch.Name, Email: ch.Email,
@@ -612,7 +929,7 @@ func (ru *run) createLink(ctx context.Context, ch Change) error {
 		// be retried; dropped after.
 		intent.Secret, intent.QRImage = created.Secret, created.QRImage
 	}
-	if err := ru.put(ctx, intent); err != nil {
+	if err := ru.settle(ctx, intent); err != nil {
 		return err
 	}
 	ru.created(ch)
@@ -620,6 +937,47 @@ func (ru *run) createLink(ctx context.Context, ch Change) error {
 		return ru.notify(ctx, intent, created)
 	}
 	return nil
+}
+
+// linkFailed settles an intent after a failed create of a link: an unknown
+// outcome stays pending (looked up next run); a 404 means the group was
+// deleted; a refusal for the email-link quota parks this and the run's
+// other links; any other refusal parks the link with back-off.
+func (ru *run) linkFailed(ctx context.Context, ch Change, intent Record, cause error) error {
+	if !definite(cause) {
+		return cause
+	}
+	if err := ru.del(ctx, intent.Key); err != nil {
+		return errors.Join(cause, err)
+	}
+	switch {
+	case errors.Is(cause, kisi.ErrNotFound):
+		return ru.parkGroup(ctx, ch.GroupID, cause)
+	case ch.Email != "" && quotaRefusal(cause):
+		ru.quotaFull = true
+		return ru.park(ctx, ch, FailureQuota, fmt.Errorf("%w: %w", errQuota, cause))
+	}
+	return ru.park(ctx, ch, FailureRefused, cause)
+}
+
+// quotaRefusal reports Kisi's answer to a link beyond the email-link quota:
+// a 422 whose message speaks of the limit. Kisi documents no error code
+// for it, so its text is the only sign.
+func quotaRefusal(err error) bool {
+	var ke *kisi.Error
+	if !errors.As(err, &ke) || ke.StatusCode != http.StatusUnprocessableEntity {
+		return false
+	}
+	texts := []string{ke.Message}
+	for _, msgs := range ke.Fields {
+		texts = append(texts, msgs...)
+	}
+	for _, t := range texts {
+		if strings.Contains(strings.ToLower(t), "limit") {
+			return true
+		}
+	}
+	return false
 }
 
 func (ru *run) notify(ctx context.Context, rec Record, l CreatedLink) error {

@@ -1,6 +1,7 @@
 package access
 
 import (
+	"github.com/kisisync/kisisync/internal/kisiglue"
 	"time"
 
 	"github.com/kisisync/kisisync/schedule"
@@ -13,11 +14,6 @@ const (
 	nightFrom = 1 // 01:00
 	nightTo   = 5 // 05:00
 )
-
-// windowTolerance is how far apart two window edges may be and still count
-// as the same: Kisi's stored precision of valid_from and valid_until is not
-// documented, and a rounding by Kisi must not make every run replace a role.
-const windowTolerance = time.Minute
 
 // holding turns desired windows into the windows Kisi holds at now: every
 // window bounded to a rolling validity ([Policy.Validity]), renewed when
@@ -41,7 +37,7 @@ func (h holding) hold(w schedule.Interval) (schedule.Interval, bool) {
 		// validity) is held for one validity from its start.
 		bound = w.Start.Add(h.validity).Truncate(time.Minute)
 	}
-	if openEnded(w.End) || w.End.After(bound) {
+	if kisiglue.OpenEnded(w) || w.End.After(bound) {
 		return schedule.Interval{Start: w.Start, End: bound}, true
 	}
 	return w, false
@@ -51,13 +47,13 @@ func (h holding) hold(w schedule.Interval) (schedule.Interval, bool) {
 // window w: the same window, or a rolling bound of w that is not yet due for
 // renewal.
 func (h holding) keeps(held, w schedule.Interval) bool {
-	if h.validity >= 0 && openEnded(held.End) {
+	if h.validity >= 0 && kisiglue.OpenEnded(held) {
 		return false // held without a bound: bound it
 	}
-	if sameWindow(held, w) {
+	if kisiglue.SameWindow(held, w) {
 		return true
 	}
-	if h.validity < 0 || !sameInstant(held.Start, w.Start) || openEnded(held.End) {
+	if h.validity < 0 || !kisiglue.SameInstant(held.Start, w.Start) || kisiglue.OpenEnded(held) {
 		return false
 	}
 	return held.End.Before(w.End) && h.now.Before(h.renewAt(held.End))
@@ -90,10 +86,4 @@ func nightAtOrAfter(t time.Time, loc *time.Location) time.Time {
 		d++
 	}
 	return schedule.WallTime(loc, y, m, d, nightFrom, 0)
-}
-
-// sameInstant compares two window edges within [windowTolerance].
-func sameInstant(a, b time.Time) bool {
-	d := a.Sub(b)
-	return d < windowTolerance && d > -windowTolerance
 }

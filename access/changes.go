@@ -2,6 +2,7 @@ package access
 
 import (
 	"fmt"
+	"github.com/kisisync/kisisync/internal/textfmt"
 	"strings"
 	"time"
 
@@ -28,6 +29,7 @@ type ObjectKind string
 const (
 	ObjectGrant ObjectKind = "grant" // a group role assignment
 	ObjectLink  ObjectKind = "link"  // a group link of a drop-in booking
+	ObjectPark  ObjectKind = "park"  // a park record (Store only; see [Parked])
 )
 
 // Change is one step of [Changes]: create, replace or delete one grant or
@@ -118,9 +120,11 @@ type Conflict struct {
 // would do, in order. It marshals to JSON, and String renders it like a
 // Terraform plan.
 //
-// Order: Store corrections (adopt, forget), then pure revocations, then
-// replacements, then creates with the soonest window first, then cleanup of
-// expired objects. Within each part changes sort by email, group, booking.
+// Order: Store corrections (adopt, forget), then pure revocations and the
+// cleanup of expired links (Kisi counts them toward its email-link quota),
+// then replacements, then creates with the soonest window first, then the
+// cleanup of expired roles. Within each part changes sort by email, group,
+// booking.
 type Changes struct {
 	// Organization is the organization planned for (see [WithOrganization]);
 	// At the instant of the plan, from the Reconciler's clock.
@@ -132,9 +136,15 @@ type Changes struct {
 	Changes []Change `json:"changes"`
 	// Conflicts are wanted grants held back by an unmanaged role.
 	Conflicts []Conflict `json:"conflicts,omitempty"`
-	// Skipped are the snapshot records Desired rejected, one message each;
-	// every valid record is still planned.
-	Skipped []string `json:"skipped,omitempty"`
+	// Parked are wanted grants and links held back: their group is missing
+	// in Kisi, Kisi refused them and their back-off runs, or they wait for
+	// room under the email-link quota.
+	Parked []Parked `json:"parked,omitempty"`
+	// Skipped are the snapshot records Desired or Links rejected, one
+	// error each, sorted by their text; every valid record is still
+	// planned. Test them with errors.Is (e.g. [ErrUnknownMember]); their
+	// JSON form keeps the cause (see [RecordError.MarshalJSON]).
+	Skipped []*RecordError `json:"skipped,omitempty"`
 	// Unresolved counts pending intents Plan could not look up in Kisi;
 	// they are left alone and looked up again next run.
 	Unresolved int `json:"unresolved,omitempty"`
@@ -160,8 +170,9 @@ type Changes struct {
 	// NextRun is carried over to the Report.
 	NextRun time.Time `json:"next_run,omitzero"`
 	loc     *time.Location
-	// renewals is the earliest renewal of a rolling window, part of NextRun.
-	renewals time.Time
+	// renewals is the earliest renewal of a rolling window, retries the
+	// earliest end of a park's back-off: both part of NextRun.
+	renewals, retries time.Time
 }
 
 // Approve marks the changes as reviewed, so [Reconciler.Apply] applies them
@@ -223,6 +234,13 @@ func (c *Changes) String() string {
 	}
 	for _, s := range c.Skipped {
 		fmt.Fprintf(&b, "! skipped %s\n", s)
+	}
+	for _, p := range c.Parked {
+		when := "until the group is back or the mapping changes"
+		if !p.RetryAt.IsZero() {
+			when = "retried from " + p.RetryAt.In(loc).Format("2006-01-02 15:04 MST")
+		}
+		fmt.Fprintf(&b, "! parked %s %s → group %d (%s: %s; %s)\n", p.Object, p.Email, p.GroupID, p.Class, p.Reason, when)
 	}
 	if c.Unresolved > 0 {
 		fmt.Fprintf(&b, "! %d pending intents could not be looked up; retried next run\n", c.Unresolved)
@@ -290,6 +308,9 @@ func (ch Change) line(loc *time.Location) string {
 	if ch.Reason != "" {
 		notes = append(notes, ch.Reason)
 	}
+	if ch.Rolling && ch.Action != ActionDelete {
+		notes = append(notes, "rolling")
+	}
 	if ch.Held {
 		notes = append(notes, "held by the revoke guard")
 	}
@@ -310,16 +331,5 @@ func (ch Change) line(loc *time.Location) string {
 // within one day, "2026-06-10 22:00 CEST – 2026-06-11 02:00 CEST" across
 // days, and "from 2026-06-10 13:55 CEST" when open-ended.
 func FormatWindow(iv schedule.Interval, loc *time.Location) string {
-	if loc == nil {
-		loc = time.UTC
-	}
-	s := iv.Start.In(loc)
-	if iv.End.IsZero() || iv.End.Equal(schedule.Forever) {
-		return "from " + s.Format("2006-01-02 15:04 MST")
-	}
-	e := iv.End.In(loc)
-	if s.Year() == e.Year() && s.YearDay() == e.YearDay() && s.Format("MST") == e.Format("MST") {
-		return s.Format("2006-01-02 15:04") + "–" + e.Format("15:04 MST")
-	}
-	return s.Format("2006-01-02 15:04 MST") + " – " + e.Format("2006-01-02 15:04 MST")
+	return textfmt.Window(iv, loc)
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/kisisync/kisisync/internal/times"
 	"github.com/kisisync/kisisync/mapping"
 	"github.com/kisisync/kisisync/schedule"
 )
@@ -143,21 +144,11 @@ const (
 	kCheckIn
 )
 
-func kindName(k uint8) string {
-	switch k {
-	case kPlan:
-		return KindPlan
-	case kDefault:
-		return KindDefault
-	case kAllowance:
-		return KindAllowance
-	case kBooking:
-		return KindBooking
-	case kAssignment:
-		return KindAssignment
-	}
-	return KindCheckIn
-}
+// kindNames are the names of the engine's source kinds (see [Source]).
+var kindNames = [...]string{kPlan: KindPlan, kDefault: KindDefault, kAllowance: KindAllowance,
+	kBooking: KindBooking, kAssignment: KindAssignment, kCheckIn: KindCheckIn}
+
+func kindName(k uint8) string { return kindNames[k] }
 
 // piece is the window one source gives one member in one group. Instants
 // are kept as Unix seconds and nanoseconds: the slice holds no pointers, so
@@ -223,6 +214,10 @@ type engine struct {
 	dropIns   []int32
 	linksOnly bool // only validate bookings and collect drop-ins
 	filter    bool // sort and merge only the pieces of keys in hit
+	// explain keeps in admitted the decision on every valid record that
+	// reaches the member computed (see [Explain]).
+	explain  bool
+	admitted []admission
 }
 
 // resInfo is what a booking or assignment needs of its resource.
@@ -243,7 +238,7 @@ type groupsOK struct {
 }
 
 func newEngine(s *Snapshot, m mapping.Mapping, p Policy, horizon schedule.Interval, only int32) *engine {
-	ix := newIndex(s, p)
+	ix := newIndex(s, p, m.DropIn.AddToGroup)
 	e := &engine{ix: ix, m: m, p: p, horizon: horizon, only: only,
 		groups: make(map[mapping.Kind]map[string]groupsOK, 4), hit: make(map[pieceKey]struct{})}
 	e.res = make(map[string]*resInfo, len(ix.resLoc))
@@ -297,249 +292,13 @@ func (e *engine) add(members []int32, groups []int64, iv schedule.Interval, kind
 	}
 }
 
-func validWindow(start, end time.Time) error {
-	if start.IsZero() {
-		return fmt.Errorf("%w: no start", ErrInvalidWindow)
-	}
-	if !end.IsZero() && !end.After(start) {
-		return fmt.Errorf("%w: %s–%s", ErrInvalidWindow, start.Format(time.RFC3339), end.Format(time.RFC3339))
-	}
-	return nil
-}
-
-// bookings validates the bookings, turns member bookings into pieces
-// (unless linksOnly) and collects the valid drop-ins.
-func (e *engine) bookings() {
-	s := e.ix.s
-	var one [1]int32
-	ids := make(seen, len(s.Bookings))
-	for i := range s.Bookings {
-		b := &s.Bookings[i]
-		ms, ri := e.checkBooking(ids, b, &one)
-		if ri != nil && b.MemberID == "" && b.Guest != nil {
-			e.dropIns = append(e.dropIns, int32(i))
-		}
-		if len(ms) == 0 || e.linksOnly {
-			continue
-		}
-		e.add(ms, ri.groups, widen(schedule.Interval{Start: b.Start, End: b.End}, ri.buf), kBooking, i)
-	}
-}
-
-// generate validates every record and turns each valid one into pieces.
-func (e *engine) generate() {
-	s, ix := e.ix.s, e.ix
-	e.pieces = make([]piece, 0, len(s.Plans)+len(s.Allowances)+2*len(s.Bookings)+len(s.CheckIns)+16*len(s.Assignments))
-	var one [1]int32
-	ids := make(seen, len(s.Plans))
-	for i := range s.Plans {
-		pl := &s.Plans[i]
-		if !e.ix.checkID(ids, KindPlan, pl.ID) {
-			continue
-		}
-		if pl.Status < PlanPending || pl.Status > PlanCancelled {
-			ix.reject(KindPlan, pl.ID, fmt.Errorf("%w %d", ErrInvalidStatus, int(pl.Status)))
-			continue
-		}
-		if err := validWindow(pl.Start, pl.End); err != nil {
-			ix.reject(KindPlan, pl.ID, err)
-			continue
-		}
-		ms, err := ix.holders(pl.MemberID, pl.TeamID, &one)
-		if err != nil {
-			ix.reject(KindPlan, pl.ID, err)
-			continue
-		}
-		if pl.Status != PlanActive {
-			continue
-		}
-		kind := kPlan
-		groups, _ := e.lookup(mapping.KindPlan, pl.PlanID)
-		if len(groups) == 0 { // maps to no group: absent, or present with none
-			kind = kDefault
-			groups, _ = e.lookup(mapping.KindDefault, "")
-		}
-		e.add(ms, groups, schedule.Interval{Start: pl.Start, End: endOrForever(pl.End)}, kind, i)
-	}
-	ids = make(seen, len(s.Allowances))
-	for i := range s.Allowances {
-		a := &s.Allowances[i]
-		if !e.ix.checkID(ids, KindAllowance, a.ID) {
-			continue
-		}
-		if err := validWindow(a.Start, a.End); err != nil {
-			ix.reject(KindAllowance, a.ID, err)
-			continue
-		}
-		ms, err := ix.holders(a.MemberID, a.TeamID, &one)
-		if err != nil {
-			ix.reject(KindAllowance, a.ID, err)
-			continue
-		}
-		groups, _ := e.lookup(mapping.KindAllowance, a.AllowanceID)
-		e.add(ms, groups, schedule.Interval{Start: a.Start, End: endOrForever(a.End)}, kAllowance, i)
-	}
-	e.bookings()
-	ids = make(seen, len(s.Assignments))
-	for i := range s.Assignments {
-		a := &s.Assignments[i]
-		if !e.ix.checkID(ids, KindAssignment, a.ID) {
-			continue
-		}
-		if err := validWindow(a.Start, a.End); err != nil {
-			ix.reject(KindAssignment, a.ID, err)
-			continue
-		}
-		ri, ok := e.res[a.ResourceID]
-		if !ok {
-			ix.reject(KindAssignment, a.ID, fmt.Errorf("%w %q", ErrUnknownResource, a.ResourceID))
-			continue
-		}
-		ms, err := ix.holders(a.MemberID, a.TeamID, &one)
-		if err != nil {
-			ix.reject(KindAssignment, a.ID, err)
-			continue
-		}
-		if err := validRules(a.Rules); err != nil {
-			ix.reject(KindAssignment, a.ID, err)
-			continue
-		}
-		if !e.wants(ms) {
-			continue
-		}
-		groups := ri.groups
-		if len(groups) == 0 {
-			continue
-		}
-		whole := schedule.Interval{Start: a.Start, End: endOrForever(a.End)}
-		if len(a.Rules) == 0 {
-			e.add(ms, groups, whole, kAssignment, i)
-			continue
-		}
-		occ, err := e.occurrences(a, ri.zone, ri.buf)
-		if err != nil {
-			ix.reject(KindAssignment, a.ID, e.tooLong(err))
-			continue
-		}
-		for _, iv := range occ {
-			e.add(ms, groups, iv, kAssignment, i)
-		}
-	}
-	ids = make(seen, len(s.CheckIns))
-	for i := range s.CheckIns {
-		c := &s.CheckIns[i]
-		iv, ok := e.checkIn(ids, c)
-		if !ok {
-			continue
-		}
-		groups, _ := e.lookup(mapping.KindLocation, c.LocationID)
-		one[0] = ix.member[c.MemberID]
-		e.add(one[:], groups, iv, kCheckIn, i)
-	}
-}
-
-// tooLong explains a failed expansion of weekly rules. The rules and
-// buffers are validated before any is expanded, so the only failure left is
-// a window with too many occurrences: the horizon is too long (for an
-// open-ended assignment, unbounded), not the rule wrong.
-func (e *engine) tooLong(err error) error {
-	if e.horizon.IsOpenEnded() {
-		return fmt.Errorf("%w: weekly rules cannot be listed over an unbounded horizon (one ending at schedule.Forever); pass a bounded horizon, such as the next year", ErrHorizonTooLong)
-	}
-	return fmt.Errorf("%w: weekly rules cannot be listed over horizon %v; pass a shorter horizon: %w", ErrHorizonTooLong, e.horizon, err)
-}
-
-// wants reports whether any of ms is computed.
-func (e *engine) wants(ms []int32) bool {
-	return e.only < 0 || slices.Contains(ms, e.only)
-}
-
-// checkBooking validates a booking and returns the members it grants (its
-// member, or with DropIn.AddToGroup the member whose email is the guest's)
-// and its resource; ri is nil for a rejected booking.
-func (e *engine) checkBooking(ids seen, b *Booking, one *[1]int32) (ms []int32, ri *resInfo) {
-	ix := e.ix
-	if !e.ix.checkID(ids, KindBooking, b.ID) {
-		return nil, nil
-	}
-	if err := validWindow(b.Start, b.End); err != nil || b.End.IsZero() {
-		if err == nil {
-			err = fmt.Errorf("%w: no end", ErrInvalidWindow)
-		}
-		ix.reject(KindBooking, b.ID, err)
-		return nil, nil
-	}
-	ri, ok := e.res[b.ResourceID]
-	if !ok {
-		ix.reject(KindBooking, b.ID, fmt.Errorf("%w %q", ErrUnknownResource, b.ResourceID))
-		return nil, nil
-	}
-	switch {
-	case b.MemberID != "":
-		c, ok := ix.member[b.MemberID]
-		if !ok {
-			ix.reject(KindBooking, b.ID, fmt.Errorf("%w %q", ErrUnknownMember, b.MemberID))
-			return nil, nil
-		}
-		one[0] = c
-		return one[:], ri
-	case b.Guest != nil:
-		email, err := NormalizeEmail(b.Guest.Email)
-		if err != nil {
-			ix.reject(KindBooking, b.ID, fmt.Errorf("guest: %w", err))
-			return nil, nil
-		}
-		if c, ok := ix.byEmail[email]; ok && e.m.DropIn.AddToGroup {
-			one[0] = c
-			return one[:], ri
-		}
-		return nil, ri
-	}
-	ix.reject(KindBooking, b.ID, ErrNoHolder)
-	return nil, nil
-}
-
-// checkIn validates a check-in and returns its window.
-func (e *engine) checkIn(ids seen, c *CheckIn) (schedule.Interval, bool) {
-	ix := e.ix
-	if !e.ix.checkID(ids, KindCheckIn, c.ID) {
-		return schedule.Interval{}, false
-	}
-	if _, ok := ix.member[c.MemberID]; !ok {
-		ix.reject(KindCheckIn, c.ID, fmt.Errorf("%w %q", ErrUnknownMember, c.MemberID))
-		return schedule.Interval{}, false
-	}
-	loc, ok := ix.locs[c.LocationID]
-	if !ok {
-		ix.reject(KindCheckIn, c.ID, fmt.Errorf("%w %q", ErrUnknownLocation, c.LocationID))
-		return schedule.Interval{}, false
-	}
-	if c.At.IsZero() || (!c.Out.IsZero() && c.Out.Before(c.At)) {
-		ix.reject(KindCheckIn, c.ID, fmt.Errorf("%w: check-out before check-in", ErrInvalidWindow))
-		return schedule.Interval{}, false
-	}
-	return checkInWindow(c, loc, e.p), true
-}
-
-// checkInWindow is [At, min(Out, end of the local day or At+CheckInFor)).
-func checkInWindow(c *CheckIn, loc *time.Location, p Policy) schedule.Interval {
-	end := c.At.Add(p.CheckInFor)
-	if p.CheckInFor <= 0 {
-		end = schedule.EndOfDay(c.At, loc)
-	}
-	if !c.Out.IsZero() && c.Out.Before(end) {
-		end = c.Out
-	}
-	return schedule.Interval{Start: c.At, End: end}
-}
-
 // occurrences expands an assignment's rules in loc, clipped to the
 // assignment and widened by buf, merged.
 func (e *engine) occurrences(a *Assignment, loc *time.Location, buf schedule.Buffer) ([]schedule.Interval, error) {
 	aStart, aEnd := a.Start, endOrForever(a.End)
-	lo, hi := later(e.lo, aStart), earlier(e.hi, aEnd)
+	lo, hi := times.Later(e.lo, aStart), times.Earlier(e.hi, aEnd)
 	if e.lookahead > 0 {
-		hi = earlier(later(e.horizon.Start, aStart).Add(e.lookahead), aEnd)
+		hi = times.Earlier(times.Later(e.horizon.Start, aStart).Add(e.lookahead), aEnd)
 	}
 	for round := 0; ; round++ {
 		if !lo.Before(hi) {
@@ -572,26 +331,12 @@ func (e *engine) occurrences(a *Assignment, loc *time.Location, buf schedule.Buf
 			return out, nil
 		}
 		if growL {
-			lo = later(lo.AddDate(0, 0, -8), aStart)
+			lo = times.Later(lo.AddDate(0, 0, -8), aStart)
 		}
 		if growR {
-			hi = earlier(hi.AddDate(0, 0, 8), aEnd)
+			hi = times.Earlier(hi.AddDate(0, 0, 8), aEnd)
 		}
 	}
-}
-
-func later(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
-}
-
-func earlier(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
 }
 
 // merge merges the pieces per (member, group) and returns the grants
@@ -636,8 +381,9 @@ func (e *engine) merge(slot bool) []Grant {
 		n := len(backing)
 		backing = e.appendSources(backing, ps[i:j])
 		grants = append(grants, Grant{
-			MemberID: ix.s.Members[cur.member].ID,
+			MemberID: ix.memberID(cur.member),
 			Email:    ix.email[cur.member],
+			Guest:    ix.guest(cur.member),
 			GroupID:  cur.group,
 			Window:   schedule.Interval{Start: start, End: stop},
 			Sources:  backing[n:len(backing):len(backing)],

@@ -42,7 +42,8 @@ func fixture() (access.Snapshot, mapping.Mapping) {
 	return s, m
 }
 
-// show renders grants compactly: "m1/101 03-02 13:55–03-02 15:05 booking:b1".
+// show renders grants compactly: "m1/101 03-02 13:55–03-02 15:05 booking:b1",
+// a guest's as `guest gus@example.org "Gus"/104 …`.
 func show(gs []access.Grant) []string {
 	out := make([]string, 0, len(gs))
 	for _, g := range gs {
@@ -50,7 +51,11 @@ func show(gs []access.Grant) []string {
 		for i, s := range g.Sources {
 			src[i] = s.Kind + ":" + s.ID
 		}
-		out = append(out, fmt.Sprintf("%s/%d %s–%s %s", g.MemberID, g.GroupID, showT(g.Window.Start), showT(g.Window.End), strings.Join(src, ",")))
+		who := g.MemberID
+		if g.Guest != nil {
+			who = fmt.Sprintf("guest %s %q", g.Guest.Email, g.Guest.Name)
+		}
+		out = append(out, fmt.Sprintf("%s/%d %s–%s %s", who, g.GroupID, showT(g.Window.Start), showT(g.Window.End), strings.Join(src, ",")))
 	}
 	return out
 }

@@ -104,11 +104,22 @@ func TestAccessSources(t *testing.T) {
 			want: []string{"m1/104 03-02 13:50–03-02 15:00 booking:b1"},
 		},
 		{
-			name: "assignment without rules is in force all the time",
+			name: "assignment without rules is in force all the time, widened by the buffer",
 			edit: func(s *access.Snapshot, _ *mapping.Mapping, _ *access.Policy) {
 				s.Assignments = []access.Assignment{{ID: "as1", ResourceID: "room-1", MemberID: "m1", Start: hm(9, 0)}}
 			},
-			want: []string{"m1/104 03-02 09:00–forever assignment:as1"},
+			want: []string{"m1/104 03-02 08:55–forever assignment:as1"},
+		},
+		{
+			// Seed 003: access "5 minutes before each assignment start
+			// time", revoked "5 minutes after the end", with or without
+			// weekly rules.
+			name: "assignment without rules, with an end, widened by the per-resource buffer",
+			edit: func(s *access.Snapshot, _ *mapping.Mapping, p *access.Policy) {
+				p.ResourceBuffers = map[string]schedule.Buffer{"room-1": {Before: 30 * time.Minute, After: 15 * time.Minute}}
+				s.Assignments = []access.Assignment{{ID: "as1", ResourceID: "room-1", MemberID: "m1", Start: hm(9, 0), End: hm(17, 0)}}
+			},
+			want: []string{"m1/104 03-02 08:30–03-02 17:15 assignment:as1"},
 		},
 		{
 			name: "assignment rules widened by the buffer, bounded by the assignment",
@@ -176,15 +187,21 @@ func TestAccessSources(t *testing.T) {
 			want: []string{},
 		},
 		{
-			name: "drop-in by a member's email with AddToGroup",
+			name: "drop-ins with AddToGroup: a member's email is the member, others are guests",
 			edit: func(s *access.Snapshot, m *mapping.Mapping, _ *access.Policy) {
 				m.DropIn.AddToGroup = true
 				s.Bookings = []access.Booking{
 					{ID: "b1", ResourceID: "room-1", Guest: &access.Guest{Name: "Ann", Email: "ANN@example.com"}, Start: hm(14, 0), End: hm(15, 0)},
-					{ID: "b2", ResourceID: "room-1", Guest: &access.Guest{Name: "Gus", Email: "gus@example.org"}, Start: hm(14, 0), End: hm(15, 0)},
+					{ID: "b2", ResourceID: "room-1", Guest: &access.Guest{Name: " ", Email: "gus@example.org"}, Start: hm(14, 0), End: hm(15, 0)},
+					{ID: "b3", ResourceID: "room-1", Guest: &access.Guest{Name: "Gus", Email: " GUS@example.org"}, Start: hm(15, 5), End: hm(16, 0)},
+					{ID: "b4", ResourceID: "desk-b", Guest: &access.Guest{Email: "hal@example.org"}, Start: hm(24, 0), End: hm(25, 0)},
 				}
 			},
-			want: []string{"m1/104 03-02 13:55–03-02 15:05 booking:b1"},
+			want: []string{
+				"m1/104 03-02 13:55–03-02 15:05 booking:b1",
+				`guest gus@example.org "Gus"/104 03-02 13:55–03-02 16:05 booking:b2,booking:b3`,
+				`guest hal@example.org "hal@example.org"/105 03-02 23:55–03-03 01:05 booking:b4`,
+			},
 		},
 		{
 			name: "windows far outside the horizon are left out",
@@ -571,7 +588,7 @@ func TestUnboundedHorizonWeeklyRules(t *testing.T) {
 			"m1/101 03-02 00:00–forever plan:p1",
 			"m3/104 03-02 08:55–03-02 10:05 assignment:bounded-weekly",
 			"m3/104 03-09 08:55–03-09 10:05 assignment:bounded-weekly",
-			"m3/105 03-02 00:00–forever assignment:open-always",
+			"m3/105 03-01 23:55–forever assignment:open-always",
 		}
 		if diff := cmp.Diff(want, show(got)); diff != "" {
 			t.Errorf("grants (-want +got):\n%s", diff)
@@ -621,7 +638,7 @@ func TestUnboundedHorizonWeeklyRules(t *testing.T) {
 			"m1/101 03-02 00:00–forever plan:p1",
 			"m2/104 03-09 08:55–03-09 17:05 assignment:open-weekly",
 			"m3/104 03-09 08:55–03-09 10:05 assignment:bounded-weekly",
-			"m3/105 03-02 00:00–forever assignment:open-always",
+			"m3/105 03-01 23:55–forever assignment:open-always",
 		}
 		if diff := cmp.Diff(want, show(got)); diff != "" {
 			t.Errorf("grants (-want +got):\n%s", diff)
@@ -733,4 +750,69 @@ func TestCheckInAcrossFallBackMidnight(t *testing.T) {
 	require.Len(t, got, 1)
 	// Midnight of 1 November in Havana (UTC−4 before the change) is 04:00 UTC.
 	require.True(t, got[0].Window.End.Equal(time.Date(2026, 11, 1, 4, 0, 0, 0, time.UTC)), "end %v", got[0].Window.End)
+}
+
+// TestDependentRecords checks that a rejected record's cause is reported
+// once, on that record, and that the records referring to it say they
+// depend on it instead of reporting an unknown ID.
+func TestDependentRecords(t *testing.T) {
+	t.Parallel()
+	s, m := fixture()
+	s.Locations = append(s.Locations, access.Location{ID: "mars", TimeZone: "Mars/Olympus"})
+	s.Resources = append(s.Resources, access.Resource{ID: "dome", LocationID: "mars"})
+	s.Members[1].Email = "bob(at)example.com"
+	s.Plans = []access.Plan{
+		{ID: "p2", PlanID: "hot-desk", MemberID: "m2", Start: monday, Status: access.PlanActive},
+		{ID: "p9", PlanID: "hot-desk", MemberID: "m9", Start: monday, Status: access.PlanActive},
+	}
+	s.Bookings = []access.Booking{
+		{ID: "b1", ResourceID: "dome", MemberID: "m1", Start: hm(9, 0), End: hm(10, 0)},
+		{ID: "b2", ResourceID: "room-1", MemberID: "m2", Start: hm(9, 0), End: hm(10, 0)},
+	}
+	s.Assignments = []access.Assignment{{ID: "as1", ResourceID: "dome", MemberID: "m1", Start: monday}}
+	s.CheckIns = []access.CheckIn{
+		{ID: "c1", MemberID: "m1", LocationID: "mars", At: hm(9, 0)},
+		{ID: "c2", MemberID: "m2", LocationID: "utc", At: hm(9, 0)},
+	}
+	type row struct {
+		Kind, ID string
+		Cause    error             // the sentinel the error matches
+		On       *access.RecordRef // the record depended on
+	}
+	on := func(kind, id string) *access.RecordRef { return &access.RecordRef{Kind: kind, ID: id} }
+	want := []row{
+		{"location", "mars", access.ErrUnknownTimeZone, nil},
+		{"resource", "dome", access.ErrDependsOnRejected, on("location", "mars")},
+		{"member", "m2", access.ErrInvalidEmail, nil},
+		{"plan", "p2", access.ErrDependsOnRejected, on("member", "m2")},
+		{"plan", "p9", access.ErrUnknownMember, nil}, // no such member: not a dependency
+		{"booking", "b1", access.ErrDependsOnRejected, on("resource", "dome")},
+		{"booking", "b2", access.ErrDependsOnRejected, on("member", "m2")},
+		{"assignment", "as1", access.ErrDependsOnRejected, on("resource", "dome")},
+		{"checkin", "c1", access.ErrDependsOnRejected, on("location", "mars")},
+		{"checkin", "c2", access.ErrDependsOnRejected, on("member", "m2")},
+	}
+	_, err := access.Access(s, m, access.DefaultPolicy(), schedule.Interval{Start: monday, End: hm(24, 0)})
+	var got []row
+	for _, re := range access.RecordErrors(err) {
+		r := row{Kind: re.Kind, ID: re.ID}
+		for _, target := range []error{access.ErrUnknownTimeZone, access.ErrInvalidEmail, access.ErrUnknownMember,
+			access.ErrUnknownLocation, access.ErrUnknownResource, access.ErrDependsOnRejected} {
+			if errors.Is(re, target) {
+				if r.Cause != nil {
+					t.Errorf("%s %q matches %v and %v", re.Kind, re.ID, r.Cause, target)
+				}
+				r.Cause = target
+			}
+		}
+		var de *access.DependencyError
+		if errors.As(re, &de) {
+			r.On = &de.On
+		}
+		got = append(got, r)
+	}
+	if diff := cmp.Diff(want, got, cmp.Comparer(func(a, b error) bool { return a == b })); diff != "" {
+		t.Errorf("record errors (-want +got):\n%s", diff)
+	}
+	require.EqualError(t, access.RecordErrors(err)[5], `booking "b1": depends on rejected resource "dome"`)
 }

@@ -2,11 +2,13 @@
 // bookings, assignments, check-ins) into exactly the right Kisi door access
 // at the right times, and keeps Kisi in step with it.
 //
-// It has two halves: a pure one ([Desired], [Access], [Links], [NextChange],
-// [Explain]), which computes access from a [Snapshot], a mapping.Mapping
-// and a [Policy] without I/O; and the [Reconciler], which makes Kisi hold
-// that access through a [KisiAPI] (a *kisi.Client) and records what it
-// created in a [Store].
+// Its one job is converging: it has two halves, a pure one ([Desired],
+// [Access], [Links], [NextChange], [Explain]), which computes access from a
+// [Snapshot], a mapping.Mapping and a [Policy] without I/O; and the
+// [Reconciler], which makes Kisi hold that access through a [KisiAPI] (a
+// *kisi.Client) and records what it created in a [Store]. It imports
+// schedule, mapping and kisi (for the types of [KisiAPI]), and the
+// module's internal helpers (the one copy of the Kisi glue).
 //
 // # Usage
 //
@@ -26,15 +28,21 @@
 // group): the window Kisi should hold. [Links] returns the group links that
 // drop-in bookings want, and [Access] every merged window over a horizon.
 // Records that cannot be used are reported as [RecordError]s while every
-// valid record still counts. [Explain] answers "why does (or doesn't) this
+// valid record still counts; a record referring to a rejected one says so
+// with a [*DependencyError]. [Explain] answers "why does (or doesn't) this
 // member have access to group G at time T": every source considered, its
-// window and the first reason it does not apply.
+// window and the first reason it does not apply, each with a stable
+// [ReasonCode]. It asks the same admission decision as [Desired], so the
+// two cannot disagree on whether a record counts.
 //
 // Kisi holds one role per user and group, so for each (member, group) the
 // reconciler keeps the merged window in force now, or else the next one that
 // starts within [Policy.Lead] (the slot rule). Kisi enforces valid_from and
 // valid_until itself, so access opens and closes on time even while the
-// host is down.
+// host is down. Every role carries a valid_until: an open-ended window is
+// held as a rolling window at most [Policy.Validity] ahead (default
+// [DefaultValidity], 14 days), renewed when less than half remains,
+// preferably at night, so access nobody ends any more ends by itself.
 //
 // # The reconciler
 //
@@ -47,18 +55,28 @@
 // Store (no Kisi reads unless a create of an earlier run is still pending)
 // and returns [Changes], which print like a Terraform plan and marshal to
 // JSON, in this order: Store corrections for interrupted creates
-// ([ActionAdopt], [ActionForget]), pure revocations, replacements (delete
-// then create back to back, or one verified PATCH with
-// [WithPatchValidity]), creates with the soonest window first, and cleanup
-// of expired objects.
+// ([ActionAdopt], [ActionForget]), pure revocations and the cleanup of
+// expired links, replacements (delete then create back to back, or one
+// verified PATCH with [WithPatchValidity]), creates with the soonest window
+// first, and the cleanup of expired roles. Plan also reads the roles of each
+// group that gets new grants, to show a grant a hand-made role would block
+// ([Changes.Conflicts]); Sync skips that read.
 //
 // Apply makes the changes in that order. It records an intent in the Store
 // before every create and settles it after, so the outcome of a lost
 // response or a crash (kisi.ErrMaybeApplied) is looked up in Kisi on the
 // next run and adopted, never created twice; while the lookup fails, the
-// intent is left alone. One failing change does not stop the others:
-// failures are counted in the [Report], joined into the returned error and
-// retried next run. [WithProgress] follows a long Apply change by change.
+// intent is left alone. A replacement whose create has an unknown outcome
+// while the member is inside the window is looked up and created again in
+// the same run, so nobody waits at the door until the next run.
+//
+// Failures have classes ([FailureClass], listed in [Report.Failures]). One
+// failing change does not stop the others, unless the failure is systemic
+// (the key refused, Kisi unreachable, a run of server errors, the Store
+// failing): then the run stops at once with a *[SystemicError] and NextRun
+// backs off. A group deleted in Kisi parks its grants, and a refused change
+// is parked with back-off ([Report.Parked]), so neither storms Kisi.
+// [WithProgress] follows a long Apply change by change.
 // Apply trusts [Changes] only as far as its own Store confirms them, so a
 // plan kept as JSON for review is safe to apply later: it refuses a plan of
 // another organization or of a Store that changed since ([ErrStalePlan]),
@@ -77,22 +95,27 @@
 //
 // # The revoke guard
 //
-// A plan that would revoke more than a share of the managed grants and
-// links in force or to come (default 25%, [WithRevokeLimit], beyond a floor
-// of [WithRevokeFloor]) is not applied: Apply and Sync return a
-// *[RevokeLimitError] and a Report with Held set until the plan is approved
-// with [Changes.Approve] (or every plan with [WithApproveRevocations]). An
-// empty or truncated snapshot from a broken upstream, or one whose records
-// are all invalid, cannot lock a space out. Apply counts the revocations
-// itself from its Store.
+// The guard protects against a broken upstream, not against routine life.
+// It counts every cut of access in force or entering Kisi within the lead
+// time — deletions and shortenings ([Change.Cut]). Cuts whose sources all
+// vanished from the snapshot may reach [WithRevokeLimit] (25%) of the
+// managed grants and links, all cuts together [WithExplainedRevokeLimit]
+// (50%), beyond a floor of [WithRevokeFloor]. A run beyond either applies
+// everything else, holds only the cuts ([Report.Held]) and returns a
+// *[RevokeLimitError] until the plan is approved with [Changes.Approve] (or
+// every plan with [WithApproveRevocations]). Bounding or renewing a rolling
+// window is not a cut. Apply counts the cuts itself from its Store.
 //
 // # Verify
 //
 // [Reconciler.Verify] lists Kisi per mapped group (and per group the Store
 // still has records in) to find drift: managed objects deleted or edited by
 // hand (re-created or restored by the next run), orphans of interrupted
-// runs (adopted), users left unconfirmed (reported) and objects it does not
-// manage (reported, never touched). It writes only to the Store. Steady
+// runs (adopted), roles held by users this SDK created — its users carry a
+// metadata tag, so this survives a lost Store — (adopted; the next run ends
+// those no longer wanted), users left unconfirmed (reported) and objects it
+// does not manage (reported, never touched, unless [WithExclusiveGroups]
+// declares the mapped groups the platform's: then adopted too). It writes only to the Store. Steady
 // state runs do not need it; call it periodically or after restoring a
 // Store.
 //
@@ -112,7 +135,10 @@
 //
 // A drop-in booking by a guest gets a Kisi group link per mapped group,
 // valid for the booking widened by the buffer and emailed by Kisi (link,
-// QR code or both per mapping.DropIn). Deleting the booking deletes the
+// QR code or both per mapping.DropIn); with neither option set no link is
+// created and no email goes out. With mapping.DropIn.AddToGroup the guest
+// also gets a Kisi user and the groups, like a member booking (see
+// [Grant].Guest). Deleting the booking deletes the
 // link in the same run; moving it replaces the link. A [Notifier] receives
 // each link's secret and QR code for hosts that send their own email, and
 // [Report.Links] counts email links against Kisi's limit of [LinkLimit].
@@ -139,25 +165,26 @@
 // can serve them all, and its lease keeps two runs of one organization
 // apart, on one machine or many.
 //
-// # Troubleshooting
+// # Troubleshooting and attendance
 //
-// [CheckConnection] (or [Reconciler.CheckConnection]) checks the API key
-// and that every mapped group exists in Kisi, has doors and what restricts
-// it. [Diagnose] (or [Reconciler.Diagnose]) adds to [Explain] what only
-// Kisi knows about one member: no Kisi user, unconfirmed, role missing or
-// expired, and recent unlock failures with their error codes decoded.
-// [GrantObserver] gives a support team read-only access to an
-// organization, and [RevokeObserver] takes it back. [Attendance] turns
-// Kisi unlock events into [CheckIn] records, so door use can count as
-// attendance.
+// Two packages sit beside this one and use its types. access/troubleshoot
+// inspects, read only, what only Kisi knows: its Checker checks the API key
+// and the mapped groups (CheckConnection) and adds to [Explain] what Kisi
+// holds for one member (Diagnose: no Kisi user, unconfirmed, role missing
+// or expired, recent unlock failures with their error codes decoded); it
+// also grants and revokes a support team's read-only Observer role.
+// access/attendance turns Kisi unlock events into [CheckIn] records, so
+// door use can count as attendance.
 //
 // # Concurrency and errors
 //
 // A [Reconciler] is safe for concurrent use; its runs (and those of any
 // other Reconciler of the same organization and Store) are serialized by
 // the lease. Errors come back as returned values, never logged:
-// [ErrLeaseHeld], [ErrStalePlan], *[RevokeLimitError], and the joined
-// errors of failed changes (which wrap the kisi package's typed errors).
-// Snapshot records that cannot be used are listed in [Report.Skipped]
-// while every valid record is synced.
+// [ErrLeaseHeld], [ErrStalePlan], *[RevokeLimitError], *[SystemicError],
+// and the joined errors of failed changes (which wrap the kisi package's
+// typed errors).
+// Snapshot records that cannot be used are listed in [Report.Skipped], as
+// *[RecordError] values to test with errors.Is, while every valid record is
+// synced.
 package access

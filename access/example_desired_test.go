@@ -57,11 +57,16 @@ func ExampleExplain() {
 		fmt.Println(err)
 	}
 	fmt.Print(x)
+	for _, g := range x.Groups {
+		fmt.Println("group", g.GroupID, "code", g.ReasonCode)
+	}
 	// Output:
 	// Member m1 (Ann) <ann@example.com> at Mon 2 Mar 2026 12:00 CET:
 	// Group 101: no access now. Plan p1 (hot-desk) is pending acceptance: it gives no access and no Kisi invitation until it is accepted and active.
 	// Group 104: no access now. Booking b1 of room-1 (Mon 2 Mar 2026 14:00–15:00 CET) starts in 2 hours; access opens at 13:55 CET (with the 5-minute buffer).
 	// No group gives access now, so the Kisi app shows “No locks found” (or does not list this door).
+	// group 101 code plan_pending
+	// group 104 code booking_starts_later
 }
 
 func ExampleLinks() {

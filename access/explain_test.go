@@ -97,6 +97,17 @@ func TestExplainGolden(t *testing.T) {
 		{"drop_in_guest", "m1", cet(13, 0), func(s *access.Snapshot, _ *mapping.Mapping, _ *access.Policy) {
 			s.Bookings = []access.Booking{{ID: "g1", ResourceID: "desk-b", Guest: &access.Guest{Name: "Ann", Email: "ann@example.com"}, Start: cet(14, 0), End: cet(15, 0)}}
 		}},
+		{"assignment_all_the_time_opens_with_the_buffer", "m1", cet(8, 57), func(s *access.Snapshot, _ *mapping.Mapping, _ *access.Policy) {
+			s.Assignments = []access.Assignment{{ID: "as1", ResourceID: "desk-b", MemberID: "m1", Start: cet(9, 0), End: cet(18, 0)}}
+		}},
+		{"drop_in_guest_no_option", "m1", cet(13, 0), func(s *access.Snapshot, m *mapping.Mapping, _ *access.Policy) {
+			m.DropIn = mapping.DropIn{}
+			s.Bookings = []access.Booking{{ID: "g1", ResourceID: "desk-b", Guest: &access.Guest{Name: "Ann", Email: "ann@example.com"}, Start: cet(14, 0), End: cet(15, 0)}}
+		}},
+		{"drop_in_guest_added_to_group", "m1", cet(13, 0), func(s *access.Snapshot, m *mapping.Mapping, _ *access.Policy) {
+			m.DropIn.AddToGroup = true
+			s.Bookings = []access.Booking{{ID: "g1", ResourceID: "desk-b", Guest: &access.Guest{Name: "Ann", Email: "ann@example.com"}, Start: cet(14, 0), End: cet(15, 0)}}
+		}},
 		{"team_plan_and_allowance_merged", "m2", cet(10, 0), func(s *access.Snapshot, _ *mapping.Mapping, _ *access.Policy) {
 			s.Plans = []access.Plan{{ID: "p1", PlanID: "hot-desk", TeamID: "t1", Start: monday, End: monday.AddDate(0, 0, 1), Status: access.PlanActive}}
 			s.Allowances = []access.Allowance{{ID: "a1", AllowanceID: "pass", MemberID: "m2", Start: monday.AddDate(0, 0, 1), End: monday.AddDate(0, 0, 2)}}

@@ -52,8 +52,8 @@ func (e *RevokeLimitError) Error() string {
 		e.Revocations, e.Organization, why, e.Managed, limit, e.Floor, advice)
 }
 
-// verdict is the revoke guard's count of one plan's cuts against the Store.
-type verdict struct {
+// guardCount is the revoke guard's count of one plan's cuts against the Store.
+type guardCount struct {
 	vanished, explained, managed int
 }
 
@@ -83,8 +83,8 @@ func cut(ch Change, recs map[string]Record, now time.Time, lead time.Duration) C
 
 // judge counts the cuts of c and the managed access, from the Store's
 // records rather than from c's own counts.
-func (r *Reconciler) judge(c *Changes, recs map[string]Record, now time.Time) verdict {
-	var v verdict
+func (r *Reconciler) judge(c *Changes, recs map[string]Record, now time.Time) guardCount {
+	var v guardCount
 	for _, rec := range recs {
 		if live(rec, now) {
 			v.managed++
@@ -105,7 +105,7 @@ func (r *Reconciler) judge(c *Changes, recs map[string]Record, now time.Time) ve
 }
 
 // holds reports whether the guard holds the cuts of c.
-func (r *Reconciler) holds(c *Changes, v verdict) bool {
+func (r *Reconciler) holds(c *Changes, v guardCount) bool {
 	if c.Approved || r.o.approveAll {
 		return false
 	}
@@ -116,7 +116,7 @@ func (r *Reconciler) holds(c *Changes, v verdict) bool {
 }
 
 // limitError describes a held run.
-func (r *Reconciler) limitError(v verdict) *RevokeLimitError {
+func (r *Reconciler) limitError(v guardCount) *RevokeLimitError {
 	return &RevokeLimitError{Organization: r.o.org, Revocations: v.vanished + v.explained, Vanished: v.vanished,
 		Explained: v.explained, Managed: v.managed, Limit: r.o.revokeLimit, ExplainedLimit: r.o.explainedLimit,
 		Floor: r.o.revokeFloor}

@@ -1,6 +1,7 @@
 package access
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -75,26 +76,48 @@ var (
 	// ErrInvalidStatus reports that a plan has a status other than pending, active or
 	// cancelled.
 	ErrInvalidStatus = errors.New("invalid plan status")
+	// ErrDependsOnRejected reports that a record refers to a record that
+	// exists but was rejected itself (a resource at a location with a bad
+	// time zone, a plan of a member with a bad email). The cause is
+	// reported once, on the rejected record; the dependent record's error
+	// is a [*DependencyError] naming it. It does not match
+	// [ErrUnknownLocation], [ErrUnknownResource] or [ErrUnknownMember],
+	// which mean that no record has the ID.
+	ErrDependsOnRejected = errors.New("depends on a rejected record")
 )
 
-// Record kinds named by [RecordError.Kind].
-const (
-	KindLocation   = "location"
-	KindResource   = "resource"
-	KindMember     = "member"
-	KindTeam       = "team"
-	KindPlan       = "plan"
-	KindAllowance  = "allowance"
-	KindBooking    = "booking"
-	KindAssignment = "assignment"
-	KindCheckIn    = "checkin"
-	KindDefault    = "default"
-)
+// RecordRef names one snapshot record by its kind (one of the Kind…
+// constants, such as [KindLocation]) and ID.
+type RecordRef struct {
+	Kind string `json:"kind"`
+	ID   string `json:"id"`
+}
+
+// String returns e.g. `location "berlin"`.
+func (r RecordRef) String() string { return fmt.Sprintf("%s %q", r.Kind, r.ID) }
+
+// DependencyError is the error of a [RecordError] whose record refers to a
+// record that was rejected: On names that record, whose own RecordError
+// says what is wrong with it. A chain is reported link by link: a booking
+// of a resource at a rejected location depends on the resource, and the
+// resource on the location. It matches [ErrDependsOnRejected] with
+// [errors.Is].
+type DependencyError struct {
+	On RecordRef `json:"on"`
+}
+
+// Error returns e.g. `depends on rejected location "mars"`.
+func (e *DependencyError) Error() string { return "depends on rejected " + e.On.String() }
+
+// Is reports whether target is [ErrDependsOnRejected].
+func (e *DependencyError) Is(target error) bool { return target == ErrDependsOnRejected }
 
 // RecordError reports one snapshot record that was rejected (or, for
 // [ErrSharedEmail], merged). [Access], [Desired], [Links] and [Explain]
 // return every RecordError joined with [errors.Join] next to the results of
-// all valid records; [RecordErrors] lists them.
+// all valid records; [RecordErrors] lists them. [Changes] and [Report] keep
+// them typed in Skipped, so a host can test each with [errors.Is]; they
+// marshal to JSON and back (see [RecordError.MarshalJSON]).
 type RecordError struct {
 	Kind string // location, resource, member, team, plan, allowance, booking, assignment or checkin
 	ID   string // the record's ID
@@ -106,6 +129,92 @@ func (e *RecordError) Error() string { return fmt.Sprintf("%s %q: %v", e.Kind, e
 
 // Unwrap returns e.Err.
 func (e *RecordError) Unwrap() error { return e.Err }
+
+// causes are the errors a RecordError can wrap, by the name its JSON form
+// gives them.
+var causes = []struct {
+	name string
+	err  error
+}{
+	{"depends_on_rejected", ErrDependsOnRejected},
+	{"invalid_email", ErrInvalidEmail},
+	{"shared_email", ErrSharedEmail},
+	{"duplicate_id", ErrDuplicateID},
+	{"empty_id", ErrEmptyID},
+	{"unknown_member", ErrUnknownMember},
+	{"unknown_team", ErrUnknownTeam},
+	{"unknown_resource", ErrUnknownResource},
+	{"unknown_location", ErrUnknownLocation},
+	{"unknown_time_zone", ErrUnknownTimeZone},
+	{"invalid_window", ErrInvalidWindow},
+	{"invalid_rule", ErrInvalidRule},
+	{"no_holder", ErrNoHolder},
+	{"invalid_status", ErrInvalidStatus},
+	{"horizon_too_long", ErrHorizonTooLong},
+}
+
+// recordErrorJSON is the wire form of a RecordError.
+type recordErrorJSON struct {
+	Kind  string     `json:"kind"`
+	ID    string     `json:"id"`
+	Cause string     `json:"cause,omitempty"`
+	On    *RecordRef `json:"on,omitempty"`
+	Error string     `json:"error"`
+}
+
+// MarshalJSON encodes e as {"kind", "id", "cause", "on", "error"}: cause
+// names the Err… value e wraps ("unknown_member" for [ErrUnknownMember],
+// "depends_on_rejected" for a [*DependencyError], whose record is in on),
+// and error is the text of e.Err.
+func (e *RecordError) MarshalJSON() ([]byte, error) {
+	w := recordErrorJSON{Kind: e.Kind, ID: e.ID}
+	if e.Err != nil {
+		w.Error = e.Err.Error()
+	}
+	for _, c := range causes {
+		if errors.Is(e.Err, c.err) {
+			w.Cause = c.name
+			break
+		}
+	}
+	var de *DependencyError
+	if errors.As(e.Err, &de) {
+		w.On = &de.On
+	}
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON decodes the form written by [RecordError.MarshalJSON].
+// The decoded Err has the same text and matches the same Err… value with
+// [errors.Is] (and a [*DependencyError] with [errors.As]); an unknown cause
+// is kept as text only.
+func (e *RecordError) UnmarshalJSON(data []byte) error {
+	var w recordErrorJSON
+	if err := json.Unmarshal(data, &w); err != nil {
+		return fmt.Errorf("access: record error: %w", err)
+	}
+	d := &decodedCause{msg: w.Error}
+	for _, c := range causes {
+		if c.name == w.Cause {
+			d.cause = c.err
+		}
+	}
+	if w.On != nil {
+		d.cause = &DependencyError{On: *w.On}
+	}
+	*e = RecordError{Kind: w.Kind, ID: w.ID, Err: d}
+	return nil
+}
+
+// decodedCause is the Err of a RecordError read from JSON: the original
+// text, wrapping the cause it named.
+type decodedCause struct {
+	msg   string
+	cause error
+}
+
+func (d *decodedCause) Error() string { return d.msg }
+func (d *decodedCause) Unwrap() error { return d.cause }
 
 // RecordErrors returns every [*RecordError] inside err (as joined by
 // [errors.Join] or wrapped with %w), in order.

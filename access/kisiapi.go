@@ -37,6 +37,7 @@ type KisiAPI interface {
 	// DeleteGroupLink deletes the group link id.
 	DeleteGroupLink(ctx context.Context, id int64) (*kisi.Response, error)
 
-	// GetGroup returns the group id.
+	// GetGroup returns the group id: one read tells a group deleted in Kisi
+	// from a deleted user after a 404 on a create.
 	GetGroup(ctx context.Context, id int64) (*kisi.Group, *kisi.Response, error)
 }

@@ -38,20 +38,24 @@ type Link struct {
 
 // Links returns the links the snapshot wants at `at`: one per mapped group
 // of the booked resource for every drop-in booking (a Guest and no
-// MemberID) that has not ended (window End > at). Links are wanted as soon
-// as the booking exists, so the guest gets the email ahead of time. They are
-// sorted by BookingID, GroupID. Bad records are skipped and reported in err
-// as by [Access], for the records links depend on: locations, resources,
-// members, teams and bookings.
+// MemberID) that has not ended (window End > at), when mapping.DropIn.Link
+// or mapping.DropIn.QR is set. With neither set no link is wanted, so Kisi
+// emails the guest nothing. Links are wanted as soon as the booking exists,
+// so the guest gets the email ahead of time. They are sorted by BookingID,
+// GroupID. Bad records are skipped and reported in err as by [Access], for
+// the records links depend on: locations, resources, members, teams and
+// bookings.
 //
-// With mapping.DropIn.AddToGroup a guest whose email belongs to a member
-// also gets the member's grant (see [Access]); the link is wanted either
-// way.
+// mapping.DropIn.AddToGroup gives the guest group access as well, like a
+// member booking (see [Grant.Guest]); it does not change the links.
 func Links(s Snapshot, m mapping.Mapping, p Policy, at time.Time) ([]Link, error) {
 	if err := p.Validate(); err != nil {
 		return nil, fmt.Errorf("access: %w", err)
 	}
-	e := newEngine(&s, m, p, schedule.Interval{Start: at, End: at}, -1)
+	// Links need no identities for guests (those serve guests' grants).
+	lm := m
+	lm.DropIn.AddToGroup = false
+	e := newEngine(&s, lm, p, schedule.Interval{Start: at, End: at}, -1)
 	e.linksOnly = true
 	e.bookings()
 	return e.links(at), errors.Join(e.ix.errs...)
@@ -60,6 +64,9 @@ func Links(s Snapshot, m mapping.Mapping, p Policy, at time.Time) ([]Link, error
 // links returns the links of the drop-ins collected by bookings.
 func (e *engine) links(at time.Time) []Link {
 	s, m := e.ix.s, e.m
+	if !m.DropIn.Link && !m.DropIn.QR {
+		return nil // no delivery chosen: no link, so Kisi sends no email
+	}
 	var links []Link
 	for _, i := range e.dropIns {
 		b := &s.Bookings[i]

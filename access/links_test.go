@@ -2,6 +2,7 @@ package access_test
 
 import (
 	"encoding/json"
+	"slices"
 	"testing"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/mapping"
 	"github.com/kisisync/kisisync/schedule"
 )
 
@@ -57,7 +59,7 @@ func TestLinks(t *testing.T) {
 			}
 		})
 	}
-	t.Run("AddToGroup gives the member grant too", func(t *testing.T) {
+	t.Run("AddToGroup gives members and guests their grants too", func(t *testing.T) {
 		t.Parallel()
 		m := m.Clone()
 		m.DropIn.AddToGroup = true
@@ -66,11 +68,65 @@ func TestLinks(t *testing.T) {
 		require.Len(t, links, 4)
 		got, err := access.Desired(s, m, p, hm(13, 50))
 		require.NoError(t, err)
-		want := []string{"m1/104 03-02 13:55–03-02 15:05 booking:b1", "m1/106 03-02 13:55–03-02 15:05 booking:g3", "m1/109 03-02 13:55–03-02 15:05 booking:b1"}
+		want := []string{
+			"m1/104 03-02 13:55–03-02 15:05 booking:b1", "m1/106 03-02 13:55–03-02 15:05 booking:g3", "m1/109 03-02 13:55–03-02 15:05 booking:b1",
+			`guest gus@example.org "Gus"/104 03-02 13:55–03-02 15:05 booking:g2`,
+			`guest gus@example.org "Gus"/109 03-02 13:55–03-02 15:05 booking:g2`,
+		}
 		if diff := cmp.Diff(want, show(got)); diff != "" {
 			t.Errorf("Desired (-want +got):\n%s", diff)
 		}
+		// The guest's access goes with the booking.
+		s := s
+		s.Bookings = slices.DeleteFunc(slices.Clone(s.Bookings), func(b access.Booking) bool { return b.ID == "g2" })
+		got, err = access.Desired(s, m, p, hm(13, 50))
+		require.NoError(t, err)
+		if diff := cmp.Diff(want[:3], show(got)); diff != "" {
+			t.Errorf("Desired without the booking (-want +got):\n%s", diff)
+		}
 	})
+}
+
+func TestDropInOptions(t *testing.T) {
+	t.Parallel()
+	s, m := fixture()
+	s.Bookings = []access.Booking{{ID: "g1", ResourceID: "room-1", Guest: &access.Guest{Name: "Gus", Email: "gus@example.org"}, Start: hm(14, 0), End: hm(15, 0)}}
+	p := access.DefaultPolicy()
+	tests := []struct {
+		name       string
+		dropIn     mapping.DropIn
+		wantLinks  []string
+		wantGrants []string
+	}{
+		{"no option: nothing is created, no email goes out", mapping.DropIn{}, []string{}, []string{}},
+		{"link", mapping.DropIn{Link: true}, []string{`g1/104 gus@example.org "Gus" 03-02 13:55–03-02 15:05 link=true qr=false`}, []string{}},
+		{"QR only", mapping.DropIn{QR: true}, []string{`g1/104 gus@example.org "Gus" 03-02 13:55–03-02 15:05 link=false qr=true`}, []string{}},
+		{"AddToGroup only: a Kisi user and the groups, no link", mapping.DropIn{AddToGroup: true}, []string{},
+			[]string{`guest gus@example.org "Gus"/104 03-02 13:55–03-02 15:05 booking:g1`}},
+		{"link and AddToGroup", mapping.DropIn{Link: true, AddToGroup: true},
+			[]string{`g1/104 gus@example.org "Gus" 03-02 13:55–03-02 15:05 link=true qr=false`},
+			[]string{`guest gus@example.org "Gus"/104 03-02 13:55–03-02 15:05 booking:g1`}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			m := m.Clone()
+			m.DropIn = tc.dropIn
+			links, err := access.Links(s, m, p, hm(13, 0))
+			require.NoError(t, err)
+			if diff := cmp.Diff(tc.wantLinks, showLinks(links)); diff != "" {
+				t.Errorf("Links (-want +got):\n%s", diff)
+			}
+			grants, err := access.Desired(s, m, p, hm(13, 50))
+			require.NoError(t, err)
+			if diff := cmp.Diff(tc.wantGrants, show(grants)); diff != "" {
+				t.Errorf("Desired (-want +got):\n%s", diff)
+			}
+			if len(grants) > 0 {
+				require.Empty(t, grants[0].MemberID, "a guest's grant has no member")
+			}
+		})
+	}
 }
 
 func TestLinkJSON(t *testing.T) {

@@ -26,9 +26,11 @@ type options struct {
 	logger         *slog.Logger
 	leaseTTL       time.Duration
 	retryAfter     time.Duration
+	maxBackoff     time.Duration
 	linkWarn       int
 	holder         string
 	approveAll     bool
+	exclusive      bool
 	groupNames     map[int64]string
 	progress       func(done, total int)
 }
@@ -43,7 +45,8 @@ func defaultOptions() options {
 		logger:         slog.New(slog.DiscardHandler),
 		leaseTTL:       10 * time.Minute,
 		retryAfter:     time.Minute,
-		linkWarn:       900,
+		maxBackoff:     time.Hour,
+		linkWarn:       DefaultLinkWarning,
 	}
 }
 
@@ -197,9 +200,29 @@ func WithRetryAfter(d time.Duration) Option {
 	}
 }
 
+// WithMaxBackoff caps the back-off of [Report.NextRun] after runs stopped
+// by a systemic failure, and of changes parked after Kisi refused them
+// (default 1 hour). The back-off starts at the delay of [WithRetryAfter]
+// and doubles with each failure in a row.
+func WithMaxBackoff(d time.Duration) Option {
+	return func(o *options) error {
+		if d <= 0 {
+			return fmt.Errorf("access: max back-off %v not positive", d)
+		}
+		o.maxBackoff = d
+		return nil
+	}
+}
+
+// DefaultLinkWarning is the number of email links at which warnings say
+// that Kisi's limit of [LinkLimit] concurrent email links is near, unless
+// set otherwise: in [Report] ([WithLinkWarning]) and in the connection check
+// of access/troubleshoot.
+const DefaultLinkWarning = LinkLimit * 9 / 10
+
 // WithLinkWarning sets the number of email links at which [Report] warns
 // that Kisi's limit of [LinkLimit] concurrent email links is near (default
-// 900).
+// [DefaultLinkWarning], 900).
 func WithLinkWarning(n int) Option {
 	return func(o *options) error {
 		if n <= 0 || n > LinkLimit {
@@ -219,6 +242,20 @@ func WithHolder(id string) Option {
 			return errors.New("access: empty lease holder")
 		}
 		o.holder = id
+		return nil
+	}
+}
+
+// WithExclusiveGroups declares the mapped groups the platform's own, as a
+// space sets up when it moves onto the platform: [Reconciler.Verify] adopts
+// every role found in them, the next run keeps those it would hold and
+// corrects the rest (under the revoke guard), and a grant blocked by a
+// hand-made role replaces it. Without it, hand-made roles are never
+// touched: they are reported as "not managed here", and a grant they block
+// is a [Conflict], shown at plan time.
+func WithExclusiveGroups() Option {
+	return func(o *options) error {
+		o.exclusive = true
 		return nil
 	}
 }

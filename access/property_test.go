@@ -3,6 +3,7 @@ package access_test
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -135,4 +136,59 @@ func FuzzDesired(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestPropertyExplainAgrees checks that Explain decides as Desired does:
+// for random spaces, every member and several instants, the groups Explain
+// shows in Kisi are exactly those Desired grants the member, with the same
+// slot, a group is allowed exactly when one of its sources applies, every
+// group without access has a reason with a code, and every source has a
+// code.
+func TestPropertyExplainAgrees(t *testing.T) {
+	t.Parallel()
+	for seed := uint64(6); seed <= 8; seed++ {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			t.Parallel()
+			s, m := spacegen.Generate(spacegen.Small(seed, monday))
+			m.DropIn.AddToGroup = seed == 7
+			// An assignment without rules whose buffers the instants below
+			// fall into (35:13 and 56:13 after Monday 00:00).
+			res := s.Resources[0].ID
+			m.Resources = maps.Clone(m.Resources)
+			m.Resources[res] = append(slices.Clone(m.Resources[res]), 999)
+			s.Assignments = append(s.Assignments, access.Assignment{ID: "always", ResourceID: res, MemberID: s.Members[0].ID,
+				Start: monday.Add(35*time.Hour + 15*time.Minute), End: monday.Add(56*time.Hour + 10*time.Minute)})
+			p := access.DefaultPolicy()
+			for h := 0; h < 5*24; h += 7 {
+				at := monday.Add(time.Duration(h)*time.Hour + 13*time.Minute)
+				got, err := access.Desired(s, m, p, at)
+				require.NoError(t, err)
+				want := map[string][]string{}
+				for _, g := range got {
+					want[g.MemberID] = append(want[g.MemberID], fmt.Sprintf("%d %v", g.GroupID, g.Window))
+				}
+				for _, mb := range s.Members {
+					x, err := access.Explain(s, m, p, mb.ID, at)
+					require.NoError(t, err)
+					var inKisi []string
+					for _, gx := range x.Groups {
+						if gx.InKisi {
+							inKisi = append(inKisi, fmt.Sprintf("%d %v", gx.GroupID, *gx.Slot))
+						}
+						if !gx.Allowed {
+							require.NotEmpty(t, gx.ReasonCode, "member %s group %d at %v", mb.ID, gx.GroupID, at)
+						}
+						applies := false
+						for _, sx := range gx.Sources {
+							require.NotEmpty(t, sx.Code, "member %s source %s %s", mb.ID, sx.Kind, sx.ID)
+							require.Equal(t, sx.Applies, sx.Code == access.ReasonInForce, "member %s source %s %s: %s", mb.ID, sx.Kind, sx.ID, sx.Note)
+							applies = applies || sx.Applies
+						}
+						require.Equal(t, gx.Allowed, applies, "member %s group %d at %v: a source applies exactly when the group is allowed", mb.ID, gx.GroupID, at)
+					}
+					require.Equal(t, want[mb.ID], inKisi, "member %s at %v", mb.ID, at)
+				}
+			}
+		})
+	}
 }

@@ -5,15 +5,18 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/kisisync/kisisync/internal/kisiglue"
+	"github.com/kisisync/kisisync/internal/times"
 	"github.com/kisisync/kisisync/kisi"
 	"github.com/kisisync/kisisync/mapping"
 	"github.com/kisisync/kisisync/schedule"
@@ -28,8 +31,8 @@ const LinkLimit = 1000
 // Metadata key and value that mark a Kisi user created by this SDK, so the
 // ownership survives a lost Store.
 const (
-	MetadataKey   = "kisisync"
-	MetadataValue = "managed"
+	MetadataKey   = kisiglue.MetadataKey
+	MetadataValue = kisiglue.MetadataValue
 )
 
 // ErrStalePlan is returned by [Reconciler.Apply] for [Changes] planned from
@@ -68,6 +71,12 @@ type Reconciler struct {
 	// leased is when the running run last took or renewed the lease
 	// (UnixNano of the reconciler's clock).
 	leased atomic.Int64
+	// systemic counts the runs in a row stopped by a systemic failure, for
+	// the back-off of NextRun.
+	systemic atomic.Int32
+	// mappingFP fingerprints the mapping: a group parked as missing under
+	// another mapping is tried again.
+	mappingFP string
 	// token is the Store's token of the running run's lease term (0
 	// before it is taken); the run's writes are fenced by it.
 	token atomic.Int64
@@ -104,7 +113,14 @@ func NewReconciler(k KisiAPI, st Store, m mapping.Mapping, p Policy, opts ...Opt
 		}
 		o.holder = hex.EncodeToString(b[:])
 	}
-	return &Reconciler{k: k, st: st, m: m.Clone(), p: p, o: o}, nil
+	return &Reconciler{k: k, st: st, m: m.Clone(), p: p, o: o, mappingFP: mappingFingerprint(m)}, nil
+}
+
+// mappingFingerprint summarizes m for the keys of group park records.
+func mappingFingerprint(m mapping.Mapping) string {
+	b, _ := json.Marshal(m) // maps marshal sorted; a Mapping always marshals
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:6])
 }
 
 // Organization returns the organization key the reconciler works under.
@@ -136,9 +152,80 @@ func (r *Reconciler) Sync(ctx context.Context, s Snapshot) (*Report, error) {
 // Records of the snapshot that Desired rejects are listed in
 // Changes.Skipped; every valid record is planned. err is non-nil only when
 // nothing can be planned (the Store fails, or the mapping is invalid).
+//
+// Unlike Sync, Plan also shows the grants a role this SDK does not manage
+// would block (Kisi holds one role per user and group): it lists the roles
+// of each group that gets new grants, ⌈n/250⌉ requests per such group for n
+// roles in it. Such a grant is listed in Changes.Conflicts instead of being
+// planned; with [WithExclusiveGroups], or when the role is one this SDK's
+// own user holds, the grant is planned to replace it.
 func (r *Reconciler) Plan(ctx context.Context, s Snapshot) (*Changes, error) {
-	c, _, err := r.plan(ctx, s)
-	return c, err
+	c, recs, err := r.plan(ctx, s)
+	if err != nil {
+		return c, err
+	}
+	if err := r.blocked(ctx, c, recs); err != nil {
+		if classify(err) == FailureSystemic {
+			return c, &SystemicError{Organization: r.o.org, Err: err, Advice: advice(err), NotAttempted: len(c.Changes)}
+		}
+		return c, err
+	}
+	return c, nil
+}
+
+// blocked moves out of c the grant creates that a role this SDK does not
+// manage blocks, or notes that they will replace it.
+func (r *Reconciler) blocked(ctx context.Context, c *Changes, recs []Record) error {
+	owned := make(map[int64]bool) // Kisi ids of the roles the Store records
+	users := make(map[string]Record)
+	for _, rec := range recs {
+		switch rec.Kind {
+		case KindRole:
+			owned[rec.KisiID] = true
+		case KindUser:
+			users[rec.Email] = rec
+		}
+	}
+	holders := make(map[int64]map[string]*kisi.RoleAssignment) // group → email → role
+	out := c.Changes[:0]
+	for _, ch := range c.Changes {
+		if ch.Action != ActionCreate || ch.Object != ObjectGrant {
+			out = append(out, ch)
+			continue
+		}
+		byEmail, ok := holders[ch.GroupID]
+		if !ok {
+			roles, err := kisiglue.All(ctx, kisiglue.RoleAssignments(ctx, r.k, kisi.RoleAssignmentListOptions{
+				AppliesToType: kisi.ScopeGroup, AppliesToID: ch.GroupID}))
+			if err != nil {
+				return fmt.Errorf("access: list roles of group %d: %w", ch.GroupID, err)
+			}
+			byEmail = make(map[string]*kisi.RoleAssignment)
+			for _, ra := range roles {
+				if ra.Assignee == nil || owned[ra.ID] {
+					continue
+				}
+				if email, err := NormalizeEmail(ra.Assignee.Email); err == nil {
+					byEmail[email] = ra
+				}
+			}
+			holders[ch.GroupID] = byEmail
+		}
+		ra, blocked := byEmail[ch.Email]
+		switch {
+		case !blocked:
+		case users[ch.Email].Created:
+			ch.Reason += fmt.Sprintf("; replaces role %d left by kisisync", ra.ID)
+		case r.o.exclusive:
+			ch.Reason += fmt.Sprintf("; replaces hand-made role %d (exclusive groups)", ra.ID)
+		default:
+			c.Conflicts = append(c.Conflicts, Conflict{Email: ch.Email, GroupID: ch.GroupID, KisiID: ra.ID, Window: *ch.Window})
+			continue
+		}
+		out = append(out, ch)
+	}
+	c.Changes = out
+	return nil
 }
 
 // load reads the organization's records from the Store.
@@ -185,14 +272,15 @@ func (r *Reconciler) plan(ctx context.Context, s Snapshot) (*Changes, []Record, 
 
 	res := make(map[string]resolution)
 	for _, rec := range recs {
-		if rec.State != StatePending || rec.Kind == KindUser {
+		if rec.State != StatePending || (rec.Kind != KindRole && rec.Kind != KindLink) {
 			continue
 		}
 		res[rec.Key] = r.resolve(ctx, rec)
 	}
 
 	c := diff(diffInput{now: now, lead: r.p.Lead, hold: r.holding(now, s), recs: recs, grants: grants, links: links,
-		members: memberIndex(s), res: res, present: presentSources(s)})
+		members: memberIndex(s), res: res, present: presentSources(s), mappingFP: r.mappingFP,
+		notify: r.o.notifier != nil, linkWarn: r.o.linkWarn})
 	c.Organization = r.o.org
 	for i := range c.Changes {
 		c.Changes[i].GroupName = r.o.groupNames[c.Changes[i].GroupID]
@@ -205,8 +293,10 @@ func (r *Reconciler) plan(ctx context.Context, s Snapshot) (*Changes, []Record, 
 	if n := <-nextc; n.ok {
 		c.NextRun = n.t
 	}
-	if !c.renewals.IsZero() {
-		c.NextRun = earliest(c.NextRun, c.renewals)
+	for _, t := range []time.Time{c.renewals, c.retries} {
+		if !t.IsZero() {
+			c.NextRun = earliest(c.NextRun, t)
+		}
 	}
 	return c, recs, nil
 }
@@ -289,7 +379,7 @@ func (r *Reconciler) renew(ctx context.Context) error {
 
 // splitRecordErrors separates record errors (reported, not fatal) from any
 // other error.
-func splitRecordErrors(err error) ([]string, error) {
+func splitRecordErrors(err error) ([]*RecordError, error) {
 	if err == nil {
 		return nil, nil
 	}
@@ -299,12 +389,12 @@ func splitRecordErrors(err error) ([]string, error) {
 	} else {
 		errs = []error{err}
 	}
-	var msgs []string
+	var msgs []*RecordError
 	var fatal []error
 	for _, e := range errs {
 		var re *RecordError
 		if errors.As(e, &re) {
-			msgs = append(msgs, e.Error())
+			msgs = append(msgs, re)
 			continue
 		}
 		fatal = append(fatal, e)
@@ -312,10 +402,10 @@ func splitRecordErrors(err error) ([]string, error) {
 	return msgs, errors.Join(fatal...)
 }
 
-func mergeSkipped(a, b []string) []string {
+func mergeSkipped(a, b []*RecordError) []*RecordError {
 	out := append(slices.Clone(a), b...)
-	slices.Sort(out)
-	return slices.Compact(out)
+	slices.SortFunc(out, func(x, y *RecordError) int { return strings.Compare(x.Error(), y.Error()) })
+	return slices.CompactFunc(out, func(x, y *RecordError) bool { return x.Error() == y.Error() })
 }
 
 func memberIndex(s Snapshot) map[string]Member {
@@ -329,31 +419,15 @@ func memberIndex(s Snapshot) map[string]Member {
 // fingerprint summarizes the Store's records of org, so Apply can tell
 // whether the Store changed since a plan was made (and that the plan was
 // made for this organization).
+//
+// It hashes each record's JSON form, so every field counts, including
+// fields added later.
 func fingerprint(org string, recs []Record) string {
 	h := sha256.New()
 	_, _ = h.Write(append([]byte(org), 0)) // a hash never fails
-	var buf []byte
-	for _, r := range recs {
-		buf = buf[:0]
-		buf = append(buf, r.Key...)
-		buf = append(buf, 0)
-		buf = append(buf, r.State...)
-		buf = append(buf, 0)
-		for _, n := range [...]int64{r.KisiID, r.UserID, r.Window.Start.UnixNano(), r.Window.End.Unix(), r.Updated.UnixNano()} {
-			buf = binary.LittleEndian.AppendUint64(buf, uint64(n))
-		}
-		for _, b := range [...]bool{r.Created, r.Managed, r.Invited, r.Confirmed, r.Notified, r.SendLink, r.QR} {
-			if b {
-				buf = append(buf, 1)
-			} else {
-				buf = append(buf, 0)
-			}
-		}
-		buf = append(buf, r.Email...)
-		buf = append(buf, 0)
-		buf = append(buf, r.Name...)
-		buf = append(buf, 0)
-		_, _ = h.Write(buf) // a hash never fails
+	enc := json.NewEncoder(h)
+	for i := range recs {
+		_ = enc.Encode(&recs[i]) // a Record always encodes; the hash never fails
 	}
 	return hex.EncodeToString(h.Sum(nil)[:12])
 }
@@ -379,7 +453,7 @@ func (r *Reconciler) resolve(ctx context.Context, rec Record) resolution {
 			return resolution{err: err}
 		}
 		for _, ra := range roles {
-			if ra.RoleID == RoleID && sameWindow(kisiWindow(ra.ValidFrom, ra.ValidUntil), rec.Window) {
+			if ra.RoleID == RoleID && kisiglue.SameWindow(kisiglue.RoleWindow(ra), rec.Window) {
 				return resolution{found: true, kisiID: ra.ID, window: rec.Window}
 			}
 		}
@@ -404,105 +478,56 @@ func linkMatches(l *kisi.GroupLink, rec Record) bool {
 		return false
 	}
 	return l.GroupID == rec.GroupID && l.Name == rec.Name &&
-		sameWindow(kisiWindow(l.ValidFrom, l.ValidUntil), rec.Window)
+		kisiglue.SameWindow(kisiglue.Window(l.ValidFrom, l.ValidUntil), rec.Window)
 }
 
 // rolesOf lists the role assignments of one user in one group.
 func (r *Reconciler) rolesOf(ctx context.Context, groupID, userID int64) ([]*kisi.RoleAssignment, error) {
-	return collect(ctx, func(lo kisi.ListOptions) ([]*kisi.RoleAssignment, *kisi.Response, error) {
-		return r.k.ListRoleAssignments(ctx, &kisi.RoleAssignmentListOptions{
-			AppliesToType: "Group", AppliesToID: groupID,
-			AssigneeType: "User", AssigneeID: userID, ListOptions: lo,
-		})
-	}, pageSize)
+	return onceMore(func() ([]*kisi.RoleAssignment, error) {
+		return kisiglue.All(ctx, kisiglue.RoleAssignments(ctx, r.k, kisi.RoleAssignmentListOptions{
+			AppliesToType: kisi.ScopeGroup, AppliesToID: groupID,
+			AssigneeType: kisi.AssigneeUser, AssigneeID: userID,
+		}))
+	})
 }
 
 // linksOf lists the links of one group whose text matches email.
 func (r *Reconciler) linksOf(ctx context.Context, groupID int64, email string) ([]*kisi.GroupLink, error) {
-	return collect(ctx, func(lo kisi.ListOptions) ([]*kisi.GroupLink, *kisi.Response, error) {
-		return r.k.ListGroupLinks(ctx, &kisi.GroupLinkListOptions{GroupID: groupID, Query: email, ListOptions: lo})
-	}, pageSize)
+	return onceMore(func() ([]*kisi.GroupLink, error) {
+		return kisiglue.All(ctx, kisiglue.GroupLinks(ctx, r.k, kisi.GroupLinkListOptions{GroupID: groupID, Query: email}))
+	})
 }
 
-const (
-	pageSize      = 250 // Kisi's maximum for role assignments and links
-	userPageSize  = 100 // Kisi's maximum for users
-	maxListOffset = 20000
-)
-
-// collect reads every page of a list.
-func collect[T any](ctx context.Context, fetch func(kisi.ListOptions) ([]*T, *kisi.Response, error), limit int) ([]*T, error) {
-	var out []*T
-	lo := kisi.ListOptions{Limit: limit}
-	for {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		items, resp, err := fetch(lo)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, items...)
-		if resp == nil || resp.NextOffset <= lo.Offset || len(items) == 0 {
-			return out, nil
-		}
-		if resp.NextOffset > maxListOffset {
-			return out, fmt.Errorf("access: list beyond offset %d", maxListOffset)
-		}
-		lo.Offset = resp.NextOffset
+// onceMore calls fn, and once more if Kisi answered 500. The client retries
+// transport errors, 429 and 502–504 itself and leaves a 500 to its caller;
+// the lookups that settle an unknown outcome, and the deletes that revoke
+// access, are worth one more try. No retry is stacked on the client's own.
+func onceMore[T any](fn func() (T, error)) (T, error) {
+	v, err := fn()
+	if status(err) == http.StatusInternalServerError {
+		v, err = fn()
 	}
+	return v, err
 }
 
-// kisiWindow converts Kisi's validity to an interval (nil until: Forever).
-func kisiWindow(from, until *time.Time) schedule.Interval {
-	var iv schedule.Interval
-	if from != nil {
-		iv.Start = *from
+// status is the HTTP status of a Kisi error answer, or 0.
+func status(err error) int {
+	var ke *kisi.Error
+	if errors.As(err, &ke) {
+		return ke.StatusCode
 	}
-	iv.End = schedule.Forever
-	if until != nil {
-		iv.End = *until
-	}
-	return iv
-}
-
-// toKisi converts a window to Kisi's validity, in whole seconds, UTC. A
-// zero Start is sent as no valid_from (valid from now).
-func toKisi(iv schedule.Interval) (from, until *time.Time) {
-	if !iv.Start.IsZero() {
-		f := iv.Start.UTC().Truncate(time.Second)
-		from = &f
-	}
-	if !openEnded(iv.End) {
-		u := iv.End.UTC().Truncate(time.Second)
-		until = &u
-	}
-	return from, until
-}
-
-func openEnded(t time.Time) bool { return t.IsZero() || !t.Before(schedule.Forever) }
-
-// sameWindow compares windows within [windowTolerance], so a Kisi that
-// rounds what it stores cannot make a run replace a role.
-func sameWindow(a, b schedule.Interval) bool {
-	if !sameInstant(a.Start, b.Start) {
-		return false
-	}
-	if openEnded(a.End) || openEnded(b.End) {
-		return openEnded(a.End) == openEnded(b.End)
-	}
-	return sameInstant(a.End, b.End)
+	return 0
 }
 
 // ended reports whether iv is over at now.
 func ended(iv schedule.Interval, now time.Time) bool {
-	return !openEnded(iv.End) && !iv.End.After(now)
+	return !kisiglue.OpenEnded(iv) && !iv.End.After(now)
 }
 
 // live reports whether rec is managed access in force or still to come at
 // now: the base of the revoke guard.
 func live(rec Record, now time.Time) bool {
-	return rec.Kind != KindUser && rec.State == StateSettled && !ended(rec.Window, now)
+	return (rec.Kind == KindRole || rec.Kind == KindLink) && rec.State == StateSettled && !ended(rec.Window, now)
 }
 
 func ptr(iv schedule.Interval) *schedule.Interval { return &iv }
@@ -520,14 +545,26 @@ type diffInput struct {
 	// present holds the snapshot's records, to tell a cut explained by a
 	// record still there from one whose source vanished.
 	present map[Source]bool
+	// mappingFP is the fingerprint of the mapping, for group park records.
+	mappingFP string
+	// notify is set when a Notifier must send each link's secret.
+	notify bool
+	// linkWarn is the number of email links from which links for bookings
+	// beyond linkHorizon wait, keeping the quota for the soonest guests.
+	linkWarn int
 }
+
+// linkHorizon is how far ahead a booking's link is always created; further
+// ones wait once the organization nears Kisi's email-link quota.
+const linkHorizon = 48 * time.Hour
 
 // diff is the pure core of Plan.
 func diff(in diffInput) *Changes {
 	c := &Changes{At: in.now, Changes: []Change{}}
-	view, store, skip := settleIntents(c, in.recs, in.res)
+	view, store, skip, adopted := settleIntents(c, in.recs, in.res)
 	want, desired := wanted(in)
 
+	parks := parkRecords(c, in, want, &store)
 	var revokes, replaces, creates, cleanups []Change
 	for _, key := range unionKeys(want, view) {
 		if skip[key] {
@@ -549,7 +586,7 @@ func diff(in diffInput) *Changes {
 			switch {
 			case !wanted:
 				store = append(store, forget(rec, "conflict no longer relevant"))
-			case sameWindow(rec.Window, *create.Window):
+			case kisiglue.SameWindow(rec.Window, *create.Window):
 				c.Conflicts = append(c.Conflicts, Conflict{Email: rec.Email, GroupID: rec.GroupID, KisiID: rec.KisiID, Window: *create.Window})
 			default:
 				create.Reason = "retry after conflict: window changed"
@@ -562,6 +599,12 @@ func diff(in diffInput) *Changes {
 			} else {
 				revokes = append(revokes, ch)
 			}
+		case in.notify && create.Object == ObjectLink && adopted[key]:
+			// The secret existed only in the lost response: a new link is the
+			// only way the Notifier can send one.
+			create.Action, create.Old, create.KisiID = ActionReplace, ptr(rec.Window), rec.KisiID
+			create.Reason = "adopted without its secret; replaced so the Notifier can send it"
+			replaces = append(replaces, create)
 		default:
 			if reason := replaceReason(rec, create, desired[key], in.hold); reason != "" {
 				create.Action, create.Old, create.KisiID, create.Reason = ActionReplace, ptr(rec.Window), rec.KisiID, reason
@@ -570,6 +613,8 @@ func diff(in diffInput) *Changes {
 			}
 		}
 	}
+	creates = parks.hold(c, creates, in.now)
+	creates = quota(c, view, revokes, cleanups, creates, in)
 	order(c, store, revokes, replaces, creates, cleanups)
 	tally(c, view, in.now)
 	c.renewals = renewals(view, want, desired, in.hold)
@@ -578,10 +623,12 @@ func diff(in diffInput) *Changes {
 
 // settleIntents resolves the pending intents of recs with what Plan found in
 // Kisi: the Store corrections (adopt, forget), the records as they will be
-// (view) and the keys left alone because their lookup failed (skip).
-func settleIntents(c *Changes, recs []Record, res map[string]resolution) (view map[string]Record, store []Change, skip map[string]bool) {
+// (view), the keys left alone because their lookup failed (skip) and the
+// keys adopted.
+func settleIntents(c *Changes, recs []Record, res map[string]resolution) (view map[string]Record, store []Change, skip, adopted map[string]bool) {
 	view = make(map[string]Record, len(recs))
 	skip = make(map[string]bool)
+	adopted = make(map[string]bool)
 	for _, rec := range recs {
 		if rec.Kind != KindRole && rec.Kind != KindLink {
 			continue
@@ -599,6 +646,7 @@ func settleIntents(c *Changes, recs []Record, res map[string]resolution) (view m
 					KisiID: rs.kisiID, UserID: rec.UserID, BookingID: rec.BookingID, Sources: rec.Sources,
 					Reason: "found in Kisi after an interrupted create"})
 				rec.State, rec.KisiID, rec.Window = StateSettled, rs.kisiID, rs.window
+				adopted[rec.Key] = true
 			default:
 				store = append(store, forget(rec, "interrupted create did not reach Kisi"))
 				continue
@@ -606,7 +654,105 @@ func settleIntents(c *Changes, recs []Record, res map[string]resolution) (view m
 		}
 		view[rec.Key] = rec
 	}
-	return view, store, skip
+	return view, store, skip, adopted
+}
+
+// parks are the park records a plan honours.
+type parks struct {
+	groups  map[int64]Record  // groups found deleted in Kisi
+	changes map[string]Record // by the key of the parked change
+}
+
+// parkRecords collects the park records of in.recs still in force, and
+// plans forgetting the others: a change no longer wanted, a group parked
+// under another mapping.
+func parkRecords(c *Changes, in diffInput, want map[string]Change, store *[]Change) parks {
+	p := parks{groups: map[int64]Record{}, changes: map[string]Record{}}
+	for _, rec := range in.recs {
+		if rec.Kind != KindPark {
+			continue
+		}
+		key, isChange := strings.CutPrefix(rec.Key, "park/")
+		switch {
+		case rec.Class == FailureMissing && rec.Key == GroupParkKey(rec.GroupID, in.mappingFP):
+			p.groups[rec.GroupID] = rec
+		case rec.Class != FailureMissing && isChange && want[key].Key != "":
+			p.changes[key] = rec
+		default:
+			*store = append(*store, Change{Action: ActionForget, Object: ObjectPark, Key: rec.Key, Email: rec.Email,
+				GroupID: rec.GroupID, Reason: "parked change no longer relevant"})
+		}
+	}
+	return p
+}
+
+// hold takes out of creates those parked: in a group deleted in Kisi, or
+// refused by Kisi for the same window with back-off still running.
+func (p parks) hold(c *Changes, creates []Change, now time.Time) []Change {
+	out := creates[:0]
+	for _, ch := range creates {
+		if rec, ok := p.groups[ch.GroupID]; ok {
+			c.Parked = append(c.Parked, parkedOf(ch.Object, ch.Key, rec))
+			continue
+		}
+		if rec, ok := p.changes[ch.Key]; ok && now.Before(rec.RetryAt) && sameWanted(rec.Window, ch) {
+			c.Parked = append(c.Parked, parkedOf(ch.Object, ch.Key, rec))
+			c.retries = earliest(c.retries, rec.RetryAt)
+			continue
+		}
+		out = append(out, ch)
+	}
+	return out
+}
+
+// sameWanted reports whether a parked change's window asks for the same
+// access as ch: the same window, or for a rolling window (whose end moves
+// with the clock) the same start.
+func sameWanted(parked schedule.Interval, ch Change) bool {
+	if ch.Rolling {
+		return kisiglue.SameInstant(parked.Start, ch.Window.Start)
+	}
+	return kisiglue.SameWindow(parked, *ch.Window)
+}
+
+// quota keeps Kisi's email-link quota for the soonest guests: once the
+// email links after the plan would reach the warning level, links for
+// bookings starting beyond linkHorizon wait (parked until they come within
+// it), the soonest first to get room.
+func quota(c *Changes, view map[string]Record, revokes, cleanups, creates []Change, in diffInput) []Change {
+	links := 0
+	for _, rec := range view {
+		if rec.Kind == KindLink && rec.Email != "" && rec.State == StateSettled {
+			links++
+		}
+	}
+	for _, part := range [][]Change{revokes, cleanups} {
+		for _, ch := range part {
+			if ch.Object == ObjectLink && ch.Email != "" {
+				links--
+			}
+		}
+	}
+	slices.SortStableFunc(creates, func(a, b Change) int { return a.Window.Start.Compare(b.Window.Start) })
+	horizon := in.now.Add(linkHorizon)
+	out := creates[:0]
+	for _, ch := range creates {
+		if ch.Object != ObjectLink || ch.Email == "" {
+			out = append(out, ch)
+			continue
+		}
+		if ch.Window.Start.After(horizon) && links >= in.linkWarn {
+			retry := ch.Window.Start.Add(-linkHorizon)
+			c.Parked = append(c.Parked, Parked{Object: ObjectLink, Key: ch.Key, Email: ch.Email, GroupID: ch.GroupID,
+				Class: FailureQuota, RetryAt: retry,
+				Reason: fmt.Sprintf("%d email links in use, near Kisi's limit of %d: created %v before the booking", links, LinkLimit, linkHorizon)})
+			c.retries = earliest(c.retries, retry)
+			continue
+		}
+		links++
+		out = append(out, ch)
+	}
+	return out
 }
 
 // wanted returns the create of every wanted grant and link, with the window
@@ -616,6 +762,9 @@ func wanted(in diffInput) (want map[string]Change, desired map[string]schedule.I
 	desired = make(map[string]schedule.Interval, len(in.grants))
 	for _, g := range in.grants {
 		mem := in.members[g.MemberID]
+		if g.Guest != nil {
+			mem = Member{Name: g.Guest.Name}
+		}
 		key := RoleKey(g.Email, g.GroupID)
 		held, rolling := in.hold.hold(g.Window)
 		want[key] = Change{Action: ActionCreate, Object: ObjectGrant, Key: key, Email: g.Email,
@@ -660,8 +809,8 @@ func cutOf(rec Record, create Change, in diffInput) CutKind {
 		return ""
 	}
 	nw, old := *create.Window, rec.Window
-	later := nw.Start.After(laterOf(old.Start, in.now).Add(windowTolerance))
-	sooner := !create.Rolling && nw.End.Add(windowTolerance).Before(old.End)
+	later := nw.Start.After(times.Later(old.Start, in.now).Add(kisiglue.Tolerance))
+	sooner := !create.Rolling && nw.End.Add(kisiglue.Tolerance).Before(old.End)
 	if !later && !sooner {
 		return ""
 	}
@@ -684,13 +833,6 @@ func cutClass(sources []Source, present map[Source]bool) CutKind {
 		}
 	}
 	return CutVanished
-}
-
-func laterOf(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
 }
 
 // presentSources indexes the records of s, as the sources a Grant names.
@@ -739,7 +881,11 @@ func order(c *Changes, store, revokes, replaces, creates, cleanups []Change) {
 		}
 		return byKey(a, b)
 	})
-	c.Changes = slices.Concat(store, revokes, replaces, creates, cleanups)
+	// Expired links go before creates: Kisi counts them toward the
+	// email-link quota until they are deleted.
+	linkCleanups := slices.DeleteFunc(slices.Clone(cleanups), func(ch Change) bool { return ch.Object != ObjectLink })
+	cleanups = slices.DeleteFunc(cleanups, func(ch Change) bool { return ch.Object == ObjectLink })
+	c.Changes = slices.Concat(store, revokes, linkCleanups, replaces, creates, cleanups)
 	if c.Changes == nil {
 		c.Changes = []Change{}
 	}
@@ -816,7 +962,7 @@ func sortChanges(cs []Change, cmpFn func(a, b *Change) int) {
 func replaceReason(rec Record, create Change, desired schedule.Interval, h holding) string {
 	if create.Object == ObjectLink {
 		switch {
-		case !sameWindow(rec.Window, *create.Window):
+		case !kisiglue.SameWindow(rec.Window, *create.Window):
 			return "booking moved"
 		case rec.Email != create.Email || rec.Name != create.Name || rec.SendLink != create.SendLink || rec.QR != create.QR:
 			return "link details changed"
@@ -828,9 +974,9 @@ func replaceReason(rec Record, create Change, desired schedule.Interval, h holdi
 		return ""
 	case ended(rec.Window, h.now):
 		return "previous window ended; next window"
-	case create.Rolling && sameInstant(rec.Window.Start, desired.Start) && openEnded(rec.Window.End):
+	case create.Rolling && kisiglue.SameInstant(rec.Window.Start, desired.Start) && kisiglue.OpenEnded(rec.Window):
 		return "bound open-ended window to the rolling validity"
-	case create.Rolling && sameInstant(rec.Window.Start, desired.Start) && rec.Window.End.Before(desired.End):
+	case create.Rolling && kisiglue.SameInstant(rec.Window.Start, desired.Start) && rec.Window.End.Before(desired.End):
 		return "renew rolling window"
 	}
 	return "window changed"
@@ -842,10 +988,13 @@ func forget(rec Record, why string) Change {
 		MemberID: rec.MemberID, GroupID: rec.GroupID, BookingID: rec.BookingID, Reason: why}
 }
 
-// objectOf is the object kind of a role or link record.
+// objectOf is the object kind of a record.
 func objectOf(k RecordKind) ObjectKind {
-	if k == KindLink {
+	switch k {
+	case KindLink:
 		return ObjectLink
+	case KindPark:
+		return ObjectPark
 	}
 	return ObjectGrant
 }

@@ -79,6 +79,8 @@ func FuzzDiff(f *testing.F) {
 				part = 2
 			case ch.Action == ActionCreate:
 				part = 3
+			case ch.Object == ObjectLink:
+				part = 1 // expired links go before creates
 			default:
 				part = 4
 			}

@@ -60,9 +60,9 @@ type rigConfig struct {
 	policy *access.Policy
 	// checkIns maps location "ber" to the Lounge group (e.other).
 	checkIns bool
-	store  func(access.Store) access.Store
-	server []kisitest.Option
-	dropIn mapping.DropIn
+	store    func(access.Store) access.Store
+	server   []kisitest.Option
+	dropIn   mapping.DropIn
 }
 
 func newRig(t *testing.T, cfg rigConfig) *rig {

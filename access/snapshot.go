@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kisisync/kisisync/mapping"
 	"github.com/kisisync/kisisync/schedule"
 )
 
@@ -170,8 +171,10 @@ type Guest struct {
 	Name string `json:"name"`
 	// Email is required and normalized as a member's; Kisi emails the link
 	// or QR code to it. A malformed one rejects the booking with
-	// [ErrInvalidEmail]. With mapping.DropIn.AddToGroup, a guest whose
-	// email is a member's also gets that member's access.
+	// [ErrInvalidEmail]. With mapping.DropIn.AddToGroup the guest also gets
+	// a Kisi user and the resource's groups for the booking window, like a
+	// member booking: as that member when the email is a member's, else as
+	// a guest (see [Grant].Guest).
 	Email string `json:"email"`
 }
 
@@ -201,9 +204,11 @@ type Booking struct {
 
 // Assignment is a recurring assignment of a resource (a dedicated desk, an
 // office) to a member or a team, between Start and End (zero End: open). With
-// no Rules it is in force all the time; otherwise during each occurrence of
-// its weekly Rules, in the wall clock of the resource's location, each cut
-// to [Start, End) and then widened by the buffer in force.
+// no Rules it is in force all the time, widened by the buffer in force:
+// [Start − Before, End + After), End zero staying open. With Rules it is in
+// force during each occurrence of its weekly Rules, in the wall clock of the
+// resource's location, each cut to [Start, End) and then widened the same
+// way.
 type Assignment struct {
 	// ID identifies the assignment.
 	ID string `json:"id"`
@@ -221,7 +226,7 @@ type Assignment struct {
 	// Rules are the weekly times of access, read in the time zone of the
 	// resource's location; a rule whose To is not after its From ends on
 	// the next day. Nil or empty: access all the time between Start and
-	// End. An invalid rule rejects the assignment with [ErrInvalidRule].
+	// End (widened by the buffer). An invalid rule rejects the assignment with [ErrInvalidRule].
 	Rules []schedule.Rule `json:"rules,omitempty"`
 }
 
@@ -264,9 +269,10 @@ type CheckIn struct {
 // The zero Policy is valid but is not [DefaultPolicy]: no buffer, no lead
 // time. No duration may be negative (see [Policy.Validate]).
 type Policy struct {
-	// Buffer ("buffer") widens every booking and assignment occurrence:
-	// access opens Before its start and closes After its end. Zero: no
-	// widening. Plans, allowances, check-ins and assignments without rules
+	// Buffer ("buffer") widens every booking and assignment: access opens
+	// Before its start and closes After its end (an assignment without
+	// rules as a whole, one with weekly rules at each occurrence; an open
+	// end stays open). Zero: no widening. Plans, allowances and check-ins
 	// are not widened.
 	Buffer schedule.Buffer `json:"buffer"`
 	// ResourceBuffers ("resource_buffers") overrides Buffer per resource
@@ -316,6 +322,29 @@ func DefaultPolicy() Policy {
 	return Policy{Buffer: schedule.DefaultBuffer, Lead: 20 * time.Minute}
 }
 
+// The kinds of snapshot records: the one set of kind names used by
+// [Source].Kind, [RecordError].Kind, [RecordRef].Kind and
+// [SourceExplanation].Kind. The kinds that are also tables of a
+// mapping.Mapping (plan, allowance, resource, location, default) take their
+// values from mapping's [mapping.Kind] constants, so the two cannot drift
+// apart. (The Kisi objects a [Store] records are a [RecordKind] instead:
+// user, role, link.)
+const (
+	KindLocation   = string(mapping.KindLocation)
+	KindResource   = string(mapping.KindResource)
+	KindMember     = "member"
+	KindTeam       = "team"
+	KindPlan       = string(mapping.KindPlan)
+	KindAllowance  = string(mapping.KindAllowance)
+	KindBooking    = "booking"
+	KindAssignment = "assignment"
+	KindCheckIn    = "checkin"
+	// KindDefault is the kind of a [Source] that is an active plan whose
+	// PlanID maps to no group and which therefore grants
+	// mapping.Mapping.Default; its ID is the plan's.
+	KindDefault = string(mapping.KindDefault)
+)
+
 // Source names one platform record that produced access. Kind is plan,
 // allowance, booking, assignment, checkin or default; default is an active
 // plan whose plan ID is unmapped and which therefore grants
@@ -336,7 +365,7 @@ type Source struct {
 // user and their grants carry the ID of the first of them in the snapshot.
 type Grant struct {
 	// MemberID is the member served: the first member in the snapshot
-	// with Email.
+	// with Email; empty for a guest (see Guest).
 	MemberID string `json:"member_id"`
 	// Email is the member's normalized email, which identifies the Kisi
 	// user.
@@ -352,6 +381,14 @@ type Grant struct {
 	Window schedule.Interval `json:"window"`
 	// Sources are the records that produced Window; never empty.
 	Sources []Source `json:"sources"`
+	// Guest is set for the grant of a drop-in guest whose email is no
+	// member's (mapping.DropIn.AddToGroup): the guest's normalized email
+	// and the name their Kisi user gets (the first non-blank name the guest
+	// booked under, else the email). MemberID is then empty; the grant is
+	// keyed, like every grant, by Email and GroupID, and lasts as long as
+	// the guest's bookings do. Nil for a member, including a guest whose
+	// email is a member's: that guest is served as the member.
+	Guest *Guest `json:"guest,omitempty"`
 }
 
 // String returns "pending", "active" or "cancelled".

@@ -122,6 +122,9 @@ const (
 	KindUser RecordKind = "user" // a Kisi user id cached for an email
 	KindRole RecordKind = "role" // a group role assignment (access grant)
 	KindLink RecordKind = "link" // a group link for a drop-in booking
+	// KindPark: a change held back with back-off after Kisi refused it, or
+	// a group found deleted in Kisi (see [ParkKey] and [GroupParkKey]).
+	KindPark RecordKind = "park"
 )
 
 // RecordState is the state of a role or link [Record].
@@ -191,6 +194,14 @@ type Record struct {
 	// Confirmed: Kisi reported the user confirmed.
 	Confirmed bool `json:"confirmed,omitempty"`
 
+	// Park fields: why the change or group is parked (Kisi's message),
+	// its failure class, how often it failed in a row and when it is tried
+	// again.
+	Reason   string       `json:"reason,omitempty"`
+	Class    FailureClass `json:"class,omitempty"`
+	Attempts int          `json:"attempts,omitempty"`
+	RetryAt  time.Time    `json:"retry_at,omitzero"`
+
 	// Updated is when the reconciler last wrote the record (its clock).
 	Updated time.Time `json:"updated,omitzero"`
 }
@@ -207,6 +218,17 @@ func LinkKey(bookingID string, groupID int64) string {
 
 // UserKey is the key of the user record of email.
 func UserKey(email string) string { return "user/" + email }
+
+// ParkKey is the key of the park record of the change whose record key is
+// key.
+func ParkKey(key string) string { return "park/" + key }
+
+// GroupParkKey is the key of the park record of a group found deleted in
+// Kisi, under the mapping whose fingerprint is mappingFP: a new mapping
+// releases it.
+func GroupParkKey(groupID int64, mappingFP string) string {
+	return "park/group/" + strconv.FormatInt(groupID, 10) + "/" + mappingFP
+}
 
 // NewMemoryStore returns a [Store] kept in memory, safe for concurrent use.
 // Its records live as long as the value; it suits tests, examples and hosts

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/kisisync/kisisync/schedule"
@@ -18,21 +19,49 @@ import (
 type index struct {
 	s    *Snapshot
 	errs []error
+	// rejected holds the locations, resources and members that exist but
+	// were rejected, so records referring to them report a dependency
+	// rather than an unknown ID.
+	rejected map[RecordRef]struct{}
 
-	locs      map[string]*time.Location // valid locations
-	resLoc    map[string]string         // valid resource → location ID
-	member    map[string]int32          // valid member ID → canonical index
-	byEmail   map[string]int32          // normalized email → canonical index
-	email     []string                  // canonical index → normalized email ("" if not canonical)
-	rank      []int32                   // canonical index → position in email order
-	byRank    []int32                   // position in email order → canonical index
-	teams     map[string][]int32        // valid team → canonical members, deduplicated
+	locs    map[string]*time.Location // valid locations
+	resLoc  map[string]string         // valid resource → location ID
+	member  map[string]int32          // valid member ID → canonical index
+	byEmail map[string]int32          // normalized email → canonical index
+	email   []string                  // canonical index → normalized email ("" if not canonical)
+	rank    []int32                   // canonical index → position in email order
+	byRank  []int32                   // position in email order → canonical index
+	teams   map[string][]int32        // valid team → canonical members, deduplicated
+	// guests are the drop-in guests whose email is no member's, by
+	// canonical index minus len(s.Members): their identities come after
+	// the members' (see [index.addGuests]).
+	guests    []Guest
 	maxBefore time.Duration
 	maxAfter  time.Duration
 }
 
 func (ix *index) reject(kind, id string, err error) {
 	ix.errs = append(ix.errs, &RecordError{Kind: kind, ID: id, Err: err})
+}
+
+// rejectRef rejects a record others can refer to (location, resource,
+// member) and remembers it, so they say they depend on it.
+func (ix *index) rejectRef(kind, id string, err error) {
+	ix.reject(kind, id, err)
+	if ix.rejected == nil {
+		ix.rejected = make(map[RecordRef]struct{})
+	}
+	ix.rejected[RecordRef{Kind: kind, ID: id}] = struct{}{}
+}
+
+// missing explains a reference to id of kind that does not resolve: a
+// [*DependencyError] when the record exists but was rejected, else
+// notFound (an ErrUnknown… value) with the ID.
+func (ix *index) missing(kind, id string, notFound error) error {
+	if _, ok := ix.rejected[RecordRef{Kind: kind, ID: id}]; ok {
+		return &DependencyError{On: RecordRef{Kind: kind, ID: id}}
+	}
+	return fmt.Errorf("%w %q", notFound, id)
 }
 
 // seen tracks record IDs of one kind to report duplicates.
@@ -56,8 +85,11 @@ func (ix *index) checkID(ids seen, kind, id string) bool {
 
 // newIndex validates the parts of s that other records refer to: locations,
 // resources, members and teams. Records of the other kinds are validated
-// while they are turned into windows.
-func newIndex(s *Snapshot, p Policy) *index {
+// while they are admitted (see admit.go).
+//
+// With guests, drop-in guests whose email is no member's get identities of
+// their own (see [index.addGuests]), for mapping.DropIn.AddToGroup.
+func newIndex(s *Snapshot, p Policy, guests bool) *index {
 	ix := &index{
 		s:       s,
 		locs:    make(map[string]*time.Location, len(s.Locations)),
@@ -67,6 +99,23 @@ func newIndex(s *Snapshot, p Policy) *index {
 		email:   make([]string, len(s.Members)),
 		teams:   make(map[string][]int32, len(s.Teams)),
 	}
+	ix.places()
+	seenMember := ix.members()
+	if guests {
+		ix.addGuests()
+	}
+	ix.ranks()
+	ix.indexTeams(seenMember)
+	ix.maxBefore, ix.maxAfter = max(p.Buffer.Before, 0), max(p.Buffer.After, 0)
+	for _, b := range p.ResourceBuffers {
+		ix.maxBefore, ix.maxAfter = max(ix.maxBefore, b.Before), max(ix.maxAfter, b.After)
+	}
+	return ix
+}
+
+// places validates the locations and the resources at them.
+func (ix *index) places() {
+	s := ix.s
 	zones := make(map[string]*time.Location)
 	seenLoc := make(seen, len(s.Locations))
 	for _, l := range s.Locations {
@@ -79,7 +128,7 @@ func newIndex(s *Snapshot, p Policy) *index {
 			zones[l.TimeZone] = loc
 		}
 		if loc == nil {
-			ix.reject(KindLocation, l.ID, fmt.Errorf("%w %q", ErrUnknownTimeZone, l.TimeZone))
+			ix.rejectRef(KindLocation, l.ID, fmt.Errorf("%w %q", ErrUnknownTimeZone, l.TimeZone))
 			continue
 		}
 		ix.locs[l.ID] = loc
@@ -90,19 +139,26 @@ func newIndex(s *Snapshot, p Policy) *index {
 			continue
 		}
 		if _, ok := ix.locs[r.LocationID]; !ok {
-			ix.reject(KindResource, r.ID, fmt.Errorf("%w %q", ErrUnknownLocation, r.LocationID))
+			ix.rejectRef(KindResource, r.ID, ix.missing(KindLocation, r.LocationID, ErrUnknownLocation))
 			continue
 		}
 		ix.resLoc[r.ID] = r.LocationID
 	}
-	seenMember := make(seen, len(s.Members)) // every member ID, valid or not
+}
+
+// members validates the members and gives each its canonical identity: the
+// first valid member with its email. It returns every member ID, valid or
+// not.
+func (ix *index) members() seen {
+	s := ix.s
+	seenMember := make(seen, len(s.Members))
 	for i, m := range s.Members {
 		if !ix.checkID(seenMember, KindMember, m.ID) {
 			continue
 		}
 		e, err := NormalizeEmail(m.Email)
 		if err != nil {
-			ix.reject(KindMember, m.ID, err)
+			ix.rejectRef(KindMember, m.ID, err)
 			continue
 		}
 		if c, ok := ix.byEmail[e]; ok {
@@ -114,7 +170,12 @@ func newIndex(s *Snapshot, p Policy) *index {
 		ix.member[m.ID] = int32(i)
 		ix.email[i] = e
 	}
-	ix.rank = make([]int32, len(s.Members))
+	return seenMember
+}
+
+// ranks orders the canonical identities (members and guests) by email.
+func (ix *index) ranks() {
+	ix.rank = make([]int32, len(ix.email))
 	for i, e := range ix.email {
 		if e != "" {
 			ix.byRank = append(ix.byRank, int32(i))
@@ -124,8 +185,14 @@ func newIndex(s *Snapshot, p Policy) *index {
 	for r, c := range ix.byRank {
 		ix.rank[c] = int32(r)
 	}
-	seenTeam := make(seen, len(s.Teams))
-	for _, t := range s.Teams {
+}
+
+// indexTeams validates the teams. An unknown member is reported and left
+// out; a rejected one (in seenMember) is left out silently, having been
+// reported once, as a member.
+func (ix *index) indexTeams(seenMember seen) {
+	seenTeam := make(seen, len(ix.s.Teams))
+	for _, t := range ix.s.Teams {
 		if !ix.checkID(seenTeam, KindTeam, t.ID) {
 			continue
 		}
@@ -133,7 +200,7 @@ func newIndex(s *Snapshot, p Policy) *index {
 		for _, id := range t.MemberIDs {
 			c, ok := ix.member[id]
 			if !ok {
-				if _, ok := seenMember[id]; !ok { // a rejected member is reported once, as a member
+				if _, ok := seenMember[id]; !ok {
 					ix.reject(KindTeam, t.ID, fmt.Errorf("%w %q", ErrUnknownMember, id))
 				}
 				continue
@@ -143,15 +210,58 @@ func newIndex(s *Snapshot, p Policy) *index {
 		slices.Sort(ms)
 		ix.teams[t.ID] = slices.Compact(ms)
 	}
-	ix.maxBefore, ix.maxAfter = max(p.Buffer.Before, 0), max(p.Buffer.After, 0)
-	for _, b := range p.ResourceBuffers {
-		ix.maxBefore, ix.maxAfter = max(ix.maxBefore, b.Before), max(ix.maxAfter, b.After)
-	}
-	return ix
 }
 
-// holders returns the canonical members a record held by memberID or teamID
-// reaches. A team wins over a member when both are set.
+// addGuests gives every drop-in guest whose email belongs to no member an
+// identity of its own after the members: a canonical index, an email and a
+// name (the first non-blank name the guest booked under, else the email).
+// Grants of guests (mapping.DropIn.AddToGroup) are merged per identity like
+// a member's. Malformed guest emails are left to the bookings' validation.
+func (ix *index) addGuests() {
+	for i := range ix.s.Bookings {
+		b := &ix.s.Bookings[i]
+		if b.MemberID != "" || b.Guest == nil {
+			continue
+		}
+		email, err := NormalizeEmail(b.Guest.Email)
+		if err != nil {
+			continue
+		}
+		name := strings.TrimSpace(b.Guest.Name)
+		if c, ok := ix.byEmail[email]; ok {
+			if g := int(c) - len(ix.s.Members); g >= 0 && ix.guests[g].Name == email && name != "" {
+				ix.guests[g].Name = name
+			}
+			continue
+		}
+		if name == "" {
+			name = email
+		}
+		ix.byEmail[email] = int32(len(ix.email))
+		ix.email = append(ix.email, email)
+		ix.guests = append(ix.guests, Guest{Name: name, Email: email})
+	}
+}
+
+// memberID returns the platform ID of canonical identity c: the member's,
+// or "" for a guest.
+func (ix *index) memberID(c int32) string {
+	if int(c) < len(ix.s.Members) {
+		return ix.s.Members[c].ID
+	}
+	return ""
+}
+
+// guest returns a copy of the guest of canonical identity c, or nil for a
+// member.
+func (ix *index) guest(c int32) *Guest {
+	if g := int(c) - len(ix.s.Members); g >= 0 {
+		gu := ix.guests[g]
+		return &gu
+	}
+	return nil
+}
+
 // ianaZone returns the IANA time zone called name, or nil when there is
 // none. The empty name and "Local", which time.LoadLocation reads as UTC and
 // as the zone of the machine running the code, are not IANA names: a
@@ -167,6 +277,8 @@ func ianaZone(name string) *time.Location {
 	return loc
 }
 
+// holders returns the canonical members a record held by memberID or teamID
+// reaches. A team wins over a member when both are set.
 func (ix *index) holders(memberID, teamID string, one *[1]int32) ([]int32, error) {
 	switch {
 	case teamID != "":
@@ -178,7 +290,7 @@ func (ix *index) holders(memberID, teamID string, one *[1]int32) ([]int32, error
 	case memberID != "":
 		c, ok := ix.member[memberID]
 		if !ok {
-			return nil, fmt.Errorf("%w %q", ErrUnknownMember, memberID)
+			return nil, ix.missing(KindMember, memberID, ErrUnknownMember)
 		}
 		one[0] = c
 		return one[:], nil

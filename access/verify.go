@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
+	"github.com/kisisync/kisisync/internal/kisiglue"
 	"github.com/kisisync/kisisync/kisi"
 	"github.com/kisisync/kisisync/schedule"
 )
@@ -23,8 +25,12 @@ type Drift struct {
 	// this SDK; the Store now holds Kisi's window, so the next run restores
 	// the desired one.
 	Edited []DriftItem `json:"edited,omitempty"`
-	// Adopted: objects created by an interrupted run (lost response, crash),
-	// now managed.
+	// Adopted: objects now managed, each with its reason: created by an
+	// interrupted run (lost response, crash), held by a user this SDK
+	// created (its Store was lost or restored from an old backup), or found
+	// in a group declared the platform's ([WithExclusiveGroups]). The next
+	// run keeps those it would hold and corrects the rest, under the revoke
+	// guard.
 	Adopted []DriftItem `json:"adopted,omitempty"`
 	// Released: conflicts whose unmanaged role is gone; the next run creates
 	// the grant.
@@ -35,6 +41,9 @@ type Drift struct {
 	// Unconfirmed: emails of regular users this SDK created who have not
 	// confirmed their Kisi account yet.
 	Unconfirmed []string `json:"unconfirmed,omitempty"`
+	// Restored: groups parked as deleted in Kisi that exist again; their
+	// grants are tried by the next run.
+	Restored []int64 `json:"restored,omitempty"`
 }
 
 // DriftItem is one Kisi object named in a [Drift].
@@ -45,7 +54,16 @@ type DriftItem struct {
 	Email   string            `json:"email,omitempty"`
 	UserID  int64             `json:"user_id,omitempty"`
 	Window  schedule.Interval `json:"window,omitzero"`
+	// Reason says why an object was adopted.
+	Reason string `json:"reason,omitempty"`
 }
+
+// Reasons of adoption.
+const (
+	AdoptInterrupted = "created by an interrupted run"
+	AdoptOwnUser     = "held by a user kisisync created"
+	AdoptExclusive   = "in a group the platform owns"
+)
 
 // Verify lists Kisi's role assignments and group links of every mapped
 // group (and every group the Store has records in), compares them with the
@@ -64,6 +82,10 @@ func (r *Reconciler) Verify(ctx context.Context) (*Drift, error) {
 	}
 	defer release()
 	ru := r.newRun(recs)
+	ru.mapped = make(map[int64]bool)
+	for _, g := range r.m.Groups() {
+		ru.mapped[g] = true
+	}
 	groups := slices.Clone(r.m.Groups())
 	for _, rec := range recs {
 		if rec.GroupID != 0 {
@@ -92,7 +114,87 @@ func (r *Reconciler) Verify(ctx context.Context) (*Drift, error) {
 	if err := ru.verifyUsers(ctx, d); err != nil {
 		errs = append(errs, fmt.Errorf("access: verify users: %w", err))
 	}
+	if err := ru.verifyParkedGroups(ctx, d); err != nil {
+		errs = append(errs, fmt.Errorf("access: verify parked groups: %w", err))
+	}
 	return d, errors.Join(errs...)
+}
+
+// verifyParkedGroups releases the groups parked as deleted that Kisi has
+// again.
+func (ru *run) verifyParkedGroups(ctx context.Context, d *Drift) error {
+	var errs []error
+	for _, key := range slices.Sorted(maps.Keys(ru.recs)) {
+		rec := ru.recs[key]
+		if rec.Kind != KindPark || rec.Class != FailureMissing {
+			continue
+		}
+		_, _, err := ru.r.k.GetGroup(ctx, rec.GroupID)
+		switch {
+		case errors.Is(err, kisi.ErrNotFound):
+		case err != nil:
+			errs = append(errs, err)
+		default:
+			d.Restored = append(d.Restored, rec.GroupID)
+			errs = append(errs, ru.del(ctx, key))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// users lists the organization's users once per Verify, by id.
+func (ru *run) users(ctx context.Context) (map[int64]*kisi.User, error) {
+	if ru.kisiUsers != nil {
+		return ru.kisiUsers, nil
+	}
+	users, err := kisiglue.All(ctx, kisiglue.Users(ctx, ru.r.k, kisi.UserListOptions{}))
+	if err != nil {
+		return nil, err
+	}
+	ru.kisiUsers = make(map[int64]*kisi.User, len(users))
+	for _, u := range users {
+		ru.kisiUsers[u.ID] = u
+	}
+	return ru.kisiUsers, nil
+}
+
+// claim decides whether Verify adopts a role found in mapped group g that no
+// record explains: one held by a user this SDK created (it carries the
+// SDK's metadata tag), or any role when the mapped groups are the
+// platform's. It returns the record to keep and the reason.
+func (ru *run) claim(ctx context.Context, g int64, ra *kisi.RoleAssignment) (Record, string, error) {
+	if ra.AssigneeType != kisi.AssigneeUser || ra.RoleID != RoleID || !ru.mapped[g] {
+		return Record{}, "", nil
+	}
+	users, err := ru.users(ctx)
+	if err != nil {
+		return Record{}, "", err
+	}
+	u := users[ra.AssigneeID]
+	if u == nil {
+		return Record{}, "", nil
+	}
+	email, err := NormalizeEmail(u.Email)
+	if err != nil {
+		return Record{}, "", nil
+	}
+	reason := AdoptExclusive
+	switch {
+	case kisiglue.MarkedBySDK(u):
+		reason = AdoptOwnUser
+	case !ru.r.o.exclusive:
+		return Record{}, "", nil
+	}
+	if _, ok := ru.recs[UserKey(email)]; !ok {
+		// Its invitation, if any, is long done.
+		user := Record{Key: UserKey(email), Kind: KindUser, KisiID: u.ID, Email: email, Created: kisiglue.MarkedBySDK(u),
+			Invited: true, Confirmed: u.Confirmed}
+		if err := ru.put(ctx, user); err != nil {
+			return Record{}, "", err
+		}
+	}
+	return Record{Key: RoleKey(email, g), Kind: KindRole, State: StateSettled, KisiID: ra.ID, Email: email,
+		GroupID: g, UserID: u.ID, Window: kisiglue.RoleWindow(ra)}, reason, nil
 }
 
 // recordsIn returns the records of kind in group g, sorted by key.
@@ -108,20 +210,19 @@ func (ru *run) recordsIn(kind RecordKind, g int64) []Record {
 }
 
 func (ru *run) verifyRoles(ctx context.Context, g int64, d *Drift) error {
-	roles, err := collect(ctx, func(lo kisi.ListOptions) ([]*kisi.RoleAssignment, *kisi.Response, error) {
-		return ru.r.k.ListRoleAssignments(ctx, &kisi.RoleAssignmentListOptions{AppliesToType: "Group", AppliesToID: g, ListOptions: lo})
-	}, pageSize)
+	roles, err := kisiglue.All(ctx, kisiglue.RoleAssignments(ctx, ru.r.k, kisi.RoleAssignmentListOptions{AppliesToType: kisi.ScopeGroup, AppliesToID: g}))
 	if err != nil {
 		return err
 	}
 	objs := make([]observed, len(roles))
 	for i, ra := range roles {
 		objs[i] = observed{
-			item: DriftItem{Object: ObjectGrant, KisiID: ra.ID, GroupID: g, UserID: ra.AssigneeID, Window: kisiWindow(ra.ValidFrom, ra.ValidUntil)},
+			item: DriftItem{Object: ObjectGrant, KisiID: ra.ID, GroupID: g, UserID: ra.AssigneeID, Window: kisiglue.RoleWindow(ra)},
 			matches: func(rec Record) bool {
-				return ra.AssigneeType == "User" && rec.UserID == ra.AssigneeID && ra.RoleID == RoleID &&
-					sameWindow(rec.Window, kisiWindow(ra.ValidFrom, ra.ValidUntil))
+				return ra.AssigneeType == kisi.AssigneeUser && rec.UserID == ra.AssigneeID && ra.RoleID == RoleID &&
+					kisiglue.SameWindow(rec.Window, kisiglue.RoleWindow(ra))
 			},
+			claim: func(ctx context.Context) (Record, string, error) { return ru.claim(ctx, g, ra) },
 		}
 		if ra.Assignee != nil {
 			objs[i].item.Email = ra.Assignee.Email
@@ -131,16 +232,14 @@ func (ru *run) verifyRoles(ctx context.Context, g int64, d *Drift) error {
 }
 
 func (ru *run) verifyLinks(ctx context.Context, g int64, d *Drift) error {
-	links, err := collect(ctx, func(lo kisi.ListOptions) ([]*kisi.GroupLink, *kisi.Response, error) {
-		return ru.r.k.ListGroupLinks(ctx, &kisi.GroupLinkListOptions{GroupID: g, ListOptions: lo})
-	}, pageSize)
+	links, err := kisiglue.All(ctx, kisiglue.GroupLinks(ctx, ru.r.k, kisi.GroupLinkListOptions{GroupID: g}))
 	if err != nil {
 		return err
 	}
 	objs := make([]observed, len(links))
 	for i, l := range links {
 		objs[i] = observed{
-			item:    DriftItem{Object: ObjectLink, KisiID: l.ID, GroupID: g, Window: kisiWindow(l.ValidFrom, l.ValidUntil)},
+			item:    DriftItem{Object: ObjectLink, KisiID: l.ID, GroupID: g, Window: kisiglue.Window(l.ValidFrom, l.ValidUntil)},
 			matches: func(rec Record) bool { return linkMatches(l, rec) },
 		}
 		if l.Email != nil {
@@ -155,6 +254,9 @@ type observed struct {
 	item DriftItem
 	// matches reports whether the object is the one a pending intent asked for.
 	matches func(rec Record) bool
+	// claim, for roles, decides whether an object no record explains is
+	// adopted all the same (see run.claim).
+	claim func(ctx context.Context) (Record, string, error)
 }
 
 // verifyGroup compares the objects of one kind Kisi lists in group g with
@@ -164,7 +266,6 @@ type observed struct {
 // missing from Kisi is marked gone (or forgotten once its window has ended),
 // and a conflict whose unmanaged role is gone is released.
 func (ru *run) verifyGroup(ctx context.Context, kind RecordKind, g int64, objs []observed, d *Drift) error {
-	now := ru.r.o.clock.Now()
 	recs := ru.recordsIn(kind, g)
 	byID := make(map[int64]Record)
 	for _, rec := range recs {
@@ -173,15 +274,22 @@ func (ru *run) verifyGroup(ctx context.Context, kind RecordKind, g int64, objs [
 		}
 	}
 	seen := make(map[int64]bool)
+	claimed := make(map[string]bool)
 	var errs []error
 	for _, o := range objs {
 		item := o.item
 		if rec, ok := byID[item.KisiID]; ok {
 			seen[item.KisiID] = true
 			switch {
+			case rec.State == StateConflict && ru.r.o.exclusive && ru.mapped[g]:
+				// The conflicting role is the platform's after all.
+				rec.State, rec.Window = StateSettled, item.Window
+				item.Email, item.Reason = rec.Email, AdoptExclusive
+				d.Adopted = append(d.Adopted, item)
+				errs = append(errs, ru.put(ctx, rec))
 			case rec.State == StateConflict:
 				d.Unmanaged = append(d.Unmanaged, item)
-			case !sameWindow(rec.Window, item.Window):
+			case !kisiglue.SameWindow(rec.Window, item.Window):
 				item.Email = rec.Email
 				d.Edited = append(d.Edited, item)
 				rec.Window = item.Window
@@ -190,18 +298,48 @@ func (ru *run) verifyGroup(ctx context.Context, kind RecordKind, g int64, objs [
 			continue
 		}
 		i := slices.IndexFunc(recs, func(rec Record) bool { return rec.State == StatePending && o.matches(rec) })
-		if i < 0 {
-			d.Unmanaged = append(d.Unmanaged, item)
+		if i >= 0 && kind == KindLink && ru.r.o.notifier != nil {
+			// Adopted by the next plan, which replaces it: its secret was
+			// lost with the response, and the Notifier must send one.
+			seen[item.KisiID] = true
 			continue
 		}
-		recs[i].State, recs[i].KisiID = StateSettled, item.KisiID
-		errs = append(errs, ru.put(ctx, recs[i]))
-		item.Email = recs[i].Email
-		d.Adopted = append(d.Adopted, item)
-		seen[item.KisiID] = true
+		if i >= 0 {
+			recs[i].State, recs[i].KisiID = StateSettled, item.KisiID
+			errs = append(errs, ru.put(ctx, recs[i]))
+			item.Email, item.Reason = recs[i].Email, AdoptInterrupted
+			d.Adopted = append(d.Adopted, item)
+			seen[item.KisiID] = true
+			continue
+		}
+		if o.claim != nil {
+			rec, reason, err := o.claim(ctx)
+			if err != nil {
+				errs = append(errs, err)
+			}
+			if reason != "" && !claimed[rec.Key] {
+				claimed[rec.Key] = true
+				errs = append(errs, ru.put(ctx, rec))
+				item.Email, item.Reason = rec.Email, reason
+				d.Adopted = append(d.Adopted, item)
+				continue
+			}
+		}
+		d.Unmanaged = append(d.Unmanaged, item)
 	}
+	errs = append(errs, ru.unseen(ctx, kind, g, recs, seen, claimed, d))
+	return errors.Join(errs...)
+}
+
+// unseen repairs the records of kind in group g whose objects Verify did not
+// see in Kisi: a managed object deleted there is marked gone (or forgotten
+// once its window has ended), and a conflict whose unmanaged role is gone is
+// released. Records re-keyed by an adoption (claimed) are left as adopted.
+func (ru *run) unseen(ctx context.Context, kind RecordKind, g int64, recs []Record, seen map[int64]bool, claimed map[string]bool, d *Drift) error {
+	now := ru.r.o.clock.Now()
+	var errs []error
 	for _, rec := range recs {
-		if rec.KisiID == 0 || seen[rec.KisiID] {
+		if rec.KisiID == 0 || seen[rec.KisiID] || claimed[rec.Key] {
 			continue
 		}
 		item := DriftItem{Object: objectOf(kind), KisiID: rec.KisiID, GroupID: g, Email: rec.Email, UserID: rec.UserID, Window: rec.Window}
@@ -235,14 +373,13 @@ func (ru *run) verifyUsers(ctx context.Context, d *Drift) error {
 	if len(pending) == 0 {
 		return nil
 	}
-	users, err := collect(ctx, func(lo kisi.ListOptions) ([]*kisi.User, *kisi.Response, error) {
-		return ru.r.k.ListUsers(ctx, &kisi.UserListOptions{ListOptions: lo})
-	}, userPageSize)
+	users, err := ru.users(ctx)
 	if err != nil {
 		return err
 	}
 	var errs []error
-	for _, u := range users {
+	for _, id := range slices.Sorted(maps.Keys(users)) {
+		u := users[id]
 		rec, ok := pending[u.ID]
 		if !ok {
 			continue

@@ -162,12 +162,16 @@ func TestBadInput(t *testing.T) {
 			r := e.reconciler(access.NewMemoryStore())
 			rep, err := r.Sync(context.Background(), bad)
 			require.NotNil(t, rep, "a bad record must not stop the run: %v", err)
-			msg := strings.Join(rep.Skipped, "; ")
+			var skipped []string
+			for _, re := range rep.Skipped {
+				skipped = append(skipped, re.Error())
+			}
+			msg := strings.Join(skipped, "; ")
 			if err != nil {
 				msg = err.Error() + "; " + msg
 			}
 			require.Contains(t, msg, tc.want)
-			record("snapshot", tc.name, firstMatching(rep.Skipped, tc.want, msg))
+			record("snapshot", tc.name, firstMatching(skipped, tc.want, msg))
 			requireValidWork(t, e, r)
 		})
 	}

@@ -63,6 +63,13 @@ func tsUnionLinear(a, b *timespanset.Set) *timespanset.Set {
 	return u
 }
 
+// setUnionLinear is A ∪ B computed as tsUnionLinear does, with schedule.Set's Subtract and
+// Intersect.
+func setUnionLinear(a, b schedule.Set) schedule.Set {
+	u := schedule.NewSet(universe)
+	return u.Subtract(u.Subtract(a).Intersect(u.Subtract(b)))
+}
+
 func tsUniverse() *timespanset.Set {
 	s := timespanset.Empty()
 	s.Insert(universe.Start, universe.End)
@@ -113,6 +120,9 @@ func TestSetsMatchTimespanset(t *testing.T) {
 			if diff := cmp.Diff(p.x.Union(p.y).Intervals(), tsIntervals(union)); diff != "" {
 				t.Errorf("union (-kisisync +timespanset):\n%s", diff)
 			}
+			if diff := cmp.Diff(p.x.Union(p.y).Intervals(), setUnionLinear(p.x, p.y).Intervals()); diff != "" {
+				t.Errorf("Union and its linear form differ (-Union +linear):\n%s", diff)
+			}
 			linear := tsUnionLinear(p.tx, p.ty)
 			if diff := cmp.Diff(tsIntervals(union), tsIntervals(linear)); diff != "" {
 				t.Errorf("timespanset Add and its linear union differ (-Add +linear):\n%s", diff)
@@ -142,6 +152,7 @@ func BenchmarkSets(b *testing.B) {
 		}
 		b.Run(fmt.Sprintf("op=union/n=%d/lib=kisisync", n), func(b *testing.B) {
 			b.ReportAllocs()
+			reportCPU(b)
 			for b.Loop() {
 				p.x.Union(p.y)
 			}
@@ -151,6 +162,7 @@ func BenchmarkSets(b *testing.B) {
 				b.Skip("quadratic: one union took over 16 CPU-minutes when measured; run with -sets.full")
 			}
 			b.ReportAllocs()
+			reportCPU(b)
 			for b.Loop() {
 				s := p.tx.Copy()
 				s.Add(p.ty)
@@ -158,18 +170,30 @@ func BenchmarkSets(b *testing.B) {
 		})
 		b.Run(fmt.Sprintf("op=union/n=%d/lib=timespanset-linear", n), func(b *testing.B) {
 			b.ReportAllocs()
+			reportCPU(b)
 			for b.Loop() {
 				tsUnionLinear(p.tx, p.ty)
 			}
 		})
+		// The same four operations as timespanset-linear, with schedule.Set, for a like-for-like
+		// comparison of that row.
+		b.Run(fmt.Sprintf("op=union/n=%d/lib=kisisync-linear", n), func(b *testing.B) {
+			b.ReportAllocs()
+			reportCPU(b)
+			for b.Loop() {
+				setUnionLinear(p.x, p.y)
+			}
+		})
 		b.Run(fmt.Sprintf("op=subtract/n=%d/lib=kisisync", n), func(b *testing.B) {
 			b.ReportAllocs()
+			reportCPU(b)
 			for b.Loop() {
 				p.x.Subtract(p.y)
 			}
 		})
 		b.Run(fmt.Sprintf("op=subtract/n=%d/lib=timespanset", n), func(b *testing.B) {
 			b.ReportAllocs()
+			reportCPU(b)
 			for b.Loop() {
 				s := p.tx.Copy()
 				s.Sub(p.ty)
@@ -177,6 +201,7 @@ func BenchmarkSets(b *testing.B) {
 		})
 		b.Run(fmt.Sprintf("op=copy/n=%d/lib=timespanset", n), func(b *testing.B) {
 			b.ReportAllocs()
+			reportCPU(b)
 			for b.Loop() {
 				p.tx.Copy()
 			}

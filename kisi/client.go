@@ -90,6 +90,10 @@ type Client struct {
 	EventSets *EventSetsService
 	// Events reads event metadata such as the list of event types.
 	Events *EventsService
+	// Integrations manages integrations such as the event webhook.
+	Integrations *IntegrationsService
+	// Schedules reads time restrictions (opening hours).
+	Schedules *SchedulesService
 }
 
 // service is the common state of every service: the client it belongs to.
@@ -186,6 +190,8 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 	c.TeamMemberships = (*TeamMembershipsService)(&c.common)
 	c.EventSets = (*EventSetsService)(&c.common)
 	c.Events = (*EventsService)(&c.common)
+	c.Integrations = (*IntegrationsService)(&c.common)
+	c.Schedules = (*SchedulesService)(&c.common)
 	return c, nil
 }
 

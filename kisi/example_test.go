@@ -165,3 +165,59 @@ func ExampleWebhookHandler() {
 	// 200
 	// 200
 }
+
+// Two clients whose keys belong to one Kisi user share that user's budget
+// of 5 requests per second through one limiter.
+func ExampleWithLimiter() {
+	srv := kisitest.NewServer()
+	defer srv.Close()
+	shared := rate.NewLimiter(kisi.DefaultRateLimit, kisi.DefaultBurst)
+	syncer, err := kisi.NewClient(srv.APIKey, kisi.WithBaseURL(srv.URL), kisi.WithLimiter(shared))
+	if err != nil {
+		log.Fatal(err)
+	}
+	reports, err := kisi.NewClient(srv.APIKey, kisi.WithBaseURL(srv.URL), kisi.WithLimiter(shared),
+		kisi.WithIntegration("acme-coworking", "ops@acme.example"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+	_, _, err1 := syncer.Organization.Get(ctx)
+	_, _, err2 := reports.Organization.Get(ctx)
+	fmt.Println(err1, err2)
+	// Output:
+	// <nil> <nil>
+}
+
+// A host catches up on events its webhook missed, from the cursor it
+// stored after the previous catch-up.
+func ExampleEventSetsService_CatchUp() {
+	srv := kisitest.NewServer(kisitest.WithoutRateLimit())
+	defer srv.Close()
+	placeID, _ := srv.AddPlace("HQ", "Europe/Berlin")
+	lockID, _ := srv.AddLock(placeID, "Front door")
+	userID, _ := srv.AddUser("ann@example.com", "Ann", true)
+	t0 := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+	for i := range 3 {
+		_, _ = srv.RecordUnlock(kisitest.Unlock{UserID: userID, LockID: lockID, At: t0.Add(time.Duration(i) * time.Minute)})
+	}
+	c, err := kisi.NewClient(srv.APIKey, kisi.WithBaseURL(srv.URL), kisi.WithRateLimit(rate.Inf, 0))
+	if err != nil {
+		log.Fatal(err)
+	}
+	stored := kisi.EventCursor{After: t0} // the host's stored cursor
+	filter := &kisi.EventSetCreateRequest{EventType: kisi.Ptr(kisi.EventLockUnlock)}
+	next, err := c.EventSets.CatchUp(context.Background(), filter, stored, time.Now(), func(_ context.Context, ev *kisi.Event) error {
+		fmt.Println(ev.Type, ev.CreatedAt.Sub(t0))
+		return nil
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(next.After.Sub(t0), len(next.UUIDs))
+	// Output:
+	// lock.unlock 0s
+	// lock.unlock 1m0s
+	// lock.unlock 2m0s
+	// 2m0s 1
+}

@@ -102,7 +102,7 @@ func (s *GroupLinksService) List(ctx context.Context, opts *GroupLinkListOptions
 // ListIter returns every group link matching opts, reading pages of up to 250
 // lazily.
 func (s *GroupLinksService) ListIter(ctx context.Context, opts *GroupLinkListOptions) iter.Seq2[*GroupLink, error] {
-	return listIter(ctx, opts, maxLimit, s.List)
+	return listIter(ctx, opts, MaxLimit, s.List)
 }
 
 // Create creates a group link; the result alone carries Secret and the QR

@@ -99,18 +99,18 @@ func TestEventSetPacing(t *testing.T) {
 }
 
 // TestSharedLimiter: clients whose keys belong to one Kisi user share
-// Kisi's 5 requests per second when given one limiter.
+// Kisi's 5 requests per second when given one limiter: after client a's
+// request, client b's waits for the next token (200 ms of clock time) when
+// they share a limiter and goes at once when each has its own.
 func TestSharedLimiter(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name     string
-		shared   bool
-		min, max time.Duration
+		name   string
+		shared bool
+		want   time.Duration // clock time b's request waited
 	}{
-		// 2×5 requests at 5/s, burst 1: nine waits of 200 ms when shared,
-		// four per client when not.
-		{name: "one limiter for both", shared: true, min: 1800 * time.Millisecond, max: 1900 * time.Millisecond},
-		{name: "a limiter each", shared: false, min: 800 * time.Millisecond, max: 900 * time.Millisecond},
+		{name: "one limiter for both", shared: true, want: 200 * time.Millisecond},
+		{name: "a limiter each", shared: false, want: 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -131,19 +131,27 @@ func TestSharedLimiter(t *testing.T) {
 				kisi.WithClock(clock), opt())
 			require.NoError(t, err)
 			ctx := t.Context()
-			five := func(c *kisi.Client) func() error {
-				return func() error {
-					for range 5 {
-						if _, _, err := c.Groups.Get(ctx, 1); err != nil {
-							return err
-						}
-					}
-					return nil
+			_, _, err = a.Groups.Get(ctx, 1)
+			require.NoError(t, err)
+
+			start := clock.Now()
+			done := make(chan error, 1)
+			go func() {
+				_, _, err := b.Groups.Get(ctx, 1)
+				done <- err
+			}()
+			if tc.shared {
+				require.NoError(t, clock.BlockUntilContext(ctx, 1), "b waits for a token")
+				select {
+				case err := <-done:
+					t.Fatalf("b's request went out without waiting (err %v)", err)
+				default:
 				}
+				clock.Advance(200 * time.Millisecond)
 			}
-			got := clockElapsed(t, clock, 10*time.Millisecond, five(a), five(b))
-			if got < tc.min || got > tc.max {
-				t.Errorf("ten requests took %v of clock time, want %v..%v", got, tc.min, tc.max)
+			require.NoError(t, <-done)
+			if got := clock.Since(start); got != tc.want {
+				t.Errorf("b's request waited %v of clock time, want %v", got, tc.want)
 			}
 		})
 	}

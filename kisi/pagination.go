@@ -11,12 +11,17 @@ import (
 	"strings"
 )
 
-// Per-endpoint page sizes (Kisi's defaults and maxima for "limit").
+// Per-endpoint default page sizes (Kisi's defaults for "limit").
 const (
 	defaultLimit      = 10
 	defaultLimitLarge = 50 // users, places, locks
-	maxLimit          = 250
-	maxLimitUsers     = 100
+)
+
+// Kisi's largest page sizes ("limit"): [MaxLimitUsers] for users,
+// [MaxLimit] for every other paginated collection.
+const (
+	MaxLimit      = 250
+	MaxLimitUsers = 100
 )
 
 // parseCollectionRange reads the total from "start-end/total", or from
@@ -122,7 +127,7 @@ func listIter[T, O any, P listOptions[O]](ctx context.Context, opts P, maxPage i
 	if opts != nil {
 		o = *opts
 	}
-	return iterate(*P(&o).paging(), maxPage, func(lo ListOptions) ([]*T, *Response, error) {
+	return Iterate(*P(&o).paging(), maxPage, func(lo ListOptions) ([]*T, *Response, error) {
 		page := o
 		*P(&page).paging() = lo
 		return listPage(ctx, &page)
@@ -217,12 +222,16 @@ func setBool(v url.Values, key string, b *bool) {
 	}
 }
 
-// iterate pages through a collection lazily. It starts at start.Offset,
-// uses start.Limit or else max as the page size, stops when yield returns
-// false, and yields (nil, err) once on an error, including ErrOffsetCap when
-// the next page lies beyond MaxOffset. Each range over the result starts
-// again from start.
-func iterate[T any](start ListOptions, maxPage int, fetch func(ListOptions) ([]*T, *Response, error)) iter.Seq2[*T, error] {
+// Iterate pages lazily through a collection that fetch reads one page
+// at a time, for callers that list through their own narrow interface (a
+// wrapper of [Client]) instead of a service's ListIter. It starts at
+// start.Offset, uses start.Limit or else maxPage as the page size
+// ([MaxLimit], or [MaxLimitUsers] for users), stops when yield returns
+// false, and yields (nil, err) once on an error, including ErrOffsetCap
+// when the next page lies beyond MaxOffset. It also stops when a page is
+// empty or the next offset does not advance, so a misbehaving fetch cannot
+// make it loop. Each range over the result starts again from start.
+func Iterate[T any](start ListOptions, maxPage int, fetch func(ListOptions) ([]*T, *Response, error)) iter.Seq2[*T, error] {
 	return func(yield func(*T, error) bool) {
 		lo := start
 		if lo.Limit <= 0 || lo.Limit > maxPage {
@@ -239,7 +248,7 @@ func iterate[T any](start ListOptions, maxPage int, fetch func(ListOptions) ([]*
 					return
 				}
 			}
-			if resp == nil || resp.NextOffset == 0 {
+			if resp == nil || resp.NextOffset <= lo.Offset || len(items) == 0 {
 				return
 			}
 			if resp.NextOffset > MaxOffset {

@@ -174,7 +174,7 @@ func (s *UsersService) List(ctx context.Context, opts *UserListOptions) ([]*User
 // ListIter returns every user matching opts, reading pages of up to 100
 // lazily.
 func (s *UsersService) ListIter(ctx context.Context, opts *UserListOptions) iter.Seq2[*User, error] {
-	return listIter(ctx, opts, maxLimitUsers, s.List)
+	return listIter(ctx, opts, MaxLimitUsers, s.List)
 }
 
 // Get returns one user.
@@ -202,7 +202,7 @@ func (s *UsersService) GetByEmail(ctx context.Context, email string) (*User, *Re
 	if want == "" {
 		return nil, nil, fmt.Errorf("kisi: GET /users: empty email")
 	}
-	opts := UserListOptions{Query: want, ListOptions: ListOptions{Limit: maxLimitUsers}}
+	opts := UserListOptions{Query: want, ListOptions: ListOptions{Limit: MaxLimitUsers}}
 	for {
 		users, resp, err := s.List(ctx, &opts)
 		if err != nil {

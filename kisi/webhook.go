@@ -97,13 +97,22 @@ func DecodeEvent(body []byte) (*Event, error) {
 // WebhookHandler is an http.Handler for Kisi event webhooks. For each POST
 // it verifies the signature over the raw body, decodes the event, drops
 // deliveries whose uuid it has already handled, and passes the rest to the
-// callback. It answers 200 when the event was handled (or was a repeat), 401
-// for a bad signature, 400 for an undecodable body, 405 for other methods,
-// 413 for a body over the size limit and 500 when the callback fails, so that
-// Kisi delivers again. Safe for concurrent use.
+// callback. It answers 200 whenever the delivery was genuine, also when the
+// callback fails: Kisi documents no redelivery and disables an integration
+// whose endpoint keeps failing (disabled_due_to_error), so an error answer
+// would not bring the event back and could switch the webhook off. A failed
+// event goes to the error handler ([WithWebhookErrorHandler]) and is read
+// again by the host's catch-up through event sets
+// ([EventSetsService.CatchUp]). It answers 401 for a bad signature, 400 for
+// an undecodable body, 405 for other methods and 413 for a body over the
+// size limit. Safe for concurrent use.
+//
+// Kisi waits for the answer, so the callback should be quick (e.g. record
+// the event or queue it) and leave slow work to the host.
 type WebhookHandler struct {
 	key     *credential // the signature key, kept out of %v output
 	fn      func(context.Context, *Event) error
+	onError func(context.Context, *Event, error)
 	maxBody int64
 
 	mu       sync.Mutex
@@ -128,6 +137,20 @@ func WithDedupeSize(n int) WebhookOption {
 	}
 }
 
+// WithWebhookErrorHandler sets fn to receive each event whose callback
+// failed, with the error, after the delivery was acknowledged. The default
+// drops the error: the event is then left to the host's catch-up through
+// event sets.
+func WithWebhookErrorHandler(fn func(context.Context, *Event, error)) WebhookOption {
+	return func(h *WebhookHandler) error {
+		if fn == nil {
+			return errors.New("nil webhook error handler")
+		}
+		h.onError = fn
+		return nil
+	}
+}
+
 // WithMaxBodySize sets the largest body accepted, in bytes (default 1 MiB).
 func WithMaxBodySize(n int64) WebhookOption {
 	return func(h *WebhookHandler) error {
@@ -141,8 +164,10 @@ func WithMaxBodySize(n int64) WebhookOption {
 
 // NewWebhookHandler returns a handler that verifies deliveries with secret
 // (the integration's signature_key) and calls fn once per event uuid. fn
-// receives the request's context; an error from it makes the handler answer
-// 500 and forget the uuid, so a redelivery is handled again.
+// receives the request's context; an error from it is passed to the error
+// handler and the uuid forgotten, so that a repeated delivery or the
+// catch-up handles the event again. The delivery is acknowledged (200)
+// either way.
 func NewWebhookHandler(secret string, fn func(context.Context, *Event) error, opts ...WebhookOption) (*WebhookHandler, error) {
 	if secret == "" {
 		return nil, errors.New("kisi: new webhook handler: empty secret")
@@ -202,8 +227,9 @@ func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if ev.UUID != "" {
 			h.release(ev.UUID)
 		}
-		http.Error(w, "event not handled", http.StatusInternalServerError)
-		return
+		if h.onError != nil {
+			h.onError(r.Context(), ev, err)
+		}
 	}
 	w.WriteHeader(http.StatusOK)
 }

@@ -30,14 +30,18 @@ type Mapping struct {
 	DropIn DropIn `json:"drop_in"`
 }
 
-// DropIn holds the options for drop-in bookings made by guests.
+// DropIn holds the options for drop-in bookings made by guests. A group link
+// is created (and emailed by Kisi) only when Link or QR is set; the zero
+// DropIn creates nothing and sends no email.
 type DropIn struct {
 	// Link emails the guest a Kisi access link.
 	Link bool `json:"link"`
 	// QR emails the guest a Kisi QR code.
 	QR bool `json:"qr"`
-	// AddToGroup also gives a guest whose email belongs to a member the
-	// groups of the booked resource, like a member booking.
+	// AddToGroup gives the guest a Kisi user and the groups of the booked
+	// resource for the booking window, exactly like a member booking (a
+	// guest whose email is a member's is served as that member); the
+	// access ends with the booking.
 	AddToGroup bool `json:"add_to_group"`
 }
 

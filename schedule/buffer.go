@@ -88,10 +88,10 @@ func (b Buffer) WidenSet(s Set) (Set, error) {
 		return s, nil
 	}
 	out := make([]Interval, len(s.ivs))
-	for i, iv := range s.ivs {
-		out[i] = b.widen(iv)
+	for i := range s.ivs {
+		out[i] = b.widen(s.locs.interval(&s.ivs[i]))
 	}
-	return setOf(normalize(out)), nil
+	return NewSet(out...), nil
 }
 
 // bufferJSON is the wire form of a Buffer. The fields are raw so that a value of the wrong

@@ -3,7 +3,7 @@ package schedule
 import (
 	"fmt"
 	"math"
-	"math/bits"
+	"slices"
 	"sort"
 	"time"
 )
@@ -39,20 +39,28 @@ func Expand(rules []Rule, loc *time.Location, window Interval) (Set, error) {
 	if loc == nil {
 		return Set{}, invalid("schedule: expand: nil location")
 	}
-	prepared := make([]preparedRule, len(rules))
-	perWeek := 0
+	// The week's occurrences, as wall-clock offsets from Sunday 00:00, sorted by start once.
+	var weekBuf [weekStackSlots]slot
+	week := weekBuf[:0]
 	for i, r := range rules {
 		if msg := r.check(); msg != "" {
 			return Set{}, invalid(fmt.Sprintf("schedule: expand: rules[%d] %s", i, msg))
 		}
-		p := preparedRule{from: int64(r.From.Minutes()) * 60, to: int64(r.To.Minutes()) * 60}
-		p.overnight = p.to <= p.from
-		for _, d := range r.Days {
-			p.mask |= 1 << uint(d)
+		from, to := int64(r.From.Minutes())*60, int64(r.To.Minutes())*60
+		if to <= from {
+			to += secondsPerDay
 		}
-		perWeek += bits.OnesCount8(p.mask)
-		prepared[i] = p
+		var mask uint8
+		for _, d := range r.Days {
+			mask |= 1 << uint(d)
+		}
+		for d := range int64(7) {
+			if mask&(1<<uint(d)) != 0 {
+				week = append(week, slot{day: d, start: d*secondsPerDay + from, end: d*secondsPerDay + to})
+			}
+		}
 	}
+	sortSlots(week)
 
 	ws, we := window.Start.Round(0), window.End.Round(0)
 	if ws.Before(time.Time{}) {
@@ -65,56 +73,171 @@ func Expand(rules []Rule, loc *time.Location, window Interval) (Set, error) {
 		return Set{}, nil
 	}
 
-	// Occurrences that start two local days before ws can still reach into it (an overnight
-	// rule lengthened by a DST change); those starting the day after we's date cannot.
-	y, m, d := ws.In(loc).Date()
-	firstDay := time.Date(y, m, d-2, 0, 0, 0, 0, time.UTC)
-	ey, em, ed := we.In(loc).Date()
-	lastDay := time.Date(ey, em, ed+1, 0, 0, 0, 0, time.UTC)
-	days := (lastDay.Unix()-firstDay.Unix())/secondsPerDay + 1 // exact: both are UTC midnights
-	estimate := days*int64(perWeek)/7 + int64(perWeek)
+	// Days are numbered from 1970-01-01 in wall-clock time, which has exactly 86,400 seconds a
+	// day. Occurrences that start two local days before ws can still reach into it (an
+	// overnight rule lengthened by a DST change); those starting the day after we's date cannot.
+	firstDay := floorDiv(wallClock(ws, loc), secondsPerDay) - 2
+	lastDay := floorDiv(wallClock(we, loc), secondsPerDay) + 1
+	days := lastDay - firstDay + 1
+	estimate := days*int64(len(week))/7 + int64(len(week))
 	if estimate > MaxOccurrences {
 		return Set{}, invalid(fmt.Sprintf("schedule: expand: window %s too long: about %d occurrences, more than %d",
 			window, estimate, MaxOccurrences))
 	}
 
-	res := newResolver(loc, firstDay.Unix()-zoneMargin, lastDay.Unix()+2*secondsPerDay+zoneMargin)
-	out := make([]Interval, 0, estimate)
-	day := firstDay
-	for i := int64(0); i < days; i++ {
-		next := time.Date(y, m, d-2+int(i)+1, 0, 0, 0, 0, time.UTC)
-		bit := uint8(1) << uint(day.Weekday())
-		dayWall, nextWall := day.Unix(), next.Unix()
-		for _, r := range prepared {
-			if r.mask&bit == 0 {
+	var spanBuf [spanStackSlots]span
+	res := newResolver(spanBuf[:0], loc, firstDay*secondsPerDay-zoneMargin, (lastDay+2)*secondsPerDay+zoneMargin)
+	// An occurrence is kept when it starts before we and ends after ws. Instants are counted
+	// in whole seconds from year 1 as a Set holds them, so that is s < hi and e > lo.
+	m := merger{lastEnd: math.MinInt64, lo: ws.Unix() + unixToInternal, hi: we.Unix() + unixToInternal}
+	if we.Nanosecond() != 0 {
+		m.hi++
+	}
+	m.out = make([]ival, 0, estimate) // estimate is at least the number of occurrences
+	forever := Forever.Unix() + unixToInternal
+	weekLo, weekHi := week[0].start, week[0].end
+	for _, sl := range week {
+		weekHi = max(weekHi, sl.end)
+	}
+	// An End past Forever becomes Forever itself, which is in UTC: index 1 of the Set's
+	// locations, unless loc is UTC.
+	utc, usedUTC := uint32(1), false
+	if loc == time.UTC {
+		utc = 0
+	}
+	cursor := 0
+	for sunday := firstDay - weekday(firstDay); sunday <= lastDay; sunday += 7 {
+		base := sunday * secondsPerDay
+		// Within one period of constant offset, every wall time of the week is an instant
+		// offset seconds away; weeks that touch a change resolve each wall time exactly.
+		off, constant := res.constantOffset(&cursor, base+weekLo, base+weekHi)
+		shift := base - off + unixToInternal
+		if constant && sunday >= firstDay && sunday+6 <= lastDay && shift+weekHi <= forever {
+			m.addWeek(week, shift)
+			continue
+		}
+		for i := range week {
+			sl := &week[i]
+			if day := sunday + sl.day; day < firstDay {
 				continue
+			} else if day > lastDay {
+				break
 			}
-			endWall := dayWall + r.to
-			if r.overnight {
-				endWall = nextWall + r.to
+			var s, e int64
+			if constant {
+				s, e = sl.start+shift, sl.end+shift
+			} else {
+				s, e = res.resolve(base+sl.start)+unixToInternal, res.resolve(base+sl.end)+unixToInternal
 			}
-			s, e := res.resolve(dayWall+r.from), res.resolve(endWall)
 			if s >= e {
 				continue // wholly inside a spring-forward gap
 			}
-			iv := Interval{Start: time.Unix(s, 0).In(loc), End: time.Unix(e, 0).In(loc)}
-			if !iv.Start.Before(we) || !ws.Before(iv.End) {
-				continue
+			end := inst{sec: e}
+			if e > forever {
+				end, usedUTC = inst{sec: forever, loc: utc}, true
 			}
-			if iv.End.After(Forever) {
-				iv.End = Forever
-			}
-			out = append(out, iv)
+			m.add(s, end)
 		}
-		day = next
 	}
-	return setOf(normalize(out)), nil
+	out := m.out
+	if len(out) == 0 {
+		return Set{}, nil
+	}
+	if cap(out) > 2*len(out)+16 {
+		out = slices.Clone(out)
+	}
+	locs := locTable{first: loc}
+	if usedUTC && utc == 1 {
+		locs.rest = []*time.Location{time.UTC}
+	}
+	return Set{ivs: out, locs: locs}, nil
 }
 
-type preparedRule struct {
-	mask      uint8 // bit d set for time.Weekday d
-	from, to  int64 // seconds after local midnight
-	overnight bool
+// merger collects occurrences that come in the order of their starts, in seconds from
+// year 1, keeping those that start before hi and end after lo and joining those that overlap
+// or touch: an occurrence either extends the last interval or follows it.
+type merger struct {
+	out     []ival
+	lastEnd int64 // end of the last interval of out; math.MinInt64 when there is none
+	lo, hi  int64
+}
+
+// addWeek adds the occurrences of a week that lies in one period of constant offset, where
+// each is its slot shifted by shift seconds, and none ends after Forever.
+func (m *merger) addWeek(week []slot, shift int64) {
+	out, lastEnd, lo, hi := m.out, m.lastEnd, m.lo, m.hi
+	for i := range week {
+		s, e := week[i].start+shift, week[i].end+shift
+		if s >= hi || e <= lo {
+			continue
+		}
+		if s <= lastEnd {
+			if e > lastEnd {
+				out[len(out)-1].end.sec, lastEnd = e, e
+			}
+			continue
+		}
+		out = append(out, ival{start: inst{sec: s}, end: inst{sec: e}})
+		lastEnd = e
+	}
+	m.out, m.lastEnd = out, lastEnd
+}
+
+// add adds the occurrence from s (in loc) to end, which is after s.
+func (m *merger) add(s int64, end inst) {
+	if s >= m.hi || end.sec <= m.lo {
+		return
+	}
+	if s <= m.lastEnd {
+		if end.sec > m.lastEnd {
+			m.out[len(m.out)-1].end, m.lastEnd = end, end.sec
+		}
+		return
+	}
+	m.out = append(m.out, ival{start: inst{sec: s}, end: end})
+	m.lastEnd = end.sec
+}
+
+const (
+	// weekStackSlots and spanStackSlots size the scratch space of Expand kept on the stack;
+	// larger rule sets and windows spill to the heap.
+	weekStackSlots = 64
+	spanStackSlots = 16
+)
+
+// slot is one occurrence of a rule in the week, in wall-clock seconds after Sunday 00:00.
+type slot struct {
+	day        int64 // 0 for Sunday
+	start, end int64 // end > start; an overnight occurrence ends on the next day
+}
+
+// sortSlots sorts a week's occurrences by start: an insertion sort, as a week holds few.
+func sortSlots(s []slot) {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j].start < s[j-1].start; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+}
+
+// wallClock returns the wall clock of t in loc, as Unix seconds of that wall time read as UTC.
+func wallClock(t time.Time, loc *time.Location) int64 {
+	_, off := t.In(loc).Zone()
+	return t.Unix() + int64(off)
+}
+
+// weekday returns the day of the week of day, numbered from 1970-01-01, a Thursday.
+func weekday(day int64) int64 {
+	return ((day+int64(time.Thursday))%7 + 7) % 7
+}
+
+// floorDiv returns a/b rounded down, for b > 0.
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b < 0 {
+		q--
+	}
+	return q
 }
 
 // WallTime returns the instant at which the wall clock in loc shows y-m-d hour:minute,
@@ -133,7 +256,8 @@ func WallTime(loc *time.Location, y int, m time.Month, d, hour, minute int) time
 		loc = time.UTC
 	}
 	w := time.Date(y, m, d, hour, minute, 0, 0, time.UTC).Unix()
-	res := newResolver(loc, w-zoneMargin, w+zoneMargin)
+	var buf [spanStackSlots]span
+	res := newResolver(buf[:0], loc, w-zoneMargin, w+zoneMargin)
 	return time.Unix(res.resolve(w), 0).In(loc)
 }
 
@@ -165,6 +289,10 @@ type span struct {
 	start, end int64 // [start, end) in Unix seconds; end is math.MaxInt64 when unbounded
 	off        int64 // UTC offset, seconds east
 	wallEnd    int64 // largest end+off of this span and all before it (exclusive wall bound)
+	// Wall clocks in [safeLo, safeHi) resolve to themselves minus off: this span is the first
+	// to reach them and its clocks did not jump past them. The ranges of successive spans are
+	// disjoint and ascending; a span overtaken by an earlier one has an empty range.
+	safeLo, safeHi int64
 }
 
 // resolver maps wall clocks (Unix seconds of the wall time read as UTC) to instants in one
@@ -173,11 +301,11 @@ type resolver struct {
 	spans []span
 }
 
-// newResolver collects the zone periods of loc that cover the instants [lo, hi]. It relies on
-// [time.Time.ZoneBounds] and checks it: where the bounds it reports do not contain the instant
-// asked about, the next change of offset is searched for directly.
-func newResolver(loc *time.Location, lo, hi int64) resolver {
-	var spans []span
+// newResolver collects the zone periods of loc that cover the instants [lo, hi], appending
+// them to buf. It relies on [time.Time.ZoneBounds] and checks it: where the bounds it reports
+// do not contain the instant asked about, the next change of offset is searched for directly.
+func newResolver(buf []span, loc *time.Location, lo, hi int64) resolver {
+	spans := buf[:0]
 	t := lo
 	for range maxSpans {
 		tt := time.Unix(t, 0).In(loc)
@@ -210,10 +338,28 @@ func newResolver(loc *time.Location, lo, hi int64) resolver {
 	var maxWall int64 = math.MinInt64
 	for i := range spans {
 		we := satAdd(spans[i].end, spans[i].off)
+		spans[i].safeLo = max(maxWall, satAdd(spans[i].start, spans[i].off))
+		spans[i].safeHi = we
 		maxWall = max(maxWall, we)
 		spans[i].wallEnd = maxWall
 	}
 	return resolver{spans: spans}
+}
+
+// constantOffset reports whether every wall clock in [lo, hi] resolves to itself minus one
+// offset, and returns that offset. Calls must come with ascending lo; *cursor remembers the
+// span reached, starting at 0.
+func (r resolver) constantOffset(cursor *int, lo, hi int64) (int64, bool) {
+	sp := r.spans
+	i := *cursor
+	for i+1 < len(sp) && sp[i].safeHi <= lo {
+		i++
+	}
+	*cursor = i
+	if sp[i].safeLo <= lo && hi < sp[i].safeHi {
+		return sp[i].off, true
+	}
+	return 0, false
 }
 
 // nextChange returns the first instant after t, within a day, at which the offset of loc is not

@@ -81,6 +81,9 @@ func (a app) reconcile(ctx context.Context, cfg config) (int, error) {
 	if cfg.revokeFloor != nil {
 		opts = append(opts, access.WithRevokeFloor(*cfg.revokeFloor))
 	}
+	if cfg.exclusive {
+		opts = append(opts, access.WithExclusiveGroups())
+	}
 	r, err := access.NewReconciler(api, store, m, p, opts...)
 	if err != nil {
 		return exitUsage, err
@@ -90,7 +93,7 @@ func (a app) reconcile(ctx context.Context, cfg config) (int, error) {
 	case "plan":
 		c, err := r.Plan(ctx, s)
 		if err != nil {
-			return exitFailed, err
+			return planFailed(err)
 		}
 		return a.output(cfg, c)
 	case "apply":
@@ -105,7 +108,7 @@ func (a app) reconcile(ctx context.Context, cfg config) (int, error) {
 func (a app) apply(ctx context.Context, cfg config, r *access.Reconciler, prog *progress, s access.Snapshot) (int, error) {
 	c, err := r.Plan(ctx, s)
 	if err != nil {
-		return exitFailed, err
+		return planFailed(err)
 	}
 	if !cfg.json {
 		fmt.Fprint(a.stdout, c)
@@ -117,37 +120,102 @@ func (a app) apply(ctx context.Context, cfg config, r *access.Reconciler, prog *
 	prog.begin()
 	rep, err := r.Apply(ctx, c)
 	prog.finish()
-	var held *access.RevokeLimitError
-	if errors.As(err, &held) {
-		if cfg.json {
-			_ = writeJSON(a.stdout, struct {
-				Changes *access.Changes          `json:"changes"`
-				Held    *access.RevokeLimitError `json:"held"`
-			}{c, held})
-		}
-		fmt.Fprintf(a.stderr, "kisisync apply: the revoke guard held the changes back: they revoke %d of %d managed grants and links, above the limit of %.0f%%.\n"+
-			"Nothing was applied. An empty or truncated snapshot would lock people out: check %s.\n"+
-			"If the revocations are right, run again with --approve-revocations.\n",
-			held.Revocations, held.Managed, held.Limit*100, cfg.snapshot)
-		return exitHeld, nil
-	}
 	if rep == nil {
 		return exitFailed, err
 	}
+	var held *access.RevokeLimitError
+	errors.As(err, &held)
 	if cfg.json {
 		if werr := writeJSON(a.stdout, struct {
-			Changes *access.Changes `json:"changes"`
-			Report  *access.Report  `json:"report"`
-		}{c, rep}); werr != nil {
+			Changes *access.Changes          `json:"changes"`
+			Report  *access.Report           `json:"report"`
+			Held    *access.RevokeLimitError `json:"held,omitempty"`
+		}{c, rep, held}); werr != nil {
 			return exitFailed, werr
 		}
 	} else {
 		printReport(a.stdout, rep, zoneOf(c.Location))
 	}
-	if err != nil {
-		return exitFailed, err
+	return a.outcome(cfg, rep, err)
+}
+
+// planFailed is the exit code of a plan that failed: 4 when the failure is
+// systemic (Kisi unreachable, the key refused), else 1.
+func planFailed(err error) (int, error) {
+	var stopped *access.SystemicError
+	if errors.As(err, &stopped) {
+		return exitSystem, err
 	}
-	return exitOK, nil
+	return exitFailed, err
+}
+
+// outcome reports the errors of an apply on stderr, one line per cause
+// rather than one per change, and returns the exit code.
+func (a app) outcome(cfg config, rep *access.Report, err error) (int, error) {
+	var held *access.RevokeLimitError
+	var stopped *access.SystemicError
+	code := exitOK
+	if errors.As(err, &held) {
+		fmt.Fprintf(a.stderr, "kisisync apply: %v\n", held)
+		fmt.Fprintf(a.stderr, "The held cuts are listed above. If they are right, run again with --approve-revocations; check %s first.\n", cfg.snapshot)
+		code = exitHeld
+	}
+	if errors.As(err, &stopped) {
+		fmt.Fprintf(a.stderr, "kisisync apply: %v\n", stopped)
+		return exitSystem, nil
+	}
+	for _, line := range failureLines(rep.Failures) {
+		fmt.Fprintf(a.stderr, "kisisync apply: %s\n", line)
+	}
+	if code == exitOK && rep.Failed > 0 {
+		code = exitFailed
+	}
+	return code, nil
+}
+
+// failureLines groups failures by class and cause: one line each, with the
+// number of changes and the first few emails.
+func failureLines(fs []access.Failure) []string {
+	type cause struct {
+		class  access.FailureClass
+		msg    string
+		emails []string
+	}
+	var causes []*cause
+	byKey := map[string]*cause{}
+	for _, f := range fs {
+		msg := kisiMessage(f.Message)
+		k := string(f.Class) + "\x00" + msg
+		c := byKey[k]
+		if c == nil {
+			c = &cause{class: f.Class, msg: msg}
+			byKey[k] = c
+			causes = append(causes, c)
+		}
+		c.emails = append(c.emails, f.Email)
+	}
+	lines := make([]string, 0, len(causes))
+	for _, c := range causes {
+		who := strings.Join(c.emails[:min(3, len(c.emails))], ", ")
+		if len(c.emails) > 3 {
+			who += fmt.Sprintf(" and %d more", len(c.emails)-3)
+		}
+		noun := "change"
+		if len(c.emails) != 1 {
+			noun = "changes"
+		}
+		lines = append(lines, fmt.Sprintf("%d %s failed (%s): %s — %s", len(c.emails), noun, c.class, c.msg, who))
+	}
+	return lines
+}
+
+// kisiMessage is the part of a failure's message that names its cause,
+// without the ids of the one change: from the "kisi:" of Kisi's answer on.
+func kisiMessage(msg string) string {
+	if i := strings.Index(msg, "kisi: "); i >= 0 {
+		msg = msg[i:]
+	}
+	return msg
 }
 
 // verify lists Kisi to find drift. Against the fake, which starts empty, it

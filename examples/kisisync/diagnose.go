@@ -7,6 +7,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/access/troubleshoot"
 	"github.com/kisisync/kisisync/kisi"
 	"github.com/kisisync/kisisync/mapping"
 )
@@ -21,7 +22,7 @@ func (a app) diagnose(ctx context.Context, cfg config) (int, error) {
 		return exitUsage, err
 	}
 	at := a.at(cfg)
-	var opts []access.CheckOption
+	var opts []troubleshoot.Option
 	var client *kisi.Client
 	if cfg.fake {
 		clock := clockwork.NewFakeClockAt(at)
@@ -54,10 +55,14 @@ func (a app) diagnose(ctx context.Context, cfg config) (int, error) {
 				return exitFailed, err
 			}
 			defer st.Close()
-			opts = append(opts, access.WithCheckStore(st, cfg.org))
+			opts = append(opts, troubleshoot.WithStore(st, cfg.org))
 		}
 	}
-	d, err := access.Diagnose(ctx, client, s, m, p, cfg.member, at, opts...)
+	chk, err := troubleshoot.New(client, m, p, opts...)
+	if err != nil {
+		return exitUsage, err
+	}
+	d, err := chk.Diagnose(ctx, s, cfg.member, at)
 	if err != nil {
 		return exitFailed, err
 	}

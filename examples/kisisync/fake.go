@@ -150,16 +150,6 @@ func (t translated) CreateGroupLink(ctx context.Context, req *kisi.GroupLinkCrea
 	return t.link(l), resp, err
 }
 
-func (t translated) GetGroup(ctx context.Context, id int64) (*kisi.Group, *kisi.Response, error) {
-	g, resp, err := t.KisiAPI.GetGroup(ctx, t.ids.fake(id))
-	if g != nil {
-		c := *g
-		c.ID = id
-		g = &c
-	}
-	return g, resp, err
-}
-
 // mapEach returns f of every element of xs, in a new slice.
 func mapEach[T any](xs []*T, f func(*T) *T) []*T {
 	out := make([]*T, len(xs))

@@ -31,7 +31,8 @@ const (
 	exitOK     = 0
 	exitFailed = 1 // a run failed, or some changes did
 	exitUsage  = 2 // bad flags or bad input files: nothing was done
-	exitHeld   = 3 // the revoke guard held the changes back: nothing was applied
+	exitHeld   = 3 // the revoke guard held cuts of access back; the rest was applied
+	exitSystem = 4 // the run stopped at once: Kisi unreachable, the key refused, the state failing
 )
 
 const usage = `usage: kisisync <command> [flags]
@@ -54,9 +55,12 @@ Flags:
   --at TIME               plan, explain or diagnose as of this RFC 3339 time (default now)
   --member ID             the member to explain or diagnose
   --json                  machine-readable output
-  --approve-revocations   apply even when the revoke guard would hold the changes back
-  --revoke-limit SHARE    the revoke guard: share of managed access one apply may revoke (default 0.25)
-  --revoke-floor N        the revoke guard: revocations always allowed, whatever the share (default 3)
+  --approve-revocations   apply the cuts of access the revoke guard would hold back
+  --revoke-limit SHARE    the revoke guard: share of managed access one apply may cut when the cut
+                          access vanished from the snapshot (default 0.25; all cuts: 0.5)
+  --revoke-floor N        the revoke guard: cuts always allowed, whatever the share (default 3)
+  --exclusive-groups      the mapped groups are the platform's: verify adopts every role in them and
+                          apply replaces hand-made roles (for plan, verify and apply)
   --fake                  use an embedded fake Kisi seeded with the mapping's groups
 
 The API key is read from the environment variable KISI_API_KEY.
@@ -68,7 +72,7 @@ type config struct {
 	snapshot, mapping, policy, state, org string
 	kisiURL, member                       string
 	at                                    time.Time
-	json, approve, fake                   bool
+	json, approve, fake, exclusive        bool
 	revokeLimit                           *float64 // nil: the reconciler's default
 	revokeFloor                           *int     // nil: the reconciler's default
 }
@@ -146,6 +150,7 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&cfg.json, "json", false, "")
 	fs.BoolVar(&cfg.approve, "approve-revocations", false, "")
 	fs.BoolVar(&cfg.fake, "fake", false, "")
+	fs.BoolVar(&cfg.exclusive, "exclusive-groups", false, "")
 	fs.Func("revoke-limit", "", func(v string) error {
 		f, err := strconv.ParseFloat(v, 64)
 		if err != nil || f < 0 || f > 1 {
@@ -193,6 +198,8 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 		return cfg, fmt.Errorf("--approve-revocations is for apply, not %s", cfg.command)
 	case (cfg.revokeLimit != nil || cfg.revokeFloor != nil) && cfg.command != "apply" && cfg.command != "plan":
 		return cfg, fmt.Errorf("--revoke-limit and --revoke-floor are for plan and apply, not %s", cfg.command)
+	case cfg.exclusive && cfg.command != "apply" && cfg.command != "plan" && cfg.command != "verify":
+		return cfg, fmt.Errorf("--exclusive-groups is for plan, verify and apply, not %s", cfg.command)
 	}
 	return cfg, nil
 }

@@ -140,10 +140,10 @@ func TestAgainstKisi(t *testing.T) {
 	check(exitOK, "Applied: 4 created", append([]string{"apply"}, small...)...)
 	check(exitOK, "no changes", append([]string{"apply"}, small...)...)
 	check(exitOK, "Kisi matches", append([]string{"verify"}, small...)...)
-	out := check(exitHeld, "revoke guard held", append([]string{"apply"}, empty...)...)
-	require.Contains(t, out, "Nothing was applied")
+	out := check(exitHeld, "held 4 cuts of access", append([]string{"apply"}, empty...)...)
+	require.Contains(t, out, "held by the revoke guard")
 	require.Equal(t, 4, countRoles(t, srv))
-	check(exitHeld, "revoke guard held", append([]string{"apply", "--revoke-limit", "0.5"}, empty...)...)
+	check(exitHeld, "held 4 cuts of access", append([]string{"apply", "--revoke-limit", "0.5"}, empty...)...)
 	check(exitOK, "Applied: 0 created, 0 replaced, 4 deleted", append([]string{"apply", "--revoke-floor", "4"}, empty...)...)
 	require.Equal(t, 0, countRoles(t, srv))
 	check(exitOK, "Applied: 4 created", append([]string{"apply"}, small...)...)
@@ -268,4 +268,51 @@ func TestLoadPolicy(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestFailureLinesOnePerCause(t *testing.T) {
+	t.Parallel()
+	refused := "access: create grant a@example.com → group 7: kisi: POST /role_assignments: 422 unprocessable entity"
+	fs := []access.Failure{
+		{Class: access.FailureRefused, Email: "a@example.com", Message: refused},
+		{Class: access.FailureRefused, Email: "b@example.com", Message: strings.Replace(refused, "a@", "b@", 1)},
+		{Class: access.FailureRefused, Email: "c@example.com", Message: strings.Replace(refused, "a@", "c@", 1)},
+		{Class: access.FailureRefused, Email: "d@example.com", Message: strings.Replace(refused, "a@", "d@", 1)},
+		{Class: access.FailureMissing, Email: "e@example.com", Message: "the group was deleted in Kisi (group 9): kisi: POST /role_assignments: 404 not found"},
+	}
+	want := []string{
+		"4 changes failed (refused): kisi: POST /role_assignments: 422 unprocessable entity — a@example.com, b@example.com, c@example.com and 1 more",
+		"1 change failed (missing): kisi: POST /role_assignments: 404 not found — e@example.com",
+	}
+	if diff := cmp.Diff(want, failureLines(fs)); diff != "" {
+		t.Fatalf("(-want +got):\n%s", diff)
+	}
+}
+
+// TestApplySystemicFailure: a wrong key stops the apply at once with one
+// line saying what to do, and exit code 4.
+func TestApplySystemicFailure(t *testing.T) {
+	t.Parallel()
+	srv := kisitest.NewServer()
+	t.Cleanup(srv.Close)
+	group, err := srv.AddGroup("Members", 0)
+	require.NoError(t, err)
+	mapping := filepath.Join(t.TempDir(), "mapping.json")
+	require.NoError(t, os.WriteFile(mapping, []byte(fmt.Sprintf(`{"plans": {"flex": [%d]}}`, group)), 0o600))
+	env := func(k string) string {
+		switch k {
+		case "KISI_API_KEY":
+			return "a-revoked-key"
+		case "KISI_URL":
+			return srv.URL
+		}
+		return ""
+	}
+	code, stdout, stderr := invoke(t, env, "apply", "--snapshot", td("small_snapshot.json"), "--mapping", mapping,
+		"--state", filepath.Join(t.TempDir(), "state.db"), "--exclusive-groups")
+	require.Equal(t, exitSystem, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	require.Equal(t, 1, strings.Count(stderr, "\n"), "one line, not one per change:\n%s", stderr)
+	require.Contains(t, stderr, "4 changes not attempted")
+	require.Contains(t, stderr, "the API key is wrong, expired or revoked")
+	require.NotContains(t, stdout+stderr, "a-revoked-key")
 }

@@ -203,6 +203,10 @@ func runFake(ctx context.Context, loc *time.Location, w io.Writer) error {
 		return err
 	}
 	p.block(c.String())
+	p.line("")
+	p.line("Open plans (and Bruno's, which ends later than that) are held as rolling windows")
+	p.line("ending 14 days from now, so access that no sync ends any more ends by itself;")
+	p.line("the sync renews them at night when less than half remains.")
 
 	// reported prints the report of a run and what Kisi holds after it.
 	reported := func(rep *access.Report, err error) error {

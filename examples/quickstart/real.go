@@ -50,7 +50,7 @@ func runReal(ctx context.Context, key, baseURL string, apply bool, loc *time.Loc
 		s.Members[i].Managed = true // no Kisi email to example.com addresses
 	}
 	m := sp.mapping()
-	m.DropIn.Link, m.DropIn.QR = false, false // links are created but not emailed
+	m.DropIn.Link, m.DropIn.QR = false, false // no drop-in link, so Kisi emails no example.com address
 	p.heading("The space")
 	describe(p, s, m, sp.names)
 

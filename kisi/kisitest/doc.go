@@ -50,13 +50,21 @@
 // POST /locks/{id}/unlock), groups (with the restriction booleans and
 // users_count and locks_count kept up to date), group_locks (GET needs
 // group_id, else 400), role_assignments, group_links, users, teams,
-// team_memberships, POST /event_sets with GET /event_sets/{id}, and
-// GET /events/types.
+// team_memberships, POST /event_sets with GET /event_sets/{id},
+// GET /events/types, integrations (event webhooks; see
+// [Server.DisableIntegrationDueToError] and
+// [Server.IntegrationSignatureKey]) and GET /schedules (seeded with
+// [Server.AddSchedule]).
 //
 // Role assignments: only group-scoped ones carry valid_from and
 // valid_until (organization and place ones have no such keys, and sending a
-// non-null window for them is 422). An assignee holds at most one role per
-// group, place or organization: a second create is 422 on "assignee_id".
+// non-null window for them is 422, or dropped with
+// [WithNonGroupValidityRejected](false)). [WithValidityPrecision] truncates
+// stored windows, e.g. to whole minutes. An assignee holds at most one role per
+// group, place or organization: a second create is 422 on "assignee_id"
+// ([WithDuplicateRoleErrorKey]). A role id must be one GET /roles lists
+// with the assignment's scope: the built-in roles and those added with
+// [WithCustomRoles].
 // A create naming an unknown user, team, group or place is 404 (the spec
 // lists 404 for this call), checked after the 422 field checks. PATCH
 // changes role_id and notify; valid_from and valid_until are ignored unless
@@ -67,16 +75,19 @@
 // quick_response_code_token and quick_response_code_image; the latter two
 // are set when quick_response_code_type is "online" or "offline", and the
 // image is a base64 PNG holding a QR code symbol of the token. There is no
-// GET by id and no PATCH. At most 1000 links with an email may be in force
-// at once (expired links do not count; see [WithEmailLinkLimit]); the next
-// create is 422 on "base". GET /group_links takes Kisi's sort values name,
+// GET by id and no PATCH. At most 1000 links with an email may exist at
+// once, expired ones included until they are deleted, as Kisi documents
+// ([WithEmailLinkLimit], [WithExpiredLinksCounted]); the next create is 422
+// on "base". GET /group_links takes Kisi's sort values name,
 // unlock, valid_until and group_name, reversed by a "-" prefix; any other
 // sort is 400.
 //
-// Users: the email filter matches the whole address case-insensitively;
-// emails are unique case-insensitively. "confirmed" is the create's
-// "confirm" flag: false for a regular user, true for a managed user created
-// with send_emails:false, confirm:true. PATCH takes name, image,
+// Users: the email filter matches the whole address case-insensitively
+// (ignored with [WithUserEmailFilter](false)); query matches parts of the
+// email, name and notes; emails are unique case-insensitively. "confirmed"
+// is the create's "confirm" flag: false for a regular user, true for a
+// managed user created with send_emails:false, confirm:true; the deprecated
+// key is left out with [WithConfirmedField](false). PATCH takes name, image,
 // access_enabled, password_flow_enabled, notes and metadata (flat values,
 // at most 50 keys of at most 50 characters, strings of at most 500).
 //
@@ -98,7 +109,9 @@
 //
 // Lists return items in ascending id order (ids are unique across all
 // resource types) with X-Collection-Range "offset-end/total" where end is
-// offset+limit-1, not clipped to the total, as in Kisi's spec. Default and
+// offset+limit-1, not clipped to the total, as in Kisi's spec; an empty
+// list answers "*/0", the form Kisi's own client parses
+// ([WithStarEmptyRange](false) answers "0-9/0" instead). Default and
 // maximum limits: users 50/100; places and locks 50/250; everything else
 // 10/250. offset is at most 20000. A limit or offset out of range is 400.
 //
@@ -110,6 +123,16 @@
 // is limited to 1 per second on top. [WithRateLimit] changes the rate and
 // [WithoutRateLimit] turns limiting off. Requests answered 401 are not
 // counted.
+//
+// # Undocumented behaviours
+//
+// Where Kisi's documentation is silent an option chooses the behaviour:
+// [WithPatchableValidity], [WithDuplicateRoleErrorKey],
+// [WithValidityPrecision], [WithNonGroupValidityRejected],
+// [WithExpiredLinksCounted], [WithStarEmptyRange], [WithUserEmailFilter] and
+// [WithConfirmedField]. The conformance tests run each under both
+// settings, and the probe in examples/kisiprobe, run once against a real
+// sandbox organization, prints which setting matches it.
 //
 // # Faults
 //

@@ -34,6 +34,8 @@ type state struct {
 	events          []*event
 	eventSets       map[int64]*eventSet
 	eventN          int
+	integrations    map[int64]*integration
+	schedules       map[int64]*schedule
 
 	buckets   map[int64]*bucket // per user
 	esBuckets map[int64]*bucket // POST /event_sets, per user
@@ -55,6 +57,8 @@ func newState(cfg config, now time.Time) *state {
 		teams:           map[int64]*team{},
 		memberships:     map[int64]*teamMembership{},
 		eventSets:       map[int64]*eventSet{},
+		integrations:    map[int64]*integration{},
+		schedules:       map[int64]*schedule{},
 		buckets:         map[int64]*bucket{},
 		esBuckets:       map[int64]*bucket{},
 	}
@@ -202,6 +206,10 @@ func (st *state) route(c *call) response {
 		return st.routeEventSets(c)
 	case "events":
 		return st.routeEvents(c)
+	case "integrations":
+		return st.routeIntegrations(c)
+	case "schedules":
+		return st.routeSchedules(c)
 	}
 	return notFound()
 }

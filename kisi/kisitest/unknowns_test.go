@@ -3,6 +3,7 @@ package kisitest_test
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -61,7 +62,7 @@ func TestConformanceUnknowns(t *testing.T) {
 				return fmt.Sprint(ra["valid_from"], " ", ra["valid_until"])
 			},
 			def:   setting{[]kisitest.Option{kisitest.WithValidityPrecision(0)}, "2026-03-01T09:14:45.678Z 2026-03-01T17:59:59.000Z"},
-			other: setting{[]kisitest.Option{kisitest.WithValidityPrecision(60e9)}, "2026-03-01T09:14:00.000Z 2026-03-01T17:59:00.000Z"},
+			other: setting{[]kisitest.Option{kisitest.WithValidityPrecision(time.Minute)}, "2026-03-01T09:14:00.000Z 2026-03-01T17:59:00.000Z"},
 		},
 		{
 			name: "validity on a place-scoped role",

@@ -1,0 +1,154 @@
+package access_test
+
+import (
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/kisi"
+)
+
+// loseStore replaces the rig's Store by an empty one, as after a lost
+// database or a restore from a backup older than the roles in Kisi.
+func (e *rig) loseStore(opts ...access.Option) {
+	e.t.Helper()
+	e.st = access.NewMemoryStore()
+	e.r = e.reconcilerWith(e.client, opts...)
+}
+
+func TestLostStoreNeverLeavesCancelledMemberWithAccess(t *testing.T) {
+	t.Parallel()
+	e := newRig(t, rigConfig{})
+	s := baseSnapshot()
+	s.Plans = []access.Plan{{ID: "p1", PlanID: "pro", MemberID: "bob", Start: cest("09:00"), Status: access.PlanActive}}
+	e.sync(s)
+
+	e.loseStore()
+	d, err := e.r.Verify(t.Context())
+	require.NoError(t, err)
+	require.Len(t, d.Adopted, 1)
+	require.Equal(t, access.AdoptOwnUser, d.Adopted[0].Reason)
+	require.Empty(t, d.Unmanaged)
+
+	// Kept without churn while wanted.
+	e.srv.ResetRequests()
+	e.sync(s)
+	require.Empty(t, e.writes())
+
+	s.Plans[0].Status = access.PlanCancelled
+	rep := e.sync(s)
+	require.Equal(t, 1, rep.Deleted)
+	require.Empty(t, e.roles(), "the cancelled member keeps no access")
+}
+
+func TestOwnExpiredRoleNeverBlocksTheNextWindow(t *testing.T) {
+	t.Parallel()
+	e := newRig(t, rigConfig{})
+	s := baseSnapshot()
+	s.Bookings = []access.Booking{bookingOf("bk1", "alice", "room1", "13:00", "14:00")}
+	e.sync(s)
+
+	// The Store is lost before the expired role was cleaned up; no Verify.
+	e.clock.Advance(cest("14:45").Sub(e.clock.Now()))
+	e.loseStore()
+	s.Bookings = []access.Booking{bookingOf("bk2", "alice", "room1", "15:00", "16:00")}
+	rep := e.sync(s)
+	require.Equal(t, 1, rep.Created)
+	require.Empty(t, rep.Conflicts, "the SDK's own expired role is no conflict")
+	roles := e.roles()
+	require.Len(t, roles, 1)
+	require.True(t, roles[0].Window.Start.Equal(cest("14:55")))
+}
+
+// handMadeRole gives dave, a user created in the Kisi dashboard, an
+// open-ended role in the room's group.
+func (e *rig) handMadeRole() int64 {
+	e.t.Helper()
+	dave, err := e.srv.AddUser("dave@example.com", "Dave", false)
+	require.NoError(e.t, err)
+	ra, _, err := e.client.CreateRoleAssignment(e.t.Context(), &kisi.RoleAssignmentCreateRequest{RoleID: access.RoleID,
+		AppliesToType: kisi.ScopeGroup, AppliesToID: e.room, AssigneeType: kisi.AssigneeUser, AssigneeID: dave})
+	require.NoError(e.t, err)
+	return ra.ID
+}
+
+func daveBooks(s *access.Snapshot) {
+	s.Members = append(s.Members, access.Member{ID: "dave", Email: "dave@example.com", Name: "Dave"})
+	s.Bookings = append(s.Bookings, bookingOf("bk-d", "dave", "room1", "14:00", "15:00"))
+}
+
+func TestHandMadeRolesAreLeftAloneAndShownAtPlanTime(t *testing.T) {
+	t.Parallel()
+	e := newRig(t, rigConfig{})
+	hand := e.handMadeRole()
+	s := baseSnapshot()
+	daveBooks(&s)
+
+	c, err := e.r.Plan(t.Context(), s)
+	require.NoError(t, err)
+	require.Zero(t, c.Count(access.ActionCreate), "the blocked grant is not planned:\n%s", c)
+	require.Len(t, c.Conflicts, 1)
+	require.Equal(t, hand, c.Conflicts[0].KisiID)
+	require.Contains(t, c.String(), "not managed here")
+
+	d, err := e.r.Verify(t.Context())
+	require.NoError(t, err)
+	require.Len(t, d.Unmanaged, 1)
+	require.Empty(t, d.Adopted)
+	e.sync(s)
+	roles := e.roles()
+	require.Len(t, roles, 1)
+	require.True(t, roles[0].Window.IsOpenEnded(), "the hand-made role is untouched")
+}
+
+func TestExclusiveGroupsOnboardExistingSpace(t *testing.T) {
+	t.Parallel()
+	e := newRig(t, rigConfig{opts: []access.Option{access.WithExclusiveGroups()}})
+	hand := e.handMadeRole()
+	s := baseSnapshot()
+	daveBooks(&s)
+
+	// Without Verify, the plan shows the grant replacing the hand-made role.
+	c, err := e.r.Plan(t.Context(), s)
+	require.NoError(t, err)
+	require.Empty(t, c.Conflicts)
+	require.Contains(t, c.String(), "replaces hand-made role")
+
+	d, err := e.r.Verify(t.Context())
+	require.NoError(t, err)
+	require.Len(t, d.Adopted, 1)
+	require.Equal(t, hand, d.Adopted[0].KisiID)
+	require.Equal(t, access.AdoptExclusive, d.Adopted[0].Reason)
+
+	rep := e.sync(s)
+	require.Equal(t, 1, rep.Replaced, "the adopted role takes the booking's window")
+	require.Empty(t, rep.Conflicts)
+	roles := e.roles()
+	require.Len(t, roles, 1)
+	require.True(t, roles[0].Window.End.Equal(cest("15:05")))
+
+	e.clock.Advance(time.Hour)
+	e.srv.ResetRequests()
+	rep = e.sync(s)
+	require.Zero(t, rep.Replaced+rep.Created)
+}
+
+func TestOnboardingListsUsersOnceWhenCheaper(t *testing.T) {
+	t.Parallel()
+	e := newRig(t, rigConfig{})
+	s := baseSnapshot()
+	addPlanMembers(&s, "m", 150)
+	for i := range 120 { // most members already have Kisi users
+		_, err := e.srv.AddUser(fmt.Sprintf("m%d@example.com", i), "", true)
+		require.NoError(t, err)
+	}
+	rep := e.sync(s)
+	require.Equal(t, 150, rep.Created)
+	require.Equal(t, 30, rep.UsersCreated)
+	require.Equal(t, 30, e.srv.Count(http.MethodPost, "/users"), "only the missing users are created")
+	require.LessOrEqual(t, e.srv.Count(http.MethodGet, "/users"), 3, "one listing instead of a lookup each")
+}

@@ -1,0 +1,194 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/jonboulle/clockwork"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/time/rate"
+
+	"github.com/kisisync/kisisync/kisi"
+	"github.com/kisisync/kisisync/kisi/kisitest"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+var t0 = time.Date(2026, 6, 10, 8, 0, 0, 0, time.UTC)
+
+// newProbe starts a fake with opts (the rate limit off) on a fixed fake
+// clock, and a probe pointed at it whose link check fills a quota of 3.
+func newProbe(t *testing.T, opts ...kisitest.Option) (*kisitest.Server, *probe) {
+	t.Helper()
+	clock := clockwork.NewFakeClockAt(t0)
+	srv := kisitest.NewServer(append([]kisitest.Option{kisitest.WithoutRateLimit(), kisitest.WithClock(clock), kisitest.WithEmailLinkLimit(3)}, opts...)...)
+	t.Cleanup(srv.Close)
+	c, err := kisi.NewClient(srv.APIKey, kisi.WithBaseURL(srv.URL), kisi.WithRateLimit(rate.Inf, 0), kisi.WithRetry(1, time.Millisecond, time.Millisecond))
+	require.NoError(t, err)
+	return srv, &probe{c: c, now: clock.Now, name: "kisiprobe-test", domain: "example.com", linkQuota: 3}
+}
+
+// TestProbeNamesTheFakeSetting runs every check against the fake under the
+// default and under the other setting of each option: the probe must name
+// the setting in force, and leave nothing behind.
+func TestProbeNamesTheFakeSetting(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		opts []kisitest.Option
+		want map[string]string // option → setting the probe must name
+	}{
+		{
+			name: "defaults",
+			want: map[string]string{
+				"WithStarEmptyRange":           "WithStarEmptyRange(true)",
+				"WithValidityPrecision":        "WithValidityPrecision(0)",
+				"WithPatchableValidity":        "WithPatchableValidity(false)",
+				"WithDuplicateRoleErrorKey":    `WithDuplicateRoleErrorKey("assignee_id")`,
+				"WithNonGroupValidityRejected": "WithNonGroupValidityRejected(true)",
+				"WithUserEmailFilter":          "WithUserEmailFilter(true)",
+				"WithConfirmedField":           "WithConfirmedField(true)",
+				"WithExpiredLinksCounted":      "WithExpiredLinksCounted(true)",
+			},
+		},
+		{
+			name: "other settings",
+			opts: []kisitest.Option{
+				kisitest.WithStarEmptyRange(false), kisitest.WithValidityPrecision(time.Minute),
+				kisitest.WithPatchableValidity(true), kisitest.WithDuplicateRoleErrorKey("base"),
+				kisitest.WithNonGroupValidityRejected(false), kisitest.WithUserEmailFilter(false),
+				kisitest.WithConfirmedField(false), kisitest.WithExpiredLinksCounted(false),
+			},
+			want: map[string]string{
+				"WithStarEmptyRange":           "WithStarEmptyRange(false)",
+				"WithValidityPrecision":        "WithValidityPrecision(time.Minute)",
+				"WithPatchableValidity":        "WithPatchableValidity(true)",
+				"WithDuplicateRoleErrorKey":    `WithDuplicateRoleErrorKey("base")`,
+				"WithNonGroupValidityRejected": "WithNonGroupValidityRejected(false)",
+				"WithUserEmailFilter":          "WithUserEmailFilter(false)",
+				"WithConfirmedField":           "WithConfirmedField(false)",
+				"WithExpiredLinksCounted":      "WithExpiredLinksCounted(false)",
+			},
+		},
+		{
+			name: "seconds",
+			opts: []kisitest.Option{kisitest.WithValidityPrecision(time.Second)},
+			want: map[string]string{"WithValidityPrecision": "WithValidityPrecision(time.Second)"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv, p := newProbe(t, tc.opts...)
+			before := inventory(t, srv)
+			findings, err := probeAndClean(t.Context(), p)
+			require.NoError(t, err)
+			got := map[string]string{}
+			for _, f := range findings {
+				if _, ok := tc.want[f.Option]; ok {
+					got[f.Option] = f.Setting
+				}
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("settings named (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(before, inventory(t, srv)); diff != "" {
+				t.Errorf("left behind (-before +after):\n%s", diff)
+			}
+			var out bytes.Buffer
+			printFindings(&out, findings)
+			golden(t, filepath.Join("testdata", "findings_"+tc.name+".golden"), out.String())
+		})
+	}
+}
+
+// TestProbeCleansUpAfterInterrupt: an interrupt in the middle (the context
+// ends while the first role is being created) still deletes everything.
+func TestProbeCleansUpAfterInterrupt(t *testing.T) {
+	t.Parallel()
+	srv, p := newProbe(t)
+	before := inventory(t, srv)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	srv.Intercept(func(r *http.Request) kisitest.Fault {
+		if r.Method == http.MethodPost && r.URL.Path == "/role_assignments" {
+			cancel()
+		}
+		return kisitest.Fault{}
+	})
+	_, err := probeAndClean(ctx, p)
+	require.ErrorIs(t, err, context.Canceled)
+	srv.Intercept(nil)
+	if diff := cmp.Diff(before, inventory(t, srv)); diff != "" {
+		t.Errorf("left behind (-before +after):\n%s", diff)
+	}
+}
+
+func TestRunRefuses(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+	}{
+		{name: "no key", args: []string{"-write"}},
+		{name: "no -write", env: map[string]string{"KISI_API_KEY": "k"}},
+		{name: "bad flag", args: []string{"-nope"}, env: map[string]string{"KISI_API_KEY": "k"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var stdout, stderr bytes.Buffer
+			code := run(t.Context(), tc.args, func(k string) string { return tc.env[k] }, &stdout, &stderr)
+			require.Equal(t, 2, code)
+			require.Empty(t, stdout.String())
+			require.NotEmpty(t, stderr.String())
+		})
+	}
+}
+
+// inventory lists what the organization holds, by kind and name.
+func inventory(t *testing.T, srv *kisitest.Server) map[string][]string {
+	t.Helper()
+	c, err := kisi.NewClient(srv.APIKey, kisi.WithBaseURL(srv.URL), kisi.WithRateLimit(rate.Inf, 0))
+	require.NoError(t, err)
+	ctx := t.Context()
+	inv := map[string][]string{}
+	for g, err := range c.Groups.ListIter(ctx, nil) {
+		require.NoError(t, err)
+		inv["group"] = append(inv["group"], g.Name)
+	}
+	for u, err := range c.Users.ListIter(ctx, nil) {
+		require.NoError(t, err)
+		inv["user"] = append(inv["user"], u.Email)
+	}
+	for ra, err := range c.RoleAssignments.ListIter(ctx, nil) {
+		require.NoError(t, err)
+		inv["role"] = append(inv["role"], ra.RoleID)
+	}
+	for l, err := range c.GroupLinks.ListIter(ctx, nil) {
+		require.NoError(t, err)
+		inv["link"] = append(inv["link"], l.Name)
+	}
+	return inv
+}
+
+func golden(t *testing.T, path, got string) {
+	t.Helper()
+	if *update {
+		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err)
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("output differs from %s (-want +got):\n%s\nrun go test ./examples/kisiprobe -update to accept", path, diff)
+	}
+}

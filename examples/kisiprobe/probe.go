@@ -1,0 +1,409 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/kisisync/kisisync/kisi"
+)
+
+// Finding is the answer to one unknown: which setting of the fake's option
+// matches the organization probed, and what was seen.
+type Finding struct {
+	// Unknown names what Kisi does not document.
+	Unknown string
+	// Option is the kisitest option that models it.
+	Option string
+	// Setting is the option call that matches, e.g.
+	// "WithPatchableValidity(true)", or "none: …" when neither does.
+	Setting string
+	// Evidence is what the probe saw.
+	Evidence string
+}
+
+// probe holds what one run creates, so that cleanup can delete it.
+type probe struct {
+	c         *kisi.Client
+	now       func() time.Time
+	name      string // prefix of every name and email the probe creates
+	domain    string // email domain of the probe's user and links
+	linkQuota int    // the email-link quota to fill; 0 skips that check
+	log       io.Writer
+
+	group   int64
+	user    *kisi.User
+	cleanup []func(context.Context) error // undo steps, run last first
+}
+
+// check is one probe of an unknown. It may create objects, registering
+// their removal with p.undo.
+type check struct {
+	unknown, option string
+	run             func(ctx context.Context, p *probe) (setting, evidence string, err error)
+}
+
+// checks are run in order after setup; emptyRange runs during setup,
+// while the probe's group is still empty.
+var checks = []check{
+	{"stored precision of valid_from/valid_until", "WithValidityPrecision", checkPrecision},
+	{"PATCH of a role's valid_from/valid_until", "WithPatchableValidity", checkPatchValidity},
+	{"answer to a duplicate role and its error key", "WithDuplicateRoleErrorKey", checkDuplicateRole},
+	{"window on a non-group role", "WithNonGroupValidityRejected", checkNonGroupWindow},
+	{"?email= vs ?query= on GET /users", "WithUserEmailFilter", checkEmailFilter},
+	{"deprecated confirmed key of users", "WithConfirmedField", checkConfirmedKey},
+	{"expired email links in the quota", "WithExpiredLinksCounted", checkExpiredLinks},
+}
+
+// Run creates the probe's group and user, runs every check and returns
+// the findings. It stops early only when ctx ends or setup fails; a failing
+// check is reported in its finding and in the joined error. Objects created
+// are left for Cleanup, which the caller defers.
+func (p *probe) Run(ctx context.Context) ([]Finding, error) {
+	p.logf("creating a place-less group %q", p.name)
+	g, _, err := p.c.Groups.Create(ctx, &kisi.GroupCreateRequest{Name: p.name, Description: kisi.Ptr("created by kisiprobe; safe to delete")})
+	if err != nil {
+		return nil, fmt.Errorf("create group: %w", err)
+	}
+	p.group = g.ID
+	p.undo("group", func(ctx context.Context) error { _, err := p.c.Groups.Delete(ctx, g.ID); return err })
+
+	var findings []Finding
+	var errs []error
+	add := func(unknown, option, setting, evidence string, err error) {
+		if err != nil {
+			setting = "error"
+			evidence = err.Error()
+			errs = append(errs, fmt.Errorf("%s: %w", unknown, err))
+		}
+		findings = append(findings, Finding{Unknown: unknown, Option: option, Setting: setting, Evidence: evidence})
+	}
+	setting, evidence, err := checkEmptyRange(ctx, p)
+	add("X-Collection-Range of an empty list", "WithStarEmptyRange", setting, evidence, err)
+	if ctx.Err() != nil {
+		return findings, ctx.Err()
+	}
+
+	email := strings.ToLower(fmt.Sprintf("%s@%s", p.name, p.domain))
+	p.logf("creating a managed user %s (Kisi sends it no email)", email)
+	u, _, err := p.c.Users.Create(ctx, &kisi.UserCreateRequest{Email: email, Name: p.name, SendEmails: kisi.Ptr(false), Confirm: kisi.Ptr(true)})
+	if err != nil {
+		return findings, fmt.Errorf("create user: %w", err)
+	}
+	p.user = u
+	p.undo("user", func(ctx context.Context) error { _, err := p.c.Users.Delete(ctx, u.ID); return err })
+
+	for _, ch := range checks {
+		if ctx.Err() != nil {
+			return findings, ctx.Err()
+		}
+		p.logf("checking %s", ch.unknown)
+		setting, evidence, err := ch.run(ctx, p)
+		add(ch.unknown, ch.option, setting, evidence, err)
+	}
+	return findings, errors.Join(errs...)
+}
+
+// Cleanup deletes everything Run created, last first, and reports what it
+// could not delete. Objects already gone count as deleted.
+func (p *probe) Cleanup(ctx context.Context) error {
+	var errs []error
+	for i := len(p.cleanup) - 1; i >= 0; i-- {
+		if err := p.cleanup[i](ctx); err != nil && !errors.Is(err, kisi.ErrNotFound) {
+			errs = append(errs, err)
+		}
+	}
+	p.cleanup = nil
+	return errors.Join(errs...)
+}
+
+func (p *probe) undo(what string, fn func(context.Context) error) {
+	p.cleanup = append(p.cleanup, func(ctx context.Context) error {
+		if err := fn(ctx); err != nil && !errors.Is(err, kisi.ErrNotFound) {
+			return fmt.Errorf("delete %s: %w", what, err)
+		}
+		return nil
+	})
+}
+
+func (p *probe) logf(format string, args ...any) {
+	if p.log != nil {
+		fmt.Fprintf(p.log, "kisiprobe: "+format+"\n", args...)
+	}
+}
+
+// grant gives the probe's user group_basic in the probe's group with the
+// window [from, until) (nil: no limit) and registers its removal.
+func (p *probe) grant(ctx context.Context, from, until *time.Time) (*kisi.RoleAssignment, error) {
+	ra, _, err := p.c.RoleAssignments.Create(ctx, &kisi.RoleAssignmentCreateRequest{
+		RoleID: kisi.RoleGroupBasic, AppliesToType: kisi.ScopeGroup, AppliesToID: p.group,
+		AssigneeType: kisi.AssigneeUser, AssigneeID: p.user.ID, ValidFrom: from, ValidUntil: until,
+	})
+	if err != nil {
+		return nil, err
+	}
+	p.undo("role assignment", func(ctx context.Context) error { _, err := p.c.RoleAssignments.Delete(ctx, ra.ID); return err })
+	return ra, nil
+}
+
+// revoke deletes a role assignment now, so the next check can grant again
+// (one role per user and group).
+func (p *probe) revoke(ctx context.Context, id int64) error {
+	_, err := p.c.RoleAssignments.Delete(ctx, id)
+	if errors.Is(err, kisi.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+func checkEmptyRange(ctx context.Context, p *probe) (string, string, error) {
+	_, resp, err := p.c.RoleAssignments.List(ctx, &kisi.RoleAssignmentListOptions{AppliesToType: kisi.ScopeGroup, AppliesToID: p.group})
+	if err != nil {
+		return "", "", err
+	}
+	h := resp.Header.Get("X-Collection-Range")
+	evidence := fmt.Sprintf("X-Collection-Range: %q on the new group's empty role list", h)
+	switch {
+	case h == "*/0":
+		return "WithStarEmptyRange(true)", evidence, nil
+	case strings.HasSuffix(h, "/0"):
+		return "WithStarEmptyRange(false)", evidence, nil
+	}
+	return "none: neither */0 nor <start>-<end>/0", evidence, nil
+}
+
+// precisionProbe is a time with sub-second digits and seconds, so that
+// truncation to the second or the minute shows.
+func precisionProbe(now time.Time) time.Time {
+	return now.Add(24 * time.Hour).UTC().Truncate(time.Minute).Add(45*time.Second + 678*time.Millisecond)
+}
+
+func checkPrecision(ctx context.Context, p *probe) (string, string, error) {
+	from := precisionProbe(p.now())
+	until := from.Add(time.Hour)
+	ra, err := p.grant(ctx, &from, &until)
+	if err != nil {
+		return "", "", err
+	}
+	got, _, err := p.c.RoleAssignments.Get(ctx, ra.ID)
+	if err != nil {
+		return "", "", err
+	}
+	if err := p.revoke(ctx, ra.ID); err != nil {
+		return "", "", err
+	}
+	if got.ValidFrom == nil {
+		return "", "", errors.New("valid_from came back null")
+	}
+	stored := *got.ValidFrom
+	evidence := fmt.Sprintf("sent valid_from %s, read back %s", from.Format(time.RFC3339Nano), stored.UTC().Format(time.RFC3339Nano))
+	switch {
+	case stored.Equal(from.Truncate(time.Millisecond)):
+		return "WithValidityPrecision(0)", evidence, nil
+	case stored.Equal(from.Truncate(time.Second)):
+		return "WithValidityPrecision(time.Second)", evidence, nil
+	case stored.Equal(from.Truncate(time.Minute)):
+		return "WithValidityPrecision(time.Minute)", evidence, nil
+	}
+	return "none: stored differently", evidence, nil
+}
+
+func checkPatchValidity(ctx context.Context, p *probe) (string, string, error) {
+	from := p.now().Add(24 * time.Hour).UTC().Truncate(time.Minute)
+	until := from.Add(time.Hour)
+	ra, err := p.grant(ctx, &from, &until)
+	if err != nil {
+		return "", "", err
+	}
+	defer func() { _ = p.revoke(ctx, ra.ID) }()
+	later := until.Add(time.Hour)
+	_, err = p.c.RoleAssignments.Update(ctx, ra.ID, &kisi.RoleAssignmentUpdateRequest{Validity: &kisi.Validity{From: &from, Until: &later}})
+	var apiErr *kisi.Error
+	switch {
+	case errors.As(err, &apiErr) && errors.Is(err, kisi.ErrRejected):
+		return "WithPatchableValidity(false)", fmt.Sprintf("PATCH answered %d %v", apiErr.StatusCode, apiErr.Fields), nil
+	case err != nil:
+		return "", "", err
+	}
+	got, _, err := p.c.RoleAssignments.Get(ctx, ra.ID)
+	if err != nil {
+		return "", "", err
+	}
+	evidence := fmt.Sprintf("PATCH valid_until %s → 204, read back %s", later.Format(time.RFC3339), fmtTime(got.ValidUntil))
+	if got.ValidUntil != nil && got.ValidUntil.Equal(later) {
+		return "WithPatchableValidity(true)", evidence, nil
+	}
+	return "WithPatchableValidity(false)", evidence, nil
+}
+
+func checkDuplicateRole(ctx context.Context, p *probe) (string, string, error) {
+	first, err := p.grant(ctx, nil, nil)
+	if err != nil {
+		return "", "", err
+	}
+	defer func() { _ = p.revoke(ctx, first.ID) }()
+	second, err := p.grant(ctx, nil, nil)
+	if err == nil {
+		_ = p.revoke(ctx, second.ID)
+		return "none: a second role was accepted (200)", fmt.Sprintf("ids %d and %d", first.ID, second.ID), nil
+	}
+	var apiErr *kisi.Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusUnprocessableEntity {
+		if errors.As(err, &apiErr) {
+			return fmt.Sprintf("none: answered %d", apiErr.StatusCode), apiErr.Error(), nil
+		}
+		return "", "", err
+	}
+	keys := make([]string, 0, len(apiErr.Fields))
+	for k := range apiErr.Fields {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	evidence := fmt.Sprintf("422 %v", apiErr.Fields)
+	if len(keys) == 1 {
+		return fmt.Sprintf("WithDuplicateRoleErrorKey(%q)", keys[0]), evidence, nil
+	}
+	return "none: 422 without exactly one key", evidence, nil
+}
+
+func checkNonGroupWindow(ctx context.Context, p *probe) (string, string, error) {
+	roles, _, err := p.c.Roles.List(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	role := ""
+	for _, r := range roles {
+		// The role with the least power: observer if listed.
+		if r.AppliesTo == kisi.ScopeOrganization && r.ID == "observer" {
+			role = r.ID
+		}
+	}
+	if role == "" {
+		return "not checked: no observer role listed", "", nil
+	}
+	org, _, err := p.c.Organization.Get(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	until := p.now().Add(time.Hour).UTC().Truncate(time.Second)
+	ra, _, err := p.c.RoleAssignments.Create(ctx, &kisi.RoleAssignmentCreateRequest{
+		RoleID: role, AppliesToType: kisi.ScopeOrganization, AppliesToID: org.ID,
+		AssigneeType: kisi.AssigneeUser, AssigneeID: p.user.ID, ValidUntil: &until,
+	})
+	var apiErr *kisi.Error
+	switch {
+	case errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusUnprocessableEntity:
+		return "WithNonGroupValidityRejected(true)", fmt.Sprintf("422 %v", apiErr.Fields), nil
+	case err != nil:
+		return "", "", err
+	}
+	p.undo("role assignment", func(ctx context.Context) error { _, err := p.c.RoleAssignments.Delete(ctx, ra.ID); return err })
+	if err := p.revoke(ctx, ra.ID); err != nil {
+		return "", "", err
+	}
+	return "WithNonGroupValidityRejected(false)", fmt.Sprintf("200, valid_until read back %s", fmtTime(ra.ValidUntil)), nil
+}
+
+func checkEmailFilter(ctx context.Context, p *probe) (string, string, error) {
+	want := kisi.NormalizeEmail(p.user.Email)
+	byEmail, _, err := p.c.Users.List(ctx, &kisi.UserListOptions{Email: strings.ToUpper(want), ListOptions: kisi.ListOptions{Limit: 100}})
+	if err != nil {
+		return "", "", err
+	}
+	found, _, err := p.c.Users.GetByEmail(ctx, want)
+	queryOK := err == nil && found.ID == p.user.ID
+	if err != nil && !errors.Is(err, kisi.ErrNotFound) {
+		return "", "", err
+	}
+	matching, other := 0, 0
+	for _, u := range byEmail {
+		if kisi.NormalizeEmail(u.Email) == want {
+			matching++
+		} else {
+			other++
+		}
+	}
+	evidence := fmt.Sprintf("?email=<upper-cased address> listed %d matching and %d other users; ?query= found the user: %v", matching, other, queryOK)
+	switch {
+	case matching == 1 && other == 0:
+		return "WithUserEmailFilter(true)", evidence, nil
+	case other > 0:
+		return "WithUserEmailFilter(false)", evidence, nil
+	}
+	return "none: ?email= found nothing", evidence, nil
+}
+
+func checkConfirmedKey(ctx context.Context, p *probe) (string, string, error) {
+	u, _, err := p.c.Users.Get(ctx, p.user.ID)
+	if err != nil {
+		return "", "", err
+	}
+	evidence := fmt.Sprintf("managed user: confirmed key present %v, value %v, status %v", u.ConfirmedReported, u.Confirmed, u.Status())
+	if u.ConfirmedReported {
+		return "WithConfirmedField(true)", evidence, nil
+	}
+	return "WithConfirmedField(false)", evidence, nil
+}
+
+// checkExpiredLinks fills the email-link quota after creating one link that
+// has already expired, then tries one more link: refused means the expired
+// link still counts. It sends Kisi's link emails to the probe's domain, so
+// it runs only when a quota is given.
+func checkExpiredLinks(ctx context.Context, p *probe) (string, string, error) {
+	if p.linkQuota <= 0 {
+		return "not checked (needs -link-quota; creates that many email links)", "", nil
+	}
+	existing := 0
+	for l, err := range p.c.GroupLinks.ListIter(ctx, nil) {
+		if err != nil {
+			return "", "", err
+		}
+		if l.Email != nil {
+			existing++
+		}
+	}
+	n := 0
+	link := func(from, until *time.Time) error {
+		n++
+		email := fmt.Sprintf("%s-link%d@%s", p.name, n, p.domain)
+		l, _, err := p.c.GroupLinks.Create(ctx, &kisi.GroupLinkCreateRequest{
+			GroupID: p.group, Name: fmt.Sprintf("%s link %d", p.name, n), Email: &email, ValidFrom: from, ValidUntil: until,
+		})
+		if err != nil {
+			return err
+		}
+		p.undo("group link", func(ctx context.Context) error { _, err := p.c.GroupLinks.Delete(ctx, l.ID); return err })
+		return nil
+	}
+	now := p.now().UTC().Truncate(time.Second)
+	from, until := now.Add(-2*time.Hour), now.Add(-time.Hour)
+	if err := link(&from, &until); err != nil {
+		return "", "", fmt.Errorf("create an expired link: %w", err)
+	}
+	for existing+n < p.linkQuota {
+		if err := link(nil, nil); err != nil {
+			return "", "", fmt.Errorf("fill the quota (%d of %d): %w", existing+n, p.linkQuota, err)
+		}
+	}
+	evidence := fmt.Sprintf("%d email links existed, one of them expired; one more", existing+n)
+	err := link(nil, nil)
+	switch {
+	case errors.Is(err, kisi.ErrValidation):
+		return "WithExpiredLinksCounted(true)", evidence + " was refused: " + err.Error(), nil
+	case err != nil:
+		return "", "", err
+	}
+	return "WithExpiredLinksCounted(false)", evidence + " was accepted", nil
+}
+
+func fmtTime(t *time.Time) string {
+	if t == nil {
+		return "null"
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}

@@ -1,0 +1,179 @@
+package kisiglue
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"time"
+
+	"github.com/kisisync/kisisync/kisi"
+	"github.com/kisisync/kisisync/schedule"
+)
+
+// Metadata key and value that mark a Kisi user created by this SDK, so the
+// ownership survives a lost Store.
+const (
+	MetadataKey   = "kisisync"
+	MetadataValue = "managed"
+)
+
+// MarkedBySDK reports whether u carries the metadata tag of users this SDK
+// created.
+func MarkedBySDK(u *kisi.User) bool {
+	if u == nil {
+		return false
+	}
+	v, ok := u.Metadata[MetadataKey]
+	return ok && fmt.Sprint(v) == MetadataValue
+}
+
+// Window converts Kisi's validity to an interval: a nil from gives a zero
+// Start (valid since created), a nil until gives [schedule.Forever].
+func Window(from, until *time.Time) schedule.Interval {
+	iv := schedule.Interval{End: schedule.Forever}
+	if from != nil {
+		iv.Start = *from
+	}
+	if until != nil {
+		iv.End = *until
+	}
+	return iv
+}
+
+// RoleWindow is the validity of a role assignment as an interval (see
+// [Window]).
+func RoleWindow(ra *kisi.RoleAssignment) schedule.Interval {
+	return Window(ra.ValidFrom, ra.ValidUntil)
+}
+
+// Validity converts a window to Kisi's validity, in whole seconds, UTC. A
+// zero Start is sent as no valid_from (valid from now), an open-ended
+// window (see [OpenEnded]) as no valid_until.
+func Validity(iv schedule.Interval) (from, until *time.Time) {
+	if !iv.Start.IsZero() {
+		f := iv.Start.UTC().Truncate(time.Second)
+		from = &f
+	}
+	if !OpenEnded(iv) {
+		u := iv.End.UTC().Truncate(time.Second)
+		until = &u
+	}
+	return from, until
+}
+
+// OpenEnded reports whether iv has no end: its End is zero (as the
+// platform's records write it) or at or after [schedule.Forever] (see
+// [schedule.Interval.IsOpenEnded]).
+func OpenEnded(iv schedule.Interval) bool { return iv.End.IsZero() || iv.IsOpenEnded() }
+
+// Tolerance is how far apart two window edges may be and still count as the
+// same: Kisi's stored precision of valid_from and valid_until is not
+// documented, and a rounding by Kisi must not make every run replace a role.
+const Tolerance = time.Minute
+
+// SameInstant compares two window edges within [Tolerance].
+func SameInstant(a, b time.Time) bool {
+	d := a.Sub(b)
+	return d < Tolerance && d > -Tolerance
+}
+
+// SameWindow compares windows within [Tolerance]; two open-ended windows
+// with the same start are the same.
+func SameWindow(a, b schedule.Interval) bool {
+	if !SameInstant(a.Start, b.Start) {
+		return false
+	}
+	if OpenEnded(a) || OpenEnded(b) {
+		return OpenEnded(a) == OpenEnded(b)
+	}
+	return SameInstant(a.End, b.End)
+}
+
+// RollingBound reports whether the window held holds the desired window as
+// a rolling bound (see access.Policy.Validity): from the same start, ending
+// sooner, renewed before it ends.
+func RollingBound(held, desired schedule.Interval) bool {
+	return SameInstant(held.Start, desired.Start) && !OpenEnded(held) && held.End.Before(desired.End)
+}
+
+// RoleLister reads one page of role assignments, as
+// (*kisi.Client).ListRoleAssignments does.
+type RoleLister interface {
+	ListRoleAssignments(ctx context.Context, opts *kisi.RoleAssignmentListOptions) ([]*kisi.RoleAssignment, *kisi.Response, error)
+}
+
+// LinkLister reads one page of group links, as
+// (*kisi.Client).ListGroupLinks does.
+type LinkLister interface {
+	ListGroupLinks(ctx context.Context, opts *kisi.GroupLinkListOptions) ([]*kisi.GroupLink, *kisi.Response, error)
+}
+
+// UserLister reads one page of users, as (*kisi.Client).ListUsers does.
+type UserLister interface {
+	ListUsers(ctx context.Context, opts *kisi.UserListOptions) ([]*kisi.User, *kisi.Response, error)
+}
+
+// LockLister reads one page of group locks, as
+// (*kisi.Client).ListGroupLocks does.
+type LockLister interface {
+	ListGroupLocks(ctx context.Context, opts *kisi.GroupLockListOptions) ([]*kisi.GroupLock, *kisi.Response, error)
+}
+
+// RoleAssignments yields every role assignment matching opts, read through
+// k with pages of [kisi.MaxLimit] (or opts.Limit); see [kisi.Iterate].
+func RoleAssignments(ctx context.Context, k RoleLister, opts kisi.RoleAssignmentListOptions) iter.Seq2[*kisi.RoleAssignment, error] {
+	return kisi.Iterate(opts.ListOptions, kisi.MaxLimit, func(lo kisi.ListOptions) ([]*kisi.RoleAssignment, *kisi.Response, error) {
+		page := opts
+		page.ListOptions = lo
+		return k.ListRoleAssignments(ctx, &page)
+	})
+}
+
+// GroupLinks yields every group link matching opts, read through k with
+// pages of [kisi.MaxLimit] (or opts.Limit); see [kisi.Iterate].
+func GroupLinks(ctx context.Context, k LinkLister, opts kisi.GroupLinkListOptions) iter.Seq2[*kisi.GroupLink, error] {
+	return kisi.Iterate(opts.ListOptions, kisi.MaxLimit, func(lo kisi.ListOptions) ([]*kisi.GroupLink, *kisi.Response, error) {
+		page := opts
+		page.ListOptions = lo
+		return k.ListGroupLinks(ctx, &page)
+	})
+}
+
+// Users yields every user matching opts, read through k with pages of
+// [kisi.MaxLimitUsers] (or opts.Limit); see [kisi.Iterate].
+func Users(ctx context.Context, k UserLister, opts kisi.UserListOptions) iter.Seq2[*kisi.User, error] {
+	return kisi.Iterate(opts.ListOptions, kisi.MaxLimitUsers, func(lo kisi.ListOptions) ([]*kisi.User, *kisi.Response, error) {
+		page := opts
+		page.ListOptions = lo
+		return k.ListUsers(ctx, &page)
+	})
+}
+
+// GroupLocks yields every group lock matching opts, read through k with
+// pages of [kisi.MaxLimit] (or opts.Limit); see [kisi.Iterate].
+func GroupLocks(ctx context.Context, k LockLister, opts kisi.GroupLockListOptions) iter.Seq2[*kisi.GroupLock, error] {
+	return kisi.Iterate(opts.ListOptions, kisi.MaxLimit, func(lo kisi.ListOptions) ([]*kisi.GroupLock, *kisi.Response, error) {
+		page := opts
+		page.ListOptions = lo
+		return k.ListGroupLocks(ctx, &page)
+	})
+}
+
+// All reads every item of seq. It stops with ctx's error when ctx ends
+// between items, and with the first error seq yields.
+func All[T any](ctx context.Context, seq iter.Seq2[*T, error]) ([]*T, error) {
+	var out []*T
+	for it, err := range seq {
+		if err != nil {
+			return nil, err
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		out = append(out, it)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}

@@ -1,0 +1,212 @@
+package kisiglue_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kisisync/kisisync/internal/kisiglue"
+	"github.com/kisisync/kisisync/kisi"
+	"github.com/kisisync/kisisync/schedule"
+)
+
+var t0 = time.Date(2026, time.June, 10, 12, 0, 0, 0, time.UTC)
+
+func TestWindowAndValidity(t *testing.T) {
+	t.Parallel()
+	half := t0.Add(1500 * time.Millisecond)
+	tests := []struct {
+		name      string
+		iv        schedule.Interval
+		wantFrom  *time.Time
+		wantUntil *time.Time
+		back      schedule.Interval // Window(Validity(iv))
+	}{
+		{name: "bounded", iv: schedule.Interval{Start: t0, End: t0.Add(time.Hour)},
+			wantFrom: kisi.Ptr(t0), wantUntil: kisi.Ptr(t0.Add(time.Hour)), back: schedule.Interval{Start: t0, End: t0.Add(time.Hour)}},
+		{name: "open-ended with Forever", iv: schedule.Interval{Start: t0, End: schedule.Forever},
+			wantFrom: kisi.Ptr(t0), back: schedule.Interval{Start: t0, End: schedule.Forever}},
+		{name: "open-ended with zero End", iv: schedule.Interval{Start: t0},
+			wantFrom: kisi.Ptr(t0), back: schedule.Interval{Start: t0, End: schedule.Forever}},
+		{name: "zero Start is valid from now", iv: schedule.Interval{End: t0},
+			wantUntil: kisi.Ptr(t0), back: schedule.Interval{End: t0}},
+		{name: "whole seconds", iv: schedule.Interval{Start: half, End: half.Add(time.Hour)},
+			wantFrom: kisi.Ptr(t0.Add(time.Second)), wantUntil: kisi.Ptr(t0.Add(time.Hour + time.Second)),
+			back: schedule.Interval{Start: t0.Add(time.Second), End: t0.Add(time.Hour + time.Second)}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			from, until := kisiglue.Validity(tc.iv)
+			if diff := cmp.Diff(tc.wantFrom, from); diff != "" {
+				t.Errorf("from (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.wantUntil, until); diff != "" {
+				t.Errorf("until (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.back, kisiglue.Window(from, until)); diff != "" {
+				t.Errorf("Window(Validity) (-want +got):\n%s", diff)
+			}
+			require.True(t, kisiglue.SameWindow(tc.iv, kisiglue.Window(from, until)), "a window is the same as Kisi's copy of it")
+			ra := &kisi.RoleAssignment{ValidFrom: from, ValidUntil: until}
+			require.Equal(t, kisiglue.Window(from, until), kisiglue.RoleWindow(ra))
+		})
+	}
+}
+
+func TestSameWindow(t *testing.T) {
+	t.Parallel()
+	hour := schedule.Interval{Start: t0, End: t0.Add(time.Hour)}
+	tests := []struct {
+		name string
+		a, b schedule.Interval
+		want bool
+	}{
+		{"equal", hour, hour, true},
+		{"rounded by Kisi", hour, schedule.Interval{Start: t0.Add(400 * time.Millisecond), End: t0.Add(time.Hour + 900*time.Millisecond)}, true},
+		{"other end", hour, schedule.Interval{Start: t0, End: t0.Add(2 * time.Hour)}, false},
+		{"other start", hour, schedule.Interval{Start: t0.Add(time.Minute), End: t0.Add(time.Hour)}, false},
+		{"both open, zero and Forever", schedule.Interval{Start: t0}, schedule.Interval{Start: t0, End: schedule.Forever}, true},
+		{"open and bounded", schedule.Interval{Start: t0}, hour, false},
+		{"same instant in other zones", hour, schedule.Interval{Start: t0.In(time.FixedZone("X", 3600)), End: t0.Add(time.Hour).In(time.FixedZone("Y", -3600))}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			require.Equal(t, tc.want, kisiglue.SameWindow(tc.a, tc.b))
+			require.Equal(t, tc.want, kisiglue.SameWindow(tc.b, tc.a), "symmetric")
+		})
+	}
+}
+
+func TestOpenEnded(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		end  time.Time
+		want bool
+	}{
+		{"zero", time.Time{}, true},
+		{"Forever", schedule.Forever, true},
+		{"after Forever", schedule.Forever.Add(time.Hour), true},
+		{"bounded", t0, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			require.Equal(t, tc.want, kisiglue.OpenEnded(schedule.Interval{Start: t0, End: tc.end}))
+		})
+	}
+}
+
+func TestMarkedBySDK(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		u    *kisi.User
+		want bool
+	}{
+		{"nil", nil, false},
+		{"no metadata", &kisi.User{}, false},
+		{"tagged", &kisi.User{Metadata: map[string]any{kisiglue.MetadataKey: kisiglue.MetadataValue}}, true},
+		{"other value", &kisi.User{Metadata: map[string]any{kisiglue.MetadataKey: "other"}}, false},
+		{"other key", &kisi.User{Metadata: map[string]any{"source": kisiglue.MetadataValue}}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			require.Equal(t, tc.want, kisiglue.MarkedBySDK(tc.u))
+		})
+	}
+}
+
+// pagedRoles serves n role assignments in pages, as Kisi does, and records
+// the options of each call.
+type pagedRoles struct {
+	n     int
+	calls []kisi.RoleAssignmentListOptions
+	stuck bool // from the second page on, answer with the page's own offset as the next one
+}
+
+func (p *pagedRoles) ListRoleAssignments(_ context.Context, opts *kisi.RoleAssignmentListOptions) ([]*kisi.RoleAssignment, *kisi.Response, error) {
+	p.calls = append(p.calls, *opts)
+	var out []*kisi.RoleAssignment
+	for i := opts.Offset; i < p.n && i < opts.Offset+opts.Limit; i++ {
+		out = append(out, &kisi.RoleAssignment{ID: int64(i + 1)})
+	}
+	next := 0
+	if opts.Offset+len(out) < p.n {
+		next = opts.Offset + len(out)
+	}
+	if p.stuck && opts.Offset > 0 {
+		next = opts.Offset
+	}
+	return out, &kisi.Response{Total: p.n, NextOffset: next}, nil
+}
+
+func TestRoleAssignmentsPages(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		n         int
+		limit     int
+		stuck     bool
+		wantCalls int
+		wantItems int
+	}{
+		{name: "empty", n: 0, wantCalls: 1},
+		{name: "one page of the largest size", n: 250, wantCalls: 1, wantItems: 250},
+		{name: "three pages", n: 600, wantCalls: 3, wantItems: 600},
+		{name: "caller's page size", n: 25, limit: 10, wantCalls: 3, wantItems: 25},
+		{name: "a next offset that does not advance stops", n: 600, stuck: true, wantCalls: 2, wantItems: 500},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p := &pagedRoles{n: tc.n, stuck: tc.stuck}
+			opts := kisi.RoleAssignmentListOptions{AppliesToType: kisi.ScopeGroup, AppliesToID: 7, ListOptions: kisi.ListOptions{Limit: tc.limit}}
+			got, err := kisiglue.All(t.Context(), kisiglue.RoleAssignments(t.Context(), p, opts))
+			require.NoError(t, err)
+			require.Len(t, got, tc.wantItems)
+			require.Len(t, p.calls, tc.wantCalls)
+			for _, c := range p.calls {
+				require.Equal(t, kisi.ScopeGroup, c.AppliesToType, "filters kept on every page")
+				require.Equal(t, int64(7), c.AppliesToID)
+			}
+		})
+	}
+}
+
+type failingLister struct{ err error }
+
+func (f failingLister) ListGroupLinks(context.Context, *kisi.GroupLinkListOptions) ([]*kisi.GroupLink, *kisi.Response, error) {
+	return nil, nil, f.err
+}
+
+func (f failingLister) ListUsers(context.Context, *kisi.UserListOptions) ([]*kisi.User, *kisi.Response, error) {
+	return nil, nil, f.err
+}
+
+func (f failingLister) ListGroupLocks(context.Context, *kisi.GroupLockListOptions) ([]*kisi.GroupLock, *kisi.Response, error) {
+	return nil, nil, f.err
+}
+
+func TestAllErrors(t *testing.T) {
+	t.Parallel()
+	boom := errors.New("boom")
+	_, err := kisiglue.All(t.Context(), kisiglue.GroupLinks(t.Context(), failingLister{boom}, kisi.GroupLinkListOptions{}))
+	require.ErrorIs(t, err, boom)
+	_, err = kisiglue.All(t.Context(), kisiglue.Users(t.Context(), failingLister{boom}, kisi.UserListOptions{}))
+	require.ErrorIs(t, err, boom)
+	_, err = kisiglue.All(t.Context(), kisiglue.GroupLocks(t.Context(), failingLister{boom}, kisi.GroupLockListOptions{}))
+	require.ErrorIs(t, err, boom)
+
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, err = kisiglue.All(ctx, kisiglue.RoleAssignments(ctx, &pagedRoles{n: 3}, kisi.RoleAssignmentListOptions{}))
+	require.ErrorIs(t, err, context.Canceled, "a fetch that ignores ctx still ends with ctx's error")
+}
