@@ -1,9 +1,7 @@
 package fleet
 
 import (
-	"context"
 	"errors"
-	"net"
 	"net/http"
 	"sync/atomic"
 	"time"
@@ -12,7 +10,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/kisisync/kisisync/access"
-	"github.com/kisisync/kisisync/kisi"
 )
 
 // Metrics are the worker's Prometheus metrics, registered on their own
@@ -29,8 +26,9 @@ type Metrics struct {
 	// Changes counts what runs did, by kind: created, replaced, deleted,
 	// expired, adopted, forgotten, users_created, invitations.
 	Changes *prometheus.CounterVec
-	// Failures counts the causes of failed changes and runs by class (see
-	// [FailureClass]).
+	// Failures counts failed changes by the reconciler's failure class
+	// (systemic, missing, quota, refused, unknown, transient), and runs
+	// that failed before they could plan as "run".
 	Failures *prometheus.CounterVec
 	// HeldRevocations counts the revocations the revoke guard held back.
 	HeldRevocations prometheus.Counter
@@ -56,7 +54,7 @@ func NewMetrics() *Metrics {
 			Name: "kisisync_fleet_changes_total", Help: "Changes made in Kisi and the Store, by kind.",
 		}, []string{"kind"}),
 		Failures: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "kisisync_fleet_failures_total", Help: "Causes of failed changes and runs, by failure class.",
+			Name: "kisisync_fleet_failures_total", Help: "Failed changes by failure class; runs that could not plan as run.",
 		}, []string{"class"}),
 		HeldRevocations: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "kisisync_fleet_held_revocations_total", Help: "Revocations held back by the revoke guard.",
@@ -94,64 +92,21 @@ func (m *Metrics) observeReport(r *access.Report) {
 	}
 }
 
-// observeErr counts each cause joined in err by its failure class.
-func (m *Metrics) observeErr(err error) {
-	for _, e := range leaves(err) {
-		m.Failures.WithLabelValues(FailureClass(e)).Inc()
-	}
-}
-
-// leaves unpacks errors.Join trees into their parts.
-func leaves(err error) []error {
-	if err == nil {
-		return nil
-	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []error
-		for _, e := range j.Unwrap() {
-			out = append(out, leaves(e)...)
+// observeFailures counts the failed changes of a run by their class, as
+// the reconciler classed them (access.FailureClass: systemic, missing,
+// quota, refused, unknown, transient), and a run that failed before it
+// could plan (the snapshot, the Store or the lease) as "run".
+func (m *Metrics) observeFailures(r *access.Report, err error) {
+	if r == nil {
+		var held *access.RevokeLimitError
+		if err != nil && !errors.Is(err, access.ErrLeaseHeld) && !errors.As(err, &held) {
+			m.Failures.WithLabelValues("run").Inc()
 		}
-		return out
+		return
 	}
-	return []error{err}
-}
-
-// FailureClass names the class of a failure, following the failure classes
-// of the design: "systemic" (401/403), "rate_limited" (429), "missing"
-// (404), "conflict", "refused" (another 4xx), "server" (5xx), "network"
-// (no answer), "unknown_outcome" (a create that may have happened),
-// "held" (the revoke guard), "busy" (lease held elsewhere),
-// "timeout" (the run's time ran out) or "other".
-func FailureClass(err error) string {
-	var apiErr *kisi.Error
-	var held *access.RevokeLimitError
-	var netErr net.Error
-	switch {
-	case errors.As(err, &held):
-		return "held"
-	case errors.Is(err, access.ErrLeaseHeld):
-		return "busy"
-	case errors.Is(err, kisi.ErrRateLimited):
-		return "rate_limited"
-	case errors.Is(err, kisi.ErrUnauthorized), errors.Is(err, kisi.ErrForbidden):
-		return "systemic"
-	case errors.Is(err, kisi.ErrNotFound):
-		return "missing"
-	case errors.Is(err, kisi.ErrConflict):
-		return "conflict"
-	case errors.Is(err, kisi.ErrMaybeApplied):
-		return "unknown_outcome"
-	case errors.As(err, &apiErr):
-		if apiErr.StatusCode >= 500 {
-			return "server"
-		}
-		return "refused"
-	case errors.Is(err, context.DeadlineExceeded):
-		return "timeout"
-	case errors.As(err, &netErr):
-		return "network"
+	for _, f := range r.Failures {
+		m.Failures.WithLabelValues(string(f.Class)).Inc()
 	}
-	return "other"
 }
 
 // countingTransport counts Kisi responses by status class, and the

@@ -1,41 +1,43 @@
-package fleet_test
+package fleet
 
 import (
-	"context"
 	"errors"
-	"fmt"
-	"net"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
 	"github.com/kisisync/kisisync/access"
-	"github.com/kisisync/kisisync/examples/fleet"
-	"github.com/kisisync/kisisync/kisi"
 )
 
-func TestFailureClass(t *testing.T) {
+func TestObserveFailures(t *testing.T) {
 	tests := []struct {
-		name string
-		err  error
-		want string
+		name   string
+		report *access.Report
+		err    error
+		want   map[string]float64
 	}{
-		{"revoke guard", &access.RevokeLimitError{Organization: "o"}, "held"},
-		{"lease held", &access.LeaseHeldError{Organization: "o"}, "busy"},
-		{"401", &kisi.Error{StatusCode: 401}, "systemic"},
-		{"403", &kisi.Error{StatusCode: 403}, "systemic"},
-		{"404", fmt.Errorf("access: create: %w", &kisi.Error{StatusCode: 404}), "missing"},
-		{"422", &kisi.Error{StatusCode: 422}, "refused"},
-		{"429", &kisi.Error{StatusCode: 429}, "rate_limited"},
-		{"503", &kisi.Error{StatusCode: 503}, "server"},
-		{"lost create", fmt.Errorf("%w: %w", kisi.ErrMaybeApplied, &kisi.Error{StatusCode: 500}), "unknown_outcome"},
-		{"timeout", fmt.Errorf("run: %w", context.DeadlineExceeded), "timeout"},
-		{"network", &net.OpError{Op: "dial", Err: errors.New("connection refused")}, "network"},
-		{"other", errors.New("snapshot unreadable"), "other"},
+		{"classes of the report", &access.Report{Failures: []access.Failure{
+			{Class: access.FailureUnknown}, {Class: access.FailureTransient}, {Class: access.FailureUnknown},
+		}}, errors.New("joined"), map[string]float64{"unknown": 2, "transient": 1}},
+		{"systemic stop", &access.Report{Failures: []access.Failure{{Class: access.FailureSystemic}}},
+			&access.SystemicError{Err: errors.New("401")}, map[string]float64{"systemic": 1}},
+		{"no plan", nil, errors.New("snapshot unreadable"), map[string]float64{"run": 1}},
+		{"busy", nil, &access.LeaseHeldError{Organization: "o"}, map[string]float64{}},
+		{"held", nil, &access.RevokeLimitError{Organization: "o"}, map[string]float64{}},
+		{"clean", &access.Report{}, nil, map[string]float64{}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			require.Equal(t, tc.want, fleet.FailureClass(tc.err))
+			m := NewMetrics()
+			m.observeFailures(tc.report, tc.err)
+			got := map[string]float64{}
+			for _, class := range []string{"systemic", "missing", "quota", "refused", "unknown", "transient", "run"} {
+				if v := testutil.ToFloat64(m.Failures.WithLabelValues(class)); v > 0 {
+					got[class] = v
+				}
+			}
+			require.Equal(t, tc.want, got)
 		})
 	}
 }

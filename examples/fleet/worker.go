@@ -467,13 +467,15 @@ func (w *Worker) nextRun(now time.Time, out outcome) time.Time {
 func (w *Worker) record(ctx context.Context, org *Organization, holder string, job *river.Job[SyncArgs],
 	start, end, next time.Time, out outcome) string {
 	var revoke *access.RevokeLimitError
+	var systemic *access.SystemicError
 	result := "ok"
 	switch {
 	case errors.As(out.err, &revoke):
 		result = "held"
-		w.metrics.HeldRevocations.Add(float64(revoke.Revocations))
 	case errors.Is(out.err, access.ErrLeaseHeld):
 		result = "busy"
+	case errors.As(out.err, &systemic):
+		result = "systemic"
 	case out.err != nil && out.report != nil:
 		result = "failed"
 	case out.err != nil:
@@ -484,14 +486,28 @@ func (w *Worker) record(ctx context.Context, org *Organization, holder string, j
 	w.metrics.Runs.WithLabelValues(result).Inc()
 	w.metrics.RunDuration.Observe(since(end, start))
 	w.metrics.observeReport(out.report)
-	w.metrics.observeErr(out.err)
+	w.metrics.observeFailures(out.report, out.err)
+	switch {
+	case out.report != nil && len(out.report.Held) > 0:
+		w.metrics.HeldRevocations.Add(float64(len(out.report.Held)))
+	case revoke != nil:
+		w.metrics.HeldRevocations.Add(float64(revoke.Revocations))
+	}
 
 	attrs := []any{"organization", org.ID, "run", holder, "job_id", job.ID, "attempt", job.Attempt,
 		"result", result, "verified", out.verified, "kisi_requests", out.requests,
 		"duration_ms", end.Sub(start).Milliseconds(), "next_run", next.UTC().Format(time.RFC3339Nano)}
 	if r := out.report; r != nil {
 		attrs = append(attrs, "created", r.Created, "replaced", r.Replaced, "deleted", r.Deleted,
-			"failed", r.Failed, "adopted", r.Adopted, "unresolved", r.Unresolved, "held", r.Held)
+			"failed", r.Failed, "adopted", r.Adopted, "unresolved", r.Unresolved, "held", len(r.Held),
+			"not_attempted", r.NotAttempted, "parked", len(r.Parked))
+		if len(r.Failures) > 0 {
+			classes := map[string]int{}
+			for _, f := range r.Failures {
+				classes[string(f.Class)]++
+			}
+			attrs = append(attrs, "failures", classes)
+		}
 	}
 	if d := out.drift; d != nil {
 		attrs = append(attrs, "drift_missing", len(d.Missing), "drift_edited", len(d.Edited),
