@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -129,7 +130,7 @@ func New(pool *pgxpool.Pool, cfg *Config, store access.Store, loader Loader, opt
 		cfg: cfg, pool: pool, store: store, loader: loader,
 		orgs:     map[string]*Organization{},
 		limiters: NewLimiters(cfg.RatePerUser),
-		id:       cmpOr(opt.ID, "worker"),
+		id:       cmp.Or(opt.ID, "worker"),
 		log:      opt.Logger,
 		metrics:  opt.Metrics,
 		clock:    opt.Clock,
@@ -577,11 +578,4 @@ func (s *loggingStore) Delete(ctx context.Context, org string, token int64, key 
 			"group_id", old.GroupID, "kisi_id", old.KisiID)
 	}
 	return nil
-}
-
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }

@@ -11,6 +11,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -20,7 +21,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -85,7 +85,7 @@ func run(ctx context.Context, args []string, stderr *os.File) error {
 	}
 	if *id == "" {
 		host, _ := os.Hostname()
-		*id = fmt.Sprintf("%s-%d", cmpOr(host, "worker"), os.Getpid())
+		*id = fmt.Sprintf("%s-%d", cmp.Or(host, "worker"), os.Getpid())
 	}
 	log = log.With("worker", *id)
 	store, err := openStore(*storeKind, pool)
@@ -124,11 +124,4 @@ func run(ctx context.Context, args []string, stderr *os.File) error {
 		_ = srv.Shutdown(sctx)
 	}
 	return w.Stop(sctx)
-}
-
-func cmpOr(s, def string) string {
-	if strings.TrimSpace(s) == "" {
-		return def
-	}
-	return s
 }
