@@ -1,0 +1,217 @@
+package fleet
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/mapping"
+)
+
+// Config is the worker's configuration, read from a JSON file by
+// [ReadConfig]. Durations are Go duration strings ("30s", "15m").
+type Config struct {
+	// Organizations are the organizations this fleet syncs.
+	Organizations []Organization `json:"organizations"`
+	// Floor and Ceiling bound the wait before an organization's next run
+	// (default 30s and 15m): Report.NextRun is clamped between them.
+	Floor   Duration `json:"floor,omitzero"`
+	Ceiling Duration `json:"ceiling,omitzero"`
+	// VerifyEvery is how often every organization runs a Verify before its
+	// sync (default 6h); a negative value turns the periodic Verify off.
+	VerifyEvery Duration `json:"verify_every,omitzero"`
+	// Workers is the number of runs one process makes at once (default 10).
+	Workers int `json:"workers,omitempty"`
+	// RatePerUser is the pace, in requests per second, of each Kisi user's
+	// limiter in this process (default 5, Kisi's limit per user). With N
+	// worker processes, set it to 5/N so that together they keep Kisi's
+	// limit.
+	RatePerUser float64 `json:"rate_per_user,omitempty"`
+	// JobTimeout bounds one run (default 10m). RescueAfter is when River
+	// hands a job whose worker died to another worker (default
+	// JobTimeout + 1m). LeaseTTL is the Store lease of a run (default 2m;
+	// a long run renews it): a dead worker's organization waits at most
+	// that long before another run may write.
+	JobTimeout  Duration `json:"job_timeout,omitzero"`
+	RescueAfter Duration `json:"rescue_after,omitzero"`
+	LeaseTTL    Duration `json:"lease_ttl,omitzero"`
+	// RetryAfter caps the wait after a run that left failures (default 1m).
+	RetryAfter Duration `json:"retry_after,omitzero"`
+	// KisiRetry sets the Kisi client's retries: how many after the first
+	// attempt and the backoff bounds (default 4, 500ms, 30s).
+	KisiRetry *Retry `json:"kisi_retry,omitempty"`
+}
+
+// Retry configures the Kisi client's retries (see kisi.WithRetry).
+type Retry struct {
+	Max     int      `json:"max"`
+	WaitMin Duration `json:"wait_min"`
+	WaitMax Duration `json:"wait_max"`
+}
+
+// Organization is one Kisi organization and how to sync it.
+type Organization struct {
+	// ID names the organization in the platform, the Store and the jobs.
+	ID string `json:"id"`
+	// KisiUser identifies the Kisi user the API key belongs to; all
+	// organizations with the same KisiUser share one rate limiter.
+	KisiUser string `json:"kisi_user"`
+	// BaseURL is the Kisi API root (default https://api.kisi.io).
+	BaseURL string `json:"base_url,omitempty"`
+	// APIKey is the Kisi API key; APIKeyEnv names an environment variable
+	// holding it instead (preferred: keeps the key out of the file).
+	APIKey    string `json:"api_key,omitempty"`
+	APIKeyEnv string `json:"api_key_env,omitempty"`
+	// WebhookSecret is the signature key of the organization's Kisi
+	// webhook integration; WebhookSecretEnv names an environment variable
+	// holding it. Without one, webhooks for the organization are refused.
+	WebhookSecret    string `json:"webhook_secret,omitempty"`
+	WebhookSecretEnv string `json:"webhook_secret_env,omitempty"`
+	// Mapping and Policy are the organization's access rules.
+	Mapping mapping.Mapping `json:"mapping"`
+	Policy  *access.Policy  `json:"policy,omitempty"`
+}
+
+// Duration is a time.Duration written as a Go duration string in JSON.
+type Duration time.Duration
+
+// MarshalJSON writes d as a duration string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON reads a duration string such as "1m30s".
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration must be a string such as \"30s\": %w", err)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// ReadConfig reads and checks the configuration file at path.
+func ReadConfig(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("fleet: read config: %w", err)
+	}
+	c, err := ParseConfig(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w (in %s)", err, path)
+	}
+	return c, nil
+}
+
+// ParseConfig decodes and checks a configuration: it fills in defaults,
+// reads the secrets named by *_env keys from the environment, and reports
+// every problem at once. Unknown keys are refused.
+func ParseConfig(data []byte) (*Config, error) {
+	c := new(Config)
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(c); err != nil {
+		return nil, fmt.Errorf("fleet: config: %w", err)
+	}
+	if err := c.normalize(); err != nil {
+		return nil, fmt.Errorf("fleet: config: %w", err)
+	}
+	return c, nil
+}
+
+// normalize fills in defaults, resolves secrets from the environment and
+// checks the configuration.
+func (c *Config) normalize() error {
+	def := func(d *Duration, v time.Duration) {
+		if *d == 0 {
+			*d = Duration(v)
+		}
+	}
+	def(&c.Floor, 30*time.Second)
+	def(&c.Ceiling, 15*time.Minute)
+	def(&c.VerifyEvery, 6*time.Hour)
+	def(&c.JobTimeout, 10*time.Minute)
+	def(&c.RescueAfter, time.Duration(c.JobTimeout)+time.Minute)
+	def(&c.LeaseTTL, 2*time.Minute)
+	def(&c.RetryAfter, time.Minute)
+	if c.Workers == 0 {
+		c.Workers = 10
+	}
+	if c.RatePerUser == 0 {
+		c.RatePerUser = 5
+	}
+	var errs []error
+	switch {
+	case c.Floor < 0 || c.Ceiling < c.Floor:
+		errs = append(errs, fmt.Errorf("need 0 <= floor (%v) <= ceiling (%v)", time.Duration(c.Floor), time.Duration(c.Ceiling)))
+	case c.Workers < 1:
+		errs = append(errs, fmt.Errorf("workers %d: must be at least 1", c.Workers))
+	case c.RatePerUser < 0:
+		errs = append(errs, fmt.Errorf("rate_per_user %v: must be positive", c.RatePerUser))
+	case c.RescueAfter <= c.JobTimeout:
+		errs = append(errs, fmt.Errorf("rescue_after (%v) must be longer than job_timeout (%v)", time.Duration(c.RescueAfter), time.Duration(c.JobTimeout)))
+	}
+	if len(c.Organizations) == 0 {
+		errs = append(errs, errors.New("no organizations"))
+	}
+	seen := map[string]bool{}
+	for i := range c.Organizations {
+		o := &c.Organizations[i]
+		if o.ID == "" {
+			errs = append(errs, fmt.Errorf("organization %d: empty id", i))
+			continue
+		}
+		if !validID(o.ID) {
+			errs = append(errs, fmt.Errorf("organization %q: id may hold only letters, digits, '.', '_' and '-'", o.ID))
+		}
+		if seen[o.ID] {
+			errs = append(errs, fmt.Errorf("organization %q: listed twice", o.ID))
+		}
+		seen[o.ID] = true
+		if o.KisiUser == "" {
+			errs = append(errs, fmt.Errorf("organization %q: empty kisi_user", o.ID))
+		}
+		if o.APIKeyEnv != "" {
+			o.APIKey = os.Getenv(o.APIKeyEnv)
+		}
+		if o.APIKey == "" {
+			errs = append(errs, fmt.Errorf("organization %q: no api key (api_key or api_key_env)", o.ID))
+		}
+		if o.WebhookSecretEnv != "" {
+			o.WebhookSecret = os.Getenv(o.WebhookSecretEnv)
+		}
+		if err := o.Mapping.Validate(nil); err != nil {
+			errs = append(errs, fmt.Errorf("organization %q: %w", o.ID, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// policy returns the organization's policy, or the default.
+func (o *Organization) policy() access.Policy {
+	if o.Policy != nil {
+		return *o.Policy
+	}
+	return access.DefaultPolicy()
+}
+
+// validID reports whether id is a usable organization id: 1 to 128
+// letters, digits, '.', '_' or '-', not starting with '.'.
+func validID(id string) bool {
+	if id == "" || len(id) > 128 || id[0] == '.' {
+		return false
+	}
+	for _, r := range id {
+		ok := r == '.' || r == '_' || r == '-' || ('0' <= r && r <= '9') || ('a' <= r && r <= 'z') || ('A' <= r && r <= 'Z')
+		if !ok {
+			return false
+		}
+	}
+	return true
+}

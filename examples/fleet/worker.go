@@ -1,0 +1,581 @@
+package fleet
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jonboulle/clockwork"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/kisi"
+)
+
+// Loader is where a host plugs in its data: Load reads, at the moment of
+// the call, everything the platform knows about one organization that
+// bears on door access. It must return the whole picture or an error (the
+// reconciler revokes what is missing, within its revoke guard).
+type Loader interface {
+	Load(ctx context.Context, org string) (access.Snapshot, error)
+}
+
+// LoaderFunc adapts a function to a [Loader].
+type LoaderFunc func(ctx context.Context, org string) (access.Snapshot, error)
+
+// Load calls f.
+func (f LoaderFunc) Load(ctx context.Context, org string) (access.Snapshot, error) {
+	return f(ctx, org)
+}
+
+// QueueSync is the River queue of the fleet's jobs.
+const QueueSync = "kisisync"
+
+// SyncArgs is the job that runs one organization: an optional Verify, then
+// a Sync. Unique by organization among the jobs not finished, so at most
+// one exists per organization.
+type SyncArgs struct {
+	Org string `json:"org" river:"unique"`
+}
+
+// Kind implements river.JobArgs.
+func (SyncArgs) Kind() string { return "kisisync_sync" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (SyncArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{
+		Queue:       QueueSync,
+		MaxAttempts: 100,
+		UniqueOpts: river.UniqueOpts{
+			ByArgs: true,
+			// Completed is left out, so a run can complete its job and
+			// insert the next one in one transaction.
+			ByState: []rivertype.JobState{
+				rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
+				rivertype.JobStateRetryable, rivertype.JobStateScheduled,
+			},
+		},
+	}
+}
+
+// VerifyArgs is the periodic job that asks every organization for a Verify
+// and wakes it; it also forgets webhook deliveries older than
+// [DeliveryRetention].
+type VerifyArgs struct{}
+
+// Kind implements river.JobArgs.
+func (VerifyArgs) Kind() string { return "kisisync_verify_all" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (VerifyArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: QueueSync} }
+
+// DeliveryRetention is how long webhook delivery uuids are kept to refuse
+// replays.
+const DeliveryRetention = 30 * 24 * time.Hour
+
+// Options are the optional parts of a [Worker].
+type Options struct {
+	// ID names this process in logs, River and Store leases (default
+	// "worker").
+	ID string
+	// Logger receives the worker's logs (default discards).
+	Logger *slog.Logger
+	// Metrics receives the worker's metrics (default new ones).
+	Metrics *Metrics
+	// Clock is the worker's clock (default the real one).
+	Clock clockwork.Clock
+	// Transport is the base HTTP transport to Kisi (default a clone of
+	// http.DefaultTransport).
+	Transport http.RoundTripper
+}
+
+// Worker runs the fleet's jobs in this process. Create it with [New], start
+// it with [Worker.Start] and stop it with [Worker.Stop]. Safe for
+// concurrent use.
+type Worker struct {
+	cfg      *Config
+	pool     *pgxpool.Pool
+	store    access.Store
+	loader   Loader
+	orgs     map[string]*Organization
+	limiters *Limiters
+	id       string
+	log      *slog.Logger
+	metrics  *Metrics
+	clock    clockwork.Clock
+	base     http.RoundTripper
+	river    *river.Client[pgx.Tx]
+}
+
+// New returns a Worker over pool (River's and the fleet's tables, see
+// [Migrate]) that keeps its records in store and reads snapshots from
+// loader. It starts nothing.
+func New(pool *pgxpool.Pool, cfg *Config, store access.Store, loader Loader, opt Options) (*Worker, error) {
+	if pool == nil || cfg == nil || store == nil || loader == nil {
+		return nil, errors.New("fleet: new worker: nil pool, config, store or loader")
+	}
+	w := &Worker{
+		cfg: cfg, pool: pool, store: store, loader: loader,
+		orgs:     map[string]*Organization{},
+		limiters: NewLimiters(cfg.RatePerUser),
+		id:       cmp.Or(opt.ID, "worker"),
+		log:      opt.Logger,
+		metrics:  opt.Metrics,
+		clock:    opt.Clock,
+		base:     opt.Transport,
+	}
+	if w.log == nil {
+		w.log = slog.New(slog.DiscardHandler)
+	}
+	if w.metrics == nil {
+		w.metrics = NewMetrics()
+	}
+	if w.clock == nil {
+		w.clock = clockwork.NewRealClock()
+	}
+	if w.base == nil {
+		w.base = http.DefaultTransport.(*http.Transport).Clone()
+	}
+	for i := range cfg.Organizations {
+		o := &cfg.Organizations[i]
+		w.orgs[o.ID] = o
+	}
+	workers := river.NewWorkers()
+	if err := river.AddWorkerSafely(workers, &syncWorker{w: w}); err != nil {
+		return nil, fmt.Errorf("fleet: new worker: %w", err)
+	}
+	if err := river.AddWorkerSafely(workers, &verifyWorker{w: w}); err != nil {
+		return nil, fmt.Errorf("fleet: new worker: %w", err)
+	}
+	var periodic []*river.PeriodicJob
+	if cfg.VerifyEvery > 0 {
+		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(time.Duration(cfg.VerifyEvery)),
+			func() (river.JobArgs, *river.InsertOpts) { return VerifyArgs{}, nil }, nil))
+	}
+	rc, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
+		ID:                   w.id,
+		Logger:               w.log.With("component", "river"),
+		Queues:               map[string]river.QueueConfig{QueueSync: {MaxWorkers: cfg.Workers}},
+		Workers:              workers,
+		PeriodicJobs:         periodic,
+		JobTimeout:           time.Duration(cfg.JobTimeout),
+		RescueStuckJobsAfter: time.Duration(cfg.RescueAfter),
+		FetchPollInterval:    500 * time.Millisecond,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("fleet: new worker: %w", err)
+	}
+	w.river = rc
+	return w, nil
+}
+
+// Organizations returns the IDs of the configured organizations, sorted.
+func (w *Worker) Organizations() []string { return slices.Sorted(maps.Keys(w.orgs)) }
+
+// Start makes sure every configured organization has its job, then starts
+// working. It returns once the River client runs; stop it with Stop.
+func (w *Worker) Start(ctx context.Context) error {
+	if err := w.ensure(ctx); err != nil {
+		return err
+	}
+	if err := w.river.Start(ctx); err != nil {
+		return fmt.Errorf("fleet: start: %w", err)
+	}
+	return nil
+}
+
+// Stop stops fetching jobs and waits for the runs in progress until ctx is
+// done, then cancels them (each is run again by another worker).
+func (w *Worker) Stop(ctx context.Context) error {
+	err := w.river.Stop(ctx)
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		err = w.river.StopAndCancel(context.WithoutCancel(ctx))
+	}
+	if err != nil {
+		return fmt.Errorf("fleet: stop: %w", err)
+	}
+	return nil
+}
+
+// ensure inserts the job of every organization that has none (a new
+// organization, or one whose job was discarded).
+func (w *Worker) ensure(ctx context.Context) error {
+	ids := w.Organizations()
+	if _, err := w.pool.Exec(ctx, `INSERT INTO fleet_org (org) SELECT unnest($1::text[]) ON CONFLICT (org) DO NOTHING`, ids); err != nil {
+		return fmt.Errorf("fleet: ensure jobs: %w", err)
+	}
+	params := make([]river.InsertManyParams, len(ids))
+	for i, id := range ids {
+		params[i] = river.InsertManyParams{Args: SyncArgs{Org: id}}
+	}
+	if _, err := w.river.InsertMany(ctx, params); err != nil {
+		return fmt.Errorf("fleet: ensure jobs: %w", err)
+	}
+	return nil
+}
+
+// ErrUnknownOrganization is returned for an organization the configuration
+// does not list.
+var ErrUnknownOrganization = errors.New("fleet: unknown organization")
+
+// Wake asks for a run of org as soon as a worker is free; with verify, the
+// run starts with a Verify. A wake during a run makes the next run start
+// when that one ends. Wakes are durable once Wake returns.
+func (w *Worker) Wake(ctx context.Context, org string, verify bool) error {
+	if w.orgs[org] == nil {
+		return fmt.Errorf("%w %q", ErrUnknownOrganization, org)
+	}
+	return pgx.BeginFunc(ctx, w.pool, func(tx pgx.Tx) error { return w.wakeTx(ctx, tx, org, verify) })
+}
+
+// Deliver records a Kisi webhook delivery of org with uuid and, when it is
+// the first delivery of that uuid and wake is set, wakes org (with verify)
+// in the same transaction. It reports false for a repeated delivery, which
+// is then neither recorded again nor acted on; every process sees the
+// same answer, since the uuid is kept in PostgreSQL.
+func (w *Worker) Deliver(ctx context.Context, org, uuid string, wake, verify bool) (first bool, err error) {
+	if w.orgs[org] == nil {
+		return false, fmt.Errorf("%w %q", ErrUnknownOrganization, org)
+	}
+	err = pgx.BeginFunc(ctx, w.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `INSERT INTO fleet_webhook_delivery (org, uuid) VALUES ($1, $2) ON CONFLICT DO NOTHING`, org, uuid)
+		if err != nil {
+			return err
+		}
+		if first = tag.RowsAffected() == 1; !first || !wake {
+			return nil
+		}
+		return w.wakeTx(ctx, tx, org, verify)
+	})
+	if err != nil {
+		return false, fmt.Errorf("fleet: record webhook delivery: %w", err)
+	}
+	return first, nil
+}
+
+// wakeTx counts a wake of org and makes its job available now. Both
+// happen under the lock of org's fleet_org row, which a run's completion
+// takes too: either the run sees the wake and schedules its successor now,
+// or the wake finds the successor and brings it forward.
+func (w *Worker) wakeTx(ctx context.Context, tx pgx.Tx, org string, verify bool) error {
+	v := 0
+	if verify {
+		v = 1
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO fleet_org (org, wakes, verify_wanted) VALUES ($1, 1, $2)
+		ON CONFLICT (org) DO UPDATE SET wakes = fleet_org.wakes + 1, verify_wanted = fleet_org.verify_wanted + $2`, org, v); err != nil {
+		return fmt.Errorf("fleet: wake %q: %w", org, err)
+	}
+	res, err := w.river.InsertTx(ctx, tx, SyncArgs{Org: org}, nil)
+	if err != nil {
+		return fmt.Errorf("fleet: wake %q: %w", org, err)
+	}
+	if res.UniqueSkippedAsDuplicate {
+		switch res.Job.State {
+		case rivertype.JobStateScheduled, rivertype.JobStateRetryable:
+			if _, err := w.river.JobRetryTx(ctx, tx, res.Job.ID); err != nil {
+				return fmt.Errorf("fleet: wake %q: %w", org, err)
+			}
+		}
+	}
+	return nil
+}
+
+// syncWorker runs SyncArgs jobs.
+type syncWorker struct {
+	river.WorkerDefaults[SyncArgs]
+	w *Worker
+}
+
+// Work implements river.Worker.
+func (s *syncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
+	return s.w.run(ctx, job)
+}
+
+// verifyWorker runs VerifyArgs jobs.
+type verifyWorker struct {
+	river.WorkerDefaults[VerifyArgs]
+	w *Worker
+}
+
+// Work implements river.Worker.
+func (v *verifyWorker) Work(ctx context.Context, _ *river.Job[VerifyArgs]) error {
+	w := v.w
+	if err := w.ensure(ctx); err != nil {
+		return err
+	}
+	for _, org := range w.Organizations() {
+		if err := w.Wake(ctx, org, true); err != nil {
+			return err
+		}
+	}
+	cutoff := w.clock.Now().Add(-DeliveryRetention)
+	if _, err := w.pool.Exec(ctx, `DELETE FROM fleet_webhook_delivery WHERE received_at < $1`, cutoff); err != nil {
+		return fmt.Errorf("fleet: prune webhook deliveries: %w", err)
+	}
+	return nil
+}
+
+// outcome is what one run did, for the log, the metrics and the next job.
+type outcome struct {
+	requests int64 // Kisi requests sent, retries included
+	report   *access.Report
+	err      error
+	verified bool
+	drift    *access.Drift
+}
+
+// run is one organization's run: an optional Verify, then a Sync; then, in
+// one transaction, the job's completion and the insert of the next one.
+func (w *Worker) run(ctx context.Context, job *river.Job[SyncArgs]) error {
+	org := w.orgs[job.Args.Org]
+	if org == nil {
+		w.log.WarnContext(ctx, "job of an organization no longer configured; cancelled", "organization", job.Args.Org)
+		return river.JobCancel(fmt.Errorf("%w %q", ErrUnknownOrganization, job.Args.Org))
+	}
+	start := w.clock.Now()
+	w.metrics.NextRunLag.Observe(max(0, since(start, job.ScheduledAt)))
+	var wakes, wanted, done int64
+	err := w.pool.QueryRow(ctx, `INSERT INTO fleet_org (org, last_started) VALUES ($1, $2)
+		ON CONFLICT (org) DO UPDATE SET last_started = $2
+		RETURNING wakes, verify_wanted, verify_done`, org.ID, start).Scan(&wakes, &wanted, &done)
+	if err != nil {
+		return fmt.Errorf("fleet: run %q: %w", org.ID, err)
+	}
+	holder := fmt.Sprintf("%s/job-%d/attempt-%d", w.id, job.ID, job.Attempt)
+	out := w.syncOrg(ctx, org, holder, wanted > done)
+	end := w.clock.Now()
+	next := w.nextRun(end, out)
+	result := w.record(ctx, org, holder, job, start, end, next, out)
+
+	// Complete this job and insert the next under the row lock of
+	// fleet_org, even when the run's own time ran out.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	return pgx.BeginFunc(fctx, w.pool, func(tx pgx.Tx) error {
+		var now int64
+		if err := tx.QueryRow(fctx, `SELECT wakes FROM fleet_org WHERE org = $1 FOR UPDATE`, org.ID).Scan(&now); err != nil {
+			return fmt.Errorf("fleet: finish run %q: %w", org.ID, err)
+		}
+		if now != wakes {
+			next = w.clock.Now() // woken during the run
+		}
+		if _, err := river.JobCompleteTx[*riverpgxv5.Driver](fctx, tx, job); err != nil {
+			return fmt.Errorf("fleet: finish run %q: %w", org.ID, err)
+		}
+		if _, err := w.river.InsertTx(fctx, tx, SyncArgs{Org: org.ID}, &river.InsertOpts{ScheduledAt: next}); err != nil {
+			return fmt.Errorf("fleet: schedule next run of %q: %w", org.ID, err)
+		}
+		verifyDone := done
+		if out.verified {
+			verifyDone = wanted
+		}
+		_, err := tx.Exec(fctx, `UPDATE fleet_org SET last_finished = $2, last_result = $3, next_run = $4,
+			verify_done = greatest(verify_done, $5) WHERE org = $1`, org.ID, end, result, next, verifyDone)
+		return err
+	})
+}
+
+// syncOrg builds the organization's client and reconciler and runs it.
+func (w *Worker) syncOrg(ctx context.Context, org *Organization, holder string, verify bool) outcome {
+	before, err := w.store.Load(ctx, org.ID)
+	if err != nil {
+		return outcome{err: fmt.Errorf("fleet: load records of %q: %w", org.ID, err)}
+	}
+	st := newLoggingStore(w.store, w.log.With("organization", org.ID, "run", holder), before)
+	var requests atomic.Int64
+	rec, err := w.reconciler(org, st, holder, &requests)
+	if err != nil {
+		return outcome{err: err}
+	}
+	snap, err := w.loader.Load(ctx, org.ID)
+	if err != nil {
+		return outcome{err: fmt.Errorf("fleet: load snapshot of %q: %w", org.ID, err)}
+	}
+	var out outcome
+	if verify {
+		if out.drift, err = rec.Verify(ctx); err != nil {
+			return outcome{err: err, requests: requests.Load()}
+		}
+		out.verified = true
+	}
+	out.report, out.err = rec.Sync(ctx, snap)
+	out.requests = requests.Load()
+	return out
+}
+
+// reconciler returns a Reconciler for org whose Kisi client shares the
+// limiter of org's Kisi user.
+func (w *Worker) reconciler(org *Organization, st access.Store, holder string, requests *atomic.Int64) (*access.Reconciler, error) {
+	opts := []kisi.Option{
+		kisi.WithLimiter(w.limiters.For(org.KisiUser)),
+		kisi.WithHTTPClient(&http.Client{Transport: countingTransport{base: w.base, m: w.metrics, n: requests}, Timeout: kisi.DefaultTimeout}),
+		kisi.WithUserAgent("kisisync-fleet (" + holder + ")"),
+	}
+	if org.BaseURL != "" {
+		opts = append(opts, kisi.WithBaseURL(org.BaseURL))
+	}
+	if r := w.cfg.KisiRetry; r != nil {
+		opts = append(opts, kisi.WithRetry(r.Max, time.Duration(r.WaitMin), time.Duration(r.WaitMax)))
+	}
+	kc, err := kisi.NewClient(org.APIKey, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("fleet: kisi client of %q: %w", org.ID, err)
+	}
+	return access.NewReconciler(kc, st, org.Mapping, org.policy(),
+		access.WithOrganization(org.ID), access.WithHolder(holder), access.WithClock(w.clock),
+		access.WithLeaseTTL(time.Duration(w.cfg.LeaseTTL)), access.WithRetryAfter(time.Duration(w.cfg.RetryAfter)),
+		access.WithLogger(w.log.With("organization", org.ID)))
+}
+
+// nextRun is when the organization runs next: Report.NextRun, or a retry
+// after a failed run, or when a held lease ends; clamped to [floor, ceiling].
+func (w *Worker) nextRun(now time.Time, out outcome) time.Time {
+	floor, ceiling := now.Add(time.Duration(w.cfg.Floor)), now.Add(time.Duration(w.cfg.Ceiling))
+	next := ceiling
+	var held *access.LeaseHeldError
+	switch {
+	case errors.As(out.err, &held):
+		next = held.Expires
+	case out.report != nil && !out.report.NextRun.IsZero():
+		next = out.report.NextRun
+	case out.err != nil:
+		next = now.Add(time.Duration(w.cfg.RetryAfter))
+	}
+	if next.Before(floor) {
+		next = floor
+	}
+	if next.After(ceiling) {
+		next = ceiling
+	}
+	return next
+}
+
+// record logs the run and counts it in the metrics; it returns the run's
+// result label.
+func (w *Worker) record(ctx context.Context, org *Organization, holder string, job *river.Job[SyncArgs],
+	start, end, next time.Time, out outcome) string {
+	var revoke *access.RevokeLimitError
+	var systemic *access.SystemicError
+	result := "ok"
+	switch {
+	case errors.As(out.err, &revoke):
+		result = "held"
+	case errors.Is(out.err, access.ErrLeaseHeld):
+		result = "busy"
+	case errors.As(out.err, &systemic):
+		result = "systemic"
+	case out.err != nil && out.report != nil:
+		result = "failed"
+	case out.err != nil:
+		result = "error"
+	case out.report != nil && out.report.Unresolved > 0:
+		result = "unresolved"
+	}
+	w.metrics.Runs.WithLabelValues(result).Inc()
+	w.metrics.RunDuration.Observe(since(end, start))
+	w.metrics.observeReport(out.report)
+	w.metrics.observeFailures(out.report, out.err)
+	switch {
+	case out.report != nil && len(out.report.Held) > 0:
+		w.metrics.HeldRevocations.Add(float64(len(out.report.Held)))
+	case revoke != nil:
+		w.metrics.HeldRevocations.Add(float64(revoke.Revocations))
+	}
+
+	attrs := []any{"organization", org.ID, "run", holder, "job_id", job.ID, "attempt", job.Attempt,
+		"result", result, "verified", out.verified, "kisi_requests", out.requests,
+		"duration_ms", end.Sub(start).Milliseconds(), "next_run", next.UTC().Format(time.RFC3339Nano)}
+	if r := out.report; r != nil {
+		attrs = append(attrs, "created", r.Created, "replaced", r.Replaced, "deleted", r.Deleted,
+			"failed", r.Failed, "adopted", r.Adopted, "unresolved", r.Unresolved, "held", len(r.Held),
+			"not_attempted", r.NotAttempted, "parked", len(r.Parked))
+		if len(r.Failures) > 0 {
+			classes := map[string]int{}
+			for _, f := range r.Failures {
+				classes[string(f.Class)]++
+			}
+			attrs = append(attrs, "failures", classes)
+		}
+	}
+	if d := out.drift; d != nil {
+		attrs = append(attrs, "drift_missing", len(d.Missing), "drift_edited", len(d.Edited),
+			"drift_adopted", len(d.Adopted), "drift_unmanaged", len(d.Unmanaged))
+	}
+	level := slog.LevelInfo
+	if out.err != nil {
+		attrs = append(attrs, "error", out.err.Error())
+		level = slog.LevelWarn
+	}
+	w.log.Log(ctx, level, "run finished", attrs...)
+	return result
+}
+
+// loggingStore logs every Kisi object a run records as created (or
+// adopted) or removed: the organization, member, Store key and Kisi id,
+// never the email. A creation is logged just before the Store write that
+// records it, so that a run killed at any moment has logged every object
+// it recorded (at least once: the run that adopts an object whose record
+// was not written logs it again).
+type loggingStore struct {
+	access.Store
+	log *slog.Logger
+
+	mu    sync.Mutex
+	known map[string]access.Record // key → the record as last written
+}
+
+func newLoggingStore(st access.Store, log *slog.Logger, recs []access.Record) *loggingStore {
+	known := make(map[string]access.Record, len(recs))
+	for _, r := range recs {
+		known[r.Key] = r
+	}
+	return &loggingStore{Store: st, log: log, known: known}
+}
+
+// Put implements access.Store.
+func (s *loggingStore) Put(ctx context.Context, org string, token int64, rec access.Record) error {
+	s.mu.Lock()
+	old, had := s.known[rec.Key]
+	s.mu.Unlock()
+	if rec.Kind != access.KindUser && rec.State == access.StateSettled && rec.KisiID != 0 && (!had || old.KisiID != rec.KisiID) {
+		s.log.InfoContext(ctx, "kisi object created", "member", rec.MemberID, "key", rec.Key, "kind", string(rec.Kind),
+			"group_id", rec.GroupID, "kisi_id", rec.KisiID,
+			"valid_from", rec.Window.Start.UTC().Format(time.RFC3339), "valid_until", rec.Window.End.UTC().Format(time.RFC3339))
+	}
+	if err := s.Store.Put(ctx, org, token, rec); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.known[rec.Key] = rec
+	s.mu.Unlock()
+	return nil
+}
+
+// Delete implements access.Store.
+func (s *loggingStore) Delete(ctx context.Context, org string, token int64, key string) error {
+	if err := s.Store.Delete(ctx, org, token, key); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	old, had := s.known[key]
+	delete(s.known, key)
+	s.mu.Unlock()
+	if had && old.Kind != access.KindUser && old.KisiID != 0 {
+		s.log.InfoContext(ctx, "kisi object removed", "member", old.MemberID, "key", key, "kind", string(old.Kind),
+			"group_id", old.GroupID, "kisi_id", old.KisiID)
+	}
+	return nil
+}
