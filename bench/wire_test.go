@@ -364,3 +364,39 @@ func (w *wire) duplicates() int {
 	}
 	return n
 }
+
+// renewals counts the rolling windows renewed through w: a role (or a PATCHed version of
+// one) that follows another of the same member and group with the same start, a later end,
+// and an end one validity after its own creation (within two minutes), as a renewal sets it.
+// It returns the renewals and the members they belong to.
+func (w *wire) renewals(validity time.Duration) (n, members int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	per := map[[2]int64][]*object{}
+	add := func(o *object) {
+		if o.kind == "role" {
+			k := [2]int64{o.userID, o.groupID}
+			per[k] = append(per[k], o)
+		}
+	}
+	for _, o := range w.objects {
+		add(o)
+	}
+	for _, o := range w.patched {
+		add(o)
+	}
+	who := map[int64]bool{}
+	near := func(a, b time.Time, d time.Duration) bool { return a.Sub(b).Abs() < d }
+	for k, os := range per {
+		slices.SortFunc(os, func(a, b *object) int { return a.created.Compare(b.created) })
+		for i := 1; i < len(os); i++ {
+			prev, cur := os[i-1], os[i]
+			if near(prev.validity.Start, cur.validity.Start, time.Minute) && cur.validity.End.After(prev.validity.End) &&
+				near(cur.validity.End, cur.created.Add(validity), 2*time.Minute) {
+				n++
+				who[k[0]] = true
+			}
+		}
+	}
+	return n, len(who)
+}
