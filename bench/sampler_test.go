@@ -152,6 +152,9 @@ type sampled struct {
 	worstGap time.Duration
 	// exactLacking and exactWorst are the same measured exactly, from the recorded states.
 	exactOutside, exactLacking, exactWorst time.Duration
+	// worstKey and worstGapAt name the pair and the interval of exactWorst.
+	worstKey   string
+	worstGapAt schedule.Interval
 }
 
 // sample reads held against allowed and required every sampleEvery over span.
@@ -190,7 +193,9 @@ func sample(held, allowed, required map[string]schedule.Set, span schedule.Inter
 		s.exactOutside += measure(h.Subtract(a))
 		for iv := range r.Subtract(h).All() {
 			s.exactLacking += iv.End.Sub(iv.Start)
-			s.exactWorst = max(s.exactWorst, iv.End.Sub(iv.Start))
+			if d := iv.End.Sub(iv.Start); d > s.exactWorst {
+				s.exactWorst, s.worstKey, s.worstGapAt = d, k, iv
+			}
 		}
 	}
 	return s
