@@ -791,7 +791,10 @@ func simulateMonth(t testing.TB, c spaceConfig, baselines, paced bool) monthResu
 	month := schedule.Interval{Start: c.Start, End: c.Start.AddDate(0, 0, c.Days)}
 	res.lower = computeLowerBound(t, sp, c)
 	type runner func(testing.TB, space, spaceConfig) (*kisiEnv, outcome)
-	runners := []runner{runOurs, runOursFaulted}
+	runners := []runner{runOurs}
+	if !c.SkipFaulted {
+		runners = append(runners, runOursFaulted)
+	}
 	if baselines {
 		runners = append(runners, runOursPatch)
 		runners = append(runners,
