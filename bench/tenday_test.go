@@ -260,6 +260,8 @@ type tenDayResult struct {
 	// afterLoss the requests by kind of the day that followed.
 	lossAt    int
 	afterLoss map[string]int
+	// backedUp is the number of records in the backup the Store is restored from.
+	backedUp int
 }
 
 // runTenDays drives the ten-day space against a fake Kisi on one fake clock: a Sync at every
@@ -267,8 +269,10 @@ type tenDayResult struct {
 // and the Store lost on day 4 (a new process on an empty Store runs Verify, then Sync).
 //
 // With verifyAtLoss false the new process does not run Verify at once: it syncs on the empty
-// Store until the next daily Verify.
-func runTenDays(t *testing.T, verifyAtLoss bool) tenDayResult {
+// Store until the next daily Verify. With fromBackup the new process starts on the Store as
+// it was on day 3 at 03:00 UTC (a backup taken 30½ hours before the loss, before a plan was
+// cancelled) instead of an empty one.
+func runTenDays(t *testing.T, verifyAtLoss, fromBackup bool) tenDayResult {
 	c := spaceConfig{Start: tenDayStart, Days: 10}
 	clock := newSimClock(tenDayStart.Add(-time.Hour))
 	srv := kisitest.NewServer(kisitest.WithClock(clock), kisitest.WithoutRateLimit())
@@ -301,12 +305,15 @@ func runTenDays(t *testing.T, verifyAtLoss bool) tenDayResult {
 	ctx := context.Background()
 	client, err := env.wire.client(srv.URL, srv.APIKey) // default pacing: 5 requests/second
 	require.NoError(t, err)
-	newReconciler := func() *access.Reconciler {
-		r, err := access.NewReconciler(client, access.NewMemoryStore(), sp.mapping, access.DefaultPolicy(), access.WithClock(clock))
+	newReconciler := func(st access.Store) *access.Reconciler {
+		r, err := access.NewReconciler(client, st, sp.mapping, access.DefaultPolicy(), access.WithClock(clock))
 		require.NoError(t, err)
 		return r
 	}
-	r := newReconciler()
+	st := access.NewMemoryStore()
+	r := newReconciler(st)
+	var backup []access.Record
+	backupAt := tenDayStart.AddDate(0, 0, 2).Add(tenDayVerifyAt)
 	end := tenDayStart.AddDate(0, 0, c.Days)
 	snap := cloneSnapshot(sp.initial)
 	var runs []schedule.Interval
@@ -370,7 +377,11 @@ func runTenDays(t *testing.T, verifyAtLoss bool) tenDayResult {
 		switch now := clock.Now(); {
 		case !lost && !now.Before(tenDayStoreLoss):
 			lost = true
-			r = newReconciler() // a new process on an empty Store
+			st = access.NewMemoryStore() // a new process on an empty Store, or on the backup
+			for _, rec := range backup {
+				require.NoError(t, st.Put(ctx, r.Organization(), rec))
+			}
+			r = newReconciler(st)
 			if verifyAtLoss {
 				verify()
 			} else {
@@ -381,6 +392,12 @@ func runTenDays(t *testing.T, verifyAtLoss bool) tenDayResult {
 			verify()
 		}
 		next = sync()
+		if fromBackup && backup == nil && !clock.Now().Before(backupAt) {
+			recs, err := st.Load(ctx, r.Organization())
+			require.NoError(t, err)
+			backup = recs
+			res.backedUp = len(recs)
+		}
 	}
 	log := env.wire.sentLog()
 	res.requests = len(log)
@@ -431,15 +448,16 @@ func runTenDays(t *testing.T, verifyAtLoss bool) tenDayResult {
 func TestTenDays(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		name         string
-		verifyAtLoss bool
+		name                     string
+		verifyAtLoss, fromBackup bool
 	}{
-		{"Verify right after the Store loss", true},
-		{"Verify only at the next daily Verify", false},
+		{"Verify right after the Store loss", true, false},
+		{"Verify only at the next daily Verify", false, false},
+		{"Store restored from a backup 30 hours old, then Verify", true, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			checkTenDays(t, runTenDays(t, tc.verifyAtLoss))
+			checkTenDays(t, runTenDays(t, tc.verifyAtLoss, tc.fromBackup))
 		})
 	}
 }
@@ -449,7 +467,7 @@ func checkTenDays(t *testing.T, res tenDayResult) {
 	t.Logf("events: %v", res.events)
 	t.Logf("%d syncs (%d failed, %d held), %d verifies (%d failed), %d requests, %d renewals, %d roles adopted by the first Verify after the Store loss",
 		res.syncs, res.failed, res.held, res.verifies, res.verifyErrors, res.requests, res.renewals, res.adoptedAfterLoss)
-	t.Logf("requests in the day after the Store loss (Verify excluded): %v", res.afterLoss)
+	t.Logf("requests in the day after the Store loss (Verify excluded): %v; records restored from the backup: %d", res.afterLoss, res.backedUp)
 	for _, p := range []struct {
 		name string
 		s    sampled
