@@ -89,6 +89,20 @@ type outcome struct {
 	// rather than the wire's, since lost responses hide objects from the wire.
 	faulted bool
 	sampled sampled
+	// pastNextRun counts the runs whose Report.NextRun was already past when they ended.
+	pastNextRun int
+}
+
+// longestRun returns the longest run and when it began.
+func (o *outcome) longestRun() (time.Duration, time.Time) {
+	var d time.Duration
+	var at time.Time
+	for _, r := range o.runs {
+		if r.End.Sub(r.Start) > d {
+			d, at = r.End.Sub(r.Start), r.Start
+		}
+	}
+	return d, at
 }
 
 // handled returns the end of the first run that started at or after t.
@@ -299,8 +313,14 @@ func runReconciler(t testing.TB, sp space, c spaceConfig, v ourVariant) (*kisiEn
 		require.NotNil(t, rep, "sync at %s: %v", env.clock.Now(), err)
 		next := rep.NextRun
 		if !next.IsZero() && !next.After(env.clock.Now()) {
-			t.Errorf("NextRun %s is not after now %s", next.Format(time.RFC3339), env.clock.Now().Format(time.RFC3339))
-			next = env.clock.Now().Add(time.Minute)
+			// The run took longer than the time to the next change it planned for: the
+			// host runs again at once.
+			o.pastNextRun++
+			if o.pastNextRun <= 3 {
+				t.Logf("NextRun %s is not after now %s (the run began at %s)", next.Format(time.RFC3339),
+					env.clock.Now().Format(time.RFC3339), began.Format(time.RFC3339))
+			}
+			next = env.clock.Now()
 		}
 		return next
 	})
@@ -843,6 +863,9 @@ func (r monthResult) table() string {
 		fmt.Fprintf(&b, "%s: outside windows %v, lacking inside %v in all; longest lockout beyond the run that applied a change %v; renewals %d of %d members' rolling windows (%.2f per member over %d days); requests less two per renewal: %d (%.2f × the bound with cleanup)\n",
 			o.name, o.outside, o.lacking, o.longestLacking, o.renewals, o.renewedMembers, float64(o.renewals)/float64(max(o.renewedMembers, 1)), r.days,
 			o.stats.total-2*o.renewals, float64(o.stats.total-2*o.renewals)/float64(max(r.lower.withCleanup(), 1)))
+		longest, at := o.longestRun()
+		fmt.Fprintf(&b, "%s: longest run %v (began %s); runs whose NextRun was past when they ended: %d\n",
+			o.name, longest.Round(time.Millisecond), at.Format(time.RFC3339), o.pastNextRun)
 		if o.faulted {
 			fmt.Fprintf(&b, "%s: sampled every %v at %d instants: %d (pair, instant) samples outside the allowed windows, %d lacking inside the required ones, longest run of lacking samples %v; exactly: outside %v, lacking %v, worst gap %v (%s at %v)\n",
 				o.name, sampleEvery, o.sampled.samples, o.sampled.outside, o.sampled.lacking, o.sampled.worstGap,
@@ -895,6 +918,7 @@ func TestMonth(t *testing.T) {
 	require.Zero(t, ours.stats.tooMany, "kisisync received 429s")
 	require.Zero(t, ours.failed, "kisisync syncs failed")
 	require.Zero(t, ours.duplicates, "duplicate objects in Kisi")
+	require.Zero(t, ours.pastNextRun, "runs whose NextRun was past when they ended")
 
 	faulted := res.outcomes[1]
 	require.True(t, faulted.faulted)
