@@ -89,6 +89,9 @@ type outcome struct {
 	// rather than the wire's, since lost responses hide objects from the wire.
 	faulted bool
 	sampled sampled
+	// busiestRenewals is the most renewals on one UTC day, busiestRenewalDay that day.
+	busiestRenewals   int
+	busiestRenewalDay time.Time
 	// pastNextRun counts the runs whose Report.NextRun was already past when they ended.
 	pastNextRun int
 }
@@ -851,6 +854,7 @@ func simulateMonth(t testing.TB, c spaceConfig, baselines, paced bool) monthResu
 			o.duplicates = env.wire.duplicates()
 		}
 		o.renewals, o.renewedMembers = env.wire.renewals(access.DefaultValidity)
+		o.busiestRenewals, o.busiestRenewalDay = env.wire.busiestRenewalDay(access.DefaultValidity)
 		res.outcomes = append(res.outcomes, o)
 	}
 	return res
@@ -864,8 +868,8 @@ func (r monthResult) table() string {
 			o.name, o.outside, o.lacking, o.longestLacking, o.renewals, o.renewedMembers, float64(o.renewals)/float64(max(o.renewedMembers, 1)), r.days,
 			o.stats.total-2*o.renewals, float64(o.stats.total-2*o.renewals)/float64(max(r.lower.withCleanup(), 1)))
 		longest, at := o.longestRun()
-		fmt.Fprintf(&b, "%s: longest run %v (began %s); runs whose NextRun was past when they ended: %d\n",
-			o.name, longest.Round(time.Millisecond), at.Format(time.RFC3339), o.pastNextRun)
+		fmt.Fprintf(&b, "%s: longest run %v (began %s); runs whose NextRun was past when they ended: %d; most renewals in one day: %d (%s)\n",
+			o.name, longest.Round(time.Millisecond), at.Format(time.RFC3339), o.pastNextRun, o.busiestRenewals, o.busiestRenewalDay.Format(time.DateOnly))
 		if o.faulted {
 			fmt.Fprintf(&b, "%s: sampled every %v at %d instants: %d (pair, instant) samples outside the allowed windows, %d lacking inside the required ones, longest run of lacking samples %v; exactly: outside %v, lacking %v, worst gap %v (%s at %v)\n",
 				o.name, sampleEvery, o.sampled.samples, o.sampled.outside, o.sampled.lacking, o.sampled.worstGap,

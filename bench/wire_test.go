@@ -370,6 +370,31 @@ func (w *wire) duplicates() int {
 // and an end one validity after its own creation (within two minutes), as a renewal sets it.
 // It returns the renewals and the members they belong to.
 func (w *wire) renewals(validity time.Duration) (n, members int) {
+	who := map[int64]bool{}
+	for _, r := range w.renewed(validity) {
+		n++
+		who[r.userID] = true
+	}
+	return n, len(who)
+}
+
+// busiestRenewalDay returns the most renewals made on one UTC day, and that day.
+func (w *wire) busiestRenewalDay(validity time.Duration) (int, time.Time) {
+	per := map[time.Time]int{}
+	for _, r := range w.renewed(validity) {
+		per[r.created.Truncate(24*time.Hour)]++
+	}
+	n, day := 0, time.Time{}
+	for d, k := range per {
+		if k > n || (k == n && d.Before(day)) {
+			n, day = k, d
+		}
+	}
+	return n, day
+}
+
+// renewed returns the objects that renewed a rolling window (see renewals).
+func (w *wire) renewed(validity time.Duration) []*object {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	per := map[[2]int64][]*object{}
@@ -385,18 +410,17 @@ func (w *wire) renewals(validity time.Duration) (n, members int) {
 	for _, o := range w.patched {
 		add(o)
 	}
-	who := map[int64]bool{}
 	near := func(a, b time.Time, d time.Duration) bool { return a.Sub(b).Abs() < d }
-	for k, os := range per {
+	var out []*object
+	for _, os := range per {
 		slices.SortFunc(os, func(a, b *object) int { return a.created.Compare(b.created) })
 		for i := 1; i < len(os); i++ {
 			prev, cur := os[i-1], os[i]
 			if near(prev.validity.Start, cur.validity.Start, time.Minute) && cur.validity.End.After(prev.validity.End) &&
 				near(cur.validity.End, cur.created.Add(validity), 2*time.Minute) {
-				n++
-				who[k[0]] = true
+				out = append(out, cur)
 			}
 		}
 	}
-	return n, len(who)
+	return out
 }
