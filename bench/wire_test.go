@@ -367,7 +367,8 @@ func (w *wire) duplicates() int {
 
 // renewals counts the rolling windows renewed through w: a role (or a PATCHed version of
 // one) that follows another of the same member and group with the same start, a later end,
-// and an end one validity after its own creation (within two minutes), as a renewal sets it.
+// and an end one validity after its own creation (from an hour before to two minutes after:
+// the end is set from the instant the run planned it), as a renewal sets it.
 // It returns the renewals and the members they belong to.
 func (w *wire) renewals(validity time.Duration) (n, members int) {
 	who := map[int64]bool{}
@@ -416,8 +417,11 @@ func (w *wire) renewed(validity time.Duration) []*object {
 		slices.SortFunc(os, func(a, b *object) int { return a.created.Compare(b.created) })
 		for i := 1; i < len(os); i++ {
 			prev, cur := os[i-1], os[i]
+			// A renewal's end is one validity after the instant its run planned it, which a
+			// long run may leave minutes before the create.
+			due := cur.created.Add(validity)
 			if near(prev.validity.Start, cur.validity.Start, time.Minute) && cur.validity.End.After(prev.validity.End) &&
-				near(cur.validity.End, cur.created.Add(validity), 2*time.Minute) {
+				cur.validity.End.Before(due.Add(2*time.Minute)) && cur.validity.End.After(due.Add(-time.Hour)) {
 				out = append(out, cur)
 			}
 		}
