@@ -25,7 +25,11 @@ type badInputRow struct {
 
 // knownIssues are bad inputs that the SDK does not handle yet: each is skipped with what
 // happens instead, and listed in RELIABILITY.md. Remove an entry when it is fixed.
-var knownIssues = map[string]string{}
+var knownIssues = map[string]string{
+	lookupFailsIssue: "a replacement whose create is answered 500 and whose lookup of the role is answered 500 too " +
+		"leaves the member without access until the next run (Report.NextRun, one minute by default), " +
+		"not one round trip: the lookup is not tried again within the run",
+}
 
 var runKnown = flag.Bool("badinput.known", false, "run the bad inputs listed in knownIssues instead of skipping them")
 
@@ -37,7 +41,8 @@ func skipKnown(t *testing.T, name string) {
 }
 
 // TestBadInput feeds malformed snapshots, mappings and Kisi responses to a run and checks that
-// each produces an error naming what is wrong, and that no valid work is lost: every grant of
+// each produces an error naming what is wrong (or, for a bad answer from Kisi, that the run
+// settles it itself and finishes the work), and that no valid work is lost: every grant of
 // the valid records is in Kisi afterwards, with nothing outside its window and no duplicate.
 func TestBadInput(t *testing.T) {
 	t.Parallel()
@@ -274,12 +279,22 @@ func TestBadInput(t *testing.T) {
 				return tc.answer.status, tc.answer.body, tc.answer.forward, true
 			}
 			r := e.reconciler(st, access.WithApproveRevocations())
-			_, err := r.Sync(context.Background(), e.snap)
+			rep, err := r.Sync(context.Background(), e.snap)
 			require.Zero(t, left, "the requests to tamper with were not made")
-			require.Error(t, err, "a bad answer must be reported")
-			require.Contains(t, err.Error(), tc.want)
-			require.NotContains(t, err.Error(), e.kisi.srv.APIKey)
-			record("Kisi response", tc.name, firstLine(err))
+			if err == nil {
+				// The run settled the bad answer itself (a lookup, or a retry of the
+				// create within the run): it must then have finished the work in
+				// that same run, with nothing failed and nothing left unresolved.
+				require.NotNil(t, rep)
+				require.Zero(t, rep.Failed, "a run without an error reported failures")
+				require.Zero(t, rep.Unresolved, "a run without an error left intents unresolved")
+				require.Zero(t, missingHeld(e), "a run without an error left grants missing")
+				record("Kisi response", tc.name, fmt.Sprintf("settled within the run (adopted %d)", rep.Adopted))
+			} else {
+				require.Contains(t, err.Error(), tc.want)
+				require.NotContains(t, err.Error(), e.kisi.srv.APIKey)
+				record("Kisi response", tc.name, firstLine(err))
+			}
 			// The next runs finish the work.
 			requireValidWork(t, e, r)
 		})
@@ -301,12 +316,18 @@ func allowedFor(t *testing.T, e *faultEnv) map[string]schedule.Set {
 	return out
 }
 
-// requireValidWork converges and checks Kisi holds every valid grant, nothing outside a
+// requireValidWork converges (past the back-off of a refused change) and checks Kisi holds every valid grant, nothing outside a
 // window, no duplicate and every hand-made object.
 func requireValidWork(t *testing.T, e *faultEnv, r *access.Reconciler) {
 	t.Helper()
 	require.Less(t, e.converge(r, maxFaultRuns, nil), maxFaultRuns, "did not converge")
-	require.Zero(t, e.missing(), "valid grants missing")
+	// A change Kisi refused is parked with a back-off (one minute at first): a run inside
+	// the back-off is quiet, so go on past it until the parked grant is in Kisi.
+	for i := 0; i < 6 && missingHeld(e) > 0; i++ {
+		e.kisi.clock.Advance(time.Minute)
+		require.Less(t, e.converge(r, maxFaultRuns, nil), maxFaultRuns, "did not converge")
+	}
+	require.Zero(t, missingHeld(e), "valid grants missing")
 	require.Zero(t, e.outside, "roles valid outside the desired windows")
 	require.Zero(t, e.dupLinks+e.kisi.wire.duplicates(), "duplicates")
 	require.Zero(t, e.handMadeTouched(), "hand-made objects touched")
@@ -358,4 +379,69 @@ func TestCreateAnsweredNullThenRevoked(t *testing.T) {
 	e.outside = 0
 	e.observe(sent{})
 	require.Zero(t, e.outside, "roles left valid after every plan was cancelled")
+}
+
+// missingHeld counts the grants Desired wants now that Kisi does not hold, and the roles Kisi
+// holds, not made by hand, that let someone in now or later without a grant; a pair that a
+// hand-made role blocks is left out (it is reported as a conflict). Kisi holds a grant when
+// it holds its window, or a rolling bound of it (see [access.Policy] Validity): the same
+// start, an earlier end that is not yet due, at least a quarter of the validity from now.
+// Edges compare within a minute, as the reconciler compares them.
+func missingHeld(e *faultEnv) int {
+	now := e.kisi.clock.Now()
+	grants, err := access.Desired(e.snap, e.sp.mapping, access.DefaultPolicy(), now)
+	if err != nil && len(access.RecordErrors(err)) == 0 {
+		require.NoError(e.t, err) // record errors are reported by the run; anything else is not expected
+	}
+	held := map[string][]schedule.Interval{}
+	hand := map[string]bool{}
+	roles, _ := e.kisiState()
+	for _, ra := range roles {
+		if ra.Assignee == nil {
+			continue
+		}
+		k := pairKey(ra.Assignee.Email, ra.AppliesToID)
+		if _, ok := e.handMade[ra.ID]; ok {
+			hand[k] = true
+		}
+		held[k] = append(held[k], validity(ra.ValidFrom, ra.ValidUntil))
+	}
+	wanted := map[string]bool{}
+	for _, g := range grants {
+		wanted[pairKey(g.Email, g.GroupID)] = true
+	}
+	n := 0
+	for k, hs := range held {
+		for _, h := range hs {
+			if !hand[k] && !wanted[k] && h.End.After(now) {
+				e.t.Logf("extra role of %s valid %v", k, h)
+				n++
+			}
+		}
+	}
+	for _, g := range grants {
+		k := pairKey(g.Email, g.GroupID)
+		if hand[k] {
+			continue
+		}
+		if !slices.ContainsFunc(held[k], func(h schedule.Interval) bool { return holdsWindow(h, g.Window, now) }) {
+			e.t.Logf("grant of %s %v not held (held %v)", k, g.Window, held[k])
+			n++
+		}
+	}
+	return n
+}
+
+// holdsWindow reports whether the window Kisi holds serves the desired window w at now:
+// the same window within a minute, or a rolling bound of it with a quarter of the default
+// validity left at least.
+func holdsWindow(h, w schedule.Interval, now time.Time) bool {
+	same := func(a, b time.Time) bool { return a.Sub(b).Abs() < time.Minute }
+	if !same(h.Start, w.Start) {
+		return false
+	}
+	if same(h.End, w.End) || (h.End.Equal(schedule.Forever) && w.End.Equal(schedule.Forever)) {
+		return true
+	}
+	return h.End.Before(w.End) && !h.End.Before(now.Add(access.DefaultValidity/4))
 }

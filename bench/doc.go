@@ -17,11 +17,18 @@
 // # Simulation
 //
 // TestMonth drives a generated space through thirty days on a fake clock against
-// kisitest, syncing at every Report.NextRun, and compares the requests it spends with two
-// baselines: polling every fifteen minutes, and deleting and recreating every role on each
-// change. It runs ten days at a reduced size as an ordinary test; -month.report runs the
-// whole month with every strategy, -month.paced adds the baselines with paced clients, and
-// TestMonthFull runs 1,000 members with -month.full.
+// kisitest, syncing at every Report.NextRun, and compares the requests it spends with the
+// lower bound (with the cleanup of expired objects and the renewals of rolling windows) and
+// with two baselines: polling every fifteen minutes, and deleting and recreating every role
+// on each change. A second run under injected faults reads the fake's own state every 30
+// seconds of simulated time for access outside the windows and lockouts. It runs ten days
+// at a reduced size as an ordinary test; -month.report runs the whole month with every
+// strategy, -month.paced adds the baselines with paced clients, -month.days sets the days,
+// and TestMonthFull runs 1,000 members with -month.full.
+//
+// TestTenDays runs ten days of two locations (Berlin and New York) across the end of a month
+// with a lost Store on day 4, and TestOnboarding onboards 5,000 members against the bound of
+// one request per user created and per grant.
 //
 // # Faults
 //
@@ -30,7 +37,8 @@
 // write of a run. Both check that it converges without duplicates, without touching objects
 // made by hand and without ever granting access outside a desired window. TestBadInput feeds
 // malformed snapshots, mappings and Kisi answers; the ones the SDK does not handle yet are
-// skipped with the reason, and run with -badinput.known.
+// skipped with the reason, and run with -badinput.known (as is TestRenewalCreateAndLookupFail,
+// a lockout the reconciler still leaves).
 //
 // # Flags
 //
@@ -38,5 +46,6 @@
 //	-month.report     every strategy in the reduced month
 //	-month.paced      the baselines with 5 requests/second pacing too
 //	-month.full       the month at 1,000 members
-//	-badinput.known   run the known, unfixed bad inputs instead of skipping them
+//	-month.days       the days of the reduced month
+//	-badinput.known   run the known, unfixed issues instead of skipping them
 package bench

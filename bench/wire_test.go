@@ -364,3 +364,67 @@ func (w *wire) duplicates() int {
 	}
 	return n
 }
+
+// renewals counts the rolling windows renewed through w: a role (or a PATCHed version of
+// one) that follows another of the same member and group with the same start, a later end,
+// and an end one validity after its own creation (from an hour before to two minutes after:
+// the end is set from the instant the run planned it), as a renewal sets it.
+// It returns the renewals and the members they belong to.
+func (w *wire) renewals(validity time.Duration) (n, members int) {
+	who := map[int64]bool{}
+	for _, r := range w.renewed(validity) {
+		n++
+		who[r.userID] = true
+	}
+	return n, len(who)
+}
+
+// busiestRenewalDay returns the most renewals made on one UTC day, and that day.
+func (w *wire) busiestRenewalDay(validity time.Duration) (int, time.Time) {
+	per := map[time.Time]int{}
+	for _, r := range w.renewed(validity) {
+		per[r.created.Truncate(24*time.Hour)]++
+	}
+	n, day := 0, time.Time{}
+	for d, k := range per {
+		if k > n || (k == n && d.Before(day)) {
+			n, day = k, d
+		}
+	}
+	return n, day
+}
+
+// renewed returns the objects that renewed a rolling window (see renewals).
+func (w *wire) renewed(validity time.Duration) []*object {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	per := map[[2]int64][]*object{}
+	add := func(o *object) {
+		if o.kind == "role" {
+			k := [2]int64{o.userID, o.groupID}
+			per[k] = append(per[k], o)
+		}
+	}
+	for _, o := range w.objects {
+		add(o)
+	}
+	for _, o := range w.patched {
+		add(o)
+	}
+	near := func(a, b time.Time, d time.Duration) bool { return a.Sub(b).Abs() < d }
+	var out []*object
+	for _, os := range per {
+		slices.SortFunc(os, func(a, b *object) int { return a.created.Compare(b.created) })
+		for i := 1; i < len(os); i++ {
+			prev, cur := os[i-1], os[i]
+			// A renewal's end is one validity after the instant its run planned it, which a
+			// long run may leave minutes before the create.
+			due := cur.created.Add(validity)
+			if near(prev.validity.Start, cur.validity.Start, time.Minute) && cur.validity.End.After(prev.validity.End) &&
+				cur.validity.End.Before(due.Add(2*time.Minute)) && cur.validity.End.After(due.Add(-time.Hour)) {
+				out = append(out, cur)
+			}
+		}
+	}
+	return out
+}
