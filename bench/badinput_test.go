@@ -25,11 +25,7 @@ type badInputRow struct {
 
 // knownIssues are bad inputs that the SDK does not handle yet: each is skipped with what
 // happens instead, and listed in RELIABILITY.md. Remove an entry when it is fixed.
-var knownIssues = map[string]string{
-	lookupFailsIssue: "a replacement whose create is answered 500 and whose lookup of the role is answered 500 too " +
-		"leaves the member without access until the next run (Report.NextRun, one minute by default), " +
-		"not one round trip: the lookup is not tried again within the run",
-}
+var knownIssues = map[string]string{}
 
 var runKnown = flag.Bool("badinput.known", false, "run the bad inputs listed in knownIssues instead of skipping them")
 

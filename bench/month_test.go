@@ -848,7 +848,7 @@ func simulateMonth(t testing.TB, c spaceConfig, baselines, paced bool) monthResu
 			held := env.fake.held(month.End)
 			o.score(tl, held, month)
 			o.duplicates = env.fake.duplicates()
-			o.sampled = sample(held, tl.allowed, tl.required, month)
+			o.sampled = sampleAccess(held, tl.allowed, tl.required, month)
 		} else {
 			o.score(tl, env.wire.granted(month.End), month)
 			o.duplicates = env.wire.duplicates()
@@ -929,8 +929,8 @@ func TestMonth(t *testing.T) {
 	require.Zero(t, faulted.outsideLate, "under faults, access outside the windows beyond the run that applied a change")
 	require.Zero(t, faulted.sampled.outside, "under faults, sampled access outside the windows")
 	require.Zero(t, faulted.duplicates, "under faults, duplicate roles")
-	// A failed create is settled within the run, except when the lookup after it fails too
-	// (see lookupFailsIssue): then the next run, at most WithRetryAfter (one minute) later.
+	// A failed create is settled within the run; when faults defeat every attempt, the next
+	// run comes at most WithRetryAfter (one minute) later.
 	require.LessOrEqual(t, faulted.sampled.exactWorst, time.Minute, "under faults, a lockout longer than the retry delay")
 }
 

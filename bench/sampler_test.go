@@ -157,8 +157,8 @@ type sampled struct {
 	worstGapAt schedule.Interval
 }
 
-// sample reads held against allowed and required every sampleEvery over span.
-func sample(held, allowed, required map[string]schedule.Set, span schedule.Interval) sampled {
+// sampleAccess reads held against allowed and required every sampleEvery over span.
+func sampleAccess(held, allowed, required map[string]schedule.Set, span schedule.Interval) sampled {
 	keys := map[string]bool{}
 	for _, m := range []map[string]schedule.Set{held, allowed, required} {
 		for k := range m {

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/access/storetest"
 	"github.com/kisisync/kisisync/kisi/kisitest"
 	"github.com/kisisync/kisisync/mapping"
 	"github.com/kisisync/kisisync/schedule"
@@ -378,9 +379,7 @@ func runTenDays(t *testing.T, verifyAtLoss, fromBackup bool) tenDayResult {
 		case !lost && !now.Before(tenDayStoreLoss):
 			lost = true
 			st = access.NewMemoryStore() // a new process on an empty Store, or on the backup
-			for _, rec := range backup {
-				require.NoError(t, st.Put(ctx, r.Organization(), rec))
-			}
+			storetest.Seed(t, st, r.Organization(), backup...)
 			r = newReconciler(st)
 			if verifyAtLoss {
 				verify()
@@ -420,9 +419,9 @@ func runTenDays(t *testing.T, verifyAtLoss, fromBackup bool) tenDayResult {
 	}
 	tl := desiredTimeline(t, sp, c, handled)
 	held := ft.held(end)
-	res.sampledBefore = sample(held, tl.allowed, tl.required, schedule.Interval{Start: tenDayStart, End: tenDayStoreLoss})
+	res.sampledBefore = sampleAccess(held, tl.allowed, tl.required, schedule.Interval{Start: tenDayStart, End: tenDayStoreLoss})
 	after := schedule.Interval{Start: tenDayStoreLoss, End: end}
-	res.sampledAfter = sample(held, tl.allowed, tl.required, after)
+	res.sampledAfter = sampleAccess(held, tl.allowed, tl.required, after)
 	for k, h := range held {
 		for iv := range h.Clip(after).Subtract(tl.allowed[k]).All() {
 			res.outsideAfterLongest = max(res.outsideAfterLongest, iv.End.Sub(iv.Start))
