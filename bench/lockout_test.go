@@ -18,7 +18,6 @@ import (
 	"github.com/kisisync/kisisync/schedule"
 )
 
-
 // TestRenewalCreateAndLookupFail renews a member's rolling window at night, with the create
 // of the renewal answered 500 (not applied) and the lookup that follows answered 500 too.
 // The member is inside an open plan throughout: after the run they must hold a role.
