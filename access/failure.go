@@ -73,7 +73,7 @@ func unreachable(err error) bool {
 // errGroupMissing and errQuota mark the failures of those classes.
 var (
 	errGroupMissing = errors.New("the group was deleted in Kisi")
-	errQuota        = errors.New("Kisi's email-link quota is full")
+	errQuota        = errors.New("the email-link quota of Kisi is full")
 )
 
 // storeError is a failed Store write: it stops the run, since nothing the run
