@@ -1,9 +1,11 @@
 package access
 
 import (
-	"github.com/kisisync/kisisync/internal/kisiglue"
+	"hash/fnv"
 	"time"
 
+	"github.com/kisisync/kisisync/internal/kisiglue"
+	"github.com/kisisync/kisisync/internal/times"
 	"github.com/kisisync/kisisync/schedule"
 )
 
@@ -43,10 +45,10 @@ func (h holding) hold(w schedule.Interval) (schedule.Interval, bool) {
 	return w, false
 }
 
-// keeps reports whether the window Kisi holds still serves the desired
-// window w: the same window, or a rolling bound of w that is not yet due for
-// renewal.
-func (h holding) keeps(held, w schedule.Interval) bool {
+// keeps reports whether the window Kisi holds for key still serves the
+// desired window w: the same window, or a rolling bound of w that is not
+// yet due for renewal.
+func (h holding) keeps(key string, held, w schedule.Interval) bool {
 	if h.validity >= 0 && kisiglue.OpenEnded(held) {
 		return false // held without a bound: bound it
 	}
@@ -56,34 +58,52 @@ func (h holding) keeps(held, w schedule.Interval) bool {
 	if h.validity < 0 || !kisiglue.SameInstant(held.Start, w.Start) || kisiglue.OpenEnded(held) {
 		return false
 	}
-	return held.End.Before(w.End) && h.now.Before(h.renewAt(held.End))
+	return held.End.Before(w.End) && h.now.Before(h.renewAt(key, held.End))
 }
 
-// renewAt is when a rolling window ending at end is renewed: once less than
-// half the validity remains, at the first night hour, and in any case when
-// a quarter remains.
-func (h holding) renewAt(end time.Time) time.Time {
+// renewAt is when the rolling window of key ending at end is renewed: once
+// less than half the validity remains, in the night hours, and in any case
+// when a quarter remains. Each key gets its own night and minute within
+// that span (from a hash of the key), so the windows of members onboarded
+// together do not all come due in one run, week after week.
+func (h holding) renewAt(key string, end time.Time) time.Time {
 	due := end.Add(-h.validity / 2)
 	latest := end.Add(-h.validity / 4)
-	if n := nightAtOrAfter(due, h.loc); n.Before(latest) {
-		return n
+	var nights []schedule.Interval
+	for _, n := range nightsBetween(due, latest, h.loc) {
+		if n.End.After(n.Start) {
+			nights = append(nights, n)
+		}
 	}
-	return latest
+	if len(nights) == 0 {
+		return latest
+	}
+	f := fnv.New64a()
+	_, _ = f.Write([]byte(key)) // a hash never fails
+	sum := f.Sum64()
+	n := nights[sum%uint64(len(nights))]
+	offset := time.Duration(sum>>16%uint64(n.End.Sub(n.Start)/time.Minute)) * time.Minute
+	return n.Start.Add(offset)
 }
 
-// nightAtOrAfter returns t if it falls in the night hours of loc, else the
-// next start of the night hours.
-func nightAtOrAfter(t time.Time, loc *time.Location) time.Time {
+// nightsBetween returns the night hours of loc that fall within [from,
+// to), each clipped to it.
+func nightsBetween(from, to time.Time, loc *time.Location) []schedule.Interval {
 	if loc == nil {
 		loc = time.UTC
 	}
-	lt := t.In(loc)
-	if h := lt.Hour(); h >= nightFrom && h < nightTo {
-		return t
+	var out []schedule.Interval
+	y, m, d := from.In(loc).Date()
+	for i := 0; i < 64; i++ {
+		start := schedule.WallTime(loc, y, m, d+i, nightFrom, 0)
+		if !start.Before(to) {
+			break
+		}
+		end := schedule.WallTime(loc, y, m, d+i, nightTo, 0)
+		n := schedule.Interval{Start: times.Later(start, from), End: times.Earlier(end, to)}
+		if n.Start.Before(n.End) {
+			out = append(out, n)
+		}
 	}
-	y, m, d := lt.Date()
-	if lt.Hour() >= nightTo {
-		d++
-	}
-	return schedule.WallTime(loc, y, m, d, nightFrom, 0)
+	return out
 }

@@ -931,11 +931,11 @@ func renewals(view map[string]Record, want map[string]Change, desired map[string
 			continue
 		}
 		held := *ch.Window
-		if rec, ok := view[key]; ok && rec.State == StateSettled && h.keeps(rec.Window, desired[key]) {
+		if rec, ok := view[key]; ok && rec.State == StateSettled && h.keeps(key, rec.Window, desired[key]) {
 			held = rec.Window
 		}
 		if held.End.Before(desired[key].End) {
-			next = earliest(next, h.renewAt(held.End))
+			next = earliest(next, h.renewAt(key, held.End))
 		}
 	}
 	return next
@@ -970,7 +970,7 @@ func replaceReason(rec Record, create Change, desired schedule.Interval, h holdi
 		return ""
 	}
 	switch {
-	case h.keeps(rec.Window, desired):
+	case h.keeps(rec.Key, rec.Window, desired):
 		return ""
 	case ended(rec.Window, h.now):
 		return "previous window ended; next window"

@@ -129,11 +129,11 @@ func FuzzDiff(f *testing.F) {
 				if _, ok := res[key]; !ok {
 					continue // unresolved: left alone
 				}
-				if r := res[key]; r.found && h.keeps(r.window, g.Window) {
+				if r := res[key]; r.found && h.keeps(key, r.window, g.Window) {
 					continue
 				}
 			}
-			if have && rec.State == StateSettled && h.keeps(rec.Window, g.Window) {
+			if have && rec.State == StateSettled && h.keeps(key, rec.Window, g.Window) {
 				continue
 			}
 			t.Fatalf("desired %s %v not planned:\n%s", key, g.Window, c)

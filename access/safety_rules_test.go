@@ -255,3 +255,27 @@ func TestRenewalByPatch(t *testing.T) {
 		})
 	}
 }
+
+// TestRenewalsSpreadOut: members onboarded together do not all come due for
+// renewal in one run: each window is renewed on its own night and minute.
+func TestRenewalsSpreadOut(t *testing.T) {
+	t.Parallel()
+	e := newRig(t, rigConfig{})
+	s := baseSnapshot()
+	addPlanMembers(&s, "m", 60)
+	rep := e.sync(s)
+	created := e.clock.Now()
+	renewed, most := 0, 0
+	for rep.NextRun.Before(created.AddDate(0, 0, 11)) {
+		e.clock.Advance(rep.NextRun.Sub(e.clock.Now()))
+		rep = e.sync(s)
+		renewed += rep.Replaced
+		most = max(most, rep.Replaced)
+		if rep.Replaced > 0 {
+			h := e.clock.Now().In(berlinTZ).Hour()
+			require.True(t, h >= 1 && h < 5, "renewed at %s, outside the night hours", e.clock.Now().In(berlinTZ))
+		}
+	}
+	require.Equal(t, 60, renewed, "every window renewed once in 11 days")
+	require.Less(t, most, 15, "renewals spread over nights and minutes, not one batch")
+}
