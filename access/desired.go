@@ -79,10 +79,26 @@ func Desired(s Snapshot, m mapping.Mapping, p Policy, at time.Time) ([]Grant, er
 		return nil, fmt.Errorf("access: %w", err)
 	}
 	e := newEngine(&s, m, p, leadHorizon(at, p), -1)
-	e.follow = true
-	e.generate()
+	e.desired()
 	grants := e.merge(true)
 	return grants, errors.Join(e.ix.errs...)
+}
+
+// desiredEngine returns an engine on ix that has generated the pieces
+// [Desired] merges at `at`, and collected the drop-ins [Links] lists,
+// reporting rejected records in errs. ix must be built with m and p, and p
+// valid.
+func desiredEngine(ix *index, m mapping.Mapping, p Policy, at time.Time, errs *[]error) *engine {
+	e := engineOn(ix, m, p, leadHorizon(at, p), -1)
+	e.errs = errs
+	e.desired()
+	return e
+}
+
+// desired generates the pieces of [Desired].
+func (e *engine) desired() {
+	e.follow = true
+	e.generate()
 }
 
 // NextChange returns the earliest instant strictly after `at` at which the
@@ -95,6 +111,12 @@ func NextChange(s Snapshot, m mapping.Mapping, p Policy, at time.Time) (next tim
 	if p.Validate() != nil {
 		return time.Time{}, false
 	}
+	return nextChange(newIndex(&s, m, p), m, p, at)
+}
+
+// nextChange is [NextChange] on a validated snapshot, which it only reads;
+// p must be valid.
+func nextChange(ix *index, m mapping.Mapping, p Policy, at time.Time) (next time.Time, ok bool) {
 	consider := func(t time.Time) {
 		if t.After(at) && !t.Equal(schedule.Forever) && (!ok || t.Before(next)) {
 			next, ok = t, true
@@ -104,7 +126,7 @@ func NextChange(s Snapshot, m mapping.Mapping, p Policy, at time.Time) (next tim
 	// [at, at+day+Lead]: a short horizon, computed like Desired. Look
 	// further only when nothing changes within the day.
 	const day = 24 * time.Hour
-	e := newEngine(&s, m, p, schedule.Interval{Start: at, End: at.Add(day).Add(p.Lead).Add(time.Nanosecond)}, -1)
+	e := engineOn(ix, m, p, schedule.Interval{Start: at, End: at.Add(day).Add(p.Lead).Add(time.Nanosecond)}, -1)
 	e.follow = true
 	e.generate()
 	for _, l := range e.links(at) {
@@ -117,7 +139,7 @@ func NextChange(s Snapshot, m mapping.Mapping, p Policy, at time.Time) (next tim
 	if ok && !next.After(at.Add(day)) {
 		return next, ok
 	}
-	e = newEngine(&s, m, p, schedule.Interval{Start: at, End: schedule.Forever}, -1)
+	e = engineOn(ix, m, p, schedule.Interval{Start: at, End: schedule.Forever}, -1)
 	e.lookahead = 8 * day
 	e.generate()
 	for _, g := range e.merge(false) {
@@ -206,6 +228,9 @@ type engine struct {
 	follow    bool          // follow chains of occurrences across lo and hi
 	lookahead time.Duration // if set, expand rules up to this long after max(at, Start) instead
 
+	// errs collects the rejected records; nil drops them.
+	errs *[]error
+
 	groups map[mapping.Kind]map[string]groupsOK
 	pieces []piece
 	res    map[string]*resInfo   // valid resources
@@ -237,15 +262,21 @@ type groupsOK struct {
 	ok bool
 }
 
+// newEngine validates s into an index of its own and returns an engine on
+// it that reports rejected records in the index's errors.
 func newEngine(s *Snapshot, m mapping.Mapping, p Policy, horizon schedule.Interval, only int32) *engine {
-	ix := newIndex(s, p, m.DropIn.AddToGroup)
-	e := &engine{ix: ix, m: m, p: p, horizon: horizon, only: only,
+	ix := newIndex(s, m, p)
+	e := engineOn(ix, m, p, horizon, only)
+	e.errs = &ix.errs
+	return e
+}
+
+// engineOn returns an engine on ix, which it only reads: engines on one
+// index may run on several goroutines. It reports rejected records nowhere
+// until errs is set. m and p must be those ix was built with.
+func engineOn(ix *index, m mapping.Mapping, p Policy, horizon schedule.Interval, only int32) *engine {
+	e := &engine{ix: ix, m: m, p: p, horizon: horizon, only: only, res: ix.res,
 		groups: make(map[mapping.Kind]map[string]groupsOK, 4), hit: make(map[pieceKey]struct{})}
-	e.res = make(map[string]*resInfo, len(ix.resLoc))
-	for id, locID := range ix.resLoc {
-		g, _ := m.Lookup(mapping.KindResource, id)
-		e.res[id] = &resInfo{zone: ix.locs[locID], groups: g, buf: bufferFor(p, id)}
-	}
 	// For a short horizon few (member, group) keys matter: filter them
 	// before sorting. For a long one nearly all do.
 	e.filter = horizon.End.Sub(horizon.Start) <= 48*time.Hour
@@ -255,6 +286,13 @@ func newEngine(s *Snapshot, m mapping.Mapping, p Policy, horizon schedule.Interv
 		e.hi = e.hi.Add(ix.maxAfter).Add(24 * time.Hour)
 	}
 	return e
+}
+
+// reject reports a rejected record of the engine's snapshot.
+func (e *engine) reject(kind, id string, err error) {
+	if e.errs != nil {
+		*e.errs = append(*e.errs, &RecordError{Kind: kind, ID: id, Err: err})
+	}
 }
 
 // lookup caches mapping lookups, which sort and copy.

@@ -8,10 +8,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kisisync/kisisync/mapping"
 	"github.com/kisisync/kisisync/schedule"
 )
 
-// index is a validated view of a Snapshot, built once per call.
+// index is a validated view of a Snapshot, built once per call (once per
+// Reconciler plan, shared by its engines): after newIndex it is only read,
+// so engines on other goroutines may share it.
 //
 // Members are identified by their canonical index: the position in
 // Snapshot.Members of the first valid member with their email. Every valid
@@ -38,6 +41,12 @@ type index struct {
 	guests    []Guest
 	maxBefore time.Duration
 	maxAfter  time.Duration
+	// res holds what bookings and assignments need of each valid resource.
+	res map[string]*resInfo
+	// idOK tells, by engine kind (kPlan … kCheckIn) and record index,
+	// whether the record's ID is usable: not empty, and not that of an
+	// earlier record of its kind. The engines report the others.
+	idOK [kCheckIn + 1][]bool
 }
 
 func (ix *index) reject(kind, id string, err error) {
@@ -84,12 +93,13 @@ func (ix *index) checkID(ids seen, kind, id string) bool {
 }
 
 // newIndex validates the parts of s that other records refer to: locations,
-// resources, members and teams. Records of the other kinds are validated
-// while they are admitted (see admit.go).
+// resources, members and teams, and finds the usable IDs of the records of
+// the other kinds, which are validated while they are admitted (see
+// admit.go).
 //
-// With guests, drop-in guests whose email is no member's get identities of
-// their own (see [index.addGuests]), for mapping.DropIn.AddToGroup.
-func newIndex(s *Snapshot, p Policy, guests bool) *index {
+// With m.DropIn.AddToGroup, drop-in guests whose email is no member's get
+// identities of their own (see [index.addGuests]).
+func newIndex(s *Snapshot, m mapping.Mapping, p Policy) *index {
 	ix := &index{
 		s:       s,
 		locs:    make(map[string]*time.Location, len(s.Locations)),
@@ -101,7 +111,7 @@ func newIndex(s *Snapshot, p Policy, guests bool) *index {
 	}
 	ix.places()
 	seenMember := ix.members()
-	if guests {
+	if m.DropIn.AddToGroup {
 		ix.addGuests()
 	}
 	ix.ranks()
@@ -110,7 +120,49 @@ func newIndex(s *Snapshot, p Policy, guests bool) *index {
 	for _, b := range p.ResourceBuffers {
 		ix.maxBefore, ix.maxAfter = max(ix.maxBefore, b.Before), max(ix.maxAfter, b.After)
 	}
+	ix.res = make(map[string]*resInfo, len(ix.resLoc))
+	for id, locID := range ix.resLoc {
+		g, _ := m.Lookup(mapping.KindResource, id)
+		ix.res[id] = &resInfo{zone: ix.locs[locID], groups: g, buf: bufferFor(p, id)}
+	}
+	ix.idOK[kPlan] = usableIDs(len(s.Plans), func(i int) string { return s.Plans[i].ID })
+	ix.idOK[kAllowance] = usableIDs(len(s.Allowances), func(i int) string { return s.Allowances[i].ID })
+	ix.idOK[kBooking] = usableIDs(len(s.Bookings), func(i int) string { return s.Bookings[i].ID })
+	ix.idOK[kAssignment] = usableIDs(len(s.Assignments), func(i int) string { return s.Assignments[i].ID })
+	ix.idOK[kCheckIn] = usableIDs(len(s.CheckIns), func(i int) string { return s.CheckIns[i].ID })
 	return ix
+}
+
+// usableIDs reports, for each of n records with the IDs id(i), whether the
+// ID is usable: not empty, and not the ID of an earlier record.
+func usableIDs(n int, id func(i int) string) []bool {
+	ok := make([]bool, n)
+	ids := make(seen, n)
+	for i := range n {
+		k := id(i)
+		if k == "" {
+			continue
+		}
+		before := len(ids)
+		ids[k] = struct{}{} // one map operation: a duplicate does not grow the map
+		ok[i] = len(ids) > before
+	}
+	return ok
+}
+
+// checkRecordID reports whether record i of kind (kPlan … kCheckIn), with
+// ID id, has a usable ID, and rejects it in e if not: an empty or repeated
+// ID, as [index.checkID] does for the records others refer to.
+func (e *engine) checkRecordID(kind uint8, i int, id string) bool {
+	if e.ix.idOK[kind][i] {
+		return true
+	}
+	if id == "" {
+		e.reject(kindName(kind), id, ErrEmptyID)
+	} else {
+		e.reject(kindName(kind), id, ErrDuplicateID)
+	}
+	return false
 }
 
 // places validates the locations and the resources at them.
