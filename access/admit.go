@@ -211,8 +211,8 @@ func (e *engine) admitBooking(i int, one *[1]int32, a *admission) bool {
 		e.reject(KindBooking, b.ID, err)
 		return false
 	}
-	ri, ok := e.res[b.ResourceID]
-	if !ok {
+	ri := ix.bookRes[i]
+	if ri == nil {
 		e.reject(KindBooking, b.ID, ix.missing(KindResource, b.ResourceID, ErrUnknownResource))
 		return false
 	}
@@ -220,17 +220,17 @@ func (e *engine) admitBooking(i int, one *[1]int32, a *admission) bool {
 	if !e.linksOnly { // links widen their own windows, for drop-ins only
 		a.window = widen(schedule.Interval{Start: b.Start, End: b.End}, ri.buf)
 	}
+	c := ix.bookMember[i]
 	switch {
 	case b.MemberID != "":
-		c, ok := ix.member[b.MemberID]
-		if !ok {
+		if c < 0 {
 			e.reject(KindBooking, b.ID, ix.missing(KindMember, b.MemberID, ErrUnknownMember))
 			return false
 		}
 		one[0] = c
 	case b.Guest != nil:
-		email, err := NormalizeEmail(b.Guest.Email)
-		if err != nil {
+		if c == badGuestEmail {
+			_, err := NormalizeEmail(b.Guest.Email)
 			e.reject(KindBooking, b.ID, fmt.Errorf("guest: %w", err))
 			return false
 		}
@@ -240,8 +240,7 @@ func (e *engine) admitBooking(i int, one *[1]int32, a *admission) bool {
 		// A member's identity, or with AddToGroup the guest's own (see
 		// addGuests); without AddToGroup a guest who is no member reaches
 		// nobody.
-		c, ok := ix.byEmail[email]
-		if !ok {
+		if c < 0 {
 			return true
 		}
 		one[0] = c
@@ -307,13 +306,13 @@ func (e *engine) admitCheckIn(i int, one *[1]int32, a *admission) bool {
 	if !e.checkRecordID(kCheckIn, i, c.ID) {
 		return false
 	}
-	m, ok := ix.member[c.MemberID]
-	if !ok {
+	m := ix.ciMember[i]
+	if m < 0 {
 		e.reject(KindCheckIn, c.ID, ix.missing(KindMember, c.MemberID, ErrUnknownMember))
 		return false
 	}
-	loc, ok := ix.locs[c.LocationID]
-	if !ok {
+	loc := ix.ciZone[i]
+	if loc == nil {
 		e.reject(KindCheckIn, c.ID, ix.missing(KindLocation, c.LocationID, ErrUnknownLocation))
 		return false
 	}

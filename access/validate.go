@@ -43,6 +43,16 @@ type index struct {
 	maxAfter  time.Duration
 	// res holds what bookings and assignments need of each valid resource.
 	res map[string]*resInfo
+	// bookMember and bookRes resolve each booking's holder and resource
+	// once for every engine: the canonical identity of its member, or of
+	// its guest's email (noHolder when none resolves, badGuestEmail for a
+	// guest email that does not normalize), and its resource's resInfo (nil
+	// when not valid). ciMember and ciZone do the same for check-ins
+	// (member, or noHolder; zone of the location, or nil).
+	bookMember []int32
+	bookRes    []*resInfo
+	ciMember   []int32
+	ciZone     []*time.Location
 	// idOK tells, by engine kind (kPlan … kCheckIn) and record index,
 	// whether the record's ID is usable: not empty, and not that of an
 	// earlier record of its kind. The engines report the others.
@@ -125,12 +135,55 @@ func newIndex(s *Snapshot, m mapping.Mapping, p Policy) *index {
 		g, _ := m.Lookup(mapping.KindResource, id)
 		ix.res[id] = &resInfo{zone: ix.locs[locID], groups: g, buf: bufferFor(p, id)}
 	}
+	ix.resolve()
 	ix.idOK[kPlan] = usableIDs(len(s.Plans), func(i int) string { return s.Plans[i].ID })
 	ix.idOK[kAllowance] = usableIDs(len(s.Allowances), func(i int) string { return s.Allowances[i].ID })
 	ix.idOK[kBooking] = usableIDs(len(s.Bookings), func(i int) string { return s.Bookings[i].ID })
 	ix.idOK[kAssignment] = usableIDs(len(s.Assignments), func(i int) string { return s.Assignments[i].ID })
 	ix.idOK[kCheckIn] = usableIDs(len(s.CheckIns), func(i int) string { return s.CheckIns[i].ID })
 	return ix
+}
+
+// Values of index.bookMember and index.ciMember that are no identity.
+const (
+	noHolder      int32 = -1
+	badGuestEmail int32 = -2
+)
+
+// resolve fills bookMember, bookRes, ciMember and ciZone.
+func (ix *index) resolve() {
+	s := ix.s
+	ix.bookMember = make([]int32, len(s.Bookings))
+	ix.bookRes = make([]*resInfo, len(s.Bookings))
+	for i := range s.Bookings {
+		b := &s.Bookings[i]
+		ix.bookRes[i] = ix.res[b.ResourceID]
+		c := noHolder
+		switch {
+		case b.MemberID != "":
+			if m, ok := ix.member[b.MemberID]; ok {
+				c = m
+			}
+		case b.Guest != nil:
+			email, err := NormalizeEmail(b.Guest.Email)
+			if err != nil {
+				c = badGuestEmail
+			} else if m, ok := ix.byEmail[email]; ok {
+				c = m
+			}
+		}
+		ix.bookMember[i] = c
+	}
+	ix.ciMember = make([]int32, len(s.CheckIns))
+	ix.ciZone = make([]*time.Location, len(s.CheckIns))
+	for i := range s.CheckIns {
+		c := &s.CheckIns[i]
+		ix.ciMember[i] = noHolder
+		if m, ok := ix.member[c.MemberID]; ok {
+			ix.ciMember[i] = m
+		}
+		ix.ciZone[i] = ix.locs[c.LocationID]
+	}
 }
 
 // usableIDs reports, for each of n records with the IDs id(i), whether the
