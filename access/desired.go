@@ -233,12 +233,11 @@ type engine struct {
 
 	groups map[mapping.Kind]map[string]groupsOK
 	pieces []piece
-	res    map[string]*resInfo   // valid resources
-	hit    map[pieceKey]struct{} // with filter, keys with a piece overlapping the horizon
+	res    map[string]*resInfo // valid resources
 	// dropIns are the indexes of the valid drop-in bookings.
 	dropIns   []int32
 	linksOnly bool // only validate bookings and collect drop-ins
-	filter    bool // sort and merge only the pieces of keys in hit
+	filter    bool // sort and merge only the members with a piece overlapping the horizon
 	// explain keeps in admitted the decision on every valid record that
 	// reaches the member computed (see [Explain]).
 	explain  bool
@@ -250,11 +249,6 @@ type resInfo struct {
 	zone   *time.Location
 	groups []int64
 	buf    schedule.Buffer
-}
-
-type pieceKey struct {
-	group  int64
-	member int32
 }
 
 type groupsOK struct {
@@ -276,7 +270,7 @@ func newEngine(s *Snapshot, m mapping.Mapping, p Policy, horizon schedule.Interv
 // until errs is set. m and p must be those ix was built with.
 func engineOn(ix *index, m mapping.Mapping, p Policy, horizon schedule.Interval, only int32) *engine {
 	e := &engine{ix: ix, m: m, p: p, horizon: horizon, only: only, res: ix.res,
-		groups: make(map[mapping.Kind]map[string]groupsOK, 4), hit: make(map[pieceKey]struct{})}
+		groups: make(map[mapping.Kind]map[string]groupsOK, 4)}
 	// For a short horizon few (member, group) keys matter: filter them
 	// before sorting. For a long one nearly all do.
 	e.filter = horizon.End.Sub(horizon.Start) <= 48*time.Hour
@@ -314,7 +308,6 @@ func (e *engine) add(members []int32, groups []int64, iv schedule.Interval, kind
 	if !iv.Start.Before(iv.End) {
 		return
 	}
-	hit := e.filter && iv.Start.Before(e.horizon.End) && iv.End.After(e.horizon.Start)
 	ss, sn := iv.Start.Unix(), int32(iv.Start.Nanosecond())
 	es, en := iv.End.Unix(), int32(iv.End.Nanosecond())
 	for _, c := range members {
@@ -323,9 +316,6 @@ func (e *engine) add(members []int32, groups []int64, iv schedule.Interval, kind
 		}
 		for _, g := range groups {
 			e.pieces = append(e.pieces, piece{start: ss, startNs: sn, end: es, endNs: en, group: g, member: c, rec: int32(rec), kind: kind})
-			if hit {
-				e.hit[pieceKey{g, c}] = struct{}{}
-			}
 		}
 	}
 }
@@ -383,26 +373,7 @@ func (e *engine) occurrences(a *Assignment, loc *time.Location, buf schedule.Buf
 // horizon.Start, else the next one.
 func (e *engine) merge(slot bool) []Grant {
 	ix := e.ix
-	// Only (member, group) keys with a piece overlapping the horizon can
-	// have a merged window overlapping it.
-	ps := e.pieces
-	if e.filter {
-		ps = e.pieces[:0]
-		for _, pc := range e.pieces {
-			if _, ok := e.hit[pieceKey{pc.group, pc.member}]; ok {
-				ps = append(ps, pc)
-			}
-		}
-	}
-	slices.SortFunc(ps, func(a, b piece) int {
-		if c := cmp.Compare(ix.rank[a.member], ix.rank[b.member]); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(a.group, b.group); c != 0 {
-			return c
-		}
-		return cmpInstant(a.start, a.startNs, b.start, b.startNs)
-	})
+	ps := e.sortPieces()
 	// Two passes over the merged windows: count, then fill, so grants and
 	// their sources take one allocation each.
 	nGrants, nSources := 0, 0
@@ -428,6 +399,68 @@ func (e *engine) merge(slot bool) []Grant {
 		})
 	})
 	return grants
+}
+
+// sortPieces orders the pieces by member (in email order), group, start,
+// kind and record, and returns them. For a short horizon (filter) it leaves
+// out the members none of whose pieces overlaps the horizon: only a merged
+// window containing such a piece can overlap it.
+//
+// The pieces are put in one bucket per member in place (a counting sort by
+// rank: linear time, sequential passes, no map), then each member's few
+// pieces are sorted.
+func (e *engine) sortPieces() []piece {
+	rank, ps := e.ix.rank, e.pieces
+	n := len(e.ix.byRank)
+	bounds := make([]int32, n+1) // bucket r is ps[bounds[r]:bounds[r+1]]
+	for i := range ps {
+		bounds[rank[ps[i].member]+1]++
+	}
+	for r := 1; r <= n; r++ {
+		bounds[r] += bounds[r-1]
+	}
+	next := slices.Clone(bounds[:n]) // next free place in each bucket
+	for r := range int32(n) {
+		for next[r] < bounds[r+1] {
+			pc := ps[next[r]]
+			for br := rank[pc.member]; br != r; br = rank[pc.member] {
+				pc, ps[next[br]] = ps[next[br]], pc
+				next[br]++
+			}
+			ps[next[r]] = pc
+			next[r]++
+		}
+	}
+	h := e.horizon
+	hs, hsn := h.Start.Unix(), int32(h.Start.Nanosecond())
+	he, hen := h.End.Unix(), int32(h.End.Nanosecond())
+	overlaps := func(pc *piece) bool {
+		return cmpInstant(pc.start, pc.startNs, he, hen) < 0 && cmpInstant(pc.end, pc.endNs, hs, hsn) > 0
+	}
+	out := ps[:0]
+	for r := range n {
+		b := ps[bounds[r]:bounds[r+1]]
+		if len(b) == 0 || e.filter && !slices.ContainsFunc(b, func(pc piece) bool { return overlaps(&pc) }) {
+			continue
+		}
+		slices.SortFunc(b, cmpPiece)
+		out = append(out, b...) // out ends at or before b: the copy moves it down
+	}
+	return out
+}
+
+// cmpPiece orders one member's pieces by group, start, kind and record.
+func cmpPiece(a, b piece) int {
+	if c := cmp.Compare(a.group, b.group); c != 0 {
+		return c
+	}
+	if c := cmpInstant(a.start, a.startNs, b.start, b.startNs); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.kind, b.kind); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.rec, b.rec)
 }
 
 // eachWindow calls fn for every merged window of the sorted pieces ps that
