@@ -50,7 +50,15 @@ type admission struct {
 // those that count into pieces.
 func (e *engine) generate() {
 	s := e.ix.s
-	e.pieces = make([]piece, 0, len(s.Plans)+len(s.Allowances)+2*len(s.Bookings)+len(s.CheckIns)+16*len(s.Assignments))
+	// Size the pieces for every member over a short horizon; weekly rules
+	// give more over a long one. For one member, let them grow.
+	if e.only < 0 {
+		hint := e.ix.pieceHint
+		if !e.filter {
+			hint += 12 * len(s.Assignments)
+		}
+		e.pieces = make([]piece, 0, hint)
+	}
 	var one [1]int32
 	var a admission
 	for i := range s.Plans {

@@ -53,6 +53,10 @@ type index struct {
 	bookRes    []*resInfo
 	ciMember   []int32
 	ciZone     []*time.Location
+	// pieceHint is about the number of pieces an engine on the index
+	// generates over a short horizon: exact for bookings and check-ins,
+	// guessed for the others, to size the pieces slice.
+	pieceHint int
 	// idOK tells, by engine kind (kPlan … kCheckIn) and record index,
 	// whether the record's ID is usable: not empty, and not that of an
 	// earlier record of its kind. The engines report the others.
@@ -135,7 +139,7 @@ func newIndex(s *Snapshot, m mapping.Mapping, p Policy) *index {
 		g, _ := m.Lookup(mapping.KindResource, id)
 		ix.res[id] = &resInfo{zone: ix.locs[locID], groups: g, buf: bufferFor(p, id)}
 	}
-	ix.resolve()
+	ix.resolve(m)
 	ix.idOK[kPlan] = usableIDs(len(s.Plans), func(i int) string { return s.Plans[i].ID })
 	ix.idOK[kAllowance] = usableIDs(len(s.Allowances), func(i int) string { return s.Allowances[i].ID })
 	ix.idOK[kBooking] = usableIDs(len(s.Bookings), func(i int) string { return s.Bookings[i].ID })
@@ -150,8 +154,8 @@ const (
 	badGuestEmail int32 = -2
 )
 
-// resolve fills bookMember, bookRes, ciMember and ciZone.
-func (ix *index) resolve() {
+// resolve fills bookMember, bookRes, ciMember, ciZone and pieceHint.
+func (ix *index) resolve(m mapping.Mapping) {
 	s := ix.s
 	ix.bookMember = make([]int32, len(s.Bookings))
 	ix.bookRes = make([]*resInfo, len(s.Bookings))
@@ -173,9 +177,13 @@ func (ix *index) resolve() {
 			}
 		}
 		ix.bookMember[i] = c
+		if c >= 0 && ix.bookRes[i] != nil {
+			ix.pieceHint += len(ix.bookRes[i].groups)
+		}
 	}
 	ix.ciMember = make([]int32, len(s.CheckIns))
 	ix.ciZone = make([]*time.Location, len(s.CheckIns))
+	locGroups := make(map[string][]int64, len(ix.locs))
 	for i := range s.CheckIns {
 		c := &s.CheckIns[i]
 		ix.ciMember[i] = noHolder
@@ -183,7 +191,16 @@ func (ix *index) resolve() {
 			ix.ciMember[i] = m
 		}
 		ix.ciZone[i] = ix.locs[c.LocationID]
+		g, ok := locGroups[c.LocationID]
+		if !ok {
+			g, _ = m.Lookup(mapping.KindLocation, c.LocationID)
+			locGroups[c.LocationID] = g
+		}
+		ix.pieceHint += len(g)
 	}
+	// Plans and allowances reach a member or a team's few, in a group or
+	// two; weekly rules give a few occurrences near a short horizon.
+	ix.pieceHint += 2*len(s.Plans) + 2*len(s.Allowances) + 4*len(s.Assignments)
 }
 
 // usableIDs reports, for each of n records with the IDs id(i), whether the
