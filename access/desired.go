@@ -406,31 +406,36 @@ func (e *engine) merge(slot bool) []Grant {
 // out the members none of whose pieces overlaps the horizon: only a merged
 // window containing such a piece can overlap it.
 //
-// The pieces are put in one bucket per member in place (a counting sort by
-// rank: linear time, sequential passes, no map), then each member's few
-// pieces are sorted.
+// The pieces are put in one bucket per member in place, by two rounds of
+// counting sort on the member's rank (linear time, no map), the first on its
+// high bits into at most 256 buckets, the second within each of those: few
+// places are written at once, so they stay in the cache however many
+// members there are. Then each member's few pieces are sorted.
 func (e *engine) sortPieces() []piece {
 	rank, ps := e.ix.rank, e.pieces
 	n := len(e.ix.byRank)
-	bounds := make([]int32, n+1) // bucket r is ps[bounds[r]:bounds[r+1]]
-	for i := range ps {
-		bounds[rank[ps[i].member]+1]++
+	if len(ps) == 0 || n == 0 {
+		return ps[:0]
 	}
-	for r := 1; r <= n; r++ {
-		bounds[r] += bounds[r-1]
+	shift := uint(0)
+	for n>>shift > 256 {
+		shift++
 	}
-	next := slices.Clone(bounds[:n]) // next free place in each bucket
-	for r := range int32(n) {
-		for next[r] < bounds[r+1] {
-			pc := ps[next[r]]
-			for br := rank[pc.member]; br != r; br = rank[pc.member] {
-				pc, ps[next[br]] = ps[next[br]], pc
-				next[br]++
-			}
-			ps[next[r]] = pc
-			next[r]++
+	nTop, width := (n-1)>>shift+1, 1<<shift
+	top := make([]int32, nTop+1)
+	next := make([]int32, max(nTop, width))
+	bucketSort(ps, nTop, func(pc *piece) int32 { return rank[pc.member] >> shift }, top, next)
+	bounds := make([]int32, n+1) // member of rank r: ps[bounds[r]:bounds[r+1]]
+	sub := make([]int32, width+1)
+	for t := range nTop {
+		base := t << shift
+		w := min(width, n-base)
+		bucketSort(ps[top[t]:top[t+1]], w, func(pc *piece) int32 { return rank[pc.member] - int32(base) }, sub, next)
+		for r := range w {
+			bounds[base+r] = top[t] + sub[r]
 		}
 	}
+	bounds[n] = int32(len(ps))
 	h := e.horizon
 	hs, hsn := h.Start.Unix(), int32(h.Start.Nanosecond())
 	he, hen := h.End.Unix(), int32(h.End.Nanosecond())
@@ -447,6 +452,31 @@ func (e *engine) sortPieces() []piece {
 		out = append(out, b...) // out ends at or before b: the copy moves it down
 	}
 	return out
+}
+
+// bucketSort orders ps in place by key, which is in [0, nb) (an American
+// flag sort), and leaves the start of bucket k in bounds[k] (nb+1 entries;
+// bounds[nb] is len(ps)). next is scratch space of at least nb entries.
+func bucketSort(ps []piece, nb int, key func(*piece) int32, bounds, next []int32) {
+	clear(bounds[:nb+1])
+	for i := range ps {
+		bounds[key(&ps[i])+1]++
+	}
+	for k := 1; k <= nb; k++ {
+		bounds[k] += bounds[k-1]
+	}
+	copy(next, bounds[:nb])
+	for k := range int32(nb) {
+		for next[k] < bounds[k+1] {
+			pc := ps[next[k]]
+			for bk := key(&pc); bk != k; bk = key(&pc) {
+				pc, ps[next[bk]] = ps[next[bk]], pc
+				next[bk]++
+			}
+			ps[next[k]] = pc
+			next[k]++
+		}
+	}
 }
 
 // cmpPiece orders one member's pieces by group, start, kind and record.
