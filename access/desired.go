@@ -454,31 +454,6 @@ func (e *engine) sortPieces() []piece {
 	return out
 }
 
-// bucketSort orders ps in place by key, which is in [0, nb) (an American
-// flag sort), and leaves the start of bucket k in bounds[k] (nb+1 entries;
-// bounds[nb] is len(ps)). next is scratch space of at least nb entries.
-func bucketSort(ps []piece, nb int, key func(*piece) int32, bounds, next []int32) {
-	clear(bounds[:nb+1])
-	for i := range ps {
-		bounds[key(&ps[i])+1]++
-	}
-	for k := 1; k <= nb; k++ {
-		bounds[k] += bounds[k-1]
-	}
-	copy(next, bounds[:nb])
-	for k := range int32(nb) {
-		for next[k] < bounds[k+1] {
-			pc := ps[next[k]]
-			for bk := key(&pc); bk != k; bk = key(&pc) {
-				pc, ps[next[bk]] = ps[next[bk]], pc
-				next[bk]++
-			}
-			ps[next[k]] = pc
-			next[k]++
-		}
-	}
-}
-
 // cmpPiece orders one member's pieces by group, start, kind and record.
 func cmpPiece(a, b piece) int {
 	if c := cmp.Compare(a.group, b.group); c != 0 {

@@ -203,23 +203,6 @@ func (ix *index) resolve(m mapping.Mapping) {
 	ix.pieceHint += 2*len(s.Plans) + 2*len(s.Allowances) + 4*len(s.Assignments)
 }
 
-// usableIDs reports, for each of n records with the IDs id(i), whether the
-// ID is usable: not empty, and not the ID of an earlier record.
-func usableIDs(n int, id func(i int) string) []bool {
-	ok := make([]bool, n)
-	ids := make(seen, n)
-	for i := range n {
-		k := id(i)
-		if k == "" {
-			continue
-		}
-		before := len(ids)
-		ids[k] = struct{}{} // one map operation: a duplicate does not grow the map
-		ok[i] = len(ids) > before
-	}
-	return ok
-}
-
 // checkRecordID reports whether record i of kind (kPlan … kCheckIn), with
 // ID id, has a usable ID, and rejects it in e if not: an empty or repeated
 // ID, as [index.checkID] does for the records others refer to.

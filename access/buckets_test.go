@@ -50,3 +50,36 @@ func TestSortPieces(t *testing.T) {
 		})
 	}
 }
+
+// TestUsableIDs checks usableIDs against a map: the first record of each
+// non-empty ID is usable, and no other.
+func TestUsableIDs(t *testing.T) {
+	many := make([]string, 5000)
+	for i := range many {
+		many[i] = fmt.Sprintf("id%d", i%1234)
+	}
+	same := slices.Repeat([]string{"x"}, 3000)
+	for _, tc := range []struct {
+		name string
+		ids  []string
+	}{
+		{"none", nil},
+		{"distinct", []string{"a", "b", "c"}},
+		{"empty and repeated", []string{"", "a", "", "b", "a", "b", "c", "a"}},
+		{"many repeats", many},
+		{"all the same", same},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			want := make([]bool, len(tc.ids))
+			seen := map[string]bool{}
+			for i, id := range tc.ids {
+				want[i] = id != "" && !seen[id]
+				seen[id] = true
+			}
+			got := usableIDs(len(tc.ids), func(i int) string { return tc.ids[i] })
+			if !slices.Equal(got, want) {
+				t.Errorf("usableIDs(%q) = %v, want %v", tc.ids, got, want)
+			}
+		})
+	}
+}
