@@ -39,10 +39,11 @@ type hashed struct {
 	i int32
 }
 
-// hashStrings returns the hashes (with seed) of the non-empty strings
-// str(i), i < n, sorted by hash then index: bucketed on the hash's top 8
-// bits, then each bucket, small enough to stay in the cache, sorted.
-func hashStrings(seed maphash.Seed, n int, str func(i int) string) []hashed {
+// hashStrings returns the hashes of the non-empty strings str(i), i < n,
+// sorted by hash then index: bucketed on the hash's top 8 bits, then each
+// bucket, small enough to stay in the cache, sorted.
+func hashStrings(n int, str func(i int) string) []hashed {
+	seed := maphash.MakeSeed()
 	hs := make([]hashed, 0, n)
 	for i := range n {
 		if s := str(i); s != "" {
@@ -69,7 +70,7 @@ func hashStrings(seed maphash.Seed, n int, str func(i int) string) []hashed {
 // of millions of records takes little more per record than a small one.
 func usableIDs(n int, id func(i int) string) []bool {
 	ok := make([]bool, n)
-	hs := hashStrings(maphash.MakeSeed(), n, id)
+	hs := hashStrings(n, id)
 	var firsts []int // the usable records among those of one hash
 	for j := 0; j < len(hs); {
 		k := j + 1
@@ -90,36 +91,4 @@ func usableIDs(n int, id func(i int) string) []bool {
 		j = k
 	}
 	return ok
-}
-
-// joinHashed is a merge join of two lists sorted by hashStrings (with one
-// seed): for each of the n probes it returns the index of the key whose
-// string equals the probe's (the first by index), or -1. keyStr and
-// probeStr give the strings of an index, to tell apart strings of one hash.
-func joinHashed(keys []hashed, keyStr func(i int) string, probes []hashed, n int, probeStr func(i int) string) []int32 {
-	out := make([]int32, n)
-	for i := range out {
-		out[i] = -1
-	}
-	j := 0
-	for a := 0; a < len(probes); {
-		h := probes[a].h
-		for j < len(keys) && keys[j].h < h {
-			j++
-		}
-		e := j
-		for e < len(keys) && keys[e].h == h {
-			e++
-		}
-		for ; a < len(probes) && probes[a].h == h; a++ {
-			p := probeStr(int(probes[a].i))
-			for _, k := range keys[j:e] {
-				if keyStr(int(k.i)) == p {
-					out[probes[a].i] = k.i
-					break
-				}
-			}
-		}
-	}
-	return out
 }

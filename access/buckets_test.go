@@ -3,7 +3,6 @@ package access
 import (
 	"cmp"
 	"fmt"
-	"hash/maphash"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -80,51 +79,6 @@ func TestUsableIDs(t *testing.T) {
 			got := usableIDs(len(tc.ids), func(i int) string { return tc.ids[i] })
 			if !slices.Equal(got, want) {
 				t.Errorf("usableIDs(%q) = %v, want %v", tc.ids, got, want)
-			}
-		})
-	}
-}
-
-// TestJoinHashed checks the merge join against a map: every probe finds
-// the first key with its string, or -1.
-func TestJoinHashed(t *testing.T) {
-	for _, n := range []int{0, 1, 10, 3000} {
-		t.Run(fmt.Sprintf("keys=%d", n), func(t *testing.T) {
-			r := rand.New(rand.NewPCG(uint64(n), 2))
-			keys := make([]string, n)
-			for i := range keys {
-				keys[i] = fmt.Sprintf("k%d", i)
-			}
-			probes := make([]string, 4*n+3)
-			for i := range probes {
-				switch r.IntN(4) {
-				case 0:
-					probes[i] = "" // no key
-				case 1:
-					probes[i] = fmt.Sprintf("missing%d", i)
-				default:
-					if n > 0 {
-						probes[i] = keys[r.IntN(n)]
-					}
-				}
-			}
-			index := map[string]int32{}
-			for i, k := range keys {
-				index[k] = int32(i)
-			}
-			want := make([]int32, len(probes))
-			for i, p := range probes {
-				want[i] = -1
-				if j, ok := index[p]; ok {
-					want[i] = j
-				}
-			}
-			seed := maphash.MakeSeed()
-			key := func(i int) string { return keys[i] }
-			probe := func(i int) string { return probes[i] }
-			got := joinHashed(hashStrings(seed, len(keys), key), key, hashStrings(seed, len(probes), probe), len(probes), probe)
-			if !slices.Equal(got, want) {
-				t.Errorf("joinHashed = %v, want %v", got, want)
 			}
 		})
 	}

@@ -3,7 +3,6 @@ package access
 import (
 	"cmp"
 	"fmt"
-	"hash/maphash"
 	"maps"
 	"slices"
 	"strings"
@@ -28,18 +27,14 @@ type index struct {
 	// rather than an unknown ID.
 	rejected map[RecordRef]struct{}
 
-	locs   map[string]*time.Location // valid locations
-	resLoc map[string]string         // valid resource → location ID
-	member map[string]int32          // valid member ID → canonical index
-	// memberOf is member by position in Snapshot.Members: the canonical
-	// index of the member there, or noHolder when it is not valid (or
-	// repeats an earlier member's ID).
-	memberOf []int32
-	byEmail  map[string]int32   // normalized email → canonical index
-	email    []string           // canonical index → normalized email ("" if not canonical)
-	rank     []int32            // canonical index → position in email order
-	byRank   []int32            // position in email order → canonical index
-	teams    map[string][]int32 // valid team → canonical members, deduplicated
+	locs    map[string]*time.Location // valid locations
+	resLoc  map[string]string         // valid resource → location ID
+	member  map[string]int32          // valid member ID → canonical index
+	byEmail map[string]int32          // normalized email → canonical index
+	email   []string                  // canonical index → normalized email ("" if not canonical)
+	rank    []int32                   // canonical index → position in email order
+	byRank  []int32                   // position in email order → canonical index
+	teams   map[string][]int32        // valid team → canonical members, deduplicated
 	// guests are the drop-in guests whose email is no member's, by
 	// canonical index minus len(s.Members): their identities come after
 	// the members' (see [index.addGuests]).
@@ -162,18 +157,6 @@ const (
 // resolve fills bookMember, bookRes, ciMember, ciZone and pieceHint.
 func (ix *index) resolve(m mapping.Mapping) {
 	s := ix.s
-	// Members are found by joining sorted hashes, not by a map probe per
-	// record: the work stays sequential however many members there are.
-	seed := maphash.MakeSeed()
-	members := hashStrings(seed, len(s.Members), func(i int) string {
-		if ix.memberOf[i] < 0 {
-			return ""
-		}
-		return s.Members[i].ID
-	})
-	memberID := func(i int) string { return s.Members[i].ID }
-	bookMember := joinHashed(members, memberID, hashStrings(seed, len(s.Bookings),
-		func(i int) string { return s.Bookings[i].MemberID }), len(s.Bookings), func(i int) string { return s.Bookings[i].MemberID })
 	ix.bookMember = make([]int32, len(s.Bookings))
 	ix.bookRes = make([]*resInfo, len(s.Bookings))
 	for i := range s.Bookings {
@@ -182,8 +165,8 @@ func (ix *index) resolve(m mapping.Mapping) {
 		c := noHolder
 		switch {
 		case b.MemberID != "":
-			if j := bookMember[i]; j >= 0 {
-				c = ix.memberOf[j]
+			if m, ok := ix.member[b.MemberID]; ok {
+				c = m
 			}
 		case b.Guest != nil:
 			email, err := NormalizeEmail(b.Guest.Email)
@@ -198,16 +181,14 @@ func (ix *index) resolve(m mapping.Mapping) {
 			ix.pieceHint += len(ix.bookRes[i].groups)
 		}
 	}
-	ciMember := joinHashed(members, memberID, hashStrings(seed, len(s.CheckIns),
-		func(i int) string { return s.CheckIns[i].MemberID }), len(s.CheckIns), func(i int) string { return s.CheckIns[i].MemberID })
 	ix.ciMember = make([]int32, len(s.CheckIns))
 	ix.ciZone = make([]*time.Location, len(s.CheckIns))
 	locGroups := make(map[string][]int64, len(ix.locs))
 	for i := range s.CheckIns {
 		c := &s.CheckIns[i]
 		ix.ciMember[i] = noHolder
-		if j := ciMember[i]; j >= 0 {
-			ix.ciMember[i] = ix.memberOf[j]
+		if m, ok := ix.member[c.MemberID]; ok {
+			ix.ciMember[i] = m
 		}
 		ix.ciZone[i] = ix.locs[c.LocationID]
 		g, ok := locGroups[c.LocationID]
@@ -276,9 +257,7 @@ func (ix *index) places() {
 func (ix *index) members() seen {
 	s := ix.s
 	seenMember := make(seen, len(s.Members))
-	ix.memberOf = make([]int32, len(s.Members))
 	for i, m := range s.Members {
-		ix.memberOf[i] = noHolder
 		if !ix.checkID(seenMember, KindMember, m.ID) {
 			continue
 		}
@@ -290,12 +269,10 @@ func (ix *index) members() seen {
 		if c, ok := ix.byEmail[e]; ok {
 			ix.reject(KindMember, m.ID, fmt.Errorf("%w: member %q; access merged under %q", ErrSharedEmail, s.Members[c].ID, s.Members[c].ID))
 			ix.member[m.ID] = c
-			ix.memberOf[i] = c
 			continue
 		}
 		ix.byEmail[e] = int32(i)
 		ix.member[m.ID] = int32(i)
-		ix.memberOf[i] = int32(i)
 		ix.email[i] = e
 	}
 	return seenMember
