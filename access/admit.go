@@ -49,35 +49,78 @@ type admission struct {
 // generate validates every record, asks admit for each valid one and turns
 // those that count into pieces.
 func (e *engine) generate() {
-	s := e.ix.s
-	// Size the pieces for every member over a short horizon; weekly rules
-	// give more over a long one. For one member, let them grow.
+	e.sizePieces()
+	e.admitPlans()
+	e.admitAllowances()
+	e.bookings()
+	e.admitAssignments()
+	e.admitCheckIns()
+}
+
+// generateFixed is generate but for the assignments: the records whose
+// pieces do not depend on the horizon (see [engine.generateOn]).
+func (e *engine) generateFixed() {
+	e.sizePieces()
+	e.admitPlans()
+	e.admitAllowances()
+	e.bookings()
+	e.admitCheckIns()
+}
+
+// generateOn completes generate from the pieces and drop-ins of another
+// engine's generateFixed on the same index, which it takes over: it adds
+// the assignments' pieces, the only ones the horizon changes.
+func (e *engine) generateOn(pieces []piece, dropIns []int32) {
+	e.pieces, e.dropIns = pieces, dropIns
+	e.admitAssignments()
+}
+
+// sizePieces sizes the pieces for every member over a short horizon;
+// weekly rules give more over a long one. For one member, they grow.
+func (e *engine) sizePieces() {
 	if e.only < 0 {
 		hint := e.ix.pieceHint
 		if !e.filter {
-			hint += 12 * len(s.Assignments)
+			hint += 12 * len(e.ix.s.Assignments)
 		}
 		e.pieces = make([]piece, 0, hint)
 	}
+}
+
+func (e *engine) admitPlans() {
 	var one [1]int32
 	var a admission
-	for i := range s.Plans {
+	for i := range e.ix.s.Plans {
 		if e.admitPlan(i, &one, &a) {
 			e.use(&a)
 		}
 	}
-	for i := range s.Allowances {
+}
+
+func (e *engine) admitAllowances() {
+	var one [1]int32
+	var a admission
+	for i := range e.ix.s.Allowances {
 		if e.admitAllowance(i, &one, &a) {
 			e.use(&a)
 		}
 	}
-	e.bookings()
-	for i := range s.Assignments {
+}
+
+func (e *engine) admitAssignments() {
+	var one [1]int32
+	var a admission
+	for i := range e.ix.s.Assignments {
 		if e.admitAssignment(i, &one, &a) {
 			e.use(&a)
 		}
 	}
-	for i := range s.CheckIns {
+}
+
+func (e *engine) admitCheckIns() {
+	var one [1]int32
+	var a admission
+	for i := range e.ix.s.CheckIns {
 		if e.admitCheckIn(i, &one, &a) {
 			e.use(&a)
 		}

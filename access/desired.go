@@ -84,17 +84,6 @@ func Desired(s Snapshot, m mapping.Mapping, p Policy, at time.Time) ([]Grant, er
 	return grants, errors.Join(e.ix.errs...)
 }
 
-// desiredEngine returns an engine on ix that has generated the pieces
-// [Desired] merges at `at`, and collected the drop-ins [Links] lists,
-// reporting rejected records in errs. ix must be built with m and p, and p
-// valid.
-func desiredEngine(ix *index, m mapping.Mapping, p Policy, at time.Time, errs *[]error) *engine {
-	e := engineOn(ix, m, p, leadHorizon(at, p), -1)
-	e.errs = errs
-	e.desired()
-	return e
-}
-
 // desired generates the pieces of [Desired].
 func (e *engine) desired() {
 	e.follow = true
@@ -111,12 +100,14 @@ func NextChange(s Snapshot, m mapping.Mapping, p Policy, at time.Time) (next tim
 	if p.Validate() != nil {
 		return time.Time{}, false
 	}
-	return nextChange(newIndex(&s, m, p), m, p, at)
+	return nextChange(newIndex(&s, m, p), m, p, at, nil)
 }
 
 // nextChange is [NextChange] on a validated snapshot, which it only reads;
-// p must be valid.
-func nextChange(ix *index, m mapping.Mapping, p Policy, at time.Time) (next time.Time, ok bool) {
+// p must be valid. With fixed, it takes over the pieces and drop-ins of
+// an engine's generateFixed on ix (see [engine.generateOn]) instead of
+// admitting those records again.
+func nextChange(ix *index, m mapping.Mapping, p Policy, at time.Time, fixed *engine) (next time.Time, ok bool) {
 	consider := func(t time.Time) {
 		if t.After(at) && !t.Equal(schedule.Forever) && (!ok || t.Before(next)) {
 			next, ok = t, true
@@ -128,7 +119,11 @@ func nextChange(ix *index, m mapping.Mapping, p Policy, at time.Time) (next time
 	const day = 24 * time.Hour
 	e := engineOn(ix, m, p, schedule.Interval{Start: at, End: at.Add(day).Add(p.Lead).Add(time.Nanosecond)}, -1)
 	e.follow = true
-	e.generate()
+	if fixed != nil {
+		e.generateOn(fixed.pieces, fixed.dropIns)
+	} else {
+		e.generate()
+	}
 	for _, l := range e.links(at) {
 		consider(l.Window.End)
 	}

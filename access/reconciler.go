@@ -241,19 +241,30 @@ func (r *Reconciler) load(ctx context.Context) ([]Record, error) {
 func (r *Reconciler) plan(ctx context.Context, s Snapshot) (*Changes, []Record, error) {
 	now := r.o.clock.Now()
 	// The snapshot is validated once; Desired, Links and NextChange share
-	// the result, which they only read. NextChange looks days ahead and
-	// costs about as much as the rest of the plan: compute it alongside.
+	// the result, which they only read. NextChange looks days ahead:
+	// compute it alongside.
 	type next struct {
 		t  time.Time
 		ok bool
 	}
 	nextc := make(chan next, 1)
 	perr := r.p.Validate()
-	var ix *index
+	var e *engine
+	var errs []error
 	if perr == nil {
-		ix = newIndex(&s, r.m, r.p)
+		// One engine gives the grants of Desired and the links of Links;
+		// the records Links rejects are among those Desired rejects.
+		// Only the weekly rules depend on the horizon: NextChange starts
+		// from a copy of the other records' pieces.
+		ix := newIndex(&s, r.m, r.p)
+		errs = slices.Clone(ix.errs)
+		e = engineOn(ix, r.m, r.p, leadHorizon(now, r.p), -1)
+		e.errs = &errs
+		e.follow = true
+		e.generateFixed()
+		fixed := &engine{pieces: append(make([]piece, 0, len(e.pieces)+4*len(s.Assignments)), e.pieces...), dropIns: e.dropIns}
 		go func() {
-			t, ok := nextChange(ix, r.m, r.p, now)
+			t, ok := nextChange(ix, r.m, r.p, now, fixed)
 			nextc <- next{t, ok}
 		}()
 	} else {
@@ -268,10 +279,7 @@ func (r *Reconciler) plan(ctx context.Context, s Snapshot) (*Changes, []Record, 
 		<-nextc
 		return nil, nil, fmt.Errorf("access: desired access: %w", fmt.Errorf("access: %w", perr))
 	}
-	// One engine gives the grants of Desired and the links of Links; the
-	// records Links rejects are among those Desired rejects.
-	errs := slices.Clone(ix.errs)
-	e := desiredEngine(ix, r.m, r.p, now, &errs)
+	e.admitAssignments()
 	grants := e.merge(true)
 	links := e.links(now)
 	skipped, err := splitRecordErrors(errors.Join(errs...))
