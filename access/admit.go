@@ -76,12 +76,18 @@ func (e *engine) generateOn(pieces []piece, dropIns []int32) {
 }
 
 // sizePieces sizes the pieces for every member over a short horizon;
-// weekly rules give more over a long one. For one member, they grow.
+// weekly rules give more over a long one, about three occurrences a week
+// (up to 16 weeks: past those, the pieces grow). For one member, they grow.
 func (e *engine) sizePieces() {
 	if e.only < 0 {
 		hint := e.ix.pieceHint
 		if !e.filter {
-			hint += 12 * len(e.ix.s.Assignments)
+			span := e.horizon.End.Sub(e.horizon.Start) // saturates for an unbounded horizon
+			if e.lookahead > 0 {
+				span = e.lookahead
+			}
+			weeks := min(span/(7*24*time.Hour)+2, 16)
+			hint += 3 * int(weeks) * len(e.ix.s.Assignments)
 		}
 		e.pieces = make([]piece, 0, hint)
 	}
