@@ -49,32 +49,85 @@ type admission struct {
 // generate validates every record, asks admit for each valid one and turns
 // those that count into pieces.
 func (e *engine) generate() {
-	s := e.ix.s
-	e.pieces = make([]piece, 0, len(s.Plans)+len(s.Allowances)+2*len(s.Bookings)+len(s.CheckIns)+16*len(s.Assignments))
+	e.sizePieces()
+	e.admitPlans()
+	e.admitAllowances()
+	e.bookings()
+	e.admitAssignments()
+	e.admitCheckIns()
+}
+
+// generateFixed is generate but for the assignments: the records whose
+// pieces do not depend on the horizon (see [engine.generateOn]).
+func (e *engine) generateFixed() {
+	e.sizePieces()
+	e.admitPlans()
+	e.admitAllowances()
+	e.bookings()
+	e.admitCheckIns()
+}
+
+// generateOn completes generate from the pieces and drop-ins of another
+// engine's generateFixed on the same index, which it takes over: it adds
+// the assignments' pieces, the only ones the horizon changes.
+func (e *engine) generateOn(pieces []piece, dropIns []int32) {
+	e.pieces, e.dropIns = pieces, dropIns
+	e.admitAssignments()
+}
+
+// sizePieces sizes the pieces for every member over a short horizon;
+// weekly rules give more over a long one, about three occurrences a week
+// (up to 16 weeks: past those, the pieces grow). For one member, they grow.
+func (e *engine) sizePieces() {
+	if e.only < 0 {
+		hint := e.ix.pieceHint
+		if !e.filter {
+			span := e.horizon.End.Sub(e.horizon.Start) // saturates for an unbounded horizon
+			if e.lookahead > 0 {
+				span = e.lookahead
+			}
+			weeks := min(span/(7*24*time.Hour)+2, 16)
+			hint += 3 * int(weeks) * len(e.ix.s.Assignments)
+		}
+		e.pieces = make([]piece, 0, hint)
+	}
+}
+
+func (e *engine) admitPlans() {
 	var one [1]int32
 	var a admission
-	ids := make(seen, len(s.Plans))
-	for i := range s.Plans {
-		if e.admitPlan(ids, i, &one, &a) {
+	for i := range e.ix.s.Plans {
+		if e.admitPlan(i, &one, &a) {
 			e.use(&a)
 		}
 	}
-	ids = make(seen, len(s.Allowances))
-	for i := range s.Allowances {
-		if e.admitAllowance(ids, i, &one, &a) {
+}
+
+func (e *engine) admitAllowances() {
+	var one [1]int32
+	var a admission
+	for i := range e.ix.s.Allowances {
+		if e.admitAllowance(i, &one, &a) {
 			e.use(&a)
 		}
 	}
-	e.bookings()
-	ids = make(seen, len(s.Assignments))
-	for i := range s.Assignments {
-		if e.admitAssignment(ids, i, &one, &a) {
+}
+
+func (e *engine) admitAssignments() {
+	var one [1]int32
+	var a admission
+	for i := range e.ix.s.Assignments {
+		if e.admitAssignment(i, &one, &a) {
 			e.use(&a)
 		}
 	}
-	ids = make(seen, len(s.CheckIns))
-	for i := range s.CheckIns {
-		if e.admitCheckIn(ids, i, &one, &a) {
+}
+
+func (e *engine) admitCheckIns() {
+	var one [1]int32
+	var a admission
+	for i := range e.ix.s.CheckIns {
+		if e.admitCheckIn(i, &one, &a) {
 			e.use(&a)
 		}
 	}
@@ -86,9 +139,8 @@ func (e *engine) bookings() {
 	s := e.ix.s
 	var one [1]int32
 	var a admission
-	ids := make(seen, len(s.Bookings))
 	for i := range s.Bookings {
-		if !e.admitBooking(ids, i, &one, &a) {
+		if !e.admitBooking(i, &one, &a) {
 			continue
 		}
 		if b := &s.Bookings[i]; b.MemberID == "" {
@@ -138,22 +190,22 @@ func validWindow(start, end time.Time) error {
 // admitPlan decides on plan i. An active plan counts during [Start, End);
 // pending and cancelled plans never do. A plan whose PlanID maps to no
 // group grants the Default groups (kind default).
-func (e *engine) admitPlan(ids seen, i int, one *[1]int32, a *admission) bool {
+func (e *engine) admitPlan(i int, one *[1]int32, a *admission) bool {
 	ix, pl := e.ix, &e.ix.s.Plans[i]
-	if !ix.checkID(ids, KindPlan, pl.ID) {
+	if !e.checkRecordID(kPlan, i, pl.ID) {
 		return false
 	}
 	if pl.Status < PlanPending || pl.Status > PlanCancelled {
-		ix.reject(KindPlan, pl.ID, fmt.Errorf("%w %d", ErrInvalidStatus, int(pl.Status)))
+		e.reject(KindPlan, pl.ID, fmt.Errorf("%w %d", ErrInvalidStatus, int(pl.Status)))
 		return false
 	}
 	if err := validWindow(pl.Start, pl.End); err != nil {
-		ix.reject(KindPlan, pl.ID, err)
+		e.reject(KindPlan, pl.ID, err)
 		return false
 	}
 	ms, err := ix.holders(pl.MemberID, pl.TeamID, one)
 	if err != nil {
-		ix.reject(KindPlan, pl.ID, err)
+		e.reject(KindPlan, pl.ID, err)
 		return false
 	}
 	*a = admission{kind: kPlan, rec: int32(i), members: ms,
@@ -177,18 +229,18 @@ func (e *engine) admitPlan(ids seen, i int, one *[1]int32, a *admission) bool {
 
 // admitAllowance decides on allowance i: it counts during [Start, End)
 // when its AllowanceID maps to a group.
-func (e *engine) admitAllowance(ids seen, i int, one *[1]int32, a *admission) bool {
+func (e *engine) admitAllowance(i int, one *[1]int32, a *admission) bool {
 	ix, al := e.ix, &e.ix.s.Allowances[i]
-	if !ix.checkID(ids, KindAllowance, al.ID) {
+	if !e.checkRecordID(kAllowance, i, al.ID) {
 		return false
 	}
 	if err := validWindow(al.Start, al.End); err != nil {
-		ix.reject(KindAllowance, al.ID, err)
+		e.reject(KindAllowance, al.ID, err)
 		return false
 	}
 	ms, err := ix.holders(al.MemberID, al.TeamID, one)
 	if err != nil {
-		ix.reject(KindAllowance, al.ID, err)
+		e.reject(KindAllowance, al.ID, err)
 		return false
 	}
 	*a = admission{kind: kAllowance, rec: int32(i), members: ms,
@@ -204,39 +256,39 @@ func (e *engine) admitAllowance(ids seen, i int, one *[1]int32, a *admission) bo
 // End + After) for its member, or for a drop-in guest with
 // DropIn.AddToGroup (as the member whose email the guest gave, else as the
 // guest's own identity). A guest without AddToGroup gets a link at most.
-func (e *engine) admitBooking(ids seen, i int, one *[1]int32, a *admission) bool {
+func (e *engine) admitBooking(i int, one *[1]int32, a *admission) bool {
 	ix, b := e.ix, &e.ix.s.Bookings[i]
-	if !ix.checkID(ids, KindBooking, b.ID) {
+	if !e.checkRecordID(kBooking, i, b.ID) {
 		return false
 	}
 	if err := validWindow(b.Start, b.End); err != nil || b.End.IsZero() {
 		if err == nil {
 			err = fmt.Errorf("%w: no end", ErrInvalidWindow)
 		}
-		ix.reject(KindBooking, b.ID, err)
+		e.reject(KindBooking, b.ID, err)
 		return false
 	}
-	ri, ok := e.res[b.ResourceID]
-	if !ok {
-		ix.reject(KindBooking, b.ID, ix.missing(KindResource, b.ResourceID, ErrUnknownResource))
+	ri := ix.bookRes[i]
+	if ri == nil {
+		e.reject(KindBooking, b.ID, ix.missing(KindResource, b.ResourceID, ErrUnknownResource))
 		return false
 	}
 	*a = admission{kind: kBooking, rec: int32(i), groups: ri.groups, buf: ri.buf, zone: ri.zone}
 	if !e.linksOnly { // links widen their own windows, for drop-ins only
 		a.window = widen(schedule.Interval{Start: b.Start, End: b.End}, ri.buf)
 	}
+	c := ix.bookMember[i]
 	switch {
 	case b.MemberID != "":
-		c, ok := ix.member[b.MemberID]
-		if !ok {
-			ix.reject(KindBooking, b.ID, ix.missing(KindMember, b.MemberID, ErrUnknownMember))
+		if c < 0 {
+			e.reject(KindBooking, b.ID, ix.missing(KindMember, b.MemberID, ErrUnknownMember))
 			return false
 		}
 		one[0] = c
 	case b.Guest != nil:
-		email, err := NormalizeEmail(b.Guest.Email)
-		if err != nil {
-			ix.reject(KindBooking, b.ID, fmt.Errorf("guest: %w", err))
+		if c == badGuestEmail {
+			_, err := NormalizeEmail(b.Guest.Email)
+			e.reject(KindBooking, b.ID, fmt.Errorf("guest: %w", err))
 			return false
 		}
 		if !e.m.DropIn.AddToGroup {
@@ -245,13 +297,12 @@ func (e *engine) admitBooking(ids seen, i int, one *[1]int32, a *admission) bool
 		// A member's identity, or with AddToGroup the guest's own (see
 		// addGuests); without AddToGroup a guest who is no member reaches
 		// nobody.
-		c, ok := ix.byEmail[email]
-		if !ok {
+		if c < 0 {
 			return true
 		}
 		one[0] = c
 	default:
-		ix.reject(KindBooking, b.ID, ErrNoHolder)
+		e.reject(KindBooking, b.ID, ErrNoHolder)
 		return false
 	}
 	a.members = one[:]
@@ -264,27 +315,27 @@ func (e *engine) admitBooking(ids seen, i int, one *[1]int32, a *admission) bool
 // admitAssignment decides on assignment i: it counts when its resource
 // maps to a group, all the time between Start and End or during each
 // occurrence of its weekly rules, widened by the buffer either way.
-func (e *engine) admitAssignment(ids seen, i int, one *[1]int32, a *admission) bool {
+func (e *engine) admitAssignment(i int, one *[1]int32, a *admission) bool {
 	ix, as := e.ix, &e.ix.s.Assignments[i]
-	if !ix.checkID(ids, KindAssignment, as.ID) {
+	if !e.checkRecordID(kAssignment, i, as.ID) {
 		return false
 	}
 	if err := validWindow(as.Start, as.End); err != nil {
-		ix.reject(KindAssignment, as.ID, err)
+		e.reject(KindAssignment, as.ID, err)
 		return false
 	}
 	ri, ok := e.res[as.ResourceID]
 	if !ok {
-		ix.reject(KindAssignment, as.ID, ix.missing(KindResource, as.ResourceID, ErrUnknownResource))
+		e.reject(KindAssignment, as.ID, ix.missing(KindResource, as.ResourceID, ErrUnknownResource))
 		return false
 	}
 	ms, err := ix.holders(as.MemberID, as.TeamID, one)
 	if err != nil {
-		ix.reject(KindAssignment, as.ID, err)
+		e.reject(KindAssignment, as.ID, err)
 		return false
 	}
 	if err := validRules(as.Rules); err != nil {
-		ix.reject(KindAssignment, as.ID, err)
+		e.reject(KindAssignment, as.ID, err)
 		return false
 	}
 	*a = admission{kind: kAssignment, rec: int32(i), members: ms, groups: ri.groups, buf: ri.buf, zone: ri.zone,
@@ -297,7 +348,7 @@ func (e *engine) admitAssignment(ids seen, i int, one *[1]int32, a *admission) b
 	// would be).
 	if a.rules && e.wants(ms) && (a.verdict == counts || e.explain) {
 		if a.occ, err = e.occurrences(as, ri.zone, ri.buf); err != nil {
-			ix.reject(KindAssignment, as.ID, e.tooLong(err))
+			e.reject(KindAssignment, as.ID, e.tooLong(err))
 			return false
 		}
 	}
@@ -307,23 +358,23 @@ func (e *engine) admitAssignment(ids seen, i int, one *[1]int32, a *admission) b
 // admitCheckIn decides on check-in i: it counts from At until the
 // check-out, the end of the local day or CheckInFor, when its location maps
 // to a group.
-func (e *engine) admitCheckIn(ids seen, i int, one *[1]int32, a *admission) bool {
+func (e *engine) admitCheckIn(i int, one *[1]int32, a *admission) bool {
 	ix, c := e.ix, &e.ix.s.CheckIns[i]
-	if !ix.checkID(ids, KindCheckIn, c.ID) {
+	if !e.checkRecordID(kCheckIn, i, c.ID) {
 		return false
 	}
-	m, ok := ix.member[c.MemberID]
-	if !ok {
-		ix.reject(KindCheckIn, c.ID, ix.missing(KindMember, c.MemberID, ErrUnknownMember))
+	m := ix.ciMember[i]
+	if m < 0 {
+		e.reject(KindCheckIn, c.ID, ix.missing(KindMember, c.MemberID, ErrUnknownMember))
 		return false
 	}
-	loc, ok := ix.locs[c.LocationID]
-	if !ok {
-		ix.reject(KindCheckIn, c.ID, ix.missing(KindLocation, c.LocationID, ErrUnknownLocation))
+	loc := ix.ciZone[i]
+	if loc == nil {
+		e.reject(KindCheckIn, c.ID, ix.missing(KindLocation, c.LocationID, ErrUnknownLocation))
 		return false
 	}
 	if c.At.IsZero() || (!c.Out.IsZero() && c.Out.Before(c.At)) {
-		ix.reject(KindCheckIn, c.ID, fmt.Errorf("%w: check-out before check-in", ErrInvalidWindow))
+		e.reject(KindCheckIn, c.ID, fmt.Errorf("%w: check-out before check-in", ErrInvalidWindow))
 		return false
 	}
 	one[0] = m

@@ -79,10 +79,15 @@ func Desired(s Snapshot, m mapping.Mapping, p Policy, at time.Time) ([]Grant, er
 		return nil, fmt.Errorf("access: %w", err)
 	}
 	e := newEngine(&s, m, p, leadHorizon(at, p), -1)
-	e.follow = true
-	e.generate()
+	e.desired()
 	grants := e.merge(true)
 	return grants, errors.Join(e.ix.errs...)
+}
+
+// desired generates the pieces of [Desired].
+func (e *engine) desired() {
+	e.follow = true
+	e.generate()
 }
 
 // NextChange returns the earliest instant strictly after `at` at which the
@@ -95,6 +100,14 @@ func NextChange(s Snapshot, m mapping.Mapping, p Policy, at time.Time) (next tim
 	if p.Validate() != nil {
 		return time.Time{}, false
 	}
+	return nextChange(newIndex(&s, m, p), m, p, at, nil)
+}
+
+// nextChange is [NextChange] on a validated snapshot, which it only reads;
+// p must be valid. With fixed, it takes over the pieces and drop-ins of
+// an engine's generateFixed on ix (see [engine.generateOn]) instead of
+// admitting those records again.
+func nextChange(ix *index, m mapping.Mapping, p Policy, at time.Time, fixed *engine) (next time.Time, ok bool) {
 	consider := func(t time.Time) {
 		if t.After(at) && !t.Equal(schedule.Forever) && (!ok || t.Before(next)) {
 			next, ok = t, true
@@ -104,9 +117,13 @@ func NextChange(s Snapshot, m mapping.Mapping, p Policy, at time.Time) (next tim
 	// [at, at+day+Lead]: a short horizon, computed like Desired. Look
 	// further only when nothing changes within the day.
 	const day = 24 * time.Hour
-	e := newEngine(&s, m, p, schedule.Interval{Start: at, End: at.Add(day).Add(p.Lead).Add(time.Nanosecond)}, -1)
+	e := engineOn(ix, m, p, schedule.Interval{Start: at, End: at.Add(day).Add(p.Lead).Add(time.Nanosecond)}, -1)
 	e.follow = true
-	e.generate()
+	if fixed != nil {
+		e.generateOn(fixed.pieces, fixed.dropIns)
+	} else {
+		e.generate()
+	}
 	for _, l := range e.links(at) {
 		consider(l.Window.End)
 	}
@@ -117,7 +134,7 @@ func NextChange(s Snapshot, m mapping.Mapping, p Policy, at time.Time) (next tim
 	if ok && !next.After(at.Add(day)) {
 		return next, ok
 	}
-	e = newEngine(&s, m, p, schedule.Interval{Start: at, End: schedule.Forever}, -1)
+	e = engineOn(ix, m, p, schedule.Interval{Start: at, End: schedule.Forever}, -1)
 	e.lookahead = 8 * day
 	e.generate()
 	for _, g := range e.merge(false) {
@@ -206,14 +223,16 @@ type engine struct {
 	follow    bool          // follow chains of occurrences across lo and hi
 	lookahead time.Duration // if set, expand rules up to this long after max(at, Start) instead
 
+	// errs collects the rejected records; nil drops them.
+	errs *[]error
+
 	groups map[mapping.Kind]map[string]groupsOK
 	pieces []piece
-	res    map[string]*resInfo   // valid resources
-	hit    map[pieceKey]struct{} // with filter, keys with a piece overlapping the horizon
+	res    map[string]*resInfo // valid resources
 	// dropIns are the indexes of the valid drop-in bookings.
 	dropIns   []int32
 	linksOnly bool // only validate bookings and collect drop-ins
-	filter    bool // sort and merge only the pieces of keys in hit
+	filter    bool // sort and merge only the members with a piece overlapping the horizon
 	// explain keeps in admitted the decision on every valid record that
 	// reaches the member computed (see [Explain]).
 	explain  bool
@@ -227,25 +246,26 @@ type resInfo struct {
 	buf    schedule.Buffer
 }
 
-type pieceKey struct {
-	group  int64
-	member int32
-}
-
 type groupsOK struct {
 	g  []int64
 	ok bool
 }
 
+// newEngine validates s into an index of its own and returns an engine on
+// it that reports rejected records in the index's errors.
 func newEngine(s *Snapshot, m mapping.Mapping, p Policy, horizon schedule.Interval, only int32) *engine {
-	ix := newIndex(s, p, m.DropIn.AddToGroup)
-	e := &engine{ix: ix, m: m, p: p, horizon: horizon, only: only,
-		groups: make(map[mapping.Kind]map[string]groupsOK, 4), hit: make(map[pieceKey]struct{})}
-	e.res = make(map[string]*resInfo, len(ix.resLoc))
-	for id, locID := range ix.resLoc {
-		g, _ := m.Lookup(mapping.KindResource, id)
-		e.res[id] = &resInfo{zone: ix.locs[locID], groups: g, buf: bufferFor(p, id)}
-	}
+	ix := newIndex(s, m, p)
+	e := engineOn(ix, m, p, horizon, only)
+	e.errs = &ix.errs
+	return e
+}
+
+// engineOn returns an engine on ix, which it only reads: engines on one
+// index may run on several goroutines. It reports rejected records nowhere
+// until errs is set. m and p must be those ix was built with.
+func engineOn(ix *index, m mapping.Mapping, p Policy, horizon schedule.Interval, only int32) *engine {
+	e := &engine{ix: ix, m: m, p: p, horizon: horizon, only: only, res: ix.res,
+		groups: make(map[mapping.Kind]map[string]groupsOK, 4)}
 	// For a short horizon few (member, group) keys matter: filter them
 	// before sorting. For a long one nearly all do.
 	e.filter = horizon.End.Sub(horizon.Start) <= 48*time.Hour
@@ -255,6 +275,13 @@ func newEngine(s *Snapshot, m mapping.Mapping, p Policy, horizon schedule.Interv
 		e.hi = e.hi.Add(ix.maxAfter).Add(24 * time.Hour)
 	}
 	return e
+}
+
+// reject reports a rejected record of the engine's snapshot.
+func (e *engine) reject(kind, id string, err error) {
+	if e.errs != nil {
+		*e.errs = append(*e.errs, &RecordError{Kind: kind, ID: id, Err: err})
+	}
 }
 
 // lookup caches mapping lookups, which sort and copy.
@@ -276,7 +303,6 @@ func (e *engine) add(members []int32, groups []int64, iv schedule.Interval, kind
 	if !iv.Start.Before(iv.End) {
 		return
 	}
-	hit := e.filter && iv.Start.Before(e.horizon.End) && iv.End.After(e.horizon.Start)
 	ss, sn := iv.Start.Unix(), int32(iv.Start.Nanosecond())
 	es, en := iv.End.Unix(), int32(iv.End.Nanosecond())
 	for _, c := range members {
@@ -285,9 +311,6 @@ func (e *engine) add(members []int32, groups []int64, iv schedule.Interval, kind
 		}
 		for _, g := range groups {
 			e.pieces = append(e.pieces, piece{start: ss, startNs: sn, end: es, endNs: en, group: g, member: c, rec: int32(rec), kind: kind})
-			if hit {
-				e.hit[pieceKey{g, c}] = struct{}{}
-			}
 		}
 	}
 }
@@ -345,26 +368,7 @@ func (e *engine) occurrences(a *Assignment, loc *time.Location, buf schedule.Buf
 // horizon.Start, else the next one.
 func (e *engine) merge(slot bool) []Grant {
 	ix := e.ix
-	// Only (member, group) keys with a piece overlapping the horizon can
-	// have a merged window overlapping it.
-	ps := e.pieces
-	if e.filter {
-		ps = e.pieces[:0]
-		for _, pc := range e.pieces {
-			if _, ok := e.hit[pieceKey{pc.group, pc.member}]; ok {
-				ps = append(ps, pc)
-			}
-		}
-	}
-	slices.SortFunc(ps, func(a, b piece) int {
-		if c := cmp.Compare(ix.rank[a.member], ix.rank[b.member]); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(a.group, b.group); c != 0 {
-			return c
-		}
-		return cmpInstant(a.start, a.startNs, b.start, b.startNs)
-	})
+	ps := e.sortPieces()
 	// Two passes over the merged windows: count, then fill, so grants and
 	// their sources take one allocation each.
 	nGrants, nSources := 0, 0
@@ -390,6 +394,73 @@ func (e *engine) merge(slot bool) []Grant {
 		})
 	})
 	return grants
+}
+
+// sortPieces orders the pieces by member (in email order), group, start,
+// kind and record, and returns them. For a short horizon (filter) it leaves
+// out the members none of whose pieces overlaps the horizon: only a merged
+// window containing such a piece can overlap it.
+//
+// The pieces are put in one bucket per member in place, by two rounds of
+// counting sort on the member's rank (linear time, no map), the first on its
+// high bits into at most 256 buckets, the second within each of those: few
+// places are written at once, so they stay in the cache however many
+// members there are. Then each member's few pieces are sorted.
+func (e *engine) sortPieces() []piece {
+	rank, ps := e.ix.rank, e.pieces
+	n := len(e.ix.byRank)
+	if len(ps) == 0 || n == 0 {
+		return ps[:0]
+	}
+	shift := uint(0)
+	for n>>shift > 256 {
+		shift++
+	}
+	nTop, width := (n-1)>>shift+1, 1<<shift
+	top := make([]int32, nTop+1)
+	next := make([]int32, max(nTop, width))
+	bucketSort(ps, nTop, func(pc *piece) int32 { return rank[pc.member] >> shift }, top, next)
+	bounds := make([]int32, n+1) // member of rank r: ps[bounds[r]:bounds[r+1]]
+	sub := make([]int32, width+1)
+	for t := range nTop {
+		base := t << shift
+		w := min(width, n-base)
+		bucketSort(ps[top[t]:top[t+1]], w, func(pc *piece) int32 { return rank[pc.member] - int32(base) }, sub, next)
+		for r := range w {
+			bounds[base+r] = top[t] + sub[r]
+		}
+	}
+	bounds[n] = int32(len(ps))
+	h := e.horizon
+	hs, hsn := h.Start.Unix(), int32(h.Start.Nanosecond())
+	he, hen := h.End.Unix(), int32(h.End.Nanosecond())
+	overlaps := func(pc *piece) bool {
+		return cmpInstant(pc.start, pc.startNs, he, hen) < 0 && cmpInstant(pc.end, pc.endNs, hs, hsn) > 0
+	}
+	out := ps[:0]
+	for r := range n {
+		b := ps[bounds[r]:bounds[r+1]]
+		if len(b) == 0 || e.filter && !slices.ContainsFunc(b, func(pc piece) bool { return overlaps(&pc) }) {
+			continue
+		}
+		slices.SortFunc(b, cmpPiece)
+		out = append(out, b...) // out ends at or before b: the copy moves it down
+	}
+	return out
+}
+
+// cmpPiece orders one member's pieces by group, start, kind and record.
+func cmpPiece(a, b piece) int {
+	if c := cmp.Compare(a.group, b.group); c != 0 {
+		return c
+	}
+	if c := cmpInstant(a.start, a.startNs, b.start, b.startNs); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.kind, b.kind); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.rec, b.rec)
 }
 
 // eachWindow calls fn for every merged window of the sorted pieces ps that

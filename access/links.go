@@ -70,7 +70,7 @@ func (e *engine) links(at time.Time) []Link {
 	var links []Link
 	for _, i := range e.dropIns {
 		b := &s.Bookings[i]
-		ri := e.res[b.ResourceID]
+		ri := e.ix.bookRes[i]
 		w := widen(schedule.Interval{Start: b.Start, End: b.End}, ri.buf)
 		if !w.End.After(at) {
 			continue

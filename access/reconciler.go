@@ -240,35 +240,54 @@ func (r *Reconciler) load(ctx context.Context) ([]Record, error) {
 // plan computes the Changes and returns the records they were planned from.
 func (r *Reconciler) plan(ctx context.Context, s Snapshot) (*Changes, []Record, error) {
 	now := r.o.clock.Now()
-	// NextChange looks days ahead and costs about as much as the rest of
-	// the plan: compute it alongside. The snapshot is only read.
+	// The snapshot is validated once; Desired, Links and NextChange share
+	// the result, which they only read. NextChange looks days ahead:
+	// compute it alongside.
 	type next struct {
 		t  time.Time
 		ok bool
 	}
 	nextc := make(chan next, 1)
-	go func() {
-		t, ok := NextChange(s, r.m, r.p, now)
-		nextc <- next{t, ok}
-	}()
+	perr := r.p.Validate()
+	var e *engine
+	var errs []error
+	if perr == nil {
+		// One engine gives the grants of Desired and the links of Links;
+		// the records Links rejects are among those Desired rejects.
+		// Only the weekly rules depend on the horizon: NextChange starts
+		// from a copy of the other records' pieces.
+		ix := newIndex(&s, r.m, r.p)
+		errs = slices.Clone(ix.errs)
+		e = engineOn(ix, r.m, r.p, leadHorizon(now, r.p), -1)
+		e.errs = &errs
+		e.follow = true
+		e.generateFixed()
+		fixed := &engine{pieces: append(make([]piece, 0, len(e.pieces)+4*len(s.Assignments)), e.pieces...), dropIns: e.dropIns}
+		go func() {
+			t, ok := nextChange(ix, r.m, r.p, now, fixed)
+			nextc <- next{t, ok}
+		}()
+	} else {
+		nextc <- next{}
+	}
 	recs, err := r.load(ctx)
 	if err != nil {
 		<-nextc
 		return nil, nil, err
 	}
-	grants, gerr := Desired(s, r.m, r.p, now)
-	skipped, err := splitRecordErrors(gerr)
+	if perr != nil {
+		<-nextc
+		return nil, nil, fmt.Errorf("access: desired access: %w", fmt.Errorf("access: %w", perr))
+	}
+	e.admitAssignments()
+	grants := e.merge(true)
+	links := e.links(now)
+	skipped, err := splitRecordErrors(errors.Join(errs...))
 	if err != nil {
 		<-nextc
 		return nil, nil, fmt.Errorf("access: desired access: %w", err)
 	}
-	links, lerr := Links(s, r.m, r.p, now)
-	lskipped, err := splitRecordErrors(lerr)
-	if err != nil {
-		<-nextc
-		return nil, nil, fmt.Errorf("access: drop-in links: %w", err)
-	}
-	skipped = mergeSkipped(skipped, lskipped)
+	skipped = mergeSkipped(skipped, nil)
 
 	res := make(map[string]resolution)
 	for _, rec := range recs {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -306,14 +305,28 @@ func (m *memoryStore) Load(ctx context.Context, org string) ([]Record, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	o := m.orgs[org]
-	out := []Record{}
 	if o == nil {
-		return out, nil
+		return []Record{}, nil
 	}
-	for _, r := range o.records {
-		out = append(out, cloneRecord(r))
+	// Sort the keys, not the records (large structs), and fill the result
+	// and the copies of the sources in one allocation each.
+	keys := make([]string, 0, len(o.records))
+	nSources := 0
+	for k, r := range o.records {
+		keys = append(keys, k)
+		nSources += len(r.Sources)
 	}
-	slices.SortFunc(out, func(a, b Record) int { return strings.Compare(a.Key, b.Key) })
+	slices.Sort(keys)
+	out := make([]Record, len(keys))
+	sources := make([]Source, 0, nSources)
+	for i, k := range keys {
+		out[i] = o.records[k]
+		if src := out[i].Sources; src != nil {
+			n := len(sources)
+			sources = append(sources, src...)
+			out[i].Sources = sources[n:len(sources):len(sources)]
+		}
+	}
 	return out, nil
 }
 

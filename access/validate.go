@@ -8,10 +8,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kisisync/kisisync/mapping"
 	"github.com/kisisync/kisisync/schedule"
 )
 
-// index is a validated view of a Snapshot, built once per call.
+// index is a validated view of a Snapshot, built once per call (once per
+// Reconciler plan, shared by its engines): after newIndex it is only read,
+// so engines on other goroutines may share it.
 //
 // Members are identified by their canonical index: the position in
 // Snapshot.Members of the first valid member with their email. Every valid
@@ -38,6 +41,26 @@ type index struct {
 	guests    []Guest
 	maxBefore time.Duration
 	maxAfter  time.Duration
+	// res holds what bookings and assignments need of each valid resource.
+	res map[string]*resInfo
+	// bookMember and bookRes resolve each booking's holder and resource
+	// once for every engine: the canonical identity of its member, or of
+	// its guest's email (noHolder when none resolves, badGuestEmail for a
+	// guest email that does not normalize), and its resource's resInfo (nil
+	// when not valid). ciMember and ciZone do the same for check-ins
+	// (member, or noHolder; zone of the location, or nil).
+	bookMember []int32
+	bookRes    []*resInfo
+	ciMember   []int32
+	ciZone     []*time.Location
+	// pieceHint is about the number of pieces an engine on the index
+	// generates over a short horizon: exact for bookings and check-ins,
+	// guessed for the others, to size the pieces slice.
+	pieceHint int
+	// idOK tells, by engine kind (kPlan … kCheckIn) and record index,
+	// whether the record's ID is usable: not empty, and not that of an
+	// earlier record of its kind. The engines report the others.
+	idOK [kCheckIn + 1][]bool
 }
 
 func (ix *index) reject(kind, id string, err error) {
@@ -84,12 +107,13 @@ func (ix *index) checkID(ids seen, kind, id string) bool {
 }
 
 // newIndex validates the parts of s that other records refer to: locations,
-// resources, members and teams. Records of the other kinds are validated
-// while they are admitted (see admit.go).
+// resources, members and teams, and finds the usable IDs of the records of
+// the other kinds, which are validated while they are admitted (see
+// admit.go).
 //
-// With guests, drop-in guests whose email is no member's get identities of
-// their own (see [index.addGuests]), for mapping.DropIn.AddToGroup.
-func newIndex(s *Snapshot, p Policy, guests bool) *index {
+// With m.DropIn.AddToGroup, drop-in guests whose email is no member's get
+// identities of their own (see [index.addGuests]).
+func newIndex(s *Snapshot, m mapping.Mapping, p Policy) *index {
 	ix := &index{
 		s:       s,
 		locs:    make(map[string]*time.Location, len(s.Locations)),
@@ -101,7 +125,7 @@ func newIndex(s *Snapshot, p Policy, guests bool) *index {
 	}
 	ix.places()
 	seenMember := ix.members()
-	if guests {
+	if m.DropIn.AddToGroup {
 		ix.addGuests()
 	}
 	ix.ranks()
@@ -110,7 +134,88 @@ func newIndex(s *Snapshot, p Policy, guests bool) *index {
 	for _, b := range p.ResourceBuffers {
 		ix.maxBefore, ix.maxAfter = max(ix.maxBefore, b.Before), max(ix.maxAfter, b.After)
 	}
+	ix.res = make(map[string]*resInfo, len(ix.resLoc))
+	for id, locID := range ix.resLoc {
+		g, _ := m.Lookup(mapping.KindResource, id)
+		ix.res[id] = &resInfo{zone: ix.locs[locID], groups: g, buf: bufferFor(p, id)}
+	}
+	ix.resolve(m)
+	ix.idOK[kPlan] = usableIDs(len(s.Plans), func(i int) string { return s.Plans[i].ID })
+	ix.idOK[kAllowance] = usableIDs(len(s.Allowances), func(i int) string { return s.Allowances[i].ID })
+	ix.idOK[kBooking] = usableIDs(len(s.Bookings), func(i int) string { return s.Bookings[i].ID })
+	ix.idOK[kAssignment] = usableIDs(len(s.Assignments), func(i int) string { return s.Assignments[i].ID })
+	ix.idOK[kCheckIn] = usableIDs(len(s.CheckIns), func(i int) string { return s.CheckIns[i].ID })
 	return ix
+}
+
+// Values of index.bookMember and index.ciMember that are no identity.
+const (
+	noHolder      int32 = -1
+	badGuestEmail int32 = -2
+)
+
+// resolve fills bookMember, bookRes, ciMember, ciZone and pieceHint.
+func (ix *index) resolve(m mapping.Mapping) {
+	s := ix.s
+	ix.bookMember = make([]int32, len(s.Bookings))
+	ix.bookRes = make([]*resInfo, len(s.Bookings))
+	for i := range s.Bookings {
+		b := &s.Bookings[i]
+		ix.bookRes[i] = ix.res[b.ResourceID]
+		c := noHolder
+		switch {
+		case b.MemberID != "":
+			if m, ok := ix.member[b.MemberID]; ok {
+				c = m
+			}
+		case b.Guest != nil:
+			email, err := NormalizeEmail(b.Guest.Email)
+			if err != nil {
+				c = badGuestEmail
+			} else if m, ok := ix.byEmail[email]; ok {
+				c = m
+			}
+		}
+		ix.bookMember[i] = c
+		if c >= 0 && ix.bookRes[i] != nil {
+			ix.pieceHint += len(ix.bookRes[i].groups)
+		}
+	}
+	ix.ciMember = make([]int32, len(s.CheckIns))
+	ix.ciZone = make([]*time.Location, len(s.CheckIns))
+	locGroups := make(map[string][]int64, len(ix.locs))
+	for i := range s.CheckIns {
+		c := &s.CheckIns[i]
+		ix.ciMember[i] = noHolder
+		if m, ok := ix.member[c.MemberID]; ok {
+			ix.ciMember[i] = m
+		}
+		ix.ciZone[i] = ix.locs[c.LocationID]
+		g, ok := locGroups[c.LocationID]
+		if !ok {
+			g, _ = m.Lookup(mapping.KindLocation, c.LocationID)
+			locGroups[c.LocationID] = g
+		}
+		ix.pieceHint += len(g)
+	}
+	// Plans and allowances reach a member or a team's few, in a group or
+	// two; weekly rules give a few occurrences near a short horizon.
+	ix.pieceHint += 2*len(s.Plans) + 2*len(s.Allowances) + 4*len(s.Assignments)
+}
+
+// checkRecordID reports whether record i of kind (kPlan … kCheckIn), with
+// ID id, has a usable ID, and rejects it in e if not: an empty or repeated
+// ID, as [index.checkID] does for the records others refer to.
+func (e *engine) checkRecordID(kind uint8, i int, id string) bool {
+	if e.ix.idOK[kind][i] {
+		return true
+	}
+	if id == "" {
+		e.reject(kindName(kind), id, ErrEmptyID)
+	} else {
+		e.reject(kindName(kind), id, ErrDuplicateID)
+	}
+	return false
 }
 
 // places validates the locations and the resources at them.

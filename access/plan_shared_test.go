@@ -1,0 +1,88 @@
+package access_test
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/mapping"
+	"github.com/kisisync/kisisync/schedule"
+)
+
+// TestPlanSharesValidation checks that Plan, which validates the snapshot
+// once for Desired, Links and NextChange, plans what the three public
+// functions give one by one: their grants and links to create, the records
+// either rejects (once each) and NextChange's instant, on a snapshot with
+// bad records of every kind and drop-ins.
+func TestPlanSharesValidation(t *testing.T) {
+	t.Parallel()
+	p := access.DefaultPolicy()
+	e := newRig(t, rigConfig{policy: &p, checkIns: true, dropIn: mapping.DropIn{Link: true, QR: true}})
+	s := baseSnapshot()
+	s.Members = append(s.Members, access.Member{ID: "eve", Email: "not an email"}, access.Member{ID: "alice", Email: "a2@example.com"})
+	guest := func(id, email, from, to string) access.Booking {
+		return access.Booking{ID: id, ResourceID: "room1", Guest: &access.Guest{Name: "G", Email: email}, Start: cest(from), End: cest(to)}
+	}
+	s.Bookings = []access.Booking{
+		bookingOf("bk1", "alice", "room1", "14:00", "15:00"),
+		bookingOf("bk1", "bob", "room1", "14:00", "15:00"), // repeated ID
+		bookingOf("bk2", "alice", "room1", "15:00", "14:00"),
+		bookingOf("bk3", "eve", "room1", "14:00", "15:00"),
+		bookingOf("bk4", "nobody", "room1", "14:00", "15:00"),
+		bookingOf("bk5", "bob", "nowhere", "14:00", "15:00"),
+		bookingOf("", "bob", "room1", "14:00", "15:00"),
+		guest("g1", "guest@example.com", "13:00", "16:00"),
+		guest("g2", "no email", "13:00", "16:00"),
+		guest("g3", "bob@example.com", "18:00", "19:00"),
+	}
+	s.Assignments = []access.Assignment{
+		{ID: "as1", ResourceID: "room2", MemberID: "bob", Start: cest("10:00"),
+			Rules: []schedule.Rule{rule([]time.Weekday{time.Wednesday}, 14, 0, 16, 0)}},
+		{ID: "as1", ResourceID: "room2", MemberID: "bob", Start: cest("10:00")},
+		{ID: "as2", ResourceID: "nowhere", MemberID: "bob", Start: cest("10:00")},
+	}
+	s.CheckIns = []access.CheckIn{
+		{ID: "c1", MemberID: "alice", LocationID: "ber", At: cest("13:30")},
+		{ID: "c2", MemberID: "nobody", LocationID: "ber", At: cest("13:30")},
+		{ID: "c3", MemberID: "bob", LocationID: "mars", At: cest("13:30")},
+	}
+	now := e.clock.Now()
+	grants, gerr := access.Desired(s, e.m, p, now)
+	links, lerr := access.Links(s, e.m, p, now)
+	next, nextOK := access.NextChange(s, e.m, p, now)
+	require.True(t, nextOK)
+	var want []string
+	for _, re := range append(access.RecordErrors(gerr), access.RecordErrors(lerr)...) {
+		want = append(want, re.Error())
+	}
+	slices.Sort(want)
+	want = slices.Compact(want)
+	require.NotEmpty(t, links)
+	require.Len(t, want, 13, "%q", want) // every bad record above
+
+	c, err := e.r.Plan(t.Context(), s)
+	require.NoError(t, err)
+	var got []string
+	for _, re := range c.Skipped {
+		got = append(got, re.Error())
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Changes.Skipped (-want +got):\n%s", diff)
+	}
+	var nGrants, nLinks int
+	for _, ch := range c.Changes {
+		switch {
+		case ch.Action == access.ActionCreate && ch.Object == access.ObjectGrant:
+			nGrants++
+		case ch.Action == access.ActionCreate && ch.Object == access.ObjectLink:
+			nLinks++
+		}
+	}
+	require.Equal(t, len(grants), nGrants+len(c.Conflicts), "grants")
+	require.Equal(t, len(links), nLinks, "links")
+	require.True(t, c.NextRun.Equal(next), "NextRun %v, NextChange %v", c.NextRun, next)
+}
