@@ -129,8 +129,10 @@ func (r *Reconciler) Organization() string { return r.o.org }
 // Sync plans and applies in one run under the Store's lease: Plan then
 // Apply. The Report is non-nil whenever the run got as far as planning,
 // also when err is non-nil. err joins the failed changes (each retried next
-// run), or is a *[RevokeLimitError] (nothing applied) or an error matching
-// [ErrLeaseHeld] (another run is in progress).
+// run) and may include a *[RevokeLimitError] (the guard held cuts of
+// access; everything else was applied); or it is a *[SystemicError] (the
+// run stopped at once) or an error matching [ErrLeaseHeld] (another run is
+// in progress).
 func (r *Reconciler) Sync(ctx context.Context, s Snapshot) (*Report, error) {
 	release, err := r.lease(ctx)
 	if err != nil {

@@ -89,8 +89,8 @@ func (s *Scheduler) Once(ctx context.Context, verify bool) (time.Time, error) {
 	var held *access.RevokeLimitError
 	switch {
 	case errors.As(err, &held):
-		s.Log.WarnContext(ctx, "revoke guard held the run; nothing applied: check the snapshot, then approve",
-			"revocations", held.Revocations, "managed", held.Managed)
+		s.Log.WarnContext(ctx, "revoke guard held cuts of access; the rest was applied: check the snapshot, then approve",
+			"held", held.Revocations, "vanished", held.Vanished, "explained", held.Explained, "managed", held.Managed)
 	case errors.Is(err, access.ErrLeaseHeld):
 		s.Log.InfoContext(ctx, "another run of this organization is in progress; skipped")
 	case rep == nil && err != nil:
