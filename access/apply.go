@@ -92,12 +92,16 @@ type CreatedLink struct {
 
 // Apply makes the changes in Kisi, in order, under the Store's lease, and
 // records every side effect in the Store as it happens. One failing change
-// does not stop the others: failures are counted in the Report, joined into
-// the returned error, and retried next run.
+// does not stop the others: failures are counted in the Report (with their
+// [FailureClass]), joined into the returned error, and retried next run —
+// unless the failure is systemic: then the run stops with a
+// *[SystemicError] and the Report counts what was not attempted.
 //
-// Apply returns [ErrStalePlan] if the Store changed since c was planned, a
-// *[RevokeLimitError] if c revokes too much and is not approved, and an
-// error matching [ErrLeaseHeld] if another run holds the lease.
+// Apply returns [ErrStalePlan] if the Store changed since c was planned,
+// and an error matching [ErrLeaseHeld] if another run holds the lease.
+// When c cuts more access than the revoke limits allow and is not
+// approved, Apply applies everything but the cuts and its error includes a
+// *[RevokeLimitError].
 //
 // Apply trusts c only as far as its own Store confirms it, so Changes kept
 // as JSON for review are safe to apply: it refuses Changes planned for
