@@ -46,22 +46,12 @@ func (a app) diagnose(ctx context.Context, cfg config) (int, error) {
 		}
 		client = fakeReads{Client: c, t: translated{KisiAPI: c, ids: ids}}
 	} else {
-		c, err := a.client(cfg)
+		c, opt, done, code, err := a.kisiReads(ctx, cfg, exitFailed)
 		if err != nil {
-			return exitUsage, err
+			return code, err
 		}
-		client = c
-		if err := notFakeState(cfg.state); err != nil {
-			return exitUsage, err
-		}
-		if cfg.state != "" {
-			st, err := openState(ctx, cfg.state)
-			if err != nil {
-				return exitFailed, err
-			}
-			defer st.Close()
-			opts = append(opts, troubleshoot.WithStore(st, cfg.org))
-		}
+		defer done()
+		client, opts = c, append(opts, opt...)
 	}
 	chk, err := troubleshoot.New(client, m, p, opts...)
 	if err != nil {
@@ -100,22 +90,12 @@ func (a app) check(ctx context.Context, cfg config) (int, error) {
 			fmt.Fprintf(a.stdout, "Using the embedded fake Kisi with %d groups (the mapping's); nothing leaves this machine.\n\n", len(m.Groups()))
 		}
 	} else {
-		c, err := a.client(cfg)
+		c, opt, done, code, err := a.kisiReads(ctx, cfg, exitSystem)
 		if err != nil {
-			return exitUsage, err
+			return code, err
 		}
-		client = c
-		if err := notFakeState(cfg.state); err != nil {
-			return exitUsage, err
-		}
-		if cfg.state != "" {
-			st, err := openState(ctx, cfg.state)
-			if err != nil {
-				return exitSystem, err
-			}
-			defer st.Close()
-			opts = append(opts, troubleshoot.WithStore(st, cfg.org))
-		}
+		defer done()
+		client, opts = c, append(opts, opt...)
 	}
 	chk, err := troubleshoot.New(client, m, p, opts...)
 	if err != nil {
@@ -142,4 +122,27 @@ func checkCode(rep *troubleshoot.ConnectionReport) int {
 		return exitFailed
 	}
 	return exitOK
+}
+
+// kisiReads is the real Kisi a diagnose or check reads, and with --state the
+// Store it reads ownership from (done closes it). A state file that cannot
+// be opened exits with stateCode; a bad key or a fake's state file, 2.
+func (a app) kisiReads(ctx context.Context, cfg config, stateCode int) (k troubleshoot.Kisi, opts []troubleshoot.Option, done func(), code int, err error) {
+	done = func() {}
+	c, err := a.client(cfg)
+	if err != nil {
+		return nil, nil, done, exitUsage, err
+	}
+	if err := notFakeState(cfg.state); err != nil {
+		return nil, nil, done, exitUsage, err
+	}
+	if cfg.state != "" {
+		st, err := openState(ctx, cfg.state)
+		if err != nil {
+			return nil, nil, done, stateCode, err
+		}
+		done = func() { _ = st.Close() }
+		opts = append(opts, troubleshoot.WithStore(st, cfg.org))
+	}
+	return c, opts, done, exitOK, nil
 }
