@@ -93,41 +93,18 @@ func (e *engine) sizePieces() {
 	}
 }
 
-func (e *engine) admitPlans() {
-	var one [1]int32
-	var a admission
-	for i := range e.ix.s.Plans {
-		if e.admitPlan(i, &one, &a) {
-			e.use(&a)
-		}
-	}
-}
+func (e *engine) admitPlans()       { e.admitEach(len(e.ix.s.Plans), e.admitPlan) }
+func (e *engine) admitAllowances()  { e.admitEach(len(e.ix.s.Allowances), e.admitAllowance) }
+func (e *engine) admitAssignments() { e.admitEach(len(e.ix.s.Assignments), e.admitAssignment) }
+func (e *engine) admitCheckIns()    { e.admitEach(len(e.ix.s.CheckIns), e.admitCheckIn) }
 
-func (e *engine) admitAllowances() {
+// admitEach asks admit about records 0 to n-1 of one kind and turns those
+// that count into pieces.
+func (e *engine) admitEach(n int, admit func(i int, one *[1]int32, a *admission) bool) {
 	var one [1]int32
 	var a admission
-	for i := range e.ix.s.Allowances {
-		if e.admitAllowance(i, &one, &a) {
-			e.use(&a)
-		}
-	}
-}
-
-func (e *engine) admitAssignments() {
-	var one [1]int32
-	var a admission
-	for i := range e.ix.s.Assignments {
-		if e.admitAssignment(i, &one, &a) {
-			e.use(&a)
-		}
-	}
-}
-
-func (e *engine) admitCheckIns() {
-	var one [1]int32
-	var a admission
-	for i := range e.ix.s.CheckIns {
-		if e.admitCheckIn(i, &one, &a) {
+	for i := range n {
+		if admit(i, &one, &a) {
 			e.use(&a)
 		}
 	}
