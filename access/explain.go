@@ -95,6 +95,16 @@ type SourceExplanation struct {
 	// with no occurrence in the coming week. End is [schedule.Forever]
 	// when open-ended.
 	Window *schedule.Interval `json:"window,omitempty"`
+	// Windows are the windows, buffer included, in which the record gives
+	// access to Groups, sorted, that overlap the span of
+	// [GroupExplanation.Windows]: one for most records, one per occurrence
+	// for weekly rules. Nil when the record gives none (a pending or
+	// cancelled plan, a drop-in, a record mapped to no group). With the
+	// group's merged windows they draw the member's week, source by source.
+	Windows []schedule.Interval `json:"windows,omitempty"`
+	// Buffer is the buffer that widened the windows of a booking or an
+	// assignment (see [Policy.Buffer]); zero for other records.
+	Buffer schedule.Buffer `json:"buffer,omitzero"`
 	// Applies reports that Window is in force at At and the record maps
 	// to a group.
 	Applies bool `json:"applies"`

@@ -20,20 +20,39 @@ func (e *engine) explainSources(at time.Time) []SourceExplanation {
 		a := &e.admitted[i]
 		switch a.kind {
 		case kPlan, kDefault:
-			out = append(out, e.explainPlan(a, at, home))
+			out = append(out, e.drawn(e.explainPlan(a, at, home), a))
 		case kAllowance:
-			out = append(out, e.explainAllowance(a, at, home))
+			out = append(out, e.drawn(e.explainAllowance(a, at, home), a))
 		case kBooking:
 			if sx, ok := e.explainBooking(a, at); ok {
-				out = append(out, sx)
+				out = append(out, e.drawn(sx, a))
 			}
 		case kAssignment:
-			out = append(out, e.explainAssignment(a, at))
+			out = append(out, e.drawn(e.explainAssignment(a, at), a))
 		case kCheckIn:
 			checkIns = append(checkIns, a)
 		}
 	}
 	return append(out, e.explainCheckIns(checkIns, at)...)
+}
+
+// drawn sets the windows in which a source explained for a gives access
+// within the engine's horizon, and its buffer.
+func (e *engine) drawn(sx SourceExplanation, a *admission) SourceExplanation {
+	sx.Buffer = a.buf
+	if len(sx.Groups) == 0 || sx.state == stPending || sx.state == stCancelled {
+		return sx
+	}
+	ws := []schedule.Interval{a.window}
+	if a.rules {
+		ws = a.occ
+	}
+	for _, w := range ws {
+		if w.Start.Before(e.horizon.End) && w.End.After(e.horizon.Start) {
+			sx.Windows = append(sx.Windows, w)
+		}
+	}
+	return sx
 }
 
 func (e *engine) explainPlan(a *admission, at time.Time, home *time.Location) SourceExplanation {
@@ -172,7 +191,7 @@ func (e *engine) explainCheckIns(list []*admission, at time.Time) []SourceExplan
 	for _, locID := range order {
 		if list := today[locID]; len(list) > 0 {
 			for _, a := range list {
-				out = append(out, e.explainCheckIn(a, at))
+				out = append(out, e.drawn(e.explainCheckIn(a, at), a))
 			}
 			continue
 		}
@@ -183,7 +202,7 @@ func (e *engine) explainCheckIns(list []*admission, at time.Time) []SourceExplan
 			state: stNotToday, key: ci.At, Code: ReasonNotCheckedIn}
 		name := fmt.Sprintf("Check-in %s (%s, %s)", ci.ID, locID, fmtTime(ci.At, a.zone))
 		sx.Note = fmt.Sprintf("The member has not checked in at %s today (last check-in %s); access from a check-in lasts for the day of the check-in only.", locID, fmtTime(ci.At, a.zone))
-		out = append(out, notMapped(sx, name))
+		out = append(out, e.drawn(notMapped(sx, name), a))
 	}
 	return out
 }
