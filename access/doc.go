@@ -32,7 +32,7 @@
 // with a [*DependencyError]. [Explain] answers "why does (or doesn't) this
 // member have access to group G at time T": every source considered, its
 // window and the first reason it does not apply, each with a stable
-// [ReasonCode]. It asks the same admission decision as [Desired], so the
+// [reason.Code]. It asks the same admission decision as [Desired], so the
 // two cannot disagree on whether a record counts.
 //
 // Kisi holds one role per user and group, so for each (member, group) the

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kisisync/kisisync/access/reason"
+	"github.com/kisisync/kisisync/internal/textfmt"
 	"github.com/kisisync/kisisync/mapping"
 	"github.com/kisisync/kisisync/schedule"
 )
@@ -16,7 +18,7 @@ import (
 // Explanation answers "why does (or doesn't) this member have Kisi access
 // at At?". It is JSON-marshalable for a host's UI; [Explanation.String]
 // renders it in plain sentences for a support person. Every sentence comes
-// with a stable [ReasonCode] a host can act on.
+// with a stable [reason.Code] a host can act on.
 type Explanation struct {
 	// MemberID is the member asked about, as given.
 	MemberID string `json:"member_id"`
@@ -31,10 +33,10 @@ type Explanation struct {
 	// unknown, email invalid, nothing held, or nothing mapped to a group.
 	// Empty otherwise, even when no group gives access at At.
 	Problem string `json:"problem,omitempty"`
-	// ProblemCode is the code of Problem: [ReasonMemberUnknown],
-	// [ReasonEmailInvalid], [ReasonNothingHeld] or [ReasonNothingMapped];
+	// ProblemCode is the code of Problem: [reason.MemberUnknown],
+	// [reason.EmailInvalid], [reason.NothingHeld] or [reason.NothingMapped];
 	// empty with Problem.
-	ProblemCode ReasonCode `json:"problem_code,omitempty"`
+	ProblemCode reason.Code `json:"problem_code,omitempty"`
 	// Notes are further facts, e.g. another member sharing the email;
 	// sorted.
 	Notes []string `json:"notes,omitempty"`
@@ -66,8 +68,8 @@ type GroupExplanation struct {
 	// (empty when Allowed).
 	Reason string `json:"reason,omitempty"`
 	// ReasonCode is the code of Reason: that of the source whose note
-	// Reason starts with, or [ReasonNoSource]; empty when Allowed.
-	ReasonCode ReasonCode `json:"reason_code,omitempty"`
+	// Reason starts with, or [reason.NoSource]; empty when Allowed.
+	ReasonCode reason.Code `json:"reason_code,omitempty"`
 	// Sources are the member's sources that map to this group.
 	Sources []SourceExplanation `json:"sources"`
 	// Zone is the IANA time zone times are shown in: that of the first
@@ -108,9 +110,9 @@ type SourceExplanation struct {
 	// Applies reports that Window is in force at At and the record maps
 	// to a group.
 	Applies bool `json:"applies"`
-	// Code is the stable code of Note: [ReasonInForce] when Applies, else
+	// Code is the stable code of Note: [reason.InForce] when Applies, else
 	// the first reason the record gives no access at At.
-	Code ReasonCode `json:"code"`
+	Code reason.Code `json:"code"`
 	// Note is a sentence on the record's state.
 	Note string `json:"note"`
 	// Zone is the IANA time zone times are shown in.
@@ -120,71 +122,6 @@ type SourceExplanation struct {
 	key   time.Time // the instant that orders sources of one state
 	loc   *time.Location
 }
-
-// ReasonCode is the stable code of a sentence of an [Explanation]: a host
-// can branch on it, translate it or count it, while the sentence may be
-// reworded. New codes may be added.
-type ReasonCode string
-
-// The codes of [SourceExplanation.Code], [GroupExplanation.ReasonCode] and
-// [Explanation.ProblemCode].
-const (
-	// ReasonInForce: the record gives access at At.
-	ReasonInForce ReasonCode = "in_force"
-	// ReasonPlanPending: the plan is pending acceptance; it gives no
-	// access and sends no Kisi invitation.
-	ReasonPlanPending ReasonCode = "plan_pending"
-	// ReasonPlanCancelled: the plan is cancelled.
-	ReasonPlanCancelled ReasonCode = "plan_cancelled"
-	// ReasonNotStarted: the plan, allowance or assignment starts after At.
-	ReasonNotStarted ReasonCode = "not_started"
-	// ReasonBookingStartsLater: the booking's access (widened by the
-	// buffer) opens after At.
-	ReasonBookingStartsLater ReasonCode = "booking_starts_later"
-	// ReasonOutsideSchedule: the assignment's weekly rules give no access
-	// at At; the next occurrence is in Window.
-	ReasonOutsideSchedule ReasonCode = "outside_schedule"
-	// ReasonNoOccurrence: the assignment's weekly rules give no access in
-	// the coming week.
-	ReasonNoOccurrence ReasonCode = "no_occurrence"
-	// ReasonEnded: the record's access ended before At.
-	ReasonEnded ReasonCode = "ended"
-	// ReasonCheckedOut: the member checked out, which ended the access of
-	// the check-in.
-	ReasonCheckedOut ReasonCode = "checked_out"
-	// ReasonNotCheckedIn: the member has not checked in at the location on
-	// At's local day.
-	ReasonNotCheckedIn ReasonCode = "not_checked_in"
-	// ReasonDropInLink: a drop-in booking made with the member's email as
-	// a guest gets a link by email, not group access (no
-	// mapping.DropIn.AddToGroup).
-	ReasonDropInLink ReasonCode = "drop_in_link"
-	// ReasonDropInNoOption: a drop-in booking made with the member's email
-	// as a guest gets nothing: mapping.DropIn sets no option.
-	ReasonDropInNoOption ReasonCode = "drop_in_no_option"
-	// ReasonPlanNotMapped: the plan maps to no group and no Default group
-	// is set.
-	ReasonPlanNotMapped ReasonCode = "plan_not_mapped"
-	// ReasonAllowanceNotMapped: the allowance maps to no group.
-	ReasonAllowanceNotMapped ReasonCode = "allowance_not_mapped"
-	// ReasonResourceNotMapped: the booked or assigned resource maps to no
-	// group.
-	ReasonResourceNotMapped ReasonCode = "resource_not_mapped"
-	// ReasonLocationNotMapped: the check-in's location maps to no group.
-	ReasonLocationNotMapped ReasonCode = "location_not_mapped"
-	// ReasonNoSource: no source of the member grants the group at At.
-	ReasonNoSource ReasonCode = "no_source"
-	// ReasonMemberUnknown: no member has the ID asked about.
-	ReasonMemberUnknown ReasonCode = "member_unknown"
-	// ReasonEmailInvalid: the member's email is invalid, so the member is
-	// rejected (see [ErrInvalidEmail]).
-	ReasonEmailInvalid ReasonCode = "email_invalid"
-	// ReasonNothingHeld: the member holds no plan, allowance, booking,
-	// assignment or check-in.
-	ReasonNothingHeld ReasonCode = "nothing_held"
-	// ReasonNothingMapped: none of the member's records maps to a group.
-	ReasonNothingMapped ReasonCode = "nothing_mapped"
-)
 
 // state orders the reasons of a source; the first missing-access reason of
 // a group is the source with the lowest state.
@@ -251,10 +188,10 @@ func Explain(s Snapshot, m mapping.Mapping, p Policy, memberID string, at time.T
 	x.groups(srcs, grants, at, p)
 	switch {
 	case len(srcs) == 0:
-		x.ProblemCode = ReasonNothingHeld
+		x.ProblemCode = reason.NothingHeld
 		x.Problem = "The member has no plan, allowance, booking, assignment or check-in, so nothing gives access and the Kisi app shows “No locks found”."
 	case len(x.Groups) == 0:
-		x.ProblemCode = ReasonNothingMapped
+		x.ProblemCode = reason.NothingMapped
 		x.Problem = "None of the member's plans, allowances, bookings, assignments or check-ins is mapped to a Kisi group, so the Kisi app shows “No locks found”. Map them to Kisi groups in the integration settings."
 	}
 	return x, err
@@ -267,14 +204,14 @@ func (x *Explanation) unknownMember(s *Snapshot) {
 		if mb.ID == x.MemberID {
 			x.Name = mb.Name
 			if _, err := NormalizeEmail(mb.Email); err != nil && x.MemberID != "" {
-				x.ProblemCode = ReasonEmailInvalid
+				x.ProblemCode = reason.EmailInvalid
 				x.Problem = fmt.Sprintf("The email address %q of member %s is invalid: Kisi users are matched by email, so no access can be given until it is corrected.", mb.Email, x.MemberID)
 			}
 			break
 		}
 	}
 	if x.Problem == "" {
-		x.ProblemCode = ReasonMemberUnknown
+		x.ProblemCode = reason.MemberUnknown
 		x.Problem = fmt.Sprintf("Member %s is unknown: there is no member with this ID.", x.MemberID)
 	}
 }
@@ -350,7 +287,7 @@ func (x *Explanation) groups(srcs []SourceExplanation, grants []Grant, at time.T
 }
 
 // groupReason picks the first reason among the group's sources.
-func groupReason(gx GroupExplanation, at time.Time, p Policy, zone *time.Location) (string, ReasonCode) {
+func groupReason(gx GroupExplanation, at time.Time, p Policy, zone *time.Location) (string, reason.Code) {
 	var best *SourceExplanation
 	for i := range gx.Sources {
 		sx := &gx.Sources[i]
@@ -361,18 +298,18 @@ func groupReason(gx GroupExplanation, at time.Time, p Policy, zone *time.Locatio
 			best = sx
 		}
 	}
-	reason, code := "No source grants this group now.", ReasonNoSource
+	why, code := "No source grants this group now.", reason.NoSource
 	if best != nil {
-		reason, code = best.Note, best.Code
+		why, code = best.Note, best.Code
 	}
 	if gx.Slot != nil { // starts within the lead time
-		when := "at " + fmtClockOrTime(gx.Slot.Start, at, zoneOr(zone))
-		if strings.Contains(reason, when) {
+		when := "at " + textfmt.ClockOrTime(gx.Slot.Start, at, zoneOr(zone))
+		if strings.Contains(why, when) {
 			when = "then"
 		}
-		reason += fmt.Sprintf(" This access is already in Kisi (it is added %s ahead) and opens by itself %s.", fmtDur(p.Lead), when)
+		why += fmt.Sprintf(" This access is already in Kisi (it is added %s ahead) and opens by itself %s.", textfmt.Duration(p.Lead), when)
 	}
-	return reason, code
+	return why, code
 }
 
 // better orders sources of one state: the soonest upcoming, the latest
@@ -388,7 +325,7 @@ func better(a, b *SourceExplanation) bool {
 func (x Explanation) String() string {
 	var b strings.Builder
 	zone := zoneOr(x.zone)
-	fmt.Fprintf(&b, "Member %s at %s:\n", memberLabel(x.MemberID, x.Name, x.Email), fmtTime(x.At, zone))
+	fmt.Fprintf(&b, "Member %s at %s:\n", textfmt.MemberLabel(x.MemberID, x.Name, x.Email), textfmt.Time(x.At, zone))
 	if x.Problem != "" {
 		fmt.Fprintf(&b, "%s\n", x.Problem)
 	}
@@ -397,14 +334,14 @@ func (x Explanation) String() string {
 	}
 	allowed := false
 	for _, g := range x.Groups {
-		loc := loadZone(g.Zone)
+		loc := textfmt.Zone(g.Zone)
 		switch {
 		case g.Allowed && g.Slot.End.Equal(schedule.Forever):
 			allowed = true
-			fmt.Fprintf(&b, "Group %d: access now, since %s, with no end date.\n", g.GroupID, fmtTime(g.Slot.Start, loc))
+			fmt.Fprintf(&b, "Group %d: access now, since %s, with no end date.\n", g.GroupID, textfmt.Time(g.Slot.Start, loc))
 		case g.Allowed:
 			allowed = true
-			fmt.Fprintf(&b, "Group %d: access now, from %s to %s.\n", g.GroupID, fmtTime(g.Slot.Start, loc), fmtClockOrTime(g.Slot.End, g.Slot.Start, loc))
+			fmt.Fprintf(&b, "Group %d: access now, from %s to %s.\n", g.GroupID, textfmt.Time(g.Slot.Start, loc), textfmt.ClockOrTime(g.Slot.End, g.Slot.Start, loc))
 		default:
 			fmt.Fprintf(&b, "Group %d: no access now. %s\n", g.GroupID, g.Reason)
 		}
@@ -422,16 +359,4 @@ func (x Explanation) String() string {
 		fmt.Fprintf(&b, "No group gives access now, so the Kisi app shows “No locks found” (or does not list this door).\n")
 	}
 	return b.String()
-}
-
-// memberLabel names a member for a heading: `m1 (Ann) <ann@example.com>`.
-func memberLabel(id, name, email string) string {
-	s := id
-	if name != "" {
-		s += " (" + name + ")"
-	}
-	if email != "" {
-		s += " <" + email + ">"
-	}
-	return s
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kisisync/kisisync/access/reason"
+	"github.com/kisisync/kisisync/internal/textfmt"
 	"github.com/kisisync/kisisync/schedule"
 )
 
@@ -62,10 +64,10 @@ func (e *engine) explainPlan(a *admission, at time.Time, home *time.Location) So
 	name := fmt.Sprintf("Plan %s (%s)", pl.ID, pl.PlanID)
 	switch a.verdict {
 	case pending:
-		sx.state, sx.Code = stPending, ReasonPlanPending
+		sx.state, sx.Code = stPending, reason.PlanPending
 		sx.Note = name + " is pending acceptance: it gives no access and no Kisi invitation until it is accepted and active."
 	case cancelled:
-		sx.state, sx.Code = stCancelled, ReasonPlanCancelled
+		sx.state, sx.Code = stCancelled, reason.PlanCancelled
 		sx.Note = name + " is cancelled, so it gives no access."
 	default:
 		timedNote(&sx, name, w, at, zoneOr(home), "")
@@ -92,28 +94,28 @@ func (e *engine) explainBooking(a *admission, at time.Time) (sx SourceExplanatio
 	}
 	loc := a.zone
 	sx = SourceExplanation{Kind: KindBooking, ID: b.ID, Ref: b.ResourceID, Groups: a.groups, Window: &w, loc: loc}
-	name := fmt.Sprintf("Booking %s of %s (%s)", b.ID, b.ResourceID, fmtSpan(b.Start, b.End, loc))
+	name := fmt.Sprintf("Booking %s of %s (%s)", b.ID, b.ResourceID, textfmt.Span(b.Start, b.End, loc))
 	if a.verdict == linkOnly && len(a.groups) > 0 {
 		sx.Groups, sx.state, sx.Zone = nil, stNoGroup, zoneOr(loc).String()
 		if d := e.m.DropIn; d.Link || d.QR {
-			sx.Code = ReasonDropInLink
+			sx.Code = reason.DropInLink
 			sx.Note = name + " is a drop-in booking: the guest gets an access link by email, not group access."
 		} else {
-			sx.Code = ReasonDropInNoOption
+			sx.Code = reason.DropInNoOption
 			sx.Note = name + " is a drop-in booking, and no drop-in option (link, QR code or group access) is set, so the guest gets nothing."
 		}
 		return sx, true
 	}
 	switch {
 	case !w.Start.After(at) && w.End.After(at):
-		sx.state, sx.Applies, sx.Code = stApplies, true, ReasonInForce
-		sx.Note = fmt.Sprintf("%s gives access from %s to %s (%s).", name, fmtTime(w.Start, loc), fmtClockOrTime(w.End, w.Start, loc), fmtBuffer(a.buf))
+		sx.state, sx.Applies, sx.Code = stApplies, true, reason.InForce
+		sx.Note = fmt.Sprintf("%s gives access from %s to %s (%s).", name, textfmt.Time(w.Start, loc), textfmt.ClockOrTime(w.End, w.Start, loc), fmtBuffer(a.buf))
 	case w.Start.After(at):
-		sx.state, sx.key, sx.Code = stUpcoming, w.Start, ReasonBookingStartsLater
-		sx.Note = fmt.Sprintf("%s starts in %s; access opens at %s (%s).", name, fmtDur(b.Start.Sub(at)), fmtClockOrTime(w.Start, at, loc), fmtBuffer(a.buf))
+		sx.state, sx.key, sx.Code = stUpcoming, w.Start, reason.BookingStartsLater
+		sx.Note = fmt.Sprintf("%s starts in %s; access opens at %s (%s).", name, textfmt.Duration(b.Start.Sub(at)), textfmt.ClockOrTime(w.Start, at, loc), fmtBuffer(a.buf))
 	default:
-		sx.state, sx.key, sx.Code = stEnded, w.End, ReasonEnded
-		sx.Note = fmt.Sprintf("%s has ended; access closed at %s.", name, fmtClockOrTime(w.End, at, loc))
+		sx.state, sx.key, sx.Code = stEnded, w.End, reason.Ended
+		sx.Note = fmt.Sprintf("%s has ended; access closed at %s.", name, textfmt.ClockOrTime(w.End, at, loc))
 	}
 	return notMapped(sx, name), true
 }
@@ -141,23 +143,23 @@ func (e *engine) explainAssignment(a *admission, at time.Time) SourceExplanation
 	}
 	switch {
 	case cur != nil:
-		sx.Window, sx.state, sx.Applies, sx.Code = cur, stApplies, true, ReasonInForce
-		sx.Note = fmt.Sprintf("%s (%s) is in force now, from %s to %s.", name, rules, fmtTime(cur.Start, loc), fmtClockOrTime(cur.End, cur.Start, loc))
+		sx.Window, sx.state, sx.Applies, sx.Code = cur, stApplies, true, reason.InForce
+		sx.Note = fmt.Sprintf("%s (%s) is in force now, from %s to %s.", name, rules, textfmt.Time(cur.Start, loc), textfmt.ClockOrTime(cur.End, cur.Start, loc))
 	case !whole.End.After(at):
-		sx.Window, sx.state, sx.key, sx.Code = &whole, stEnded, whole.End, ReasonEnded
-		sx.Note = fmt.Sprintf("%s ended on %s.", name, fmtTime(whole.End, loc))
+		sx.Window, sx.state, sx.key, sx.Code = &whole, stEnded, whole.End, reason.Ended
+		sx.Note = fmt.Sprintf("%s ended on %s.", name, textfmt.Time(whole.End, loc))
 	case next != nil:
-		sx.Window, sx.state, sx.key, sx.Code = next, stUpcoming, next.Start, ReasonOutsideSchedule
+		sx.Window, sx.state, sx.key, sx.Code = next, stUpcoming, next.Start, reason.OutsideSchedule
 		what := "its schedule does not include today"
-		if sameLocalDay(next.Start, at, loc) {
+		if textfmt.SameLocalDay(next.Start, at, loc) {
 			what = "its schedule does not include this time"
 		}
 		if whole.Start.After(at) {
-			what, sx.Code = fmt.Sprintf("it starts on %s", fmtTime(whole.Start, loc)), ReasonNotStarted
+			what, sx.Code = fmt.Sprintf("it starts on %s", textfmt.Time(whole.Start, loc)), reason.NotStarted
 		}
-		sx.Note = fmt.Sprintf("%s (%s): %s; the next access is from %s to %s (%s).", name, rules, what, fmtTime(next.Start, loc), fmtClockOrTime(next.End, next.Start, loc), fmtBuffer(a.buf))
+		sx.Note = fmt.Sprintf("%s (%s): %s; the next access is from %s to %s (%s).", name, rules, what, textfmt.Time(next.Start, loc), textfmt.ClockOrTime(next.End, next.Start, loc), fmtBuffer(a.buf))
 	default:
-		sx.state, sx.key, sx.Code = stUpcoming, whole.Start, ReasonNoOccurrence
+		sx.state, sx.key, sx.Code = stUpcoming, whole.Start, reason.NoOccurrence
 		sx.Note = fmt.Sprintf("%s (%s): its schedule gives no access in the coming week.", name, rules)
 	}
 	return notMapped(sx, name)
@@ -181,7 +183,7 @@ func (e *engine) explainCheckIns(list []*admission, at time.Time) []SourceExplan
 				order = append(order, ci.LocationID)
 			}
 		}
-		if sameLocalDay(ci.At, at, a.zone) {
+		if textfmt.SameLocalDay(ci.At, at, a.zone) {
 			today[ci.LocationID] = append(today[ci.LocationID], a)
 		} else if l, ok := latest[ci.LocationID]; !ok || ci.At.After(s.CheckIns[l.rec].At) {
 			latest[ci.LocationID] = a
@@ -199,9 +201,9 @@ func (e *engine) explainCheckIns(list []*admission, at time.Time) []SourceExplan
 		ci := &s.CheckIns[a.rec]
 		w := a.window
 		sx := SourceExplanation{Kind: KindCheckIn, ID: ci.ID, Ref: locID, Groups: a.groups, Window: &w, loc: a.zone,
-			state: stNotToday, key: ci.At, Code: ReasonNotCheckedIn}
-		name := fmt.Sprintf("Check-in %s (%s, %s)", ci.ID, locID, fmtTime(ci.At, a.zone))
-		sx.Note = fmt.Sprintf("The member has not checked in at %s today (last check-in %s); access from a check-in lasts for the day of the check-in only.", locID, fmtTime(ci.At, a.zone))
+			state: stNotToday, key: ci.At, Code: reason.NotCheckedIn}
+		name := fmt.Sprintf("Check-in %s (%s, %s)", ci.ID, locID, textfmt.Time(ci.At, a.zone))
+		sx.Note = fmt.Sprintf("The member has not checked in at %s today (last check-in %s); access from a check-in lasts for the day of the check-in only.", locID, textfmt.Time(ci.At, a.zone))
 		out = append(out, e.drawn(notMapped(sx, name), a))
 	}
 	return out
@@ -212,16 +214,16 @@ func (e *engine) explainCheckIn(a *admission, at time.Time) SourceExplanation {
 	ci, loc := &e.ix.s.CheckIns[a.rec], a.zone
 	w := a.window
 	sx := SourceExplanation{Kind: KindCheckIn, ID: ci.ID, Ref: ci.LocationID, Groups: a.groups, Window: &w, loc: loc}
-	name := fmt.Sprintf("Check-in %s (%s, %s)", ci.ID, ci.LocationID, fmtTime(ci.At, loc))
+	name := fmt.Sprintf("Check-in %s (%s, %s)", ci.ID, ci.LocationID, textfmt.Time(ci.At, loc))
 	switch {
 	case w.End.After(at):
-		sx.state, sx.Applies, sx.Code = stApplies, true, ReasonInForce
+		sx.state, sx.Applies, sx.Code = stApplies, true, reason.InForce
 		sx.Note = fmt.Sprintf("%s gives access until %s.", name, fmtCheckInEnd(ci, w.End, loc))
 	case !ci.Out.IsZero() && !ci.Out.After(w.End):
-		sx.state, sx.key, sx.Code = stCheckedOut, ci.Out, ReasonCheckedOut
-		sx.Note = fmt.Sprintf("%s: the member checked out at %s, which ended the access from this check-in.", name, fmtClock(ci.Out, loc))
+		sx.state, sx.key, sx.Code = stCheckedOut, ci.Out, reason.CheckedOut
+		sx.Note = fmt.Sprintf("%s: the member checked out at %s, which ended the access from this check-in.", name, textfmt.Clock(ci.Out, loc))
 	default:
-		sx.state, sx.key, sx.Code = stEnded, w.End, ReasonEnded
+		sx.state, sx.key, sx.Code = stEnded, w.End, reason.Ended
 		sx.Note = fmt.Sprintf("%s gave access until %s.", name, fmtCheckInEnd(ci, w.End, loc))
 	}
 	return notMapped(sx, name)
@@ -235,14 +237,14 @@ func notMapped(sx SourceExplanation, name string) SourceExplanation {
 		return sx
 	}
 	sx.Applies = false
-	what, code := KindPlan, ReasonPlanNotMapped // the mapping table that has no group for it
+	what, code := KindPlan, reason.PlanNotMapped // the mapping table that has no group for it
 	switch sx.Kind {
 	case KindAllowance:
-		what, code = KindAllowance, ReasonAllowanceNotMapped
+		what, code = KindAllowance, reason.AllowanceNotMapped
 	case KindBooking, KindAssignment:
-		what, code = KindResource, ReasonResourceNotMapped
+		what, code = KindResource, reason.ResourceNotMapped
 	case KindCheckIn:
-		what, code = KindLocation, ReasonLocationNotMapped
+		what, code = KindLocation, reason.LocationNotMapped
 	}
 	note := fmt.Sprintf("%s gives no access: its %s %s is not mapped to any Kisi group", name, what, sx.Ref)
 	if sx.Kind == KindPlan { // a plan of kind default maps to the Default groups
@@ -263,17 +265,17 @@ func notMapped(sx SourceExplanation, name string) SourceExplanation {
 func timedNote(sx *SourceExplanation, name string, w schedule.Interval, at time.Time, loc *time.Location, extra string) {
 	switch {
 	case !w.Start.After(at) && w.End.After(at):
-		sx.state, sx.Applies, sx.Code = stApplies, true, ReasonInForce
+		sx.state, sx.Applies, sx.Code = stApplies, true, reason.InForce
 		if w.End.Equal(schedule.Forever) {
-			sx.Note = fmt.Sprintf("%s has been active since %s and has no end date%s.", name, fmtTime(w.Start, loc), extra)
+			sx.Note = fmt.Sprintf("%s has been active since %s and has no end date%s.", name, textfmt.Time(w.Start, loc), extra)
 			return
 		}
-		sx.Note = fmt.Sprintf("%s is active from %s until %s%s.", name, fmtTime(w.Start, loc), fmtTime(w.End, loc), extra)
+		sx.Note = fmt.Sprintf("%s is active from %s until %s%s.", name, textfmt.Time(w.Start, loc), textfmt.Time(w.End, loc), extra)
 	case w.Start.After(at):
-		sx.state, sx.key, sx.Code = stUpcoming, w.Start, ReasonNotStarted
-		sx.Note = fmt.Sprintf("%s has not started yet: it starts on %s (in %s)%s.", name, fmtTime(w.Start, loc), fmtDur(w.Start.Sub(at)), extra)
+		sx.state, sx.key, sx.Code = stUpcoming, w.Start, reason.NotStarted
+		sx.Note = fmt.Sprintf("%s has not started yet: it starts on %s (in %s)%s.", name, textfmt.Time(w.Start, loc), textfmt.Duration(w.Start.Sub(at)), extra)
 	default:
-		sx.state, sx.key, sx.Code = stEnded, w.End, ReasonEnded
-		sx.Note = fmt.Sprintf("%s ended on %s%s.", name, fmtTime(w.End, loc), extra)
+		sx.state, sx.key, sx.Code = stEnded, w.End, reason.Ended
+		sx.Note = fmt.Sprintf("%s ended on %s%s.", name, textfmt.Time(w.End, loc), extra)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/access/reason"
 	"github.com/kisisync/kisisync/internal/spacegen"
 	"github.com/kisisync/kisisync/schedule"
 )
@@ -181,7 +182,7 @@ func TestPropertyExplainAgrees(t *testing.T) {
 						applies := false
 						for _, sx := range gx.Sources {
 							require.NotEmpty(t, sx.Code, "member %s source %s %s", mb.ID, sx.Kind, sx.ID)
-							require.Equal(t, sx.Applies, sx.Code == access.ReasonInForce, "member %s source %s %s: %s", mb.ID, sx.Kind, sx.ID, sx.Note)
+							require.Equal(t, sx.Applies, sx.Code == reason.InForce, "member %s source %s %s: %s", mb.ID, sx.Kind, sx.ID, sx.Note)
 							applies = applies || sx.Applies
 						}
 						require.Equal(t, gx.Allowed, applies, "member %s group %d at %v: a source applies exactly when the group is allowed", mb.ID, gx.GroupID, at)
