@@ -50,7 +50,7 @@ type Report struct {
 	// Unresolved counts pending intents that could not be looked up.
 	Unresolved int `json:"unresolved,omitempty"`
 	// Links counts the email links managed after the run, against Kisi's
-	// limit of [LinkLimit]; LinksNearLimit is set from the warning level of
+	// limit of [kisi.EmailLinkLimit]; LinksNearLimit is set from the warning level of
 	// [WithLinkWarning] on.
 	Links          int  `json:"links"`
 	LinksNearLimit bool `json:"links_near_limit,omitempty"`
@@ -460,7 +460,7 @@ func (ru *run) create(ctx context.Context, ch Change) error {
 			"object", string(ch.Object), "group_id", ch.GroupID)
 		return nil
 	}
-	if rec, ok := ru.recs[GroupParkKey(ch.GroupID, ru.r.mappingFP)]; ok {
+	if rec, ok := ru.recs[groupParkKey(ch.GroupID, ru.r.mappingFP)]; ok {
 		// Found deleted earlier in this run: no request for the others.
 		ru.rep.Parked = append(ru.rep.Parked, parkedOf(ch.Object, ch.Key, rec))
 		return nil
@@ -600,7 +600,7 @@ func (ru *run) tryGrant(ctx context.Context, ch Change) error {
 	}
 	from, until := kisiglue.Validity(*ch.Window)
 	ra, _, err := ru.r.k.CreateRoleAssignment(ctx, &kisi.RoleAssignmentCreateRequest{
-		RoleID: RoleID, AppliesToType: kisi.ScopeGroup, AppliesToID: ch.GroupID,
+		RoleID: kisi.RoleGroupBasic, AppliesToType: kisi.ScopeGroup, AppliesToID: ch.GroupID,
 		AssigneeType: kisi.AssigneeUser, AssigneeID: user.KisiID, Notify: notify, ValidFrom: from, ValidUntil: until,
 	})
 	if err != nil {
@@ -626,8 +626,8 @@ func (ru *run) settle(ctx context.Context, rec Record) error {
 	if err := ru.put(ctx, rec); err != nil {
 		return err
 	}
-	if _, ok := ru.recs[ParkKey(rec.Key)]; ok {
-		return ru.del(ctx, ParkKey(rec.Key))
+	if _, ok := ru.recs[parkKey(rec.Key)]; ok {
+		return ru.del(ctx, parkKey(rec.Key))
 	}
 	return nil
 }
@@ -662,7 +662,7 @@ func (ru *run) unknownOutcome(ctx context.Context, ch Change, intent Record, cau
 		return cause // still pending: looked up next run
 	}
 	for _, ra := range roles {
-		if ra.RoleID == RoleID && kisiglue.SameWindow(kisiglue.RoleWindow(ra), intent.Window) {
+		if ra.RoleID == kisi.RoleGroupBasic && kisiglue.SameWindow(kisiglue.RoleWindow(ra), intent.Window) {
 			intent.State, intent.KisiID = StateSettled, ra.ID
 			ru.rep.Adopted++
 			return ru.settle(ctx, intent)
@@ -688,7 +688,7 @@ func (ru *run) roleRefused(ctx context.Context, ch Change, intent, user Record, 
 		return errors.Join(cause, fmt.Errorf("look up existing role: %w", err))
 	}
 	for _, ra := range roles {
-		if ra.RoleID == RoleID && kisiglue.SameWindow(kisiglue.RoleWindow(ra), intent.Window) {
+		if ra.RoleID == kisi.RoleGroupBasic && kisiglue.SameWindow(kisiglue.RoleWindow(ra), intent.Window) {
 			intent.State, intent.KisiID = StateSettled, ra.ID
 			ru.rep.Adopted++
 			return ru.settle(ctx, intent)
@@ -741,7 +741,7 @@ func (ru *run) roleMissing(ctx context.Context, ch Change, intent, user Record, 
 
 // park holds ch back with back-off after Kisi refused it.
 func (ru *run) park(ctx context.Context, ch Change, class FailureClass, cause error) error {
-	key := ParkKey(ch.Key)
+	key := parkKey(ch.Key)
 	prev := ru.recs[key]
 	n := prev.Attempts + 1
 	now := ru.r.o.clock.Now()
@@ -757,7 +757,7 @@ func (ru *run) park(ctx context.Context, ch Change, class FailureClass, cause er
 // parkGroup parks every grant and link of a group deleted in Kisi until the
 // mapping changes or Verify sees the group again.
 func (ru *run) parkGroup(ctx context.Context, groupID int64, cause error) error {
-	key := GroupParkKey(groupID, ru.r.mappingFP)
+	key := groupParkKey(groupID, ru.r.mappingFP)
 	rec := Record{Key: key, Kind: KindPark, GroupID: groupID, Class: FailureMissing,
 		Reason: fmt.Sprintf("group %d was deleted in Kisi", groupID)}
 	if err := ru.put(ctx, rec); err != nil {

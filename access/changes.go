@@ -2,9 +2,10 @@ package access
 
 import (
 	"fmt"
-	"github.com/kisisync/kisisync/internal/textfmt"
 	"strings"
 	"time"
+
+	"github.com/kisisync/kisisync/internal/textfmt"
 
 	"github.com/kisisync/kisisync/schedule"
 )
@@ -230,7 +231,7 @@ func (c *Changes) String() string {
 	}
 	for _, cf := range c.Conflicts {
 		fmt.Fprintf(&b, "! conflict %s → group %d  %s  (holds role %d not managed here; left alone)\n",
-			cf.Email, cf.GroupID, FormatWindow(cf.Window, loc), cf.KisiID)
+			cf.Email, cf.GroupID, textfmt.Window(cf.Window, loc), cf.KisiID)
 	}
 	for _, s := range c.Skipped {
 		fmt.Fprintf(&b, "! skipped %s\n", s)
@@ -283,11 +284,11 @@ func (ch Change) line(loc *time.Location) string {
 	var win string
 	switch {
 	case ch.Old != nil && ch.Window != nil:
-		win = FormatWindow(*ch.Old, loc) + " → " + FormatWindow(*ch.Window, loc)
+		win = textfmt.Window(*ch.Old, loc) + " → " + textfmt.Window(*ch.Window, loc)
 	case ch.Window != nil:
-		win = FormatWindow(*ch.Window, loc)
+		win = textfmt.Window(*ch.Window, loc)
 	case ch.Old != nil:
-		win = FormatWindow(*ch.Old, loc)
+		win = textfmt.Window(*ch.Old, loc)
 	}
 	var notes []string
 	for _, s := range ch.Sources {
@@ -325,11 +326,4 @@ func (ch Change) line(loc *time.Location) string {
 		line += "  (" + strings.Join(notes, "; ") + ")"
 	}
 	return line
-}
-
-// FormatWindow renders iv in loc compactly: "2026-06-10 13:55–15:05 CEST"
-// within one day, "2026-06-10 22:00 CEST – 2026-06-11 02:00 CEST" across
-// days, and "from 2026-06-10 13:55 CEST" when open-ended.
-func FormatWindow(iv schedule.Interval, loc *time.Location) string {
-	return textfmt.Window(iv, loc)
 }

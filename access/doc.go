@@ -141,7 +141,7 @@
 // [Grant].Guest). Deleting the booking deletes the
 // link in the same run; moving it replaces the link. A [Notifier] receives
 // each link's secret and QR code for hosts that send their own email, and
-// [Report.Links] counts email links against Kisi's limit of [LinkLimit].
+// [Report.Links] counts email links against Kisi's limit of [kisi.EmailLinkLimit].
 //
 // # The Store contract
 //

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
+
+	"github.com/kisisync/kisisync/kisi"
 )
 
 // Option configures a [Reconciler]; see the With… functions.
@@ -215,18 +217,18 @@ func WithMaxBackoff(d time.Duration) Option {
 }
 
 // DefaultLinkWarning is the number of email links at which warnings say
-// that Kisi's limit of [LinkLimit] concurrent email links is near, unless
+// that Kisi's limit of [kisi.EmailLinkLimit] concurrent email links is near, unless
 // set otherwise: in [Report] ([WithLinkWarning]) and in the connection check
 // of access/troubleshoot.
-const DefaultLinkWarning = LinkLimit * 9 / 10
+const DefaultLinkWarning = kisi.EmailLinkLimit * 9 / 10
 
 // WithLinkWarning sets the number of email links at which [Report] warns
-// that Kisi's limit of [LinkLimit] concurrent email links is near (default
+// that Kisi's limit of [kisi.EmailLinkLimit] concurrent email links is near (default
 // [DefaultLinkWarning], 900).
 func WithLinkWarning(n int) Option {
 	return func(o *options) error {
-		if n <= 0 || n > LinkLimit {
-			return fmt.Errorf("access: link warning %d outside (0, %d]", n, LinkLimit)
+		if n <= 0 || n > kisi.EmailLinkLimit {
+			return fmt.Errorf("access: link warning %d outside (0, %d]", n, kisi.EmailLinkLimit)
 		}
 		o.linkWarn = n
 		return nil

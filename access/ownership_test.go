@@ -31,7 +31,7 @@ func TestLostStoreNeverLeavesCancelledMemberWithAccess(t *testing.T) {
 	d, err := e.r.Verify(t.Context())
 	require.NoError(t, err)
 	require.Len(t, d.Adopted, 1)
-	require.Equal(t, access.AdoptOwnUser, d.Adopted[0].Reason)
+	require.Equal(t, "held by a user kisisync created", d.Adopted[0].Reason)
 	require.Empty(t, d.Unmanaged)
 
 	// Kept without churn while wanted.
@@ -70,7 +70,7 @@ func (e *rig) handMadeRole() int64 {
 	e.t.Helper()
 	dave, err := e.srv.AddUser("dave@example.com", "Dave", false)
 	require.NoError(e.t, err)
-	ra, _, err := e.client.CreateRoleAssignment(e.t.Context(), &kisi.RoleAssignmentCreateRequest{RoleID: access.RoleID,
+	ra, _, err := e.client.CreateRoleAssignment(e.t.Context(), &kisi.RoleAssignmentCreateRequest{RoleID: kisi.RoleGroupBasic,
 		AppliesToType: kisi.ScopeGroup, AppliesToID: e.room, AssigneeType: kisi.AssigneeUser, AssigneeID: dave})
 	require.NoError(e.t, err)
 	return ra.ID
@@ -122,7 +122,7 @@ func TestExclusiveGroupsOnboardExistingSpace(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, d.Adopted, 1)
 	require.Equal(t, hand, d.Adopted[0].KisiID)
-	require.Equal(t, access.AdoptExclusive, d.Adopted[0].Reason)
+	require.Equal(t, "in a group the platform owns", d.Adopted[0].Reason)
 
 	rep := e.sync(s)
 	require.Equal(t, 1, rep.Replaced, "the adopted role takes the booking's window")

@@ -22,12 +22,6 @@ import (
 	"github.com/kisisync/kisisync/schedule"
 )
 
-// RoleID is the Kisi role the reconciler assigns: door access to a group.
-const RoleID = "group_basic"
-
-// LinkLimit is Kisi's limit of concurrent email links per organization.
-const LinkLimit = 1000
-
 // Metadata key and value that mark a Kisi user created by this SDK, so the
 // ownership survives a lost Store.
 const (
@@ -474,7 +468,7 @@ func (r *Reconciler) resolve(ctx context.Context, rec Record) resolution {
 			return resolution{err: err}
 		}
 		for _, ra := range roles {
-			if ra.RoleID == RoleID && kisiglue.SameWindow(kisiglue.RoleWindow(ra), rec.Window) {
+			if ra.RoleID == kisi.RoleGroupBasic && kisiglue.SameWindow(kisiglue.RoleWindow(ra), rec.Window) {
 				return resolution{found: true, kisiID: ra.ID, window: rec.Window}
 			}
 		}
@@ -695,7 +689,7 @@ func parkRecords(c *Changes, in diffInput, want map[string]Change, store *[]Chan
 		}
 		key, isChange := strings.CutPrefix(rec.Key, "park/")
 		switch {
-		case rec.Class == FailureMissing && rec.Key == GroupParkKey(rec.GroupID, in.mappingFP):
+		case rec.Class == FailureMissing && rec.Key == groupParkKey(rec.GroupID, in.mappingFP):
 			p.groups[rec.GroupID] = rec
 		case rec.Class != FailureMissing && isChange && want[key].Key != "":
 			p.changes[key] = rec
@@ -766,7 +760,7 @@ func quota(c *Changes, view map[string]Record, revokes, cleanups, creates []Chan
 			retry := ch.Window.Start.Add(-linkHorizon)
 			c.Parked = append(c.Parked, Parked{Object: ObjectLink, Key: ch.Key, Email: ch.Email, GroupID: ch.GroupID,
 				Class: FailureQuota, RetryAt: retry,
-				Reason: fmt.Sprintf("%d email links in use, near Kisi's limit of %d: created %v before the booking", links, LinkLimit, linkHorizon)})
+				Reason: fmt.Sprintf("%d email links in use, near Kisi's limit of %d: created %v before the booking", links, kisi.EmailLinkLimit, linkHorizon)})
 			c.retries = earliest(c.retries, retry)
 			continue
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/internal/textfmt"
 	"github.com/kisisync/kisisync/kisi"
 	"github.com/kisisync/kisisync/kisi/kisitest"
 	"github.com/kisisync/kisisync/mapping"
@@ -78,7 +79,7 @@ func testFaults(t *testing.T, seed int64, drop bool) {
 	ctx := t.Context()
 	daveID, err := e.srv.AddUser("dave@example.com", "Dave", false)
 	require.NoError(t, err)
-	hand, _, err := e.client.CreateRoleAssignment(ctx, &kisi.RoleAssignmentCreateRequest{RoleID: access.RoleID,
+	hand, _, err := e.client.CreateRoleAssignment(ctx, &kisi.RoleAssignmentCreateRequest{RoleID: kisi.RoleGroupBasic,
 		AppliesToType: "Group", AppliesToID: e.room, AssigneeType: "User", AssigneeID: daveID, ValidUntil: kisi.Ptr(cest("23:00").UTC())})
 	require.NoError(t, err)
 	_, _, err = e.client.CreateGroupLink(ctx, &kisi.GroupLinkCreateRequest{GroupID: e.other, Name: "Cleaner", Email: kisi.Ptr("cleaner@example.com")})
@@ -205,14 +206,14 @@ func (e *rig) checkExact(t *testing.T, s access.Snapshot) {
 	links, _ := access.Links(s, e.m, access.DefaultPolicy(), now)
 	wantL := map[string]bool{}
 	for _, l := range links {
-		wantL[fmt.Sprintf("%s→%d %s", l.Email, l.GroupID, access.FormatWindow(l.Window, time.UTC))] = true
+		wantL[fmt.Sprintf("%s→%d %s", l.Email, l.GroupID, textfmt.Window(l.Window, time.UTC))] = true
 	}
 	gotL := map[string]bool{}
 	for _, l := range e.links() {
 		if *l.Email == "cleaner@example.com" {
 			continue
 		}
-		gotL[fmt.Sprintf("%s→%d %s", *l.Email, l.GroupID, access.FormatWindow(schedule.Interval{Start: *l.ValidFrom, End: *l.ValidUntil}, time.UTC))] = true
+		gotL[fmt.Sprintf("%s→%d %s", *l.Email, l.GroupID, textfmt.Window(schedule.Interval{Start: *l.ValidFrom, End: *l.ValidUntil}, time.UTC))] = true
 	}
 	require.Equal(t, wantL, gotL)
 }

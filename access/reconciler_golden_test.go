@@ -31,7 +31,7 @@ func TestPlanGolden(t *testing.T) {
 	ctx := t.Context()
 	daveID, err := e.srv.AddUser("dave@example.com", "Dave", false)
 	require.NoError(t, err)
-	_, _, err = e.client.CreateRoleAssignment(ctx, &kisi.RoleAssignmentCreateRequest{RoleID: access.RoleID,
+	_, _, err = e.client.CreateRoleAssignment(ctx, &kisi.RoleAssignmentCreateRequest{RoleID: kisi.RoleGroupBasic,
 		AppliesToType: "Group", AppliesToID: e.room, AssigneeType: "User", AssigneeID: daveID})
 	require.NoError(t, err)
 

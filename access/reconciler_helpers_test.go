@@ -13,6 +13,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/internal/textfmt"
 	"github.com/kisisync/kisisync/kisi"
 	"github.com/kisisync/kisisync/kisi/kisitest"
 	"github.com/kisisync/kisisync/mapping"
@@ -246,7 +247,7 @@ func heldLabel(w schedule.Interval, now time.Time) string {
 	if w.End.After(now.Add(access.DefaultValidity / 2)) {
 		return "rolling from " + w.Start.UTC().Format(time.DateTime)
 	}
-	return access.FormatWindow(w, time.UTC)
+	return textfmt.Window(w, time.UTC)
 }
 
 // heldFrom is an open-ended window from hhmm as Kisi holds it at now: a

@@ -111,7 +111,7 @@ func TestApplyChecksChangesAgainstItsStore(t *testing.T) {
 	dave, err := e.srv.AddUser("dave@example.com", "Dave", false)
 	require.NoError(t, err)
 	hand, _, err := e.client.CreateRoleAssignment(ctx, &kisi.RoleAssignmentCreateRequest{
-		RoleID: access.RoleID, AppliesToType: "Group", AppliesToID: e.pro, AssigneeType: "User", AssigneeID: dave})
+		RoleID: kisi.RoleGroupBasic, AppliesToType: "Group", AppliesToID: e.pro, AssigneeType: "User", AssigneeID: dave})
 	require.NoError(t, err)
 	s := baseSnapshot()
 	addPlanMembers(&s, "member", 8)

@@ -197,7 +197,7 @@ func TestUnmanagedRoleUntouched(t *testing.T) {
 	require.NoError(t, err)
 	// A role someone gave by hand, with no validity.
 	hand, _, err := e.client.CreateRoleAssignment(ctx, &kisi.RoleAssignmentCreateRequest{
-		RoleID: access.RoleID, AppliesToType: "Group", AppliesToID: e.room, AssigneeType: "User", AssigneeID: dave})
+		RoleID: kisi.RoleGroupBasic, AppliesToType: "Group", AppliesToID: e.room, AssigneeType: "User", AssigneeID: dave})
 	require.NoError(t, err)
 
 	s := baseSnapshot()

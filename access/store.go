@@ -122,7 +122,7 @@ const (
 	KindRole RecordKind = "role" // a group role assignment (access grant)
 	KindLink RecordKind = "link" // a group link for a drop-in booking
 	// KindPark: a change held back with back-off after Kisi refused it, or
-	// a group found deleted in Kisi (see [ParkKey] and [GroupParkKey]).
+	// a group found deleted in Kisi (see [parkKey] and [groupParkKey]).
 	KindPark RecordKind = "park"
 )
 
@@ -218,14 +218,14 @@ func LinkKey(bookingID string, groupID int64) string {
 // UserKey is the key of the user record of email.
 func UserKey(email string) string { return "user/" + email }
 
-// ParkKey is the key of the park record of the change whose record key is
+// parkKey is the key of the park record of the change whose record key is
 // key.
-func ParkKey(key string) string { return "park/" + key }
+func parkKey(key string) string { return "park/" + key }
 
-// GroupParkKey is the key of the park record of a group found deleted in
+// groupParkKey is the key of the park record of a group found deleted in
 // Kisi, under the mapping whose fingerprint is mappingFP: a new mapping
 // releases it.
-func GroupParkKey(groupID int64, mappingFP string) string {
+func groupParkKey(groupID int64, mappingFP string) string {
 	return "park/group/" + strconv.FormatInt(groupID, 10) + "/" + mappingFP
 }
 

@@ -54,15 +54,17 @@ type DriftItem struct {
 	Email   string            `json:"email,omitempty"`
 	UserID  int64             `json:"user_id,omitempty"`
 	Window  schedule.Interval `json:"window,omitzero"`
-	// Reason says why an object was adopted.
+	// Reason says in words why an object was adopted: "created by an
+	// interrupted run", "held by a user kisisync created" or "in a group the
+	// platform owns".
 	Reason string `json:"reason,omitempty"`
 }
 
-// Reasons of adoption.
+// The reasons of adoption, for [DriftItem.Reason].
 const (
-	AdoptInterrupted = "created by an interrupted run"
-	AdoptOwnUser     = "held by a user kisisync created"
-	AdoptExclusive   = "in a group the platform owns"
+	adoptInterrupted = "created by an interrupted run"
+	adoptOwnUser     = "held by a user kisisync created"
+	adoptExclusive   = "in a group the platform owns"
 )
 
 // Verify lists Kisi's role assignments and group links of every mapped
@@ -163,7 +165,7 @@ func (ru *run) users(ctx context.Context) (map[int64]*kisi.User, error) {
 // SDK's metadata tag), or any role when the mapped groups are the
 // platform's. It returns the record to keep and the reason.
 func (ru *run) claim(ctx context.Context, g int64, ra *kisi.RoleAssignment) (Record, string, error) {
-	if ra.AssigneeType != kisi.AssigneeUser || ra.RoleID != RoleID || !ru.mapped[g] {
+	if ra.AssigneeType != kisi.AssigneeUser || ra.RoleID != kisi.RoleGroupBasic || !ru.mapped[g] {
 		return Record{}, "", nil
 	}
 	users, err := ru.users(ctx)
@@ -178,10 +180,10 @@ func (ru *run) claim(ctx context.Context, g int64, ra *kisi.RoleAssignment) (Rec
 	if err != nil {
 		return Record{}, "", nil
 	}
-	reason := AdoptExclusive
+	reason := adoptExclusive
 	switch {
 	case kisiglue.MarkedBySDK(u):
-		reason = AdoptOwnUser
+		reason = adoptOwnUser
 	case !ru.r.o.exclusive:
 		return Record{}, "", nil
 	}
@@ -219,7 +221,7 @@ func (ru *run) verifyRoles(ctx context.Context, g int64, d *Drift) error {
 		objs[i] = observed{
 			item: DriftItem{Object: ObjectGrant, KisiID: ra.ID, GroupID: g, UserID: ra.AssigneeID, Window: kisiglue.RoleWindow(ra)},
 			matches: func(rec Record) bool {
-				return ra.AssigneeType == kisi.AssigneeUser && rec.UserID == ra.AssigneeID && ra.RoleID == RoleID &&
+				return ra.AssigneeType == kisi.AssigneeUser && rec.UserID == ra.AssigneeID && ra.RoleID == kisi.RoleGroupBasic &&
 					kisiglue.SameWindow(rec.Window, kisiglue.RoleWindow(ra))
 			},
 			claim: func(ctx context.Context) (Record, string, error) { return ru.claim(ctx, g, ra) },
@@ -284,7 +286,7 @@ func (ru *run) verifyGroup(ctx context.Context, kind RecordKind, g int64, objs [
 			case rec.State == StateConflict && ru.r.o.exclusive && ru.mapped[g]:
 				// The conflicting role is the platform's after all.
 				rec.State, rec.Window = StateSettled, item.Window
-				item.Email, item.Reason = rec.Email, AdoptExclusive
+				item.Email, item.Reason = rec.Email, adoptExclusive
 				d.Adopted = append(d.Adopted, item)
 				errs = append(errs, ru.put(ctx, rec))
 			case rec.State == StateConflict:
@@ -307,7 +309,7 @@ func (ru *run) verifyGroup(ctx context.Context, kind RecordKind, g int64, objs [
 		if i >= 0 {
 			recs[i].State, recs[i].KisiID = StateSettled, item.KisiID
 			errs = append(errs, ru.put(ctx, recs[i]))
-			item.Email, item.Reason = recs[i].Email, AdoptInterrupted
+			item.Email, item.Reason = recs[i].Email, adoptInterrupted
 			d.Adopted = append(d.Adopted, item)
 			seen[item.KisiID] = true
 			continue

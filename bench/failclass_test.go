@@ -557,12 +557,12 @@ func TestLinkQuotaMonth(t *testing.T) {
 	t.Logf("1,200 guest bookings over a month, quota %d: %d runs (%d with an error), %d requests; links in Kisi at most %d "+
 		"(at %s; Report.Links at most %d), expired links seen in Kisi at %d checks: at most %d; %d link creates refused; "+
 		"%d of 1,200 guests without a link by their booking's start; the shortest lead of a link before its booking: %v",
-		access.LinkLimit, runs, failedRuns, len(log), most, mostAt.Format(time.RFC3339), mostReport, checks, expiredSeen,
+		kisi.EmailLinkLimit, runs, failedRuns, len(log), most, mostAt.Format(time.RFC3339), mostReport, checks, expiredSeen,
 		refused, len(late), worstLead)
 	for _, l := range late {
 		t.Log("  " + l)
 	}
-	require.Less(t, most, access.LinkLimit, "links in Kisi reached the quota")
+	require.Less(t, most, kisi.EmailLinkLimit, "links in Kisi reached the quota")
 	require.Zero(t, refused, "link creates refused by the quota")
 	require.Empty(t, late, "guests without a link by their booking's start")
 }

@@ -7,6 +7,11 @@ import (
 	"time"
 )
 
+// EmailLinkLimit is how many group links with an email an organization may
+// hold at once; Kisi refuses the next create with a 422. Expired links count
+// until they are deleted.
+const EmailLinkLimit = 1000
+
 // GroupLink is an access link: a credential that opens a group's doors
 // without a Kisi account, emailed by Kisi when Email is set.
 type GroupLink struct {

@@ -158,13 +158,13 @@ func WithMaxAttempts(n int) Option {
 }
 
 // WithEmailLinkWarning sets the number of email links in force from which
-// [Checker.CheckConnection] warns that Kisi's limit of [access.LinkLimit]
+// [Checker.CheckConnection] warns that Kisi's limit of [kisi.EmailLinkLimit]
 // is near (default [access.DefaultLinkWarning], as the reconciler's
 // [access.WithLinkWarning]).
 func WithEmailLinkWarning(n int) Option {
 	return func(o *options) error {
-		if n <= 0 || n > access.LinkLimit {
-			return fmt.Errorf("email link warning %d outside (0, %d]", n, access.LinkLimit)
+		if n <= 0 || n > kisi.EmailLinkLimit {
+			return fmt.Errorf("email link warning %d outside (0, %d]", n, kisi.EmailLinkLimit)
 		}
 		o.linkWarn = n
 		return nil

@@ -144,7 +144,7 @@ func (r *ConnectionReport) String() string {
 // its place (once per place) and ⌈n/250⌉ for its n role assignments, and
 // ⌈l/250⌉ for the organization's l group links.
 func (c *Checker) CheckConnection(ctx context.Context) (*ConnectionReport, error) {
-	rep := &ConnectionReport{CheckedAt: c.o.clock.Now(), EmailLinks: -1, EmailLinkLimit: access.LinkLimit}
+	rep := &ConnectionReport{CheckedAt: c.o.clock.Now(), EmailLinks: -1, EmailLinkLimit: kisi.EmailLinkLimit}
 	kc, err := checkKey(ctx, c.k)
 	if err != nil {
 		return nil, fmt.Errorf("troubleshoot: check connection: %w", err)
@@ -271,13 +271,13 @@ func (c *Checker) checkGroups(ctx context.Context, rep *ConnectionReport, own ow
 // them past their window: Kisi counts those until they are deleted.
 func (c *Checker) emailLinkFinding(n, expired int) Finding {
 	f := Finding{Severity: SeverityInfo, Code: CodeEmailLinks,
-		Message: fmt.Sprintf("%d of Kisi's %d concurrent email links are in use.", n, access.LinkLimit)}
+		Message: fmt.Sprintf("%d of Kisi's %d concurrent email links are in use.", n, kisi.EmailLinkLimit)}
 	if expired > 0 {
 		f.Message = fmt.Sprintf("%d of Kisi's %d concurrent email links are in use, %d of them expired (Kisi counts them until they are deleted; the sync deletes its own).",
-			n, access.LinkLimit, expired)
+			n, kisi.EmailLinkLimit, expired)
 	}
 	switch {
-	case n >= access.LinkLimit:
+	case n >= kisi.EmailLinkLimit:
 		f.Severity = SeverityError
 		f.Message += " Kisi refuses new email links, so drop-in guests get no access link."
 		f.Remedy = "Delete links that are no longer needed in the Kisi dashboard (Credentials → Digital credentials), or send links without email."
@@ -431,7 +431,7 @@ func (o ownership) managed(ra *kisi.RoleAssignment) bool {
 	if o.ids != nil {
 		return o.ids[ra.ID]
 	}
-	return ra.RoleID == access.RoleID && ra.CreatedByID != nil && *ra.CreatedByID == o.keyUser &&
+	return ra.RoleID == kisi.RoleGroupBasic && ra.CreatedByID != nil && *ra.CreatedByID == o.keyUser &&
 		(ra.CreatedByType == nil || *ra.CreatedByType == kisi.AssigneeUser)
 }
 

@@ -125,7 +125,7 @@ func (r *troubleRig) user(t testing.TB, email string, confirmed, marked bool) in
 // [from, until) (zero: none), through client c.
 func (r *troubleRig) role(t testing.TB, c *kisi.Client, uid, g int64, from, until time.Time) int64 {
 	t.Helper()
-	req := &kisi.RoleAssignmentCreateRequest{RoleID: access.RoleID, AppliesToType: kisi.ScopeGroup, AppliesToID: g,
+	req := &kisi.RoleAssignmentCreateRequest{RoleID: kisi.RoleGroupBasic, AppliesToType: kisi.ScopeGroup, AppliesToID: g,
 		AssigneeType: kisi.AssigneeUser, AssigneeID: uid}
 	if !from.IsZero() {
 		req.ValidFrom = kisi.Ptr(from.UTC())

@@ -17,6 +17,7 @@ import (
 
 	"github.com/kisisync/kisisync/access"
 	"github.com/kisisync/kisisync/access/sqlitestore"
+	"github.com/kisisync/kisisync/internal/textfmt"
 	"github.com/kisisync/kisisync/kisi"
 )
 
@@ -474,7 +475,7 @@ func printReport(w io.Writer, rep *access.Report, loc *time.Location) {
 		if rep.LinksNearLimit {
 			near = " (near Kisi's limit)"
 		}
-		fmt.Fprintf(w, "Email links managed: %d of Kisi's %d%s.\n", rep.Links, access.LinkLimit, near)
+		fmt.Fprintf(w, "Email links managed: %d of Kisi's %d%s.\n", rep.Links, kisi.EmailLinkLimit, near)
 	}
 	if !rep.NextRun.IsZero() {
 		fmt.Fprintf(w, "Next run: %s (when the desired access next changes; schedule a sync then).\n", rep.NextRun.In(loc).Format("2006-01-02 15:04 MST"))
@@ -501,7 +502,7 @@ func printDrift(w io.Writer, d *access.Drift, loc *time.Location) {
 			}
 			win := ""
 			if !it.Window.Start.IsZero() {
-				win = "  " + access.FormatWindow(it.Window, loc)
+				win = "  " + textfmt.Window(it.Window, loc)
 			}
 			fmt.Fprintf(w, "  %s %d: %s → group %d%s\n", it.Object, it.KisiID, who, it.GroupID, win)
 		}

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
+
+	"github.com/kisisync/kisisync/kisi"
 )
 
 // Option configures a [Server] created by [NewServer].
@@ -39,7 +41,7 @@ func defaultConfig() config {
 		logger:            slog.New(slog.DiscardHandler),
 		rateLimit:         5,
 		eventSetRateLimit: 1,
-		emailLinkLimit:    1000,
+		emailLinkLimit:    kisi.EmailLinkLimit,
 		prefix:            "/kisi",
 
 		expiredLinksCount:    true,
@@ -104,7 +106,7 @@ func WithPatchableValidity(ok bool) Option {
 }
 
 // WithEmailLinkLimit sets how many group links with an email may exist at
-// once in the organization (default 1000, Kisi's quota). Links whose
+// once in the organization (default [kisi.EmailLinkLimit], Kisi's quota). Links whose
 // valid_until has passed count until they are deleted, as Kisi's
 // documentation says (see [WithExpiredLinksCounted]).
 func WithEmailLinkLimit(n int) Option {
