@@ -41,26 +41,10 @@ func Expand(rules []Rule, loc *time.Location, window Interval) (Set, error) {
 	}
 	// The week's occurrences, as wall-clock offsets from Sunday 00:00, sorted by start once.
 	var weekBuf [weekStackSlots]slot
-	week := weekBuf[:0]
-	for i, r := range rules {
-		if msg := r.check(); msg != "" {
-			return Set{}, invalid(fmt.Sprintf("schedule: expand: rules[%d] %s", i, msg))
-		}
-		from, to := int64(r.From.Minutes())*60, int64(r.To.Minutes())*60
-		if to <= from {
-			to += secondsPerDay
-		}
-		var mask uint8
-		for _, d := range r.Days {
-			mask |= 1 << uint(d)
-		}
-		for d := range int64(7) {
-			if mask&(1<<uint(d)) != 0 {
-				week = append(week, slot{day: d, start: d*secondsPerDay + from, end: d*secondsPerDay + to})
-			}
-		}
+	week, err := weekSlots(weekBuf[:0], rules)
+	if err != nil {
+		return Set{}, err
 	}
-	sortSlots(week)
 
 	ws, we := window.Start.Round(0), window.End.Round(0)
 	if ws.Before(time.Time{}) {
@@ -94,16 +78,64 @@ func Expand(rules []Rule, loc *time.Location, window Interval) (Set, error) {
 		m.hi++
 	}
 	m.out = make([]ival, 0, estimate) // estimate is at least the number of occurrences
+	// An End past Forever becomes Forever itself, which is in UTC: index 1 of the Set's
+	// locations, unless loc is UTC.
+	utc := uint32(1)
+	if loc == time.UTC {
+		utc = 0
+	}
+	usedUTC := m.expand(week, &res, firstDay, lastDay, utc)
+	out := m.out
+	if len(out) == 0 {
+		return Set{}, nil
+	}
+	if cap(out) > 2*len(out)+16 {
+		out = slices.Clone(out)
+	}
+	locs := locTable{first: loc}
+	if usedUTC && utc == 1 {
+		locs.rest = []*time.Location{time.UTC}
+	}
+	return Set{ivs: out, locs: locs}, nil
+}
+
+// weekSlots appends to dst the occurrences of rules in one week, as
+// wall-clock offsets from Sunday 00:00, sorted by start. It returns an
+// error naming the first invalid rule.
+func weekSlots(dst []slot, rules []Rule) ([]slot, error) {
+	week := dst
+	for i, r := range rules {
+		if msg := r.check(); msg != "" {
+			return nil, invalid(fmt.Sprintf("schedule: expand: rules[%d] %s", i, msg))
+		}
+		from, to := int64(r.From.Minutes())*60, int64(r.To.Minutes())*60
+		if to <= from {
+			to += secondsPerDay
+		}
+		var mask uint8
+		for _, d := range r.Days {
+			mask |= 1 << uint(d)
+		}
+		for d := range int64(7) {
+			if mask&(1<<uint(d)) != 0 {
+				week = append(week, slot{day: d, start: d*secondsPerDay + from, end: d*secondsPerDay + to})
+			}
+		}
+	}
+	sortSlots(week)
+	return week, nil
+}
+
+// expand adds the occurrences of week on the local days firstDay to
+// lastDay, resolved by res, stepping whole weeks: within a period of
+// constant UTC offset a week is one shift of the table, and only weeks
+// that touch a change resolve each wall time. An end past [Forever]
+// becomes Forever, in the location at index utc; usedUTC reports that.
+func (m *merger) expand(week []slot, res *resolver, firstDay, lastDay int64, utc uint32) (usedUTC bool) {
 	forever := Forever.Unix() + unixToInternal
 	weekLo, weekHi := week[0].start, week[0].end
 	for _, sl := range week {
 		weekHi = max(weekHi, sl.end)
-	}
-	// An End past Forever becomes Forever itself, which is in UTC: index 1 of the Set's
-	// locations, unless loc is UTC.
-	utc, usedUTC := uint32(1), false
-	if loc == time.UTC {
-		utc = 0
 	}
 	cursor := 0
 	for sunday := firstDay - weekday(firstDay); sunday <= lastDay; sunday += 7 {
@@ -139,18 +171,7 @@ func Expand(rules []Rule, loc *time.Location, window Interval) (Set, error) {
 			m.add(s, end)
 		}
 	}
-	out := m.out
-	if len(out) == 0 {
-		return Set{}, nil
-	}
-	if cap(out) > 2*len(out)+16 {
-		out = slices.Clone(out)
-	}
-	locs := locTable{first: loc}
-	if usedUTC && utc == 1 {
-		locs.rest = []*time.Location{time.UTC}
-	}
-	return Set{ivs: out, locs: locs}, nil
+	return usedUTC
 }
 
 // merger collects occurrences that come in the order of their starts, in seconds from
