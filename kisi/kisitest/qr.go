@@ -60,8 +60,19 @@ func qrEncode(data []byte) ([][]bool, error) {
 		return nil, fmt.Errorf("qr: %d bytes do not fit version 5-L", len(data))
 	}
 	spec := qrLevelL[version-1]
+	code := qrCodewords(data, spec.data)
+	code = append(code, rsRemainder(code, rsDivisor(spec.ecc))...)
 
-	// Bit stream: byte mode, 8-bit count, data, terminator, padding.
+	g := newQRGrid(17 + 4*version)
+	g.drawFunctionPatterns(version)
+	g.drawFormat()
+	g.placeData(code)
+	return g.mod, nil
+}
+
+// qrCodewords returns the n data codewords of data in byte mode: mode,
+// 8-bit count, data, terminator and padding.
+func qrCodewords(data []byte, n int) []byte {
 	var bits []bool
 	put := func(v, n int) {
 		for i := n - 1; i >= 0; i-- {
@@ -73,33 +84,47 @@ func qrEncode(data []byte) ([][]bool, error) {
 	for _, b := range data {
 		put(int(b), 8)
 	}
-	capBits := spec.data * 8
+	capBits := n * 8
 	put(0, min(4, capBits-len(bits)))
 	put(0, (8-len(bits)%8)%8)
 	for pad := 0; len(bits) < capBits; pad++ {
 		put([]int{0xec, 0x11}[pad%2], 8)
 	}
-	code := make([]byte, spec.data)
+	code := make([]byte, n)
 	for i, b := range bits {
 		if b {
 			code[i/8] |= 1 << (7 - i%8)
 		}
 	}
-	code = append(code, rsRemainder(code, rsDivisor(spec.ecc))...)
+	return code
+}
 
-	size := 17 + 4*version
-	mod := make([][]bool, size)
-	fn := make([][]bool, size)
-	for i := range mod {
-		mod[i], fn[i] = make([]bool, size), make([]bool, size)
-	}
-	set := func(x, y int, dark bool) { mod[y][x], fn[y][x] = dark, true }
+// qrGrid is a symbol being drawn: mod holds the modules (true = dark), fn
+// marks the function modules that data must not overwrite.
+type qrGrid struct {
+	size    int
+	mod, fn [][]bool
+}
 
-	for i := range size { // timing patterns
-		set(6, i, i%2 == 0)
-		set(i, 6, i%2 == 0)
+func newQRGrid(size int) *qrGrid {
+	g := &qrGrid{size: size, mod: make([][]bool, size), fn: make([][]bool, size)}
+	for i := range g.mod {
+		g.mod[i], g.fn[i] = make([]bool, size), make([]bool, size)
 	}
-	for _, c := range [][2]int{{3, 3}, {size - 4, 3}, {3, size - 4}} { // finders + separators
+	return g
+}
+
+func (g *qrGrid) set(x, y int, dark bool) { g.mod[y][x], g.fn[y][x] = dark, true }
+
+// drawFunctionPatterns draws the timing patterns, the three finders with
+// their separators, and the alignment pattern of versions 2 to 6.
+func (g *qrGrid) drawFunctionPatterns(version int) {
+	size := g.size
+	for i := range size {
+		g.set(6, i, i%2 == 0)
+		g.set(i, 6, i%2 == 0)
+	}
+	for _, c := range [][2]int{{3, 3}, {size - 4, 3}, {3, size - 4}} {
 		for dy := -4; dy <= 4; dy++ {
 			for dx := -4; dx <= 4; dx++ {
 				x, y := c[0]+dx, c[1]+dy
@@ -107,20 +132,24 @@ func qrEncode(data []byte) ([][]bool, error) {
 					continue
 				}
 				d := max(abs(dx), abs(dy))
-				set(x, y, d != 2 && d != 4)
+				g.set(x, y, d != 2 && d != 4)
 			}
 		}
 	}
-	if version >= 2 { // the one alignment pattern of versions 2 to 6
+	if version >= 2 {
 		p := size - 7
 		for dy := -2; dy <= 2; dy++ {
 			for dx := -2; dx <= 2; dx++ {
-				set(p+dx, p+dy, max(abs(dx), abs(dy)) != 1)
+				g.set(p+dx, p+dy, max(abs(dx), abs(dy)) != 1)
 			}
 		}
 	}
+}
 
-	// Format information: level L (01), mask 0.
+// drawFormat draws the format information (level L, mask 0) in both its
+// copies, and the dark module.
+func (g *qrGrid) drawFormat() {
+	size := g.size
 	fmtData := 1 << 3
 	rem := fmtData
 	for range 10 {
@@ -129,49 +158,50 @@ func qrEncode(data []byte) ([][]bool, error) {
 	format := (fmtData<<10 | rem) ^ 0x5412
 	bit := func(i int) bool { return format>>i&1 == 1 }
 	for i := 0; i <= 5; i++ {
-		set(8, i, bit(i))
+		g.set(8, i, bit(i))
 	}
-	set(8, 7, bit(6))
-	set(8, 8, bit(7))
-	set(7, 8, bit(8))
+	g.set(8, 7, bit(6))
+	g.set(8, 8, bit(7))
+	g.set(7, 8, bit(8))
 	for i := 9; i < 15; i++ {
-		set(14-i, 8, bit(i))
+		g.set(14-i, 8, bit(i))
 	}
 	for i := range 8 {
-		set(size-1-i, 8, bit(i))
+		g.set(size-1-i, 8, bit(i))
 	}
 	for i := 8; i < 15; i++ {
-		set(8, size-15+i, bit(i))
+		g.set(8, size-15+i, bit(i))
 	}
-	set(8, size-8, true) // dark module
+	g.set(8, size-8, true)
+}
 
-	// Data in the zigzag order, then mask 0 on every non-function module.
-	i := 0
+// placeData places code in the zigzag order, then applies mask 0 to every
+// non-function module.
+func (g *qrGrid) placeData(code []byte) {
+	size, i := g.size, 0
 	for right := size - 1; right >= 1; right -= 2 {
 		if right == 6 {
 			right = 5
 		}
 		for vert := range size {
 			for j := range 2 {
-				x := right - j
-				y := vert
+				x, y := right-j, vert
 				if (right+1)&2 == 0 {
 					y = size - 1 - vert
 				}
-				if fn[y][x] {
+				if g.fn[y][x] {
 					continue
 				}
 				if i < len(code)*8 {
-					mod[y][x] = code[i>>3]>>(7-i&7)&1 == 1
+					g.mod[y][x] = code[i>>3]>>(7-i&7)&1 == 1
 					i++
 				}
 				if (x+y)%2 == 0 {
-					mod[y][x] = !mod[y][x]
+					g.mod[y][x] = !g.mod[y][x]
 				}
 			}
 		}
 	}
-	return mod, nil
 }
 
 func abs(n int) int {
