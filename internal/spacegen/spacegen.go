@@ -50,103 +50,156 @@ var zones = [...]string{"Europe/Berlin", "America/New_York", "Europe/London", "A
 
 // Generate builds the space described by c.
 func Generate(c Config) (access.Snapshot, mapping.Mapping) {
-	r := rand.New(rand.NewPCG(c.Seed, c.Seed^0x9e3779b97f4a7c15))
-	var s access.Snapshot
-	m := mapping.Mapping{
-		Plans: map[string][]int64{}, Allowances: map[string][]int64{},
-		Resources: map[string][]int64{}, Locations: map[string][]int64{},
-		Default: []int64{1}, DropIn: mapping.DropIn{Link: true, QR: true, AddToGroup: true},
-	}
-	start := c.Start
 	days := max(c.Days, 1)
-	period := time.Duration(days) * 24 * time.Hour
-	for i := range c.Locations {
+	g := &gen{c: c, r: rand.New(rand.NewPCG(c.Seed, c.Seed^0x9e3779b97f4a7c15)), start: c.Start, days: days,
+		period: time.Duration(days) * 24 * time.Hour,
+		m: mapping.Mapping{
+			Plans: map[string][]int64{}, Allowances: map[string][]int64{},
+			Resources: map[string][]int64{}, Locations: map[string][]int64{},
+			Default: []int64{1}, DropIn: mapping.DropIn{Link: true, QR: true, AddToGroup: true},
+		}}
+	// The order is part of the result: every draw from g.r comes in the
+	// same sequence, so one seed always gives the same space.
+	g.places()
+	g.planTable()
+	g.members()
+	g.teams()
+	g.allowances()
+	g.bookings()
+	g.assignments()
+	g.checkIns()
+	return g.s, g.m
+}
+
+// gen is the state of one Generate call.
+type gen struct {
+	c      Config
+	r      *rand.Rand
+	s      access.Snapshot
+	m      mapping.Mapping
+	start  time.Time
+	days   int
+	period time.Duration
+}
+
+// places adds the locations and resources and maps them to groups.
+func (g *gen) places() {
+	for i := range g.c.Locations {
 		id := fmt.Sprintf("loc%02d", i)
-		s.Locations = append(s.Locations, access.Location{ID: id, TimeZone: zones[i%len(zones)]})
-		m.Locations[id] = []int64{int64(100 + i)}
+		g.s.Locations = append(g.s.Locations, access.Location{ID: id, TimeZone: zones[i%len(zones)]})
+		g.m.Locations[id] = []int64{int64(100 + i)}
 	}
-	for i := range c.Resources {
+	for i := range g.c.Resources {
 		id := fmt.Sprintf("res%04d", i)
-		s.Resources = append(s.Resources, access.Resource{ID: id, LocationID: fmt.Sprintf("loc%02d", i%max(c.Locations, 1))})
-		g := []int64{int64(1000 + i)}
+		g.s.Resources = append(g.s.Resources, access.Resource{ID: id, LocationID: fmt.Sprintf("loc%02d", i%max(g.c.Locations, 1))})
+		groups := []int64{int64(1000 + i)}
 		if i%3 == 0 {
-			g = append(g, int64(100+i%max(c.Locations, 1)))
+			groups = append(groups, int64(100+i%max(g.c.Locations, 1)))
 		}
-		m.Resources[id] = g
+		g.m.Resources[id] = groups
 	}
-	for i := range c.Plans {
-		if i == c.Plans-1 && c.Plans > 1 {
+}
+
+// planTable maps the plan and allowance IDs to groups; the last plan ID
+// stays unmapped, so Default applies to it.
+func (g *gen) planTable() {
+	for i := range g.c.Plans {
+		if i == g.c.Plans-1 && g.c.Plans > 1 {
 			continue // unmapped: Default applies
 		}
-		g := []int64{int64(10 + i)}
+		groups := []int64{int64(10 + i)}
 		if i%2 == 1 {
-			g = append(g, int64(10+i-1))
+			groups = append(groups, int64(10+i-1))
 		}
-		m.Plans[fmt.Sprintf("product%02d", i)] = g
+		g.m.Plans[fmt.Sprintf("product%02d", i)] = groups
 	}
-	for i := range max(c.Allowances/50, 1) {
-		m.Allowances[fmt.Sprintf("pass%02d", i)] = []int64{int64(50 + i)}
+	for i := range max(g.c.Allowances/50, 1) {
+		g.m.Allowances[fmt.Sprintf("pass%02d", i)] = []int64{int64(50 + i)}
 	}
-	for i := range c.Members {
+}
+
+// members adds the members, each with a plan: mostly active, some pending or
+// cancelled, some ending.
+func (g *gen) members() {
+	for i := range g.c.Members {
 		id := fmt.Sprintf("m%05d", i)
-		s.Members = append(s.Members, access.Member{ID: id, Email: fmt.Sprintf("Member%05d@Example.com", i),
+		g.s.Members = append(g.s.Members, access.Member{ID: id, Email: fmt.Sprintf("Member%05d@Example.com", i),
 			Name: fmt.Sprintf("Member %d", i), Managed: i%4 == 0})
 		status := access.PlanActive
-		switch x := r.IntN(100); {
+		switch x := g.r.IntN(100); {
 		case x < 4:
 			status = access.PlanPending
 		case x < 7:
 			status = access.PlanCancelled
 		}
-		pl := access.Plan{ID: fmt.Sprintf("plan%05d", i), PlanID: fmt.Sprintf("product%02d", r.IntN(max(c.Plans, 1))),
-			MemberID: id, Start: start.Add(-time.Duration(r.IntN(365)) * 24 * time.Hour), Status: status}
-		if r.IntN(5) == 0 {
-			pl.End = start.Add(time.Duration(1+r.IntN(days*24)) * time.Hour)
+		pl := access.Plan{ID: fmt.Sprintf("plan%05d", i), PlanID: fmt.Sprintf("product%02d", g.r.IntN(max(g.c.Plans, 1))),
+			MemberID: id, Start: g.start.Add(-time.Duration(g.r.IntN(365)) * 24 * time.Hour), Status: status}
+		if g.r.IntN(5) == 0 {
+			pl.End = g.start.Add(time.Duration(1+g.r.IntN(g.days*24)) * time.Hour)
 		}
-		s.Plans = append(s.Plans, pl)
+		g.s.Plans = append(g.s.Plans, pl)
 	}
-	for t := range c.Teams {
+}
+
+// teams adds the teams, of consecutive members, each with an active team
+// plan.
+func (g *gen) teams() {
+	for t := range g.c.Teams {
 		id := fmt.Sprintf("team%03d", t)
 		team := access.Team{ID: id}
-		for k := range c.TeamSize {
-			if j := t*c.TeamSize + k; j < c.Members {
-				team.MemberIDs = append(team.MemberIDs, s.Members[j].ID)
+		for k := range g.c.TeamSize {
+			if j := t*g.c.TeamSize + k; j < g.c.Members {
+				team.MemberIDs = append(team.MemberIDs, g.s.Members[j].ID)
 			}
 		}
-		s.Teams = append(s.Teams, team)
-		s.Plans = append(s.Plans, access.Plan{ID: fmt.Sprintf("teamplan%03d", t), PlanID: fmt.Sprintf("product%02d", r.IntN(max(c.Plans, 1))),
-			TeamID: id, Start: start.Add(-30 * 24 * time.Hour), Status: access.PlanActive})
+		g.s.Teams = append(g.s.Teams, team)
+		g.s.Plans = append(g.s.Plans, access.Plan{ID: fmt.Sprintf("teamplan%03d", t), PlanID: fmt.Sprintf("product%02d", g.r.IntN(max(g.c.Plans, 1))),
+			TeamID: id, Start: g.start.Add(-30 * 24 * time.Hour), Status: access.PlanActive})
 	}
-	for i := range c.Allowances {
-		a := access.Allowance{ID: fmt.Sprintf("allow%05d", i), AllowanceID: fmt.Sprintf("pass%02d", r.IntN(max(c.Allowances/50, 1))),
-			Start: start.Add(time.Duration(r.IntN(days*24)) * time.Hour)}
-		a.End = a.Start.Add(time.Duration(1+r.IntN(72)) * time.Hour)
-		if c.Teams > 0 && r.IntN(10) == 0 {
-			a.TeamID = s.Teams[r.IntN(len(s.Teams))].ID
-		} else if c.Members > 0 {
-			a.MemberID = s.Members[r.IntN(c.Members)].ID
+}
+
+// allowances adds allowances of one to 72 hours, some held by teams.
+func (g *gen) allowances() {
+	for i := range g.c.Allowances {
+		a := access.Allowance{ID: fmt.Sprintf("allow%05d", i), AllowanceID: fmt.Sprintf("pass%02d", g.r.IntN(max(g.c.Allowances/50, 1))),
+			Start: g.start.Add(time.Duration(g.r.IntN(g.days*24)) * time.Hour)}
+		a.End = a.Start.Add(time.Duration(1+g.r.IntN(72)) * time.Hour)
+		if g.c.Teams > 0 && g.r.IntN(10) == 0 {
+			a.TeamID = g.s.Teams[g.r.IntN(len(g.s.Teams))].ID
+		} else if g.c.Members > 0 {
+			a.MemberID = g.s.Members[g.r.IntN(g.c.Members)].ID
 		}
-		s.Allowances = append(s.Allowances, a)
+		g.s.Allowances = append(g.s.Allowances, a)
 	}
-	for i := range c.Bookings {
-		if c.Resources == 0 || c.Members == 0 {
+}
+
+// bookings adds bookings of 30 minutes to four hours in working hours, some
+// by drop-in guests.
+func (g *gen) bookings() {
+	for i := range g.c.Bookings {
+		if g.c.Resources == 0 || g.c.Members == 0 {
 			break
 		}
-		day := start.Add(time.Duration(r.IntN(days)) * 24 * time.Hour)
-		b := access.Booking{ID: fmt.Sprintf("book%06d", i), ResourceID: s.Resources[r.IntN(c.Resources)].ID,
-			Start: day.Add(time.Duration(7*4+r.IntN(13*4)) * 15 * time.Minute)}
-		b.End = b.Start.Add(time.Duration(2+r.IntN(15)) * 15 * time.Minute)
-		b.CreatedAt = b.Start.Add(-time.Duration(1+r.IntN(72)) * time.Hour)
-		if r.Float64() < c.DropIns {
+		day := g.start.Add(time.Duration(g.r.IntN(g.days)) * 24 * time.Hour)
+		b := access.Booking{ID: fmt.Sprintf("book%06d", i), ResourceID: g.s.Resources[g.r.IntN(g.c.Resources)].ID,
+			Start: day.Add(time.Duration(7*4+g.r.IntN(13*4)) * 15 * time.Minute)}
+		b.End = b.Start.Add(time.Duration(2+g.r.IntN(15)) * 15 * time.Minute)
+		b.CreatedAt = b.Start.Add(-time.Duration(1+g.r.IntN(72)) * time.Hour)
+		if g.r.Float64() < g.c.DropIns {
 			b.Guest = &access.Guest{Name: fmt.Sprintf("Guest %d", i), Email: fmt.Sprintf("guest%06d@example.org", i)}
-			if r.IntN(10) == 0 { // a member booking through the drop-in widget
-				b.Guest.Email = s.Members[r.IntN(c.Members)].Email
+			if g.r.IntN(10) == 0 { // a member booking through the drop-in widget
+				b.Guest.Email = g.s.Members[g.r.IntN(g.c.Members)].Email
 			}
 		} else {
-			b.MemberID = s.Members[r.IntN(c.Members)].ID
+			b.MemberID = g.s.Members[g.r.IntN(g.c.Members)].ID
 		}
-		s.Bookings = append(s.Bookings, b)
+		g.s.Bookings = append(g.s.Bookings, b)
 	}
+}
+
+// assignments adds recurring resource assignments with one of a few weekly
+// rule sets.
+func (g *gen) assignments() {
 	ruleSets := [][]schedule.Rule{
 		{{Days: []time.Weekday{1, 2, 3, 4, 5}, From: schedule.Clock{Hour: 9}, To: schedule.Clock{Hour: 17}}},
 		{{Days: []time.Weekday{1, 3, 5}, From: schedule.Clock{Hour: 8, Minute: 30}, To: schedule.Clock{Hour: 12}}},
@@ -155,32 +208,35 @@ func Generate(c Config) (access.Snapshot, mapping.Mapping) {
 		{{Days: []time.Weekday{0, 6}, From: schedule.Clock{Hour: 10}, To: schedule.Clock{Hour: 16}},
 			{Days: []time.Weekday{1}, From: schedule.Clock{Hour: 7}, To: schedule.Clock{Hour: 9}}},
 	}
-	for i := range c.Assignments {
-		if c.Resources == 0 || c.Members == 0 {
+	for i := range g.c.Assignments {
+		if g.c.Resources == 0 || g.c.Members == 0 {
 			break
 		}
-		a := access.Assignment{ID: fmt.Sprintf("asg%05d", i), ResourceID: s.Resources[r.IntN(c.Resources)].ID,
-			Start: start.Add(-time.Duration(r.IntN(90)) * 24 * time.Hour), Rules: ruleSets[r.IntN(len(ruleSets))]}
-		if r.IntN(4) == 0 {
-			a.End = start.Add(time.Duration(1+r.IntN(days)) * 24 * time.Hour)
+		a := access.Assignment{ID: fmt.Sprintf("asg%05d", i), ResourceID: g.s.Resources[g.r.IntN(g.c.Resources)].ID,
+			Start: g.start.Add(-time.Duration(g.r.IntN(90)) * 24 * time.Hour), Rules: ruleSets[g.r.IntN(len(ruleSets))]}
+		if g.r.IntN(4) == 0 {
+			a.End = g.start.Add(time.Duration(1+g.r.IntN(g.days)) * 24 * time.Hour)
 		}
-		if c.Teams > 0 && r.IntN(10) == 0 {
-			a.TeamID = s.Teams[r.IntN(len(s.Teams))].ID
+		if g.c.Teams > 0 && g.r.IntN(10) == 0 {
+			a.TeamID = g.s.Teams[g.r.IntN(len(g.s.Teams))].ID
 		} else {
-			a.MemberID = s.Members[r.IntN(c.Members)].ID
+			a.MemberID = g.s.Members[g.r.IntN(g.c.Members)].ID
 		}
-		s.Assignments = append(s.Assignments, a)
+		g.s.Assignments = append(g.s.Assignments, a)
 	}
-	for i := range c.CheckIns {
-		if c.Locations == 0 || c.Members == 0 {
+}
+
+// checkIns adds check-ins, most with a check-out.
+func (g *gen) checkIns() {
+	for i := range g.c.CheckIns {
+		if g.c.Locations == 0 || g.c.Members == 0 {
 			break
 		}
-		ci := access.CheckIn{ID: fmt.Sprintf("chk%06d", i), MemberID: s.Members[r.IntN(c.Members)].ID,
-			LocationID: s.Locations[r.IntN(c.Locations)].ID, At: start.Add(time.Duration(r.Int64N(int64(period/time.Minute))) * time.Minute)}
-		if r.IntN(10) < 7 {
-			ci.Out = ci.At.Add(time.Duration(15+r.IntN(600)) * time.Minute)
+		ci := access.CheckIn{ID: fmt.Sprintf("chk%06d", i), MemberID: g.s.Members[g.r.IntN(g.c.Members)].ID,
+			LocationID: g.s.Locations[g.r.IntN(g.c.Locations)].ID, At: g.start.Add(time.Duration(g.r.Int64N(int64(g.period/time.Minute))) * time.Minute)}
+		if g.r.IntN(10) < 7 {
+			ci.Out = ci.At.Add(time.Duration(15+g.r.IntN(600)) * time.Minute)
 		}
-		s.CheckIns = append(s.CheckIns, ci)
+		g.s.CheckIns = append(g.s.CheckIns, ci)
 	}
-	return s, m
 }
