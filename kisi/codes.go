@@ -148,6 +148,7 @@ const (
 )
 
 // Description returns Kisi's meaning of the code, or "" for an unknown code.
+// It is a table, one case per documented code, hence its length.
 func (c ErrorCode) Description() string {
 	switch c {
 	case CodeAuthLinkInvalid:
