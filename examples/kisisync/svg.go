@@ -13,11 +13,11 @@ import (
 // and lane, the day's 24 local hours across.
 const (
 	svgMargin = 10
-	svgDayW   = 90  // the day label column
-	svgLaneW  = 220 // the lane label column
-	svgHourW  = 36  // one hour
-	svgRowH   = 20  // one row of text or one lane
-	svgBarH   = 14  // the height of a window in its lane
+	svgDayW   = 90                             // the day label column
+	svgLaneW  = 220                            // the lane label column
+	svgHourW  = 36                             // one hour
+	svgRowH   = 20                             // one row of text or one lane
+	svgBarH   = 14                             // the height of a window in its lane
 	svgChartX = svgMargin + svgDayW + svgLaneW // where midnight is
 	svgChartW = 24 * svgHourW
 	svgWidth  = svgChartX + svgChartW + svgMargin
@@ -44,7 +44,7 @@ func renderSVG(tl timeline) []byte {
 	x := svgMargin
 	for _, k := range []struct{ kind, text string }{
 		{kindAccess, "access"},
-		{kindLead, "lead time: Kisi holds the role " + fmtLead(tl.lead) + " ahead; doors stay shut"},
+		{kindLead, leadText(tl.lead)},
 		{kindSource, "source"},
 		{kindBuffer, "buffer"},
 	} {
@@ -151,6 +151,14 @@ func (wg *weekOfGroup) tooltip(l lane, s span) string {
 		end = to.Format("Mon 2 Jan 2006 15:04 MST")
 	}
 	return fmt.Sprintf("%s, %s: %s – %s", l.label, what, from.Format("Mon 2 Jan 2006 15:04"), end)
+}
+
+// leadText explains the lead time in the legend.
+func leadText(lead time.Duration) string {
+	if lead <= 0 {
+		return "lead time: none, Kisi gets the role as access opens"
+	}
+	return "lead time: Kisi holds the role " + fmtLead(lead) + " ahead; doors stay shut"
 }
 
 // esc escapes text for SVG content and attribute values.

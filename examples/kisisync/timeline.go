@@ -281,8 +281,12 @@ func renderTimeline(tl timeline, width int) string {
 	var b strings.Builder
 	cols := columnsPerDay(width)
 	fmt.Fprintf(&b, "Timeline of member %s, a week from %s:\n", tl.member, tl.at.Format("Mon 2 Jan 2006"))
-	fmt.Fprintf(&b, "  # access  > lead time (Kisi holds the role %s ahead; doors stay shut)  = source  + buffer  v now\n", fmtLead(tl.lead))
-	fmt.Fprintf(&b, "  one column = %s of local time; a column shows the strongest of # = + > in it\n", fmtMinutes(24*60/cols))
+	if tl.lead > 0 {
+		fmt.Fprintf(&b, "  # access   > lead time: Kisi holds the role %s ahead, doors shut\n", fmtLead(tl.lead))
+	} else {
+		fmt.Fprintf(&b, "  # access   (no lead time: Kisi gets the role as access opens)\n")
+	}
+	fmt.Fprintf(&b, "  = source   + buffer   v now   (one column: %s)\n", fmtMinutes(24*60/cols))
 	if tl.problem != "" && len(tl.groups) == 0 {
 		fmt.Fprintf(&b, "\nNothing to draw: %s\n", tl.problem)
 		return b.String()
@@ -316,7 +320,8 @@ func renderTimeline(tl timeline, width int) string {
 			}
 		}
 		for _, l := range wg.undrawn() {
-			fmt.Fprintf(&b, "%-*s %-*s %s\n", textDayWidth, "", textLaneWidth, clipLabel(l.label, textLaneWidth), l.note)
+			note := clipLabel(l.note, max(width-textDayWidth-textLaneWidth-2, 10))
+			fmt.Fprintf(&b, "%-*s %-*s %s\n", textDayWidth, "", textLaneWidth, clipLabel(l.label, textLaneWidth), note)
 		}
 		if gap {
 			fmt.Fprintf(&b, "  (blank columns: local times the clocks skip at a DST change)\n")
