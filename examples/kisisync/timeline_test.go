@@ -2,9 +2,12 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/kisi/kisitest"
 	"github.com/kisisync/kisisync/schedule"
 )
 
@@ -359,4 +363,97 @@ func TestRenderSVG(t *testing.T) {
 		require.Greater(t, nx, float64(svgChartX))
 		require.Less(t, nx, float64(svgChartX+svgChartW))
 	}
+}
+
+// TestTimelineCommands runs explain and diagnose with --svg and
+// --timeline: the SVG file is written beside --json, a file that cannot be
+// written fails the command, and diagnose names the groups' time
+// restrictions read from Kisi, which explain, reading no Kisi, does not.
+func TestTimelineCommands(t *testing.T) {
+	t.Parallel()
+	sample := []string{"--snapshot", td("snapshot.json"), "--mapping", td("mapping.json"), "--at", "2026-06-10T08:40:00+02:00", "--member", "m-bruno"}
+
+	t.Run("svg beside json", func(t *testing.T) {
+		t.Parallel()
+		path := filepath.Join(t.TempDir(), "week.svg")
+		code, stdout, stderr := invoke(t, noEnv, append([]string{"explain", "--json", "--svg", path}, sample...)...)
+		require.Equal(t, exitOK, code, stderr)
+		var x access.Explanation
+		require.NoError(t, json.Unmarshal([]byte(stdout), &x), "stdout is only the JSON")
+		doc, err := os.ReadFile(path)
+		require.NoError(t, err)
+		wellFormed(t, doc)
+		require.Contains(t, string(doc), "booking bk-1 (room-spree)")
+	})
+	t.Run("svg without timeline", func(t *testing.T) {
+		t.Parallel()
+		path := filepath.Join(t.TempDir(), "week.svg")
+		code, stdout, stderr := invoke(t, noEnv, append([]string{"explain", "--svg", path}, sample...)...)
+		require.Equal(t, exitOK, code, stderr)
+		require.True(t, strings.HasPrefix(stdout, "Member m-bruno (Bruno Costa)"), "the explanation prints as usual")
+		require.NotContains(t, stdout, "Timeline of member")
+		require.True(t, strings.HasSuffix(stdout, "\nWrote the timeline to "+path+".\n"), stdout)
+	})
+	t.Run("svg not writable", func(t *testing.T) {
+		t.Parallel()
+		path := filepath.Join(t.TempDir(), "no-such-dir", "week.svg")
+		code, _, stderr := invoke(t, noEnv, append([]string{"explain", "--svg", path}, sample...)...)
+		require.Equal(t, exitFailed, code)
+		require.Contains(t, stderr, "kisisync explain: write the timeline: open "+path)
+	})
+	t.Run("flags of other commands", func(t *testing.T) {
+		t.Parallel()
+		_, err := parseArgs([]string{"plan", "--timeline", "--snapshot", "s.json", "--mapping", "m.json"}, io.Discard)
+		require.EqualError(t, err, "--timeline and --svg are for explain and diagnose, not plan")
+		_, err = parseArgs([]string{"apply", "--svg", "x.svg", "--snapshot", "s.json", "--mapping", "m.json"}, io.Discard)
+		require.EqualError(t, err, "--timeline and --svg are for explain and diagnose, not apply")
+	})
+	t.Run("kisi restrictions", func(t *testing.T) {
+		t.Parallel()
+		srv := kisitest.NewServer()
+		t.Cleanup(srv.Close)
+		group, err := srv.AddGroup("Members", 0)
+		require.NoError(t, err)
+		_, err = srv.AddSchedule(group, `Office <hours> & "nights"`, "Europe/Berlin")
+		require.NoError(t, err)
+		_, err = srv.AddSchedule(group, "Holidays", "")
+		require.NoError(t, err)
+		dir := t.TempDir()
+		mapping := filepath.Join(dir, "mapping.json")
+		require.NoError(t, os.WriteFile(mapping, []byte(fmt.Sprintf(`{"plans": {"flex": [%d]}}`, group)), 0o600))
+		env := func(k string) string {
+			switch k {
+			case "KISI_API_KEY":
+				return srv.APIKey
+			case "KISI_URL":
+				return srv.URL
+			}
+			return ""
+		}
+		path := filepath.Join(dir, "week.svg")
+		args := []string{"--snapshot", td("small_snapshot.json"), "--mapping", mapping, "--member", "m1", "--at", "2026-06-10T08:40:00+02:00", "--timeline", "--svg", path}
+		code, stdout, stderr := invoke(t, env, append([]string{"diagnose"}, args...)...)
+		require.Equal(t, exitOK, code, stdout+stderr)
+		want := fmt.Sprintf("Group %d (Europe/Berlin), Wed 10 Jun – Tue 16 Jun 2026:\n"+
+			"  Kisi time restriction: Office <hours> & \"nights\" (Europe/Berlin)\n"+
+			"  Kisi time restriction: Holidays (no time zone given)\n", group)
+		require.Contains(t, stdout, want)
+		doc, err := os.ReadFile(path)
+		require.NoError(t, err)
+		wellFormed(t, doc)
+		var root svgNode
+		require.NoError(t, xml.Unmarshal(doc, &root))
+		var texts []string
+		root.walk(func(n *svgNode) {
+			if n.XMLName.Local == "text" {
+				texts = append(texts, n.Text)
+			}
+		})
+		require.Contains(t, texts, `Kisi time restriction: Office <hours> & "nights" (Europe/Berlin)`)
+
+		code, stdout, stderr = invoke(t, env, append([]string{"explain"}, args...)...)
+		require.Equal(t, exitOK, code, stdout+stderr)
+		require.Contains(t, stdout, fmt.Sprintf("Group %d (Europe/Berlin)", group))
+		require.NotContains(t, stdout, "Kisi time restriction", "explain reads no Kisi")
+	})
 }
