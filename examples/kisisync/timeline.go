@@ -219,8 +219,8 @@ func sourceLabel(sx access.SourceExplanation) string {
 // The glyphs of the text timeline, plain ASCII.
 var glyphs = map[string]byte{kindAccess: '#', kindSource: '=', kindBuffer: '+', kindLead: '>'}
 
-// rank orders the kinds when several fall in one column: the strongest is
-// drawn.
+// rank breaks ties between kinds that fill a column equally: the
+// strongest is drawn.
 var rank = map[string]int{kindLead: 1, kindBuffer: 2, kindSource: 3, kindAccess: 3}
 
 // The widths of the label columns of the text timeline: the day, then the
@@ -376,9 +376,10 @@ func column(bounds []time.Time, t time.Time) (int, bool) {
 	return 0, false
 }
 
-// drawRow draws one day of a lane between '|': a column shows the strongest
-// kind that touches it, '.' for none, ' ' for local times that do not
-// exist (skipped reports one).
+// drawRow draws one day of a lane between '|': a column shows the kind
+// that fills most of it (on a tie the stronger: access or source, then
+// buffer, then lead), however little, '.' for none, ' ' for local times
+// that do not exist (skipped reports one).
 func drawRow(spans []span, bounds []time.Time) (row string, skipped bool) {
 	n := len(bounds) - 1
 	out := make([]byte, 0, n+2)
@@ -388,10 +389,16 @@ func drawRow(spans []span, bounds []time.Time) (row string, skipped bool) {
 			out, skipped = append(out, ' '), true
 			continue
 		}
+		cover := map[string]time.Duration{}
 		best := ""
 		for _, s := range spans {
-			if s.start.Before(bounds[i+1]) && s.end.After(bounds[i]) && rank[s.kind] > rank[best] {
-				best = s.kind
+			if d := minTime(s.end, bounds[i+1]).Sub(maxTime(s.start, bounds[i])); d > 0 {
+				cover[s.kind] += d
+			}
+		}
+		for k, d := range cover {
+			if best == "" || d > cover[best] || (d == cover[best] && rank[k] > rank[best]) {
+				best = k
 			}
 		}
 		g := byte('.')
