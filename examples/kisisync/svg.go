@@ -134,8 +134,8 @@ func (wg *weekOfGroup) wallX(t time.Time, d int) float64 {
 		return svgChartX + svgChartW
 	}
 	y, m, day := wg.days[d].In(wg.zone).Date()
-	min := wallClock(t.In(wg.zone)).Sub(time.Date(y, m, day, 0, 0, 0, 0, time.UTC)).Minutes()
-	return svgChartX + max(0, min)*svgHourW/60
+	mins := wallClock(t.In(wg.zone)).Sub(time.Date(y, m, day, 0, 0, 0, 0, time.UTC)).Minutes()
+	return svgChartX + max(0, mins)*svgHourW/60
 }
 
 // tooltip says what a rect shows, as a whole: "booking bk-1 (room-spree),
