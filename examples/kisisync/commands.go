@@ -366,7 +366,8 @@ func (a app) verify(ctx context.Context, cfg config, r *access.Reconciler, s acc
 	return exitOK, nil
 }
 
-// explain says why a member has or lacks access; it reads no Kisi.
+// explain says why a member has or lacks access, and with --timeline or
+// --svg draws the member's week; it reads no Kisi.
 func (a app) explain(cfg config) (int, error) {
 	s, m, p, err := load(cfg)
 	if err != nil {
@@ -379,7 +380,13 @@ func (a app) explain(cfg config) (int, error) {
 	if err != nil {
 		return exitFailed, err
 	}
-	return a.output(cfg, x)
+	if code, err := a.output(cfg, x); err != nil {
+		return code, err
+	}
+	if err := a.drawWeek(cfg, x, p, nil); err != nil {
+		return exitFailed, err
+	}
+	return exitOK, nil
 }
 
 // knownMember checks that --member names a member of the snapshot.

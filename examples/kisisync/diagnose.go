@@ -9,11 +9,13 @@ import (
 
 	"github.com/kisisync/kisisync/access"
 	"github.com/kisisync/kisisync/access/troubleshoot"
+	"github.com/kisisync/kisisync/kisi"
 )
 
 // diagnose combines the platform's explanation with what only Kisi knows
 // (the member's Kisi user, roles, the groups' doors and restrictions, recent
-// unlock failures). It never writes to Kisi; with --fake it first syncs the
+// unlock failures). With --timeline or --svg it draws the member's week
+// with the groups' time restrictions in Kisi. It never writes to Kisi; with --fake it first syncs the
 // snapshot into the fake so that there is something to look at.
 func (a app) diagnose(ctx context.Context, cfg config) (int, error) {
 	s, m, p, err := load(cfg)
@@ -26,6 +28,7 @@ func (a app) diagnose(ctx context.Context, cfg config) (int, error) {
 	at := a.at(cfg)
 	var opts []troubleshoot.Option
 	var client troubleshoot.Kisi
+	var schedules schedulesOf
 	if cfg.fake {
 		clock := clockwork.NewFakeClockAt(at)
 		srv, c, ids, err := startFake(m, clock, nil, a.fakePace)
@@ -45,6 +48,9 @@ func (a app) diagnose(ctx context.Context, cfg config) (int, error) {
 			fmt.Fprintln(a.stdout)
 		}
 		client = fakeReads{Client: c, t: translated{KisiAPI: c, ids: ids}}
+		schedules = func(ctx context.Context, g int64) ([]*kisi.Schedule, error) {
+			return c.Schedules.ForGroup(ctx, ids.fake(g))
+		}
 	} else {
 		c, opt, done, code, err := a.kisiReads(ctx, cfg, exitFailed)
 		if err != nil {
@@ -52,6 +58,9 @@ func (a app) diagnose(ctx context.Context, cfg config) (int, error) {
 		}
 		defer done()
 		client, opts = c, append(opts, opt...)
+		if kc, ok := c.(*kisi.Client); ok {
+			schedules = kc.Schedules.ForGroup
+		}
 	}
 	chk, err := troubleshoot.New(client, m, p, opts...)
 	if err != nil {
@@ -61,7 +70,17 @@ func (a app) diagnose(ctx context.Context, cfg config) (int, error) {
 	if err != nil {
 		return exitFailed, err
 	}
-	return a.output(cfg, d)
+	if code, err := a.output(cfg, d); err != nil {
+		return code, err
+	}
+	var rules map[int64][]restriction
+	if (cfg.timeline || cfg.svg != "") && schedules != nil {
+		rules = a.restrictions(ctx, d.Platform, schedules)
+	}
+	if err := a.drawWeek(cfg, d.Platform, p, rules); err != nil {
+		return exitFailed, err
+	}
+	return exitOK, nil
 }
 
 // check runs troubleshoot's CheckConnection: the API key and the mapped

@@ -6,8 +6,8 @@
 //	kisisync apply    --snapshot snapshot.json --mapping mapping.json --state state.db [--approve-revocations] [plan.json]
 //	kisisync verify   --snapshot snapshot.json --mapping mapping.json --state state.db
 //	kisisync check    --mapping mapping.json [--state state.db]
-//	kisisync explain  --snapshot snapshot.json --mapping mapping.json --member ID [--at TIME]
-//	kisisync diagnose --snapshot snapshot.json --mapping mapping.json --member ID [--state state.db]
+//	kisisync explain  --snapshot snapshot.json --mapping mapping.json --member ID [--at TIME] [--timeline] [--svg week.svg]
+//	kisisync diagnose --snapshot snapshot.json --mapping mapping.json --member ID [--state state.db] [--timeline] [--svg week.svg]
 //	kisisync help [command]
 //	kisisync --version
 //

@@ -42,6 +42,8 @@ type config struct {
 	snapshot, mapping, policy, state, org string
 	kisiURL, member                       string
 	out, planFile                         string // plan -out FILE; apply PLANFILE
+	svg                                   string // explain, diagnose --svg FILE
+	timeline                              bool   // explain, diagnose --timeline
 	at                                    time.Time
 	json, approve, fake, exclusive        bool
 	revokeLimit                           *float64 // nil: the reconciler's default
@@ -140,6 +142,8 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.kisiURL, "kisi-url", "", "")
 	fs.StringVar(&cfg.member, "member", "", "")
 	fs.StringVar(&cfg.out, "out", "", "")
+	fs.StringVar(&cfg.svg, "svg", "", "")
+	fs.BoolVar(&cfg.timeline, "timeline", false, "")
 	at := fs.String("at", "", "")
 	fs.BoolVar(&cfg.json, "json", false, "")
 	fs.BoolVar(&cfg.approve, "approve-revocations", false, "")
@@ -193,6 +197,10 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 		return cfg, fmt.Errorf("%s needs --member", cfg.command)
 	case cfg.command != "explain" && cfg.command != "diagnose" && cfg.member != "":
 		return cfg, fmt.Errorf("--member is for explain and diagnose, not %s", cfg.command)
+	case cfg.command != "explain" && cfg.command != "diagnose" && (cfg.timeline || cfg.svg != ""):
+		return cfg, fmt.Errorf("--timeline and --svg are for explain and diagnose, not %s", cfg.command)
+	case cfg.timeline && cfg.json:
+		return cfg, errors.New("--timeline draws text and cannot be mixed with --json; --svg FILE writes the picture alongside --json")
 	case (cfg.command == "apply" || cfg.command == "verify") && !cfg.at.IsZero() && !cfg.fake:
 		return cfg, fmt.Errorf("--at is for plan, explain and diagnose; %s against Kisi always runs now", cfg.command)
 	case cfg.fake && cfg.state != "" && cfg.command != "plan" && cfg.command != "apply" && cfg.command != "verify":

@@ -97,17 +97,35 @@ func TestREADMEWalkthrough(t *testing.T) {
 }
 
 // localArgs rewrites the paths of a command run from the repository root
-// to this directory, and puts files it writes (plan.json) under dir.
+// to this directory, and puts files it writes (plan.json, week.svg) under
+// dir.
 func localArgs(args []string, dir string) []string {
 	out := make([]string, len(args))
 	for i, a := range args {
 		switch {
 		case strings.HasPrefix(a, "examples/kisisync/"):
 			a = strings.TrimPrefix(a, "examples/kisisync/")
-		case !strings.HasPrefix(a, "-") && strings.HasSuffix(a, ".json"):
+		case !strings.HasPrefix(a, "-") && (strings.HasSuffix(a, ".json") || strings.HasSuffix(a, ".svg")):
 			a = filepath.Join(dir, a)
 		}
 		out[i] = a
 	}
 	return out
+}
+
+// TestREADMETimeline checks that the timeline the README shows under
+// "## Timeline" is what the walkthrough's explain prints.
+func TestREADMETimeline(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	_, sec, ok := strings.Cut(string(b), "\n## Timeline\n")
+	require.True(t, ok, "the README has a Timeline section")
+	_, block, ok := strings.Cut(sec, "```text\n")
+	require.True(t, ok)
+	block, _, ok = strings.Cut(block, "```")
+	require.True(t, ok)
+	got, err := os.ReadFile(td("readme_cli.golden"))
+	require.NoError(t, err)
+	require.Contains(t, string(got), block)
 }

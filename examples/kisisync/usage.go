@@ -51,14 +51,30 @@ when a finding is an error, else 0.`,
 	{name: "explain", args: "--snapshot FILE --mapping FILE --member ID [flags]",
 		summary: "say why a member has or lacks access (needs no Kisi)",
 		detail: `Explain says why a member has or lacks access at --at, source by
-source. It reads only the files, never Kisi.`,
-		flags: []string{"snapshot", "mapping", "policy", "member", "at", "json"}},
+source. It reads only the files, never Kisi.
+
+--timeline also draws the member's week from midnight of --at's day, per
+group in the group's time zone: one row per day and lane (the merged
+access, then each source that gives access that day), the day's hours
+across, one column per half-hour, in plain ASCII:
+
+  # access   > lead time (Kisi holds the role, doors shut)
+  = source   + buffer    v now
+
+--svg FILE writes the same picture as an SVG file, with or without
+--timeline (the explanation prints as usual, or as JSON with --json).
+Kisi's own time restrictions of the groups are shown by
+'kisisync diagnose --timeline', which reads Kisi.`,
+		flags: []string{"snapshot", "mapping", "policy", "member", "at", "json", "timeline", "svg"}},
 	{name: "diagnose", args: "--snapshot FILE --mapping FILE --member ID [flags]",
 		summary: "explain plus Kisi's side: user, roles, doors, unlock failures (reads only)",
 		detail: `Diagnose is explain plus what only Kisi knows: the member's Kisi user,
 roles, the groups' doors and restrictions and recent unlock failures.
-It never writes to Kisi.`,
-		flags: []string{"snapshot", "mapping", "policy", "state", "org", "kisi-url", "member", "at", "json", "fake"}},
+It never writes to Kisi. --timeline and --svg FILE draw the member's
+week as explain does, and name each group's time restrictions in Kisi
+("Kisi time restriction: NAME (ZONE)"; Kisi does not document their
+hours, so they are not drawn).`,
+		flags: []string{"snapshot", "mapping", "policy", "state", "org", "kisi-url", "member", "at", "json", "timeline", "svg", "fake"}},
 }
 
 // flagDocs documents every flag: its argument and its meaning.
@@ -74,6 +90,8 @@ var flagDocs = map[string]struct{ arg, doc string }{
 		"with --fake"},
 	"out":                 {"FILE", "also write the planned changes as JSON, for 'kisisync apply FILE'"},
 	"member":              {"ID", "the member to explain or diagnose"},
+	"timeline":            {"", "also draw the member's week in plain ASCII, 100 columns wide (not with --json)"},
+	"svg":                 {"FILE", "write the member's week as an SVG picture to FILE"},
 	"json":                {"", "machine-readable output"},
 	"approve-revocations": {"", "apply the cuts of access the revoke guard would hold back"},
 	"revoke-limit": {"SHARE", "the revoke guard: share of managed access one apply may cut when the cut\n" +

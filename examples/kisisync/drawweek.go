@@ -1,0 +1,58 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/kisi"
+)
+
+// timelineWidth is the width of the text timeline, in columns.
+const timelineWidth = 100
+
+// drawWeek prints the member's week with --timeline and writes it as SVG
+// with --svg. kisiRules are Kisi's time restrictions by group id (nil:
+// unknown, as in explain, which reads no Kisi).
+func (a app) drawWeek(cfg config, x access.Explanation, p access.Policy, kisiRules map[int64][]restriction) error {
+	if !cfg.timeline && cfg.svg == "" {
+		return nil
+	}
+	tl := newTimeline(x, p.Lead, kisiRules)
+	if cfg.timeline {
+		fmt.Fprintln(a.stdout)
+		fmt.Fprint(a.stdout, renderTimeline(tl, timelineWidth))
+	}
+	if cfg.svg != "" {
+		if err := os.WriteFile(cfg.svg, renderSVG(tl), 0o644); err != nil {
+			return fmt.Errorf("write the timeline: %w", err)
+		}
+		if !cfg.json {
+			fmt.Fprintf(a.stdout, "\nWrote the timeline to %s.\n", cfg.svg)
+		}
+	}
+	return nil
+}
+
+// schedulesOf lists the time restrictions of a group of the mapping in
+// Kisi.
+type schedulesOf func(ctx context.Context, groupID int64) ([]*kisi.Schedule, error)
+
+// restrictions reads Kisi's time restrictions of every group explained.
+// A group whose restrictions cannot be read is left out, with a warning on
+// stderr: the timeline still draws what the platform gives.
+func (a app) restrictions(ctx context.Context, x access.Explanation, list schedulesOf) map[int64][]restriction {
+	out := map[int64][]restriction{}
+	for _, g := range x.Groups {
+		scs, err := list(ctx, g.GroupID)
+		if err != nil {
+			fmt.Fprintf(a.stderr, "kisisync: could not read Kisi's time restrictions of group %d: %v\n", g.GroupID, err)
+			continue
+		}
+		for _, sc := range scs {
+			out[g.GroupID] = append(out[g.GroupID], restriction{name: sc.Name, zone: sc.TimeZone})
+		}
+	}
+	return out
+}

@@ -1,0 +1,459 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/schedule"
+)
+
+// The kinds of what a timeline draws: the class of an SVG rect.
+const (
+	kindAccess = "access" // a merged window: the member has access
+	kindLead   = "lead"   // the lead time before a merged window: Kisi holds the role, the doors stay shut
+	kindSource = "source" // the core of a source's window
+	kindBuffer = "buffer" // the buffer around a source's window
+)
+
+// weekDays is how many days a timeline shows.
+const weekDays = 7
+
+// restriction is one of Kisi's time restrictions on a group, as far as
+// Kisi documents it: its name and zone (the hours are not documented).
+type restriction struct {
+	name, zone string
+}
+
+func (r restriction) String() string {
+	zone := r.zone
+	if zone == "" {
+		zone = "no time zone given"
+	}
+	return fmt.Sprintf("Kisi time restriction: %s (%s)", r.name, zone)
+}
+
+// timeline is the member's week, per group: what the text and the SVG
+// draw.
+type timeline struct {
+	member  string // "m-bruno (Bruno Costa)"
+	at      time.Time
+	lead    time.Duration
+	problem string // why there is nothing to draw
+	groups  []weekOfGroup
+}
+
+// weekOfGroup is one group's week in the group's zone.
+type weekOfGroup struct {
+	id           int64
+	zone         *time.Location
+	days         [weekDays + 1]time.Time // local midnights; days[weekDays] ends the week
+	restrictions []restriction
+	lanes        []lane // lanes[0] is the merged access
+}
+
+// lane is one row of a group's week: the merged access or one source.
+type lane struct {
+	label string
+	spans []span // clipped to the week, in order
+	// windows counts the windows drawn: one per window of the lane that
+	// overlaps the week (its lead and buffers are parts of it).
+	windows int
+	note    string // said in the lane when it has nothing to draw
+}
+
+// span is a stretch of one kind, clipped to the week.
+type span struct {
+	kind       string
+	start, end time.Time
+	window     int // the lane's window it is part of, from 0
+	// from and to are the stretch before clipping; to is
+	// schedule.Forever when open-ended.
+	from, to time.Time
+}
+
+// newTimeline lays out the week of x from local midnight of x.At's day, per
+// group in the group's zone. lead is the policy's lead time;
+// restrictions are Kisi's time restrictions by group id (nil: unknown).
+func newTimeline(x access.Explanation, lead time.Duration, restrictions map[int64][]restriction) timeline {
+	tl := timeline{member: x.MemberID, at: x.At, lead: lead, problem: x.Problem}
+	if x.Name != "" {
+		tl.member += " (" + x.Name + ")"
+	}
+	if len(x.Groups) == 0 && tl.problem == "" {
+		tl.problem = "No group gives or could give this member access."
+	}
+	for _, g := range x.Groups {
+		zone := zoneOf(g.Zone)
+		wg := weekOfGroup{id: g.GroupID, zone: zone, days: weekFrom(x.At, zone), restrictions: restrictions[g.GroupID]}
+		wg.lanes = append(wg.lanes, wg.accessLane(g.Windows, lead))
+		for _, sx := range g.Sources {
+			wg.lanes = append(wg.lanes, wg.sourceLane(sx))
+		}
+		tl.groups = append(tl.groups, wg)
+	}
+	return tl
+}
+
+// weekFrom returns the local midnights of the seven days from at's local
+// day in loc, and the midnight that ends them: stepped by calendar day, so
+// a day with a DST change is 23 or 25 hours long.
+func weekFrom(at time.Time, loc *time.Location) [weekDays + 1]time.Time {
+	var days [weekDays + 1]time.Time
+	y, m, d := at.In(loc).Date()
+	for i := range days {
+		days[i] = wallTime(y, m, d+i, 0, loc)
+	}
+	return days
+}
+
+// wallTime is the instant of a local wall-clock time (minutes may exceed
+// an hour and days a month; they are normalized). A time that does not
+// exist (a spring-forward gap) moves forward to the first valid instant:
+// time.Date does not promise which side of the gap it picks, so the
+// result is checked.
+func wallTime(y int, m time.Month, d, minutes int, loc *time.Location) time.Time {
+	t := time.Date(y, m, d, 0, minutes, 0, 0, loc)
+	want := time.Date(y, m, d, 0, minutes, 0, 0, time.UTC) // the wall clock asked for, normalized
+	got := wallClock(t)
+	if got.Equal(want) {
+		// An ambiguous time (the autumn overlap) takes the earlier
+		// instant, in the zone before the change.
+		start, _ := t.ZoneBounds()
+		_, off := t.Zone()
+		_, before := start.Add(-time.Second).Zone()
+		if early := t.Add(-time.Duration(before-off) * time.Second); before > off && early.Before(start) && wallClock(early).Equal(want) {
+			return early
+		}
+		return t
+	}
+	// In a gap, the first valid instant is the transition that made it:
+	// the end of the zone t is in when t fell before the gap, else its
+	// start.
+	start, end := t.ZoneBounds()
+	if got.Before(want) {
+		return end
+	}
+	return start
+}
+
+// wallClock is the local wall-clock time of t, as the same reading in UTC.
+func wallClock(t time.Time) time.Time {
+	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC)
+}
+
+// clip clips [s, e) to the group's week; ok is false when nothing is left.
+func (wg *weekOfGroup) clip(s, e time.Time) (time.Time, time.Time, bool) {
+	if s.Before(wg.days[0]) {
+		s = wg.days[0]
+	}
+	if e.After(wg.days[weekDays]) {
+		e = wg.days[weekDays]
+	}
+	return s, e, s.Before(e)
+}
+
+// add appends the span [s, e) of kind, clipped, to l as part of window w.
+func (wg *weekOfGroup) add(l *lane, kind string, s, e time.Time, w int) {
+	if cs, ce, ok := wg.clip(s, e); ok {
+		l.spans = append(l.spans, span{kind: kind, start: cs, end: ce, window: w, from: s, to: e})
+	}
+}
+
+// accessLane draws the merged windows, each with the lead time before its
+// start, when Kisi is given the role.
+func (wg *weekOfGroup) accessLane(windows []schedule.Interval, lead time.Duration) lane {
+	l := lane{label: "access"}
+	for _, w := range windows {
+		if _, _, ok := wg.clip(w.Start.Add(-lead), w.End); !ok {
+			continue
+		}
+		if lead > 0 {
+			wg.add(&l, kindLead, w.Start.Add(-lead), w.Start, l.windows)
+		}
+		wg.add(&l, kindAccess, w.Start, w.End, l.windows)
+		l.windows++
+	}
+	if len(windows) == 0 {
+		l.note = "no access this week"
+	}
+	return l
+}
+
+// sourceLane draws a source's windows, the buffer apart from the core.
+func (wg *weekOfGroup) sourceLane(sx access.SourceExplanation) lane {
+	l := lane{label: sourceLabel(sx)}
+	for _, w := range sx.Windows {
+		if _, _, ok := wg.clip(w.Start, w.End); !ok {
+			continue
+		}
+		coreStart, coreEnd := w.Start.Add(sx.Buffer.Before), w.End
+		if !w.End.Equal(schedule.Forever) {
+			coreEnd = w.End.Add(-sx.Buffer.After)
+		}
+		if coreEnd.Before(coreStart) {
+			coreStart, coreEnd = w.Start, w.Start
+		}
+		wg.add(&l, kindBuffer, w.Start, coreStart, l.windows)
+		wg.add(&l, kindSource, coreStart, coreEnd, l.windows)
+		wg.add(&l, kindBuffer, coreEnd, w.End, l.windows)
+		l.windows++
+	}
+	if len(sx.Windows) == 0 {
+		l.note = "gives no access (" + string(sx.Code) + ")"
+	}
+	return l
+}
+
+// sourceLabel names a source: "booking bk-1 (room-spree)".
+func sourceLabel(sx access.SourceExplanation) string {
+	s := sx.Kind + " " + sx.ID
+	if sx.Ref != "" {
+		s += " (" + sx.Ref + ")"
+	}
+	return s
+}
+
+// The glyphs of the text timeline, plain ASCII.
+var glyphs = map[string]byte{kindAccess: '#', kindSource: '=', kindBuffer: '+', kindLead: '>'}
+
+// rank breaks ties between kinds that fill a column equally: the
+// strongest is drawn.
+var rank = map[string]int{kindLead: 1, kindBuffer: 2, kindSource: 3, kindAccess: 3}
+
+// The widths of the label columns of the text timeline: the day, then the
+// lane.
+const (
+	textDayWidth  = 10 // "Wed 10 Jun"
+	textLaneWidth = 36
+)
+
+// columnsPerDay is the most columns per day, among 48 (half-hours), 24
+// (hours), 12, 8, 6, 4, 3 and 2, with which a day's row fits in width; at
+// least one.
+func columnsPerDay(width int) int {
+	for _, c := range []int{48, 24, 12, 8, 6, 4, 3, 2} {
+		if textDayWidth+1+textLaneWidth+1+c+2 <= width {
+			return c
+		}
+	}
+	return 1
+}
+
+// onDay returns the spans of l on day d of wg, clipped to the day.
+func (wg *weekOfGroup) onDay(l lane, d int) []span {
+	var out []span
+	for _, s := range l.spans {
+		if s.start.Before(wg.days[d+1]) && s.end.After(wg.days[d]) {
+			s.start, s.end = maxTime(s.start, wg.days[d]), minTime(s.end, wg.days[d+1])
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// shown reports whether lane li of wg is drawn on day d: the access lane
+// always, a source's lane on the days it draws something.
+func (wg *weekOfGroup) shown(li, d int) bool {
+	return li == 0 || len(wg.onDay(wg.lanes[li], d)) > 0
+}
+
+// undrawn lists the source lanes drawn on no day, with the reason.
+func (wg *weekOfGroup) undrawn() []lane {
+	var out []lane
+	for _, l := range wg.lanes[1:] {
+		if len(l.spans) == 0 {
+			if l.note == "" {
+				l.note = "no access this week"
+			}
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// renderTimeline draws tl as plain ASCII text at most width columns wide:
+// per group, one row per day and lane, the day's hours across (for width
+// 100: one column per half-hour).
+func renderTimeline(tl timeline, width int) string {
+	var b strings.Builder
+	cols := columnsPerDay(width)
+	fmt.Fprintf(&b, "Timeline of member %s, a week from %s:\n", tl.member, tl.at.Format("Mon 2 Jan 2006"))
+	if tl.lead > 0 {
+		fmt.Fprintf(&b, "  # access   > lead time: Kisi holds the role %s ahead, doors shut\n", fmtLead(tl.lead))
+	} else {
+		fmt.Fprintf(&b, "  # access   (no lead time: Kisi gets the role as access opens)\n")
+	}
+	fmt.Fprintf(&b, "  = source   + buffer   v now   (one column: %s)\n", fmtMinutes(24*60/cols))
+	if tl.problem != "" && len(tl.groups) == 0 {
+		fmt.Fprintf(&b, "\nNothing to draw: %s\n", tl.problem)
+		return b.String()
+	}
+	indent := strings.Repeat(" ", textDayWidth+1+textLaneWidth+1)
+	for _, wg := range tl.groups {
+		fmt.Fprintf(&b, "\nGroup %d (%s), %s – %s:\n", wg.id, wg.zone, wg.days[0].Format("Mon 2 Jan"), wg.days[weekDays-1].Format("Mon 2 Jan 2006"))
+		for _, r := range wg.restrictions {
+			fmt.Fprintf(&b, "  %s\n", r)
+		}
+		fmt.Fprintf(&b, "%s%s\n", indent, strings.TrimRight(hourRuler(cols), " "))
+		gap := false
+		for d := range weekDays {
+			bounds := wg.columns(d, cols)
+			if d == 0 {
+				marker := []byte(strings.Repeat(" ", cols+2))
+				if c, ok := column(bounds, tl.at); ok {
+					marker[c+1] = 'v'
+				}
+				fmt.Fprintf(&b, "%-*s %-*s %s\n", textDayWidth, "", textLaneWidth, "now "+tl.at.In(wg.zone).Format("15:04 MST"), strings.TrimRight(string(marker), " "))
+			}
+			day := wg.days[d].In(wg.zone).Format("Mon 2 Jan")
+			for li, l := range wg.lanes {
+				if !wg.shown(li, d) {
+					continue
+				}
+				row, skipped := drawRow(wg.onDay(l, d), bounds)
+				gap = gap || skipped
+				fmt.Fprintf(&b, "%-*s %-*s %s\n", textDayWidth, day, textLaneWidth, clipLabel(l.label, textLaneWidth), row)
+				day = ""
+			}
+		}
+		for _, l := range wg.undrawn() {
+			note := clipLabel(l.note, max(width-textDayWidth-textLaneWidth-2, 10))
+			fmt.Fprintf(&b, "%-*s %-*s %s\n", textDayWidth, "", textLaneWidth, clipLabel(l.label, textLaneWidth), note)
+		}
+		if gap {
+			fmt.Fprintf(&b, "  (blank columns: local times the clocks skip at a DST change)\n")
+		}
+	}
+	return b.String()
+}
+
+// hourRuler labels the hours of a day row of cols columns, every 3 hours
+// where they fit (else every 6 or 12).
+func hourRuler(cols int) string {
+	step := 3
+	for _, s := range []int{3, 6, 12} {
+		step = s
+		if s*cols/24 >= 4 {
+			break
+		}
+	}
+	row := []byte(strings.Repeat(" ", cols+2))
+	for h := 0; h < 24; h += step {
+		c := h * cols / 24
+		copy(row[c+1:], fmt.Sprintf("%02d", h))
+	}
+	return string(row)
+}
+
+// columns returns the starts of the columns of day d and the day's end:
+// column k starts at the wall-clock time k × (a day / cols), so the hours
+// stay true on a day with a DST change; a column of local times that do
+// not exist is empty (its start is its end).
+func (wg *weekOfGroup) columns(d, cols int) []time.Time {
+	y, m, day := wg.days[d].In(wg.zone).Date()
+	out := []time.Time{wg.days[d]}
+	for k := 1; k < cols; k++ {
+		t := wallTime(y, m, day, k*24*60/cols, wg.zone)
+		if t.Before(out[len(out)-1]) {
+			t = out[len(out)-1]
+		}
+		out = append(out, t)
+	}
+	return append(out, wg.days[d+1])
+}
+
+// column returns the column of the instant t among the columns bounds
+// start; ok is false outside them.
+func column(bounds []time.Time, t time.Time) (int, bool) {
+	for i := 0; i+1 < len(bounds); i++ {
+		if !t.Before(bounds[i]) && t.Before(bounds[i+1]) {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// drawRow draws one day of a lane between '|': a column shows the kind
+// that fills most of it (on a tie the stronger: access or source, then
+// buffer, then lead), however little, '.' for none, ' ' for local times
+// that do not exist (skipped reports one).
+func drawRow(spans []span, bounds []time.Time) (row string, skipped bool) {
+	n := len(bounds) - 1
+	out := make([]byte, 0, n+2)
+	out = append(out, '|')
+	for i := range n {
+		if !bounds[i].Before(bounds[i+1]) {
+			out, skipped = append(out, ' '), true
+			continue
+		}
+		cover := map[string]time.Duration{}
+		best := ""
+		for _, s := range spans {
+			if d := minTime(s.end, bounds[i+1]).Sub(maxTime(s.start, bounds[i])); d > 0 {
+				cover[s.kind] += d
+			}
+		}
+		for k, d := range cover {
+			if best == "" || d > cover[best] || (d == cover[best] && rank[k] > rank[best]) {
+				best = k
+			}
+		}
+		g := byte('.')
+		if best != "" {
+			g = glyphs[best]
+		}
+		out = append(out, g)
+	}
+	return string(append(out, '|')), skipped
+}
+
+// clipLabel shortens s to width runes, ending in "..".
+func clipLabel(s string, width int) string {
+	if utf8.RuneCountInString(s) <= width {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:width-2]) + ".."
+}
+
+// fmtLead is a lead time for the legend: "20m", "1h30m".
+func fmtLead(d time.Duration) string {
+	s := d.String()
+	s = strings.TrimSuffix(s, "0s")
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	if s == "" {
+		return "0m"
+	}
+	return s
+}
+
+// fmtMinutes is a column's span: "3 hours", "30 minutes".
+func fmtMinutes(m int) string {
+	switch {
+	case m == 60:
+		return "1 hour"
+	case m%60 == 0:
+		return fmt.Sprintf("%d hours", m/60)
+	default:
+		return fmt.Sprintf("%d minutes", m)
+	}
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
