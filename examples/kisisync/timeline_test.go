@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/access/reason"
 	"github.com/kisisync/kisisync/kisi/kisitest"
 	"github.com/kisisync/kisisync/schedule"
 )
@@ -46,14 +47,14 @@ func bookingWeek(t *testing.T, name, ref string) access.Explanation {
 			{GroupID: 101, Allowed: true, Zone: "Europe/Berlin",
 				Windows: []schedule.Interval{iv(on(1, 0, 0), schedule.Forever)},
 				Sources: []access.SourceExplanation{
-					{Kind: "plan", ID: "p-1", Ref: "flex", Windows: []schedule.Interval{iv(on(1, 0, 0), schedule.Forever)}, Applies: true, Code: access.ReasonInForce},
-					{Kind: "plan", ID: "p-2", Ref: "flex", Code: access.ReasonPlanPending},
+					{Kind: "plan", ID: "p-1", Ref: "flex", Windows: []schedule.Interval{iv(on(1, 0, 0), schedule.Forever)}, Applies: true, Code: reason.InForce},
+					{Kind: "plan", ID: "p-2", Ref: "flex", Code: reason.PlanPending},
 				}},
 			{GroupID: 102, Zone: "Europe/Berlin",
 				Windows: append([]schedule.Interval{booking}, desk...),
 				Sources: []access.SourceExplanation{
-					{Kind: "booking", ID: "bk-1", Ref: ref, Windows: []schedule.Interval{booking}, Buffer: buf, Code: access.ReasonBookingStartsLater},
-					{Kind: "assignment", ID: "as-1", Ref: "desk-12", Windows: desk, Buffer: schedule.Buffer{Before: 5 * time.Minute, After: 5 * time.Minute}, Code: access.ReasonOutsideSchedule},
+					{Kind: "booking", ID: "bk-1", Ref: ref, Windows: []schedule.Interval{booking}, Buffer: buf, Code: reason.BookingStartsLater},
+					{Kind: "assignment", ID: "as-1", Ref: "desk-12", Windows: desk, Buffer: schedule.Buffer{Before: 5 * time.Minute, After: 5 * time.Minute}, Code: reason.OutsideSchedule},
 				}},
 		},
 	}
@@ -103,7 +104,7 @@ func TestRenderTimeline(t *testing.T) {
 		{name: "dst_spring", x: dstWeek(t, time.Date(2026, time.March, 27, 10, 0, 0, 0, berlin), 30), width: 100},
 		{name: "dst_autumn", x: dstWeek(t, time.Date(2026, time.October, 24, 10, 0, 0, 0, berlin), 26), width: 100},
 		{name: "unknown_member", x: access.Explanation{MemberID: "m-x", At: time.Date(2026, time.June, 10, 8, 0, 0, 0, berlin),
-			Problem: "Member m-x is unknown: there is no member with this ID.", ProblemCode: access.ReasonMemberUnknown}, width: 100},
+			Problem: "Member m-x is unknown: there is no member with this ID.", ProblemCode: reason.MemberUnknown}, width: 100},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
