@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/kisisync/kisisync/internal/textfmt"
-
 	"github.com/kisisync/kisisync/schedule"
 )
 

@@ -61,8 +61,9 @@ type GroupExplanation struct {
 	// [Desired]; nil when InKisi is false.
 	Slot *schedule.Interval `json:"slot,omitempty"`
 	// Windows are the merged windows, whole and sorted, that overlap the
-	// span from a day before At to eight days after it. End is
-	// [schedule.Forever] for an open-ended window.
+	// span from two days before At to eight days after it, so a week drawn
+	// from the local midnight of At's day is covered even on a 25-hour
+	// day. End is [schedule.Forever] for an open-ended window.
 	Windows []schedule.Interval `json:"windows,omitempty"`
 	// Reason is the first reason access is missing at At, a sentence
 	// (empty when Allowed).
@@ -164,7 +165,7 @@ func Explain(s Snapshot, m mapping.Mapping, p Policy, memberID string, at time.T
 		return x, fmt.Errorf("access: %w", err)
 	}
 	// The member's merged windows around at; nobody else's are computed.
-	e := newEngine(&s, m, p, schedule.Interval{Start: at.Add(-24 * time.Hour), End: at.Add(8 * 24 * time.Hour)}, math.MaxInt32)
+	e := newEngine(&s, m, p, schedule.Interval{Start: at.Add(-48 * time.Hour), End: at.Add(8 * 24 * time.Hour)}, math.MaxInt32)
 	e.follow, e.explain = true, true
 	c, ok := e.ix.member[memberID]
 	if ok {

@@ -42,7 +42,7 @@ func (e *engine) explainSources(at time.Time) []SourceExplanation {
 // within the engine's horizon, and its buffer.
 func (e *engine) drawn(sx SourceExplanation, a *admission) SourceExplanation {
 	sx.Buffer = a.buf
-	if len(sx.Groups) == 0 || sx.state == stPending || sx.state == stCancelled {
+	if a.verdict != counts || len(sx.Groups) == 0 {
 		return sx
 	}
 	ws := []schedule.Interval{a.window}

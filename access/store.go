@@ -121,8 +121,9 @@ const (
 	KindUser RecordKind = "user" // a Kisi user id cached for an email
 	KindRole RecordKind = "role" // a group role assignment (access grant)
 	KindLink RecordKind = "link" // a group link for a drop-in booking
-	// KindPark: a change held back with back-off after Kisi refused it, or
-	// a group found deleted in Kisi (see [parkKey] and [groupParkKey]).
+	// KindPark: a change held back with back-off after Kisi refused it
+	// (key "park/" and the change's key), or a group found deleted in Kisi
+	// (key "park/group/<group id>/<mapping fingerprint>").
 	KindPark RecordKind = "park"
 )
 

@@ -6,7 +6,9 @@ package reason
 type Code string
 
 // The codes of access.SourceExplanation.Code,
-// access.GroupExplanation.Code and access.Explanation.ProblemCode.
+// access.GroupExplanation.ReasonCode and access.Explanation.ProblemCode.
+// "At" is the instant explained (access.Explanation.At); "Window" is the
+// source's access.SourceExplanation.Window.
 const (
 	// InForce: the record gives access at At.
 	InForce Code = "in_force"
