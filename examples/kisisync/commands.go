@@ -212,7 +212,7 @@ func (a app) apply(ctx context.Context, cfg config, r *access.Reconciler, prog *
 			return exitFailed, werr
 		}
 	} else {
-		printReport(a.stdout, rep, zoneOf(c.Location))
+		printReport(a.stdout, rep, textfmt.Zone(c.Location))
 	}
 	return a.outcome(cfg, rep, err)
 }
@@ -358,7 +358,7 @@ func (a app) verify(ctx context.Context, cfg config, r *access.Reconciler, s acc
 			return exitFailed, werr
 		}
 	} else {
-		printDrift(a.stdout, d, zoneOf(firstZone(s)))
+		printDrift(a.stdout, d, textfmt.Zone(firstZone(s)))
 	}
 	if err != nil {
 		return exitFailed, err
@@ -440,13 +440,6 @@ func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
-}
-
-func zoneOf(name string) *time.Location {
-	if loc, err := time.LoadLocation(name); err == nil && name != "" {
-		return loc
-	}
-	return time.UTC
 }
 
 func firstZone(s access.Snapshot) string {

@@ -52,15 +52,12 @@ func (a app) diagnose(ctx context.Context, cfg config) (int, error) {
 			return c.Schedules.ForGroup(ctx, ids.fake(g))
 		}
 	} else {
-		c, opt, done, code, err := a.kisiReads(ctx, cfg, exitFailed)
+		k, code, err := a.kisiReads(ctx, cfg, exitFailed)
 		if err != nil {
 			return code, err
 		}
-		defer done()
-		client, opts = c, append(opts, opt...)
-		if kc, ok := c.(*kisi.Client); ok {
-			schedules = kc.Schedules.ForGroup
-		}
+		defer k.done()
+		client, schedules, opts = k.client, k.schedules, append(opts, k.opts...)
 	}
 	chk, err := troubleshoot.New(client, m, p, opts...)
 	if err != nil {
@@ -109,12 +106,12 @@ func (a app) check(ctx context.Context, cfg config) (int, error) {
 			fmt.Fprintf(a.stdout, "Using the embedded fake Kisi with %d groups (the mapping's); nothing leaves this machine.\n\n", len(m.Groups()))
 		}
 	} else {
-		c, opt, done, code, err := a.kisiReads(ctx, cfg, exitSystem)
+		k, code, err := a.kisiReads(ctx, cfg, exitSystem)
 		if err != nil {
 			return code, err
 		}
-		defer done()
-		client, opts = c, append(opts, opt...)
+		defer k.done()
+		client, opts = k.client, append(opts, k.opts...)
 	}
 	chk, err := troubleshoot.New(client, m, p, opts...)
 	if err != nil {
@@ -143,25 +140,35 @@ func checkCode(rep *troubleshoot.ConnectionReport) int {
 	return exitOK
 }
 
-// kisiReads is the real Kisi a diagnose or check reads, and with --state the
-// Store it reads ownership from (done closes it). A state file that cannot
-// be opened exits with stateCode; a bad key or a fake's state file, 2.
-func (a app) kisiReads(ctx context.Context, cfg config, stateCode int) (k troubleshoot.Kisi, opts []troubleshoot.Option, done func(), code int, err error) {
-	done = func() {}
+// realKisi is what a diagnose or check reads from the real Kisi.
+type realKisi struct {
+	client    troubleshoot.Kisi
+	schedules schedulesOf           // the groups' time restrictions
+	opts      []troubleshoot.Option // with --state, the Store ownership is read from
+	done      func()                // closes the Store; never nil
+}
+
+// kisiReads connects to the real Kisi a diagnose or check reads and, with
+// --state, opens the Store it reads ownership from (k.done closes it). A
+// state file that cannot be opened exits with stateCode; a bad key or a
+// fake's state file, 2.
+func (a app) kisiReads(ctx context.Context, cfg config, stateCode int) (k realKisi, code int, err error) {
+	k.done = func() {}
 	c, err := a.client(cfg)
 	if err != nil {
-		return nil, nil, done, exitUsage, err
+		return k, exitUsage, err
 	}
 	if err := notFakeState(cfg.state); err != nil {
-		return nil, nil, done, exitUsage, err
+		return k, exitUsage, err
 	}
+	k.client, k.schedules = c, c.Schedules.ForGroup
 	if cfg.state != "" {
 		st, err := openState(ctx, cfg.state)
 		if err != nil {
-			return nil, nil, done, stateCode, err
+			return k, stateCode, err
 		}
-		done = func() { _ = st.Close() }
-		opts = append(opts, troubleshoot.WithStore(st, cfg.org))
+		k.done = func() { _ = st.Close() }
+		k.opts = append(k.opts, troubleshoot.WithStore(st, cfg.org))
 	}
-	return c, opts, done, exitOK, nil
+	return k, exitOK, nil
 }

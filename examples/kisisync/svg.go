@@ -1,11 +1,12 @@
 package main
 
 import (
+	"encoding/xml"
 	"fmt"
-	"html"
 	"strings"
 	"time"
 
+	"github.com/kisisync/kisisync/internal/textfmt"
 	"github.com/kisisync/kisisync/schedule"
 )
 
@@ -37,7 +38,7 @@ const svgStyle = `text{fill:#222}.heading{font-weight:bold}.note{fill:#777;font-
 func renderSVG(tl timeline) []byte {
 	var body strings.Builder
 	y := svgMargin
-	title := fmt.Sprintf("Timeline of member %s, a week from %s", tl.member, tl.at.Format("Mon 2 Jan 2006"))
+	title := tl.heading()
 	y += svgRowH
 	fmt.Fprintf(&body, `<text class="heading" x="%d" y="%d">%s</text>`+"\n", svgMargin, y-5, esc(title))
 	y += svgRowH
@@ -77,12 +78,12 @@ func (wg *weekOfGroup) svg(b *strings.Builder, now time.Time, y int) int {
 	fmt.Fprintf(b, `<g data-group="%d">`+"\n", wg.id)
 	y += svgRowH
 	fmt.Fprintf(b, `<text class="heading" x="%d" y="%d">%s</text>`+"\n", svgMargin, y-5,
-		esc(fmt.Sprintf("Group %d (%s), %s – %s", wg.id, wg.zone, wg.days[0].Format("Mon 2 Jan"), wg.days[weekDays-1].Format("Mon 2 Jan 2006"))))
+		esc(wg.heading()))
 	for _, r := range wg.restrictions {
 		y += svgRowH
 		fmt.Fprintf(b, `<text x="%d" y="%d">%s</text>`+"\n", svgMargin+10, y-5, esc(r.String()))
 	}
-	// The hour ruler.
+	// The hour ruler: the hours alone, as compact as the text's.
 	y += svgRowH
 	for h := 0; h < 24; h += 3 {
 		fmt.Fprintf(b, `<text x="%d" y="%d">%02d</text>`+"\n", svgChartX+h*svgHourW+2, y-5, h)
@@ -92,7 +93,7 @@ func (wg *weekOfGroup) svg(b *strings.Builder, now time.Time, y int) int {
 	for d := range weekDays {
 		first := y
 		fmt.Fprintf(&rows, `<line class="day" x1="%d" y1="%d" x2="%d" y2="%d"/>`+"\n", svgMargin, y, svgChartX+svgChartW, y)
-		fmt.Fprintf(&rows, `<text x="%d" y="%d">%s</text>`+"\n", svgMargin, y+svgRowH-5, esc(wg.days[d].In(wg.zone).Format("Mon 2 Jan")))
+		fmt.Fprintf(&rows, `<text x="%d" y="%d">%s</text>`+"\n", svgMargin, y+svgRowH-5, esc(wg.dayLabel(d)))
 		for li, l := range wg.lanes {
 			if !wg.shown(li, d) {
 				continue
@@ -108,7 +109,7 @@ func (wg *weekOfGroup) svg(b *strings.Builder, now time.Time, y int) int {
 		if d == 0 {
 			nx := wg.wallX(now, 0)
 			fmt.Fprintf(&rows, `<line class="now" x1="%.1f" y1="%d" x2="%.1f" y2="%d"><title>%s</title></line>`+"\n",
-				nx, first-4, nx, y, esc("now: "+now.In(wg.zone).Format("Mon 2 Jan 2006 15:04 MST")))
+				nx, first-4, nx, y, esc("now: "+textfmt.Time(now, wg.zone)))
 		}
 	}
 	bottom := y
@@ -134,23 +135,19 @@ func (wg *weekOfGroup) wallX(t time.Time, d int) float64 {
 		return svgChartX + svgChartW
 	}
 	y, m, day := wg.days[d].In(wg.zone).Date()
-	mins := wallClock(t.In(wg.zone)).Sub(time.Date(y, m, day, 0, 0, 0, 0, time.UTC)).Minutes()
+	lt := t.In(wg.zone)
+	// The wall-clock reading of t and the day's midnight, both read as UTC
+	// so that their difference counts the hours the ruler shows.
+	wall := time.Date(lt.Year(), lt.Month(), lt.Day(), lt.Hour(), lt.Minute(), lt.Second(), lt.Nanosecond(), time.UTC)
+	mins := wall.Sub(time.Date(y, m, day, 0, 0, 0, 0, time.UTC)).Minutes()
 	return svgChartX + max(0, mins)*svgHourW/60
 }
 
 // tooltip says what a rect shows, as a whole: "booking bk-1 (room-spree),
-// buffer: Wed 10 Jun 08:45 – 09:00 CEST".
+// buffer: Wed 10 Jun 2026 08:45–09:00 CEST"; an open end is "no end".
 func (wg *weekOfGroup) tooltip(l lane, s span) string {
 	what := map[string]string{kindAccess: "access", kindLead: "lead time (Kisi holds the role)", kindSource: "window", kindBuffer: "buffer"}[s.kind]
-	from, to := s.from.In(wg.zone), s.to.In(wg.zone)
-	end := to.Format("15:04 MST")
-	switch {
-	case s.to.Equal(schedule.Forever):
-		end = "no end"
-	case from.YearDay() != to.YearDay() || from.Year() != to.Year():
-		end = to.Format("Mon 2 Jan 2006 15:04 MST")
-	}
-	return fmt.Sprintf("%s, %s: %s – %s", l.label, what, from.Format("Mon 2 Jan 2006 15:04"), end)
+	return fmt.Sprintf("%s, %s: %s", l.label, what, textfmt.Span(s.from, s.to, wg.zone))
 }
 
 // leadText explains the lead time in the legend.
@@ -158,8 +155,15 @@ func leadText(lead time.Duration) string {
 	if lead <= 0 {
 		return "lead time: none, Kisi gets the role as access opens"
 	}
-	return "lead time: Kisi holds the role " + fmtLead(lead) + " ahead; doors stay shut"
+	return "lead time: Kisi holds the role " + schedule.FormatDuration(lead) + " ahead; doors stay shut"
 }
 
-// esc escapes text for SVG content and attribute values.
-func esc(s string) string { return html.EscapeString(s) }
+// esc escapes text for SVG content and attribute values: the markup
+// characters, quotes and whitespace other than the space as references, and
+// invalid UTF-8 and characters XML does not allow, control characters
+// among them, as U+FFFD.
+func esc(s string) string {
+	var b strings.Builder
+	_ = xml.EscapeText(&b, []byte(s)) // a strings.Builder does not fail
+	return b.String()
+}

@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/internal/textfmt"
+	"github.com/kisisync/kisisync/internal/times"
 	"github.com/kisisync/kisisync/schedule"
 )
 
@@ -23,6 +26,7 @@ const weekDays = 7
 
 // restriction is one of Kisi's time restrictions on a group, as far as
 // Kisi documents it: its name and zone (the hours are not documented).
+// Both are shown on one line.
 type restriction struct {
 	name, zone string
 }
@@ -32,13 +36,13 @@ func (r restriction) String() string {
 	if zone == "" {
 		zone = "no time zone given"
 	}
-	return fmt.Sprintf("Kisi time restriction: %s (%s)", r.name, zone)
+	return oneLine(fmt.Sprintf("Kisi time restriction: %s (%s)", r.name, zone))
 }
 
 // timeline is the member's week, per group: what the text and the SVG
 // draw.
 type timeline struct {
-	member  string // "m-bruno (Bruno Costa)"
+	member  string // "m-bruno (Bruno Costa)", on one line
 	at      time.Time
 	lead    time.Duration
 	problem string // why there is nothing to draw
@@ -61,7 +65,7 @@ type lane struct {
 	// windows counts the windows drawn: one per window of the lane that
 	// overlaps the week (its lead and buffers are parts of it).
 	windows int
-	note    string // said in the lane when it has nothing to draw
+	note    string // said of a source's lane that draws nothing in the week
 }
 
 // span is a stretch of one kind, clipped to the week.
@@ -77,16 +81,14 @@ type span struct {
 // newTimeline lays out the week of x from local midnight of x.At's day, per
 // group in the group's zone. lead is the policy's lead time;
 // restrictions are Kisi's time restrictions by group id (nil: unknown).
+// Labels taken from the input are put on one line (see [oneLine]).
 func newTimeline(x access.Explanation, lead time.Duration, restrictions map[int64][]restriction) timeline {
-	tl := timeline{member: x.MemberID, at: x.At, lead: lead, problem: x.Problem}
-	if x.Name != "" {
-		tl.member += " (" + x.Name + ")"
-	}
+	tl := timeline{member: oneLine(textfmt.MemberLabel(x.MemberID, x.Name, "")), at: x.At, lead: lead, problem: oneLine(x.Problem)}
 	if len(x.Groups) == 0 && tl.problem == "" {
 		tl.problem = "No group gives or could give this member access."
 	}
 	for _, g := range x.Groups {
-		zone := zoneOf(g.Zone)
+		zone := textfmt.Zone(g.Zone)
 		wg := weekOfGroup{id: g.GroupID, zone: zone, days: weekFrom(x.At, zone), restrictions: restrictions[g.GroupID]}
 		wg.lanes = append(wg.lanes, wg.accessLane(g.Windows, lead))
 		for _, sx := range g.Sources {
@@ -97,51 +99,28 @@ func newTimeline(x access.Explanation, lead time.Duration, restrictions map[int6
 	return tl
 }
 
+// oneLine replaces the control characters of s, newlines among them, with
+// spaces, so that a label from the input stays on its row.
+func oneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
 // weekFrom returns the local midnights of the seven days from at's local
 // day in loc, and the midnight that ends them: stepped by calendar day, so
-// a day with a DST change is 23 or 25 hours long.
+// a day with a DST change is 23 or 25 hours long. A midnight the clocks
+// skip is the instant they jump, as [schedule.WallTime] resolves it.
 func weekFrom(at time.Time, loc *time.Location) [weekDays + 1]time.Time {
 	var days [weekDays + 1]time.Time
 	y, m, d := at.In(loc).Date()
 	for i := range days {
-		days[i] = wallTime(y, m, d+i, 0, loc)
+		days[i] = schedule.WallTime(loc, y, m, d+i, 0, 0)
 	}
 	return days
-}
-
-// wallTime is the instant of a local wall-clock time (minutes may exceed
-// an hour and days a month; they are normalized). A time that does not
-// exist (a spring-forward gap) moves forward to the first valid instant:
-// time.Date does not promise which side of the gap it picks, so the
-// result is checked.
-func wallTime(y int, m time.Month, d, minutes int, loc *time.Location) time.Time {
-	t := time.Date(y, m, d, 0, minutes, 0, 0, loc)
-	want := time.Date(y, m, d, 0, minutes, 0, 0, time.UTC) // the wall clock asked for, normalized
-	got := wallClock(t)
-	if got.Equal(want) {
-		// An ambiguous time (the autumn overlap) takes the earlier
-		// instant, in the zone before the change.
-		start, _ := t.ZoneBounds()
-		_, off := t.Zone()
-		_, before := start.Add(-time.Second).Zone()
-		if early := t.Add(-time.Duration(before-off) * time.Second); before > off && early.Before(start) && wallClock(early).Equal(want) {
-			return early
-		}
-		return t
-	}
-	// In a gap, the first valid instant is the transition that made it:
-	// the end of the zone t is in when t fell before the gap, else its
-	// start.
-	start, end := t.ZoneBounds()
-	if got.Before(want) {
-		return end
-	}
-	return start
-}
-
-// wallClock is the local wall-clock time of t, as the same reading in UTC.
-func wallClock(t time.Time) time.Time {
-	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC)
 }
 
 // clip clips [s, e) to the group's week; ok is false when nothing is left.
@@ -162,29 +141,31 @@ func (wg *weekOfGroup) add(l *lane, kind string, s, e time.Time, w int) {
 	}
 }
 
-// accessLane draws the merged windows, each with the lead time before its
-// start, when Kisi is given the role.
+// accessLane draws the merged windows (sorted, as an Explanation gives
+// them), each with the lead time before its start, when Kisi is given the
+// role. A lead starts no earlier than the end of the window before: there
+// the member has access, and Kisi holds the role for it.
 func (wg *weekOfGroup) accessLane(windows []schedule.Interval, lead time.Duration) lane {
 	l := lane{label: "access"}
+	var prevEnd time.Time
 	for _, w := range windows {
-		if _, _, ok := wg.clip(w.Start.Add(-lead), w.End); !ok {
+		leadStart := times.Later(w.Start.Add(-lead), prevEnd)
+		prevEnd = times.Later(w.End, prevEnd)
+		if _, _, ok := wg.clip(times.Earlier(leadStart, w.Start), w.End); !ok {
 			continue
 		}
 		if lead > 0 {
-			wg.add(&l, kindLead, w.Start.Add(-lead), w.Start, l.windows)
+			wg.add(&l, kindLead, leadStart, w.Start, l.windows)
 		}
 		wg.add(&l, kindAccess, w.Start, w.End, l.windows)
 		l.windows++
-	}
-	if len(windows) == 0 {
-		l.note = "no access this week"
 	}
 	return l
 }
 
 // sourceLane draws a source's windows, the buffer apart from the core.
 func (wg *weekOfGroup) sourceLane(sx access.SourceExplanation) lane {
-	l := lane{label: sourceLabel(sx)}
+	l := lane{label: oneLine(sourceLabel(sx))}
 	for _, w := range sx.Windows {
 		if _, _, ok := wg.clip(w.Start, w.End); !ok {
 			continue
@@ -202,7 +183,7 @@ func (wg *weekOfGroup) sourceLane(sx access.SourceExplanation) lane {
 		l.windows++
 	}
 	if len(sx.Windows) == 0 {
-		l.note = "gives no access (" + string(sx.Code) + ")"
+		l.note = oneLine("gives no access (" + string(sx.Code) + ")")
 	}
 	return l
 }
@@ -247,7 +228,7 @@ func (wg *weekOfGroup) onDay(l lane, d int) []span {
 	var out []span
 	for _, s := range l.spans {
 		if s.start.Before(wg.days[d+1]) && s.end.After(wg.days[d]) {
-			s.start, s.end = maxTime(s.start, wg.days[d]), minTime(s.end, wg.days[d+1])
+			s.start, s.end = times.Later(s.start, wg.days[d]), times.Earlier(s.end, wg.days[d+1])
 			out = append(out, s)
 		}
 	}
@@ -280,20 +261,20 @@ func (wg *weekOfGroup) undrawn() []lane {
 func renderTimeline(tl timeline, width int) string {
 	var b strings.Builder
 	cols := columnsPerDay(width)
-	fmt.Fprintf(&b, "Timeline of member %s, a week from %s:\n", tl.member, tl.at.Format("Mon 2 Jan 2006"))
+	fmt.Fprintf(&b, "%s:\n", tl.heading())
 	if tl.lead > 0 {
-		fmt.Fprintf(&b, "  # access   > lead time: Kisi holds the role %s ahead, doors shut\n", fmtLead(tl.lead))
+		fmt.Fprintf(&b, "  # access   > lead time: Kisi holds the role %s ahead, doors shut\n", schedule.FormatDuration(tl.lead))
 	} else {
 		fmt.Fprintf(&b, "  # access   (no lead time: Kisi gets the role as access opens)\n")
 	}
-	fmt.Fprintf(&b, "  = source   + buffer   v now   (one column: %s)\n", fmtMinutes(24*60/cols))
+	fmt.Fprintf(&b, "  = source   + buffer   v now   (one column: %s)\n", textfmt.Duration(24*time.Hour/time.Duration(cols)))
 	if tl.problem != "" && len(tl.groups) == 0 {
 		fmt.Fprintf(&b, "\nNothing to draw: %s\n", tl.problem)
 		return b.String()
 	}
 	indent := strings.Repeat(" ", textDayWidth+1+textLaneWidth+1)
 	for _, wg := range tl.groups {
-		fmt.Fprintf(&b, "\nGroup %d (%s), %s – %s:\n", wg.id, wg.zone, wg.days[0].Format("Mon 2 Jan"), wg.days[weekDays-1].Format("Mon 2 Jan 2006"))
+		fmt.Fprintf(&b, "\n%s:\n", wg.heading())
 		for _, r := range wg.restrictions {
 			fmt.Fprintf(&b, "  %s\n", r)
 		}
@@ -306,9 +287,9 @@ func renderTimeline(tl timeline, width int) string {
 				if c, ok := column(bounds, tl.at); ok {
 					marker[c+1] = 'v'
 				}
-				fmt.Fprintf(&b, "%-*s %-*s %s\n", textDayWidth, "", textLaneWidth, "now "+tl.at.In(wg.zone).Format("15:04 MST"), strings.TrimRight(string(marker), " "))
+				fmt.Fprintf(&b, "%-*s %-*s %s\n", textDayWidth, "", textLaneWidth, "now "+textfmt.Clock(tl.at, wg.zone), strings.TrimRight(string(marker), " "))
 			}
-			day := wg.days[d].In(wg.zone).Format("Mon 2 Jan")
+			day := wg.dayLabel(d)
 			for li, l := range wg.lanes {
 				if !wg.shown(li, d) {
 					continue
@@ -328,6 +309,25 @@ func renderTimeline(tl timeline, width int) string {
 		}
 	}
 	return b.String()
+}
+
+// heading titles the timeline. It names no date: each group's week is
+// its own local days, which its heading names.
+func (tl timeline) heading() string {
+	return "Timeline of member " + tl.member + ", a week from today, per group"
+}
+
+// heading titles a group's week with its zone and its local days: "Group
+// 102 (Europe/Berlin), Wed 10 Jun – Tue 16 Jun 2026". textfmt has no
+// layout for a span of dates without the time of day.
+func (wg *weekOfGroup) heading() string {
+	return fmt.Sprintf("Group %d (%s), %s – %s", wg.id, wg.zone, wg.dayLabel(0), wg.days[weekDays-1].In(wg.zone).Format("Mon 2 Jan 2006"))
+}
+
+// dayLabel labels the row of day d: "Wed 10 Jun", compact so that it fits
+// the day column (textfmt's layouts carry the year and the time of day).
+func (wg *weekOfGroup) dayLabel(d int) string {
+	return wg.days[d].In(wg.zone).Format("Mon 2 Jan")
 }
 
 // hourRuler labels the hours of a day row of cols columns, every 3 hours
@@ -356,7 +356,7 @@ func (wg *weekOfGroup) columns(d, cols int) []time.Time {
 	y, m, day := wg.days[d].In(wg.zone).Date()
 	out := []time.Time{wg.days[d]}
 	for k := 1; k < cols; k++ {
-		t := wallTime(y, m, day, k*24*60/cols, wg.zone)
+		t := schedule.WallTime(wg.zone, y, m, day, 0, k*24*60/cols)
 		if t.Before(out[len(out)-1]) {
 			t = out[len(out)-1]
 		}
@@ -392,7 +392,7 @@ func drawRow(spans []span, bounds []time.Time) (row string, skipped bool) {
 		cover := map[string]time.Duration{}
 		best := ""
 		for _, s := range spans {
-			if d := minTime(s.end, bounds[i+1]).Sub(maxTime(s.start, bounds[i])); d > 0 {
+			if d := times.Earlier(s.end, bounds[i+1]).Sub(times.Later(s.start, bounds[i])); d > 0 {
 				cover[s.kind] += d
 			}
 		}
@@ -417,43 +417,4 @@ func clipLabel(s string, width int) string {
 	}
 	r := []rune(s)
 	return string(r[:width-2]) + ".."
-}
-
-// fmtLead is a lead time for the legend: "20m", "1h30m".
-func fmtLead(d time.Duration) string {
-	s := d.String()
-	s = strings.TrimSuffix(s, "0s")
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	if s == "" {
-		return "0m"
-	}
-	return s
-}
-
-// fmtMinutes is a column's span: "3 hours", "30 minutes".
-func fmtMinutes(m int) string {
-	switch {
-	case m == 60:
-		return "1 hour"
-	case m%60 == 0:
-		return fmt.Sprintf("%d hours", m/60)
-	default:
-		return fmt.Sprintf("%d minutes", m)
-	}
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
-}
-
-func minTime(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
 }

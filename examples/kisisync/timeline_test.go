@@ -199,37 +199,6 @@ func TestTimelineDST(t *testing.T) {
 	}
 }
 
-// TestWallTime checks the DST policy of the ruler: a local time that does
-// not exist moves forward to the first valid instant, an ambiguous one
-// takes the earlier instant.
-func TestWallTime(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name    string
-		zone    string
-		y       int
-		m       time.Month
-		d, min  int
-		want    string
-		wantOff string
-	}{
-		{name: "plain", zone: "Europe/Berlin", y: 2026, m: time.June, d: 10, min: 8*60 + 40, want: "2026-06-10T08:40:00+02:00"},
-		{name: "spring gap, east of UTC", zone: "Europe/Berlin", y: 2026, m: time.March, d: 29, min: 2*60 + 30, want: "2026-03-29T03:00:00+02:00"},
-		{name: "spring gap, west of UTC", zone: "America/New_York", y: 2026, m: time.March, d: 8, min: 2*60 + 30, want: "2026-03-08T03:00:00-04:00"},
-		{name: "midnight gap", zone: "America/Santiago", y: 2026, m: time.September, d: 6, min: 0, want: "2026-09-06T01:00:00-03:00"},
-		{name: "autumn overlap, east of UTC", zone: "Europe/Berlin", y: 2026, m: time.October, d: 25, min: 2*60 + 30, want: "2026-10-25T02:30:00+02:00"},
-		{name: "autumn overlap, west of UTC", zone: "America/New_York", y: 2026, m: time.November, d: 1, min: 60 + 30, want: "2026-11-01T01:30:00-04:00"},
-		{name: "minutes past midnight roll over", zone: "Europe/Berlin", y: 2026, m: time.June, d: 30, min: 24 * 60, want: "2026-07-01T00:00:00+02:00"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			got := wallTime(tc.y, tc.m, tc.d, tc.min, mustZone(t, tc.zone))
-			require.Equal(t, tc.want, got.Format(time.RFC3339))
-		})
-	}
-}
-
 // svgNode is any element of an SVG document.
 type svgNode struct {
 	XMLName  xml.Name
@@ -331,17 +300,29 @@ func TestRenderSVG(t *testing.T) {
 			}
 		}
 	})
-	require.Equal(t, "Timeline of member m-1 ("+name+"), a week from Wed 10 Jun 2026", title)
+	require.Equal(t, "Timeline of member m-1 ("+name+"), a week from today, per group", title)
 	for _, want := range []string{"booking bk-1 (" + ref + ")", "Kisi time restriction: Hours <&> (Europe/Berlin)", "access", "plan p-1 (flex)", "Wed 10 Jun", "Tue 16 Jun", "gives no access (plan_pending)"} {
 		require.Contains(t, texts, want)
 	}
-	for k, n := range rects {
-		want := 1
-		if strings.HasSuffix(k, "/buffer") && n == 2 {
-			want = 2 // before and after on the same day
-		}
-		require.Equal(t, want, n, "one rect per stretch of a window per day: %s", k)
+	// One rect per stretch of a window per day, by
+	// group/lane/window/day/kind; a buffer before and one after on the
+	// same day are two.
+	wantRects := map[string]int{}
+	for d := range weekDays {
+		wantRects[fmt.Sprintf("101/0/0/%d/access", d)] = 1 // the open plan's access; its lead is before the week
+		wantRects[fmt.Sprintf("101/1/0/%d/source", d)] = 1 // the open plan
 	}
+	for w, d := range []int{0, 1, 2, 5} { // the booking, then the desk days
+		wantRects[fmt.Sprintf("102/0/%d/%d/lead", w, d)] = 1
+		wantRects[fmt.Sprintf("102/0/%d/%d/access", w, d)] = 1
+	}
+	// The booking, then the desk.
+	wantRects["102/1/0/0/source"], wantRects["102/1/0/0/buffer"] = 1, 2
+	for w, d := range []int{1, 2, 5} {
+		wantRects[fmt.Sprintf("102/2/%d/%d/source", w, d)] = 1
+		wantRects[fmt.Sprintf("102/2/%d/%d/buffer", w, d)] = 2
+	}
+	require.Empty(t, cmp.Diff(wantRects, rects))
 	// The windows of each lane in the week: the open plan, the booking and
 	// the three desk days (their merged access too).
 	wantWindows := map[string]int{"101/0": 1, "101/1": 1, "102/0": 4, "102/1": 1, "102/2": 3}
@@ -457,4 +438,182 @@ func TestTimelineCommands(t *testing.T) {
 		require.Contains(t, stdout, fmt.Sprintf("Group %d (Europe/Berlin)", group))
 		require.NotContains(t, stdout, "Kisi time restriction", "explain reads no Kisi")
 	})
+}
+
+// TestLeadTimeLegend checks that the legends print the lead time as the
+// policy reads it, seconds included.
+func TestLeadTimeLegend(t *testing.T) {
+	t.Parallel()
+	x := access.Explanation{MemberID: "m-x", At: time.Date(2026, time.June, 10, 8, 0, 0, 0, time.UTC), Problem: "Member m-x is unknown."}
+	tests := []struct {
+		lead time.Duration
+		want string
+	}{
+		{lead: 30 * time.Second, want: "30s"},
+		{lead: 90 * time.Second, want: "1m30s"},
+		{lead: 10 * time.Second, want: "10s"},
+		{lead: 20 * time.Minute, want: "20m"},
+		{lead: time.Hour, want: "1h"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.want, func(t *testing.T) {
+			t.Parallel()
+			text := renderTimeline(newTimeline(x, tc.lead, nil), 100)
+			require.Contains(t, text, "> lead time: Kisi holds the role "+tc.want+" ahead, doors shut\n")
+			require.Equal(t, "lead time: Kisi holds the role "+tc.want+" ahead; doors stay shut", leadText(tc.lead))
+		})
+	}
+}
+
+// leadRect is a rect of the lead time in the access lane of an SVG.
+type leadRect struct {
+	x, width float64
+	title    string
+}
+
+// leadRects returns the lead rects of the access lanes of doc, in order.
+func leadRects(t *testing.T, doc []byte) []leadRect {
+	t.Helper()
+	var root svgNode
+	require.NoError(t, xml.Unmarshal(doc, &root))
+	var out []leadRect
+	root.walk(func(n *svgNode) {
+		if n.XMLName.Local != "rect" || n.attr("class") != kindLead || n.attr("data-lane") != "0" {
+			return
+		}
+		r := leadRect{x: atof(t, n.attr("x")), width: atof(t, n.attr("width"))}
+		for _, c := range n.Children {
+			if c.XMLName.Local == "title" {
+				r.title = c.Text
+			}
+		}
+		out = append(out, r)
+	})
+	return out
+}
+
+// TestLeadAfterPreviousWindow checks that a lead time starts no earlier
+// than the end of the access window before it: the text draws access
+// where the member has it, and the SVG's lead rect and tooltip start at
+// that end.
+func TestLeadAfterPreviousWindow(t *testing.T) {
+	t.Parallel()
+	berlin := mustZone(t, "Europe/Berlin")
+	on := func(h, m int) time.Time { return time.Date(2026, time.June, 10, h, m, 0, 0, berlin) }
+	hours := func(h, m int) float64 { return svgChartX + (float64(h)+float64(m)/60)*svgHourW }
+	tests := []struct {
+		name      string
+		windows   []schedule.Interval
+		lead      time.Duration
+		wantRow   string // the access lane on Wed 10 Jun, half-hours
+		wantLeads []leadRect
+	}{
+		{
+			name:    "gap shorter than the lead",
+			windows: []schedule.Interval{iv(on(9, 0), on(10, 0)), iv(on(10, 10), on(11, 0))},
+			lead:    20 * time.Minute,
+			wantRow: strings.Repeat(".", 17) + ">####" + strings.Repeat(".", 26),
+			wantLeads: []leadRect{
+				{x: hours(8, 40), width: 20 * svgHourW / 60.0, title: "access, lead time (Kisi holds the role): Wed 10 Jun 2026 08:40–09:00 CEST"},
+				{x: hours(10, 0), width: 10 * svgHourW / 60.0, title: "access, lead time (Kisi holds the role): Wed 10 Jun 2026 10:00–10:10 CEST"},
+			},
+		},
+		{
+			// Half-hour 09:00–09:30 is 20 minutes of access; a lead drawn
+			// over it would fill all 30 and win the column.
+			name:    "lead over access would fill the column",
+			windows: []schedule.Interval{iv(on(9, 0), on(9, 20)), iv(on(9, 30), on(10, 30))},
+			lead:    30 * time.Minute,
+			wantRow: strings.Repeat(".", 17) + ">###" + strings.Repeat(".", 27),
+			wantLeads: []leadRect{
+				{x: hours(8, 30), width: 30 * svgHourW / 60.0, title: "access, lead time (Kisi holds the role): Wed 10 Jun 2026 08:30–09:00 CEST"},
+				{x: hours(9, 20), width: 10 * svgHourW / 60.0, title: "access, lead time (Kisi holds the role): Wed 10 Jun 2026 09:20–09:30 CEST"},
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			x := access.Explanation{MemberID: "m-1", At: on(8, 0),
+				Groups: []access.GroupExplanation{{GroupID: 1, Zone: "Europe/Berlin", Windows: tc.windows}}}
+			tl := newTimeline(x, tc.lead, nil)
+			require.Equal(t, tc.wantRow, row(t, renderTimeline(tl, 100), "Wed 10 Jun", "access"))
+			got := leadRects(t, renderSVG(tl))
+			require.Len(t, got, len(tc.wantLeads))
+			for i, want := range tc.wantLeads {
+				require.InDelta(t, want.x, got[i].x, 0.05, "lead %d starts", i)
+				require.InDelta(t, want.width, got[i].width, 0.05, "lead %d is long", i)
+				require.Equal(t, want.title, got[i].title, "lead %d", i)
+			}
+		})
+	}
+}
+
+// TestTimelineControlCharacters checks that labels with control characters
+// (a member's name read from JSON may hold any) keep the text timeline one
+// line per row and the SVG well-formed XML.
+func TestTimelineControlCharacters(t *testing.T) {
+	t.Parallel()
+	const name, ref = "Ann\x01\nLee", "room\r2\t\x7f"
+	x := bookingWeek(t, name, ref)
+	rules := map[int64][]restriction{102: {{name: "Office\nhours\x02", zone: "Europe/Berlin"}}}
+	tl := newTimeline(x, 20*time.Minute, rules)
+
+	plain := newTimeline(bookingWeek(t, "Ann  Lee", "room 2  "), 20*time.Minute,
+		map[int64][]restriction{102: {{name: "Office hours ", zone: "Europe/Berlin"}}})
+	require.Empty(t, cmp.Diff(renderTimeline(plain, 100), renderTimeline(tl, 100)), "a control character is a space")
+
+	doc := renderSVG(tl)
+	wellFormed(t, doc)
+	var root svgNode
+	require.NoError(t, xml.Unmarshal(doc, &root))
+	var texts []string
+	root.walk(func(n *svgNode) {
+		if n.XMLName.Local == "text" {
+			texts = append(texts, n.Text)
+		}
+	})
+	require.Contains(t, texts, "booking bk-1 (room 2  )")
+	require.Contains(t, texts, "Kisi time restriction: Office hours  (Europe/Berlin)")
+}
+
+// TestEscapeSVG checks that esc gives text any XML parser reads: control
+// characters and invalid UTF-8 become U+FFFD, markup is escaped.
+func TestEscapeSVG(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ in, want string }{
+		{in: `a<b>&"c'`, want: `a<b>&"c'`},
+		{in: "a\x01b", want: "a\uFFFDb"},
+		{in: "a\xffb", want: "a\uFFFDb"},
+		{in: "tab\tline\nend", want: "tab\tline\nend"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			t.Parallel()
+			doc := []byte(`<text a="` + esc(tc.in) + `">` + esc(tc.in) + `</text>`)
+			wellFormed(t, doc)
+			var n svgNode
+			require.NoError(t, xml.Unmarshal(doc, &n))
+			require.Equal(t, tc.want, n.Text)
+			require.Equal(t, tc.want, n.attr("a"))
+		})
+	}
+}
+
+// TestTimelineHeadingZone checks that no date in --at's zone heads the
+// timeline: at 23:30 UTC on Wed 10 Jun it is already Thursday in Berlin,
+// where the group's week starts.
+func TestTimelineHeadingZone(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, time.June, 10, 23, 30, 0, 0, time.UTC)
+	x := access.Explanation{MemberID: "m-1", At: at,
+		Groups: []access.GroupExplanation{{GroupID: 1, Zone: "Europe/Berlin", Windows: []schedule.Interval{iv(at, at.Add(time.Hour))}}}}
+	tl := newTimeline(x, 0, nil)
+	text := renderTimeline(tl, 100)
+	require.Contains(t, text, "\nGroup 1 (Europe/Berlin), Thu 11 Jun – Wed 17 Jun 2026:\n")
+	require.Contains(t, text, "now 01:30 CEST")
+	require.NotContains(t, text, "Wed 10 Jun")
+	svg := string(renderSVG(tl))
+	require.Contains(t, svg, "Group 1 (Europe/Berlin), Thu 11 Jun – Wed 17 Jun 2026")
+	require.NotContains(t, svg, "Wed 10 Jun")
 }
