@@ -582,6 +582,9 @@ const linkHorizon = 48 * time.Hour
 // diff is the pure core of Plan.
 func diff(in diffInput) *Changes {
 	c := &Changes{At: in.now, Changes: []Change{}}
+	if in.hold.memo == nil {
+		in.hold.memo = &nightsMemo{}
+	}
 	view, store, skip, adopted := settleIntents(c, in.recs, in.res)
 	want, desired := wanted(in)
 
