@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -178,6 +179,9 @@ func (r *Reconciler) Plan(ctx context.Context, s Snapshot) (*Changes, error) {
 // blocked moves out of c the grant creates that a role this SDK does not
 // manage blocks, or notes that they will replace it.
 func (r *Reconciler) blocked(ctx context.Context, c *Changes, recs []Record) error {
+	if !slices.ContainsFunc(c.Changes, func(ch Change) bool { return ch.Action == ActionCreate && ch.Object == ObjectGrant }) {
+		return nil
+	}
 	owned := make(map[int64]bool) // Kisi ids of the roles the Store records
 	users := make(map[string]Record)
 	for _, rec := range recs {
@@ -441,16 +445,142 @@ func memberIndex(s Snapshot) map[string]Member {
 // whether the Store changed since a plan was made (and that the plan was
 // made for this organization).
 //
-// It hashes each record's JSON form, so every field counts, including
-// fields added later.
+// It hashes each record's JSON form, as [json.Encoder] writes it, so every
+// field counts, including fields added later. Records are written by
+// appendRecordJSON when it can, with the same bytes.
 func fingerprint(org string, recs []Record) string {
 	h := sha256.New()
 	_, _ = h.Write(append([]byte(org), 0)) // a hash never fails
-	enc := json.NewEncoder(h)
+	var enc *json.Encoder
+	buf := make([]byte, 0, 64<<10)
 	for i := range recs {
-		_ = enc.Encode(&recs[i]) // a Record always encodes; the hash never fails
+		n := len(buf)
+		var ok bool
+		if buf, ok = appendRecordJSON(buf, &recs[i]); !ok {
+			buf = buf[:n]
+			_, _ = h.Write(buf)
+			buf = buf[:0]
+			if enc == nil {
+				enc = json.NewEncoder(h)
+			}
+			_ = enc.Encode(&recs[i]) // a Record always encodes; the hash never fails
+			continue
+		}
+		if len(buf) >= 32<<10 {
+			_, _ = h.Write(buf)
+			buf = buf[:0]
+		}
 	}
+	_, _ = h.Write(buf)
 	return hex.EncodeToString(h.Sum(nil)[:12])
+}
+
+// appendRecordJSON appends rec as [json.Encoder] encodes it, newline
+// included, when its strings need no escaping and its times encode;
+// otherwise it reports false (and what it appended is to be dropped).
+func appendRecordJSON(b []byte, rec *Record) ([]byte, bool) {
+	ok := true
+	str := func(name, v string, omitEmpty bool) {
+		if omitEmpty && v == "" {
+			return
+		}
+		b = append(b, '"')
+		b = append(b, name...)
+		b = append(b, `":"`...)
+		for i := 0; i < len(v); i++ {
+			if c := v[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+				ok = false
+				return
+			}
+		}
+		b = append(b, v...)
+		b = append(b, `",`...)
+	}
+	num := func(name string, v int64) {
+		if v != 0 {
+			b = append(b, '"')
+			b = append(b, name...)
+			b = append(b, `":`...)
+			b = strconv.AppendInt(b, v, 10)
+			b = append(b, ',')
+		}
+	}
+	flag := func(name string, v bool) {
+		if v {
+			b = append(b, '"')
+			b = append(b, name...)
+			b = append(b, `":true,`...)
+		}
+	}
+	instant := func(t time.Time) {
+		b = append(b, '"')
+		if out, err := t.AppendText(b); err == nil {
+			b = out
+		} else {
+			ok = false
+		}
+		b = append(b, '"')
+	}
+	at := func(name string, t time.Time) {
+		if !t.IsZero() {
+			b = append(b, '"')
+			b = append(b, name...)
+			b = append(b, `":`...)
+			instant(t)
+			b = append(b, ',')
+		}
+	}
+	b = append(b, '{')
+	str("key", rec.Key, false)
+	str("kind", string(rec.Kind), false)
+	str("state", string(rec.State), true)
+	num("kisi_id", rec.KisiID)
+	str("email", rec.Email, true)
+	str("member_id", rec.MemberID, true)
+	num("group_id", rec.GroupID)
+	num("user_id", rec.UserID)
+	if rec.Window != (schedule.Interval{}) {
+		b = append(b, `"window":{"start":`...)
+		instant(rec.Window.Start)
+		b = append(b, `,"end":`...)
+		if rec.Window.IsOpenEnded() {
+			b = append(b, "null"...)
+		} else {
+			instant(rec.Window.End)
+		}
+		b = append(b, "},"...)
+	}
+	if len(rec.Sources) > 0 {
+		b = append(b, `"sources":[`...)
+		for _, src := range rec.Sources {
+			b = append(b, '{')
+			str("kind", src.Kind, false)
+			str("id", src.ID, false)
+			b[len(b)-1] = '}'
+			b = append(b, ',')
+		}
+		b[len(b)-1] = ']'
+		b = append(b, ',')
+	}
+	str("booking_id", rec.BookingID, true)
+	str("name", rec.Name, true)
+	flag("send_link", rec.SendLink)
+	flag("qr", rec.QR)
+	str("secret", rec.Secret, true)
+	str("qr_image", rec.QRImage, true)
+	flag("notified", rec.Notified)
+	flag("created", rec.Created)
+	flag("managed", rec.Managed)
+	flag("invited", rec.Invited)
+	flag("confirmed", rec.Confirmed)
+	str("reason", rec.Reason, true)
+	str("class", string(rec.Class), true)
+	num("attempts", int64(rec.Attempts))
+	at("retry_at", rec.RetryAt)
+	at("updated", rec.Updated)
+	b[len(b)-1] = '}'
+	b = append(b, '\n')
+	return b, ok
 }
 
 // resolution is what Plan found in Kisi for a pending intent.
