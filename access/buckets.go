@@ -40,8 +40,9 @@ type hashed struct {
 }
 
 // hashStrings returns the hashes of the non-empty strings str(i), i < n,
-// sorted by hash then index: bucketed on the hash's top 8 bits, then each
-// bucket, small enough to stay in the cache, sorted.
+// sorted by hash then index: bucketed on the hash's top 8 bits, each large
+// bucket again on the next 8 bits, then each bucket, small enough to stay
+// in the cache and short however many strings there are, sorted.
 func hashStrings(n int, str func(i int) string) []hashed {
 	seed := maphash.MakeSeed()
 	hs := make([]hashed, 0, n)
@@ -50,16 +51,25 @@ func hashStrings(n int, str func(i int) string) []hashed {
 			hs = append(hs, hashed{h: maphash.String(seed, s), i: int32(i)})
 		}
 	}
-	var bounds [257]int32
+	byHash := func(x, y hashed) int {
+		if c := cmp.Compare(x.h, y.h); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.i, y.i)
+	}
+	var bounds, bounds2 [257]int32
 	var next [256]int32
 	bucketSort(hs, 256, func(x *hashed) int32 { return int32(x.h >> 56) }, bounds[:], next[:])
 	for b := range 256 {
-		slices.SortFunc(hs[bounds[b]:bounds[b+1]], func(x, y hashed) int {
-			if c := cmp.Compare(x.h, y.h); c != 0 {
-				return c
-			}
-			return cmp.Compare(x.i, y.i)
-		})
+		part := hs[bounds[b]:bounds[b+1]]
+		if len(part) <= 64 {
+			slices.SortFunc(part, byHash)
+			continue
+		}
+		bucketSort(part, 256, func(x *hashed) int32 { return int32(x.h >> 48 & 0xff) }, bounds2[:], next[:])
+		for b2 := range 256 {
+			slices.SortFunc(part[bounds2[b2]:bounds2[b2+1]], byHash)
+		}
 	}
 	return hs
 }
