@@ -244,6 +244,9 @@ type memOrg struct {
 	// one; tokens only grow.
 	token   int64
 	records map[string]Record
+	// keys are the keys of records, sorted, or nil when a key was added
+	// or removed since they were last sorted.
+	keys []string
 }
 
 type memoryStore struct {
@@ -308,19 +311,24 @@ func (m *memoryStore) Load(ctx context.Context, org string) ([]Record, error) {
 	if o == nil {
 		return []Record{}, nil
 	}
-	// Sort the keys, not the records (large structs), and fill the result
-	// and the copies of the sources in one allocation each.
-	keys := make([]string, 0, len(o.records))
-	nSources := 0
-	for k, r := range o.records {
-		keys = append(keys, k)
-		nSources += len(r.Sources)
+	// Sort the keys, not the records (large structs), once for as long as
+	// no key is added or removed, and fill the result and the copies of
+	// the sources in one allocation each.
+	if o.keys == nil {
+		o.keys = make([]string, 0, len(o.records))
+		for k := range o.records {
+			o.keys = append(o.keys, k)
+		}
+		slices.Sort(o.keys)
 	}
-	slices.Sort(keys)
-	out := make([]Record, len(keys))
-	sources := make([]Source, 0, nSources)
-	for i, k := range keys {
+	out := make([]Record, len(o.keys))
+	nSources := 0
+	for i, k := range o.keys {
 		out[i] = o.records[k]
+		nSources += len(out[i].Sources)
+	}
+	sources := make([]Source, 0, nSources)
+	for i := range out {
 		if src := out[i].Sources; src != nil {
 			n := len(sources)
 			sources = append(sources, src...)
@@ -343,7 +351,11 @@ func (m *memoryStore) Put(ctx context.Context, org string, token int64, rec Reco
 	if err := m.fenced(org, token); err != nil {
 		return err
 	}
-	m.org(org).records[rec.Key] = cloneRecord(rec)
+	o := m.org(org)
+	if _, ok := o.records[rec.Key]; !ok {
+		o.keys = nil
+	}
+	o.records[rec.Key] = cloneRecord(rec)
 	return nil
 }
 
@@ -357,7 +369,11 @@ func (m *memoryStore) Delete(ctx context.Context, org string, token int64, key s
 	if err := m.fenced(org, token); err != nil {
 		return err
 	}
-	delete(m.orgs[org].records, key)
+	o := m.orgs[org]
+	if _, ok := o.records[key]; ok {
+		delete(o.records, key)
+		o.keys = nil
+	}
 	return nil
 }
 
