@@ -993,20 +993,51 @@ type wantEntry struct {
 
 // wanted returns the wanted grants and links in key order, one per key
 // (the last of the grants or links with one key).
+//
+// The grants come from Desired sorted by email then group; a role's key
+// is "role/", its group's decimal form, "/" and the email, and "/" sorts
+// before every digit, so a stable counting sort on the groups, in the
+// order of their decimal forms, puts them in key order in linear time.
+// The result is checked, and sorted if it is not in order.
 func wanted(in diffInput) []wantEntry {
-	want := make([]wantEntry, 0, len(in.grants)+len(in.links))
-	for i := range in.grants {
-		want = append(want, wantEntry{key: RoleKey(in.grants[i].Email, in.grants[i].GroupID), i: i})
-	}
+	want := make([]wantEntry, len(in.links)+len(in.grants))
+	// "link/" sorts before "role/".
+	links, roles := want[:len(in.links)], want[len(in.links):]
 	for i := range in.links {
-		want = append(want, wantEntry{key: LinkKey(in.links[i].BookingID, in.links[i].GroupID), i: len(in.grants) + i})
+		links[i] = wantEntry{key: LinkKey(in.links[i].BookingID, in.links[i].GroupID), i: len(in.grants) + i}
 	}
-	slices.SortFunc(want, func(a, b wantEntry) int {
-		if c := strings.Compare(a.key, b.key); c != 0 {
-			return c
+	slices.SortFunc(links, cmpWant)
+
+	bucket := make(map[int64]int)
+	var groups []int64
+	for i := range in.grants {
+		if _, ok := bucket[in.grants[i].GroupID]; !ok {
+			bucket[in.grants[i].GroupID] = 0
+			groups = append(groups, in.grants[i].GroupID)
 		}
-		return cmp.Compare(a.i, b.i)
+	}
+	slices.SortFunc(groups, func(a, b int64) int {
+		return strings.Compare(strconv.FormatInt(a, 10), strconv.FormatInt(b, 10))
 	})
+	next := make([]int, len(groups))
+	for k, g := range groups {
+		bucket[g] = k
+	}
+	for i := range in.grants {
+		next[bucket[in.grants[i].GroupID]]++
+	}
+	for k, sum := 0, 0; k < len(next); k++ {
+		next[k], sum = sum, sum+next[k]
+	}
+	for i := range in.grants {
+		k := bucket[in.grants[i].GroupID]
+		roles[next[k]] = wantEntry{key: RoleKey(in.grants[i].Email, in.grants[i].GroupID), i: i}
+		next[k]++
+	}
+	if !slices.IsSortedFunc(roles, cmpWant) {
+		slices.SortFunc(roles, cmpWant)
+	}
+
 	out := want[:0]
 	for _, w := range want {
 		if len(out) > 0 && out[len(out)-1].key == w.key {
@@ -1016,6 +1047,14 @@ func wanted(in diffInput) []wantEntry {
 		out = append(out, w)
 	}
 	return out
+}
+
+// cmpWant orders wanted entries by key, then by their order in the input.
+func cmpWant(a, b wantEntry) int {
+	if c := strings.Compare(a.key, b.key); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.i, b.i)
 }
 
 // probe is what the plan compares of a wanted grant or link before it
