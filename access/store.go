@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -242,11 +243,32 @@ type memOrg struct {
 	expires time.Time
 	// token is the current term's token when holder is set, else the last
 	// one; tokens only grow.
-	token   int64
-	records map[string]Record
-	// keys are the keys of records, sorted, or nil when a key was added
-	// or removed since they were last sorted.
-	keys []string
+	token int64
+	// records are the organization's records, in key order unless
+	// unsorted is set (a key was added out of order or removed since
+	// Load last sorted them); index holds the position of each key.
+	records  []Record
+	index    map[string]int
+	unsorted bool
+}
+
+// sort puts o.records in key order, if they are not, and indexes them
+// again.
+func (o *memOrg) sort() {
+	if !o.unsorted {
+		return
+	}
+	order := make([]int, len(o.records))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(o.records[a].Key, o.records[b].Key) })
+	sorted := make([]Record, len(o.records))
+	for i, j := range order {
+		sorted[i] = o.records[j]
+		o.index[sorted[i].Key] = i
+	}
+	o.records, o.unsorted = sorted, false
 }
 
 type memoryStore struct {
@@ -257,7 +279,7 @@ type memoryStore struct {
 func (m *memoryStore) org(name string) *memOrg {
 	o := m.orgs[name]
 	if o == nil {
-		o = &memOrg{records: make(map[string]Record)}
+		o = &memOrg{index: make(map[string]int)}
 		m.orgs[name] = o
 	}
 	return o
@@ -311,20 +333,13 @@ func (m *memoryStore) Load(ctx context.Context, org string) ([]Record, error) {
 	if o == nil {
 		return []Record{}, nil
 	}
-	// Sort the keys, not the records (large structs), once for as long as
-	// no key is added or removed, and fill the result and the copies of
-	// the sources in one allocation each.
-	if o.keys == nil {
-		o.keys = make([]string, 0, len(o.records))
-		for k := range o.records {
-			o.keys = append(o.keys, k)
-		}
-		slices.Sort(o.keys)
-	}
-	out := make([]Record, len(o.keys))
+	// The records are kept in key order: copy them, and the sources in
+	// one allocation.
+	o.sort()
+	out := make([]Record, len(o.records))
+	copy(out, o.records)
 	nSources := 0
-	for i, k := range o.keys {
-		out[i] = o.records[k]
+	for i := range out {
 		nSources += len(out[i].Sources)
 	}
 	sources := make([]Source, 0, nSources)
@@ -352,10 +367,15 @@ func (m *memoryStore) Put(ctx context.Context, org string, token int64, rec Reco
 		return err
 	}
 	o := m.org(org)
-	if _, ok := o.records[rec.Key]; !ok {
-		o.keys = nil
+	if i, ok := o.index[rec.Key]; ok {
+		o.records[i] = cloneRecord(rec)
+		return nil
 	}
-	o.records[rec.Key] = cloneRecord(rec)
+	if n := len(o.records); n > 0 && o.records[n-1].Key > rec.Key {
+		o.unsorted = true
+	}
+	o.index[rec.Key] = len(o.records)
+	o.records = append(o.records, cloneRecord(rec))
 	return nil
 }
 
@@ -370,9 +390,18 @@ func (m *memoryStore) Delete(ctx context.Context, org string, token int64, key s
 		return err
 	}
 	o := m.orgs[org]
-	if _, ok := o.records[key]; ok {
-		delete(o.records, key)
-		o.keys = nil
+	if i, ok := o.index[key]; ok {
+		// Move the last record into the gap: the order is restored by the
+		// next Load.
+		last := len(o.records) - 1
+		if i != last {
+			o.records[i] = o.records[last]
+			o.index[o.records[i].Key] = i
+			o.unsorted = true
+		}
+		o.records[last] = Record{}
+		o.records = o.records[:last]
+		delete(o.index, key)
 	}
 	return nil
 }
