@@ -263,12 +263,25 @@ func (o *memOrg) sort() {
 		order[i] = i
 	}
 	slices.SortFunc(order, func(a, b int) int { return strings.Compare(o.records[a].Key, o.records[b].Key) })
-	sorted := make([]Record, len(o.records))
-	for i, j := range order {
-		sorted[i] = o.records[j]
-		o.index[sorted[i].Key] = i
+	// Move each record to its place, cycle by cycle: record order[i]
+	// goes to i. A placed record's order is set to its own index.
+	for i := range order {
+		if order[i] == i {
+			continue
+		}
+		held := o.records[i]
+		j := i
+		for order[j] != i {
+			o.records[j] = o.records[order[j]]
+			j, order[j] = order[j], j
+		}
+		o.records[j] = held
+		order[j] = j
 	}
-	o.records, o.unsorted = sorted, false
+	for i := range o.records {
+		o.index[o.records[i].Key] = i
+	}
+	o.unsorted = false
 }
 
 type memoryStore struct {
