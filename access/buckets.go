@@ -39,59 +39,68 @@ type hashed struct {
 	i int32
 }
 
-// hashStrings returns the hashes of the non-empty strings str(i), i < n,
-// sorted by hash then index: bucketed on the hash's top 8 bits, each large
-// bucket again on the next 8 bits, then each bucket, small enough to stay
-// in the cache and short however many strings there are, sorted.
-func hashStrings(n int, str func(i int) string) []hashed {
+// usableIDs reports, for each of n records with the IDs id(i), whether the
+// ID is usable: not empty, and not the ID of an earlier record.
+//
+// It fills no map: a first pass sets, for each ID, one bit of a bitset of
+// about 8 bits per record chosen by the ID's hash, and notes the bits set
+// twice; an ID whose bit was set once is unique. The few others (about one
+// in nine) are sorted by hash and compared. The bitsets, a megabyte for a
+// million records, mostly stay in the cache, and the rest of the work is
+// sequential.
+func usableIDs(n int, id func(i int) string) []bool {
+	ok := make([]bool, n)
 	seed := maphash.MakeSeed()
-	hs := make([]hashed, 0, n)
+	bits := 64
+	for bits < 8*n {
+		bits <<= 1
+	}
+	mask := uint64(bits - 1)
+	once, twice := make([]uint64, bits/64), make([]uint64, bits/64)
+	hs := make([]uint64, n)
 	for i := range n {
-		if s := str(i); s != "" {
-			hs = append(hs, hashed{h: maphash.String(seed, s), i: int32(i)})
+		s := id(i)
+		if s == "" {
+			continue
+		}
+		h := maphash.String(seed, s)
+		hs[i] = h
+		b := h & mask
+		if once[b>>6]&(1<<(b&63)) != 0 {
+			twice[b>>6] |= 1 << (b & 63)
+		} else {
+			once[b>>6] |= 1 << (b & 63)
 		}
 	}
-	byHash := func(x, y hashed) int {
+	var shared []hashed // the records whose bit was set more than once
+	for i := range n {
+		b := hs[i] & mask
+		switch {
+		case twice[b>>6]&(1<<(b&63)) != 0:
+			if id(i) != "" {
+				shared = append(shared, hashed{h: hs[i], i: int32(i)})
+			}
+		case once[b>>6]&(1<<(b&63)) != 0 && id(i) != "":
+			ok[i] = true
+		}
+	}
+	slices.SortFunc(shared, func(x, y hashed) int {
 		if c := cmp.Compare(x.h, y.h); c != 0 {
 			return c
 		}
 		return cmp.Compare(x.i, y.i)
-	}
-	var bounds, bounds2 [257]int32
-	var next [256]int32
-	bucketSort(hs, 256, func(x *hashed) int32 { return int32(x.h >> 56) }, bounds[:], next[:])
-	for b := range 256 {
-		part := hs[bounds[b]:bounds[b+1]]
-		if len(part) <= 64 {
-			slices.SortFunc(part, byHash)
-			continue
-		}
-		bucketSort(part, 256, func(x *hashed) int32 { return int32(x.h >> 48 & 0xff) }, bounds2[:], next[:])
-		for b2 := range 256 {
-			slices.SortFunc(part[bounds2[b2]:bounds2[b2+1]], byHash)
-		}
-	}
-	return hs
-}
-
-// usableIDs reports, for each of n records with the IDs id(i), whether the
-// ID is usable: not empty, and not the ID of an earlier record. It sorts
-// hashes rather than filling a map: the work is sequential, and a snapshot
-// of millions of records takes little more per record than a small one.
-func usableIDs(n int, id func(i int) string) []bool {
-	ok := make([]bool, n)
-	hs := hashStrings(n, id)
+	})
 	var firsts []int // the usable records among those of one hash
-	for j := 0; j < len(hs); {
+	for j := 0; j < len(shared); {
 		k := j + 1
-		for k < len(hs) && hs[k].h == hs[j].h {
+		for k < len(shared) && shared[k].h == shared[j].h {
 			k++
 		}
-		// hs[j:k] share a hash, in record order: each is usable unless an
-		// earlier usable one has its ID. Distinct IDs with one hash are
+		// shared[j:k] share a hash, in record order: each is usable unless
+		// an earlier usable one has its ID. Distinct IDs with one hash are
 		// rare, so firsts stays short.
 		firsts = firsts[:0]
-		for _, x := range hs[j:k] {
+		for _, x := range shared[j:k] {
 			i := int(x.i)
 			if !slices.ContainsFunc(firsts, func(f int) bool { return id(f) == id(i) }) {
 				ok[i] = true
