@@ -120,12 +120,6 @@ func fnv64a(s string) uint64 {
 	return h
 }
 
-// nightsBetween returns the night hours of loc that fall within [from,
-// to), each clipped to it.
-func nightsBetween(from, to time.Time, loc *time.Location) []schedule.Interval {
-	return appendNights(nil, from, to, loc)
-}
-
 // appendNights appends to out the night hours of loc that fall within
 // [from, to), each clipped to it (none empty).
 func appendNights(out []schedule.Interval, from, to time.Time, loc *time.Location) []schedule.Interval {
