@@ -63,7 +63,7 @@ func usableIDs(n int, id func(i int) string) []bool {
 		if s == "" {
 			continue
 		}
-		h := maphash.String(seed, s)
+		h := max(maphash.String(seed, s), 1) // 0 marks an empty ID
 		hs[i] = h
 		b := h & mask
 		if once[b>>6]&(1<<(b&63)) != 0 {
@@ -73,14 +73,12 @@ func usableIDs(n int, id func(i int) string) []bool {
 		}
 	}
 	var shared []hashed // the records whose bit was set more than once
-	for i := range n {
-		b := hs[i] & mask
-		switch {
+	for i, h := range hs {
+		switch b := h & mask; {
+		case h == 0:
 		case twice[b>>6]&(1<<(b&63)) != 0:
-			if id(i) != "" {
-				shared = append(shared, hashed{h: hs[i], i: int32(i)})
-			}
-		case once[b>>6]&(1<<(b&63)) != 0 && id(i) != "":
+			shared = append(shared, hashed{h: h, i: int32(i)})
+		default:
 			ok[i] = true
 		}
 	}
