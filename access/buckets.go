@@ -44,10 +44,10 @@ type hashed struct {
 //
 // It fills no map: a first pass sets, for each ID, one bit of a bitset of
 // about 8 bits per record chosen by the ID's hash, and notes the bits set
-// twice; an ID whose bit was set once is unique. The few others (about one
-// in nine) are sorted by hash and compared. The bitsets, a megabyte for a
-// million records, mostly stay in the cache, and the rest of the work is
-// sequential.
+// twice; an ID whose bit was set once is unique. The others (at most
+// about one in eight) are sorted by hash and compared. The bitsets, about
+// a megabyte each for a million records, mostly stay in the cache, and the
+// rest of the work is sequential.
 func usableIDs(n int, id func(i int) string) []bool {
 	ok := make([]bool, n)
 	seed := maphash.MakeSeed()
