@@ -1,7 +1,6 @@
 package access
 
 import (
-	"hash/fnv"
 	"time"
 
 	"github.com/kisisync/kisisync/internal/kisiglue"
@@ -24,6 +23,9 @@ type holding struct {
 	now      time.Time
 	validity time.Duration // negative: unbounded
 	loc      *time.Location
+	// memo, when set, keeps the night hours of the last window end asked
+	// about; a holding with a memo is for one goroutine.
+	memo *nightsMemo
 }
 
 // hold returns the window Kisi is to hold for the desired window w, and
@@ -67,32 +69,63 @@ func (h holding) keeps(key string, held, w schedule.Interval) bool {
 // that span (from a hash of the key), so the windows of members onboarded
 // together do not all come due in one run, week after week.
 func (h holding) renewAt(key string, end time.Time) time.Time {
-	due := end.Add(-h.validity / 2)
 	latest := end.Add(-h.validity / 4)
-	var nights []schedule.Interval
-	for _, n := range nightsBetween(due, latest, h.loc) {
-		if n.End.After(n.Start) {
-			nights = append(nights, n)
-		}
-	}
+	nights := h.nights(end)
 	if len(nights) == 0 {
 		return latest
 	}
-	f := fnv.New64a()
-	_, _ = f.Write([]byte(key)) // a hash never fails
-	sum := f.Sum64()
+	sum := fnv64a(key)
 	n := nights[sum%uint64(len(nights))]
 	offset := time.Duration(sum>>16%uint64(n.End.Sub(n.Start)/time.Minute)) * time.Minute
 	return n.Start.Add(offset)
 }
 
-// nightsBetween returns the night hours of loc that fall within [from,
-// to), each clipped to it.
-func nightsBetween(from, to time.Time, loc *time.Location) []schedule.Interval {
+// nightsMemo keeps the night hours of the last window end renewAt was
+// asked about: the rolling windows of one plan mostly end at one instant.
+type nightsMemo struct {
+	end    time.Time
+	ok     bool
+	nights []schedule.Interval
+}
+
+// nights returns the night hours in which a rolling window ending at end
+// may be renewed, from h.memo when it holds them. The result is shared:
+// callers only read it.
+func (h holding) nights(end time.Time) []schedule.Interval {
+	// The same instant in the same location: the nights are the same.
+	if m := h.memo; m != nil && m.ok && m.end == end {
+		return m.nights
+	}
+	var buf [8]schedule.Interval
+	due, latest := end.Add(-h.validity/2), end.Add(-h.validity/4)
+	nights := appendNights(buf[:0], due, latest, h.loc)
+	if m := h.memo; m != nil {
+		m.end, m.ok, m.nights = end, true, append(m.nights[:0], nights...)
+		return m.nights
+	}
+	return nights
+}
+
+// fnv64a is the 64-bit FNV-1a hash of s, as hash/fnv computes it.
+func fnv64a(s string) uint64 {
+	const (
+		offset64 = 14695981039346656037
+		prime64  = 1099511628211
+	)
+	h := uint64(offset64)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= prime64
+	}
+	return h
+}
+
+// appendNights appends to out the night hours of loc that fall within
+// [from, to), each clipped to it (none empty).
+func appendNights(out []schedule.Interval, from, to time.Time, loc *time.Location) []schedule.Interval {
 	if loc == nil {
 		loc = time.UTC
 	}
-	var out []schedule.Interval
 	y, m, d := from.In(loc).Date()
 	for i := 0; i < 64; i++ {
 		start := schedule.WallTime(loc, y, m, d+i, nightFrom, 0)

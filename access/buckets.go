@@ -39,49 +39,66 @@ type hashed struct {
 	i int32
 }
 
-// hashStrings returns the hashes of the non-empty strings str(i), i < n,
-// sorted by hash then index: bucketed on the hash's top 8 bits, then each
-// bucket, small enough to stay in the cache, sorted.
-func hashStrings(n int, str func(i int) string) []hashed {
-	seed := maphash.MakeSeed()
-	hs := make([]hashed, 0, n)
-	for i := range n {
-		if s := str(i); s != "" {
-			hs = append(hs, hashed{h: maphash.String(seed, s), i: int32(i)})
-		}
-	}
-	var bounds [257]int32
-	var next [256]int32
-	bucketSort(hs, 256, func(x *hashed) int32 { return int32(x.h >> 56) }, bounds[:], next[:])
-	for b := range 256 {
-		slices.SortFunc(hs[bounds[b]:bounds[b+1]], func(x, y hashed) int {
-			if c := cmp.Compare(x.h, y.h); c != 0 {
-				return c
-			}
-			return cmp.Compare(x.i, y.i)
-		})
-	}
-	return hs
-}
-
 // usableIDs reports, for each of n records with the IDs id(i), whether the
-// ID is usable: not empty, and not the ID of an earlier record. It sorts
-// hashes rather than filling a map: the work is sequential, and a snapshot
-// of millions of records takes little more per record than a small one.
+// ID is usable: not empty, and not the ID of an earlier record.
+//
+// It fills no map: a first pass sets, for each ID, one bit of a bitset of
+// about 8 bits per record chosen by the ID's hash, and notes the bits set
+// twice; an ID whose bit was set once is unique. The others (at most
+// about one in eight) are sorted by hash and compared. The bitsets, about
+// a megabyte each for a million records, mostly stay in the cache, and the
+// rest of the work is sequential.
 func usableIDs(n int, id func(i int) string) []bool {
 	ok := make([]bool, n)
-	hs := hashStrings(n, id)
+	seed := maphash.MakeSeed()
+	bits := 64
+	for bits < 8*n {
+		bits <<= 1
+	}
+	mask := uint64(bits - 1)
+	once, twice := make([]uint64, bits/64), make([]uint64, bits/64)
+	hs := make([]uint64, n)
+	for i := range n {
+		s := id(i)
+		if s == "" {
+			continue
+		}
+		h := max(maphash.String(seed, s), 1) // 0 marks an empty ID
+		hs[i] = h
+		b := h & mask
+		if once[b>>6]&(1<<(b&63)) != 0 {
+			twice[b>>6] |= 1 << (b & 63)
+		} else {
+			once[b>>6] |= 1 << (b & 63)
+		}
+	}
+	var shared []hashed // the records whose bit was set more than once
+	for i, h := range hs {
+		switch b := h & mask; {
+		case h == 0:
+		case twice[b>>6]&(1<<(b&63)) != 0:
+			shared = append(shared, hashed{h: h, i: int32(i)})
+		default:
+			ok[i] = true
+		}
+	}
+	slices.SortFunc(shared, func(x, y hashed) int {
+		if c := cmp.Compare(x.h, y.h); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.i, y.i)
+	})
 	var firsts []int // the usable records among those of one hash
-	for j := 0; j < len(hs); {
+	for j := 0; j < len(shared); {
 		k := j + 1
-		for k < len(hs) && hs[k].h == hs[j].h {
+		for k < len(shared) && shared[k].h == shared[j].h {
 			k++
 		}
-		// hs[j:k] share a hash, in record order: each is usable unless an
-		// earlier usable one has its ID. Distinct IDs with one hash are
+		// shared[j:k] share a hash, in record order: each is usable unless
+		// an earlier usable one has its ID. Distinct IDs with one hash are
 		// rare, so firsts stays short.
 		firsts = firsts[:0]
-		for _, x := range hs[j:k] {
+		for _, x := range shared[j:k] {
 			i := int(x.i)
 			if !slices.ContainsFunc(firsts, func(f int) bool { return id(f) == id(i) }) {
 				ok[i] = true

@@ -84,12 +84,20 @@ func cut(ch Change, recs map[string]Record, now time.Time, lead time.Duration) C
 // judge counts the cuts of c and the managed access, from the Store's
 // records rather than from c's own counts.
 func (r *Reconciler) judge(c *Changes, recs map[string]Record, now time.Time) guardCount {
-	var v guardCount
+	v := r.judgeCuts(c, recs, now)
 	for _, rec := range recs {
 		if live(rec, now) {
 			v.managed++
 		}
 	}
+	return v
+}
+
+// judgeCuts counts the cuts of c, and the managed access its adoptions
+// add, from the Store's records of its changes' keys (recs may hold only
+// those).
+func (r *Reconciler) judgeCuts(c *Changes, recs map[string]Record, now time.Time) guardCount {
+	var v guardCount
 	for _, ch := range c.Changes {
 		if ch.Action == ActionAdopt && ch.Window != nil && !ended(*ch.Window, now) {
 			v.managed++
@@ -123,12 +131,26 @@ func (r *Reconciler) limitError(v guardCount) *RevokeLimitError {
 }
 
 // markHeld marks the cuts of c the guard holds, for the plan's reader.
+// recs are the Store's records, one per key.
 func (r *Reconciler) markHeld(c *Changes, recs []Record) {
-	byKey := make(map[string]Record, len(recs))
-	for _, rec := range recs {
-		byKey[rec.Key] = rec
+	// The cuts depend only on the records of the changes' keys.
+	keys := make(map[string]struct{}, len(c.Changes))
+	for i := range c.Changes {
+		keys[c.Changes[i].Key] = struct{}{}
 	}
-	if !r.holds(c, r.judge(c, byKey, c.At)) {
+	byKey := make(map[string]Record, len(keys))
+	managed := 0
+	for i := range recs {
+		if live(recs[i], c.At) {
+			managed++
+		}
+		if _, ok := keys[recs[i].Key]; ok {
+			byKey[recs[i].Key] = recs[i]
+		}
+	}
+	v := r.judgeCuts(c, byKey, c.At)
+	v.managed += managed
+	if !r.holds(c, v) {
 		return
 	}
 	for i := range c.Changes {

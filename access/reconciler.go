@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -172,6 +173,9 @@ func (r *Reconciler) Plan(ctx context.Context, s Snapshot) (*Changes, error) {
 // blocked moves out of c the grant creates that a role this SDK does not
 // manage blocks, or notes that they will replace it.
 func (r *Reconciler) blocked(ctx context.Context, c *Changes, recs []Record) error {
+	if !slices.ContainsFunc(c.Changes, func(ch Change) bool { return ch.Action == ActionCreate && ch.Object == ObjectGrant }) {
+		return nil
+	}
 	owned := make(map[int64]bool) // Kisi ids of the roles the Store records
 	users := make(map[string]Record)
 	for _, rec := range recs {
@@ -294,7 +298,7 @@ func (r *Reconciler) plan(ctx context.Context, s Snapshot) (*Changes, []Record, 
 	}
 
 	c := diff(diffInput{now: now, lead: r.p.Lead, hold: r.holding(now, s), recs: recs, grants: grants, links: links,
-		members: memberIndex(s), res: res, present: presentSources(s), mappingFP: r.mappingFP,
+		res: res, snap: &snapIndex{s: &s}, mappingFP: r.mappingFP,
 		notify: r.o.notifier != nil, linkWarn: r.o.linkWarn})
 	c.Organization = r.o.org
 	for i := range c.Changes {
@@ -435,16 +439,142 @@ func memberIndex(s Snapshot) map[string]Member {
 // whether the Store changed since a plan was made (and that the plan was
 // made for this organization).
 //
-// It hashes each record's JSON form, so every field counts, including
-// fields added later.
+// It hashes each record's JSON form, as [json.Encoder] writes it, so every
+// field counts, including fields added later. Records are written by
+// appendRecordJSON when it can, with the same bytes.
 func fingerprint(org string, recs []Record) string {
 	h := sha256.New()
 	_, _ = h.Write(append([]byte(org), 0)) // a hash never fails
-	enc := json.NewEncoder(h)
+	var enc *json.Encoder
+	buf := make([]byte, 0, 64<<10)
 	for i := range recs {
-		_ = enc.Encode(&recs[i]) // a Record always encodes; the hash never fails
+		n := len(buf)
+		var ok bool
+		if buf, ok = appendRecordJSON(buf, &recs[i]); !ok {
+			buf = buf[:n]
+			_, _ = h.Write(buf)
+			buf = buf[:0]
+			if enc == nil {
+				enc = json.NewEncoder(h)
+			}
+			_ = enc.Encode(&recs[i]) // a Record always encodes; the hash never fails
+			continue
+		}
+		if len(buf) >= 32<<10 {
+			_, _ = h.Write(buf)
+			buf = buf[:0]
+		}
 	}
+	_, _ = h.Write(buf)
 	return hex.EncodeToString(h.Sum(nil)[:12])
+}
+
+// appendRecordJSON appends rec as [json.Encoder] encodes it, newline
+// included, when its strings need no escaping and its times encode;
+// otherwise it reports false (and what it appended is to be dropped).
+func appendRecordJSON(b []byte, rec *Record) ([]byte, bool) {
+	ok := true
+	str := func(name, v string, omitEmpty bool) {
+		if omitEmpty && v == "" {
+			return
+		}
+		b = append(b, '"')
+		b = append(b, name...)
+		b = append(b, `":"`...)
+		for i := 0; i < len(v); i++ {
+			if c := v[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+				ok = false
+				return
+			}
+		}
+		b = append(b, v...)
+		b = append(b, `",`...)
+	}
+	num := func(name string, v int64) {
+		if v != 0 {
+			b = append(b, '"')
+			b = append(b, name...)
+			b = append(b, `":`...)
+			b = strconv.AppendInt(b, v, 10)
+			b = append(b, ',')
+		}
+	}
+	flag := func(name string, v bool) {
+		if v {
+			b = append(b, '"')
+			b = append(b, name...)
+			b = append(b, `":true,`...)
+		}
+	}
+	instant := func(t time.Time) {
+		b = append(b, '"')
+		if out, err := t.AppendText(b); err == nil {
+			b = out
+		} else {
+			ok = false
+		}
+		b = append(b, '"')
+	}
+	at := func(name string, t time.Time) {
+		if !t.IsZero() {
+			b = append(b, '"')
+			b = append(b, name...)
+			b = append(b, `":`...)
+			instant(t)
+			b = append(b, ',')
+		}
+	}
+	b = append(b, '{')
+	str("key", rec.Key, false)
+	str("kind", string(rec.Kind), false)
+	str("state", string(rec.State), true)
+	num("kisi_id", rec.KisiID)
+	str("email", rec.Email, true)
+	str("member_id", rec.MemberID, true)
+	num("group_id", rec.GroupID)
+	num("user_id", rec.UserID)
+	if rec.Window != (schedule.Interval{}) {
+		b = append(b, `"window":{"start":`...)
+		instant(rec.Window.Start)
+		b = append(b, `,"end":`...)
+		if rec.Window.IsOpenEnded() {
+			b = append(b, "null"...)
+		} else {
+			instant(rec.Window.End)
+		}
+		b = append(b, "},"...)
+	}
+	if len(rec.Sources) > 0 {
+		b = append(b, `"sources":[`...)
+		for _, src := range rec.Sources {
+			b = append(b, '{')
+			str("kind", src.Kind, false)
+			str("id", src.ID, false)
+			b[len(b)-1] = '}'
+			b = append(b, ',')
+		}
+		b[len(b)-1] = ']'
+		b = append(b, ',')
+	}
+	str("booking_id", rec.BookingID, true)
+	str("name", rec.Name, true)
+	flag("send_link", rec.SendLink)
+	flag("qr", rec.QR)
+	str("secret", rec.Secret, true)
+	str("qr_image", rec.QRImage, true)
+	flag("notified", rec.Notified)
+	flag("created", rec.Created)
+	flag("managed", rec.Managed)
+	flag("invited", rec.Invited)
+	flag("confirmed", rec.Confirmed)
+	str("reason", rec.Reason, true)
+	str("class", string(rec.Class), true)
+	num("attempts", int64(rec.Attempts))
+	at("retry_at", rec.RetryAt)
+	at("updated", rec.Updated)
+	b[len(b)-1] = '}'
+	b = append(b, '\n')
+	return b, ok
 }
 
 // resolution is what Plan found in Kisi for a pending intent.
@@ -549,17 +679,17 @@ func ptr(iv schedule.Interval) *schedule.Interval { return &iv }
 
 // diffInput is what the pure core of Plan works from.
 type diffInput struct {
-	now     time.Time
-	lead    time.Duration
-	hold    holding
-	recs    []Record
-	grants  []Grant
-	links   []Link
-	members map[string]Member
-	res     map[string]resolution
-	// present holds the snapshot's records, to tell a cut explained by a
-	// record still there from one whose source vanished.
-	present map[Source]bool
+	now    time.Time
+	lead   time.Duration
+	hold   holding
+	recs   []Record
+	grants []Grant
+	links  []Link
+	res    map[string]resolution
+	// snap looks up the snapshot's members, for the names of creates, and
+	// its records, to tell a cut explained by a record still there from
+	// one whose source vanished. Nil: no members, no records.
+	snap *snapIndex
 	// mappingFP is the fingerprint of the mapping, for group park records.
 	mappingFP string
 	// notify is set when a Notifier must send each link's secret.
@@ -573,57 +703,89 @@ type diffInput struct {
 // ones wait once the organization nears Kisi's email-link quota.
 const linkHorizon = 48 * time.Hour
 
-// diff is the pure core of Plan.
+// diff is the pure core of Plan. It joins the wanted grants and links with
+// the Store's records of roles and links, both in key order.
 func diff(in diffInput) *Changes {
 	c := &Changes{At: in.now, Changes: []Change{}}
-	view, store, skip, adopted := settleIntents(c, in.recs, in.res)
-	want, desired := wanted(in)
+	if in.hold.memo == nil {
+		in.hold.memo = &nightsMemo{}
+	}
+	view, store := settleIntents(c, sortedByKey(in.recs), in.res)
+	want := wanted(in)
 
 	parks := parkRecords(c, in, want, &store)
 	var revokes, replaces, creates, cleanups []Change
-	for _, key := range unionKeys(want, view) {
-		if skip[key] {
+	var renew time.Time
+	for i, j := 0, 0; i < len(want) || j < len(view); {
+		var w *wantEntry
+		var v *viewEntry
+		switch {
+		case j == len(view) || i < len(want) && want[i].key < view[j].key:
+			w = &want[i]
+			i++
+		case i == len(want) || view[j].key < want[i].key:
+			v = &view[j]
+			j++
+		default:
+			w, v = &want[i], &view[j]
+			i++
+			j++
+		}
+		var rec *Record
+		if v != nil {
+			rec = v.rec
+		}
+		var p probe
+		if w != nil {
+			p = in.probe(w)
+			if p.grant != nil {
+				renew = earliest(renew, renewal(p, rec, in.hold))
+			}
+		}
+		if v != nil && v.skip || w == nil && rec == nil {
 			continue
 		}
-		create, wanted := want[key]
-		rec, have := view[key]
 		switch {
-		case !have:
-			creates = append(creates, create)
+		case rec == nil:
+			creates = append(creates, in.create(p))
 		case rec.State == StateGone:
-			if wanted {
+			if w != nil {
+				create := in.create(p)
 				create.Reason = "deleted in Kisi outside kisisync; re-create"
 				creates = append(creates, create)
 			} else {
-				store = append(store, forget(rec, "deleted in Kisi outside kisisync; no longer desired"))
+				store = append(store, forget(*rec, "deleted in Kisi outside kisisync; no longer desired"))
 			}
 		case rec.State == StateConflict:
 			switch {
-			case !wanted:
-				store = append(store, forget(rec, "conflict no longer relevant"))
-			case kisiglue.SameWindow(rec.Window, *create.Window):
-				c.Conflicts = append(c.Conflicts, Conflict{Email: rec.Email, GroupID: rec.GroupID, KisiID: rec.KisiID, Window: *create.Window})
+			case w == nil:
+				store = append(store, forget(*rec, "conflict no longer relevant"))
+			case kisiglue.SameWindow(rec.Window, p.held):
+				c.Conflicts = append(c.Conflicts, Conflict{Email: rec.Email, GroupID: rec.GroupID, KisiID: rec.KisiID, Window: p.held})
 			default:
+				create := in.create(p)
 				create.Reason = "retry after conflict: window changed"
 				creates = append(creates, create)
 			}
-		case !wanted:
-			ch := revoke(rec, in)
+		case w == nil:
+			ch := revoke(*rec, in)
 			if ch.Expired {
 				cleanups = append(cleanups, ch)
 			} else {
 				revokes = append(revokes, ch)
 			}
-		case in.notify && create.Object == ObjectLink && adopted[key]:
+		case in.notify && p.link != nil && v.adopted:
 			// The secret existed only in the lost response: a new link is the
 			// only way the Notifier can send one.
+			create := in.create(p)
 			create.Action, create.Old, create.KisiID = ActionReplace, ptr(rec.Window), rec.KisiID
 			create.Reason = "adopted without its secret; replaced so the Notifier can send it"
 			replaces = append(replaces, create)
 		default:
-			if reason := replaceReason(rec, create, desired[key], in.hold); reason != "" {
+			if reason := replaceReason(*rec, p.change(), p.desired, in.hold); reason != "" {
+				create := in.create(p)
 				create.Action, create.Old, create.KisiID, create.Reason = ActionReplace, ptr(rec.Window), rec.KisiID, reason
-				create.Cut = cutOf(rec, create, in)
+				create.Cut = cutOf(*rec, create, in)
 				replaces = append(replaces, create)
 			}
 		}
@@ -632,44 +794,83 @@ func diff(in diffInput) *Changes {
 	creates = quota(c, view, revokes, cleanups, creates, in)
 	order(c, store, revokes, replaces, creates, cleanups)
 	tally(c, view, in.now)
-	c.renewals = renewals(view, want, desired, in.hold)
+	c.renewals = renew
 	return c
 }
 
-// settleIntents resolves the pending intents of recs with what Plan found in
-// Kisi: the Store corrections (adopt, forget), the records as they will be
-// (view), the keys left alone because their lookup failed (skip) and the
-// keys adopted.
-func settleIntents(c *Changes, recs []Record, res map[string]resolution) (view map[string]Record, store []Change, skip, adopted map[string]bool) {
-	view = make(map[string]Record, len(recs))
-	skip = make(map[string]bool)
-	adopted = make(map[string]bool)
-	for _, rec := range recs {
+// sortedByKey returns recs sorted by key: recs itself when it is, as a
+// Store's Load returns it, else a sorted copy (records of one key kept in
+// their order).
+func sortedByKey(recs []Record) []Record {
+	sorted := true
+	for i := 1; i < len(recs) && sorted; i++ {
+		sorted = recs[i-1].Key <= recs[i].Key
+	}
+	if sorted {
+		return recs
+	}
+	out := slices.Clone(recs)
+	slices.SortStableFunc(out, func(a, b Record) int { return strings.Compare(a.Key, b.Key) })
+	return out
+}
+
+// viewEntry is the Store's role or link record of one key as the plan sees
+// it, once the pending intents are settled.
+type viewEntry struct {
+	key string
+	// rec is the record as it will be (adopted or settled); nil when the
+	// intent is forgotten or left alone.
+	rec *Record
+	// skip is set when the lookup of a pending intent failed: the key is
+	// left alone. adopted is set when the intent was found in Kisi.
+	skip, adopted bool
+}
+
+// settleIntents resolves the pending intents of recs, sorted by key, with
+// what Plan found in Kisi. It returns the role and link records as they
+// will be, one entry per key in key order (view), and the Store
+// corrections (adopt, forget). The records of recs are not changed.
+func settleIntents(c *Changes, recs []Record, res map[string]resolution) (view []viewEntry, store []Change) {
+	n := 0
+	for i := range recs {
+		if recs[i].Kind == KindRole || recs[i].Kind == KindLink {
+			n++
+		}
+	}
+	view = make([]viewEntry, 0, n)
+	for i := range recs {
+		rec := &recs[i]
 		if rec.Kind != KindRole && rec.Kind != KindLink {
 			continue
 		}
+		if len(view) == 0 || view[len(view)-1].key != rec.Key {
+			view = append(view, viewEntry{key: rec.Key})
+		}
+		v := &view[len(view)-1]
 		if rec.State == StatePending {
 			rs, ok := res[rec.Key]
 			switch {
 			case !ok || rs.err != nil:
 				c.Unresolved++
-				skip[rec.Key] = true
+				v.skip = true
 				continue
 			case rs.found:
 				store = append(store, Change{Action: ActionAdopt, Object: objectOf(rec.Kind), Key: rec.Key, Email: rec.Email,
 					MemberID: rec.MemberID, Name: rec.Name, GroupID: rec.GroupID, Window: ptr(rs.window),
 					KisiID: rs.kisiID, UserID: rec.UserID, BookingID: rec.BookingID, Sources: rec.Sources,
 					Reason: "found in Kisi after an interrupted create"})
-				rec.State, rec.KisiID, rec.Window = StateSettled, rs.kisiID, rs.window
-				adopted[rec.Key] = true
+				adopted := *rec
+				adopted.State, adopted.KisiID, adopted.Window = StateSettled, rs.kisiID, rs.window
+				v.rec, v.adopted = &adopted, true
+				continue
 			default:
-				store = append(store, forget(rec, "interrupted create did not reach Kisi"))
+				store = append(store, forget(*rec, "interrupted create did not reach Kisi"))
 				continue
 			}
 		}
-		view[rec.Key] = rec
+		v.rec = rec
 	}
-	return view, store, skip, adopted
+	return view, store
 }
 
 // parks are the park records a plan honours.
@@ -681,7 +882,7 @@ type parks struct {
 // parkRecords collects the park records of in.recs still in force, and
 // plans forgetting the others: a change no longer wanted, a group parked
 // under another mapping.
-func parkRecords(c *Changes, in diffInput, want map[string]Change, store *[]Change) parks {
+func parkRecords(c *Changes, in diffInput, want []wantEntry, store *[]Change) parks {
 	p := parks{groups: map[int64]Record{}, changes: map[string]Record{}}
 	for _, rec := range in.recs {
 		if rec.Kind != KindPark {
@@ -691,7 +892,7 @@ func parkRecords(c *Changes, in diffInput, want map[string]Change, store *[]Chan
 		switch {
 		case rec.Class == FailureMissing && rec.Key == groupParkKey(rec.GroupID, in.mappingFP):
 			p.groups[rec.GroupID] = rec
-		case rec.Class != FailureMissing && isChange && want[key].Key != "":
+		case rec.Class != FailureMissing && isChange && isWanted(want, key):
 			p.changes[key] = rec
 		default:
 			*store = append(*store, Change{Action: ActionForget, Object: ObjectPark, Key: rec.Key, Email: rec.Email,
@@ -699,6 +900,12 @@ func parkRecords(c *Changes, in diffInput, want map[string]Change, store *[]Chan
 		}
 	}
 	return p
+}
+
+// isWanted reports whether want, in key order, holds key.
+func isWanted(want []wantEntry, key string) bool {
+	_, ok := slices.BinarySearchFunc(want, key, func(w wantEntry, k string) int { return strings.Compare(w.key, k) })
+	return ok
 }
 
 // hold takes out of creates those parked: in a group deleted in Kisi, or
@@ -734,10 +941,10 @@ func sameWanted(parked schedule.Interval, ch Change) bool {
 // email links after the plan would reach the warning level, links for
 // bookings starting beyond linkHorizon wait (parked until they come within
 // it), the soonest first to get room.
-func quota(c *Changes, view map[string]Record, revokes, cleanups, creates []Change, in diffInput) []Change {
+func quota(c *Changes, view []viewEntry, revokes, cleanups, creates []Change, in diffInput) []Change {
 	links := 0
-	for _, rec := range view {
-		if rec.Kind == KindLink && rec.Email != "" && rec.State == StateSettled {
+	for _, v := range view {
+		if rec := v.rec; rec != nil && rec.Kind == KindLink && rec.Email != "" && rec.State == StateSettled {
 			links++
 		}
 	}
@@ -770,30 +977,148 @@ func quota(c *Changes, view map[string]Record, revokes, cleanups, creates []Chan
 	return out
 }
 
-// wanted returns the create of every wanted grant and link, with the window
-// Kisi is to hold, and the desired (unbounded) window of each grant.
-func wanted(in diffInput) (want map[string]Change, desired map[string]schedule.Interval) {
-	want = make(map[string]Change, len(in.grants)+len(in.links))
-	desired = make(map[string]schedule.Interval, len(in.grants))
-	for _, g := range in.grants {
-		mem := in.members[g.MemberID]
+// wantEntry is a wanted grant or link: the index of the grant in
+// diffInput.grants, or len(grants) plus the index of the link in
+// diffInput.links.
+type wantEntry struct {
+	key string
+	i   int
+}
+
+// wanted returns the wanted grants and links in key order, one per key
+// (the last of the grants or links with one key).
+//
+// The grants come from Desired sorted by email then group; a role's key
+// is "role/", its group's decimal form, "/" and the email, and "/" sorts
+// before every digit, so a stable counting sort on the groups, in the
+// order of their decimal forms, puts them in key order in linear time.
+// The result is checked, and sorted if it is not in order.
+func wanted(in diffInput) []wantEntry {
+	want := make([]wantEntry, len(in.links)+len(in.grants))
+	// "link/" sorts before "role/".
+	links, roles := want[:len(in.links)], want[len(in.links):]
+	for i := range in.links {
+		links[i] = wantEntry{key: LinkKey(in.links[i].BookingID, in.links[i].GroupID), i: len(in.grants) + i}
+	}
+	slices.SortFunc(links, cmpWant)
+
+	bucket := make(map[int64]int)
+	var groups []int64
+	for i := range in.grants {
+		if _, ok := bucket[in.grants[i].GroupID]; !ok {
+			bucket[in.grants[i].GroupID] = 0
+			groups = append(groups, in.grants[i].GroupID)
+		}
+	}
+	slices.SortFunc(groups, func(a, b int64) int {
+		return strings.Compare(strconv.FormatInt(a, 10), strconv.FormatInt(b, 10))
+	})
+	next := make([]int, len(groups))
+	for k, g := range groups {
+		bucket[g] = k
+	}
+	for i := range in.grants {
+		next[bucket[in.grants[i].GroupID]]++
+	}
+	for k, sum := 0, 0; k < len(next); k++ {
+		next[k], sum = sum, sum+next[k]
+	}
+	for i := range in.grants {
+		k := bucket[in.grants[i].GroupID]
+		roles[next[k]] = wantEntry{key: RoleKey(in.grants[i].Email, in.grants[i].GroupID), i: i}
+		next[k]++
+	}
+	if !slices.IsSortedFunc(roles, cmpWant) {
+		slices.SortFunc(roles, cmpWant)
+	}
+
+	out := want[:0]
+	for _, w := range want {
+		if len(out) > 0 && out[len(out)-1].key == w.key {
+			out[len(out)-1] = w
+			continue
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+// cmpWant orders wanted entries by key, then by their order in the input.
+func cmpWant(a, b wantEntry) int {
+	if c := strings.Compare(a.key, b.key); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.i, b.i)
+}
+
+// probe is what the plan compares of a wanted grant or link before it
+// builds its create: the grant or link, the window Kisi is to hold, and
+// for a grant whether that is a rolling bound of the desired window.
+type probe struct {
+	key     string
+	grant   *Grant
+	link    *Link
+	held    schedule.Interval
+	desired schedule.Interval
+	rolling bool
+}
+
+// probe returns the probe of w.
+func (in *diffInput) probe(w *wantEntry) probe {
+	if w.i < len(in.grants) {
+		g := &in.grants[w.i]
+		held, rolling := in.hold.hold(g.Window)
+		return probe{key: w.key, grant: g, held: held, desired: g.Window, rolling: rolling}
+	}
+	l := &in.links[w.i-len(in.grants)]
+	return probe{key: w.key, link: l, held: l.Window}
+}
+
+// change is the part of p's create that replaceReason reads; its Window
+// points into p.
+func (p *probe) change() Change {
+	if p.grant != nil {
+		return Change{Object: ObjectGrant, Key: p.key, Email: p.grant.Email, GroupID: p.grant.GroupID,
+			Window: &p.held, Rolling: p.rolling}
+	}
+	l := p.link
+	return Change{Object: ObjectLink, Key: p.key, Email: l.Email, Name: l.Name, GroupID: l.GroupID,
+		Window: &p.held, BookingID: l.BookingID, SendLink: l.SendLink, QR: l.QR}
+}
+
+// create returns the create of the wanted grant or link of p, with the
+// window Kisi is to hold.
+func (in *diffInput) create(p probe) Change {
+	if g := p.grant; g != nil {
+		mem := in.snap.member(g.MemberID)
 		if g.Guest != nil {
 			mem = Member{Name: g.Guest.Name}
 		}
-		key := RoleKey(g.Email, g.GroupID)
-		held, rolling := in.hold.hold(g.Window)
-		want[key] = Change{Action: ActionCreate, Object: ObjectGrant, Key: key, Email: g.Email,
+		return Change{Action: ActionCreate, Object: ObjectGrant, Key: p.key, Email: g.Email,
 			MemberID: g.MemberID, Name: mem.Name, Managed: mem.Managed, GroupID: g.GroupID,
-			Window: ptr(held), Rolling: rolling, Sources: g.Sources, Reason: "new access"}
-		desired[key] = g.Window
+			Window: ptr(p.held), Rolling: p.rolling, Sources: g.Sources, Reason: "new access"}
 	}
-	for _, l := range in.links {
-		key := LinkKey(l.BookingID, l.GroupID)
-		want[key] = Change{Action: ActionCreate, Object: ObjectLink, Key: key, Email: l.Email, Name: l.Name,
-			GroupID: l.GroupID, Window: ptr(l.Window), BookingID: l.BookingID, SendLink: l.SendLink, QR: l.QR,
-			Sources: []Source{{Kind: KindBooking, ID: l.BookingID}}, Reason: "drop-in booking"}
+	l := p.link
+	return Change{Action: ActionCreate, Object: ObjectLink, Key: p.key, Email: l.Email, Name: l.Name,
+		GroupID: l.GroupID, Window: ptr(l.Window), BookingID: l.BookingID, SendLink: l.SendLink, QR: l.QR,
+		Sources: []Source{{Kind: KindBooking, ID: l.BookingID}}, Reason: "drop-in booking"}
+}
+
+// renewal returns when the rolling window of the wanted grant of p is due
+// for renewal, kept from the Store's record rec (nil: none) or created by
+// the plan (zero if it is not rolling).
+func renewal(p probe, rec *Record, h holding) time.Time {
+	if h.validity < 0 {
+		return time.Time{}
 	}
-	return want, desired
+	held := p.held
+	if rec != nil && rec.State == StateSettled && h.keeps(p.key, rec.Window, p.desired) {
+		held = rec.Window
+	}
+	if held.End.Before(p.desired.End) {
+		return h.renewAt(p.key, held.End)
+	}
+	return time.Time{}
 }
 
 // revoke is the delete of a record no longer wanted: cleanup when its window
@@ -811,7 +1136,7 @@ func revoke(rec Record, in diffInput) Change {
 		ch.Reason = "booking removed"
 	}
 	if due(rec.Window, in.now, in.lead) {
-		ch.Cut = cutClass(rec.Sources, in.present)
+		ch.Cut = cutClass(rec.Sources, in.snap)
 	}
 	return ch
 }
@@ -829,7 +1154,7 @@ func cutOf(rec Record, create Change, in diffInput) CutKind {
 	if !later && !sooner {
 		return ""
 	}
-	return cutClass(rec.Sources, in.present)
+	return cutClass(rec.Sources, in.snap)
 }
 
 // due reports whether access in window w is in force at now or enters Kisi
@@ -841,13 +1166,45 @@ func due(w schedule.Interval, now time.Time, lead time.Duration) bool {
 // cutClass says whether a cut is explained by a source record still in the
 // snapshot (a cancelled plan, an End or check-out set) or its sources all
 // vanished from it. A record adopted without sources counts as vanished.
-func cutClass(sources []Source, present map[Source]bool) CutKind {
+func cutClass(sources []Source, snap *snapIndex) CutKind {
 	for _, s := range sources {
-		if present[s] {
+		if snap.present(s) {
 			return CutExplained
 		}
 	}
 	return CutVanished
+}
+
+// snapIndex looks up the members and records of a snapshot, building each
+// index the first time it is needed: a plan with nothing to create or cut
+// builds neither. It is for one goroutine.
+type snapIndex struct {
+	s       *Snapshot
+	members map[string]Member
+	sources map[Source]bool
+}
+
+// member returns the member with id (the last one listed), or the zero
+// Member.
+func (x *snapIndex) member(id string) Member {
+	if x == nil || x.s == nil {
+		return Member{}
+	}
+	if x.members == nil {
+		x.members = memberIndex(*x.s)
+	}
+	return x.members[id]
+}
+
+// present reports whether the snapshot holds the record src names.
+func (x *snapIndex) present(src Source) bool {
+	if x == nil || x.s == nil {
+		return false
+	}
+	if x.sources == nil {
+		x.sources = presentSources(*x.s)
+	}
+	return x.sources[src]
 }
 
 // presentSources indexes the records of s, as the sources a Grant names.
@@ -907,10 +1264,14 @@ func order(c *Changes, store, revokes, replaces, creates, cleanups []Change) {
 }
 
 // tally counts the managed access, the cuts and the email links of c.
-func tally(c *Changes, view map[string]Record, now time.Time) {
+func tally(c *Changes, view []viewEntry, now time.Time) {
 	links := 0
-	for _, rec := range view {
-		if live(rec, now) {
+	for _, v := range view {
+		rec := v.rec
+		if rec == nil {
+			continue
+		}
+		if live(*rec, now) {
 			c.Managed++
 		}
 		if rec.Kind == KindLink && rec.State == StateSettled && rec.Email != "" {
@@ -932,28 +1293,6 @@ func tally(c *Changes, view map[string]Record, now time.Time) {
 		}
 	}
 	c.Links = links
-}
-
-// renewals returns the earliest instant a rolling window kept or created by
-// the plan is due for renewal (zero if none).
-func renewals(view map[string]Record, want map[string]Change, desired map[string]schedule.Interval, h holding) time.Time {
-	if h.validity < 0 {
-		return time.Time{}
-	}
-	var next time.Time
-	for key, ch := range want {
-		if ch.Object != ObjectGrant {
-			continue
-		}
-		held := *ch.Window
-		if rec, ok := view[key]; ok && rec.State == StateSettled && h.keeps(key, rec.Window, desired[key]) {
-			held = rec.Window
-		}
-		if held.End.Before(desired[key].End) {
-			next = earliest(next, h.renewAt(key, held.End))
-		}
-	}
-	return next
 }
 
 // sortChanges sorts cs by cmpFn through pointers, so the large structs move
@@ -1012,19 +1351,4 @@ func objectOf(k RecordKind) ObjectKind {
 		return ObjectPark
 	}
 	return ObjectGrant
-}
-
-// unionKeys returns the keys of want and of the records in view, sorted.
-func unionKeys(want map[string]Change, view map[string]Record) []string {
-	keys := make([]string, 0, len(want)+len(view))
-	for k := range want {
-		keys = append(keys, k)
-	}
-	for k := range view {
-		if _, ok := want[k]; !ok {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-	return keys
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -243,8 +244,45 @@ type memOrg struct {
 	expires time.Time
 	// token is the current term's token when holder is set, else the last
 	// one; tokens only grow.
-	token   int64
-	records map[string]Record
+	token int64
+	// records are the organization's records, in key order unless
+	// unsorted is set (a key was added out of order or removed since
+	// Load last sorted them); index holds the position of each key.
+	records  []Record
+	index    map[string]int
+	unsorted bool
+}
+
+// sort puts o.records in key order, if they are not, and indexes them
+// again.
+func (o *memOrg) sort() {
+	if !o.unsorted {
+		return
+	}
+	order := make([]int, len(o.records))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(o.records[a].Key, o.records[b].Key) })
+	// Move each record to its place, cycle by cycle: record order[i]
+	// goes to i. A placed record's order is set to its own index.
+	for i := range order {
+		if order[i] == i {
+			continue
+		}
+		held := o.records[i]
+		j := i
+		for order[j] != i {
+			o.records[j] = o.records[order[j]]
+			j, order[j] = order[j], j
+		}
+		o.records[j] = held
+		order[j] = j
+	}
+	for i := range o.records {
+		o.index[o.records[i].Key] = i
+	}
+	o.unsorted = false
 }
 
 type memoryStore struct {
@@ -255,7 +293,7 @@ type memoryStore struct {
 func (m *memoryStore) org(name string) *memOrg {
 	o := m.orgs[name]
 	if o == nil {
-		o = &memOrg{records: make(map[string]Record)}
+		o = &memOrg{index: make(map[string]int)}
 		m.orgs[name] = o
 	}
 	return o
@@ -309,19 +347,17 @@ func (m *memoryStore) Load(ctx context.Context, org string) ([]Record, error) {
 	if o == nil {
 		return []Record{}, nil
 	}
-	// Sort the keys, not the records (large structs), and fill the result
-	// and the copies of the sources in one allocation each.
-	keys := make([]string, 0, len(o.records))
+	// The records are kept in key order: copy them, and the sources in
+	// one allocation.
+	o.sort()
+	out := make([]Record, len(o.records))
+	copy(out, o.records)
 	nSources := 0
-	for k, r := range o.records {
-		keys = append(keys, k)
-		nSources += len(r.Sources)
+	for i := range out {
+		nSources += len(out[i].Sources)
 	}
-	slices.Sort(keys)
-	out := make([]Record, len(keys))
 	sources := make([]Source, 0, nSources)
-	for i, k := range keys {
-		out[i] = o.records[k]
+	for i := range out {
 		if src := out[i].Sources; src != nil {
 			n := len(sources)
 			sources = append(sources, src...)
@@ -344,7 +380,16 @@ func (m *memoryStore) Put(ctx context.Context, org string, token int64, rec Reco
 	if err := m.fenced(org, token); err != nil {
 		return err
 	}
-	m.org(org).records[rec.Key] = cloneRecord(rec)
+	o := m.org(org)
+	if i, ok := o.index[rec.Key]; ok {
+		o.records[i] = cloneRecord(rec)
+		return nil
+	}
+	if n := len(o.records); n > 0 && o.records[n-1].Key > rec.Key {
+		o.unsorted = true
+	}
+	o.index[rec.Key] = len(o.records)
+	o.records = append(o.records, cloneRecord(rec))
 	return nil
 }
 
@@ -358,7 +403,20 @@ func (m *memoryStore) Delete(ctx context.Context, org string, token int64, key s
 	if err := m.fenced(org, token); err != nil {
 		return err
 	}
-	delete(m.orgs[org].records, key)
+	o := m.orgs[org]
+	if i, ok := o.index[key]; ok {
+		// Move the last record into the gap: the order is restored by the
+		// next Load.
+		last := len(o.records) - 1
+		if i != last {
+			o.records[i] = o.records[last]
+			o.index[o.records[i].Key] = i
+			o.unsorted = true
+		}
+		o.records[last] = Record{}
+		o.records = o.records[:last]
+		delete(o.index, key)
+	}
 	return nil
 }
 
