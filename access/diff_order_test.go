@@ -58,7 +58,7 @@ func TestDiffIgnoresRecordOrder(t *testing.T) {
 						res[key] = resolution{found: rng.IntN(2) == 0, kisiID: 99, window: rec.Window}
 					}
 					if rng.IntN(4) == 0 {
-						recs = append(recs, Record{Key: ParkKey(key), Kind: KindPark, Email: email, GroupID: group,
+						recs = append(recs, Record{Key: parkKey(key), Kind: KindPark, Email: email, GroupID: group,
 							Class: FailureRefused, Window: rec.Window, RetryAt: now.Add(time.Hour)})
 					}
 				}

@@ -435,148 +435,6 @@ func memberIndex(s Snapshot) map[string]Member {
 	return m
 }
 
-// fingerprint summarizes the Store's records of org, so Apply can tell
-// whether the Store changed since a plan was made (and that the plan was
-// made for this organization).
-//
-// It hashes each record's JSON form, as [json.Encoder] writes it, so every
-// field counts, including fields added later. Records are written by
-// appendRecordJSON when it can, with the same bytes.
-func fingerprint(org string, recs []Record) string {
-	h := sha256.New()
-	_, _ = h.Write(append([]byte(org), 0)) // a hash never fails
-	var enc *json.Encoder
-	buf := make([]byte, 0, 64<<10)
-	for i := range recs {
-		n := len(buf)
-		var ok bool
-		if buf, ok = appendRecordJSON(buf, &recs[i]); !ok {
-			buf = buf[:n]
-			_, _ = h.Write(buf)
-			buf = buf[:0]
-			if enc == nil {
-				enc = json.NewEncoder(h)
-			}
-			_ = enc.Encode(&recs[i]) // a Record always encodes; the hash never fails
-			continue
-		}
-		if len(buf) >= 32<<10 {
-			_, _ = h.Write(buf)
-			buf = buf[:0]
-		}
-	}
-	_, _ = h.Write(buf)
-	return hex.EncodeToString(h.Sum(nil)[:12])
-}
-
-// appendRecordJSON appends rec as [json.Encoder] encodes it, newline
-// included, when its strings need no escaping and its times encode;
-// otherwise it reports false (and what it appended is to be dropped).
-func appendRecordJSON(b []byte, rec *Record) ([]byte, bool) {
-	ok := true
-	str := func(name, v string, omitEmpty bool) {
-		if omitEmpty && v == "" {
-			return
-		}
-		b = append(b, '"')
-		b = append(b, name...)
-		b = append(b, `":"`...)
-		for i := 0; i < len(v); i++ {
-			if c := v[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-				ok = false
-				return
-			}
-		}
-		b = append(b, v...)
-		b = append(b, `",`...)
-	}
-	num := func(name string, v int64) {
-		if v != 0 {
-			b = append(b, '"')
-			b = append(b, name...)
-			b = append(b, `":`...)
-			b = strconv.AppendInt(b, v, 10)
-			b = append(b, ',')
-		}
-	}
-	flag := func(name string, v bool) {
-		if v {
-			b = append(b, '"')
-			b = append(b, name...)
-			b = append(b, `":true,`...)
-		}
-	}
-	instant := func(t time.Time) {
-		b = append(b, '"')
-		if out, err := t.AppendText(b); err == nil {
-			b = out
-		} else {
-			ok = false
-		}
-		b = append(b, '"')
-	}
-	at := func(name string, t time.Time) {
-		if !t.IsZero() {
-			b = append(b, '"')
-			b = append(b, name...)
-			b = append(b, `":`...)
-			instant(t)
-			b = append(b, ',')
-		}
-	}
-	b = append(b, '{')
-	str("key", rec.Key, false)
-	str("kind", string(rec.Kind), false)
-	str("state", string(rec.State), true)
-	num("kisi_id", rec.KisiID)
-	str("email", rec.Email, true)
-	str("member_id", rec.MemberID, true)
-	num("group_id", rec.GroupID)
-	num("user_id", rec.UserID)
-	if rec.Window != (schedule.Interval{}) {
-		b = append(b, `"window":{"start":`...)
-		instant(rec.Window.Start)
-		b = append(b, `,"end":`...)
-		if rec.Window.IsOpenEnded() {
-			b = append(b, "null"...)
-		} else {
-			instant(rec.Window.End)
-		}
-		b = append(b, "},"...)
-	}
-	if len(rec.Sources) > 0 {
-		b = append(b, `"sources":[`...)
-		for _, src := range rec.Sources {
-			b = append(b, '{')
-			str("kind", src.Kind, false)
-			str("id", src.ID, false)
-			b[len(b)-1] = '}'
-			b = append(b, ',')
-		}
-		b[len(b)-1] = ']'
-		b = append(b, ',')
-	}
-	str("booking_id", rec.BookingID, true)
-	str("name", rec.Name, true)
-	flag("send_link", rec.SendLink)
-	flag("qr", rec.QR)
-	str("secret", rec.Secret, true)
-	str("qr_image", rec.QRImage, true)
-	flag("notified", rec.Notified)
-	flag("created", rec.Created)
-	flag("managed", rec.Managed)
-	flag("invited", rec.Invited)
-	flag("confirmed", rec.Confirmed)
-	str("reason", rec.Reason, true)
-	str("class", string(rec.Class), true)
-	num("attempts", int64(rec.Attempts))
-	at("retry_at", rec.RetryAt)
-	at("updated", rec.Updated)
-	b[len(b)-1] = '}'
-	b = append(b, '\n')
-	return b, ok
-}
-
 // resolution is what Plan found in Kisi for a pending intent.
 type resolution struct {
 	err    error // lookup failed: leave the intent pending
@@ -714,8 +572,8 @@ func diff(in diffInput) *Changes {
 	want := wanted(in)
 
 	parks := parkRecords(c, in, want, &store)
-	var revokes, replaces, creates, cleanups []Change
-	var renew time.Time
+	acc := changeLists{store: store}
+	var renew time.Time // the earliest renewal of a rolling window
 	for i, j := 0, 0; i < len(want) || j < len(view); {
 		var w *wantEntry
 		var v *viewEntry
@@ -745,57 +603,74 @@ func diff(in diffInput) *Changes {
 		if v != nil && v.skip || w == nil && rec == nil {
 			continue
 		}
-		switch {
-		case rec == nil:
-			creates = append(creates, in.create(p))
-		case rec.State == StateGone:
-			if w != nil {
-				create := in.create(p)
-				create.Reason = "deleted in Kisi outside kisisync; re-create"
-				creates = append(creates, create)
-			} else {
-				store = append(store, forget(*rec, "deleted in Kisi outside kisisync; no longer desired"))
-			}
-		case rec.State == StateConflict:
-			switch {
-			case w == nil:
-				store = append(store, forget(*rec, "conflict no longer relevant"))
-			case kisiglue.SameWindow(rec.Window, p.held):
-				c.Conflicts = append(c.Conflicts, Conflict{Email: rec.Email, GroupID: rec.GroupID, KisiID: rec.KisiID, Window: p.held})
-			default:
-				create := in.create(p)
-				create.Reason = "retry after conflict: window changed"
-				creates = append(creates, create)
-			}
-		case w == nil:
-			ch := revoke(*rec, in)
-			if ch.Expired {
-				cleanups = append(cleanups, ch)
-			} else {
-				revokes = append(revokes, ch)
-			}
-		case in.notify && p.link != nil && v.adopted:
-			// The secret existed only in the lost response: a new link is the
-			// only way the Notifier can send one.
-			create := in.create(p)
-			create.Action, create.Old, create.KisiID = ActionReplace, ptr(rec.Window), rec.KisiID
-			create.Reason = "adopted without its secret; replaced so the Notifier can send it"
-			replaces = append(replaces, create)
-		default:
-			if reason := replaceReason(*rec, p.change(), p.desired, in.hold); reason != "" {
-				create := in.create(p)
-				create.Action, create.Old, create.KisiID, create.Reason = ActionReplace, ptr(rec.Window), rec.KisiID, reason
-				create.Cut = cutOf(*rec, create, in)
-				replaces = append(replaces, create)
-			}
-		}
+		acc.decide(c, &in, w != nil, p, v)
 	}
-	creates = parks.hold(c, creates, in.now)
-	creates = quota(c, view, revokes, cleanups, creates, in)
-	order(c, store, revokes, replaces, creates, cleanups)
+	acc.creates = parks.hold(c, acc.creates, in.now)
+	acc.creates = quota(c, view, acc.revokes, acc.cleanups, acc.creates, in)
+	order(c, acc.store, acc.revokes, acc.replaces, acc.creates, acc.cleanups)
 	tally(c, view, in.now)
 	c.renewals = renew
 	return c
+}
+
+// changeLists collects the changes of a plan by the order they are applied
+// in (see [order]).
+type changeLists struct {
+	store, revokes, replaces, creates, cleanups []Change
+}
+
+// decide adds what one key needs: wanted tells whether the key is wanted
+// (p is then its probe), v is the Store's entry for it, nil when there is
+// none.
+func (l *changeLists) decide(c *Changes, in *diffInput, wanted bool, p probe, v *viewEntry) {
+	var rec *Record
+	if v != nil {
+		rec = v.rec
+	}
+	switch {
+	case rec == nil:
+		l.creates = append(l.creates, in.create(p))
+	case rec.State == StateGone:
+		if wanted {
+			create := in.create(p)
+			create.Reason = "deleted in Kisi outside kisisync; re-create"
+			l.creates = append(l.creates, create)
+		} else {
+			l.store = append(l.store, forget(*rec, "deleted in Kisi outside kisisync; no longer desired"))
+		}
+	case rec.State == StateConflict:
+		switch {
+		case !wanted:
+			l.store = append(l.store, forget(*rec, "conflict no longer relevant"))
+		case kisiglue.SameWindow(rec.Window, p.held):
+			c.Conflicts = append(c.Conflicts, Conflict{Email: rec.Email, GroupID: rec.GroupID, KisiID: rec.KisiID, Window: p.held})
+		default:
+			create := in.create(p)
+			create.Reason = "retry after conflict: window changed"
+			l.creates = append(l.creates, create)
+		}
+	case !wanted:
+		ch := revoke(*rec, *in)
+		if ch.Expired {
+			l.cleanups = append(l.cleanups, ch)
+		} else {
+			l.revokes = append(l.revokes, ch)
+		}
+	case in.notify && p.link != nil && v.adopted:
+		// The secret existed only in the lost response: a new link is the
+		// only way the Notifier can send one.
+		create := in.create(p)
+		create.Action, create.Old, create.KisiID = ActionReplace, ptr(rec.Window), rec.KisiID
+		create.Reason = "adopted without its secret; replaced so the Notifier can send it"
+		l.replaces = append(l.replaces, create)
+	default:
+		if reason := replaceReason(*rec, p.change(), p.desired, in.hold); reason != "" {
+			create := in.create(p)
+			create.Action, create.Old, create.KisiID, create.Reason = ActionReplace, ptr(rec.Window), rec.KisiID, reason
+			create.Cut = cutOf(*rec, create, *in)
+			l.replaces = append(l.replaces, create)
+		}
+	}
 }
 
 // sortedByKey returns recs sorted by key: recs itself when it is, as a
