@@ -127,19 +127,45 @@ func nextChange(ix *index, m mapping.Mapping, p Policy, at time.Time, fixed *eng
 	for _, l := range e.links(at) {
 		consider(l.Window.End)
 	}
-	for _, g := range e.merge(false) {
-		consider(g.Window.Start.Add(-p.Lead))
-		consider(g.Window.End)
-	}
+	next, ok = e.earliestEdge(at, p.Lead, next, ok)
 	if ok && !next.After(at.Add(day)) {
 		return next, ok
 	}
 	e = engineOn(ix, m, p, schedule.Interval{Start: at, End: schedule.Forever}, -1)
 	e.lookahead = 8 * day
 	e.generate()
-	for _, g := range e.merge(false) {
-		consider(g.Window.Start.Add(-p.Lead))
-		consider(g.Window.End)
+	return e.earliestEdge(at, p.Lead, next, ok)
+}
+
+// earliestEdge goes on with nextChange's search from next (ok: found) over
+// the windows merge would return, in its order: for each, its Start − lead,
+// then its End. It reads the instants from the pieces and builds no grant;
+// only the edge it returns gets its window's location, as merge gives it.
+func (e *engine) earliestEdge(at time.Time, lead time.Duration, next time.Time, ok bool) (time.Time, bool) {
+	consider := func(t time.Time) bool {
+		if t.After(at) && !t.Equal(schedule.Forever) && (!ok || t.Before(next)) {
+			next, ok = t, true
+			return true
+		}
+		return false
+	}
+	ps := e.sortPieces()
+	best, bestEnd := -1, false
+	e.eachWindow(ps, false, func(i, _, last int) {
+		if consider(time.Unix(ps[i].start, int64(ps[i].startNs)).Add(-lead)) {
+			best, bestEnd = i, false
+		}
+		if consider(time.Unix(ps[last].end, int64(ps[last].endNs))) {
+			best, bestEnd = last, true
+		}
+	})
+	if best >= 0 {
+		pc := &ps[best]
+		if bestEnd {
+			next = instant(pc.end, pc.endNs, e.loc(pc))
+		} else {
+			next = instant(pc.start, pc.startNs, e.loc(pc)).Add(-lead)
+		}
 	}
 	return next, ok
 }
