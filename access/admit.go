@@ -58,20 +58,24 @@ func (e *engine) generate() {
 }
 
 // generateFixed is generate but for the assignments: the records whose
-// pieces do not depend on the horizon (see [engine.generateOn]).
+// pieces do not depend on the horizon (see [engine.generateOn]). It leaves
+// the pieces in sortPieces' order, none left out, so that each engine that
+// starts from them only merges the assignments' pieces in.
 func (e *engine) generateFixed() {
 	e.sizePieces()
 	e.admitPlans()
 	e.admitAllowances()
 	e.bookings()
 	e.admitCheckIns()
+	e.pieces = e.bucketPieces(e.pieces, false)
+	e.sorted = len(e.pieces)
 }
 
 // generateOn completes generate from the pieces and drop-ins of another
 // engine's generateFixed on the same index, which it takes over: it adds
 // the assignments' pieces, the only ones the horizon changes.
 func (e *engine) generateOn(pieces []piece, dropIns []int32) {
-	e.pieces, e.dropIns = pieces, dropIns
+	e.pieces, e.dropIns, e.sorted = pieces, dropIns, len(pieces)
 	e.admitAssignments()
 }
 

@@ -254,6 +254,9 @@ type engine struct {
 
 	groups map[mapping.Kind]map[string]groupsOK
 	pieces []piece
+	// sorted is the number of leading pieces already in sortPieces' order
+	// (see [engine.generateFixed]).
+	sorted int
 	res    map[string]*resInfo // valid resources
 	// dropIns are the indexes of the valid drop-in bookings.
 	dropIns   []int32
@@ -426,14 +429,23 @@ func (e *engine) merge(slot bool) []Grant {
 // kind and record, and returns them. For a short horizon (filter) it leaves
 // out the members none of whose pieces overlaps the horizon: only a merged
 // window containing such a piece can overlap it.
+func (e *engine) sortPieces() []piece {
+	if e.sorted > 0 {
+		return e.mergeSorted()
+	}
+	return e.bucketPieces(e.pieces, e.filter)
+}
+
+// bucketPieces orders ps as sortPieces does and returns them; with filter it
+// leaves out the members none of whose pieces overlaps the horizon.
 //
 // The pieces are put in one bucket per member in place, by two rounds of
 // counting sort on the member's rank (linear time, no map), the first on its
 // high bits into at most 256 buckets, the second within each of those: few
 // places are written at once, so they stay in the cache however many
 // members there are. Then each member's few pieces are sorted.
-func (e *engine) sortPieces() []piece {
-	rank, ps := e.ix.rank, e.pieces
+func (e *engine) bucketPieces(ps []piece, filter bool) []piece {
+	rank := e.ix.rank
 	n := len(e.ix.byRank)
 	if len(ps) == 0 || n == 0 {
 		return ps[:0]
@@ -457,20 +469,69 @@ func (e *engine) sortPieces() []piece {
 		}
 	}
 	bounds[n] = int32(len(ps))
-	h := e.horizon
-	hs, hsn := h.Start.Unix(), int32(h.Start.Nanosecond())
-	he, hen := h.End.Unix(), int32(h.End.Nanosecond())
-	overlaps := func(pc *piece) bool {
-		return cmpInstant(pc.start, pc.startNs, he, hen) < 0 && cmpInstant(pc.end, pc.endNs, hs, hsn) > 0
-	}
+	overlaps := e.overlapsHorizon()
 	out := ps[:0]
 	for r := range n {
 		b := ps[bounds[r]:bounds[r+1]]
-		if len(b) == 0 || e.filter && !slices.ContainsFunc(b, func(pc piece) bool { return overlaps(&pc) }) {
+		if len(b) == 0 || filter && !slices.ContainsFunc(b, overlaps) {
 			continue
 		}
 		slices.SortFunc(b, cmpPiece)
 		out = append(out, b...) // out ends at or before b: the copy moves it down
+	}
+	return out
+}
+
+// overlapsHorizon returns a function that reports whether a piece overlaps
+// the engine's horizon.
+func (e *engine) overlapsHorizon() func(pc piece) bool {
+	h := e.horizon
+	hs, hsn := h.Start.Unix(), int32(h.Start.Nanosecond())
+	he, hen := h.End.Unix(), int32(h.End.Nanosecond())
+	return func(pc piece) bool {
+		return cmpInstant(pc.start, pc.startNs, he, hen) < 0 && cmpInstant(pc.end, pc.endNs, hs, hsn) > 0
+	}
+}
+
+// mergeSorted is sortPieces when the first e.sorted pieces are in order
+// already (see [engine.generateFixed]): it sorts the others, few (the
+// weekly assignments'), and merges them in, in place, from the back. With
+// filter it then leaves out, in one pass, the members none of whose pieces
+// overlaps the horizon.
+func (e *engine) mergeSorted() []piece {
+	rank, ps, k := e.ix.rank, e.pieces, e.sorted
+	order := func(a, b piece) int {
+		if c := cmp.Compare(rank[a.member], rank[b.member]); c != 0 {
+			return c
+		}
+		return cmpPiece(a, b)
+	}
+	tail := slices.Clone(ps[k:])
+	slices.SortFunc(tail, order)
+	i, w := k-1, len(ps)-1
+	for j := len(tail) - 1; j >= 0; w-- {
+		if i >= 0 && order(tail[j], ps[i]) < 0 {
+			ps[w] = ps[i]
+			i--
+		} else {
+			ps[w] = tail[j]
+			j--
+		}
+	}
+	if !e.filter {
+		return ps
+	}
+	overlaps := e.overlapsHorizon()
+	out := ps[:0]
+	for i := 0; i < len(ps); {
+		j := i + 1
+		for j < len(ps) && ps[j].member == ps[i].member {
+			j++
+		}
+		if slices.ContainsFunc(ps[i:j], overlaps) {
+			out = append(out, ps[i:j]...) // out ends at or before i: the copy moves them down
+		}
+		i = j
 	}
 	return out
 }

@@ -1,14 +1,18 @@
 package access_test
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/jonboulle/clockwork"
 	"github.com/stretchr/testify/require"
 
 	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/internal/spacegen"
+	"github.com/kisisync/kisisync/kisi"
 	"github.com/kisisync/kisisync/mapping"
 	"github.com/kisisync/kisisync/schedule"
 )
@@ -85,4 +89,33 @@ func TestPlanSharesValidation(t *testing.T) {
 	require.Equal(t, len(grants), nGrants+len(c.Conflicts), "grants")
 	require.Equal(t, len(links), nLinks, "links")
 	require.True(t, c.NextRun.Equal(next), "NextRun %v, NextChange %v", c.NextRun, next)
+}
+
+// TestPlanSteadyAgrees checks, on generated spaces at several instants,
+// that Plan against a Store holding what Desired and Links want plans
+// nothing, and that its NextRun is NextChange's instant: the engines Plan
+// shares (pieces sorted once, the weekly assignments' merged in for each
+// horizon) give what the public functions give one by one.
+func TestPlanSteadyAgrees(t *testing.T) {
+	t.Parallel()
+	p := access.DefaultPolicy()
+	for seed := uint64(1); seed <= 6; seed++ {
+		s, m := spacegen.Generate(spacegen.Small(seed, monday))
+		for k := range 8 {
+			now := monday.Add(time.Duration(k) * 17 * time.Hour)
+			t.Run(fmt.Sprintf("seed=%d/at=%s", seed, now.Format("Mon15h")), func(t *testing.T) {
+				client, err := kisi.NewClient("test-key", kisi.WithBaseURL("http://127.0.0.1:1"))
+				require.NoError(t, err)
+				r, err := access.NewReconciler(client, steadyStore(t, s, m, p, now), m, p,
+					access.WithClock(clockwork.NewFakeClockAt(now)))
+				require.NoError(t, err)
+				c, err := r.Plan(t.Context(), s)
+				require.NoError(t, err)
+				require.Empty(t, c.Changes)
+				next, ok := access.NextChange(s, m, p, now)
+				require.True(t, ok)
+				require.True(t, c.NextRun.Equal(next), "NextRun %v, NextChange %v", c.NextRun, next)
+			})
+		}
+	}
 }

@@ -187,7 +187,7 @@ func benchPlanSteady(b *testing.B, s access.Snapshot, m mapping.Mapping) {
 
 // steadyStore returns a memory Store that holds a settled Kisi user for every member of s and
 // every grant and link s wants at now, with the windows Kisi would hold for them.
-func steadyStore(b *testing.B, s access.Snapshot, m mapping.Mapping, p access.Policy, now time.Time) access.Store {
+func steadyStore(b testing.TB, s access.Snapshot, m mapping.Mapping, p access.Policy, now time.Time) access.Store {
 	b.Helper()
 	grants, err := access.Desired(s, m, p, now)
 	if err != nil {
