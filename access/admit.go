@@ -276,7 +276,7 @@ func (e *engine) admitBooking(i int, one *[1]int32, a *admission) bool {
 			a.verdict = linkOnly
 		}
 		// A member's identity, or with AddToGroup the guest's own (see
-		// addGuests); without AddToGroup a guest who is no member reaches
+		// addGuest); without AddToGroup a guest who is no member reaches
 		// nobody.
 		if c < 0 {
 			return true

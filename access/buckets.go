@@ -41,6 +41,27 @@ type hashed struct {
 
 // usableIDs reports, for each of n records with the IDs id(i), whether the
 // ID is usable: not empty, and not the ID of an earlier record.
+func usableIDs(n int, id func(i int) string) []bool {
+	seed := maphash.MakeSeed()
+	hs := make([]uint64, n)
+	for i := range n {
+		hs[i] = idHash(seed, id(i))
+	}
+	return usableHashed(hs, id)
+}
+
+// idHash is the hash of a record ID that usableHashed takes: 0 for the
+// empty ID, never 0 for another.
+func idHash(seed maphash.Seed, id string) uint64 {
+	if id == "" {
+		return 0
+	}
+	return max(maphash.String(seed, id), 1)
+}
+
+// usableHashed is usableIDs given the IDs' hashes hs (see idHash, one seed
+// for all), so that a pass over the records that reads them anyway can hash
+// their IDs.
 //
 // It fills no map: a first pass sets, for each ID, one bit of a bitset of
 // about 8 bits per record chosen by the ID's hash, and notes the bits set
@@ -48,23 +69,19 @@ type hashed struct {
 // about one in eight) are sorted by hash and compared. The bitsets, about
 // a megabyte each for a million records, mostly stay in the cache, and the
 // rest of the work is sequential.
-func usableIDs(n int, id func(i int) string) []bool {
+func usableHashed(hs []uint64, id func(i int) string) []bool {
+	n := len(hs)
 	ok := make([]bool, n)
-	seed := maphash.MakeSeed()
 	bits := 64
 	for bits < 8*n {
 		bits <<= 1
 	}
 	mask := uint64(bits - 1)
 	once, twice := make([]uint64, bits/64), make([]uint64, bits/64)
-	hs := make([]uint64, n)
-	for i := range n {
-		s := id(i)
-		if s == "" {
+	for _, h := range hs {
+		if h == 0 {
 			continue
 		}
-		h := max(maphash.String(seed, s), 1) // 0 marks an empty ID
-		hs[i] = h
 		b := h & mask
 		if once[b>>6]&(1<<(b&63)) != 0 {
 			twice[b>>6] |= 1 << (b & 63)

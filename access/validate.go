@@ -3,6 +3,7 @@ package access
 import (
 	"cmp"
 	"fmt"
+	"hash/maphash"
 	"maps"
 	"slices"
 	"strings"
@@ -37,7 +38,7 @@ type index struct {
 	teams   map[string][]int32        // valid team → canonical members, deduplicated
 	// guests are the drop-in guests whose email is no member's, by
 	// canonical index minus len(s.Members): their identities come after
-	// the members' (see [index.addGuests]).
+	// the members' (see [index.addGuest]).
 	guests    []Guest
 	maxBefore time.Duration
 	maxAfter  time.Duration
@@ -112,7 +113,7 @@ func (ix *index) checkID(ids seen, kind, id string) bool {
 // admit.go).
 //
 // With m.DropIn.AddToGroup, drop-in guests whose email is no member's get
-// identities of their own (see [index.addGuests]).
+// identities of their own (see [index.addGuest]).
 func newIndex(s *Snapshot, m mapping.Mapping, p Policy) *index {
 	ix := &index{
 		s:       s,
@@ -124,25 +125,22 @@ func newIndex(s *Snapshot, m mapping.Mapping, p Policy) *index {
 		teams:   make(map[string][]int32, len(s.Teams)),
 	}
 	ix.places()
-	seenMember := ix.members()
-	if m.DropIn.AddToGroup {
-		ix.addGuests()
-	}
-	ix.ranks()
-	ix.indexTeams(seenMember)
-	ix.maxBefore, ix.maxAfter = max(p.Buffer.Before, 0), max(p.Buffer.After, 0)
-	for _, b := range p.ResourceBuffers {
-		ix.maxBefore, ix.maxAfter = max(ix.maxBefore, b.Before), max(ix.maxAfter, b.After)
-	}
+	ix.members()
 	ix.res = make(map[string]*resInfo, len(ix.resLoc))
 	for id, locID := range ix.resLoc {
 		g, _ := m.Lookup(mapping.KindResource, id)
 		ix.res[id] = &resInfo{zone: ix.locs[locID], groups: g, buf: bufferFor(p, id)}
 	}
-	ix.resolve(m)
+	ix.resolveBookings(m.DropIn.AddToGroup)
+	ix.ranks()
+	ix.indexTeams()
+	ix.maxBefore, ix.maxAfter = max(p.Buffer.Before, 0), max(p.Buffer.After, 0)
+	for _, b := range p.ResourceBuffers {
+		ix.maxBefore, ix.maxAfter = max(ix.maxBefore, b.Before), max(ix.maxAfter, b.After)
+	}
+	ix.resolveCheckIns(m)
 	ix.idOK[kPlan] = usableIDs(len(s.Plans), func(i int) string { return s.Plans[i].ID })
 	ix.idOK[kAllowance] = usableIDs(len(s.Allowances), func(i int) string { return s.Allowances[i].ID })
-	ix.idOK[kBooking] = usableIDs(len(s.Bookings), func(i int) string { return s.Bookings[i].ID })
 	ix.idOK[kAssignment] = usableIDs(len(s.Assignments), func(i int) string { return s.Assignments[i].ID })
 	ix.idOK[kCheckIn] = usableIDs(len(s.CheckIns), func(i int) string { return s.CheckIns[i].ID })
 	return ix
@@ -154,13 +152,21 @@ const (
 	badGuestEmail int32 = -2
 )
 
-// resolve fills bookMember, bookRes, ciMember, ciZone and pieceHint.
-func (ix *index) resolve(m mapping.Mapping) {
+// resolveBookings reads the bookings once, the largest part of a
+// snapshot: it fills bookMember, bookRes and the bookings' usable IDs
+// (idOK), and adds to pieceHint. With guests (mapping.DropIn.AddToGroup)
+// it first gives each booking's guest whose email is no member's an
+// identity (see [index.addGuest]): a booking's guest then resolves to the
+// identity its first booking gave.
+func (ix *index) resolveBookings(guests bool) {
 	s := ix.s
 	ix.bookMember = make([]int32, len(s.Bookings))
 	ix.bookRes = make([]*resInfo, len(s.Bookings))
+	seed := maphash.MakeSeed()
+	hs := make([]uint64, len(s.Bookings))
 	for i := range s.Bookings {
 		b := &s.Bookings[i]
+		hs[i] = idHash(seed, b.ID)
 		ix.bookRes[i] = ix.res[b.ResourceID]
 		c := noHolder
 		switch {
@@ -170,10 +176,15 @@ func (ix *index) resolve(m mapping.Mapping) {
 			}
 		case b.Guest != nil:
 			email, err := NormalizeEmail(b.Guest.Email)
-			if err != nil {
+			switch {
+			case err != nil:
 				c = badGuestEmail
-			} else if m, ok := ix.byEmail[email]; ok {
-				c = m
+			case guests:
+				c = ix.addGuest(email, b.Guest.Name)
+			default:
+				if m, ok := ix.byEmail[email]; ok {
+					c = m
+				}
 			}
 		}
 		ix.bookMember[i] = c
@@ -181,6 +192,12 @@ func (ix *index) resolve(m mapping.Mapping) {
 			ix.pieceHint += len(ix.bookRes[i].groups)
 		}
 	}
+	ix.idOK[kBooking] = usableHashed(hs, func(i int) string { return s.Bookings[i].ID })
+}
+
+// resolveCheckIns fills ciMember and ciZone and adds to pieceHint.
+func (ix *index) resolveCheckIns(m mapping.Mapping) {
+	s := ix.s
 	ix.ciMember = make([]int32, len(s.CheckIns))
 	ix.ciZone = make([]*time.Location, len(s.CheckIns))
 	locGroups := make(map[string][]int64, len(ix.locs))
@@ -210,12 +227,17 @@ func (e *engine) checkRecordID(kind uint8, i int, id string) bool {
 	if e.ix.idOK[kind][i] {
 		return true
 	}
-	if id == "" {
-		e.reject(kindName(kind), id, ErrEmptyID)
-	} else {
-		e.reject(kindName(kind), id, ErrDuplicateID)
-	}
+	e.reject(kindName(kind), id, idError(id))
 	return false
+}
+
+// idError is why a record whose ID is not usable is rejected: it is empty,
+// or that of an earlier record of its kind.
+func idError(id string) error {
+	if id == "" {
+		return ErrEmptyID
+	}
+	return ErrDuplicateID
 }
 
 // places validates the locations and the resources at them.
@@ -252,13 +274,13 @@ func (ix *index) places() {
 }
 
 // members validates the members and gives each its canonical identity: the
-// first valid member with its email. It returns every member ID, valid or
-// not.
-func (ix *index) members() seen {
+// first valid member with its email.
+func (ix *index) members() {
 	s := ix.s
-	seenMember := make(seen, len(s.Members))
+	idOK := usableIDs(len(s.Members), func(i int) string { return s.Members[i].ID })
 	for i, m := range s.Members {
-		if !ix.checkID(seenMember, KindMember, m.ID) {
+		if !idOK[i] {
+			ix.reject(KindMember, m.ID, idError(m.ID))
 			continue
 		}
 		e, err := NormalizeEmail(m.Email)
@@ -275,7 +297,6 @@ func (ix *index) members() seen {
 		ix.member[m.ID] = int32(i)
 		ix.email[i] = e
 	}
-	return seenMember
 }
 
 // ranks orders the canonical identities (members and guests) by email.
@@ -293,9 +314,10 @@ func (ix *index) ranks() {
 }
 
 // indexTeams validates the teams. An unknown member is reported and left
-// out; a rejected one (in seenMember) is left out silently, having been
-// reported once, as a member.
-func (ix *index) indexTeams(seenMember seen) {
+// out; a rejected one is left out silently, having been reported once, as
+// a member. (A member ID that is not in ix.member is in ix.rejected when
+// its first record was rejected: the later ones are duplicates.)
+func (ix *index) indexTeams() {
 	seenTeam := make(seen, len(ix.s.Teams))
 	for _, t := range ix.s.Teams {
 		if !ix.checkID(seenTeam, KindTeam, t.ID) {
@@ -305,7 +327,7 @@ func (ix *index) indexTeams(seenMember seen) {
 		for _, id := range t.MemberIDs {
 			c, ok := ix.member[id]
 			if !ok {
-				if _, ok := seenMember[id]; !ok {
+				if _, ok := ix.rejected[RecordRef{Kind: KindMember, ID: id}]; !ok {
 					ix.reject(KindTeam, t.ID, fmt.Errorf("%w %q", ErrUnknownMember, id))
 				}
 				continue
@@ -317,35 +339,28 @@ func (ix *index) indexTeams(seenMember seen) {
 	}
 }
 
-// addGuests gives every drop-in guest whose email belongs to no member an
-// identity of its own after the members: a canonical index, an email and a
-// name (the first non-blank name the guest booked under, else the email).
-// Grants of guests (mapping.DropIn.AddToGroup) are merged per identity like
-// a member's. Malformed guest emails are left to the bookings' validation.
-func (ix *index) addGuests() {
-	for i := range ix.s.Bookings {
-		b := &ix.s.Bookings[i]
-		if b.MemberID != "" || b.Guest == nil {
-			continue
+// addGuest returns the identity of a drop-in guest with the normalized
+// email: the member's with that email, else the guest's own after the
+// members, given on the guest's first booking: a canonical index, the
+// email and a name (the first non-blank name the guest booked under, else
+// the email). Grants of guests (mapping.DropIn.AddToGroup) are merged per
+// identity like a member's.
+func (ix *index) addGuest(email, name string) int32 {
+	name = strings.TrimSpace(name)
+	if c, ok := ix.byEmail[email]; ok {
+		if g := int(c) - len(ix.s.Members); g >= 0 && ix.guests[g].Name == email && name != "" {
+			ix.guests[g].Name = name
 		}
-		email, err := NormalizeEmail(b.Guest.Email)
-		if err != nil {
-			continue
-		}
-		name := strings.TrimSpace(b.Guest.Name)
-		if c, ok := ix.byEmail[email]; ok {
-			if g := int(c) - len(ix.s.Members); g >= 0 && ix.guests[g].Name == email && name != "" {
-				ix.guests[g].Name = name
-			}
-			continue
-		}
-		if name == "" {
-			name = email
-		}
-		ix.byEmail[email] = int32(len(ix.email))
-		ix.email = append(ix.email, email)
-		ix.guests = append(ix.guests, Guest{Name: name, Email: email})
+		return c
 	}
+	if name == "" {
+		name = email
+	}
+	c := int32(len(ix.email))
+	ix.byEmail[email] = c
+	ix.email = append(ix.email, email)
+	ix.guests = append(ix.guests, Guest{Name: name, Email: email})
+	return c
 }
 
 // memberID returns the platform ID of canonical identity c: the member's,
