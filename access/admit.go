@@ -58,24 +58,27 @@ func (e *engine) generate() {
 }
 
 // generateFixed is generate but for the assignments: the records whose
-// pieces do not depend on the horizon (see [engine.generateOn]). It leaves
-// the pieces in sortPieces' order, none left out, so that each engine that
-// starts from them only merges the assignments' pieces in.
+// pieces do not depend on the horizon (see [engine.generateOn]). It puts
+// their pieces in the index, in sortPieces' order, none left out (ix.fixed:
+// they are shared, read only, by every engine that starts from them) and
+// leaves the engine's own pieces empty: then admitAssignments adds the
+// weekly assignments' only. It must run once, before the index is shared.
 func (e *engine) generateFixed() {
 	e.sizePieces()
 	e.admitPlans()
 	e.admitAllowances()
 	e.bookings()
 	e.admitCheckIns()
-	e.pieces = e.bucketPieces(e.pieces, false)
-	e.sorted = len(e.pieces)
+	e.ix.fixed = e.bucketPieces(e.pieces, false)
+	e.pieces, e.shared = nil, true
 }
 
 // generateOn completes generate from the pieces and drop-ins of another
 // engine's generateFixed on the same index, which it takes over: it adds
-// the assignments' pieces, the only ones the horizon changes.
+// the assignments' pieces, the only ones the horizon changes, to pieces
+// (empty, as generateFixed leaves them: the others are the index's).
 func (e *engine) generateOn(pieces []piece, dropIns []int32) {
-	e.pieces, e.dropIns, e.sorted = pieces, dropIns, len(pieces)
+	e.pieces, e.dropIns, e.shared = pieces, dropIns, true
 	e.admitAssignments()
 }
 

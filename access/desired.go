@@ -149,23 +149,23 @@ func (e *engine) earliestEdge(at time.Time, lead time.Duration, next time.Time, 
 		}
 		return false
 	}
-	ps := e.sortPieces()
-	best, bestEnd := -1, false
-	e.eachWindow(ps, false, func(i, _, last int) {
-		if consider(time.Unix(ps[i].start, int64(ps[i].startNs)).Add(-lead)) {
-			best, bestEnd = i, false
-		}
-		if consider(time.Unix(ps[last].end, int64(ps[last].endNs))) {
-			best, bestEnd = last, true
-		}
+	var best piece // the piece of the edge found, if any
+	found, bestEnd := false, false
+	e.eachRun(e.sortPieces(), func(run []piece) {
+		e.eachWindow(run, false, func(i, _, last int) {
+			if consider(time.Unix(run[i].start, int64(run[i].startNs)).Add(-lead)) {
+				best, found, bestEnd = run[i], true, false
+			}
+			if consider(time.Unix(run[last].end, int64(run[last].endNs))) {
+				best, found, bestEnd = run[last], true, true
+			}
+		})
 	})
-	if best >= 0 {
-		pc := &ps[best]
-		if bestEnd {
-			next = instant(pc.end, pc.endNs, e.loc(pc))
-		} else {
-			next = instant(pc.start, pc.startNs, e.loc(pc)).Add(-lead)
-		}
+	switch {
+	case found && bestEnd:
+		next = instant(best.end, best.endNs, e.loc(&best))
+	case found:
+		next = instant(best.start, best.startNs, e.loc(&best)).Add(-lead)
 	}
 	return next, ok
 }
@@ -254,9 +254,9 @@ type engine struct {
 
 	groups map[mapping.Kind]map[string]groupsOK
 	pieces []piece
-	// sorted is the number of leading pieces already in sortPieces' order
-	// (see [engine.generateFixed]).
-	sorted int
+	// shared is set when the pieces are only the weekly assignments': the
+	// others are the index's, shared (see [engine.generateFixed]).
+	shared bool
 	res    map[string]*resInfo // valid resources
 	// dropIns are the indexes of the valid drop-in bookings.
 	dropIns   []int32
@@ -401,25 +401,29 @@ func (e *engine) merge(slot bool) []Grant {
 	// Two passes over the merged windows: count, then fill, so grants and
 	// their sources take one allocation each.
 	nGrants, nSources := 0, 0
-	e.eachWindow(ps, slot, func(i, j, _ int) {
-		nGrants++
-		nSources += j - i
+	e.eachRun(ps, func(run []piece) {
+		e.eachWindow(run, slot, func(i, j, _ int) {
+			nGrants++
+			nSources += j - i
+		})
 	})
 	grants := make([]Grant, 0, nGrants)
 	backing := make([]Source, 0, nSources)
-	e.eachWindow(ps, slot, func(i, j, last int) {
-		cur, end := ps[i], ps[last]
-		start := instant(cur.start, cur.startNs, e.loc(&cur))
-		stop := instant(end.end, end.endNs, e.loc(&end))
-		n := len(backing)
-		backing = e.appendSources(backing, ps[i:j])
-		grants = append(grants, Grant{
-			MemberID: ix.memberID(cur.member),
-			Email:    ix.email[cur.member],
-			Guest:    ix.guest(cur.member),
-			GroupID:  cur.group,
-			Window:   schedule.Interval{Start: start, End: stop},
-			Sources:  backing[n:len(backing):len(backing)],
+	e.eachRun(ps, func(run []piece) {
+		e.eachWindow(run, slot, func(i, j, last int) {
+			cur, end := run[i], run[last]
+			start := instant(cur.start, cur.startNs, e.loc(&cur))
+			stop := instant(end.end, end.endNs, e.loc(&end))
+			n := len(backing)
+			backing = e.appendSources(backing, run[i:j])
+			grants = append(grants, Grant{
+				MemberID: ix.memberID(cur.member),
+				Email:    ix.email[cur.member],
+				Guest:    ix.guest(cur.member),
+				GroupID:  cur.group,
+				Window:   schedule.Interval{Start: start, End: stop},
+				Sources:  backing[n:len(backing):len(backing)],
+			})
 		})
 	})
 	return grants
@@ -428,12 +432,77 @@ func (e *engine) merge(slot bool) []Grant {
 // sortPieces orders the pieces by member (in email order), group, start,
 // kind and record, and returns them. For a short horizon (filter) it leaves
 // out the members none of whose pieces overlaps the horizon: only a merged
-// window containing such a piece can overlap it.
+// window containing such a piece can overlap it. A shared engine's pieces,
+// the weekly assignments' only, are few: they are sorted and kept whole,
+// for eachRun to merge with the index's.
 func (e *engine) sortPieces() []piece {
-	if e.sorted > 0 {
-		return e.mergeSorted()
+	if e.shared {
+		rank := e.ix.rank
+		slices.SortFunc(e.pieces, func(a, b piece) int {
+			if c := cmp.Compare(rank[a.member], rank[b.member]); c != 0 {
+				return c
+			}
+			return cmpPiece(a, b)
+		})
+		return e.pieces
 	}
 	return e.bucketPieces(e.pieces, e.filter)
+}
+
+// eachRun calls fn with the pieces of each member in turn, in email order,
+// given the pieces ps sortPieces returned; fn may reorder them. A shared
+// engine's runs merge the index's pieces of the member (ix.fixed, which it
+// only reads) with its own in ps, in a buffer each call reuses; with
+// filter, it leaves out the members none of whose pieces overlaps the
+// horizon.
+func (e *engine) eachRun(ps []piece, fn func(run []piece)) {
+	if !e.shared {
+		for i := 0; i < len(ps); {
+			j := i + 1
+			for j < len(ps) && ps[j].member == ps[i].member {
+				j++
+			}
+			fn(ps[i:j])
+			i = j
+		}
+		return
+	}
+	rank, fixed := e.ix.rank, e.ix.fixed
+	overlaps := e.overlapsHorizon()
+	var run []piece
+	for i, j := 0, 0; i < len(fixed) || j < len(ps); {
+		var c int32 // the next member
+		if i == len(fixed) || j < len(ps) && rank[ps[j].member] < rank[fixed[i].member] {
+			c = ps[j].member
+		} else {
+			c = fixed[i].member
+		}
+		f, t := i, j // this member's pieces: fixed[f:i] and ps[t:j]
+		for i < len(fixed) && fixed[i].member == c {
+			i++
+		}
+		for j < len(ps) && ps[j].member == c {
+			j++
+		}
+		if e.filter && !slices.ContainsFunc(fixed[f:i], overlaps) && !slices.ContainsFunc(ps[t:j], overlaps) {
+			continue
+		}
+		run = mergePieces(run[:0], fixed[f:i], ps[t:j])
+		fn(run)
+	}
+}
+
+// mergePieces appends to dst the pieces of one member in a and b, each in
+// cmpPiece order, in that order.
+func mergePieces(dst, a, b []piece) []piece {
+	for len(a) > 0 && len(b) > 0 {
+		if cmpPiece(a[0], b[0]) <= 0 {
+			dst, a = append(dst, a[0]), a[1:]
+		} else {
+			dst, b = append(dst, b[0]), b[1:]
+		}
+	}
+	return append(append(dst, a...), b...)
 }
 
 // bucketPieces orders ps as sortPieces does and returns them; with filter it
@@ -491,49 +560,6 @@ func (e *engine) overlapsHorizon() func(pc piece) bool {
 	return func(pc piece) bool {
 		return cmpInstant(pc.start, pc.startNs, he, hen) < 0 && cmpInstant(pc.end, pc.endNs, hs, hsn) > 0
 	}
-}
-
-// mergeSorted is sortPieces when the first e.sorted pieces are in order
-// already (see [engine.generateFixed]): it sorts the others, few (the
-// weekly assignments'), and merges them in, in place, from the back. With
-// filter it then leaves out, in one pass, the members none of whose pieces
-// overlaps the horizon.
-func (e *engine) mergeSorted() []piece {
-	rank, ps, k := e.ix.rank, e.pieces, e.sorted
-	order := func(a, b piece) int {
-		if c := cmp.Compare(rank[a.member], rank[b.member]); c != 0 {
-			return c
-		}
-		return cmpPiece(a, b)
-	}
-	tail := slices.Clone(ps[k:])
-	slices.SortFunc(tail, order)
-	i, w := k-1, len(ps)-1
-	for j := len(tail) - 1; j >= 0; w-- {
-		if i >= 0 && order(tail[j], ps[i]) < 0 {
-			ps[w] = ps[i]
-			i--
-		} else {
-			ps[w] = tail[j]
-			j--
-		}
-	}
-	if !e.filter {
-		return ps
-	}
-	overlaps := e.overlapsHorizon()
-	out := ps[:0]
-	for i := 0; i < len(ps); {
-		j := i + 1
-		for j < len(ps) && ps[j].member == ps[i].member {
-			j++
-		}
-		if slices.ContainsFunc(ps[i:j], overlaps) {
-			out = append(out, ps[i:j]...) // out ends at or before i: the copy moves them down
-		}
-		i = j
-	}
-	return out
 }
 
 // cmpPiece orders one member's pieces by group, start, kind and record.

@@ -54,6 +54,10 @@ type index struct {
 	bookRes    []*resInfo
 	ciMember   []int32
 	ciZone     []*time.Location
+	// fixed are the pieces of every record but the weekly assignments, in
+	// sortPieces' order, once an engine's generateFixed has put them there
+	// (before the index is shared); engines only read them.
+	fixed []piece
 	// pieceHint is about the number of pieces an engine on the index
 	// generates over a short horizon: exact for bookings and check-ins,
 	// guessed for the others, to size the pieces slice.
