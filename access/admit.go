@@ -69,7 +69,7 @@ func (e *engine) generateFixed() {
 	e.admitAllowances()
 	e.bookings()
 	e.admitCheckIns()
-	e.ix.fixed = e.bucketPieces(e.pieces, false)
+	e.ix.fixed = e.bucketPieces(e.pieces, false, true)
 	e.pieces, e.shared = nil, true
 }
 

@@ -33,6 +33,34 @@ func bucketSort[T any](xs []T, nb int, key func(*T) int32, bounds, next []int32)
 	}
 }
 
+// scatterSort orders xs by key, which is in [0, nb) with nb at most 256,
+// into a new slice it returns (a counting sort), and leaves the start of
+// bucket k in bounds[k] (nb+1 entries). It reads xs in order, twice, and
+// writes each element once to the next place of its bucket: unlike
+// bucketSort's swaps, no read waits for the write before it, so the work
+// goes at the speed of memory rather than of its latency when xs is larger
+// than the cache. xs is left as it was.
+func scatterSort[T any](xs []T, nb int, key func(*T) int32, bounds []int32) []T {
+	keys := make([]uint8, len(xs))
+	clear(bounds[:nb+1])
+	for i := range xs {
+		k := key(&xs[i])
+		keys[i] = uint8(k)
+		bounds[k+1]++
+	}
+	for k := 1; k <= nb; k++ {
+		bounds[k] += bounds[k-1]
+	}
+	var next [256]int32
+	copy(next[:], bounds[:nb])
+	out := make([]T, len(xs))
+	for i, k := range keys {
+		out[next[k]] = xs[i]
+		next[k]++
+	}
+	return out
+}
+
 // hashed is a string's hash and the index of its record.
 type hashed struct {
 	h uint64

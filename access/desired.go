@@ -446,7 +446,7 @@ func (e *engine) sortPieces() []piece {
 		})
 		return e.pieces
 	}
-	return e.bucketPieces(e.pieces, e.filter)
+	return e.bucketPieces(e.pieces, e.filter, false)
 }
 
 // eachRun calls fn with the pieces of each member in turn, in email order,
@@ -506,14 +506,17 @@ func mergePieces(dst, a, b []piece) []piece {
 }
 
 // bucketPieces orders ps as sortPieces does and returns them; with filter it
-// leaves out the members none of whose pieces overlaps the horizon.
+// leaves out the members none of whose pieces overlaps the horizon. With
+// scatter, the first round writes the pieces into a new slice (see
+// scatterSort): faster than sorting in place on a slice much larger than
+// the cache, for the memory of a second slice.
 //
 // The pieces are put in one bucket per member in place, by two rounds of
 // counting sort on the member's rank (linear time, no map), the first on its
 // high bits into at most 256 buckets, the second within each of those: few
 // places are written at once, so they stay in the cache however many
 // members there are. Then each member's few pieces are sorted.
-func (e *engine) bucketPieces(ps []piece, filter bool) []piece {
+func (e *engine) bucketPieces(ps []piece, filter, scatter bool) []piece {
 	rank := e.ix.rank
 	n := len(e.ix.byRank)
 	if len(ps) == 0 || n == 0 {
@@ -526,7 +529,12 @@ func (e *engine) bucketPieces(ps []piece, filter bool) []piece {
 	nTop, width := (n-1)>>shift+1, 1<<shift
 	top := make([]int32, nTop+1)
 	next := make([]int32, max(nTop, width))
-	bucketSort(ps, nTop, func(pc *piece) int32 { return rank[pc.member] >> shift }, top, next)
+	topKey := func(pc *piece) int32 { return rank[pc.member] >> shift }
+	if scatter {
+		ps = scatterSort(ps, nTop, topKey, top)
+	} else {
+		bucketSort(ps, nTop, topKey, top, next)
+	}
 	bounds := make([]int32, n+1) // member of rank r: ps[bounds[r]:bounds[r+1]]
 	sub := make([]int32, width+1)
 	for t := range nTop {
