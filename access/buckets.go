@@ -20,15 +20,19 @@ func bucketSort[T any](xs []T, nb int, key func(*T) int32, bounds, next []int32)
 		bounds[k] += bounds[k-1]
 	}
 	copy(next, bounds[:nb])
+	// Each swap puts one element in its bucket for good; the elements are
+	// swapped in the slice, never held in a variable whose address key
+	// would take (which would put it on the heap).
 	for k := range int32(nb) {
-		for next[k] < bounds[k+1] {
-			x := xs[next[k]]
-			for bk := key(&x); bk != k; bk = key(&x) {
-				x, xs[next[bk]] = xs[next[bk]], x
-				next[bk]++
+		for i := next[k]; i < bounds[k+1]; i = next[k] {
+			bk := key(&xs[i])
+			if bk == k {
+				next[k]++
+				continue
 			}
-			xs[next[k]] = x
-			next[k]++
+			j := next[bk]
+			next[bk]++
+			xs[i], xs[j] = xs[j], xs[i]
 		}
 	}
 }
