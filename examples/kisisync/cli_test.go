@@ -74,6 +74,15 @@ func TestVersion(t *testing.T) {
 	}
 }
 
+// flexMapping writes, in dir, a mapping of plan "flex" to group and returns
+// its path.
+func flexMapping(t *testing.T, dir string, group int64) string {
+	t.Helper()
+	path := filepath.Join(dir, "mapping.json")
+	require.NoError(t, os.WriteFile(path, []byte(fmt.Sprintf(`{"plans": {"flex": [%d]}}`, group)), 0o600))
+	return path
+}
+
 // kisiEnv is the environment of a run against srv with key.
 func kisiEnv(srv *kisitest.Server, key string) func(string) string {
 	return func(k string) string {

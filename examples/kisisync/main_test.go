@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"flag"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -127,17 +126,8 @@ func TestAgainstKisi(t *testing.T) {
 	t.Cleanup(srv.Close)
 	group, err := srv.AddGroup("Members", 0)
 	require.NoError(t, err)
-	mapping := filepath.Join(t.TempDir(), "mapping.json")
-	require.NoError(t, os.WriteFile(mapping, []byte(fmt.Sprintf(`{"plans": {"flex": [%d]}}`, group)), 0o600))
-	env := func(k string) string {
-		switch k {
-		case "KISI_API_KEY":
-			return srv.APIKey
-		case "KISI_URL":
-			return srv.URL
-		}
-		return ""
-	}
+	mapping := flexMapping(t, t.TempDir(), group)
+	env := kisiEnv(srv, srv.APIKey)
 	state := filepath.Join(t.TempDir(), "state.db")
 	common := []string{"--mapping", mapping, "--state", state}
 	small := append([]string{"--snapshot", td("small_snapshot.json")}, common...)
@@ -320,17 +310,8 @@ func TestApplySystemicFailure(t *testing.T) {
 	t.Cleanup(srv.Close)
 	group, err := srv.AddGroup("Members", 0)
 	require.NoError(t, err)
-	mapping := filepath.Join(t.TempDir(), "mapping.json")
-	require.NoError(t, os.WriteFile(mapping, []byte(fmt.Sprintf(`{"plans": {"flex": [%d]}}`, group)), 0o600))
-	env := func(k string) string {
-		switch k {
-		case "KISI_API_KEY":
-			return "a-revoked-key"
-		case "KISI_URL":
-			return srv.URL
-		}
-		return ""
-	}
+	mapping := flexMapping(t, t.TempDir(), group)
+	env := kisiEnv(srv, "a-revoked-key")
 	code, stdout, stderr := invoke(t, env, "apply", "--snapshot", td("small_snapshot.json"), "--mapping", mapping,
 		"--state", filepath.Join(t.TempDir(), "state.db"), "--exclusive-groups")
 	require.Equal(t, exitSystem, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)

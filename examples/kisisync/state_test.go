@@ -51,15 +51,7 @@ func TestApplyWhileSchedulerRuns(t *testing.T) {
 	scheduler, err := access.NewReconciler(client, st, m, access.DefaultPolicy())
 	require.NoError(t, err)
 
-	env := func(k string) string {
-		switch k {
-		case "KISI_API_KEY":
-			return srv.APIKey
-		case "KISI_URL":
-			return srv.URL
-		}
-		return ""
-	}
+	env := kisiEnv(srv, srv.APIKey)
 	apply := func(s access.Snapshot) (int, string) {
 		t.Helper()
 		f := filepath.Join(t.TempDir(), "snapshot.json")

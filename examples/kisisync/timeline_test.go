@@ -223,6 +223,22 @@ func (n *svgNode) walk(f func(*svgNode)) {
 	}
 }
 
+// svgTexts checks that doc is well-formed and returns the contents of its
+// text elements, in document order.
+func svgTexts(t *testing.T, doc []byte) []string {
+	t.Helper()
+	wellFormed(t, doc)
+	var root svgNode
+	require.NoError(t, xml.Unmarshal(doc, &root))
+	var texts []string
+	root.walk(func(n *svgNode) {
+		if n.XMLName.Local == "text" {
+			texts = append(texts, n.Text)
+		}
+	})
+	return texts
+}
+
 // wellFormed reads every token of doc with a strict decoder.
 func wellFormed(t *testing.T, doc []byte) {
 	t.Helper()
@@ -401,17 +417,8 @@ func TestTimelineCommands(t *testing.T) {
 		_, err = srv.AddSchedule(group, "Holidays", "")
 		require.NoError(t, err)
 		dir := t.TempDir()
-		mapping := filepath.Join(dir, "mapping.json")
-		require.NoError(t, os.WriteFile(mapping, []byte(fmt.Sprintf(`{"plans": {"flex": [%d]}}`, group)), 0o600))
-		env := func(k string) string {
-			switch k {
-			case "KISI_API_KEY":
-				return srv.APIKey
-			case "KISI_URL":
-				return srv.URL
-			}
-			return ""
-		}
+		mapping := flexMapping(t, dir, group)
+		env := kisiEnv(srv, srv.APIKey)
 		path := filepath.Join(dir, "week.svg")
 		args := []string{"--snapshot", td("small_snapshot.json"), "--mapping", mapping, "--member", "m1", "--at", "2026-06-10T08:40:00+02:00", "--timeline", "--svg", path}
 		code, stdout, stderr := invoke(t, env, append([]string{"diagnose"}, args...)...)
@@ -422,15 +429,7 @@ func TestTimelineCommands(t *testing.T) {
 		require.Contains(t, stdout, want)
 		doc, err := os.ReadFile(path)
 		require.NoError(t, err)
-		wellFormed(t, doc)
-		var root svgNode
-		require.NoError(t, xml.Unmarshal(doc, &root))
-		var texts []string
-		root.walk(func(n *svgNode) {
-			if n.XMLName.Local == "text" {
-				texts = append(texts, n.Text)
-			}
-		})
+		texts := svgTexts(t, doc)
 		require.Contains(t, texts, `Kisi time restriction: Office <hours> & "nights" (Europe/Berlin)`)
 
 		code, stdout, stderr = invoke(t, env, append([]string{"explain"}, args...)...)
@@ -564,15 +563,7 @@ func TestTimelineControlCharacters(t *testing.T) {
 	require.Empty(t, cmp.Diff(renderTimeline(plain, 100), renderTimeline(tl, 100)), "a control character is a space")
 
 	doc := renderSVG(tl)
-	wellFormed(t, doc)
-	var root svgNode
-	require.NoError(t, xml.Unmarshal(doc, &root))
-	var texts []string
-	root.walk(func(n *svgNode) {
-		if n.XMLName.Local == "text" {
-			texts = append(texts, n.Text)
-		}
-	})
+	texts := svgTexts(t, doc)
 	require.Contains(t, texts, "booking bk-1 (room 2  )")
 	require.Contains(t, texts, "Kisi time restriction: Office hours  (Europe/Berlin)")
 }
