@@ -7,8 +7,9 @@
 // [Snapshot], a mapping.Mapping and a [Policy] without I/O; and the
 // [Reconciler], which makes Kisi hold that access through a [KisiAPI] (a
 // *kisi.Client) and records what it created in a [Store]. It imports
-// schedule, mapping and kisi (for the types of [KisiAPI]), and the
-// module's internal helpers (the one copy of the Kisi glue).
+// schedule, mapping, kisi (for the types of [KisiAPI]), access/reason (the
+// codes of [Explanation]) and the module's internal helpers (the one copy
+// of the Kisi glue and of the text style).
 //
 // # Usage
 //

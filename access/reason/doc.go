@@ -12,6 +12,8 @@
 //			// offer to activate the plan
 //		case reason.ResourceNotMapped, reason.PlanNotMapped:
 //			// link to the integration's mapping settings
+//		default:
+//			// show g.Reason, the sentence
 //		}
 //	}
 //
