@@ -13,6 +13,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/internal/testtime"
 	"github.com/kisisync/kisisync/internal/textfmt"
 	"github.com/kisisync/kisisync/kisi"
 	"github.com/kisisync/kisisync/kisi/kisitest"
@@ -22,25 +23,12 @@ import (
 
 // syncStart is 2026-06-10 13:40 in Berlin (CEST).
 var (
-	berlinTZ  = mustLoad("Europe/Berlin")
+	berlinTZ  = testtime.Berlin
 	syncStart = time.Date(2026, time.June, 10, 13, 40, 0, 0, berlinTZ)
 )
 
-func mustLoad(name string) *time.Location {
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		panic(err)
-	}
-	return loc
-}
-
-func cest(hhmm string) time.Time {
-	var h, m int
-	if _, err := fmt.Sscanf(hhmm, "%d:%d", &h, &m); err != nil {
-		panic(err)
-	}
-	return time.Date(2026, time.June, 10, h, m, 0, 0, berlinTZ)
-}
+// cest returns the time hh:mm on 2026-06-10 in Berlin (CEST).
+var cest = testtime.CEST
 
 // env is a reconciler wired to a fake Kisi, on a fake clock.
 type rig struct {

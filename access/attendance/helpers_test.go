@@ -1,7 +1,6 @@
 package attendance_test
 
 import (
-	"fmt"
 	"testing"
 	"time"
 
@@ -10,27 +9,16 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/internal/testtime"
 	"github.com/kisisync/kisisync/kisi"
 	"github.com/kisisync/kisisync/kisi/kisitest"
 )
 
 // berlinTZ is the time zone of the rig's place.
-var berlinTZ = func() *time.Location {
-	loc, err := time.LoadLocation("Europe/Berlin")
-	if err != nil {
-		panic(err)
-	}
-	return loc
-}()
+var berlinTZ = testtime.Berlin
 
 // cest returns the time hh:mm on 2026-06-10 in Berlin (CEST).
-func cest(hhmm string) time.Time {
-	var h, m int
-	if _, err := fmt.Sscanf(hhmm, "%d:%d", &h, &m); err != nil {
-		panic(err)
-	}
-	return time.Date(2026, time.June, 10, h, m, 0, 0, berlinTZ)
-}
+var cest = testtime.CEST
 
 // eventRig is a fake Kisi with one place and two doors, whose event log
 // records unlocks, and a client with the owner's key.

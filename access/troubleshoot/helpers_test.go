@@ -18,6 +18,7 @@ import (
 
 	"github.com/kisisync/kisisync/access"
 	"github.com/kisisync/kisisync/access/troubleshoot"
+	"github.com/kisisync/kisisync/internal/testtime"
 	"github.com/kisisync/kisisync/kisi"
 	"github.com/kisisync/kisisync/kisi/kisitest"
 	"github.com/kisisync/kisisync/mapping"
@@ -26,24 +27,10 @@ import (
 var update = flag.Bool("update", false, "rewrite golden files in testdata")
 
 // berlinTZ is the time zone of the rig's place and location.
-var berlinTZ = mustLoad("Europe/Berlin")
-
-func mustLoad(name string) *time.Location {
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		panic(err)
-	}
-	return loc
-}
+var berlinTZ = testtime.Berlin
 
 // cest returns the time hh:mm on 2026-06-10 in Berlin (CEST).
-func cest(hhmm string) time.Time {
-	var h, m int
-	if _, err := fmt.Sscanf(hhmm, "%d:%d", &h, &m); err != nil {
-		panic(err)
-	}
-	return time.Date(2026, time.June, 10, h, m, 0, 0, berlinTZ)
-}
+var cest = testtime.CEST
 
 // troubleRig is a fake Kisi with one place, two doors and three groups,
 // a client with the owner's key, and a snapshot and mapping that use them.
