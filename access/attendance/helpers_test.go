@@ -14,9 +14,6 @@ import (
 	"github.com/kisisync/kisisync/kisi/kisitest"
 )
 
-// berlinTZ is the time zone of the rig's place.
-var berlinTZ = testtime.Berlin
-
 // cest returns the time hh:mm on 2026-06-10 in Berlin (CEST).
 var cest = testtime.CEST
 
