@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kisisync/kisisync/access/state"
 	"github.com/kisisync/kisisync/internal/kisiglue"
 	"github.com/kisisync/kisisync/kisi"
 )
@@ -98,7 +99,7 @@ type CreatedLink struct {
 // *[SystemicError] and the Report counts what was not attempted.
 //
 // Apply returns [ErrStalePlan] if the Store changed since c was planned,
-// and an error matching [ErrLeaseHeld] if another run holds the lease.
+// and an error matching [state.ErrLeaseHeld] if another run holds the lease.
 // When c cuts more access than the revoke limits allow and is not
 // approved, Apply applies everything but the cuts and its error includes a
 // *[RevokeLimitError].
@@ -132,7 +133,7 @@ func (r *Reconciler) Apply(ctx context.Context, c *Changes) (*Report, error) {
 type run struct {
 	r    *Reconciler
 	rep  *Report
-	recs map[string]Record
+	recs map[string]state.Record
 	errs []error
 	// tried holds the links whose Notifier was called in this run.
 	tried map[string]bool
@@ -157,8 +158,8 @@ type run struct {
 	known map[string]*kisi.User
 }
 
-func (r *Reconciler) newRun(recs []Record) *run {
-	ru := &run{r: r, rep: &Report{}, recs: make(map[string]Record, len(recs)),
+func (r *Reconciler) newRun(recs []state.Record) *run {
+	ru := &run{r: r, rep: &Report{}, recs: make(map[string]state.Record, len(recs)),
 		tried: map[string]bool{}, inviting: map[string]int{}}
 	for _, rec := range recs {
 		ru.track(rec, 1)
@@ -168,16 +169,16 @@ func (r *Reconciler) newRun(recs []Record) *run {
 }
 
 // track counts rec in (d = 1) or out of (d = -1) the run's tallies.
-func (ru *run) track(rec Record, d int) {
+func (ru *run) track(rec state.Record, d int) {
 	switch {
-	case rec.Kind == KindLink && rec.State == StateSettled && rec.Email != "":
+	case rec.Kind == state.KindLink && rec.State == state.StateSettled && rec.Email != "":
 		ru.rep.Links += d
-	case rec.Kind == KindRole && rec.State == StatePending:
+	case rec.Kind == state.KindRole && rec.State == state.StatePending:
 		ru.inviting[rec.Email] += d
 	}
 }
 
-func (r *Reconciler) apply(ctx context.Context, c *Changes, recs []Record) (*Report, error) {
+func (r *Reconciler) apply(ctx context.Context, c *Changes, recs []state.Record) (*Report, error) {
 	now := r.o.clock.Now()
 	ru := r.newRun(recs)
 	rep := ru.rep
@@ -297,8 +298,8 @@ func (ru *run) renew(ctx context.Context) error {
 		return nil
 	}
 	if err := ru.r.renew(ctx); err != nil {
-		if errors.Is(err, ErrLeaseHeld) {
-			err = fmt.Errorf("%w: %w", ErrLeaseLost, err)
+		if errors.Is(err, state.ErrLeaseHeld) {
+			err = fmt.Errorf("%w: %w", state.ErrLeaseLost, err)
 		}
 		return fmt.Errorf("access: renew lease of %q: %w", ru.r.o.org, err)
 	}
@@ -313,7 +314,7 @@ func (ru *run) created(ch Change) {
 	}
 }
 
-func (ru *run) put(ctx context.Context, rec Record) error {
+func (ru *run) put(ctx context.Context, rec state.Record) error {
 	rec.Updated = ru.r.o.clock.Now()
 	if err := ru.r.st.Put(ctx, ru.r.o.org, ru.r.token.Load(), rec); err != nil {
 		return &storeError{fmt.Errorf("store %s: %w", rec.Key, err)}
@@ -342,13 +343,13 @@ func (ru *run) del(ctx context.Context, key string) error {
 // adoption without a pending intent, a create over a live record, a forget
 // of a live record, a key that does not name the change's object.
 func (ru *run) check(ch Change) error {
-	var kind RecordKind
+	var kind state.RecordKind
 	var key string
 	switch ch.Object {
 	case ObjectGrant:
-		kind, key = KindRole, RoleKey(ch.Email, ch.GroupID)
+		kind, key = state.KindRole, state.RoleKey(ch.Email, ch.GroupID)
 	case ObjectLink:
-		kind, key = KindLink, LinkKey(ch.BookingID, ch.GroupID)
+		kind, key = state.KindLink, state.LinkKey(ch.BookingID, ch.GroupID)
 	case ObjectPark:
 		if ch.Action != ActionForget || !strings.HasPrefix(ch.Key, "park/") {
 			return fmt.Errorf("%s of park record %q", ch.Action, ch.Key)
@@ -369,20 +370,20 @@ func (ru *run) check(ch Change) error {
 	}
 	switch ch.Action {
 	case ActionDelete, ActionReplace:
-		if !ok || rec.State != StateSettled || rec.KisiID != ch.KisiID {
+		if !ok || rec.State != state.StateSettled || rec.KisiID != ch.KisiID {
 			return fmt.Errorf("%s %d is not recorded as created by kisisync: left alone", ch.Object, ch.KisiID)
 		}
 	case ActionAdopt:
-		if !ok || rec.State != StatePending {
+		if !ok || rec.State != state.StatePending {
 			return fmt.Errorf("no pending intent %s to adopt", ch.Key)
 		}
 	case ActionCreate:
-		if ok && (rec.State == StateSettled || rec.State == StatePending) {
+		if ok && (rec.State == state.StateSettled || rec.State == state.StatePending) {
 			return fmt.Errorf("%s already recorded (%s): plan again", ch.Key, rec.State)
 		}
 	case ActionForget:
 		// Forgetting a live object would leave it in Kisi for good.
-		if ok && rec.State == StateSettled {
+		if ok && rec.State == state.StateSettled {
 			return fmt.Errorf("%s %d is in Kisi: not forgotten", ch.Object, rec.KisiID)
 		}
 	}
@@ -396,13 +397,13 @@ func (ru *run) do(ctx context.Context, ch Change) error {
 	switch ch.Action {
 	case ActionAdopt:
 		rec := ru.recs[ch.Key]
-		rec.State, rec.KisiID, rec.Window = StateSettled, ch.KisiID, *ch.Window
+		rec.State, rec.KisiID, rec.Window = state.StateSettled, ch.KisiID, *ch.Window
 		if err := ru.put(ctx, rec); err != nil {
 			return err
 		}
 		ru.rep.Adopted++
 		// The adopted grant carried the invitation if one was due.
-		if user, ok := ru.recs[UserKey(rec.Email)]; ok && rec.Kind == KindRole && !user.Invited {
+		if user, ok := ru.recs[state.UserKey(rec.Email)]; ok && rec.Kind == state.KindRole && !user.Invited {
 			user.Invited = true
 			return ru.put(ctx, user)
 		}
@@ -528,7 +529,7 @@ func (ru *run) patch(ctx context.Context, ch Change) (bool, error) {
 		return false, nil
 	}
 	rec, ok := ru.recs[ch.Key]
-	if !ok || rec.UserID == 0 || rec.State != StateSettled {
+	if !ok || rec.UserID == 0 || rec.State != state.StateSettled {
 		return false, nil
 	}
 	from, until := kisiglue.Validity(*ch.Window)
@@ -593,7 +594,7 @@ func (ru *run) tryGrant(ctx context.Context, ch Change) error {
 	// Kisi's one invitation rides on the user's first grant; while a grant
 	// whose outcome is unknown may have carried it, no other does.
 	notify := !user.Managed && !user.Invited && ru.inviting[ch.Email] == 0
-	intent := Record{Key: ch.Key, Kind: KindRole, State: StatePending, Email: ch.Email, MemberID: ch.MemberID,
+	intent := state.Record{Key: ch.Key, Kind: state.KindRole, State: state.StatePending, Email: ch.Email, MemberID: ch.MemberID,
 		GroupID: ch.GroupID, UserID: user.KisiID, Window: *ch.Window, Sources: ch.Sources}
 	if err := ru.put(ctx, intent); err != nil {
 		return err
@@ -606,7 +607,7 @@ func (ru *run) tryGrant(ctx context.Context, ch Change) error {
 	if err != nil {
 		return ru.createFailed(ctx, ch, intent, user, err)
 	}
-	intent.State, intent.KisiID = StateSettled, ra.ID
+	intent.State, intent.KisiID = state.StateSettled, ra.ID
 	if err := ru.settle(ctx, intent); err != nil {
 		return err
 	}
@@ -622,7 +623,7 @@ func (ru *run) tryGrant(ctx context.Context, ch Change) error {
 }
 
 // settle records a created object and drops the park record of its key.
-func (ru *run) settle(ctx context.Context, rec Record) error {
+func (ru *run) settle(ctx context.Context, rec state.Record) error {
 	if err := ru.put(ctx, rec); err != nil {
 		return err
 	}
@@ -634,7 +635,7 @@ func (ru *run) settle(ctx context.Context, rec Record) error {
 
 // createFailed settles an intent after a failed create of a role: it tells
 // the failure classes of DESIGN.md apart with at most one read.
-func (ru *run) createFailed(ctx context.Context, ch Change, intent, user Record, cause error) error {
+func (ru *run) createFailed(ctx context.Context, ch Change, intent, user state.Record, cause error) error {
 	switch {
 	case !definite(cause):
 		return ru.unknownOutcome(ctx, ch, intent, cause)
@@ -653,7 +654,7 @@ func (ru *run) createFailed(ctx context.Context, ch Change, intent, user Record,
 // Outside the window the intent stays pending and the next run looks it up.
 // Inside it the member may be locked out now (a replacement deleted the old
 // role): look it up at once and create again if it is not there.
-func (ru *run) unknownOutcome(ctx context.Context, ch Change, intent Record, cause error) error {
+func (ru *run) unknownOutcome(ctx context.Context, ch Change, intent state.Record, cause error) error {
 	if ch.Window.Start.After(ru.r.o.clock.Now()) || classify(cause) == FailureSystemic {
 		return cause
 	}
@@ -663,7 +664,7 @@ func (ru *run) unknownOutcome(ctx context.Context, ch Change, intent Record, cau
 	}
 	for _, ra := range roles {
 		if ra.RoleID == kisi.RoleGroupBasic && kisiglue.SameWindow(kisiglue.RoleWindow(ra), intent.Window) {
-			intent.State, intent.KisiID = StateSettled, ra.ID
+			intent.State, intent.KisiID = state.StateSettled, ra.ID
 			ru.rep.Adopted++
 			return ru.settle(ctx, intent)
 		}
@@ -682,14 +683,14 @@ func (ru *run) unknownOutcome(ctx context.Context, ch Change, intent Record, cau
 // window, or left by a lost Store: its user carries the SDK's tag), a
 // hand-made one (a conflict, left alone unless the groups are declared the
 // platform's), or none (a plain refusal, parked with back-off).
-func (ru *run) roleRefused(ctx context.Context, ch Change, intent, user Record, cause error) error {
+func (ru *run) roleRefused(ctx context.Context, ch Change, intent, user state.Record, cause error) error {
 	roles, err := ru.r.rolesOf(ctx, ch.GroupID, intent.UserID)
 	if err != nil {
 		return errors.Join(cause, fmt.Errorf("look up existing role: %w", err))
 	}
 	for _, ra := range roles {
 		if ra.RoleID == kisi.RoleGroupBasic && kisiglue.SameWindow(kisiglue.RoleWindow(ra), intent.Window) {
-			intent.State, intent.KisiID = StateSettled, ra.ID
+			intent.State, intent.KisiID = state.StateSettled, ra.ID
 			ru.rep.Adopted++
 			return ru.settle(ctx, intent)
 		}
@@ -713,7 +714,7 @@ func (ru *run) roleRefused(ctx context.Context, ch Change, intent, user Record, 
 		}
 		return &errRetry{cause}
 	}
-	intent.State, intent.KisiID = StateConflict, roles[0].ID
+	intent.State, intent.KisiID = state.StateConflict, roles[0].ID
 	ru.rep.Conflicts = append(ru.rep.Conflicts, Conflict{Email: ch.Email, GroupID: ch.GroupID, KisiID: roles[0].ID, Window: intent.Window})
 	return ru.put(ctx, intent)
 }
@@ -721,7 +722,7 @@ func (ru *run) roleRefused(ctx context.Context, ch Change, intent, user Record, 
 // roleMissing handles a 404 on a role create: one read tells a deleted group
 // (its grants are parked) from a deleted user (created again at once; the
 // record keeps its invitation flag, so no second invitation goes out).
-func (ru *run) roleMissing(ctx context.Context, ch Change, intent, user Record, cause error) error {
+func (ru *run) roleMissing(ctx context.Context, ch Change, intent, user state.Record, cause error) error {
 	if err := ru.del(ctx, intent.Key); err != nil {
 		return errors.Join(cause, err)
 	}
@@ -745,7 +746,7 @@ func (ru *run) park(ctx context.Context, ch Change, class FailureClass, cause er
 	prev := ru.recs[key]
 	n := prev.Attempts + 1
 	now := ru.r.o.clock.Now()
-	rec := Record{Key: key, Kind: KindPark, Email: ch.Email, GroupID: ch.GroupID, Window: *ch.Window,
+	rec := state.Record{Key: key, Kind: state.KindPark, Email: ch.Email, GroupID: ch.GroupID, Window: *ch.Window,
 		Class: class, Reason: cause.Error(), Attempts: n, RetryAt: now.Add(ru.r.o.backoff(n))}
 	if err := ru.put(ctx, rec); err != nil {
 		return errors.Join(cause, err)
@@ -758,7 +759,7 @@ func (ru *run) park(ctx context.Context, ch Change, class FailureClass, cause er
 // mapping changes or Verify sees the group again.
 func (ru *run) parkGroup(ctx context.Context, groupID int64, cause error) error {
 	key := groupParkKey(groupID, ru.r.mappingFP)
-	rec := Record{Key: key, Kind: KindPark, GroupID: groupID, Class: FailureMissing,
+	rec := state.Record{Key: key, Kind: state.KindPark, GroupID: groupID, Class: FailureMissing,
 		Reason: fmt.Sprintf("group %d was deleted in Kisi", groupID)}
 	if err := ru.put(ctx, rec); err != nil {
 		return errors.Join(cause, err)
@@ -767,7 +768,7 @@ func (ru *run) parkGroup(ctx context.Context, groupID int64, cause error) error 
 }
 
 // parkedOf reports the park record rec of the change with key.
-func parkedOf(object ObjectKind, key string, rec Record) Parked {
+func parkedOf(object ObjectKind, key string, rec state.Record) Parked {
 	return Parked{Object: object, Key: key, Email: rec.Email, GroupID: rec.GroupID, Class: rec.Class,
 		Reason: rec.Reason, RetryAt: rec.RetryAt}
 }
@@ -776,8 +777,8 @@ func parkedOf(object ObjectKind, key string, rec Record) Parked {
 // from the run's listing of the organization's users, else created — and
 // looked up only when Kisi answers that the email is taken (a user created
 // by hand, or by this SDK before a lost response).
-func (ru *run) ensureUser(ctx context.Context, ch Change) (Record, error) {
-	key := UserKey(ch.Email)
+func (ru *run) ensureUser(ctx context.Context, ch Change) (state.Record, error) {
+	key := state.UserKey(ch.Email)
 	prev, had := ru.recs[key]
 	if had && prev.KisiID != 0 {
 		return prev, nil
@@ -796,28 +797,28 @@ func (ru *run) ensureUser(ctx context.Context, ch Change) (Record, error) {
 	switch {
 	case err == nil:
 		ru.rep.UsersCreated++
-		rec := Record{Key: key, Kind: KindUser, KisiID: u.ID, Email: ch.Email, MemberID: ch.MemberID,
+		rec := state.Record{Key: key, Kind: state.KindUser, KisiID: u.ID, Email: ch.Email, MemberID: ch.MemberID,
 			Created: true, Managed: ch.Managed, Invited: invited || ch.Managed, Confirmed: u.Confirmed}
 		return rec, ru.put(ctx, rec)
 	case !emailTaken(err) && !errors.Is(err, kisi.ErrMaybeApplied):
-		return Record{}, fmt.Errorf("create user: %w", err)
+		return state.Record{}, fmt.Errorf("create user: %w", err)
 	}
 	// The email is taken, or the create may have happened with its answer
 	// lost: one lookup settles it.
 	found, ferr := onceMore(func() (*kisi.User, error) { return ru.findUser(ctx, ch.Email) })
 	if ferr != nil {
-		return Record{}, fmt.Errorf("find user: %w", ferr)
+		return state.Record{}, fmt.Errorf("find user: %w", ferr)
 	}
 	if found == nil {
-		return Record{}, fmt.Errorf("create user: %w; no user with this email was found", err)
+		return state.Record{}, fmt.Errorf("create user: %w; no user with this email was found", err)
 	}
 	return ru.foundUser(ctx, ch, found, invited)
 }
 
 // foundUser records a Kisi user that existed before this run wanted it.
-func (ru *run) foundUser(ctx context.Context, ch Change, u *kisi.User, invited bool) (Record, error) {
+func (ru *run) foundUser(ctx context.Context, ch Change, u *kisi.User, invited bool) (state.Record, error) {
 	created := kisiglue.MarkedBySDK(u)
-	rec := Record{Key: UserKey(ch.Email), Kind: KindUser, KisiID: u.ID, Email: ch.Email, MemberID: ch.MemberID,
+	rec := state.Record{Key: state.UserKey(ch.Email), Kind: state.KindUser, KisiID: u.ID, Email: ch.Email, MemberID: ch.MemberID,
 		Created: created, Managed: ch.Managed, Confirmed: u.Status() == kisi.UserStatusActive,
 		// A user someone else created already had Kisi's invitation; so
 		// did one of this SDK's that signed in.
@@ -863,7 +864,7 @@ func (ru *run) prefetchUsers(ctx context.Context, c *Changes) error {
 		if ch.Object != ObjectGrant || (ch.Action != ActionCreate && ch.Action != ActionReplace) {
 			continue
 		}
-		if rec, ok := ru.recs[UserKey(ch.Email)]; !ok || rec.KisiID == 0 {
+		if rec, ok := ru.recs[state.UserKey(ch.Email)]; !ok || rec.KisiID == 0 {
 			need[ch.Email] = true
 		}
 	}
@@ -901,7 +902,7 @@ func (ru *run) createLink(ctx context.Context, ch Change) error {
 		}
 		return nil
 	}
-	intent := Record{Key: ch.Key, Kind: KindLink, State: StatePending, Email: ch.Email, GroupID: ch.GroupID,
+	intent := state.Record{Key: ch.Key, Kind: state.KindLink, State: state.StatePending, Email: ch.Email, GroupID: ch.GroupID,
 		BookingID: ch.BookingID, Name: ch.Name, SendLink: ch.SendLink, QR: ch.QR, Window: *ch.Window, Sources: ch.Sources}
 	if err := ru.put(ctx, intent); err != nil {
 		return err
@@ -919,7 +920,7 @@ func (ru *run) createLink(ctx context.Context, ch Change) error {
 	if err != nil {
 		return ru.linkFailed(ctx, ch, intent, err)
 	}
-	intent.State, intent.KisiID = StateSettled, l.ID
+	intent.State, intent.KisiID = state.StateSettled, l.ID
 	created := CreatedLink{Link: Link{BookingID: ch.BookingID, GroupID: ch.GroupID, Name: ch.Name, Email: ch.Email,
 		Window: *ch.Window, SendLink: ch.SendLink, QR: ch.QR}, KisiID: l.ID}
 	if l.Secret != nil {
@@ -947,7 +948,7 @@ func (ru *run) createLink(ctx context.Context, ch Change) error {
 // outcome stays pending (looked up next run); a 404 means the group was
 // deleted; a refusal for the email-link quota parks this and the run's
 // other links; any other refusal parks the link with back-off.
-func (ru *run) linkFailed(ctx context.Context, ch Change, intent Record, cause error) error {
+func (ru *run) linkFailed(ctx context.Context, ch Change, intent state.Record, cause error) error {
 	if !definite(cause) {
 		return cause
 	}
@@ -984,7 +985,7 @@ func quotaRefusal(err error) bool {
 	return false
 }
 
-func (ru *run) notify(ctx context.Context, rec Record, l CreatedLink) error {
+func (ru *run) notify(ctx context.Context, rec state.Record, l CreatedLink) error {
 	ru.tried[rec.Key] = true
 	if err := ru.r.o.notifier.LinkCreated(ctx, l); err != nil {
 		return fmt.Errorf("notify link %d: %w", rec.KisiID, err)
@@ -998,7 +999,7 @@ func (ru *run) retryNotifications(ctx context.Context) {
 	keys := slices.Sorted(maps.Keys(ru.recs))
 	for _, key := range keys {
 		rec := ru.recs[key]
-		if rec.Kind != KindLink || rec.State != StateSettled || rec.Notified || ru.tried[key] ||
+		if rec.Kind != state.KindLink || rec.State != state.StateSettled || rec.Notified || ru.tried[key] ||
 			rec.Secret == "" && rec.QRImage == "" {
 			continue
 		}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kisisync/kisisync/access/state"
 	"github.com/kisisync/kisisync/schedule"
 )
 
@@ -25,12 +26,12 @@ func TestDiffIgnoresRecordOrder(t *testing.T) {
 		{Start: now.Add(-time.Hour), End: schedule.Forever},
 		{Start: now.Add(-time.Hour), End: now.Add(DefaultValidity)},
 	}
-	states := []RecordState{StateSettled, StateSettled, StatePending, StateGone, StateConflict}
+	states := []state.RecordState{state.StateSettled, state.StateSettled, state.StatePending, state.StateGone, state.StateConflict}
 	for seed := range uint64(30) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			t.Parallel()
 			rng := rand.New(rand.NewPCG(seed, 11))
-			var recs []Record
+			var recs []state.Record
 			var grants []Grant
 			var links []Link
 			res := map[string]resolution{}
@@ -45,29 +46,29 @@ func TestDiffIgnoresRecordOrder(t *testing.T) {
 					b := fmt.Sprint("b", rng.IntN(20))
 					links = append(links, Link{BookingID: b, GroupID: group, Email: email, Name: "Guest", Window: w})
 					if rng.IntN(2) == 0 {
-						recs = append(recs, Record{Key: LinkKey(b, group), Kind: KindLink, State: states[rng.IntN(len(states))],
+						recs = append(recs, state.Record{Key: state.LinkKey(b, group), Kind: state.KindLink, State: states[rng.IntN(len(states))],
 							Email: email, GroupID: group, BookingID: b, Name: "Guest", KisiID: int64(i + 1), Window: w})
 					}
 				default:
-					key := RoleKey(email, group)
-					rec := Record{Key: key, Kind: KindRole, State: states[rng.IntN(len(states))], Email: email,
+					key := state.RoleKey(email, group)
+					rec := state.Record{Key: key, Kind: state.KindRole, State: states[rng.IntN(len(states))], Email: email,
 						GroupID: group, UserID: 7, KisiID: int64(i + 1), Window: windows[rng.IntN(len(windows))],
 						Sources: []Source{{Kind: KindBooking, ID: fmt.Sprint("b", i)}}}
 					recs = append(recs, rec)
-					if rec.State == StatePending && rng.IntN(3) > 0 {
+					if rec.State == state.StatePending && rng.IntN(3) > 0 {
 						res[key] = resolution{found: rng.IntN(2) == 0, kisiID: 99, window: rec.Window}
 					}
 					if rng.IntN(4) == 0 {
-						recs = append(recs, Record{Key: parkKey(key), Kind: KindPark, Email: email, GroupID: group,
+						recs = append(recs, state.Record{Key: parkKey(key), Kind: state.KindPark, Email: email, GroupID: group,
 							Class: FailureRefused, Window: rec.Window, RetryAt: now.Add(time.Hour)})
 					}
 				}
 			}
-			recs = append(recs, Record{Key: UserKey("m1@x.io"), Kind: KindUser, Email: "m1@x.io", KisiID: 7})
+			recs = append(recs, state.Record{Key: state.UserKey("m1@x.io"), Kind: state.KindUser, Email: "m1@x.io", KisiID: 7})
 			// One record per key, as in a Store.
-			slices.SortStableFunc(recs, func(a, b Record) int { return strings.Compare(a.Key, b.Key) })
-			recs = slices.CompactFunc(recs, func(a, b Record) bool { return a.Key == b.Key })
-			plan := func(recs []Record) string {
+			slices.SortStableFunc(recs, func(a, b state.Record) int { return strings.Compare(a.Key, b.Key) })
+			recs = slices.CompactFunc(recs, func(a, b state.Record) bool { return a.Key == b.Key })
+			plan := func(recs []state.Record) string {
 				h := holding{now: now, validity: DefaultValidity, loc: time.UTC}
 				c := diff(diffInput{now: now, lead: 20 * time.Minute, hold: h, recs: recs, grants: grants, links: links,
 					res: res, notify: true, linkWarn: 5})
@@ -85,7 +86,7 @@ func TestDiffIgnoresRecordOrder(t *testing.T) {
 			}
 			sorted := slices.Clone(recs)
 			want := plan(sorted)
-			if !slices.EqualFunc(sorted, recs, func(a, b Record) bool { return a.Key == b.Key && a.State == b.State && a.Window == b.Window }) {
+			if !slices.EqualFunc(sorted, recs, func(a, b state.Record) bool { return a.Key == b.Key && a.State == b.State && a.Window == b.Window }) {
 				t.Fatal("diff changed the records")
 			}
 			for range 3 {

@@ -8,8 +8,9 @@
 // [Reconciler], which makes Kisi hold that access through a [KisiAPI] (a
 // *kisi.Client) and records what it created in a [Store]. It imports
 // schedule, mapping, kisi (for the types of [KisiAPI]), access/reason (the
-// codes of [Explanation]) and the module's internal helpers (the one copy
-// of the Kisi glue and of the text style).
+// codes of [Explanation]), access/state (the records a [Store] keeps) and
+// the module's internal helpers (the one copy of the Kisi glue and of the
+// text style).
 //
 // # Usage
 //
@@ -146,17 +147,19 @@
 //
 // # The Store contract
 //
-// A [Store] keeps one [Record] per Kisi object, keyed by organization and
-// [Record.Key], written record by record as side effects happen (never a
-// whole-state rewrite, so no transactions are needed), and a lease so that
-// two runs of one organization exclude each other: the second fails fast
-// with an error matching [ErrLeaseHeld]. Writes are fenced by the lease
-// term's token: a run whose lease was taken over can no longer write, and
-// stops with an error matching [ErrLeaseLost]. Its method comments are the
-// contract. [NewMemoryStore] (also access/memstore) keeps records in
-// memory; the modules access/pgstore (PostgreSQL) and access/sqlitestore
-// (SQLite) keep them in a database; access/storetest is the conformance
-// suite every implementation runs, with two handles on one backing store.
+// A [Store] keeps one [state.Record] per Kisi object, keyed by organization
+// and [state.Record].Key, written record by record as side effects happen
+// (never a whole-state rewrite, so no transactions are needed), and a lease
+// so that two runs of one organization exclude each other: the second fails
+// fast with an error matching [state.ErrLeaseHeld]. Writes are fenced by the
+// lease term's token: a run whose lease was taken over can no longer write,
+// and stops with an error matching [state.ErrLeaseLost]. Its method comments
+// are the contract; the records and the lease errors are in access/state,
+// which a Store backend imports instead of this package. [NewMemoryStore]
+// (also access/memstore) keeps records in memory; the modules access/pgstore
+// (PostgreSQL) and access/sqlitestore (SQLite) keep them in a database;
+// access/storetest is the conformance suite every implementation runs, with
+// two handles on one backing store.
 //
 // # Many organizations
 //
@@ -182,7 +185,7 @@
 // A [Reconciler] is safe for concurrent use; its runs (and those of any
 // other Reconciler of the same organization and Store) are serialized by
 // the lease. Errors come back as returned values, never logged:
-// [ErrLeaseHeld], [ErrStalePlan], *[RevokeLimitError], *[SystemicError],
+// [state.ErrLeaseHeld], [ErrStalePlan], *[RevokeLimitError], *[SystemicError],
 // and the joined errors of failed changes (which wrap the kisi package's
 // typed errors).
 // Snapshot records that cannot be used are listed in [Report.Skipped], as

@@ -119,17 +119,17 @@ type SourceExplanation struct {
 	// Zone is the IANA time zone times are shown in.
 	Zone string `json:"zone"`
 
-	state state
-	key   time.Time // the instant that orders sources of one state
+	state standing
+	key   time.Time // the instant that orders sources of one standing
 	loc   *time.Location
 }
 
-// state orders the reasons of a source; the first missing-access reason of
-// a group is the source with the lowest state.
-type state uint8
+// standing orders the reasons of a source; the first missing-access reason of
+// a group is the source with the lowest standing.
+type standing uint8
 
 const (
-	stApplies state = iota
+	stApplies standing = iota
 	stPending
 	stUpcoming
 	stCheckedOut
@@ -313,7 +313,7 @@ func groupReason(gx GroupExplanation, at time.Time, p Policy, zone *time.Locatio
 	return why, code
 }
 
-// better orders sources of one state: the soonest upcoming, the latest
+// better orders sources of one standing: the soonest upcoming, the latest
 // ended.
 func better(a, b *SourceExplanation) bool {
 	if a.state == stUpcoming {

@@ -6,12 +6,13 @@ import (
 	"net"
 	"time"
 
+	"github.com/kisisync/kisisync/access/state"
 	"github.com/kisisync/kisisync/kisi"
 )
 
 // FailureClass says how a failed change affects a run (DESIGN.md, "Failure
 // classes").
-type FailureClass string
+type FailureClass = state.FailureClass
 
 // The failure classes.
 const (

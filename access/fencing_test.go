@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/access/state"
 	"github.com/kisisync/kisisync/kisi/kisitest"
 )
 
@@ -47,7 +48,7 @@ func TestRunStopsWhenLeaseTakenOver(t *testing.T) {
 	s.Bookings[0].End, s.Bookings[1].End = cest("18:00"), cest("18:00") // in force after the stall
 	rep, err := e.r.Sync(t.Context(), s)
 	require.NoError(t, intruder, "the lease had expired: the other worker takes it")
-	require.ErrorIs(t, err, access.ErrLeaseLost)
+	require.ErrorIs(t, err, state.ErrLeaseLost)
 	require.Equal(t, 1, creates, "the fenced run made no further Kisi call")
 	require.Equal(t, 1, rep.Failed)
 	require.Equal(t, 1, rep.NotAttempted)
@@ -92,7 +93,7 @@ func TestRunStopsWhenRenewalFindsNewTerm(t *testing.T) {
 			now := e.clock.Now()
 			token, err := e.st.Lease(context.Background(), "default", "intruder", now, now.Add(10*time.Minute))
 			require.NoError(t, err)
-			require.NoError(t, e.st.Delete(context.Background(), "default", token, access.RoleKey("bob@example.com", e.room)))
+			require.NoError(t, e.st.Delete(context.Background(), "default", token, state.RoleKey("bob@example.com", e.room)))
 			_, err = e.st.Lease(context.Background(), "default", "intruder", now, time.Time{})
 			require.NoError(t, err)
 		case r.Method == http.MethodPost:
@@ -102,6 +103,6 @@ func TestRunStopsWhenRenewalFindsNewTerm(t *testing.T) {
 	})
 	s.Bookings = append(s.Bookings, bookingOf("bk2", "alice", "room1", "14:00", "18:00"))
 	_, err = e.r.Sync(t.Context(), s)
-	require.ErrorIs(t, err, access.ErrLeaseLost)
+	require.ErrorIs(t, err, state.ErrLeaseLost)
 	require.Zero(t, posts, "the run stopped before any Kisi write")
 }

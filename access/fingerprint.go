@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/kisisync/kisisync/access/state"
 	"github.com/kisisync/kisisync/schedule"
 )
 
@@ -18,7 +19,7 @@ import (
 // field counts. Records are written by [appendRecordJSON] when it can, with
 // the same bytes and without reflection (a quarter of a steady plan's CPU
 // time otherwise); TestFingerprintHashesJSON keeps the two equal, field by field.
-func fingerprint(org string, recs []Record) string {
+func fingerprint(org string, recs []state.Record) string {
 	h := sha256.New()
 	_, _ = h.Write(append([]byte(org), 0)) // a hash never fails
 	var enc *json.Encoder
@@ -33,7 +34,7 @@ func fingerprint(org string, recs []Record) string {
 			if enc == nil {
 				enc = json.NewEncoder(h)
 			}
-			_ = enc.Encode(&recs[i]) // a Record always encodes; the hash never fails
+			_ = enc.Encode(&recs[i]) // a state.Record always encodes; the hash never fails
 			continue
 		}
 		if len(buf) >= 32<<10 {
@@ -48,7 +49,7 @@ func fingerprint(org string, recs []Record) string {
 // appendRecordJSON appends rec as [json.Encoder] encodes it, newline
 // included, when its strings need no escaping and its times encode;
 // otherwise it reports false (and what it appended is to be dropped).
-func appendRecordJSON(b []byte, rec *Record) ([]byte, bool) {
+func appendRecordJSON(b []byte, rec *state.Record) ([]byte, bool) {
 	w := jsonWriter{b: append(b, '{'), ok: true}
 	w.str("key", rec.Key, false)
 	w.str("kind", string(rec.Kind), false)

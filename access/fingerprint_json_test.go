@@ -9,12 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kisisync/kisisync/access/state"
 	"github.com/kisisync/kisisync/schedule"
 )
 
 // jsonFingerprint is fingerprint as it hashes records: each one's JSON
 // form from a json.Encoder.
-func jsonFingerprint(org string, recs []Record) string {
+func jsonFingerprint(org string, recs []state.Record) string {
 	h := sha256.New()
 	_, _ = h.Write(append([]byte(org), 0))
 	enc := json.NewEncoder(h)
@@ -26,9 +27,9 @@ func jsonFingerprint(org string, recs []Record) string {
 
 // fullRecord returns a record with every field set to a value that is not
 // zero.
-func fullRecord(t *testing.T) Record {
+func fullRecord(t *testing.T) state.Record {
 	t.Helper()
-	var rec Record
+	var rec state.Record
 	v := reflect.ValueOf(&rec).Elem()
 	for i := range v.NumField() {
 		f := v.Field(i)
@@ -66,42 +67,42 @@ func TestFingerprintHashesJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	full := fullRecord(t)
-	with := func(f func(r *Record)) Record {
+	with := func(f func(r *state.Record)) state.Record {
 		r := full
 		f(&r)
 		return r
 	}
 	tests := []struct {
 		name string
-		rec  Record
+		rec  state.Record
 		fast bool // written without encoding/json
 	}{
-		{"minimal", Record{Key: "role/1/a@example.com", Kind: KindRole}, true},
+		{"minimal", state.Record{Key: "role/1/a@example.com", Kind: state.KindRole}, true},
 		{"every field", full, true},
-		{"empty kind", Record{Key: "k"}, true},
-		{"open-ended window", with(func(r *Record) { r.Window.End = schedule.Forever }), true},
-		{"window after forever", with(func(r *Record) { r.Window.End = schedule.Forever.Add(time.Hour) }), true},
-		{"window in a zone", with(func(r *Record) {
+		{"empty kind", state.Record{Key: "k"}, true},
+		{"open-ended window", with(func(r *state.Record) { r.Window.End = schedule.Forever }), true},
+		{"window after forever", with(func(r *state.Record) { r.Window.End = schedule.Forever.Add(time.Hour) }), true},
+		{"window in a zone", with(func(r *state.Record) {
 			r.Window = schedule.Interval{Start: time.Date(2026, 3, 29, 1, 30, 0, 0, berlin), End: time.Date(2026, 3, 29, 3, 30, 0, 7, berlin)}
 		}), true},
-		{"zero start", with(func(r *Record) { r.Window.Start = time.Time{} }), true},
-		{"zero instant in a zone", with(func(r *Record) { r.Window = schedule.Interval{Start: time.Time{}.In(berlin)} }), true},
-		{"updated in a zone", with(func(r *Record) { r.Updated = time.Date(2026, 10, 25, 2, 30, 0, 0, berlin) }), true},
-		{"one source", with(func(r *Record) { r.Sources = r.Sources[:1] }), true},
-		{"empty sources", with(func(r *Record) { r.Sources = []Source{} }), true},
-		{"empty source", with(func(r *Record) { r.Sources = []Source{{}} }), true},
-		{"negative ids", with(func(r *Record) { r.KisiID, r.GroupID, r.Attempts = -1, -2, -3 }), true},
-		{"html", with(func(r *Record) { r.Name = "A & B <c>" }), false},
-		{"quote", with(func(r *Record) { r.Reason = `say "no"` }), false},
-		{"backslash in a source", with(func(r *Record) { r.Sources = []Source{{Kind: KindPlan, ID: `a\b`}} }), false},
-		{"unicode", with(func(r *Record) { r.Name = "Zoë\u2028" }), false},
-		{"invalid utf-8", with(func(r *Record) { r.Email = "a\xffb" }), false},
-		{"control", with(func(r *Record) { r.Secret = "a\nb\x01" }), false},
-		{"year 10000", with(func(r *Record) { r.RetryAt = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) }), false},
-		{"offset of 24 hours", with(func(r *Record) { r.Updated = time.Unix(1e9, 0).In(time.FixedZone("far", 25*3600)) }), false},
-		{"offset with seconds", with(func(r *Record) { r.Updated = time.Unix(1e9, 0).In(time.FixedZone("lmt", 3600+7)) }), true},
+		{"zero start", with(func(r *state.Record) { r.Window.Start = time.Time{} }), true},
+		{"zero instant in a zone", with(func(r *state.Record) { r.Window = schedule.Interval{Start: time.Time{}.In(berlin)} }), true},
+		{"updated in a zone", with(func(r *state.Record) { r.Updated = time.Date(2026, 10, 25, 2, 30, 0, 0, berlin) }), true},
+		{"one source", with(func(r *state.Record) { r.Sources = r.Sources[:1] }), true},
+		{"empty sources", with(func(r *state.Record) { r.Sources = []Source{} }), true},
+		{"empty source", with(func(r *state.Record) { r.Sources = []Source{{}} }), true},
+		{"negative ids", with(func(r *state.Record) { r.KisiID, r.GroupID, r.Attempts = -1, -2, -3 }), true},
+		{"html", with(func(r *state.Record) { r.Name = "A & B <c>" }), false},
+		{"quote", with(func(r *state.Record) { r.Reason = `say "no"` }), false},
+		{"backslash in a source", with(func(r *state.Record) { r.Sources = []Source{{Kind: KindPlan, ID: `a\b`}} }), false},
+		{"unicode", with(func(r *state.Record) { r.Name = "Zoë\u2028" }), false},
+		{"invalid utf-8", with(func(r *state.Record) { r.Email = "a\xffb" }), false},
+		{"control", with(func(r *state.Record) { r.Secret = "a\nb\x01" }), false},
+		{"year 10000", with(func(r *state.Record) { r.RetryAt = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) }), false},
+		{"offset of 24 hours", with(func(r *state.Record) { r.Updated = time.Unix(1e9, 0).In(time.FixedZone("far", 25*3600)) }), false},
+		{"offset with seconds", with(func(r *state.Record) { r.Updated = time.Unix(1e9, 0).In(time.FixedZone("lmt", 3600+7)) }), true},
 	}
-	var all []Record
+	var all []state.Record
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var want bytes.Buffer
@@ -113,7 +114,7 @@ func TestFingerprintHashesJSON(t *testing.T) {
 			if ok && string(got) != want.String() {
 				t.Errorf("appendRecordJSON:\n got %s\nwant %s", got, want.String())
 			}
-			recs := []Record{tt.rec, full, tt.rec}
+			recs := []state.Record{tt.rec, full, tt.rec}
 			if got, want := fingerprint("org", recs), jsonFingerprint("org", recs); got != want {
 				t.Errorf("fingerprint = %s, want %s", got, want)
 			}

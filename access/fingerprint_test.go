@@ -4,20 +4,22 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/kisisync/kisisync/access/state"
 )
 
 // TestFingerprintCoversEveryField: a change to any field of any record
 // makes a plan stale, fields added later included.
 func TestFingerprintCoversEveryField(t *testing.T) {
 	t.Parallel()
-	base := []Record{{Key: "role/1/a@example.com", Kind: KindRole}}
+	base := []state.Record{{Key: "role/1/a@example.com", Kind: state.KindRole}}
 	want := fingerprint("org", base)
-	typ := reflect.TypeFor[Record]()
+	typ := reflect.TypeFor[state.Record]()
 	for i := range typ.NumField() {
 		f := typ.Field(i)
 		t.Run(f.Name, func(t *testing.T) {
 			t.Parallel()
-			recs := []Record{base[0]}
+			recs := []state.Record{base[0]}
 			v := reflect.ValueOf(&recs[0]).Elem().Field(i)
 			switch v.Kind() {
 			case reflect.String:

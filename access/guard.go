@@ -3,6 +3,8 @@ package access
 import (
 	"fmt"
 	"time"
+
+	"github.com/kisisync/kisisync/access/state"
 )
 
 // RevokeLimitError is returned by Apply and Sync when the revoke guard held
@@ -61,7 +63,7 @@ type guardCount struct {
 // plan's own classification, except that a delete of a record in force is
 // always a cut (vanished unless the plan says otherwise), and a change
 // whose record is not live cuts nothing.
-func cut(ch Change, recs map[string]Record, now time.Time, lead time.Duration) CutKind {
+func cut(ch Change, recs map[string]state.Record, now time.Time, lead time.Duration) CutKind {
 	rec, ok := recs[ch.Key]
 	switch ch.Action {
 	case ActionDelete:
@@ -83,7 +85,7 @@ func cut(ch Change, recs map[string]Record, now time.Time, lead time.Duration) C
 
 // judge counts the cuts of c and the managed access, from the Store's
 // records rather than from c's own counts.
-func (r *Reconciler) judge(c *Changes, recs map[string]Record, now time.Time) guardCount {
+func (r *Reconciler) judge(c *Changes, recs map[string]state.Record, now time.Time) guardCount {
 	v := r.judgeCuts(c, recs, now)
 	for _, rec := range recs {
 		if live(rec, now) {
@@ -96,7 +98,7 @@ func (r *Reconciler) judge(c *Changes, recs map[string]Record, now time.Time) gu
 // judgeCuts counts the cuts of c, and the managed access its adoptions
 // add, from the Store's records of its changes' keys (recs may hold only
 // those).
-func (r *Reconciler) judgeCuts(c *Changes, recs map[string]Record, now time.Time) guardCount {
+func (r *Reconciler) judgeCuts(c *Changes, recs map[string]state.Record, now time.Time) guardCount {
 	var v guardCount
 	for _, ch := range c.Changes {
 		if ch.Action == ActionAdopt && ch.Window != nil && !ended(*ch.Window, now) {
@@ -132,13 +134,13 @@ func (r *Reconciler) limitError(v guardCount) *RevokeLimitError {
 
 // markHeld marks the cuts of c the guard holds, for the plan's reader.
 // recs are the Store's records, one per key.
-func (r *Reconciler) markHeld(c *Changes, recs []Record) {
+func (r *Reconciler) markHeld(c *Changes, recs []state.Record) {
 	// The cuts depend only on the records of the changes' keys.
 	keys := make(map[string]struct{}, len(c.Changes))
 	for i := range c.Changes {
 		keys[c.Changes[i].Key] = struct{}{}
 	}
-	byKey := make(map[string]Record, len(keys))
+	byKey := make(map[string]state.Record, len(keys))
 	managed := 0
 	for i := range recs {
 		if live(recs[i], c.At) {

@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/kisisync/kisisync/access/state"
 	"github.com/kisisync/kisisync/internal/kisiglue"
 	"github.com/kisisync/kisisync/internal/times"
 	"github.com/kisisync/kisisync/kisi"
@@ -44,7 +45,7 @@ var ErrStalePlan = errors.New("access: plan is stale, the store changed since it
 // Reconciler is safe for concurrent use, but runs (Sync, Apply, Verify)
 // of one organization exclude each other through the Store's lease, and
 // runs of one Reconciler through the Reconciler itself: a second concurrent
-// run fails fast with an error matching [ErrLeaseHeld].
+// run fails fast with an error matching [state.ErrLeaseHeld].
 //
 // "Now" comes from the Reconciler's clock ([WithClock]); every time it
 // reports, such as [Report.NextRun], is an instant, and weekly rules are
@@ -126,7 +127,7 @@ func (r *Reconciler) Organization() string { return r.o.org }
 // also when err is non-nil. err joins the failed changes (each retried next
 // run) and may include a *[RevokeLimitError] (the guard held cuts of
 // access; everything else was applied); or it is a *[SystemicError] (the
-// run stopped at once) or an error matching [ErrLeaseHeld] (another run is
+// run stopped at once) or an error matching [state.ErrLeaseHeld] (another run is
 // in progress).
 func (r *Reconciler) Sync(ctx context.Context, s Snapshot) (*Report, error) {
 	release, err := r.lease(ctx)
@@ -172,17 +173,17 @@ func (r *Reconciler) Plan(ctx context.Context, s Snapshot) (*Changes, error) {
 
 // blocked moves out of c the grant creates that a role this SDK does not
 // manage blocks, or notes that they will replace it.
-func (r *Reconciler) blocked(ctx context.Context, c *Changes, recs []Record) error {
+func (r *Reconciler) blocked(ctx context.Context, c *Changes, recs []state.Record) error {
 	if !slices.ContainsFunc(c.Changes, func(ch Change) bool { return ch.Action == ActionCreate && ch.Object == ObjectGrant }) {
 		return nil
 	}
 	owned := make(map[int64]bool) // Kisi ids of the roles the Store records
-	users := make(map[string]Record)
+	users := make(map[string]state.Record)
 	for _, rec := range recs {
 		switch rec.Kind {
-		case KindRole:
+		case state.KindRole:
 			owned[rec.KisiID] = true
-		case KindUser:
+		case state.KindUser:
 			users[rec.Email] = rec
 		}
 	}
@@ -229,7 +230,7 @@ func (r *Reconciler) blocked(ctx context.Context, c *Changes, recs []Record) err
 }
 
 // load reads the organization's records from the Store.
-func (r *Reconciler) load(ctx context.Context) ([]Record, error) {
+func (r *Reconciler) load(ctx context.Context) ([]state.Record, error) {
 	recs, err := r.st.Load(ctx, r.o.org)
 	if err != nil {
 		return nil, fmt.Errorf("access: load store of %q: %w", r.o.org, err)
@@ -238,7 +239,7 @@ func (r *Reconciler) load(ctx context.Context) ([]Record, error) {
 }
 
 // plan computes the Changes and returns the records they were planned from.
-func (r *Reconciler) plan(ctx context.Context, s Snapshot) (*Changes, []Record, error) {
+func (r *Reconciler) plan(ctx context.Context, s Snapshot) (*Changes, []state.Record, error) {
 	now := r.o.clock.Now()
 	// The snapshot is validated once; Desired, Links and NextChange share
 	// the result, which they only read. NextChange looks days ahead:
@@ -291,7 +292,7 @@ func (r *Reconciler) plan(ctx context.Context, s Snapshot) (*Changes, []Record, 
 
 	res := make(map[string]resolution)
 	for _, rec := range recs {
-		if rec.State != StatePending || (rec.Kind != KindRole && rec.Kind != KindLink) {
+		if rec.State != state.StatePending || (rec.Kind != state.KindRole && rec.Kind != state.KindLink) {
 			continue
 		}
 		res[rec.Key] = r.resolve(ctx, rec)
@@ -346,12 +347,12 @@ func (r *Reconciler) location(s Snapshot) *time.Location {
 // of this same Reconciler in progress holds it too.
 func (r *Reconciler) lease(ctx context.Context) (func(), error) {
 	if !r.running.CompareAndSwap(false, true) {
-		return nil, fmt.Errorf("%w: a run of this Reconciler for %q has not finished", ErrLeaseHeld, r.o.org)
+		return nil, fmt.Errorf("%w: a run of this Reconciler for %q has not finished", state.ErrLeaseHeld, r.o.org)
 	}
 	r.token.Store(0)
 	if err := r.renew(ctx); err != nil {
 		r.running.Store(false)
-		if errors.Is(err, ErrLeaseHeld) {
+		if errors.Is(err, state.ErrLeaseHeld) {
 			return nil, err
 		}
 		return nil, fmt.Errorf("access: lease of %q: %w", r.o.org, err)
@@ -366,7 +367,7 @@ func (r *Reconciler) lease(ctx context.Context) (func(), error) {
 
 // begin takes the lease and loads the organization's records: the start of
 // an Apply or Verify. The caller calls release when done.
-func (r *Reconciler) begin(ctx context.Context) (release func(), recs []Record, err error) {
+func (r *Reconciler) begin(ctx context.Context) (release func(), recs []state.Record, err error) {
 	release, err = r.lease(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -389,7 +390,7 @@ func (r *Reconciler) renew(ctx context.Context) error {
 	}
 	if old := r.token.Load(); old != 0 && old != token {
 		// Keep the old token: the run's writes stay fenced.
-		return fmt.Errorf("%w: term %d of %q ended, another run held the lease", ErrLeaseLost, old, r.o.org)
+		return fmt.Errorf("%w: term %d of %q ended, another run held the lease", state.ErrLeaseLost, old, r.o.org)
 	}
 	r.token.Store(token)
 	r.leased.Store(now.UnixNano())
@@ -445,9 +446,9 @@ type resolution struct {
 
 // resolve looks up the object of a pending intent: a role assignment by
 // group and assignee, a link by group and email.
-func (r *Reconciler) resolve(ctx context.Context, rec Record) resolution {
+func (r *Reconciler) resolve(ctx context.Context, rec state.Record) resolution {
 	switch rec.Kind {
-	case KindRole:
+	case state.KindRole:
 		if rec.UserID == 0 {
 			return resolution{}
 		}
@@ -461,7 +462,7 @@ func (r *Reconciler) resolve(ctx context.Context, rec Record) resolution {
 			}
 		}
 		return resolution{}
-	case KindLink:
+	case state.KindLink:
 		links, err := r.linksOf(ctx, rec.GroupID, rec.Email)
 		if err != nil {
 			return resolution{err: err}
@@ -476,7 +477,7 @@ func (r *Reconciler) resolve(ctx context.Context, rec Record) resolution {
 	return resolution{}
 }
 
-func linkMatches(l *kisi.GroupLink, rec Record) bool {
+func linkMatches(l *kisi.GroupLink, rec state.Record) bool {
 	if l.Email == nil || !strings.EqualFold(strings.TrimSpace(*l.Email), rec.Email) {
 		return false
 	}
@@ -529,8 +530,8 @@ func ended(iv schedule.Interval, now time.Time) bool {
 
 // live reports whether rec is managed access in force or still to come at
 // now: the base of the revoke guard.
-func live(rec Record, now time.Time) bool {
-	return (rec.Kind == KindRole || rec.Kind == KindLink) && rec.State == StateSettled && !ended(rec.Window, now)
+func live(rec state.Record, now time.Time) bool {
+	return (rec.Kind == state.KindRole || rec.Kind == state.KindLink) && rec.State == state.StateSettled && !ended(rec.Window, now)
 }
 
 func ptr(iv schedule.Interval) *schedule.Interval { return &iv }
@@ -540,7 +541,7 @@ type diffInput struct {
 	now    time.Time
 	lead   time.Duration
 	hold   holding
-	recs   []Record
+	recs   []state.Record
 	grants []Grant
 	links  []Link
 	res    map[string]resolution
@@ -589,7 +590,7 @@ func diff(in diffInput) *Changes {
 			i++
 			j++
 		}
-		var rec *Record
+		var rec *state.Record
 		if v != nil {
 			rec = v.rec
 		}
@@ -623,14 +624,14 @@ type changeLists struct {
 // (p is then its probe), v is the Store's entry for it, nil when there is
 // none.
 func (l *changeLists) decide(c *Changes, in *diffInput, wanted bool, p probe, v *viewEntry) {
-	var rec *Record
+	var rec *state.Record
 	if v != nil {
 		rec = v.rec
 	}
 	switch {
 	case rec == nil:
 		l.creates = append(l.creates, in.create(p))
-	case rec.State == StateGone:
+	case rec.State == state.StateGone:
 		if wanted {
 			create := in.create(p)
 			create.Reason = "deleted in Kisi outside kisisync; re-create"
@@ -638,7 +639,7 @@ func (l *changeLists) decide(c *Changes, in *diffInput, wanted bool, p probe, v 
 		} else {
 			l.store = append(l.store, forget(*rec, "deleted in Kisi outside kisisync; no longer desired"))
 		}
-	case rec.State == StateConflict:
+	case rec.State == state.StateConflict:
 		switch {
 		case !wanted:
 			l.store = append(l.store, forget(*rec, "conflict no longer relevant"))
@@ -676,7 +677,7 @@ func (l *changeLists) decide(c *Changes, in *diffInput, wanted bool, p probe, v 
 // sortedByKey returns recs sorted by key: recs itself when it is, as a
 // Store's Load returns it, else a sorted copy (records of one key kept in
 // their order).
-func sortedByKey(recs []Record) []Record {
+func sortedByKey(recs []state.Record) []state.Record {
 	sorted := true
 	for i := 1; i < len(recs) && sorted; i++ {
 		sorted = recs[i-1].Key <= recs[i].Key
@@ -685,7 +686,7 @@ func sortedByKey(recs []Record) []Record {
 		return recs
 	}
 	out := slices.Clone(recs)
-	slices.SortStableFunc(out, func(a, b Record) int { return strings.Compare(a.Key, b.Key) })
+	slices.SortStableFunc(out, func(a, b state.Record) int { return strings.Compare(a.Key, b.Key) })
 	return out
 }
 
@@ -695,7 +696,7 @@ type viewEntry struct {
 	key string
 	// rec is the record as it will be (adopted or settled); nil when the
 	// intent is forgotten or left alone.
-	rec *Record
+	rec *state.Record
 	// skip is set when the lookup of a pending intent failed: the key is
 	// left alone. adopted is set when the intent was found in Kisi.
 	skip, adopted bool
@@ -705,24 +706,24 @@ type viewEntry struct {
 // what Plan found in Kisi. It returns the role and link records as they
 // will be, one entry per key in key order (view), and the Store
 // corrections (adopt, forget). The records of recs are not changed.
-func settleIntents(c *Changes, recs []Record, res map[string]resolution) (view []viewEntry, store []Change) {
+func settleIntents(c *Changes, recs []state.Record, res map[string]resolution) (view []viewEntry, store []Change) {
 	n := 0
 	for i := range recs {
-		if recs[i].Kind == KindRole || recs[i].Kind == KindLink {
+		if recs[i].Kind == state.KindRole || recs[i].Kind == state.KindLink {
 			n++
 		}
 	}
 	view = make([]viewEntry, 0, n)
 	for i := range recs {
 		rec := &recs[i]
-		if rec.Kind != KindRole && rec.Kind != KindLink {
+		if rec.Kind != state.KindRole && rec.Kind != state.KindLink {
 			continue
 		}
 		if len(view) == 0 || view[len(view)-1].key != rec.Key {
 			view = append(view, viewEntry{key: rec.Key})
 		}
 		v := &view[len(view)-1]
-		if rec.State == StatePending {
+		if rec.State == state.StatePending {
 			rs, ok := res[rec.Key]
 			switch {
 			case !ok || rs.err != nil:
@@ -735,7 +736,7 @@ func settleIntents(c *Changes, recs []Record, res map[string]resolution) (view [
 					KisiID: rs.kisiID, UserID: rec.UserID, BookingID: rec.BookingID, Sources: rec.Sources,
 					Reason: "found in Kisi after an interrupted create"})
 				adopted := *rec
-				adopted.State, adopted.KisiID, adopted.Window = StateSettled, rs.kisiID, rs.window
+				adopted.State, adopted.KisiID, adopted.Window = state.StateSettled, rs.kisiID, rs.window
 				v.rec, v.adopted = &adopted, true
 				continue
 			default:
@@ -750,17 +751,17 @@ func settleIntents(c *Changes, recs []Record, res map[string]resolution) (view [
 
 // parks are the park records a plan honours.
 type parks struct {
-	groups  map[int64]Record  // groups found deleted in Kisi
-	changes map[string]Record // by the key of the parked change
+	groups  map[int64]state.Record  // groups found deleted in Kisi
+	changes map[string]state.Record // by the key of the parked change
 }
 
 // parkRecords collects the park records of in.recs still in force, and
 // plans forgetting the others: a change no longer wanted, a group parked
 // under another mapping.
 func parkRecords(c *Changes, in diffInput, want []wantEntry, store *[]Change) parks {
-	p := parks{groups: map[int64]Record{}, changes: map[string]Record{}}
+	p := parks{groups: map[int64]state.Record{}, changes: map[string]state.Record{}}
 	for _, rec := range in.recs {
-		if rec.Kind != KindPark {
+		if rec.Kind != state.KindPark {
 			continue
 		}
 		key, isChange := strings.CutPrefix(rec.Key, "park/")
@@ -819,7 +820,7 @@ func sameWanted(parked schedule.Interval, ch Change) bool {
 func quota(c *Changes, view []viewEntry, revokes, cleanups, creates []Change, in diffInput) []Change {
 	links := 0
 	for _, v := range view {
-		if rec := v.rec; rec != nil && rec.Kind == KindLink && rec.Email != "" && rec.State == StateSettled {
+		if rec := v.rec; rec != nil && rec.Kind == state.KindLink && rec.Email != "" && rec.State == state.StateSettled {
 			links++
 		}
 	}
@@ -873,7 +874,7 @@ func wanted(in diffInput) []wantEntry {
 	// "link/" sorts before "role/".
 	links, roles := want[:len(in.links)], want[len(in.links):]
 	for i := range in.links {
-		links[i] = wantEntry{key: LinkKey(in.links[i].BookingID, in.links[i].GroupID), i: len(in.grants) + i}
+		links[i] = wantEntry{key: state.LinkKey(in.links[i].BookingID, in.links[i].GroupID), i: len(in.grants) + i}
 	}
 	slices.SortFunc(links, cmpWant)
 
@@ -900,7 +901,7 @@ func wanted(in diffInput) []wantEntry {
 	}
 	for i := range in.grants {
 		k := bucket[in.grants[i].GroupID]
-		roles[next[k]] = wantEntry{key: RoleKey(in.grants[i].Email, in.grants[i].GroupID), i: i}
+		roles[next[k]] = wantEntry{key: state.RoleKey(in.grants[i].Email, in.grants[i].GroupID), i: i}
 		next[k]++
 	}
 	if !slices.IsSortedFunc(roles, cmpWant) {
@@ -982,12 +983,12 @@ func (in *diffInput) create(p probe) Change {
 // renewal returns when the rolling window of the wanted grant of p is due
 // for renewal, kept from the Store's record rec (nil: none) or created by
 // the plan (zero if it is not rolling).
-func renewal(p probe, rec *Record, h holding) time.Time {
+func renewal(p probe, rec *state.Record, h holding) time.Time {
 	if h.validity < 0 {
 		return time.Time{}
 	}
 	held := p.held
-	if rec != nil && rec.State == StateSettled && h.keeps(p.key, rec.Window, p.desired) {
+	if rec != nil && rec.State == state.StateSettled && h.keeps(p.key, rec.Window, p.desired) {
 		held = rec.Window
 	}
 	if held.End.Before(p.desired.End) {
@@ -999,7 +1000,7 @@ func renewal(p probe, rec *Record, h holding) time.Time {
 // revoke is the delete of a record no longer wanted: cleanup when its window
 // has ended, else a revocation, a cut when the access is in force or enters
 // Kisi within the lead time.
-func revoke(rec Record, in diffInput) Change {
+func revoke(rec state.Record, in diffInput) Change {
 	ch := Change{Action: ActionDelete, Object: objectOf(rec.Kind), Key: rec.Key, Email: rec.Email, MemberID: rec.MemberID,
 		Name: rec.Name, GroupID: rec.GroupID, Old: ptr(rec.Window), KisiID: rec.KisiID, Sources: rec.Sources,
 		BookingID: rec.BookingID, Reason: "no longer desired"}
@@ -1019,7 +1020,7 @@ func revoke(rec Record, in diffInput) Change {
 // cutOf classifies a replacement of rec by create: a cut when the old window
 // is in force (or enters Kisi within the lead time) and the new one starts
 // later or ends sooner. Bounding or renewing a rolling window is not a cut.
-func cutOf(rec Record, create Change, in diffInput) CutKind {
+func cutOf(rec state.Record, create Change, in diffInput) CutKind {
 	if !due(rec.Window, in.now, in.lead) || ended(rec.Window, in.now) {
 		return ""
 	}
@@ -1149,7 +1150,7 @@ func tally(c *Changes, view []viewEntry, now time.Time) {
 		if live(*rec, now) {
 			c.Managed++
 		}
-		if rec.Kind == KindLink && rec.State == StateSettled && rec.Email != "" {
+		if rec.Kind == state.KindLink && rec.State == state.StateSettled && rec.Email != "" {
 			links++
 		}
 	}
@@ -1188,7 +1189,7 @@ func sortChanges(cs []Change, cmpFn func(a, b *Change) int) {
 // replaceReason says why the settled record rec must be replaced to give
 // the wanted create (whose desired, unbounded window is desired), or "" when
 // Kisi already holds it.
-func replaceReason(rec Record, create Change, desired schedule.Interval, h holding) string {
+func replaceReason(rec state.Record, create Change, desired schedule.Interval, h holding) string {
 	if create.Object == ObjectLink {
 		switch {
 		case !kisiglue.SameWindow(rec.Window, *create.Window):
@@ -1212,17 +1213,17 @@ func replaceReason(rec Record, create Change, desired schedule.Interval, h holdi
 }
 
 // forget is the Store correction that drops rec.
-func forget(rec Record, why string) Change {
+func forget(rec state.Record, why string) Change {
 	return Change{Action: ActionForget, Object: objectOf(rec.Kind), Key: rec.Key, Email: rec.Email,
 		MemberID: rec.MemberID, GroupID: rec.GroupID, BookingID: rec.BookingID, Reason: why}
 }
 
 // objectOf is the object kind of a record.
-func objectOf(k RecordKind) ObjectKind {
+func objectOf(k state.RecordKind) ObjectKind {
 	switch k {
-	case KindLink:
+	case state.KindLink:
 		return ObjectLink
-	case KindPark:
+	case state.KindPark:
 		return ObjectPark
 	}
 	return ObjectGrant

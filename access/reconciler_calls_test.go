@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/access/state"
 	"github.com/kisisync/kisisync/access/storetest"
 	"github.com/kisisync/kisisync/mapping"
 )
@@ -52,11 +53,11 @@ func TestVerifyListCalls(t *testing.T) {
 	// The users exist already and are known to the Store, so the first run
 	// only creates the roles.
 	st := access.NewMemoryStore()
-	var users []access.Record
+	var users []state.Record
 	for _, mem := range s.Members {
 		uid, err := e.srv.AddUser(mem.Email, "", true)
 		require.NoError(t, err)
-		users = append(users, access.Record{Key: access.UserKey(mem.Email), Kind: access.KindUser,
+		users = append(users, state.Record{Key: state.UserKey(mem.Email), Kind: state.KindUser,
 			KisiID: uid, Email: mem.Email, Managed: true, Invited: true})
 	}
 	storetest.Seed(t, st, "default", users...)

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kisisync/kisisync/access/state"
 	"github.com/kisisync/kisisync/schedule"
 )
 
@@ -23,26 +24,26 @@ func FuzzDiff(f *testing.F) {
 		{Start: now.Add(10 * time.Minute), End: now.Add(2 * time.Hour)},
 		{Start: now.Add(-time.Hour), End: schedule.Forever},
 	}
-	states := []RecordState{StateSettled, StatePending, StateGone, StateConflict}
+	states := []state.RecordState{state.StateSettled, state.StatePending, state.StateGone, state.StateConflict}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var recs []Record
+		var recs []state.Record
 		var grants []Grant
 		res := map[string]resolution{}
 		seenRec, seenGrant := map[string]bool{}, map[string]bool{}
 		for i := 0; i+1 < len(data); i += 2 {
 			a, b := data[i], data[i+1]
 			email, group := emails[int(a)%3], int64(a/3%2+1)
-			key := RoleKey(email, group)
+			key := state.RoleKey(email, group)
 			w := windows[int(b)%len(windows)]
 			if a&0x80 == 0 {
 				if seenRec[key] {
 					continue
 				}
 				seenRec[key] = true
-				rec := Record{Key: key, Kind: KindRole, State: states[int(b/4)%len(states)], Email: email,
+				rec := state.Record{Key: key, Kind: state.KindRole, State: states[int(b/4)%len(states)], Email: email,
 					GroupID: group, UserID: 7, KisiID: int64(i + 1), Window: w}
 				recs = append(recs, rec)
-				if rec.State == StatePending {
+				if rec.State == state.StatePending {
 					switch b % 3 {
 					case 0:
 						res[key] = resolution{found: true, kisiID: 99, window: w}
@@ -61,7 +62,7 @@ func FuzzDiff(f *testing.F) {
 		h := holding{now: now, validity: DefaultValidity, loc: time.UTC}
 		c := diff(diffInput{now: now, lead: 20 * time.Minute, hold: h, recs: recs, grants: grants, res: res})
 
-		byKey := map[string]Record{}
+		byKey := map[string]state.Record{}
 		for _, r := range recs {
 			byKey[r.Key] = r
 		}
@@ -111,7 +112,7 @@ func FuzzDiff(f *testing.F) {
 			}
 			if ch.Action == ActionDelete || ch.Action == ActionReplace {
 				rec := byKey[ch.Key]
-				if rec.State != StateSettled && !(rec.State == StatePending && res[ch.Key].found) {
+				if rec.State != state.StateSettled && !(rec.State == state.StatePending && res[ch.Key].found) {
 					t.Fatalf("%s of %s whose record is %s:\n%s", ch.Action, ch.Key, rec.State, c)
 				}
 			}
@@ -120,12 +121,12 @@ func FuzzDiff(f *testing.F) {
 			t.Fatalf("Revocations = %d, want %d", c.Revocations, cuts)
 		}
 		for _, g := range grants {
-			key := RoleKey(g.Email, g.GroupID)
+			key := state.RoleKey(g.Email, g.GroupID)
 			rec, have := byKey[key]
-			if writes[key] > 0 || have && rec.State == StateConflict {
+			if writes[key] > 0 || have && rec.State == state.StateConflict {
 				continue
 			}
-			if have && rec.State == StatePending {
+			if have && rec.State == state.StatePending {
 				if _, ok := res[key]; !ok {
 					continue // unresolved: left alone
 				}
@@ -133,7 +134,7 @@ func FuzzDiff(f *testing.F) {
 					continue
 				}
 			}
-			if have && rec.State == StateSettled && h.keeps(key, rec.Window, g.Window) {
+			if have && rec.State == state.StateSettled && h.keeps(key, rec.Window, g.Window) {
 				continue
 			}
 			t.Fatalf("desired %s %v not planned:\n%s", key, g.Window, c)

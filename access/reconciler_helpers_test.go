@@ -13,6 +13,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/access/state"
 	"github.com/kisisync/kisisync/internal/testtime"
 	"github.com/kisisync/kisisync/internal/textfmt"
 	"github.com/kisisync/kisisync/kisi"
@@ -248,10 +249,10 @@ func heldFrom(hhmm string, now time.Time) schedule.Interval {
 // between a Kisi call and the Store write.
 type failingStore struct {
 	access.Store
-	failPut func(access.Record) bool
+	failPut func(state.Record) bool
 }
 
-func (f *failingStore) Put(ctx context.Context, org string, token int64, rec access.Record) error {
+func (f *failingStore) Put(ctx context.Context, org string, token int64, rec state.Record) error {
 	if f.failPut != nil && f.failPut(rec) {
 		return fmt.Errorf("simulated crash before storing %s", rec.Key)
 	}

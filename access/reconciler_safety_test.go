@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/access/state"
 	"github.com/kisisync/kisisync/kisi"
 	"github.com/kisisync/kisisync/kisi/kisitest"
 	"github.com/kisisync/kisisync/mapping"
@@ -50,7 +51,7 @@ func TestConcurrentRunsOfOneReconciler(t *testing.T) {
 		"Sync":   func() error { _, err := e.r.Sync(t.Context(), s); return err },
 		"Verify": func() error { _, err := e.r.Verify(t.Context()); return err },
 	} {
-		require.ErrorIs(t, run(), access.ErrLeaseHeld, "%s while a Sync of the same Reconciler runs", name)
+		require.ErrorIs(t, run(), state.ErrLeaseHeld, "%s while a Sync of the same Reconciler runs", name)
 	}
 	unblock()
 	require.NoError(t, <-first)
@@ -133,15 +134,15 @@ func TestApplyChecksChangesAgainstItsStore(t *testing.T) {
 	}{
 		{name: "delete of an unrecorded role", snap: s, tamper: func(c *access.Changes) {
 			c.Changes = append(c.Changes, access.Change{Action: access.ActionDelete, Object: access.ObjectGrant,
-				Key: access.RoleKey("dave@example.com", e.pro), Email: "dave@example.com", GroupID: e.pro, KisiID: hand.ID})
+				Key: state.RoleKey("dave@example.com", e.pro), Email: "dave@example.com", GroupID: e.pro, KisiID: hand.ID})
 		}},
 		{name: "delete under a recorded key with another id", snap: s, tamper: func(c *access.Changes) {
 			c.Changes = append(c.Changes, access.Change{Action: access.ActionDelete, Object: access.ObjectGrant,
-				Key: access.RoleKey("member0@example.com", e.pro), Email: "member0@example.com", GroupID: e.pro, KisiID: hand.ID})
+				Key: state.RoleKey("member0@example.com", e.pro), Email: "member0@example.com", GroupID: e.pro, KisiID: hand.ID})
 		}},
 		{name: "forget of a live record", snap: s, tamper: func(c *access.Changes) {
 			c.Changes = append(c.Changes, access.Change{Action: access.ActionForget, Object: access.ObjectGrant,
-				Key: access.RoleKey("member0@example.com", e.pro), Email: "member0@example.com", GroupID: e.pro})
+				Key: state.RoleKey("member0@example.com", e.pro), Email: "member0@example.com", GroupID: e.pro})
 		}},
 		{name: "revocations under-counted", snap: baseSnapshot(), tamper: func(c *access.Changes) {
 			c.Revocations, c.Managed = 0, 100
@@ -506,5 +507,5 @@ func TestLeaseRenewedAfterSlowPlan(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 1, rep.Created)
 	require.Equal(t, 1, rep.Replaced)
-	require.ErrorIs(t, intruder, access.ErrLeaseHeld, "the lease was held while the run wrote")
+	require.ErrorIs(t, intruder, state.ErrLeaseHeld, "the lease was held while the run wrote")
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/access/state"
 	"github.com/kisisync/kisisync/kisi"
 	"github.com/kisisync/kisisync/kisi/kisitest"
 	"github.com/kisisync/kisisync/mapping"
@@ -282,8 +283,8 @@ func TestStalePlanAndConcurrentRuns(t *testing.T) {
 	_, err = e.st.Lease(t.Context(), "default", "someone-else", e.clock.Now(), e.clock.Now().Add(time.Minute))
 	require.NoError(t, err)
 	_, err = e.r.Sync(t.Context(), s)
-	require.ErrorIs(t, err, access.ErrLeaseHeld)
-	var lhe *access.LeaseHeldError
+	require.ErrorIs(t, err, state.ErrLeaseHeld)
+	var lhe *state.LeaseHeldError
 	require.ErrorAs(t, err, &lhe)
 	// The lease expires on the reconciler's clock.
 	e.clock.Advance(time.Minute)
@@ -414,9 +415,9 @@ func testCrash(t *testing.T, verify bool) {
 	crash := true
 	crashed := map[string]bool{}
 	e := newRig(t, rigConfig{store: func(st access.Store) access.Store {
-		return &failingStore{Store: st, failPut: func(r access.Record) bool {
+		return &failingStore{Store: st, failPut: func(r state.Record) bool {
 			// The process dies once after each object reached Kisi.
-			if !crash || r.State != access.StateSettled || r.Kind == access.KindUser || crashed[r.Key] {
+			if !crash || r.State != state.StateSettled || r.Kind == state.KindUser || crashed[r.Key] {
 				return false
 			}
 			crashed[r.Key] = true

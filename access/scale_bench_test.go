@@ -10,6 +10,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/access/state"
 	"github.com/kisisync/kisisync/access/storetest"
 	"github.com/kisisync/kisisync/internal/spacegen"
 	"github.com/kisisync/kisisync/kisi"
@@ -203,7 +204,7 @@ func steadyStore(b testing.TB, s access.Snapshot, m mapping.Mapping, p access.Po
 	st := access.NewMemoryStore()
 	var id int64
 	users := make(map[string]int64, len(s.Members))
-	recs := make([]access.Record, 0, len(s.Members)+len(grants)+len(links))
+	recs := make([]state.Record, 0, len(s.Members)+len(grants)+len(links))
 	for _, mem := range s.Members {
 		email, err := access.NormalizeEmail(mem.Email)
 		if err != nil {
@@ -211,19 +212,19 @@ func steadyStore(b testing.TB, s access.Snapshot, m mapping.Mapping, p access.Po
 		}
 		id++
 		users[email] = id
-		recs = append(recs, access.Record{Key: access.UserKey(email), Kind: access.KindUser, State: access.StateSettled,
+		recs = append(recs, state.Record{Key: state.UserKey(email), Kind: state.KindUser, State: state.StateSettled,
 			KisiID: id, Email: email, MemberID: mem.ID, Created: true})
 	}
 	roles := make(map[string]int, len(grants))
 	for _, g := range grants {
 		id++
-		roles[access.RoleKey(g.Email, g.GroupID)] = len(recs)
-		recs = append(recs, access.Record{Key: access.RoleKey(g.Email, g.GroupID), Kind: access.KindRole, State: access.StateSettled,
+		roles[state.RoleKey(g.Email, g.GroupID)] = len(recs)
+		recs = append(recs, state.Record{Key: state.RoleKey(g.Email, g.GroupID), Kind: state.KindRole, State: state.StateSettled,
 			KisiID: id, Email: g.Email, MemberID: g.MemberID, GroupID: g.GroupID, UserID: users[g.Email], Window: g.Window, Sources: g.Sources})
 	}
 	for _, l := range links {
 		id++
-		recs = append(recs, access.Record{Key: access.LinkKey(l.BookingID, l.GroupID), Kind: access.KindLink, State: access.StateSettled,
+		recs = append(recs, state.Record{Key: state.LinkKey(l.BookingID, l.GroupID), Kind: state.KindLink, State: state.StateSettled,
 			KisiID: id, Email: l.Email, GroupID: l.GroupID, BookingID: l.BookingID, Name: l.Name, Window: l.Window,
 			SendLink: l.SendLink, QR: l.QR})
 	}

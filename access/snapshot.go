@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kisisync/kisisync/access/state"
 	"github.com/kisisync/kisisync/mapping"
 	"github.com/kisisync/kisisync/schedule"
 )
@@ -327,7 +328,7 @@ func DefaultPolicy() Policy {
 // [SourceExplanation].Kind. The kinds that are also tables of a
 // mapping.Mapping (plan, allowance, resource, location, default) take their
 // values from mapping's [mapping.Kind] constants, so the two cannot drift
-// apart. (The Kisi objects a [Store] records are a [RecordKind] instead:
+// apart. (The Kisi objects a [Store] records are a [state.RecordKind] instead:
 // user, role, link.)
 const (
 	KindLocation   = string(mapping.KindLocation)
@@ -346,17 +347,12 @@ const (
 )
 
 // Source names one platform record that produced access. Kind is plan,
-// allowance, booking, assignment, checkin or default; default is an active
-// plan whose plan ID is unmapped and which therefore grants
-// mapping.Mapping.Default, and its ID is the plan's ID.
-type Source struct {
-	// Kind is one of [KindPlan], [KindAllowance], [KindBooking],
-	// [KindAssignment], [KindCheckIn] or [KindDefault].
-	Kind string `json:"kind"`
-	// ID is the ID of the record in its Snapshot slice (for default, of
-	// the plan).
-	ID string `json:"id"`
-}
+// allowance, booking, assignment, checkin or default ([KindPlan] …
+// [KindDefault]); default is an active plan whose plan ID is unmapped and
+// which therefore grants mapping.Mapping.Default, and its ID is the plan's
+// ID. It is defined in access/state, where a [state.Record] lists the
+// sources of the role it stands for.
+type Source = state.Source
 
 // Grant is access for one member to one Kisi group during Window, with the
 // Sources that produced it, listed by kind (plan, default, allowance,

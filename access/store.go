@@ -10,10 +10,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/kisisync/kisisync/schedule"
+	"github.com/kisisync/kisisync/access/state"
 )
 
-// Store persists what the reconciler created in Kisi, one [Record] per
+// Store persists what the reconciler created in Kisi, one [state.Record] per
 // object, for any number of organizations, and a run lease per
 // organization. The doc comments of its methods are its contract;
 // [github.com/kisisync/kisisync/access/storetest] checks them, with two
@@ -21,7 +21,7 @@ import (
 // Implementations must be safe for concurrent use.
 //
 // The reconciler writes record by record, as each Kisi side effect happens:
-// an intent ([StatePending]) before a create and the settled record after it.
+// an intent ([state.StatePending]) before a create and the settled record after it.
 // A Store therefore never needs transactions across records.
 //
 // # Fencing
@@ -32,7 +32,7 @@ import (
 // that term is current, checked atomically with the write (in the same SQL
 // statement, or under the same lock). A run whose lease was taken over, or
 // released, can therefore never write again: its writes fail with an
-// error matching [ErrLeaseLost], and the reconciler stops the run.
+// error matching [state.ErrLeaseLost], and the reconciler stops the run.
 //
 // # Clocks
 //
@@ -56,7 +56,7 @@ type Store interface {
 	// token of holder's term: a new one, positive and greater than every
 	// earlier token of org, unless holder held the lease already. If another holder's
 	// lease is still valid it returns an error for which errors.Is(err,
-	// [ErrLeaseHeld]) is true (ideally a *[LeaseHeldError]) and changes
+	// [state.ErrLeaseHeld]) is true (ideally a *[state.LeaseHeldError]) and changes
 	// nothing.
 	//
 	// With a zero expires it releases the lease if holder holds it, and
@@ -70,155 +70,21 @@ type Store interface {
 	// Load returns every record of org, sorted by Key, as copies the caller
 	// may keep. An org with no records returns an empty slice and a nil
 	// error; err is only for system failures. Load needs no lease.
-	Load(ctx context.Context, org string) ([]Record, error)
+	Load(ctx context.Context, org string) ([]state.Record, error)
 
 	// Put stores rec in org under rec.Key, replacing any record with that
 	// key, if token is the token of org's current lease term; otherwise it
-	// changes nothing and returns an error matching [ErrLeaseLost]. It
+	// changes nothing and returns an error matching [state.ErrLeaseLost]. It
 	// keeps a copy: later changes to rec do not reach the Store. A record
 	// with an empty Key is refused with an error.
-	Put(ctx context.Context, org string, token int64, rec Record) error
+	Put(ctx context.Context, org string, token int64, rec state.Record) error
 
 	// Delete removes the record with key from org, fenced like Put: if
 	// token is not the token of org's current lease term it changes
-	// nothing and returns an error matching [ErrLeaseLost]. Deleting a key
+	// nothing and returns an error matching [state.ErrLeaseLost]. Deleting a key
 	// that does not exist is not an error.
 	Delete(ctx context.Context, org string, token int64, key string) error
 }
-
-// ErrLeaseHeld is matched (errors.Is) by the error a [Store] returns from
-// Lease, and the reconciler from Plan, Apply, Sync and Verify, when another
-// run of the same organization holds the lease.
-var ErrLeaseHeld = errors.New("access: another run of this organization is in progress")
-
-// ErrLeaseLost is matched (errors.Is) by the error a [Store] returns from
-// Put and Delete when the token is not that of the organization's current
-// lease term (the lease was taken over by another run, or released), and
-// by the error of a reconciler run stopped for that reason. Nothing was
-// written; the run that now holds the lease carries on.
-var ErrLeaseLost = errors.New("access: the run lease was lost to another run")
-
-// LeaseHeldError reports that another run holds the lease of Organization
-// until Expires. It matches [ErrLeaseHeld].
-type LeaseHeldError struct {
-	Organization string    `json:"organization"`
-	Expires      time.Time `json:"expires"`
-}
-
-// Error implements error.
-func (e *LeaseHeldError) Error() string {
-	return fmt.Sprintf("access: organization %q is being synced by another run (lease until %s)",
-		e.Organization, e.Expires.UTC().Format(time.RFC3339))
-}
-
-// Is reports whether target is [ErrLeaseHeld].
-func (e *LeaseHeldError) Is(target error) bool { return target == ErrLeaseHeld }
-
-// RecordKind says which Kisi object a [Record] stands for.
-type RecordKind string
-
-// The record kinds.
-const (
-	KindUser RecordKind = "user" // a Kisi user id cached for an email
-	KindRole RecordKind = "role" // a group role assignment (access grant)
-	KindLink RecordKind = "link" // a group link for a drop-in booking
-	// KindPark: a change held back with back-off after Kisi refused it
-	// (key "park/" and the change's key), or a group found deleted in Kisi
-	// (key "park/group/<group id>/<mapping fingerprint>").
-	KindPark RecordKind = "park"
-)
-
-// RecordState is the state of a role or link [Record].
-type RecordState string
-
-// The record states.
-const (
-	// StateSettled: the object exists in Kisi with KisiID.
-	StateSettled RecordState = "settled"
-	// StatePending: an intent recorded before a create whose outcome is not
-	// known yet (a run in progress, a lost response or a crash). The next
-	// run looks the object up in Kisi before anything is created again.
-	StatePending RecordState = "pending"
-	// StateGone: the object was deleted in Kisi outside this SDK (found by
-	// Verify); it is re-created if still wanted.
-	StateGone RecordState = "gone"
-	// StateConflict: Kisi refused the create because the user already holds
-	// a role in the group that this SDK does not manage (KisiID is that
-	// role). It is not retried until the wanted window changes or Verify
-	// finds the other role gone.
-	StateConflict RecordState = "conflict"
-)
-
-// Record is one entry of a [Store]: a Kisi object this SDK created or is
-// creating, or a cached Kisi user. Records are plain data, JSON-marshalable,
-// so a Store may keep them as documents.
-//
-// Secret and QRImage of a link are credentials: a Store should protect them
-// like passwords (or drop them, if the host needs no [Notifier] retry).
-type Record struct {
-	// Key identifies the record within its organization; see [RoleKey],
-	// [LinkKey] and [UserKey].
-	Key   string      `json:"key"`
-	Kind  RecordKind  `json:"kind"`
-	State RecordState `json:"state,omitempty"`
-	// KisiID is the id of the role assignment, group link or user in Kisi;
-	// zero while pending.
-	KisiID int64 `json:"kisi_id,omitempty"`
-
-	Email    string `json:"email,omitempty"` // normalized
-	MemberID string `json:"member_id,omitempty"`
-	GroupID  int64  `json:"group_id,omitempty"`
-	// UserID is the Kisi user a role is assigned to.
-	UserID int64 `json:"user_id,omitempty"`
-	// Window is the validity sent to Kisi (roles and links).
-	Window  schedule.Interval `json:"window,omitzero"`
-	Sources []Source          `json:"sources,omitempty"`
-
-	// Link fields.
-	BookingID string `json:"booking_id,omitempty"`
-	Name      string `json:"name,omitempty"`
-	SendLink  bool   `json:"send_link,omitempty"`
-	QR        bool   `json:"qr,omitempty"`
-	Secret    string `json:"secret,omitempty"`
-	QRImage   string `json:"qr_image,omitempty"`
-	// Notified is set once a [Notifier] accepted the created link.
-	Notified bool `json:"notified,omitempty"`
-
-	// User fields.
-	// Created: the SDK created this Kisi user (it carries the metadata mark).
-	Created bool `json:"created,omitempty"`
-	// Managed: a managed user (no Kisi email).
-	Managed bool `json:"managed,omitempty"`
-	// Invited: the user's one Kisi invitation (a notify:true grant) is done,
-	// or not needed.
-	Invited bool `json:"invited,omitempty"`
-	// Confirmed: Kisi reported the user confirmed.
-	Confirmed bool `json:"confirmed,omitempty"`
-
-	// Park fields: why the change or group is parked (Kisi's message),
-	// its failure class, how often it failed in a row and when it is tried
-	// again.
-	Reason   string       `json:"reason,omitempty"`
-	Class    FailureClass `json:"class,omitempty"`
-	Attempts int          `json:"attempts,omitempty"`
-	RetryAt  time.Time    `json:"retry_at,omitzero"`
-
-	// Updated is when the reconciler last wrote the record (its clock).
-	Updated time.Time `json:"updated,omitzero"`
-}
-
-// RoleKey is the key of the role record of (email, group).
-func RoleKey(email string, groupID int64) string {
-	return "role/" + strconv.FormatInt(groupID, 10) + "/" + email
-}
-
-// LinkKey is the key of the link record of (booking, group).
-func LinkKey(bookingID string, groupID int64) string {
-	return "link/" + strconv.FormatInt(groupID, 10) + "/" + bookingID
-}
-
-// UserKey is the key of the user record of email.
-func UserKey(email string) string { return "user/" + email }
 
 // parkKey is the key of the park record of the change whose record key is
 // key.
@@ -248,7 +114,7 @@ type memOrg struct {
 	// records are the organization's records, in key order unless
 	// unsorted is set (a key was added out of order or removed since
 	// Load last sorted them); index holds the position of each key.
-	records  []Record
+	records  []state.Record
 	index    map[string]int
 	unsorted bool
 }
@@ -319,7 +185,7 @@ func (m *memoryStore) Lease(ctx context.Context, org, holder string, now, expire
 	}
 	if o.holder != holder {
 		if o.holder != "" && now.Before(o.expires) {
-			return 0, &LeaseHeldError{Organization: org, Expires: o.expires}
+			return 0, &state.LeaseHeldError{Organization: org, Expires: o.expires}
 		}
 		o.holder = holder
 		o.token++
@@ -331,13 +197,13 @@ func (m *memoryStore) Lease(ctx context.Context, org, holder string, now, expire
 // fenced reports whether token is not org's current term; m.mu is held.
 func (m *memoryStore) fenced(org string, token int64) error {
 	if o := m.orgs[org]; o == nil || o.holder == "" || o.token != token {
-		return fmt.Errorf("access: memory store: token %d of %q: %w", token, org, ErrLeaseLost)
+		return fmt.Errorf("access: memory store: token %d of %q: %w", token, org, state.ErrLeaseLost)
 	}
 	return nil
 }
 
 // Load implements [Store].
-func (m *memoryStore) Load(ctx context.Context, org string) ([]Record, error) {
+func (m *memoryStore) Load(ctx context.Context, org string) ([]state.Record, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -345,12 +211,12 @@ func (m *memoryStore) Load(ctx context.Context, org string) ([]Record, error) {
 	defer m.mu.Unlock()
 	o := m.orgs[org]
 	if o == nil {
-		return []Record{}, nil
+		return []state.Record{}, nil
 	}
 	// The records are kept in key order: copy them, and the sources in
 	// one allocation.
 	o.sort()
-	out := make([]Record, len(o.records))
+	out := make([]state.Record, len(o.records))
 	copy(out, o.records)
 	nSources := 0
 	for i := range out {
@@ -368,7 +234,7 @@ func (m *memoryStore) Load(ctx context.Context, org string) ([]Record, error) {
 }
 
 // Put implements [Store].
-func (m *memoryStore) Put(ctx context.Context, org string, token int64, rec Record) error {
+func (m *memoryStore) Put(ctx context.Context, org string, token int64, rec state.Record) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -413,14 +279,14 @@ func (m *memoryStore) Delete(ctx context.Context, org string, token int64, key s
 			o.index[o.records[i].Key] = i
 			o.unsorted = true
 		}
-		o.records[last] = Record{}
+		o.records[last] = state.Record{}
 		o.records = o.records[:last]
 		delete(o.index, key)
 	}
 	return nil
 }
 
-func cloneRecord(r Record) Record {
+func cloneRecord(r state.Record) state.Record {
 	r.Sources = slices.Clone(r.Sources)
 	return r
 }

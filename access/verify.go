@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/kisisync/kisisync/access/state"
 	"github.com/kisisync/kisisync/internal/kisiglue"
 	"github.com/kisisync/kisisync/kisi"
 	"github.com/kisisync/kisisync/schedule"
@@ -109,7 +110,7 @@ func (r *Reconciler) Verify(ctx context.Context) (*Drift, error) {
 		if err := ru.verifyLinks(ctx, g, d); err != nil {
 			errs = append(errs, fmt.Errorf("access: verify links of group %d: %w", g, err))
 		}
-		if err := errors.Join(errs...); errors.Is(err, ErrLeaseLost) {
+		if err := errors.Join(errs...); errors.Is(err, state.ErrLeaseLost) {
 			return d, err // fenced: another run holds the organization now
 		}
 	}
@@ -128,7 +129,7 @@ func (ru *run) verifyParkedGroups(ctx context.Context, d *Drift) error {
 	var errs []error
 	for _, key := range slices.Sorted(maps.Keys(ru.recs)) {
 		rec := ru.recs[key]
-		if rec.Kind != KindPark || rec.Class != FailureMissing {
+		if rec.Kind != state.KindPark || rec.Class != FailureMissing {
 			continue
 		}
 		_, _, err := ru.r.k.GetGroup(ctx, rec.GroupID)
@@ -164,50 +165,50 @@ func (ru *run) users(ctx context.Context) (map[int64]*kisi.User, error) {
 // record explains: one held by a user this SDK created (it carries the
 // SDK's metadata tag), or any role when the mapped groups are the
 // platform's. It returns the record to keep and the reason.
-func (ru *run) claim(ctx context.Context, g int64, ra *kisi.RoleAssignment) (Record, string, error) {
+func (ru *run) claim(ctx context.Context, g int64, ra *kisi.RoleAssignment) (state.Record, string, error) {
 	if ra.AssigneeType != kisi.AssigneeUser || ra.RoleID != kisi.RoleGroupBasic || !ru.mapped[g] {
-		return Record{}, "", nil
+		return state.Record{}, "", nil
 	}
 	users, err := ru.users(ctx)
 	if err != nil {
-		return Record{}, "", err
+		return state.Record{}, "", err
 	}
 	u := users[ra.AssigneeID]
 	if u == nil {
-		return Record{}, "", nil
+		return state.Record{}, "", nil
 	}
 	email, err := NormalizeEmail(u.Email)
 	if err != nil {
-		return Record{}, "", nil
+		return state.Record{}, "", nil
 	}
 	reason := adoptExclusive
 	switch {
 	case kisiglue.MarkedBySDK(u):
 		reason = adoptOwnUser
 	case !ru.r.o.exclusive:
-		return Record{}, "", nil
+		return state.Record{}, "", nil
 	}
-	if _, ok := ru.recs[UserKey(email)]; !ok {
+	if _, ok := ru.recs[state.UserKey(email)]; !ok {
 		// Its invitation, if any, is long done.
-		user := Record{Key: UserKey(email), Kind: KindUser, KisiID: u.ID, Email: email, Created: kisiglue.MarkedBySDK(u),
+		user := state.Record{Key: state.UserKey(email), Kind: state.KindUser, KisiID: u.ID, Email: email, Created: kisiglue.MarkedBySDK(u),
 			Invited: true, Confirmed: u.Confirmed}
 		if err := ru.put(ctx, user); err != nil {
-			return Record{}, "", err
+			return state.Record{}, "", err
 		}
 	}
-	return Record{Key: RoleKey(email, g), Kind: KindRole, State: StateSettled, KisiID: ra.ID, Email: email,
+	return state.Record{Key: state.RoleKey(email, g), Kind: state.KindRole, State: state.StateSettled, KisiID: ra.ID, Email: email,
 		GroupID: g, UserID: u.ID, Window: kisiglue.RoleWindow(ra)}, reason, nil
 }
 
 // recordsIn returns the records of kind in group g, sorted by key.
-func (ru *run) recordsIn(kind RecordKind, g int64) []Record {
-	var out []Record
+func (ru *run) recordsIn(kind state.RecordKind, g int64) []state.Record {
+	var out []state.Record
 	for _, rec := range ru.recs {
 		if rec.Kind == kind && rec.GroupID == g {
 			out = append(out, rec)
 		}
 	}
-	slices.SortFunc(out, func(a, b Record) int { return strings.Compare(a.Key, b.Key) })
+	slices.SortFunc(out, func(a, b state.Record) int { return strings.Compare(a.Key, b.Key) })
 	return out
 }
 
@@ -220,17 +221,17 @@ func (ru *run) verifyRoles(ctx context.Context, g int64, d *Drift) error {
 	for i, ra := range roles {
 		objs[i] = observed{
 			item: DriftItem{Object: ObjectGrant, KisiID: ra.ID, GroupID: g, UserID: ra.AssigneeID, Window: kisiglue.RoleWindow(ra)},
-			matches: func(rec Record) bool {
+			matches: func(rec state.Record) bool {
 				return ra.AssigneeType == kisi.AssigneeUser && rec.UserID == ra.AssigneeID && ra.RoleID == kisi.RoleGroupBasic &&
 					kisiglue.SameWindow(rec.Window, kisiglue.RoleWindow(ra))
 			},
-			claim: func(ctx context.Context) (Record, string, error) { return ru.claim(ctx, g, ra) },
+			claim: func(ctx context.Context) (state.Record, string, error) { return ru.claim(ctx, g, ra) },
 		}
 		if ra.Assignee != nil {
 			objs[i].item.Email = ra.Assignee.Email
 		}
 	}
-	return ru.verifyGroup(ctx, KindRole, g, objs, d)
+	return ru.verifyGroup(ctx, state.KindRole, g, objs, d)
 }
 
 func (ru *run) verifyLinks(ctx context.Context, g int64, d *Drift) error {
@@ -242,23 +243,23 @@ func (ru *run) verifyLinks(ctx context.Context, g int64, d *Drift) error {
 	for i, l := range links {
 		objs[i] = observed{
 			item:    DriftItem{Object: ObjectLink, KisiID: l.ID, GroupID: g, Window: kisiglue.Window(l.ValidFrom, l.ValidUntil)},
-			matches: func(rec Record) bool { return linkMatches(l, rec) },
+			matches: func(rec state.Record) bool { return linkMatches(l, rec) },
 		}
 		if l.Email != nil {
 			objs[i].item.Email = *l.Email
 		}
 	}
-	return ru.verifyGroup(ctx, KindLink, g, objs, d)
+	return ru.verifyGroup(ctx, state.KindLink, g, objs, d)
 }
 
 // observed is a Kisi object Verify listed.
 type observed struct {
 	item DriftItem
 	// matches reports whether the object is the one a pending intent asked for.
-	matches func(rec Record) bool
+	matches func(rec state.Record) bool
 	// claim, for roles, decides whether an object no record explains is
 	// adopted all the same (see run.claim).
-	claim func(ctx context.Context) (Record, string, error)
+	claim func(ctx context.Context) (state.Record, string, error)
 }
 
 // verifyGroup compares the objects of one kind Kisi lists in group g with
@@ -267,11 +268,11 @@ type observed struct {
 // adopted (once: an identical second one stays unmanaged), a managed object
 // missing from Kisi is marked gone (or forgotten once its window has ended),
 // and a conflict whose unmanaged role is gone is released.
-func (ru *run) verifyGroup(ctx context.Context, kind RecordKind, g int64, objs []observed, d *Drift) error {
+func (ru *run) verifyGroup(ctx context.Context, kind state.RecordKind, g int64, objs []observed, d *Drift) error {
 	recs := ru.recordsIn(kind, g)
-	byID := make(map[int64]Record)
+	byID := make(map[int64]state.Record)
 	for _, rec := range recs {
-		if rec.KisiID != 0 && (rec.State == StateSettled || rec.State == StateConflict) {
+		if rec.KisiID != 0 && (rec.State == state.StateSettled || rec.State == state.StateConflict) {
 			byID[rec.KisiID] = rec
 		}
 	}
@@ -283,13 +284,13 @@ func (ru *run) verifyGroup(ctx context.Context, kind RecordKind, g int64, objs [
 		if rec, ok := byID[item.KisiID]; ok {
 			seen[item.KisiID] = true
 			switch {
-			case rec.State == StateConflict && ru.r.o.exclusive && ru.mapped[g]:
+			case rec.State == state.StateConflict && ru.r.o.exclusive && ru.mapped[g]:
 				// The conflicting role is the platform's after all.
-				rec.State, rec.Window = StateSettled, item.Window
+				rec.State, rec.Window = state.StateSettled, item.Window
 				item.Email, item.Reason = rec.Email, adoptExclusive
 				d.Adopted = append(d.Adopted, item)
 				errs = append(errs, ru.put(ctx, rec))
-			case rec.State == StateConflict:
+			case rec.State == state.StateConflict:
 				d.Unmanaged = append(d.Unmanaged, item)
 			case !kisiglue.SameWindow(rec.Window, item.Window):
 				item.Email = rec.Email
@@ -299,15 +300,15 @@ func (ru *run) verifyGroup(ctx context.Context, kind RecordKind, g int64, objs [
 			}
 			continue
 		}
-		i := slices.IndexFunc(recs, func(rec Record) bool { return rec.State == StatePending && o.matches(rec) })
-		if i >= 0 && kind == KindLink && ru.r.o.notifier != nil {
+		i := slices.IndexFunc(recs, func(rec state.Record) bool { return rec.State == state.StatePending && o.matches(rec) })
+		if i >= 0 && kind == state.KindLink && ru.r.o.notifier != nil {
 			// Adopted by the next plan, which replaces it: its secret was
 			// lost with the response, and the Notifier must send one.
 			seen[item.KisiID] = true
 			continue
 		}
 		if i >= 0 {
-			recs[i].State, recs[i].KisiID = StateSettled, item.KisiID
+			recs[i].State, recs[i].KisiID = state.StateSettled, item.KisiID
 			errs = append(errs, ru.put(ctx, recs[i]))
 			item.Email, item.Reason = recs[i].Email, adoptInterrupted
 			d.Adopted = append(d.Adopted, item)
@@ -337,7 +338,7 @@ func (ru *run) verifyGroup(ctx context.Context, kind RecordKind, g int64, objs [
 // see in Kisi: a managed object deleted there is marked gone (or forgotten
 // once its window has ended), and a conflict whose unmanaged role is gone is
 // released. Records re-keyed by an adoption (claimed) are left as adopted.
-func (ru *run) unseen(ctx context.Context, kind RecordKind, g int64, recs []Record, seen map[int64]bool, claimed map[string]bool, d *Drift) error {
+func (ru *run) unseen(ctx context.Context, kind state.RecordKind, g int64, recs []state.Record, seen map[int64]bool, claimed map[string]bool, d *Drift) error {
 	now := ru.r.o.clock.Now()
 	var errs []error
 	for _, rec := range recs {
@@ -346,16 +347,16 @@ func (ru *run) unseen(ctx context.Context, kind RecordKind, g int64, recs []Reco
 		}
 		item := DriftItem{Object: objectOf(kind), KisiID: rec.KisiID, GroupID: g, Email: rec.Email, UserID: rec.UserID, Window: rec.Window}
 		switch rec.State {
-		case StateSettled:
+		case state.StateSettled:
 			if ended(rec.Window, now) {
 				// Kisi may drop expired objects itself: nothing left to clean up.
 				errs = append(errs, ru.del(ctx, rec.Key))
 				continue
 			}
 			d.Missing = append(d.Missing, item)
-			rec.State = StateGone
+			rec.State = state.StateGone
 			errs = append(errs, ru.put(ctx, rec))
-		case StateConflict:
+		case state.StateConflict:
 			d.Released = append(d.Released, item)
 			errs = append(errs, ru.del(ctx, rec.Key))
 		}
@@ -366,9 +367,9 @@ func (ru *run) unseen(ctx context.Context, kind RecordKind, g int64, recs []Reco
 // verifyUsers reports regular users this SDK created that are still
 // unconfirmed, and notes the ones that confirmed.
 func (ru *run) verifyUsers(ctx context.Context, d *Drift) error {
-	pending := make(map[int64]Record)
+	pending := make(map[int64]state.Record)
 	for _, rec := range ru.recs {
-		if rec.Kind == KindUser && rec.Created && !rec.Managed && !rec.Confirmed && rec.KisiID != 0 {
+		if rec.Kind == state.KindUser && rec.Created && !rec.Managed && !rec.Confirmed && rec.KisiID != 0 {
 			pending[rec.KisiID] = rec
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/access/state"
 	"github.com/kisisync/kisisync/kisi"
 	"github.com/kisisync/kisisync/kisi/kisitest"
 	"github.com/kisisync/kisisync/schedule"
@@ -481,7 +482,7 @@ func (e *faultEnv) converge(r *access.Reconciler, maxRuns int, accept func(error
 		if rep != nil && !rep.NextRun.IsZero() && rep.NextRun.Before(next) {
 			next = rep.NextRun
 		}
-		var held *access.LeaseHeldError
+		var held *state.LeaseHeldError
 		if errors.As(err, &held) {
 			next = held.Expires
 		}
@@ -687,7 +688,7 @@ func (s *crashStore) dead() bool {
 	return s.crashed
 }
 
-func (s *crashStore) Put(ctx context.Context, org string, token int64, rec access.Record) error {
+func (s *crashStore) Put(ctx context.Context, org string, token int64, rec state.Record) error {
 	if err := s.write(); err != nil {
 		return err
 	}
@@ -708,7 +709,7 @@ func (s *crashStore) Lease(ctx context.Context, org, holder string, now, expires
 	return s.Store.Lease(ctx, org, holder, now, expires)
 }
 
-func (s *crashStore) Load(ctx context.Context, org string) ([]access.Record, error) {
+func (s *crashStore) Load(ctx context.Context, org string) ([]state.Record, error) {
 	if s.dead() {
 		return nil, errCrash
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/access/state"
 	"github.com/kisisync/kisisync/access/storetest"
 	"github.com/kisisync/kisisync/kisi/kisitest"
 	"github.com/kisisync/kisisync/mapping"
@@ -313,7 +314,7 @@ func runTenDays(t *testing.T, verifyAtLoss, fromBackup bool) tenDayResult {
 	}
 	st := access.NewMemoryStore()
 	r := newReconciler(st)
-	var backup []access.Record
+	var backup []state.Record
 	backupAt := tenDayStart.AddDate(0, 0, 2).Add(tenDayVerifyAt)
 	end := tenDayStart.AddDate(0, 0, c.Days)
 	snap := cloneSnapshot(sp.initial)

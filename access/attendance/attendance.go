@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/access/state"
 	"github.com/kisisync/kisisync/kisi"
 )
 
@@ -120,10 +121,10 @@ func (a *Tracker) setMembers(members []access.Member, users map[int64]string) {
 
 // UserEmails returns the Kisi user id → email table of the user records of
 // a reconciler's [access.Store], for [Config].Users.
-func UserEmails(recs []access.Record) map[int64]string {
+func UserEmails(recs []state.Record) map[int64]string {
 	out := map[int64]string{}
 	for _, r := range recs {
-		if r.Kind == access.KindUser && r.KisiID != 0 && r.Email != "" {
+		if r.Kind == state.KindUser && r.KisiID != 0 && r.Email != "" {
 			out[r.KisiID] = r.Email
 		}
 	}

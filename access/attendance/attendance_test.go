@@ -19,6 +19,7 @@ import (
 
 	"github.com/kisisync/kisisync/access"
 	"github.com/kisisync/kisisync/access/attendance"
+	"github.com/kisisync/kisisync/access/state"
 	"github.com/kisisync/kisisync/kisi"
 )
 
@@ -40,7 +41,7 @@ func newTestAttendance(t *testing.T, memory int) *attendance.Tracker {
 			{ID: "bob2", Email: "BOB@example.com"}, // shares bob's email: bob wins
 			{ID: "broken", Email: "not-an-email"},
 		},
-		Users:  attendance.UserEmails([]access.Record{{Key: access.UserKey("bob@example.com"), Kind: access.KindUser, KisiID: 7, Email: "bob@example.com"}}),
+		Users:  attendance.UserEmails([]state.Record{{Key: state.UserKey("bob@example.com"), Kind: state.KindUser, KisiID: 7, Email: "bob@example.com"}}),
 		Places: map[int64]string{100: "berlin", 200: "hamburg"},
 		Locks:  map[int64]string{55: "berlin-annex"},
 		Memory: memory,

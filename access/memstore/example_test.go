@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/kisisync/kisisync/access"
 	"github.com/kisisync/kisisync/access/memstore"
+	"github.com/kisisync/kisisync/access/state"
 )
 
 func ExampleNew() {
@@ -20,11 +20,11 @@ func ExampleNew() {
 	fmt.Println(token, err)
 	// ...so a second run fails fast.
 	_, err = st.Lease(ctx, "acme", "run-2", now, now.Add(10*time.Minute))
-	fmt.Println(errors.Is(err, access.ErrLeaseHeld))
+	fmt.Println(errors.Is(err, state.ErrLeaseHeld))
 
-	_ = st.Put(ctx, "acme", token, access.Record{Key: access.UserKey("alice@example.com"), Kind: access.KindUser, KisiID: 7})
-	_ = st.Put(ctx, "acme", token, access.Record{Key: access.RoleKey("alice@example.com", 12), Kind: access.KindRole,
-		State: access.StateSettled, KisiID: 42})
+	_ = st.Put(ctx, "acme", token, state.Record{Key: state.UserKey("alice@example.com"), Kind: state.KindUser, KisiID: 7})
+	_ = st.Put(ctx, "acme", token, state.Record{Key: state.RoleKey("alice@example.com", 12), Kind: state.KindRole,
+		State: state.StateSettled, KisiID: 42})
 	recs, _ := st.Load(ctx, "acme")
 	for _, r := range recs {
 		fmt.Println(r.Key, r.KisiID)
@@ -34,8 +34,8 @@ func ExampleNew() {
 	// fenced from then on.
 	later := now.Add(11 * time.Minute)
 	_, _ = st.Lease(ctx, "acme", "run-2", later, later.Add(10*time.Minute))
-	err = st.Delete(ctx, "acme", token, access.UserKey("alice@example.com"))
-	fmt.Println(errors.Is(err, access.ErrLeaseLost))
+	err = st.Delete(ctx, "acme", token, state.UserKey("alice@example.com"))
+	fmt.Println(errors.Is(err, state.ErrLeaseLost))
 	// Output:
 	// 1 <nil>
 	// true

@@ -12,6 +12,7 @@ import (
 
 	"github.com/kisisync/kisisync/access"
 	"github.com/kisisync/kisisync/access/memstore"
+	"github.com/kisisync/kisisync/access/state"
 )
 
 // TestLoadAfterPutsAndDeletes: whatever order records are put and deleted
@@ -28,7 +29,7 @@ func TestLoadAfterPutsAndDeletes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := map[string]access.Record{}
+			want := map[string]state.Record{}
 			for op := range 400 {
 				key := fmt.Sprintf("role/%d/m%d", rng.IntN(5), rng.IntN(40))
 				switch rng.IntN(4) {
@@ -42,16 +43,16 @@ func TestLoadAfterPutsAndDeletes(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					wantRecs := make([]access.Record, 0, len(want))
+					wantRecs := make([]state.Record, 0, len(want))
 					for _, r := range want {
 						wantRecs = append(wantRecs, r)
 					}
-					slices.SortFunc(wantRecs, func(a, b access.Record) int { return strings.Compare(a.Key, b.Key) })
+					slices.SortFunc(wantRecs, func(a, b state.Record) int { return strings.Compare(a.Key, b.Key) })
 					if diff := cmp.Diff(wantRecs, recs); diff != "" {
 						t.Fatalf("op %d: Load (-want +got):\n%s", op, diff)
 					}
 				default:
-					rec := access.Record{Key: key, Kind: access.KindRole, KisiID: int64(op + 1),
+					rec := state.Record{Key: key, Kind: state.KindRole, KisiID: int64(op + 1),
 						Sources: []access.Source{{Kind: access.KindPlan, ID: fmt.Sprint(op)}}}
 					if err := st.Put(t.Context(), "org", token, rec); err != nil {
 						t.Fatal(err)

@@ -1,7 +1,7 @@
-// Package pgstore is an [access.Store] in PostgreSQL, through
-// github.com/jackc/pgx/v5: the Store for platforms that run many
-// organizations as jobs on several workers. It is its own module, so the
-// SDK's module carries no database driver.
+// Package pgstore is an [github.com/kisisync/kisisync/access.Store] in
+// PostgreSQL, through github.com/jackc/pgx/v5: the Store for platforms that
+// run many organizations as jobs on several workers. It is its own module,
+// so the SDK's module carries no database driver.
 //
 //	pool, err := pgxpool.New(ctx, os.Getenv("DATABASE_URL"))
 //	if err != nil { … }
@@ -19,7 +19,7 @@
 //
 //   - kisisync_records (organization, key, record jsonb), primary key
 //     (organization, key): one row per record, the JSON of
-//     [access.Record];
+//     [state.Record];
 //   - kisisync_leases (organization primary key, holder, token, expires):
 //     one row per organization, the run lease and its fencing token.
 //
@@ -34,7 +34,7 @@
 // organization's current term, and share-lock the lease row as they do: a
 // takeover waits for a write in flight to commit, and a write that waited
 // for a takeover finds the new term and writes nothing, failing with
-// [access.ErrLeaseLost]. Lease judges expiry by the database server's
+// [state.ErrLeaseLost]. Lease judges expiry by the database server's
 // clock (clock_timestamp()): it grants the lease for expires−now from the
 // server's present and ignores the workers' absolute times, so workers
 // whose clocks disagree cannot take over a lease the server still counts
@@ -45,5 +45,5 @@
 // Back the tables up with the rest of the platform's database (pg_dump,
 // base backups and WAL archiving). A restore takes the records back to the
 // backup's moment: roles and links created after it are then unknown to
-// the Store; run [access.Reconciler.Verify] after every restore.
+// the Store; run access.Reconciler.Verify after every restore.
 package pgstore

@@ -16,16 +16,14 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/access/state"
 )
 
-// Store is an [access.Store] in a PostgreSQL database, safe for concurrent
-// use by any number of processes and hosts.
+// Store is an [github.com/kisisync/kisisync/access.Store] in a PostgreSQL
+// database, safe for concurrent use by any number of processes and hosts.
 type Store struct {
 	pool *pgxpool.Pool
 }
-
-var _ access.Store = (*Store)(nil)
 
 // New returns a Store on pool, which the caller owns (and closes). New
 // does no I/O; call [Store.Migrate] before use. The tables live in the
@@ -112,7 +110,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 	return nil
 }
 
-// Lease implements [access.Store]. Expiry is judged by the database
+// Lease implements access.Store. Expiry is judged by the database
 // server's clock: the lease is granted for expires−now from the server's
 // present (clock_timestamp()), so the callers' clocks may differ.
 func (s *Store) Lease(ctx context.Context, org, holder string, now, expires time.Time) (int64, error) {
@@ -147,23 +145,23 @@ RETURNING l.token`, org, holder, expires.Sub(now).Microseconds()).Scan(&token)
 	if err := s.pool.QueryRow(ctx, `SELECT expires FROM kisisync_leases WHERE organization = $1`, org).Scan(&exp); err != nil {
 		return 0, fmt.Errorf("pgstore: lease of %q: %w", org, err)
 	}
-	return 0, &access.LeaseHeldError{Organization: org, Expires: exp.UTC()}
+	return 0, &state.LeaseHeldError{Organization: org, Expires: exp.UTC()}
 }
 
-// Load implements [access.Store].
-func (s *Store) Load(ctx context.Context, org string) ([]access.Record, error) {
+// Load implements access.Store.
+func (s *Store) Load(ctx context.Context, org string) ([]state.Record, error) {
 	rows, err := s.pool.Query(ctx, `SELECT record FROM kisisync_records WHERE organization = $1 ORDER BY key`, org)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: load %q: %w", org, err)
 	}
 	defer rows.Close()
-	out := []access.Record{}
+	out := []state.Record{}
 	for rows.Next() {
 		var b []byte
 		if err := rows.Scan(&b); err != nil {
 			return nil, fmt.Errorf("pgstore: load %q: %w", org, err)
 		}
-		var rec access.Record
+		var rec state.Record
 		if err := json.Unmarshal(b, &rec); err != nil {
 			return nil, fmt.Errorf("pgstore: load %q: decode record: %w", org, err)
 		}
@@ -175,11 +173,11 @@ func (s *Store) Load(ctx context.Context, org string) ([]access.Record, error) {
 	return out, nil
 }
 
-// Put implements [access.Store]: one statement that writes only while
+// Put implements access.Store: one statement that writes only while
 // token is org's current term. It share-locks the lease row, so a takeover
 // waits for the write to commit, and a write that waited for a takeover
 // finds the new term and writes nothing.
-func (s *Store) Put(ctx context.Context, org string, token int64, rec access.Record) error {
+func (s *Store) Put(ctx context.Context, org string, token int64, rec state.Record) error {
 	if rec.Key == "" {
 		return errors.New("pgstore: record with empty key")
 	}
@@ -203,7 +201,7 @@ ON CONFLICT (organization, key) DO UPDATE SET record = EXCLUDED.record`, org, to
 	return nil
 }
 
-// Delete implements [access.Store]: one statement fenced like Put; when it
+// Delete implements access.Store: one statement fenced like Put; when it
 // deleted nothing, a second one tells a missing key from a lost lease (a
 // term once over never comes back).
 func (s *Store) Delete(ctx context.Context, org string, token int64, key string) error {
@@ -231,5 +229,5 @@ DELETE FROM kisisync_records r USING l WHERE r.organization = $1 AND r.key = $3`
 }
 
 func lost(org string, token int64) error {
-	return fmt.Errorf("pgstore: token %d of %q: %w", token, org, access.ErrLeaseLost)
+	return fmt.Errorf("pgstore: token %d of %q: %w", token, org, state.ErrLeaseLost)
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/kisisync/kisisync/access"
 	"github.com/kisisync/kisisync/access/pgstore"
+	"github.com/kisisync/kisisync/access/state"
 	"github.com/kisisync/kisisync/access/storetest"
 )
 
@@ -135,10 +136,10 @@ func TestLeaseOnServerClock(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := st.Lease(t.Context(), "org", "run-2", fast, fast.Add(time.Hour))
-	if !errors.Is(err, access.ErrLeaseHeld) {
+	if !errors.Is(err, state.ErrLeaseHeld) {
 		t.Fatalf("a worker whose clock is a century ahead took a valid lease: %v", err)
 	}
-	var lhe *access.LeaseHeldError
+	var lhe *state.LeaseHeldError
 	if !errors.As(err, &lhe) || time.Until(lhe.Expires) < 50*time.Minute || time.Until(lhe.Expires) > 70*time.Minute {
 		t.Fatalf("LeaseHeldError = %+v, want an expiry an hour from the server's now", lhe)
 	}

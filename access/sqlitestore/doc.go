@@ -1,7 +1,8 @@
-// Package sqlitestore is an [access.Store] in one SQLite file, through the
-// pure-Go driver modernc.org/sqlite (no cgo): the embedded default for
-// single-host tools such as a CLI and a scheduler sharing one state file.
-// It is its own module, so the SDK's module carries no database driver.
+// Package sqlitestore is an [github.com/kisisync/kisisync/access.Store] in
+// one SQLite file, through the pure-Go driver modernc.org/sqlite (no cgo):
+// the embedded default for single-host tools such as a CLI and a scheduler
+// sharing one state file. It is its own module, so the SDK's module carries
+// no database driver.
 //
 //	st, err := sqlitestore.Open("kisisync-state.db")
 //	if err != nil { … }
@@ -27,7 +28,7 @@
 // processes queue instead of failing, and immediate transactions. The
 // lease and fencing live in the file: two processes on one file exclude
 // each other as two workers on one database do, and a write of a term
-// that is over fails with [access.ErrLeaseLost] in the same statement that
+// that is over fails with [state.ErrLeaseLost] in the same statement that
 // would have made it. Lease compares the callers' now and expires: every
 // process on one file runs on one host, on one clock. Keep the file on a
 // local disk: SQLite's locking is unreliable on network file systems.
@@ -38,7 +39,7 @@
 // nothing it committed, but a power loss or an operating system crash may
 // take back the last commits (the file stays consistent). Records taken
 // back that way are those of the last Kisi side effects; the next run looks
-// pending intents up in Kisi, and [access.Reconciler.Verify] reports and
+// pending intents up in Kisi, and access.Reconciler.Verify reports and
 // repairs the rest. [WithFullSync] makes every commit durable at the cost
 // of one disk flush per write. Back the file up with SQLite's online
 // backup (sqlite3 state.db ".backup copy.db") or VACUUM INTO, never by

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/access/state"
 )
 
 // childEnv names the state file a child process of TestTwoProcesses
@@ -47,7 +47,7 @@ func TestTwoProcesses(t *testing.T) {
 		done <- err
 	}()
 	for i := range processWrites {
-		if err := st.Put(ctx, "parent", token, access.Record{Key: fmt.Sprintf("user/p%03d", i), Kind: access.KindUser}); err != nil {
+		if err := st.Put(ctx, "parent", token, state.Record{Key: fmt.Sprintf("user/p%03d", i), Kind: state.KindUser}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -75,10 +75,10 @@ func TestChildProcess(t *testing.T) {
 	st := open(t, path)
 	ctx := t.Context()
 	now := time.Now()
-	if _, err := st.Lease(ctx, "parent", "child-run", now, now.Add(time.Hour)); !errors.Is(err, access.ErrLeaseHeld) {
+	if _, err := st.Lease(ctx, "parent", "child-run", now, now.Add(time.Hour)); !errors.Is(err, state.ErrLeaseHeld) {
 		t.Fatalf("child took the parent's organization: %v", err)
 	}
-	if err := st.Put(ctx, "parent", 99, access.Record{Key: "user/intruder", Kind: access.KindUser}); !errors.Is(err, access.ErrLeaseLost) {
+	if err := st.Put(ctx, "parent", 99, state.Record{Key: "user/intruder", Kind: state.KindUser}); !errors.Is(err, state.ErrLeaseLost) {
 		t.Fatalf("write with a token not of the current term: %v, want ErrLeaseLost", err)
 	}
 	token, err := st.Lease(ctx, "child", "child-run", now, now.Add(time.Hour))
@@ -86,7 +86,7 @@ func TestChildProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range processWrites {
-		if err := st.Put(ctx, "child", token, access.Record{Key: fmt.Sprintf("user/c%03d", i), Kind: access.KindUser}); err != nil {
+		if err := st.Put(ctx, "child", token, state.Record{Key: fmt.Sprintf("user/c%03d", i), Kind: state.KindUser}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -19,15 +19,15 @@ import (
 
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
 
-	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/access/state"
 )
 
 // BusyTimeout is how long a statement waits for another connection or
 // process to finish writing before it fails with SQLITE_BUSY.
 const BusyTimeout = 10 * time.Second
 
-// Store is an [access.Store] in one SQLite file, safe for concurrent use
-// and for several processes on one file.
+// Store is an [github.com/kisisync/kisisync/access.Store] in one SQLite
+// file, safe for concurrent use and for several processes on one file.
 type Store struct {
 	db *sql.DB
 
@@ -67,8 +67,6 @@ func (s *Store) queryRow(ctx context.Context, dest []any, query string, args ...
 	}
 	return st.QueryRowContext(ctx, args...).Scan(dest...)
 }
-
-var _ access.Store = (*Store)(nil)
 
 // Open returns the Store kept in the SQLite file at path, creating the file
 // (mode 0600) if it does not exist. Each connection runs in WAL mode with
@@ -198,7 +196,7 @@ func (s *Store) apply(ctx context.Context, m Migration) error {
 	return tx.Commit()
 }
 
-// Lease implements [access.Store]. It compares the callers' now and
+// Lease implements access.Store. It compares the callers' now and
 // expires: the processes sharing a file share one host's clock.
 func (s *Store) Lease(ctx context.Context, org, holder string, now, expires time.Time) (int64, error) {
 	if holder == "" {
@@ -230,11 +228,11 @@ RETURNING token`, org, holder, expires.UnixNano(), now.UnixNano())
 	if err := s.db.QueryRowContext(ctx, `SELECT expires FROM kisisync_leases WHERE organization = ?`, org).Scan(&exp); err != nil {
 		return 0, fmt.Errorf("sqlitestore: lease of %q: %w", org, err)
 	}
-	return 0, &access.LeaseHeldError{Organization: org, Expires: time.Unix(0, exp).UTC()}
+	return 0, &state.LeaseHeldError{Organization: org, Expires: time.Unix(0, exp).UTC()}
 }
 
-// Load implements [access.Store].
-func (s *Store) Load(ctx context.Context, org string) ([]access.Record, error) {
+// Load implements access.Store.
+func (s *Store) Load(ctx context.Context, org string) ([]state.Record, error) {
 	st, err := s.stmt(ctx, `SELECT record FROM kisisync_records WHERE organization = ? ORDER BY key`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: load %q: %w", org, err)
@@ -244,13 +242,13 @@ func (s *Store) Load(ctx context.Context, org string) ([]access.Record, error) {
 		return nil, fmt.Errorf("sqlitestore: load %q: %w", org, err)
 	}
 	defer rows.Close()
-	out := []access.Record{}
+	out := []state.Record{}
 	for rows.Next() {
 		var b []byte
 		if err := rows.Scan(&b); err != nil {
 			return nil, fmt.Errorf("sqlitestore: load %q: %w", org, err)
 		}
-		var rec access.Record
+		var rec state.Record
 		if err := json.Unmarshal(b, &rec); err != nil {
 			return nil, fmt.Errorf("sqlitestore: load %q: decode record: %w", org, err)
 		}
@@ -268,9 +266,9 @@ SELECT ?1, ?2, ?3 WHERE EXISTS (
 	SELECT 1 FROM kisisync_leases WHERE organization = ?1 AND token = ?4 AND holder <> '')
 ON CONFLICT (organization, key) DO UPDATE SET record = excluded.record`
 
-// Put implements [access.Store]: one statement that writes only while
+// Put implements access.Store: one statement that writes only while
 // token is org's current term.
-func (s *Store) Put(ctx context.Context, org string, token int64, rec access.Record) error {
+func (s *Store) Put(ctx context.Context, org string, token int64, rec state.Record) error {
 	if rec.Key == "" {
 		return errors.New("sqlitestore: record with empty key")
 	}
@@ -290,7 +288,7 @@ func (s *Store) Put(ctx context.Context, org string, token int64, rec access.Rec
 	return nil
 }
 
-// Delete implements [access.Store]: one statement that deletes only while
+// Delete implements access.Store: one statement that deletes only while
 // token is org's current term; when it deleted nothing, a second one tells
 // a missing key from a lost lease (a term once over never comes back).
 func (s *Store) Delete(ctx context.Context, org string, token int64, key string) error {
@@ -317,5 +315,5 @@ DELETE FROM kisisync_records WHERE organization = ?1 AND key = ?2 AND EXISTS (
 }
 
 func lost(org string, token int64) error {
-	return fmt.Errorf("sqlitestore: token %d of %q: %w", token, org, access.ErrLeaseLost)
+	return fmt.Errorf("sqlitestore: token %d of %q: %w", token, org, state.ErrLeaseLost)
 }

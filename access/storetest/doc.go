@@ -29,7 +29,7 @@
 // one holder at a time until it expires or is released. With two handles
 // on one backing store it checks lease exclusion, that a holder whose
 // lease was taken over or released can no longer write (fencing, the
-// error matching [access.ErrLeaseLost]) and that the check and the write
+// error matching [state.ErrLeaseLost]) and that the check and the write
 // are one atomic step (a write acknowledged to a term that is being taken
 // over is visible to the new holder at once), that a renewal keeps the term's
 // token and a new term gets a greater one, that concurrent writers of

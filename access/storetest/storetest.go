@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/access/state"
 	"github.com/kisisync/kisisync/schedule"
 )
 
@@ -65,9 +66,9 @@ const (
 	short = 100 * time.Millisecond
 )
 
-func sample(key string) access.Record {
-	return access.Record{
-		Key: key, Kind: access.KindRole, State: access.StateSettled, KisiID: 42,
+func sample(key string) state.Record {
+	return state.Record{
+		Key: key, Kind: state.KindRole, State: state.StateSettled, KisiID: 42,
 		Email: "alice@example.com", MemberID: "m1", GroupID: 12, UserID: 7,
 		Window:  schedule.Interval{Start: t0, End: t0.Add(time.Hour)},
 		Sources: []access.Source{{Kind: "booking", ID: "bk1"}},
@@ -75,7 +76,7 @@ func sample(key string) access.Record {
 	}
 }
 
-func load(t *testing.T, st access.Store, org string) []access.Record {
+func load(t *testing.T, st access.Store, org string) []state.Record {
 	t.Helper()
 	recs, err := st.Load(t.Context(), org)
 	if err != nil {
@@ -104,7 +105,7 @@ func writer(t *testing.T, st access.Store, org string) int64 {
 	return take(t, st, org, "writer", long)
 }
 
-func put(t *testing.T, st access.Store, org string, token int64, rec access.Record) {
+func put(t *testing.T, st access.Store, org string, token int64, rec state.Record) {
 	t.Helper()
 	if err := st.Put(t.Context(), org, token, rec); err != nil {
 		t.Fatalf("Put(%q, %q): %v", org, rec.Key, err)
@@ -120,7 +121,7 @@ func del(t *testing.T, st access.Store, org string, token int64, key string) {
 
 // sameRecords compares records field by field, with times compared as
 // instants (a Store may return them in another location).
-func sameRecords(t *testing.T, want, got []access.Record) {
+func sameRecords(t *testing.T, want, got []state.Record) {
 	t.Helper()
 	if len(want) != len(got) {
 		t.Fatalf("got %d records, want %d:\n got %+v\nwant %+v", len(got), len(want), got, want)
@@ -133,7 +134,7 @@ func sameRecords(t *testing.T, want, got []access.Record) {
 	}
 }
 
-func normalize(r access.Record) access.Record {
+func normalize(r state.Record) state.Record {
 	utc := func(t time.Time) time.Time {
 		if t.IsZero() {
 			return time.Time{}
@@ -156,11 +157,11 @@ func testLoadEmpty(t *testing.T, st access.Store) {
 }
 
 func testRoundTrip(t *testing.T, st access.Store) {
-	recs := []access.Record{
+	recs := []state.Record{
 		sample("role/12/alice@example.com"),
-		{Key: "user/alice@example.com", Kind: access.KindUser, KisiID: 7, Email: "alice@example.com",
+		{Key: "user/alice@example.com", Kind: state.KindUser, KisiID: 7, Email: "alice@example.com",
 			Created: true, Managed: true, Invited: true, Confirmed: true},
-		{Key: "link/12/bk9", Kind: access.KindLink, State: access.StatePending, Email: "guest@example.com",
+		{Key: "link/12/bk9", Kind: state.KindLink, State: state.StatePending, Email: "guest@example.com",
 			GroupID: 12, BookingID: "bk9", Name: "Guest", SendLink: true, QR: true, Secret: "s3cret",
 			QRImage: "iVBORw0KGgo=", Notified: true,
 			Window: schedule.Interval{Start: t0, End: schedule.Forever}},
@@ -169,7 +170,7 @@ func testRoundTrip(t *testing.T, st access.Store) {
 	for _, r := range recs {
 		put(t, st, "org", token, r)
 	}
-	want := []access.Record{recs[2], recs[0], recs[1]} // sorted by key
+	want := []state.Record{recs[2], recs[0], recs[1]} // sorted by key
 	sameRecords(t, want, load(t, st, "org"))
 }
 
@@ -177,10 +178,10 @@ func testPutReplaces(t *testing.T, st access.Store) {
 	token := writer(t, st, "org")
 	r := sample("role/12/alice@example.com")
 	put(t, st, "org", token, r)
-	r.State, r.KisiID = access.StatePending, 0
+	r.State, r.KisiID = state.StatePending, 0
 	r.Sources = nil
 	put(t, st, "org", token, r)
-	sameRecords(t, []access.Record{r}, load(t, st, "org"))
+	sameRecords(t, []state.Record{r}, load(t, st, "org"))
 }
 
 func testSorted(t *testing.T, st access.Store) {
@@ -222,12 +223,12 @@ func testDelete(t *testing.T, st access.Store) {
 	put(t, st, "org", token, sample("b"))
 	del(t, st, "org", token, "a")
 	del(t, st, "org", token, "a") // a missing key
-	sameRecords(t, []access.Record{sample("b")}, load(t, st, "org"))
+	sameRecords(t, []state.Record{sample("b")}, load(t, st, "org"))
 }
 
 func testEmptyKey(t *testing.T, st access.Store) {
 	token := writer(t, st, "org")
-	if err := st.Put(t.Context(), "org", token, access.Record{Kind: access.KindRole}); err == nil {
+	if err := st.Put(t.Context(), "org", token, state.Record{Kind: state.KindRole}); err == nil {
 		t.Fatal("Put of a record with an empty key succeeded, want an error")
 	}
 }
@@ -238,10 +239,10 @@ func testIsolated(t *testing.T, st access.Store) {
 	b := sample("k")
 	b.KisiID = 99
 	put(t, st, "b", tb, b)
-	sameRecords(t, []access.Record{sample("k")}, load(t, st, "a"))
-	sameRecords(t, []access.Record{b}, load(t, st, "b"))
+	sameRecords(t, []state.Record{sample("k")}, load(t, st, "a"))
+	sameRecords(t, []state.Record{b}, load(t, st, "b"))
 	del(t, st, "a", ta, "k")
-	sameRecords(t, []access.Record{b}, load(t, st, "b"))
+	sameRecords(t, []state.Record{b}, load(t, st, "b"))
 	// A token of one organization does not write another.
 	if ta != tb {
 		wantLost(t, st.Put(t.Context(), "b", ta, sample("x")))
@@ -271,16 +272,16 @@ func release(t *testing.T, st access.Store, org, holder string) {
 func wantHeld(t *testing.T) func(int64, error) {
 	return func(token int64, err error) {
 		t.Helper()
-		if !errors.Is(err, access.ErrLeaseHeld) {
-			t.Fatalf("Lease = %d, %v; want an error matching access.ErrLeaseHeld", token, err)
+		if !errors.Is(err, state.ErrLeaseHeld) {
+			t.Fatalf("Lease = %d, %v; want an error matching state.ErrLeaseHeld", token, err)
 		}
 	}
 }
 
 func wantLost(t *testing.T, err error) {
 	t.Helper()
-	if !errors.Is(err, access.ErrLeaseLost) {
-		t.Fatalf("write = %v, want an error matching access.ErrLeaseLost", err)
+	if !errors.Is(err, state.ErrLeaseLost) {
+		t.Fatalf("write = %v, want an error matching state.ErrLeaseLost", err)
 	}
 }
 
@@ -298,7 +299,7 @@ func testLeaseExclusive(t *testing.T, open func() access.Store) {
 	wantHeld(t)(lease(t.Context(), a, "org", "run-2", long))
 	// A held lease reports who may come back when.
 	_, err := lease(t.Context(), b, "org", "run-2", long)
-	var lhe *access.LeaseHeldError
+	var lhe *state.LeaseHeldError
 	if errors.As(err, &lhe) && lhe.Organization != "org" {
 		t.Fatalf("LeaseHeldError.Organization = %q, want %q", lhe.Organization, "org")
 	}
@@ -348,7 +349,7 @@ func testFencedAfterTakeover(t *testing.T, open func() access.Store) {
 	}
 	// Nor can it renew its way back while the new term runs.
 	wantHeld(t)(lease(t.Context(), a, "org", "run-1", long))
-	sameRecords(t, []access.Record{sample("doomed"), sample("kept")}, load(t, a, "org"))
+	sameRecords(t, []state.Record{sample("doomed"), sample("kept")}, load(t, a, "org"))
 	del(t, b, "org", current, "doomed")
 	// After the new term ends, the stale holder gets a new term, never
 	// its old one back.
@@ -358,7 +359,7 @@ func testFencedAfterTakeover(t *testing.T, open func() access.Store) {
 		t.Fatalf("lease after takeover and release = token %d, want greater than %d", again, current)
 	}
 	wantLost(t, a.Put(t.Context(), "org", stale, changed))
-	sameRecords(t, []access.Record{sample("kept")}, load(t, b, "org"))
+	sameRecords(t, []state.Record{sample("kept")}, load(t, b, "org"))
 }
 
 func testFencedAfterRelease(t *testing.T, open func() access.Store) {
@@ -372,7 +373,7 @@ func testFencedAfterRelease(t *testing.T, open func() access.Store) {
 	if again <= token {
 		t.Fatalf("lease after release = token %d, want greater than %d", again, token)
 	}
-	sameRecords(t, []access.Record{sample("k")}, load(t, a, "org"))
+	sameRecords(t, []state.Record{sample("k")}, load(t, a, "org"))
 }
 
 // testTakeoverWhileWriting: a stalled run keeps writing through one
@@ -391,7 +392,7 @@ func testTakeoverWhileWriting(t *testing.T, open func() access.Store) {
 		for i := 0; ; i++ {
 			key := fmt.Sprintf("role/1/m%06d", i)
 			err := a.Put(ctx, "org", stale, sample(key))
-			if errors.Is(err, access.ErrLeaseLost) {
+			if errors.Is(err, state.ErrLeaseLost) {
 				done <- nil
 				return
 			}
@@ -423,7 +424,7 @@ func testTakeoverWhileWriting(t *testing.T, open func() access.Store) {
 	}
 }
 
-func keys(recs []access.Record) []string {
+func keys(recs []state.Record) []string {
 	out := make([]string, 0, len(recs))
 	for _, r := range recs {
 		out = append(out, r.Key)
@@ -499,7 +500,7 @@ func testConcurrentLease(t *testing.T, open func() access.Store) {
 			holder := fmt.Sprintf("run-%d", i)
 			if _, err := lease(ctx, handles[i%2], "org", holder, long); err == nil {
 				won <- holder
-			} else if !errors.Is(err, access.ErrLeaseHeld) {
+			} else if !errors.Is(err, state.ErrLeaseHeld) {
 				t.Errorf("Lease(%s): %v, want nil or ErrLeaseHeld", holder, err)
 			}
 		}()
@@ -553,7 +554,7 @@ func testConcurrentOrgs(t *testing.T, open func() access.Store) {
 	check := open()
 	for o := range orgs {
 		org := fmt.Sprintf("org-%d", o)
-		var want []access.Record
+		var want []state.Record
 		for i := 1; i < each; i++ {
 			want = append(want, sample(fmt.Sprintf("role/%d/m%03d", o, i)))
 		}
@@ -570,7 +571,7 @@ func testReopen(t *testing.T, open func() access.Store) {
 	del(t, st, "org", token, "gone")
 	closeHandle(t, st)
 	again := open()
-	sameRecords(t, []access.Record{r}, load(t, again, "org"))
+	sameRecords(t, []state.Record{r}, load(t, again, "org"))
 	// The lease survives too: the term still holds and still writes.
 	wantHeld(t)(lease(t.Context(), again, "org", "run-2", long))
 	if got := take(t, again, "org", "run-1", long); got != token {
@@ -594,7 +595,7 @@ func closeHandle(t *testing.T, st access.Store) {
 // Seed writes recs into org of st as a run would, under a lease of its own
 // that it releases before returning: for tests and tools that start from
 // known records. It fails tb if the lease is held or a write fails.
-func Seed(tb testing.TB, st access.Store, org string, recs ...access.Record) {
+func Seed(tb testing.TB, st access.Store, org string, recs ...state.Record) {
 	tb.Helper()
 	ctx := context.Background()
 	now := time.Now()

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/access/state"
 	"github.com/kisisync/kisisync/internal/kisiglue"
 	"github.com/kisisync/kisisync/internal/textfmt"
 	"github.com/kisisync/kisisync/kisi"
@@ -207,12 +208,12 @@ func (c *Checker) checkWebhooks(ctx context.Context, rep *ConnectionReport) erro
 }
 
 // parkFindings reports what the sync parked, from its Store's park records.
-func parkFindings(recs []access.Record, loc *time.Location) []Finding {
+func parkFindings(recs []state.Record, loc *time.Location) []Finding {
 	var out []Finding
 	refused := 0
 	var reason string
 	for _, rec := range recs {
-		if rec.Kind != access.KindPark {
+		if rec.Kind != state.KindPark {
 			continue
 		}
 		if rec.Class == access.FailureMissing {
@@ -418,7 +419,7 @@ func (c *Checker) loadOwnership(ctx context.Context, keyUser int64) (ownership, 
 	own.ids = map[int64]bool{}
 	own.parked = parkFindings(recs, time.UTC)
 	for _, rec := range recs {
-		if rec.Kind == access.KindRole && rec.KisiID != 0 && rec.State != access.StateConflict {
+		if rec.Kind == state.KindRole && rec.KisiID != 0 && rec.State != state.StateConflict {
 			own.ids[rec.KisiID] = true
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/access/state"
 )
 
 // Metrics are the worker's Prometheus metrics, registered on their own
@@ -99,7 +100,7 @@ func (m *Metrics) observeReport(r *access.Report) {
 func (m *Metrics) observeFailures(r *access.Report, err error) {
 	if r == nil {
 		var held *access.RevokeLimitError
-		if err != nil && !errors.Is(err, access.ErrLeaseHeld) && !errors.As(err, &held) {
+		if err != nil && !errors.Is(err, state.ErrLeaseHeld) && !errors.As(err, &held) {
 			m.Failures.WithLabelValues("run").Inc()
 		}
 		return

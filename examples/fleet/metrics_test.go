@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/access/state"
 )
 
 func TestObserveFailures(t *testing.T) {
@@ -23,7 +24,7 @@ func TestObserveFailures(t *testing.T) {
 		{"systemic stop", &access.Report{Failures: []access.Failure{{Class: access.FailureSystemic}}},
 			&access.SystemicError{Err: errors.New("401")}, map[string]float64{"systemic": 1}},
 		{"no plan", nil, errors.New("snapshot unreadable"), map[string]float64{"run": 1}},
-		{"busy", nil, &access.LeaseHeldError{Organization: "o"}, map[string]float64{}},
+		{"busy", nil, &state.LeaseHeldError{Organization: "o"}, map[string]float64{}},
 		{"held", nil, &access.RevokeLimitError{Organization: "o"}, map[string]float64{}},
 		{"clean", &access.Report{}, nil, map[string]float64{}},
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/access/state"
 	"github.com/kisisync/kisisync/kisi"
 )
 
@@ -445,7 +446,7 @@ func (w *Worker) reconciler(org *Organization, st access.Store, holder string, r
 func (w *Worker) nextRun(now time.Time, out outcome) time.Time {
 	floor, ceiling := now.Add(time.Duration(w.cfg.Floor)), now.Add(time.Duration(w.cfg.Ceiling))
 	next := ceiling
-	var held *access.LeaseHeldError
+	var held *state.LeaseHeldError
 	switch {
 	case errors.As(out.err, &held):
 		next = held.Expires
@@ -473,7 +474,7 @@ func (w *Worker) record(ctx context.Context, org *Organization, holder string, j
 	switch {
 	case errors.As(out.err, &revoke):
 		result = "held"
-	case errors.Is(out.err, access.ErrLeaseHeld):
+	case errors.Is(out.err, state.ErrLeaseHeld):
 		result = "busy"
 	case errors.As(out.err, &systemic):
 		result = "systemic"
@@ -534,11 +535,11 @@ type loggingStore struct {
 	log *slog.Logger
 
 	mu    sync.Mutex
-	known map[string]access.Record // key → the record as last written
+	known map[string]state.Record // key → the record as last written
 }
 
-func newLoggingStore(st access.Store, log *slog.Logger, recs []access.Record) *loggingStore {
-	known := make(map[string]access.Record, len(recs))
+func newLoggingStore(st access.Store, log *slog.Logger, recs []state.Record) *loggingStore {
+	known := make(map[string]state.Record, len(recs))
 	for _, r := range recs {
 		known[r.Key] = r
 	}
@@ -546,11 +547,11 @@ func newLoggingStore(st access.Store, log *slog.Logger, recs []access.Record) *l
 }
 
 // Put implements access.Store.
-func (s *loggingStore) Put(ctx context.Context, org string, token int64, rec access.Record) error {
+func (s *loggingStore) Put(ctx context.Context, org string, token int64, rec state.Record) error {
 	s.mu.Lock()
 	old, had := s.known[rec.Key]
 	s.mu.Unlock()
-	if rec.Kind != access.KindUser && rec.State == access.StateSettled && rec.KisiID != 0 && (!had || old.KisiID != rec.KisiID) {
+	if rec.Kind != state.KindUser && rec.State == state.StateSettled && rec.KisiID != 0 && (!had || old.KisiID != rec.KisiID) {
 		s.log.InfoContext(ctx, "kisi object created", "member", rec.MemberID, "key", rec.Key, "kind", string(rec.Kind),
 			"group_id", rec.GroupID, "kisi_id", rec.KisiID,
 			"valid_from", rec.Window.Start.UTC().Format(time.RFC3339), "valid_until", rec.Window.End.UTC().Format(time.RFC3339))
@@ -573,7 +574,7 @@ func (s *loggingStore) Delete(ctx context.Context, org string, token int64, key 
 	old, had := s.known[key]
 	delete(s.known, key)
 	s.mu.Unlock()
-	if had && old.Kind != access.KindUser && old.KisiID != 0 {
+	if had && old.Kind != state.KindUser && old.KisiID != 0 {
 		s.log.InfoContext(ctx, "kisi object removed", "member", old.MemberID, "key", key, "kind", string(old.Kind),
 			"group_id", old.GroupID, "kisi_id", old.KisiID)
 	}

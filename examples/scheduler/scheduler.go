@@ -9,6 +9,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/access/state"
 )
 
 // SnapshotLoader is where a host plugs in its own data: Load reads, at the
@@ -91,7 +92,7 @@ func (s *Scheduler) Once(ctx context.Context, verify bool) (time.Time, error) {
 	case errors.As(err, &held):
 		s.Log.WarnContext(ctx, "revoke guard held cuts of access; the rest was applied: check the snapshot, then approve",
 			"held", held.Revocations, "vanished", held.Vanished, "explained", held.Explained, "managed", held.Managed)
-	case errors.Is(err, access.ErrLeaseHeld):
+	case errors.Is(err, state.ErrLeaseHeld):
 		s.Log.InfoContext(ctx, "another run of this organization is in progress; skipped")
 	case rep == nil && err != nil:
 		s.Log.ErrorContext(ctx, "sync failed", "err", err)
