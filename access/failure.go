@@ -11,7 +11,8 @@ import (
 )
 
 // FailureClass says how a failed change affects a run (DESIGN.md, "Failure
-// classes").
+// classes"). It is defined in access/state, where a park record keeps the
+// class of the failure that parked it.
 type FailureClass = state.FailureClass
 
 // The failure classes.
