@@ -634,7 +634,7 @@ func (ru *run) settle(ctx context.Context, rec state.Record) error {
 }
 
 // createFailed settles an intent after a failed create of a role: it tells
-// the failure classes of DESIGN.md apart with at most one read.
+// the failure classes ([FailureClass]) apart with at most one read.
 func (ru *run) createFailed(ctx context.Context, ch Change, intent, user state.Record, cause error) error {
 	switch {
 	case !definite(cause):

@@ -10,9 +10,10 @@ import (
 	"github.com/kisisync/kisisync/kisi"
 )
 
-// FailureClass says how a failed change affects a run (DESIGN.md, "Failure
-// classes"). It is defined in access/state, where a park record keeps the
-// class of the failure that parked it.
+// FailureClass says how a failed change affects a run (each is shown against
+// the fake Kisi in RELIABILITY.md, "Failure classes"). It is defined in
+// access/state, where a park record keeps the class of the failure that
+// parked it.
 type FailureClass = state.FailureClass
 
 // The failure classes.

@@ -15,7 +15,7 @@ import (
 	"github.com/kisisync/kisisync/schedule"
 )
 
-// The four scenarios of the revoke guard in DESIGN.md ("Safety rules").
+// The four scenarios of the revoke guard in the package doc ("The revoke guard").
 
 func TestGuardHoldsEmptySnapshotButGrants(t *testing.T) {
 	t.Parallel()

@@ -427,7 +427,7 @@ func (e *faultEnv) missing() int {
 }
 
 // heldAs reports whether Kisi's window held stands for the desired window want at now: the
-// same window, or a rolling bound of it (DESIGN.md, "Bounded windows"): the same start and an
+// same window, or a rolling bound of it (the access package doc, "Desired access"): the same start and an
 // end before want's, at least a quarter of the validity ahead (renewal comes before that).
 func heldAs(held, want schedule.Interval, now time.Time, validity time.Duration) bool {
 	if !held.Start.Equal(want.Start) {
@@ -767,7 +767,7 @@ func TestCrashAtEveryStep(t *testing.T) {
 }
 
 // TestReplacementLockout replaces every window in force while one replacement meets a fault,
-// and measures how long its member is left without a role. DESIGN.md promises that a
+// and measures how long its member is left without a role. the reconciler promises that a
 // replacement's gap is one round trip: at most the run itself, never until the next run.
 func TestReplacementLockout(t *testing.T) {
 	t.Parallel()

@@ -103,7 +103,7 @@ func TestExpandMatchesRRule(t *testing.T) {
 	tests := []struct {
 		name string
 		// wantExpand and wantRRule are the occurrences where the two differ, in UTC: the DST
-		// policy of DESIGN.md against what time.Date (and so rrule-go) does.
+		// policy of package schedule against what time.Date (and so rrule-go) does.
 		wantExpand, wantRRule []string
 		wantLen               int
 	}{
