@@ -554,7 +554,11 @@ func (e *engine) bucketPieces(ps []piece, filter, scatter bool) []piece {
 			continue
 		}
 		slices.SortFunc(b, cmpPiece)
-		out = append(out, b...) // out ends at or before b: the copy moves it down
+		if len(out) == int(bounds[r]) {
+			out = out[:len(out)+len(b)] // b follows out already: no copy
+		} else {
+			out = append(out, b...) // out ends before b: the copy moves it down
+		}
 	}
 	return out
 }
