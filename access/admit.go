@@ -252,7 +252,7 @@ func (e *engine) admitBooking(i int, one *[1]int32, a *admission) bool {
 		e.reject(KindBooking, b.ID, err)
 		return false
 	}
-	ri := ix.bookRes[i]
+	ri := ix.bookResource(int32(i))
 	if ri == nil {
 		e.reject(KindBooking, b.ID, ix.missing(KindResource, b.ResourceID, ErrUnknownResource))
 		return false
@@ -308,8 +308,8 @@ func (e *engine) admitAssignment(i int, one *[1]int32, a *admission) bool {
 		e.reject(KindAssignment, as.ID, err)
 		return false
 	}
-	ri, ok := e.res[as.ResourceID]
-	if !ok {
+	ri := ix.resource(as.ResourceID)
+	if ri == nil {
 		e.reject(KindAssignment, as.ID, ix.missing(KindResource, as.ResourceID, ErrUnknownResource))
 		return false
 	}

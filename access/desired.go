@@ -124,8 +124,12 @@ func nextChange(ix *index, m mapping.Mapping, p Policy, at time.Time, fixed *eng
 	} else {
 		e.generate()
 	}
-	for _, l := range e.links(at) {
-		consider(l.Window.End)
+	if e.wantsLinks() {
+		for _, i := range e.dropIns {
+			if w, ok := e.linkWindow(i, at); ok {
+				consider(w.End)
+			}
+		}
 	}
 	next, ok = e.earliestEdge(at, p.Lead, next, ok)
 	if ok && !next.After(at.Add(day)) {
@@ -230,7 +234,7 @@ func (e *engine) loc(pc *piece) *time.Location {
 		return s.Bookings[pc.rec].Start.Location()
 	case kAssignment:
 		a := &s.Assignments[pc.rec]
-		if ri, ok := e.res[a.ResourceID]; ok && len(a.Rules) > 0 {
+		if ri := e.ix.resource(a.ResourceID); ri != nil && len(a.Rules) > 0 {
 			return ri.zone
 		}
 		return a.Start.Location()
@@ -257,7 +261,6 @@ type engine struct {
 	// shared is set when the pieces are only the weekly assignments': the
 	// others are the index's, shared (see [engine.generateFixed]).
 	shared bool
-	res    map[string]*resInfo // valid resources
 	// dropIns are the indexes of the valid drop-in bookings.
 	dropIns   []int32
 	linksOnly bool // only validate bookings and collect drop-ins
@@ -293,7 +296,7 @@ func newEngine(s *Snapshot, m mapping.Mapping, p Policy, horizon schedule.Interv
 // index may run on several goroutines. It reports rejected records nowhere
 // until errs is set. m and p must be those ix was built with.
 func engineOn(ix *index, m mapping.Mapping, p Policy, horizon schedule.Interval, only int32) *engine {
-	e := &engine{ix: ix, m: m, p: p, horizon: horizon, only: only, res: ix.res,
+	e := &engine{ix: ix, m: m, p: p, horizon: horizon, only: only,
 		groups: make(map[mapping.Kind]map[string]groupsOK, 4)}
 	// For a short horizon few (member, group) keys matter: filter them
 	// before sorting. For a long one nearly all do.

@@ -42,16 +42,20 @@ type index struct {
 	guests    []Guest
 	maxBefore time.Duration
 	maxAfter  time.Duration
-	// res holds what bookings and assignments need of each valid resource.
-	res map[string]*resInfo
+	// resources holds what bookings and assignments need of each valid
+	// resource; res finds one by its ID (see [index.resource]).
+	resources []resInfo
+	res       map[string]int32
 	// bookMember and bookRes resolve each booking's holder and resource
 	// once for every engine: the canonical identity of its member, or of
 	// its guest's email (noHolder when none resolves, badGuestEmail for a
-	// guest email that does not normalize), and its resource's resInfo (nil
-	// when not valid). ciMember and ciZone do the same for check-ins
-	// (member, or noHolder; zone of the location, or nil).
+	// guest email that does not normalize), and the index of its resource
+	// in resources (noResource when not valid; see [index.bookResource]):
+	// indexes, not pointers, which the garbage collector would scan, a
+	// million of them for a million bookings. ciMember and ciZone do the
+	// same for check-ins (member, or noHolder; zone of the location, or nil).
 	bookMember []int32
-	bookRes    []*resInfo
+	bookRes    []int32
 	ciMember   []int32
 	ciZone     []*time.Location
 	// fixed are the pieces of every record but the weekly assignments, in
@@ -130,10 +134,12 @@ func newIndex(s *Snapshot, m mapping.Mapping, p Policy) *index {
 	}
 	ix.places()
 	ix.members()
-	ix.res = make(map[string]*resInfo, len(ix.resLoc))
+	ix.res = make(map[string]int32, len(ix.resLoc))
+	ix.resources = make([]resInfo, 0, len(ix.resLoc))
 	for id, locID := range ix.resLoc {
 		g, _ := m.Lookup(mapping.KindResource, id)
-		ix.res[id] = &resInfo{zone: ix.locs[locID], groups: g, buf: bufferFor(p, id)}
+		ix.res[id] = int32(len(ix.resources))
+		ix.resources = append(ix.resources, resInfo{zone: ix.locs[locID], groups: g, buf: bufferFor(p, id)})
 	}
 	ix.resolveBookings(m.DropIn.AddToGroup)
 	ix.ranks()
@@ -156,6 +162,27 @@ const (
 	badGuestEmail int32 = -2
 )
 
+// noResource is the value of index.bookRes for a booking whose resource is
+// not valid.
+const noResource int32 = -1
+
+// resource returns what bookings and assignments need of the valid
+// resource with the ID, or nil when there is none.
+func (ix *index) resource(id string) *resInfo {
+	if k, ok := ix.res[id]; ok {
+		return &ix.resources[k]
+	}
+	return nil
+}
+
+// bookResource returns the resource of booking i (see [index.resource]).
+func (ix *index) bookResource(i int32) *resInfo {
+	if k := ix.bookRes[i]; k != noResource {
+		return &ix.resources[k]
+	}
+	return nil
+}
+
 // resolveBookings reads the bookings once, the largest part of a
 // snapshot: it fills bookMember, bookRes and the bookings' usable IDs
 // (idOK), and adds to pieceHint. With guests (mapping.DropIn.AddToGroup)
@@ -165,13 +192,17 @@ const (
 func (ix *index) resolveBookings(guests bool) {
 	s := ix.s
 	ix.bookMember = make([]int32, len(s.Bookings))
-	ix.bookRes = make([]*resInfo, len(s.Bookings))
+	ix.bookRes = make([]int32, len(s.Bookings))
 	seed := maphash.MakeSeed()
 	hs := make([]uint64, len(s.Bookings))
 	for i := range s.Bookings {
 		b := &s.Bookings[i]
 		hs[i] = idHash(seed, b.ID)
-		ix.bookRes[i] = ix.res[b.ResourceID]
+		k, ok := ix.res[b.ResourceID]
+		if !ok {
+			k = noResource
+		}
+		ix.bookRes[i] = k
 		c := noHolder
 		switch {
 		case b.MemberID != "":
@@ -192,8 +223,8 @@ func (ix *index) resolveBookings(guests bool) {
 			}
 		}
 		ix.bookMember[i] = c
-		if c >= 0 && ix.bookRes[i] != nil {
-			ix.pieceHint += len(ix.bookRes[i].groups)
+		if c >= 0 && k != noResource {
+			ix.pieceHint += len(ix.resources[k].groups)
 		}
 	}
 	ix.idOK[kBooking] = usableHashed(hs, func(i int) string { return s.Bookings[i].ID })
@@ -374,6 +405,17 @@ func (ix *index) memberID(c int32) string {
 		return ix.s.Members[c].ID
 	}
 	return ""
+}
+
+// guestEmail returns the normalized email of the guest of valid drop-in
+// booking i: resolveBookings normalized it, and the identity it resolved
+// to, if any, is that email's.
+func (ix *index) guestEmail(i int32) string {
+	if c := ix.bookMember[i]; c >= 0 {
+		return ix.email[c]
+	}
+	email, _ := NormalizeEmail(ix.s.Bookings[i].Guest.Email) // valid: admitBooking checked it
+	return email
 }
 
 // guest returns a copy of the guest of canonical identity c, or nil for a
