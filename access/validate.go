@@ -66,6 +66,14 @@ type index struct {
 	// generates over a short horizon: exact for bookings and check-ins,
 	// guessed for the others, to size the pieces slice.
 	pieceHint int
+	// holder resolves, by engine kind (kPlan, kAllowance, kAssignment) and
+	// record index, the member ID of each plan, allowance and assignment to
+	// its canonical member (noHolder when it does not resolve; unused for a
+	// record held by a team), once for every engine and in a loop of its
+	// own: then the lookups, random reads of a map far larger than the cache
+	// in a large snapshot, overlap, where amid the rest of admitting a record
+	// each waited for memory alone.
+	holder [kCheckIn + 1][]int32
 	// idOK tells, by engine kind (kPlan … kCheckIn) and record index,
 	// whether the record's ID is usable: not empty, and not that of an
 	// earlier record of its kind. The engines report the others.
@@ -149,6 +157,9 @@ func newIndex(s *Snapshot, m mapping.Mapping, p Policy) *index {
 		ix.maxBefore, ix.maxAfter = max(ix.maxBefore, b.Before), max(ix.maxAfter, b.After)
 	}
 	ix.resolveCheckIns(m)
+	ix.holder[kPlan] = ix.resolveMembers(len(s.Plans), func(i int) string { return s.Plans[i].MemberID })
+	ix.holder[kAllowance] = ix.resolveMembers(len(s.Allowances), func(i int) string { return s.Allowances[i].MemberID })
+	ix.holder[kAssignment] = ix.resolveMembers(len(s.Assignments), func(i int) string { return s.Assignments[i].MemberID })
 	ix.idOK[kPlan] = usableIDs(len(s.Plans), func(i int) string { return s.Plans[i].ID })
 	ix.idOK[kAllowance] = usableIDs(len(s.Allowances), func(i int) string { return s.Allowances[i].ID })
 	ix.idOK[kAssignment] = usableIDs(len(s.Assignments), func(i int) string { return s.Assignments[i].ID })
@@ -228,6 +239,20 @@ func (ix *index) resolveBookings(guests bool) {
 		}
 	}
 	ix.idOK[kBooking] = usableHashed(hs, func(i int) string { return s.Bookings[i].ID })
+}
+
+// resolveMembers returns the canonical members of the member IDs id(0) to
+// id(n-1), noHolder for one that does not resolve.
+func (ix *index) resolveMembers(n int, id func(i int) string) []int32 {
+	out := make([]int32, n)
+	for i := range n {
+		c, ok := ix.member[id(i)]
+		if !ok {
+			c = noHolder
+		}
+		out[i] = c
+	}
+	return out
 }
 
 // resolveCheckIns fills ciMember and ciZone and adds to pieceHint.
@@ -443,9 +468,10 @@ func ianaZone(name string) *time.Location {
 	return loc
 }
 
-// holders returns the canonical members a record held by memberID or teamID
-// reaches. A team wins over a member when both are set.
-func (ix *index) holders(memberID, teamID string, one *[1]int32) ([]int32, error) {
+// holders returns the canonical members record i of kind (kPlan,
+// kAllowance or kAssignment), held by memberID or teamID, reaches. A team
+// wins over a member when both are set.
+func (ix *index) holders(kind uint8, i int, memberID, teamID string, one *[1]int32) ([]int32, error) {
 	switch {
 	case teamID != "":
 		ms, ok := ix.teams[teamID]
@@ -454,8 +480,8 @@ func (ix *index) holders(memberID, teamID string, one *[1]int32) ([]int32, error
 		}
 		return ms, nil
 	case memberID != "":
-		c, ok := ix.member[memberID]
-		if !ok {
+		c := ix.holder[kind][i]
+		if c < 0 {
 			return nil, ix.missing(KindMember, memberID, ErrUnknownMember)
 		}
 		one[0] = c
