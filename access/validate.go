@@ -31,11 +31,15 @@ type index struct {
 	locs    map[string]*time.Location // valid locations
 	resLoc  map[string]string         // valid resource → location ID
 	member  map[string]int32          // valid member ID → canonical index
-	byEmail map[string]int32          // normalized email → canonical index
-	email   []string                  // canonical index → normalized email ("" if not canonical)
-	rank    []int32                   // canonical index → position in email order
-	byRank  []int32                   // position in email order → canonical index
-	teams   map[string][]int32        // valid team → canonical members, deduplicated
+	byEmail map[string]int32          // normalized email → canonical index of a member
+	// guestByEmail finds the identities of the guests whose email is no
+	// member's (see [index.addGuest]); byEmail, sized for the members, is
+	// not grown by them.
+	guestByEmail map[string]int32
+	email        []string           // canonical index → normalized email ("" if not canonical)
+	rank         []int32            // canonical index → position in email order
+	byRank       []int32            // position in email order → canonical index
+	teams        map[string][]int32 // valid team → canonical members, deduplicated
 	// guests are the drop-in guests whose email is no member's, by
 	// canonical index minus len(s.Members): their identities come after
 	// the members' (see [index.addGuest]).
@@ -407,7 +411,11 @@ func (ix *index) indexTeams() {
 // identity like a member's.
 func (ix *index) addGuest(email, name string) int32 {
 	name = strings.TrimSpace(name)
-	if c, ok := ix.byEmail[email]; ok {
+	c, ok := ix.byEmail[email]
+	if !ok {
+		c, ok = ix.guestByEmail[email]
+	}
+	if ok {
 		if g := int(c) - len(ix.s.Members); g >= 0 && ix.guests[g].Name == email && name != "" {
 			ix.guests[g].Name = name
 		}
@@ -416,8 +424,11 @@ func (ix *index) addGuest(email, name string) int32 {
 	if name == "" {
 		name = email
 	}
-	c := int32(len(ix.email))
-	ix.byEmail[email] = c
+	if ix.guestByEmail == nil {
+		ix.guestByEmail = make(map[string]int32)
+	}
+	c = int32(len(ix.email))
+	ix.guestByEmail[email] = c
 	ix.email = append(ix.email, email)
 	ix.guests = append(ix.guests, Guest{Name: name, Email: email})
 	return c
