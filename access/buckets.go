@@ -111,7 +111,9 @@ func usableHashed(hs []uint64, id func(i int) string) []bool {
 			bits.set(h)
 		}
 	}
-	var shared []hashed // the records whose bit was set more than once
+	// The records whose bit was set more than once: at most about one in
+	// eight, as the bitsets have at least 8 bits per record.
+	shared := make([]hashed, 0, len(hs)/8)
 	for i, h := range hs {
 		switch {
 		case h == 0:
