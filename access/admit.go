@@ -187,7 +187,7 @@ func (e *engine) admitPlan(i int, one *[1]int32, a *admission) bool {
 		e.reject(KindPlan, pl.ID, err)
 		return false
 	}
-	ms, err := ix.holders(pl.MemberID, pl.TeamID, one)
+	ms, err := ix.holders(kPlan, i, pl.MemberID, pl.TeamID, one)
 	if err != nil {
 		e.reject(KindPlan, pl.ID, err)
 		return false
@@ -222,7 +222,7 @@ func (e *engine) admitAllowance(i int, one *[1]int32, a *admission) bool {
 		e.reject(KindAllowance, al.ID, err)
 		return false
 	}
-	ms, err := ix.holders(al.MemberID, al.TeamID, one)
+	ms, err := ix.holders(kAllowance, i, al.MemberID, al.TeamID, one)
 	if err != nil {
 		e.reject(KindAllowance, al.ID, err)
 		return false
@@ -252,7 +252,7 @@ func (e *engine) admitBooking(i int, one *[1]int32, a *admission) bool {
 		e.reject(KindBooking, b.ID, err)
 		return false
 	}
-	ri := ix.bookRes[i]
+	ri := ix.bookResource(int32(i))
 	if ri == nil {
 		e.reject(KindBooking, b.ID, ix.missing(KindResource, b.ResourceID, ErrUnknownResource))
 		return false
@@ -308,12 +308,12 @@ func (e *engine) admitAssignment(i int, one *[1]int32, a *admission) bool {
 		e.reject(KindAssignment, as.ID, err)
 		return false
 	}
-	ri, ok := e.res[as.ResourceID]
-	if !ok {
+	ri := ix.resource(as.ResourceID)
+	if ri == nil {
 		e.reject(KindAssignment, as.ID, ix.missing(KindResource, as.ResourceID, ErrUnknownResource))
 		return false
 	}
-	ms, err := ix.holders(as.MemberID, as.TeamID, one)
+	ms, err := ix.holders(kAssignment, i, as.MemberID, as.TeamID, one)
 	if err != nil {
 		e.reject(KindAssignment, as.ID, err)
 		return false

@@ -96,58 +96,71 @@ func idHash(seed maphash.Seed, id string) uint64 {
 // their IDs.
 //
 // It fills no map: a first pass sets, for each ID, one bit of a bitset of
-// about 8 bits per record chosen by the ID's hash, and notes the bits set
-// twice; an ID whose bit was set once is unique. The others (at most
-// about one in eight) are sorted by hash and compared. The bitsets, about
-// a megabyte each for a million records, mostly stay in the cache, and the
+// about 8 bits per record chosen by the ID's hash (see [bitPairs]); an ID
+// whose bit was set once is unique. The others (about one in nine) go
+// through the same test again with other bits of their hashes, and those
+// left (about one in a hundred and fifty, where sorting all the others took
+// most of the time) are sorted by hash and compared. The bitsets, about a
+// megabyte each for a million records, mostly stay in the cache, and the
 // rest of the work is sequential.
 func usableHashed(hs []uint64, id func(i int) string) []bool {
-	n := len(hs)
-	ok := make([]bool, n)
-	bits := 64
-	for bits < 8*n {
-		bits <<= 1
-	}
-	mask := uint64(bits - 1)
-	once, twice := make([]uint64, bits/64), make([]uint64, bits/64)
+	ok := make([]bool, len(hs))
+	bits := newBitPairs(len(hs))
 	for _, h := range hs {
-		if h == 0 {
-			continue
-		}
-		b := h & mask
-		if once[b>>6]&(1<<(b&63)) != 0 {
-			twice[b>>6] |= 1 << (b & 63)
-		} else {
-			once[b>>6] |= 1 << (b & 63)
+		if h != 0 {
+			bits.set(h)
 		}
 	}
-	var shared []hashed // the records whose bit was set more than once
+	// The records whose bit was set more than once: at most about one in
+	// eight, as the bitsets have at least 8 bits per record.
+	shared := make([]hashed, 0, len(hs)/8)
 	for i, h := range hs {
-		switch b := h & mask; {
+		switch {
 		case h == 0:
-		case twice[b>>6]&(1<<(b&63)) != 0:
+		case bits.twice(h):
 			shared = append(shared, hashed{h: h, i: int32(i)})
 		default:
 			ok[i] = true
 		}
 	}
-	slices.SortFunc(shared, func(x, y hashed) int {
+	// A shared record whose hash no other shared record has is unique: the
+	// others' hashes differ in the first bits already.
+	bits = newBitPairs(len(shared))
+	for _, x := range shared {
+		bits.set(x.h >> 32)
+	}
+	left := shared[:0]
+	for _, x := range shared {
+		if bits.twice(x.h >> 32) {
+			left = append(left, x)
+		} else {
+			ok[x.i] = true
+		}
+	}
+	firstOfEach(left, id, ok)
+	return ok
+}
+
+// firstOfEach marks usable in ok the records of xs, whose hashes are shared
+// with others, whose ID no earlier record of xs has.
+func firstOfEach(xs []hashed, id func(i int) string, ok []bool) {
+	slices.SortFunc(xs, func(x, y hashed) int {
 		if c := cmp.Compare(x.h, y.h); c != 0 {
 			return c
 		}
 		return cmp.Compare(x.i, y.i)
 	})
 	var firsts []int // the usable records among those of one hash
-	for j := 0; j < len(shared); {
+	for j := 0; j < len(xs); {
 		k := j + 1
-		for k < len(shared) && shared[k].h == shared[j].h {
+		for k < len(xs) && xs[k].h == xs[j].h {
 			k++
 		}
-		// shared[j:k] share a hash, in record order: each is usable unless
-		// an earlier usable one has its ID. Distinct IDs with one hash are
+		// xs[j:k] share a hash, in record order: each is usable unless an
+		// earlier usable one has its ID. Distinct IDs with one hash are
 		// rare, so firsts stays short.
 		firsts = firsts[:0]
-		for _, x := range shared[j:k] {
+		for _, x := range xs[j:k] {
 			i := int(x.i)
 			if !slices.ContainsFunc(firsts, func(f int) bool { return id(f) == id(i) }) {
 				ok[i] = true
@@ -156,5 +169,37 @@ func usableHashed(hs []uint64, id func(i int) string) []bool {
 		}
 		j = k
 	}
-	return ok
+}
+
+// bitPairs tells keys whose bit (chosen by the key's low bits) no other key
+// sets: a bitset of the bits set once and one of those set more than once,
+// about 8 bits per key.
+type bitPairs struct {
+	once, more []uint64
+	mask       uint64
+}
+
+// newBitPairs returns bitPairs for n keys.
+func newBitPairs(n int) bitPairs {
+	bits := 64
+	for bits < 8*n {
+		bits <<= 1
+	}
+	return bitPairs{once: make([]uint64, bits/64), more: make([]uint64, bits/64), mask: uint64(bits - 1)}
+}
+
+// set sets key's bit.
+func (p bitPairs) set(key uint64) {
+	b := key & p.mask
+	if p.once[b>>6]&(1<<(b&63)) != 0 {
+		p.more[b>>6] |= 1 << (b & 63)
+	} else {
+		p.once[b>>6] |= 1 << (b & 63)
+	}
+}
+
+// twice reports whether key's bit was set more than once.
+func (p bitPairs) twice(key uint64) bool {
+	b := key & p.mask
+	return p.more[b>>6]&(1<<(b&63)) != 0
 }

@@ -28,7 +28,7 @@ func TestSortPieces(t *testing.T) {
 			ps := make([]piece, 5*members)
 			for i := range ps {
 				ps[i] = piece{start: r.Int64N(50), startNs: r.Int32N(2), end: 100, group: r.Int64N(3),
-					member: r.Int32N(int32(members)), rec: int32(i), kind: uint8(r.IntN(6))}
+					member: r.Int32N(int32(members)), src: pieceSrc(uint8(r.IntN(6)), i)}
 			}
 			want := slices.Clone(ps)
 			slices.SortFunc(want, func(a, b piece) int {

@@ -124,8 +124,12 @@ func nextChange(ix *index, m mapping.Mapping, p Policy, at time.Time, fixed *eng
 	} else {
 		e.generate()
 	}
-	for _, l := range e.links(at) {
-		consider(l.Window.End)
+	if e.wantsLinks() {
+		for _, i := range e.dropIns {
+			if w, ok := e.linkWindow(i, at); ok {
+				consider(w.End)
+			}
+		}
 	}
 	next, ok = e.earliestEdge(at, p.Lead, next, ok)
 	if ok && !next.After(at.Add(day)) {
@@ -195,15 +199,31 @@ func kindName(k uint8) string { return kindNames[k] }
 
 // piece is the window one source gives one member in one group. Instants
 // are kept as Unix seconds and nanoseconds: the slice holds no pointers, so
-// the garbage collector does not scan it, and it sorts faster.
+// the garbage collector does not scan it, and it sorts faster. The source's
+// kind and record share 32 bits, so that a piece takes 40 bytes, not 48:
+// the pieces are the largest data of a plan, sorted and read several times.
 type piece struct {
 	start, end     int64 // Unix seconds
 	startNs, endNs int32
 	group          int64
-	member         int32 // canonical member index
-	rec            int32 // index of the record in its Snapshot slice
-	kind           uint8
+	member         int32  // canonical member index
+	src            uint32 // see pieceSrc
 }
+
+// srcKindShift places a piece's kind above the index of its record, which
+// leaves room for 2^29 records of each kind: more than any snapshot that
+// fits in memory holds.
+const srcKindShift = 29
+
+// pieceSrc is a piece's src: kind and record in one number that orders
+// pieces by kind, then record.
+func pieceSrc(kind uint8, rec int) uint32 { return uint32(kind)<<srcKindShift | uint32(rec) }
+
+// kind returns the kind of the piece's source (kPlan … kCheckIn).
+func (pc *piece) kind() uint8 { return uint8(pc.src >> srcKindShift) }
+
+// rec returns the index of the piece's record in its Snapshot slice.
+func (pc *piece) rec() int32 { return int32(pc.src & (1<<srcKindShift - 1)) }
 
 // cmpInstant compares two (seconds, nanoseconds) instants.
 func cmpInstant(s1 int64, n1 int32, s2 int64, n2 int32) int {
@@ -221,21 +241,21 @@ func instant(s int64, ns int32, loc *time.Location) time.Time { return time.Unix
 // resource's zone).
 func (e *engine) loc(pc *piece) *time.Location {
 	s := e.ix.s
-	switch pc.kind {
+	switch pc.kind() {
 	case kPlan, kDefault:
-		return s.Plans[pc.rec].Start.Location()
+		return s.Plans[pc.rec()].Start.Location()
 	case kAllowance:
-		return s.Allowances[pc.rec].Start.Location()
+		return s.Allowances[pc.rec()].Start.Location()
 	case kBooking:
-		return s.Bookings[pc.rec].Start.Location()
+		return s.Bookings[pc.rec()].Start.Location()
 	case kAssignment:
-		a := &s.Assignments[pc.rec]
-		if ri, ok := e.res[a.ResourceID]; ok && len(a.Rules) > 0 {
+		a := &s.Assignments[pc.rec()]
+		if ri := e.ix.resource(a.ResourceID); ri != nil && len(a.Rules) > 0 {
 			return ri.zone
 		}
 		return a.Start.Location()
 	}
-	return s.CheckIns[pc.rec].At.Location()
+	return s.CheckIns[pc.rec()].At.Location()
 }
 
 type engine struct {
@@ -257,7 +277,6 @@ type engine struct {
 	// shared is set when the pieces are only the weekly assignments': the
 	// others are the index's, shared (see [engine.generateFixed]).
 	shared bool
-	res    map[string]*resInfo // valid resources
 	// dropIns are the indexes of the valid drop-in bookings.
 	dropIns   []int32
 	linksOnly bool // only validate bookings and collect drop-ins
@@ -293,7 +312,7 @@ func newEngine(s *Snapshot, m mapping.Mapping, p Policy, horizon schedule.Interv
 // index may run on several goroutines. It reports rejected records nowhere
 // until errs is set. m and p must be those ix was built with.
 func engineOn(ix *index, m mapping.Mapping, p Policy, horizon schedule.Interval, only int32) *engine {
-	e := &engine{ix: ix, m: m, p: p, horizon: horizon, only: only, res: ix.res,
+	e := &engine{ix: ix, m: m, p: p, horizon: horizon, only: only,
 		groups: make(map[mapping.Kind]map[string]groupsOK, 4)}
 	// For a short horizon few (member, group) keys matter: filter them
 	// before sorting. For a long one nearly all do.
@@ -332,6 +351,7 @@ func (e *engine) add(members []int32, groups []int64, iv schedule.Interval, kind
 	if !iv.Start.Before(iv.End) {
 		return
 	}
+	src := pieceSrc(kind, rec)
 	ss, sn := iv.Start.Unix(), int32(iv.Start.Nanosecond())
 	es, en := iv.End.Unix(), int32(iv.End.Nanosecond())
 	for _, c := range members {
@@ -339,7 +359,7 @@ func (e *engine) add(members []int32, groups []int64, iv schedule.Interval, kind
 			continue
 		}
 		for _, g := range groups {
-			e.pieces = append(e.pieces, piece{start: ss, startNs: sn, end: es, endNs: en, group: g, member: c, rec: int32(rec), kind: kind})
+			e.pieces = append(e.pieces, piece{start: ss, startNs: sn, end: es, endNs: en, group: g, member: c, src: src})
 		}
 	}
 }
@@ -554,7 +574,11 @@ func (e *engine) bucketPieces(ps []piece, filter, scatter bool) []piece {
 			continue
 		}
 		slices.SortFunc(b, cmpPiece)
-		out = append(out, b...) // out ends at or before b: the copy moves it down
+		if len(out) == int(bounds[r]) {
+			out = out[:len(out)+len(b)] // b follows out already: no copy
+		} else {
+			out = append(out, b...) // out ends before b: the copy moves it down
+		}
 	}
 	return out
 }
@@ -578,10 +602,7 @@ func cmpPiece(a, b piece) int {
 	if c := cmpInstant(a.start, a.startNs, b.start, b.startNs); c != 0 {
 		return c
 	}
-	if c := cmp.Compare(a.kind, b.kind); c != 0 {
-		return c
-	}
-	return cmp.Compare(a.rec, b.rec)
+	return cmp.Compare(a.src, b.src)
 }
 
 // eachWindow calls fn for every merged window of the sorted pieces ps that
@@ -620,18 +641,14 @@ func (e *engine) eachWindow(ps []piece, slot bool, fn func(i, j, last int)) {
 // then snapshot order. It reorders pieces.
 func (e *engine) appendSources(dst []Source, pieces []piece) []Source {
 	if len(pieces) > 1 {
-		slices.SortFunc(pieces, func(a, b piece) int {
-			if c := cmp.Compare(a.kind, b.kind); c != 0 {
-				return c
-			}
-			return cmp.Compare(a.rec, b.rec)
-		})
+		slices.SortFunc(pieces, func(a, b piece) int { return cmp.Compare(a.src, b.src) })
 	}
-	for i, pc := range pieces {
-		if i > 0 && pc.kind == pieces[i-1].kind && pc.rec == pieces[i-1].rec {
+	for i := range pieces {
+		pc := &pieces[i]
+		if i > 0 && pc.src == pieces[i-1].src {
 			continue
 		}
-		dst = append(dst, Source{Kind: kindName(pc.kind), ID: e.recordID(pc.kind, pc.rec)})
+		dst = append(dst, Source{Kind: kindName(pc.kind()), ID: e.recordID(pc.kind(), pc.rec())})
 	}
 	return dst
 }

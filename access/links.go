@@ -63,24 +63,27 @@ func Links(s Snapshot, m mapping.Mapping, p Policy, at time.Time) ([]Link, error
 
 // links returns the links of the drop-ins collected by bookings.
 func (e *engine) links(at time.Time) []Link {
-	s, m := e.ix.s, e.m
-	if !m.DropIn.Link && !m.DropIn.QR {
+	ix, m := e.ix, e.m
+	if !e.wantsLinks() {
 		return nil // no delivery chosen: no link, so Kisi sends no email
 	}
-	var links []Link
+	n := 0 // an upper bound: links of bookings that have ended are left out
 	for _, i := range e.dropIns {
-		b := &s.Bookings[i]
-		ri := e.ix.bookRes[i]
-		w := widen(schedule.Interval{Start: b.Start, End: b.End}, ri.buf)
-		if !w.End.After(at) {
+		n += len(ix.bookResource(i).groups)
+	}
+	links := make([]Link, 0, n)
+	for _, i := range e.dropIns {
+		w, ok := e.linkWindow(i, at)
+		if !ok {
 			continue
 		}
-		email, _ := NormalizeEmail(b.Guest.Email) // checked by checkBooking
+		b := &ix.s.Bookings[i]
+		email := ix.guestEmail(i)
 		name := strings.TrimSpace(b.Guest.Name)
 		if name == "" {
 			name = email // Kisi refuses a link without a name
 		}
-		for _, g := range ri.groups {
+		for _, g := range ix.bookResource(i).groups {
 			links = append(links, Link{BookingID: b.ID, GroupID: g, Name: name, Email: email,
 				Window: w, SendLink: m.DropIn.Link, QR: m.DropIn.QR})
 		}
@@ -92,4 +95,18 @@ func (e *engine) links(at time.Time) []Link {
 		return cmp.Compare(a.GroupID, b.GroupID)
 	})
 	return links
+}
+
+// wantsLinks reports whether the mapping chooses a delivery for drop-in
+// links; without one no link is wanted.
+func (e *engine) wantsLinks() bool { return e.m.DropIn.Link || e.m.DropIn.QR }
+
+// linkWindow returns the window of the links of drop-in booking i (see
+// [Link.Window]) and whether it wants any at `at`: its resource maps to a
+// group and the window has not ended. [nextChange] reads the windows' ends
+// from it without building the links.
+func (e *engine) linkWindow(i int32, at time.Time) (schedule.Interval, bool) {
+	b, ri := &e.ix.s.Bookings[i], e.ix.bookResource(i)
+	w := widen(schedule.Interval{Start: b.Start, End: b.End}, ri.buf)
+	return w, len(ri.groups) > 0 && w.End.After(at)
 }

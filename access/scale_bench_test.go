@@ -2,6 +2,7 @@ package access_test
 
 import (
 	"fmt"
+	"hash/maphash"
 	"runtime"
 	"runtime/metrics"
 	"testing"
@@ -253,4 +254,46 @@ func steadyStore(b testing.TB, s access.Snapshot, m mapping.Mapping, p access.Po
 	}
 	storetest.Seed(b, st, "default", recs...)
 	return st
+}
+
+// BenchmarkBookingsPass measures the floor under BenchmarkPlanScale's per-record figures: one
+// plain pass over the bookings of spacegen.Large scaled 1× to 10×, reading each booking's
+// holder and window and hashing its ID (hashed), or also looking its member up in a map of
+// the members' IDs (member lookup), as validation does once per plan. It reports ns per
+// booking: flat when the cost of touching a record does not depend on how many there are.
+//
+//	go test -run '^$' -bench BenchmarkBookingsPass -benchtime 20x -timeout 60m ./access/
+func BenchmarkBookingsPass(b *testing.B) {
+	seed := maphash.MakeSeed()
+	for _, k := range scaleFactors {
+		s, _ := scaledSpace(k)
+		members := make(map[string]int32, len(s.Members))
+		for i, m := range s.Members {
+			members[m.ID] = int32(i)
+		}
+		for _, lookup := range []bool{false, true} {
+			name := "hashed"
+			if lookup {
+				name = "member-lookup"
+			}
+			b.Run(fmt.Sprintf("pass=%s/scale=%d", name, k), func(b *testing.B) {
+				var sink uint64
+				for b.Loop() {
+					for i := range s.Bookings {
+						bk := &s.Bookings[i]
+						sink += maphash.String(seed, bk.ID) + uint64(bk.End.Sub(bk.Start))
+						if lookup && bk.MemberID != "" {
+							sink += uint64(members[bk.MemberID])
+						} else if bk.Guest != nil {
+							sink++
+						}
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(s.Bookings)), "ns/booking")
+				if sink == 42 {
+					b.Log(sink)
+				}
+			})
+		}
+	}
 }

@@ -31,27 +31,35 @@ type index struct {
 	locs    map[string]*time.Location // valid locations
 	resLoc  map[string]string         // valid resource → location ID
 	member  map[string]int32          // valid member ID → canonical index
-	byEmail map[string]int32          // normalized email → canonical index
-	email   []string                  // canonical index → normalized email ("" if not canonical)
-	rank    []int32                   // canonical index → position in email order
-	byRank  []int32                   // position in email order → canonical index
-	teams   map[string][]int32        // valid team → canonical members, deduplicated
+	byEmail map[string]int32          // normalized email → canonical index of a member
+	// guestByEmail finds the identities of the guests whose email is no
+	// member's (see [index.addGuest]); byEmail, sized for the members, is
+	// not grown by them.
+	guestByEmail map[string]int32
+	email        []string           // canonical index → normalized email ("" if not canonical)
+	rank         []int32            // canonical index → position in email order
+	byRank       []int32            // position in email order → canonical index
+	teams        map[string][]int32 // valid team → canonical members, deduplicated
 	// guests are the drop-in guests whose email is no member's, by
 	// canonical index minus len(s.Members): their identities come after
 	// the members' (see [index.addGuest]).
 	guests    []Guest
 	maxBefore time.Duration
 	maxAfter  time.Duration
-	// res holds what bookings and assignments need of each valid resource.
-	res map[string]*resInfo
+	// resources holds what bookings and assignments need of each valid
+	// resource; res finds one by its ID (see [index.resource]).
+	resources []resInfo
+	res       map[string]int32
 	// bookMember and bookRes resolve each booking's holder and resource
 	// once for every engine: the canonical identity of its member, or of
 	// its guest's email (noHolder when none resolves, badGuestEmail for a
-	// guest email that does not normalize), and its resource's resInfo (nil
-	// when not valid). ciMember and ciZone do the same for check-ins
-	// (member, or noHolder; zone of the location, or nil).
+	// guest email that does not normalize), and the index of its resource
+	// in resources (noResource when not valid; see [index.bookResource]):
+	// indexes, not pointers, which the garbage collector would scan, a
+	// million of them for a million bookings. ciMember and ciZone do the
+	// same for check-ins (member, or noHolder; zone of the location, or nil).
 	bookMember []int32
-	bookRes    []*resInfo
+	bookRes    []int32
 	ciMember   []int32
 	ciZone     []*time.Location
 	// fixed are the pieces of every record but the weekly assignments, in
@@ -62,6 +70,14 @@ type index struct {
 	// generates over a short horizon: exact for bookings and check-ins,
 	// guessed for the others, to size the pieces slice.
 	pieceHint int
+	// holder resolves, by engine kind (kPlan, kAllowance, kAssignment) and
+	// record index, the member ID of each plan, allowance and assignment to
+	// its canonical member (noHolder when it does not resolve; unused for a
+	// record held by a team), once for every engine and in a loop of its
+	// own: then the lookups, random reads of a map far larger than the cache
+	// in a large snapshot, overlap, where amid the rest of admitting a record
+	// each waited for memory alone.
+	holder [kCheckIn + 1][]int32
 	// idOK tells, by engine kind (kPlan … kCheckIn) and record index,
 	// whether the record's ID is usable: not empty, and not that of an
 	// earlier record of its kind. The engines report the others.
@@ -130,10 +146,12 @@ func newIndex(s *Snapshot, m mapping.Mapping, p Policy) *index {
 	}
 	ix.places()
 	ix.members()
-	ix.res = make(map[string]*resInfo, len(ix.resLoc))
+	ix.res = make(map[string]int32, len(ix.resLoc))
+	ix.resources = make([]resInfo, 0, len(ix.resLoc))
 	for id, locID := range ix.resLoc {
 		g, _ := m.Lookup(mapping.KindResource, id)
-		ix.res[id] = &resInfo{zone: ix.locs[locID], groups: g, buf: bufferFor(p, id)}
+		ix.res[id] = int32(len(ix.resources))
+		ix.resources = append(ix.resources, resInfo{zone: ix.locs[locID], groups: g, buf: bufferFor(p, id)})
 	}
 	ix.resolveBookings(m.DropIn.AddToGroup)
 	ix.ranks()
@@ -143,6 +161,9 @@ func newIndex(s *Snapshot, m mapping.Mapping, p Policy) *index {
 		ix.maxBefore, ix.maxAfter = max(ix.maxBefore, b.Before), max(ix.maxAfter, b.After)
 	}
 	ix.resolveCheckIns(m)
+	ix.holder[kPlan] = ix.resolveMembers(len(s.Plans), func(i int) string { return s.Plans[i].MemberID })
+	ix.holder[kAllowance] = ix.resolveMembers(len(s.Allowances), func(i int) string { return s.Allowances[i].MemberID })
+	ix.holder[kAssignment] = ix.resolveMembers(len(s.Assignments), func(i int) string { return s.Assignments[i].MemberID })
 	ix.idOK[kPlan] = usableIDs(len(s.Plans), func(i int) string { return s.Plans[i].ID })
 	ix.idOK[kAllowance] = usableIDs(len(s.Allowances), func(i int) string { return s.Allowances[i].ID })
 	ix.idOK[kAssignment] = usableIDs(len(s.Assignments), func(i int) string { return s.Assignments[i].ID })
@@ -156,6 +177,27 @@ const (
 	badGuestEmail int32 = -2
 )
 
+// noResource is the value of index.bookRes for a booking whose resource is
+// not valid.
+const noResource int32 = -1
+
+// resource returns what bookings and assignments need of the valid
+// resource with the ID, or nil when there is none.
+func (ix *index) resource(id string) *resInfo {
+	if k, ok := ix.res[id]; ok {
+		return &ix.resources[k]
+	}
+	return nil
+}
+
+// bookResource returns the resource of booking i (see [index.resource]).
+func (ix *index) bookResource(i int32) *resInfo {
+	if k := ix.bookRes[i]; k != noResource {
+		return &ix.resources[k]
+	}
+	return nil
+}
+
 // resolveBookings reads the bookings once, the largest part of a
 // snapshot: it fills bookMember, bookRes and the bookings' usable IDs
 // (idOK), and adds to pieceHint. With guests (mapping.DropIn.AddToGroup)
@@ -165,13 +207,17 @@ const (
 func (ix *index) resolveBookings(guests bool) {
 	s := ix.s
 	ix.bookMember = make([]int32, len(s.Bookings))
-	ix.bookRes = make([]*resInfo, len(s.Bookings))
+	ix.bookRes = make([]int32, len(s.Bookings))
 	seed := maphash.MakeSeed()
 	hs := make([]uint64, len(s.Bookings))
 	for i := range s.Bookings {
 		b := &s.Bookings[i]
 		hs[i] = idHash(seed, b.ID)
-		ix.bookRes[i] = ix.res[b.ResourceID]
+		k, ok := ix.res[b.ResourceID]
+		if !ok {
+			k = noResource
+		}
+		ix.bookRes[i] = k
 		c := noHolder
 		switch {
 		case b.MemberID != "":
@@ -192,11 +238,25 @@ func (ix *index) resolveBookings(guests bool) {
 			}
 		}
 		ix.bookMember[i] = c
-		if c >= 0 && ix.bookRes[i] != nil {
-			ix.pieceHint += len(ix.bookRes[i].groups)
+		if c >= 0 && k != noResource {
+			ix.pieceHint += len(ix.resources[k].groups)
 		}
 	}
 	ix.idOK[kBooking] = usableHashed(hs, func(i int) string { return s.Bookings[i].ID })
+}
+
+// resolveMembers returns the canonical members of the member IDs id(0) to
+// id(n-1), noHolder for one that does not resolve.
+func (ix *index) resolveMembers(n int, id func(i int) string) []int32 {
+	out := make([]int32, n)
+	for i := range n {
+		c, ok := ix.member[id(i)]
+		if !ok {
+			c = noHolder
+		}
+		out[i] = c
+	}
+	return out
 }
 
 // resolveCheckIns fills ciMember and ciZone and adds to pieceHint.
@@ -351,7 +411,11 @@ func (ix *index) indexTeams() {
 // identity like a member's.
 func (ix *index) addGuest(email, name string) int32 {
 	name = strings.TrimSpace(name)
-	if c, ok := ix.byEmail[email]; ok {
+	c, ok := ix.byEmail[email]
+	if !ok {
+		c, ok = ix.guestByEmail[email]
+	}
+	if ok {
 		if g := int(c) - len(ix.s.Members); g >= 0 && ix.guests[g].Name == email && name != "" {
 			ix.guests[g].Name = name
 		}
@@ -360,8 +424,11 @@ func (ix *index) addGuest(email, name string) int32 {
 	if name == "" {
 		name = email
 	}
-	c := int32(len(ix.email))
-	ix.byEmail[email] = c
+	if ix.guestByEmail == nil {
+		ix.guestByEmail = make(map[string]int32)
+	}
+	c = int32(len(ix.email))
+	ix.guestByEmail[email] = c
 	ix.email = append(ix.email, email)
 	ix.guests = append(ix.guests, Guest{Name: name, Email: email})
 	return c
@@ -374,6 +441,17 @@ func (ix *index) memberID(c int32) string {
 		return ix.s.Members[c].ID
 	}
 	return ""
+}
+
+// guestEmail returns the normalized email of the guest of valid drop-in
+// booking i: resolveBookings normalized it, and the identity it resolved
+// to, if any, is that email's.
+func (ix *index) guestEmail(i int32) string {
+	if c := ix.bookMember[i]; c >= 0 {
+		return ix.email[c]
+	}
+	email, _ := NormalizeEmail(ix.s.Bookings[i].Guest.Email) // valid: admitBooking checked it
+	return email
 }
 
 // guest returns a copy of the guest of canonical identity c, or nil for a
@@ -401,9 +479,10 @@ func ianaZone(name string) *time.Location {
 	return loc
 }
 
-// holders returns the canonical members a record held by memberID or teamID
-// reaches. A team wins over a member when both are set.
-func (ix *index) holders(memberID, teamID string, one *[1]int32) ([]int32, error) {
+// holders returns the canonical members record i of kind (kPlan,
+// kAllowance or kAssignment), held by memberID or teamID, reaches. A team
+// wins over a member when both are set.
+func (ix *index) holders(kind uint8, i int, memberID, teamID string, one *[1]int32) ([]int32, error) {
 	switch {
 	case teamID != "":
 		ms, ok := ix.teams[teamID]
@@ -412,8 +491,8 @@ func (ix *index) holders(memberID, teamID string, one *[1]int32) ([]int32, error
 		}
 		return ms, nil
 	case memberID != "":
-		c, ok := ix.member[memberID]
-		if !ok {
+		c := ix.holder[kind][i]
+		if c < 0 {
 			return nil, ix.missing(KindMember, memberID, ErrUnknownMember)
 		}
 		one[0] = c
