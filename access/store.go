@@ -21,8 +21,8 @@ import (
 // Implementations must be safe for concurrent use.
 //
 // The reconciler writes record by record, as each Kisi side effect happens:
-// an intent ([state.StatePending]) before a create and the settled record after it.
-// A Store therefore never needs transactions across records.
+// an intent ([state.StatePending]) before a create and the settled record
+// after it. A Store therefore never needs transactions across records.
 //
 // # Fencing
 //
