@@ -8,6 +8,7 @@ import (
 	"image/png"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -520,4 +521,58 @@ func TestCloseEndsLatencyWaits(t *testing.T) {
 	require.NoError(t, clock.BlockUntilContext(t.Context(), 1))
 	srv.Close()
 	<-done
+}
+
+func TestUnlimitedUsers(t *testing.T) {
+	t.Parallel()
+	srv := kisitest.NewServer(kisitest.WithClock(clockwork.NewFakeClockAt(t0)),
+		kisitest.WithUnlimitedUsers(" Watcher@Example.com "))
+	t.Cleanup(srv.Close)
+	watcher, err := srv.NewUserKey("watcher@example.com", "observer")
+	require.NoError(t, err)
+	other, err := srv.NewUserKey("other@example.com", "observer")
+	require.NoError(t, err)
+
+	count := func(key string) (ok int) {
+		for range 12 {
+			if call(t, srv, key, "GET", "/organization", "").Status == 200 {
+				ok++
+			}
+		}
+		return ok
+	}
+	require.Equal(t, 12, count(watcher), "the unlimited user")
+	require.Equal(t, 5, count(other), "another user keeps Kisi's limit")
+	require.Equal(t, 5, count(srv.APIKey), "the watcher spent none of the owner's budget")
+}
+
+func TestHandlerServesInProcess(t *testing.T) {
+	t.Parallel()
+	srv := kisitest.NewServer(kisitest.WithClock(clockwork.NewFakeClockAt(t0)))
+	t.Cleanup(srv.Close)
+	srv.Intercept(func(r *http.Request) kisitest.Fault {
+		if r.Method == http.MethodPost {
+			return kisitest.Fault{Lost: true, Drop: true}
+		}
+		return kisitest.Fault{}
+	})
+
+	serve := func(method, path, body string) *http.Response {
+		req := httptest.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "KISI-LOGIN "+srv.APIKey)
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		srv.Handler().ServeHTTP(rec, req)
+		return rec.Result()
+	}
+	require.Equal(t, http.StatusOK, serve("GET", "/organization", "").StatusCode)
+	// A recorder cannot be hijacked: a dropped connection is answered 500,
+	// and the request was still applied.
+	require.Equal(t, http.StatusInternalServerError,
+		serve("POST", "/groups", `{"group":{"name":"Lobby"}}`).StatusCode)
+	resp := serve("GET", "/groups", "")
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Contains(t, string(body), `"name":"Lobby"`)
 }

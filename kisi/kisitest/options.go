@@ -22,6 +22,7 @@ type config struct {
 	emailLinkLimit    int
 	prefix            string
 	groups            []string
+	unlimited         map[string]bool
 
 	// Behaviours Kisi does not document; see the options of the same
 	// names.
@@ -128,6 +129,21 @@ func WithPathPrefix(prefix string) Option {
 			prefix = "/" + prefix
 		}
 		cfg.prefix = prefix
+	}
+}
+
+// WithUnlimitedUsers exempts the users with these emails from the rate
+// limit, for a test's observer that reads the fake's state through the API
+// as often as it likes without spending the budget of the keys under test.
+// Emails match case-insensitively.
+func WithUnlimitedUsers(emails ...string) Option {
+	return func(cfg *config) {
+		if cfg.unlimited == nil {
+			cfg.unlimited = make(map[string]bool, len(emails))
+		}
+		for _, e := range emails {
+			cfg.unlimited[strings.ToLower(strings.TrimSpace(e))] = true
+		}
 	}
 }
 

@@ -92,6 +92,12 @@ func (s *Server) Close() {
 // httptest.Server.Client).
 func (s *Server) Client() *http.Client { return s.ts.Client() }
 
+// Handler returns the server's HTTP handler, for a transport that serves
+// requests in process (a deterministic simulation) instead of over the
+// loopback listener. A lost response whose fault asks to drop the
+// connection is answered 500 when the handler's writer cannot be hijacked.
+func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
+
 // SetFaults replaces the random faults and reseeds their source. The zero
 // [Faults] turns them off.
 func (s *Server) SetFaults(f Faults) { s.faults.set(f) }
