@@ -1,0 +1,578 @@
+package opsim
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/access/state"
+	"github.com/kisisync/kisisync/schedule"
+)
+
+// run is what the checks learn of one run of the host.
+type run struct {
+	n          int
+	start, end time.Time
+	snap       access.Snapshot
+	invalid    [][2]string // records the exporter made invalid: kind, ID
+	rep        *access.Report
+	err        error
+	crashed    bool
+	approved   bool
+	// woken marks a run the host started on a change of the platform's
+	// records rather than at the NextRun the reconciler asked for.
+	woken bool
+	// stalled marks a run whose process froze past its lease.
+	stalled bool
+}
+
+// Limits the checks allow.
+const (
+	// stormAfter is how long a key may fail before it must have backed off
+	// to about once an hour; stormRuns how many runs may then try it in
+	// one hour.
+	stormAfter = 2 * time.Hour
+	stormRuns  = 3
+	// lapseExcuse is how far back an outage, or a refusal of the member,
+	// excuses a role that lapsed because it could not be renewed.
+	lapseExcuse = 8 * 24 * time.Hour
+	// leakSlack is added to the validity for the bound of a leak the
+	// reconciler cannot end.
+	leakSlack = 2 * time.Hour
+)
+
+// desire is, per pair, when the platform's records let it in, and from
+// which kinds of source.
+type desire struct {
+	windows map[pair]schedule.Set
+	kinds   map[pair][]string
+}
+
+func (d desire) at(p pair, t time.Time) bool { return d.windows[p].Contains(t) }
+
+// streak follows a key whose every attempt failed so far.
+type streak struct {
+	since time.Time
+	runs  []time.Time // the starts of the runs that tried it
+}
+
+// checker holds what the invariant checks remember between samples.
+type checker struct {
+	w          *world
+	nextSample time.Time
+
+	truthDirty bool
+	horizon    schedule.Interval
+	truth      desire // what the platform's records want
+	sent       desire // what the last snapshot sent wants
+
+	prevAt  time.Time
+	prevCov map[pair]bool
+	prevDes map[pair]bool
+	// candidates are lockouts seen in the middle of a run: a replacement
+	// may delete and create a role between two samples, so they count if
+	// they last until the run's end.
+	candidates map[pair]string
+	inRun      bool
+
+	lastChange time.Time      // of the platform's records
+	causes     map[pair]cause // why each pair lost access last
+	leakStart  map[pair]time.Time
+	storeKnown bool // no Store lost since the last Verify
+	// handEdit is the last edit made by hand in Kisi, verifiedAt the end of
+	// the last Verify that succeeded: the reconciler learns of hand edits
+	// through Verify only.
+	handEdit, verifiedAt time.Time
+	held                 bool // the last run held cuts
+
+	// bugBase is, per guard scope, the access in force when the current
+	// exporter bug began; bugCut the pairs it locked out since.
+	bugFrom time.Time
+	bugBase map[string]int
+	bugCut  map[string]map[pair]bool
+
+	emails   map[string]map[int64]bool // per guest, group and window: the links emailed
+	yielded  map[string]bool           // guests whose link yielded its quota place
+	streaks  map[string]*streak
+	logIndex int
+}
+
+func (c *checker) init(w *world) {
+	*c = checker{w: w, nextSample: w.h.Start, truthDirty: true, prevCov: map[pair]bool{}, prevDes: map[pair]bool{},
+		candidates: map[pair]string{}, causes: map[pair]cause{}, leakStart: map[pair]time.Time{}, storeKnown: true,
+		emails: map[string]map[int64]bool{}, yielded: map[string]bool{}, streaks: map[string]*streak{}}
+}
+
+// desireOf computes what snapshot s wants over the horizon, by the
+// truth's current mapping and policy.
+func (c *checker) desireOf(s access.Snapshot, at time.Time) desire {
+	w := c.w
+	m, p := mappingFor(w.truth.mapping, w.groups), w.truth.policy()
+	d := desire{windows: map[pair]schedule.Set{}, kinds: map[pair][]string{}}
+	grants, err := access.Access(s, m, p, c.horizon)
+	if err != nil && len(access.RecordErrors(err)) == 0 {
+		w.fail(fmt.Errorf("opsim: desired access: %w", err))
+	}
+	for _, g := range grants {
+		k := pair{strings.ToLower(g.Email), g.GroupID}
+		d.windows[k] = d.windows[k].Union(schedule.NewSet(g.Window))
+		for _, src := range g.Sources {
+			if !slices.Contains(d.kinds[k], src.Kind) {
+				d.kinds[k] = append(d.kinds[k], src.Kind)
+			}
+		}
+	}
+	links, _ := access.Links(s, m, p, at)
+	for _, l := range links {
+		k := pair{strings.ToLower(l.Email), l.GroupID}
+		d.windows[k] = d.windows[k].Union(schedule.NewSet(l.Window))
+		d.kinds[k] = []string{"booking"}
+	}
+	return d
+}
+
+func (c *checker) refreshTruth(t time.Time) {
+	if !c.truthDirty && t.Before(c.horizon.End.Add(-24*time.Hour)) {
+		return
+	}
+	c.horizon = schedule.Interval{Start: t.Add(-time.Hour), End: t.Add(72 * time.Hour)}
+	c.truth = c.desireOf(c.w.truth.snap, t)
+	c.truthDirty = false
+}
+
+// truthChanged is told of each change of the platform's records and how
+// it cuts access.
+func (c *checker) truthChanged(why cause) {
+	now := c.w.clock.Now()
+	old := c.truth
+	c.truthDirty = true
+	c.refreshTruth(now)
+	c.lastChange = now
+	lead := c.w.truth.policy().Lead
+	for p, s := range old.windows {
+		if !s.IsEmpty() && (s.Contains(now) || s.Contains(now.Add(lead))) && !c.truth.at(p, now) {
+			c.causes[p] = why
+		}
+	}
+}
+
+func (c *checker) storeLost() { c.storeKnown = false }
+func (c *checker) verified() {
+	c.storeKnown, c.verifiedAt = true, c.w.clock.Now()
+}
+
+// email records one email to a guest about link linkID.
+func (c *checker) email(e email) {
+	k := fmt.Sprintf("%s/%d %s–%s", e.to, e.group, e.window[0].UTC().Format(time.RFC3339), e.window[1].UTC().Format(time.RFC3339))
+	if c.emails[k] == nil {
+		c.emails[k] = map[int64]bool{}
+	}
+	c.emails[k][e.linkID] = true
+	if len(c.emails[k]) > 1 && !c.yielded[e.to] {
+		c.w.violate(3, "guest %s got a second email for one booking (links %v)", k, keys(c.emails[k]))
+	}
+}
+
+func keys[K comparable, V any](m map[K]V) []K {
+	out := make([]K, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// excusedLockout reports why Kisi itself refused p its access at t, as the
+// invariant allows: the user or group deleted by hand, the key forbidden on
+// the group, or a role that lapsed while Kisi could not renew it.
+func (c *checker) excusedLockout(p pair, t time.Time, lapsed bool) bool {
+	w := c.w
+	if w.deletedUsers[p.email] || w.deletedGroups[p.group] {
+		return true
+	}
+	name := w.groupName[p.group]
+	for _, ep := range w.episodes {
+		if ep.from.After(t) || !ep.till.After(t.Add(-lapseExcuse)) || ep.e.Kind != KindKisi {
+			continue
+		}
+		switch ep.e.Target {
+		case KisiForbidGroup:
+			if ep.e.Group == name {
+				return true
+			}
+		case KisiOutage, KisiThrottle:
+			if lapsed {
+				return true
+			}
+		case KisiRefuseUser:
+			if lapsed && emailOf(ep.e.Member) == p.email {
+				return true
+			}
+		case KisiForbidLinks:
+			if lapsed && strings.HasPrefix(p.email, "guest-") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// lapsed reports whether p's access at prev ended by the window Kisi held
+// (valid_until) rather than by a delete.
+func (c *checker) lapsed(p pair, prev, t time.Time) bool {
+	for _, h := range c.w.obs.holds[p] {
+		if h.window.Contains(prev) && !h.window.Contains(t) {
+			return true
+		}
+	}
+	return false
+}
+
+// sample checks invariants 1, 2 and 4 at t against what Kisi holds.
+func (c *checker) sample(t time.Time) {
+	w := c.w
+	c.refreshTruth(t)
+	c.scanLinks()
+	bugs := w.active(KindExport, t)
+	if len(bugs) == 0 {
+		c.bugFrom, c.bugBase, c.bugCut = time.Time{}, nil, nil
+	} else if c.bugBase == nil {
+		c.bugFrom, c.bugBase, c.bugCut = t, map[string]int{}, map[string]map[pair]bool{}
+		for p, cov := range c.prevCov {
+			if cov && c.truth.at(p, t) {
+				for _, s := range c.scopes(p) {
+					c.bugBase[s]++
+				}
+			}
+		}
+	}
+	pairs := map[pair]bool{}
+	for p := range c.prevCov {
+		pairs[p] = true
+	}
+	for p := range c.truth.windows {
+		pairs[p] = true
+	}
+	for p := range w.obs.holds {
+		pairs[p] = true
+	}
+	validity := w.truth.policy().Validity
+	if validity <= 0 {
+		validity = access.DefaultValidity
+	}
+	cov := make(map[pair]bool, len(pairs))
+	des := make(map[pair]bool, len(pairs))
+	for p := range pairs {
+		covered, wanted, sentWanted := w.obs.covered(p, t), c.truth.at(p, t), c.sent.at(p, t)
+		cov[p], des[p] = covered, wanted
+		// Invariant 1: access in force is not taken while still wanted.
+		if c.prevCov[p] && c.prevDes[p] && !covered && wanted {
+			switch {
+			case c.excusedLockout(p, t, c.lapsed(p, c.prevAt, t)):
+			case sentWanted:
+				what := fmt.Sprintf("%s lost access to %s at %s while the platform still wanted it (%s)",
+					p.email, w.groupName[p.group], t.UTC().Format(time.RFC3339), c.truth.windows[p])
+				if c.inRun {
+					c.candidates[p] = what
+				} else {
+					w.violate(1, "%s", what)
+				}
+			case len(bugs) > 0:
+				c.suspectCut(p, t)
+			}
+		}
+		// Invariant 2: access nobody wants ends within one clean run, and
+		// within the validity bound in any case.
+		if covered && !wanted && !sentWanted && !c.handMade(p, t) {
+			since, ok := c.leakStart[p]
+			if !ok {
+				since = c.lastChange
+				if since.After(t) || since.IsZero() {
+					since = t
+				}
+				c.leakStart[p] = since
+			}
+			if t.Sub(since) > validity+leakSlack {
+				w.violate(2, "%s still has access to %s at %s, unwanted since %s (more than the validity %s)",
+					p.email, w.groupName[p.group], t.UTC().Format(time.RFC3339), since.UTC().Format(time.RFC3339), validity)
+			}
+		} else {
+			delete(c.leakStart, p)
+		}
+	}
+	c.prevAt, c.prevCov, c.prevDes = t, cov, des
+}
+
+// handMade reports whether p's access at t comes only from roles an admin
+// made by hand.
+func (c *checker) handMade(p pair, t time.Time) bool {
+	for _, h := range c.w.obs.holds[p] {
+		if h.window.Contains(t) && !c.w.handRoles[h.id] {
+			return false
+		}
+	}
+	return true
+}
+
+// scopes are the revoke guard's scopes of p: its group's location, by
+// each kind of source that wants it.
+func (c *checker) scopes(p pair) []string {
+	loc := groupLocation[c.w.groupName[p.group]]
+	var out []string
+	for _, k := range c.truth.kinds[p] {
+		out = append(out, loc+"/"+k)
+	}
+	return out
+}
+
+// suspectCut counts p, locked out by a broken export, against the guard's
+// limit in each of its scopes (Invariant 4): above 25% of the access in
+// force there, and above 3, the guard should have held the cuts.
+func (c *checker) suspectCut(p pair, t time.Time) {
+	for _, s := range c.scopes(p) {
+		if c.bugCut[s] == nil {
+			c.bugCut[s] = map[pair]bool{}
+		}
+		c.bugCut[s][p] = true
+		limit := max(3, int(math.Ceil(c.bugShare(t)*float64(c.bugBase[s]))))
+		if n := len(c.bugCut[s]); n > limit {
+			c.w.violate(4, "a broken export (%s) cut %d of %d in scope %s since %s, over the guard's limit of %d; last %s",
+				describeAll(c.w.active(KindExport, t)), n, c.bugBase[s], s, c.bugFrom.UTC().Format(time.RFC3339), limit, p)
+		}
+	}
+}
+
+// bugShare is the guard's limit for the cuts of the bugs active at t: 50%
+// for Ends moved without a status (changed), else 25% (suspect).
+func (c *checker) bugShare(t time.Time) float64 {
+	for _, b := range c.w.active(KindExport, t) {
+		if b.Target != BugEndsNow {
+			return 0.25
+		}
+	}
+	return 0.5
+}
+
+func describeAll(es []Event) string {
+	var out []string
+	for _, e := range es {
+		out = append(out, e.Target)
+	}
+	return strings.Join(out, ", ")
+}
+
+// scanLinks records the links Kisi emailed (every link created with an
+// email).
+func (c *checker) scanLinks() {
+	for id, h := range c.w.obs.links {
+		c.email(email{to: h.email, group: h.group, linkID: id, window: [2]time.Time{h.window.Start, h.window.End}})
+	}
+}
+
+// settle checks the lockouts seen during run n: those still in place at
+// its end break Invariant 1.
+func (c *checker) settle(n int) {
+	w := c.w
+	c.inRun = false
+	now := w.clock.Now()
+	for p, what := range c.candidates {
+		if !w.obs.covered(p, now) && c.truth.at(p, now) && c.sent.at(p, now) {
+			w.violate(1, "%s (and no access at the end of run %d)", what, n)
+		}
+	}
+	clear(c.candidates)
+}
+
+// afterRun checks a run's outcome: the lockouts seen during it
+// (Invariant 1), back-off of failing keys (3), held cuts (4) and its
+// report (5).
+func (c *checker) afterRun(r run) {
+	w := c.w
+	now := w.clock.Now()
+	c.refreshTruth(now)
+	c.sent = c.desireOf(r.snap, r.start)
+	c.settle(r.n)
+	c.scanLinks()
+	c.storms(r)
+	rep := r.rep
+	c.held = rep != nil && len(rep.Held) > 0
+	if rep != nil {
+		for _, pk := range rep.Parked {
+			if pk.Class == access.FailureQuota {
+				c.yielded[strings.ToLower(pk.Email)] = true
+			}
+		}
+	}
+	if rep == nil || errors.Is(r.err, state.ErrLeaseHeld) {
+		return
+	}
+	// Invariant 2: access that neither the platform nor the snapshot of
+	// the run wants is gone when the run ends, unless the run says why
+	// (a failure, a held cut). Only an organization-wide fault may stop a
+	// whole run, and a Store lost since the last Verify excuses what the
+	// reconciler no longer knows it holds.
+	if c.storeKnown && !r.crashed && !r.stalled && !c.orgFault(r.start, now) {
+		for p := range w.obs.holds {
+			if w.obs.covered(p, now) && !c.handMade(p, now) && !c.sent.at(p, now) && !c.truth.at(p, now) &&
+				!mentionedStrictly(rep, p) {
+				if rep.NotAttempted > 0 {
+					w.violate(2, "run %d stopped with %d changes not attempted and left %s with access to %s, which its snapshot does not want (%s)",
+						r.n, rep.NotAttempted, p.email, w.groupName[p.group], summary(rep, r.err))
+				} else {
+					w.violate(2, "run %d left %s with access to %s (Kisi holds %s), which its snapshot does not want, and says nothing of it (%s)",
+						r.n, p.email, w.groupName[p.group], w.obs.windows(p), summary(rep, r.err))
+				}
+			}
+		}
+	}
+	// Invariant 4: a cut a valid record explains is never held.
+	if len(w.active(KindExport, r.start)) == 0 {
+		for _, ch := range rep.Held {
+			p := pair{strings.ToLower(ch.Email), ch.GroupID}
+			if c.causes[p] == causeExplicit {
+				w.violate(4, "run %d held the cut of %s from %s, which a record explains (%s)", r.n, p.email,
+					w.groupName[p.group], ch.Reason)
+			}
+		}
+	}
+	// Invariant 5: every record rejected is in the report …
+	for _, bad := range r.invalid {
+		if !slices.ContainsFunc(rep.Skipped, func(e *access.RecordError) bool { return e.Kind == bad[0] && e.ID == bad[1] }) {
+			w.violate(5, "run %d did not report the invalid %s %q", r.n, bad[0], bad[1])
+		}
+	}
+	// … and every access wanted but not held has its cause there, once the
+	// reconciler could know of the hand edits in Kisi.
+	if r.err != nil || c.handEdit.After(c.verifiedAt) {
+		return
+	}
+	for p, s := range c.sent.windows {
+		if s.Contains(r.start) && s.Contains(now) && !w.obs.covered(p, now) && !mentioned(rep, p) &&
+			!w.deletedGroups[p.group] {
+			w.violate(5, "after run %d %s has no access to %s, which the snapshot wants, and the report says nothing of it",
+				r.n, p.email, w.groupName[p.group])
+		}
+	}
+}
+
+// orgFault reports whether a fault of the whole organization (an outage,
+// throttling, random server errors) was active in [from, to].
+func (c *checker) orgFault(from, to time.Time) bool {
+	for _, k := range []string{KisiOutage, KisiThrottle, KisiErrors} {
+		if c.w.activeWithin(KindKisi, k, from, to) {
+			return true
+		}
+	}
+	return false
+}
+
+// mentioned reports whether rep says something of p: a failure, a parked
+// change, a conflict, a held cut or a skipped record of it or its group,
+// or changes left unattempted.
+func mentioned(rep *access.Report, p pair) bool {
+	return mentionedStrictly(rep, p) || rep.NotAttempted > 0
+}
+
+// mentionedStrictly is mentioned without the changes left unattempted.
+func mentionedStrictly(rep *access.Report, p pair) bool {
+	is := func(email string, group int64) bool {
+		return (strings.EqualFold(email, p.email) || email == "") && (group == p.group || group == 0)
+	}
+	for _, f := range rep.Failures {
+		if is(f.Email, f.GroupID) {
+			return true
+		}
+	}
+	for _, pk := range rep.Parked {
+		if is(pk.Email, pk.GroupID) {
+			return true
+		}
+	}
+	for _, cf := range rep.Conflicts {
+		if is(cf.Email, cf.GroupID) {
+			return true
+		}
+	}
+	for _, h := range rep.Held {
+		if is(h.Email, h.GroupID) {
+			return true
+		}
+	}
+	who := strings.TrimSuffix(strings.TrimPrefix(p.email, "guest-"), "@example.com")
+	who = strings.TrimSuffix(who, "@example.org")
+	for _, s := range rep.Skipped {
+		if strings.Contains(strings.ToLower(s.ID), who) {
+			return true
+		}
+	}
+	return false
+}
+
+func isHeld(err error) bool {
+	var rl *access.RevokeLimitError
+	return errors.As(err, &rl)
+}
+
+// storms follows each write key through the run's requests (Invariant 3):
+// a key whose every attempt failed for stormAfter must be tried by at most
+// stormRuns runs an hour.
+func (c *checker) storms(r run) {
+	w := c.w
+	tried := map[string]bool{} // key → all attempts failed
+	for _, s := range w.log[c.logIndex:] {
+		if s.key == "" {
+			continue
+		}
+		failed, seen := tried[s.key]
+		tried[s.key] = (failed || !seen) && s.failed()
+	}
+	// A run the host woke may probe once: its first write does not count
+	// if it failed.
+	if r.woken {
+		for _, s := range w.log[c.logIndex:] {
+			if s.key != "" {
+				if tried[s.key] {
+					delete(tried, s.key)
+				}
+				break
+			}
+		}
+	}
+	c.logIndex = len(w.log)
+	// The organization's own key: a run the reconciler scheduled that
+	// failed, or left intents it could not look up.
+	if !r.woken && !r.approved {
+		failed := r.err != nil && !errors.Is(r.err, state.ErrLeaseHeld) && !isHeld(r.err) ||
+			r.rep != nil && r.rep.Unresolved > 0
+		tried["the organization's runs"] = failed
+	}
+	for key, failed := range tried {
+		if !failed {
+			delete(c.streaks, key)
+			continue
+		}
+		st := c.streaks[key]
+		if st == nil {
+			st = &streak{since: r.start}
+			c.streaks[key] = st
+		}
+		st.runs = append(st.runs, r.start)
+		if r.start.Sub(st.since) < stormAfter {
+			continue
+		}
+		hourAgo := r.start.Add(-time.Hour)
+		n := 0
+		for _, at := range st.runs {
+			if at.After(hourAgo) {
+				n++
+			}
+		}
+		if n > stormRuns {
+			w.violate(3, "%q failed in every run since %s and was tried by %d runs in the last hour",
+				key, st.since.UTC().Format(time.RFC3339), n)
+		}
+	}
+}

@@ -1,0 +1,466 @@
+package opsim
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/access/state"
+	"github.com/kisisync/kisisync/kisi"
+	"github.com/kisisync/kisisync/kisi/kisitest"
+)
+
+// org is the organization key of every history's Store.
+const org = "sim"
+
+// roundTrip is what each request of a process costs on the simulated
+// clock, as over the internet.
+const roundTrip = 50 * time.Millisecond
+
+// observerEmail is the fake's user whose key reads its state for the
+// checks, unlimited by the rate limit; adminEmail makes the hand edits.
+const (
+	observerEmail = "observer@opsim.invalid"
+	adminEmail    = "admin@opsim.invalid"
+)
+
+// errCrashed is what a crashed process's requests and Store calls fail
+// with: nothing it does after the crash has any effect.
+var errCrashed = errors.New("opsim: the process crashed")
+
+// simClock is a fake clock that moves itself: every wait (a timer, Sleep,
+// After) advances it by the wait at once. Everything in a world runs one
+// request at a time, so it is a discrete-event clock: rate limiters,
+// back-off and the fake's token buckets see time pass as it would, without
+// real waiting.
+type simClock struct{ *clockwork.FakeClock }
+
+func (c *simClock) NewTimer(d time.Duration) clockwork.Timer {
+	t := c.FakeClock.NewTimer(d)
+	c.FakeClock.Advance(max(d, 0))
+	return t
+}
+
+func (c *simClock) After(d time.Duration) <-chan time.Time {
+	ch := c.FakeClock.After(d)
+	c.FakeClock.Advance(max(d, 0))
+	return ch
+}
+
+func (c *simClock) Sleep(d time.Duration) { c.FakeClock.Advance(max(d, 0)) }
+
+func (c *simClock) advanceTo(t time.Time) {
+	if d := t.Sub(c.Now()); d > 0 {
+		c.Advance(d)
+	}
+}
+
+// process is one host process: a Reconciler with its own lease holder,
+// client and view of the shared Store. A crash ends its life; the host then
+// starts it again under a new holder name.
+type process struct {
+	name     string
+	restarts int
+	rec      *access.Reconciler
+	dead     bool
+	// requests counts the requests of the current run; crashAt and stallAt
+	// arm a crash or a stall at that request of the next run.
+	requests         int
+	crashAt, stallAt int
+}
+
+func (p *process) holder() string { return fmt.Sprintf("%s.%d", p.name, p.restarts) }
+
+// sent is one request a process sent, as the checks need it.
+type sent struct {
+	at     time.Time
+	run    int // the host's run number
+	method string
+	key    string // what the write is about, e.g. "grant 12/7"; "" for reads
+	status int    // 0: it never reached Kisi
+}
+
+func (s sent) failed() bool {
+	return s.status == 0 || (s.status >= 400 && !(s.method == http.MethodDelete && s.status == http.StatusNotFound))
+}
+
+// transport serves a client's requests in process from the fake's handler.
+// For a process it costs the round trip on the clock, applies the process's
+// crash and stall, logs the request and lets the checks sample the world
+// when the clock crosses their instants.
+type transport struct {
+	w *world
+	p *process // nil for the observer and the admin
+}
+
+func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	w, p := t.w, t.p
+	var body []byte
+	if req.Body != nil {
+		b, err := io.ReadAll(req.Body)
+		_ = req.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		body = b
+	}
+	entry := sent{run: w.runs, method: req.Method}
+	if p != nil {
+		if p.dead {
+			return nil, errCrashed
+		}
+		p.requests++
+		if p.requests == p.crashAt {
+			p.crashAt, p.dead = 0, true
+			w.logf("%s crashed before request %d", p.holder(), p.requests)
+			return nil, errCrashed
+		}
+		if p.requests == p.stallAt {
+			p.stallAt = 0
+			w.stall(p)
+		}
+		w.clock.Advance(roundTrip)
+		entry.key = writeKey(req, body, w.obs)
+	}
+	// The handler gets its own copy, as a server would.
+	sreq := req.Clone(req.Context())
+	sreq.Body = io.NopCloser(bytes.NewReader(body))
+	rec := httptest.NewRecorder()
+	w.srv.Handler().ServeHTTP(rec, sreq)
+	resp := rec.Result()
+	resp.Request = req
+	if req.Method != http.MethodGet {
+		w.obs.dirty = true
+	}
+	if p != nil {
+		entry.at, entry.status = w.clock.Now(), resp.StatusCode
+		w.log = append(w.log, entry)
+		if entry.key != "" {
+			w.logf("  %s %s: %d", p.holder(), entry.key, entry.status)
+		}
+		w.sampleDue()
+	}
+	return resp, nil
+}
+
+// writeKey names what a write request is about, so that the checks can
+// follow each failing key: a user, a (user, group), a link, an object.
+func writeKey(req *http.Request, body []byte, o *observer) string {
+	path := strings.TrimPrefix(req.URL.Path, "/kisi")
+	switch req.Method {
+	case http.MethodGet:
+		return ""
+	case http.MethodPost:
+		var v struct {
+			RA struct {
+				AppliesToID int64 `json:"applies_to_id"`
+				AssigneeID  int64 `json:"assignee_id"`
+			} `json:"role_assignment"`
+			Link struct {
+				GroupID int64   `json:"group_id"`
+				Email   *string `json:"email"`
+				Name    string  `json:"name"`
+			} `json:"group_link"`
+			User struct {
+				Email string `json:"email"`
+			} `json:"user"`
+		}
+		_ = json.Unmarshal(body, &v)
+		switch path {
+		case "/role_assignments":
+			return fmt.Sprintf("grant %s/%d", o.emailOf(v.RA.AssigneeID), v.RA.AppliesToID)
+		case "/group_links":
+			who := v.Link.Name
+			if v.Link.Email != nil {
+				who = *v.Link.Email
+			}
+			return fmt.Sprintf("link %s/%d", who, v.Link.GroupID)
+		case "/users":
+			return "user " + strings.ToLower(v.User.Email)
+		}
+	}
+	return req.Method + " " + path
+}
+
+// storeRef is the Store every process shares; losing or restoring it
+// swaps what it points to.
+type storeRef struct{ cur access.Store }
+
+// procStore is one process's handle on the shared Store: after the
+// process crashed, it fails every call and changes nothing.
+type procStore struct {
+	ref *storeRef
+	p   *process
+}
+
+func (s procStore) Lease(ctx context.Context, o, holder string, now, expires time.Time) (int64, error) {
+	if s.p.dead {
+		return 0, errCrashed
+	}
+	return s.ref.cur.Lease(ctx, o, holder, now, expires)
+}
+
+func (s procStore) Load(ctx context.Context, o string) ([]state.Record, error) {
+	if s.p.dead {
+		return nil, errCrashed
+	}
+	return s.ref.cur.Load(ctx, o)
+}
+
+func (s procStore) Put(ctx context.Context, o string, token int64, rec state.Record) error {
+	if s.p.dead {
+		return errCrashed
+	}
+	return s.ref.cur.Put(ctx, o, token, rec)
+}
+
+func (s procStore) Delete(ctx context.Context, o string, token int64, key string) error {
+	if s.p.dead {
+		return errCrashed
+	}
+	return s.ref.cur.Delete(ctx, o, token, key)
+}
+
+// email is one email a guest got with a link: from Kisi, when a link was
+// created with the guest's email, or from the host's Notifier.
+type email struct {
+	to     string
+	group  int64
+	linkID int64
+	window [2]time.Time
+}
+
+// notifier is the host's mailer: it records every link email it sends and
+// fails while it is down.
+type notifier struct {
+	w    *world
+	down time.Time // failing until then
+}
+
+func (n *notifier) LinkCreated(_ context.Context, l access.CreatedLink) error {
+	if n.w.clock.Now().Before(n.down) {
+		return errors.New("opsim: the mailer is down")
+	}
+	n.w.mailed(l.Email, l.GroupID, l.KisiID, [2]time.Time{l.Window.Start, l.Window.End})
+	return nil
+}
+
+// newClient returns a Kisi client over an in-process transport.
+func (w *world) newClient(key string, p *process) (*kisi.Client, error) {
+	return kisi.NewClient(key, kisi.WithBaseURL(w.srv.URL), kisi.WithClock(w.clock),
+		kisi.WithHTTPClient(&http.Client{Transport: &transport{w: w, p: p}}))
+}
+
+// start (re)creates p's Reconciler under the truth's current mapping and
+// policy.
+func (w *world) start(p *process) error {
+	c, err := w.newClient(w.srv.APIKey, p)
+	if err != nil {
+		return err
+	}
+	var api access.KisiAPI = c
+	if w.opts.Wrap != nil {
+		api = w.opts.Wrap(api)
+	}
+	opts := []access.Option{
+		access.WithClock(w.clock), access.WithOrganization(org), access.WithHolder(p.holder()),
+		access.WithPatchValidity(w.h.World.Patch),
+	}
+	if w.h.World.Notifier {
+		opts = append(opts, access.WithNotifier(w.notifier))
+	}
+	opts = append(opts, w.opts.Options...)
+	p.rec, err = access.NewReconciler(api, procStore{ref: &w.store, p: p}, mappingFor(w.truth.mapping, w.groups),
+		w.truth.policy(), opts...)
+	return err
+}
+
+// setUp starts the fake with the organization's places and groups, the
+// observer and the admin.
+func (w *world) setUp() error {
+	opts := []kisitest.Option{kisitest.WithClock(w.clock), kisitest.WithUnlimitedUsers(observerEmail, adminEmail),
+		kisitest.WithPatchableValidity(w.h.World.Patch)}
+	if w.h.World.LinkQuota > 0 {
+		opts = append(opts, kisitest.WithEmailLinkLimit(w.h.World.LinkQuota))
+	}
+	if w.h.World.Precision > 0 {
+		opts = append(opts, kisitest.WithValidityPrecision(time.Duration(w.h.World.Precision)))
+	}
+	w.srv = kisitest.NewServer(opts...)
+	places := map[string]int64{}
+	for _, l := range simLocations {
+		id, err := w.srv.AddPlace(l.ID, l.TimeZone)
+		if err != nil {
+			return err
+		}
+		places[l.ID] = id
+	}
+	w.groups = map[string]int64{}
+	w.groupName = map[int64]string{}
+	for _, g := range groupNames {
+		id, err := w.srv.AddGroup(g, places[groupLocation[g]])
+		if err != nil {
+			return err
+		}
+		w.groups[g], w.groupName[id] = id, g
+	}
+	obsKey, err := w.srv.NewUserKey(observerEmail, "organization_administrator")
+	if err != nil {
+		return err
+	}
+	adminKey, err := w.srv.NewUserKey(adminEmail, "organization_administrator")
+	if err != nil {
+		return err
+	}
+	oc, err := w.newClient(obsKey, nil)
+	if err != nil {
+		return err
+	}
+	if w.admin, err = w.newClient(adminKey, nil); err != nil {
+		return err
+	}
+	w.obs = &observer{c: oc, groups: w.groupName, dirty: true}
+	w.srv.Intercept(w.intercept)
+	return nil
+}
+
+// intercept answers the requests of the processes as the Kisi behaviours
+// active now decide; the observer's and the admin's pass.
+func (w *world) intercept(r *http.Request) kisitest.Fault {
+	if auth := r.Header.Get("Authorization"); !strings.HasSuffix(auth, w.srv.APIKey) {
+		return kisitest.Fault{}
+	}
+	now := w.clock.Now()
+	var body struct {
+		RA struct {
+			AppliesToID int64 `json:"applies_to_id"`
+			AssigneeID  int64 `json:"assignee_id"`
+		} `json:"role_assignment"`
+		Link struct {
+			GroupID int64 `json:"group_id"`
+		} `json:"group_link"`
+	}
+	if r.Body != nil {
+		b, _ := io.ReadAll(r.Body)
+		_ = json.Unmarshal(b, &body)
+	}
+	for _, e := range w.active(KindKisi, now) {
+		switch e.Target {
+		case KisiErrors:
+			// The draws come in request order from the world's source, so
+			// a history replays the same faults.
+			switch x := w.rng.Float64(); {
+			case x < 0.05:
+				return kisitest.Fault{Status: http.StatusInternalServerError}
+			case x < 0.10:
+				return kisitest.Fault{Status: http.StatusServiceUnavailable}
+			case x < 0.15:
+				return kisitest.Fault{Lost: true}
+			}
+		case KisiOutage:
+			return kisitest.Fault{Status: http.StatusServiceUnavailable}
+		case KisiThrottle:
+			return kisitest.Fault{Status: http.StatusTooManyRequests}
+		case KisiCreateOutage:
+			if r.Method == http.MethodPost {
+				return kisitest.Fault{Status: http.StatusServiceUnavailable}
+			}
+		case KisiForbidLinks:
+			if strings.HasPrefix(r.URL.Path, "/group_links") && r.Method != http.MethodGet {
+				return kisitest.Fault{Status: http.StatusForbidden}
+			}
+		case KisiForbidGroup:
+			if g := w.groups[e.Group]; g != 0 && w.touchesGroup(r, g, body.RA.AppliesToID, body.Link.GroupID) {
+				return kisitest.Fault{Status: http.StatusForbidden}
+			}
+		case KisiRefuseUser:
+			if r.Method == http.MethodPost && r.URL.Path == "/role_assignments" &&
+				body.RA.AssigneeID != 0 && w.obs.emailOf(body.RA.AssigneeID) == emailOf(e.Member) {
+				return kisitest.Fault{Status: http.StatusUnprocessableEntity}
+			}
+		}
+	}
+	return kisitest.Fault{}
+}
+
+// touchesGroup reports whether r reads or writes the roles or links of
+// group g.
+func (w *world) touchesGroup(r *http.Request, g, raGroup, linkGroup int64) bool {
+	q := r.URL.Query()
+	gs := strconv.FormatInt(g, 10)
+	switch {
+	case strings.HasPrefix(r.URL.Path, "/role_assignments"):
+		if r.Method == http.MethodGet {
+			return q.Get("applies_to_id") == gs
+		}
+		if r.Method == http.MethodPost {
+			return raGroup == g
+		}
+		return w.obs.groupOfObject(r.URL.Path) == g
+	case strings.HasPrefix(r.URL.Path, "/group_links"):
+		if r.Method == http.MethodGet {
+			return q.Get("group_id") == gs
+		}
+		if r.Method == http.MethodPost {
+			return linkGroup == g
+		}
+		return w.obs.groupOfObject(r.URL.Path) == g
+	}
+	return false
+}
+
+// handEdit makes the instant Kisi event e as an admin would in Kisi's
+// dashboard.
+func (w *world) handEdit(ctx context.Context, e Event) {
+	w.chk.handEdit = w.clock.Now()
+	if err := w.obs.refresh(ctx); err != nil {
+		w.fail(err)
+		return
+	}
+	switch e.Target {
+	case KisiDeleteUser:
+		if id := w.obs.userID(emailOf(e.Member)); id != 0 {
+			_, err := w.admin.Users.Delete(ctx, id)
+			w.logf("admin deleted the Kisi user of %s: %v", e.Member, err)
+		}
+	case KisiDeleteGroup:
+		if id := w.groups["room-c"]; id != 0 {
+			_, err := w.admin.Groups.Delete(ctx, id)
+			w.logf("admin deleted group room-c: %v", err)
+			w.deletedGroups[id] = true
+		}
+	case KisiHandRole:
+		uid := w.obs.userID(emailOf(e.Member))
+		if uid == 0 {
+			u, _, err := w.admin.Users.Create(ctx, &kisi.UserCreateRequest{Email: emailOf(e.Member), Name: e.Member})
+			if err != nil {
+				w.logf("admin could not create a user for %s: %v", e.Member, err)
+				return
+			}
+			uid = u.ID
+		}
+		now := w.clock.Now()
+		until := now.Add(30 * 24 * time.Hour)
+		g := w.groups[e.Group]
+		if g == 0 {
+			g = w.groups["berlin-front"]
+		}
+		ra, _, err := w.admin.RoleAssignments.Create(ctx, &kisi.RoleAssignmentCreateRequest{RoleID: "group_basic",
+			AppliesToType: "Group", AppliesToID: g, AssigneeType: "User", AssigneeID: uid, ValidFrom: &now, ValidUntil: &until})
+		if err == nil {
+			w.handRoles[ra.ID] = true
+		}
+		w.logf("admin gave %s a role by hand in %s: %v", e.Member, w.groupName[g], err)
+	}
+}
