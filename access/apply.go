@@ -203,6 +203,9 @@ func (r *Reconciler) apply(ctx context.Context, c *Changes, recs []state.Record)
 			rep.Held = append(rep.Held, ch)
 			continue
 		}
+		if ru.forbiddenNow(ch) || ru.backingOff(ch) {
+			continue
+		}
 		if stop = ru.step(ctx, ch); stop != nil {
 			stop.NotAttempted = len(c.Changes) - i - 1
 			rep.NotAttempted = stop.NotAttempted
@@ -215,22 +218,33 @@ func (r *Reconciler) apply(ctx context.Context, c *Changes, recs []state.Record)
 	if r.o.notifier != nil && stop == nil {
 		ru.retryNotifications(ctx)
 	}
-	r.finish(rep, now)
-	if rep.Failed > 0 || held {
+	rep.LinksNearLimit = rep.Links >= r.o.linkWarn
+	// Soon again only for what cannot wait: a held cut to approve, a member
+	// without a role inside their window, a create of unknown outcome to
+	// look up. Every other failure waits for the back-off of its key (a
+	// park record), which NextRun already counts.
+	if held || ru.lockout || slices.ContainsFunc(rep.Failures, func(f Failure) bool { return f.Class == FailureUnknown }) {
 		rep.NextRun = earliest(rep.NextRun, now.Add(r.o.retryAfter))
 	}
+	if stop != nil {
+		ru.errs = []error{stop}
+	}
 	switch {
-	case stop != nil && ru.lockout:
-		// A member is without access inside their window: no back-off.
-		r.systemic.Add(1)
-		rep.NextRun = earliest(rep.NextRun, now.Add(r.o.retryAfter))
-		ru.errs = []error{stop}
-	case stop != nil:
-		// Nothing gets better by running again at once: back off.
-		rep.NextRun = now.Add(r.o.backoff(int(r.systemic.Add(1))))
-		ru.errs = []error{stop}
+	case stop != nil || rep.Unresolved > 0:
+		// The organization's own back-off, kept in the Store so that every
+		// process (and a restarted one) continues it.
+		n := ru.orgFailed(ctx)
+		if ru.lockout {
+			// A member is without access inside their window: no back-off.
+			rep.NextRun = earliest(rep.NextRun, now.Add(r.o.retryAfter))
+		} else {
+			rep.NextRun = earliest(rep.NextRun, now.Add(r.o.backoff(n)))
+			if stop != nil {
+				rep.NextRun = now.Add(r.o.backoff(n))
+			}
+		}
 	default:
-		r.systemic.Store(0)
+		ru.orgRecovered(ctx)
 	}
 	r.o.logger.DebugContext(ctx, "access: run applied", "organization", r.o.org, "created", rep.Created,
 		"replaced", rep.Replaced, "deleted", rep.Deleted, "failed", rep.Failed, "held", len(rep.Held),
@@ -258,10 +272,18 @@ func (ru *run) step(ctx context.Context, ch Change) *SystemicError {
 		"object", string(ch.Object), "group_id", ch.GroupID, "kisi_id", ch.KisiID, "ok", err == nil)
 	if err == nil {
 		ru.streak = 0
-		return nil
+		return ru.allowed(ctx, ch)
 	}
 	ru.rep.Failed++
 	class := classify(err)
+	switch {
+	case class == FailureForbidden:
+		err = ru.forbid(ctx, ch, err)
+	case class == FailureTransient && !ru.lockout:
+		// Kisi failing this change: it backs off like any failing key (a
+		// create of unknown outcome is looked up first all the same).
+		err = ru.park(ctx, ch, FailureTransient, err)
+	}
 	ru.rep.Failures = append(ru.rep.Failures, Failure{Action: ch.Action, Object: ch.Object, Key: ch.Key, Email: ch.Email,
 		GroupID: ch.GroupID, Class: class, Message: err.Error(), Err: err})
 	switch class {
@@ -275,13 +297,6 @@ func (ru *run) step(ctx context.Context, ch Change) *SystemicError {
 	}
 	ru.errs = append(ru.errs, fmt.Errorf("access: %s %s %s → group %d: %w", ch.Action, ch.Object, ch.Email, ch.GroupID, err))
 	return nil
-}
-
-func (r *Reconciler) finish(rep *Report, now time.Time) {
-	rep.LinksNearLimit = rep.Links >= r.o.linkWarn
-	if rep.Unresolved > 0 {
-		rep.NextRun = earliest(rep.NextRun, now.Add(r.o.retryAfter))
-	}
 }
 
 func earliest(a, b time.Time) time.Time {
@@ -398,7 +413,7 @@ func (ru *run) do(ctx context.Context, ch Change) error {
 	case ActionAdopt:
 		rec := ru.recs[ch.Key]
 		rec.State, rec.KisiID, rec.Window = state.StateSettled, ch.KisiID, *ch.Window
-		if err := ru.put(ctx, rec); err != nil {
+		if err := ru.settle(ctx, rec); err != nil { // the create happened: no back-off
 			return err
 		}
 		ru.rep.Adopted++
@@ -647,6 +662,9 @@ func (ru *run) createFailed(ctx context.Context, ch Change, intent, user state.R
 	if err := ru.del(ctx, intent.Key); err != nil {
 		return errors.Join(cause, err)
 	}
+	if classify(cause) == FailureForbidden {
+		return cause // the whole group waits (see forbid)
+	}
 	return ru.park(ctx, ch, FailureRefused, cause)
 }
 
@@ -746,13 +764,40 @@ func (ru *run) park(ctx context.Context, ch Change, class FailureClass, cause er
 	prev := ru.recs[key]
 	n := prev.Attempts + 1
 	now := ru.r.o.clock.Now()
-	rec := state.Record{Key: key, Kind: state.KindPark, Email: ch.Email, GroupID: ch.GroupID, Window: *ch.Window,
+	window := ch.Window
+	if window == nil {
+		window = ch.Old // a delete
+	}
+	rec := state.Record{Key: key, Kind: state.KindPark, Email: ch.Email, GroupID: ch.GroupID,
 		Class: class, Reason: cause.Error(), Attempts: n, RetryAt: now.Add(ru.r.o.backoff(n))}
+	if window != nil {
+		rec.Window = *window
+	}
 	if err := ru.put(ctx, rec); err != nil {
 		return errors.Join(cause, err)
 	}
 	ru.rep.Parked = append(ru.rep.Parked, parkedOf(ch.Object, ch.Key, rec))
+	ru.rep.NextRun = earliest(ru.rep.NextRun, rec.RetryAt)
 	return cause
+}
+
+// orgFailed records a run of the organization that stopped, or left
+// creates it could not look up, and returns how many in a row did.
+func (ru *run) orgFailed(ctx context.Context) int {
+	rec := ru.recs[orgParkKey]
+	rec.Key, rec.Kind, rec.Class = orgParkKey, state.KindPark, FailureSystemic
+	rec.Attempts++
+	rec.RetryAt = ru.r.o.clock.Now().Add(ru.r.o.backoff(rec.Attempts))
+	_ = ru.put(ctx, rec) // a failing Store is the failure itself: the count stays
+	return rec.Attempts
+}
+
+// orgRecovered ends the organization's back-off after a run that neither
+// stopped nor left anything to look up.
+func (ru *run) orgRecovered(ctx context.Context) {
+	if _, ok := ru.recs[orgParkKey]; ok {
+		_ = ru.del(ctx, orgParkKey)
+	}
 }
 
 // parkGroup parks every grant and link of a group deleted in Kisi until the
@@ -765,6 +810,75 @@ func (ru *run) parkGroup(ctx context.Context, groupID int64, cause error) error 
 		return errors.Join(cause, err)
 	}
 	return fmt.Errorf("%w (group %d): %w", errGroupMissing, groupID, cause)
+}
+
+// forbiddenNow reports whether ch writes to a group whose park for a 403
+// still runs; such a change is reported parked and sends no request.
+func (ru *run) forbiddenNow(ch Change) bool {
+	if ch.Object != ObjectGrant && ch.Object != ObjectLink {
+		return false
+	}
+	rec, ok := ru.recs[forbiddenKey(ch.GroupID, ch.Object)]
+	if !ok || !ru.r.o.clock.Now().Before(rec.RetryAt) {
+		return false
+	}
+	ru.rep.Parked = append(ru.rep.Parked, parkedOf(ch.Object, ch.Key, rec))
+	ru.rep.NextRun = earliest(ru.rep.NextRun, rec.RetryAt)
+	return true
+}
+
+// backingOff reports whether ch is a delete or replacement that failed
+// with a server error and waits for its back-off (a create in that case is
+// held back when planned); it is reported parked and sends no request.
+func (ru *run) backingOff(ch Change) bool {
+	if ch.Action != ActionDelete && ch.Action != ActionReplace {
+		return false
+	}
+	rec, ok := ru.recs[parkKey(ch.Key)]
+	if !ok || rec.Class != FailureTransient || !ru.r.o.clock.Now().Before(rec.RetryAt) {
+		return false
+	}
+	ru.rep.Parked = append(ru.rep.Parked, parkedOf(ch.Object, ch.Key, rec))
+	ru.rep.NextRun = earliest(ru.rep.NextRun, rec.RetryAt)
+	return true
+}
+
+// forbid parks the roles or links (as ch) of the group of ch after Kisi
+// refused the API key on them (403): the group's other changes of that kind
+// wait, with back-off, while the run goes on.
+func (ru *run) forbid(ctx context.Context, ch Change, cause error) error {
+	key := forbiddenKey(ch.GroupID, ch.Object)
+	n := ru.recs[key].Attempts + 1
+	now := ru.r.o.clock.Now()
+	what := "roles"
+	if ch.Object == ObjectLink {
+		what = "links"
+	}
+	name := ru.r.o.groupNames[ch.GroupID]
+	if name == "" {
+		name = fmt.Sprintf("group %d", ch.GroupID)
+	}
+	rec := state.Record{Key: key, Kind: state.KindPark, GroupID: ch.GroupID, Class: FailureForbidden, Attempts: n,
+		RetryAt: now.Add(ru.r.o.backoff(n)),
+		Reason:  fmt.Sprintf("the API key may not change the %s of %s in Kisi (403): give its user rights on the place", what, name)}
+	if err := ru.put(ctx, rec); err != nil {
+		return errors.Join(cause, err)
+	}
+	ru.rep.Parked = append(ru.rep.Parked, parkedOf(ch.Object, ch.Key, rec))
+	ru.rep.NextRun = earliest(ru.rep.NextRun, rec.RetryAt)
+	return cause
+}
+
+// allowed drops the 403 park of the group of ch (for its kind of object)
+// once a write to it succeeded.
+func (ru *run) allowed(ctx context.Context, ch Change) *SystemicError {
+	if _, ok := ru.recs[forbiddenKey(ch.GroupID, ch.Object)]; !ok || ch.GroupID == 0 {
+		return nil
+	}
+	if err := ru.del(ctx, forbiddenKey(ch.GroupID, ch.Object)); err != nil {
+		return &SystemicError{Organization: ru.r.o.org, Err: err, Advice: advice(err)}
+	}
+	return nil
 }
 
 // parkedOf reports the park record rec of the change with key.
@@ -961,6 +1075,8 @@ func (ru *run) linkFailed(ctx context.Context, ch Change, intent state.Record, c
 	case ch.Email != "" && quotaRefusal(cause):
 		ru.quotaFull = true
 		return ru.park(ctx, ch, FailureQuota, fmt.Errorf("%w: %w", errQuota, cause))
+	case classify(cause) == FailureForbidden:
+		return cause // the whole group waits (see forbid)
 	}
 	return ru.park(ctx, ch, FailureRefused, cause)
 }
@@ -988,9 +1104,17 @@ func quotaRefusal(err error) bool {
 func (ru *run) notify(ctx context.Context, rec state.Record, l CreatedLink) error {
 	ru.tried[rec.Key] = true
 	if err := ru.r.o.notifier.LinkCreated(ctx, l); err != nil {
-		return fmt.Errorf("notify link %d: %w", rec.KisiID, err)
+		// The host's failure, not Kisi's: retried alone, with back-off.
+		rec.Attempts++
+		rec.RetryAt = ru.r.o.clock.Now().Add(ru.r.o.backoff(rec.Attempts))
+		ru.rep.NextRun = earliest(ru.rep.NextRun, rec.RetryAt)
+		cause := &hostError{fmt.Errorf("notify link %d: %w", rec.KisiID, err)}
+		if perr := ru.put(ctx, rec); perr != nil {
+			return errors.Join(cause, perr)
+		}
+		return cause
 	}
-	rec.Notified, rec.Secret, rec.QRImage = true, "", ""
+	rec.Notified, rec.Secret, rec.QRImage, rec.Attempts, rec.RetryAt = true, "", "", 0, time.Time{}
 	return ru.put(ctx, rec)
 }
 
@@ -1003,10 +1127,16 @@ func (ru *run) retryNotifications(ctx context.Context) {
 			rec.Secret == "" && rec.QRImage == "" {
 			continue
 		}
+		if now := ru.r.o.clock.Now(); now.Before(rec.RetryAt) {
+			ru.rep.NextRun = earliest(ru.rep.NextRun, rec.RetryAt)
+			continue
+		}
 		l := CreatedLink{Link: Link{BookingID: rec.BookingID, GroupID: rec.GroupID, Name: rec.Name, Email: rec.Email,
 			Window: rec.Window, SendLink: rec.SendLink, QR: rec.QR}, KisiID: rec.KisiID, Secret: rec.Secret, QRImage: rec.QRImage}
 		if err := ru.notify(ctx, rec, l); err != nil {
 			ru.rep.Failed++
+			ru.rep.Failures = append(ru.rep.Failures, Failure{Action: ActionCreate, Object: ObjectLink, Key: key,
+				Email: rec.Email, GroupID: rec.GroupID, Class: classify(err), Message: err.Error(), Err: err})
 			ru.errs = append(ru.errs, fmt.Errorf("access: %w", err))
 		}
 	}

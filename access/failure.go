@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/kisisync/kisisync/access/state"
@@ -33,6 +34,14 @@ const (
 	// one-role conflict). It is parked with back-off and reported with
 	// Kisi's message; the rest of the run goes on.
 	FailureRefused FailureClass = "refused"
+	// FailureForbidden: Kisi refused the API key on one group's roles or
+	// links (403). That group's changes are parked with back-off, reported
+	// with the group, and the run goes on with the others.
+	FailureForbidden FailureClass = "forbidden"
+	// FailureHost: the host's [Notifier] failed. The link exists in Kisi;
+	// its notification alone is retried with back-off on later runs. It
+	// never stops a run and is never counted against Kisi.
+	FailureHost FailureClass = "host"
 	// FailureUnknown: the outcome is unknown (a lost response). The object
 	// is looked up before anything is created again.
 	FailureUnknown FailureClass = "unknown"
@@ -49,7 +58,12 @@ const systemicRun = 3
 func classify(err error) FailureClass {
 	var se *storeError
 	var ke *kisi.Error
+	var he *hostError
 	switch {
+	case errors.As(err, &he):
+		return FailureHost
+	case errors.Is(err, kisi.ErrForbidden) && groupCall(err):
+		return FailureForbidden
 	case errors.As(err, &se), errors.Is(err, kisi.ErrUnauthorized), errors.Is(err, kisi.ErrForbidden),
 		errors.Is(err, kisi.ErrRateLimited), unreachable(err):
 		return FailureSystemic
@@ -65,6 +79,15 @@ func classify(err error) FailureClass {
 	return FailureTransient
 }
 
+// groupCall reports whether err came from a call on one group's roles or
+// links, whose 403 concerns that group alone (a 403 on users or the
+// organization concerns the whole key).
+func groupCall(err error) bool {
+	var ke *kisi.Error
+	return errors.As(err, &ke) &&
+		(strings.HasPrefix(ke.Endpoint, "/role_assignments") || strings.HasPrefix(ke.Endpoint, "/group_links"))
+}
+
 // unreachable reports a connection that could not be made: refused, no
 // route, or a name that does not resolve.
 func unreachable(err error) bool {
@@ -78,6 +101,12 @@ var (
 	errGroupMissing = errors.New("the group was deleted in Kisi")
 	errQuota        = errors.New("the email-link quota of Kisi is full")
 )
+
+// hostError is a failure of the host's Notifier.
+type hostError struct{ err error }
+
+func (e *hostError) Error() string { return e.err.Error() }
+func (e *hostError) Unwrap() error { return e.err }
 
 // storeError is a failed Store write: it stops the run, since nothing the run
 // does after it can be recorded.

@@ -67,9 +67,6 @@ type Reconciler struct {
 	// leased is when the running run last took or renewed the lease
 	// (UnixNano of the reconciler's clock).
 	leased atomic.Int64
-	// systemic counts the runs in a row stopped by a systemic failure, for
-	// the back-off of NextRun.
-	systemic atomic.Int32
 	// mappingFP fingerprints the mapping: a group parked as missing under
 	// another mapping is tried again.
 	mappingFP string
@@ -751,15 +748,22 @@ func settleIntents(c *Changes, recs []state.Record, res map[string]resolution) (
 
 // parks are the park records a plan honours.
 type parks struct {
-	groups  map[int64]state.Record  // groups found deleted in Kisi
-	changes map[string]state.Record // by the key of the parked change
+	groups    map[int64]state.Record  // groups found deleted in Kisi
+	forbidden map[string]state.Record // roles or links of groups Kisi refused the API key on (403), by key
+	changes   map[string]state.Record // by the key of the parked change
 }
 
 // parkRecords collects the park records of in.recs still in force, and
 // plans forgetting the others: a change no longer wanted, a group parked
 // under another mapping.
 func parkRecords(c *Changes, in diffInput, want []wantEntry, store *[]Change) parks {
-	p := parks{groups: map[int64]state.Record{}, changes: map[string]state.Record{}}
+	p := parks{groups: map[int64]state.Record{}, forbidden: map[string]state.Record{}, changes: map[string]state.Record{}}
+	held := map[string]bool{} // the keys of the objects the Store records
+	for _, rec := range in.recs {
+		if rec.Kind == state.KindRole || rec.Kind == state.KindLink {
+			held[rec.Key] = true
+		}
+	}
 	for _, rec := range in.recs {
 		if rec.Kind != state.KindPark {
 			continue
@@ -768,6 +772,14 @@ func parkRecords(c *Changes, in diffInput, want []wantEntry, store *[]Change) pa
 		switch {
 		case rec.Class == FailureMissing && rec.Key == groupParkKey(rec.GroupID, in.mappingFP):
 			p.groups[rec.GroupID] = rec
+		case rec.Class == FailureForbidden && strings.HasPrefix(rec.Key, "park/forbidden/"):
+			// Kept until a write to the group succeeds.
+			p.forbidden[rec.Key] = rec
+		case rec.Key == orgParkKey:
+			// Kept until a run of the organization succeeds.
+		case rec.Class == FailureTransient && isChange && held[key]:
+			// A failing delete or replacement backs off too (see
+			// run.backingOff): kept while its object is.
 		case rec.Class != FailureMissing && isChange && isWanted(want, key):
 			p.changes[key] = rec
 		default:
@@ -784,8 +796,10 @@ func isWanted(want []wantEntry, key string) bool {
 	return ok
 }
 
-// hold takes out of creates those parked: in a group deleted in Kisi, or
-// refused by Kisi for the same window with back-off still running.
+// hold takes out of creates those parked: in a group deleted in Kisi or
+// whose back-off after a 403 still runs, or whose key (user and group, or
+// link) failed with back-off still running — whatever the window asked for
+// now, since a rolling or moved window would otherwise escape the back-off.
 func (p parks) hold(c *Changes, creates []Change, now time.Time) []Change {
 	out := creates[:0]
 	for _, ch := range creates {
@@ -793,7 +807,12 @@ func (p parks) hold(c *Changes, creates []Change, now time.Time) []Change {
 			c.Parked = append(c.Parked, parkedOf(ch.Object, ch.Key, rec))
 			continue
 		}
-		if rec, ok := p.changes[ch.Key]; ok && now.Before(rec.RetryAt) && sameWanted(rec.Window, ch) {
+		if rec, ok := p.forbidden[forbiddenKey(ch.GroupID, ch.Object)]; ok && now.Before(rec.RetryAt) {
+			c.Parked = append(c.Parked, parkedOf(ch.Object, ch.Key, rec))
+			c.retries = earliest(c.retries, rec.RetryAt)
+			continue
+		}
+		if rec, ok := p.changes[ch.Key]; ok && now.Before(rec.RetryAt) {
 			c.Parked = append(c.Parked, parkedOf(ch.Object, ch.Key, rec))
 			c.retries = earliest(c.retries, rec.RetryAt)
 			continue
@@ -801,16 +820,6 @@ func (p parks) hold(c *Changes, creates []Change, now time.Time) []Change {
 		out = append(out, ch)
 	}
 	return out
-}
-
-// sameWanted reports whether a parked change's window asks for the same
-// access as ch: the same window, or for a rolling window (whose end moves
-// with the clock) the same start.
-func sameWanted(parked schedule.Interval, ch Change) bool {
-	if ch.Rolling {
-		return kisiglue.SameInstant(parked.Start, ch.Window.Start)
-	}
-	return kisiglue.SameWindow(parked, *ch.Window)
 }
 
 // quota keeps Kisi's email-link quota for the soonest guests: once the

@@ -432,13 +432,13 @@ func TestLookupFailureNeverDuplicates(t *testing.T) {
 	require.Equal(t, 1, bobs, "one user, not two")
 
 	e.srv.SetFaults(kisitest.Faults{ErrorRate: 1, Methods: []string{http.MethodGet}})
-	for range 2 {
+	for _, wait := range []time.Duration{time.Minute, 2 * time.Minute, 4 * time.Minute} {
 		e.srv.ResetRequests()
 		rep, err := e.r.Sync(t.Context(), s)
 		require.NoError(t, err)
 		require.Equal(t, 1, rep.Unresolved)
 		require.Zero(t, e.srv.Count(http.MethodPost, "/"), "nothing created while the lookup fails")
-		require.Equal(t, e.clock.Now().Add(time.Minute), rep.NextRun, "retried soon")
+		require.Equal(t, e.clock.Now().Add(wait), rep.NextRun, "retried with back-off")
 	}
 
 	e.srv.SetFaults(kisitest.Faults{})

@@ -366,9 +366,13 @@ func TestNotifierRetriedAndLinkWarning(t *testing.T) {
 	require.True(t, rep.LinksNearLimit)
 	require.Empty(t, notes.links)
 
-	// The next run retries the notification with the stored secret, without
-	// touching Kisi.
+	// A run within the back-off leaves the notification alone; the first
+	// one after it retries it with the stored secret, without touching Kisi.
+	requireTime(t, e.clock.Now().Add(time.Minute), rep.NextRun)
 	e.srv.ResetRequests()
+	e.sync(s)
+	require.Empty(t, notes.links)
+	e.clock.Advance(time.Minute)
 	rep = e.sync(s)
 	require.Empty(t, e.srv.Requests())
 	require.Len(t, notes.links, 1)

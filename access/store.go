@@ -97,6 +97,17 @@ func groupParkKey(groupID int64, mappingFP string) string {
 	return "park/group/" + strconv.FormatInt(groupID, 10) + "/" + mappingFP
 }
 
+// orgParkKey is the key of the record of the organization's failing runs
+// in a row, whose back-off NextRun follows.
+const orgParkKey = "park/organization"
+
+// forbiddenKey is the key of the park record of the roles (object grant)
+// or the links of a group, on which Kisi refused the API key (403): a key
+// may lack the right to write links alone.
+func forbiddenKey(groupID int64, object ObjectKind) string {
+	return "park/forbidden/" + strconv.FormatInt(groupID, 10) + "/" + string(object)
+}
+
 // NewMemoryStore returns a [Store] kept in memory, safe for concurrent use.
 // Its records live as long as the value; it suits tests, examples and hosts
 // that run Verify after each restart. It is the same implementation as

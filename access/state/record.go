@@ -107,8 +107,9 @@ type Record struct {
 	Confirmed bool `json:"confirmed,omitempty"`
 
 	// Park fields: why the change or group is parked (Kisi's message),
-	// its failure class, how often it failed in a
-	// row and when it is tried again.
+	// its failure class, how often it failed in a row and when it is tried
+	// again. A link whose Notifier call failed keeps its retries in
+	// Attempts and RetryAt too.
 	Reason   string       `json:"reason,omitempty"`
 	Class    FailureClass `json:"class,omitempty"`
 	Attempts int          `json:"attempts,omitempty"`

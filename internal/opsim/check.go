@@ -160,7 +160,12 @@ func (c *checker) truthChanged(why cause) {
 	}
 }
 
-func (c *checker) storeLost() { c.storeKnown = false }
+// storeLost is told of a Store lost or restored from a backup: what the
+// reconciler knew, back-offs included, is gone with it.
+func (c *checker) storeLost() {
+	c.storeKnown = false
+	clear(c.streaks)
+}
 func (c *checker) verified() {
 	c.storeKnown, c.verifiedAt = true, c.w.clock.Now()
 }
@@ -446,7 +451,7 @@ func (c *checker) afterRun(r run) {
 	}
 	// … and every access wanted but not held has its cause there, once the
 	// reconciler could know of the hand edits in Kisi.
-	if r.err != nil || c.handEdit.After(c.verifiedAt) {
+	if c.handEdit.After(c.verifiedAt) {
 		return
 	}
 	for p, s := range c.sent.windows {
@@ -511,11 +516,6 @@ func mentionedStrictly(rep *access.Report, p pair) bool {
 	return false
 }
 
-func isHeld(err error) bool {
-	var rl *access.RevokeLimitError
-	return errors.As(err, &rl)
-}
-
 // storms follows each write key through the run's requests (Invariant 3):
 // a key whose every attempt failed for stormAfter must be tried by at most
 // stormRuns runs an hour.
@@ -543,11 +543,10 @@ func (c *checker) storms(r run) {
 	}
 	c.logIndex = len(w.log)
 	// The organization's own key: a run the reconciler scheduled that
-	// failed, or left intents it could not look up.
+	// stopped at once (Kisi or the Store failing as a whole).
 	if !r.woken && !r.approved {
-		failed := r.err != nil && !errors.Is(r.err, state.ErrLeaseHeld) && !isHeld(r.err) ||
-			r.rep != nil && r.rep.Unresolved > 0
-		tried["the organization's runs"] = failed
+		var stop *access.SystemicError
+		tried["the organization's runs"] = errors.As(r.err, &stop)
 	}
 	for key, failed := range tried {
 		if !failed {

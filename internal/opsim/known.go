@@ -28,8 +28,6 @@ func (d Defect) matches(v *Violation) bool {
 var Known = []Defect{
 	{Issue: 26, Invariant: 1, Match: "lost access to",
 		Summary: "a replacement deletes a role in force before its successor exists (a refused or failed create, a stalled process, a Sync on a lost Store), and the member stays locked out"},
-	{Issue: 25, Invariant: 2, Match: "changes not attempted",
-		Summary: "a failure of one group or change (a 403 on a group or on links) stops the whole run, so the cuts after it are not made and the report names only the first failure"},
 	{Issue: 28, Invariant: 2, Match: "says nothing of it",
 		Summary: "after a lost or restored Store, links the reconciler made are orphans: Verify does not adopt them, so they keep opening the door after the booking ends, moves or is cancelled"},
 	{Issue: 28, Invariant: 3, Match: "second email",

@@ -50,11 +50,30 @@ type observer struct {
 	links map[int64]held
 }
 
+// emailOf returns the email of a user, reading the users again for one
+// created since the last read.
 func (o *observer) emailOf(userID int64) string {
+	if _, ok := o.users[userID]; !ok && userID != 0 {
+		_ = o.readUsers(context.Background())
+	}
 	if e, ok := o.users[userID]; ok {
 		return e
 	}
 	return "user-" + strconv.FormatInt(userID, 10)
+}
+
+// readUsers reads the organization's users.
+func (o *observer) readUsers(ctx context.Context) error {
+	users, err := kisiglue.All(ctx, kisiglue.Users(ctx, o.c, kisi.UserListOptions{}))
+	if err != nil {
+		return fmt.Errorf("opsim: observer: users: %w", err)
+	}
+	o.users, o.byMail = make(map[int64]string, len(users)), make(map[string]int64, len(users))
+	for _, u := range users {
+		e := strings.ToLower(u.Email)
+		o.users[u.ID], o.byMail[e] = e, u.ID
+	}
+	return nil
 }
 
 func (o *observer) userID(email string) int64 { return o.byMail[strings.ToLower(email)] }
@@ -79,14 +98,8 @@ func (o *observer) refresh(ctx context.Context) error {
 	if o.links == nil {
 		o.links, o.objects = map[int64]held{}, map[int64]int64{}
 	}
-	users, err := kisiglue.All(ctx, kisiglue.Users(ctx, o.c, kisi.UserListOptions{}))
-	if err != nil {
-		return fmt.Errorf("opsim: observer: users: %w", err)
-	}
-	o.users, o.byMail = make(map[int64]string, len(users)), make(map[string]int64, len(users))
-	for _, u := range users {
-		e := strings.ToLower(u.Email)
-		o.users[u.ID], o.byMail[e] = e, u.ID
+	if err := o.readUsers(ctx); err != nil {
+		return err
 	}
 	o.holds = map[pair][]held{}
 	for g := range o.groups {

@@ -1,0 +1,147 @@
+package access_test
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/kisi/kisitest"
+	"github.com/kisisync/kisisync/mapping"
+)
+
+// forbidGroup makes the fake answer 403 to every role create in group g,
+// as Kisi does for a key whose user has no rights on the group's place. It
+// returns a counter of the requests refused.
+func forbidGroup(e *rig, g int64) *atomic.Int32 {
+	var refused atomic.Int32
+	id := `"applies_to_id":` + strconv.FormatInt(g, 10) + ","
+	e.srv.Intercept(func(r *http.Request) kisitest.Fault {
+		if r.Method != http.MethodPost || r.URL.Path != "/role_assignments" {
+			return kisitest.Fault{}
+		}
+		if body, _ := io.ReadAll(r.Body); strings.Contains(string(body), id) {
+			refused.Add(1)
+			return kisitest.Fault{Status: http.StatusForbidden}
+		}
+		return kisitest.Fault{}
+	})
+	return &refused
+}
+
+// TestForbiddenGroupParksOnlyThatGroup: Kisi refuses the key on the room's
+// group (403). The run parks the room's changes with back-off and goes on:
+// the plan members are granted and a cancelled member revoked in the same
+// run, and the next runs send the room nothing until the back-off ends.
+func TestForbiddenGroupParksOnlyThatGroup(t *testing.T) {
+	t.Parallel()
+	e := newRig(t, rigConfig{})
+	s := baseSnapshot()
+	s.Plans = []access.Plan{{ID: "p-bob", PlanID: "pro", MemberID: "bob", Start: cest("09:00"), Status: access.PlanActive}}
+	e.sync(s)
+
+	refused := forbidGroup(e, e.room)
+	s.Bookings = []access.Booking{bookingOf("bk1", "alice", "room1", "14:00", "15:00")}
+	s.Plans = append(s.Plans, access.Plan{ID: "p-alice", PlanID: "pro", MemberID: "alice", Start: cest("09:00"), Status: access.PlanActive})
+	s.Plans[0].Status = access.PlanCancelled
+	e.srv.ResetRequests()
+	rep, err := e.r.Sync(t.Context(), s)
+	var sys *access.SystemicError
+	require.False(t, errors.As(err, &sys), "one group's 403 does not stop the run: %v", err)
+	require.Equal(t, 1, rep.Created, "alice's plan granted")
+	require.Equal(t, 1, rep.Deleted, "bob's cancelled plan revoked")
+	require.Len(t, rep.Parked, 1)
+	require.Equal(t, access.FailureForbidden, rep.Parked[0].Class)
+	require.Equal(t, e.room, rep.Parked[0].GroupID)
+	require.Contains(t, rep.Parked[0].Reason, "403")
+	require.Equal(t, int32(1), refused.Load(), "one attempt on the room")
+	requireTime(t, e.clock.Now().Add(time.Minute), rep.NextRun)
+
+	// Within the back-off the room is not asked again.
+	e.clock.Advance(30 * time.Second)
+	e.srv.ResetRequests()
+	rep = e.sync(s)
+	require.Empty(t, e.writes(), "nothing sent while the room's back-off runs")
+	require.Len(t, rep.Parked, 1)
+
+	// After it, one attempt; refused again, the back-off doubles.
+	e.clock.Advance(time.Minute)
+	e.srv.ResetRequests()
+	rep, _ = e.r.Sync(t.Context(), s)
+	require.Equal(t, []string{"POST /role_assignments"}, e.writes())
+	requireTime(t, e.clock.Now().Add(2*time.Minute), rep.NextRun)
+
+	// Rights given back: the room's grant is made and its park dropped.
+	e.srv.Intercept(nil)
+	e.clock.Advance(2 * time.Minute)
+	rep = e.sync(s)
+	require.Equal(t, 1, rep.Created)
+	require.Empty(t, rep.Parked)
+}
+
+// TestFailingNotifierNeverStopsTheRun: the host's mailer is down. Every
+// link is still created in Kisi, the failures are the host's (not Kisi's),
+// the run is not stopped, and the notifications wait for their back-off.
+func TestFailingNotifierNeverStopsTheRun(t *testing.T) {
+	t.Parallel()
+	notes := &recordingNotifier{fail: 1000}
+	e := newRig(t, rigConfig{dropIn: mapping.DropIn{Link: true}, opts: []access.Option{access.WithNotifier(notes)}})
+	s := baseSnapshot()
+	for _, g := range []string{"g1", "g2", "g3", "g4", "g5"} {
+		s.Bookings = append(s.Bookings, access.Booking{ID: "bk-" + g, ResourceID: "room1",
+			Guest: &access.Guest{Name: g, Email: g + "@example.com"}, Start: cest("17:00"), End: cest("18:00")})
+	}
+	s.Bookings = append(s.Bookings, bookingOf("bk-alice", "alice", "room1", "14:00", "15:00"))
+	rep, err := e.r.Sync(t.Context(), s)
+	var sys *access.SystemicError
+	require.False(t, errors.As(err, &sys), "a failing mailer does not stop the run: %v", err)
+	require.Equal(t, 6, rep.Created, "five links and alice's grant")
+	require.Len(t, rep.Failures, 5)
+	for _, f := range rep.Failures {
+		require.Equal(t, access.FailureHost, f.Class)
+	}
+	requireTime(t, e.clock.Now().Add(time.Minute), rep.NextRun)
+}
+
+// TestFailingKeyBacksOffAcrossProcesses: Kisi answers 503 to every role
+// delete for hours. Two reconcilers on one Store (two processes) take turns
+// at NextRun: the failing revocation is tried after 1, 2, 4 … minutes and
+// then hourly — the back-off lives in the Store, not in one process.
+func TestFailingKeyBacksOffAcrossProcesses(t *testing.T) {
+	t.Parallel()
+	e := newRig(t, rigConfig{})
+	procs := []*access.Reconciler{e.r, e.reconcilerWith(e.client, access.WithHolder("second"))}
+	s := baseSnapshot()
+	s.Plans = []access.Plan{{ID: "p1", PlanID: "pro", MemberID: "alice", Start: cest("09:00"), Status: access.PlanActive}}
+	e.sync(s)
+	e.srv.Intercept(func(r *http.Request) kisitest.Fault {
+		if r.Method == http.MethodDelete {
+			return kisitest.Fault{Status: http.StatusServiceUnavailable}
+		}
+		return kisitest.Fault{}
+	})
+	s.Plans[0].Status = access.PlanCancelled
+	start := e.clock.Now()
+	var tried []time.Duration // when a run sent the delete, after the start
+	for i := 0; e.clock.Now().Before(start.Add(6 * time.Hour)); i++ {
+		e.srv.ResetRequests()
+		rep, _ := procs[i%2].Sync(t.Context(), s)
+		if e.srv.Count(http.MethodDelete, "/role_assignments") > 0 {
+			tried = append(tried, e.clock.Now().Sub(start).Round(time.Minute))
+		}
+		require.True(t, rep.NextRun.After(e.clock.Now()), "NextRun %v ahead", rep.NextRun)
+		e.clock.Advance(rep.NextRun.Sub(e.clock.Now()))
+	}
+	want := []time.Duration{0, 1, 3, 7, 15, 31, 63, 123, 183, 243, 303}
+	for i := range want {
+		want[i] *= time.Minute
+	}
+	require.Equal(t, want, tried, "tried after 1, 2, 4 … minutes, then hourly")
+}
