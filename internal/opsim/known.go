@@ -33,7 +33,7 @@ var Known = []Defect{
 	{Issue: 28, Invariant: 3, Match: "second email",
 		Summary: "a guest gets a second link and email for one booking: after a lost or restored Store, or after a broken export deleted the link"},
 	{Issue: 25, Invariant: 3, Match: "failed in every run",
-		Summary: "a failing key or a failing organization is retried every minute (NextRun stays at the retry delay with fewer than three failures; refused and conflicting creates are not parked), or by every run the host wakes"},
+		Summary: "a create whose every attempt ends in a 5xx (an outcome Kisi leaves unknown) is not parked: it is looked up and sent again at the organization's back-off and by every run the host wakes, up to once a minute"},
 	{Issue: 28, Invariant: 3, Match: "before it started",
 		Summary: "with Kisi's email-link quota full, a run reports a NextRun in the past (the retry time of a parked link), so a host that runs at NextRun runs without pause"},
 	{Issue: 27, Invariant: 4, Match: "which a record explains",
@@ -41,7 +41,7 @@ var Known = []Defect{
 	{Issue: 27, Invariant: 4, Match: "a broken export",
 		Summary: "the revoke guard lets a broken export cut access in force: records rejected (a duplicated booking, a missing location) or every open plan ended at once, judged on the share of all managed access rather than per location and source kind"},
 	{Issue: 25, Invariant: 5, Match: "the report says nothing",
-		Summary: "access wanted and not in Kisi with nothing in the report: a change waiting for its back-off, an intent left unresolved, a role deleted by a stalled process"},
+		Summary: "access wanted and not in Kisi with nothing in the report that names it: an intent left unresolved (counted, not named), a change whose earlier failure is not carried into later reports, a role deleted by a stalled process"},
 }
 
 // knownDefect returns the known defect v is an instance of, or nil.
