@@ -12,42 +12,15 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jonboulle/clockwork"
-
+	"github.com/kisisync/kisisync/internal/simclock"
 	"github.com/kisisync/kisisync/kisi"
 	"github.com/kisisync/kisisync/schedule"
 )
 
-// simClock is a clockwork fake clock that moves itself: every wait (a timer, Sleep, After)
-// advances it by the wait at once. Everything in a simulation runs one request at a time, so
-// this is a discrete-event clock: the rate limiter, backoff and the server's token bucket all
-// see time pass exactly as it would, without any real waiting.
-type simClock struct {
-	*clockwork.FakeClock
-}
+// simClock is the simulations' discrete-event clock (see simclock.Clock).
+type simClock = simclock.Clock
 
-func newSimClock(t time.Time) *simClock { return &simClock{FakeClock: clockwork.NewFakeClockAt(t)} }
-
-func (c *simClock) NewTimer(d time.Duration) clockwork.Timer {
-	t := c.FakeClock.NewTimer(d)
-	c.FakeClock.Advance(max(d, 0))
-	return t
-}
-
-func (c *simClock) After(d time.Duration) <-chan time.Time {
-	ch := c.FakeClock.After(d)
-	c.FakeClock.Advance(max(d, 0))
-	return ch
-}
-
-func (c *simClock) Sleep(d time.Duration) { c.FakeClock.Advance(max(d, 0)) }
-
-// AdvanceTo moves the clock forward to t; a t in the past changes nothing.
-func (c *simClock) AdvanceTo(t time.Time) {
-	if d := t.Sub(c.Now()); d > 0 {
-		c.Advance(d)
-	}
-}
+func newSimClock(t time.Time) *simClock { return simclock.New(t) }
 
 // sent is one attempt seen on the wire.
 type sent struct {

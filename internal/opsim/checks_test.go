@@ -7,9 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jonboulle/clockwork"
-
 	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/internal/simclock"
 	"github.com/kisisync/kisisync/kisi"
 )
 
@@ -134,7 +133,7 @@ func TestStormCheck(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			w := &world{h: History{Seed: 1, Start: t0}, clock: &simClock{clockwork.NewFakeClockAt(t0)}}
+			w := &world{h: History{Seed: 1, Start: t0}, clock: simclock.New(t0)}
 			w.chk.init(w)
 			for at := t0; at.Before(t0.Add(6 * time.Hour)); at = at.Add(tc.every) {
 				w.log = append(w.log, sent{at: at, method: http.MethodPost, key: "grant m01@example.com/1", status: 503})

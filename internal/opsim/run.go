@@ -9,10 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jonboulle/clockwork"
-
 	"github.com/kisisync/kisisync/access"
 	"github.com/kisisync/kisisync/access/state"
+	"github.com/kisisync/kisisync/internal/simclock"
 	"github.com/kisisync/kisisync/kisi"
 	"github.com/kisisync/kisisync/kisi/kisitest"
 )
@@ -89,7 +88,7 @@ type world struct {
 	opts Options
 	ctx  context.Context
 
-	clock     *simClock
+	clock     *simclock.Clock
 	rng       *rand.Rand // Kisi's random errors
 	srv       *kisitest.Server
 	groups    map[string]int64
@@ -127,7 +126,7 @@ func Run(ctx context.Context, h History, o Options) (Result, error) {
 	if o.Processes <= 0 {
 		o.Processes = 2
 	}
-	w := &world{h: h, opts: o, ctx: ctx, clock: &simClock{clockwork.NewFakeClockAt(h.Start.Add(-time.Minute))},
+	w := &world{h: h, opts: o, ctx: ctx, clock: simclock.New(h.Start.Add(-time.Minute)),
 		truth: newTruth(h.Start), deletedGroups: map[int64]bool{}, handRoles: map[int64]bool{}, deletedUsers: map[string]bool{}}
 	w.rng = rand.New(rand.NewPCG(uint64(h.Seed), 0x6f7073696d))
 	w.store.cur = o.NewStore()
@@ -227,7 +226,7 @@ func (w *world) loop() {
 	verifyAt, backupAt := w.h.Start.Add(verifyEvery), w.h.Start
 	var approveAt time.Time
 	i := 0
-	w.clock.advanceTo(w.h.Start)
+	w.clock.AdvanceTo(w.h.Start)
 	for !w.stopped() {
 		t := earliest(next, verifyAt, backupAt, w.chk.nextSample, end, approveAt)
 		if i < len(w.h.Events) {
@@ -236,7 +235,7 @@ func (w *world) loop() {
 		if !t.Before(end) {
 			break
 		}
-		w.clock.advanceTo(t)
+		w.clock.AdvanceTo(t)
 		now := w.clock.Now()
 		wake := false
 		for ; i < len(w.h.Events) && !w.h.Start.Add(time.Duration(w.h.Events[i].At)).After(now); i++ {

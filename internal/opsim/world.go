@@ -13,8 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jonboulle/clockwork"
-
 	"github.com/kisisync/kisisync/access"
 	"github.com/kisisync/kisisync/access/state"
 	"github.com/kisisync/kisisync/kisi"
@@ -38,33 +36,6 @@ const (
 // errCrashed is what a crashed process's requests and Store calls fail
 // with: nothing it does after the crash has any effect.
 var errCrashed = errors.New("opsim: the process crashed")
-
-// simClock is a fake clock that moves itself: every wait (a timer, Sleep,
-// After) advances it by the wait at once. Everything in a world runs one
-// request at a time, so it is a discrete-event clock: rate limiters,
-// back-off and the fake's token buckets see time pass as it would, without
-// real waiting.
-type simClock struct{ *clockwork.FakeClock }
-
-func (c *simClock) NewTimer(d time.Duration) clockwork.Timer {
-	t := c.FakeClock.NewTimer(d)
-	c.FakeClock.Advance(max(d, 0))
-	return t
-}
-
-func (c *simClock) After(d time.Duration) <-chan time.Time {
-	ch := c.FakeClock.After(d)
-	c.FakeClock.Advance(max(d, 0))
-	return ch
-}
-
-func (c *simClock) Sleep(d time.Duration) { c.FakeClock.Advance(max(d, 0)) }
-
-func (c *simClock) advanceTo(t time.Time) {
-	if d := t.Sub(c.Now()); d > 0 {
-		c.Advance(d)
-	}
-}
 
 // process is one host process: a Reconciler with its own lease holder,
 // client and view of the shared Store. A crash ends its life; the host then
@@ -154,6 +125,31 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
+// createBody is what the checks and Kisi's simulated behaviours read of
+// the body of a create request.
+type createBody struct {
+	RA struct {
+		AppliesToID int64 `json:"applies_to_id"`
+		AssigneeID  int64 `json:"assignee_id"`
+	} `json:"role_assignment"`
+	Link struct {
+		GroupID int64   `json:"group_id"`
+		Email   *string `json:"email"`
+		Name    string  `json:"name"`
+	} `json:"group_link"`
+	User struct {
+		Email string `json:"email"`
+	} `json:"user"`
+}
+
+// parseCreate reads a create request's body; anything else reads as
+// empty.
+func parseCreate(body []byte) createBody {
+	var v createBody
+	_ = json.Unmarshal(body, &v)
+	return v
+}
+
 // writeKey names what a write request is about, so that the checks can
 // follow each failing key: a user, a (user, group), a link, an object.
 func writeKey(req *http.Request, body []byte, o *observer) string {
@@ -162,21 +158,7 @@ func writeKey(req *http.Request, body []byte, o *observer) string {
 	case http.MethodGet:
 		return ""
 	case http.MethodPost:
-		var v struct {
-			RA struct {
-				AppliesToID int64 `json:"applies_to_id"`
-				AssigneeID  int64 `json:"assignee_id"`
-			} `json:"role_assignment"`
-			Link struct {
-				GroupID int64   `json:"group_id"`
-				Email   *string `json:"email"`
-				Name    string  `json:"name"`
-			} `json:"group_link"`
-			User struct {
-				Email string `json:"email"`
-			} `json:"user"`
-		}
-		_ = json.Unmarshal(body, &v)
+		v := parseCreate(body)
 		switch path {
 		case "/role_assignments":
 			return fmt.Sprintf("grant %s/%d", o.emailOf(v.RA.AssigneeID), v.RA.AppliesToID)
@@ -342,18 +324,10 @@ func (w *world) intercept(r *http.Request) kisitest.Fault {
 		return kisitest.Fault{}
 	}
 	now := w.clock.Now()
-	var body struct {
-		RA struct {
-			AppliesToID int64 `json:"applies_to_id"`
-			AssigneeID  int64 `json:"assignee_id"`
-		} `json:"role_assignment"`
-		Link struct {
-			GroupID int64 `json:"group_id"`
-		} `json:"group_link"`
-	}
+	var body createBody
 	if r.Body != nil {
 		b, _ := io.ReadAll(r.Body)
-		_ = json.Unmarshal(b, &body)
+		body = parseCreate(b)
 	}
 	for _, e := range w.active(KindKisi, now) {
 		switch e.Target {
@@ -395,25 +369,21 @@ func (w *world) intercept(r *http.Request) kisitest.Fault {
 }
 
 // touchesGroup reports whether r reads or writes the roles or links of
-// group g.
+// group g (the group a create names, or the group of the object a delete
+// or PATCH names).
 func (w *world) touchesGroup(r *http.Request, g, raGroup, linkGroup int64) bool {
-	q := r.URL.Query()
-	gs := strconv.FormatInt(g, 10)
-	switch {
-	case strings.HasPrefix(r.URL.Path, "/role_assignments"):
-		if r.Method == http.MethodGet {
-			return q.Get("applies_to_id") == gs
+	for _, c := range []struct {
+		prefix, filter string
+		created        int64
+	}{{"/role_assignments", "applies_to_id", raGroup}, {"/group_links", "group_id", linkGroup}} {
+		if !strings.HasPrefix(r.URL.Path, c.prefix) {
+			continue
 		}
-		if r.Method == http.MethodPost {
-			return raGroup == g
-		}
-		return w.obs.groupOfObject(r.URL.Path) == g
-	case strings.HasPrefix(r.URL.Path, "/group_links"):
-		if r.Method == http.MethodGet {
-			return q.Get("group_id") == gs
-		}
-		if r.Method == http.MethodPost {
-			return linkGroup == g
+		switch r.Method {
+		case http.MethodGet:
+			return r.URL.Query().Get(c.filter) == strconv.FormatInt(g, 10)
+		case http.MethodPost:
+			return c.created == g
 		}
 		return w.obs.groupOfObject(r.URL.Path) == g
 	}
