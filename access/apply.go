@@ -1,6 +1,7 @@
 package access
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -203,7 +204,7 @@ func (r *Reconciler) apply(ctx context.Context, c *Changes, recs []state.Record)
 			rep.Held = append(rep.Held, ch)
 			continue
 		}
-		if ru.forbiddenNow(ch) || ru.backingOff(ch) {
+		if ru.waiting(ch) {
 			continue
 		}
 		if stop = ru.step(ctx, ch); stop != nil {
@@ -280,8 +281,7 @@ func (ru *run) step(ctx context.Context, ch Change) *SystemicError {
 	case class == FailureForbidden:
 		err = ru.forbid(ctx, ch, err)
 	case class == FailureTransient && !ru.lockout:
-		// Kisi failing this change: it backs off like any failing key (a
-		// create of unknown outcome is looked up first all the same).
+		// Kisi failing this change: it backs off like any failing key.
 		err = ru.park(ctx, ch, FailureTransient, err)
 	}
 	ru.rep.Failures = append(ru.rep.Failures, Failure{Action: ch.Action, Object: ch.Object, Key: ch.Key, Email: ch.Email,
@@ -758,21 +758,21 @@ func (ru *run) roleMissing(ctx context.Context, ch Change, intent, user state.Re
 	return &errRetry{fmt.Errorf("user %s was deleted in Kisi: %w", ch.Email, cause)}
 }
 
-// park holds ch back with back-off after Kisi refused it.
+// park holds ch back with back-off after Kisi refused or failed it.
 func (ru *run) park(ctx context.Context, ch Change, class FailureClass, cause error) error {
-	key := parkKey(ch.Key)
-	prev := ru.recs[key]
-	n := prev.Attempts + 1
-	now := ru.r.o.clock.Now()
-	window := ch.Window
-	if window == nil {
-		window = ch.Old // a delete
-	}
-	rec := state.Record{Key: key, Kind: state.KindPark, Email: ch.Email, GroupID: ch.GroupID,
-		Class: class, Reason: cause.Error(), Attempts: n, RetryAt: now.Add(ru.r.o.backoff(n))}
-	if window != nil {
+	rec := state.Record{Key: parkKey(ch.Key), Kind: state.KindPark, Email: ch.Email, GroupID: ch.GroupID,
+		Class: class, Reason: cause.Error()}
+	if window := cmp.Or(ch.Window, ch.Old); window != nil { // Old: a delete
 		rec.Window = *window
 	}
+	return ru.backOff(ctx, ch, rec, cause)
+}
+
+// backOff stores the park record rec of ch, one failure later than the
+// record it replaces, and reports ch parked until its retry.
+func (ru *run) backOff(ctx context.Context, ch Change, rec state.Record, cause error) error {
+	rec.Attempts = ru.recs[rec.Key].Attempts + 1
+	rec.RetryAt = ru.r.o.clock.Now().Add(ru.r.o.backoff(rec.Attempts))
 	if err := ru.put(ctx, rec); err != nil {
 		return errors.Join(cause, err)
 	}
@@ -812,44 +812,34 @@ func (ru *run) parkGroup(ctx context.Context, groupID int64, cause error) error 
 	return fmt.Errorf("%w (group %d): %w", errGroupMissing, groupID, cause)
 }
 
-// forbiddenNow reports whether ch writes to a group whose park for a 403
-// still runs; such a change is reported parked and sends no request.
-func (ru *run) forbiddenNow(ch Change) bool {
-	if ch.Object != ObjectGrant && ch.Object != ObjectLink {
-		return false
+// waiting reports whether ch waits for a back-off: the roles or links of
+// its group after a 403, or its own key after a server error (for a delete
+// or replacement; a create that failed is held back when planned). Such a
+// change is reported parked and sends no request.
+func (ru *run) waiting(ch Change) bool {
+	var keys []string
+	if ch.Object == ObjectGrant || ch.Object == ObjectLink {
+		keys = append(keys, forbiddenKey(ch.GroupID, ch.Object))
 	}
-	rec, ok := ru.recs[forbiddenKey(ch.GroupID, ch.Object)]
-	if !ok || !ru.r.o.clock.Now().Before(rec.RetryAt) {
-		return false
+	if ch.Action == ActionDelete || ch.Action == ActionReplace {
+		keys = append(keys, parkKey(ch.Key))
 	}
-	ru.rep.Parked = append(ru.rep.Parked, parkedOf(ch.Object, ch.Key, rec))
-	ru.rep.NextRun = earliest(ru.rep.NextRun, rec.RetryAt)
-	return true
-}
-
-// backingOff reports whether ch is a delete or replacement that failed
-// with a server error and waits for its back-off (a create in that case is
-// held back when planned); it is reported parked and sends no request.
-func (ru *run) backingOff(ch Change) bool {
-	if ch.Action != ActionDelete && ch.Action != ActionReplace {
-		return false
+	now := ru.r.o.clock.Now()
+	for _, key := range keys {
+		rec, ok := ru.recs[key]
+		if ok && (rec.Class == FailureForbidden || rec.Class == FailureTransient) && now.Before(rec.RetryAt) {
+			ru.rep.Parked = append(ru.rep.Parked, parkedOf(ch.Object, ch.Key, rec))
+			ru.rep.NextRun = earliest(ru.rep.NextRun, rec.RetryAt)
+			return true
+		}
 	}
-	rec, ok := ru.recs[parkKey(ch.Key)]
-	if !ok || rec.Class != FailureTransient || !ru.r.o.clock.Now().Before(rec.RetryAt) {
-		return false
-	}
-	ru.rep.Parked = append(ru.rep.Parked, parkedOf(ch.Object, ch.Key, rec))
-	ru.rep.NextRun = earliest(ru.rep.NextRun, rec.RetryAt)
-	return true
+	return false
 }
 
 // forbid parks the roles or links (as ch) of the group of ch after Kisi
 // refused the API key on them (403): the group's other changes of that kind
 // wait, with back-off, while the run goes on.
 func (ru *run) forbid(ctx context.Context, ch Change, cause error) error {
-	key := forbiddenKey(ch.GroupID, ch.Object)
-	n := ru.recs[key].Attempts + 1
-	now := ru.r.o.clock.Now()
 	what := "roles"
 	if ch.Object == ObjectLink {
 		what = "links"
@@ -858,15 +848,10 @@ func (ru *run) forbid(ctx context.Context, ch Change, cause error) error {
 	if name == "" {
 		name = fmt.Sprintf("group %d", ch.GroupID)
 	}
-	rec := state.Record{Key: key, Kind: state.KindPark, GroupID: ch.GroupID, Class: FailureForbidden, Attempts: n,
-		RetryAt: now.Add(ru.r.o.backoff(n)),
-		Reason:  fmt.Sprintf("the API key may not change the %s of %s in Kisi (403): give its user rights on the place", what, name)}
-	if err := ru.put(ctx, rec); err != nil {
-		return errors.Join(cause, err)
-	}
-	ru.rep.Parked = append(ru.rep.Parked, parkedOf(ch.Object, ch.Key, rec))
-	ru.rep.NextRun = earliest(ru.rep.NextRun, rec.RetryAt)
-	return cause
+	rec := state.Record{Key: forbiddenKey(ch.GroupID, ch.Object), Kind: state.KindPark, GroupID: ch.GroupID,
+		Class:  FailureForbidden,
+		Reason: fmt.Sprintf("the API key may not change the %s of %s in Kisi (403): give its user rights on the place", what, name)}
+	return ru.backOff(ctx, ch, rec, cause)
 }
 
 // allowed drops the 403 park of the group of ch (for its kind of object)

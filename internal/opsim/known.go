@@ -37,7 +37,7 @@ var Known = []Defect{
 	{Issue: 28, Invariant: 3, Match: "before it started",
 		Summary: "with Kisi's email-link quota full, a run reports a NextRun in the past (the retry time of a parked link), so a host that runs at NextRun runs without pause"},
 	{Issue: 27, Invariant: 4, Match: "which a record explains",
-		Summary: "the revoke guard holds routine cuts that a record explains (a team plan cancelled with its status) because it counts them as vanished sources"},
+		Summary: "the revoke guard holds cuts whose record says so (a plan or team plan cancelled with its status), judging them like an End moved without a status: above half of the managed access, or counted among the vanished sources"},
 	{Issue: 27, Invariant: 4, Match: "a broken export",
 		Summary: "the revoke guard lets a broken export cut access in force: records rejected (a duplicated booking, a missing location) or every open plan ended at once, judged on the share of all managed access rather than per location and source kind"},
 	{Issue: 25, Invariant: 5, Match: "the report says nothing",
