@@ -76,8 +76,10 @@ func (h holding) renewAt(key string, end time.Time) time.Time {
 	}
 	sum := fnv64a(key)
 	n := nights[sum%uint64(len(nights))]
-	offset := time.Duration(sum>>16%uint64(n.End.Sub(n.Start)/time.Minute)) * time.Minute
-	return n.Start.Add(offset)
+	// A night clipped to under a minute (the renewal span starting at
+	// 04:59:30) offers only its start.
+	minutes := max(uint64(n.End.Sub(n.Start)/time.Minute), 1)
+	return n.Start.Add(time.Duration(sum>>16%minutes) * time.Minute)
 }
 
 // nightsMemo keeps the night hours of the last window end renewAt was
