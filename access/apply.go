@@ -752,10 +752,26 @@ func (ru *run) roleMissing(ctx context.Context, ch Change, intent, user state.Re
 		return errors.Join(cause, fmt.Errorf("look up group %d: %w", ch.GroupID, err))
 	}
 	user.KisiID = 0 // gone from Kisi: ensureUser finds or creates it again
+	if !ru.r.o.recreateUsers {
+		user.State = state.StateGone // respected until a user with the email exists again
+	}
 	if err := ru.put(ctx, user); err != nil {
 		return err
 	}
+	if !ru.r.o.recreateUsers {
+		return ru.userDeleted(ctx, ch, cause)
+	}
 	return &errRetry{fmt.Errorf("user %s was deleted in Kisi: %w", ch.Email, cause)}
+}
+
+// userDeleted parks ch, whose member's Kisi user was deleted by hand (as
+// Kisi's answer seen says, if any).
+func (ru *run) userDeleted(ctx context.Context, ch Change, seen error) error {
+	err := fmt.Errorf("%w: %s; create a user with this email in Kisi to give the member access again", errUserDeleted, ch.Email)
+	if seen != nil {
+		err = fmt.Errorf("%w (%w)", err, seen)
+	}
+	return ru.park(ctx, ch, FailureUserDeleted, err)
 }
 
 // park holds ch back with back-off after Kisi refused or failed it.
@@ -887,6 +903,17 @@ func (ru *run) ensureUser(ctx context.Context, ch Change) (state.Record, error) 
 	invited := had && prev.Invited
 	if u, ok := ru.known[ch.Email]; ok {
 		return ru.foundUser(ctx, ch, u, invited)
+	}
+	if had && prev.State == state.StateGone && !ru.r.o.recreateUsers {
+		// Deleted by hand: only a user someone created again counts.
+		found, err := ru.findUser(ctx, ch.Email)
+		switch {
+		case err != nil:
+			return state.Record{}, fmt.Errorf("find user: %w", err)
+		case found == nil:
+			return state.Record{}, ru.userDeleted(ctx, ch, nil)
+		}
+		return ru.foundUser(ctx, ch, found, invited)
 	}
 	req := &kisi.UserCreateRequest{Email: ch.Email, Name: ch.Name, Metadata: map[string]any{MetadataKey: MetadataValue}}
 	if ch.Managed {

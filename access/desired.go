@@ -355,7 +355,7 @@ func (e *engine) add(members []int32, groups []int64, iv schedule.Interval, kind
 	ss, sn := iv.Start.Unix(), int32(iv.Start.Nanosecond())
 	es, en := iv.End.Unix(), int32(iv.End.Nanosecond())
 	for _, c := range members {
-		if e.only >= 0 && c != e.only {
+		if e.only >= 0 && c != e.only || e.ix.suspended[c] {
 			continue
 		}
 		for _, g := range groups {

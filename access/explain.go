@@ -30,11 +30,13 @@ type Explanation struct {
 	// At is the instant explained, as given.
 	At time.Time `json:"at"`
 	// Problem is set when the member can get no access at all: member
-	// unknown, email invalid, nothing held, or nothing mapped to a group.
+	// unknown, email invalid, suspended, nothing held, or nothing mapped
+	// to a group.
 	// Empty otherwise, even when no group gives access at At.
 	Problem string `json:"problem,omitempty"`
 	// ProblemCode is the code of Problem: [reason.MemberUnknown],
-	// [reason.EmailInvalid], [reason.NothingHeld] or [reason.NothingMapped];
+	// [reason.EmailInvalid], [reason.MemberSuspended], [reason.NothingHeld]
+	// or [reason.NothingMapped];
 	// empty with Problem.
 	ProblemCode reason.Code `json:"problem_code,omitempty"`
 	// Notes are further facts, e.g. another member sharing the email;
@@ -188,6 +190,9 @@ func Explain(s Snapshot, m mapping.Mapping, p Policy, memberID string, at time.T
 	}
 	x.groups(srcs, grants, at, p)
 	switch {
+	case e.ix.suspended[c]:
+		x.ProblemCode = reason.MemberSuspended
+		x.Problem = fmt.Sprintf("Member %s is suspended by the platform: their plans and bookings are kept, but they grant no access until the suspension is lifted there.", x.MemberID)
 	case len(srcs) == 0:
 		x.ProblemCode = reason.NothingHeld
 		x.Problem = "The member has no plan, allowance, booking, assignment or check-in, so nothing gives access and the Kisi app shows “No locks found”."

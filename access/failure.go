@@ -27,6 +27,11 @@ const (
 	// FailureMissing: the group of a change was deleted in Kisi. Its grants
 	// are parked until the mapping changes or Verify sees the group again.
 	FailureMissing FailureClass = "missing"
+	// FailureUserDeleted: the member's Kisi user was deleted by hand. The
+	// member's grants are parked, the user looked up again with back-off,
+	// until a user with the member's email exists again (see
+	// [WithRecreateDeletedUsers]).
+	FailureUserDeleted FailureClass = "user_deleted"
 	// FailureQuota: Kisi's email-link quota is full. Link creates are
 	// parked with back-off, the soonest bookings first when room frees up.
 	FailureQuota FailureClass = "quota"
@@ -69,6 +74,8 @@ func classify(err error) FailureClass {
 		return FailureSystemic
 	case errors.Is(err, errGroupMissing):
 		return FailureMissing
+	case errors.Is(err, errUserDeleted):
+		return FailureUserDeleted
 	case errors.Is(err, errQuota):
 		return FailureQuota
 	case errors.Is(err, kisi.ErrMaybeApplied):
@@ -100,6 +107,7 @@ func unreachable(err error) bool {
 var (
 	errGroupMissing = errors.New("the group was deleted in Kisi")
 	errQuota        = errors.New("the email-link quota of Kisi is full")
+	errUserDeleted  = errors.New("the member's Kisi user was deleted by hand")
 )
 
 // hostError is a failure of the host's Notifier.

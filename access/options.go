@@ -33,6 +33,7 @@ type options struct {
 	holder         string
 	approveAll     bool
 	exclusive      bool
+	recreateUsers  bool
 	groupNames     map[int64]string
 	progress       func(done, total int)
 }
@@ -258,6 +259,19 @@ func WithHolder(id string) Option {
 func WithExclusiveGroups() Option {
 	return func(o *options) error {
 		o.exclusive = true
+		return nil
+	}
+}
+
+// WithRecreateDeletedUsers makes the reconciler create a member's Kisi
+// user again when it finds it deleted in Kisi. By default a user deleted by
+// hand is respected: some platforms document deleting the Kisi user as the
+// way to remove access while keeping the plan. The member's grants are then
+// parked (class [FailureUserDeleted]), looked up again with back-off, and
+// resume once a user with the member's email exists in Kisi again.
+func WithRecreateDeletedUsers() Option {
+	return func(o *options) error {
+		o.recreateUsers = true
 		return nil
 	}
 }

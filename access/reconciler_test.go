@@ -583,9 +583,11 @@ func TestNewReconcilerErrors(t *testing.T) {
 	}
 }
 
+// TestUserDeletedInKisi: with WithRecreateDeletedUsers, a member's user
+// deleted in Kisi is created again.
 func TestUserDeletedInKisi(t *testing.T) {
 	t.Parallel()
-	e := newRig(t, rigConfig{})
+	e := newRig(t, rigConfig{opts: []access.Option{access.WithRecreateDeletedUsers()}})
 	ctx := t.Context()
 	s := baseSnapshot()
 	s.Bookings = []access.Booking{bookingOf("bk1", "alice", "room1", "14:00", "15:00")}

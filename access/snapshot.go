@@ -94,6 +94,11 @@ type Member struct {
 	// (no Kisi emails, confirmed at once). False: a regular user, who gets
 	// Kisi's invitation once, with the first grant.
 	Managed bool `json:"managed,omitempty"`
+	// Suspended removes the member's access while the platform keeps
+	// their plans and other records (unpaid invoices, a ban): they grant
+	// nothing until it is cleared. Members sharing an email are suspended
+	// with the first of them.
+	Suspended bool `json:"suspended,omitempty"`
 }
 
 // Team is a group of members sharing plans, allowances and assignments.

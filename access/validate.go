@@ -36,10 +36,13 @@ type index struct {
 	// member's (see [index.addGuest]); byEmail, sized for the members, is
 	// not grown by them.
 	guestByEmail map[string]int32
-	email        []string           // canonical index → normalized email ("" if not canonical)
-	rank         []int32            // canonical index → position in email order
-	byRank       []int32            // position in email order → canonical index
-	teams        map[string][]int32 // valid team → canonical members, deduplicated
+	email        []string // canonical index → normalized email ("" if not canonical)
+	// suspended holds the canonical identities of suspended members (nil
+	// when there are none): their records grant nothing.
+	suspended map[int32]bool
+	rank      []int32            // canonical index → position in email order
+	byRank    []int32            // position in email order → canonical index
+	teams     map[string][]int32 // valid team → canonical members, deduplicated
 	// guests are the drop-in guests whose email is no member's, by
 	// canonical index minus len(s.Members): their identities come after
 	// the members' (see [index.addGuest]).
@@ -360,6 +363,12 @@ func (ix *index) members() {
 		ix.byEmail[e] = int32(i)
 		ix.member[m.ID] = int32(i)
 		ix.email[i] = e
+		if m.Suspended {
+			if ix.suspended == nil {
+				ix.suspended = map[int32]bool{}
+			}
+			ix.suspended[int32(i)] = true
+		}
 	}
 }
 

@@ -60,6 +60,9 @@ const (
 	// EmailInvalid: the member's email is invalid, so the member is
 	// rejected (see access.ErrInvalidEmail).
 	EmailInvalid Code = "email_invalid"
+	// MemberSuspended: the platform suspended the member (Member.Suspended):
+	// their records grant nothing until it is cleared.
+	MemberSuspended Code = "member_suspended"
 	// NothingHeld: the member holds no plan, allowance, booking,
 	// assignment or check-in.
 	NothingHeld Code = "nothing_held"
