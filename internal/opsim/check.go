@@ -464,9 +464,12 @@ func (c *checker) afterRun(r run) {
 }
 
 // orgFault reports whether a fault of the whole organization (an outage,
-// throttling, random server errors) was active in [from, to].
+// throttling, random server errors, every create failing) was active in
+// [from, to]. During a create-only outage the reconciler may stop a run
+// whose writes all fail, and it keeps the old window of a replacement
+// rather than delete a role it cannot create again.
 func (c *checker) orgFault(from, to time.Time) bool {
-	for _, k := range []string{KisiOutage, KisiThrottle, KisiErrors} {
+	for _, k := range []string{KisiOutage, KisiThrottle, KisiErrors, KisiCreateOutage} {
 		if c.w.activeWithin(KindKisi, k, from, to) {
 			return true
 		}

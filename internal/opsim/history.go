@@ -75,6 +75,8 @@ const (
 	KindCheckIn      = "check-in"       // check-in ID of Member at location Target (N > 0: N members, IDs ID-1…ID-N)
 	KindCheckOut     = "check-out"      // check-in ID ends now
 	KindAutoCheckOut = "auto-check-out" // every open check-in ends now
+	KindSuspend      = "suspend"        // Member suspended by the platform (plans kept)
+	KindUnsuspend    = "unsuspend"      // Member's suspension lifted
 	KindBuffer       = "buffer"         // the organization's buffer becomes Offset before and after
 	KindMapping      = "mapping"        // the mapping changes: Target names the variant
 
@@ -346,6 +348,10 @@ func (g *gen) platform(at time.Duration) {
 	case w < 90:
 		e.Kind, e.Member, e.Target = KindAllowance, g.member(), "rooms"
 		e.Offset, e.Length = hours(-2, 24), hours(1, 72)
+	case w < 93:
+		e.Kind, e.Member = KindSuspend, g.member()
+	case w < 96:
+		e.Kind, e.Member = KindUnsuspend, g.member()
 	case w < 98:
 		e.Kind, e.Offset = KindBuffer, Dur(time.Duration(g.r.IntN(4))*10*time.Minute)
 	default:

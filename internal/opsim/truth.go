@@ -222,6 +222,13 @@ func (t *truth) apply(e Event, now time.Time) (platform bool, c cause) {
 			}
 		}
 		c = causeExplicit
+	case KindSuspend, KindUnsuspend:
+		for i := range s.Members {
+			if s.Members[i].ID == e.Member {
+				s.Members[i].Suspended = e.Kind == KindSuspend
+			}
+		}
+		c = causeExplicit
 	case KindBuffer:
 		t.buffer = schedule.Buffer{Before: time.Duration(e.Offset), After: time.Duration(e.Offset)}
 		c = causeChanged
