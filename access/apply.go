@@ -280,8 +280,10 @@ func (ru *run) step(ctx context.Context, ch Change) *SystemicError {
 	switch {
 	case class == FailureForbidden:
 		err = ru.forbid(ctx, ch, err)
-	case class == FailureTransient && !ru.lockout:
-		// Kisi failing this change: it backs off like any failing key.
+	case class == FailureTransient && ch.Action == ActionDelete:
+		// Kisi failing a revocation: it backs off like any failing key. (A
+		// replacement is not parked: its delete may have happened with the
+		// answer lost, leaving the member without a role until it is done.)
 		err = ru.park(ctx, ch, FailureTransient, err)
 	}
 	ru.rep.Failures = append(ru.rep.Failures, Failure{Action: ch.Action, Object: ch.Object, Key: ch.Key, Email: ch.Email,
@@ -829,15 +831,15 @@ func (ru *run) parkGroup(ctx context.Context, groupID int64, cause error) error 
 }
 
 // waiting reports whether ch waits for a back-off: the roles or links of
-// its group after a 403, or its own key after a server error (for a delete
-// or replacement; a create that failed is held back when planned). Such a
-// change is reported parked and sends no request.
+// its group after a 403, or its own key after a server error (for a
+// delete; a create that failed is held back when planned). Such a change
+// is reported parked and sends no request.
 func (ru *run) waiting(ch Change) bool {
 	var keys []string
 	if ch.Object == ObjectGrant || ch.Object == ObjectLink {
 		keys = append(keys, forbiddenKey(ch.GroupID, ch.Object))
 	}
-	if ch.Action == ActionDelete || ch.Action == ActionReplace {
+	if ch.Action == ActionDelete {
 		keys = append(keys, parkKey(ch.Key))
 	}
 	now := ru.r.o.clock.Now()

@@ -778,8 +778,8 @@ func parkRecords(c *Changes, in diffInput, want []wantEntry, store *[]Change) pa
 		case rec.Key == orgParkKey:
 			// Kept until a run of the organization succeeds.
 		case rec.Class == FailureTransient && isChange && held[key]:
-			// A failing delete or replacement backs off too (see
-			// run.backingOff): kept while its object is.
+			// A failing delete backs off too (see run.waiting): kept while
+			// its object is.
 		case rec.Class != FailureMissing && isChange && isWanted(want, key):
 			p.changes[key] = rec
 		default:
@@ -798,8 +798,9 @@ func isWanted(want []wantEntry, key string) bool {
 
 // hold takes out of creates those parked: in a group deleted in Kisi or
 // whose back-off after a 403 still runs, or whose key (user and group, or
-// link) failed with back-off still running — whatever the window asked for
-// now, since a rolling or moved window would otherwise escape the back-off.
+// link) failed with back-off still running — for the same window (a rolling
+// one by its start) or any window not yet in force; a window in force that
+// changed goes through, so that a member without a role gets one at once.
 func (p parks) hold(c *Changes, creates []Change, now time.Time) []Change {
 	out := creates[:0]
 	for _, ch := range creates {
@@ -812,7 +813,7 @@ func (p parks) hold(c *Changes, creates []Change, now time.Time) []Change {
 			c.retries = earliest(c.retries, rec.RetryAt)
 			continue
 		}
-		if rec, ok := p.changes[ch.Key]; ok && now.Before(rec.RetryAt) {
+		if rec, ok := p.changes[ch.Key]; ok && now.Before(rec.RetryAt) && (sameWanted(rec.Window, ch) || ch.Window.Start.After(now)) {
 			c.Parked = append(c.Parked, parkedOf(ch.Object, ch.Key, rec))
 			c.retries = earliest(c.retries, rec.RetryAt)
 			continue
@@ -820,6 +821,16 @@ func (p parks) hold(c *Changes, creates []Change, now time.Time) []Change {
 		out = append(out, ch)
 	}
 	return out
+}
+
+// sameWanted reports whether a parked change's window asks for the same
+// access as ch: the same window, or for a rolling window (whose end moves
+// with the clock) the same start.
+func sameWanted(parked schedule.Interval, ch Change) bool {
+	if ch.Rolling {
+		return kisiglue.SameInstant(parked.Start, ch.Window.Start)
+	}
+	return kisiglue.SameWindow(parked, *ch.Window)
 }
 
 // quota keeps Kisi's email-link quota for the soonest guests: once the
