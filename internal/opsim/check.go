@@ -486,28 +486,27 @@ func mentioned(rep *access.Report, p pair) bool {
 
 // mentionedStrictly is mentioned without the changes left unattempted.
 func mentionedStrictly(rep *access.Report, p pair) bool {
-	is := func(email string, group int64) bool {
-		return (strings.EqualFold(email, p.email) || email == "") && (group == p.group || group == 0)
+	type about struct {
+		email string
+		group int64
 	}
+	var named []about
 	for _, f := range rep.Failures {
-		if is(f.Email, f.GroupID) {
-			return true
-		}
+		named = append(named, about{f.Email, f.GroupID})
 	}
 	for _, pk := range rep.Parked {
-		if is(pk.Email, pk.GroupID) {
-			return true
-		}
+		named = append(named, about{pk.Email, pk.GroupID})
 	}
 	for _, cf := range rep.Conflicts {
-		if is(cf.Email, cf.GroupID) {
-			return true
-		}
+		named = append(named, about{cf.Email, cf.GroupID})
 	}
 	for _, h := range rep.Held {
-		if is(h.Email, h.GroupID) {
-			return true
-		}
+		named = append(named, about{h.Email, h.GroupID})
+	}
+	if slices.ContainsFunc(named, func(a about) bool {
+		return (a.email == "" || strings.EqualFold(a.email, p.email)) && (a.group == 0 || a.group == p.group)
+	}) {
+		return true
 	}
 	who := strings.TrimSuffix(strings.TrimPrefix(p.email, "guest-"), "@example.com")
 	who = strings.TrimSuffix(who, "@example.org")

@@ -1,10 +1,8 @@
 package opsim
 
 import (
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"time"
 )
@@ -145,28 +143,6 @@ type World struct {
 	Patch bool `json:"patch,omitempty"`
 	// Notifier makes the host send link emails itself.
 	Notifier bool `json:"notifier,omitempty"`
-}
-
-// Load reads a history saved as JSON.
-func Load(path string) (History, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return History{}, err
-	}
-	var h History
-	if err := json.Unmarshal(b, &h); err != nil {
-		return History{}, fmt.Errorf("opsim: %s: %w", path, err)
-	}
-	return h, nil
-}
-
-// Save writes h as indented JSON.
-func (h History) Save(path string) error {
-	b, err := json.MarshalIndent(h, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
 }
 
 // without returns h without the events in [i, j).
