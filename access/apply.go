@@ -14,6 +14,7 @@ import (
 	"github.com/kisisync/kisisync/access/state"
 	"github.com/kisisync/kisisync/internal/kisiglue"
 	"github.com/kisisync/kisisync/kisi"
+	"github.com/kisisync/kisisync/schedule"
 )
 
 // Report is the outcome of [Reconciler.Apply] or [Reconciler.Sync].
@@ -150,6 +151,10 @@ type run struct {
 	// not create its successor: the next run must come soon, back-off or
 	// not.
 	lockout bool
+	// creates is what the run knows of Kisi's role creates. A role in
+	// force is replaced by delete and create only while they work (or to
+	// find out, once): a failing create leaves its member without a role.
+	creates createHealth
 	// Verify only: the mapped groups, and the organization's users once
 	// listed.
 	mapped    map[int64]bool
@@ -158,6 +163,15 @@ type run struct {
 	// them (see prefetchUsers).
 	known map[string]*kisi.User
 }
+
+// createHealth is what a run knows of Kisi's role creates.
+type createHealth int
+
+const (
+	createsUntried createHealth = iota // none tried yet
+	createsWork                        // the last one succeeded
+	createsFail                        // the last one failed
+)
 
 func (r *Reconciler) newRun(recs []state.Record) *run {
 	ru := &run{r: r, rep: &Report{}, recs: make(map[string]state.Record, len(recs)),
@@ -442,31 +456,24 @@ func (ru *run) do(ctx context.Context, ch Change) error {
 		return nil
 	case ActionReplace:
 		if ch.Object == ObjectGrant {
-			done, err := ru.patch(ctx, ch)
-			if err != nil {
-				return err
-			}
-			if done {
-				ru.rep.Replaced++
-				return nil
-			}
+			return ru.replaceGrant(ctx, ch)
 		}
 		if err := ru.remove(ctx, ch); err != nil {
 			return err
 		}
 		if err := ru.create(ctx, ch); err != nil {
-			if ch.Object == ObjectGrant && !ch.Window.Start.After(ru.r.o.clock.Now()) {
-				ru.lockout = true // inside the window, without a role: retry soon
-			}
 			return err
 		}
 		ru.rep.Replaced++
 		return nil
 	case ActionCreate:
-		if err := ru.create(ctx, ch); err != nil {
-			return err
+		if rec, ok := ru.recs[ch.Key]; ok && rec.State == state.StateExposed {
+			if err := ru.create(ctx, ch); err != nil {
+				return ru.uncovered(ctx, ch, rec.Window, err)
+			}
+			return nil
 		}
-		return nil
+		return ru.create(ctx, ch)
 	}
 	return fmt.Errorf("unknown action %q", ch.Action)
 }
@@ -487,6 +494,80 @@ func (ru *run) create(ctx context.Context, ch Change) error {
 		return ru.createLink(ctx, ch)
 	}
 	return ru.createGrant(ctx, ch)
+}
+
+// replaceGrant changes the window of a role: a PATCH where Kisi supports
+// it, else delete and create. Kisi holds one role per user and group, so
+// between the two the member has no role: a role in force is replaced that
+// way only while the run's creates work (or, once, to find out), and a
+// member left without one is handled by uncovered.
+func (ru *run) replaceGrant(ctx context.Context, ch Change) error {
+	done, err := ru.patch(ctx, ch)
+	if err != nil || done {
+		if done {
+			ru.rep.Replaced++
+		}
+		return err
+	}
+	now := ru.r.o.clock.Now()
+	inForce := ch.Old != nil && !ch.Old.Start.After(now) && now.Before(ch.Old.End)
+	if inForce && ru.creates == createsFail {
+		// The role in force stays, valid until its end; no request.
+		retry := now.Add(ru.r.o.retryAfter)
+		ru.rep.Parked = append(ru.rep.Parked, Parked{Object: ch.Object, Key: ch.Key, Email: ch.Email, GroupID: ch.GroupID,
+			Class: FailureTransient, RetryAt: retry,
+			Reason: fmt.Sprintf("Kisi failed a create in this run, so the role in force is kept (valid until %s) and replaced in a later run",
+				ch.Old.End.UTC().Format(time.RFC3339))})
+		ru.rep.NextRun = earliest(ru.rep.NextRun, retry)
+		return nil
+	}
+	if err := ru.remove(ctx, ch); err != nil {
+		return err
+	}
+	if err := ru.create(ctx, ch); err != nil {
+		if inForce {
+			return ru.uncovered(ctx, ch, *ch.Old, err)
+		}
+		return err
+	}
+	ru.rep.Replaced++
+	return nil
+}
+
+// uncovered handles the failed create of a role whose member is without
+// one inside the window old (a replacement deleted it, in this run or an
+// earlier one). Kisi refusing the new window restores old at once, the
+// refusal parked; otherwise the member is recorded exposed
+// ([state.StateExposed]): the next runs create the role first, without
+// back-off, until Kisi holds one.
+func (ru *run) uncovered(ctx context.Context, ch Change, old schedule.Interval, cause error) error {
+	now := ru.r.o.clock.Now()
+	if rec, ok := ru.recs[ch.Key]; ok && rec.State == state.StatePending || errors.Is(cause, errUserDeleted) || ended(old, now) {
+		// Looked up first thing next run; or the member's user is gone,
+		// which is respected; or the old window is over anyway.
+		ru.lockout = ru.lockout || ok && rec.State == state.StatePending
+		return cause
+	}
+	if errors.Is(cause, kisi.ErrValidation) && !kisiglue.SameWindow(old, *ch.Window) {
+		parked, wasParked := ru.recs[parkKey(ch.Key)]
+		restore := ch
+		restore.Window = &old
+		if err := ru.createGrant(ctx, restore); err == nil {
+			if wasParked { // the refusal of the new window keeps its back-off
+				if err := ru.put(ctx, parked); err != nil {
+					return errors.Join(cause, err)
+				}
+			}
+			return fmt.Errorf("%w; the role's window until %s was restored", cause, old.End.UTC().Format(time.RFC3339))
+		}
+	}
+	ru.lockout = true
+	rec := state.Record{Key: ch.Key, Kind: state.KindRole, State: state.StateExposed, Email: ch.Email, MemberID: ch.MemberID,
+		GroupID: ch.GroupID, Window: old, Sources: ch.Sources}
+	if err := ru.put(ctx, rec); err != nil {
+		return errors.Join(cause, err)
+	}
+	return cause
 }
 
 // remove deletes the Kisi object of ch and its record. A 404 means it is
@@ -538,11 +619,15 @@ func definite(err error) bool {
 	return errors.As(err, &ke) && ke.StatusCode >= 400 && ke.StatusCode < 500 && ke.StatusCode != 429
 }
 
-// patch changes a role's window in place when enabled and still trusted.
-// It reports whether the replacement is done.
+// patch changes a role's window in place when enabled and not found
+// unsupported in this organization. It reports whether the replacement is
+// done. Kisi refusing the new window (422) keeps the old role, valid as it
+// was, and parks the change; a missing role is created again; any other
+// refusal, or a window that did not change, means Kisi does not support
+// it: remembered in the Store, and the replacement deletes and creates.
 func (ru *run) patch(ctx context.Context, ch Change) (bool, error) {
 	r := ru.r
-	if !r.o.patch || r.patchBroken.Load() || kisiglue.OpenEnded(*ch.Window) || ch.KisiID == 0 {
+	if _, unsupported := ru.recs[patchParkKey]; !r.o.patch || unsupported || kisiglue.OpenEnded(*ch.Window) || ch.KisiID == 0 {
 		return false, nil
 	}
 	rec, ok := ru.recs[ch.Key]
@@ -551,11 +636,15 @@ func (ru *run) patch(ctx context.Context, ch Change) (bool, error) {
 	}
 	from, until := kisiglue.Validity(*ch.Window)
 	if _, err := r.k.UpdateRoleAssignment(ctx, ch.KisiID, &kisi.RoleAssignmentUpdateRequest{Validity: &kisi.Validity{From: from, Until: until}}); err != nil {
-		if errors.Is(err, kisi.ErrRejected) {
-			// PATCH of the window is undocumented: any refusal falls back to
-			// delete and create, and all but a missing role stop trying it.
-			r.patchBroken.Store(!errors.Is(err, kisi.ErrNotFound))
+		switch {
+		case errors.Is(err, kisi.ErrNotFound):
 			return false, nil
+		case errors.Is(err, kisi.ErrValidation):
+			return false, ru.park(ctx, ch, FailureRefused, err)
+		case errors.Is(err, kisi.ErrForbidden):
+			return false, err // the key's rights, not PATCH: see step
+		case errors.Is(err, kisi.ErrRejected):
+			return false, ru.patchUnsupported(ctx, fmt.Sprintf("Kisi refused it: %v", err))
 		}
 		return false, err
 	}
@@ -569,9 +658,17 @@ func (ru *run) patch(ctx context.Context, ch Change) (bool, error) {
 			return true, ru.put(ctx, rec)
 		}
 	}
-	r.patchBroken.Store(true)
-	r.o.logger.DebugContext(ctx, "access: window PATCH did not hold; using delete and create", "organization", r.o.org)
-	return false, nil
+	return false, ru.patchUnsupported(ctx, "the window read back unchanged")
+}
+
+// patchUnsupported records that Kisi does not change a role's window with
+// PATCH in this organization (why says how it showed): from then on every
+// process replaces a role by delete and create.
+func (ru *run) patchUnsupported(ctx context.Context, why string) error {
+	ru.r.o.logger.WarnContext(ctx, "access: Kisi does not change a role's window with PATCH; renewals delete and create",
+		"organization", ru.r.o.org, "why", why)
+	return ru.put(ctx, state.Record{Key: patchParkKey, Kind: state.KindPark, Class: FailureRefused,
+		Reason: "Kisi does not change a role's window with PATCH (" + why + "): renewals delete and create"})
 }
 
 // createAttempts bounds the creates of one grant within a run: after a
@@ -593,12 +690,17 @@ func (ru *run) createGrant(ctx context.Context, ch Change) error {
 	for attempt := 1; ; attempt++ {
 		err := ru.tryGrant(ctx, ch)
 		var again *errRetry
-		if !errors.As(err, &again) {
-			return err
+		if errors.As(err, &again) && attempt < createAttempts {
+			continue
 		}
-		if attempt == createAttempts {
-			return again.err
+		if errors.As(err, &again) {
+			err = again.err
 		}
+		ru.creates = createsWork
+		if err != nil {
+			ru.creates = createsFail
+		}
+		return err
 	}
 }
 

@@ -58,8 +58,6 @@ type Reconciler struct {
 	p  Policy
 	o  options
 
-	// patchBroken is set when a PATCH of the window did not hold.
-	patchBroken atomic.Bool
 	// running is set while a run of this Reconciler holds the lease: runs
 	// of one Reconciler share a lease holder, so the Store alone would not
 	// keep them apart.
@@ -605,7 +603,8 @@ func diff(in diffInput) *Changes {
 	}
 	acc.creates = parks.hold(c, acc.creates, in.now)
 	acc.creates = quota(c, view, acc.revokes, acc.cleanups, acc.creates, in)
-	order(c, acc.store, acc.revokes, acc.replaces, acc.creates, acc.cleanups)
+	acc.replaces = parks.holdReplacements(c, acc.replaces, in.now)
+	order(c, acc.store, acc.exposed, acc.revokes, acc.replaces, acc.creates, acc.cleanups)
 	tally(c, view, in.now)
 	c.renewals = renew
 	return c
@@ -614,7 +613,7 @@ func diff(in diffInput) *Changes {
 // changeLists collects the changes of a plan by the order they are applied
 // in (see [order]).
 type changeLists struct {
-	store, revokes, replaces, creates, cleanups []Change
+	store, exposed, revokes, replaces, creates, cleanups []Change
 }
 
 // decide adds what one key needs: wanted tells whether the key is wanted
@@ -628,6 +627,14 @@ func (l *changeLists) decide(c *Changes, in *diffInput, wanted bool, p probe, v 
 	switch {
 	case rec == nil:
 		l.creates = append(l.creates, in.create(p))
+	case rec.State == state.StateExposed:
+		if wanted {
+			create := in.create(p)
+			create.Reason = "left without a role by a failed replacement; created first"
+			l.exposed = append(l.exposed, create)
+		} else {
+			l.store = append(l.store, forget(*rec, "left without a role by a failed replacement; no longer desired"))
+		}
 	case rec.State == state.StateGone:
 		if wanted {
 			create := in.create(p)
@@ -777,6 +784,8 @@ func parkRecords(c *Changes, in diffInput, want []wantEntry, store *[]Change) pa
 			p.forbidden[rec.Key] = rec
 		case rec.Key == orgParkKey:
 			// Kept until a run of the organization succeeds.
+		case rec.Key == patchParkKey:
+			// Kept: Kisi does not PATCH windows in this organization.
 		case rec.Class == FailureTransient && isChange && held[key]:
 			// A failing delete backs off too (see run.waiting): kept while
 			// its object is.
@@ -814,6 +823,24 @@ func (p parks) hold(c *Changes, creates []Change, now time.Time) []Change {
 			continue
 		}
 		if rec, ok := p.changes[ch.Key]; ok && now.Before(rec.RetryAt) && (sameWanted(rec.Window, ch) || ch.Window.Start.After(now)) {
+			c.Parked = append(c.Parked, parkedOf(ch.Object, ch.Key, rec))
+			c.retries = earliest(c.retries, rec.RetryAt)
+			continue
+		}
+		out = append(out, ch)
+	}
+	return out
+}
+
+// holdReplacements takes out of replaces the renewals and extensions Kisi
+// refused (a PATCH, or the create of the new window), while their back-off
+// runs and for the same wanted window: the role Kisi holds stays as it was,
+// valid for days. A replacement that cuts access is not held here; the
+// guard judges it.
+func (p parks) holdReplacements(c *Changes, replaces []Change, now time.Time) []Change {
+	out := replaces[:0]
+	for _, ch := range replaces {
+		if rec, ok := p.changes[ch.Key]; ok && ch.Cut == "" && now.Before(rec.RetryAt) && sameWanted(rec.Window, ch) {
 			c.Parked = append(c.Parked, parkedOf(ch.Object, ch.Key, rec))
 			c.retries = earliest(c.retries, rec.RetryAt)
 			continue
@@ -1127,9 +1154,9 @@ func presentSources(s Snapshot) map[Source]bool {
 }
 
 // order puts the parts of a plan in the order Apply takes them: Store
-// corrections, revocations, replacements, creates (soonest window first),
-// cleanup.
-func order(c *Changes, store, revokes, replaces, creates, cleanups []Change) {
+// corrections, the members a failed replacement left without a role,
+// revocations, replacements, creates (soonest window first), cleanup.
+func order(c *Changes, store, exposed, revokes, replaces, creates, cleanups []Change) {
 	byKey := func(a, b *Change) int {
 		if c := strings.Compare(a.Email, b.Email); c != 0 {
 			return c
@@ -1140,6 +1167,7 @@ func order(c *Changes, store, revokes, replaces, creates, cleanups []Change) {
 		return strings.Compare(a.Key, b.Key)
 	}
 	sortChanges(store, byKey)
+	sortChanges(exposed, byKey)
 	sortChanges(revokes, byKey)
 	sortChanges(replaces, byKey)
 	sortChanges(cleanups, byKey)
@@ -1153,7 +1181,9 @@ func order(c *Changes, store, revokes, replaces, creates, cleanups []Change) {
 	// email-link quota until they are deleted.
 	linkCleanups := slices.DeleteFunc(slices.Clone(cleanups), func(ch Change) bool { return ch.Object != ObjectLink })
 	cleanups = slices.DeleteFunc(cleanups, func(ch Change) bool { return ch.Object == ObjectLink })
-	c.Changes = slices.Concat(store, revokes, linkCleanups, replaces, creates, cleanups)
+	// A member a failed replacement left without a role inside their
+	// window comes first, before anything can stop the run.
+	c.Changes = slices.Concat(store, exposed, revokes, linkCleanups, replaces, creates, cleanups)
 	if c.Changes == nil {
 		c.Changes = []Change{}
 	}
