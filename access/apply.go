@@ -133,7 +133,9 @@ func (r *Reconciler) Apply(ctx context.Context, c *Changes) (*Report, error) {
 // run is the state of one Apply or Verify: the Store's records as the run
 // changes them, and what it did.
 type run struct {
-	r    *Reconciler
+	r *Reconciler
+	// k is the Reconciler's Kisi API with every write fenced by the lease.
+	k    KisiAPI
 	rep  *Report
 	recs map[string]state.Record
 	errs []error
@@ -176,6 +178,7 @@ const (
 func (r *Reconciler) newRun(recs []state.Record) *run {
 	ru := &run{r: r, rep: &Report{}, recs: make(map[string]state.Record, len(recs)),
 		tried: map[string]bool{}, inviting: map[string]int{}}
+	ru.k = fencedKisi{KisiAPI: r.k, ru: ru}
 	for _, rec := range recs {
 		ru.track(rec, 1)
 		ru.recs[rec.Key] = rec
@@ -323,9 +326,11 @@ func earliest(a, b time.Time) time.Time {
 }
 
 // renew extends the lease once a third of it has passed since it was
-// taken or last renewed (planning included), before the run writes again.
+// taken or last renewed (planning included), before the run writes again:
+// every Kisi write of a run goes out with at least two thirds of the lease
+// left (see fencedKisi), a margin longer than a request can last.
 func (ru *run) renew(ctx context.Context) error {
-	if ru.r.o.clock.Now().Sub(time.Unix(0, ru.r.leased.Load())) < ru.r.o.leaseTTL/3 {
+	if ru.r.o.clock.Since(*ru.r.leased.Load()) < ru.r.o.leaseTTL/3 {
 		return nil
 	}
 	if err := ru.r.renew(ctx); err != nil {
@@ -577,9 +582,9 @@ func (ru *run) uncovered(ctx context.Context, ch Change, old schedule.Interval, 
 // 500 to its caller; a revocation is security-relevant, so a 500 alone is
 // tried once more here. No retry is stacked on the client's own.
 func (ru *run) remove(ctx context.Context, ch Change) error {
-	del := ru.r.k.DeleteRoleAssignment
+	del := ru.k.DeleteRoleAssignment
 	if ch.Object == ObjectLink {
-		del = ru.r.k.DeleteGroupLink
+		del = ru.k.DeleteGroupLink
 	}
 	if ch.KisiID != 0 {
 		_, err := onceMore(func() (*kisi.Response, error) { return del(ctx, ch.KisiID) })
@@ -635,7 +640,7 @@ func (ru *run) patch(ctx context.Context, ch Change) (bool, error) {
 		return false, nil
 	}
 	from, until := kisiglue.Validity(*ch.Window)
-	if _, err := r.k.UpdateRoleAssignment(ctx, ch.KisiID, &kisi.RoleAssignmentUpdateRequest{Validity: &kisi.Validity{From: from, Until: until}}); err != nil {
+	if _, err := ru.k.UpdateRoleAssignment(ctx, ch.KisiID, &kisi.RoleAssignmentUpdateRequest{Validity: &kisi.Validity{From: from, Until: until}}); err != nil {
 		switch {
 		case errors.Is(err, kisi.ErrNotFound):
 			return false, nil
@@ -719,7 +724,7 @@ func (ru *run) tryGrant(ctx context.Context, ch Change) error {
 		return err
 	}
 	from, until := kisiglue.Validity(*ch.Window)
-	ra, _, err := ru.r.k.CreateRoleAssignment(ctx, &kisi.RoleAssignmentCreateRequest{
+	ra, _, err := ru.k.CreateRoleAssignment(ctx, &kisi.RoleAssignmentCreateRequest{
 		RoleID: kisi.RoleGroupBasic, AppliesToType: kisi.ScopeGroup, AppliesToID: ch.GroupID,
 		AssigneeType: kisi.AssigneeUser, AssigneeID: user.KisiID, Notify: notify, ValidFrom: from, ValidUntil: until,
 	})
@@ -824,17 +829,28 @@ func (ru *run) roleRefused(ctx context.Context, ch Change, intent, user state.Re
 		return ru.park(ctx, ch, FailureRefused, cause)
 	}
 	if user.Created || ru.r.o.exclusive {
-		// This SDK's own role (its Store lost it) or one in a group the
-		// platform owns: replace it.
-		for _, ra := range roles {
-			if _, err := ru.r.k.DeleteRoleAssignment(ctx, ra.ID); err != nil && !errors.Is(err, kisi.ErrNotFound) {
-				return errors.Join(cause, fmt.Errorf("remove role %d: %w", ra.ID, err))
-			}
-		}
-		if err := ru.del(ctx, intent.Key); err != nil {
+		// This SDK's own role (its Store lost it, or a run that lost its
+		// lease made it) or one in a group the platform owns: recorded
+		// first (a fenced write), never deleted unrecorded. One out of
+		// force is replaced at once; one in force is kept, and the next
+		// run compares its window with the desired one like any other (a
+		// shorter one passes the guard).
+		ra := roles[0]
+		found := kisiglue.RoleWindow(ra)
+		intent.State, intent.KisiID, intent.Window = state.StateSettled, ra.ID, found
+		ru.rep.Adopted++
+		if err := ru.settle(ctx, intent); err != nil {
 			return errors.Join(cause, err)
 		}
-		return &errRetry{cause}
+		now := ru.r.o.clock.Now()
+		if found.Start.After(now) || ended(found, now) {
+			if err := ru.remove(ctx, Change{Object: ObjectGrant, Key: intent.Key, KisiID: ra.ID}); err != nil {
+				return errors.Join(cause, fmt.Errorf("remove role %d: %w", ra.ID, err))
+			}
+			return &errRetry{cause}
+		}
+		ru.rep.NextRun = earliest(ru.rep.NextRun, now.Add(ru.r.o.retryAfter))
+		return nil
 	}
 	intent.State, intent.KisiID = state.StateConflict, roles[0].ID
 	ru.rep.Conflicts = append(ru.rep.Conflicts, Conflict{Email: ch.Email, GroupID: ch.GroupID, KisiID: roles[0].ID, Window: intent.Window})
@@ -848,7 +864,7 @@ func (ru *run) roleMissing(ctx context.Context, ch Change, intent, user state.Re
 	if err := ru.del(ctx, intent.Key); err != nil {
 		return errors.Join(cause, err)
 	}
-	_, _, err := ru.r.k.GetGroup(ctx, ch.GroupID)
+	_, _, err := ru.k.GetGroup(ctx, ch.GroupID)
 	switch {
 	case errors.Is(err, kisi.ErrNotFound):
 		return ru.parkGroup(ctx, ch.GroupID, cause)
@@ -1023,7 +1039,7 @@ func (ru *run) ensureUser(ctx context.Context, ch Change) (state.Record, error) 
 	if ch.Managed {
 		req.SendEmails, req.Confirm = kisi.Ptr(false), kisi.Ptr(true)
 	}
-	u, _, err := ru.r.k.CreateUser(ctx, req)
+	u, _, err := ru.k.CreateUser(ctx, req)
 	switch {
 	case err == nil:
 		ru.rep.UsersCreated++
@@ -1104,7 +1120,7 @@ func (ru *run) prefetchUsers(ctx context.Context, c *Changes) error {
 	ru.known = make(map[string]*kisi.User)
 	opts := &kisi.UserListOptions{ListOptions: kisi.ListOptions{Limit: kisi.MaxLimitUsers}}
 	for {
-		users, resp, err := ru.r.k.ListUsers(ctx, opts)
+		users, resp, err := ru.k.ListUsers(ctx, opts)
 		if err != nil {
 			ru.known = nil
 			return err // creating first still works, unless the failure is systemic
@@ -1146,7 +1162,7 @@ func (ru *run) createLink(ctx context.Context, ch Change) error {
 	if ch.QR {
 		req.QuickResponseCodeType = kisi.Ptr("online")
 	}
-	l, _, err := ru.r.k.CreateGroupLink(ctx, req)
+	l, _, err := ru.k.CreateGroupLink(ctx, req)
 	if err != nil {
 		return ru.linkFailed(ctx, ch, intent, err)
 	}

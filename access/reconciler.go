@@ -62,9 +62,10 @@ type Reconciler struct {
 	// of one Reconciler share a lease holder, so the Store alone would not
 	// keep them apart.
 	running atomic.Bool
-	// leased is when the running run last took or renewed the lease
-	// (UnixNano of the reconciler's clock).
-	leased atomic.Int64
+	// leased is when the running run last took or renewed the lease, by
+	// the reconciler's clock: a real clock's reading carries the monotonic
+	// clock, so a jump of the wall clock cannot extend a lease.
+	leased atomic.Pointer[time.Time]
 	// mappingFP fingerprints the mapping: a group parked as missing under
 	// another mapping is tried again.
 	mappingFP string
@@ -388,7 +389,7 @@ func (r *Reconciler) renew(ctx context.Context) error {
 		return fmt.Errorf("%w: term %d of %q ended, another run held the lease", state.ErrLeaseLost, old, r.o.org)
 	}
 	r.token.Store(token)
-	r.leased.Store(now.UnixNano())
+	r.leased.Store(&now)
 	return nil
 }
 
