@@ -318,9 +318,31 @@ func (r *Reconciler) plan(ctx context.Context, s Snapshot) (*Changes, []state.Re
 }
 
 // holding is how this run bounds the windows Kisi holds: renewals happen in
-// the night hours of the snapshot's (or [WithLocation]'s) time zone.
+// the night hours of each group's location — the location of the
+// resources or check-ins the mapping sends to it — and for other groups
+// (a plan's) of the snapshot's first location (or [WithLocation]'s zone).
 func (r *Reconciler) holding(now time.Time, s Snapshot) holding {
-	return holding{now: now, validity: r.p.validity(), loc: r.location(s)}
+	h := holding{now: now, validity: r.p.validity(), loc: r.location(s), zones: map[int64]*time.Location{}}
+	zoneOf := make(map[string]*time.Location, len(s.Locations))
+	for _, l := range s.Locations {
+		if _, seen := zoneOf[l.ID]; !seen {
+			zoneOf[l.ID] = ianaZone(l.TimeZone)
+		}
+	}
+	place := func(groups []int64, loc *time.Location) {
+		for _, g := range groups {
+			if _, ok := h.zones[g]; !ok && loc != nil {
+				h.zones[g] = loc
+			}
+		}
+	}
+	for _, res := range s.Resources {
+		place(r.m.Resources[res.ID], zoneOf[res.LocationID])
+	}
+	for _, l := range s.Locations {
+		place(r.m.Locations[l.ID], zoneOf[l.ID])
+	}
+	return h
 }
 
 // location is the zone Changes are rendered in.
@@ -1036,11 +1058,11 @@ func renewal(p probe, rec *state.Record, h holding) time.Time {
 		return time.Time{}
 	}
 	held := p.held
-	if rec != nil && rec.State == state.StateSettled && h.keeps(p.key, rec.Window, p.desired) {
+	if rec != nil && rec.State == state.StateSettled && h.keeps(p.key, p.grant.GroupID, rec.Window, p.desired) {
 		held = rec.Window
 	}
 	if held.End.Before(p.desired.End) {
-		return h.renewAt(p.key, held.End)
+		return h.renewAt(p.key, p.grant.GroupID, held.End)
 	}
 	return time.Time{}
 }
@@ -1251,7 +1273,7 @@ func replaceReason(rec state.Record, create Change, desired schedule.Interval, h
 		return ""
 	}
 	switch {
-	case h.keeps(rec.Key, rec.Window, desired):
+	case h.keeps(rec.Key, rec.GroupID, rec.Window, desired):
 		return ""
 	case ended(rec.Window, h.now):
 		return "previous window ended; next window"

@@ -130,11 +130,11 @@ func FuzzDiff(f *testing.F) {
 				if _, ok := res[key]; !ok {
 					continue // unresolved: left alone
 				}
-				if r := res[key]; r.found && h.keeps(key, r.window, g.Window) {
+				if r := res[key]; r.found && h.keeps(key, g.GroupID, r.window, g.Window) {
 					continue
 				}
 			}
-			if have && rec.State == state.StateSettled && h.keeps(key, rec.Window, g.Window) {
+			if have && rec.State == state.StateSettled && h.keeps(key, g.GroupID, rec.Window, g.Window) {
 				continue
 			}
 			t.Fatalf("desired %s %v not planned:\n%s", key, g.Window, c)

@@ -219,3 +219,45 @@ func TestCreateOutageExposesAtMostOneMember(t *testing.T) {
 		require.True(t, r.Window.End.After(e.clock.Now().Add(access.DefaultValidity/4)), "%v valid for days", r)
 	}
 }
+
+// TestRenewalsInTheNightOfTheirLocation (issue 26): a desk in New York,
+// held by an open-ended assignment, is renewed in New York's night hours,
+// though the snapshot's first location is Berlin; the Berlin plan's role
+// is renewed in Berlin's night.
+func TestRenewalsInTheNightOfTheirLocation(t *testing.T) {
+	t.Parallel()
+	e := newRig(t, rigConfig{})
+	newYork, err := time.LoadLocation("America/New_York")
+	require.NoError(t, err)
+	desks := e.other // a group of New York's only
+	delete(e.m.Resources, "room2")
+	e.m.Resources["desk-ny"] = []int64{desks}
+	e.r = e.reconcilerWith(e.client)
+	s := baseSnapshot()
+	s.Locations = append(s.Locations, access.Location{ID: "nyc", TimeZone: "America/New_York"})
+	s.Resources = append(s.Resources, access.Resource{ID: "desk-ny", LocationID: "nyc"})
+	s.Assignments = []access.Assignment{{ID: "a1", ResourceID: "desk-ny", MemberID: "alice", Start: cest("09:00")}}
+	s.Plans = []access.Plan{{ID: "p1", PlanID: "pro", MemberID: "bob", Start: cest("09:00"), Status: access.PlanActive}}
+	rep := e.sync(s)
+
+	renewed := map[int64]int{}
+	for end := e.clock.Now().AddDate(0, 0, 10); rep.NextRun.Before(end); {
+		e.clock.Advance(rep.NextRun.Sub(e.clock.Now()))
+		e.srv.ResetRequests()
+		before := e.roles()
+		rep = e.sync(s)
+		for i, r := range e.roles() {
+			if r.Window.End.Equal(before[i].Window.End) {
+				continue
+			}
+			renewed[r.Group]++
+			zone := berlinTZ
+			if r.Group == desks {
+				zone = newYork
+			}
+			h := e.clock.Now().In(zone).Hour()
+			require.True(t, h >= 1 && h < 5, "group %d renewed at %s", r.Group, e.clock.Now().In(zone))
+		}
+	}
+	require.Equal(t, map[int64]int{e.pro: 1, desks: 1}, renewed)
+}
