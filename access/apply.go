@@ -1022,7 +1022,7 @@ func (ru *run) ensureUser(ctx context.Context, ch Change) (state.Record, error) 
 	// it had survives, so the user found or created again gets none.
 	invited := had && prev.Invited
 	if u, ok := ru.known[ch.Email]; ok {
-		return ru.foundUser(ctx, ch, u, invited)
+		return ru.foundUser(ctx, ch, u)
 	}
 	if had && prev.State == state.StateGone && !ru.r.o.recreateUsers {
 		// Deleted by hand: only a user someone created again counts.
@@ -1033,7 +1033,7 @@ func (ru *run) ensureUser(ctx context.Context, ch Change) (state.Record, error) 
 		case found == nil:
 			return state.Record{}, ru.userDeleted(ctx, ch, nil)
 		}
-		return ru.foundUser(ctx, ch, found, invited)
+		return ru.foundUser(ctx, ch, found)
 	}
 	req := &kisi.UserCreateRequest{Email: ch.Email, Name: ch.Name, Metadata: map[string]any{MetadataKey: MetadataValue}}
 	if ch.Managed {
@@ -1058,17 +1058,19 @@ func (ru *run) ensureUser(ctx context.Context, ch Change) (state.Record, error) 
 	if found == nil {
 		return state.Record{}, fmt.Errorf("create user: %w; no user with this email was found", err)
 	}
-	return ru.foundUser(ctx, ch, found, invited)
+	return ru.foundUser(ctx, ch, found)
 }
 
 // foundUser records a Kisi user that existed before this run wanted it.
-func (ru *run) foundUser(ctx context.Context, ch Change, u *kisi.User, invited bool) (state.Record, error) {
+func (ru *run) foundUser(ctx context.Context, ch Change, u *kisi.User) (state.Record, error) {
 	created := kisiglue.MarkedBySDK(u)
 	rec := state.Record{Key: state.UserKey(ch.Email), Kind: state.KindUser, KisiID: u.ID, Email: ch.Email, MemberID: ch.MemberID,
 		Created: created, Managed: ch.Managed, Confirmed: u.Status() == kisi.UserStatusActive,
-		// A user someone else created already had Kisi's invitation; so
-		// did one of this SDK's that signed in.
-		Invited: invited || ch.Managed || !created || u.Status() == kisi.UserStatusActive}
+		// A user someone else created already had Kisi's invitation; one
+		// of this SDK's got it with its first grant (a lost Store does not
+		// tell which; a second email would do more harm than none, and
+		// Diagnose reports the users who never signed in).
+		Invited: true}
 	return rec, ru.put(ctx, rec)
 }
 

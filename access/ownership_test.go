@@ -152,3 +152,34 @@ func TestOnboardingListsUsersOnceWhenCheaper(t *testing.T) {
 	require.Equal(t, 30, e.srv.Count(http.MethodPost, "/users"), "only the missing users are created")
 	require.LessOrEqual(t, e.srv.Count(http.MethodGet, "/users"), 3, "one listing instead of a lookup each")
 }
+
+// TestFoundUserNeverInvitedTwice (issue 26): after a lost Store, a user
+// kisisync created who has not yet accepted Kisi's invitation is found
+// again; the grant that follows does not invite them a second time.
+func TestFoundUserNeverInvitedTwice(t *testing.T) {
+	t.Parallel()
+	for _, verify := range []bool{false, true} {
+		t.Run(fmt.Sprintf("verify=%v", verify), func(t *testing.T) {
+			t.Parallel()
+			e := newRig(t, rigConfig{})
+			s := baseSnapshot()
+			s.Bookings = []access.Booking{bookingOf("bk1", "alice", "room1", "14:00", "15:00")}
+			rep := e.sync(s)
+			require.Equal(t, 1, rep.Invitations)
+
+			e.loseStore()
+			if verify {
+				_, err := e.r.Verify(t.Context())
+				require.NoError(t, err)
+			}
+			s.Plans = []access.Plan{{ID: "p-alice", PlanID: "pro", MemberID: "alice", Start: cest("09:00"), Status: access.PlanActive}}
+			rep = e.sync(s)
+			require.Zero(t, rep.Invitations)
+			for _, r := range e.roles() {
+				if r.Group == e.pro {
+					require.False(t, r.Notify, "no second invitation")
+				}
+			}
+		})
+	}
+}
