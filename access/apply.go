@@ -153,6 +153,8 @@ type run struct {
 	// not create its successor: the next run must come soon, back-off or
 	// not.
 	lockout bool
+	// marked is set once the run recorded that it is writing (see mark).
+	marked bool
 	// creates is what the run knows of Kisi's role creates. A role in
 	// force is replaced by delete and create only while they work (or to
 	// find out, once): a failing create leaves its member without a role.
@@ -236,6 +238,7 @@ func (r *Reconciler) apply(ctx context.Context, c *Changes, recs []state.Record)
 	if r.o.notifier != nil && stop == nil {
 		ru.retryNotifications(ctx)
 	}
+	ru.unmark(ctx)
 	rep.LinksNearLimit = rep.Links >= r.o.linkWarn
 	// Soon again only for what cannot wait: a held cut to approve, a member
 	// without a role inside their window, a create of unknown outcome to
@@ -672,7 +675,7 @@ func (ru *run) patch(ctx context.Context, ch Change) (bool, error) {
 func (ru *run) patchUnsupported(ctx context.Context, why string) error {
 	ru.r.o.logger.WarnContext(ctx, "access: Kisi does not change a role's window with PATCH; renewals delete and create",
 		"organization", ru.r.o.org, "why", why)
-	return ru.put(ctx, state.Record{Key: patchParkKey, Kind: state.KindPark, Class: FailureRefused,
+	return ru.put(ctx, state.Record{Key: patchParkKey, Kind: state.KindPark,
 		Reason: "Kisi does not change a role's window with PATCH (" + why + "): renewals delete and create"})
 }
 
@@ -771,8 +774,11 @@ func (ru *run) createFailed(ctx context.Context, ch Change, intent, user state.R
 	if err := ru.del(ctx, intent.Key); err != nil {
 		return errors.Join(cause, err)
 	}
-	if classify(cause) == FailureForbidden {
+	switch classify(cause) {
+	case FailureForbidden:
 		return cause // the whole group waits (see forbid)
+	case FailureSystemic:
+		return cause // the whole organization waits (see apply)
 	}
 	return ru.park(ctx, ch, FailureRefused, cause)
 }

@@ -188,3 +188,52 @@ func TestStalledProcessNeverUndoesItsSuccessor(t *testing.T) {
 		})
 	}
 }
+
+// crashingTransport makes its process crash (a panic out of the run, so
+// the run never ends cleanly) at its first write.
+type crashingTransport struct{}
+
+func (crashingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method != http.MethodGet {
+		panic("crash")
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// TestInterruptedRunIsFollowedByVerify (issue 26): a run that was
+// interrupted in the middle of its writes leaves a mark in the Store; the
+// next run, by any process, reads Kisi (Verify) before it writes, and so
+// also repairs drift it could not have known of: here a role deleted in
+// Kisi by hand meanwhile.
+func TestInterruptedRunIsFollowedByVerify(t *testing.T) {
+	t.Parallel()
+	e := newRig(t, rigConfig{})
+	s := baseSnapshot()
+	s.Plans = []access.Plan{{ID: "p1", PlanID: "pro", MemberID: "bob", Start: cest("09:00"), Status: access.PlanActive}}
+	e.sync(s)
+	roles, _, err := e.client.ListRoleAssignments(t.Context(), &kisi.RoleAssignmentListOptions{AppliesToType: kisi.ScopeGroup, AppliesToID: e.pro})
+	require.NoError(t, err)
+	require.Len(t, roles, 1)
+	_, err = e.client.DeleteRoleAssignment(t.Context(), roles[0].ID) // by hand
+	require.NoError(t, err)
+
+	client, err := kisi.NewClient(e.srv.APIKey, kisi.WithBaseURL(e.srv.URL), kisi.WithRateLimit(rate.Inf, 0),
+		kisi.WithRetry(0, time.Millisecond, time.Millisecond), kisi.WithHTTPClient(&http.Client{Transport: crashingTransport{}}))
+	require.NoError(t, err)
+	a := e.reconcilerWith(client, access.WithHolder("a"))
+	s.Bookings = []access.Booking{bookingOf("bk1", "alice", "room1", "14:00", "15:00")}
+	require.Panics(t, func() { _, _ = a.Sync(t.Context(), s) })
+
+	b := e.reconcilerWith(e.client, access.WithHolder("b"))
+	e.clock.Advance(11 * time.Minute)
+	rep, err := b.Sync(t.Context(), s)
+	require.NoError(t, err)
+	require.Equal(t, 2, rep.Created, "alice's booking, and bob's role Verify found deleted")
+	require.Len(t, e.roles(), 2)
+
+	// The mark is gone: the next run reads nothing.
+	e.srv.ResetRequests()
+	_, err = b.Sync(t.Context(), s)
+	require.NoError(t, err)
+	require.Empty(t, e.reads())
+}

@@ -135,7 +135,29 @@ func (r *Reconciler) Sync(ctx context.Context, s Snapshot) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	return r.apply(ctx, c, recs)
+	var drift *Drift
+	if interrupted(recs) {
+		// A run stopped in the middle of its writes (a crash, or a stall
+		// past its lease): Kisi is read before anything is written.
+		if drift, err = r.verify(ctx, recs); err != nil {
+			return nil, fmt.Errorf("access: verify after an interrupted run: %w", err)
+		}
+		if c, recs, err = r.plan(ctx, s); err != nil {
+			return nil, err
+		}
+	}
+	rep, err := r.apply(ctx, c, recs)
+	if drift != nil {
+		rep.Adopted += len(drift.Adopted)
+	}
+	return rep, err
+}
+
+// interrupted reports whether recs hold the mark of a run that began
+// writing to Kisi and never finished.
+func interrupted(recs []state.Record) bool {
+	_, found := slices.BinarySearchFunc(recs, runMarkKey, func(rec state.Record, key string) int { return strings.Compare(rec.Key, key) })
+	return found // Load returns records sorted by key
 }
 
 // Plan is the dry run: it computes the [Changes] that Apply would make,
@@ -809,6 +831,8 @@ func parkRecords(c *Changes, in diffInput, want []wantEntry, store *[]Change) pa
 			// Kept until a run of the organization succeeds.
 		case rec.Key == patchParkKey:
 			// Kept: Kisi does not PATCH windows in this organization.
+		case rec.Key == runMarkKey:
+			// Kept until a run verifies (see Sync).
 		case rec.Class == FailureTransient && isChange && held[key]:
 			// A failing delete backs off too (see run.waiting): kept while
 			// its object is.

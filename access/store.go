@@ -101,6 +101,11 @@ func groupParkKey(groupID int64, mappingFP string) string {
 // in a row, whose back-off NextRun follows.
 const orgParkKey = "park/organization"
 
+// runMarkKey is the key of the record a run writes before its first Kisi
+// write and deletes when it ends: found by a later run, it tells that a run
+// was interrupted in the middle of its writes.
+const runMarkKey = "park/run"
+
 // patchParkKey is the key of the record that Kisi does not change a role's
 // window with PATCH in this organization.
 const patchParkKey = "park/patch"

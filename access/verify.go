@@ -84,6 +84,11 @@ func (r *Reconciler) Verify(ctx context.Context) (*Drift, error) {
 		return nil, err
 	}
 	defer release()
+	return r.verify(ctx, recs)
+}
+
+// verify is Verify under a lease the caller holds, from the records recs.
+func (r *Reconciler) verify(ctx context.Context, recs []state.Record) (*Drift, error) {
 	ru := r.newRun(recs)
 	ru.mapped = make(map[int64]bool)
 	for _, g := range r.m.Groups() {
@@ -119,6 +124,10 @@ func (r *Reconciler) Verify(ctx context.Context) (*Drift, error) {
 	}
 	if err := ru.verifyParkedGroups(ctx, d); err != nil {
 		errs = append(errs, fmt.Errorf("access: verify parked groups: %w", err))
+	}
+	if _, ok := ru.recs[runMarkKey]; ok && len(errs) == 0 {
+		// Kisi is known again after an interrupted run.
+		errs = append(errs, ru.del(ctx, runMarkKey))
 	}
 	return d, errors.Join(errs...)
 }
