@@ -218,7 +218,7 @@ func (r *Reconciler) apply(ctx context.Context, c *Changes, recs []state.Record)
 		if stop != nil {
 			break
 		}
-		if held && cut(ch, ru.recs, now, r.p.Lead) != "" {
+		if held && guarded(cut(ch, ru.recs, now, r.p.Lead)) {
 			ch.Held = true
 			rep.Held = append(rep.Held, ch)
 			continue

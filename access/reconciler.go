@@ -317,7 +317,7 @@ func (r *Reconciler) plan(ctx context.Context, s Snapshot) (*Changes, []state.Re
 	}
 
 	c := diff(diffInput{now: now, lead: r.p.Lead, hold: r.holding(now, s), recs: recs, grants: grants, links: links,
-		res: res, snap: &snapIndex{s: &s}, mappingFP: r.mappingFP,
+		res: res, snap: &snapIndex{s: &s, skipped: skipped}, mappingFP: r.mappingFP,
 		notify: r.o.notifier != nil, linkWarn: r.o.linkWarn})
 	c.Organization = r.o.org
 	for i := range c.Changes {
@@ -699,6 +699,9 @@ func (l *changeLists) decide(c *Changes, in *diffInput, wanted bool, p probe, v 
 			create.Reason = "retry after conflict: window changed"
 			l.creates = append(l.creates, create)
 		}
+	case !wanted && !ended(rec.Window, in.now) && in.snap.rejected(*rec):
+		// Its record is there but invalid (reported in Skipped): Kisi keeps
+		// what it holds, ending by its bounded window.
 	case !wanted:
 		ch := revoke(*rec, *in)
 		if ch.Expired {
@@ -1106,7 +1109,7 @@ func revoke(rec state.Record, in diffInput) Change {
 		ch.Reason = "booking removed"
 	}
 	if due(rec.Window, in.now, in.lead) {
-		ch.Cut = cutClass(rec.Sources, in.snap)
+		ch.Cut = cutClass(rec, in.snap)
 	}
 	return ch
 }
@@ -1124,7 +1127,7 @@ func cutOf(rec state.Record, create Change, in diffInput) CutKind {
 	if !later && !sooner {
 		return ""
 	}
-	return cutClass(rec.Sources, in.snap)
+	return cutClass(rec, in.snap)
 }
 
 // due reports whether access in window w is in force at now or enters Kisi
@@ -1133,16 +1136,53 @@ func due(w schedule.Interval, now time.Time, lead time.Duration) bool {
 	return w.Start.Before(now.Add(lead).Add(time.Nanosecond))
 }
 
-// cutClass says whether a cut is explained by a source record still in the
-// snapshot (a cancelled plan, an End or check-out set) or its sources all
-// vanished from it. A record adopted without sources counts as vanished.
-func cutClass(sources []Source, snap *snapIndex) CutKind {
-	for _, s := range sources {
-		if snap.present(s) {
-			return CutExplained
+// cutClass says what causes a cut of the access rec holds: a source record
+// still in the snapshot that says so (explicit: a cancelled plan, a
+// check-out, a suspended member), one that changed without saying so
+// (explained: an End set earlier), or every source vanished from the
+// snapshot. A record adopted without sources counts as vanished.
+func cutClass(rec state.Record, snap *snapIndex) CutKind {
+	if rec.MemberID != "" && snap.member(rec.MemberID).Suspended {
+		return CutExplicit
+	}
+	kind := CutVanished
+	for _, s := range rec.Sources {
+		switch snap.source(s) {
+		case sourceEnded:
+			return CutExplicit
+		case sourcePresent:
+			kind = CutExplained
 		}
 	}
-	return CutVanished
+	return kind
+}
+
+// rejected reports whether a record of the snapshot that rec's access
+// comes from is there but invalid (its member's, or a source's): such
+// access is not cut; Kisi keeps what it holds, bounded, and the record
+// is reported.
+func (x *snapIndex) rejected(rec state.Record) bool {
+	if x == nil || len(x.skipped) == 0 {
+		return false
+	}
+	if x.rejects == nil {
+		x.rejects = make(map[Source]bool, len(x.skipped))
+		for _, e := range x.skipped {
+			x.rejects[Source{Kind: e.Kind, ID: e.ID}] = true
+		}
+	}
+	if rec.MemberID != "" && x.rejects[Source{Kind: "member", ID: rec.MemberID}] {
+		return true
+	}
+	for _, s := range rec.Sources {
+		if s.Kind == KindDefault {
+			s.Kind = KindPlan
+		}
+		if x.rejects[s] {
+			return true
+		}
+	}
+	return false
 }
 
 // snapIndex looks up the members and records of a snapshot, building each
@@ -1151,8 +1191,21 @@ func cutClass(sources []Source, snap *snapIndex) CutKind {
 type snapIndex struct {
 	s       *Snapshot
 	members map[string]Member
-	sources map[Source]bool
+	sources map[Source]sourceState
+	// skipped are the records of s that were rejected, rejects their
+	// sources (see rejected).
+	skipped []*RecordError
+	rejects map[Source]bool
 }
+
+// sourceState is what a snapshot says of the record a Source names.
+type sourceState uint8
+
+const (
+	sourceGone    sourceState = iota // not in the snapshot
+	sourcePresent                    // in it
+	sourceEnded                      // in it, saying its access ended: a cancelled plan, a check-out
+)
 
 // member returns the member with id (the last one listed), or the zero
 // Member.
@@ -1166,36 +1219,44 @@ func (x *snapIndex) member(id string) Member {
 	return x.members[id]
 }
 
-// present reports whether the snapshot holds the record src names.
-func (x *snapIndex) present(src Source) bool {
+// source reports what the snapshot says of the record src names.
+func (x *snapIndex) source(src Source) sourceState {
 	if x == nil || x.s == nil {
-		return false
+		return sourceGone
 	}
 	if x.sources == nil {
-		x.sources = presentSources(*x.s)
+		x.sources = snapshotSources(*x.s)
 	}
 	return x.sources[src]
 }
 
-// presentSources indexes the records of s, as the sources a Grant names.
-func presentSources(s Snapshot) map[Source]bool {
+// snapshotSources indexes the records of s, as the sources a Grant names.
+func snapshotSources(s Snapshot) map[Source]sourceState {
 	n := len(s.Plans) + len(s.Allowances) + len(s.Bookings) + len(s.Assignments) + len(s.CheckIns)
-	p := make(map[Source]bool, n)
+	p := make(map[Source]sourceState, n)
 	for _, r := range s.Plans {
-		p[Source{Kind: KindPlan, ID: r.ID}] = true
-		p[Source{Kind: KindDefault, ID: r.ID}] = true
+		st := sourcePresent
+		if r.Status == PlanCancelled {
+			st = sourceEnded
+		}
+		p[Source{Kind: KindPlan, ID: r.ID}] = st
+		p[Source{Kind: KindDefault, ID: r.ID}] = st
 	}
 	for _, r := range s.Allowances {
-		p[Source{Kind: KindAllowance, ID: r.ID}] = true
+		p[Source{Kind: KindAllowance, ID: r.ID}] = sourcePresent
 	}
 	for _, r := range s.Bookings {
-		p[Source{Kind: KindBooking, ID: r.ID}] = true
+		p[Source{Kind: KindBooking, ID: r.ID}] = sourcePresent
 	}
 	for _, r := range s.Assignments {
-		p[Source{Kind: KindAssignment, ID: r.ID}] = true
+		p[Source{Kind: KindAssignment, ID: r.ID}] = sourcePresent
 	}
 	for _, r := range s.CheckIns {
-		p[Source{Kind: KindCheckIn, ID: r.ID}] = true
+		st := sourcePresent
+		if !r.Out.IsZero() {
+			st = sourceEnded
+		}
+		p[Source{Kind: KindCheckIn, ID: r.ID}] = st
 	}
 	return p
 }
