@@ -518,7 +518,7 @@ func (ru *run) replaceGrant(ctx context.Context, ch Change) error {
 		return err
 	}
 	now := ru.r.o.clock.Now()
-	inForce := ch.Old != nil && !ch.Old.Start.After(now) && now.Before(ch.Old.End)
+	inForce := replacesInForce(ch, now)
 	if inForce && ru.creates == createsFail {
 		// The role in force stays, valid until its end; no request.
 		retry := now.Add(ru.r.o.retryAfter)

@@ -1263,7 +1263,10 @@ func snapshotSources(s Snapshot) map[Source]sourceState {
 
 // order puts the parts of a plan in the order Apply takes them: Store
 // corrections, the members a failed replacement left without a role,
-// revocations, replacements, creates (soonest window first), cleanup.
+// revocations, replacements, creates (soonest window first), the
+// replacements of roles in force, cleanup. A role in force is replaced by
+// delete and create only once a create worked in the run (see
+// run.replaceGrant): the creates before it tell.
 func order(c *Changes, store, exposed, revokes, replaces, creates, cleanups []Change) {
 	byKey := func(a, b *Change) int {
 		if c := strings.Compare(a.Email, b.Email); c != 0 {
@@ -1289,12 +1292,21 @@ func order(c *Changes, store, exposed, revokes, replaces, creates, cleanups []Ch
 	// email-link quota until they are deleted.
 	linkCleanups := slices.DeleteFunc(slices.Clone(cleanups), func(ch Change) bool { return ch.Object != ObjectLink })
 	cleanups = slices.DeleteFunc(cleanups, func(ch Change) bool { return ch.Object == ObjectLink })
+	inForce := slices.DeleteFunc(slices.Clone(replaces), func(ch Change) bool { return !replacesInForce(ch, c.At) })
+	replaces = slices.DeleteFunc(replaces, func(ch Change) bool { return replacesInForce(ch, c.At) })
 	// A member a failed replacement left without a role inside their
 	// window comes first, before anything can stop the run.
-	c.Changes = slices.Concat(store, exposed, revokes, linkCleanups, replaces, creates, cleanups)
+	c.Changes = slices.Concat(store, exposed, revokes, linkCleanups, replaces, creates, inForce, cleanups)
 	if c.Changes == nil {
 		c.Changes = []Change{}
 	}
+}
+
+// replacesInForce reports whether ch replaces a role in force at now: a
+// delete and create would leave its member without access in between.
+func replacesInForce(ch Change, now time.Time) bool {
+	return ch.Action == ActionReplace && ch.Object == ObjectGrant && ch.Old != nil &&
+		!ch.Old.Start.After(now) && now.Before(ch.Old.End)
 }
 
 // tally counts the managed access, the cuts and the email links of c.
