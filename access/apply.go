@@ -305,6 +305,12 @@ func (ru *run) step(ctx context.Context, ch Change) *SystemicError {
 		// replacement is not parked: its delete may have happened with the
 		// answer lost, leaving the member without a role until it is done.)
 		err = ru.park(ctx, ch, FailureTransient, err)
+	case (class == FailureTransient || class == FailureUnknown) && ch.Action == ActionCreate &&
+		ru.recs[ch.Key].State != state.StateExposed:
+		// Kisi failing a create (or its user's), or leaving its outcome
+		// unknown: the key backs off too. A pending intent is still looked
+		// up by the next run; a member left without a role is not parked.
+		err = ru.park(ctx, ch, class, err)
 	}
 	ru.rep.Failures = append(ru.rep.Failures, Failure{Action: ch.Action, Object: ch.Object, Key: ch.Key, Email: ch.Email,
 		GroupID: ch.GroupID, Class: class, Message: err.Error(), Err: err})

@@ -883,14 +883,14 @@ func (p parks) hold(c *Changes, creates []Change, now time.Time) []Change {
 }
 
 // holdReplacements takes out of replaces the renewals and extensions Kisi
-// refused (a PATCH, or the create of the new window), while their back-off
+// refused (a PATCH, or the create of the new window: FailureRefused), while their back-off
 // runs and for the same wanted window: the role Kisi holds stays as it was,
 // valid for days. A replacement that cuts access is not held here; the
 // guard judges it.
 func (p parks) holdReplacements(c *Changes, replaces []Change, now time.Time) []Change {
 	out := replaces[:0]
 	for _, ch := range replaces {
-		if rec, ok := p.changes[ch.Key]; ok && ch.Cut == "" && now.Before(rec.RetryAt) && sameWanted(rec.Window, ch) {
+		if rec, ok := p.changes[ch.Key]; ok && rec.Class == FailureRefused && ch.Cut == "" && now.Before(rec.RetryAt) && sameWanted(rec.Window, ch) {
 			c.Parked = append(c.Parked, parkedOf(ch.Object, ch.Key, rec))
 			c.retries = earliest(c.retries, rec.RetryAt)
 			continue
