@@ -199,6 +199,13 @@ func (ru *run) track(rec state.Record, d int) {
 }
 
 func (r *Reconciler) apply(ctx context.Context, c *Changes, recs []state.Record) (*Report, error) {
+	return r.applyAfter(ctx, c, recs, nil)
+}
+
+// applyAfter is apply after a Verify of the same run that failed with
+// verr (nil if none or no Verify): a failure of the whole organization
+// stops the run before it writes.
+func (r *Reconciler) applyAfter(ctx context.Context, c *Changes, recs []state.Record, verr error) (*Report, error) {
 	now := r.o.clock.Now()
 	ru := r.newRun(recs)
 	rep := ru.rep
@@ -210,7 +217,11 @@ func (r *Reconciler) apply(ctx context.Context, c *Changes, recs []state.Record)
 	v := r.judge(c, ru.recs, now)
 	held := r.holds(c, v)
 	var stop *SystemicError
-	if err := ru.prefetchUsers(ctx, c); err != nil && classify(err) == FailureSystemic {
+	err := verr
+	if err == nil || classify(err) != FailureSystemic {
+		err = ru.prefetchUsers(ctx, c)
+	}
+	if err != nil && classify(err) == FailureSystemic {
 		stop = &SystemicError{Organization: r.o.org, Err: err, Advice: advice(err), NotAttempted: len(c.Changes)}
 		rep.NotAttempted = len(c.Changes)
 	}

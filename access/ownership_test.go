@@ -57,7 +57,7 @@ func TestOwnExpiredRoleNeverBlocksTheNextWindow(t *testing.T) {
 	e.loseStore()
 	s.Bookings = []access.Booking{bookingOf("bk2", "alice", "room1", "15:00", "16:00")}
 	rep := e.sync(s)
-	require.Equal(t, 1, rep.Created)
+	require.Equal(t, 1, rep.Created+rep.Replaced, "the next window granted (the expired role adopted first, or found in the way)")
 	require.Empty(t, rep.Conflicts, "the SDK's own expired role is no conflict")
 	roles := e.roles()
 	require.Len(t, roles, 1)
@@ -182,4 +182,26 @@ func TestFoundUserNeverInvitedTwice(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSyncOnLostStoreAdoptsFirst (issue 28): a Sync on a lost Store, with
+// no Verify first (a restarted host), adopts the roles of the SDK's users
+// instead of replacing each one (a delete and a create, and a gap).
+func TestSyncOnLostStoreAdoptsFirst(t *testing.T) {
+	t.Parallel()
+	e := newRig(t, rigConfig{})
+	s := baseSnapshot()
+	addPlanMembers(&s, "m", 5)
+	require.Equal(t, 5, e.sync(s).Created)
+
+	e.loseStore()
+	e.srv.ResetRequests()
+	rep := e.sync(s)
+	require.Empty(t, e.writes(), "nothing replaced")
+	require.Equal(t, 5, rep.Adopted)
+	require.Len(t, e.roles(), 5)
+
+	e.srv.ResetRequests()
+	e.sync(s)
+	require.Empty(t, e.reads(), "the next run trusts its Store")
 }

@@ -136,15 +136,24 @@ func (r *Reconciler) Sync(ctx context.Context, s Snapshot) (*Report, error) {
 		return nil, err
 	}
 	var drift *Drift
-	if interrupted(recs) {
+	if interrupted(recs) || len(recs) == 0 {
 		// A run stopped in the middle of its writes (a crash, or a stall
-		// past its lease): Kisi is read before anything is written.
-		if drift, err = r.verify(ctx, recs); err != nil {
-			return nil, fmt.Errorf("access: verify after an interrupted run: %w", err)
+		// past its lease), or a Store that knows nothing (new, or lost):
+		// Kisi is read before anything is written, so what this SDK made
+		// is adopted, not made again.
+		var verr error
+		drift, verr = r.verify(ctx, recs)
+		if errors.Is(verr, state.ErrLeaseLost) {
+			return nil, verr
 		}
-		if c, recs, err = r.plan(ctx, s); err != nil {
-			return nil, err
+		if verr == nil || classify(verr) != FailureSystemic {
+			if c, recs, err = r.plan(ctx, s); err != nil {
+				return nil, err
+			}
 		}
+		rep, err := r.applyAfter(ctx, c, recs, verr)
+		rep.Adopted += len(drift.Adopted)
+		return rep, err
 	}
 	rep, err := r.apply(ctx, c, recs)
 	if drift != nil {

@@ -111,12 +111,17 @@ func (r *Reconciler) verify(ctx context.Context, recs []state.Record) (*Drift, e
 		}
 		if err := ru.verifyRoles(ctx, g, d); err != nil {
 			errs = append(errs, fmt.Errorf("access: verify roles of group %d: %w", g, err))
+			if classify(err) == FailureSystemic {
+				return d, errors.Join(errs...)
+			}
 		}
 		if err := ru.verifyLinks(ctx, g, d); err != nil {
 			errs = append(errs, fmt.Errorf("access: verify links of group %d: %w", g, err))
 		}
-		if err := errors.Join(errs...); errors.Is(err, state.ErrLeaseLost) {
-			return d, err // fenced: another run holds the organization now
+		if err := errors.Join(errs...); errors.Is(err, state.ErrLeaseLost) || classify(err) == FailureSystemic {
+			// Fenced (another run holds the organization now), or a failure
+			// of the whole organization: no use reading the other groups.
+			return d, err
 		}
 	}
 	if err := ru.verifyUsers(ctx, d); err != nil {

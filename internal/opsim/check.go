@@ -226,6 +226,7 @@ func (c *checker) excusedLockout(p pair, t time.Time, lapsed bool) bool {
 			// Kisi refusing the member outright is the one exception to
 			// invariant 1 (reported with its cause: invariant 5).
 			if emailOf(ep.e.Member) == p.email {
+				c.expose(p)
 				return true
 			}
 		case KisiForbidLinks:
@@ -256,13 +257,19 @@ func (c *checker) exposedBy(i int, ep episode, p pair, t time.Time) bool {
 		return false
 	}
 	c.exposed[i] = p
+	c.expose(p)
+	return true
+}
+
+// expose notes that p lost access to a fault the design excuses; its
+// create is retried by every run, without back-off, until it has access.
+func (c *checker) expose(p pair) {
 	if c.exposedSince == nil {
 		c.exposedSince = map[pair]time.Time{}
 	}
 	if _, ok := c.exposedSince[p]; !ok {
 		c.exposedSince[p] = c.prevAt // the last sample with access: an upper bound of the gap
 	}
-	return true
 }
 
 // exposureEnds closes the gaps of the exposed members who have access
@@ -601,6 +608,11 @@ func (c *checker) storms(r run) {
 	if !r.woken && !r.approved {
 		var stop *access.SystemicError
 		tried["the organization's runs"] = errors.As(r.err, &stop)
+	}
+	for p := range c.exposedSince {
+		// A member left without a role is created again by every run,
+		// without back-off (DESIGN.md, "Renewing is not a cut").
+		delete(tried, fmt.Sprintf("grant %s/%d", p.email, p.group))
 	}
 	for key, failed := range tried {
 		if !failed {
