@@ -95,3 +95,43 @@ func TestCatchUpNilCallback(t *testing.T) {
 	_, err := c.EventSets.CatchUp(t.Context(), nil, kisi.EventCursor{}, time.Now(), nil)
 	require.Error(t, err)
 }
+
+// TestCatchUpWindowNotWholeSecond (issue 31): with a real clock "until" is
+// rarely a whole second; a first catch-up (zero cursor) or one after a gap
+// of more than 90 days must still ask for at most 90 days, which Kisi
+// measures exactly.
+func TestCatchUpWindowNotWholeSecond(t *testing.T) {
+	t.Parallel()
+	until := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC).Add(678 * time.Millisecond)
+	tests := []struct {
+		name string
+		cur  kisi.EventCursor
+	}{
+		{name: "zero cursor", cur: kisi.EventCursor{}},
+		{name: "gap over 90 days", cur: kisi.EventCursor{After: until.Add(-100 * 24 * time.Hour).Add(123 * time.Millisecond)}},
+		{name: "exactly 90 days", cur: kisi.EventCursor{After: until.Add(-kisi.MaxEventSetWindow)}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			clock := clockwork.NewFakeClockAt(until.Add(time.Minute))
+			srv, c := fake(t, []kisitest.Option{kisitest.WithoutRateLimit(), kisitest.WithClock(clock)})
+			place, err := srv.AddPlace("HQ", "")
+			require.NoError(t, err)
+			lock, err := srv.AddLock(place, "Door")
+			require.NoError(t, err)
+			user, err := srv.AddUser("ann@example.com", "Ann", true)
+			require.NoError(t, err)
+			recent, err := srv.RecordUnlock(kisitest.Unlock{UserID: user, LockID: lock, At: until.Add(-time.Hour)})
+			require.NoError(t, err)
+			var handled []string
+			cur, err := c.EventSets.CatchUp(t.Context(), nil, tc.cur, until, func(_ context.Context, ev *kisi.Event) error {
+				handled = append(handled, ev.UUID)
+				return nil
+			})
+			require.NoError(t, err)
+			require.Equal(t, []string{recent}, handled)
+			require.Equal(t, until.Add(-time.Hour), cur.After)
+		})
+	}
+}

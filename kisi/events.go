@@ -265,17 +265,22 @@ const MaxEventSetWindow = 90 * 24 * time.Hour
 // It returns the cursor after the last event fn accepted. When fn fails it
 // stops and returns the cursor before that event with fn's error, so the
 // next CatchUp starts with it again. A cursor older than
-// [MaxEventSetWindow] before until starts at that limit: older events are
-// beyond Kisi's reach. filter.Interval is ignored. Events created at until
-// or later are left for the next call.
+// [MaxEventSetWindow] before until (rounded up to a whole second) starts at
+// that limit: older events are beyond Kisi's reach. filter.Interval is
+// ignored. Events created at until or later are left for the next call.
 func (s *EventSetsService) CatchUp(ctx context.Context, filter *EventSetCreateRequest, cur EventCursor, until time.Time,
 	fn func(context.Context, *Event) error,
 ) (EventCursor, error) {
 	if fn == nil {
 		return cur, errors.New("kisi: catch up events: nil callback")
 	}
+	// The interval is written in whole seconds and Kisi measures its width
+	// exactly: the end is rounded up, and the oldest start is counted back
+	// from that rounded end, so the width never exceeds the maximum. The
+	// events outside [start, until) are dropped below.
+	end := ceilSecond(until)
 	start := cur.After
-	if oldest := until.Add(-MaxEventSetWindow); start.Before(oldest) {
+	if oldest := end.Add(-MaxEventSetWindow); start.Before(oldest) {
 		start = oldest
 	}
 	if !start.Before(until) {
@@ -285,9 +290,7 @@ func (s *EventSetsService) CatchUp(ctx context.Context, filter *EventSetCreateRe
 	if filter != nil {
 		req = *filter
 	}
-	// Whole seconds: the start is rounded down and the end up, and the
-	// events outside [start, until) are dropped below.
-	req.Interval = EventInterval(start.Truncate(time.Second), until.Add(time.Second-1).Truncate(time.Second))
+	req.Interval = EventInterval(start.Truncate(time.Second), end)
 	var events []*Event
 	for ev, err := range s.Events(ctx, &req, 0) {
 		if err != nil {
@@ -318,6 +321,14 @@ func (s *EventSetsService) CatchUp(ctx context.Context, filter *EventSetCreateRe
 		}
 	}
 	return cur, nil
+}
+
+// ceilSecond rounds t up to a whole second.
+func ceilSecond(t time.Time) time.Time {
+	if r := t.Truncate(time.Second); r.Before(t) {
+		return r.Add(time.Second)
+	}
+	return t
 }
 
 // sleep waits d on the client's clock or until ctx is done.
