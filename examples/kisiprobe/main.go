@@ -23,10 +23,6 @@ func main() {
 	os.Exit(code)
 }
 
-// cleanupTimeout bounds the deletion of what the probe created, which runs
-// with a context of its own so that it also runs after an interrupt.
-const cleanupTimeout = 2 * time.Minute
-
 // run is the program without its process: it returns the exit code.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("kisiprobe", flag.ContinueOnError)
@@ -70,7 +66,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 // fresh context so that cleanup also happens after a failure or interrupt.
 func probeAndClean(ctx context.Context, p *probe) (findings []Finding, err error) {
 	defer func() {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+		// Cleanup has a context of its own, so that it also runs after an
+		// interrupt, bounded by a time that grows with what was created.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout(p.creates))
 		defer cancel()
 		p.logf("deleting what the probe created")
 		if cerr := p.Cleanup(cctx); cerr != nil {

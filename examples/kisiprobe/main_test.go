@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -128,6 +129,62 @@ func TestProbeCleansUpAfterInterrupt(t *testing.T) {
 	srv.Intercept(nil)
 	if diff := cmp.Diff(before, inventory(t, srv)); diff != "" {
 		t.Errorf("left behind (-before +after):\n%s", diff)
+	}
+}
+
+// TestProbeCleansUpLostCreates (issue 31): an object whose create answer
+// was lost (applied by Kisi, answered 500) has no undo step; cleanup still
+// finds it by the probe's name and deletes it.
+func TestProbeCleansUpLostCreates(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		path string
+		nth  int // which POST to path loses its answer, from 1
+	}{
+		{name: "group", path: "/groups", nth: 1},
+		{name: "user", path: "/users", nth: 1},
+		{name: "first role", path: "/role_assignments", nth: 1},
+		{name: "expired link", path: "/group_links", nth: 1},
+		{name: "a link filling the quota", path: "/group_links", nth: 3},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv, p := newProbe(t)
+			before := inventory(t, srv)
+			var mu sync.Mutex
+			seen := 0
+			srv.Intercept(func(r *http.Request) kisitest.Fault {
+				mu.Lock()
+				defer mu.Unlock()
+				if r.Method != http.MethodPost || r.URL.Path != tc.path {
+					return kisitest.Fault{}
+				}
+				seen++
+				return kisitest.Fault{Lost: seen == tc.nth}
+			})
+			_, err := probeAndClean(t.Context(), p)
+			require.Error(t, err, "the lost answer is reported")
+			srv.Intercept(nil)
+			if diff := cmp.Diff(before, inventory(t, srv)); diff != "" {
+				t.Errorf("left behind (-before +after):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestCleanupTimeoutScales (issue 31): the time cleanup may take covers
+// deleting everything created at Kisi's 5 requests per second; a fixed 2
+// minutes covered about 600 deletes, fewer than a 1,000-link quota.
+func TestCleanupTimeoutScales(t *testing.T) {
+	t.Parallel()
+	const kisiPace = time.Second / 5
+	for _, creates := range []int{0, 10, 600, 1_003, 5_000} {
+		need := time.Duration(creates) * kisiPace
+		if got := cleanupTimeout(creates); got < need+time.Minute {
+			t.Errorf("cleanupTimeout(%d) = %v, want at least %v (deletes at 5/s) plus a minute", creates, got, need)
+		}
 	}
 }
 

@@ -38,6 +38,8 @@ type probe struct {
 
 	group   int64
 	user    *kisi.User
+	creates int                           // create calls sent, answered or not
+	known   map[string]bool               // "<kind> <id>" of every object with an undo step
 	cleanup []func(context.Context) error // undo steps, run last first
 }
 
@@ -66,12 +68,13 @@ var checks = []check{
 // are left for Cleanup, which the caller defers.
 func (p *probe) Run(ctx context.Context) ([]Finding, error) {
 	p.logf("creating a place-less group %q", p.name)
+	p.creates++
 	g, _, err := p.c.Groups.Create(ctx, &kisi.GroupCreateRequest{Name: p.name, Description: kisi.Ptr("created by kisiprobe; safe to delete")})
 	if err != nil {
 		return nil, fmt.Errorf("create group: %w", err)
 	}
 	p.group = g.ID
-	p.undo("group", func(ctx context.Context) error { _, err := p.c.Groups.Delete(ctx, g.ID); return err })
+	p.undo("group", g.ID, func(ctx context.Context) error { _, err := p.c.Groups.Delete(ctx, g.ID); return err })
 
 	var findings []Finding
 	var errs []error
@@ -89,14 +92,15 @@ func (p *probe) Run(ctx context.Context) ([]Finding, error) {
 		return findings, ctx.Err()
 	}
 
-	email := strings.ToLower(fmt.Sprintf("%s@%s", p.name, p.domain))
+	email := p.userEmail()
 	p.logf("creating a managed user %s (Kisi sends it no email)", email)
+	p.creates++
 	u, _, err := p.c.Users.Create(ctx, &kisi.UserCreateRequest{Email: email, Name: p.name, SendEmails: kisi.Ptr(false), Confirm: kisi.Ptr(true)})
 	if err != nil {
 		return findings, fmt.Errorf("create user: %w", err)
 	}
 	p.user = u
-	p.undo("user", func(ctx context.Context) error { _, err := p.c.Users.Delete(ctx, u.ID); return err })
+	p.undo("user", u.ID, func(ctx context.Context) error { _, err := p.c.Users.Delete(ctx, u.ID); return err })
 
 	for _, ch := range checks {
 		if ctx.Err() != nil {
@@ -109,10 +113,15 @@ func (p *probe) Run(ctx context.Context) ([]Finding, error) {
 	return findings, errors.Join(errs...)
 }
 
-// Cleanup deletes everything Run created, last first, and reports what it
-// could not delete. Objects already gone count as deleted.
+// Cleanup deletes everything Run created and reports what it could not
+// delete. Objects already gone count as deleted. It first looks for objects
+// whose create answer was lost (the probe's names and email mark them; see
+// sweep), then runs the undo steps, last first.
 func (p *probe) Cleanup(ctx context.Context) error {
 	var errs []error
+	if p.creates > len(p.known) {
+		errs = append(errs, p.sweep(ctx))
+	}
 	for i := len(p.cleanup) - 1; i >= 0; i-- {
 		if err := p.cleanup[i](ctx); err != nil && !errors.Is(err, kisi.ErrNotFound) {
 			errs = append(errs, err)
@@ -122,7 +131,102 @@ func (p *probe) Cleanup(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-func (p *probe) undo(what string, fn func(context.Context) error) {
+// cleanupBase and cleanupPerCreate make up the time cleanup may take: a
+// fixed part for the look-ups, and per create sent the time of two deletes
+// at Kisi's pace of 5 requests per second (one, plus room for retries).
+const (
+	cleanupBase      = time.Minute
+	cleanupPerCreate = 2 * time.Second / 5
+)
+
+// cleanupTimeout is how long cleanup may take after the probe sent creates
+// create calls: at -link-quota 1,000 that is about 7 minutes, where a fixed
+// 2 minutes deleted only about 600 links.
+func cleanupTimeout(creates int) time.Duration {
+	return cleanupBase + time.Duration(creates)*cleanupPerCreate
+}
+
+// userEmail is the email of the probe's user.
+func (p *probe) userEmail() string {
+	return strings.ToLower(fmt.Sprintf("%s@%s", p.name, p.domain))
+}
+
+// linkName is the name of the probe's n-th link; every link name starts
+// with p.name followed by " link ".
+func (p *probe) linkName(n int) string { return fmt.Sprintf("%s link %d", p.name, n) }
+
+// sweep deletes the objects the probe created but has no undo step for,
+// because their create answer was lost: the group named p.name, the user
+// with the probe's email, links whose name starts with the probe's link
+// prefix, and roles in the probe's group or held by the probe's user. The
+// probe's name is unique to a run, so everything matched is the probe's
+// own.
+func (p *probe) sweep(ctx context.Context) error {
+	var errs []error
+	del := func(kind string, id int64, fn func(context.Context, int64) (*kisi.Response, error)) {
+		if p.known[fmt.Sprintf("%s %d", kind, id)] {
+			return
+		}
+		p.logf("deleting a %s (id %d) whose create answer was lost", kind, id)
+		if _, err := fn(ctx, id); err != nil && !errors.Is(err, kisi.ErrNotFound) {
+			errs = append(errs, fmt.Errorf("delete %s %d: %w", kind, id, err))
+		}
+	}
+	var groups []int64
+	for g, err := range p.c.Groups.ListIter(ctx, &kisi.GroupListOptions{Query: p.name}) {
+		if err != nil {
+			return fmt.Errorf("look for the probe's group: %w", err)
+		}
+		if g.Name == p.name {
+			groups = append(groups, g.ID)
+		}
+	}
+	var users []int64
+	if u, _, err := p.c.Users.GetByEmail(ctx, p.userEmail()); err == nil {
+		users = append(users, u.ID)
+	} else if !errors.Is(err, kisi.ErrNotFound) {
+		return fmt.Errorf("look for the probe's user: %w", err)
+	}
+	prefix := p.linkName(0)[:len(p.name)+len(" link ")]
+	for l, err := range p.c.GroupLinks.ListIter(ctx, &kisi.GroupLinkListOptions{Query: p.name}) {
+		if err != nil {
+			return fmt.Errorf("look for the probe's links: %w", err)
+		}
+		if strings.HasPrefix(l.Name, prefix) {
+			del("group link", l.ID, p.c.GroupLinks.Delete)
+		}
+	}
+	roleFilters := make([]*kisi.RoleAssignmentListOptions, 0, len(groups)+len(users))
+	for _, id := range groups {
+		roleFilters = append(roleFilters, &kisi.RoleAssignmentListOptions{AppliesToType: kisi.ScopeGroup, AppliesToID: id})
+	}
+	for _, id := range users {
+		roleFilters = append(roleFilters, &kisi.RoleAssignmentListOptions{AssigneeType: kisi.AssigneeUser, AssigneeID: id})
+	}
+	for _, f := range roleFilters {
+		for ra, err := range p.c.RoleAssignments.ListIter(ctx, f) {
+			if err != nil {
+				return fmt.Errorf("look for the probe's roles: %w", err)
+			}
+			del("role assignment", ra.ID, p.c.RoleAssignments.Delete)
+		}
+	}
+	for _, id := range users {
+		del("user", id, p.c.Users.Delete)
+	}
+	for _, id := range groups {
+		del("group", id, p.c.Groups.Delete)
+	}
+	return errors.Join(errs...)
+}
+
+// undo registers the deletion of the object of kind with id, run by
+// Cleanup.
+func (p *probe) undo(what string, id int64, fn func(context.Context) error) {
+	if p.known == nil {
+		p.known = map[string]bool{}
+	}
+	p.known[fmt.Sprintf("%s %d", what, id)] = true
 	p.cleanup = append(p.cleanup, func(ctx context.Context) error {
 		if err := fn(ctx); err != nil && !errors.Is(err, kisi.ErrNotFound) {
 			return fmt.Errorf("delete %s: %w", what, err)
@@ -140,6 +244,7 @@ func (p *probe) logf(format string, args ...any) {
 // grant gives the probe's user group_basic in the probe's group with the
 // window [from, until) (nil: no limit) and registers its removal.
 func (p *probe) grant(ctx context.Context, from, until *time.Time) (*kisi.RoleAssignment, error) {
+	p.creates++
 	ra, _, err := p.c.RoleAssignments.Create(ctx, &kisi.RoleAssignmentCreateRequest{
 		RoleID: kisi.RoleGroupBasic, AppliesToType: kisi.ScopeGroup, AppliesToID: p.group,
 		AssigneeType: kisi.AssigneeUser, AssigneeID: p.user.ID, ValidFrom: from, ValidUntil: until,
@@ -147,7 +252,7 @@ func (p *probe) grant(ctx context.Context, from, until *time.Time) (*kisi.RoleAs
 	if err != nil {
 		return nil, err
 	}
-	p.undo("role assignment", func(ctx context.Context) error { _, err := p.c.RoleAssignments.Delete(ctx, ra.ID); return err })
+	p.undo("role assignment", ra.ID, func(ctx context.Context) error { _, err := p.c.RoleAssignments.Delete(ctx, ra.ID); return err })
 	return ra, nil
 }
 
@@ -291,6 +396,7 @@ func checkNonGroupWindow(ctx context.Context, p *probe) (string, string, error) 
 		return "", "", err
 	}
 	until := p.now().Add(time.Hour).UTC().Truncate(time.Second)
+	p.creates++
 	ra, _, err := p.c.RoleAssignments.Create(ctx, &kisi.RoleAssignmentCreateRequest{
 		RoleID: role, AppliesToType: kisi.ScopeOrganization, AppliesToID: org.ID,
 		AssigneeType: kisi.AssigneeUser, AssigneeID: p.user.ID, ValidUntil: &until,
@@ -302,7 +408,7 @@ func checkNonGroupWindow(ctx context.Context, p *probe) (string, string, error) 
 	case err != nil:
 		return "", "", err
 	}
-	p.undo("role assignment", func(ctx context.Context) error { _, err := p.c.RoleAssignments.Delete(ctx, ra.ID); return err })
+	p.undo("role assignment", ra.ID, func(ctx context.Context) error { _, err := p.c.RoleAssignments.Delete(ctx, ra.ID); return err })
 	if err := p.revoke(ctx, ra.ID); err != nil {
 		return "", "", err
 	}
@@ -371,13 +477,14 @@ func checkExpiredLinks(ctx context.Context, p *probe) (string, string, error) {
 	link := func(from, until *time.Time) error {
 		n++
 		email := fmt.Sprintf("%s-link%d@%s", p.name, n, p.domain)
+		p.creates++
 		l, _, err := p.c.GroupLinks.Create(ctx, &kisi.GroupLinkCreateRequest{
-			GroupID: p.group, Name: fmt.Sprintf("%s link %d", p.name, n), Email: &email, ValidFrom: from, ValidUntil: until,
+			GroupID: p.group, Name: p.linkName(n), Email: &email, ValidFrom: from, ValidUntil: until,
 		})
 		if err != nil {
 			return err
 		}
-		p.undo("group link", func(ctx context.Context) error { _, err := p.c.GroupLinks.Delete(ctx, l.ID); return err })
+		p.undo("group link", l.ID, func(ctx context.Context) error { _, err := p.c.GroupLinks.Delete(ctx, l.ID); return err })
 		return nil
 	}
 	now := p.now().UTC().Truncate(time.Second)
