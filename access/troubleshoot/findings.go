@@ -170,6 +170,10 @@ const (
 	CodeNoKisiUser Code = "no_kisi_user"
 	// CodeUserUnconfirmed: the Kisi user is unconfirmed.
 	CodeUserUnconfirmed Code = "user_unconfirmed"
+	// CodeUserConfirmationUnknown: Kisi did not report whether the Kisi
+	// user is confirmed and the user never opened a door (reported only
+	// with [WithUnknownConfirmationReported]).
+	CodeUserConfirmationUnknown Code = "user_confirmation_unknown"
 	// CodeUserAccessDisabled: the Kisi user's access_enabled is false.
 	CodeUserAccessDisabled Code = "access_disabled"
 	// CodeRoleMissing: the platform gives access but Kisi holds no role.

@@ -48,10 +48,10 @@ type troubleRig struct {
 	s      access.Snapshot
 }
 
-func newTroubleRig(t testing.TB, now time.Time) *troubleRig {
+func newTroubleRig(t testing.TB, now time.Time, opts ...kisitest.Option) *troubleRig {
 	t.Helper()
 	clock := clockwork.NewFakeClockAt(now)
-	srv := kisitest.NewServer(kisitest.WithoutRateLimit(), kisitest.WithClock(clock))
+	srv := kisitest.NewServer(append([]kisitest.Option{kisitest.WithoutRateLimit(), kisitest.WithClock(clock)}, opts...)...)
 	t.Cleanup(srv.Close)
 	r := &troubleRig{srv: srv, clock: clock}
 	r.c = r.client(t, srv.APIKey)
