@@ -39,8 +39,10 @@ type Drift struct {
 	// Unmanaged: roles and links in mapped groups that this SDK did not
 	// create ("not managed here"). They are never changed or deleted.
 	Unmanaged []DriftItem `json:"unmanaged,omitempty"`
-	// Unconfirmed: emails of regular users this SDK created who have not
-	// confirmed their Kisi account yet.
+	// Unconfirmed: emails of regular users this SDK created whom Kisi
+	// still reports unconfirmed ([kisi.UserStatusPending]); a user whose
+	// answer cannot tell (no "confirmed" key, never opened a door) is not
+	// listed.
 	Unconfirmed []string `json:"unconfirmed,omitempty"`
 	// Restored: groups parked as deleted in Kisi that exist again; their
 	// grants are tried by the next run.
@@ -401,12 +403,15 @@ func (ru *run) verifyUsers(ctx context.Context, d *Drift) error {
 		if !ok {
 			continue
 		}
-		if u.Confirmed {
+		// Status, not the deprecated "confirmed" key alone: without the
+		// key the answer cannot tell, and the user is not listed.
+		switch u.Status() {
+		case kisi.UserStatusActive:
 			rec.Confirmed = true
 			errs = append(errs, ru.put(ctx, rec))
-			continue
+		case kisi.UserStatusPending:
+			d.Unconfirmed = append(d.Unconfirmed, rec.Email)
 		}
-		d.Unconfirmed = append(d.Unconfirmed, rec.Email)
 	}
 	slices.Sort(d.Unconfirmed)
 	return errors.Join(errs...)
