@@ -59,6 +59,7 @@ var checks = []check{
 	{"window on a non-group role", "WithNonGroupValidityRejected", checkNonGroupWindow},
 	{"?email= vs ?query= on GET /users", "WithUserEmailFilter", checkEmailFilter},
 	{"deprecated confirmed key of users", "WithConfirmedField", checkConfirmedKey},
+	{"answer to a user create with a taken email", "WithExistingUserOnDuplicateEmail", checkDuplicateEmail},
 	{"expired email links in the quota", "WithExpiredLinksCounted", checkExpiredLinks},
 }
 
@@ -454,6 +455,29 @@ func checkConfirmedKey(ctx context.Context, p *probe) (string, string, error) {
 		return "WithConfirmedField(true)", evidence, nil
 	}
 	return "WithConfirmedField(false)", evidence, nil
+}
+
+// checkDuplicateEmail creates a user with the probe user's email again,
+// with a metadata mark the probe's user lacks, so that a 200 with the
+// existing user can be told from a second user.
+func checkDuplicateEmail(ctx context.Context, p *probe) (string, string, error) {
+	p.creates++
+	u, _, err := p.c.Users.Create(ctx, &kisi.UserCreateRequest{Email: p.user.Email, Name: p.name + " again",
+		SendEmails: kisi.Ptr(false), Confirm: kisi.Ptr(true), Metadata: map[string]any{"kisiprobe": p.name}})
+	var taken *kisi.EmailTakenError
+	var apiErr *kisi.Error
+	switch {
+	case errors.As(err, &taken):
+		return "WithExistingUserOnDuplicateEmail(true)", fmt.Sprintf("200 with the existing user (id %d, same as the probe's: %v)", taken.Existing.ID, taken.Existing.ID == p.user.ID), nil
+	case errors.As(err, &apiErr) && errors.Is(err, kisi.ErrEmailTaken):
+		return "WithExistingUserOnDuplicateEmail(false)", fmt.Sprintf("%d %v", apiErr.StatusCode, apiErr.Fields), nil
+	case errors.As(err, &apiErr):
+		return fmt.Sprintf("none: answered %d", apiErr.StatusCode), apiErr.Error(), nil
+	case err != nil:
+		return "", "", err
+	}
+	p.undo("user", u.ID, func(ctx context.Context) error { _, err := p.c.Users.Delete(ctx, u.ID); return err })
+	return "none: a second user was created", fmt.Sprintf("ids %d and %d", p.user.ID, u.ID), nil
 }
 
 // checkExpiredLinks fills the email-link quota after creating one link that

@@ -33,6 +33,7 @@ type config struct {
 	validityPrecision    time.Duration
 	rejectNonGroupWindow bool
 	duplicateRoleKey     string
+	existingUserAnswer   bool
 	customRoles          []CustomRole
 }
 
@@ -218,6 +219,14 @@ func WithDuplicateRoleErrorKey(key string) Option {
 			cfg.duplicateRoleKey = key
 		}
 	}
+}
+
+// WithExistingUserOnDuplicateEmail sets what a user create for an email
+// that already has a user gets: 422 on "email" (false, the default) or 200
+// with the existing user, unchanged (true). Kisi does not document which;
+// the probe in examples/kisiprobe tells.
+func WithExistingUserOnDuplicateEmail(existing bool) Option {
+	return func(cfg *config) { cfg.existingUserAnswer = existing }
 }
 
 // CustomRole is an organization-defined role for [WithCustomRoles].

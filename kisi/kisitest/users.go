@@ -108,7 +108,16 @@ func (st *state) routeUsers(c *call) response {
 	return serve(st, c, resource[user, wireUser]{
 		key: "user", items: st.users, render: st.renderUser,
 		pageSize: 50, maxPageSize: 100, filter: st.userFilter,
-		create: func(f *fields) (*user, response) { return st.newUser(c, f), response{} },
+		create: func(f *fields) (*user, response) {
+			if st.cfg.existingUserAnswer {
+				if email := f.str("email"); email != nil {
+					if u := st.userByEmail(strings.TrimSpace(*email)); u != nil {
+						return nil, jsonResponse(st.renderUser(u))
+					}
+				}
+			}
+			return st.newUser(c, f), response{}
+		},
 		update: applyUserFields,
 		remove: func(u *user) response {
 			if u == st.owner {
