@@ -1098,10 +1098,10 @@ func (ru *run) foundUser(ctx context.Context, ch Change, u *kisi.User) (state.Re
 }
 
 // emailTaken reports Kisi's answer to a user create for an email that has a
-// user already: a 422 on the email field.
+// user already: a 422 on the email field, or a 200 with the existing user
+// (kisi.ErrEmailTaken matches both).
 func emailTaken(err error) bool {
-	var ke *kisi.Error
-	return errors.As(err, &ke) && ke.StatusCode == http.StatusUnprocessableEntity && len(ke.Fields["email"]) > 0
+	return errors.Is(err, kisi.ErrEmailTaken)
 }
 
 // findUser looks a user up by email (Kisi's query filter, all pages, exact
