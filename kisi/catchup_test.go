@@ -230,3 +230,32 @@ func TestCatchUpWindowNotWholeSecond(t *testing.T) {
 		})
 	}
 }
+
+// TestCatchUpSetFinishedAtOnce: an event set answered finished at creation
+// (with its first page) is read the same way as one to poll.
+func TestCatchUpSetFinishedAtOnce(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+	clock := clockwork.NewFakeClockAt(t0.Add(24 * time.Hour))
+	srv, c := fake(t, []kisitest.Option{kisitest.WithoutRateLimit(), kisitest.WithClock(clock), kisitest.WithEventSetsFinishedAtOnce(true)})
+	f := &catchUpFixture{srv: srv, c: c}
+	place, err := srv.AddPlace("HQ", "")
+	require.NoError(t, err)
+	f.lock, err = srv.AddLock(place, "Door")
+	require.NoError(t, err)
+	f.user, err = srv.AddUser("ann@example.com", "Ann", true)
+	require.NoError(t, err)
+	want := map[string]bool{}
+	for i := range 70 {
+		want[f.record(t, t0.Add(time.Duration(i)*time.Minute))] = true
+	}
+	got := map[string]bool{}
+	_, err = c.EventSets.CatchUp(t.Context(), nil, kisi.EventCursor{}, t0.Add(24*time.Hour), func(_ context.Context, page []*kisi.Event) error {
+		for _, ev := range page {
+			got[ev.UUID] = true
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	require.Equal(t, want, got)
+}

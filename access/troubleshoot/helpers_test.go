@@ -99,7 +99,11 @@ func (r *troubleRig) client(t testing.TB, key string) *kisi.Client {
 // the SDK's metadata mark.
 func (r *troubleRig) user(t testing.TB, email string, confirmed, marked bool) int64 {
 	t.Helper()
+	// Kisi confirms at once only a managed user (send_emails false).
 	req := &kisi.UserCreateRequest{Email: email, Confirm: kisi.Ptr(confirmed)}
+	if confirmed {
+		req.SendEmails = kisi.Ptr(false)
+	}
 	if marked {
 		req.Metadata = map[string]any{access.MetadataKey: access.MetadataValue}
 	}

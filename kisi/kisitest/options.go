@@ -34,6 +34,7 @@ type config struct {
 	rejectNonGroupWindow bool
 	duplicateRoleKey     string
 	existingUserAnswer   bool
+	eventSetsAtOnce      bool
 	customRoles          []CustomRole
 }
 
@@ -227,6 +228,14 @@ func WithDuplicateRoleErrorKey(key string) Option {
 // the probe in examples/kisiprobe tells.
 func WithExistingUserOnDuplicateEmail(existing bool) Option {
 	return func(cfg *config) { cfg.existingUserAnswer = existing }
+}
+
+// WithEventSetsFinishedAtOnce sets whether POST /event_sets answers with
+// the set finished and its first page of events (true) or in progress, to
+// be polled (false, the default). Kisi documents both states without
+// saying how long a set takes; a client must handle either.
+func WithEventSetsFinishedAtOnce(atOnce bool) Option {
+	return func(cfg *config) { cfg.eventSetsAtOnce = atOnce }
 }
 
 // CustomRole is an organization-defined role for [WithCustomRoles].
