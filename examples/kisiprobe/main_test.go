@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -199,19 +200,73 @@ func TestRunRefuses(t *testing.T) {
 		env  map[string]string
 	}{
 		{name: "no key", args: []string{"-write"}},
-		{name: "no -write", env: map[string]string{"KISI_API_KEY": "k"}},
 		{name: "bad flag", args: []string{"-nope"}, env: map[string]string{"KISI_API_KEY": "k"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			var stdout, stderr bytes.Buffer
-			code := run(t.Context(), tc.args, func(k string) string { return tc.env[k] }, &stdout, &stderr)
+			code := run(t.Context(), tc.args, func(k string) string { return tc.env[k] }, strings.NewReader(""), &stdout, &stderr)
 			require.Equal(t, 2, code)
 			require.Empty(t, stdout.String())
 			require.NotEmpty(t, stderr.String())
 		})
 	}
+}
+
+// TestRunReadsFirst (issue 31): the probe shows the organization it would
+// write to and runs its read-only checks; it writes only with -write and
+// once the organization's domain is typed (or -yes is given).
+func TestRunReadsFirst(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		args      []string
+		stdin     string
+		wantCode  int
+		wantWrite bool
+	}{
+		{name: "read only", wantCode: 0},
+		{name: "write not confirmed", args: []string{"-write"}, stdin: "yes\n", wantCode: 2},
+		{name: "write confirmed with the domain", args: []string{"-write"}, stdin: "kisitest\n", wantCode: 0, wantWrite: true},
+		{name: "write with -yes", args: []string{"-write", "-yes"}, wantCode: 0, wantWrite: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := kisitest.NewServer(kisitest.WithoutRateLimit())
+			t.Cleanup(srv.Close)
+			place, err := srv.AddPlace("HQ", "Europe/Berlin")
+			require.NoError(t, err)
+			_, err = srv.AddGroup(defaultPlaceGroup, place)
+			require.NoError(t, err)
+			before := inventory(t, srv)
+			srv.ResetRequests()
+			var stdout, stderr bytes.Buffer
+			env := map[string]string{"KISI_API_KEY": srv.APIKey}
+			args := append([]string{"-base-url", srv.URL, "-name", "kisiprobe-test"}, tc.args...)
+			code := run(t.Context(), args, func(k string) string { return env[k] }, strings.NewReader(tc.stdin), &stdout, &stderr,
+				kisi.WithRateLimit(rate.Inf, 0))
+			require.Equal(t, tc.wantCode, code, "stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+			require.Contains(t, stdout.String(), `Organization "Kisitest Coworking" (domain kisitest`)
+			require.Contains(t, stdout.String(), "default group of a place")
+			wrote := false
+			for _, r := range srv.Requests() {
+				if r.Method != http.MethodGet {
+					wrote = true
+				}
+			}
+			require.Equal(t, tc.wantWrite, wrote, "writes")
+			if diff := cmp.Diff(before, inventory(t, srv)); diff != "" {
+				t.Errorf("left behind (-before +after):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestDefaultPlaceGroupName(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, kisitest.DefaultPlaceGroup, defaultPlaceGroup)
 }
 
 // inventory lists what the organization holds, by kind and name.

@@ -13,6 +13,10 @@ import (
 	"github.com/kisisync/kisisync/kisi"
 )
 
+// defaultPlaceGroup is the name of the group Kisi's docs say a new place
+// gets (defaultPlaceGroup in the fake).
+const defaultPlaceGroup = "Entire place"
+
 // Finding is the answer to one unknown: which setting of the fake's option
 // matches the organization probed, and what was seen.
 type Finding struct {
@@ -61,6 +65,104 @@ var checks = []check{
 	{"deprecated confirmed key of users", "WithConfirmedField", checkConfirmedKey},
 	{"answer to a user create with a taken email", "WithExistingUserOnDuplicateEmail", checkDuplicateEmail},
 	{"expired email links in the quota", "WithExpiredLinksCounted", checkExpiredLinks},
+}
+
+// orgInfo is the organization the key belongs to, as the probe shows it
+// before it does anything else.
+type orgInfo struct {
+	name, domain, keyUser string
+	id                    int64
+}
+
+func (o orgInfo) String() string {
+	return fmt.Sprintf("Organization %q (domain %s, id %d); the API key belongs to %s.", o.name, o.domain, o.id, o.keyUser)
+}
+
+// Organization reads the organization of the key and the key's user.
+func (p *probe) Organization(ctx context.Context) (orgInfo, error) {
+	org, _, err := p.c.Organization.Get(ctx)
+	if err != nil {
+		return orgInfo{}, fmt.Errorf("read the organization: %w", err)
+	}
+	me, _, err := p.c.Users.Current(ctx)
+	if err != nil {
+		return orgInfo{}, fmt.Errorf("read the key's user: %w", err)
+	}
+	return orgInfo{name: org.Name, domain: org.Domain, id: org.ID, keyUser: me.Email}, nil
+}
+
+// readOnlyChecks settle what reading alone can.
+var readOnlyChecks = []check{
+	{"X-Collection-Range of an empty list (read)", "WithStarEmptyRange", checkEmptyRangeRead},
+	{"default group of a place", "DefaultPlaceGroup", checkDefaultPlaceGroup},
+	{"deprecated confirmed key of users (the key's user)", "WithConfirmedField", checkConfirmedKeyRead},
+}
+
+// ReadOnly runs the checks that only read, and returns their findings.
+func (p *probe) ReadOnly(ctx context.Context) ([]Finding, error) {
+	var findings []Finding
+	var errs []error
+	for _, ch := range readOnlyChecks {
+		if ctx.Err() != nil {
+			return findings, ctx.Err()
+		}
+		setting, evidence, err := ch.run(ctx, p)
+		if err != nil {
+			setting, evidence = "error", err.Error()
+			errs = append(errs, fmt.Errorf("%s: %w", ch.unknown, err))
+		}
+		findings = append(findings, Finding{Unknown: ch.unknown, Option: ch.option, Setting: setting, Evidence: evidence})
+	}
+	return findings, errors.Join(errs...)
+}
+
+// checkEmptyRangeRead lists groups named like nothing that exists.
+func checkEmptyRangeRead(ctx context.Context, p *probe) (string, string, error) {
+	_, resp, err := p.c.Groups.List(ctx, &kisi.GroupListOptions{Query: p.name + "-no-such-group"})
+	if err != nil {
+		return "", "", err
+	}
+	return emptyRangeSetting(resp.Header.Get("X-Collection-Range"), "an empty group search")
+}
+
+// checkDefaultPlaceGroup looks at the groups of up to 10 places for the
+// default group Kisi's docs say a new place gets.
+func checkDefaultPlaceGroup(ctx context.Context, p *probe) (string, string, error) {
+	places, _, err := p.c.Places.List(ctx, &kisi.PlaceListOptions{ListOptions: kisi.ListOptions{Limit: 10}})
+	if err != nil {
+		return "", "", err
+	}
+	if len(places) == 0 {
+		return "not checked: no place", "", nil
+	}
+	with := 0
+	for _, pl := range places {
+		groups, _, err := p.c.Groups.List(ctx, &kisi.GroupListOptions{PlaceID: pl.ID, ListOptions: kisi.ListOptions{Limit: 250}})
+		if err != nil {
+			return "", "", err
+		}
+		if slices.ContainsFunc(groups, func(g *kisi.Group) bool { return g.Name == defaultPlaceGroup }) {
+			with++
+		}
+	}
+	evidence := fmt.Sprintf("%d of %d places have a group named %q", with, len(places), defaultPlaceGroup)
+	if with == len(places) {
+		return "as the fake (POST /places adds it)", evidence, nil
+	}
+	return "none: not every place has it (renamed or deleted by hand?)", evidence, nil
+}
+
+// checkConfirmedKeyRead reads the key's own user.
+func checkConfirmedKeyRead(ctx context.Context, p *probe) (string, string, error) {
+	me, _, err := p.c.Users.Current(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	evidence := fmt.Sprintf("the key's user: confirmed key present %v, status %v", me.ConfirmedReported, me.Status())
+	if me.ConfirmedReported {
+		return "WithConfirmedField(true)", evidence, nil
+	}
+	return "WithConfirmedField(false)", evidence, nil
 }
 
 // Run creates the probe's group and user, runs every check and returns
@@ -272,8 +374,13 @@ func checkEmptyRange(ctx context.Context, p *probe) (string, string, error) {
 	if err != nil {
 		return "", "", err
 	}
-	h := resp.Header.Get("X-Collection-Range")
-	evidence := fmt.Sprintf("X-Collection-Range: %q on the new group's empty role list", h)
+	return emptyRangeSetting(resp.Header.Get("X-Collection-Range"), "the new group's empty role list")
+}
+
+// emptyRangeSetting names the setting an empty list's X-Collection-Range
+// header h matches.
+func emptyRangeSetting(h, what string) (string, string, error) {
+	evidence := fmt.Sprintf("X-Collection-Range: %q on %s", h, what)
 	switch {
 	case h == "*/0":
 		return "WithStarEmptyRange(true)", evidence, nil
