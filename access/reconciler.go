@@ -1145,11 +1145,12 @@ func due(w schedule.Interval, now time.Time, lead time.Duration) bool {
 	return w.Start.Before(now.Add(lead).Add(time.Nanosecond))
 }
 
-// cutClass says what causes a cut of the access rec holds: a source record
-// still in the snapshot that says so (explicit: a cancelled plan, a
-// check-out, a suspended member), one that changed without saying so
-// (explained: an End set earlier), or every source vanished from the
-// snapshot. A record adopted without sources counts as vanished.
+// cutClass says what causes a cut of the access rec holds: source records
+// still in the snapshot that say so (explicit: a cancelled plan, a
+// check-out, a suspended member) and none still in force, one that changed
+// without saying so (explained: an End set earlier), or every source
+// vanished from the snapshot. A record adopted without sources counts as
+// vanished.
 func cutClass(rec state.Record, snap *snapIndex) CutKind {
 	if rec.MemberID != "" && snap.member(rec.MemberID).Suspended {
 		return CutExplicit
@@ -1158,8 +1159,12 @@ func cutClass(rec state.Record, snap *snapIndex) CutKind {
 	for _, s := range rec.Sources {
 		switch snap.source(s) {
 		case sourceEnded:
-			return CutExplicit
+			if kind == CutVanished {
+				kind = CutExplicit
+			}
 		case sourcePresent:
+			// A source still in force changed: that, not the one that
+			// says it ended, is what cuts.
 			kind = CutExplained
 		}
 	}

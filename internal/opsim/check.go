@@ -210,7 +210,7 @@ func (c *checker) excusedLockout(p pair, t time.Time, lapsed bool) bool {
 		if ep.from.After(t) || !ep.till.After(t.Add(-lapseExcuse)) || ep.e.Kind != KindKisi {
 			continue
 		}
-		if c.exposedBy(i, ep, p, t) {
+		if !lapsed && c.exposedBy(i, ep, p, t) {
 			return true
 		}
 		switch ep.e.Target {
@@ -269,6 +269,7 @@ func (c *checker) expose(p pair) {
 	}
 	if _, ok := c.exposedSince[p]; !ok {
 		c.exposedSince[p] = c.prevAt // the last sample with access: an upper bound of the gap
+		c.w.logf("%s is without access to %s (an excused exposure)", p.email, c.w.groupName[p.group])
 	}
 }
 
