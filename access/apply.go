@@ -567,12 +567,14 @@ func (ru *run) replaceGrant(ctx context.Context, ch Change) error {
 // back-off, until Kisi holds one.
 func (ru *run) uncovered(ctx context.Context, ch Change, old schedule.Interval, cause error) error {
 	now := ru.r.o.clock.Now()
-	if rec, ok := ru.recs[ch.Key]; ok && rec.State == state.StatePending || errors.Is(cause, errUserDeleted) || ended(old, now) {
-		// Looked up first thing next run; or the member's user is gone,
-		// which is respected; or the old window is over anyway.
-		ru.lockout = ru.lockout || ok && rec.State == state.StatePending
+	if errors.Is(cause, errUserDeleted) || ended(old, now) {
+		// The member's user is gone, which is respected; or the old window
+		// is over anyway.
 		return cause
 	}
+	// A create whose outcome is unknown is recorded exposed too: Kisi
+	// holds one role per user and group, so if it did happen, the next
+	// create is refused and finds it (see roleRefused).
 	if errors.Is(cause, kisi.ErrValidation) && !kisiglue.SameWindow(old, *ch.Window) {
 		parked, wasParked := ru.recs[parkKey(ch.Key)]
 		restore := ch
