@@ -168,6 +168,18 @@ type run struct {
 	known map[string]*kisi.User
 }
 
+// failingWrites reports whether a write of a role failed (a server error,
+// an unknown outcome) and still waits for its back-off at now.
+func (ru *run) failingWrites(now time.Time) bool {
+	for _, rec := range ru.recs {
+		if rec.Kind == state.KindPark && (rec.Class == FailureTransient || rec.Class == FailureUnknown) &&
+			strings.HasPrefix(rec.Key, "park/role/") && now.Before(rec.RetryAt) {
+			return true
+		}
+	}
+	return false
+}
+
 // createHealth is what a run knows of Kisi's role creates.
 type createHealth int
 
@@ -216,6 +228,12 @@ func (r *Reconciler) applyAfter(ctx context.Context, c *Changes, recs []state.Re
 	rep.Parked = slices.Clone(c.Parked)
 	v := r.judge(c, ru.recs, now)
 	held := r.holds(c, v)
+	if ru.failingWrites(now) {
+		// An earlier run's write of a role failed and waits for its
+		// back-off: no role in force is replaced by delete and create
+		// until a create works again.
+		ru.creates = createsFail
+	}
 	var stop *SystemicError
 	err := verr
 	if err == nil || classify(err) != FailureSystemic {
@@ -536,7 +554,7 @@ func (ru *run) replaceGrant(ctx context.Context, ch Change) error {
 	}
 	now := ru.r.o.clock.Now()
 	inForce := replacesInForce(ch, now)
-	if inForce && ru.creates == createsFail {
+	if inForce && ru.creates == createsFail && ch.Old.End.After(now.Add(deferFor)) {
 		// The role in force stays, valid until its end; no request.
 		retry := now.Add(ru.r.o.retryAfter)
 		ru.rep.Parked = append(ru.rep.Parked, Parked{Object: ch.Object, Key: ch.Key, Email: ch.Email, GroupID: ch.GroupID,
@@ -558,6 +576,11 @@ func (ru *run) replaceGrant(ctx context.Context, ch Change) error {
 	ru.rep.Replaced++
 	return nil
 }
+
+// deferFor is how long a role in force must still be valid for its
+// replacement to wait for Kisi's creates to work again: one ending sooner
+// is replaced anyway, as its member loses access at its end either way.
+const deferFor = time.Hour
 
 // uncovered handles the failed create of a role whose member is without
 // one inside the window old (a replacement deleted it, in this run or an
