@@ -1204,7 +1204,7 @@ func (ru *run) createLink(ctx context.Context, ch Change) error {
 		return err
 	}
 	from, until := kisiglue.Validity(*ch.Window)
-	req := &kisi.GroupLinkCreateRequest{GroupID: ch.GroupID, Name: ch.Name, LinkEnabled: kisi.Ptr(ch.SendLink),
+	req := &kisi.GroupLinkCreateRequest{GroupID: ch.GroupID, Name: kisiglue.LinkName(ch.Name, ch.BookingID), LinkEnabled: kisi.Ptr(ch.SendLink),
 		ValidFrom: from, ValidUntil: until}
 	if ch.Email != "" {
 		req.Email = kisi.Ptr(ch.Email)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kisisync/kisisync/access"
 	"github.com/kisisync/kisisync/kisi"
+	"github.com/kisisync/kisisync/mapping"
 )
 
 // loseStore replaces the rig's Store by an empty one, as after a lost
@@ -204,4 +205,47 @@ func TestSyncOnLostStoreAdoptsFirst(t *testing.T) {
 	e.srv.ResetRequests()
 	e.sync(s)
 	require.Empty(t, e.reads(), "the next run trusts its Store")
+}
+
+// TestLostStoreAdoptsLinks (issue 28): the links kisisync made carry its
+// mark in their name, so after a lost Store they are adopted — by Verify,
+// or by the first Sync, which reads Kisi first on an empty Store — and
+// neither created again (a second link, a second email to each guest) nor
+// left as orphans: a cancelled booking's link is deleted.
+func TestLostStoreAdoptsLinks(t *testing.T) {
+	t.Parallel()
+	for _, verify := range []bool{false, true} {
+		t.Run(fmt.Sprintf("verify=%v", verify), func(t *testing.T) {
+			t.Parallel()
+			notes := &recordingNotifier{}
+			e := newRig(t, rigConfig{dropIn: mapping.DropIn{Link: true}, opts: []access.Option{access.WithNotifier(notes)}})
+			s := baseSnapshot()
+			for i := range 10 {
+				id := fmt.Sprintf("bk%d", i)
+				s.Bookings = append(s.Bookings, access.Booking{ID: id, ResourceID: "room1",
+					Guest: &access.Guest{Name: "Guest " + id, Email: id + "@example.org"}, Start: cest("17:00"), End: cest("18:00")})
+			}
+			e.sync(s)
+			require.Len(t, e.links(), 10)
+			require.Len(t, notes.links, 10)
+
+			e.loseStore(access.WithNotifier(notes))
+			if verify {
+				d, err := e.r.Verify(t.Context())
+				require.NoError(t, err)
+				require.Len(t, d.Adopted, 10)
+				require.Empty(t, d.Unmanaged, "no link of the SDK's is reported as not managed here")
+			}
+			e.srv.ResetRequests()
+			e.sync(s)
+			require.Empty(t, e.writes(), "nothing created again")
+			require.Len(t, e.links(), 10)
+			require.Len(t, notes.links, 10, "no second email")
+
+			s.Bookings = s.Bookings[1:] // bk0 cancelled
+			rep := e.sync(s)
+			require.Equal(t, 1, rep.Deleted)
+			require.Len(t, e.links(), 9, "the cancelled guest's link is gone")
+		})
+	}
 }

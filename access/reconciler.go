@@ -530,7 +530,7 @@ func linkMatches(l *kisi.GroupLink, rec state.Record) bool {
 	if l.Email == nil || !strings.EqualFold(strings.TrimSpace(*l.Email), rec.Email) {
 		return false
 	}
-	return l.GroupID == rec.GroupID && l.Name == rec.Name &&
+	return l.GroupID == rec.GroupID && (l.Name == kisiglue.LinkName(rec.Name, rec.BookingID) || l.Name == rec.Name) &&
 		kisiglue.SameWindow(kisiglue.Window(l.ValidFrom, l.ValidUntil), rec.Window)
 }
 

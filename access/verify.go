@@ -68,6 +68,7 @@ const (
 	adoptInterrupted = "created by an interrupted run"
 	adoptOwnUser     = "held by a user kisisync created"
 	adoptExclusive   = "in a group the platform owns"
+	adoptOwnLink     = "a link kisisync created (its name carries the mark)"
 )
 
 // Verify lists Kisi's role assignments and group links of every mapped
@@ -216,6 +217,26 @@ func (ru *run) claim(ctx context.Context, g int64, ra *kisi.RoleAssignment) (sta
 		GroupID: g, UserID: u.ID, Window: kisiglue.RoleWindow(ra)}, reason, nil
 }
 
+// claimLink adopts a link of group g that no record explains when its name
+// carries the SDK's mark (a Store lost, or restored from an older backup):
+// recorded for the booking the mark names, as sent — its guest had the
+// email — and without its secret, which Kisi shows only once.
+func claimLink(g int64, l *kisi.GroupLink) (state.Record, string, error) {
+	booking, ok := kisiglue.LinkBooking(l.Name)
+	if !ok || l.Email == nil {
+		return state.Record{}, "", nil
+	}
+	email, err := NormalizeEmail(*l.Email)
+	if err != nil {
+		return state.Record{}, "", nil
+	}
+	rec := state.Record{Key: state.LinkKey(booking, g), Kind: state.KindLink, State: state.StateSettled, KisiID: l.ID,
+		Email: email, GroupID: g, BookingID: booking, Name: kisiglue.LinkGuestName(l.Name),
+		SendLink: l.LinkEnabled, QR: l.QuickResponseCodeType != nil,
+		Window: kisiglue.Window(l.ValidFrom, l.ValidUntil), Notified: true}
+	return rec, adoptOwnLink, nil
+}
+
 // recordsIn returns the records of kind in group g, sorted by key.
 func (ru *run) recordsIn(kind state.RecordKind, g int64) []state.Record {
 	var out []state.Record
@@ -260,6 +281,7 @@ func (ru *run) verifyLinks(ctx context.Context, g int64, d *Drift) error {
 		objs[i] = observed{
 			item:    DriftItem{Object: ObjectLink, KisiID: l.ID, GroupID: g, Window: kisiglue.Window(l.ValidFrom, l.ValidUntil)},
 			matches: func(rec state.Record) bool { return linkMatches(l, rec) },
+			claim:   func(context.Context) (state.Record, string, error) { return claimLink(g, l) },
 		}
 		if l.Email != nil {
 			objs[i].item.Email = *l.Email
@@ -329,6 +351,7 @@ func (ru *run) verifyGroup(ctx context.Context, kind state.RecordKind, g int64, 
 			item.Email, item.Reason = recs[i].Email, adoptInterrupted
 			d.Adopted = append(d.Adopted, item)
 			seen[item.KisiID] = true
+			claimed[recs[i].Key] = true
 			continue
 		}
 		if o.claim != nil {
@@ -336,7 +359,9 @@ func (ru *run) verifyGroup(ctx context.Context, kind state.RecordKind, g int64, 
 			if err != nil {
 				errs = append(errs, err)
 			}
-			if reason != "" && !claimed[rec.Key] {
+			live, ok := ru.recs[rec.Key]
+			taken := ok && live.State == state.StateSettled && live.KisiID != item.KisiID
+			if reason != "" && !claimed[rec.Key] && !taken {
 				claimed[rec.Key] = true
 				errs = append(errs, ru.put(ctx, rec))
 				item.Email, item.Reason = rec.Email, reason
