@@ -67,7 +67,7 @@ func cut(ch Change, recs map[string]state.Record, now time.Time, lead time.Durat
 	rec, ok := recs[ch.Key]
 	switch ch.Action {
 	case ActionDelete:
-		if ok && (!live(rec, now) || !due(rec.Window, now, lead)) {
+		if ok && (!live(rec, now) || !due(rec.Window, now, lead) && !sentLink(rec)) {
 			return ""
 		}
 		if ch.Cut == "" {

@@ -3,10 +3,12 @@ package access_test
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/mapping"
 )
 
 // TestGuardJudgesTheCause (issue 27): cuts a record present in the
@@ -102,4 +104,38 @@ func TestGuardJudgesTheCause(t *testing.T) {
 			require.Len(t, e.roles(), before-tc.deleted)
 		})
 	}
+}
+
+// TestSentLinksAreCuts (issue 27): an export that loses the bookings of
+// next week would delete the guests' links, already emailed; when the
+// bookings come back, each guest would get a second email while the first
+// one's link no longer worked. Deleting a sent link is a cut: the guard
+// holds them, and the sound export that follows changes nothing.
+func TestSentLinksAreCuts(t *testing.T) {
+	t.Parallel()
+	notes := &recordingNotifier{}
+	e := newRig(t, rigConfig{dropIn: mapping.DropIn{Link: true}, opts: []access.Option{access.WithNotifier(notes)}})
+	s := baseSnapshot()
+	addPlanMembers(&s, "m", 4)
+	nextWeek := cest("17:00").AddDate(0, 0, 7)
+	for i := range 10 {
+		id := fmt.Sprintf("bk%d", i)
+		s.Bookings = append(s.Bookings, access.Booking{ID: id, ResourceID: "room1",
+			Guest: &access.Guest{Name: "Guest " + id, Email: id + "@example.org"}, Start: nextWeek, End: nextWeek.Add(time.Hour)})
+	}
+	e.sync(s)
+	require.Len(t, e.links(), 10)
+
+	broken := s
+	broken.Bookings = nil
+	rep, err := e.r.Sync(t.Context(), broken)
+	var rle *access.RevokeLimitError
+	require.ErrorAs(t, err, &rle)
+	require.Len(t, rep.Held, 10)
+	require.Len(t, e.links(), 10, "the links stay")
+
+	e.srv.ResetRequests()
+	e.sync(s)
+	require.Empty(t, e.writes())
+	require.Len(t, notes.links, 10, "no second email")
 }

@@ -1117,11 +1117,16 @@ func revoke(rec state.Record, in diffInput) Change {
 	case ch.Object == ObjectLink:
 		ch.Reason = "booking removed"
 	}
-	if due(rec.Window, in.now, in.lead) {
+	if due(rec.Window, in.now, in.lead) || sentLink(rec) {
 		ch.Cut = cutClass(rec, in.snap)
 	}
 	return ch
 }
+
+// sentLink reports whether rec is a link whose email went out: deleting it
+// is a cut however far ahead its booking is, since a new link would mean a
+// second email and the first one's link no longer working.
+func sentLink(rec state.Record) bool { return rec.Kind == state.KindLink && rec.Email != "" }
 
 // cutOf classifies a replacement of rec by create: a cut when the old window
 // is in force (or enters Kisi within the lead time) and the new one starts
