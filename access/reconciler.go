@@ -790,6 +790,12 @@ func settleIntents(c *Changes, recs []state.Record, res map[string]resolution) (
 			case !ok || rs.err != nil:
 				c.Unresolved++
 				v.skip = true
+				why := "its create's answer was lost and the lookup did not answer; looked up again next run"
+				if ok {
+					why = fmt.Sprintf("its create's answer was lost and the lookup failed (%v); looked up again next run", rs.err)
+				}
+				c.Parked = append(c.Parked, Parked{Object: objectOf(rec.Kind), Key: rec.Key, Email: rec.Email, GroupID: rec.GroupID,
+					Class: FailureUnknown, Reason: why})
 				continue
 			case rs.found:
 				store = append(store, Change{Action: ActionAdopt, Object: objectOf(rec.Kind), Key: rec.Key, Email: rec.Email,

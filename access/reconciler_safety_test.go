@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -446,6 +447,9 @@ func TestLookupFailureNeverDuplicates(t *testing.T) {
 		rep, err := e.r.Sync(t.Context(), s)
 		require.NoError(t, err)
 		require.Equal(t, 1, rep.Unresolved)
+		require.True(t, slices.ContainsFunc(rep.Parked, func(p access.Parked) bool {
+			return p.Email == "bob@example.com" && p.Class == access.FailureUnknown
+		}), "the report names the intent it could not look up: %+v", rep.Parked)
 		require.Zero(t, e.srv.Count(http.MethodPost, "/"), "nothing created while the lookup fails")
 		require.Equal(t, e.clock.Now().Add(wait), rep.NextRun, "retried with back-off")
 	}
