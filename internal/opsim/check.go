@@ -85,6 +85,9 @@ type checker struct {
 	exposed         map[int]pair
 	exposedSince    map[pair]time.Time
 	longestExposure time.Duration
+	// refused are the members Kisi refused outright after a replacement's
+	// delete; like the exposed, their create is retried by every run.
+	refused map[pair]bool
 
 	lastChange time.Time      // of the platform's records
 	causes     map[pair]cause // why each pair lost access last
@@ -226,7 +229,10 @@ func (c *checker) excusedLockout(p pair, t time.Time, lapsed bool) bool {
 			// Kisi refusing the member outright is the one exception to
 			// invariant 1 (reported with its cause: invariant 5).
 			if emailOf(ep.e.Member) == p.email {
-				c.expose(p)
+				if c.refused == nil {
+					c.refused = map[pair]bool{}
+				}
+				c.refused[p] = true
 				return true
 			}
 		case KisiForbidLinks:
@@ -276,6 +282,11 @@ func (c *checker) expose(p pair) {
 // exposureEnds closes the gaps of the exposed members who have access
 // again at t, or no longer want it (cov and des by pair).
 func (c *checker) exposureEnds(t time.Time, cov, des map[pair]bool) {
+	for p := range c.refused {
+		if cov[p] || !des[p] {
+			delete(c.refused, p)
+		}
+	}
 	for p, since := range c.exposedSince {
 		if cov[p] || !des[p] {
 			c.longestExposure = max(c.longestExposure, t.Sub(since))
@@ -610,9 +621,12 @@ func (c *checker) storms(r run) {
 		var stop *access.SystemicError
 		tried["the organization's runs"] = errors.As(r.err, &stop)
 	}
+	// A member left without a role is created again by every run, without
+	// back-off (DESIGN.md, "Renewing is not a cut").
 	for p := range c.exposedSince {
-		// A member left without a role is created again by every run,
-		// without back-off (DESIGN.md, "Renewing is not a cut").
+		delete(tried, fmt.Sprintf("grant %s/%d", p.email, p.group))
+	}
+	for p := range c.refused {
 		delete(tried, fmt.Sprintf("grant %s/%d", p.email, p.group))
 	}
 	for key, failed := range tried {
