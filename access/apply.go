@@ -1095,7 +1095,13 @@ func (ru *run) ensureUser(ctx context.Context, ch Change) (state.Record, error) 
 			Created: true, Managed: ch.Managed, Invited: invited || ch.Managed, Confirmed: u.Confirmed}
 		return rec, ru.put(ctx, rec)
 	case !emailTaken(err) && !errors.Is(err, kisi.ErrMaybeApplied):
-		return state.Record{}, fmt.Errorf("create user: %w", err)
+		err = fmt.Errorf("create user: %w", err)
+		if definite(err) && classify(err) == FailureRefused {
+			// Kisi refused the user (a 422 on another field than the email):
+			// the member's grants wait with back-off.
+			return state.Record{}, ru.park(ctx, ch, FailureRefused, err)
+		}
+		return state.Record{}, err
 	}
 	// The email is taken, or the create may have happened with its answer
 	// lost: one lookup settles it.

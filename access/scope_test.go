@@ -160,6 +160,7 @@ func TestFailingCreateBacksOff(t *testing.T) {
 	}{
 		{"role create 500", "/role_assignments", http.StatusInternalServerError},
 		{"user create 503", "/users", http.StatusServiceUnavailable},
+		{"user create 422", "/users", http.StatusUnprocessableEntity},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
