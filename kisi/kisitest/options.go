@@ -23,6 +23,7 @@ type config struct {
 	prefix            string
 	groups            []string
 	unlimited         map[string]bool
+	budget            *Budget // shared with other servers; see WithBudget
 
 	// Behaviours Kisi does not document; see the options of the same
 	// names.

@@ -130,6 +130,9 @@ func (b *bucket) take(now time.Time, perSecond int) bool {
 // allow applies the per-user rate limit (shared by all keys of a user, as
 // at Kisi) and, for POST /event_sets, the stricter endpoint limit.
 func (st *state) allow(u *user, now time.Time, eventSet bool) bool {
+	if b := st.cfg.budget; b != nil && !st.cfg.unlimited[strings.ToLower(u.email)] {
+		return b.allow(now, eventSet)
+	}
 	if st.cfg.rateLimit <= 0 || st.cfg.unlimited[strings.ToLower(u.email)] {
 		return true
 	}
