@@ -26,11 +26,17 @@ type Config struct {
 	VerifyEvery Duration `json:"verify_every,omitzero"`
 	// Workers is the number of runs one process makes at once (default 10).
 	Workers int `json:"workers,omitempty"`
-	// RatePerUser is the pace, in requests per second, of each Kisi user's
-	// limiter in this process (default 5, Kisi's limit per user). With N
-	// worker processes, set it to 5/N so that together they keep Kisi's
-	// limit.
+	// RatePerUser is the pace, in requests per second, of each Kisi user
+	// (default 4.5: Kisi allows 5 per user; the margin absorbs the
+	// variation between the moment a request is let go and the moment it
+	// reaches Kisi, so that no one-second window holds more than 5).
 	RatePerUser float64 `json:"rate_per_user,omitempty"`
+	// RateScope is where the pace of a Kisi user is kept: "fleet" (the
+	// default) shares it between every process on the database (see
+	// [SharedLimiter]); "process" keeps one per process, so N processes
+	// send up to N times RatePerUser; "off" sends unpaced (only for tests
+	// that show what the limiter prevents).
+	RateScope string `json:"rate_scope,omitempty"`
 	// JobTimeout bounds one run (default 10m). RescueAfter is when River
 	// hands a job whose worker died to another worker (default
 	// JobTimeout + 1m). LeaseTTL is the Store lease of a run (default 2m;
@@ -45,6 +51,13 @@ type Config struct {
 	// attempt and the backoff bounds (default 4, 500ms, 30s).
 	KisiRetry *Retry `json:"kisi_retry,omitempty"`
 }
+
+// The places a Kisi user's pace is kept (see Config.RateScope).
+const (
+	RateScopeFleet   = "fleet"
+	RateScopeProcess = "process"
+	RateScopeOff     = "off"
+)
 
 // Retry configures the Kisi client's retries (see kisi.WithRetry).
 type Retry struct {
@@ -144,7 +157,10 @@ func (c *Config) normalize() error {
 		c.Workers = 10
 	}
 	if c.RatePerUser == 0 {
-		c.RatePerUser = 5
+		c.RatePerUser = 4.5
+	}
+	if c.RateScope == "" {
+		c.RateScope = RateScopeFleet
 	}
 	var errs []error
 	switch {
@@ -154,6 +170,8 @@ func (c *Config) normalize() error {
 		errs = append(errs, fmt.Errorf("workers %d: must be at least 1", c.Workers))
 	case c.RatePerUser < 0:
 		errs = append(errs, fmt.Errorf("rate_per_user %v: must be positive", c.RatePerUser))
+	case c.RateScope != RateScopeFleet && c.RateScope != RateScopeProcess && c.RateScope != RateScopeOff:
+		errs = append(errs, fmt.Errorf("rate_scope %q: want fleet, process or off", c.RateScope))
 	case c.RescueAfter <= c.JobTimeout:
 		errs = append(errs, fmt.Errorf("rescue_after (%v) must be longer than job_timeout (%v)", time.Duration(c.RescueAfter), time.Duration(c.JobTimeout)))
 	}

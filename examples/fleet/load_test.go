@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sync/errgroup"
@@ -31,14 +33,20 @@ import (
 )
 
 // The load test: loadOrgs organizations, each on its own fake Kisi with
-// random errors and lost responses, synced by loadWorkers worker processes
-// on one PostgreSQL; River's leader is killed (SIGKILL) while it runs jobs.
-// FLEET_LOAD_ORGS overrides the number of organizations.
+// random errors and lost responses, loadPerUser of them on one Kisi user
+// (their fakes share that user's budget, kisitest.Budget), synced by
+// loadWorkers worker processes on one PostgreSQL; River's leader is killed
+// (SIGKILL) while it runs jobs. FLEET_LOAD_ORGS overrides the number of
+// organizations.
 const (
 	loadOrgs    = 200
+	loadPerUser = 10
 	loadWorkers = 3
 	// loadTimeout bounds the wait for every organization to converge.
 	loadTimeout = 150 * time.Second
+	// kisiPerSecond is Kisi's limit per user: no one-second window may
+	// hold more requests of one user.
+	kisiPerSecond = 5
 )
 
 // loadOrg is one organization of the load test and its fake Kisi.
@@ -59,9 +67,9 @@ type hit struct {
 	run string
 }
 
-func newLoadOrg(t *testing.T, i int, now time.Time) *loadOrg {
+func newLoadOrg(t *testing.T, i int, now time.Time, opts ...kisitest.Option) *loadOrg {
 	t.Helper()
-	o := &loadOrg{id: fmt.Sprintf("org-%03d", i), srv: kisitest.NewServer()}
+	o := &loadOrg{id: fmt.Sprintf("org-%03d", i), srv: kisitest.NewServer(opts...)}
 	t.Cleanup(o.srv.Close)
 	place, err := o.srv.AddPlace("Main", "Europe/Berlin")
 	require.NoError(t, err)
@@ -138,38 +146,108 @@ type runLine struct {
 	KisiID   int64     `json:"kisi_id"`
 }
 
-func TestLoad(t *testing.T) {
-	if testing.Short() {
-		t.Skip("the load test runs worker processes for a minute or two")
+// loadSpec is one run of the fleet under load.
+type loadSpec struct {
+	orgs, perUser int
+	scope         string // Config.RateScope; "" is the default
+	mutation      string // the worker binary's mutation (see mutation.go); "" none
+	kill          bool   // SIGKILL River's leader while it runs jobs
+	// untilViolation ends the run at the first violation of the fleet's
+	// promises instead of waiting for every organization to converge.
+	untilViolation bool
+}
+
+// loadRun is what a run of the fleet under load saw.
+type loadRun struct {
+	spec    loadSpec
+	dsn     string
+	now     time.Time // the snapshots' now
+	start   time.Time
+	orgs    []*loadOrg
+	budgets []*kisitest.Budget // one per Kisi user
+	logs    []string
+	procs   []*exec.Cmd
+
+	// maxJobs is the most unfinished sync jobs one organization had at
+	// once (sampled), maxJobsOrg that organization.
+	maxJobs    int
+	maxJobsOrg string
+
+	killed, converged time.Time
+	victim            string
+	stuck             []string // organizations whose runs were killed
+}
+
+// violations returns the broken promises the run saw: more than one
+// unfinished job of an organization, more than Kisi's limit in a second
+// for a Kisi user, any 429.
+func (r *loadRun) violations() []string {
+	var out []string
+	if r.maxJobs > 1 {
+		out = append(out, fmt.Sprintf("%s had %d unfinished sync jobs at once", r.maxJobsOrg, r.maxJobs))
 	}
-	dsn := testDatabase(t)
-	n := loadOrgs
-	if v := os.Getenv("FLEET_LOAD_ORGS"); v != "" {
-		var err error
-		n, err = strconv.Atoi(v)
-		require.NoError(t, err)
+	for i, b := range r.budgets {
+		if n, at := b.MaxIn(time.Second); n > kisiPerSecond {
+			out = append(out, fmt.Sprintf("Kisi user user-%d: %d requests in the second from %s", i, n, at.Format("15:04:05.000")))
+		}
+		if n := b.Refused(); n > 0 {
+			out = append(out, fmt.Sprintf("Kisi user user-%d: %d requests answered 429", i, n))
+		}
 	}
+	return out
+}
+
+// sampleJobs records the most unfinished sync jobs of one organization.
+func (r *loadRun) sampleJobs(ctx context.Context, pool *pgxpool.Pool) error {
+	var org string
+	var n int
+	err := pool.QueryRow(ctx, `SELECT args->>'org', count(*) FROM river_job WHERE kind = 'kisisync_sync'
+		AND state IN ('available', 'pending', 'running', 'retryable', 'scheduled')
+		GROUP BY 1 ORDER BY 2 DESC LIMIT 1`).Scan(&org, &n)
+	if errors.Is(err, pgx.ErrNoRows) { // before the first process inserted its jobs
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if n > r.maxJobs {
+		r.maxJobs, r.maxJobsOrg = n, org
+	}
+	return nil
+}
+
+// runLoad runs the fleet of spec: loadWorkers worker processes on a new
+// database, until every organization converged (and the killed runs were
+// taken over) or, with untilViolation, until the first violation.
+func runLoad(t *testing.T, spec loadSpec) *loadRun {
+	t.Helper()
+	r := &loadRun{spec: spec, dsn: testDatabase(t)}
 	dir := t.TempDir()
-	bin := buildWorker(t, dir)
+	bin := buildWorker(t, dir, spec.mutation)
 
 	now := time.Now().Truncate(time.Second)
+	r.now = now
 	snapshots := filepath.Join(dir, "snapshots")
 	require.NoError(t, os.Mkdir(snapshots, 0o700))
-	orgs := make([]*loadOrg, n)
 	d := func(v time.Duration) fleet.Duration { return fleet.Duration(v) }
 	cfg := fleet.Config{
 		Floor: d(200 * time.Millisecond), Ceiling: d(30 * time.Second), RetryAfter: d(time.Second), VerifyEvery: d(-1),
 		Workers: 10, JobTimeout: d(20 * time.Second), RescueAfter: d(25 * time.Second), LeaseTTL: d(10 * time.Second),
 		KisiRetry: &fleet.Retry{Max: 3, WaitMin: d(50 * time.Millisecond), WaitMax: d(400 * time.Millisecond)},
+		RateScope: spec.scope,
 	}
-	for i := range orgs {
-		o := newLoadOrg(t, i, now)
-		orgs[i] = o
+	r.orgs = make([]*loadOrg, spec.orgs)
+	for i := range r.orgs {
+		if i%spec.perUser == 0 {
+			r.budgets = append(r.budgets, kisitest.NewBudget(kisiPerSecond))
+		}
+		user := len(r.budgets) - 1
+		o := newLoadOrg(t, i, now, kisitest.WithBudget(r.budgets[user]))
+		r.orgs[i] = o
 		b, err := json.Marshal(o.snap)
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(filepath.Join(snapshots, o.id+".json"), b, 0o600))
-		// Two organizations per Kisi user: they share a limiter.
-		cfg.Organizations = append(cfg.Organizations, fleet.Organization{ID: o.id, KisiUser: fmt.Sprintf("user-%d", i/2),
+		cfg.Organizations = append(cfg.Organizations, fleet.Organization{ID: o.id, KisiUser: fmt.Sprintf("user-%d", user),
 			BaseURL: o.srv.URL, APIKey: o.srv.APIKey, Mapping: o.mapping})
 	}
 	cfgJSON, err := json.Marshal(cfg)
@@ -178,95 +256,123 @@ func TestLoad(t *testing.T) {
 	require.NoError(t, os.WriteFile(cfgPath, cfgJSON, 0o600))
 
 	ctx := t.Context()
-	pool := testPool(t, dsn)
-	start := time.Now()
-	procs := make([]*exec.Cmd, loadWorkers)
-	logs := make([]string, loadWorkers)
-	for i := range procs {
-		logs[i] = filepath.Join(dir, fmt.Sprintf("worker-%d.log", i))
-		f, err := os.Create(logs[i])
+	pool := testPool(t, r.dsn)
+	r.start = time.Now()
+	r.procs = make([]*exec.Cmd, loadWorkers)
+	r.logs = make([]string, loadWorkers)
+	for i := range r.procs {
+		r.logs[i] = filepath.Join(dir, fmt.Sprintf("worker-%d.log", i))
+		f, err := os.Create(r.logs[i])
 		require.NoError(t, err)
-		defer f.Close()
-		cmd := exec.Command(bin, "-config", cfgPath, "-database", dsn, "-snapshots", snapshots,
+		t.Cleanup(func() { f.Close() })
+		cmd := exec.Command(bin, "-config", cfgPath, "-database", r.dsn, "-snapshots", snapshots,
 			"-listen", "", "-id", fmt.Sprintf("worker-%d", i), "-grace", "5s")
 		cmd.Stdout, cmd.Stderr = f, f
 		require.NoError(t, cmd.Start())
-		procs[i] = cmd
+		r.procs[i] = cmd
 		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	}
+	violated := func() bool {
+		require.NoError(t, r.sampleJobs(ctx, pool))
+		return spec.untilViolation && len(r.violations()) > 0
 	}
 
 	// Kill River's leader (the worst case: it also moves scheduled jobs to
 	// the queue and rescues stuck ones, so that waits for a new leader)
 	// while it runs jobs, once the fleet is busy.
-	var killed time.Time
-	var victim string
-	var stuck []string
 	deadline := time.Now().Add(60 * time.Second)
-	for killed.IsZero() {
+	for spec.kill && r.killed.IsZero() {
 		require.True(t, time.Now().Before(deadline), "the leader never ran jobs")
 		var running, finished int
 		err := pool.QueryRow(ctx, `SELECT l.leader_id,
 			(SELECT count(*) FROM river_job WHERE kind = 'kisisync_sync' AND state = 'running'
 				AND attempted_by[array_upper(attempted_by, 1)] = l.leader_id),
 			(SELECT count(*) FROM fleet_org WHERE last_finished IS NOT NULL)
-			FROM river_leader l`).Scan(&victim, &running, &finished)
-		if err == nil && running >= 3 && finished >= n/10 {
-			i, err := strconv.Atoi(strings.TrimPrefix(victim, "worker-"))
+			FROM river_leader l`).Scan(&r.victim, &running, &finished)
+		if err == nil && running >= 3 && finished >= spec.orgs/10 {
+			i, err := strconv.Atoi(strings.TrimPrefix(r.victim, "worker-"))
 			require.NoError(t, err)
-			require.NoError(t, procs[i].Process.Signal(syscall.SIGKILL))
-			_ = procs[i].Wait()
-			killed = time.Now()
-			procs = slices.Delete(procs, i, i+1)
+			require.NoError(t, r.procs[i].Process.Signal(syscall.SIGKILL))
+			_ = r.procs[i].Wait()
+			r.killed = time.Now()
+			r.procs = slices.Delete(r.procs, i, i+1)
+			rows, err := pool.Query(ctx, `SELECT args->>'org' FROM river_job WHERE kind = 'kisisync_sync'
+				AND state = 'running' AND attempted_by[array_upper(attempted_by, 1)] = $1`, r.victim)
+			require.NoError(t, err)
+			for rows.Next() {
+				var org string
+				require.NoError(t, rows.Scan(&org))
+				r.stuck = append(r.stuck, org)
+			}
+			require.NoError(t, rows.Err())
+			require.NotEmpty(t, r.stuck, "the leader was killed between runs")
+			t.Logf("killed %s, River's leader, after %v, in the middle of %d runs: %v", r.victim,
+				r.killed.Sub(r.start).Round(time.Millisecond), len(r.stuck), r.stuck)
+		}
+		if violated() {
+			return r
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	rows, err := pool.Query(ctx, `SELECT args->>'org' FROM river_job WHERE kind = 'kisisync_sync'
-		AND state = 'running' AND attempted_by[array_upper(attempted_by, 1)] = $1`, victim)
-	require.NoError(t, err)
-	for rows.Next() {
-		var org string
-		require.NoError(t, rows.Scan(&org))
-		stuck = append(stuck, org)
-	}
-	require.NoError(t, rows.Err())
-	require.NotEmpty(t, stuck, "the leader was killed between runs")
-	t.Logf("killed %s, River's leader, after %v, in the middle of %d runs: %v", victim,
-		killed.Sub(start).Round(time.Millisecond), len(stuck), stuck)
 
 	// Wait until the last run of every organization was clean, and the
 	// killed runs were run again.
-	var converged time.Time
-	for converged.IsZero() {
-		if time.Since(start) > loadTimeout {
+	for r.converged.IsZero() {
+		if time.Since(r.start) > loadTimeout {
 			dumpStatus(t, pool)
-			t.Fatalf("not every organization converged within %v", loadTimeout)
+			t.Fatalf("not every organization converged within %v; violations: %v", loadTimeout, r.violations())
 		}
 		var clean, recovered int
 		require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE last_result = 'ok' AND last_finished >= last_started),
 			count(*) FILTER (WHERE org = ANY($2) AND last_result = 'ok' AND last_finished > $1)
-			FROM fleet_org`, killed, stuck).Scan(&clean, &recovered))
-		if clean == n && recovered == len(stuck) {
-			converged = time.Now()
+			FROM fleet_org`, r.killed, r.stuck).Scan(&clean, &recovered))
+		if clean == spec.orgs && recovered == len(r.stuck) {
+			r.converged = time.Now()
+		}
+		if violated() {
+			return r
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	for _, p := range procs {
+	for _, p := range r.procs {
 		require.NoError(t, p.Process.Signal(syscall.SIGTERM))
 		require.NoError(t, p.Wait(), "worker did not stop cleanly on SIGTERM")
 	}
+	return r
+}
+
+func TestLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the load test runs worker processes for a minute or two")
+	}
+	n := loadOrgs
+	if v := os.Getenv("FLEET_LOAD_ORGS"); v != "" {
+		var err error
+		n, err = strconv.Atoi(v)
+		require.NoError(t, err)
+	}
+	r := runLoad(t, loadSpec{orgs: n, perUser: loadPerUser, kill: true})
+	ctx := t.Context()
+	start, killed, stuck, victim := r.start, r.killed, r.stuck, r.victim
 
 	// The figures, from the fakes' request logs and the workers' logs.
 	requests, limited := 0, 0
-	for _, o := range orgs {
-		for _, r := range o.srv.Requests() {
+	for _, o := range r.orgs {
+		for _, q := range o.srv.Requests() {
 			requests++
-			if r.Status == 429 {
+			if q.Status == 429 {
 				limited++
 			}
 		}
 	}
+	peak, peakUser := 0, 0
+	for i, b := range r.budgets {
+		if n, _ := b.MaxIn(time.Second); n > peak {
+			peak, peakUser = n, i
+		}
+	}
 	var runs []runLine
-	for _, path := range logs {
+	for _, path := range r.logs {
 		runs = append(runs, readRuns(t, path)...)
 	}
 	created := map[string]map[int64]string{} // org → Kisi id → member, from the logs
@@ -315,28 +421,34 @@ func TestLoad(t *testing.T) {
 			unaffected = latest(unaffected, at)
 		}
 	}
-	t.Logf("FIGURES %d organizations, %d worker processes, %d runs %v (%d without Kisi requests): %d organizations not hit by the kill synced cleanly within %v (%.0f organizations per minute); "+
+	t.Logf("FIGURES %d organizations on %d Kisi users, %d worker processes, %d runs %v (%d without Kisi requests): %d organizations not hit by the kill synced cleanly within %v (%.0f organizations per minute); "+
 		"the %d runs killed were taken over and clean %v after the kill; all converged %v after the start. "+
 		"Run time of the runs that sent requests p50 %dms p99 %dms (first clean run of each organization: p50 %dms p99 %dms). "+
-		"Kisi requests %d (%.1f per organization), 429s %d",
-		n, loadWorkers, len(runs), results, idle, n-len(stuck), unaffected.Sub(start).Round(100*time.Millisecond),
+		"Kisi requests %d (%.1f per organization, %.2f per second per Kisi user), 429s %d; most requests of one Kisi user in one second %d (user-%d); most unfinished jobs of one organization %d",
+		n, len(r.budgets), loadWorkers, len(runs), results, idle, n-len(stuck), unaffected.Sub(start).Round(100*time.Millisecond),
 		float64(n-len(stuck))/unaffected.Sub(start).Minutes(),
-		len(stuck), recovered.Sub(killed).Round(100*time.Millisecond), converged.Sub(start).Round(100*time.Millisecond),
+		len(stuck), recovered.Sub(killed).Round(100*time.Millisecond), r.converged.Sub(start).Round(100*time.Millisecond),
 		pct(durations, 50), pct(durations, 99), pct(firstDurations, 50), pct(firstDurations, 99),
-		requests, float64(requests)/float64(n), limited)
+		requests, float64(requests)/float64(n), float64(requests)/float64(len(r.budgets))/r.converged.Sub(start).Seconds(),
+		limited, peak, peakUser, r.maxJobs)
+
+	// The promises: one unfinished job per organization, Kisi's limit per
+	// user at every moment, no 429.
+	require.Empty(t, r.violations())
+	require.Zero(t, limited, "429s")
 
 	// The checks: no overlapping runs, and every organization right in Kisi
 	// and in the Store, with the faults off.
-	store := openStore(t, dsn)
+	store := openStore(t, r.dsn)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(32)
-	for _, o := range orgs {
+	for _, o := range r.orgs {
 		if err := o.overlaps(); err != nil {
 			t.Error(err)
 		}
 		o.srv.SetFaults(kisitest.Faults{})
 		o.srv.Intercept(nil)
-		g.Go(func() error { return checkOrg(gctx, o, store, now, created[o.id]) })
+		g.Go(func() error { return checkOrg(gctx, o, store, r.now, created[o.id]) })
 	}
 	require.NoError(t, g.Wait())
 	for _, org := range stuck {
@@ -347,6 +459,36 @@ func TestLoad(t *testing.T) {
 			}
 		}
 		require.Positive(t, runsAfter, "%s: the run killed with %s was not taken over", org, victim)
+	}
+}
+
+// TestLoadMutations: the load test's promises fail when what keeps them is
+// taken out of the worker: unique jobs (more than one unfinished job per
+// organization), the fleet-wide limiter (a Kisi user over 5 requests in a
+// second: per process only, or no limiter). Each run stops at the first
+// violation.
+func TestLoadMutations(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs worker processes")
+	}
+	tests := []struct {
+		name string
+		spec loadSpec
+		want string
+	}{
+		{"no unique jobs", loadSpec{mutation: "no-unique-jobs"}, "unfinished sync jobs at once"},
+		{"limiter per process only", loadSpec{scope: fleet.RateScopeProcess}, "requests in the second from"},
+		{"limiter off", loadSpec{scope: fleet.RateScopeOff}, "answered 429"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.spec.orgs, tc.spec.perUser, tc.spec.untilViolation = 24, 12, true
+			r := runLoad(t, tc.spec)
+			v := r.violations()
+			require.NotEmpty(t, v, "the mutation broke no promise")
+			require.Contains(t, strings.Join(v, "\n"), tc.want)
+			t.Logf("violations: %v", v)
+		})
 	}
 }
 
@@ -453,11 +595,16 @@ func checkOrg(ctx context.Context, o *loadOrg, store access.Store, now time.Time
 	return nil
 }
 
-// buildWorker builds the worker binary into dir and returns its path.
-func buildWorker(t *testing.T, dir string) string {
+// buildWorker builds the worker binary into dir and returns its path; a
+// non-empty mutation takes a safeguard out of it (see mutation.go).
+func buildWorker(t *testing.T, dir, mutation string) string {
 	t.Helper()
 	bin := filepath.Join(dir, "worker")
-	out, err := exec.Command("go", "build", "-o", bin, "./cmd/worker").CombinedOutput()
+	args := []string{"build", "-o", bin}
+	if mutation != "" {
+		args = append(args, "-ldflags", "-X github.com/kisisync/kisisync/examples/fleet.mutation="+mutation)
+	}
+	out, err := exec.Command("go", append(args, "./cmd/worker")...).CombinedOutput()
 	require.NoError(t, err, "go build ./cmd/worker: %s", out)
 	return bin
 }

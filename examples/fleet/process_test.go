@@ -24,7 +24,7 @@ import (
 func TestWorkerProcess(t *testing.T) {
 	dsn := testDatabase(t)
 	dir := t.TempDir()
-	bin := buildWorker(t, dir)
+	bin := buildWorker(t, dir, "")
 	out, err := exec.Command(bin, "-database", dsn, "-migrate").CombinedOutput()
 	require.NoError(t, err, "worker -migrate: %s", out)
 

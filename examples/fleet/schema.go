@@ -16,7 +16,11 @@ import (
 //   - fleet_org: per organization, how many wakes and Verify requests it
 //     received and how many Verify requests it has served, and its last run;
 //   - fleet_webhook_delivery: the uuid of every Kisi webhook delivery
-//     accepted, so that a replay is refused by every process.
+//     accepted, so that a replay is refused by every process;
+//   - fleet_rate: per Kisi user, the next free request slot of the
+//     [SharedLimiter]; unlogged, so that a reservation does not wait for
+//     the disk (after a crash of PostgreSQL it starts empty, which at
+//     worst lets one request per Kisi user through early).
 const Schema = `
 CREATE TABLE IF NOT EXISTS fleet_org (
 	org            text PRIMARY KEY,
@@ -34,6 +38,10 @@ CREATE TABLE IF NOT EXISTS fleet_webhook_delivery (
 	received_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS fleet_webhook_delivery_received_at ON fleet_webhook_delivery (received_at);
+CREATE UNLOGGED TABLE IF NOT EXISTS fleet_rate (
+	kisi_user text PRIMARY KEY,
+	tat       timestamptz NOT NULL
+);
 `
 
 // Migrate brings River's tables, the Store's (pgstore) and the fleet's

@@ -19,6 +19,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivertype"
+	"golang.org/x/time/rate"
 
 	"github.com/kisisync/kisisync/access"
 	"github.com/kisisync/kisisync/access/state"
@@ -56,6 +57,9 @@ func (SyncArgs) Kind() string { return "kisisync_sync" }
 
 // InsertOpts implements river.JobArgsWithInsertOpts.
 func (SyncArgs) InsertOpts() river.InsertOpts {
+	if mutation == "no-unique-jobs" {
+		return river.InsertOpts{Queue: QueueSync, MaxAttempts: 100}
+	}
 	return river.InsertOpts{
 		Queue:       QueueSync,
 		MaxAttempts: 100,
@@ -112,6 +116,7 @@ type Worker struct {
 	loader   Loader
 	orgs     map[string]*Organization
 	limiters *Limiters
+	shared   *SharedLimiter // nil unless the pace is kept fleet-wide
 	id       string
 	log      *slog.Logger
 	metrics  *Metrics
@@ -148,6 +153,9 @@ func New(pool *pgxpool.Pool, cfg *Config, store access.Store, loader Loader, opt
 	}
 	if w.base == nil {
 		w.base = http.DefaultTransport.(*http.Transport).Clone()
+	}
+	if cfg.RateScope == RateScopeFleet {
+		w.shared = NewSharedLimiter(pool, cfg.RatePerUser, w.clock)
 	}
 	for i := range cfg.Organizations {
 		o := &cfg.Organizations[i]
@@ -418,11 +426,20 @@ func (w *Worker) syncOrg(ctx context.Context, org *Organization, holder string, 
 }
 
 // reconciler returns a Reconciler for org whose Kisi client shares the
-// limiter of org's Kisi user.
+// pace of org's Kisi user: this process's limiter of the user (kisi.WithLimiter),
+// which lets one request of the user at a time ask for a slot, and below it,
+// for every attempt, the fleet-wide slot of the [SharedLimiter].
 func (w *Worker) reconciler(org *Organization, st access.Store, holder string, requests *atomic.Int64) (*access.Reconciler, error) {
+	base, lim := w.base, w.limiters.For(org.KisiUser)
+	switch {
+	case w.shared != nil:
+		base = w.shared.Transport(org.KisiUser, base)
+	case w.cfg.RateScope == RateScopeOff:
+		lim = rate.NewLimiter(rate.Inf, 1)
+	}
 	opts := []kisi.Option{
-		kisi.WithLimiter(w.limiters.For(org.KisiUser)),
-		kisi.WithHTTPClient(&http.Client{Transport: countingTransport{base: w.base, m: w.metrics, n: requests}, Timeout: kisi.DefaultTimeout}),
+		kisi.WithLimiter(lim),
+		kisi.WithHTTPClient(&http.Client{Transport: countingTransport{base: base, m: w.metrics, n: requests}, Timeout: kisi.DefaultTimeout}),
 		kisi.WithUserAgent("kisisync-fleet (" + holder + ")"),
 	}
 	if org.BaseURL != "" {
