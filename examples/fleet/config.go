@@ -45,6 +45,12 @@ type Config struct {
 	JobTimeout  Duration `json:"job_timeout,omitzero"`
 	RescueAfter Duration `json:"rescue_after,omitzero"`
 	LeaseTTL    Duration `json:"lease_ttl,omitzero"`
+	// EventsSecret is the shared secret the platform signs its events with
+	// (POST /events, header X-Signature: the hex HMAC-SHA256 of the body);
+	// EventsSecretEnv names an environment variable holding it instead.
+	// Without one, events are refused.
+	EventsSecret    string `json:"events_secret,omitempty"`
+	EventsSecretEnv string `json:"events_secret_env,omitempty"`
 	// RetryAfter caps the wait after a run that left failures (default 1m).
 	RetryAfter Duration `json:"retry_after,omitzero"`
 	// KisiRetry sets the Kisi client's retries: how many after the first
@@ -161,6 +167,9 @@ func (c *Config) normalize() error {
 	}
 	if c.RateScope == "" {
 		c.RateScope = RateScopeFleet
+	}
+	if c.EventsSecretEnv != "" {
+		c.EventsSecret = os.Getenv(c.EventsSecretEnv)
 	}
 	var errs []error
 	switch {

@@ -274,29 +274,53 @@ func (w *Worker) Deliver(ctx context.Context, org, uuid string, wake, verify boo
 	return first, nil
 }
 
-// wakeTx counts a wake of org and makes its job available now. Both
+// wakeTx counts a wake of org and makes its job due as soon as the floor
+// allows: Floor after the organization's last run finished, or now. Both
 // happen under the lock of org's fleet_org row, which a run's completion
-// takes too: either the run sees the wake and schedules its successor now,
-// or the wake finds the successor and brings it forward.
+// takes too: either the run sees the wake and schedules its successor
+// (after the floor), or the wake finds the successor and brings it
+// forward. Wakes coalesce: however many arrive, the organization runs at
+// most once per floor.
 func (w *Worker) wakeTx(ctx context.Context, tx pgx.Tx, org string, verify bool) error {
 	v := 0
 	if verify {
 		v = 1
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO fleet_org (org, wakes, verify_wanted) VALUES ($1, 1, $2)
-		ON CONFLICT (org) DO UPDATE SET wakes = fleet_org.wakes + 1, verify_wanted = fleet_org.verify_wanted + $2`, org, v); err != nil {
+	var lastFinished *time.Time
+	if err := tx.QueryRow(ctx, `INSERT INTO fleet_org (org, wakes, verify_wanted) VALUES ($1, 1, $2)
+		ON CONFLICT (org) DO UPDATE SET wakes = fleet_org.wakes + 1, verify_wanted = fleet_org.verify_wanted + $2
+		RETURNING last_finished`, org, v).Scan(&lastFinished); err != nil {
 		return fmt.Errorf("fleet: wake %q: %w", org, err)
 	}
-	res, err := w.river.InsertTx(ctx, tx, SyncArgs{Org: org}, nil)
+	now := w.clock.Now()
+	at := now
+	if lastFinished != nil && lastFinished.Add(time.Duration(w.cfg.Floor)).After(now) {
+		at = lastFinished.Add(time.Duration(w.cfg.Floor))
+	}
+	var opts *river.InsertOpts
+	if at.After(now) {
+		opts = &river.InsertOpts{ScheduledAt: at}
+	}
+	res, err := w.river.InsertTx(ctx, tx, SyncArgs{Org: org}, opts)
 	if err != nil {
 		return fmt.Errorf("fleet: wake %q: %w", org, err)
 	}
-	if res.UniqueSkippedAsDuplicate {
-		switch res.Job.State {
-		case rivertype.JobStateScheduled, rivertype.JobStateRetryable:
-			if _, err := w.river.JobRetryTx(ctx, tx, res.Job.ID); err != nil {
-				return fmt.Errorf("fleet: wake %q: %w", org, err)
-			}
+	if !res.UniqueSkippedAsDuplicate || !res.Job.ScheduledAt.After(at) {
+		return nil
+	}
+	switch res.Job.State {
+	case rivertype.JobStateScheduled, rivertype.JobStateRetryable:
+		if !at.After(now) {
+			_, err = w.river.JobRetryTx(ctx, tx, res.Job.ID)
+		} else {
+			// River has no call to move a scheduled job to a given time;
+			// its scheduler makes the job available once scheduled_at
+			// has passed.
+			_, err = tx.Exec(ctx, `UPDATE river_job SET scheduled_at = $2
+				WHERE id = $1 AND state IN ('scheduled', 'retryable') AND scheduled_at > $2`, res.Job.ID, at)
+		}
+		if err != nil {
+			return fmt.Errorf("fleet: wake %q: %w", org, err)
 		}
 	}
 	return nil
@@ -378,8 +402,8 @@ func (w *Worker) run(ctx context.Context, job *river.Job[SyncArgs]) error {
 		if err := tx.QueryRow(fctx, `SELECT wakes FROM fleet_org WHERE org = $1 FOR UPDATE`, org.ID).Scan(&now); err != nil {
 			return fmt.Errorf("fleet: finish run %q: %w", org.ID, err)
 		}
-		if now != wakes {
-			next = w.clock.Now() // woken during the run
+		if floor := end.Add(time.Duration(w.cfg.Floor)); now != wakes && floor.Before(next) {
+			next = floor // woken during the run
 		}
 		if _, err := river.JobCompleteTx[*riverpgxv5.Driver](fctx, tx, job); err != nil {
 			return fmt.Errorf("fleet: finish run %q: %w", org.ID, err)

@@ -86,3 +86,53 @@ func TestWake(t *testing.T) {
 			strings.Contains(body, "kisisync_fleet_next_run_lag_seconds_count 3")
 	}, 10*time.Second, 50*time.Millisecond)
 }
+
+// TestWakeFloor: wakes coalesce and keep the floor: twenty wakes right
+// after a run make one run, no sooner than the floor after the last one
+// finished.
+func TestWakeFloor(t *testing.T) {
+	dsn := testDatabase(t)
+	srv := kisitest.NewServer()
+	t.Cleanup(srv.Close)
+	const floor = 2 * time.Second
+	cfg, err := fleet.ParseConfig([]byte(`{"floor": "2s", "ceiling": "1h", "workers": 2,
+		"organizations": [{"id": "org-a", "kisi_user": "u1", "api_key": "` + srv.APIKey + `", "base_url": "` + srv.URL + `"}]}`))
+	require.NoError(t, err)
+	started := make(chan time.Time, 10)
+	loader := fleet.LoaderFunc(func(context.Context, string) (access.Snapshot, error) {
+		started <- time.Now()
+		return access.Snapshot{}, nil
+	})
+	pool := testPool(t, dsn)
+	w, err := fleet.New(pool, cfg, access.NewMemoryStore(), loader, fleet.Options{ID: "w1"})
+	require.NoError(t, err)
+	ctx := t.Context()
+	require.NoError(t, w.Start(ctx))
+	t.Cleanup(func() { _ = w.Stop(context.Background()) })
+
+	next := func() time.Time {
+		t.Helper()
+		select {
+		case at := <-started:
+			return at
+		case <-time.After(10 * time.Second):
+			t.Fatal("no run")
+			return time.Time{}
+		}
+	}
+	next() // the first run, at start
+	var finished time.Time
+	require.Eventually(t, func() bool {
+		return pool.QueryRow(ctx, `SELECT last_finished FROM fleet_org WHERE org = 'org-a' AND last_finished IS NOT NULL`).Scan(&finished) == nil
+	}, 10*time.Second, 10*time.Millisecond)
+	for range 20 {
+		require.NoError(t, w.Wake(ctx, "org-a", false))
+	}
+	second := next()
+	require.False(t, second.Before(finished.Add(floor)), "run at %v, %v after the last finished", second, second.Sub(finished))
+	select {
+	case at := <-started:
+		t.Fatalf("a third run at %v: the wakes did not coalesce", at)
+	case <-time.After(floor + time.Second):
+	}
+}
