@@ -23,6 +23,9 @@ type Config struct {
 	Ceiling Duration `json:"ceiling,omitzero"`
 	// VerifyEvery is how often every organization runs a Verify before its
 	// sync (default 6h); a negative value turns the periodic Verify off.
+	// Each organization's Verify is due at its own time, kept in the
+	// database (so restarts do not postpone it) and spread over the period
+	// by the organization's id, so the fleet's Verifies do not come at once.
 	VerifyEvery Duration `json:"verify_every,omitzero"`
 	// Workers is the number of runs one process makes at once (default 10).
 	Workers int `json:"workers,omitempty"`
@@ -37,11 +40,16 @@ type Config struct {
 	// send up to N times RatePerUser; "off" sends unpaced (only for tests
 	// that show what the limiter prevents).
 	RateScope string `json:"rate_scope,omitempty"`
-	// JobTimeout bounds one run (default 10m). RescueAfter is when River
-	// hands a job whose worker died to another worker (default
-	// JobTimeout + 1m). LeaseTTL is the Store lease of a run (default 2m;
-	// a long run renews it): a dead worker's organization waits at most
-	// that long before another run may write.
+	// RunBudget is the time one run may take (default 40s): a run that has
+	// not finished by then stops, keeps what it did, and the next run of
+	// the organization starts at once. JobTimeout bounds a run with its
+	// completion (default RunBudget + 10s). RescueAfter is when River hands
+	// a job whose worker died to another worker (default JobTimeout +
+	// 10s), so a killed worker's organizations resume within about a
+	// minute. LeaseTTL is the Store lease of a run (default 30s; a long run
+	// renews it): a dead worker's organization waits at most that long
+	// after the lease's last renewal before another run may write.
+	RunBudget   Duration `json:"run_budget,omitzero"`
 	JobTimeout  Duration `json:"job_timeout,omitzero"`
 	RescueAfter Duration `json:"rescue_after,omitzero"`
 	LeaseTTL    Duration `json:"lease_ttl,omitzero"`
@@ -155,9 +163,10 @@ func (c *Config) normalize() error {
 	def(&c.Floor, 30*time.Second)
 	def(&c.Ceiling, 15*time.Minute)
 	def(&c.VerifyEvery, 6*time.Hour)
-	def(&c.JobTimeout, 10*time.Minute)
-	def(&c.RescueAfter, time.Duration(c.JobTimeout)+time.Minute)
-	def(&c.LeaseTTL, 2*time.Minute)
+	def(&c.RunBudget, 40*time.Second)
+	def(&c.JobTimeout, time.Duration(c.RunBudget)+10*time.Second)
+	def(&c.RescueAfter, time.Duration(c.JobTimeout)+10*time.Second)
+	def(&c.LeaseTTL, 30*time.Second)
 	def(&c.RetryAfter, time.Minute)
 	if c.Workers == 0 {
 		c.Workers = 10
@@ -181,6 +190,8 @@ func (c *Config) normalize() error {
 		errs = append(errs, fmt.Errorf("rate_per_user %v: must be positive", c.RatePerUser))
 	case c.RateScope != RateScopeFleet && c.RateScope != RateScopeProcess && c.RateScope != RateScopeOff:
 		errs = append(errs, fmt.Errorf("rate_scope %q: want fleet, process or off", c.RateScope))
+	case c.JobTimeout <= c.RunBudget:
+		errs = append(errs, fmt.Errorf("job_timeout (%v) must be longer than run_budget (%v)", time.Duration(c.JobTimeout), time.Duration(c.RunBudget)))
 	case c.RescueAfter <= c.JobTimeout:
 		errs = append(errs, fmt.Errorf("rescue_after (%v) must be longer than job_timeout (%v)", time.Duration(c.RescueAfter), time.Duration(c.JobTimeout)))
 	}

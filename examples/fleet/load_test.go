@@ -232,7 +232,7 @@ func runLoad(t *testing.T, spec loadSpec) *loadRun {
 	d := func(v time.Duration) fleet.Duration { return fleet.Duration(v) }
 	cfg := fleet.Config{
 		Floor: d(200 * time.Millisecond), Ceiling: d(30 * time.Second), RetryAfter: d(time.Second), VerifyEvery: d(-1),
-		Workers: 10, JobTimeout: d(20 * time.Second), RescueAfter: d(25 * time.Second), LeaseTTL: d(10 * time.Second),
+		Workers: 10, RunBudget: d(15 * time.Second), JobTimeout: d(20 * time.Second), RescueAfter: d(25 * time.Second), LeaseTTL: d(10 * time.Second),
 		KisiRetry: &fleet.Retry{Max: 3, WaitMin: d(50 * time.Millisecond), WaitMax: d(400 * time.Millisecond)},
 		RateScope: spec.scope,
 	}

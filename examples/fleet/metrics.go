@@ -19,7 +19,8 @@ type Metrics struct {
 	// Registry holds every metric below plus the Go and process collectors.
 	Registry *prometheus.Registry
 
-	// Runs counts finished runs by result: ok, failed (some changes
+	// Runs counts finished runs by result: ok, budget (stopped at the run
+	// budget with work left; the next run goes on at once), failed (some changes
 	// failed), held (the revoke guard held cuts), busy (another run held
 	// the lease), unresolved (creates of unknown outcome still to look
 	// up), error (the run could not start or plan).

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"maps"
 	"net/http"
@@ -75,16 +76,27 @@ func (SyncArgs) InsertOpts() river.InsertOpts {
 	}
 }
 
-// VerifyArgs is the periodic job that asks every organization for a Verify
-// and wakes it; it also forgets webhook deliveries older than
-// [DeliveryRetention].
-type VerifyArgs struct{}
+// MaintenanceArgs is the periodic job that inserts the job of every
+// organization that has none and forgets webhook deliveries older than
+// [DeliveryRetention]. It runs when River's leader starts and every
+// [MaintenanceEvery], so restarts never postpone it.
+type MaintenanceArgs struct{}
 
 // Kind implements river.JobArgs.
-func (VerifyArgs) Kind() string { return "kisisync_verify_all" }
+func (MaintenanceArgs) Kind() string { return "kisisync_maintenance" }
 
 // InsertOpts implements river.JobArgsWithInsertOpts.
-func (VerifyArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: QueueSync} }
+func (MaintenanceArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: QueueSync} }
+
+// MaintenanceEvery is the period of [MaintenanceArgs].
+const MaintenanceEvery = time.Hour
+
+// Job priorities (River: 1 is the highest). A run that is due only for its
+// periodic Verify waits behind the runs that keep access on time.
+const (
+	prioritySync   = 1
+	priorityVerify = 3
+)
 
 // DeliveryRetention is how long webhook delivery uuids are kept to refuse
 // replays.
@@ -165,14 +177,11 @@ func New(pool *pgxpool.Pool, cfg *Config, store access.Store, loader Loader, opt
 	if err := river.AddWorkerSafely(workers, &syncWorker{w: w}); err != nil {
 		return nil, fmt.Errorf("fleet: new worker: %w", err)
 	}
-	if err := river.AddWorkerSafely(workers, &verifyWorker{w: w}); err != nil {
+	if err := river.AddWorkerSafely(workers, &maintenanceWorker{w: w}); err != nil {
 		return nil, fmt.Errorf("fleet: new worker: %w", err)
 	}
-	var periodic []*river.PeriodicJob
-	if cfg.VerifyEvery > 0 {
-		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(time.Duration(cfg.VerifyEvery)),
-			func() (river.JobArgs, *river.InsertOpts) { return VerifyArgs{}, nil }, nil))
-	}
+	periodic := []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(MaintenanceEvery),
+		func() (river.JobArgs, *river.InsertOpts) { return MaintenanceArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true})}
 	rc, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
 		ID:                   w.id,
 		Logger:               w.log.With("component", "river"),
@@ -337,28 +346,38 @@ func (s *syncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 	return s.w.run(ctx, job)
 }
 
-// verifyWorker runs VerifyArgs jobs.
-type verifyWorker struct {
-	river.WorkerDefaults[VerifyArgs]
+// maintenanceWorker runs MaintenanceArgs jobs.
+type maintenanceWorker struct {
+	river.WorkerDefaults[MaintenanceArgs]
 	w *Worker
 }
 
 // Work implements river.Worker.
-func (v *verifyWorker) Work(ctx context.Context, _ *river.Job[VerifyArgs]) error {
-	w := v.w
+func (m *maintenanceWorker) Work(ctx context.Context, _ *river.Job[MaintenanceArgs]) error {
+	w := m.w
 	if err := w.ensure(ctx); err != nil {
 		return err
-	}
-	for _, org := range w.Organizations() {
-		if err := w.Wake(ctx, org, true); err != nil {
-			return err
-		}
 	}
 	cutoff := w.clock.Now().Add(-DeliveryRetention)
 	if _, err := w.pool.Exec(ctx, `DELETE FROM fleet_webhook_delivery WHERE received_at < $1`, cutoff); err != nil {
 		return fmt.Errorf("fleet: prune webhook deliveries: %w", err)
 	}
 	return nil
+}
+
+// firstVerify is when a new organization's first periodic Verify is due:
+// a fixed offset into the period, from a hash of its id, so that the
+// fleet's Verifies are spread over the period. Nil when periodic
+// Verifies are off.
+func (w *Worker) firstVerify(org string, now time.Time) *time.Time {
+	every := time.Duration(w.cfg.VerifyEvery)
+	if every <= 0 {
+		return nil
+	}
+	h := fnv.New64a()
+	h.Write([]byte(org))
+	at := now.Add(time.Duration(h.Sum64() % uint64(every)))
+	return &at
 }
 
 // outcome is what one run did, for the log, the metrics and the next job.
@@ -368,6 +387,8 @@ type outcome struct {
 	err      error
 	verified bool
 	drift    *access.Drift
+	// budgetSpent: the run stopped at Config.RunBudget with work left.
+	budgetSpent bool
 }
 
 // run is one organization's run: an optional Verify, then a Sync; then, in
@@ -381,16 +402,29 @@ func (w *Worker) run(ctx context.Context, job *river.Job[SyncArgs]) error {
 	start := w.clock.Now()
 	w.metrics.NextRunLag.Observe(max(0, since(start, job.ScheduledAt)))
 	var wakes, wanted, done int64
-	err := w.pool.QueryRow(ctx, `INSERT INTO fleet_org (org, last_started) VALUES ($1, $2)
-		ON CONFLICT (org) DO UPDATE SET last_started = $2
-		RETURNING wakes, verify_wanted, verify_done`, org.ID, start).Scan(&wakes, &wanted, &done)
+	var due *time.Time
+	err := w.pool.QueryRow(ctx, `INSERT INTO fleet_org (org, last_started, verify_due) VALUES ($1, $2, $3)
+		ON CONFLICT (org) DO UPDATE SET last_started = $2, verify_due = coalesce(fleet_org.verify_due, $3)
+		RETURNING wakes, verify_wanted, verify_done, verify_due`, org.ID, start, w.firstVerify(org.ID, start)).Scan(&wakes, &wanted, &done, &due)
 	if err != nil {
 		return fmt.Errorf("fleet: run %q: %w", org.ID, err)
 	}
+	verify := wanted > done || (due != nil && !due.After(start))
 	holder := fmt.Sprintf("%s/job-%d/attempt-%d", w.id, job.ID, job.Attempt)
-	out := w.syncOrg(ctx, org, holder, wanted > done)
+	rctx, cancel := context.WithTimeout(ctx, time.Duration(w.cfg.RunBudget))
+	out := w.syncOrg(rctx, org, holder, verify)
+	out.budgetSpent = errors.Is(rctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil
+	cancel()
 	end := w.clock.Now()
 	next := w.nextRun(end, out)
+	if out.verified && due != nil {
+		v := end.Add(time.Duration(w.cfg.VerifyEvery))
+		due = &v
+	}
+	priority := prioritySync
+	if due != nil && due.Before(next) { // the periodic Verify comes first
+		next, priority = latest(*due, end.Add(time.Duration(w.cfg.Floor))), priorityVerify
+	}
 	result := w.record(ctx, org, holder, job, start, end, next, out)
 
 	// Complete this job and insert the next under the row lock of
@@ -403,12 +437,12 @@ func (w *Worker) run(ctx context.Context, job *river.Job[SyncArgs]) error {
 			return fmt.Errorf("fleet: finish run %q: %w", org.ID, err)
 		}
 		if floor := end.Add(time.Duration(w.cfg.Floor)); now != wakes && floor.Before(next) {
-			next = floor // woken during the run
+			next, priority = floor, prioritySync // woken during the run
 		}
 		if _, err := river.JobCompleteTx[*riverpgxv5.Driver](fctx, tx, job); err != nil {
 			return fmt.Errorf("fleet: finish run %q: %w", org.ID, err)
 		}
-		if _, err := w.river.InsertTx(fctx, tx, SyncArgs{Org: org.ID}, &river.InsertOpts{ScheduledAt: next}); err != nil {
+		if _, err := w.river.InsertTx(fctx, tx, SyncArgs{Org: org.ID}, &river.InsertOpts{ScheduledAt: next, Priority: priority}); err != nil {
 			return fmt.Errorf("fleet: schedule next run of %q: %w", org.ID, err)
 		}
 		verifyDone := done
@@ -416,9 +450,17 @@ func (w *Worker) run(ctx context.Context, job *river.Job[SyncArgs]) error {
 			verifyDone = wanted
 		}
 		_, err := tx.Exec(fctx, `UPDATE fleet_org SET last_finished = $2, last_result = $3, next_run = $4,
-			verify_done = greatest(verify_done, $5) WHERE org = $1`, org.ID, end, result, next, verifyDone)
+			verify_done = greatest(verify_done, $5), verify_due = $6 WHERE org = $1`, org.ID, end, result, next, verifyDone, due)
 		return err
 	})
+}
+
+// latest returns the later of a and b.
+func latest(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // syncOrg builds the organization's client and reconciler and runs it.
@@ -489,6 +531,8 @@ func (w *Worker) nextRun(now time.Time, out outcome) time.Time {
 	next := ceiling
 	var held *state.LeaseHeldError
 	switch {
+	case out.budgetSpent:
+		return now // work left: go on at once
 	case errors.As(out.err, &held):
 		next = held.Expires
 	case out.report != nil && !out.report.NextRun.IsZero():
@@ -513,6 +557,8 @@ func (w *Worker) record(ctx context.Context, org *Organization, holder string, j
 	var systemic *access.SystemicError
 	result := "ok"
 	switch {
+	case out.budgetSpent:
+		result = "budget"
 	case errors.As(out.err, &revoke):
 		result = "held"
 	case errors.Is(out.err, state.ErrLeaseHeld):

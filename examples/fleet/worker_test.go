@@ -136,3 +136,119 @@ func TestWakeFloor(t *testing.T) {
 	case <-time.After(floor + time.Second):
 	}
 }
+
+// TestRunBudget: a run that is not done within the run budget stops and
+// the next run starts at once, not a floor later.
+func TestRunBudget(t *testing.T) {
+	dsn := testDatabase(t)
+	srv := kisitest.NewServer()
+	t.Cleanup(srv.Close)
+	cfg, err := fleet.ParseConfig([]byte(`{"floor": "1h", "ceiling": "2h", "run_budget": "300ms", "job_timeout": "5s", "rescue_after": "10s",
+		"organizations": [{"id": "org-a", "kisi_user": "u1", "api_key": "` + srv.APIKey + `", "base_url": "` + srv.URL + `"}]}`))
+	require.NoError(t, err)
+	var calls atomic.Int32
+	started := make(chan int32, 10)
+	loader := fleet.LoaderFunc(func(ctx context.Context, _ string) (access.Snapshot, error) {
+		n := calls.Add(1)
+		started <- n
+		if n == 1 {
+			<-ctx.Done() // a run that takes too long
+			return access.Snapshot{}, ctx.Err()
+		}
+		return access.Snapshot{}, nil
+	})
+	w, err := fleet.New(testPool(t, dsn), cfg, access.NewMemoryStore(), loader, fleet.Options{ID: "w1"})
+	require.NoError(t, err)
+	require.NoError(t, w.Start(t.Context()))
+	t.Cleanup(func() { _ = w.Stop(context.Background()) })
+	for want := int32(1); want <= 2; want++ {
+		select {
+		case n := <-started:
+			require.Equal(t, want, n)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("run %d did not start", want)
+		}
+	}
+	require.Eventually(t, func() bool {
+		rw := httptest.NewRecorder()
+		fleet.NewHandler(w).ServeHTTP(rw, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+		return strings.Contains(rw.Body.String(), `kisisync_fleet_runs_total{result="budget"} 1`)
+	}, 10*time.Second, 50*time.Millisecond)
+}
+
+// TestVerifyDue: the periodic Verify is a due time per organization in
+// the database: the run at that time verifies and moves it one period on,
+// and a restarted process verifies when that time comes.
+func TestVerifyDue(t *testing.T) {
+	dsn := testDatabase(t)
+	srv := kisitest.NewServer()
+	t.Cleanup(srv.Close)
+	cfg, err := fleet.ParseConfig([]byte(`{"floor": "100ms", "ceiling": "1h", "verify_every": "2s",
+		"organizations": [{"id": "org-a", "kisi_user": "u1", "api_key": "` + srv.APIKey + `", "base_url": "` + srv.URL + `"}]}`))
+	require.NoError(t, err)
+	empty := fleet.LoaderFunc(func(context.Context, string) (access.Snapshot, error) { return access.Snapshot{}, nil })
+	pool := testPool(t, dsn)
+	due := func() (time.Time, time.Time) {
+		var d, f *time.Time
+		_ = pool.QueryRow(t.Context(), `SELECT verify_due, last_finished FROM fleet_org WHERE org = 'org-a'`).Scan(&d, &f)
+		if d == nil || f == nil {
+			return time.Time{}, time.Time{}
+		}
+		return *d, *f
+	}
+	start := func(id string) *fleet.Worker {
+		w, err := fleet.New(pool, cfg, access.NewMemoryStore(), empty, fleet.Options{ID: id})
+		require.NoError(t, err)
+		require.NoError(t, w.Start(t.Context()))
+		return w
+	}
+	w := start("w1")
+	var first time.Time
+	require.Eventually(t, func() bool { first, _ = due(); return !first.IsZero() }, 10*time.Second, 20*time.Millisecond)
+	// The run at the due time verifies: the next is due a period after it.
+	require.Eventually(t, func() bool {
+		d, f := due()
+		return d.After(first) && d.Equal(f.Add(2*time.Second))
+	}, 10*time.Second, 20*time.Millisecond, "no Verify at its due time")
+	require.NoError(t, w.Stop(context.Background()))
+
+	// A new process (a restart) verifies when the kept due time comes, not
+	// a whole period after its start.
+	kept, _ := due()
+	w = start("w2")
+	t.Cleanup(func() { _ = w.Stop(context.Background()) })
+	require.Eventually(t, func() bool {
+		d, f := due()
+		return d.After(kept) && d.Equal(f.Add(2*time.Second)) && !f.Before(kept)
+	}, 10*time.Second, 20*time.Millisecond, "no Verify after the restart")
+}
+
+// TestPruneOnStart: webhook deliveries older than the retention are
+// forgotten when a worker starts, however often workers restart.
+func TestPruneOnStart(t *testing.T) {
+	dsn := testDatabase(t)
+	pool := testPool(t, dsn)
+	_, err := pool.Exec(t.Context(), `INSERT INTO fleet_webhook_delivery (uuid, org, received_at)
+		VALUES ('old', 'org-a', now() - interval '31 days'), ('new', 'org-a', now())`)
+	require.NoError(t, err)
+	cfg, err := fleet.ParseConfig([]byte(`{"organizations": [{"id": "org-a", "kisi_user": "u1", "api_key": "k", "base_url": "http://127.0.0.1:1"}]}`))
+	require.NoError(t, err)
+	empty := fleet.LoaderFunc(func(context.Context, string) (access.Snapshot, error) { return access.Snapshot{}, nil })
+	w, err := fleet.New(pool, cfg, access.NewMemoryStore(), empty, fleet.Options{ID: "w1"})
+	require.NoError(t, err)
+	require.NoError(t, w.Start(t.Context()))
+	t.Cleanup(func() { _ = w.Stop(context.Background()) })
+	require.Eventually(t, func() bool {
+		var uuids []string
+		rows, err := pool.Query(t.Context(), `SELECT uuid FROM fleet_webhook_delivery`)
+		if err != nil {
+			return false
+		}
+		for rows.Next() {
+			var u string
+			_ = rows.Scan(&u)
+			uuids = append(uuids, u)
+		}
+		return rows.Err() == nil && len(uuids) == 1 && uuids[0] == "new"
+	}, 20*time.Second, 100*time.Millisecond)
+}
