@@ -58,8 +58,10 @@ type Event struct {
 //     access made in Kisi wake the organization, with a Verify (see
 //     [WakesOn]);
 //   - GET /metrics: the Prometheus metrics;
+//   - GET /status/{org}: the organization's [Status] (its job, last runs,
+//     last clean sync, next Verify, held cuts, parked changes) as JSON;
 //   - GET /healthz: 200 while the process serves; GET /readyz: 200 when
-//     the database answers and the worker runs, else 503.
+//     the worker runs and the database answers, else 503.
 //
 // Every answer is given as soon as the job is queued; no sync runs inside
 // a request.
@@ -92,6 +94,7 @@ func NewHandler(w *Worker) *Handler {
 	h.mux.Handle("GET /metrics", promhttp.HandlerFor(w.metrics.Registry, promhttp.HandlerOpts{}))
 	h.mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, _ *http.Request) { rw.WriteHeader(http.StatusOK) })
 	h.mux.HandleFunc("GET /readyz", h.ready)
+	h.mux.HandleFunc("GET /status/{org}", h.status)
 	return h
 }
 
@@ -314,9 +317,30 @@ func (h *Handler) holds(ctx context.Context, org string, kind state.RecordKind, 
 	return false, nil
 }
 
-// ready handles GET /readyz: 200 when the database answers within two
-// seconds, 503 otherwise.
+// status handles GET /status/{org}: the organization's [Status] as JSON,
+// 404 for an unknown organization.
+func (h *Handler) status(rw http.ResponseWriter, r *http.Request) {
+	st, err := h.w.Status(r.Context(), r.PathValue("org"))
+	switch {
+	case errors.Is(err, ErrUnknownOrganization):
+		fail(rw, http.StatusNotFound, "unknown organization %q", r.PathValue("org"))
+		return
+	case err != nil:
+		h.log.ErrorContext(r.Context(), "status unreadable", "organization", r.PathValue("org"), "error", err)
+		fail(rw, http.StatusServiceUnavailable, "status unreadable")
+		return
+	}
+	rw.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(rw).Encode(st)
+}
+
+// ready handles GET /readyz: 200 when the worker runs and the database
+// answers within two seconds, 503 otherwise.
 func (h *Handler) ready(rw http.ResponseWriter, r *http.Request) {
+	if !h.w.running.Load() {
+		fail(rw, http.StatusServiceUnavailable, "worker not running")
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := h.w.pool.Ping(ctx); err != nil {

@@ -26,7 +26,10 @@ import (
 //     [SharedLimiter]; unlogged, so that a reservation does not wait for
 //     the disk (after a crash of PostgreSQL it starts empty, which at worst
 //     lets one request per Kisi user through early). fleet_org.verify_due:
-//     when the organization's next periodic Verify is due.
+//     when the organization's next periodic Verify is due; not_before: the
+//     floor, before which a wake does not start a run; last_ok: the end of
+//     the last clean run; held and parked: the cuts the revoke guard held
+//     and the changes parked with back-off at the last run.
 var Migrations = []string{
 	1: `
 CREATE TABLE IF NOT EXISTS fleet_org (
@@ -52,6 +55,10 @@ CREATE UNLOGGED TABLE fleet_rate (
 	tat       timestamptz NOT NULL
 );
 ALTER TABLE fleet_org ADD COLUMN verify_due timestamptz;
+ALTER TABLE fleet_org ADD COLUMN not_before timestamptz;
+ALTER TABLE fleet_org ADD COLUMN last_ok timestamptz;
+ALTER TABLE fleet_org ADD COLUMN held int NOT NULL DEFAULT 0;
+ALTER TABLE fleet_org ADD COLUMN parked int NOT NULL DEFAULT 0;
 `,
 }
 

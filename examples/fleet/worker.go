@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jonboulle/clockwork"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivertype"
@@ -135,6 +136,7 @@ type Worker struct {
 	clock    clockwork.Clock
 	base     http.RoundTripper
 	river    *river.Client[pgx.Tx]
+	running  atomic.Bool // between Start and Stop
 }
 
 // New returns a Worker over pool (River's and the fleet's tables, see
@@ -196,6 +198,14 @@ func New(pool *pgxpool.Pool, cfg *Config, store access.Store, loader Loader, opt
 		return nil, fmt.Errorf("fleet: new worker: %w", err)
 	}
 	w.river = rc
+	// Every worker on a registry reports the same fleet: the first one
+	// registered is enough.
+	if err := w.metrics.Registry.Register(newStateCollector(pool)); err != nil {
+		var dup prometheus.AlreadyRegisteredError
+		if !errors.As(err, &dup) {
+			return nil, fmt.Errorf("fleet: new worker: %w", err)
+		}
+	}
 	return w, nil
 }
 
@@ -211,12 +221,14 @@ func (w *Worker) Start(ctx context.Context) error {
 	if err := w.river.Start(ctx); err != nil {
 		return fmt.Errorf("fleet: start: %w", err)
 	}
+	w.running.Store(true)
 	return nil
 }
 
 // Stop stops fetching jobs and waits for the runs in progress until ctx is
 // done, then cancels them (each is run again by another worker).
 func (w *Worker) Stop(ctx context.Context) error {
+	w.running.Store(false)
 	err := w.river.Stop(ctx)
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		err = w.river.StopAndCancel(context.WithoutCancel(ctx))
@@ -248,15 +260,37 @@ func (w *Worker) ensure(ctx context.Context) error {
 // does not list.
 var ErrUnknownOrganization = errors.New("fleet: unknown organization")
 
-// Wake asks for a run of org as soon as a worker is free; with verify, the
+// Wake asks for a run of org as soon as the floor allows; with verify, the
 // run starts with a Verify. A wake during a run makes the next run start
-// when that one ends. Wakes are durable once Wake returns.
+// a floor after that one ends. Wakes are durable once Wake returns.
 func (w *Worker) Wake(ctx context.Context, org string, verify bool) error {
 	if w.orgs[org] == nil {
 		return fmt.Errorf("%w %q", ErrUnknownOrganization, org)
 	}
-	return pgx.BeginFunc(ctx, w.pool, func(tx pgx.Tx) error { return w.wakeTx(ctx, tx, org, verify) })
+	return pgx.BeginFunc(ctx, w.pool, func(tx pgx.Tx) error { return wakeTx(ctx, w.river, tx, org, verify) })
 }
+
+// WakeTx wakes org inside the platform's own transaction tx on the fleet's
+// database, as [Worker.Wake] does: the wake is committed with the change
+// that caused it, or not at all, so no crash between the commit and a
+// POST /events can lose it. It needs no running Worker (River's InsertTx
+// on an insert-only client); the organization must be one the workers
+// know, or its job is cancelled when it runs.
+func WakeTx(ctx context.Context, tx pgx.Tx, org string) error {
+	rc, err := insertOnly()
+	if err != nil {
+		return err
+	}
+	return wakeTx(ctx, rc, tx, org, false)
+}
+
+var insertOnly = sync.OnceValues(func() (*river.Client[pgx.Tx], error) {
+	rc, err := river.NewClient(riverpgxv5.New(nil), &river.Config{})
+	if err != nil {
+		return nil, fmt.Errorf("fleet: insert-only client: %w", err)
+	}
+	return rc, nil
+})
 
 // Deliver records a Kisi webhook delivery of org with uuid and, when it is
 // the first delivery of that uuid and wake is set, wakes org (with verify)
@@ -275,7 +309,7 @@ func (w *Worker) Deliver(ctx context.Context, org, uuid string, wake, verify boo
 		if first = tag.RowsAffected() == 1; !first || !wake {
 			return nil
 		}
-		return w.wakeTx(ctx, tx, org, verify)
+		return wakeTx(ctx, w.river, tx, org, verify)
 	})
 	if err != nil {
 		return false, fmt.Errorf("fleet: record webhook delivery: %w", err)
@@ -284,49 +318,44 @@ func (w *Worker) Deliver(ctx context.Context, org, uuid string, wake, verify boo
 }
 
 // wakeTx counts a wake of org and makes its job due as soon as the floor
-// allows: Floor after the organization's last run finished, or now. Both
-// happen under the lock of org's fleet_org row, which a run's completion
-// takes too: either the run sees the wake and schedules its successor
-// (after the floor), or the wake finds the successor and brings it
-// forward. Wakes coalesce: however many arrive, the organization runs at
-// most once per floor.
-func (w *Worker) wakeTx(ctx context.Context, tx pgx.Tx, org string, verify bool) error {
+// allows: at the organization's not_before (its last run's end plus the
+// floor), or now. Both happen under the lock of org's fleet_org row, which
+// a run's completion takes too: either the run sees the wake and schedules
+// its successor (after the floor), or the wake finds the successor and
+// brings it forward. Wakes coalesce: however many arrive, the organization
+// runs at most once per floor. Times are the database's.
+func wakeTx(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, org string, verify bool) error {
 	v := 0
 	if verify {
 		v = 1
 	}
-	var lastFinished *time.Time
+	var notBefore *time.Time // nil: now
 	if err := tx.QueryRow(ctx, `INSERT INTO fleet_org (org, wakes, verify_wanted) VALUES ($1, 1, $2)
 		ON CONFLICT (org) DO UPDATE SET wakes = fleet_org.wakes + 1, verify_wanted = fleet_org.verify_wanted + $2
-		RETURNING last_finished`, org, v).Scan(&lastFinished); err != nil {
+		RETURNING CASE WHEN not_before > now() THEN not_before END`, org, v).Scan(&notBefore); err != nil {
 		return fmt.Errorf("fleet: wake %q: %w", org, err)
 	}
-	now := w.clock.Now()
-	at := now
-	if lastFinished != nil && lastFinished.Add(time.Duration(w.cfg.Floor)).After(now) {
-		at = lastFinished.Add(time.Duration(w.cfg.Floor))
-	}
 	var opts *river.InsertOpts
-	if at.After(now) {
-		opts = &river.InsertOpts{ScheduledAt: at}
+	if notBefore != nil {
+		opts = &river.InsertOpts{ScheduledAt: *notBefore}
 	}
-	res, err := w.river.InsertTx(ctx, tx, SyncArgs{Org: org}, opts)
+	res, err := rc.InsertTx(ctx, tx, SyncArgs{Org: org}, opts)
 	if err != nil {
 		return fmt.Errorf("fleet: wake %q: %w", org, err)
 	}
-	if !res.UniqueSkippedAsDuplicate || !res.Job.ScheduledAt.After(at) {
+	if !res.UniqueSkippedAsDuplicate {
 		return nil
 	}
 	switch res.Job.State {
 	case rivertype.JobStateScheduled, rivertype.JobStateRetryable:
-		if !at.After(now) {
-			_, err = w.river.JobRetryTx(ctx, tx, res.Job.ID)
+		if notBefore == nil {
+			_, err = rc.JobRetryTx(ctx, tx, res.Job.ID)
 		} else {
 			// River has no call to move a scheduled job to a given time;
 			// its scheduler makes the job available once scheduled_at
 			// has passed.
 			_, err = tx.Exec(ctx, `UPDATE river_job SET scheduled_at = $2
-				WHERE id = $1 AND state IN ('scheduled', 'retryable') AND scheduled_at > $2`, res.Job.ID, at)
+				WHERE id = $1 AND state IN ('scheduled', 'retryable') AND scheduled_at > $2`, res.Job.ID, *notBefore)
 		}
 		if err != nil {
 			return fmt.Errorf("fleet: wake %q: %w", org, err)
@@ -391,6 +420,18 @@ type outcome struct {
 	budgetSpent bool
 }
 
+// counts returns the cuts the revoke guard held and the changes parked.
+func (o outcome) counts() (held, parked int) {
+	var revoke *access.RevokeLimitError
+	switch {
+	case o.report != nil:
+		return len(o.report.Held), len(o.report.Parked)
+	case errors.As(o.err, &revoke):
+		return revoke.Revocations, 0
+	}
+	return 0, 0
+}
+
 // run is one organization's run: an optional Verify, then a Sync; then, in
 // one transaction, the job's completion and the insert of the next one.
 func (w *Worker) run(ctx context.Context, job *river.Job[SyncArgs]) error {
@@ -449,8 +490,11 @@ func (w *Worker) run(ctx context.Context, job *river.Job[SyncArgs]) error {
 		if out.verified {
 			verifyDone = wanted
 		}
+		held, parked := out.counts()
 		_, err := tx.Exec(fctx, `UPDATE fleet_org SET last_finished = $2, last_result = $3, next_run = $4,
-			verify_done = greatest(verify_done, $5), verify_due = $6 WHERE org = $1`, org.ID, end, result, next, verifyDone, due)
+			verify_done = greatest(verify_done, $5), verify_due = $6, not_before = $7,
+			last_ok = CASE WHEN $3 = 'ok' THEN $2 ELSE last_ok END, held = $8, parked = $9 WHERE org = $1`,
+			org.ID, end, result, next, verifyDone, due, end.Add(time.Duration(w.cfg.Floor)), held, parked)
 		return err
 	})
 }

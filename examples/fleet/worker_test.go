@@ -2,6 +2,7 @@ package fleet_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -9,9 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/access/state"
 	"github.com/kisisync/kisisync/examples/fleet"
 	"github.com/kisisync/kisisync/kisi/kisitest"
 )
@@ -251,4 +254,80 @@ func TestPruneOnStart(t *testing.T) {
 		}
 		return rows.Err() == nil && len(uuids) == 1 && uuids[0] == "new"
 	}, 20*time.Second, 100*time.Millisecond)
+}
+
+// TestWakeTx: a wake inside the platform's transaction is committed with
+// it, or rolled back with it.
+func TestWakeTx(t *testing.T) {
+	dsn := testDatabase(t)
+	pool := testPool(t, dsn)
+	ctx := t.Context()
+	wakes := func() int {
+		var n int
+		_ = pool.QueryRow(ctx, `SELECT wakes FROM fleet_org WHERE org = 'org-a'`).Scan(&n)
+		return n
+	}
+	tx, err := pool.Begin(ctx)
+	require.NoError(t, err)
+	require.NoError(t, fleet.WakeTx(ctx, tx, "org-a"))
+	require.NoError(t, tx.Rollback(ctx))
+	require.Zero(t, wakes())
+	require.Empty(t, jobsOf(t, dsn, "org-a"))
+
+	require.NoError(t, pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { return fleet.WakeTx(ctx, tx, "org-a") }))
+	require.Equal(t, 1, wakes())
+	require.Equal(t, []string{"available"}, jobsOf(t, dsn, "org-a"))
+}
+
+// TestStatusAndReady: /readyz says whether the worker runs; /status/{org}
+// and the metrics show the organization's state from the database.
+func TestStatusAndReady(t *testing.T) {
+	dsn := testDatabase(t)
+	srv := kisitest.NewServer()
+	t.Cleanup(srv.Close)
+	cfg, err := fleet.ParseConfig([]byte(`{"ceiling": "1h",
+		"organizations": [{"id": "org-a", "kisi_user": "u1", "api_key": "` + srv.APIKey + `", "base_url": "` + srv.URL + `"}]}`))
+	require.NoError(t, err)
+	store := access.NewMemoryStore()
+	empty := fleet.LoaderFunc(func(context.Context, string) (access.Snapshot, error) { return access.Snapshot{}, nil })
+	w, err := fleet.New(testPool(t, dsn), cfg, store, empty, fleet.Options{ID: "w1"})
+	require.NoError(t, err)
+	h := fleet.NewHandler(w)
+	get := func(path string) (int, string) {
+		rw := httptest.NewRecorder()
+		h.ServeHTTP(rw, httptest.NewRequest(http.MethodGet, path, nil))
+		return rw.Code, rw.Body.String()
+	}
+	code, _ := get("/readyz")
+	require.Equal(t, http.StatusServiceUnavailable, code, "not started")
+	require.NoError(t, w.Start(t.Context()))
+	t.Cleanup(func() { _ = w.Stop(context.Background()) })
+	code, _ = get("/readyz")
+	require.Equal(t, http.StatusOK, code)
+
+	require.Eventually(t, func() bool {
+		_, body := get("/metrics")
+		return strings.Contains(body, `kisisync_fleet_jobs{state="scheduled"} 1`) &&
+			strings.Contains(body, "kisisync_fleet_organizations_not_clean 0") &&
+			strings.Contains(body, "kisisync_fleet_state_scrape_errors 0")
+	}, 10*time.Second, 50*time.Millisecond)
+
+	// A park in the Store shows in the status.
+	ctx := t.Context()
+	now := time.Now()
+	token, err := store.Lease(ctx, "org-a", "seed", now, now.Add(time.Minute))
+	require.NoError(t, err)
+	require.NoError(t, store.Put(ctx, "org-a", token, state.Record{Key: "park/organization", Kind: state.KindPark,
+		Class: "systemic", Attempts: 2, RetryAt: now.Add(time.Hour)}))
+	code, body := get("/status/org-a")
+	require.Equal(t, http.StatusOK, code, body)
+	var st fleet.Status
+	require.NoError(t, json.Unmarshal([]byte(body), &st))
+	require.Equal(t, "ok", st.LastResult)
+	require.Equal(t, "scheduled", st.Job)
+	require.NotNil(t, st.LastOK)
+	require.Len(t, st.Parked, 1)
+	require.Equal(t, 2, st.Parked[0].Attempts)
+	code, _ = get("/status/org-z")
+	require.Equal(t, http.StatusNotFound, code)
 }
