@@ -7,86 +7,144 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jonboulle/clockwork"
 )
+
+// Kisi's limit per user: KisiLimit requests in any KisiWindow.
+const (
+	KisiLimit  = 5
+	KisiWindow = time.Second
+)
+
+// sendMargin widens the window the [SharedLimiter] keeps beyond
+// KisiWindow, for the variation in the time from a send's grant to its
+// arrival at Kisi.
+const sendMargin = 100 * time.Millisecond
 
 // SharedLimiter paces the Kisi requests of each Kisi user across every
 // process on one PostgreSQL: Kisi's limit is per user, whichever process,
 // organization or key sends the request, so a limiter per process lets N
 // processes send N times the budget.
 //
-// It is a GCRA with a burst of 1 kept in one row per Kisi user
-// (fleet_rate): each request reserves the next free slot in one statement
-// (the slot is max(the row's time, the database's now); the row moves one
-// interval past it) and waits until that slot, so requests of one user are
-// at least one interval apart on the database's clock, whichever process
-// sends them. Only the wait is measured on the process's clock, so clock
-// skew between hosts does not matter. A request whose context ends while
-// it waits gives up its slot, which stays unused: the budget is never
-// overspent. Safe for concurrent use.
+// One row per Kisi user (fleet_rate) holds the user's pace, and a request
+// is let go by one statement that checks and records it at once, on the
+// database's clock, right before it is sent: it goes when both a GCRA of
+// the configured rate (requests at least one interval apart) and a
+// sliding log (at most [KisiLimit] sends in [KisiWindow] plus a margin)
+// allow; otherwise the statement changes nothing and answers how long to
+// wait before asking again. Nothing is reserved ahead, so a request that
+// is late (a stalled process, a slow answer) is counted when it actually
+// goes, and cannot bunch up with the ones after it. In each process one
+// request per Kisi user asks at a time, so at most one per process waits
+// on the row. Safe for concurrent use.
 type SharedLimiter struct {
 	pool     *pgxpool.Pool
 	interval time.Duration
 	clock    clockwork.Clock
+
+	mu    sync.Mutex
+	users map[string]chan struct{} // Kisi user → its turn in this process
 }
 
 // NewSharedLimiter returns a limiter of perSecond requests per second per
-// Kisi user over pool (the fleet_rate table, see [Migrate]).
+// Kisi user (and never more than Kisi's limit) over pool (the fleet_rate
+// table, see [Migrate]).
 func NewSharedLimiter(pool *pgxpool.Pool, perSecond float64, clock clockwork.Clock) *SharedLimiter {
 	if clock == nil {
 		clock = clockwork.NewRealClock()
 	}
-	return &SharedLimiter{pool: pool, interval: time.Duration(float64(time.Second) / perSecond), clock: clock}
+	return &SharedLimiter{pool: pool, interval: time.Duration(float64(time.Second) / perSecond), clock: clock,
+		users: map[string]chan struct{}{}}
 }
 
-// reserveSQL reserves the next slot of a Kisi user in one statement and
-// returns the wait until it in microseconds ($2 is the interval in
-// microseconds). It reads clock_timestamp(), not now(): the time after
-// the row lock was taken, so that the wait does not include the time spent
-// queueing behind other processes' reservations.
-const reserveSQL = `INSERT INTO fleet_rate AS r (kisi_user, tat) VALUES ($1, clock_timestamp() + $2::bigint * interval '1 microsecond')
-ON CONFLICT (kisi_user) DO UPDATE SET tat = greatest(r.tat, clock_timestamp()) + $2::bigint * interval '1 microsecond'
-RETURNING (extract(epoch FROM r.tat - clock_timestamp()) * 1000000)::bigint - $2::bigint`
+// takeSQL lets one request of a Kisi user go, or answers the wait before
+// it may: $2 is the GCRA interval and $3 the window, in microseconds. It
+// returns 0 when the request was let go and recorded.
+const takeSQL = `WITH cur AS (
+	SELECT kisi_user, tat, sends, clock_timestamp() AS now FROM fleet_rate WHERE kisi_user = $1 FOR UPDATE
+), dec AS (
+	SELECT kisi_user, now, greatest(now, tat,
+		CASE WHEN cardinality(sends) >= 5 THEN sends[cardinality(sends) - 4] + $3::bigint * interval '1 microsecond' END) AS at
+	FROM cur
+), upd AS (
+	UPDATE fleet_rate r SET tat = d.now + $2::bigint * interval '1 microsecond',
+		sends = (r.sends || d.now)[greatest(1, cardinality(r.sends) - 3):]
+	FROM dec d WHERE r.kisi_user = d.kisi_user AND d.at <= d.now
+)
+SELECT greatest(0, ceil(extract(epoch FROM at - now) * 1000000))::bigint FROM dec`
 
-// Reserve reserves the next request slot of kisiUser and returns how long
-// to wait for it.
-func (l *SharedLimiter) Reserve(ctx context.Context, kisiUser string) (time.Duration, error) {
+// Take lets one request of kisiUser go and reports 0, or changes nothing
+// and reports how long to wait before asking again.
+func (l *SharedLimiter) Take(ctx context.Context, kisiUser string) (time.Duration, error) {
 	var us int64
-	if err := l.pool.QueryRow(ctx, reserveSQL, kisiUser, l.interval.Microseconds()).Scan(&us); err != nil {
+	err := l.pool.QueryRow(ctx, takeSQL, kisiUser, l.interval.Microseconds(), (KisiWindow + sendMargin).Microseconds()).Scan(&us)
+	if errors.Is(err, pgx.ErrNoRows) { // the user's first request
+
+		if _, err = l.pool.Exec(ctx, `INSERT INTO fleet_rate (kisi_user) VALUES ($1) ON CONFLICT DO NOTHING`, kisiUser); err == nil {
+			err = l.pool.QueryRow(ctx, takeSQL, kisiUser, l.interval.Microseconds(), (KisiWindow + sendMargin).Microseconds()).Scan(&us)
+		}
+	}
+	if err != nil {
 		return 0, fmt.Errorf("fleet: rate limiter of Kisi user %q: %w", kisiUser, err)
 	}
-	return max(0, time.Duration(us)*time.Microsecond), nil
+	return time.Duration(us) * time.Microsecond, nil
 }
 
-// errSlotTooLate is returned when the reserved slot is after the request's
-// deadline.
-var errSlotTooLate = errors.New("fleet: the Kisi user's next request slot is after the request's deadline")
+// errSlotTooLate is returned when the request's deadline comes before it
+// may go.
+var errSlotTooLate = errors.New("fleet: the Kisi user's next request may go only after the request's deadline")
 
-// Wait reserves the next request slot of kisiUser and waits for it.
+// turn returns the channel that gives this process's requests of kisiUser
+// their turn to ask, one at a time.
+func (l *SharedLimiter) turn(kisiUser string) chan struct{} {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c := l.users[kisiUser]
+	if c == nil {
+		c = make(chan struct{}, 1)
+		l.users[kisiUser] = c
+	}
+	return c
+}
+
+// Wait returns once a request of kisiUser may go (and is counted as
+// sent), or with an error when ctx ends first or its deadline comes
+// before the request may go.
 func (l *SharedLimiter) Wait(ctx context.Context, kisiUser string) error {
-	d, err := l.Reserve(ctx, kisiUser)
-	if err != nil || d == 0 {
-		return err
-	}
-	if dl, ok := ctx.Deadline(); ok && dl.Before(l.clock.Now().Add(d)) {
-		return errSlotTooLate
-	}
-	t := l.clock.NewTimer(d)
-	defer t.Stop()
+	turn := l.turn(kisiUser)
 	select {
-	case <-t.Chan():
-		return nil
+	case turn <- struct{}{}:
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	defer func() { <-turn }()
+	for {
+		d, err := l.Take(ctx, kisiUser)
+		if err != nil || d == 0 {
+			return err
+		}
+		if dl, ok := ctx.Deadline(); ok && dl.Before(l.clock.Now().Add(d)) {
+			return errSlotTooLate
+		}
+		t := l.clock.NewTimer(d)
+		select {
+		case <-t.Chan():
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		}
+	}
 }
 
-// Transport returns a RoundTripper that waits for a slot of kisiUser before
-// every request it passes to base. It belongs below the Kisi client's own
-// limiter and retries (kisi.WithHTTPClient), so every attempt is paced.
+// Transport returns a RoundTripper that waits until a request of kisiUser
+// may go before every request it passes to base. It belongs below the Kisi
+// client's own limiter and retries (kisi.WithHTTPClient), so every attempt
+// is paced.
 func (l *SharedLimiter) Transport(kisiUser string, base http.RoundTripper) http.RoundTripper {
 	return sharedTransport{l: l, user: kisiUser, base: base}
 }
@@ -108,9 +166,9 @@ func (t sharedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if r.Body == nil || r.Body == http.NoBody {
 		// net/http sends a bodiless GET again by itself when a reused
 		// connection fails after sending it, and that second request
-		// would not wait for a slot. A body it cannot replay (empty,
+		// would not wait its turn. A body it cannot replay (empty,
 		// without GetBody) turns that off; an empty body still goes out
-		// as none. The Kisi client's own retry, which waits for a slot,
+		// as none. The Kisi client's own retry, which waits its turn,
 		// sends it again instead.
 		r = r.Clone(r.Context())
 		r.Body, r.GetBody, r.ContentLength = io.NopCloser(strings.NewReader("")), nil, 0

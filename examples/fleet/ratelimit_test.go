@@ -14,44 +14,56 @@ import (
 	"github.com/kisisync/kisisync/examples/fleet"
 )
 
-// TestSharedLimiterReserve: slots of one Kisi user are one interval apart
-// whichever process reserves them; other users are not affected.
-func TestSharedLimiterReserve(t *testing.T) {
+// TestSharedLimiterTake: requests of one Kisi user go one interval apart
+// whichever process asks, never more than Kisi's limit in its window, and
+// a request that may not go yet is told how long to wait and not counted;
+// other users are not affected.
+func TestSharedLimiterTake(t *testing.T) {
 	dsn := testDatabase(t)
-	// Two limiters on two pools: two processes.
-	a := fleet.NewSharedLimiter(testPool(t, dsn), 1, nil)
-	b := fleet.NewSharedLimiter(testPool(t, dsn), 1, nil)
 	ctx := t.Context()
-	reserve := func(l *fleet.SharedLimiter, user string) time.Duration {
+	take := func(l *fleet.SharedLimiter, user string) time.Duration {
 		t.Helper()
-		d, err := l.Reserve(ctx, user)
+		d, err := l.Take(ctx, user)
 		require.NoError(t, err)
 		return d
 	}
-	// Each wait is the slot's distance from the moment of the reservation:
-	// between n intervals less the time since the first one, and n.
-	first := time.Now()
-	require.Zero(t, reserve(a, "u1"))
-	for n, l := range []*fleet.SharedLimiter{b, a, b} { // b: another process
-		d := reserve(l, "u1")
-		slot := time.Duration(n+1) * time.Second
-		require.LessOrEqual(t, d, slot, "slot %d", n+1)
-		require.GreaterOrEqual(t, d, slot-time.Since(first), "slot %d", n+1)
-	}
-	require.Zero(t, reserve(b, "u2"), "another Kisi user has its own budget")
-
-	// A request whose deadline comes before its slot is not sent.
-	short, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
-	defer cancel()
-	require.Error(t, a.Wait(short, "u1"))
-	var sent atomic.Bool
-	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { sent.Store(true) }))
-	t.Cleanup(srv.Close)
-	req, err := http.NewRequestWithContext(short, http.MethodGet, srv.URL, nil)
-	require.NoError(t, err)
-	_, err = a.Transport("u1", http.DefaultTransport).RoundTrip(req)
-	require.Error(t, err)
-	require.False(t, sent.Load())
+	t.Run("interval", func(t *testing.T) {
+		// Two limiters on two pools: two processes.
+		a := fleet.NewSharedLimiter(testPool(t, dsn), 1, nil)
+		b := fleet.NewSharedLimiter(testPool(t, dsn), 1, nil)
+		first := time.Now()
+		require.Zero(t, take(a, "u1"))
+		for range 2 { // asking again changes nothing
+			d := take(b, "u1")
+			require.LessOrEqual(t, d, time.Second)
+			require.GreaterOrEqual(t, d, time.Second-time.Since(first))
+		}
+		require.Zero(t, take(b, "u2"), "another Kisi user has its own budget")
+	})
+	t.Run("window", func(t *testing.T) {
+		a := fleet.NewSharedLimiter(testPool(t, dsn), 1000, nil)
+		first := time.Now()
+		for range fleet.KisiLimit {
+			require.NoError(t, a.Wait(ctx, "u3")) // a millisecond apart
+		}
+		d := take(a, "u3")
+		require.Greater(t, d, fleet.KisiWindow-time.Since(first), "the sixth waits for the window")
+	})
+	t.Run("deadline", func(t *testing.T) {
+		a := fleet.NewSharedLimiter(testPool(t, dsn), 1, nil)
+		require.NoError(t, a.Wait(ctx, "u4"))
+		short, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		defer cancel()
+		require.Error(t, a.Wait(short, "u4"))
+		var sent atomic.Bool
+		srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { sent.Store(true) }))
+		t.Cleanup(srv.Close)
+		req, err := http.NewRequestWithContext(short, http.MethodGet, srv.URL, nil)
+		require.NoError(t, err)
+		_, err = a.Transport("u4", http.DefaultTransport).RoundTrip(req)
+		require.Error(t, err)
+		require.False(t, sent.Load())
+	})
 }
 
 // TestSharedLimiterNoHiddenResend: when a reused connection fails after a

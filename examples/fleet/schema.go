@@ -22,14 +22,15 @@ import (
 //     webhook delivery that woke an organization, so that a repeat wakes
 //     nothing in any process. (Written with IF NOT EXISTS: databases
 //     created before versions existed hold these tables already.)
-//  2. fleet_rate: per Kisi user, the next free request slot of the
-//     [SharedLimiter]; unlogged, so that a reservation does not wait for
+//  2. fleet_rate: per Kisi user, the pace of the [SharedLimiter] (its next
+//     free slot and its last sends); unlogged, so that a reservation does not wait for
 //     the disk (after a crash of PostgreSQL it starts empty, which at worst
 //     lets one request per Kisi user through early). fleet_org.verify_due:
 //     when the organization's next periodic Verify is due; not_before: the
 //     floor, before which a wake does not start a run; last_ok: the end of
 //     the last clean run; held and parked: the cuts the revoke guard held
 //     and the changes parked with back-off at the last run.
+//     fleet_organization: the organizations of a [DatabaseDirectory].
 var Migrations = []string{
 	1: `
 CREATE TABLE IF NOT EXISTS fleet_org (
@@ -52,13 +53,18 @@ CREATE INDEX IF NOT EXISTS fleet_webhook_delivery_received_at ON fleet_webhook_d
 	2: `
 CREATE UNLOGGED TABLE fleet_rate (
 	kisi_user text PRIMARY KEY,
-	tat       timestamptz NOT NULL
+	tat       timestamptz NOT NULL DEFAULT '-infinity',
+	sends     timestamptz[] NOT NULL DEFAULT '{}'
 );
 ALTER TABLE fleet_org ADD COLUMN verify_due timestamptz;
 ALTER TABLE fleet_org ADD COLUMN not_before timestamptz;
 ALTER TABLE fleet_org ADD COLUMN last_ok timestamptz;
 ALTER TABLE fleet_org ADD COLUMN held int NOT NULL DEFAULT 0;
 ALTER TABLE fleet_org ADD COLUMN parked int NOT NULL DEFAULT 0;
+CREATE TABLE fleet_organization (
+	id     text PRIMARY KEY,
+	config jsonb NOT NULL
+);
 `,
 }
 
