@@ -15,8 +15,13 @@ import (
 // Config is the worker's configuration, read from a JSON file by
 // [ReadConfig]. Durations are Go duration strings ("30s", "15m").
 type Config struct {
-	// Organizations are the organizations this fleet syncs.
-	Organizations []Organization `json:"organizations"`
+	// Organizations are the organizations this fleet syncs, when
+	// OrganizationsFrom is "config" (the default). With "database" they
+	// are read from the fleet_organization table at every run instead
+	// ([DatabaseDirectory]), so the platform adds and removes
+	// organizations without a redeploy, and every process sees the same.
+	Organizations     []Organization `json:"organizations,omitempty"`
+	OrganizationsFrom string         `json:"organizations_from,omitempty"`
 	// Floor and Ceiling bound the wait before an organization's next run
 	// (default 30s and 15m): Report.NextRun is clamped between them.
 	Floor   Duration `json:"floor,omitzero"`
@@ -71,6 +76,12 @@ const (
 	RateScopeFleet   = "fleet"
 	RateScopeProcess = "process"
 	RateScopeOff     = "off"
+)
+
+// Where the organizations come from (see Config.OrganizationsFrom).
+const (
+	OrganizationsFromConfig   = "config"
+	OrganizationsFromDatabase = "database"
 )
 
 // Retry configures the Kisi client's retries (see kisi.WithRetry).
@@ -174,6 +185,9 @@ func (c *Config) normalize() error {
 	if c.RatePerUser == 0 {
 		c.RatePerUser = 4.5
 	}
+	if c.OrganizationsFrom == "" {
+		c.OrganizationsFrom = OrganizationsFromConfig
+	}
 	if c.RateScope == "" {
 		c.RateScope = RateScopeFleet
 	}
@@ -195,8 +209,13 @@ func (c *Config) normalize() error {
 	case c.RescueAfter <= c.JobTimeout:
 		errs = append(errs, fmt.Errorf("rescue_after (%v) must be longer than job_timeout (%v)", time.Duration(c.RescueAfter), time.Duration(c.JobTimeout)))
 	}
-	if len(c.Organizations) == 0 {
+	if len(c.Organizations) == 0 && c.OrganizationsFrom != OrganizationsFromDatabase {
 		errs = append(errs, errors.New("no organizations"))
+	}
+	switch c.OrganizationsFrom {
+	case OrganizationsFromConfig, OrganizationsFromDatabase:
+	default:
+		errs = append(errs, fmt.Errorf("organizations_from %q: want config or database", c.OrganizationsFrom))
 	}
 	seen := map[string]bool{}
 	for i := range c.Organizations {
@@ -205,28 +224,36 @@ func (c *Config) normalize() error {
 			errs = append(errs, fmt.Errorf("organization %d: empty id", i))
 			continue
 		}
-		if !validID(o.ID) {
-			errs = append(errs, fmt.Errorf("organization %q: id may hold only letters, digits, '.', '_' and '-'", o.ID))
-		}
 		if seen[o.ID] {
 			errs = append(errs, fmt.Errorf("organization %q: listed twice", o.ID))
 		}
 		seen[o.ID] = true
-		if o.KisiUser == "" {
-			errs = append(errs, fmt.Errorf("organization %q: empty kisi_user", o.ID))
-		}
-		if o.APIKeyEnv != "" {
-			o.APIKey = os.Getenv(o.APIKeyEnv)
-		}
-		if o.APIKey == "" {
-			errs = append(errs, fmt.Errorf("organization %q: no api key (api_key or api_key_env)", o.ID))
-		}
-		if o.WebhookSecretEnv != "" {
-			o.WebhookSecret = os.Getenv(o.WebhookSecretEnv)
-		}
-		if err := o.Mapping.Validate(nil); err != nil {
-			errs = append(errs, fmt.Errorf("organization %q: %w", o.ID, err))
-		}
+		errs = append(errs, o.normalize())
+	}
+	return errors.Join(errs...)
+}
+
+// normalize resolves the organization's secrets from the environment and
+// checks it.
+func (o *Organization) normalize() error {
+	var errs []error
+	if !validID(o.ID) {
+		errs = append(errs, fmt.Errorf("organization %q: id may hold only letters, digits, '.', '_' and '-'", o.ID))
+	}
+	if o.KisiUser == "" {
+		errs = append(errs, fmt.Errorf("organization %q: empty kisi_user", o.ID))
+	}
+	if o.APIKeyEnv != "" {
+		o.APIKey = os.Getenv(o.APIKeyEnv)
+	}
+	if o.APIKey == "" {
+		errs = append(errs, fmt.Errorf("organization %q: no api key (api_key or api_key_env)", o.ID))
+	}
+	if o.WebhookSecretEnv != "" {
+		o.WebhookSecret = os.Getenv(o.WebhookSecretEnv)
+	}
+	if err := o.Mapping.Validate(nil); err != nil {
+		errs = append(errs, fmt.Errorf("organization %q: %w", o.ID, err))
 	}
 	return errors.Join(errs...)
 }

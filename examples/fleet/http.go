@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -69,27 +70,45 @@ type Handler struct {
 	w        *Worker
 	log      *slog.Logger
 	mux      *http.ServeMux
-	webhooks map[string]http.Handler // organization → its kisi.WebhookHandler
-	refuse   http.Handler            // answers like a bad signature
+	webhooks sync.Map     // organization → webhookEntry
+	refuse   http.Handler // answers like a bad signature
+}
+
+// webhookEntry is an organization's kisi.WebhookHandler and the secret it
+// was made with: a new secret in the directory makes a new handler.
+type webhookEntry struct {
+	secret  string
+	handler http.Handler
+}
+
+// HandlerOption configures a [Handler].
+type HandlerOption func(*handlerOptions)
+
+type handlerOptions struct{ noEvents bool }
+
+// WithoutEvents leaves POST /events out, for a host that serves it on a
+// listener of its own ([NewEventsHandler]), reachable only by the
+// platform.
+func WithoutEvents() HandlerOption { return func(o *handlerOptions) { o.noEvents = true } }
+
+// NewEventsHandler returns a handler of POST /events alone.
+func NewEventsHandler(w *Worker) http.Handler {
+	h := &Handler{w: w, log: w.log, mux: http.NewServeMux()}
+	h.mux.HandleFunc("POST /events", h.event)
+	return h
 }
 
 // NewHandler returns the HTTP endpoints of w.
-func NewHandler(w *Worker) *Handler {
-	h := &Handler{w: w, log: w.log, mux: http.NewServeMux(), webhooks: map[string]http.Handler{}}
-	h.refuse = mustWebhookHandler(randomSecret(), func(context.Context, *kisi.Event) error { return nil })
-	for id, org := range w.orgs {
-		if org.WebhookSecret == "" {
-			continue
-		}
-		h.webhooks[id] = mustWebhookHandler(org.WebhookSecret, func(ctx context.Context, ev *kisi.Event) error {
-			return h.onWebhook(ctx, id, ev)
-		}, kisi.WithWebhookErrorHandler(func(ctx context.Context, ev *kisi.Event, err error) {
-			w.metrics.Webhooks.WithLabelValues("failed").Inc()
-			h.log.ErrorContext(ctx, "webhook not recorded; the next Verify finds what it told", "organization", id,
-				"uuid", ev.UUID, "type", ev.Type, "error", err)
-		}))
+func NewHandler(w *Worker, opts ...HandlerOption) *Handler {
+	var o handlerOptions
+	for _, opt := range opts {
+		opt(&o)
 	}
-	h.mux.HandleFunc("POST /events", h.event)
+	h := &Handler{w: w, log: w.log, mux: http.NewServeMux()}
+	h.refuse = mustWebhookHandler(randomSecret(), func(context.Context, *kisi.Event) error { return nil })
+	if !o.noEvents {
+		h.mux.HandleFunc("POST /events", h.event)
+	}
 	h.mux.HandleFunc("POST /webhooks/kisi/{org}", h.webhook)
 	h.mux.Handle("GET /metrics", promhttp.HandlerFor(w.metrics.Registry, promhttp.HandlerOpts{}))
 	h.mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, _ *http.Request) { rw.WriteHeader(http.StatusOK) })
@@ -168,12 +187,13 @@ func (h *Handler) event(rw http.ResponseWriter, r *http.Request) {
 		fail(rw, http.StatusBadRequest, "malformed event: %v", err)
 		return
 	}
-	if h.w.orgs[ev.Organization] == nil {
+	err = h.w.Wake(r.Context(), ev.Organization, ev.Verify)
+	if errors.Is(err, ErrUnknownOrganization) {
 		h.w.metrics.Events.WithLabelValues("unknown").Inc()
 		fail(rw, http.StatusNotFound, "unknown organization %q", ev.Organization)
 		return
 	}
-	if err := h.w.Wake(r.Context(), ev.Organization, ev.Verify); err != nil {
+	if err != nil {
 		h.log.ErrorContext(r.Context(), "event not queued", "organization", ev.Organization, "error", err)
 		fail(rw, http.StatusServiceUnavailable, "event not queued; send it again")
 		return
@@ -208,14 +228,41 @@ func decodeEvent(body []byte) (Event, error) {
 	return ev, nil
 }
 
-// webhook handles POST /webhooks/kisi/{org}: the organization's
-// kisi.WebhookHandler, or for an organization without one, a handler
-// whose secret no one knows, so that the answer is that of a forged
-// delivery and tells nothing about which organizations exist.
+// webhookHandler returns org's kisi.WebhookHandler, or for an organization
+// that is unknown or has no webhook secret, a handler whose secret no one
+// knows, so that the answer is that of a forged delivery and tells nothing
+// about which organizations exist.
+func (h *Handler) webhookHandler(ctx context.Context, id string) (http.Handler, error) {
+	org, err := h.w.dir.Organization(ctx, id)
+	switch {
+	case errors.Is(err, ErrUnknownOrganization):
+		return h.refuse, nil
+	case err != nil:
+		return nil, err
+	case org.WebhookSecret == "":
+		return h.refuse, nil
+	}
+	if e, ok := h.webhooks.Load(id); ok && e.(webhookEntry).secret == org.WebhookSecret {
+		return e.(webhookEntry).handler, nil
+	}
+	wh := mustWebhookHandler(org.WebhookSecret, func(ctx context.Context, ev *kisi.Event) error {
+		return h.onWebhook(ctx, id, ev)
+	}, kisi.WithWebhookErrorHandler(func(ctx context.Context, ev *kisi.Event, err error) {
+		h.w.metrics.Webhooks.WithLabelValues("failed").Inc()
+		h.log.ErrorContext(ctx, "webhook not recorded; the next Verify finds what it told", "organization", id,
+			"uuid", ev.UUID, "type", ev.Type, "error", err)
+	}))
+	h.webhooks.Store(id, webhookEntry{secret: org.WebhookSecret, handler: wh})
+	return wh, nil
+}
+
+// webhook handles POST /webhooks/kisi/{org}.
 func (h *Handler) webhook(rw http.ResponseWriter, r *http.Request) {
-	wh := h.webhooks[r.PathValue("org")]
-	if wh == nil {
-		wh = h.refuse
+	wh, err := h.webhookHandler(r.Context(), r.PathValue("org"))
+	if err != nil {
+		h.log.ErrorContext(r.Context(), "webhook not served: directory unreadable", "error", err)
+		fail(rw, http.StatusServiceUnavailable, "try again later")
+		return
 	}
 	rec := &statusRecorder{ResponseWriter: rw}
 	wh.ServeHTTP(rec, r)

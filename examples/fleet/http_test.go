@@ -229,3 +229,21 @@ func TestWakesOn(t *testing.T) {
 		require.Equal(t, want, fleet.WakesOn(typ), typ)
 	}
 }
+
+// TestEventsListener: a host serving POST /events on a listener of its own
+// leaves it out of the main handler.
+func TestEventsListener(t *testing.T) {
+	dsn := testDatabase(t)
+	empty := fleet.LoaderFunc(func(context.Context, string) (access.Snapshot, error) { return access.Snapshot{}, nil })
+	w, err := fleet.New(testPool(t, dsn), handlerConfig(t), access.NewMemoryStore(), empty, fleet.Options{ID: "test"})
+	require.NoError(t, err)
+	body := `{"organization":"org-a","type":"booking.created"}`
+	signed := map[string]string{"X-Signature": signWith(testEventsSecret, body)}
+	status, _ := post(t, fleet.NewHandler(w, fleet.WithoutEvents()), "/events", body, signed)
+	require.Equal(t, http.StatusNotFound, status)
+	events := fleet.NewEventsHandler(w)
+	status, answer := post(t, events, "/events", body, signed)
+	require.Equal(t, http.StatusAccepted, status, answer)
+	status, _ = post(t, events, "/webhooks/kisi/org-a", body, signed)
+	require.Equal(t, http.StatusNotFound, status)
+}

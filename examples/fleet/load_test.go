@@ -237,11 +237,12 @@ func runLoad(t *testing.T, spec loadSpec) *loadRun {
 		RateScope: spec.scope,
 	}
 	r.orgs = make([]*loadOrg, spec.orgs)
+	users := (spec.orgs + spec.perUser - 1) / spec.perUser
+	for range users {
+		r.budgets = append(r.budgets, kisitest.NewBudget(kisiPerSecond))
+	}
 	for i := range r.orgs {
-		if i%spec.perUser == 0 {
-			r.budgets = append(r.budgets, kisitest.NewBudget(kisiPerSecond))
-		}
-		user := len(r.budgets) - 1
+		user := i % users // spread: the first runs are of many users
 		o := newLoadOrg(t, i, now, kisitest.WithBudget(r.budgets[user]))
 		r.orgs[i] = o
 		b, err := json.Marshal(o.snap)
@@ -366,17 +367,26 @@ func TestLoad(t *testing.T) {
 		}
 	}
 	peak, peakUser := 0, 0
+	var busiest []float64 // per Kisi user, its requests per second in its busiest 10 s
 	for i, b := range r.budgets {
 		if n, _ := b.MaxIn(time.Second); n > peak {
 			peak, peakUser = n, i
 		}
+		n, _ := b.MaxIn(10 * time.Second)
+		busiest = append(busiest, float64(n)/10)
 	}
+	slices.Sort(busiest)
 	var runs []runLine
 	for _, path := range r.logs {
 		runs = append(runs, readRuns(t, path)...)
 	}
 	created := map[string]map[int64]string{} // org → Kisi id → member, from the logs
+	usersLogged := map[string]int{}          // org → Kisi users recorded, from the logs
 	runs = slices.DeleteFunc(runs, func(r runLine) bool {
+		if r.Msg == "kisi user recorded" {
+			usersLogged[r.Org]++
+			return true
+		}
 		if r.Msg != "kisi object created" {
 			return false
 		}
@@ -411,6 +421,9 @@ func TestLoad(t *testing.T) {
 		}
 	}
 	require.Len(t, firstOK, n)
+	for _, o := range r.orgs {
+		require.Positive(t, usersLogged[o.id], "%s: no Kisi user in the audit log", o.id)
+	}
 	slices.Sort(durations)
 	slices.Sort(firstDurations)
 	var unaffected, recovered time.Time // the last first clean run of the orgs the kill did not and did hit
@@ -424,13 +437,13 @@ func TestLoad(t *testing.T) {
 	t.Logf("FIGURES %d organizations on %d Kisi users, %d worker processes, %d runs %v (%d without Kisi requests): %d organizations not hit by the kill synced cleanly within %v (%.0f organizations per minute); "+
 		"the %d runs killed were taken over and clean %v after the kill; all converged %v after the start. "+
 		"Run time of the runs that sent requests p50 %dms p99 %dms (first clean run of each organization: p50 %dms p99 %dms). "+
-		"Kisi requests %d (%.1f per organization, %.2f per second per Kisi user), 429s %d; most requests of one Kisi user in one second %d (user-%d); most unfinished jobs of one organization %d",
+		"Kisi requests %d (%.1f per organization, %.2f per second per Kisi user), 429s %d; most requests of one Kisi user in one second %d (user-%d); most unfinished jobs of one organization %d; a Kisi user's busiest 10 s: median %.1f, max %.1f requests per second",
 		n, len(r.budgets), loadWorkers, len(runs), results, idle, n-len(stuck), unaffected.Sub(start).Round(100*time.Millisecond),
 		float64(n-len(stuck))/unaffected.Sub(start).Minutes(),
 		len(stuck), recovered.Sub(killed).Round(100*time.Millisecond), r.converged.Sub(start).Round(100*time.Millisecond),
 		pct(durations, 50), pct(durations, 99), pct(firstDurations, 50), pct(firstDurations, 99),
 		requests, float64(requests)/float64(n), float64(requests)/float64(len(r.budgets))/r.converged.Sub(start).Seconds(),
-		limited, peak, peakUser, r.maxJobs)
+		limited, peak, peakUser, r.maxJobs, busiest[len(busiest)/2], busiest[len(busiest)-1])
 
 	// The promises: one unfinished job per organization, Kisi's limit per
 	// user at every moment, no 429.
@@ -609,7 +622,8 @@ func buildWorker(t *testing.T, dir, mutation string) string {
 	return bin
 }
 
-// readRuns reads the "run finished" and "kisi object created" lines of a
+// readRuns reads the "run finished", "kisi object created" and "kisi user
+// recorded" lines of a
 // worker's log.
 func readRuns(t *testing.T, path string) []runLine {
 	t.Helper()
@@ -621,7 +635,7 @@ func readRuns(t *testing.T, path string) []runLine {
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		var r runLine
-		if json.Unmarshal(sc.Bytes(), &r) == nil && (r.Msg == "run finished" || r.Msg == "kisi object created") {
+		if json.Unmarshal(sc.Bytes(), &r) == nil && (r.Msg == "run finished" || r.Msg == "kisi object created" || r.Msg == "kisi user recorded") {
 			out = append(out, r)
 		}
 	}

@@ -126,8 +126,8 @@ type Park struct {
 // Status returns org's state: its job, its last runs, and what its Store
 // holds parked.
 func (w *Worker) Status(ctx context.Context, org string) (*Status, error) {
-	if w.orgs[org] == nil {
-		return nil, fmt.Errorf("%w %q", ErrUnknownOrganization, org)
+	if err := w.known(ctx, org); err != nil {
+		return nil, err
 	}
 	st := &Status{Organization: org}
 	err := w.pool.QueryRow(ctx, `SELECT last_started, last_finished, coalesce(last_result, ''), last_ok, next_run, verify_due, held

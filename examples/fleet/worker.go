@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
-	"maps"
 	"net/http"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -117,6 +115,10 @@ type Options struct {
 	// Transport is the base HTTP transport to Kisi (default a clone of
 	// http.DefaultTransport).
 	Transport http.RoundTripper
+	// Directory is where the organizations come from (default: the
+	// configuration's, or with organizations_from "database" a
+	// [DatabaseDirectory] on the pool).
+	Directory Directory
 }
 
 // Worker runs the fleet's jobs in this process. Create it with [New], start
@@ -127,7 +129,7 @@ type Worker struct {
 	pool     *pgxpool.Pool
 	store    access.Store
 	loader   Loader
-	orgs     map[string]*Organization
+	dir      Directory
 	limiters *Limiters
 	shared   *SharedLimiter // nil unless the pace is kept fleet-wide
 	id       string
@@ -148,7 +150,7 @@ func New(pool *pgxpool.Pool, cfg *Config, store access.Store, loader Loader, opt
 	}
 	w := &Worker{
 		cfg: cfg, pool: pool, store: store, loader: loader,
-		orgs:     map[string]*Organization{},
+		dir:      opt.Directory,
 		limiters: NewLimiters(cfg.RatePerUser),
 		id:       cmp.Or(opt.ID, "worker"),
 		log:      opt.Logger,
@@ -171,9 +173,12 @@ func New(pool *pgxpool.Pool, cfg *Config, store access.Store, loader Loader, opt
 	if cfg.RateScope == RateScopeFleet {
 		w.shared = NewSharedLimiter(pool, cfg.RatePerUser, w.clock)
 	}
-	for i := range cfg.Organizations {
-		o := &cfg.Organizations[i]
-		w.orgs[o.ID] = o
+	switch {
+	case w.dir != nil:
+	case cfg.OrganizationsFrom == OrganizationsFromDatabase:
+		w.dir = DatabaseDirectory{Pool: pool}
+	default:
+		w.dir = NewStaticDirectory(cfg)
 	}
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, &syncWorker{w: w}); err != nil {
@@ -209,8 +214,12 @@ func New(pool *pgxpool.Pool, cfg *Config, store access.Store, loader Loader, opt
 	return w, nil
 }
 
-// Organizations returns the IDs of the configured organizations, sorted.
-func (w *Worker) Organizations() []string { return slices.Sorted(maps.Keys(w.orgs)) }
+// known returns an error matching [ErrUnknownOrganization] when the
+// directory does not know org.
+func (w *Worker) known(ctx context.Context, org string) error {
+	_, err := w.dir.Organization(ctx, org)
+	return err
+}
 
 // Start makes sure every configured organization has its job, then starts
 // working. It returns once the River client runs; stop it with Stop.
@@ -242,7 +251,10 @@ func (w *Worker) Stop(ctx context.Context) error {
 // ensure inserts the job of every organization that has none (a new
 // organization, or one whose job was discarded).
 func (w *Worker) ensure(ctx context.Context) error {
-	ids := w.Organizations()
+	ids, err := w.dir.Organizations(ctx)
+	if err != nil || len(ids) == 0 {
+		return err
+	}
 	if _, err := w.pool.Exec(ctx, `INSERT INTO fleet_org (org) SELECT unnest($1::text[]) ON CONFLICT (org) DO NOTHING`, ids); err != nil {
 		return fmt.Errorf("fleet: ensure jobs: %w", err)
 	}
@@ -264,8 +276,8 @@ var ErrUnknownOrganization = errors.New("fleet: unknown organization")
 // run starts with a Verify. A wake during a run makes the next run start
 // a floor after that one ends. Wakes are durable once Wake returns.
 func (w *Worker) Wake(ctx context.Context, org string, verify bool) error {
-	if w.orgs[org] == nil {
-		return fmt.Errorf("%w %q", ErrUnknownOrganization, org)
+	if err := w.known(ctx, org); err != nil {
+		return err
 	}
 	return pgx.BeginFunc(ctx, w.pool, func(tx pgx.Tx) error { return wakeTx(ctx, w.river, tx, org, verify) })
 }
@@ -298,8 +310,8 @@ var insertOnly = sync.OnceValues(func() (*river.Client[pgx.Tx], error) {
 // is then neither recorded again nor acted on; every process sees the
 // same answer, since the uuid is kept in PostgreSQL.
 func (w *Worker) Deliver(ctx context.Context, org, uuid string, wake, verify bool) (first bool, err error) {
-	if w.orgs[org] == nil {
-		return false, fmt.Errorf("%w %q", ErrUnknownOrganization, org)
+	if err := w.known(ctx, org); err != nil {
+		return false, err
 	}
 	err = pgx.BeginFunc(ctx, w.pool, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `INSERT INTO fleet_webhook_delivery (org, uuid) VALUES ($1, $2) ON CONFLICT DO NOTHING`, org, uuid)
@@ -435,16 +447,23 @@ func (o outcome) counts() (held, parked int) {
 // run is one organization's run: an optional Verify, then a Sync; then, in
 // one transaction, the job's completion and the insert of the next one.
 func (w *Worker) run(ctx context.Context, job *river.Job[SyncArgs]) error {
-	org := w.orgs[job.Args.Org]
-	if org == nil {
-		w.log.WarnContext(ctx, "job of an organization no longer configured; cancelled", "organization", job.Args.Org)
-		return river.JobCancel(fmt.Errorf("%w %q", ErrUnknownOrganization, job.Args.Org))
+	org, err := w.dir.Organization(ctx, job.Args.Org)
+	if errors.Is(err, ErrUnknownOrganization) {
+		// A process of an older or newer configuration may know it (a
+		// rolling deploy): leave the job to it rather than end it. The
+		// job of an organization removed for good keeps waking a ceiling
+		// apart and doing nothing.
+		w.log.WarnContext(ctx, "job of an organization this process does not know; left for another", "organization", job.Args.Org)
+		return river.JobSnooze(time.Duration(w.cfg.Ceiling))
+	}
+	if err != nil {
+		return err
 	}
 	start := w.clock.Now()
 	w.metrics.NextRunLag.Observe(max(0, since(start, job.ScheduledAt)))
 	var wakes, wanted, done int64
 	var due *time.Time
-	err := w.pool.QueryRow(ctx, `INSERT INTO fleet_org (org, last_started, verify_due) VALUES ($1, $2, $3)
+	err = w.pool.QueryRow(ctx, `INSERT INTO fleet_org (org, last_started, verify_due) VALUES ($1, $2, $3)
 		ON CONFLICT (org) DO UPDATE SET last_started = $2, verify_due = coalesce(fleet_org.verify_due, $3)
 		RETURNING wakes, verify_wanted, verify_done, verify_due`, org.ID, start, w.firstVerify(org.ID, start)).Scan(&wakes, &wanted, &done, &due)
 	if err != nil {
@@ -682,6 +701,11 @@ func (s *loggingStore) Put(ctx context.Context, org string, token int64, rec sta
 	s.mu.Lock()
 	old, had := s.known[rec.Key]
 	s.mu.Unlock()
+	if rec.Kind == state.KindUser && rec.KisiID != 0 && (!had || old.KisiID != rec.KisiID) {
+		// Created by this run or found in Kisi: the reconciler does not
+		// tell them apart here (Report.UsersCreated counts the created).
+		s.log.InfoContext(ctx, "kisi user recorded", "member", rec.MemberID, "key", rec.Key, "kisi_id", rec.KisiID)
+	}
 	if rec.Kind != state.KindUser && rec.State == state.StateSettled && rec.KisiID != 0 && (!had || old.KisiID != rec.KisiID) {
 		s.log.InfoContext(ctx, "kisi object created", "member", rec.MemberID, "key", rec.Key, "kind", string(rec.Kind),
 			"group_id", rec.GroupID, "kisi_id", rec.KisiID,
