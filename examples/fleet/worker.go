@@ -373,6 +373,14 @@ func wakeTx(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, org string
 			return fmt.Errorf("fleet: wake %q: %w", org, err)
 		}
 	}
+	if res.Job.Priority != prioritySync {
+		// A run due only for its Verify waited behind the others; woken,
+		// it keeps access on time like them.
+		if _, err := tx.Exec(ctx, `UPDATE river_job SET priority = $2 WHERE id = $1 AND state IN ('available', 'scheduled', 'retryable')`,
+			res.Job.ID, prioritySync); err != nil {
+			return fmt.Errorf("fleet: wake %q: %w", org, err)
+		}
+	}
 	return nil
 }
 

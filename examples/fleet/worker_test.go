@@ -277,6 +277,18 @@ func TestWakeTx(t *testing.T) {
 	require.NoError(t, pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { return fleet.WakeTx(ctx, tx, "org-a") }))
 	require.Equal(t, 1, wakes())
 	require.Equal(t, []string{"available"}, jobsOf(t, dsn, "org-a"))
+
+	// A run due an hour ahead only for its Verify, at the lower priority:
+	// woken, it is due now at the priority of the others.
+	_, err = pool.Exec(ctx, `UPDATE river_job SET state = 'scheduled', scheduled_at = now() + interval '1 hour', priority = 3
+		WHERE args->>'org' = 'org-a'`)
+	require.NoError(t, err)
+	require.NoError(t, pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { return fleet.WakeTx(ctx, tx, "org-a") }))
+	var state string
+	var priority int
+	require.NoError(t, pool.QueryRow(ctx, `SELECT state::text, priority FROM river_job WHERE args->>'org' = 'org-a'`).Scan(&state, &priority))
+	require.Equal(t, "available", state)
+	require.Equal(t, 1, priority)
 }
 
 // TestStatusAndReady: /readyz says whether the worker runs; /status/{org}
