@@ -682,21 +682,9 @@ func (l *changeLists) decide(c *Changes, in *diffInput, wanted bool, p probe, v 
 	case rec == nil:
 		l.creates = append(l.creates, in.create(p))
 	case rec.State == state.StateExposed:
-		if wanted {
-			create := in.create(p)
-			create.Reason = "left without a role by a failed replacement; created first"
-			l.exposed = append(l.exposed, create)
-		} else {
-			l.store = append(l.store, forget(*rec, "left without a role by a failed replacement; no longer desired"))
-		}
+		l.again(&l.exposed, in, wanted, p, *rec, "left without a role by a failed replacement", "created first")
 	case rec.State == state.StateGone:
-		if wanted {
-			create := in.create(p)
-			create.Reason = "deleted in Kisi outside kisisync; re-create"
-			l.creates = append(l.creates, create)
-		} else {
-			l.store = append(l.store, forget(*rec, "deleted in Kisi outside kisisync; no longer desired"))
-		}
+		l.again(&l.creates, in, wanted, p, *rec, "deleted in Kisi outside kisisync", "re-create")
 	case rec.State == state.StateConflict:
 		switch {
 		case !wanted:
@@ -733,6 +721,18 @@ func (l *changeLists) decide(c *Changes, in *diffInput, wanted bool, p probe, v 
 			l.replaces = append(l.replaces, create)
 		}
 	}
+}
+
+// again adds to dst the create of the access of rec, whose object is gone
+// from Kisi (why), or forgets rec when the access is no longer wanted.
+func (l *changeLists) again(dst *[]Change, in *diffInput, wanted bool, p probe, rec state.Record, why, then string) {
+	if !wanted {
+		l.store = append(l.store, forget(rec, why+"; no longer desired"))
+		return
+	}
+	create := in.create(p)
+	create.Reason = why + "; " + then
+	*dst = append(*dst, create)
 }
 
 // sortedByKey returns recs sorted by key: recs itself when it is, as a
