@@ -209,6 +209,18 @@ func (c *checker) excusedLockout(p pair, t time.Time, lapsed bool) bool {
 		return true
 	}
 	name := w.groupName[p.group]
+	for _, ep := range w.episodes {
+		// Kisi refusing the member outright is the one exception to
+		// invariant 1 (reported with its cause: invariant 5).
+		if !ep.from.After(t) && ep.till.After(t.Add(-lapseExcuse)) && ep.e.Kind == KindKisi &&
+			ep.e.Target == KisiRefuseUser && emailOf(ep.e.Member) == p.email {
+			if c.refused == nil {
+				c.refused = map[pair]bool{}
+			}
+			c.refused[p] = true
+			return true
+		}
+	}
 	for i, ep := range w.episodes {
 		if ep.from.After(t) || !ep.till.After(t.Add(-lapseExcuse)) || ep.e.Kind != KindKisi {
 			continue
@@ -223,16 +235,6 @@ func (c *checker) excusedLockout(p pair, t time.Time, lapsed bool) bool {
 			}
 		case KisiOutage, KisiThrottle:
 			if lapsed {
-				return true
-			}
-		case KisiRefuseUser:
-			// Kisi refusing the member outright is the one exception to
-			// invariant 1 (reported with its cause: invariant 5).
-			if emailOf(ep.e.Member) == p.email {
-				if c.refused == nil {
-					c.refused = map[pair]bool{}
-				}
-				c.refused[p] = true
 				return true
 			}
 		case KisiForbidLinks:
