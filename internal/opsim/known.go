@@ -27,19 +27,17 @@ func (d Defect) matches(v *Violation) bool {
 // was built, as RELIABILITY.md lists them with seeds.
 var Known = []Defect{
 	{Issue: 28, Invariant: 2, Match: "says nothing of it",
-		Summary: "after a lost or restored Store, links the reconciler made are orphans: Verify does not adopt them, so they keep opening the door after the booking ends, moves or is cancelled"},
+		Summary: "after a Store restored from an older backup, a link the reconciler made is an orphan until the next Verify adopts it: if its booking ends, moves or is cancelled before that, it keeps opening the door"},
 	{Issue: 28, Invariant: 3, Match: "second email",
-		Summary: "a guest gets a second link and email for one booking: after a lost or restored Store, or after a broken export deleted the link"},
+		Summary: "a guest gets a second link and email for one booking: after a Store restored from an older backup (before a Verify), or after a broken export deleted the link below the guard's floor"},
 	{Issue: 25, Invariant: 3, Match: "failed in every run",
-		Summary: "a create whose every attempt ends in a 5xx (an outcome Kisi leaves unknown) is not parked: it is looked up and sent again at the organization's back-off and by every run the host wakes, up to once a minute"},
-	{Issue: 28, Invariant: 3, Match: "before it started",
-		Summary: "with Kisi's email-link quota full, a run reports a NextRun in the past (the retry time of a parked link), so a host that runs at NextRun runs without pause"},
+		Summary: "a failing key is still tried four times an hour hours after it began failing: a user create that fails for several of the member's grants (parked per grant, not per user), and failing deletes and link creates whose back-off starts again"},
 	{Issue: 27, Invariant: 4, Match: "which a record explains",
-		Summary: "the revoke guard holds cuts whose record says so (a plan or team plan cancelled with its status), judging them like an End moved without a status: above half of the managed access, or counted among the vanished sources"},
+		Summary: "the revoke guard holds cuts a record explains: a record adopted without its sources (after a lost Store) counts as vanished, and a member with an active plan beside the cancelled one counts as changed"},
 	{Issue: 27, Invariant: 4, Match: "a broken export",
 		Summary: "the revoke guard lets a broken export cut access in force: records rejected (a duplicated booking, a missing location) or every open plan ended at once, judged on the share of all managed access rather than per location and source kind"},
 	{Issue: 25, Invariant: 5, Match: "the report says nothing",
-		Summary: "access wanted and not in Kisi with nothing in the report that names it: an intent left unresolved (counted, not named), a change whose earlier failure is not carried into later reports, a role deleted by a stalled process"},
+		Summary: "access wanted and not in Kisi with nothing in the report that names it: a change whose earlier failure is not carried into later reports"},
 }
 
 // knownDefect returns the known defect v is an instance of, or nil.
