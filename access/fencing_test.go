@@ -1,6 +1,7 @@
 package access_test
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/kisisync/kisisync/access/state"
 	"github.com/kisisync/kisisync/kisi"
 	"github.com/kisisync/kisisync/kisi/kisitest"
+	"github.com/kisisync/kisisync/mapping"
 )
 
 // TestRunStopsWhenLeaseTakenOver: a run that stalls past its lease while
@@ -109,14 +111,17 @@ func TestRunStopsWhenRenewalFindsNewTerm(t *testing.T) {
 	require.Zero(t, posts, "the run stopped before any Kisi write")
 }
 
-// stallingTransport freezes its process at the first role create after it
-// is armed: the clock moves past the lease, another process runs (during),
-// and then the create either reaches Kisi late (late) or ends in the
-// client's request timeout, as a request whose deadline passed does.
+// stallingTransport freezes its process at the first create (of path)
+// after it is armed: the clock moves past the lease, another process runs
+// (during), and then the create reaches Kisi late — always if late is set,
+// else unless its context's deadline passed during the freeze, as net/http
+// ends a request whose deadline passed.
 type stallingTransport struct {
-	t      *testing.T
-	e      *rig
-	armed  bool
+	t     *testing.T
+	e     *rig
+	armed bool
+	// path is the create that stalls: "/role_assignments" if empty.
+	path   string
 	late   bool
 	during func()
 	// after counts the writes sent after the stall.
@@ -125,17 +130,20 @@ type stallingTransport struct {
 
 func (st *stallingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	path := pathKind(strings.TrimPrefix(r.URL.Path, "/kisi"))
-	if !st.armed || r.Method != http.MethodPost || path != "/role_assignments" {
+	if !st.armed || r.Method != http.MethodPost || path != cmp.Or(st.path, "/role_assignments") {
 		if !st.armed && r.Method != http.MethodGet {
 			st.after = append(st.after, r.Method+" "+path)
 		}
 		return http.DefaultTransport.RoundTrip(r)
 	}
 	st.armed = false
-	st.e.clock.Advance(11 * time.Minute)
+	const freeze = 11 * time.Minute
+	dl, bounded := r.Context().Deadline()
+	left := time.Until(dl) // on the real clock, which the freeze stands for
+	st.e.clock.Advance(freeze)
 	st.during()
-	if !st.late {
-		return nil, context.DeadlineExceeded
+	if !st.late && bounded && left <= freeze {
+		return nil, context.DeadlineExceeded // the request's deadline passed while frozen
 	}
 	st.after = append(st.after, r.Method+" "+path)
 	return http.DefaultTransport.RoundTrip(r)
@@ -150,7 +158,7 @@ func (st *stallingTransport) RoundTrip(r *http.Request) (*http.Response, error) 
 func TestStalledProcessNeverUndoesItsSuccessor(t *testing.T) {
 	t.Parallel()
 	for _, late := range []bool{false, true} {
-		t.Run(map[bool]string{false: "create times out", true: "create arrives late"}[late], func(t *testing.T) {
+		t.Run(map[bool]string{false: "create bounded by its deadline", true: "create arrives late all the same"}[late], func(t *testing.T) {
 			t.Parallel()
 			e := newRig(t, rigConfig{})
 			s := baseSnapshot()
@@ -236,4 +244,59 @@ func TestInterruptedRunIsFollowedByVerify(t *testing.T) {
 	_, err = b.Sync(t.Context(), s)
 	require.NoError(t, err)
 	require.Empty(t, e.reads())
+}
+
+// TestStalledLinkCreateNeverDuplicates (issue 26): process a creates a
+// guest's link and freezes with the create in hand; b, taking over the
+// expired lease, creates the link. When a resumes, its create has either
+// reached Kisi before the freeze (and b found it) or never goes out: the
+// guest has one link, and one email.
+func TestStalledLinkCreateNeverDuplicates(t *testing.T) {
+	t.Parallel()
+	for _, late := range []bool{false, true} {
+		t.Run(map[bool]string{false: "create bounded by its deadline", true: "create sent before the freeze"}[late], func(t *testing.T) {
+			t.Parallel()
+			e := newRig(t, rigConfig{dropIn: mapping.DropIn{Link: true}})
+			s := baseSnapshot()
+			s.Bookings = []access.Booking{{ID: "bk9", ResourceID: "room1", Guest: &access.Guest{Name: "Gus", Email: "gus@example.com"},
+				Start: cest("17:00"), End: cest("18:00")}}
+			b := e.reconcilerWith(e.client, access.WithHolder("b"))
+			var bErr error
+			st := &stallingTransport{t: t, e: e, armed: true, path: "/group_links", during: func() {
+				_, bErr = b.Sync(t.Context(), s)
+			}}
+			transport := http.RoundTripper(st)
+			if late {
+				// Sent before the freeze: Kisi applies it, the answer is lost.
+				transport = sentThenStalled{st}
+			}
+			client, err := kisi.NewClient(e.srv.APIKey, kisi.WithBaseURL(e.srv.URL), kisi.WithRateLimit(rate.Inf, 0),
+				kisi.WithRetry(0, time.Millisecond, time.Millisecond), kisi.WithHTTPClient(&http.Client{Transport: transport}))
+			require.NoError(t, err)
+			a := e.reconcilerWith(client, access.WithHolder("a"))
+			_, err = a.Sync(t.Context(), s)
+			require.Error(t, err)
+			require.NoError(t, bErr)
+			require.Len(t, e.links(), 1, "one link for the booking")
+		})
+	}
+}
+
+// sentThenStalled sends the stalling create first, then freezes (see
+// stallingTransport) and loses its answer.
+type sentThenStalled struct{ st *stallingTransport }
+
+func (s sentThenStalled) RoundTrip(r *http.Request) (*http.Response, error) {
+	st := s.st
+	if st.armed && r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, st.path) {
+		st.armed = false
+		resp, err := http.DefaultTransport.RoundTrip(r)
+		if err == nil {
+			_ = resp.Body.Close()
+		}
+		st.e.clock.Advance(11 * time.Minute)
+		st.during()
+		return nil, context.DeadlineExceeded
+	}
+	return st.RoundTrip(r)
 }

@@ -3,6 +3,7 @@ package access_test
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -248,4 +249,30 @@ func TestLostStoreAdoptsLinks(t *testing.T) {
 			require.Len(t, e.links(), 9, "the cancelled guest's link is gone")
 		})
 	}
+}
+
+// TestExclusiveGroupRefusalNeverDeletesOutsideTheGuard (issue 26): with
+// exclusive groups, a create refused because of a hand-made role records
+// that role first instead of deleting it at once; the replacement that
+// follows is planned and judged by the revoke guard like any other.
+func TestExclusiveGroupRefusalNeverDeletesOutsideTheGuard(t *testing.T) {
+	t.Parallel()
+	e := newRig(t, rigConfig{opts: []access.Option{access.WithExclusiveGroups()}})
+	s := baseSnapshot()
+	s.Plans = []access.Plan{{ID: "p1", PlanID: "pro", MemberID: "bob", Start: cest("09:00"), Status: access.PlanActive}}
+	e.sync(s) // a Store that knows something: no Verify before the next Sync
+	hand := e.handMadeRole()
+	daveBooks(&s)
+	e.srv.ResetRequests()
+	rep, err := e.r.Sync(t.Context(), s)
+	require.NoError(t, err)
+	require.NotContains(t, e.writes(), "DELETE /role_assignments", "the hand-made role in force is not deleted by the refusal")
+	require.Equal(t, 1, rep.Adopted)
+
+	c, err := e.r.Plan(t.Context(), s)
+	require.NoError(t, err)
+	i := slices.IndexFunc(c.Changes, func(ch access.Change) bool { return ch.KisiID == hand })
+	require.GreaterOrEqual(t, i, 0, "the replacement of the adopted role is planned:\n%s", c)
+	require.Equal(t, access.ActionReplace, c.Changes[i].Action)
+	require.NotEmpty(t, c.Changes[i].Cut, "a cut, judged by the guard")
 }
