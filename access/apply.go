@@ -335,7 +335,7 @@ func (ru *run) step(ctx context.Context, ch Change) *SystemicError {
 		// answer lost, leaving the member without a role until it is done.)
 		err = ru.park(ctx, ch, FailureTransient, err)
 	case (class == FailureTransient || class == FailureUnknown) && ch.Action == ActionCreate &&
-		ru.recs[ch.Key].State != state.StateExposed:
+		ru.recs[ch.Key].State != state.StateExposed && !errors.Is(err, errUserParked):
 		// Kisi failing a create (or its user's), or leaving its outcome
 		// unknown: the key backs off too. A pending intent is still looked
 		// up by the next run; a member left without a role is not parked.
@@ -1008,10 +1008,14 @@ func (ru *run) waiting(ch Change) bool {
 	if ch.Action == ActionDelete {
 		keys = append(keys, parkKey(ch.Key))
 	}
+	if ch.Action == ActionCreate && ch.Object == ObjectGrant && ru.recs[ch.Key].State != state.StateExposed {
+		keys = append(keys, userParkKey(ch.Email))
+	}
 	now := ru.r.o.clock.Now()
 	for _, key := range keys {
 		rec, ok := ru.recs[key]
-		if ok && (rec.Class == FailureForbidden || rec.Class == FailureTransient) && now.Before(rec.RetryAt) {
+		if ok && rec.Class != FailureMissing && now.Before(rec.RetryAt) && (rec.Class == FailureForbidden ||
+			rec.Class == FailureTransient || strings.HasPrefix(key, "park/user/")) {
 			ru.rep.Parked = append(ru.rep.Parked, parkedOf(ch.Object, ch.Key, rec))
 			ru.rep.NextRun = earliest(ru.rep.NextRun, rec.RetryAt)
 			return true
@@ -1093,15 +1097,9 @@ func (ru *run) ensureUser(ctx context.Context, ch Change) (state.Record, error) 
 		ru.rep.UsersCreated++
 		rec := state.Record{Key: key, Kind: state.KindUser, KisiID: u.ID, Email: ch.Email, MemberID: ch.MemberID,
 			Created: true, Managed: ch.Managed, Invited: invited || ch.Managed, Confirmed: u.Confirmed}
-		return rec, ru.put(ctx, rec)
+		return rec, ru.putUser(ctx, rec)
 	case !emailTaken(err) && !errors.Is(err, kisi.ErrMaybeApplied):
-		err = fmt.Errorf("create user: %w", err)
-		if definite(err) && classify(err) == FailureRefused {
-			// Kisi refused the user (a 422 on another field than the email):
-			// the member's grants wait with back-off.
-			return state.Record{}, ru.park(ctx, ch, FailureRefused, err)
-		}
-		return state.Record{}, err
+		return state.Record{}, ru.parkUser(ctx, ch, fmt.Errorf("create user: %w", err))
 	}
 	// The email is taken, or the create may have happened with its answer
 	// lost: one lookup settles it.
@@ -1110,10 +1108,28 @@ func (ru *run) ensureUser(ctx context.Context, ch Change) (state.Record, error) 
 		return state.Record{}, fmt.Errorf("find user: %w", ferr)
 	}
 	if found == nil {
-		return state.Record{}, fmt.Errorf("create user: %w; no user with this email was found", err)
+		return state.Record{}, ru.parkUser(ctx, ch, fmt.Errorf("create user: %w; no user with this email was found", err))
 	}
 	return ru.foundUser(ctx, ch, found)
 }
+
+// parkUser parks the Kisi user of ch after its create failed with cause
+// (refused, failing, or lost and not found): every grant of the email
+// waits for one back-off, the user's, rather than each for its own. A
+// failure of the whole organization or of the group is left to its scope.
+func (ru *run) parkUser(ctx context.Context, ch Change, cause error) error {
+	class := classify(cause)
+	if class == FailureSystemic || class == FailureForbidden {
+		return cause
+	}
+	rec := state.Record{Key: userParkKey(ch.Email), Kind: state.KindPark, Email: ch.Email, Class: class,
+		Reason: cause.Error()}
+	return fmt.Errorf("%w (%w)", errUserParked, ru.backOff(ctx, ch, rec, cause))
+}
+
+// errUserParked marks the failure of a change whose user is parked (see
+// parkUser): the change itself is not parked again.
+var errUserParked = errors.New("the member's Kisi user waits for its back-off")
 
 // foundUser records a Kisi user that existed before this run wanted it.
 func (ru *run) foundUser(ctx context.Context, ch Change, u *kisi.User) (state.Record, error) {
@@ -1125,7 +1141,19 @@ func (ru *run) foundUser(ctx context.Context, ch Change, u *kisi.User) (state.Re
 		// tell which; a second email would do more harm than none, and
 		// Diagnose reports the users who never signed in).
 		Invited: true}
-	return rec, ru.put(ctx, rec)
+	return rec, ru.putUser(ctx, rec)
+}
+
+// putUser records a Kisi user the run created or found, and ends its
+// back-off.
+func (ru *run) putUser(ctx context.Context, rec state.Record) error {
+	if err := ru.put(ctx, rec); err != nil {
+		return err
+	}
+	if _, ok := ru.recs[userParkKey(rec.Email)]; ok {
+		return ru.del(ctx, userParkKey(rec.Email))
+	}
+	return nil
 }
 
 // emailTaken reports Kisi's answer to a user create for an email that has a

@@ -818,6 +818,7 @@ func settleIntents(c *Changes, recs []state.Record, res map[string]resolution) (
 
 // parks are the park records a plan honours.
 type parks struct {
+	users     map[string]state.Record // Kisi users whose create failed, by email
 	groups    map[int64]state.Record  // groups found deleted in Kisi
 	forbidden map[string]state.Record // roles or links of groups Kisi refused the API key on (403), by key
 	changes   map[string]state.Record // by the key of the parked change
@@ -827,7 +828,8 @@ type parks struct {
 // plans forgetting the others: a change no longer wanted, a group parked
 // under another mapping.
 func parkRecords(c *Changes, in diffInput, want []wantEntry, store *[]Change) parks {
-	p := parks{groups: map[int64]state.Record{}, forbidden: map[string]state.Record{}, changes: map[string]state.Record{}}
+	p := parks{users: map[string]state.Record{}, groups: map[int64]state.Record{}, forbidden: map[string]state.Record{},
+		changes: map[string]state.Record{}}
 	held := map[string]bool{} // the keys of the objects the Store records
 	for _, rec := range in.recs {
 		if rec.Kind == state.KindRole || rec.Kind == state.KindLink {
@@ -851,6 +853,9 @@ func parkRecords(c *Changes, in diffInput, want []wantEntry, store *[]Change) pa
 			// Kept: Kisi does not PATCH windows in this organization.
 		case rec.Key == runMarkKey:
 			// Kept until a run verifies (see Sync).
+		case strings.HasPrefix(rec.Key, "park/user/"):
+			// Kept until the user is created or found.
+			p.users[rec.Email] = rec
 		case rec.Class == FailureTransient && isChange && held[key]:
 			// A failing delete backs off too (see run.waiting): kept while
 			// its object is.
@@ -883,6 +888,11 @@ func (p parks) hold(c *Changes, creates []Change, now time.Time) []Change {
 			continue
 		}
 		if rec, ok := p.forbidden[forbiddenKey(ch.GroupID, ch.Object)]; ok && now.Before(rec.RetryAt) {
+			c.Parked = append(c.Parked, parkedOf(ch.Object, ch.Key, rec))
+			c.retries = earliest(c.retries, rec.RetryAt)
+			continue
+		}
+		if rec, ok := p.users[ch.Email]; ok && ch.Object == ObjectGrant && now.Before(rec.RetryAt) {
 			c.Parked = append(c.Parked, parkedOf(ch.Object, ch.Key, rec))
 			c.retries = earliest(c.retries, rec.RetryAt)
 			continue

@@ -113,6 +113,10 @@ const patchParkKey = "park/patch"
 // forbiddenKey is the key of the park record of the roles (object grant)
 // or the links of a group, on which Kisi refused the API key (403): a key
 // may lack the right to write links alone.
+// userParkKey is the key of the park record of a member's Kisi user whose
+// create failed: every grant of the email waits for its back-off.
+func userParkKey(email string) string { return "park/" + state.UserKey(email) }
+
 func forbiddenKey(groupID int64, object ObjectKind) string {
 	return "park/forbidden/" + strconv.FormatInt(groupID, 10) + "/" + string(object)
 }
