@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,8 +19,10 @@ import (
 
 	"github.com/kisisync/kisisync/access"
 	"github.com/kisisync/kisisync/access/sqlitestore"
+	"github.com/kisisync/kisisync/access/state"
 	"github.com/kisisync/kisisync/internal/textfmt"
 	"github.com/kisisync/kisisync/kisi"
+	"github.com/kisisync/kisisync/mapping"
 )
 
 // usageError is a problem with the command line or the environment found
@@ -29,14 +33,24 @@ func (e *usageError) Error() string { return e.msg }
 
 // reconcile runs plan, apply and verify.
 func (a app) reconcile(ctx context.Context, cfg config) (code int, err error) {
-	s, m, p, err := load(cfg)
+	in, err := load(cfg)
 	if err != nil {
 		return exitUsage, err
 	}
+	s, m, p := in.s, in.m, in.p
+	loc := textfmt.Zone(firstZone(s))
 	clock := a.clock
 	if !cfg.at.IsZero() {
 		clock = clockwork.NewFakeClockAt(cfg.at)
 	}
+	// What the records say goes to stderr after the command's output; a
+	// record not synced makes it exit 1, as the library reports it in
+	// Changes.Skipped and goes on with the valid ones.
+	defer func() {
+		if a.reportProblems(in.problems) && code == exitOK && cfg.command != "verify" {
+			code = exitFailed
+		}
+	}()
 
 	var api access.KisiAPI
 	var store access.Store
@@ -106,11 +120,6 @@ func (a app) reconcile(ctx context.Context, cfg config) (code int, err error) {
 			return exitUsage, err
 		}
 		api = client
-		if cfg.command == "plan" {
-			if err := checkKey(ctx, client); err != nil {
-				return exitSystem, err
-			}
-		}
 		switch {
 		case cfg.state != "":
 			st, err := openState(ctx, cfg.state)
@@ -126,6 +135,22 @@ func (a app) reconcile(ctx context.Context, cfg config) (code int, err error) {
 			}
 		default:
 			return exitUsage, &usageError{cfg.command + " against Kisi needs --state FILE: the record of what kisisync created, kept between runs"}
+		}
+		if err := checkKey(ctx, client); err != nil {
+			return exitSystem, err
+		}
+	}
+
+	if cfg.state != "" {
+		busy := leaseHolder(ctx, cfg.state, cfg.org, a.clock.Now(), loc)
+		var lb *leaseBusy
+		switch {
+		case errors.As(busy, &lb) && cfg.command == "plan":
+			// A plan writes nothing; it says what it cannot know.
+			fmt.Fprintf(a.stderr, "kisisync plan: another run of organization %q is in progress (its lease runs until %s): creates it has under way show as interrupted here\n",
+				cfg.org, lb.until.In(loc).Format("2006-01-02 15:04 MST"))
+		case busy != nil:
+			return exitLease, busy
 		}
 	}
 
@@ -164,17 +189,30 @@ func (a app) reconcile(ctx context.Context, cfg config) (code int, err error) {
 		if err == nil && cfg.out != "" && !cfg.json {
 			fmt.Fprintf(a.stdout, "\nSaved the plan to %s; apply exactly it with: kisisync apply [flags] %s\n", cfg.out, cfg.out)
 		}
+		for _, line := range parkedLines(c.Parked, m) {
+			fmt.Fprintf(a.stderr, "kisisync plan: %s\n", line)
+		}
+		switch {
+		case err != nil:
+		case c.Held > 0:
+			code = exitHeld
+		case len(c.Parked) > 0:
+			code = exitFailed
+		}
 		return code, err
 	case "apply":
-		return a.apply(ctx, cfg, r, prog, s)
+		code, err := a.apply(ctx, cfg, r, prog, in)
+		return code, asLeaseBusy(err, cfg.org, loc)
 	default:
-		return a.verify(ctx, cfg, r, s)
+		code, err := a.verify(ctx, cfg, r, s)
+		return code, asLeaseBusy(err, cfg.org, loc)
 	}
 }
 
 // apply plans, prints the plan, applies it with progress (prog, nil for
 // none) and prints the report.
-func (a app) apply(ctx context.Context, cfg config, r *access.Reconciler, prog *progress, s access.Snapshot) (int, error) {
+func (a app) apply(ctx context.Context, cfg config, r *access.Reconciler, prog *progress, in inputs) (int, error) {
+	s := in.s
 	var c *access.Changes
 	var err error
 	if cfg.planFile != "" {
@@ -199,6 +237,9 @@ func (a app) apply(ctx context.Context, cfg config, r *access.Reconciler, prog *
 		return exitUsage, &usageError{fmt.Sprintf("%s is stale: the state changed since it was planned (another apply or a scheduler ran), so it may undo or repeat their work; nothing was applied. Plan again with 'kisisync plan --out %s' and review it", cfg.planFile, cfg.planFile)}
 	}
 	if rep == nil {
+		if errors.Is(err, state.ErrLeaseHeld) {
+			return exitLease, err
+		}
 		return planFailed(err)
 	}
 	var held *access.RevokeLimitError
@@ -214,21 +255,22 @@ func (a app) apply(ctx context.Context, cfg config, r *access.Reconciler, prog *
 	} else {
 		printReport(a.stdout, rep, textfmt.Zone(c.Location))
 	}
-	return a.outcome(cfg, rep, err)
+	return a.outcome(cfg, rep, in.m, err)
 }
 
-// checkKey makes one request to Kisi, the key's user, so that plan, which
-// may otherwise ask Kisi nothing, does not succeed with a wrong key. A
-// refused key or an unreachable Kisi is exit 4.
+// checkKey makes one request to Kisi, the key's user, before any command
+// that needs Kisi: plan and an apply with nothing to do may otherwise ask
+// Kisi nothing and succeed with a revoked key, and verify would fail group
+// by group. A refused key or an unreachable Kisi is exit 4.
 func checkKey(ctx context.Context, client *kisi.Client) error {
 	_, _, err := client.CurrentUser(ctx)
 	switch {
-	case err == nil:
-		return nil
+	case err == nil || ctx.Err() != nil:
+		return err
 	case errors.Is(err, kisi.ErrUnauthorized):
-		return errors.New("the API key in KISI_API_KEY was refused by Kisi (401 Unauthorized): it is wrong, deleted or expired; nothing was planned. Run 'kisisync check' for details")
+		return errors.New("the API key in KISI_API_KEY was refused by Kisi (401 Unauthorized): it is wrong, deleted or expired; nothing was done. Run 'kisisync check' for details")
 	default:
-		return fmt.Errorf("could not reach Kisi to check the API key: %w; nothing was planned", err)
+		return fmt.Errorf("could not reach Kisi to check the API key: %s; nothing was done", operatorMessage(err))
 	}
 }
 
@@ -271,27 +313,107 @@ func planFailed(err error) (int, error) {
 
 // outcome reports the errors of an apply on stderr, one line per cause
 // rather than one per change, and returns the exit code.
-func (a app) outcome(cfg config, rep *access.Report, err error) (int, error) {
+func (a app) outcome(cfg config, rep *access.Report, m mapping.Mapping, err error) (int, error) {
 	var held *access.RevokeLimitError
 	var stopped *access.SystemicError
 	code := exitOK
 	if errors.As(err, &held) {
-		fmt.Fprintf(a.stderr, "kisisync apply: %v\n", held)
+		fmt.Fprintf(a.stderr, "kisisync apply: %s\n", operatorMessage(held))
 		fmt.Fprintf(a.stderr, "The held cuts are listed above. If they are right, run again with --approve-revocations; check %s first.\n", cfg.snapshot)
 		code = exitHeld
 	}
 	if errors.As(err, &stopped) {
-		fmt.Fprintf(a.stderr, "kisisync apply: %v\n", stopped)
+		fmt.Fprintf(a.stderr, "kisisync apply: %s\n", operatorMessage(stopped))
 		return exitSystem, nil
 	}
 	for _, line := range failureLines(rep.Failures) {
 		fmt.Fprintf(a.stderr, "kisisync apply: %s\n", line)
 	}
-	if code == exitOK && rep.Failed > 0 {
+	for _, line := range parkedLines(rep.Parked, m) {
+		fmt.Fprintf(a.stderr, "kisisync apply: %s\n", line)
+	}
+	if code == exitOK && (rep.Failed > 0 || len(rep.Parked) > 0) {
 		code = exitFailed
 	}
 	return code, nil
 }
+
+// parkedLines groups parked changes by class and reason: one line each,
+// naming the people, the group and the mapping entries that map it, and
+// what to do.
+func parkedLines(ps []access.Parked, m mapping.Mapping) []string {
+	type cause struct {
+		p   access.Parked
+		who []string
+	}
+	var causes []*cause
+	byKey := map[string]*cause{}
+	for _, p := range ps {
+		k := string(p.Class) + "\x00" + p.Reason
+		c := byKey[k]
+		if c == nil {
+			c = &cause{p: p}
+			byKey[k] = c
+			causes = append(causes, c)
+		}
+		c.who = append(c.who, parkedWho(p))
+	}
+	lines := make([]string, 0, len(causes))
+	for _, c := range causes {
+		entries := ""
+		if es := mappingEntries(m, c.p.GroupID); len(es) > 0 {
+			entries = "; mapped by " + strings.Join(es, ", ")
+		}
+		lines = append(lines, fmt.Sprintf("%s parked (%s): %s — %s%s; %s",
+			textfmt.Plural(len(c.who), "change", "changes"), c.p.Class, operatorText(c.p.Reason), names(c.who), entries, c.p.Remedy()))
+	}
+	return lines
+}
+
+// parkedWho names the member or guest of a parked change. A change parked
+// with its whole group carries no email, only its Store key, whose last
+// part is the email ("role/12/ann@example.com").
+func parkedWho(p access.Parked) string {
+	if p.Email != "" {
+		return p.Email
+	}
+	if i := strings.LastIndexByte(p.Key, '/'); i >= 0 && strings.Contains(p.Key[i:], "@") {
+		return p.Key[i+1:]
+	}
+	return p.Key
+}
+
+// mappingEntries names the entries of m that map to group, as the mapping
+// file spells them: plans["flex"], default.
+func mappingEntries(m mapping.Mapping, group int64) []string {
+	var out []string
+	for _, t := range []struct {
+		key   string
+		table map[string][]int64
+	}{{"plans", m.Plans}, {"allowances", m.Allowances}, {"resources", m.Resources}, {"locations", m.Locations}} {
+		for _, id := range sortedKeys(t.table) {
+			if slices.Contains(t.table[id], group) {
+				out = append(out, fmt.Sprintf("%s[%q]", t.key, id))
+			}
+		}
+	}
+	if slices.Contains(m.Default, group) {
+		out = append(out, "default")
+	}
+	return out
+}
+
+// names lists the first three names and counts the rest.
+func names(ns []string) string {
+	s := strings.Join(ns[:min(3, len(ns))], ", ")
+	if len(ns) > 3 {
+		s += fmt.Sprintf(" and %d more", len(ns)-3)
+	}
+	return s
+}
+
+// operatorText is a message without the package prefixes of the layers.
+func operatorText(s string) string { return packagePrefixes.Replace(s) }
 
 // failureLines groups failures by class and cause: one line each, with the
 // number of changes and the first few emails.
@@ -316,15 +438,7 @@ func failureLines(fs []access.Failure) []string {
 	}
 	lines := make([]string, 0, len(causes))
 	for _, c := range causes {
-		who := strings.Join(c.emails[:min(3, len(c.emails))], ", ")
-		if len(c.emails) > 3 {
-			who += fmt.Sprintf(" and %d more", len(c.emails)-3)
-		}
-		noun := "change"
-		if len(c.emails) != 1 {
-			noun = "changes"
-		}
-		lines = append(lines, fmt.Sprintf("%d %s failed (%s): %s — %s", len(c.emails), noun, c.class, c.msg, who))
+		lines = append(lines, fmt.Sprintf("%s failed (%s): %s — %s", textfmt.Plural(len(c.emails), "change", "changes"), c.class, c.msg, names(c.emails)))
 	}
 	return lines
 }
@@ -335,7 +449,7 @@ func kisiMessage(msg string) string {
 	if i := strings.Index(msg, "kisi: "); i >= 0 {
 		msg = msg[i:]
 	}
-	return msg
+	return operatorText(msg)
 }
 
 // verify lists Kisi to find drift. Against the fake, which starts empty, it
@@ -351,28 +465,45 @@ func (a app) verify(ctx context.Context, cfg config, r *access.Reconciler, s acc
 	}
 	d, err := r.Verify(ctx)
 	if d == nil {
-		return exitFailed, err
+		return verifyFailed(err)
 	}
 	if cfg.json {
 		if werr := writeJSON(a.stdout, d); werr != nil {
 			return exitFailed, werr
 		}
 	} else {
-		printDrift(a.stdout, d, textfmt.Zone(firstZone(s)))
+		printDrift(a.stdout, d, textfmt.Zone(firstZone(s)), err == nil)
 	}
 	if err != nil {
-		return exitFailed, err
+		return verifyFailed(err)
 	}
 	return exitOK, nil
+}
+
+// verifyFailed is the exit code of a Verify that failed: 4 when the
+// failure concerns the whole organization (the key refused, Kisi
+// unreachable), which Verify reports per group.
+func verifyFailed(err error) (int, error) {
+	if code, err := planFailed(err); code == exitSystem {
+		return code, err
+	}
+	var dns *net.DNSError
+	var op *net.OpError
+	if errors.Is(err, kisi.ErrUnauthorized) || errors.As(err, &dns) || errors.As(err, &op) && op.Op == "dial" {
+		return exitSystem, err
+	}
+	return exitFailed, err
 }
 
 // explain says why a member has or lacks access, and with --timeline or
 // --svg draws the member's week; it reads no Kisi.
 func (a app) explain(cfg config) (int, error) {
-	s, m, p, err := load(cfg)
+	in, err := load(cfg)
 	if err != nil {
 		return exitUsage, err
 	}
+	defer a.reportProblems(in.problems)
+	s, m, p := in.s, in.m, in.p
 	if err := knownMember(cfg, s); err != nil {
 		return exitUsage, err
 	}
@@ -483,13 +614,23 @@ func printReport(w io.Writer, rep *access.Report, loc *time.Location) {
 }
 
 // printDrift prints what Verify found.
-func printDrift(w io.Writer, d *access.Drift, loc *time.Location) {
+// Only a complete Verify (complete set) may say that Kisi matches.
+func printDrift(w io.Writer, d *access.Drift, loc *time.Location, complete bool) {
 	n := len(d.Missing) + len(d.Edited) + len(d.Adopted) + len(d.Released) + len(d.Unmanaged) + len(d.Unconfirmed)
-	if n == 0 {
-		fmt.Fprintf(w, "Verified %d groups: Kisi matches what kisisync manages.\n", d.Groups)
+	groups := textfmt.Plural(d.Groups, "group", "groups")
+	switch {
+	case !complete:
+		fmt.Fprintf(w, "Verify did not finish (see the errors below); found so far in %s:\n", groups)
+		if n == 0 {
+			fmt.Fprintln(w, "  nothing")
+			return
+		}
+	case n == 0:
+		fmt.Fprintf(w, "Verified %s: Kisi matches what kisisync manages.\n", groups)
 		return
+	default:
+		fmt.Fprintf(w, "Verified %s:\n", groups)
 	}
-	fmt.Fprintf(w, "Verified %d groups:\n", d.Groups)
 	section := func(title string, items []access.DriftItem) {
 		if len(items) == 0 {
 			return

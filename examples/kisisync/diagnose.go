@@ -18,10 +18,12 @@ import (
 // with the groups' time restrictions in Kisi. It never writes to Kisi; with --fake it first syncs the
 // snapshot into the fake so that there is something to look at.
 func (a app) diagnose(ctx context.Context, cfg config) (int, error) {
-	s, m, p, err := load(cfg)
+	in, err := load(cfg)
 	if err != nil {
 		return exitUsage, err
 	}
+	defer a.reportProblems(in.problems)
+	s, m, p := in.s, in.m, in.p
 	if err := knownMember(cfg, s); err != nil {
 		return exitUsage, err
 	}
@@ -52,11 +54,14 @@ func (a app) diagnose(ctx context.Context, cfg config) (int, error) {
 			return c.Schedules.ForGroup(ctx, ids.fake(g))
 		}
 	} else {
-		k, code, err := a.kisiReads(ctx, cfg, exitFailed)
+		k, code, err := a.kisiReads(ctx, cfg, exitSystem)
 		if err != nil {
 			return code, err
 		}
 		defer k.done()
+		if err := checkKey(ctx, k.key); err != nil {
+			return exitSystem, err
+		}
 		client, schedules, opts = k.client, k.schedules, append(opts, k.opts...)
 	}
 	chk, err := troubleshoot.New(client, m, p, opts...)
@@ -77,7 +82,18 @@ func (a app) diagnose(ctx context.Context, cfg config) (int, error) {
 	if err := a.drawWeek(cfg, d.Platform, p, rules); err != nil {
 		return exitFailed, err
 	}
-	return exitOK, nil
+	return findingsCode(d.Findings), nil
+}
+
+// findingsCode is 1 when a finding is an error (the member cannot get in,
+// or something must be fixed), as check's exit code is, else 0.
+func findingsCode(fs []troubleshoot.Finding) int {
+	for _, f := range fs {
+		if f.Severity >= troubleshoot.SeverityError {
+			return exitFailed
+		}
+	}
+	return exitOK
 }
 
 // check runs troubleshoot's CheckConnection: the API key and the mapped
@@ -142,6 +158,7 @@ func checkCode(rep *troubleshoot.ConnectionReport) int {
 
 // realKisi is what a diagnose or check reads from the real Kisi.
 type realKisi struct {
+	key       *kisi.Client // the client, to check the key with
 	client    troubleshoot.Kisi
 	schedules schedulesOf           // the groups' time restrictions
 	opts      []troubleshoot.Option // with --state, the Store ownership is read from
@@ -161,7 +178,7 @@ func (a app) kisiReads(ctx context.Context, cfg config, stateCode int) (k realKi
 	if err := notFakeState(cfg.state); err != nil {
 		return k, exitUsage, err
 	}
-	k.client, k.schedules = c, c.Schedules.ForGroup
+	k.key, k.client, k.schedules = c, c, c.Schedules.ForGroup
 	if cfg.state != "" {
 		st, err := openState(ctx, cfg.state)
 		if err != nil {

@@ -19,7 +19,7 @@ func TestFakeState(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	state := filepath.Join(dir, "state.db")
-	s, err := loadSnapshot(td("snapshot.json"))
+	s, _, err := loadSnapshot(td("snapshot.json"))
 	require.NoError(t, err)
 	s.Plans = slices.DeleteFunc(s.Plans, func(p access.Plan) bool { return p.MemberID == "m-alice" })
 	withoutAlice := filepath.Join(dir, "without-alice.json")

@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 	_ "time/tzdata" // time zones work on machines without a zone database
@@ -17,6 +18,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/access/state"
 	"github.com/kisisync/kisisync/mapping"
 )
 
@@ -27,13 +29,15 @@ func main() {
 	os.Exit(code)
 }
 
-// Exit codes.
+// Exit codes, the same for every command (see exitCodes for their help).
 const (
-	exitOK     = 0
-	exitFailed = 1 // a run failed, or some changes did
-	exitUsage  = 2 // bad flags or bad input files: nothing was done
-	exitHeld   = 3 // the revoke guard held cuts of access back; the rest was applied
-	exitSystem = 4 // the run stopped at once: Kisi unreachable, the key refused, the state failing
+	exitOK        = 0
+	exitFailed    = 1   // something was not applied: changes failed or parked, records skipped, an error found
+	exitUsage     = 2   // bad flags or bad input files: nothing was done
+	exitHeld      = 3   // the revoke guard held cuts of access back; the rest was applied
+	exitSystem    = 4   // Kisi unreachable or refusing the key, or the state failing: the run stopped at once
+	exitLease     = 5   // another run of the organization holds the lease: nothing was done
+	exitInterrupt = 130 // interrupted (Ctrl-C, SIGTERM): what was done is recorded in the state
 )
 
 // config is the parsed command line.
@@ -92,19 +96,38 @@ func (a app) main(ctx context.Context, args []string) int {
 	case "check":
 		code, err = a.check(ctx, cfg)
 	}
-	if err != nil {
-		var ie *inputError
-		if errors.As(err, &ie) {
-			fmt.Fprintf(a.stderr, "%v\nnothing was done\n", err)
-			return exitUsage
-		}
-		fmt.Fprintf(a.stderr, "kisisync %s: %v\n", cfg.command, err)
+	var ie *inputError
+	var busy *leaseBusy
+	switch {
+	case ctx.Err() != nil:
+		fmt.Fprintf(a.stderr, "kisisync %s: interrupted; what was done is recorded in the state, and the next run carries on\n", cfg.command)
+		return exitInterrupt
+	case errors.As(err, &ie):
+		fmt.Fprintf(a.stderr, "%v\nnothing was done\n", err)
+		return exitUsage
+	case errors.As(err, &busy):
+		fmt.Fprintf(a.stderr, "kisisync %s: %v\n", cfg.command, busy)
+		return exitLease
+	case errors.Is(err, state.ErrLeaseHeld):
+		fmt.Fprintf(a.stderr, "kisisync %s: another run of organization %q is in progress; nothing was done: run again after it\n", cfg.command, cfg.org)
+		return exitLease
+	case err != nil:
+		fmt.Fprintf(a.stderr, "kisisync %s: %s\n", cfg.command, operatorMessage(err))
 		if code == exitOK {
 			code = exitFailed
 		}
 	}
 	return code
 }
+
+// operatorMessage is err's text without the package prefixes the layers
+// add on the way ("access: kisi: GET …"): an operator reads what happened,
+// not where in the code.
+func operatorMessage(err error) string {
+	return packagePrefixes.Replace(err.Error())
+}
+
+var packagePrefixes = strings.NewReplacer("access: ", "", "kisi: ", "", "sqlitestore: ", "", "troubleshoot: ", "")
 
 func parseArgs(args []string, stderr io.Writer) (config, error) {
 	var cfg config
@@ -217,11 +240,41 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	return cfg, nil
 }
 
+// inputs are the three files, read and checked.
+type inputs struct {
+	s access.Snapshot
+	m mapping.Mapping
+	p access.Policy
+	// problems are the snapshot's records the library rejects or merges:
+	// reported, while the valid records are used.
+	problems []recordProblem
+}
+
 // load reads and checks the three files, all of them before anything else
-// happens, and reports every problem found. The error matches *inputError.
-func load(cfg config) (access.Snapshot, mapping.Mapping, access.Policy, error) {
-	s, serr := loadSnapshot(cfg.snapshot)
+// happens, and reports every problem of form found. The error matches
+// *inputError.
+func load(cfg config) (inputs, error) {
+	s, probs, serr := loadSnapshot(cfg.snapshot)
 	m, merr := loadMapping(cfg.mapping)
 	p, perr := loadPolicy(cfg.policy)
-	return s, m, p, errors.Join(serr, merr, perr)
+	return inputs{s: s, m: m, p: p, problems: probs}, errors.Join(serr, merr, perr)
+}
+
+// reportProblems prints the rejected and merged records on stderr, one line
+// each with its remedy, at most maxInputErrors, and reports whether a record
+// was not synced.
+func (a app) reportProblems(probs []recordProblem) (skipped bool) {
+	for i, p := range probs {
+		if i == maxInputErrors {
+			fmt.Fprintf(a.stderr, "… and %d more records (all of them in --json)\n", len(probs)-i)
+			break
+		}
+		fmt.Fprintln(a.stderr, p)
+	}
+	for _, p := range probs {
+		if !p.warning {
+			return true
+		}
+	}
+	return false
 }

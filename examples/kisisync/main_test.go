@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"flag"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -68,16 +69,16 @@ func TestGolden(t *testing.T) {
 		{name: "explain", args: append([]string{"explain", "--member", "m-bruno", "--at", "2026-06-10T08:40:00+02:00"}, sample...)},
 		{name: "explain_pending", args: append([]string{"explain", "--member", "m-gus", "--at", at}, sample...)},
 		{name: "explain_json", args: append([]string{"explain", "--json", "--member", "m-chen", "--at", at}, sample...)},
-		{name: "diagnose", args: append([]string{"diagnose", "--fake", "--member", "m-bruno", "--at", "2026-06-10T08:40:00+02:00"}, sample...)},
+		{name: "diagnose", args: append([]string{"diagnose", "--fake", "--member", "m-bruno", "--at", "2026-06-10T08:40:00+02:00"}, sample...), wantCode: exitFailed},
 		{name: "explain_timeline", args: append([]string{"explain", "--timeline", "--member", "m-bruno", "--at", "2026-06-10T08:40:00+02:00"}, withPolicy...)},
 		{name: "explain_timeline_pending", args: append([]string{"explain", "--timeline", "--member", "m-gus", "--at", at}, sample...)},
-		{name: "diagnose_timeline", args: append([]string{"diagnose", "--fake", "--timeline", "--member", "m-chen", "--at", at}, sample...)},
+		{name: "diagnose_timeline", args: append([]string{"diagnose", "--fake", "--timeline", "--member", "m-chen", "--at", at}, sample...), wantCode: exitFailed},
 		{name: "timeline_with_json", args: append([]string{"explain", "--timeline", "--json", "--member", "m-chen"}, sample...), wantCode: exitUsage},
 		{name: "help_explain", args: []string{"explain", "--help"}},
 		{name: "help_diagnose", args: []string{"help", "diagnose"}},
-		{name: "diagnose_json", args: append([]string{"diagnose", "--fake", "--json", "--member", "m-gus", "--at", at}, sample...)},
+		{name: "diagnose_json", args: append([]string{"diagnose", "--fake", "--json", "--member", "m-gus", "--at", at}, sample...), wantCode: exitFailed},
 		{name: "bad_input", args: append([]string{"apply", "--fake", "--at", at}, bad...), wantCode: exitUsage},
-		{name: "invalid_records", args: []string{"apply", "--fake", "--at", at, "--snapshot", td("invalid_records.json"), "--mapping", td("mapping.json")}, wantCode: exitUsage},
+		{name: "invalid_records", args: []string{"apply", "--fake", "--at", at, "--snapshot", td("invalid_records.json"), "--mapping", td("mapping.json")}, wantCode: exitFailed},
 		{name: "missing_file", args: []string{"plan", "--fake", "--snapshot", td("nope.json"), "--mapping", td("mapping.json")}, wantCode: exitUsage},
 		{name: "no_key", args: append([]string{"plan"}, sample...), wantCode: exitUsage},
 		{name: "apply_without_state", args: append([]string{"apply"}, sample...), wantCode: exitUsage},
@@ -294,29 +295,35 @@ func TestFailureLinesOnePerCause(t *testing.T) {
 		{Class: access.FailureMissing, Email: "e@example.com", Message: "the group was deleted in Kisi (group 9): kisi: POST /role_assignments: 404 not found"},
 	}
 	want := []string{
-		"4 changes failed (refused): kisi: POST /role_assignments: 422 unprocessable entity — a@example.com, b@example.com, c@example.com and 1 more",
-		"1 change failed (missing): kisi: POST /role_assignments: 404 not found — e@example.com",
+		"4 changes failed (refused): POST /role_assignments: 422 unprocessable entity — a@example.com, b@example.com, c@example.com and 1 more",
+		"1 change failed (missing): POST /role_assignments: 404 not found — e@example.com",
 	}
 	if diff := cmp.Diff(want, failureLines(fs)); diff != "" {
 		t.Fatalf("(-want +got):\n%s", diff)
 	}
 }
 
-// TestApplySystemicFailure: a wrong key stops the apply at once with one
-// line saying what to do, and exit code 4.
+// TestApplySystemicFailure: a key refused in the middle of an apply stops
+// it at once with one line saying what to do, and exit code 4.
 func TestApplySystemicFailure(t *testing.T) {
 	t.Parallel()
 	srv := kisitest.NewServer()
 	t.Cleanup(srv.Close)
 	group, err := srv.AddGroup("Members", 0)
 	require.NoError(t, err)
+	srv.Intercept(func(r *http.Request) kisitest.Fault {
+		if r.Method == http.MethodPost {
+			return kisitest.Fault{Status: http.StatusUnauthorized}
+		}
+		return kisitest.Fault{}
+	})
 	mapping := flexMapping(t, t.TempDir(), group)
-	env := kisiEnv(srv, "a-revoked-key")
+	env := kisiEnv(srv, srv.APIKey)
 	code, stdout, stderr := invoke(t, env, "apply", "--snapshot", td("small_snapshot.json"), "--mapping", mapping,
 		"--state", filepath.Join(t.TempDir(), "state.db"), "--exclusive-groups")
 	require.Equal(t, exitSystem, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
 	require.Equal(t, 1, strings.Count(stderr, "\n"), "one line, not one per change:\n%s", stderr)
-	require.Contains(t, stderr, "4 changes not attempted")
+	require.Contains(t, stderr, "3 changes not attempted")
 	require.Contains(t, stderr, "the API key is wrong, expired or revoked")
-	require.NotContains(t, stdout+stderr, "a-revoked-key")
+	require.NotContains(t, stdout+stderr, srv.APIKey)
 }

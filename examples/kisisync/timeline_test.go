@@ -422,7 +422,7 @@ func TestTimelineCommands(t *testing.T) {
 		path := filepath.Join(dir, "week.svg")
 		args := []string{"--snapshot", td("small_snapshot.json"), "--mapping", mapping, "--member", "m1", "--at", "2026-06-10T08:40:00+02:00", "--timeline", "--svg", path}
 		code, stdout, stderr := invoke(t, env, append([]string{"diagnose"}, args...)...)
-		require.Equal(t, exitOK, code, stdout+stderr)
+		require.Equal(t, exitFailed, code, "m1 has no Kisi user, an ERROR finding: "+stdout+stderr)
 		want := fmt.Sprintf("Group %d (Europe/Berlin), Wed 10 Jun – Tue 16 Jun 2026:\n"+
 			"  Kisi time restriction: Office <hours> & \"nights\" (Europe/Berlin)\n"+
 			"  Kisi time restriction: Holidays (no time zone given)\n", group)

@@ -103,9 +103,17 @@ var flagDocs = map[string]struct{ arg, doc string }{
 		"lasts between runs (plan, apply, verify)"},
 }
 
-const exitCodes = `Exit codes: 0 done; 1 some changes or checks failed; 2 bad flags or input,
-nothing was done; 3 the revoke guard held cuts back, the rest was applied;
-4 Kisi unreachable, the key refused or the state failing.
+// exitCodes is the exit-code table of the help; the README has the same.
+const exitCodes = `Exit codes (every command):
+  0    done: everything applied, or nothing to do
+  1    something was not applied: changes failed or parked, snapshot records
+       skipped (each reported with what to do), or a finding is an ERROR
+  2    bad flags or input files: nothing was done
+  3    the revoke guard held cuts of access back; the rest was applied
+  4    Kisi unreachable or refusing the API key, or the state failing: stopped
+  5    another run of the organization (a scheduler, an apply) holds the lease:
+       nothing was done
+  130  interrupted (Ctrl-C): what was done is recorded; the next run goes on
 `
 
 func commandByName(name string) *command {

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kisisync/kisisync/kisi/kisitest"
+)
+
+// TestExitCodes (issue 30): every exit code of the table in the help and
+// the README, each from a command that should give it. Those marked
+// "before" gave another code before: a refused key with nothing to apply
+// exited 0, a verify with a refused key 1 after saying that Kisi matches,
+// parked changes 0, another run's lease 1, an interrupt 4, a diagnosis
+// with an ERROR finding 0.
+func TestExitCodes(t *testing.T) {
+	t.Parallel()
+	srv := kisitest.NewServer(kisitest.WithoutRateLimit())
+	t.Cleanup(srv.Close)
+	group, err := srv.AddGroup("Members", 0)
+	require.NoError(t, err)
+	m := mappingFor(t, group)
+	missing := mappingFor(t, 999999)
+	snap := td("small_snapshot.json")
+	ok := kisiEnv(srv, srv.APIKey)
+	refused := kisiEnv(srv, "a-revoked-key")
+
+	// A state in which everything is applied: apply again has nothing to do.
+	synced := filepath.Join(t.TempDir(), "state.db")
+	code, _, stderr := invoke(t, ok, "apply", "--snapshot", snap, "--mapping", m, "--state", synced)
+	require.Equal(t, exitOK, code, stderr)
+
+	tests := []struct {
+		name string
+		env  func(string) string
+		args []string
+		want int
+		out  string // in stdout or stderr
+		not  string // in neither
+	}{
+		{name: "0 nothing to do", env: ok, args: []string{"apply", "--snapshot", snap, "--mapping", m, "--state", synced}, want: exitOK},
+		{name: "1 parked only (before: 0)", env: ok, args: []string{"apply", "--snapshot", snap, "--mapping", missing, "--state", filepath.Join(t.TempDir(), "s.db")},
+			want: exitFailed, out: `parked (missing): group 999999 was deleted in Kisi — `},
+		{name: "1 records skipped (before: 2)", args: []string{"apply", "--fake", "--at", at, "--snapshot", td("invalid_records.json"), "--mapping", td("mapping.json")},
+			want: exitFailed, out: "(not synced: correct the member's email"},
+		{name: "1 diagnose error finding (before: 0)", args: []string{"diagnose", "--fake", "--member", "m-bruno", "--at", at, "--snapshot", td("snapshot.json"), "--mapping", td("mapping.json")},
+			want: exitFailed, out: "ERROR    user_unconfirmed"},
+		{name: "2 bad input", args: []string{"plan", "--fake", "--snapshot", td("bad_snapshot.json"), "--mapping", td("mapping.json")}, want: exitUsage, out: "nothing was done"},
+		{name: "4 refused key, nothing to apply (before: 0)", env: refused, args: []string{"apply", "--snapshot", snap, "--mapping", m, "--state", synced},
+			want: exitSystem, out: "refused by Kisi (401 Unauthorized)", not: "Kisi matches"},
+		{name: "4 refused key, verify (before: 1)", env: refused, args: []string{"verify", "--snapshot", snap, "--mapping", m, "--state", synced},
+			want: exitSystem, out: "refused by Kisi (401 Unauthorized)", not: "Kisi matches"},
+		{name: "4 refused key, diagnose", env: refused, args: []string{"diagnose", "--member", "m1", "--snapshot", snap, "--mapping", m},
+			want: exitSystem, out: "refused by Kisi (401 Unauthorized)"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			env := tc.env
+			if env == nil {
+				env = noEnv
+			}
+			code, stdout, stderr := invoke(t, env, tc.args...)
+			require.Equal(t, tc.want, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+			require.Contains(t, stdout+stderr, tc.out)
+			if tc.not != "" {
+				require.NotContains(t, stdout+stderr, tc.not)
+			}
+			require.NotContains(t, stdout+stderr, "a-revoked-key")
+		})
+	}
+}
+
+// TestExitInterrupt (issue 30): an apply interrupted (Ctrl-C) exits 130 and
+// says so, not 4 ("Kisi unreachable").
+func TestExitInterrupt(t *testing.T) {
+	t.Parallel()
+	srv := kisitest.NewServer(kisitest.WithoutRateLimit())
+	t.Cleanup(srv.Close)
+	group, err := srv.AddGroup("Members", 0)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(t.Context())
+	var once sync.Once
+	srv.Intercept(func(r *http.Request) kisitest.Fault {
+		if r.Method == http.MethodPost {
+			once.Do(cancel)
+		}
+		return kisitest.Fault{}
+	})
+	var stdout, stderr strings.Builder
+	code := run(ctx, []string{"apply", "--snapshot", td("small_snapshot.json"), "--mapping", mappingFor(t, group),
+		"--state", filepath.Join(t.TempDir(), "state.db")}, kisiEnv(srv, srv.APIKey), &stdout, &stderr)
+	require.Equal(t, exitInterrupt, code, "stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+	require.Contains(t, stderr.String(), "kisisync apply: interrupted")
+}
+
+// TestExitCodesDocumented: the help and the README list every exit code.
+func TestExitCodesDocumented(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	for _, code := range []string{"0", "1", "2", "3", "4", "5", "130"} {
+		require.Contains(t, exitCodes, "  "+code+" ", "help")
+		require.Contains(t, string(readme), "| "+code+" |", "README")
+	}
+}
+
+// TestInputLimits (issue 30): a text longer than the limit is refused with
+// a clear error naming the record and the limit, before anything is done;
+// a 300 MB name once took 26 s and 1.7 GB and would have become a Kisi
+// user's name.
+func TestInputLimits(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, body, want string
+	}{
+		{name: "long name", body: `{"members": [{"id": "m1", "email": "a@example.com", "name": "` + strings.Repeat("x", 255) + `"}]}`,
+			want: `snapshot.json: members[0] (id "m1"): name: a text of 255 bytes is over the limit of 254`},
+		{name: "long guest name", body: `{"bookings": [{"id": "b1", "resource_id": "r", "guest": {"name": "` + strings.Repeat("x", 300) + `", "email": "g@example.com"}}]}`,
+			want: `snapshot.json: bookings[0] (id "b1"): guest: a text of 300 bytes is over the limit of 254`},
+		{name: "at the limit", body: `{"members": [{"id": "m1", "email": "a@example.com", "name": "` + strings.Repeat("x", 254) + `"}]}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			path := filepath.Join(t.TempDir(), "snapshot.json")
+			require.NoError(t, os.WriteFile(path, []byte(tc.body), 0o600))
+			_, _, err := loadSnapshot(path)
+			if tc.want == "" {
+				require.NoError(t, err)
+				return
+			}
+			requireInputError(t, err)
+			require.EqualError(t, err, tc.want)
+		})
+	}
+}
