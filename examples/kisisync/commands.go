@@ -62,9 +62,10 @@ func (a app) reconcile(ctx context.Context, cfg config) (code int, err error) {
 		if cfg.state != "" {
 			// The fake lasts between runs: replay its journal, on a clock
 			// of its own that starts at the first write.
-			if j, err = loadJournal(cfg.state); err != nil {
+			if j, err = loadJournal(ctx, cfg.state); err != nil {
 				return exitUsage, err
 			}
+			defer j.close()
 			now := clock.Now()
 			if last := j.last(); now.Before(last) {
 				return exitUsage, &usageError{fmt.Sprintf("--at %s is before the fake's last write (%s, in %s): the fake cannot go back in time; use a later --at or a new state file", now.Format(time.RFC3339), last.Format(time.RFC3339), j.path)}
@@ -112,7 +113,7 @@ func (a app) reconcile(ctx context.Context, cfg config) (code int, err error) {
 			fmt.Fprintf(a.stdout, "Using the embedded fake Kisi with %d groups (the mapping's); it starts empty and nothing leaves this machine.\n\n", len(m.Groups()))
 		}
 	} else {
-		if err := notFakeState(cfg.state); err != nil {
+		if err := notFakeState(ctx, cfg.state); err != nil {
 			return exitUsage, err
 		}
 		client, err := a.client(cfg, kisi.WithHTTPClient(&http.Client{Transport: reqs, Timeout: kisi.DefaultTimeout}))

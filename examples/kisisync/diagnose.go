@@ -175,7 +175,7 @@ func (a app) kisiReads(ctx context.Context, cfg config, stateCode int) (k realKi
 	if err != nil {
 		return k, exitUsage, err
 	}
-	if err := notFakeState(cfg.state); err != nil {
+	if err := notFakeState(ctx, cfg.state); err != nil {
 		return k, exitUsage, err
 	}
 	k.key, k.client, k.schedules = c, c, c.Schedules.ForGroup
