@@ -18,6 +18,7 @@ import (
 
 	"github.com/kisisync/kisisync/access/state"
 	"github.com/kisisync/kisisync/internal/kisiglue"
+	"github.com/kisisync/kisisync/internal/textfmt"
 	"github.com/kisisync/kisisync/internal/times"
 	"github.com/kisisync/kisisync/kisi"
 	"github.com/kisisync/kisisync/mapping"
@@ -863,7 +864,7 @@ func quota(c *Changes, view []viewEntry, revokes, cleanups, creates []Change, in
 			retry := ch.Window.Start.Add(-linkHorizon)
 			c.Parked = append(c.Parked, Parked{Object: ObjectLink, Key: ch.Key, Email: ch.Email, GroupID: ch.GroupID,
 				Class: FailureQuota, RetryAt: retry,
-				Reason: fmt.Sprintf("%d email links in use, near Kisi's limit of %d: created %v before the booking", links, kisi.EmailLinkLimit, linkHorizon)})
+				Reason: fmt.Sprintf("%d email links in use, near Kisi's limit of %d: created %s before the booking", links, kisi.EmailLinkLimit, textfmt.Duration(linkHorizon))})
 			c.retries = earliest(c.retries, retry)
 			continue
 		}
