@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"os"
@@ -8,7 +9,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/jonboulle/clockwork"
 	"github.com/stretchr/testify/require"
 
 	"github.com/kisisync/kisisync/kisi/kisitest"
@@ -140,5 +144,33 @@ func TestInputLimits(t *testing.T) {
 			requireInputError(t, err)
 			require.EqualError(t, err, tc.want)
 		})
+	}
+}
+
+// TestProgressWording (issue 30): one request is "1 request", not "1
+// requests"; times left read "41 minutes", not "41m3s"; and in a log a
+// line comes at least every 30 seconds, not only at every tenth of a large
+// apply (minutes at Kisi's pace).
+func TestProgressWording(t *testing.T) {
+	t.Parallel()
+	var b bytes.Buffer
+	clock := clockwork.NewFakeClockAt(time.Date(2026, time.June, 10, 8, 0, 0, 0, time.UTC))
+	reqs := &counter{}
+	p := newProgress(&b, false, clock, reqs, kisiRate)
+	p.begin()
+	reqs.requests.Store(1)
+	p.update(1, 12000) // the first tenth, 1200 changes, is far off
+	clock.Advance(31 * time.Second)
+	reqs.requests.Store(2)
+	p.update(2, 12000)
+	p.update(3, 12000) // within 30 seconds of the last line: none
+	want := "applied 1/12000 changes, 1 request; about 11999 more requests, 40 minutes at 5/s\n" +
+		"applied 2/12000 changes, 2 requests, 0.1/s; about 11998 more requests, 40 minutes at 5/s\n"
+	if diff := cmp.Diff(want, b.String()); diff != "" {
+		t.Errorf("progress (-want +got):\n%s", diff)
+	}
+	for d, want := range map[time.Duration]string{time.Second: "1 second", 11 * time.Second: "11 seconds",
+		41*time.Minute + 3*time.Second: "41 minutes", 65 * time.Minute: "1 hour 5 minutes"} {
+		require.Equal(t, want, eta(d))
 	}
 }

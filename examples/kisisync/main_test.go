@@ -213,10 +213,11 @@ func TestProgress(t *testing.T) {
 		total int
 		want  string
 	}{
-		{name: "plain", total: 20, want: "applied 2/20 changes, 6 requests; about 54 more requests, 11s at 5/s\n" +
-			"applied 4/20 changes, 13 requests (1 answered 429, retried), 5.0/s; about 52 more requests, 10s at 5/s\n"},
-		{name: "terminal", term: true, total: 3, want: "\r\x1b[Kapplied 1/3 changes, 3 requests; about 6 more requests, 1s at 5/s" +
-			"\r\x1b[Kapplied 2/3 changes, 6 requests; about 3 more requests, 1s at 5/s" +
+		{name: "plain", total: 20, want: "applied 1/20 changes, 3 requests; about 57 more requests, 11 seconds at 5/s\n" +
+			"applied 2/20 changes, 6 requests; about 54 more requests, 11 seconds at 5/s\n" +
+			"applied 4/20 changes, 13 requests (1 answered 429, retried), 5.0/s; about 52 more requests, 10 seconds at 5/s\n"},
+		{name: "terminal", term: true, total: 3, want: "\r\x1b[Kapplied 1/3 changes, 3 requests; about 6 more requests, 1 second at 5/s" +
+			"\r\x1b[Kapplied 2/3 changes, 6 requests; about 3 more requests, 1 second at 5/s" +
 			"\r\x1b[Kapplied 3/3 changes, 9 requests\n"},
 	}
 	for _, tc := range tests {
