@@ -620,12 +620,11 @@ func printDrift(w io.Writer, d *access.Drift, loc *time.Location, complete bool)
 	n := len(d.Missing) + len(d.Edited) + len(d.Adopted) + len(d.Released) + len(d.Unmanaged) + len(d.Unconfirmed)
 	groups := textfmt.Plural(d.Groups, "group", "groups")
 	switch {
+	case !complete && n == 0:
+		fmt.Fprintf(w, "Verify did not finish (see the errors below): nothing found in what it could read of %s.\n", groups)
+		return
 	case !complete:
 		fmt.Fprintf(w, "Verify did not finish (see the errors below); found so far in %s:\n", groups)
-		if n == 0 {
-			fmt.Fprintln(w, "  nothing")
-			return
-		}
 	case n == 0:
 		fmt.Fprintf(w, "Verified %s: Kisi matches what kisisync manages.\n", groups)
 		return

@@ -174,3 +174,87 @@ func TestProgressWording(t *testing.T) {
 		require.Equal(t, want, eta(d))
 	}
 }
+
+// TestTruthfulReports (issue 30): what the CLI says is only what it knows.
+func TestTruthfulReports(t *testing.T) {
+	t.Parallel()
+	srv := kisitest.NewServer(kisitest.WithoutRateLimit())
+	t.Cleanup(srv.Close)
+	group, err := srv.AddGroup("Members", 0)
+	require.NoError(t, err)
+	m := mappingFor(t, group)
+	env := kisiEnv(srv, srv.APIKey)
+	state := filepath.Join(t.TempDir(), "state.db")
+	code, _, stderr := invoke(t, env, "apply", "--snapshot", td("small_snapshot.json"), "--mapping", m, "--state", state)
+	require.Equal(t, exitOK, code, stderr)
+
+	t.Run("verify that did not finish does not say Kisi matches", func(t *testing.T) {
+		srv.Intercept(func(r *http.Request) kisitest.Fault {
+			if r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/role_assignments") {
+				return kisitest.Fault{Status: http.StatusForbidden}
+			}
+			return kisitest.Fault{}
+		})
+		defer srv.Intercept(nil)
+		code, stdout, stderr := invoke(t, env, "verify", "--snapshot", td("small_snapshot.json"), "--mapping", m, "--state", state)
+		require.Equal(t, exitFailed, code, stdout+stderr)
+		require.NotContains(t, stdout, "Kisi matches")
+		require.Contains(t, stdout, "Verify did not finish")
+		require.NotContains(t, stderr, "access: ", "no package prefixes")
+	})
+	t.Run("verify that finished says 1 group", func(t *testing.T) {
+		code, stdout, stderr := invoke(t, env, "verify", "--snapshot", td("small_snapshot.json"), "--mapping", m, "--state", state)
+		require.Equal(t, exitOK, code, stdout+stderr)
+		require.Equal(t, "Verified 1 group: Kisi matches what kisisync manages.\n", stdout)
+	})
+	t.Run("members sharing an email are synced, with a warning", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "snapshot.json")
+		require.NoError(t, os.WriteFile(path, []byte(`{
+  "locations": [{"id": "loft", "time_zone": "Europe/Berlin"}],
+  "members": [{"id": "m1", "email": "ann@example.com"}, {"id": "m9", "email": "Ann@Example.com"}],
+  "plans": [{"id": "p9", "plan_id": "flex", "member_id": "m9", "start": "2026-01-01T00:00:00+01:00", "status": "active"}]
+}`), 0o600))
+		code, stdout, stderr := invoke(t, noEnv, "apply", "--fake", "--at", at, "--snapshot", path, "--mapping", m)
+		require.Equal(t, exitOK, code, stdout+stderr)
+		require.Contains(t, stdout, "Applied: 1 created")
+		require.Contains(t, stderr, `snapshot.json: members[1] (id "m9"): email shared with another member`)
+		require.Contains(t, stderr, "(synced, merged: give each member an email of their own")
+		require.NotContains(t, stderr, "nothing was done")
+	})
+	t.Run("a parked change names the member, the group and the mapping entry", func(t *testing.T) {
+		code, _, stderr := invoke(t, env, "apply", "--snapshot", td("small_snapshot.json"), "--mapping", mappingFor(t, 999999),
+			"--state", filepath.Join(t.TempDir(), "s.db"))
+		require.Equal(t, exitFailed, code, stderr)
+		require.Contains(t, stderr, `parked (missing): group 999999 was deleted in Kisi — ben@example.com, cem@example.com, dev@example.com; mapped by plans["flex"]; the group is gone from Kisi`)
+	})
+}
+
+// TestAnotherRunInProgress (issue 30): while another run (a scheduler)
+// holds the lease, plan says so and apply exits 5 before printing a plan.
+func TestAnotherRunInProgress(t *testing.T) {
+	t.Parallel()
+	srv := kisitest.NewServer(kisitest.WithoutRateLimit())
+	t.Cleanup(srv.Close)
+	group, err := srv.AddGroup("Members", 0)
+	require.NoError(t, err)
+	state := filepath.Join(t.TempDir(), "state.db")
+	st, err := openState(t.Context(), state)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	now := time.Now()
+	_, err = st.Lease(t.Context(), "default", "scheduler", now, now.Add(time.Hour))
+	require.NoError(t, err)
+
+	args := []string{"--snapshot", td("small_snapshot.json"), "--mapping", mappingFor(t, group), "--state", state}
+	env := kisiEnv(srv, srv.APIKey)
+	code, stdout, stderr := invoke(t, env, append([]string{"plan"}, args...)...)
+	require.Equal(t, exitOK, code, stdout+stderr)
+	require.Contains(t, stdout, "+ grant ann@example.com")
+	require.Contains(t, stderr, `another run of organization "default" is in progress (its lease runs until `)
+
+	code, stdout, stderr = invoke(t, env, append([]string{"apply"}, args...)...)
+	require.Equal(t, exitLease, code, stdout+stderr)
+	require.Empty(t, stdout, "no plan before failing on the lease")
+	require.Contains(t, stderr, `another run of organization "default" is in progress`)
+	require.Contains(t, stderr, "nothing was done")
+}
