@@ -16,15 +16,16 @@ import (
 )
 
 // TestCommandHelp: every command's help is its own (not the global one),
-// the same whichever way it is asked for, on stdout with exit 0.
+// generated from its flags, the same whichever way it is asked for, on
+// stdout with exit 0.
 func TestCommandHelp(t *testing.T) {
 	t.Parallel()
-	global := usageOf("")
+	global := globalHelp()
 	for _, c := range commands {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			var outs []string
-			for _, args := range [][]string{{"help", c.name}, {c.name, "--help"}, {c.name, "-h"}, {c.name, "-help"}} {
+			for _, args := range [][]string{{"help", c.name}, {c.name, "--help"}, {c.name, "-h"}, {c.name, "--json", "--help"}} {
 				code, stdout, stderr := invoke(t, noEnv, args...)
 				require.Equal(t, exitOK, code, "%v", args)
 				require.Empty(t, stderr, "%v", args)
@@ -34,16 +35,56 @@ func TestCommandHelp(t *testing.T) {
 				require.Equal(t, outs[0], o)
 			}
 			require.NotEqual(t, global, outs[0])
-			require.Contains(t, outs[0], "usage: kisisync "+c.name+" ")
+			require.Contains(t, outs[0], "Usage:\n  kisisync "+c.name+" ")
 			for _, f := range c.flags {
 				require.Contains(t, outs[0], "--"+f+" ", "flag %s documented", f)
 			}
+			require.Contains(t, outs[0], exitCodes)
 		})
 	}
 	for _, args := range [][]string{{"help"}, {"--help"}, {"-h"}} {
 		code, stdout, _ := invoke(t, noEnv, args...)
 		require.Equal(t, exitOK, code)
 		require.Equal(t, global, stdout)
+	}
+}
+
+// TestConventions (issue 30): the command line follows the conventions of
+// kubectl, gh and docker: flags anywhere, suggestions for a mistyped
+// command, a flag of another command named as such, shell completion.
+func TestConventions(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		want     string // in stdout+stderr
+	}{
+		{name: "flags after the operand", args: []string{"apply", "--fake", "--at", at, "--snapshot", td("snapshot.json"), "plan-does-not-exist.json", "--mapping", td("mapping.json")},
+			wantCode: exitUsage, want: "plan-does-not-exist.json: no such file or directory"},
+		{name: "suggestion", args: []string{"aply"}, wantCode: exitUsage, want: `unknown command "aply" for "kisisync"; did you mean apply?`},
+		{name: "flag of another command", args: []string{"plan", "--member", "m-1"}, wantCode: exitUsage, want: "--member is for explain, diagnose, not plan"},
+		{name: "unknown flag", args: []string{"plan", "--verbose"}, wantCode: exitUsage, want: "unknown flag: --verbose"},
+		{name: "completion", args: []string{"completion", "bash"}, want: "bash completion V2 for kisisync"},
+		{name: "completion of flags", args: []string{"__complete", "explain", "--mem"}, want: "--member"},
+		{name: "at with a zone", args: []string{"explain", "--member", "m-bruno", "--at", "2026-06-10 08:40 Europe/Berlin", "--snapshot", td("snapshot.json"), "--mapping", td("mapping.json")},
+			want: "at Wed 10 Jun 2026 08:40 CEST"},
+		{name: "at in a spring-forward gap", args: []string{"explain", "--member", "m-bruno", "--at", "2026-03-29 02:30 Europe/Berlin", "--snapshot", td("snapshot.json"), "--mapping", td("mapping.json")},
+			want: "at Sun 29 Mar 2026 03:00 CEST"},
+		{name: "at with an unknown zone", args: []string{"explain", "--member", "m-bruno", "--at", "2026-06-10 08:40 Mars/Olympus", "--snapshot", td("snapshot.json"), "--mapping", td("mapping.json")},
+			wantCode: exitUsage, want: `--at: "Mars/Olympus" is not an IANA time zone`},
+		{name: "member by email", args: []string{"explain", "--member", " Bruno@Example.com", "--at", at, "--snapshot", td("snapshot.json"), "--mapping", td("mapping.json")},
+			want: "Member m-bruno (Bruno Costa) <bruno@example.com>"},
+		{name: "guest email", args: []string{"explain", "--member", "grace@example.org", "--at", at, "--snapshot", td("snapshot.json"), "--mapping", td("mapping.json")},
+			wantCode: exitUsage, want: "grace@example.org is the email of a drop-in guest (bookings bk-2), not of a member"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			code, stdout, stderr := invoke(t, noEnv, tc.args...)
+			require.Equal(t, tc.wantCode, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+			require.Contains(t, stdout+stderr, tc.want)
+		})
 	}
 }
 
@@ -67,7 +108,7 @@ func TestVersion(t *testing.T) {
 			require.Equal(t, tc.want, got)
 		})
 	}
-	for _, args := range [][]string{{"--version"}, {"-version"}, {"version"}} {
+	for _, args := range [][]string{{"--version"}, {"version"}} {
 		code, stdout, _ := invoke(t, noEnv, args...)
 		require.Equal(t, exitOK, code)
 		require.Regexp(t, `^kisisync \S+\n$`, stdout)
@@ -265,8 +306,8 @@ func TestUnknownMember(t *testing.T) {
 			code, stdout, stderr := invoke(t, noEnv, args...)
 			require.Equal(t, exitUsage, code)
 			require.Empty(t, stdout)
-			require.Equal(t, "kisisync "+cmd+": no member with id \"m-nobody\" in "+td("snapshot.json")+
-				" (7 members); --member takes a member's id, such as \"m-alice\"\n", stderr)
+			require.Equal(t, "kisisync "+cmd+": no member with id or email \"m-nobody\" in "+td("snapshot.json")+
+				" (7 members); --member takes a member's id, such as \"m-alice\", or email\n", stderr)
 		})
 	}
 }

@@ -505,10 +505,11 @@ func (a app) explain(cfg config) (int, error) {
 	}
 	defer a.reportProblems(in.problems)
 	s, m, p := in.s, in.m, in.p
-	if err := knownMember(cfg, s); err != nil {
+	id, err := memberID(cfg, s)
+	if err != nil {
 		return exitUsage, err
 	}
-	x, err := access.Explain(s, m, p, cfg.member, a.at(cfg))
+	x, err := access.Explain(s, m, p, id, a.at(cfg))
 	if err != nil {
 		return exitFailed, err
 	}
@@ -521,14 +522,34 @@ func (a app) explain(cfg config) (int, error) {
 	return exitOK, nil
 }
 
-// knownMember checks that --member names a member of the snapshot.
-func knownMember(cfg config, s access.Snapshot) error {
+// memberID resolves --member to a member's ID: it names one by ID, or by
+// email (trimmed, case-folded, as Kisi matches users). A drop-in guest's
+// email names no member: the message says which bookings it is on.
+func memberID(cfg config, s access.Snapshot) (string, error) {
 	for _, mb := range s.Members {
 		if mb.ID == cfg.member {
-			return nil
+			return mb.ID, nil
 		}
 	}
-	return &usageError{fmt.Sprintf("no member with id %q in %s (%d members); --member takes a member's id, such as %q", cfg.member, cfg.snapshot, len(s.Members), firstMember(s))}
+	want := strings.ToLower(strings.TrimSpace(cfg.member))
+	if strings.Contains(want, "@") {
+		for _, mb := range s.Members {
+			if strings.ToLower(strings.TrimSpace(mb.Email)) == want {
+				return mb.ID, nil
+			}
+		}
+		var bookings []string
+		for _, b := range s.Bookings {
+			if b.Guest != nil && strings.ToLower(strings.TrimSpace(b.Guest.Email)) == want {
+				bookings = append(bookings, b.ID)
+			}
+		}
+		if len(bookings) > 0 {
+			return "", &usageError{fmt.Sprintf("%s is the email of a drop-in guest (bookings %s), not of a member: %s explains members; a guest's access is the link of each booking, listed by 'kisisync plan'",
+				cfg.member, strings.Join(bookings, ", "), cfg.command)}
+		}
+	}
+	return "", &usageError{fmt.Sprintf("no member with id or email %q in %s (%d members); --member takes a member's id, such as %q, or email", cfg.member, cfg.snapshot, len(s.Members), firstMember(s))}
 }
 
 func firstMember(s access.Snapshot) string {

@@ -24,7 +24,8 @@ func (a app) diagnose(ctx context.Context, cfg config) (int, error) {
 	}
 	defer a.reportProblems(in.problems)
 	s, m, p := in.s, in.m, in.p
-	if err := knownMember(cfg, s); err != nil {
+	id, err := memberID(cfg, s)
+	if err != nil {
 		return exitUsage, err
 	}
 	at := a.at(cfg)
@@ -68,7 +69,7 @@ func (a app) diagnose(ctx context.Context, cfg config) (int, error) {
 	if err != nil {
 		return exitUsage, err
 	}
-	d, err := chk.Diagnose(ctx, s, cfg.member, at)
+	d, err := chk.Diagnose(ctx, s, id, at)
 	if err != nil {
 		return exitFailed, err
 	}

@@ -165,13 +165,13 @@ func TestParseArgs(t *testing.T) {
 		wantErr string
 	}{
 		{name: "revoke limit above one", args: []string{"apply", "--revoke-limit", "2"},
-			wantErr: `invalid value "2" for flag -revoke-limit: want a share between 0 and 1 such as 0.25, got "2"`},
+			wantErr: `invalid argument "2" for "--revoke-limit" flag: want a share between 0 and 1 such as 0.25, got "2"`},
 		{name: "revoke limit not a number", args: []string{"apply", "--revoke-limit", "25%"},
-			wantErr: `invalid value "25%" for flag -revoke-limit: want a share between 0 and 1 such as 0.25, got "25%"`},
+			wantErr: `invalid argument "25%" for "--revoke-limit" flag: want a share between 0 and 1 such as 0.25, got "25%"`},
 		{name: "negative revoke floor", args: []string{"apply", "--revoke-floor", "-1"},
-			wantErr: `invalid value "-1" for flag -revoke-floor: want a count of revocations such as 3, got "-1"`},
+			wantErr: `invalid argument "-1" for "--revoke-floor" flag: want a count of revocations such as 3, got "-1"`},
 		{name: "revoke guard for explain", args: []string{"explain", "--member", "m", "--revoke-floor", "1"},
-			wantErr: "--revoke-limit and --revoke-floor are for plan and apply, not explain"},
+			wantErr: "--revoke-floor is for plan, apply, not explain"},
 		{name: "guard set", args: []string{"apply", "--revoke-limit", "0.5", "--revoke-floor", "10"}},
 	}
 	for _, tc := range tests {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
+	"golang.org/x/term"
 
 	"github.com/kisisync/kisisync/internal/textfmt"
 )
@@ -18,15 +19,11 @@ import (
 // paces itself to it, so it bounds how fast an apply can go.
 const kisiRate = 5
 
-// isTerminal reports whether w is a character device (a terminal), using
-// only the standard library.
+// isTerminal reports whether w is a terminal (not /dev/null, which is a
+// character device too, nor a file or a pipe).
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // counter is the base transport of the Kisi client: it counts the requests

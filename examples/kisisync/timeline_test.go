@@ -402,9 +402,9 @@ func TestTimelineCommands(t *testing.T) {
 	t.Run("flags of other commands", func(t *testing.T) {
 		t.Parallel()
 		_, err := parseArgs([]string{"plan", "--timeline", "--snapshot", "s.json", "--mapping", "m.json"}, io.Discard)
-		require.EqualError(t, err, "--timeline and --svg are for explain and diagnose, not plan")
+		require.EqualError(t, err, "--timeline is for explain, diagnose, not plan")
 		_, err = parseArgs([]string{"apply", "--svg", "x.svg", "--snapshot", "s.json", "--mapping", "m.json"}, io.Discard)
-		require.EqualError(t, err, "--timeline and --svg are for explain and diagnose, not apply")
+		require.EqualError(t, err, "--svg is for explain, diagnose, not apply")
 	})
 	t.Run("kisi restrictions", func(t *testing.T) {
 		t.Parallel()
