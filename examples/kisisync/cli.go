@@ -63,6 +63,14 @@ every group of the mapping exists, has doors and what restricts it. It
 never writes. Exit 4 when Kisi refuses the key or cannot be reached, 1
 when a finding is an error, else 0.`,
 		flags: []string{"mapping", "policy", "state", "org", "kisi-url", "at", "json", "fake"}},
+	{name: "groups", args: "[--mapping FILE] [flags]",
+		summary: "list the organization's Kisi groups with their doors and mapping entries (reads only)",
+		detail: `Groups lists the organization's Kisi groups: id, name, place, doors,
+and, given --mapping, the mapping entries that grant each. The doors of
+the mapped groups are named (one request per group); mapped groups Kisi
+does not have are listed after the table, and make it exit 1. With
+--fake it lists the fake's groups, one per group of the mapping.`,
+		flags: []string{"mapping", "kisi-url", "json", "fake"}},
 	{name: "explain", args: "--snapshot FILE --mapping FILE --member ID [flags]",
 		summary: "say why a member has or lacks access (needs no Kisi)",
 		detail: `Explain says why a member has or lacks access at --at, source by
@@ -407,6 +415,9 @@ func validate(cfg *config, fs *pflag.FlagSet) error {
 	switch {
 	case cmd == "check" && cfg.mapping == "":
 		return &usageError{"--mapping is required"}
+	case cmd == "groups" && cfg.fake && cfg.mapping == "":
+		return &usageError{"groups --fake needs --mapping: the fake holds the mapping's groups"}
+	case cmd == "groups":
 	case cmd != "check" && (cfg.snapshot == "" || cfg.mapping == ""):
 		return &usageError{"--snapshot and --mapping are required"}
 	case (cmd == "explain" || cmd == "diagnose") && cfg.member == "":

@@ -54,6 +54,7 @@ func (a app) reconcile(ctx context.Context, cfg config) (code int, err error) {
 
 	var api access.KisiAPI
 	var store access.Store
+	var groupNames map[int64]string // nil: not known
 	reqs := newCounter()
 	pace := float64(kisiRate)
 	if cfg.fake {
@@ -140,6 +141,14 @@ func (a app) reconcile(ctx context.Context, cfg config) (code int, err error) {
 		if err := checkKey(ctx, client); err != nil {
 			return exitSystem, err
 		}
+		// Plans and reports name the groups: one list of the groups, a
+		// request per 250 of them.
+		if gs, err := (kisiGroups{client}).ListGroupsAll(ctx); err == nil {
+			groupNames = make(map[int64]string, len(gs))
+			for _, g := range gs {
+				groupNames[g.ID] = oneLine(g.Name)
+			}
+		}
 	}
 
 	if cfg.state != "" {
@@ -169,6 +178,9 @@ func (a app) reconcile(ctx context.Context, cfg config) (code int, err error) {
 	}
 	if cfg.exclusive {
 		opts = append(opts, access.WithExclusiveGroups())
+	}
+	if groupNames != nil {
+		opts = append(opts, access.WithGroupNames(groupNames))
 	}
 	r, err := access.NewReconciler(api, store, m, p, opts...)
 	if err != nil {

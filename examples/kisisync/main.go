@@ -90,6 +90,8 @@ func (a app) main(ctx context.Context, args []string) int {
 		code, err = a.diagnose(ctx, cfg)
 	case "check":
 		code, err = a.check(ctx, cfg)
+	case "groups":
+		code, err = a.groups(ctx, cfg)
 	}
 	var ie *inputError
 	var busy *leaseBusy

@@ -91,6 +91,7 @@ func TestGolden(t *testing.T) {
 		{name: "unknown_flag", args: []string{"explain", "--verbose"}, wantCode: exitUsage},
 		{name: "version", args: []string{"--version"}},
 		{name: "check", args: []string{"check", "--fake", "--at", at, "--mapping", td("mapping.json")}},
+		{name: "groups", args: []string{"groups", "--fake", "--mapping", td("mapping.json")}},
 		{name: "check_json", args: []string{"check", "--fake", "--json", "--at", at, "--mapping", td("mapping.json")}},
 	}
 	for _, tc := range tests {
