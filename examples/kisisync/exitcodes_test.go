@@ -126,10 +126,11 @@ func TestInputLimits(t *testing.T) {
 		name, body, want string
 	}{
 		{name: "long name", body: `{"members": [{"id": "m1", "email": "a@example.com", "name": "` + strings.Repeat("x", 255) + `"}]}`,
-			want: `snapshot.json: members[0] (id "m1"): name: a text of 255 bytes is over the limit of 254`},
+			want: `snapshot.json: members[0] (id "m1"): name: a text of 255 characters is over the limit of 254`},
 		{name: "long guest name", body: `{"bookings": [{"id": "b1", "resource_id": "r", "guest": {"name": "` + strings.Repeat("x", 300) + `", "email": "g@example.com"}}]}`,
-			want: `snapshot.json: bookings[0] (id "b1"): guest: a text of 300 bytes is over the limit of 254`},
+			want: `snapshot.json: bookings[0] (id "b1"): guest: a text of 300 characters is over the limit of 254`},
 		{name: "at the limit", body: `{"members": [{"id": "m1", "email": "a@example.com", "name": "` + strings.Repeat("x", 254) + `"}]}`},
+		{name: "at the limit in characters", body: `{"members": [{"id": "m1", "email": "a@example.com", "name": "` + strings.Repeat("ü", 254) + `"}]}`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

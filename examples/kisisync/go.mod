@@ -12,10 +12,12 @@ require (
 	github.com/jonboulle/clockwork v0.5.0
 	github.com/kisisync/kisisync v0.0.0-00010101000000-000000000000
 	github.com/kisisync/kisisync/access/sqlitestore v0.0.0-00010101000000-000000000000
+	github.com/santhosh-tekuri/jsonschema/v6 v6.0.2
 	github.com/spf13/cobra v1.10.2
 	github.com/spf13/pflag v1.0.9
 	github.com/stretchr/testify v1.12.1
 	golang.org/x/term v0.36.0
+	golang.org/x/text v0.14.0
 	golang.org/x/time v0.14.0
 )
 

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/kisisync/kisisync/access"
 	"github.com/kisisync/kisisync/mapping"
@@ -96,8 +97,8 @@ const (
 	// maxRecords bounds each list of a snapshot (the library is measured up
 	// to a million bookings; see BENCHMARKS.md).
 	maxRecords = 2_000_000
-	// maxText bounds every string of a record: ids, emails, names. An email
-	// is at most 254 characters (RFC 5321).
+	// maxText bounds every string of a record, in characters: ids, emails,
+	// names. An email is at most 254 characters (RFC 5321).
 	maxText = 254
 )
 
@@ -155,6 +156,14 @@ func loadSnapshot(path string) (access.Snapshot, []recordProblem, error) {
 		}
 		field := fieldByTag(dst, f.key)
 		decodeList(ie, f.key, raw, field)
+	}
+	if err := ie.err(); err != nil {
+		return access.Snapshot{}, nil, err
+	}
+	// The published schema is checked too, so that what it accepts and what
+	// the CLI reads stay one thing.
+	if err := checkSchema(ie, "snapshot", b); err != nil {
+		return access.Snapshot{}, nil, err
 	}
 	if err := ie.err(); err != nil {
 		return access.Snapshot{}, nil, err
@@ -300,18 +309,18 @@ func decodeValue(raw json.RawMessage, v reflect.Value) string {
 		return errorMessage(err)
 	}
 	if n := longest(p.Elem()); n > maxText {
-		return fmt.Sprintf("a text of %d bytes is over the limit of %d", n, maxText)
+		return fmt.Sprintf("a text of %d characters is over the limit of %d", n, maxText)
 	}
 	v.Set(p.Elem())
 	return ""
 }
 
-// longest is the length in bytes of the longest string in v, its fields
-// and elements included.
+// longest is the length in characters of the longest string in v, its
+// fields and elements included (JSON Schema's maxLength counts the same).
 func longest(v reflect.Value) int {
 	switch v.Kind() {
 	case reflect.String:
-		return v.Len()
+		return utf8.RuneCountInString(v.String())
 	case reflect.Pointer:
 		if v.IsNil() {
 			return 0
@@ -523,6 +532,12 @@ func loadMapping(path string) (mapping.Mapping, error) {
 		default:
 			ie.add("unknown field %q (want plans, allowances, resources, locations, default, drop_in)", k)
 		}
+	}
+	if err := ie.err(); err != nil {
+		return mapping.Mapping{}, err
+	}
+	if err := checkSchema(ie, "mapping", b); err != nil {
+		return mapping.Mapping{}, err
 	}
 	if err := ie.err(); err != nil {
 		return mapping.Mapping{}, err
