@@ -80,7 +80,11 @@ func (a app) diagnose(ctx context.Context, cfg config) (int, error) {
 	if (cfg.timeline || cfg.svg != "") && schedules != nil {
 		rules = a.restrictions(ctx, d.Platform, schedules)
 	}
-	if err := a.drawWeek(cfg, d.Platform, p, rules); err != nil {
+	names := map[int64]string{}
+	for _, g := range d.Groups {
+		names[g.GroupID] = g.Name
+	}
+	if err := a.drawWeek(cfg, d.Platform, p, rules, names); err != nil {
 		return exitFailed, err
 	}
 	return findingsCode(d.Findings), nil

@@ -13,13 +13,15 @@ import (
 const timelineWidth = 100
 
 // drawWeek prints the member's week with --timeline and writes it as SVG
-// with --svg. kisiRules are Kisi's time restrictions by group id (nil:
-// unknown, as in explain, which reads no Kisi).
-func (a app) drawWeek(cfg config, x access.Explanation, p access.Policy, kisiRules map[int64][]restriction) error {
+// with --svg. kisiRules are Kisi's time restrictions by group id, names
+// the groups' names in Kisi (nil: unknown, as in explain, which reads no
+// Kisi).
+func (a app) drawWeek(cfg config, x access.Explanation, p access.Policy, kisiRules map[int64][]restriction, names map[int64]string) error {
 	if !cfg.timeline && cfg.svg == "" {
 		return nil
 	}
 	tl := newTimeline(x, p.Lead, kisiRules)
+	tl.named(names)
 	if cfg.timeline {
 		fmt.Fprintln(a.stdout)
 		fmt.Fprint(a.stdout, renderTimeline(tl, timelineWidth))

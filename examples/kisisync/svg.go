@@ -21,7 +21,8 @@ const (
 	svgBarH   = 14                             // the height of a window in its lane
 	svgChartX = svgMargin + svgDayW + svgLaneW // where midnight is
 	svgChartW = 24 * svgHourW
-	svgWidth  = svgChartX + svgChartW + svgMargin
+	svgTimesW = 190 // the exact times of the access row, right of the chart
+	svgWidth  = svgChartX + svgChartW + svgTimesW + svgMargin
 )
 
 // svgStyle colours the kinds; a class names each.
@@ -99,6 +100,11 @@ func (wg *weekOfGroup) svg(b *strings.Builder, now time.Time, y int) int {
 				continue
 			}
 			fmt.Fprintf(&rows, `<text x="%d" y="%d">%s</text>`+"\n", svgMargin+svgDayW, y+svgRowH-5, esc(l.label))
+			if li == 0 {
+				// The exact times, on the picture itself: a screenshot in a
+				// ticket loses the tooltips.
+				fmt.Fprintf(&rows, `<text class="times" x="%d" y="%d">%s</text>`+"\n", svgChartX+svgChartW+8, y+svgRowH-5, esc(wg.clockTimes(l, d, kindAccess)))
+			}
 			for _, s := range wg.onDay(l, d) {
 				x0, x1 := wg.wallX(s.start, d), wg.wallX(s.end, d)
 				fmt.Fprintf(&rows, `<rect class="%s" data-lane="%d" data-window="%d" data-day="%d" x="%.1f" y="%d" width="%.1f" height="%d"><title>%s</title></rect>`+"\n",

@@ -52,6 +52,7 @@ type timeline struct {
 // weekOfGroup is one group's week in the group's zone.
 type weekOfGroup struct {
 	id           int64
+	name         string // the group's name in Kisi; "" when not known (explain reads no Kisi)
 	zone         *time.Location
 	days         [weekDays + 1]time.Time // local midnights; days[weekDays] ends the week
 	restrictions []restriction
@@ -261,7 +262,8 @@ func (wg *weekOfGroup) undrawn() []lane {
 func renderTimeline(tl timeline, width int) string {
 	var b strings.Builder
 	cols := columnsPerDay(width)
-	fmt.Fprintf(&b, "%s:\n", tl.heading())
+	// Two lines, so that a narrow timeline stays narrow.
+	fmt.Fprintf(&b, "Timeline of member %s, per group:\n  the week from %s\n", tl.member, tl.when())
 	if tl.lead > 0 {
 		fmt.Fprintf(&b, "  # access   > lead time: Kisi holds the role %s ahead, doors shut\n", schedule.FormatDuration(tl.lead))
 	} else {
@@ -314,14 +316,56 @@ func renderTimeline(tl timeline, width int) string {
 // heading titles the timeline. It names no date: each group's week is
 // its own local days, which its heading names.
 func (tl timeline) heading() string {
-	return "Timeline of member " + tl.member + ", a week from today, per group"
+	return "Timeline of member " + tl.member + ", per group, the week from " + tl.when()
+}
+
+// when is the moment the timeline is drawn for (--at, else now), in the
+// zone of its first group.
+func (tl timeline) when() string {
+	zone := time.UTC
+	if len(tl.groups) > 0 {
+		zone = tl.groups[0].zone
+	}
+	return textfmt.Time(tl.at, zone)
+}
+
+// named sets the groups' names from Kisi (by id); a name is put on one line.
+func (tl *timeline) named(names map[int64]string) {
+	for i := range tl.groups {
+		tl.groups[i].name = oneLine(names[tl.groups[i].id])
+	}
 }
 
 // heading titles a group's week with its zone and its local days: "Group
 // 102 (Europe/Berlin), Wed 10 Jun – Tue 16 Jun 2026". textfmt has no
 // layout for a span of dates without the time of day.
 func (wg *weekOfGroup) heading() string {
-	return fmt.Sprintf("Group %d (%s), %s – %s", wg.id, wg.zone, wg.dayLabel(0), wg.days[weekDays-1].In(wg.zone).Format("Mon 2 Jan 2006"))
+	name := ""
+	if wg.name != "" {
+		name = fmt.Sprintf(" %q", wg.name)
+	}
+	return fmt.Sprintf("Group %d%s (%s), %s – %s", wg.id, name, wg.zone, wg.dayLabel(0), wg.days[weekDays-1].In(wg.zone).Format("Mon 2 Jan 2006"))
+}
+
+// clockTimes lists the stretches of kind on day d of lane l as exact local
+// times, "08:55–10:05, 13:55–15:05" (24:00 for a stretch that runs past
+// midnight), or says "no access".
+func (wg *weekOfGroup) clockTimes(l lane, d int, kind string) string {
+	var out []string
+	for _, s := range wg.onDay(l, d) {
+		if s.kind != kind {
+			continue
+		}
+		end := s.end.In(wg.zone).Format("15:04")
+		if !s.end.Before(wg.days[d+1]) {
+			end = "24:00"
+		}
+		out = append(out, s.start.In(wg.zone).Format("15:04")+"–"+end)
+	}
+	if len(out) == 0 {
+		return "no access"
+	}
+	return strings.Join(out, ", ")
 }
 
 // dayLabel labels the row of day d: "Wed 10 Jun", compact so that it fits
