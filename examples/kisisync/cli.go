@@ -88,7 +88,7 @@ across, one column per half-hour, in plain ASCII:
 --timeline (the explanation prints as usual, or as JSON with --json).
 Kisi's own time restrictions of the groups are shown by
 'kisisync diagnose --timeline', which reads Kisi.`,
-		flags: []string{"snapshot", "mapping", "policy", "member", "at", "json", "timeline", "svg"}},
+		flags: []string{"snapshot", "mapping", "policy", "member", "at", "json", "timeline", "svg", "html"}},
 	{name: "diagnose", args: "--snapshot FILE --mapping FILE --member ID [flags]",
 		summary: "explain plus Kisi's side: user, roles, doors, unlock failures (reads only)",
 		detail: `Diagnose is explain plus what only Kisi knows: the member's Kisi user,
@@ -97,7 +97,7 @@ It never writes to Kisi. --timeline and --svg FILE draw the member's
 week as explain does, and name each group's time restrictions in Kisi
 ("Kisi time restriction: NAME (ZONE)"; Kisi does not document their
 hours, so they are not drawn).`,
-		flags: []string{"snapshot", "mapping", "policy", "state", "org", "kisi-url", "member", "at", "json", "timeline", "svg", "fake"}},
+		flags: []string{"snapshot", "mapping", "policy", "state", "org", "kisi-url", "member", "at", "json", "timeline", "svg", "html", "fake"}},
 }
 
 // flagDocs documents every flag: its argument (empty for a switch) and its
@@ -116,6 +116,7 @@ var flagDocs = map[string]struct{ arg, doc string }{
 	"member":              {"ID", "the member to explain or diagnose: the member's ID or email"},
 	"timeline":            {"", "also draw the member's week in plain ASCII, 100 columns wide (not with --json)"},
 	"svg":                 {"FILE", "write the member's week as an SVG picture to FILE"},
+	"html":                {"FILE", "write the member's week as a self-contained HTML page to FILE: the picture and a table of the exact times"},
 	"json":                {"", "machine-readable output"},
 	"approve-revocations": {"", "apply the cuts of access the revoke guard would hold back"},
 	"revoke-limit": {"SHARE", "the revoke guard: the SHARE of managed access one apply may cut when the " +
@@ -210,7 +211,7 @@ func parseArgs(args []string, out io.Writer) (config, error) {
 		c.InitDefaultHelpFlag() // so that 'help CMD' lists it as 'CMD --help' does
 		for _, f := range spec.flags {
 			if flagDocs[f].arg == "FILE" {
-				_ = c.MarkFlagFilename(f, "json", "db", "svg")
+				_ = c.MarkFlagFilename(f, "json", "db", "svg", "html")
 			}
 		}
 		root.AddCommand(c)
@@ -320,6 +321,8 @@ func defineFlags(fs *pflag.FlagSet, names []string, cfg *config) {
 			fs.StringVar(&cfg.out, name, "", usage)
 		case "svg":
 			fs.StringVar(&cfg.svg, name, "", usage)
+		case "html":
+			fs.StringVar(&cfg.html, name, "", usage)
 		case "at":
 			fs.StringVar(&cfg.atText, name, "", usage)
 		case "timeline":

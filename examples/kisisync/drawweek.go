@@ -17,7 +17,7 @@ const timelineWidth = 100
 // the groups' names in Kisi (nil: unknown, as in explain, which reads no
 // Kisi).
 func (a app) drawWeek(cfg config, x access.Explanation, p access.Policy, kisiRules map[int64][]restriction, names map[int64]string) error {
-	if !cfg.timeline && cfg.svg == "" {
+	if !cfg.timeline && cfg.svg == "" && cfg.html == "" {
 		return nil
 	}
 	tl := newTimeline(x, p.Lead, kisiRules)
@@ -32,6 +32,14 @@ func (a app) drawWeek(cfg config, x access.Explanation, p access.Policy, kisiRul
 		}
 		if !cfg.json {
 			fmt.Fprintf(a.stdout, "\nWrote the timeline to %s.\n", cfg.svg)
+		}
+	}
+	if cfg.html != "" {
+		if err := os.WriteFile(cfg.html, renderHTML(tl), 0o644); err != nil {
+			return fmt.Errorf("write the timeline: %w", err)
+		}
+		if !cfg.json {
+			fmt.Fprintf(a.stdout, "\nWrote the timeline as a page to %s.\n", cfg.html)
 		}
 	}
 	return nil

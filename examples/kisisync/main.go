@@ -43,7 +43,7 @@ type config struct {
 	snapshot, mapping, policy, state, org string
 	kisiURL, member                       string
 	out, planFile                         string    // plan -out FILE; apply PLANFILE
-	svg                                   string    // explain, diagnose --svg FILE
+	svg, html                             string    // explain, diagnose --svg FILE, --html FILE
 	timeline                              bool      // explain, diagnose --timeline
 	atText                                string    // --at as given
 	at                                    time.Time // --at read; zero for now
