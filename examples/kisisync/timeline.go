@@ -184,7 +184,13 @@ func (wg *weekOfGroup) sourceLane(sx access.SourceExplanation) lane {
 		l.windows++
 	}
 	if len(sx.Windows) == 0 {
-		l.note = oneLine("gives no access (" + string(sx.Code) + ")")
+		// Its code, then the reason in words as explain says it (a narrow
+		// text clips the words, never the code).
+		l.note = "gives no access (" + string(sx.Code) + ")"
+		if sx.Note != "" {
+			l.note = string(sx.Code) + ": " + strings.TrimSuffix(sx.Note, ".")
+		}
+		l.note = oneLine(l.note)
 	}
 	return l
 }
