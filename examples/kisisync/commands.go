@@ -528,7 +528,7 @@ func (a app) explain(cfg config) (int, error) {
 	if code, err := a.output(cfg, x); err != nil {
 		return code, err
 	}
-	if err := a.drawWeek(cfg, x, p, nil, nil); err != nil {
+	if err := a.drawWeek(cfg, x, p, nil); err != nil {
 		return exitFailed, err
 	}
 	return exitOK, nil

@@ -10,6 +10,7 @@ import (
 	"github.com/kisisync/kisisync/access"
 	"github.com/kisisync/kisisync/access/troubleshoot"
 	"github.com/kisisync/kisisync/kisi"
+	"github.com/kisisync/kisisync/schedule"
 )
 
 // diagnose combines the platform's explanation with what only Kisi knows
@@ -76,15 +77,17 @@ func (a app) diagnose(ctx context.Context, cfg config) (int, error) {
 	if code, err := a.output(cfg, d); err != nil {
 		return code, err
 	}
-	var rules map[int64][]restriction
-	if (cfg.timeline || cfg.svg != "") && schedules != nil {
-		rules = a.restrictions(ctx, d.Platform, schedules)
+	k := &kisiSide{names: map[int64]string{}, roles: map[int64][]schedule.Interval{}}
+	if (cfg.timeline || cfg.svg != "" || cfg.html != "") && schedules != nil {
+		k.rules = a.restrictions(ctx, d.Platform, schedules)
 	}
-	names := map[int64]string{}
 	for _, g := range d.Groups {
-		names[g.GroupID] = g.Name
+		k.names[g.GroupID] = g.Name
+		for _, r := range g.Roles {
+			k.roles[g.GroupID] = append(k.roles[g.GroupID], r.Window)
+		}
 	}
-	if err := a.drawWeek(cfg, d.Platform, p, rules, names); err != nil {
+	if err := a.drawWeek(cfg, d.Platform, p, k); err != nil {
 		return exitFailed, err
 	}
 	return findingsCode(d.Findings), nil

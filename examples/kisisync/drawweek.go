@@ -7,21 +7,27 @@ import (
 
 	"github.com/kisisync/kisisync/access"
 	"github.com/kisisync/kisisync/kisi"
+	"github.com/kisisync/kisisync/schedule"
 )
 
 // timelineWidth is the width of the text timeline, in columns.
 const timelineWidth = 100
 
 // drawWeek prints the member's week with --timeline and writes it as SVG
-// with --svg. kisiRules are Kisi's time restrictions by group id, names
-// the groups' names in Kisi (nil: unknown, as in explain, which reads no
-// Kisi).
-func (a app) drawWeek(cfg config, x access.Explanation, p access.Policy, kisiRules map[int64][]restriction, names map[int64]string) error {
+// with --svg and as HTML with --html. k is what Kisi holds (nil: unknown,
+// as in explain, which reads no Kisi).
+func (a app) drawWeek(cfg config, x access.Explanation, p access.Policy, k *kisiSide) error {
 	if !cfg.timeline && cfg.svg == "" && cfg.html == "" {
 		return nil
 	}
-	tl := newTimeline(x, p.Lead, kisiRules)
-	tl.named(names)
+	var tl timeline
+	if k == nil {
+		tl = newTimeline(x, p.Lead, nil)
+	} else {
+		tl = newTimeline(x, p.Lead, k.rules)
+		tl.named(k.names)
+		tl.kisiHolds(k.roles)
+	}
 	if cfg.timeline {
 		fmt.Fprintln(a.stdout)
 		fmt.Fprint(a.stdout, renderTimeline(tl, timelineWidth))
@@ -43,6 +49,14 @@ func (a app) drawWeek(cfg config, x access.Explanation, p access.Policy, kisiRul
 		}
 	}
 	return nil
+}
+
+// kisiSide is what diagnose read from Kisi for the picture, by group id:
+// the groups' time restrictions, names and the member's roles.
+type kisiSide struct {
+	rules map[int64][]restriction
+	names map[int64]string
+	roles map[int64][]schedule.Interval
 }
 
 // schedulesOf lists the time restrictions of a group of the mapping in

@@ -11,6 +11,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
+
+	"github.com/kisisync/kisisync/schedule"
 )
 
 // browser returns the path of a Chromium to render pages with. Without one
@@ -58,6 +60,8 @@ func TestHTMLInBrowser(t *testing.T) {
 	exe := browser(t)
 	tl := newTimeline(bookingWeek(t, `Ann "A&B" <Lee>`, "room <2>"), 20*time.Minute, map[int64][]restriction{102: {{name: "Office hours", zone: "Europe/Berlin"}}})
 	tl.named(map[int64]string{101: "Members", 102: "Meeting room <2>"})
+	berlin := mustZone(t, "Europe/Berlin")
+	tl.kisiHolds(map[int64][]schedule.Interval{102: {iv(time.Date(2026, time.June, 10, 8, 25, 0, 0, berlin), time.Date(2026, time.June, 10, 10, 10, 0, 0, berlin))}})
 	path := filepath.Join(t.TempDir(), "week.html")
 	require.NoError(t, os.WriteFile(path, renderHTML(tl), 0o600))
 
@@ -95,4 +99,23 @@ func TestHTMLCommand(t *testing.T) {
 	require.True(t, strings.HasPrefix(string(page), "<!DOCTYPE html>"))
 	require.Contains(t, string(page), "<td class=\"access\">08:55–10:05</td>")
 	require.NotContains(t, string(page), "<?xml", "the SVG is inline, without its XML declaration")
+}
+
+// TestKisiHoldsLane (issue 30): diagnose draws what Kisi holds beside what
+// the platform wants, so that "the platform says yes, Kisi says no" shows:
+// on Thursday the desk gives access and Kisi holds no role.
+func TestKisiHoldsLane(t *testing.T) {
+	t.Parallel()
+	berlin := mustZone(t, "Europe/Berlin")
+	tl := newTimeline(bookingWeek(t, "Ann", "room 2"), 20*time.Minute, nil)
+	tl.kisiHolds(map[int64][]schedule.Interval{102: {iv(time.Date(2026, time.June, 10, 8, 25, 0, 0, berlin), time.Date(2026, time.June, 10, 10, 10, 0, 0, berlin))}})
+	out := renderTimeline(tl, 100)
+	require.Contains(t, out, "K a role Kisi holds now (read from Kisi)")
+	g102 := out[strings.Index(out, "Group 102"):]
+	require.Contains(t, row(t, g102, "Thu 11 Jun", "access"), "#", "the platform gives access on Thursday")
+	require.Contains(t, row(t, g102, "Wed 10 Jun", "Kisi holds"), "K")
+	thursday := g102[strings.Index(g102, "Thu 11 Jun"):strings.Index(g102, "Fri 12 Jun")]
+	require.NotContains(t, thursday, "Kisi holds", "Kisi holds no role on Thursday: no lane drawn that day")
+	require.Contains(t, out[:strings.Index(out, "Group 102")], "Kisi holds   ", "group 101")
+	require.Contains(t, out, "Kisi holds                           no role in Kisi this week")
 }

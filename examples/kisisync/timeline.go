@@ -19,6 +19,7 @@ const (
 	kindLead   = "lead"   // the lead time before a merged window: Kisi holds the role, the doors stay shut
 	kindSource = "source" // the core of a source's window
 	kindBuffer = "buffer" // the buffer around a source's window
+	kindKisi   = "kisi"   // a role Kisi holds (diagnose reads it): drawn beside what the platform wants
 )
 
 // weekDays is how many days a timeline shows.
@@ -205,11 +206,11 @@ func sourceLabel(sx access.SourceExplanation) string {
 }
 
 // The glyphs of the text timeline, plain ASCII.
-var glyphs = map[string]byte{kindAccess: '#', kindSource: '=', kindBuffer: '+', kindLead: '>'}
+var glyphs = map[string]byte{kindAccess: '#', kindSource: '=', kindBuffer: '+', kindLead: '>', kindKisi: 'K'}
 
 // rank breaks ties between kinds that fill a column equally: the
 // strongest is drawn.
-var rank = map[string]int{kindLead: 1, kindBuffer: 2, kindSource: 3, kindAccess: 3}
+var rank = map[string]int{kindLead: 1, kindBuffer: 2, kindSource: 3, kindAccess: 3, kindKisi: 3}
 
 // The widths of the label columns of the text timeline: the day, then the
 // lane.
@@ -276,6 +277,9 @@ func renderTimeline(tl timeline, width int) string {
 		fmt.Fprintf(&b, "  # access   (no lead time: Kisi gets the role as access opens)\n")
 	}
 	fmt.Fprintf(&b, "  = source   + buffer   v now   (one column: %s)\n", textfmt.Duration(24*time.Hour/time.Duration(cols)))
+	if tl.drawsKisi() {
+		b.WriteString("  K a role Kisi holds now (read from Kisi)\n")
+	}
 	if tl.problem != "" && len(tl.groups) == 0 {
 		fmt.Fprintf(&b, "\nNothing to draw: %s\n", tl.problem)
 		return b.String()
@@ -333,6 +337,39 @@ func (tl timeline) when() string {
 		zone = tl.groups[0].zone
 	}
 	return textfmt.Time(tl.at, zone)
+}
+
+// kisiHolds adds, under each group's access lane, a lane of the roles Kisi
+// holds for the member in that group (by group id; a zero Start means
+// since the role was made, an End of schedule.Forever no end), so that
+// "the platform says yes, Kisi says no" shows. A group with no role gets
+// the lane too, empty, with a note.
+func (tl *timeline) kisiHolds(roles map[int64][]schedule.Interval) {
+	for i := range tl.groups {
+		wg := &tl.groups[i]
+		l := lane{label: "Kisi holds", note: "no role in Kisi this week"}
+		for _, w := range roles[wg.id] {
+			from := w.Start
+			if from.IsZero() {
+				from = wg.days[0]
+			}
+			wg.add(&l, kindKisi, from, w.End, l.windows)
+			l.windows++
+		}
+		wg.lanes = append(wg.lanes[:1], append([]lane{l}, wg.lanes[1:]...)...)
+	}
+}
+
+// drawsKisi reports whether the timeline has lanes of what Kisi holds.
+func (tl timeline) drawsKisi() bool {
+	for _, wg := range tl.groups {
+		for _, l := range wg.lanes {
+			if l.label == "Kisi holds" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // named sets the groups' names from Kisi (by id); a name is put on one line.
