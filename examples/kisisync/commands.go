@@ -214,7 +214,7 @@ func (a app) reconcile(ctx context.Context, cfg config) (code int, err error) {
 		}
 		return code, err
 	case "apply":
-		code, err := a.apply(ctx, cfg, r, prog, in)
+		code, err := a.apply(ctx, cfg, r, store, pace, prog, in)
 		return code, asLeaseBusy(err, cfg.org, loc)
 	default:
 		code, err := a.verify(ctx, cfg, r, s)
@@ -224,7 +224,7 @@ func (a app) reconcile(ctx context.Context, cfg config) (code int, err error) {
 
 // apply plans, prints the plan, applies it with progress (prog, nil for
 // none) and prints the report.
-func (a app) apply(ctx context.Context, cfg config, r *access.Reconciler, prog *progress, in inputs) (int, error) {
+func (a app) apply(ctx context.Context, cfg config, r *access.Reconciler, store access.Store, pace float64, prog *progress, in inputs) (int, error) {
 	s := in.s
 	var c *access.Changes
 	var err error
@@ -239,6 +239,12 @@ func (a app) apply(ctx context.Context, cfg config, r *access.Reconciler, prog *
 	if !cfg.json {
 		fmt.Fprint(a.stdout, c)
 		fmt.Fprintln(a.stdout)
+		// A long apply says what it is about to cost before it starts.
+		if recs, err := store.Load(ctx, cfg.org); err == nil {
+			if e := estimateOf(c, recs); e.requests >= estimateMin {
+				fmt.Fprintf(a.stdout, "%s\n\n", e.say(pace))
+			}
+		}
 	}
 	if cfg.approve {
 		c.Approve()

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -258,4 +260,35 @@ func TestAnotherRunInProgress(t *testing.T) {
 	require.Empty(t, stdout, "no plan before failing on the lease")
 	require.Contains(t, stderr, `another run of organization "default" is in progress`)
 	require.Contains(t, stderr, "nothing was done")
+}
+
+// TestApplyEstimate (issue 30): before an apply with many new users, it
+// says how many Kisi users and invitation emails it makes and how long the
+// requests take at the client's pace: the users and invitations are those
+// the report counts after, the requests within 5% of those sent. A small
+// apply says nothing more.
+func TestApplyEstimate(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, time.June, 10, 8, 0, 0, 0, time.UTC)
+	var stdout, stderr bytes.Buffer
+	a := app{env: noEnv, stdout: &stdout, stderr: &stderr, clock: clockwork.NewFakeClockAt(now), fakePace: 1e6}
+	code := a.main(t.Context(), []string{"apply", "--fake", "--at", at, "--snapshot", bigSnapshot(t, 200, now), "--mapping", td("mapping.json")})
+	require.Equal(t, exitOK, code, stderr.String())
+	out := stdout.String()
+	said := regexp.MustCompile(`This apply creates (\d+) Kisi users \(Kisi emails (\d+) invitations\) and sends 0 links to guests, in about (\d+) requests: `).FindStringSubmatch(out)
+	require.NotNil(t, said, out)
+	did := regexp.MustCompile(`Kisi users created: (\d+); Kisi invitations sent: (\d+)`).FindStringSubmatch(out)
+	require.NotNil(t, did, out)
+	require.Equal(t, did[1:3], said[1:3], "users and invitations as the report counts them")
+	sent := regexp.MustCompile(`applied (\d+)/(\d+) changes, (\d+) requests\n`).FindAllStringSubmatch(out, -1)
+	require.NotEmpty(t, sent)
+	predicted, _ := strconv.Atoi(said[3])
+	actual, _ := strconv.Atoi(sent[len(sent)-1][3])
+	require.InEpsilon(t, actual, predicted, 0.05, "predicted %d requests, %d sent", predicted, actual)
+
+	e := estimate{users: 4800, invitations: 4800, requests: 15000}
+	require.Equal(t, "This apply creates 4800 Kisi users (Kisi emails 4800 invitations) and sends 0 links to guests, in about 15000 requests: 50 minutes at 5 requests/second.", e.say(kisiRate))
+
+	_, small, _ := invoke(t, noEnv, "apply", "--fake", "--at", at, "--snapshot", td("snapshot.json"), "--mapping", td("mapping.json"))
+	require.NotContains(t, small, "This apply creates")
 }
