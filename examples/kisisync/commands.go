@@ -94,7 +94,7 @@ func (a app) reconcile(ctx context.Context, cfg config) (code int, err error) {
 			reqs.requests.Store(0)
 			st, err := openState(ctx, cfg.state)
 			if err != nil {
-				return exitFailed, err
+				return exitSystem, fmt.Errorf("open the state %s: %w", cfg.state, err)
 			}
 			defer st.Close()
 			api, store = recorder{KisiAPI: api, j: j, clock: clock}, st
@@ -126,7 +126,7 @@ func (a app) reconcile(ctx context.Context, cfg config) (code int, err error) {
 		case cfg.state != "":
 			st, err := openState(ctx, cfg.state)
 			if err != nil {
-				return exitFailed, err
+				return exitSystem, fmt.Errorf("open the state %s: %w", cfg.state, err)
 			}
 			defer st.Close()
 			store = st
@@ -159,8 +159,10 @@ func (a app) reconcile(ctx context.Context, cfg config) (code int, err error) {
 			// A plan writes nothing; it says what it cannot know.
 			fmt.Fprintf(a.stderr, "kisisync plan: another run of organization %q is in progress (its lease runs until %s): creates it has under way show as interrupted here\n",
 				cfg.org, lb.until.In(loc).Format("2006-01-02 15:04 MST"))
-		case busy != nil:
+		case lb != nil:
 			return exitLease, busy
+		case busy != nil:
+			return exitSystem, fmt.Errorf("read the run lease in %s: %w", cfg.state, busy)
 		}
 	}
 

@@ -292,3 +292,19 @@ func TestApplyEstimate(t *testing.T) {
 	_, small, _ := invoke(t, noEnv, "apply", "--fake", "--at", at, "--snapshot", td("snapshot.json"), "--mapping", td("mapping.json"))
 	require.NotContains(t, small, "This apply creates")
 }
+
+// TestStateNotADatabase: a state file that is not a database stops apply
+// with exit 4 (the state failing), not 5 (another run).
+func TestStateNotADatabase(t *testing.T) {
+	t.Parallel()
+	state := filepath.Join(t.TempDir(), "state.db")
+	require.NoError(t, os.WriteFile(state, []byte(strings.Repeat("not a database\n", 300)), 0o600))
+	code, stdout, stderr := invoke(t, noEnv, "apply", "--fake", "--at", at, "--snapshot", td("snapshot.json"), "--mapping", td("mapping.json"), "--state", state)
+	require.NotEqual(t, exitLease, code, stdout+stderr)
+	srv := kisitest.NewServer(kisitest.WithoutRateLimit())
+	t.Cleanup(srv.Close)
+	group, err := srv.AddGroup("Members", 0)
+	require.NoError(t, err)
+	code, stdout, stderr = invoke(t, kisiEnv(srv, srv.APIKey), "apply", "--snapshot", td("small_snapshot.json"), "--mapping", mappingFor(t, group), "--state", state)
+	require.Equal(t, exitSystem, code, stdout+stderr)
+}
