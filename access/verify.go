@@ -77,7 +77,10 @@ const (
 //
 // It makes ⌈n/250⌉ list calls per group for n roles (and the same for
 // links), plus ⌈u/100⌉ user list calls for u users when a user this SDK
-// created has not been seen confirmed yet.
+// created has not been seen confirmed yet. A failure of the whole
+// organization (the key refused, Kisi unreachable) stops it at the group
+// where it happens, with a *[SystemicError]; other failures are joined and
+// the other groups still verified.
 func (r *Reconciler) Verify(ctx context.Context) (*Drift, error) {
 	release, recs, err := r.begin(ctx)
 	if err != nil {
@@ -104,14 +107,22 @@ func (r *Reconciler) Verify(ctx context.Context) (*Drift, error) {
 		if err := ru.renew(ctx); err != nil {
 			return d, err
 		}
+		var groupErrs []error
 		if err := ru.verifyRoles(ctx, g, d); err != nil {
-			errs = append(errs, fmt.Errorf("access: verify roles of group %d: %w", g, err))
+			groupErrs = append(groupErrs, fmt.Errorf("access: verify roles of group %d: %w", g, err))
 		}
 		if err := ru.verifyLinks(ctx, g, d); err != nil {
-			errs = append(errs, fmt.Errorf("access: verify links of group %d: %w", g, err))
+			groupErrs = append(groupErrs, fmt.Errorf("access: verify links of group %d: %w", g, err))
 		}
+		errs = append(errs, groupErrs...)
 		if err := errors.Join(errs...); errors.Is(err, state.ErrLeaseLost) {
 			return d, err // fenced: another run holds the organization now
+		}
+		// A failure of the whole organization (the key refused, Kisi
+		// unreachable) stops Verify as it stops Sync; a group's own 403 or
+		// 404 does not.
+		if err := errors.Join(groupErrs...); err != nil && classify(err) == FailureSystemic {
+			return d, &SystemicError{Organization: r.o.org, Err: err, Advice: advice(err)}
 		}
 	}
 	if err := ru.verifyUsers(ctx, d); err != nil {
