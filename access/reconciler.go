@@ -805,11 +805,15 @@ func isWanted(want []wantEntry, key string) bool {
 func (p parks) hold(c *Changes, creates []Change, now time.Time) []Change {
 	out := creates[:0]
 	for _, ch := range creates {
+		// A group's park record names no one (or the first member that
+		// found it): each change parked with it names its own member.
 		if rec, ok := p.groups[ch.GroupID]; ok {
+			rec.Email = ch.Email
 			c.Parked = append(c.Parked, parkedOf(ch.Object, ch.Key, rec))
 			continue
 		}
 		if rec, ok := p.forbidden[forbiddenKey(ch.GroupID, ch.Object)]; ok && now.Before(rec.RetryAt) {
+			rec.Email = ch.Email
 			c.Parked = append(c.Parked, parkedOf(ch.Object, ch.Key, rec))
 			c.retries = earliest(c.retries, rec.RetryAt)
 			continue
