@@ -191,6 +191,7 @@ func (a app) reconcile(ctx context.Context, cfg config) (code int, err error) {
 
 	switch cfg.command {
 	case "plan":
+		a.planning(cfg, s)
 		c, err := r.Plan(ctx, s)
 		if err != nil {
 			return planFailed(err)
@@ -235,8 +236,11 @@ func (a app) apply(ctx context.Context, cfg config, r *access.Reconciler, store 
 		if err != nil {
 			return exitUsage, err
 		}
-	} else if c, err = r.Plan(ctx, s); err != nil {
-		return planFailed(err)
+	} else {
+		a.planning(cfg, s)
+		if c, err = r.Plan(ctx, s); err != nil {
+			return planFailed(err)
+		}
 	}
 	if !cfg.json {
 		fmt.Fprint(a.stdout, c)
@@ -277,6 +281,19 @@ func (a app) apply(ctx context.Context, cfg config, r *access.Reconciler, store 
 		printReport(a.stdout, rep, textfmt.Zone(c.Location))
 	}
 	return a.outcome(cfg, rep, in.m, err)
+}
+
+// planningNotice is the number of snapshot records from which planning
+// takes long enough (seconds for thousands of members) to say it starts.
+const planningNotice = 5000
+
+// planning says, for a large snapshot, that planning starts, so that a
+// long plan is not silence.
+func (a app) planning(cfg config, s access.Snapshot) {
+	n := len(s.Members) + len(s.Plans) + len(s.Allowances) + len(s.Bookings) + len(s.Assignments) + len(s.CheckIns)
+	if !cfg.json && n >= planningNotice {
+		fmt.Fprintf(a.stdout, "Planning the access of %s (%d records in all)…\n\n", textfmt.Plural(len(s.Members), "member", "members"), n)
+	}
 }
 
 // checkKey makes one request to Kisi, the key's user, before any command

@@ -308,3 +308,16 @@ func TestStateNotADatabase(t *testing.T) {
 	code, stdout, stderr = invoke(t, kisiEnv(srv, srv.APIKey), "apply", "--snapshot", td("small_snapshot.json"), "--mapping", mappingFor(t, group), "--state", state)
 	require.Equal(t, exitSystem, code, stdout+stderr)
 }
+
+// TestPlanningNotice (issue 30): planning a large snapshot (seconds for
+// thousands of members) first says that it starts; a small one does not.
+func TestPlanningNotice(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, time.June, 10, 8, 0, 0, 0, time.UTC)
+	code, stdout, stderr := invoke(t, noEnv, "plan", "--fake", "--at", at, "--snapshot", bigSnapshot(t, 4200, now), "--mapping", td("mapping.json"))
+	require.Equal(t, exitOK, code, stderr)
+	want := "Planning the access of 4200 members (9240 records in all)…\n\nplan for organization"
+	require.True(t, strings.Contains(stdout, want), "no %q in the first lines:\n%.300s", want, stdout)
+	_, small, _ := invoke(t, noEnv, "plan", "--fake", "--at", at, "--snapshot", td("snapshot.json"), "--mapping", td("mapping.json"))
+	require.NotContains(t, small, "Planning the access")
+}
