@@ -14,6 +14,7 @@ import (
 	"github.com/kisisync/kisisync/access/state"
 	"github.com/kisisync/kisisync/internal/kisiglue"
 	"github.com/kisisync/kisisync/kisi"
+	"github.com/kisisync/kisisync/schedule"
 )
 
 // Report is the outcome of [Reconciler.Apply] or [Reconciler.Sync].
@@ -132,7 +133,9 @@ func (r *Reconciler) Apply(ctx context.Context, c *Changes) (*Report, error) {
 // run is the state of one Apply or Verify: the Store's records as the run
 // changes them, and what it did.
 type run struct {
-	r    *Reconciler
+	r *Reconciler
+	// k is the Reconciler's Kisi API with every write fenced by the lease.
+	k    KisiAPI
 	rep  *Report
 	recs map[string]state.Record
 	errs []error
@@ -150,6 +153,12 @@ type run struct {
 	// not create its successor: the next run must come soon, back-off or
 	// not.
 	lockout bool
+	// marked is set once the run recorded that it is writing (see mark).
+	marked bool
+	// creates is what the run knows of Kisi's role creates. A role in
+	// force is replaced by delete and create only while they work (or to
+	// find out, once): a failing create leaves its member without a role.
+	creates createHealth
 	// Verify only: the mapped groups, and the organization's users once
 	// listed.
 	mapped    map[int64]bool
@@ -159,9 +168,31 @@ type run struct {
 	known map[string]*kisi.User
 }
 
+// failingWrites reports whether a write of a role failed (a server error,
+// an unknown outcome) and still waits for its back-off at now.
+func (ru *run) failingWrites(now time.Time) bool {
+	for _, rec := range ru.recs {
+		if rec.Kind == state.KindPark && (rec.Class == FailureTransient || rec.Class == FailureUnknown) &&
+			strings.HasPrefix(rec.Key, "park/role/") && now.Before(rec.RetryAt) {
+			return true
+		}
+	}
+	return false
+}
+
+// createHealth is what a run knows of Kisi's role creates.
+type createHealth int
+
+const (
+	createsUntried createHealth = iota // none tried yet
+	createsWork                        // the last one succeeded
+	createsFail                        // the last one failed
+)
+
 func (r *Reconciler) newRun(recs []state.Record) *run {
 	ru := &run{r: r, rep: &Report{}, recs: make(map[string]state.Record, len(recs)),
 		tried: map[string]bool{}, inviting: map[string]int{}}
+	ru.k = fencedKisi{KisiAPI: r.k, ru: ru}
 	for _, rec := range recs {
 		ru.track(rec, 1)
 		ru.recs[rec.Key] = rec
@@ -180,6 +211,13 @@ func (ru *run) track(rec state.Record, d int) {
 }
 
 func (r *Reconciler) apply(ctx context.Context, c *Changes, recs []state.Record) (*Report, error) {
+	return r.applyAfter(ctx, c, recs, nil)
+}
+
+// applyAfter is apply after a Verify of the same run that failed with
+// verr (nil if none or no Verify): a failure of the whole organization
+// stops the run before it writes.
+func (r *Reconciler) applyAfter(ctx context.Context, c *Changes, recs []state.Record, verr error) (*Report, error) {
 	now := r.o.clock.Now()
 	ru := r.newRun(recs)
 	rep := ru.rep
@@ -190,8 +228,18 @@ func (r *Reconciler) apply(ctx context.Context, c *Changes, recs []state.Record)
 	rep.Parked = slices.Clone(c.Parked)
 	v := r.judge(c, ru.recs, now)
 	held := r.holds(c, v)
+	if ru.failingWrites(now) {
+		// An earlier run's write of a role failed and waits for its
+		// back-off: no role in force is replaced by delete and create
+		// until a create works again.
+		ru.creates = createsFail
+	}
 	var stop *SystemicError
-	if err := ru.prefetchUsers(ctx, c); err != nil && classify(err) == FailureSystemic {
+	err := verr
+	if err == nil || classify(err) != FailureSystemic {
+		err = ru.prefetchUsers(ctx, c)
+	}
+	if err != nil && classify(err) == FailureSystemic {
 		stop = &SystemicError{Organization: r.o.org, Err: err, Advice: advice(err), NotAttempted: len(c.Changes)}
 		rep.NotAttempted = len(c.Changes)
 	}
@@ -199,7 +247,7 @@ func (r *Reconciler) apply(ctx context.Context, c *Changes, recs []state.Record)
 		if stop != nil {
 			break
 		}
-		if held && cut(ch, ru.recs, now, r.p.Lead) != "" {
+		if held && guarded(cut(ch, ru.recs, now, r.p.Lead)) {
 			ch.Held = true
 			rep.Held = append(rep.Held, ch)
 			continue
@@ -219,6 +267,7 @@ func (r *Reconciler) apply(ctx context.Context, c *Changes, recs []state.Record)
 	if r.o.notifier != nil && stop == nil {
 		ru.retryNotifications(ctx)
 	}
+	ru.unmark(ctx)
 	rep.LinksNearLimit = rep.Links >= r.o.linkWarn
 	// Soon again only for what cannot wait: a held cut to approve, a member
 	// without a role inside their window, a create of unknown outcome to
@@ -285,6 +334,12 @@ func (ru *run) step(ctx context.Context, ch Change) *SystemicError {
 		// replacement is not parked: its delete may have happened with the
 		// answer lost, leaving the member without a role until it is done.)
 		err = ru.park(ctx, ch, FailureTransient, err)
+	case (class == FailureTransient || class == FailureUnknown) && ch.Action == ActionCreate &&
+		ru.recs[ch.Key].State != state.StateExposed:
+		// Kisi failing a create (or its user's), or leaving its outcome
+		// unknown: the key backs off too. A pending intent is still looked
+		// up by the next run; a member left without a role is not parked.
+		err = ru.park(ctx, ch, class, err)
 	}
 	ru.rep.Failures = append(ru.rep.Failures, Failure{Action: ch.Action, Object: ch.Object, Key: ch.Key, Email: ch.Email,
 		GroupID: ch.GroupID, Class: class, Message: err.Error(), Err: err})
@@ -309,9 +364,11 @@ func earliest(a, b time.Time) time.Time {
 }
 
 // renew extends the lease once a third of it has passed since it was
-// taken or last renewed (planning included), before the run writes again.
+// taken or last renewed (planning included), before the run writes again:
+// every Kisi write of a run goes out with at least two thirds of the lease
+// left (see fencedKisi), a margin longer than a request can last.
 func (ru *run) renew(ctx context.Context) error {
-	if ru.r.o.clock.Now().Sub(time.Unix(0, ru.r.leased.Load())) < ru.r.o.leaseTTL/3 {
+	if ru.r.o.clock.Since(*ru.r.leased.Load()) < ru.r.o.leaseTTL/3 {
 		return nil
 	}
 	if err := ru.r.renew(ctx); err != nil {
@@ -442,31 +499,24 @@ func (ru *run) do(ctx context.Context, ch Change) error {
 		return nil
 	case ActionReplace:
 		if ch.Object == ObjectGrant {
-			done, err := ru.patch(ctx, ch)
-			if err != nil {
-				return err
-			}
-			if done {
-				ru.rep.Replaced++
-				return nil
-			}
+			return ru.replaceGrant(ctx, ch)
 		}
 		if err := ru.remove(ctx, ch); err != nil {
 			return err
 		}
 		if err := ru.create(ctx, ch); err != nil {
-			if ch.Object == ObjectGrant && !ch.Window.Start.After(ru.r.o.clock.Now()) {
-				ru.lockout = true // inside the window, without a role: retry soon
-			}
 			return err
 		}
 		ru.rep.Replaced++
 		return nil
 	case ActionCreate:
-		if err := ru.create(ctx, ch); err != nil {
-			return err
+		if rec, ok := ru.recs[ch.Key]; ok && rec.State == state.StateExposed {
+			if err := ru.create(ctx, ch); err != nil {
+				return ru.uncovered(ctx, ch, rec.Window, err)
+			}
+			return nil
 		}
-		return nil
+		return ru.create(ctx, ch)
 	}
 	return fmt.Errorf("unknown action %q", ch.Action)
 }
@@ -489,6 +539,87 @@ func (ru *run) create(ctx context.Context, ch Change) error {
 	return ru.createGrant(ctx, ch)
 }
 
+// replaceGrant changes the window of a role: a PATCH where Kisi supports
+// it, else delete and create. Kisi holds one role per user and group, so
+// between the two the member has no role: a role in force is replaced that
+// way only while the run's creates work (or, once, to find out), and a
+// member left without one is handled by uncovered.
+func (ru *run) replaceGrant(ctx context.Context, ch Change) error {
+	done, err := ru.patch(ctx, ch)
+	if err != nil || done {
+		if done {
+			ru.rep.Replaced++
+		}
+		return err
+	}
+	now := ru.r.o.clock.Now()
+	inForce := replacesInForce(ch, now)
+	if inForce && ru.creates == createsFail && ch.Old.End.After(now.Add(deferFor)) {
+		// The role in force stays, valid until its end; no request.
+		retry := now.Add(ru.r.o.retryAfter)
+		ru.rep.Parked = append(ru.rep.Parked, Parked{Object: ch.Object, Key: ch.Key, Email: ch.Email, GroupID: ch.GroupID,
+			Class: FailureTransient, RetryAt: retry,
+			Reason: fmt.Sprintf("Kisi failed a create in this run, so the role in force is kept (valid until %s) and replaced in a later run",
+				ch.Old.End.UTC().Format(time.RFC3339))})
+		ru.rep.NextRun = earliest(ru.rep.NextRun, retry)
+		return nil
+	}
+	if err := ru.remove(ctx, ch); err != nil {
+		return err
+	}
+	if err := ru.create(ctx, ch); err != nil {
+		if inForce {
+			return ru.uncovered(ctx, ch, *ch.Old, err)
+		}
+		return err
+	}
+	ru.rep.Replaced++
+	return nil
+}
+
+// deferFor is how long a role in force must still be valid for its
+// replacement to wait for Kisi's creates to work again: one ending sooner
+// is replaced anyway, as its member loses access at its end either way.
+const deferFor = time.Hour
+
+// uncovered handles the failed create of a role whose member is without
+// one inside the window old (a replacement deleted it, in this run or an
+// earlier one). Kisi refusing the new window restores old at once, the
+// refusal parked; otherwise the member is recorded exposed
+// ([state.StateExposed]): the next runs create the role first, without
+// back-off, until Kisi holds one.
+func (ru *run) uncovered(ctx context.Context, ch Change, old schedule.Interval, cause error) error {
+	now := ru.r.o.clock.Now()
+	if errors.Is(cause, errUserDeleted) || ended(old, now) {
+		// The member's user is gone, which is respected; or the old window
+		// is over anyway.
+		return cause
+	}
+	// A create whose outcome is unknown is recorded exposed too: Kisi
+	// holds one role per user and group, so if it did happen, the next
+	// create is refused and finds it (see roleRefused).
+	if errors.Is(cause, kisi.ErrValidation) && !kisiglue.SameWindow(old, *ch.Window) {
+		parked, wasParked := ru.recs[parkKey(ch.Key)]
+		restore := ch
+		restore.Window = &old
+		if err := ru.createGrant(ctx, restore); err == nil {
+			if wasParked { // the refusal of the new window keeps its back-off
+				if err := ru.put(ctx, parked); err != nil {
+					return errors.Join(cause, err)
+				}
+			}
+			return fmt.Errorf("%w; the role's window until %s was restored", cause, old.End.UTC().Format(time.RFC3339))
+		}
+	}
+	ru.lockout = true
+	rec := state.Record{Key: ch.Key, Kind: state.KindRole, State: state.StateExposed, Email: ch.Email, MemberID: ch.MemberID,
+		GroupID: ch.GroupID, Window: old, Sources: ch.Sources}
+	if err := ru.put(ctx, rec); err != nil {
+		return errors.Join(cause, err)
+	}
+	return cause
+}
+
 // remove deletes the Kisi object of ch and its record. A 404 means it is
 // already gone.
 //
@@ -496,9 +627,9 @@ func (ru *run) create(ctx context.Context, ch Change) error {
 // 500 to its caller; a revocation is security-relevant, so a 500 alone is
 // tried once more here. No retry is stacked on the client's own.
 func (ru *run) remove(ctx context.Context, ch Change) error {
-	del := ru.r.k.DeleteRoleAssignment
+	del := ru.k.DeleteRoleAssignment
 	if ch.Object == ObjectLink {
-		del = ru.r.k.DeleteGroupLink
+		del = ru.k.DeleteGroupLink
 	}
 	if ch.KisiID != 0 {
 		_, err := onceMore(func() (*kisi.Response, error) { return del(ctx, ch.KisiID) })
@@ -538,11 +669,15 @@ func definite(err error) bool {
 	return errors.As(err, &ke) && ke.StatusCode >= 400 && ke.StatusCode < 500 && ke.StatusCode != 429
 }
 
-// patch changes a role's window in place when enabled and still trusted.
-// It reports whether the replacement is done.
+// patch changes a role's window in place when enabled and not found
+// unsupported in this organization. It reports whether the replacement is
+// done. Kisi refusing the new window (422) keeps the old role, valid as it
+// was, and parks the change; a missing role is created again; any other
+// refusal, or a window that did not change, means Kisi does not support
+// it: remembered in the Store, and the replacement deletes and creates.
 func (ru *run) patch(ctx context.Context, ch Change) (bool, error) {
 	r := ru.r
-	if !r.o.patch || r.patchBroken.Load() || kisiglue.OpenEnded(*ch.Window) || ch.KisiID == 0 {
+	if _, unsupported := ru.recs[patchParkKey]; !r.o.patch || unsupported || kisiglue.OpenEnded(*ch.Window) || ch.KisiID == 0 {
 		return false, nil
 	}
 	rec, ok := ru.recs[ch.Key]
@@ -550,12 +685,16 @@ func (ru *run) patch(ctx context.Context, ch Change) (bool, error) {
 		return false, nil
 	}
 	from, until := kisiglue.Validity(*ch.Window)
-	if _, err := r.k.UpdateRoleAssignment(ctx, ch.KisiID, &kisi.RoleAssignmentUpdateRequest{Validity: &kisi.Validity{From: from, Until: until}}); err != nil {
-		if errors.Is(err, kisi.ErrRejected) {
-			// PATCH of the window is undocumented: any refusal falls back to
-			// delete and create, and all but a missing role stop trying it.
-			r.patchBroken.Store(!errors.Is(err, kisi.ErrNotFound))
+	if _, err := ru.k.UpdateRoleAssignment(ctx, ch.KisiID, &kisi.RoleAssignmentUpdateRequest{Validity: &kisi.Validity{From: from, Until: until}}); err != nil {
+		switch {
+		case errors.Is(err, kisi.ErrNotFound):
 			return false, nil
+		case errors.Is(err, kisi.ErrValidation):
+			return false, ru.park(ctx, ch, FailureRefused, err)
+		case errors.Is(err, kisi.ErrForbidden):
+			return false, err // the key's rights, not PATCH: see step
+		case errors.Is(err, kisi.ErrRejected):
+			return false, ru.patchUnsupported(ctx, fmt.Sprintf("Kisi refused it: %v", err))
 		}
 		return false, err
 	}
@@ -569,9 +708,17 @@ func (ru *run) patch(ctx context.Context, ch Change) (bool, error) {
 			return true, ru.put(ctx, rec)
 		}
 	}
-	r.patchBroken.Store(true)
-	r.o.logger.DebugContext(ctx, "access: window PATCH did not hold; using delete and create", "organization", r.o.org)
-	return false, nil
+	return false, ru.patchUnsupported(ctx, "the window read back unchanged")
+}
+
+// patchUnsupported records that Kisi does not change a role's window with
+// PATCH in this organization (why says how it showed): from then on every
+// process replaces a role by delete and create.
+func (ru *run) patchUnsupported(ctx context.Context, why string) error {
+	ru.r.o.logger.WarnContext(ctx, "access: Kisi does not change a role's window with PATCH; renewals delete and create",
+		"organization", ru.r.o.org, "why", why)
+	return ru.put(ctx, state.Record{Key: patchParkKey, Kind: state.KindPark,
+		Reason: "Kisi does not change a role's window with PATCH (" + why + "): renewals delete and create"})
 }
 
 // createAttempts bounds the creates of one grant within a run: after a
@@ -593,12 +740,17 @@ func (ru *run) createGrant(ctx context.Context, ch Change) error {
 	for attempt := 1; ; attempt++ {
 		err := ru.tryGrant(ctx, ch)
 		var again *errRetry
-		if !errors.As(err, &again) {
-			return err
+		if errors.As(err, &again) && attempt < createAttempts {
+			continue
 		}
-		if attempt == createAttempts {
-			return again.err
+		if errors.As(err, &again) {
+			err = again.err
 		}
+		ru.creates = createsWork
+		if err != nil {
+			ru.creates = createsFail
+		}
+		return err
 	}
 }
 
@@ -617,7 +769,7 @@ func (ru *run) tryGrant(ctx context.Context, ch Change) error {
 		return err
 	}
 	from, until := kisiglue.Validity(*ch.Window)
-	ra, _, err := ru.r.k.CreateRoleAssignment(ctx, &kisi.RoleAssignmentCreateRequest{
+	ra, _, err := ru.k.CreateRoleAssignment(ctx, &kisi.RoleAssignmentCreateRequest{
 		RoleID: kisi.RoleGroupBasic, AppliesToType: kisi.ScopeGroup, AppliesToID: ch.GroupID,
 		AssigneeType: kisi.AssigneeUser, AssigneeID: user.KisiID, Notify: notify, ValidFrom: from, ValidUntil: until,
 	})
@@ -664,8 +816,11 @@ func (ru *run) createFailed(ctx context.Context, ch Change, intent, user state.R
 	if err := ru.del(ctx, intent.Key); err != nil {
 		return errors.Join(cause, err)
 	}
-	if classify(cause) == FailureForbidden {
+	switch classify(cause) {
+	case FailureForbidden:
 		return cause // the whole group waits (see forbid)
+	case FailureSystemic:
+		return cause // the whole organization waits (see apply)
 	}
 	return ru.park(ctx, ch, FailureRefused, cause)
 }
@@ -722,17 +877,28 @@ func (ru *run) roleRefused(ctx context.Context, ch Change, intent, user state.Re
 		return ru.park(ctx, ch, FailureRefused, cause)
 	}
 	if user.Created || ru.r.o.exclusive {
-		// This SDK's own role (its Store lost it) or one in a group the
-		// platform owns: replace it.
-		for _, ra := range roles {
-			if _, err := ru.r.k.DeleteRoleAssignment(ctx, ra.ID); err != nil && !errors.Is(err, kisi.ErrNotFound) {
-				return errors.Join(cause, fmt.Errorf("remove role %d: %w", ra.ID, err))
-			}
-		}
-		if err := ru.del(ctx, intent.Key); err != nil {
+		// This SDK's own role (its Store lost it, or a run that lost its
+		// lease made it) or one in a group the platform owns: recorded
+		// first (a fenced write), never deleted unrecorded. One out of
+		// force is replaced at once; one in force is kept, and the next
+		// run compares its window with the desired one like any other (a
+		// shorter one passes the guard).
+		ra := roles[0]
+		found := kisiglue.RoleWindow(ra)
+		intent.State, intent.KisiID, intent.Window = state.StateSettled, ra.ID, found
+		ru.rep.Adopted++
+		if err := ru.settle(ctx, intent); err != nil {
 			return errors.Join(cause, err)
 		}
-		return &errRetry{cause}
+		now := ru.r.o.clock.Now()
+		if found.Start.After(now) || ended(found, now) {
+			if err := ru.remove(ctx, Change{Object: ObjectGrant, Key: intent.Key, KisiID: ra.ID}); err != nil {
+				return errors.Join(cause, fmt.Errorf("remove role %d: %w", ra.ID, err))
+			}
+			return &errRetry{cause}
+		}
+		ru.rep.NextRun = earliest(ru.rep.NextRun, now.Add(ru.r.o.retryAfter))
+		return nil
 	}
 	intent.State, intent.KisiID = state.StateConflict, roles[0].ID
 	ru.rep.Conflicts = append(ru.rep.Conflicts, Conflict{Email: ch.Email, GroupID: ch.GroupID, KisiID: roles[0].ID, Window: intent.Window})
@@ -746,7 +912,7 @@ func (ru *run) roleMissing(ctx context.Context, ch Change, intent, user state.Re
 	if err := ru.del(ctx, intent.Key); err != nil {
 		return errors.Join(cause, err)
 	}
-	_, _, err := ru.r.k.GetGroup(ctx, ch.GroupID)
+	_, _, err := ru.k.GetGroup(ctx, ch.GroupID)
 	switch {
 	case errors.Is(err, kisi.ErrNotFound):
 		return ru.parkGroup(ctx, ch.GroupID, cause)
@@ -904,7 +1070,7 @@ func (ru *run) ensureUser(ctx context.Context, ch Change) (state.Record, error) 
 	// it had survives, so the user found or created again gets none.
 	invited := had && prev.Invited
 	if u, ok := ru.known[ch.Email]; ok {
-		return ru.foundUser(ctx, ch, u, invited)
+		return ru.foundUser(ctx, ch, u)
 	}
 	if had && prev.State == state.StateGone && !ru.r.o.recreateUsers {
 		// Deleted by hand: only a user someone created again counts.
@@ -915,13 +1081,13 @@ func (ru *run) ensureUser(ctx context.Context, ch Change) (state.Record, error) 
 		case found == nil:
 			return state.Record{}, ru.userDeleted(ctx, ch, nil)
 		}
-		return ru.foundUser(ctx, ch, found, invited)
+		return ru.foundUser(ctx, ch, found)
 	}
 	req := &kisi.UserCreateRequest{Email: ch.Email, Name: ch.Name, Metadata: map[string]any{MetadataKey: MetadataValue}}
 	if ch.Managed {
 		req.SendEmails, req.Confirm = kisi.Ptr(false), kisi.Ptr(true)
 	}
-	u, _, err := ru.r.k.CreateUser(ctx, req)
+	u, _, err := ru.k.CreateUser(ctx, req)
 	switch {
 	case err == nil:
 		ru.rep.UsersCreated++
@@ -929,7 +1095,13 @@ func (ru *run) ensureUser(ctx context.Context, ch Change) (state.Record, error) 
 			Created: true, Managed: ch.Managed, Invited: invited || ch.Managed, Confirmed: u.Confirmed}
 		return rec, ru.put(ctx, rec)
 	case !emailTaken(err) && !errors.Is(err, kisi.ErrMaybeApplied):
-		return state.Record{}, fmt.Errorf("create user: %w", err)
+		err = fmt.Errorf("create user: %w", err)
+		if definite(err) && classify(err) == FailureRefused {
+			// Kisi refused the user (a 422 on another field than the email):
+			// the member's grants wait with back-off.
+			return state.Record{}, ru.park(ctx, ch, FailureRefused, err)
+		}
+		return state.Record{}, err
 	}
 	// The email is taken, or the create may have happened with its answer
 	// lost: one lookup settles it.
@@ -940,25 +1112,27 @@ func (ru *run) ensureUser(ctx context.Context, ch Change) (state.Record, error) 
 	if found == nil {
 		return state.Record{}, fmt.Errorf("create user: %w; no user with this email was found", err)
 	}
-	return ru.foundUser(ctx, ch, found, invited)
+	return ru.foundUser(ctx, ch, found)
 }
 
 // foundUser records a Kisi user that existed before this run wanted it.
-func (ru *run) foundUser(ctx context.Context, ch Change, u *kisi.User, invited bool) (state.Record, error) {
+func (ru *run) foundUser(ctx context.Context, ch Change, u *kisi.User) (state.Record, error) {
 	created := kisiglue.MarkedBySDK(u)
 	rec := state.Record{Key: state.UserKey(ch.Email), Kind: state.KindUser, KisiID: u.ID, Email: ch.Email, MemberID: ch.MemberID,
 		Created: created, Managed: ch.Managed, Confirmed: u.Status() == kisi.UserStatusActive,
-		// A user someone else created already had Kisi's invitation; so
-		// did one of this SDK's that signed in.
-		Invited: invited || ch.Managed || !created || u.Status() == kisi.UserStatusActive}
+		// A user someone else created already had Kisi's invitation; one
+		// of this SDK's got it with its first grant (a lost Store does not
+		// tell which; a second email would do more harm than none, and
+		// Diagnose reports the users who never signed in).
+		Invited: true}
 	return rec, ru.put(ctx, rec)
 }
 
 // emailTaken reports Kisi's answer to a user create for an email that has a
-// user already: a 422 on the email field.
+// user already: a 422 on the email field, or a 200 with the existing user
+// (kisi.ErrEmailTaken matches both).
 func emailTaken(err error) bool {
-	var ke *kisi.Error
-	return errors.As(err, &ke) && ke.StatusCode == http.StatusUnprocessableEntity && len(ke.Fields["email"]) > 0
+	return errors.Is(err, kisi.ErrEmailTaken)
 }
 
 // findUser looks a user up by email (Kisi's query filter, all pages, exact
@@ -1002,7 +1176,7 @@ func (ru *run) prefetchUsers(ctx context.Context, c *Changes) error {
 	ru.known = make(map[string]*kisi.User)
 	opts := &kisi.UserListOptions{ListOptions: kisi.ListOptions{Limit: kisi.MaxLimitUsers}}
 	for {
-		users, resp, err := ru.r.k.ListUsers(ctx, opts)
+		users, resp, err := ru.k.ListUsers(ctx, opts)
 		if err != nil {
 			ru.known = nil
 			return err // creating first still works, unless the failure is systemic
@@ -1036,7 +1210,7 @@ func (ru *run) createLink(ctx context.Context, ch Change) error {
 		return err
 	}
 	from, until := kisiglue.Validity(*ch.Window)
-	req := &kisi.GroupLinkCreateRequest{GroupID: ch.GroupID, Name: ch.Name, LinkEnabled: kisi.Ptr(ch.SendLink),
+	req := &kisi.GroupLinkCreateRequest{GroupID: ch.GroupID, Name: kisiglue.LinkName(ch.Name, ch.BookingID), LinkEnabled: kisi.Ptr(ch.SendLink),
 		ValidFrom: from, ValidUntil: until}
 	if ch.Email != "" {
 		req.Email = kisi.Ptr(ch.Email)
@@ -1044,7 +1218,7 @@ func (ru *run) createLink(ctx context.Context, ch Change) error {
 	if ch.QR {
 		req.QuickResponseCodeType = kisi.Ptr("online")
 	}
-	l, _, err := ru.r.k.CreateGroupLink(ctx, req)
+	l, _, err := ru.k.CreateGroupLink(ctx, req)
 	if err != nil {
 		return ru.linkFailed(ctx, ch, intent, err)
 	}

@@ -8,8 +8,8 @@ import (
 	"github.com/kisisync/kisisync/schedule"
 )
 
-// Night hours, in the organization's local time, in which rolling windows
-// are preferably renewed: a renewal without PATCH is a delete and a create,
+// Night hours, in the local time of the location a window comes from, in
+// which rolling windows are preferably renewed: a renewal without PATCH is a delete and a create,
 // and at night nobody is likely to stand at the door in between.
 const (
 	nightFrom = 1 // 01:00
@@ -18,11 +18,15 @@ const (
 
 // holding turns desired windows into the windows Kisi holds at now: every
 // window bounded to a rolling validity ([Policy.Validity]), renewed when
-// less than half of it remains, preferably in the night hours of loc.
+// less than half of it remains, preferably in the night hours of the
+// group's location (zones), else of loc.
 type holding struct {
 	now      time.Time
 	validity time.Duration // negative: unbounded
 	loc      *time.Location
+	// zones are the time zones of the groups whose location is known: the
+	// location of the resources or check-ins mapped to them.
+	zones map[int64]*time.Location
 	// memo, when set, keeps the night hours of the last window end asked
 	// about; a holding with a memo is for one goroutine.
 	memo *nightsMemo
@@ -50,7 +54,7 @@ func (h holding) hold(w schedule.Interval) (schedule.Interval, bool) {
 // keeps reports whether the window Kisi holds for key still serves the
 // desired window w: the same window, or a rolling bound of w that is not
 // yet due for renewal.
-func (h holding) keeps(key string, held, w schedule.Interval) bool {
+func (h holding) keeps(key string, group int64, held, w schedule.Interval) bool {
 	if h.validity >= 0 && kisiglue.OpenEnded(held) {
 		return false // held without a bound: bound it
 	}
@@ -60,17 +64,22 @@ func (h holding) keeps(key string, held, w schedule.Interval) bool {
 	if h.validity < 0 || !kisiglue.SameInstant(held.Start, w.Start) || kisiglue.OpenEnded(held) {
 		return false
 	}
-	return held.End.Before(w.End) && h.now.Before(h.renewAt(key, held.End))
+	return held.End.Before(w.End) && h.now.Before(h.renewAt(key, group, held.End))
 }
 
-// renewAt is when the rolling window of key ending at end is renewed: once
-// less than half the validity remains, in the night hours, and in any case
+// renewAt is when the rolling window of key, in group, ending at end is
+// renewed: once less than half the validity remains, in the night hours of
+// the group's location, and in any case
 // when a quarter remains. Each key gets its own night and minute within
 // that span (from a hash of the key), so the windows of members onboarded
 // together do not all come due in one run, week after week.
-func (h holding) renewAt(key string, end time.Time) time.Time {
+func (h holding) renewAt(key string, group int64, end time.Time) time.Time {
 	latest := end.Add(-h.validity / 4)
-	nights := h.nights(end)
+	loc := h.loc
+	if z, ok := h.zones[group]; ok {
+		loc = z
+	}
+	nights := h.nights(end, loc)
 	if len(nights) == 0 {
 		return latest
 	}
@@ -86,6 +95,7 @@ func (h holding) renewAt(key string, end time.Time) time.Time {
 // asked about: the rolling windows of one plan mostly end at one instant.
 type nightsMemo struct {
 	end    time.Time
+	loc    *time.Location
 	ok     bool
 	nights []schedule.Interval
 }
@@ -93,16 +103,16 @@ type nightsMemo struct {
 // nights returns the night hours in which a rolling window ending at end
 // may be renewed, from h.memo when it holds them. The result is shared:
 // callers only read it.
-func (h holding) nights(end time.Time) []schedule.Interval {
+func (h holding) nights(end time.Time, loc *time.Location) []schedule.Interval {
 	// The same instant in the same location: the nights are the same.
-	if m := h.memo; m != nil && m.ok && m.end == end {
+	if m := h.memo; m != nil && m.ok && m.end == end && m.loc == loc {
 		return m.nights
 	}
 	var buf [8]schedule.Interval
 	due, latest := end.Add(-h.validity/2), end.Add(-h.validity/4)
-	nights := appendNights(buf[:0], due, latest, h.loc)
+	nights := appendNights(buf[:0], due, latest, loc)
 	if m := h.memo; m != nil {
-		m.end, m.ok, m.nights = end, true, append(m.nights[:0], nights...)
+		m.end, m.loc, m.ok, m.nights = end, loc, true, append(m.nights[:0], nights...)
 		return m.nights
 	}
 	return nights

@@ -15,7 +15,7 @@ func TestRenewAtShortNight(t *testing.T) {
 	end := time.Date(2026, 6, 20, 4, 59, 30, 0, time.UTC).Add(validity / 2)
 	h := holding{now: end.Add(-validity), validity: validity, loc: time.UTC}
 	for _, key := range []string{"role/1/a@example.com", "role/2/b@example.com", "role/3/c@example.com"} {
-		at := h.renewAt(key, end)
+		at := h.renewAt(key, 0, end)
 		if at.Before(end.Add(-validity/2)) || !at.Before(end.Add(-validity/4)) {
 			t.Errorf("%s renewed at %v, outside the span", key, at)
 		}

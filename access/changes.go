@@ -100,6 +100,10 @@ const (
 	// with the vanished ones, toward the higher limit of
 	// [WithExplainedRevokeLimit] (default 50%).
 	CutExplained CutKind = "explained"
+	// CutExplicit: a source record still in the snapshot says the access
+	// ends — a plan cancelled, a check-out, a member suspended. Routine
+	// life, never held by the revoke guard.
+	CutExplicit CutKind = "explicit"
 )
 
 // Conflict is a grant Kisi refused because the user already holds a role in

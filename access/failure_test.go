@@ -77,9 +77,11 @@ func TestSystemicFailureStopsTheRun(t *testing.T) {
 					require.ErrorIs(t, err, tc.is)
 				}
 				require.Contains(t, err.Error(), tc.advice)
-				require.Equal(t, 49, se.NotAttempted)
-				require.Equal(t, 49, rep.NotAttempted)
-				require.Equal(t, 1, rep.Failed, "one failure, not one per change")
+				// On a new Store, Kisi is read first and the first read stops
+				// the run before any change; later, the first change does.
+				require.Equal(t, 50, se.NotAttempted+rep.Failed)
+				require.Equal(t, se.NotAttempted, rep.NotAttempted)
+				require.LessOrEqual(t, rep.Failed, 1, "one failure, not one per change")
 				require.LessOrEqual(t, len(e.srv.Requests()), 1, "no storm")
 				wait := rep.NextRun.Sub(e.clock.Now())
 				require.Greater(t, wait, prev, "run %d: NextRun backs off", run)

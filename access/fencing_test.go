@@ -9,9 +9,11 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/time/rate"
 
 	"github.com/kisisync/kisisync/access"
 	"github.com/kisisync/kisisync/access/state"
+	"github.com/kisisync/kisisync/kisi"
 	"github.com/kisisync/kisisync/kisi/kisitest"
 )
 
@@ -105,4 +107,133 @@ func TestRunStopsWhenRenewalFindsNewTerm(t *testing.T) {
 	_, err = e.r.Sync(t.Context(), s)
 	require.ErrorIs(t, err, state.ErrLeaseLost)
 	require.Zero(t, posts, "the run stopped before any Kisi write")
+}
+
+// stallingTransport freezes its process at the first role create after it
+// is armed: the clock moves past the lease, another process runs (during),
+// and then the create either reaches Kisi late (late) or ends in the
+// client's request timeout, as a request whose deadline passed does.
+type stallingTransport struct {
+	t      *testing.T
+	e      *rig
+	armed  bool
+	late   bool
+	during func()
+	// after counts the writes sent after the stall.
+	after []string
+}
+
+func (st *stallingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	path := pathKind(strings.TrimPrefix(r.URL.Path, "/kisi"))
+	if !st.armed || r.Method != http.MethodPost || path != "/role_assignments" {
+		if !st.armed && r.Method != http.MethodGet {
+			st.after = append(st.after, r.Method+" "+path)
+		}
+		return http.DefaultTransport.RoundTrip(r)
+	}
+	st.armed = false
+	st.e.clock.Advance(11 * time.Minute)
+	st.during()
+	if !st.late {
+		return nil, context.DeadlineExceeded
+	}
+	st.after = append(st.after, r.Method+" "+path)
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// TestStalledProcessNeverUndoesItsSuccessor (issue 26): process a renews a
+// member's role (delete, then create) and freezes before its create goes
+// out; its lease expires and process b, taking over, creates the member's
+// role. When a resumes, its create either times out or reaches Kisi late
+// and is refused (one role per group). Either way a deletes nothing: the
+// role b created stays and the Store records it.
+func TestStalledProcessNeverUndoesItsSuccessor(t *testing.T) {
+	t.Parallel()
+	for _, late := range []bool{false, true} {
+		t.Run(map[bool]string{false: "create times out", true: "create arrives late"}[late], func(t *testing.T) {
+			t.Parallel()
+			e := newRig(t, rigConfig{})
+			s := baseSnapshot()
+			s.Plans = []access.Plan{{ID: "p1", PlanID: "pro", MemberID: "bob", Start: cest("09:00"), Status: access.PlanActive}}
+			renewalDue(t, e, s)
+
+			b := e.reconcilerWith(e.client, access.WithHolder("b"))
+			var bErr error
+			st := &stallingTransport{t: t, e: e, armed: true, late: late, during: func() {
+				_, bErr = b.Sync(t.Context(), s)
+			}}
+			client, err := kisi.NewClient(e.srv.APIKey, kisi.WithBaseURL(e.srv.URL), kisi.WithRateLimit(rate.Inf, 0),
+				kisi.WithRetry(0, time.Millisecond, time.Millisecond), kisi.WithHTTPClient(&http.Client{Transport: st}))
+			require.NoError(t, err)
+			a := e.reconcilerWith(client, access.WithHolder("a"))
+
+			_, err = a.Sync(t.Context(), s)
+			require.NoError(t, bErr, "b took the expired lease and renewed the role")
+			require.Error(t, err)
+			want := []string(nil)
+			if late {
+				want = []string{"POST /role_assignments"}
+			}
+			require.Equal(t, want, st.after, "a sent no further write after its stall")
+			roles := e.roles()
+			require.Len(t, roles, 1, "the member keeps the role b created")
+			require.True(t, roles[0].Window.End.After(e.clock.Now().Add(access.DefaultValidity-time.Hour)))
+
+			// b's next run finds Kisi as its Store says: nothing to do.
+			e.srv.ResetRequests()
+			rep, err := b.Sync(t.Context(), s)
+			require.NoError(t, err)
+			require.Empty(t, e.writes())
+			require.Zero(t, rep.Failed)
+		})
+	}
+}
+
+// crashingTransport makes its process crash (a panic out of the run, so
+// the run never ends cleanly) at its first write.
+type crashingTransport struct{}
+
+func (crashingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method != http.MethodGet {
+		panic("crash")
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// TestInterruptedRunIsFollowedByVerify (issue 26): a run that was
+// interrupted in the middle of its writes leaves a mark in the Store; the
+// next run, by any process, reads Kisi (Verify) before it writes, and so
+// also repairs drift it could not have known of: here a role deleted in
+// Kisi by hand meanwhile.
+func TestInterruptedRunIsFollowedByVerify(t *testing.T) {
+	t.Parallel()
+	e := newRig(t, rigConfig{})
+	s := baseSnapshot()
+	s.Plans = []access.Plan{{ID: "p1", PlanID: "pro", MemberID: "bob", Start: cest("09:00"), Status: access.PlanActive}}
+	e.sync(s)
+	roles, _, err := e.client.ListRoleAssignments(t.Context(), &kisi.RoleAssignmentListOptions{AppliesToType: kisi.ScopeGroup, AppliesToID: e.pro})
+	require.NoError(t, err)
+	require.Len(t, roles, 1)
+	_, err = e.client.DeleteRoleAssignment(t.Context(), roles[0].ID) // by hand
+	require.NoError(t, err)
+
+	client, err := kisi.NewClient(e.srv.APIKey, kisi.WithBaseURL(e.srv.URL), kisi.WithRateLimit(rate.Inf, 0),
+		kisi.WithRetry(0, time.Millisecond, time.Millisecond), kisi.WithHTTPClient(&http.Client{Transport: crashingTransport{}}))
+	require.NoError(t, err)
+	a := e.reconcilerWith(client, access.WithHolder("a"))
+	s.Bookings = []access.Booking{bookingOf("bk1", "alice", "room1", "14:00", "15:00")}
+	require.Panics(t, func() { _, _ = a.Sync(t.Context(), s) })
+
+	b := e.reconcilerWith(e.client, access.WithHolder("b"))
+	e.clock.Advance(11 * time.Minute)
+	rep, err := b.Sync(t.Context(), s)
+	require.NoError(t, err)
+	require.Equal(t, 2, rep.Created, "alice's booking, and bob's role Verify found deleted")
+	require.Len(t, e.roles(), 2)
+
+	// The mark is gone: the next run reads nothing.
+	e.srv.ResetRequests()
+	_, err = b.Sync(t.Context(), s)
+	require.NoError(t, err)
+	require.Empty(t, e.reads())
 }

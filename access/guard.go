@@ -67,7 +67,7 @@ func cut(ch Change, recs map[string]state.Record, now time.Time, lead time.Durat
 	rec, ok := recs[ch.Key]
 	switch ch.Action {
 	case ActionDelete:
-		if ok && (!live(rec, now) || !due(rec.Window, now, lead)) {
+		if ok && (!live(rec, now) || !due(rec.Window, now, lead) && !sentLink(rec)) {
 			return ""
 		}
 		if ch.Cut == "" {
@@ -82,6 +82,10 @@ func cut(ch Change, recs map[string]state.Record, now time.Time, lead time.Durat
 	}
 	return ""
 }
+
+// guarded reports whether the guard judges a cut of kind k: every cut but
+// one a record explicitly asks for.
+func guarded(k CutKind) bool { return k == CutVanished || k == CutExplained }
 
 // judge counts the cuts of c and the managed access, from the Store's
 // records rather than from c's own counts.
@@ -156,7 +160,7 @@ func (r *Reconciler) markHeld(c *Changes, recs []state.Record) {
 		return
 	}
 	for i := range c.Changes {
-		if cut(c.Changes[i], byKey, c.At, r.p.Lead) != "" {
+		if guarded(cut(c.Changes[i], byKey, c.At, r.p.Lead)) {
 			c.Changes[i].Held = true
 			c.Held++
 		}

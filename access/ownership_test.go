@@ -10,6 +10,7 @@ import (
 
 	"github.com/kisisync/kisisync/access"
 	"github.com/kisisync/kisisync/kisi"
+	"github.com/kisisync/kisisync/mapping"
 )
 
 // loseStore replaces the rig's Store by an empty one, as after a lost
@@ -57,7 +58,7 @@ func TestOwnExpiredRoleNeverBlocksTheNextWindow(t *testing.T) {
 	e.loseStore()
 	s.Bookings = []access.Booking{bookingOf("bk2", "alice", "room1", "15:00", "16:00")}
 	rep := e.sync(s)
-	require.Equal(t, 1, rep.Created)
+	require.Equal(t, 1, rep.Created+rep.Replaced, "the next window granted (the expired role adopted first, or found in the way)")
 	require.Empty(t, rep.Conflicts, "the SDK's own expired role is no conflict")
 	roles := e.roles()
 	require.Len(t, roles, 1)
@@ -151,4 +152,100 @@ func TestOnboardingListsUsersOnceWhenCheaper(t *testing.T) {
 	require.Equal(t, 30, rep.UsersCreated)
 	require.Equal(t, 30, e.srv.Count(http.MethodPost, "/users"), "only the missing users are created")
 	require.LessOrEqual(t, e.srv.Count(http.MethodGet, "/users"), 3, "one listing instead of a lookup each")
+}
+
+// TestFoundUserNeverInvitedTwice (issue 26): after a lost Store, a user
+// kisisync created who has not yet accepted Kisi's invitation is found
+// again; the grant that follows does not invite them a second time.
+func TestFoundUserNeverInvitedTwice(t *testing.T) {
+	t.Parallel()
+	for _, verify := range []bool{false, true} {
+		t.Run(fmt.Sprintf("verify=%v", verify), func(t *testing.T) {
+			t.Parallel()
+			e := newRig(t, rigConfig{})
+			s := baseSnapshot()
+			s.Bookings = []access.Booking{bookingOf("bk1", "alice", "room1", "14:00", "15:00")}
+			rep := e.sync(s)
+			require.Equal(t, 1, rep.Invitations)
+
+			e.loseStore()
+			if verify {
+				_, err := e.r.Verify(t.Context())
+				require.NoError(t, err)
+			}
+			s.Plans = []access.Plan{{ID: "p-alice", PlanID: "pro", MemberID: "alice", Start: cest("09:00"), Status: access.PlanActive}}
+			rep = e.sync(s)
+			require.Zero(t, rep.Invitations)
+			for _, r := range e.roles() {
+				if r.Group == e.pro {
+					require.False(t, r.Notify, "no second invitation")
+				}
+			}
+		})
+	}
+}
+
+// TestSyncOnLostStoreAdoptsFirst (issue 28): a Sync on a lost Store, with
+// no Verify first (a restarted host), adopts the roles of the SDK's users
+// instead of replacing each one (a delete and a create, and a gap).
+func TestSyncOnLostStoreAdoptsFirst(t *testing.T) {
+	t.Parallel()
+	e := newRig(t, rigConfig{})
+	s := baseSnapshot()
+	addPlanMembers(&s, "m", 5)
+	require.Equal(t, 5, e.sync(s).Created)
+
+	e.loseStore()
+	e.srv.ResetRequests()
+	rep := e.sync(s)
+	require.Empty(t, e.writes(), "nothing replaced")
+	require.Equal(t, 5, rep.Adopted)
+	require.Len(t, e.roles(), 5)
+
+	e.srv.ResetRequests()
+	e.sync(s)
+	require.Empty(t, e.reads(), "the next run trusts its Store")
+}
+
+// TestLostStoreAdoptsLinks (issue 28): the links kisisync made carry its
+// mark in their name, so after a lost Store they are adopted — by Verify,
+// or by the first Sync, which reads Kisi first on an empty Store — and
+// neither created again (a second link, a second email to each guest) nor
+// left as orphans: a cancelled booking's link is deleted.
+func TestLostStoreAdoptsLinks(t *testing.T) {
+	t.Parallel()
+	for _, verify := range []bool{false, true} {
+		t.Run(fmt.Sprintf("verify=%v", verify), func(t *testing.T) {
+			t.Parallel()
+			notes := &recordingNotifier{}
+			e := newRig(t, rigConfig{dropIn: mapping.DropIn{Link: true}, opts: []access.Option{access.WithNotifier(notes)}})
+			s := baseSnapshot()
+			for i := range 10 {
+				id := fmt.Sprintf("bk%d", i)
+				s.Bookings = append(s.Bookings, access.Booking{ID: id, ResourceID: "room1",
+					Guest: &access.Guest{Name: "Guest " + id, Email: id + "@example.org"}, Start: cest("17:00"), End: cest("18:00")})
+			}
+			e.sync(s)
+			require.Len(t, e.links(), 10)
+			require.Len(t, notes.links, 10)
+
+			e.loseStore(access.WithNotifier(notes))
+			if verify {
+				d, err := e.r.Verify(t.Context())
+				require.NoError(t, err)
+				require.Len(t, d.Adopted, 10)
+				require.Empty(t, d.Unmanaged, "no link of the SDK's is reported as not managed here")
+			}
+			e.srv.ResetRequests()
+			e.sync(s)
+			require.Empty(t, e.writes(), "nothing created again")
+			require.Len(t, e.links(), 10)
+			require.Len(t, notes.links, 10, "no second email")
+
+			s.Bookings = s.Bookings[1:] // bk0 cancelled
+			rep := e.sync(s)
+			require.Equal(t, 1, rep.Deleted)
+			require.Len(t, e.links(), 9, "the cancelled guest's link is gone")
+		})
+	}
 }

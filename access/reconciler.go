@@ -59,15 +59,14 @@ type Reconciler struct {
 	p  Policy
 	o  options
 
-	// patchBroken is set when a PATCH of the window did not hold.
-	patchBroken atomic.Bool
 	// running is set while a run of this Reconciler holds the lease: runs
 	// of one Reconciler share a lease holder, so the Store alone would not
 	// keep them apart.
 	running atomic.Bool
-	// leased is when the running run last took or renewed the lease
-	// (UnixNano of the reconciler's clock).
-	leased atomic.Int64
+	// leased is when the running run last took or renewed the lease, by
+	// the reconciler's clock: a real clock's reading carries the monotonic
+	// clock, so a jump of the wall clock cannot extend a lease.
+	leased atomic.Pointer[time.Time]
 	// mappingFP fingerprints the mapping: a group parked as missing under
 	// another mapping is tried again.
 	mappingFP string
@@ -137,7 +136,38 @@ func (r *Reconciler) Sync(ctx context.Context, s Snapshot) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	return r.apply(ctx, c, recs)
+	var drift *Drift
+	if interrupted(recs) || len(recs) == 0 {
+		// A run stopped in the middle of its writes (a crash, or a stall
+		// past its lease), or a Store that knows nothing (new, or lost):
+		// Kisi is read before anything is written, so what this SDK made
+		// is adopted, not made again.
+		var verr error
+		drift, verr = r.verify(ctx, recs)
+		if errors.Is(verr, state.ErrLeaseLost) {
+			return nil, verr
+		}
+		if verr == nil || classify(verr) != FailureSystemic {
+			if c, recs, err = r.plan(ctx, s); err != nil {
+				return nil, err
+			}
+		}
+		rep, err := r.applyAfter(ctx, c, recs, verr)
+		rep.Adopted += len(drift.Adopted)
+		return rep, err
+	}
+	rep, err := r.apply(ctx, c, recs)
+	if drift != nil {
+		rep.Adopted += len(drift.Adopted)
+	}
+	return rep, err
+}
+
+// interrupted reports whether recs hold the mark of a run that began
+// writing to Kisi and never finished.
+func interrupted(recs []state.Record) bool {
+	_, found := slices.BinarySearchFunc(recs, runMarkKey, func(rec state.Record, key string) int { return strings.Compare(rec.Key, key) })
+	return found // Load returns records sorted by key
 }
 
 // Plan is the dry run: it computes the [Changes] that Apply would make,
@@ -297,7 +327,7 @@ func (r *Reconciler) plan(ctx context.Context, s Snapshot) (*Changes, []state.Re
 	}
 
 	c := diff(diffInput{now: now, lead: r.p.Lead, hold: r.holding(now, s), recs: recs, grants: grants, links: links,
-		res: res, snap: &snapIndex{s: &s}, mappingFP: r.mappingFP,
+		res: res, snap: &snapIndex{s: &s, skipped: skipped}, mappingFP: r.mappingFP,
 		notify: r.o.notifier != nil, linkWarn: r.o.linkWarn})
 	c.Organization = r.o.org
 	for i := range c.Changes {
@@ -320,9 +350,31 @@ func (r *Reconciler) plan(ctx context.Context, s Snapshot) (*Changes, []state.Re
 }
 
 // holding is how this run bounds the windows Kisi holds: renewals happen in
-// the night hours of the snapshot's (or [WithLocation]'s) time zone.
+// the night hours of each group's location — the location of the
+// resources or check-ins the mapping sends to it — and for other groups
+// (a plan's) of the snapshot's first location (or [WithLocation]'s zone).
 func (r *Reconciler) holding(now time.Time, s Snapshot) holding {
-	return holding{now: now, validity: r.p.validity(), loc: r.location(s)}
+	h := holding{now: now, validity: r.p.validity(), loc: r.location(s), zones: map[int64]*time.Location{}}
+	zoneOf := make(map[string]*time.Location, len(s.Locations))
+	for _, l := range s.Locations {
+		if _, seen := zoneOf[l.ID]; !seen {
+			zoneOf[l.ID] = ianaZone(l.TimeZone)
+		}
+	}
+	place := func(groups []int64, loc *time.Location) {
+		for _, g := range groups {
+			if _, ok := h.zones[g]; !ok && loc != nil {
+				h.zones[g] = loc
+			}
+		}
+	}
+	for _, res := range s.Resources {
+		place(r.m.Resources[res.ID], zoneOf[res.LocationID])
+	}
+	for _, l := range s.Locations {
+		place(r.m.Locations[l.ID], zoneOf[l.ID])
+	}
+	return h
 }
 
 // location is the zone Changes are rendered in.
@@ -391,7 +443,7 @@ func (r *Reconciler) renew(ctx context.Context) error {
 		return fmt.Errorf("%w: term %d of %q ended, another run held the lease", state.ErrLeaseLost, old, r.o.org)
 	}
 	r.token.Store(token)
-	r.leased.Store(now.UnixNano())
+	r.leased.Store(&now)
 	return nil
 }
 
@@ -479,7 +531,7 @@ func linkMatches(l *kisi.GroupLink, rec state.Record) bool {
 	if l.Email == nil || !strings.EqualFold(strings.TrimSpace(*l.Email), rec.Email) {
 		return false
 	}
-	return l.GroupID == rec.GroupID && l.Name == rec.Name &&
+	return l.GroupID == rec.GroupID && (l.Name == kisiglue.LinkName(rec.Name, rec.BookingID) || l.Name == rec.Name) &&
 		kisiglue.SameWindow(kisiglue.Window(l.ValidFrom, l.ValidUntil), rec.Window)
 }
 
@@ -606,7 +658,8 @@ func diff(in diffInput) *Changes {
 	}
 	acc.creates = parks.hold(c, acc.creates, in.now)
 	acc.creates = quota(c, view, acc.revokes, acc.cleanups, acc.creates, in)
-	order(c, acc.store, acc.revokes, acc.replaces, acc.creates, acc.cleanups)
+	acc.replaces = parks.holdReplacements(c, acc.replaces, in.now)
+	order(c, acc.store, acc.exposed, acc.revokes, acc.replaces, acc.creates, acc.cleanups)
 	tally(c, view, in.now)
 	c.renewals = renew
 	return c
@@ -615,7 +668,7 @@ func diff(in diffInput) *Changes {
 // changeLists collects the changes of a plan by the order they are applied
 // in (see [order]).
 type changeLists struct {
-	store, revokes, replaces, creates, cleanups []Change
+	store, exposed, revokes, replaces, creates, cleanups []Change
 }
 
 // decide adds what one key needs: wanted tells whether the key is wanted
@@ -629,14 +682,10 @@ func (l *changeLists) decide(c *Changes, in *diffInput, wanted bool, p probe, v 
 	switch {
 	case rec == nil:
 		l.creates = append(l.creates, in.create(p))
+	case rec.State == state.StateExposed:
+		l.again(&l.exposed, in, wanted, p, *rec, "left without a role by a failed replacement", "created first")
 	case rec.State == state.StateGone:
-		if wanted {
-			create := in.create(p)
-			create.Reason = "deleted in Kisi outside kisisync; re-create"
-			l.creates = append(l.creates, create)
-		} else {
-			l.store = append(l.store, forget(*rec, "deleted in Kisi outside kisisync; no longer desired"))
-		}
+		l.again(&l.creates, in, wanted, p, *rec, "deleted in Kisi outside kisisync", "re-create")
 	case rec.State == state.StateConflict:
 		switch {
 		case !wanted:
@@ -648,6 +697,9 @@ func (l *changeLists) decide(c *Changes, in *diffInput, wanted bool, p probe, v 
 			create.Reason = "retry after conflict: window changed"
 			l.creates = append(l.creates, create)
 		}
+	case !wanted && !ended(rec.Window, in.now) && in.snap.rejected(*rec):
+		// Its record is there but invalid (reported in Skipped): Kisi keeps
+		// what it holds, ending by its bounded window.
 	case !wanted:
 		ch := revoke(*rec, *in)
 		if ch.Expired {
@@ -670,6 +722,18 @@ func (l *changeLists) decide(c *Changes, in *diffInput, wanted bool, p probe, v 
 			l.replaces = append(l.replaces, create)
 		}
 	}
+}
+
+// again adds to dst the create of the access of rec, whose object is gone
+// from Kisi (why), or forgets rec when the access is no longer wanted.
+func (l *changeLists) again(dst *[]Change, in *diffInput, wanted bool, p probe, rec state.Record, why, then string) {
+	if !wanted {
+		l.store = append(l.store, forget(rec, why+"; no longer desired"))
+		return
+	}
+	create := in.create(p)
+	create.Reason = why + "; " + then
+	*dst = append(*dst, create)
 }
 
 // sortedByKey returns recs sorted by key: recs itself when it is, as a
@@ -727,6 +791,12 @@ func settleIntents(c *Changes, recs []state.Record, res map[string]resolution) (
 			case !ok || rs.err != nil:
 				c.Unresolved++
 				v.skip = true
+				why := "its create's answer was lost and the lookup did not answer; looked up again next run"
+				if ok {
+					why = fmt.Sprintf("its create's answer was lost and the lookup failed (%v); looked up again next run", rs.err)
+				}
+				c.Parked = append(c.Parked, Parked{Object: objectOf(rec.Kind), Key: rec.Key, Email: rec.Email, GroupID: rec.GroupID,
+					Class: FailureUnknown, Reason: why})
 				continue
 			case rs.found:
 				store = append(store, Change{Action: ActionAdopt, Object: objectOf(rec.Kind), Key: rec.Key, Email: rec.Email,
@@ -778,6 +848,10 @@ func parkRecords(c *Changes, in diffInput, want []wantEntry, store *[]Change) pa
 			p.forbidden[rec.Key] = rec
 		case rec.Key == orgParkKey:
 			// Kept until a run of the organization succeeds.
+		case rec.Key == patchParkKey:
+			// Kept: Kisi does not PATCH windows in this organization.
+		case rec.Key == runMarkKey:
+			// Kept until a run verifies (see Sync).
 		case rec.Class == FailureTransient && isChange && held[key]:
 			// A failing delete backs off too (see run.waiting): kept while
 			// its object is.
@@ -819,6 +893,24 @@ func (p parks) hold(c *Changes, creates []Change, now time.Time) []Change {
 			continue
 		}
 		if rec, ok := p.changes[ch.Key]; ok && now.Before(rec.RetryAt) && (sameWanted(rec.Window, ch) || ch.Window.Start.After(now)) {
+			c.Parked = append(c.Parked, parkedOf(ch.Object, ch.Key, rec))
+			c.retries = earliest(c.retries, rec.RetryAt)
+			continue
+		}
+		out = append(out, ch)
+	}
+	return out
+}
+
+// holdReplacements takes out of replaces the renewals and extensions Kisi
+// refused (a PATCH, or the create of the new window: FailureRefused), while their back-off
+// runs and for the same wanted window: the role Kisi holds stays as it was,
+// valid for days. A replacement that cuts access is not held here; the
+// guard judges it.
+func (p parks) holdReplacements(c *Changes, replaces []Change, now time.Time) []Change {
+	out := replaces[:0]
+	for _, ch := range replaces {
+		if rec, ok := p.changes[ch.Key]; ok && rec.Class == FailureRefused && ch.Cut == "" && now.Before(rec.RetryAt) && sameWanted(rec.Window, ch) {
 			c.Parked = append(c.Parked, parkedOf(ch.Object, ch.Key, rec))
 			c.retries = earliest(c.retries, rec.RetryAt)
 			continue
@@ -1013,11 +1105,11 @@ func renewal(p probe, rec *state.Record, h holding) time.Time {
 		return time.Time{}
 	}
 	held := p.held
-	if rec != nil && rec.State == state.StateSettled && h.keeps(p.key, rec.Window, p.desired) {
+	if rec != nil && rec.State == state.StateSettled && h.keeps(p.key, p.grant.GroupID, rec.Window, p.desired) {
 		held = rec.Window
 	}
 	if held.End.Before(p.desired.End) {
-		return h.renewAt(p.key, held.End)
+		return h.renewAt(p.key, p.grant.GroupID, held.End)
 	}
 	return time.Time{}
 }
@@ -1036,11 +1128,16 @@ func revoke(rec state.Record, in diffInput) Change {
 	case ch.Object == ObjectLink:
 		ch.Reason = "booking removed"
 	}
-	if due(rec.Window, in.now, in.lead) {
-		ch.Cut = cutClass(rec.Sources, in.snap)
+	if due(rec.Window, in.now, in.lead) || sentLink(rec) {
+		ch.Cut = cutClass(rec, in.snap)
 	}
 	return ch
 }
+
+// sentLink reports whether rec is a link whose email went out: deleting it
+// is a cut however far ahead its booking is, since a new link would mean a
+// second email and the first one's link no longer working.
+func sentLink(rec state.Record) bool { return rec.Kind == state.KindLink && rec.Email != "" }
 
 // cutOf classifies a replacement of rec by create: a cut when the old window
 // is in force (or enters Kisi within the lead time) and the new one starts
@@ -1055,7 +1152,7 @@ func cutOf(rec state.Record, create Change, in diffInput) CutKind {
 	if !later && !sooner {
 		return ""
 	}
-	return cutClass(rec.Sources, in.snap)
+	return cutClass(rec, in.snap)
 }
 
 // due reports whether access in window w is in force at now or enters Kisi
@@ -1064,16 +1161,58 @@ func due(w schedule.Interval, now time.Time, lead time.Duration) bool {
 	return w.Start.Before(now.Add(lead).Add(time.Nanosecond))
 }
 
-// cutClass says whether a cut is explained by a source record still in the
-// snapshot (a cancelled plan, an End or check-out set) or its sources all
-// vanished from it. A record adopted without sources counts as vanished.
-func cutClass(sources []Source, snap *snapIndex) CutKind {
-	for _, s := range sources {
-		if snap.present(s) {
-			return CutExplained
+// cutClass says what causes a cut of the access rec holds: source records
+// still in the snapshot that say so (explicit: a cancelled plan, a
+// check-out, a suspended member) and none still in force, one that changed
+// without saying so (explained: an End set earlier), or every source
+// vanished from the snapshot. A record adopted without sources counts as
+// vanished.
+func cutClass(rec state.Record, snap *snapIndex) CutKind {
+	if rec.MemberID != "" && snap.member(rec.MemberID).Suspended {
+		return CutExplicit
+	}
+	kind := CutVanished
+	for _, s := range rec.Sources {
+		switch snap.source(s) {
+		case sourceEnded:
+			if kind == CutVanished {
+				kind = CutExplicit
+			}
+		case sourcePresent:
+			// A source still in force changed: that, not the one that
+			// says it ended, is what cuts.
+			kind = CutExplained
 		}
 	}
-	return CutVanished
+	return kind
+}
+
+// rejected reports whether a record of the snapshot that rec's access
+// comes from is there but invalid (its member's, or a source's): such
+// access is not cut; Kisi keeps what it holds, bounded, and the record
+// is reported.
+func (x *snapIndex) rejected(rec state.Record) bool {
+	if x == nil || len(x.skipped) == 0 {
+		return false
+	}
+	if x.rejects == nil {
+		x.rejects = make(map[Source]bool, len(x.skipped))
+		for _, e := range x.skipped {
+			x.rejects[Source{Kind: e.Kind, ID: e.ID}] = true
+		}
+	}
+	if rec.MemberID != "" && x.rejects[Source{Kind: "member", ID: rec.MemberID}] {
+		return true
+	}
+	for _, s := range rec.Sources {
+		if s.Kind == KindDefault {
+			s.Kind = KindPlan
+		}
+		if x.rejects[s] {
+			return true
+		}
+	}
+	return false
 }
 
 // snapIndex looks up the members and records of a snapshot, building each
@@ -1082,8 +1221,21 @@ func cutClass(sources []Source, snap *snapIndex) CutKind {
 type snapIndex struct {
 	s       *Snapshot
 	members map[string]Member
-	sources map[Source]bool
+	sources map[Source]sourceState
+	// skipped are the records of s that were rejected, rejects their
+	// sources (see rejected).
+	skipped []*RecordError
+	rejects map[Source]bool
 }
+
+// sourceState is what a snapshot says of the record a Source names.
+type sourceState uint8
+
+const (
+	sourceGone    sourceState = iota // not in the snapshot
+	sourcePresent                    // in it
+	sourceEnded                      // in it, saying its access ended: a cancelled plan, a check-out
+)
 
 // member returns the member with id (the last one listed), or the zero
 // Member.
@@ -1097,44 +1249,55 @@ func (x *snapIndex) member(id string) Member {
 	return x.members[id]
 }
 
-// present reports whether the snapshot holds the record src names.
-func (x *snapIndex) present(src Source) bool {
+// source reports what the snapshot says of the record src names.
+func (x *snapIndex) source(src Source) sourceState {
 	if x == nil || x.s == nil {
-		return false
+		return sourceGone
 	}
 	if x.sources == nil {
-		x.sources = presentSources(*x.s)
+		x.sources = snapshotSources(*x.s)
 	}
 	return x.sources[src]
 }
 
-// presentSources indexes the records of s, as the sources a Grant names.
-func presentSources(s Snapshot) map[Source]bool {
+// snapshotSources indexes the records of s, as the sources a Grant names.
+func snapshotSources(s Snapshot) map[Source]sourceState {
 	n := len(s.Plans) + len(s.Allowances) + len(s.Bookings) + len(s.Assignments) + len(s.CheckIns)
-	p := make(map[Source]bool, n)
+	p := make(map[Source]sourceState, n)
 	for _, r := range s.Plans {
-		p[Source{Kind: KindPlan, ID: r.ID}] = true
-		p[Source{Kind: KindDefault, ID: r.ID}] = true
+		st := sourcePresent
+		if r.Status == PlanCancelled {
+			st = sourceEnded
+		}
+		p[Source{Kind: KindPlan, ID: r.ID}] = st
+		p[Source{Kind: KindDefault, ID: r.ID}] = st
 	}
 	for _, r := range s.Allowances {
-		p[Source{Kind: KindAllowance, ID: r.ID}] = true
+		p[Source{Kind: KindAllowance, ID: r.ID}] = sourcePresent
 	}
 	for _, r := range s.Bookings {
-		p[Source{Kind: KindBooking, ID: r.ID}] = true
+		p[Source{Kind: KindBooking, ID: r.ID}] = sourcePresent
 	}
 	for _, r := range s.Assignments {
-		p[Source{Kind: KindAssignment, ID: r.ID}] = true
+		p[Source{Kind: KindAssignment, ID: r.ID}] = sourcePresent
 	}
 	for _, r := range s.CheckIns {
-		p[Source{Kind: KindCheckIn, ID: r.ID}] = true
+		st := sourcePresent
+		if !r.Out.IsZero() {
+			st = sourceEnded
+		}
+		p[Source{Kind: KindCheckIn, ID: r.ID}] = st
 	}
 	return p
 }
 
 // order puts the parts of a plan in the order Apply takes them: Store
-// corrections, revocations, replacements, creates (soonest window first),
-// cleanup.
-func order(c *Changes, store, revokes, replaces, creates, cleanups []Change) {
+// corrections, the members a failed replacement left without a role,
+// revocations, replacements, creates (soonest window first), the
+// replacements of roles in force, cleanup. A role in force is replaced by
+// delete and create only once a create worked in the run (see
+// run.replaceGrant): the creates before it tell.
+func order(c *Changes, store, exposed, revokes, replaces, creates, cleanups []Change) {
 	byKey := func(a, b *Change) int {
 		if c := strings.Compare(a.Email, b.Email); c != 0 {
 			return c
@@ -1145,6 +1308,7 @@ func order(c *Changes, store, revokes, replaces, creates, cleanups []Change) {
 		return strings.Compare(a.Key, b.Key)
 	}
 	sortChanges(store, byKey)
+	sortChanges(exposed, byKey)
 	sortChanges(revokes, byKey)
 	sortChanges(replaces, byKey)
 	sortChanges(cleanups, byKey)
@@ -1158,10 +1322,21 @@ func order(c *Changes, store, revokes, replaces, creates, cleanups []Change) {
 	// email-link quota until they are deleted.
 	linkCleanups := slices.DeleteFunc(slices.Clone(cleanups), func(ch Change) bool { return ch.Object != ObjectLink })
 	cleanups = slices.DeleteFunc(cleanups, func(ch Change) bool { return ch.Object == ObjectLink })
-	c.Changes = slices.Concat(store, revokes, linkCleanups, replaces, creates, cleanups)
+	inForce := slices.DeleteFunc(slices.Clone(replaces), func(ch Change) bool { return !replacesInForce(ch, c.At) })
+	replaces = slices.DeleteFunc(replaces, func(ch Change) bool { return replacesInForce(ch, c.At) })
+	// A member a failed replacement left without a role inside their
+	// window comes first, before anything can stop the run.
+	c.Changes = slices.Concat(store, exposed, revokes, linkCleanups, replaces, creates, inForce, cleanups)
 	if c.Changes == nil {
 		c.Changes = []Change{}
 	}
+}
+
+// replacesInForce reports whether ch replaces a role in force at now: a
+// delete and create would leave its member without access in between.
+func replacesInForce(ch Change, now time.Time) bool {
+	return ch.Action == ActionReplace && ch.Object == ObjectGrant && ch.Old != nil &&
+		!ch.Old.Start.After(now) && now.Before(ch.Old.End)
 }
 
 // tally counts the managed access, the cuts and the email links of c.
@@ -1225,7 +1400,7 @@ func replaceReason(rec state.Record, create Change, desired schedule.Interval, h
 		return ""
 	}
 	switch {
-	case h.keeps(rec.Key, rec.Window, desired):
+	case h.keeps(rec.Key, rec.GroupID, rec.Window, desired):
 		return ""
 	case ended(rec.Window, h.now):
 		return "previous window ended; next window"

@@ -76,6 +76,8 @@ func FuzzDiff(f *testing.F) {
 				part = 0
 			case ch.Action == ActionDelete && !ch.Expired:
 				part = 1
+			case replacesInForce(ch, c.At):
+				part = 4 // once creates have shown they work
 			case ch.Action == ActionReplace:
 				part = 2
 			case ch.Action == ActionCreate:
@@ -83,7 +85,7 @@ func FuzzDiff(f *testing.F) {
 			case ch.Object == ObjectLink:
 				part = 1 // expired links go before creates
 			default:
-				part = 4
+				part = 5
 			}
 			if part < lastPart {
 				t.Fatalf("change %+v out of order:\n%s", ch, c)
@@ -130,11 +132,11 @@ func FuzzDiff(f *testing.F) {
 				if _, ok := res[key]; !ok {
 					continue // unresolved: left alone
 				}
-				if r := res[key]; r.found && h.keeps(key, r.window, g.Window) {
+				if r := res[key]; r.found && h.keeps(key, g.GroupID, r.window, g.Window) {
 					continue
 				}
 			}
-			if have && rec.State == state.StateSettled && h.keeps(key, rec.Window, g.Window) {
+			if have && rec.State == state.StateSettled && h.keeps(key, g.GroupID, rec.Window, g.Window) {
 				continue
 			}
 			t.Fatalf("desired %s %v not planned:\n%s", key, g.Window, c)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -227,33 +228,36 @@ func TestGroupRemovedFromMapping(t *testing.T) {
 }
 
 // TestRevokeGuardBrokenSnapshots: however an upstream snapshot breaks, a
-// run that would revoke most access is held.
+// run that would revoke most access revokes nothing. Records that vanished
+// are held by the guard; records present but invalid (rejected) never cut
+// at all: Kisi keeps what it holds, and the records are reported.
 func TestRevokeGuardBrokenSnapshots(t *testing.T) {
 	t.Parallel()
 	full := baseSnapshot()
 	addPlanMembers(&full, "member", 8)
 	tests := []struct {
-		name    string
-		breakIt func(s *access.Snapshot)
+		name     string
+		breakIt  func(s *access.Snapshot)
+		rejected bool
 	}{
 		{name: "empty", breakIt: func(s *access.Snapshot) { *s = access.Snapshot{} }},
-		{name: "members vanished", breakIt: func(s *access.Snapshot) { s.Members = nil }},
+		{name: "members vanished", breakIt: func(s *access.Snapshot) { s.Members = nil }, rejected: true},
 		{name: "plans vanished", breakIt: func(s *access.Snapshot) { s.Plans = nil }},
 		{name: "every member invalid", breakIt: func(s *access.Snapshot) {
 			for i := range s.Members {
 				s.Members[i].Email = "broken"
 			}
-		}},
+		}, rejected: true},
 		{name: "every plan invalid", breakIt: func(s *access.Snapshot) {
 			for i := range s.Plans {
 				s.Plans[i].Status = access.PlanStatus(99)
 			}
-		}},
+		}, rejected: true},
 		{name: "members renamed", breakIt: func(s *access.Snapshot) {
 			for i := range s.Members {
 				s.Members[i].ID += "x"
 			}
-		}},
+		}, rejected: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -266,9 +270,15 @@ func TestRevokeGuardBrokenSnapshots(t *testing.T) {
 			tc.breakIt(&s)
 			e.srv.ResetRequests()
 			rep, err := e.r.Sync(t.Context(), s)
-			var rle *access.RevokeLimitError
-			require.ErrorAs(t, err, &rle)
-			require.NotEmpty(t, rep.Held)
+			if tc.rejected {
+				require.NoError(t, err)
+				require.NotEmpty(t, rep.Skipped, "the invalid records are reported")
+				require.Empty(t, rep.Held, "nothing to hold: rejected records cut nothing")
+			} else {
+				var rle *access.RevokeLimitError
+				require.ErrorAs(t, err, &rle)
+				require.NotEmpty(t, rep.Held)
+			}
 			require.Empty(t, e.writes())
 			require.Len(t, e.roles(), 8)
 		})
@@ -437,6 +447,9 @@ func TestLookupFailureNeverDuplicates(t *testing.T) {
 		rep, err := e.r.Sync(t.Context(), s)
 		require.NoError(t, err)
 		require.Equal(t, 1, rep.Unresolved)
+		require.True(t, slices.ContainsFunc(rep.Parked, func(p access.Parked) bool {
+			return p.Email == "bob@example.com" && p.Class == access.FailureUnknown
+		}), "the report names the intent it could not look up: %+v", rep.Parked)
 		require.Zero(t, e.srv.Count(http.MethodPost, "/"), "nothing created while the lookup fails")
 		require.Equal(t, e.clock.Now().Add(wait), rep.NextRun, "retried with back-off")
 	}

@@ -308,7 +308,7 @@ func TestDropInLinks(t *testing.T) {
 	require.Len(t, links, 2)
 	for _, l := range links {
 		require.Equal(t, "gus@example.com", *l.Email)
-		require.Equal(t, "Gus", l.Name)
+		require.Equal(t, "Gus [kisisync:bk9]", l.Name, "the guest's name with the SDK's mark")
 		require.True(t, l.LinkEnabled)
 		require.Equal(t, "online", *l.QuickResponseCodeType)
 		require.True(t, l.ValidFrom.Equal(cest("16:55")))

@@ -3,7 +3,6 @@ package access_test
 import (
 	"errors"
 	"fmt"
-	"net/http"
 	"testing"
 	"time"
 
@@ -11,7 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kisisync/kisisync/access"
-	"github.com/kisisync/kisisync/kisi/kisitest"
 	"github.com/kisisync/kisisync/schedule"
 )
 
@@ -217,43 +215,6 @@ func TestPolicyValidityRejected(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, string(b), `"validity":"unbounded"`)
 	require.False(t, errors.Is(nil, access.ErrInvalidPolicy))
-}
-
-func TestRenewalByPatch(t *testing.T) {
-	t.Parallel()
-	for _, refuse := range []int{0, http.StatusBadRequest, http.StatusForbidden} {
-		t.Run(fmt.Sprintf("refused=%d", refuse), func(t *testing.T) {
-			t.Parallel()
-			e := newRig(t, rigConfig{opts: []access.Option{access.WithPatchValidity(true)},
-				server: []kisitest.Option{kisitest.WithPatchableValidity(true)}})
-			if refuse != 0 {
-				e.srv.Intercept(func(r *http.Request) kisitest.Fault {
-					if r.Method == http.MethodPatch {
-						return kisitest.Fault{Status: refuse}
-					}
-					return kisitest.Fault{}
-				})
-			}
-			s := baseSnapshot()
-			s.Plans = []access.Plan{{ID: "p1", PlanID: "pro", MemberID: "bob", Start: cest("09:00"), Status: access.PlanActive}}
-			rep := e.sync(s)
-			e.clock.Advance(rep.NextRun.Sub(e.clock.Now()))
-			e.srv.ResetRequests()
-			rep = e.sync(s)
-			require.Equal(t, 1, rep.Replaced, "renewed")
-			want := []string{"PATCH /role_assignments"}
-			if refuse != 0 {
-				// Any refusal falls back to delete and create.
-				want = append(want, "DELETE /role_assignments", "POST /role_assignments")
-			}
-			if diff := cmp.Diff(want, e.writes()); diff != "" {
-				t.Fatalf("writes (-want +got):\n%s", diff)
-			}
-			roles := e.roles()
-			require.Len(t, roles, 1)
-			require.True(t, roles[0].Window.End.Equal(e.clock.Now().Add(access.DefaultValidity).Truncate(time.Minute)))
-		})
-	}
 }
 
 // TestRenewalsSpreadOut: members onboarded together do not all come due for

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -144,4 +145,49 @@ func TestFailingKeyBacksOffAcrossProcesses(t *testing.T) {
 		want[i] *= time.Minute
 	}
 	require.Equal(t, want, tried, "tried after 1, 2, 4 … minutes, then hourly")
+}
+
+// TestFailingCreateBacksOff (issue 25): Kisi answers every create of one
+// member with a server error — the role create (whose outcome Kisi then
+// leaves unknown) or the user create before it. The key backs off: in an
+// hour of runs at every NextRun it is tried in a handful of runs, not in
+// every run a minute apart, and the report names it each time.
+func TestFailingCreateBacksOff(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, path string
+		status     int
+	}{
+		{"role create 500", "/role_assignments", http.StatusInternalServerError},
+		{"user create 503", "/users", http.StatusServiceUnavailable},
+		{"user create 422", "/users", http.StatusUnprocessableEntity},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newRig(t, rigConfig{})
+			s := baseSnapshot()
+			s.Plans = []access.Plan{{ID: "p-bob", PlanID: "pro", MemberID: "bob", Start: cest("09:00"), Status: access.PlanActive}}
+			e.sync(s)
+			s.Plans = append(s.Plans, access.Plan{ID: "p-alice", PlanID: "pro", MemberID: "alice", Start: cest("09:00"), Status: access.PlanActive})
+			e.srv.Intercept(func(r *http.Request) kisitest.Fault {
+				if r.Method == http.MethodPost && r.URL.Path == tc.path {
+					return kisitest.Fault{Status: tc.status}
+				}
+				return kisitest.Fault{}
+			})
+			tried := 0
+			for end := e.clock.Now().Add(time.Hour); e.clock.Now().Before(end); {
+				e.srv.ResetRequests()
+				rep, _ := e.r.Sync(t.Context(), s)
+				if slices.Contains(e.writes(), "POST "+tc.path) {
+					tried++
+				}
+				named := slices.ContainsFunc(rep.Parked, func(p access.Parked) bool { return p.Email == "alice@example.com" }) ||
+					slices.ContainsFunc(rep.Failures, func(f access.Failure) bool { return f.Email == "alice@example.com" })
+				require.True(t, named, "the report names alice at %s", e.clock.Now())
+				e.clock.Advance(rep.NextRun.Sub(e.clock.Now()))
+			}
+			require.LessOrEqual(t, tried, 7, "tried in %d runs within an hour", tried)
+		})
+	}
 }

@@ -101,6 +101,15 @@ func groupParkKey(groupID int64, mappingFP string) string {
 // in a row, whose back-off NextRun follows.
 const orgParkKey = "park/organization"
 
+// runMarkKey is the key of the record a run writes before its first Kisi
+// write and deletes when it ends: found by a later run, it tells that a run
+// was interrupted in the middle of its writes.
+const runMarkKey = "park/run"
+
+// patchParkKey is the key of the record that Kisi does not change a role's
+// window with PATCH in this organization.
+const patchParkKey = "park/patch"
+
 // forbiddenKey is the key of the park record of the roles (object grant)
 // or the links of a group, on which Kisi refused the API key (403): a key
 // may lack the right to write links alone.

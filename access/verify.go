@@ -39,8 +39,10 @@ type Drift struct {
 	// Unmanaged: roles and links in mapped groups that this SDK did not
 	// create ("not managed here"). They are never changed or deleted.
 	Unmanaged []DriftItem `json:"unmanaged,omitempty"`
-	// Unconfirmed: emails of regular users this SDK created who have not
-	// confirmed their Kisi account yet.
+	// Unconfirmed: emails of regular users this SDK created whom Kisi
+	// still reports unconfirmed ([kisi.UserStatusPending]); a user whose
+	// answer cannot tell (no "confirmed" key, never opened a door) is not
+	// listed.
 	Unconfirmed []string `json:"unconfirmed,omitempty"`
 	// Restored: groups parked as deleted in Kisi that exist again; their
 	// grants are tried by the next run.
@@ -66,6 +68,7 @@ const (
 	adoptInterrupted = "created by an interrupted run"
 	adoptOwnUser     = "held by a user kisisync created"
 	adoptExclusive   = "in a group the platform owns"
+	adoptOwnLink     = "a link kisisync created (its name carries the mark)"
 )
 
 // Verify lists Kisi's role assignments and group links of every mapped
@@ -77,16 +80,18 @@ const (
 //
 // It makes ⌈n/250⌉ list calls per group for n roles (and the same for
 // links), plus ⌈u/100⌉ user list calls for u users when a user this SDK
-// created has not been seen confirmed yet. A failure of the whole
-// organization (the key refused, Kisi unreachable) stops it at the group
-// where it happens, with a *[SystemicError]; other failures are joined and
-// the other groups still verified.
+// created has not been seen confirmed yet.
 func (r *Reconciler) Verify(ctx context.Context) (*Drift, error) {
 	release, recs, err := r.begin(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
+	return r.verify(ctx, recs)
+}
+
+// verify is Verify under a lease the caller holds, from the records recs.
+func (r *Reconciler) verify(ctx context.Context, recs []state.Record) (*Drift, error) {
 	ru := r.newRun(recs)
 	ru.mapped = make(map[int64]bool)
 	for _, g := range r.m.Groups() {
@@ -107,22 +112,19 @@ func (r *Reconciler) Verify(ctx context.Context) (*Drift, error) {
 		if err := ru.renew(ctx); err != nil {
 			return d, err
 		}
-		var groupErrs []error
 		if err := ru.verifyRoles(ctx, g, d); err != nil {
-			groupErrs = append(groupErrs, fmt.Errorf("access: verify roles of group %d: %w", g, err))
+			errs = append(errs, fmt.Errorf("access: verify roles of group %d: %w", g, err))
+			if classify(err) == FailureSystemic {
+				return d, errors.Join(errs...)
+			}
 		}
 		if err := ru.verifyLinks(ctx, g, d); err != nil {
-			groupErrs = append(groupErrs, fmt.Errorf("access: verify links of group %d: %w", g, err))
+			errs = append(errs, fmt.Errorf("access: verify links of group %d: %w", g, err))
 		}
-		errs = append(errs, groupErrs...)
-		if err := errors.Join(errs...); errors.Is(err, state.ErrLeaseLost) {
-			return d, err // fenced: another run holds the organization now
-		}
-		// A failure of the whole organization (the key refused, Kisi
-		// unreachable) stops Verify as it stops Sync; a group's own 403 or
-		// 404 does not.
-		if err := errors.Join(groupErrs...); err != nil && classify(err) == FailureSystemic {
-			return d, &SystemicError{Organization: r.o.org, Err: err, Advice: advice(err)}
+		if err := errors.Join(errs...); errors.Is(err, state.ErrLeaseLost) || classify(err) == FailureSystemic {
+			// Fenced (another run holds the organization now), or a failure
+			// of the whole organization: no use reading the other groups.
+			return d, err
 		}
 	}
 	if err := ru.verifyUsers(ctx, d); err != nil {
@@ -130,6 +132,10 @@ func (r *Reconciler) Verify(ctx context.Context) (*Drift, error) {
 	}
 	if err := ru.verifyParkedGroups(ctx, d); err != nil {
 		errs = append(errs, fmt.Errorf("access: verify parked groups: %w", err))
+	}
+	if _, ok := ru.recs[runMarkKey]; ok && len(errs) == 0 {
+		// Kisi is known again after an interrupted run.
+		errs = append(errs, ru.del(ctx, runMarkKey))
 	}
 	return d, errors.Join(errs...)
 }
@@ -211,6 +217,26 @@ func (ru *run) claim(ctx context.Context, g int64, ra *kisi.RoleAssignment) (sta
 		GroupID: g, UserID: u.ID, Window: kisiglue.RoleWindow(ra)}, reason, nil
 }
 
+// claimLink adopts a link of group g that no record explains when its name
+// carries the SDK's mark (a Store lost, or restored from an older backup):
+// recorded for the booking the mark names, as sent — its guest had the
+// email — and without its secret, which Kisi shows only once.
+func claimLink(g int64, l *kisi.GroupLink) (state.Record, string, error) {
+	booking, ok := kisiglue.LinkBooking(l.Name)
+	if !ok || l.Email == nil {
+		return state.Record{}, "", nil
+	}
+	email, err := NormalizeEmail(*l.Email)
+	if err != nil {
+		return state.Record{}, "", nil
+	}
+	rec := state.Record{Key: state.LinkKey(booking, g), Kind: state.KindLink, State: state.StateSettled, KisiID: l.ID,
+		Email: email, GroupID: g, BookingID: booking, Name: kisiglue.LinkGuestName(l.Name),
+		SendLink: l.LinkEnabled, QR: l.QuickResponseCodeType != nil,
+		Window: kisiglue.Window(l.ValidFrom, l.ValidUntil), Notified: true}
+	return rec, adoptOwnLink, nil
+}
+
 // recordsIn returns the records of kind in group g, sorted by key.
 func (ru *run) recordsIn(kind state.RecordKind, g int64) []state.Record {
 	var out []state.Record
@@ -255,6 +281,7 @@ func (ru *run) verifyLinks(ctx context.Context, g int64, d *Drift) error {
 		objs[i] = observed{
 			item:    DriftItem{Object: ObjectLink, KisiID: l.ID, GroupID: g, Window: kisiglue.Window(l.ValidFrom, l.ValidUntil)},
 			matches: func(rec state.Record) bool { return linkMatches(l, rec) },
+			claim:   func(context.Context) (state.Record, string, error) { return claimLink(g, l) },
 		}
 		if l.Email != nil {
 			objs[i].item.Email = *l.Email
@@ -324,6 +351,7 @@ func (ru *run) verifyGroup(ctx context.Context, kind state.RecordKind, g int64, 
 			item.Email, item.Reason = recs[i].Email, adoptInterrupted
 			d.Adopted = append(d.Adopted, item)
 			seen[item.KisiID] = true
+			claimed[recs[i].Key] = true
 			continue
 		}
 		if o.claim != nil {
@@ -331,7 +359,9 @@ func (ru *run) verifyGroup(ctx context.Context, kind state.RecordKind, g int64, 
 			if err != nil {
 				errs = append(errs, err)
 			}
-			if reason != "" && !claimed[rec.Key] {
+			live, ok := ru.recs[rec.Key]
+			taken := ok && live.State == state.StateSettled && live.KisiID != item.KisiID
+			if reason != "" && !claimed[rec.Key] && !taken {
 				claimed[rec.Key] = true
 				errs = append(errs, ru.put(ctx, rec))
 				item.Email, item.Reason = rec.Email, reason
@@ -398,12 +428,15 @@ func (ru *run) verifyUsers(ctx context.Context, d *Drift) error {
 		if !ok {
 			continue
 		}
-		if u.Confirmed {
+		// Status, not the deprecated "confirmed" key alone: without the
+		// key the answer cannot tell, and the user is not listed.
+		switch u.Status() {
+		case kisi.UserStatusActive:
 			rec.Confirmed = true
 			errs = append(errs, ru.put(ctx, rec))
-			continue
+		case kisi.UserStatusPending:
+			d.Unconfirmed = append(d.Unconfirmed, rec.Email)
 		}
-		d.Unconfirmed = append(d.Unconfirmed, rec.Email)
 	}
 	slices.Sort(d.Unconfirmed)
 	return errors.Join(errs...)

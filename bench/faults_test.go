@@ -468,8 +468,8 @@ func (e *faultEnv) converge(r *access.Reconciler, maxRuns int, accept func(error
 			}
 		}
 		quiet := writes == 0 && (err == nil || (accept != nil && accept(err)))
-		if rep != nil && rep.Unresolved > 0 {
-			quiet = false
+		if rep != nil && (rep.Unresolved > 0 || slices.ContainsFunc(rep.Parked, func(p access.Parked) bool { return !p.RetryAt.IsZero() })) {
+			quiet = false // something waits: a lookup, or a key's back-off
 		}
 		if quiet {
 			return run
@@ -519,7 +519,7 @@ const faultHeader = "| Faults | Runs to converge | Requests | Phase 2: replaced,
 	"Grants missing | Duplicates | Hand-made touched | Outside windows | One more run (next in) | Worst lockout | All lockouts |\n" +
 	"|---|---:|---:|---|---:|---:|---:|---:|---:|---|---:|---:|"
 
-const maxFaultRuns = 40
+const maxFaultRuns = 150
 
 // observerAgent marks the observer's requests, which interceptors leave alone.
 const observerAgent = "kisisync-bench-observer"

@@ -126,22 +126,27 @@
 // acknowledges every genuine delivery with 200, also when its callback
 // fails (the failure goes to [WithWebhookErrorHandler]), and missed or
 // failed events are read back with [EventSetsService.CatchUp], which
-// resumes from an [EventCursor] the host stores. [IntegrationsService]
+// streams them page by page (one page in memory) and resumes from an
+// [EventCursor] the host stores. An integration without a signature key
+// (Kisi makes it optional) is served with [WithUnsignedDeliveries]: an
+// unsigned delivery only prompts a catch-up. [IntegrationsService]
 // creates the event webhook with a fresh signature key
 // ([IntegrationsService.CreateEventWebhook]) and lists webhooks with their
 // error state ([IntegrationsService.EventWebhooks], [Integration.Failing]).
 //
 // [SchedulesService.ForGroup] reads a group's time restrictions (GET
 // /schedules), which explain refusals with [CodeAccessNotAllowedNow]
-// ("34ffaa"); Kisi's schedule object is not documented beyond the fields of
-// [Schedule], whose Raw keeps the whole object.
+// ("34ffaa"); [Schedule] decodes the object of Kisi's schedules spec (a
+// recurring event's weekdays and hours, single and all-day events, holiday
+// calendars), read in the place's time zone, and Raw keeps it whole.
 //
 // # Known unknowns
 //
 // Kisi's specification and documentation leave these open. The fake
 // (kisitest) models each as an option, its conformance tests cover both
-// settings, and the probe (go run ./examples/kisiprobe -write, against a
-// sandbox organization) prints which setting a real organization matches:
+// settings, and the probe (go run ./examples/kisiprobe, read only, then with
+// -write against a sandbox organization) prints which setting a real
+// organization matches:
 //
 //   - whether PATCH /role_assignments/{id} changes valid_from and
 //     valid_until (kisitest.WithPatchableValidity);
@@ -159,11 +164,18 @@
 //     the client accepts both forms);
 //   - whether GET /users honours ?email= (kisitest.WithUserEmailFilter;
 //     GetByEmail uses ?query= and so works either way);
-//   - whether users still carry "confirmed" (kisitest.WithConfirmedField).
+//   - whether users still carry "confirmed" (kisitest.WithConfirmedField;
+//     [User.Status] decides without it);
+//   - the answer to a user create with an email that has a user: a 422 on
+//     email or a 200 with the existing user
+//     (kisitest.WithExistingUserOnDuplicateEmail; both match
+//     [ErrEmailTaken]).
 //
-// Not settled by the probe, and so not relied on: the fields of a schedule,
-// Kisi's webhook retry policy and timeouts, and whether deleting a group
-// link emails its recipient.
+// Not settled by the probe, and so not relied on: whether an event set is
+// finished when created (kisitest.WithEventSetsFinishedAtOnce; the client
+// handles both), Kisi's webhook retry policy and timeouts, and whether
+// deleting a group link emails its recipient. A schedule's fields are
+// documented by Kisi's schedules spec and decoded by [Schedule].
 //
 // # Performance
 //

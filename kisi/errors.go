@@ -43,6 +43,12 @@ var (
 	// beyond Kisi's offset cap (MaxOffset): narrow the filter (per group,
 	// place or assignee) to read the rest.
 	ErrOffsetCap = errors.New("kisi: offset cap of 20000 reached, narrow the filter")
+	// ErrEmailTaken matches the answer to a user create whose email
+	// already belongs to a Kisi user: a 422 on "email", or a 200 that
+	// returns the existing user ([EmailTakenError]; see
+	// [UsersService.Create]). Kisi does not document which of the two it
+	// sends.
+	ErrEmailTaken = errors.New("kisi: email already taken")
 )
 
 // Error is a response from Kisi with a status of 400 or above.
@@ -128,9 +134,27 @@ func (e *Error) Is(target error) bool {
 		return e.StatusCode >= 400 && e.StatusCode < 500 && e.StatusCode != http.StatusTooManyRequests
 	case ErrMaybeApplied:
 		return e.MaybeApplied
+	case ErrEmailTaken:
+		return e.StatusCode == http.StatusUnprocessableEntity && len(e.Fields["email"]) > 0
 	}
 	return false
 }
+
+// EmailTakenError is a user create that Kisi answered with 200 and a user
+// that the request did not create: the existing user with that email (its
+// metadata lacks what the request sent). It matches [ErrEmailTaken].
+type EmailTakenError struct {
+	// Existing is the user Kisi returned.
+	Existing *User
+}
+
+// Error implements error; the text names the user by id only.
+func (e *EmailTakenError) Error() string {
+	return fmt.Sprintf("kisi: POST /users: 200 with the existing user %d: email already taken", e.Existing.ID)
+}
+
+// Is reports whether target is ErrEmailTaken.
+func (e *EmailTakenError) Is(target error) bool { return target == ErrEmailTaken }
 
 // errorBody is the union of Kisi's error shapes.
 type errorBody struct {

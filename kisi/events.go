@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -204,6 +203,24 @@ func (s *EventSetsService) Wait(ctx context.Context, id int64, poll time.Duratio
 // error. Each range creates a new event set.
 func (s *EventSetsService) Events(ctx context.Context, req *EventSetCreateRequest, pageSize int) iter.Seq2[*Event, error] {
 	return func(yield func(*Event, error) bool) {
+		for page, err := range s.pages(ctx, req, pageSize) {
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			for _, ev := range page {
+				if !yield(ev, nil) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// pages creates an event set for req, waits until it is finished and
+// yields its pages in Kisi's order (see Events), or (nil, err) once.
+func (s *EventSetsService) pages(ctx context.Context, req *EventSetCreateRequest, pageSize int) iter.Seq2[[]*Event, error] {
+	return func(yield func([]*Event, error) bool) {
 		set, _, err := s.Create(ctx, req)
 		if err != nil {
 			yield(nil, err)
@@ -221,10 +238,8 @@ func (s *EventSetsService) Events(ctx context.Context, req *EventSetCreateReques
 		}
 		seen := map[string]bool{}
 		for {
-			for _, ev := range set.Events {
-				if !yield(ev, nil) {
-					return
-				}
+			if len(set.Events) > 0 && !yield(set.Events, nil) {
+				return
 			}
 			// Stop on a null cursor and, defensively, on a cursor already
 			// followed or a page without events, either of which would
@@ -244,80 +259,190 @@ func (s *EventSetsService) Events(ctx context.Context, req *EventSetCreateReques
 }
 
 // EventCursor is where a catch-up through event sets ([EventSetsService.CatchUp])
-// resumes: the creation time of the last event handled and the uuids of the
-// events handled at that same instant, so that none is handled twice. The
-// host stores it (it marshals to JSON) between runs; the zero value starts
-// at the oldest event an event set can reach (90 days back).
+// resumes. After and UUIDs say what was handled: every event created before
+// After, and the events created at After whose uuids UUIDs holds, so that
+// none is handled twice. Gap is set when a catch-up stopped part-way
+// through an event set. The host stores the cursor (it marshals to JSON)
+// between runs; the zero value starts at the oldest event an event set can
+// reach (90 days back).
 type EventCursor struct {
 	After time.Time `json:"after"`
 	UUIDs []string  `json:"uuids,omitempty"`
+	// Gap, when set, is an older part of the stream still to handle: Kisi
+	// serves an event set newest first, so a catch-up that stopped on a
+	// failing page had handled the newer events and not the older ones.
+	Gap *EventGap `json:"gap,omitempty"`
+}
+
+// EventGap is the part of the stream a catch-up left unhandled between the
+// cursor's After and Before (see [EventCursor.Gap]).
+type EventGap struct {
+	// Before is the oldest handled instant of the window the catch-up
+	// stopped in: events from the cursor's After up to Before.At remain,
+	// except those at Before.At whose uuids Before.UUIDs holds.
+	Before EventMark `json:"before"`
+	// Next is where the cursor moves once the gap is handled: the newest
+	// event handled.
+	Next EventMark `json:"next"`
+}
+
+// EventMark is an instant of the event stream and the uuids of the events
+// created at that instant that were handled.
+type EventMark struct {
+	At    time.Time `json:"at"`
+	UUIDs []string  `json:"uuids,omitempty"`
+}
+
+// has reports whether ev is at m's instant and m holds its uuid.
+func (m EventMark) has(ev *Event) bool {
+	return ev.CreatedAt.Equal(m.At) && slices.Contains(m.UUIDs, ev.UUID)
+}
+
+// extend moves m to ev when ev is beyond it (later when newer is true,
+// earlier otherwise) and adds ev's uuid when ev is at m's instant. An empty
+// mark (no uuids) takes ev.
+func (m *EventMark) extend(ev *Event, newer bool) {
+	c := ev.CreatedAt.Compare(m.At)
+	switch {
+	case len(m.UUIDs) == 0 || (newer && c > 0) || (!newer && c < 0):
+		*m = EventMark{At: ev.CreatedAt, UUIDs: []string{ev.UUID}}
+	case c == 0 && !slices.Contains(m.UUIDs, ev.UUID):
+		m.UUIDs = append(slices.Clip(m.UUIDs), ev.UUID)
+	}
+}
+
+// merge returns the later (newer true) or earlier of m and o, with the
+// uuids of both when they are at one instant.
+func (m EventMark) merge(o EventMark, newer bool) EventMark {
+	if len(o.UUIDs) == 0 {
+		return m
+	}
+	out := m
+	for _, id := range o.UUIDs {
+		out.extend(&Event{UUID: id, CreatedAt: o.At}, newer)
+	}
+	return out
 }
 
 // MaxEventSetWindow is the widest interval one event set may query.
 const MaxEventSetWindow = 90 * 24 * time.Hour
 
 // CatchUp reads the events matching filter (nil: all types) created from
-// cur.After up to until, through one event set, and calls fn for each in
-// creation order, oldest first, skipping the uuids cur already holds. It is
-// the way back to events a webhook did not deliver, or whose handling failed
-// (Kisi documents no redelivery), and the path for hosts without a webhook.
+// cur.After up to until, through event sets, and calls fn with each page as
+// Kisi serves it, skipping the events cur says were handled. Memory is
+// bounded by one page (Kisi's default of 50 events), whatever the number of
+// events in the window. It is the way back to events a webhook did not
+// deliver, or whose handling failed (Kisi documents no redelivery), and the
+// path for hosts without a webhook.
 //
-// It returns the cursor after the last event fn accepted. When fn fails it
-// stops and returns the cursor before that event with fn's error, so the
-// next CatchUp starts with it again. A cursor older than
-// [MaxEventSetWindow] before until starts at that limit: older events are
-// beyond Kisi's reach. filter.Interval is ignored. Events created at until
-// or later are left for the next call.
+// Kisi serves an event set newest first, so pages come newest first, and
+// within a page in Kisi's order. The returned cursor covers every page fn
+// accepted. When fn fails CatchUp stops and returns fn's error with a
+// cursor that leaves that page (and any older event) for the next call:
+// the next CatchUp handles the older part first (see [EventCursor.Gap]),
+// then moves on to newer events. No event is passed to fn twice across
+// calls that carry the returned cursor on.
+//
+// A cursor older than [MaxEventSetWindow] before until (rounded up to a
+// whole second) starts at that limit: older events are beyond Kisi's reach.
+// filter.Interval is ignored. Events created at until or later are left
+// for the next call.
 func (s *EventSetsService) CatchUp(ctx context.Context, filter *EventSetCreateRequest, cur EventCursor, until time.Time,
-	fn func(context.Context, *Event) error,
+	fn func(context.Context, []*Event) error,
 ) (EventCursor, error) {
 	if fn == nil {
 		return cur, errors.New("kisi: catch up events: nil callback")
 	}
-	start := cur.After
-	if oldest := until.Add(-MaxEventSetWindow); start.Before(oldest) {
-		start = oldest
-	}
-	if !start.Before(until) {
-		return cur, nil
-	}
-	req := EventSetCreateRequest{}
-	if filter != nil {
-		req = *filter
-	}
-	// Whole seconds: the start is rounded down and the end up, and the
-	// events outside [start, until) are dropped below.
-	req.Interval = EventInterval(start.Truncate(time.Second), until.Add(time.Second-1).Truncate(time.Second))
-	var events []*Event
-	for ev, err := range s.Events(ctx, &req, 0) {
-		if err != nil {
-			return cur, fmt.Errorf("kisi: catch up events: %w", err)
+	// The interval is written in whole seconds and Kisi measures its width
+	// exactly: the end is rounded up, and the oldest start is counted back
+	// from that rounded end, so the width never exceeds the maximum.
+	end := ceilSecond(until)
+	oldest := end.Add(-MaxEventSetWindow)
+	for {
+		start := cur.After
+		if start.Before(oldest) {
+			start = oldest
 		}
-		if ev.CreatedAt.Before(start) || !ev.CreatedAt.Before(until) {
+		// Normal windows end before until; a gap ends at its Before.At,
+		// included.
+		inWindow := func(ev *Event) bool { return ev.CreatedAt.Before(until) }
+		last := end
+		if g := cur.Gap; g != nil {
+			if g.Before.At.Before(start) {
+				// The gap fell out of reach.
+				cur = EventCursor{After: g.Next.At, UUIDs: g.Next.UUIDs}
+				continue
+			}
+			inWindow = func(ev *Event) bool { return !ev.CreatedAt.After(g.Before.At) && !g.Before.has(ev) }
+			last = ceilSecond(g.Before.At.Add(time.Nanosecond))
+		} else if !start.Before(until) {
+			return cur, nil
+		}
+		after := EventMark{At: cur.After, UUIDs: cur.UUIDs}
+		req := EventSetCreateRequest{}
+		if filter != nil {
+			req = *filter
+		}
+		req.Interval = EventInterval(start.Truncate(time.Second), last)
+		var low, high EventMark // oldest and newest handled so far
+		for page, err := range s.pages(ctx, &req, 0) {
+			if err != nil {
+				return cur, fmt.Errorf("kisi: catch up events: %w", err)
+			}
+			evs := slices.DeleteFunc(page, func(ev *Event) bool {
+				return ev.CreatedAt.Before(start) || !inWindow(ev) || after.has(ev)
+			})
+			if len(evs) == 0 {
+				continue
+			}
+			if err := fn(ctx, evs); err != nil {
+				return cur.stopped(low, high, evs[0]), err
+			}
+			for _, ev := range evs {
+				low.extend(ev, false)
+				high.extend(ev, true)
+			}
+		}
+		if g := cur.Gap; g != nil {
+			cur = EventCursor{After: g.Next.At, UUIDs: g.Next.UUIDs}
 			continue
 		}
-		events = append(events, ev)
+		next := after.merge(high, true)
+		return EventCursor{After: next.At, UUIDs: next.UUIDs}, nil
 	}
-	slices.SortStableFunc(events, func(a, b *Event) int {
-		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
-			return c
-		}
-		return strings.Compare(a.UUID, b.UUID)
-	})
-	for _, ev := range events {
-		if ev.CreatedAt.Equal(cur.After) && slices.Contains(cur.UUIDs, ev.UUID) {
-			continue
-		}
-		if err := fn(ctx, ev); err != nil {
-			return cur, err
-		}
-		if ev.CreatedAt.Equal(cur.After) {
-			cur.UUIDs = append(slices.Clip(cur.UUIDs), ev.UUID)
-		} else {
-			cur = EventCursor{After: ev.CreatedAt, UUIDs: []string{ev.UUID}}
-		}
+}
+
+// stopped is the cursor after a window in which the events between low and
+// high (both empty when none) were handled and the page starting with
+// failed was not.
+func (cur EventCursor) stopped(low, high EventMark, failed *Event) EventCursor {
+	if len(low.UUIDs) == 0 {
+		return cur
 	}
-	return cur, nil
+	switch {
+	case !failed.CreatedAt.After(low.At):
+		// Newest first, as Kisi serves event sets: the older part remains.
+		gap := EventGap{Before: low, Next: EventMark{At: cur.After, UUIDs: cur.UUIDs}.merge(high, true)}
+		if cur.Gap != nil {
+			gap = EventGap{Before: cur.Gap.Before.merge(low, false), Next: cur.Gap.Next}
+		}
+		cur.Gap = &gap
+	case !failed.CreatedAt.Before(high.At) && cur.Gap == nil:
+		// Oldest first: the newer part remains.
+		next := EventMark{At: cur.After, UUIDs: cur.UUIDs}.merge(high, true)
+		cur.After, cur.UUIDs = next.At, next.UUIDs
+	}
+	// Otherwise the pages were in no order: nothing can be said to be done,
+	// and the next call passes those pages again.
+	return cur
+}
+
+// ceilSecond rounds t up to a whole second.
+func ceilSecond(t time.Time) time.Time {
+	if r := t.Truncate(time.Second); r.Before(t) {
+		return r.Add(time.Second)
+	}
+	return t
 }
 
 // sleep waits d on the client's clock or until ctx is done.

@@ -207,8 +207,10 @@ func ExampleEventSetsService_CatchUp() {
 	}
 	stored := kisi.EventCursor{After: t0} // the host's stored cursor
 	filter := &kisi.EventSetCreateRequest{EventType: kisi.Ptr(kisi.EventLockUnlock)}
-	next, err := c.EventSets.CatchUp(context.Background(), filter, stored, time.Now(), func(_ context.Context, ev *kisi.Event) error {
-		fmt.Println(ev.Type, ev.CreatedAt.Sub(t0))
+	next, err := c.EventSets.CatchUp(context.Background(), filter, stored, time.Now(), func(_ context.Context, page []*kisi.Event) error {
+		for _, ev := range page { // newest first
+			fmt.Println(ev.Type, ev.CreatedAt.Sub(t0))
+		}
 		return nil
 	})
 	if err != nil {
@@ -216,8 +218,8 @@ func ExampleEventSetsService_CatchUp() {
 	}
 	fmt.Println(next.After.Sub(t0), len(next.UUIDs))
 	// Output:
-	// lock.unlock 0s
-	// lock.unlock 1m0s
 	// lock.unlock 2m0s
+	// lock.unlock 1m0s
+	// lock.unlock 0s
 	// 2m0s 1
 }

@@ -362,3 +362,35 @@ func TestFakeEventSetNilRequest(t *testing.T) {
 	}
 	require.Equal(t, 1, n)
 }
+
+// TestCreateUserEmailTaken (issue 31): Kisi does not document its answer to
+// a user create for an email that has a user. Under either answer (422, or
+// 200 with the existing user) Create reports ErrEmailTaken and never hands
+// back a hand-made user as the one it created.
+func TestCreateUserEmailTaken(t *testing.T) {
+	t.Parallel()
+	for _, existing := range []bool{false, true} {
+		t.Run(fmt.Sprintf("existing user answered %v", existing), func(t *testing.T) {
+			t.Parallel()
+			srv, c := fake(t, []kisitest.Option{kisitest.WithoutRateLimit(), kisitest.WithExistingUserOnDuplicateEmail(existing)})
+			handMade, err := srv.AddUser("ann@example.com", "Ann", true)
+			require.NoError(t, err)
+			ctx := t.Context()
+			mark := map[string]any{"managed_by": "kisisync"}
+			u, _, err := c.Users.Create(ctx, &kisi.UserCreateRequest{Email: "ann@example.com", Metadata: mark})
+			require.ErrorIs(t, err, kisi.ErrEmailTaken)
+			require.Nil(t, u)
+			var taken *kisi.EmailTakenError
+			if existing {
+				require.ErrorAs(t, err, &taken)
+				require.Equal(t, handMade, taken.Existing.ID)
+			} else {
+				require.False(t, errors.As(err, &taken))
+			}
+			// A new email is created as before.
+			u, _, err = c.Users.Create(ctx, &kisi.UserCreateRequest{Email: "bob@example.com", Metadata: mark})
+			require.NoError(t, err)
+			require.Equal(t, "kisisync", u.Metadata["managed_by"])
+		})
+	}
+}

@@ -230,8 +230,36 @@ func (s *UsersService) Current(ctx context.Context) (*User, *Response, error) {
 
 // Create creates a user. A failure that may have created it anyway matches
 // ErrMaybeApplied; look the user up by email before creating again.
+//
+// An email that already has a Kisi user matches [ErrEmailTaken], whichever
+// way Kisi answers (undocumented): a 422 on "email", or a 200 with the
+// existing user. The second is told from a new user by req.Metadata: a
+// user that lacks a key and value the request sent was not created by it,
+// and Create returns an [*EmailTakenError] holding it rather than the user
+// as its own. Without Metadata in req the two cannot be told apart.
 func (s *UsersService) Create(ctx context.Context, req *UserCreateRequest) (*User, *Response, error) {
-	return createOne[User](ctx, s.client, usersPath, "user", req)
+	u, resp, err := createOne[User](ctx, s.client, usersPath, "user", req)
+	if err == nil && req != nil && !holdsMetadata(u.Metadata, req.Metadata) {
+		return nil, resp, &EmailTakenError{Existing: u}
+	}
+	return u, resp, err
+}
+
+// holdsMetadata reports whether got holds every key of sent with the same
+// value, compared as JSON.
+func holdsMetadata(got, sent map[string]any) bool {
+	for k, v := range sent {
+		g, ok := got[k]
+		if !ok {
+			return false
+		}
+		a, errA := json.Marshal(v)
+		b, errB := json.Marshal(g)
+		if errA != nil || errB != nil || string(a) != string(b) {
+			return false
+		}
+	}
+	return true
 }
 
 // Update changes a user (access_enabled, notes, metadata, name).

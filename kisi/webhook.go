@@ -110,7 +110,8 @@ func DecodeEvent(body []byte) (*Event, error) {
 // Kisi waits for the answer, so the callback should be quick (e.g. record
 // the event or queue it) and leave slow work to the host.
 type WebhookHandler struct {
-	key     *credential // the signature key, kept out of %v output
+	key     *credential           // the signature key, kept out of %v output
+	hint    func(context.Context) // set by WithUnsignedDeliveries
 	fn      func(context.Context, *Event) error
 	onError func(context.Context, *Event, error)
 	maxBody int64
@@ -162,21 +163,38 @@ func WithMaxBodySize(n int64) WebhookOption {
 	}
 }
 
+// WithUnsignedDeliveries makes a handler for an integration without a
+// signature key, which Kisi allows: its deliveries carry no X-Signature. As
+// anyone can send such a request, the handler trusts nothing in it: it
+// answers 200 to every POST and calls hint with the request's context,
+// never the event callback. The host treats hint as a prompt to catch up
+// through the authenticated API ([EventSetsService.CatchUp]), e.g. by
+// waking its catch-up job; hint should return at once.
+//
+// It requires an empty secret in [NewWebhookHandler], where the event
+// callback may then be nil. Without this option an empty secret is
+// refused: the safe default is a handler that acts only on deliveries it
+// can verify. Prefer a signature key ([IntegrationsService.CreateEventWebhook]
+// sets one).
+func WithUnsignedDeliveries(hint func(context.Context)) WebhookOption {
+	return func(h *WebhookHandler) error {
+		if hint == nil {
+			return errors.New("nil unsigned delivery hint")
+		}
+		h.hint = hint
+		return nil
+	}
+}
+
 // NewWebhookHandler returns a handler that verifies deliveries with secret
 // (the integration's signature_key) and calls fn once per event uuid. fn
 // receives the request's context; an error from it is passed to the error
 // handler and the uuid forgotten, so that a repeated delivery or the
 // catch-up handles the event again. The delivery is acknowledged (200)
-// either way.
+// either way. An empty secret is refused unless [WithUnsignedDeliveries]
+// is given, and a secret together with that option is refused too.
 func NewWebhookHandler(secret string, fn func(context.Context, *Event) error, opts ...WebhookOption) (*WebhookHandler, error) {
-	if secret == "" {
-		return nil, errors.New("kisi: new webhook handler: empty secret")
-	}
-	if fn == nil {
-		return nil, errors.New("kisi: new webhook handler: nil callback")
-	}
 	h := &WebhookHandler{
-		key:      newCredential(secret),
 		fn:       fn,
 		maxBody:  1 << 20,
 		capacity: 10000,
@@ -189,6 +207,17 @@ func NewWebhookHandler(secret string, fn func(context.Context, *Event) error, op
 			return nil, fmt.Errorf("kisi: new webhook handler: %w", err)
 		}
 	}
+	switch {
+	case h.hint != nil && secret != "":
+		return nil, errors.New("kisi: new webhook handler: a signature key and unsigned deliveries both given")
+	case h.hint != nil:
+		return h, nil
+	case secret == "":
+		return nil, errors.New("kisi: new webhook handler: empty secret (see WithUnsignedDeliveries for an integration without a key)")
+	case fn == nil:
+		return nil, errors.New("kisi: new webhook handler: nil callback")
+	}
+	h.key = newCredential(secret)
 	h.seen = make(map[string]int, min(h.capacity, 1024))
 	return h, nil
 }
@@ -208,6 +237,13 @@ func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		http.Error(w, "cannot read body", http.StatusBadRequest)
+		return
+	}
+	if h.hint != nil {
+		// Unsigned: nothing in the body can be trusted, so it only prompts
+		// a catch-up through the authenticated API.
+		h.hint(r.Context())
+		w.WriteHeader(http.StatusOK)
 		return
 	}
 	if err := VerifySignature(h.key.secret(), body, r.Header.Get(SignatureHeader)); err != nil {

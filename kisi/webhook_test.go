@@ -200,12 +200,64 @@ func TestNewWebhookHandlerErrors(t *testing.T) {
 		{name: "zero dedupe size", secret: "s", fn: fn, opts: []kisi.WebhookOption{kisi.WithDedupeSize(0)}},
 		{name: "zero body size", secret: "s", fn: fn, opts: []kisi.WebhookOption{kisi.WithMaxBodySize(0)}},
 		{name: "nil error handler", secret: "s", fn: fn, opts: []kisi.WebhookOption{kisi.WithWebhookErrorHandler(nil)}},
+		{name: "nil unsigned hint", fn: fn, opts: []kisi.WebhookOption{kisi.WithUnsignedDeliveries(nil)}},
+		{name: "secret and unsigned deliveries", secret: "s", fn: fn, opts: []kisi.WebhookOption{kisi.WithUnsignedDeliveries(func(context.Context) {})}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			_, err := kisi.NewWebhookHandler(tc.secret, tc.fn, tc.opts...)
 			require.Error(t, err)
+		})
+	}
+}
+
+// TestWebhookHandlerUnsigned (issue 31): Kisi makes the signature key of an
+// integration optional. With WithUnsignedDeliveries a handler without a key
+// answers 200 to unsigned deliveries and only prompts a catch-up: the event
+// callback never sees a body nobody vouches for. Without the option an
+// empty key is refused (the safe default); a handler with a key still
+// answers 401 to an unsigned delivery.
+func TestWebhookHandlerUnsigned(t *testing.T) {
+	t.Parallel()
+	body := `{"uuid":"forged","type":"lock.unlock"}`
+	tests := []struct {
+		name      string
+		secret    string
+		unsigned  bool
+		sig       string
+		wantNew   bool // constructor succeeds
+		wantCode  int
+		wantHints int
+		wantCalls int
+	}{
+		{name: "no key, default refused"},
+		{name: "no key, unsigned allowed", unsigned: true, wantNew: true, wantCode: 200, wantHints: 1},
+		{name: "no key, a signature is ignored", unsigned: true, sig: "sha256=" + strings.Repeat("0", 64), wantNew: true, wantCode: 200, wantHints: 1},
+		{name: "key, unsigned delivery", secret: webhookSecret, wantNew: true, wantCode: 401},
+		{name: "key, signed delivery", secret: webhookSecret, sig: "signed", wantNew: true, wantCode: 200, wantCalls: 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			hints, calls := 0, 0
+			var opts []kisi.WebhookOption
+			if tc.unsigned {
+				opts = append(opts, kisi.WithUnsignedDeliveries(func(context.Context) { hints++ }))
+			}
+			h, err := kisi.NewWebhookHandler(tc.secret, func(context.Context, *kisi.Event) error { calls++; return nil }, opts...)
+			if !tc.wantNew {
+				require.Error(t, err)
+				return
+			}
+			require.NoError(t, err)
+			sig := tc.sig
+			if sig == "signed" {
+				sig = signed(body)
+			}
+			require.Equal(t, tc.wantCode, deliver(t, h, body, sig))
+			require.Equal(t, tc.wantHints, hints, "catch-up prompts")
+			require.Equal(t, tc.wantCalls, calls, "events passed to the callback")
 		})
 	}
 }

@@ -40,6 +40,12 @@ const (
 	// role). It is not retried until the wanted window changes or Verify
 	// finds the other role gone.
 	StateConflict RecordState = "conflict"
+	// StateExposed: this SDK deleted the member's role in force to replace
+	// it and the create of its successor failed, so the member is without
+	// a role inside their window. Window is the deleted role's window. The
+	// next runs create the role first, without back-off, and restore Window
+	// if Kisi refuses the new one.
+	StateExposed RecordState = "exposed"
 )
 
 // Source names one platform record that produced access: its Kind (plan,

@@ -88,6 +88,8 @@ type options struct {
 	lookback    time.Duration
 	maxAttempts int
 	linkWarn    int
+
+	reportUnknownConfirmation bool
 }
 
 // Defaults of the options.
@@ -167,6 +169,23 @@ func WithEmailLinkWarning(n int) Option {
 			return fmt.Errorf("email link warning %d outside (0, %d]", n, kisi.EmailLinkLimit)
 		}
 		o.linkWarn = n
+		return nil
+	}
+}
+
+// WithUnknownConfirmationReported sets what [Checker.Diagnose] says of a
+// Kisi user whose answer carries no "confirmed" key (Kisi marks it
+// deprecated) and who has never opened a door, so that Kisi's answer
+// cannot tell whether the member signed up (see [kisi.User.Status]).
+// False, the default, says nothing: the user counts as confirmed, because
+// once Kisi drops the key every user would read "unconfirmed" and the
+// remedy of an unconfirmed user (delete it) would remove working users.
+// True adds a warning ([CodeUserConfirmationUnknown]) that asks the
+// operator to check with the member, never to delete the user. A user Kisi
+// still reports unconfirmed is reported ([CodeUserUnconfirmed]) either way.
+func WithUnknownConfirmationReported(report bool) Option {
+	return func(o *options) error {
+		o.reportUnknownConfirmation = report
 		return nil
 	}
 }

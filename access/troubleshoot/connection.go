@@ -216,10 +216,24 @@ func parkFindings(recs []state.Record, loc *time.Location) []Finding {
 		if rec.Kind != state.KindPark {
 			continue
 		}
-		if rec.Class == access.FailureMissing {
+		switch rec.Class {
+		case access.FailureMissing:
 			out = append(out, Finding{Severity: SeverityError, Code: CodeGroupParked, GroupID: rec.GroupID,
 				Message: fmt.Sprintf("The sync found group %d deleted in Kisi (%s): its grants are parked, with no request to Kisi, until the mapping changes or a verify sees the group again.", rec.GroupID, textfmt.Time(rec.Updated, loc)),
 				Remedy:  "Map the plans, resources or locations of this group to a group that exists, or restore the group in Kisi and run a verify."})
+			continue
+		case access.FailureForbidden:
+			out = append(out, Finding{Severity: SeverityError, Code: CodeGroupForbidden, GroupID: rec.GroupID,
+				Message: fmt.Sprintf("Kisi refused the API key on group %d (%s): %s. Its changes wait, tried again at %s.", rec.GroupID, textfmt.Time(rec.Updated, loc), rec.Reason, textfmt.Time(rec.RetryAt, loc)),
+				Remedy:  "Give the API key's Kisi user rights on the group's place, or map the group's plans and resources elsewhere."})
+			continue
+		case access.FailureSystemic:
+			out = append(out, Finding{Severity: SeverityError, Code: CodeRunsStopped,
+				Message: fmt.Sprintf("The last %s at a failure of the whole organization; the next is due at %s.", runsStopped(rec.Attempts), textfmt.Time(rec.RetryAt, loc)),
+				Remedy:  "Read the error of the last sync: a refused API key, Kisi unreachable, or the state store failing."})
+			continue
+		case "":
+			out = append(out, Finding{Severity: SeverityInfo, Code: CodeSyncNote, Message: "The sync notes: " + rec.Reason + "."})
 			continue
 		}
 		refused++
@@ -233,6 +247,14 @@ func parkFindings(recs []state.Record, loc *time.Location) []Finding {
 			Remedy:  "Read Kisi's message in the sync's report; correct the member's data on the platform or the group in Kisi."})
 	}
 	return out
+}
+
+// runsStopped says how many runs in a row stopped.
+func runsStopped(n int) string {
+	if n == 1 {
+		return "run stopped"
+	}
+	return fmt.Sprintf("%d runs stopped", n)
 }
 
 // checkGroups checks every mapped group into rep. Its error is non-nil

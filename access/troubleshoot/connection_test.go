@@ -3,6 +3,7 @@ package troubleshoot_test
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/kisisync/kisisync/access"
 	"github.com/kisisync/kisisync/access/troubleshoot"
 	"github.com/kisisync/kisisync/kisi"
+	"github.com/kisisync/kisisync/kisi/kisitest"
 )
 
 // TestCheckConnection seeds one situation per connection problem and checks
@@ -243,4 +245,43 @@ func TestCheckConnectionArguments(t *testing.T) {
 	rep, err := newChecker(t, dead, r.m).CheckConnection(t.Context())
 	require.NoError(t, err)
 	requireFindings(t, rep.Findings, []wantFinding{{code: troubleshoot.CodeKisiUnreachable, severity: troubleshoot.SeverityError}})
+}
+
+// TestCheckConnectionShowsEachParkScope reports what the sync parked by
+// scope: a group whose roles Kisi refuses the key on (403), runs stopped
+// at an organization-wide failure — each as its own finding, none as "Kisi
+// refused changes".
+func TestCheckConnectionShowsEachParkScope(t *testing.T) {
+	t.Parallel()
+	r := newTroubleRig(t, cest("14:00"))
+	r.s.Plans = []access.Plan{proPlan(access.PlanActive)}
+	st := access.NewMemoryStore()
+	rec, err := access.NewReconciler(r.c, st, r.m, access.DefaultPolicy(), access.WithClock(r.clock), access.WithOrganization("acme"))
+	require.NoError(t, err)
+
+	// A 403 on the members group's roles.
+	r.srv.Intercept(func(req *http.Request) kisitest.Fault {
+		if req.Method == http.MethodPost && req.URL.Path == "/role_assignments" {
+			return kisitest.Fault{Status: http.StatusForbidden}
+		}
+		return kisitest.Fault{}
+	})
+	_, err = rec.Sync(t.Context(), r.s)
+	require.Error(t, err)
+	// Then Kisi answers 401 to everything: the run stops.
+	r.clock.Advance(time.Hour)
+	r.srv.Intercept(func(*http.Request) kisitest.Fault { return kisitest.Fault{Status: http.StatusUnauthorized} })
+	_, err = rec.Sync(t.Context(), r.s)
+	require.Error(t, err)
+	r.srv.Intercept(nil)
+
+	rep, err := newChecker(t, r.c, r.m, troubleshoot.WithClock(r.clock), troubleshoot.WithStore(st, "acme")).CheckConnection(t.Context())
+	require.NoError(t, err)
+	requireFindings(t, rep.Findings, []wantFinding{
+		{code: troubleshoot.CodeGroupForbidden, severity: troubleshoot.SeverityError, message: "refused the API key on group", remedy: "rights"},
+		{code: troubleshoot.CodeRunsStopped, severity: troubleshoot.SeverityError, message: "The last run stopped"},
+	})
+	for _, f := range rep.Findings {
+		require.NotEqual(t, troubleshoot.CodeChangesParked, f.Code, "%s", f.Message)
+	}
 }

@@ -44,9 +44,14 @@ type Diagnosis struct {
 
 // KisiUserInfo is the member's Kisi user.
 type KisiUserInfo struct {
-	ID            int64  `json:"id"`
-	Email         string `json:"email"`
+	ID    int64  `json:"id"`
+	Email string `json:"email"`
+	// Confirmed reports that the user has taken up the account
+	// ([kisi.UserStatusActive]); Status is [kisi.User.Status] in words:
+	// "active", "pending" or "unknown" (Kisi sent no "confirmed" key and the
+	// user never opened a door).
 	Confirmed     bool   `json:"confirmed"`
+	Status        string `json:"status"`
 	AccessEnabled bool   `json:"access_enabled"`
 	// CreatedBySDK reports the metadata mark of users this SDK created.
 	CreatedBySDK bool `json:"created_by_sdk"`
@@ -306,10 +311,21 @@ func (dg *diagnoser) findUser(ctx context.Context) error {
 		return nil
 	}
 	dg.user = u
-	info := &KisiUserInfo{ID: u.ID, Email: u.Email, Confirmed: u.Confirmed, AccessEnabled: u.AccessEnabled, CreatedBySDK: kisiglue.MarkedBySDK(u)}
+	status := u.Status()
+	info := &KisiUserInfo{ID: u.ID, Email: u.Email, Confirmed: status == kisi.UserStatusActive, Status: status.String(),
+		AccessEnabled: u.AccessEnabled, CreatedBySDK: kisiglue.MarkedBySDK(u)}
 	dg.d.User = info
 	who := fmt.Sprintf("The Kisi user %s (id %d)", u.Email, u.ID)
-	if !u.Confirmed {
+	// Kisi marks "confirmed" deprecated: only a user it still reports
+	// unconfirmed is one; without the key the answer cannot tell (see
+	// WithUnknownConfirmationReported), and telling the operator to delete
+	// a working user would be worse than saying nothing.
+	if status == kisi.UserStatusUnknown && dg.c.o.reportUnknownConfirmation {
+		dg.add(Finding{Severity: SeverityWarning, Code: CodeUserConfirmationUnknown,
+			Message: who + " has never opened a door and Kisi no longer reports whether the account is confirmed, so this check cannot tell whether the member has signed up.",
+			Remedy:  "Ask the member whether the Kisi app lists their doors. If it shows “No locks found”, they have not signed up with " + u.Email + " yet: ask them to open Kisi's invitation email."})
+	}
+	if status == kisi.UserStatusPending {
 		f := Finding{Severity: SeverityError, Code: CodeUserUnconfirmed,
 			Message: who + " is unconfirmed and was not created by this SDK — typically it was added by hand in the Kisi dashboard. Such a user sees “No locks found”.",
 			Remedy:  "Remove the user in the Kisi dashboard (Users) and let the SDK recreate it on its next sync; the member then gets a fresh invitation and access."}
@@ -877,8 +893,11 @@ func (d *Diagnosis) writeKisi(b *strings.Builder, loc *time.Location) {
 	}
 	if u := d.User; u != nil {
 		state := []string{"unconfirmed"}
-		if u.Confirmed {
+		switch {
+		case u.Confirmed:
 			state[0] = "confirmed"
+		case u.Status == kisi.UserStatusUnknown.String():
+			state[0] = "confirmation unknown"
 		}
 		if u.AccessEnabled {
 			state = append(state, "access enabled")

@@ -118,6 +118,17 @@ const (
 	// CodeChangesParked: Kisi refused changes; the sync retries them with
 	// back-off.
 	CodeChangesParked Code = "changes_parked"
+	// CodeGroupForbidden: Kisi refused the API key on a group's roles or
+	// links (403); the sync parks that group's changes with back-off.
+	CodeGroupForbidden Code = "group_forbidden"
+	// CodeRunsStopped: the last runs stopped at a failure of the whole
+	// organization (the key refused, Kisi unreachable or failing, the
+	// Store failing); the next waits for the back-off.
+	CodeRunsStopped Code = "runs_stopped"
+	// CodeSyncNote: something the sync keeps in mind that needs no action:
+	// a run interrupted in the middle of its writes (the next verifies
+	// first), or Kisi not changing windows with PATCH.
+	CodeSyncNote Code = "sync_note"
 	// CodeWebhookDisabled: Kisi disabled the event webhook after errors.
 	CodeWebhookDisabled Code = "webhook_disabled"
 	// CodeCheckFailed: one check could not be made; the others were.
@@ -159,6 +170,10 @@ const (
 	CodeNoKisiUser Code = "no_kisi_user"
 	// CodeUserUnconfirmed: the Kisi user is unconfirmed.
 	CodeUserUnconfirmed Code = "user_unconfirmed"
+	// CodeUserConfirmationUnknown: Kisi did not report whether the Kisi
+	// user is confirmed and the user never opened a door (reported only
+	// with [WithUnknownConfirmationReported]).
+	CodeUserConfirmationUnknown Code = "user_confirmation_unknown"
 	// CodeUserAccessDisabled: the Kisi user's access_enabled is false.
 	CodeUserAccessDisabled Code = "access_disabled"
 	// CodeRoleMissing: the platform gives access but Kisi holds no role.

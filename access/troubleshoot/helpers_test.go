@@ -48,10 +48,10 @@ type troubleRig struct {
 	s      access.Snapshot
 }
 
-func newTroubleRig(t testing.TB, now time.Time) *troubleRig {
+func newTroubleRig(t testing.TB, now time.Time, opts ...kisitest.Option) *troubleRig {
 	t.Helper()
 	clock := clockwork.NewFakeClockAt(now)
-	srv := kisitest.NewServer(kisitest.WithoutRateLimit(), kisitest.WithClock(clock))
+	srv := kisitest.NewServer(append([]kisitest.Option{kisitest.WithoutRateLimit(), kisitest.WithClock(clock)}, opts...)...)
 	t.Cleanup(srv.Close)
 	r := &troubleRig{srv: srv, clock: clock}
 	r.c = r.client(t, srv.APIKey)
@@ -99,7 +99,11 @@ func (r *troubleRig) client(t testing.TB, key string) *kisi.Client {
 // the SDK's metadata mark.
 func (r *troubleRig) user(t testing.TB, email string, confirmed, marked bool) int64 {
 	t.Helper()
+	// Kisi confirms at once only a managed user (send_emails false).
 	req := &kisi.UserCreateRequest{Email: email, Confirm: kisi.Ptr(confirmed)}
+	if confirmed {
+		req.SendEmails = kisi.Ptr(false)
+	}
 	if marked {
 		req.Metadata = map[string]any{access.MetadataKey: access.MetadataValue}
 	}

@@ -19,7 +19,9 @@ func TestExampleConfig(t *testing.T) {
 	require.Equal(t, "key", cfg.Organizations[1].APIKey)
 	require.Equal(t, "secret-h", cfg.Organizations[1].WebhookSecret)
 	require.Equal(t, 10*time.Minute, cfg.Organizations[1].Policy.Buffer.Before)
-	require.Equal(t, fleet.Duration(11*time.Minute), cfg.RescueAfter, "job timeout + 1m")
+	require.Equal(t, fleet.Duration(40*time.Second), cfg.RunBudget)
+	require.Equal(t, fleet.Duration(50*time.Second), cfg.JobTimeout, "run budget + 10s")
+	require.Equal(t, fleet.Duration(time.Minute), cfg.RescueAfter, "job timeout + 10s: a killed worker's organizations resume within a minute")
 }
 
 func TestConfigErrors(t *testing.T) {
@@ -32,6 +34,8 @@ func TestConfigErrors(t *testing.T) {
 		{"bad duration", `{"floor": 30, "organizations": [` + org + `]}`, "duration must be a string"},
 		{"floor above ceiling", `{"floor": "1h", "ceiling": "1m", "organizations": [` + org + `]}`, "need 0 <= floor"},
 		{"rescue before timeout", `{"job_timeout": "5m", "rescue_after": "1m", "organizations": [` + org + `]}`, "must be longer than job_timeout"},
+		{"timeout before budget", `{"run_budget": "5m", "job_timeout": "1m", "organizations": [` + org + `]}`, "must be longer than run_budget"},
+		{"bad rate scope", `{"rate_scope": "host", "organizations": [` + org + `]}`, `rate_scope "host"`},
 		{"twice", `{"organizations": [` + org + `,` + org + `]}`, `"a": listed twice`},
 		{"bad id", `{"organizations": [{"id": "../x", "kisi_user": "u", "api_key": "k"}]}`, "id may hold only"},
 		{"no kisi user", `{"organizations": [{"id": "a", "api_key": "k"}]}`, "empty kisi_user"},

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sync/errgroup"
@@ -31,14 +33,20 @@ import (
 )
 
 // The load test: loadOrgs organizations, each on its own fake Kisi with
-// random errors and lost responses, synced by loadWorkers worker processes
-// on one PostgreSQL; River's leader is killed (SIGKILL) while it runs jobs.
-// FLEET_LOAD_ORGS overrides the number of organizations.
+// random errors and lost responses, loadPerUser of them on one Kisi user
+// (their fakes share that user's budget, kisitest.Budget), synced by
+// loadWorkers worker processes on one PostgreSQL; River's leader is killed
+// (SIGKILL) while it runs jobs. FLEET_LOAD_ORGS overrides the number of
+// organizations.
 const (
 	loadOrgs    = 200
+	loadPerUser = 10
 	loadWorkers = 3
 	// loadTimeout bounds the wait for every organization to converge.
 	loadTimeout = 150 * time.Second
+	// kisiPerSecond is Kisi's limit per user: no one-second window may
+	// hold more requests of one user.
+	kisiPerSecond = 5
 )
 
 // loadOrg is one organization of the load test and its fake Kisi.
@@ -55,13 +63,15 @@ type loadOrg struct {
 // hit is one request a fake received: when, and from which run (the
 // worker's User-Agent names the run).
 type hit struct {
-	at  time.Time
-	run string
+	at     time.Time
+	run    string
+	method string
+	path   string
 }
 
-func newLoadOrg(t *testing.T, i int, now time.Time) *loadOrg {
+func newLoadOrg(t *testing.T, i int, now time.Time, opts ...kisitest.Option) *loadOrg {
 	t.Helper()
-	o := &loadOrg{id: fmt.Sprintf("org-%03d", i), srv: kisitest.NewServer()}
+	o := &loadOrg{id: fmt.Sprintf("org-%03d", i), srv: kisitest.NewServer(opts...)}
 	t.Cleanup(o.srv.Close)
 	place, err := o.srv.AddPlace("Main", "Europe/Berlin")
 	require.NoError(t, err)
@@ -90,7 +100,7 @@ func newLoadOrg(t *testing.T, i int, now time.Time) *loadOrg {
 	o.srv.SetFaults(kisitest.Faults{Seed: int64(i + 1), ErrorRate: 0.05, LostRate: 0.05, DropConnection: i%2 == 0})
 	o.srv.Intercept(func(r *http.Request) kisitest.Fault {
 		o.mu.Lock()
-		o.hits = append(o.hits, hit{at: time.Now(), run: r.Header.Get("User-Agent")})
+		o.hits = append(o.hits, hit{at: time.Now(), run: r.Header.Get("User-Agent"), method: r.Method, path: r.URL.Path})
 		o.mu.Unlock()
 		return kisitest.Fault{} // the random faults decide
 	})
@@ -138,38 +148,113 @@ type runLine struct {
 	KisiID   int64     `json:"kisi_id"`
 }
 
-func TestLoad(t *testing.T) {
-	if testing.Short() {
-		t.Skip("the load test runs worker processes for a minute or two")
+// loadSpec is one run of the fleet under load.
+type loadSpec struct {
+	orgs, perUser int
+	scope         string // Config.RateScope; "" is the default
+	mutation      string // the worker binary's mutation (see mutation.go); "" none
+	kill          bool   // SIGKILL River's leader while it runs jobs
+	// untilViolation ends the run at the first violation of the fleet's
+	// promises instead of waiting for every organization to converge.
+	untilViolation bool
+	// events is how many organizations get a platform event once the
+	// fleet has converged (see platformEvents).
+	events int
+}
+
+// loadRun is what a run of the fleet under load saw.
+type loadRun struct {
+	spec    loadSpec
+	dsn     string
+	now     time.Time // the snapshots' now
+	start   time.Time
+	orgs    []*loadOrg
+	budgets []*kisitest.Budget // one per Kisi user
+	logs    []string
+	procs   []*exec.Cmd
+
+	// maxJobs is the most unfinished sync jobs one organization had at
+	// once (sampled), maxJobsOrg that organization.
+	maxJobs    int
+	maxJobsOrg string
+
+	killed, converged time.Time
+	eventLatency      []time.Duration // sorted
+	victim            string
+	stuck             []string // organizations whose runs were killed
+}
+
+// violations returns the broken promises the run saw: more than one
+// unfinished job of an organization, more than Kisi's limit in a second
+// for a Kisi user, any 429.
+func (r *loadRun) violations() []string {
+	var out []string
+	if r.maxJobs > 1 {
+		out = append(out, fmt.Sprintf("%s had %d unfinished sync jobs at once", r.maxJobsOrg, r.maxJobs))
 	}
-	dsn := testDatabase(t)
-	n := loadOrgs
-	if v := os.Getenv("FLEET_LOAD_ORGS"); v != "" {
-		var err error
-		n, err = strconv.Atoi(v)
-		require.NoError(t, err)
+	for i, b := range r.budgets {
+		if n, at := b.MaxIn(time.Second); n > kisiPerSecond {
+			out = append(out, fmt.Sprintf("Kisi user user-%d: %d requests in the second from %s", i, n, at.Format("15:04:05.000")))
+		}
+		if n := b.Refused(); n > 0 {
+			out = append(out, fmt.Sprintf("Kisi user user-%d: %d requests answered 429", i, n))
+		}
 	}
+	return out
+}
+
+// sampleJobs records the most unfinished sync jobs of one organization.
+func (r *loadRun) sampleJobs(ctx context.Context, pool *pgxpool.Pool) error {
+	var org string
+	var n int
+	err := pool.QueryRow(ctx, `SELECT args->>'org', count(*) FROM river_job WHERE kind = 'kisisync_sync'
+		AND state IN ('available', 'pending', 'running', 'retryable', 'scheduled')
+		GROUP BY 1 ORDER BY 2 DESC LIMIT 1`).Scan(&org, &n)
+	if errors.Is(err, pgx.ErrNoRows) { // before the first process inserted its jobs
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if n > r.maxJobs {
+		r.maxJobs, r.maxJobsOrg = n, org
+	}
+	return nil
+}
+
+// runLoad runs the fleet of spec: loadWorkers worker processes on a new
+// database, until every organization converged (and the killed runs were
+// taken over) or, with untilViolation, until the first violation.
+func runLoad(t *testing.T, spec loadSpec) *loadRun {
+	t.Helper()
+	r := &loadRun{spec: spec, dsn: testDatabase(t)}
 	dir := t.TempDir()
-	bin := buildWorker(t, dir)
+	bin := buildWorker(t, dir, spec.mutation)
 
 	now := time.Now().Truncate(time.Second)
+	r.now = now
 	snapshots := filepath.Join(dir, "snapshots")
 	require.NoError(t, os.Mkdir(snapshots, 0o700))
-	orgs := make([]*loadOrg, n)
 	d := func(v time.Duration) fleet.Duration { return fleet.Duration(v) }
 	cfg := fleet.Config{
 		Floor: d(200 * time.Millisecond), Ceiling: d(30 * time.Second), RetryAfter: d(time.Second), VerifyEvery: d(-1),
-		Workers: 10, JobTimeout: d(20 * time.Second), RescueAfter: d(25 * time.Second), LeaseTTL: d(10 * time.Second),
+		Workers: 10, RunBudget: d(15 * time.Second), JobTimeout: d(20 * time.Second), RescueAfter: d(25 * time.Second), LeaseTTL: d(10 * time.Second),
 		KisiRetry: &fleet.Retry{Max: 3, WaitMin: d(50 * time.Millisecond), WaitMax: d(400 * time.Millisecond)},
+		RateScope: spec.scope,
 	}
-	for i := range orgs {
-		o := newLoadOrg(t, i, now)
-		orgs[i] = o
+	r.orgs = make([]*loadOrg, spec.orgs)
+	users := (spec.orgs + spec.perUser - 1) / spec.perUser
+	for range users {
+		r.budgets = append(r.budgets, kisitest.NewBudget(kisiPerSecond))
+	}
+	for i := range r.orgs {
+		user := i % users // spread: the first runs are of many users
+		o := newLoadOrg(t, i, now, kisitest.WithBudget(r.budgets[user]))
+		r.orgs[i] = o
 		b, err := json.Marshal(o.snap)
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(filepath.Join(snapshots, o.id+".json"), b, 0o600))
-		// Two organizations per Kisi user: they share a limiter.
-		cfg.Organizations = append(cfg.Organizations, fleet.Organization{ID: o.id, KisiUser: fmt.Sprintf("user-%d", i/2),
+		cfg.Organizations = append(cfg.Organizations, fleet.Organization{ID: o.id, KisiUser: fmt.Sprintf("user-%d", user),
 			BaseURL: o.srv.URL, APIKey: o.srv.APIKey, Mapping: o.mapping})
 	}
 	cfgJSON, err := json.Marshal(cfg)
@@ -178,99 +263,204 @@ func TestLoad(t *testing.T) {
 	require.NoError(t, os.WriteFile(cfgPath, cfgJSON, 0o600))
 
 	ctx := t.Context()
-	pool := testPool(t, dsn)
-	start := time.Now()
-	procs := make([]*exec.Cmd, loadWorkers)
-	logs := make([]string, loadWorkers)
-	for i := range procs {
-		logs[i] = filepath.Join(dir, fmt.Sprintf("worker-%d.log", i))
-		f, err := os.Create(logs[i])
+	pool := testPool(t, r.dsn)
+	r.start = time.Now()
+	r.procs = make([]*exec.Cmd, loadWorkers)
+	r.logs = make([]string, loadWorkers)
+	for i := range r.procs {
+		r.logs[i] = filepath.Join(dir, fmt.Sprintf("worker-%d.log", i))
+		f, err := os.Create(r.logs[i])
 		require.NoError(t, err)
-		defer f.Close()
-		cmd := exec.Command(bin, "-config", cfgPath, "-database", dsn, "-snapshots", snapshots,
+		t.Cleanup(func() { f.Close() })
+		cmd := exec.Command(bin, "-config", cfgPath, "-database", r.dsn, "-snapshots", snapshots,
 			"-listen", "", "-id", fmt.Sprintf("worker-%d", i), "-grace", "5s")
 		cmd.Stdout, cmd.Stderr = f, f
 		require.NoError(t, cmd.Start())
-		procs[i] = cmd
+		r.procs[i] = cmd
 		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	}
+	violated := func() bool {
+		require.NoError(t, r.sampleJobs(ctx, pool))
+		return spec.untilViolation && len(r.violations()) > 0
 	}
 
 	// Kill River's leader (the worst case: it also moves scheduled jobs to
 	// the queue and rescues stuck ones, so that waits for a new leader)
 	// while it runs jobs, once the fleet is busy.
-	var killed time.Time
-	var victim string
-	var stuck []string
 	deadline := time.Now().Add(60 * time.Second)
-	for killed.IsZero() {
+	for spec.kill && r.killed.IsZero() {
 		require.True(t, time.Now().Before(deadline), "the leader never ran jobs")
 		var running, finished int
 		err := pool.QueryRow(ctx, `SELECT l.leader_id,
 			(SELECT count(*) FROM river_job WHERE kind = 'kisisync_sync' AND state = 'running'
 				AND attempted_by[array_upper(attempted_by, 1)] = l.leader_id),
 			(SELECT count(*) FROM fleet_org WHERE last_finished IS NOT NULL)
-			FROM river_leader l`).Scan(&victim, &running, &finished)
-		if err == nil && running >= 3 && finished >= n/10 {
-			i, err := strconv.Atoi(strings.TrimPrefix(victim, "worker-"))
+			FROM river_leader l`).Scan(&r.victim, &running, &finished)
+		if err == nil && running >= 3 && finished >= spec.orgs/10 {
+			i, err := strconv.Atoi(strings.TrimPrefix(r.victim, "worker-"))
 			require.NoError(t, err)
-			require.NoError(t, procs[i].Process.Signal(syscall.SIGKILL))
-			_ = procs[i].Wait()
-			killed = time.Now()
-			procs = slices.Delete(procs, i, i+1)
+			require.NoError(t, r.procs[i].Process.Signal(syscall.SIGKILL))
+			_ = r.procs[i].Wait()
+			r.killed = time.Now()
+			r.procs = slices.Delete(r.procs, i, i+1)
+			rows, err := pool.Query(ctx, `SELECT args->>'org' FROM river_job WHERE kind = 'kisisync_sync'
+				AND state = 'running' AND attempted_by[array_upper(attempted_by, 1)] = $1`, r.victim)
+			require.NoError(t, err)
+			for rows.Next() {
+				var org string
+				require.NoError(t, rows.Scan(&org))
+				r.stuck = append(r.stuck, org)
+			}
+			require.NoError(t, rows.Err())
+			require.NotEmpty(t, r.stuck, "the leader was killed between runs")
+			t.Logf("killed %s, River's leader, after %v, in the middle of %d runs: %v", r.victim,
+				r.killed.Sub(r.start).Round(time.Millisecond), len(r.stuck), r.stuck)
+		}
+		if violated() {
+			return r
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	rows, err := pool.Query(ctx, `SELECT args->>'org' FROM river_job WHERE kind = 'kisisync_sync'
-		AND state = 'running' AND attempted_by[array_upper(attempted_by, 1)] = $1`, victim)
-	require.NoError(t, err)
-	for rows.Next() {
-		var org string
-		require.NoError(t, rows.Scan(&org))
-		stuck = append(stuck, org)
-	}
-	require.NoError(t, rows.Err())
-	require.NotEmpty(t, stuck, "the leader was killed between runs")
-	t.Logf("killed %s, River's leader, after %v, in the middle of %d runs: %v", victim,
-		killed.Sub(start).Round(time.Millisecond), len(stuck), stuck)
 
 	// Wait until the last run of every organization was clean, and the
 	// killed runs were run again.
-	var converged time.Time
-	for converged.IsZero() {
-		if time.Since(start) > loadTimeout {
+	for r.converged.IsZero() {
+		if time.Since(r.start) > loadTimeout {
 			dumpStatus(t, pool)
-			t.Fatalf("not every organization converged within %v", loadTimeout)
+			t.Fatalf("not every organization converged within %v; violations: %v", loadTimeout, r.violations())
 		}
 		var clean, recovered int
 		require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE last_result = 'ok' AND last_finished >= last_started),
 			count(*) FILTER (WHERE org = ANY($2) AND last_result = 'ok' AND last_finished > $1)
-			FROM fleet_org`, killed, stuck).Scan(&clean, &recovered))
-		if clean == n && recovered == len(stuck) {
-			converged = time.Now()
+			FROM fleet_org`, r.killed, r.stuck).Scan(&clean, &recovered))
+		if clean == spec.orgs && recovered == len(r.stuck) {
+			r.converged = time.Now()
+		}
+		if violated() {
+			return r
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	for _, p := range procs {
+	if spec.events > 0 {
+		r.eventLatency = platformEvents(t, pool, snapshots, r.orgs[:min(spec.events, len(r.orgs))])
+	}
+	for _, p := range r.procs {
 		require.NoError(t, p.Process.Signal(syscall.SIGTERM))
 		require.NoError(t, p.Wait(), "worker did not stop cleanly on SIGTERM")
 	}
+	return r
+}
+
+// platformEvents is the platform at work once the fleet has converged:
+// for each of orgs at once, a new booking of member m1 in the room,
+// written to the snapshot and woken with fleet.WakeTx in one transaction.
+// It returns, sorted, the time from each change (the snapshot written,
+// just before the commit) to the role's creation request reaching the
+// organization's fake Kisi.
+func platformEvents(t *testing.T, pool *pgxpool.Pool, snapshots string, orgs []*loadOrg) []time.Duration {
+	t.Helper()
+	ctx := t.Context()
+	committed := make([]time.Time, len(orgs))
+	var g errgroup.Group
+	for i, o := range orgs {
+		g.Go(func() error {
+			committed[i] = time.Now()                 // the change; a run under way may see it before the commit
+			now := committed[i].Truncate(time.Second) // Kisi keeps whole seconds
+			o.snap.Bookings = append(o.snap.Bookings, access.Booking{ID: "b2", ResourceID: "room", MemberID: "m1",
+				Start: now.Add(15 * time.Minute), End: now.Add(75 * time.Minute), CreatedAt: now})
+			b, err := json.Marshal(o.snap)
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(snapshots, o.id+".json"), b, 0o600); err != nil {
+				return err
+			}
+			return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { return fleet.WakeTx(ctx, tx, o.id) })
+		})
+	}
+	require.NoError(t, g.Wait())
+	out := make([]time.Duration, len(orgs))
+	require.Eventually(t, func() bool {
+		for i, o := range orgs {
+			if out[i] > 0 {
+				continue
+			}
+			o.mu.Lock()
+			for _, h := range o.hits {
+				if h.at.After(committed[i]) && h.method == http.MethodPost && strings.HasSuffix(h.path, "/role_assignments") {
+					out[i] = h.at.Sub(committed[i])
+					break
+				}
+			}
+			o.mu.Unlock()
+			if out[i] == 0 {
+				return false
+			}
+		}
+		return true
+	}, 60*time.Second, 20*time.Millisecond, "a platform event did not reach Kisi")
+	// Then until their runs are clean again (a create whose answer was
+	// lost is adopted by the next run).
+	ids := make([]string, len(orgs))
+	for i, o := range orgs {
+		ids[i] = o.id
+	}
+	last := slices.MaxFunc(committed, time.Time.Compare)
+	require.Eventually(t, func() bool {
+		var clean int
+		err := pool.QueryRow(ctx, `SELECT count(*) FROM fleet_org WHERE org = ANY($1)
+			AND last_result = 'ok' AND last_finished >= last_started AND last_started > $2`, ids, last).Scan(&clean)
+		return err == nil && clean == len(orgs)
+	}, 60*time.Second, 50*time.Millisecond, "the organizations woken by platform events did not converge")
+	slices.Sort(out)
+	return out
+}
+
+func TestLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the load test runs worker processes for a minute or two")
+	}
+	n := loadOrgs
+	if v := os.Getenv("FLEET_LOAD_ORGS"); v != "" {
+		var err error
+		n, err = strconv.Atoi(v)
+		require.NoError(t, err)
+	}
+	r := runLoad(t, loadSpec{orgs: n, perUser: loadPerUser, kill: true, events: 50})
+	ctx := t.Context()
+	start, killed, stuck, victim, converged := r.start, r.killed, r.stuck, r.victim, r.converged
 
 	// The figures, from the fakes' request logs and the workers' logs.
 	requests, limited := 0, 0
-	for _, o := range orgs {
-		for _, r := range o.srv.Requests() {
+	for _, o := range r.orgs {
+		for _, q := range o.srv.Requests() {
 			requests++
-			if r.Status == 429 {
+			if q.Status == 429 {
 				limited++
 			}
 		}
 	}
+	peak, peakUser := 0, 0
+	var busiest []float64 // per Kisi user, its requests per second in its busiest 10 s
+	for i, b := range r.budgets {
+		if n, _ := b.MaxIn(time.Second); n > peak {
+			peak, peakUser = n, i
+		}
+		n, _ := b.MaxIn(10 * time.Second)
+		busiest = append(busiest, float64(n)/10)
+	}
+	slices.Sort(busiest)
 	var runs []runLine
-	for _, path := range logs {
+	for _, path := range r.logs {
 		runs = append(runs, readRuns(t, path)...)
 	}
 	created := map[string]map[int64]string{} // org → Kisi id → member, from the logs
+	usersLogged := map[string]int{}          // org → Kisi users recorded, from the logs
 	runs = slices.DeleteFunc(runs, func(r runLine) bool {
+		if r.Msg == "kisi user recorded" {
+			usersLogged[r.Org]++
+			return true
+		}
 		if r.Msg != "kisi object created" {
 			return false
 		}
@@ -294,17 +484,20 @@ func TestLoad(t *testing.T) {
 			continue
 		}
 		durations = append(durations, r.Duration)
-		if _, seen := firstOK[r.Org]; !seen && r.Result == "ok" {
+		if _, seen := firstOK[r.Org]; !seen && r.Result == "ok" && !r.Time.After(converged) {
 			firstOK[r.Org] = r.Time
 			firstDurations = append(firstDurations, r.Duration)
 		}
 	}
 	for _, r := range runs { // a clean first run may have had nothing left to do
-		if _, seen := firstOK[r.Org]; !seen && r.Result == "ok" {
+		if _, seen := firstOK[r.Org]; !seen && r.Result == "ok" && !r.Time.After(converged) {
 			firstOK[r.Org] = r.Time
 		}
 	}
 	require.Len(t, firstOK, n)
+	for _, o := range r.orgs {
+		require.Positive(t, usersLogged[o.id], "%s: no Kisi user in the audit log", o.id)
+	}
 	slices.Sort(durations)
 	slices.Sort(firstDurations)
 	var unaffected, recovered time.Time // the last first clean run of the orgs the kill did not and did hit
@@ -315,28 +508,36 @@ func TestLoad(t *testing.T) {
 			unaffected = latest(unaffected, at)
 		}
 	}
-	t.Logf("FIGURES %d organizations, %d worker processes, %d runs %v (%d without Kisi requests): %d organizations not hit by the kill synced cleanly within %v (%.0f organizations per minute); "+
+	t.Logf("FIGURES %d organizations on %d Kisi users, %d worker processes, %d runs %v (%d without Kisi requests): %d organizations not hit by the kill synced cleanly within %v (%.0f organizations per minute); "+
 		"the %d runs killed were taken over and clean %v after the kill; all converged %v after the start. "+
 		"Run time of the runs that sent requests p50 %dms p99 %dms (first clean run of each organization: p50 %dms p99 %dms). "+
-		"Kisi requests %d (%.1f per organization), 429s %d",
-		n, loadWorkers, len(runs), results, idle, n-len(stuck), unaffected.Sub(start).Round(100*time.Millisecond),
+		"Kisi requests %d (%.1f per organization, %.2f per second per Kisi user), 429s %d; most requests of one Kisi user in one second %d (user-%d); most unfinished jobs of one organization %d; a Kisi user's busiest 10 s: median %.1f, max %.1f requests per second. "+
+		"%d platform events at once after convergence (the change, then fleet.WakeTx), from the change to the role's request at Kisi: p50 %v p99 %v",
+		n, len(r.budgets), loadWorkers, len(runs), results, idle, n-len(stuck), unaffected.Sub(start).Round(100*time.Millisecond),
 		float64(n-len(stuck))/unaffected.Sub(start).Minutes(),
-		len(stuck), recovered.Sub(killed).Round(100*time.Millisecond), converged.Sub(start).Round(100*time.Millisecond),
+		len(stuck), recovered.Sub(killed).Round(100*time.Millisecond), r.converged.Sub(start).Round(100*time.Millisecond),
 		pct(durations, 50), pct(durations, 99), pct(firstDurations, 50), pct(firstDurations, 99),
-		requests, float64(requests)/float64(n), limited)
+		requests, float64(requests)/float64(n), float64(requests)/float64(len(r.budgets))/r.converged.Sub(start).Seconds(),
+		limited, peak, peakUser, r.maxJobs, busiest[len(busiest)/2], busiest[len(busiest)-1],
+		len(r.eventLatency), pctDuration(r.eventLatency, 50), pctDuration(r.eventLatency, 99))
+
+	// The promises: one unfinished job per organization, Kisi's limit per
+	// user at every moment, no 429.
+	require.Empty(t, r.violations())
+	require.Zero(t, limited, "429s")
 
 	// The checks: no overlapping runs, and every organization right in Kisi
 	// and in the Store, with the faults off.
-	store := openStore(t, dsn)
+	store := openStore(t, r.dsn)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(32)
-	for _, o := range orgs {
+	for _, o := range r.orgs {
 		if err := o.overlaps(); err != nil {
 			t.Error(err)
 		}
 		o.srv.SetFaults(kisitest.Faults{})
 		o.srv.Intercept(nil)
-		g.Go(func() error { return checkOrg(gctx, o, store, now, created[o.id]) })
+		g.Go(func() error { return checkOrg(gctx, o, store, r.now, created[o.id]) })
 	}
 	require.NoError(t, g.Wait())
 	for _, org := range stuck {
@@ -347,6 +548,36 @@ func TestLoad(t *testing.T) {
 			}
 		}
 		require.Positive(t, runsAfter, "%s: the run killed with %s was not taken over", org, victim)
+	}
+}
+
+// TestLoadMutations: the load test's promises fail when what keeps them is
+// taken out of the worker: unique jobs (more than one unfinished job per
+// organization), the fleet-wide limiter (a Kisi user over 5 requests in a
+// second: per process only, or no limiter). Each run stops at the first
+// violation.
+func TestLoadMutations(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs worker processes")
+	}
+	tests := []struct {
+		name string
+		spec loadSpec
+		want string
+	}{
+		{"no unique jobs", loadSpec{mutation: "no-unique-jobs"}, "unfinished sync jobs at once"},
+		{"limiter per process only", loadSpec{scope: fleet.RateScopeProcess}, "requests in the second from"},
+		{"limiter off", loadSpec{scope: fleet.RateScopeOff}, "answered 429"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.spec.orgs, tc.spec.perUser, tc.spec.untilViolation = 24, 12, true
+			r := runLoad(t, tc.spec)
+			v := r.violations()
+			require.NotEmpty(t, v, "the mutation broke no promise")
+			require.Contains(t, strings.Join(v, "\n"), tc.want)
+			t.Logf("violations: %v", v)
+		})
 	}
 }
 
@@ -453,16 +684,22 @@ func checkOrg(ctx context.Context, o *loadOrg, store access.Store, now time.Time
 	return nil
 }
 
-// buildWorker builds the worker binary into dir and returns its path.
-func buildWorker(t *testing.T, dir string) string {
+// buildWorker builds the worker binary into dir and returns its path; a
+// non-empty mutation takes a safeguard out of it (see mutation.go).
+func buildWorker(t *testing.T, dir, mutation string) string {
 	t.Helper()
 	bin := filepath.Join(dir, "worker")
-	out, err := exec.Command("go", "build", "-o", bin, "./cmd/worker").CombinedOutput()
+	args := []string{"build", "-o", bin}
+	if mutation != "" {
+		args = append(args, "-ldflags", "-X github.com/kisisync/kisisync/examples/fleet.mutation="+mutation)
+	}
+	out, err := exec.Command("go", append(args, "./cmd/worker")...).CombinedOutput()
 	require.NoError(t, err, "go build ./cmd/worker: %s", out)
 	return bin
 }
 
-// readRuns reads the "run finished" and "kisi object created" lines of a
+// readRuns reads the "run finished", "kisi object created" and "kisi user
+// recorded" lines of a
 // worker's log.
 func readRuns(t *testing.T, path string) []runLine {
 	t.Helper()
@@ -474,7 +711,7 @@ func readRuns(t *testing.T, path string) []runLine {
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		var r runLine
-		if json.Unmarshal(sc.Bytes(), &r) == nil && (r.Msg == "run finished" || r.Msg == "kisi object created") {
+		if json.Unmarshal(sc.Bytes(), &r) == nil && (r.Msg == "run finished" || r.Msg == "kisi object created" || r.Msg == "kisi user recorded") {
 			out = append(out, r)
 		}
 	}
@@ -508,6 +745,13 @@ func latest(a, b time.Time) time.Time {
 	return a
 }
 
+func pctDuration(sorted []time.Duration, p int) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[min(len(sorted)-1, (len(sorted)*p+99)/100-1)].Round(time.Millisecond)
+}
+
 func pct(sorted []int64, p int) int64 {
 	if len(sorted) == 0 {
 		return 0
@@ -522,9 +766,9 @@ func TestOverlapCheck(t *testing.T) {
 		hits []hit
 		bad  bool
 	}{
-		{"one after the other", []hit{{at(1), "kisisync-fleet (worker-1/a)"}, {at(2), "kisisync-fleet (worker-1/a)"}, {at(3), "kisisync-fleet (worker-2/b)"}}, false},
-		{"interleaved", []hit{{at(1), "kisisync-fleet (worker-1/a)"}, {at(2), "kisisync-fleet (worker-2/b)"}, {at(3), "kisisync-fleet (worker-1/a)"}}, true},
-		{"not a worker", []hit{{at(1), "Go-http-client/1.1"}}, true},
+		{"one after the other", []hit{{at: at(1), run: "kisisync-fleet (worker-1/a)"}, {at: at(2), run: "kisisync-fleet (worker-1/a)"}, {at: at(3), run: "kisisync-fleet (worker-2/b)"}}, false},
+		{"interleaved", []hit{{at: at(1), run: "kisisync-fleet (worker-1/a)"}, {at: at(2), run: "kisisync-fleet (worker-2/b)"}, {at: at(3), run: "kisisync-fleet (worker-1/a)"}}, true},
+		{"not a worker", []hit{{at: at(1), run: "Go-http-client/1.1"}}, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -19,7 +19,8 @@ type Metrics struct {
 	// Registry holds every metric below plus the Go and process collectors.
 	Registry *prometheus.Registry
 
-	// Runs counts finished runs by result: ok, failed (some changes
+	// Runs counts finished runs by result: ok, budget (stopped at the run
+	// budget with work left; the next run goes on at once), failed (some changes
 	// failed), held (the revoke guard held cuts), busy (another run held
 	// the lease), unresolved (creates of unknown outcome still to look
 	// up), error (the run could not start or plan).
@@ -37,6 +38,14 @@ type Metrics struct {
 	// "4xx", "429", "5xx", "error" for a transport failure); 429 has its
 	// own label.
 	KisiResponses *prometheus.CounterVec
+	// Events counts platform events (POST /events) by outcome: queued,
+	// unauthorized, malformed, unknown.
+	Events *prometheus.CounterVec
+	// Webhooks counts Kisi webhook deliveries by outcome: woken (the
+	// organization runs a Verify), ignored (an event that changes no
+	// access), echo (the reconciler's own write), duplicate, failed (not
+	// recorded), or the status of a refused delivery ("401", "400", "413").
+	Webhooks *prometheus.CounterVec
 	// RunDuration is the time one run takes, load and Verify included.
 	RunDuration prometheus.Histogram
 	// NextRunLag is how late a run started after the time it was due
@@ -63,6 +72,12 @@ func NewMetrics() *Metrics {
 		KisiResponses: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kisisync_fleet_kisi_responses_total", Help: "Kisi responses by status class; 429 counted on its own.",
 		}, []string{"code"}),
+		Events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kisisync_fleet_events_total", Help: "Platform events by outcome (queued, unauthorized, malformed, unknown).",
+		}, []string{"outcome"}),
+		Webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kisisync_fleet_webhooks_total", Help: "Kisi webhook deliveries by outcome (woken, ignored, echo, duplicate, failed, or the status of a refusal).",
+		}, []string{"outcome"}),
 		RunDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "kisisync_fleet_run_duration_seconds", Help: "Duration of one organization's run.",
 			Buckets: prometheus.ExponentialBuckets(0.05, 2, 14),
@@ -72,7 +87,7 @@ func NewMetrics() *Metrics {
 			Buckets: prometheus.ExponentialBuckets(0.05, 2, 14),
 		}),
 	}
-	m.Registry.MustRegister(m.Runs, m.Changes, m.Failures, m.HeldRevocations, m.KisiResponses,
+	m.Registry.MustRegister(m.Runs, m.Changes, m.Failures, m.HeldRevocations, m.KisiResponses, m.Events, m.Webhooks,
 		m.RunDuration, m.NextRunLag,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

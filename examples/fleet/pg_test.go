@@ -27,6 +27,15 @@ const postgresURL = "KISISYNC_POSTGRES_URL"
 // the test is skipped, or fails when CI=true.
 func testDatabase(t *testing.T) string {
 	t.Helper()
+	dsn := emptyDatabase(t)
+	require.NoError(t, fleet.Migrate(context.Background(), testPool(t, dsn)))
+	return dsn
+}
+
+// emptyDatabase creates an empty database for this test, as testDatabase
+// does, without migrating it.
+func emptyDatabase(t *testing.T) string {
+	t.Helper()
 	base := os.Getenv(postgresURL)
 	if base == "" {
 		if os.Getenv("CI") == "true" {
@@ -56,10 +65,7 @@ func testDatabase(t *testing.T) string {
 			t.Logf("drop database %s: %v", name, err)
 		}
 	})
-	dsn := withDatabase(t, base, name)
-	pool := testPool(t, dsn)
-	require.NoError(t, fleet.Migrate(ctx, pool))
-	return dsn
+	return withDatabase(t, base, name)
 }
 
 // withDatabase returns the connection string base with its database

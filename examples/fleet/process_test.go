@@ -24,19 +24,19 @@ import (
 func TestWorkerProcess(t *testing.T) {
 	dsn := testDatabase(t)
 	dir := t.TempDir()
-	bin := buildWorker(t, dir)
+	bin := buildWorker(t, dir, "")
 	out, err := exec.Command(bin, "-database", dsn, "-migrate").CombinedOutput()
 	require.NoError(t, err, "worker -migrate: %s", out)
 
 	srv := kisitest.NewServer()
 	t.Cleanup(srv.Close)
 	cfg := filepath.Join(dir, "fleet.json")
-	require.NoError(t, os.WriteFile(cfg, []byte(`{"floor": "100ms", "ceiling": "1h", "organizations": [
+	require.NoError(t, os.WriteFile(cfg, []byte(`{"floor": "100ms", "ceiling": "1h", "events_secret_env": "FLEET_TEST_EVENTS", "organizations": [
 		{"id": "org-a", "kisi_user": "u1", "api_key_env": "FLEET_TEST_KEY", "base_url": "`+srv.URL+`"}]}`), 0o600))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "org-a.json"), []byte(`{}`), 0o600))
 
 	cmd := exec.Command(bin, "-config", cfg, "-database", dsn, "-snapshots", dir, "-listen", "127.0.0.1:0", "-id", "w1")
-	cmd.Env = append(os.Environ(), "FLEET_TEST_KEY="+srv.APIKey)
+	cmd.Env = append(os.Environ(), "FLEET_TEST_KEY="+srv.APIKey, "FLEET_TEST_EVENTS="+testEventsSecret)
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
@@ -74,8 +74,11 @@ func TestWorkerProcess(t *testing.T) {
 	require.Equal(t, "org-a", first["organization"])
 	require.Equal(t, "ok", first["result"])
 
-	resp, err := http.Post("http://"+addr+"/events", "application/json",
-		strings.NewReader(`{"organization": "org-a", "type": "plan.created"}`))
+	event := `{"organization": "org-a", "type": "plan.created"}`
+	req, err := http.NewRequest(http.MethodPost, "http://"+addr+"/events", strings.NewReader(event))
+	require.NoError(t, err)
+	req.Header.Set("X-Signature", signWith(testEventsSecret, event))
+	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusAccepted, resp.StatusCode)

@@ -5,10 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
-	"maps"
 	"net/http"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,9 +15,11 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jonboulle/clockwork"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivertype"
+	"golang.org/x/time/rate"
 
 	"github.com/kisisync/kisisync/access"
 	"github.com/kisisync/kisisync/access/state"
@@ -56,6 +57,9 @@ func (SyncArgs) Kind() string { return "kisisync_sync" }
 
 // InsertOpts implements river.JobArgsWithInsertOpts.
 func (SyncArgs) InsertOpts() river.InsertOpts {
+	if mutation == "no-unique-jobs" {
+		return river.InsertOpts{Queue: QueueSync, MaxAttempts: 100}
+	}
 	return river.InsertOpts{
 		Queue:       QueueSync,
 		MaxAttempts: 100,
@@ -71,16 +75,27 @@ func (SyncArgs) InsertOpts() river.InsertOpts {
 	}
 }
 
-// VerifyArgs is the periodic job that asks every organization for a Verify
-// and wakes it; it also forgets webhook deliveries older than
-// [DeliveryRetention].
-type VerifyArgs struct{}
+// MaintenanceArgs is the periodic job that inserts the job of every
+// organization that has none and forgets webhook deliveries older than
+// [DeliveryRetention]. It runs when River's leader starts and every
+// [MaintenanceEvery], so restarts never postpone it.
+type MaintenanceArgs struct{}
 
 // Kind implements river.JobArgs.
-func (VerifyArgs) Kind() string { return "kisisync_verify_all" }
+func (MaintenanceArgs) Kind() string { return "kisisync_maintenance" }
 
 // InsertOpts implements river.JobArgsWithInsertOpts.
-func (VerifyArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: QueueSync} }
+func (MaintenanceArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: QueueSync} }
+
+// MaintenanceEvery is the period of [MaintenanceArgs].
+const MaintenanceEvery = time.Hour
+
+// Job priorities (River: 1 is the highest). A run that is due only for its
+// periodic Verify waits behind the runs that keep access on time.
+const (
+	prioritySync   = 1
+	priorityVerify = 3
+)
 
 // DeliveryRetention is how long webhook delivery uuids are kept to refuse
 // replays.
@@ -100,6 +115,10 @@ type Options struct {
 	// Transport is the base HTTP transport to Kisi (default a clone of
 	// http.DefaultTransport).
 	Transport http.RoundTripper
+	// Directory is where the organizations come from (default: the
+	// configuration's, or with organizations_from "database" a
+	// [DatabaseDirectory] on the pool).
+	Directory Directory
 }
 
 // Worker runs the fleet's jobs in this process. Create it with [New], start
@@ -110,14 +129,16 @@ type Worker struct {
 	pool     *pgxpool.Pool
 	store    access.Store
 	loader   Loader
-	orgs     map[string]*Organization
+	dir      Directory
 	limiters *Limiters
+	shared   *SharedLimiter // nil unless the pace is kept fleet-wide
 	id       string
 	log      *slog.Logger
 	metrics  *Metrics
 	clock    clockwork.Clock
 	base     http.RoundTripper
 	river    *river.Client[pgx.Tx]
+	running  atomic.Bool // between Start and Stop
 }
 
 // New returns a Worker over pool (River's and the fleet's tables, see
@@ -129,7 +150,7 @@ func New(pool *pgxpool.Pool, cfg *Config, store access.Store, loader Loader, opt
 	}
 	w := &Worker{
 		cfg: cfg, pool: pool, store: store, loader: loader,
-		orgs:     map[string]*Organization{},
+		dir:      opt.Directory,
 		limiters: NewLimiters(cfg.RatePerUser),
 		id:       cmp.Or(opt.ID, "worker"),
 		log:      opt.Logger,
@@ -149,22 +170,25 @@ func New(pool *pgxpool.Pool, cfg *Config, store access.Store, loader Loader, opt
 	if w.base == nil {
 		w.base = http.DefaultTransport.(*http.Transport).Clone()
 	}
-	for i := range cfg.Organizations {
-		o := &cfg.Organizations[i]
-		w.orgs[o.ID] = o
+	if cfg.RateScope == RateScopeFleet {
+		w.shared = NewSharedLimiter(pool, cfg.RatePerUser, w.clock)
+	}
+	switch {
+	case w.dir != nil:
+	case cfg.OrganizationsFrom == OrganizationsFromDatabase:
+		w.dir = DatabaseDirectory{Pool: pool}
+	default:
+		w.dir = NewStaticDirectory(cfg)
 	}
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, &syncWorker{w: w}); err != nil {
 		return nil, fmt.Errorf("fleet: new worker: %w", err)
 	}
-	if err := river.AddWorkerSafely(workers, &verifyWorker{w: w}); err != nil {
+	if err := river.AddWorkerSafely(workers, &maintenanceWorker{w: w}); err != nil {
 		return nil, fmt.Errorf("fleet: new worker: %w", err)
 	}
-	var periodic []*river.PeriodicJob
-	if cfg.VerifyEvery > 0 {
-		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(time.Duration(cfg.VerifyEvery)),
-			func() (river.JobArgs, *river.InsertOpts) { return VerifyArgs{}, nil }, nil))
-	}
+	periodic := []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(MaintenanceEvery),
+		func() (river.JobArgs, *river.InsertOpts) { return MaintenanceArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true})}
 	rc, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
 		ID:                   w.id,
 		Logger:               w.log.With("component", "river"),
@@ -179,11 +203,23 @@ func New(pool *pgxpool.Pool, cfg *Config, store access.Store, loader Loader, opt
 		return nil, fmt.Errorf("fleet: new worker: %w", err)
 	}
 	w.river = rc
+	// Every worker on a registry reports the same fleet: the first one
+	// registered is enough.
+	if err := w.metrics.Registry.Register(newStateCollector(pool)); err != nil {
+		var dup prometheus.AlreadyRegisteredError
+		if !errors.As(err, &dup) {
+			return nil, fmt.Errorf("fleet: new worker: %w", err)
+		}
+	}
 	return w, nil
 }
 
-// Organizations returns the IDs of the configured organizations, sorted.
-func (w *Worker) Organizations() []string { return slices.Sorted(maps.Keys(w.orgs)) }
+// known returns an error matching [ErrUnknownOrganization] when the
+// directory does not know org.
+func (w *Worker) known(ctx context.Context, org string) error {
+	_, err := w.dir.Organization(ctx, org)
+	return err
+}
 
 // Start makes sure every configured organization has its job, then starts
 // working. It returns once the River client runs; stop it with Stop.
@@ -194,12 +230,14 @@ func (w *Worker) Start(ctx context.Context) error {
 	if err := w.river.Start(ctx); err != nil {
 		return fmt.Errorf("fleet: start: %w", err)
 	}
+	w.running.Store(true)
 	return nil
 }
 
 // Stop stops fetching jobs and waits for the runs in progress until ctx is
 // done, then cancels them (each is run again by another worker).
 func (w *Worker) Stop(ctx context.Context) error {
+	w.running.Store(false)
 	err := w.river.Stop(ctx)
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		err = w.river.StopAndCancel(context.WithoutCancel(ctx))
@@ -213,7 +251,10 @@ func (w *Worker) Stop(ctx context.Context) error {
 // ensure inserts the job of every organization that has none (a new
 // organization, or one whose job was discarded).
 func (w *Worker) ensure(ctx context.Context) error {
-	ids := w.Organizations()
+	ids, err := w.dir.Organizations(ctx)
+	if err != nil || len(ids) == 0 {
+		return err
+	}
 	if _, err := w.pool.Exec(ctx, `INSERT INTO fleet_org (org) SELECT unnest($1::text[]) ON CONFLICT (org) DO NOTHING`, ids); err != nil {
 		return fmt.Errorf("fleet: ensure jobs: %w", err)
 	}
@@ -231,15 +272,37 @@ func (w *Worker) ensure(ctx context.Context) error {
 // does not list.
 var ErrUnknownOrganization = errors.New("fleet: unknown organization")
 
-// Wake asks for a run of org as soon as a worker is free; with verify, the
+// Wake asks for a run of org as soon as the floor allows; with verify, the
 // run starts with a Verify. A wake during a run makes the next run start
-// when that one ends. Wakes are durable once Wake returns.
+// a floor after that one ends. Wakes are durable once Wake returns.
 func (w *Worker) Wake(ctx context.Context, org string, verify bool) error {
-	if w.orgs[org] == nil {
-		return fmt.Errorf("%w %q", ErrUnknownOrganization, org)
+	if err := w.known(ctx, org); err != nil {
+		return err
 	}
-	return pgx.BeginFunc(ctx, w.pool, func(tx pgx.Tx) error { return w.wakeTx(ctx, tx, org, verify) })
+	return pgx.BeginFunc(ctx, w.pool, func(tx pgx.Tx) error { return wakeTx(ctx, w.river, tx, org, verify) })
 }
+
+// WakeTx wakes org inside the platform's own transaction tx on the fleet's
+// database, as [Worker.Wake] does: the wake is committed with the change
+// that caused it, or not at all, so no crash between the commit and a
+// POST /events can lose it. It needs no running Worker (River's InsertTx
+// on an insert-only client); the organization must be one the workers
+// know, or its job is cancelled when it runs.
+func WakeTx(ctx context.Context, tx pgx.Tx, org string) error {
+	rc, err := insertOnly()
+	if err != nil {
+		return err
+	}
+	return wakeTx(ctx, rc, tx, org, false)
+}
+
+var insertOnly = sync.OnceValues(func() (*river.Client[pgx.Tx], error) {
+	rc, err := river.NewClient(riverpgxv5.New(nil), &river.Config{})
+	if err != nil {
+		return nil, fmt.Errorf("fleet: insert-only client: %w", err)
+	}
+	return rc, nil
+})
 
 // Deliver records a Kisi webhook delivery of org with uuid and, when it is
 // the first delivery of that uuid and wake is set, wakes org (with verify)
@@ -247,8 +310,8 @@ func (w *Worker) Wake(ctx context.Context, org string, verify bool) error {
 // is then neither recorded again nor acted on; every process sees the
 // same answer, since the uuid is kept in PostgreSQL.
 func (w *Worker) Deliver(ctx context.Context, org, uuid string, wake, verify bool) (first bool, err error) {
-	if w.orgs[org] == nil {
-		return false, fmt.Errorf("%w %q", ErrUnknownOrganization, org)
+	if err := w.known(ctx, org); err != nil {
+		return false, err
 	}
 	err = pgx.BeginFunc(ctx, w.pool, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `INSERT INTO fleet_webhook_delivery (org, uuid) VALUES ($1, $2) ON CONFLICT DO NOTHING`, org, uuid)
@@ -258,7 +321,7 @@ func (w *Worker) Deliver(ctx context.Context, org, uuid string, wake, verify boo
 		if first = tag.RowsAffected() == 1; !first || !wake {
 			return nil
 		}
-		return w.wakeTx(ctx, tx, org, verify)
+		return wakeTx(ctx, w.river, tx, org, verify)
 	})
 	if err != nil {
 		return false, fmt.Errorf("fleet: record webhook delivery: %w", err)
@@ -266,29 +329,56 @@ func (w *Worker) Deliver(ctx context.Context, org, uuid string, wake, verify boo
 	return first, nil
 }
 
-// wakeTx counts a wake of org and makes its job available now. Both
-// happen under the lock of org's fleet_org row, which a run's completion
-// takes too: either the run sees the wake and schedules its successor now,
-// or the wake finds the successor and brings it forward.
-func (w *Worker) wakeTx(ctx context.Context, tx pgx.Tx, org string, verify bool) error {
+// wakeTx counts a wake of org and makes its job due as soon as the floor
+// allows: at the organization's not_before (its last run's end plus the
+// floor), or now. Both happen under the lock of org's fleet_org row, which
+// a run's completion takes too: either the run sees the wake and schedules
+// its successor (after the floor), or the wake finds the successor and
+// brings it forward. Wakes coalesce: however many arrive, the organization
+// runs at most once per floor. Times are the database's.
+func wakeTx(ctx context.Context, rc *river.Client[pgx.Tx], tx pgx.Tx, org string, verify bool) error {
 	v := 0
 	if verify {
 		v = 1
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO fleet_org (org, wakes, verify_wanted) VALUES ($1, 1, $2)
-		ON CONFLICT (org) DO UPDATE SET wakes = fleet_org.wakes + 1, verify_wanted = fleet_org.verify_wanted + $2`, org, v); err != nil {
+	var notBefore *time.Time // nil: now
+	if err := tx.QueryRow(ctx, `INSERT INTO fleet_org (org, wakes, verify_wanted) VALUES ($1, 1, $2)
+		ON CONFLICT (org) DO UPDATE SET wakes = fleet_org.wakes + 1, verify_wanted = fleet_org.verify_wanted + $2
+		RETURNING CASE WHEN not_before > now() THEN not_before END`, org, v).Scan(&notBefore); err != nil {
 		return fmt.Errorf("fleet: wake %q: %w", org, err)
 	}
-	res, err := w.river.InsertTx(ctx, tx, SyncArgs{Org: org}, nil)
+	var opts *river.InsertOpts
+	if notBefore != nil {
+		opts = &river.InsertOpts{ScheduledAt: *notBefore}
+	}
+	res, err := rc.InsertTx(ctx, tx, SyncArgs{Org: org}, opts)
 	if err != nil {
 		return fmt.Errorf("fleet: wake %q: %w", org, err)
 	}
-	if res.UniqueSkippedAsDuplicate {
-		switch res.Job.State {
-		case rivertype.JobStateScheduled, rivertype.JobStateRetryable:
-			if _, err := w.river.JobRetryTx(ctx, tx, res.Job.ID); err != nil {
-				return fmt.Errorf("fleet: wake %q: %w", org, err)
-			}
+	if !res.UniqueSkippedAsDuplicate {
+		return nil
+	}
+	switch res.Job.State {
+	case rivertype.JobStateScheduled, rivertype.JobStateRetryable:
+		if notBefore == nil {
+			_, err = rc.JobRetryTx(ctx, tx, res.Job.ID)
+		} else {
+			// River has no call to move a scheduled job to a given time;
+			// its scheduler makes the job available once scheduled_at
+			// has passed.
+			_, err = tx.Exec(ctx, `UPDATE river_job SET scheduled_at = $2
+				WHERE id = $1 AND state IN ('scheduled', 'retryable') AND scheduled_at > $2`, res.Job.ID, *notBefore)
+		}
+		if err != nil {
+			return fmt.Errorf("fleet: wake %q: %w", org, err)
+		}
+	}
+	if res.Job.Priority != prioritySync {
+		// A run due only for its Verify waited behind the others; woken,
+		// it keeps access on time like them.
+		if _, err := tx.Exec(ctx, `UPDATE river_job SET priority = $2 WHERE id = $1 AND state IN ('available', 'scheduled', 'retryable')`,
+			res.Job.ID, prioritySync); err != nil {
+			return fmt.Errorf("fleet: wake %q: %w", org, err)
 		}
 	}
 	return nil
@@ -305,28 +395,38 @@ func (s *syncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 	return s.w.run(ctx, job)
 }
 
-// verifyWorker runs VerifyArgs jobs.
-type verifyWorker struct {
-	river.WorkerDefaults[VerifyArgs]
+// maintenanceWorker runs MaintenanceArgs jobs.
+type maintenanceWorker struct {
+	river.WorkerDefaults[MaintenanceArgs]
 	w *Worker
 }
 
 // Work implements river.Worker.
-func (v *verifyWorker) Work(ctx context.Context, _ *river.Job[VerifyArgs]) error {
-	w := v.w
+func (m *maintenanceWorker) Work(ctx context.Context, _ *river.Job[MaintenanceArgs]) error {
+	w := m.w
 	if err := w.ensure(ctx); err != nil {
 		return err
-	}
-	for _, org := range w.Organizations() {
-		if err := w.Wake(ctx, org, true); err != nil {
-			return err
-		}
 	}
 	cutoff := w.clock.Now().Add(-DeliveryRetention)
 	if _, err := w.pool.Exec(ctx, `DELETE FROM fleet_webhook_delivery WHERE received_at < $1`, cutoff); err != nil {
 		return fmt.Errorf("fleet: prune webhook deliveries: %w", err)
 	}
 	return nil
+}
+
+// firstVerify is when a new organization's first periodic Verify is due:
+// a fixed offset into the period, from a hash of its id, so that the
+// fleet's Verifies are spread over the period. Nil when periodic
+// Verifies are off.
+func (w *Worker) firstVerify(org string, now time.Time) *time.Time {
+	every := time.Duration(w.cfg.VerifyEvery)
+	if every <= 0 {
+		return nil
+	}
+	h := fnv.New64a()
+	h.Write([]byte(org))
+	at := now.Add(time.Duration(h.Sum64() % uint64(every)))
+	return &at
 }
 
 // outcome is what one run did, for the log, the metrics and the next job.
@@ -336,29 +436,63 @@ type outcome struct {
 	err      error
 	verified bool
 	drift    *access.Drift
+	// budgetSpent: the run stopped at Config.RunBudget with work left.
+	budgetSpent bool
+}
+
+// counts returns the cuts the revoke guard held and the changes parked.
+func (o outcome) counts() (held, parked int) {
+	var revoke *access.RevokeLimitError
+	switch {
+	case o.report != nil:
+		return len(o.report.Held), len(o.report.Parked)
+	case errors.As(o.err, &revoke):
+		return revoke.Revocations, 0
+	}
+	return 0, 0
 }
 
 // run is one organization's run: an optional Verify, then a Sync; then, in
 // one transaction, the job's completion and the insert of the next one.
 func (w *Worker) run(ctx context.Context, job *river.Job[SyncArgs]) error {
-	org := w.orgs[job.Args.Org]
-	if org == nil {
-		w.log.WarnContext(ctx, "job of an organization no longer configured; cancelled", "organization", job.Args.Org)
-		return river.JobCancel(fmt.Errorf("%w %q", ErrUnknownOrganization, job.Args.Org))
+	org, err := w.dir.Organization(ctx, job.Args.Org)
+	if errors.Is(err, ErrUnknownOrganization) {
+		// A process of an older or newer configuration may know it (a
+		// rolling deploy): leave the job to it rather than end it. The
+		// job of an organization removed for good keeps waking a ceiling
+		// apart and doing nothing.
+		w.log.WarnContext(ctx, "job of an organization this process does not know; left for another", "organization", job.Args.Org)
+		return river.JobSnooze(time.Duration(w.cfg.Ceiling))
+	}
+	if err != nil {
+		return err
 	}
 	start := w.clock.Now()
 	w.metrics.NextRunLag.Observe(max(0, since(start, job.ScheduledAt)))
 	var wakes, wanted, done int64
-	err := w.pool.QueryRow(ctx, `INSERT INTO fleet_org (org, last_started) VALUES ($1, $2)
-		ON CONFLICT (org) DO UPDATE SET last_started = $2
-		RETURNING wakes, verify_wanted, verify_done`, org.ID, start).Scan(&wakes, &wanted, &done)
+	var due *time.Time
+	err = w.pool.QueryRow(ctx, `INSERT INTO fleet_org (org, last_started, verify_due) VALUES ($1, $2, $3)
+		ON CONFLICT (org) DO UPDATE SET last_started = $2, verify_due = coalesce(fleet_org.verify_due, $3)
+		RETURNING wakes, verify_wanted, verify_done, verify_due`, org.ID, start, w.firstVerify(org.ID, start)).Scan(&wakes, &wanted, &done, &due)
 	if err != nil {
 		return fmt.Errorf("fleet: run %q: %w", org.ID, err)
 	}
+	verify := wanted > done || (due != nil && !due.After(start))
 	holder := fmt.Sprintf("%s/job-%d/attempt-%d", w.id, job.ID, job.Attempt)
-	out := w.syncOrg(ctx, org, holder, wanted > done)
+	rctx, cancel := context.WithTimeout(ctx, time.Duration(w.cfg.RunBudget))
+	out := w.syncOrg(rctx, org, holder, verify)
+	out.budgetSpent = errors.Is(rctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil
+	cancel()
 	end := w.clock.Now()
 	next := w.nextRun(end, out)
+	if out.verified && due != nil {
+		v := end.Add(time.Duration(w.cfg.VerifyEvery))
+		due = &v
+	}
+	priority := prioritySync
+	if due != nil && due.Before(next) { // the periodic Verify comes first
+		next, priority = latest(*due, end.Add(time.Duration(w.cfg.Floor))), priorityVerify
+	}
 	result := w.record(ctx, org, holder, job, start, end, next, out)
 
 	// Complete this job and insert the next under the row lock of
@@ -370,23 +504,34 @@ func (w *Worker) run(ctx context.Context, job *river.Job[SyncArgs]) error {
 		if err := tx.QueryRow(fctx, `SELECT wakes FROM fleet_org WHERE org = $1 FOR UPDATE`, org.ID).Scan(&now); err != nil {
 			return fmt.Errorf("fleet: finish run %q: %w", org.ID, err)
 		}
-		if now != wakes {
-			next = w.clock.Now() // woken during the run
+		if floor := end.Add(time.Duration(w.cfg.Floor)); now != wakes && floor.Before(next) {
+			next, priority = floor, prioritySync // woken during the run
 		}
 		if _, err := river.JobCompleteTx[*riverpgxv5.Driver](fctx, tx, job); err != nil {
 			return fmt.Errorf("fleet: finish run %q: %w", org.ID, err)
 		}
-		if _, err := w.river.InsertTx(fctx, tx, SyncArgs{Org: org.ID}, &river.InsertOpts{ScheduledAt: next}); err != nil {
+		if _, err := w.river.InsertTx(fctx, tx, SyncArgs{Org: org.ID}, &river.InsertOpts{ScheduledAt: next, Priority: priority}); err != nil {
 			return fmt.Errorf("fleet: schedule next run of %q: %w", org.ID, err)
 		}
 		verifyDone := done
 		if out.verified {
 			verifyDone = wanted
 		}
+		held, parked := out.counts()
 		_, err := tx.Exec(fctx, `UPDATE fleet_org SET last_finished = $2, last_result = $3, next_run = $4,
-			verify_done = greatest(verify_done, $5) WHERE org = $1`, org.ID, end, result, next, verifyDone)
+			verify_done = greatest(verify_done, $5), verify_due = $6, not_before = $7,
+			last_ok = CASE WHEN $3 = 'ok' THEN $2 ELSE last_ok END, held = $8, parked = $9 WHERE org = $1`,
+			org.ID, end, result, next, verifyDone, due, end.Add(time.Duration(w.cfg.Floor)), held, parked)
 		return err
 	})
+}
+
+// latest returns the later of a and b.
+func latest(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // syncOrg builds the organization's client and reconciler and runs it.
@@ -418,11 +563,20 @@ func (w *Worker) syncOrg(ctx context.Context, org *Organization, holder string, 
 }
 
 // reconciler returns a Reconciler for org whose Kisi client shares the
-// limiter of org's Kisi user.
+// pace of org's Kisi user: this process's limiter of the user (kisi.WithLimiter),
+// which lets one request of the user at a time ask for a slot, and below it,
+// for every attempt, the fleet-wide slot of the [SharedLimiter].
 func (w *Worker) reconciler(org *Organization, st access.Store, holder string, requests *atomic.Int64) (*access.Reconciler, error) {
+	base, lim := w.base, w.limiters.For(org.KisiUser)
+	switch {
+	case w.shared != nil:
+		base = w.shared.Transport(org.KisiUser, base)
+	case w.cfg.RateScope == RateScopeOff:
+		lim = rate.NewLimiter(rate.Inf, 1)
+	}
 	opts := []kisi.Option{
-		kisi.WithLimiter(w.limiters.For(org.KisiUser)),
-		kisi.WithHTTPClient(&http.Client{Transport: countingTransport{base: w.base, m: w.metrics, n: requests}, Timeout: kisi.DefaultTimeout}),
+		kisi.WithLimiter(lim),
+		kisi.WithHTTPClient(&http.Client{Transport: countingTransport{base: base, m: w.metrics, n: requests}, Timeout: kisi.DefaultTimeout}),
 		kisi.WithUserAgent("kisisync-fleet (" + holder + ")"),
 	}
 	if org.BaseURL != "" {
@@ -448,6 +602,8 @@ func (w *Worker) nextRun(now time.Time, out outcome) time.Time {
 	next := ceiling
 	var held *state.LeaseHeldError
 	switch {
+	case out.budgetSpent:
+		return now // work left: go on at once
 	case errors.As(out.err, &held):
 		next = held.Expires
 	case out.report != nil && !out.report.NextRun.IsZero():
@@ -472,6 +628,8 @@ func (w *Worker) record(ctx context.Context, org *Organization, holder string, j
 	var systemic *access.SystemicError
 	result := "ok"
 	switch {
+	case out.budgetSpent:
+		result = "budget"
 	case errors.As(out.err, &revoke):
 		result = "held"
 	case errors.Is(out.err, state.ErrLeaseHeld):
@@ -551,6 +709,11 @@ func (s *loggingStore) Put(ctx context.Context, org string, token int64, rec sta
 	s.mu.Lock()
 	old, had := s.known[rec.Key]
 	s.mu.Unlock()
+	if rec.Kind == state.KindUser && rec.KisiID != 0 && (!had || old.KisiID != rec.KisiID) {
+		// Created by this run or found in Kisi: the reconciler does not
+		// tell them apart here (Report.UsersCreated counts the created).
+		s.log.InfoContext(ctx, "kisi user recorded", "member", rec.MemberID, "key", rec.Key, "kisi_id", rec.KisiID)
+	}
 	if rec.Kind != state.KindUser && rec.State == state.StateSettled && rec.KisiID != 0 && (!had || old.KisiID != rec.KisiID) {
 		s.log.InfoContext(ctx, "kisi object created", "member", rec.MemberID, "key", rec.Key, "kind", string(rec.Kind),
 			"group_id", rec.GroupID, "kisi_id", rec.KisiID,

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -18,20 +19,18 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
 
-// cleanupTimeout bounds the deletion of what the probe created, which runs
-// with a context of its own so that it also runs after an interrupt.
-const cleanupTimeout = 2 * time.Minute
-
 // run is the program without its process: it returns the exit code.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+// clientOpts are added to the client's options (tests lift the pace).
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer, clientOpts ...kisi.Option) int {
 	fs := flag.NewFlagSet("kisiprobe", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	write := fs.Bool("write", false, "allow the probe to create (and then delete) a group, a user, roles and links; required")
+	write := fs.Bool("write", false, "also run the checks that create (and then delete) a group, a user, roles and links; without it the probe only reads")
+	yes := fs.Bool("yes", false, "with -write, do not ask to confirm the organization")
 	baseURL := fs.String("base-url", kisi.DefaultBaseURL, "Kisi API base URL")
 	name := fs.String("name", "", "prefix of every name and email the probe creates (default kisiprobe-<unix time>)")
 	domain := fs.String("email-domain", "example.com", "email domain of the probe's user and links")
@@ -44,11 +43,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintln(stderr, "kisiprobe: set KISI_API_KEY to an API key of a sandbox organization")
 		return 2
 	}
-	if !*write {
-		fmt.Fprintln(stderr, "kisiprobe: the probe writes to the organization (and deletes what it wrote); run it against a sandbox with -write")
-		return 2
-	}
-	c, err := kisi.NewClient(key, kisi.WithBaseURL(*baseURL), kisi.WithUserAgent("kisisync-kisiprobe"))
+	c, err := kisi.NewClient(key, append([]kisi.Option{kisi.WithBaseURL(*baseURL), kisi.WithUserAgent("kisisync-kisiprobe")}, clientOpts...)...)
 	if err != nil {
 		fmt.Fprintln(stderr, "kisiprobe:", err)
 		return 2
@@ -57,8 +52,32 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		*name = fmt.Sprintf("kisiprobe-%d", time.Now().Unix())
 	}
 	p := &probe{c: c, now: time.Now, name: *name, domain: *domain, linkQuota: *linkQuota, log: stderr}
-	findings, err := probeAndClean(ctx, p)
-	printFindings(stdout, findings)
+
+	// Read only first: whose organization this is, and what reading tells.
+	org, err := p.Organization(ctx)
+	if err != nil {
+		fmt.Fprintln(stderr, "kisiprobe:", err)
+		return 1
+	}
+	fmt.Fprintln(stdout, org)
+	findings, err := p.ReadOnly(ctx)
+	if err != nil {
+		printFindings(stdout, findings)
+		fmt.Fprintln(stderr, "kisiprobe:", err)
+		return 1
+	}
+	if !*write {
+		printFindings(stdout, findings)
+		fmt.Fprintln(stderr, "kisiprobe: read only; run with -write against a sandbox organization for the checks that create and delete objects")
+		return 0
+	}
+	if !*yes && !confirm(stdin, stderr, org) {
+		printFindings(stdout, findings)
+		fmt.Fprintln(stderr, "kisiprobe: not confirmed; nothing was written")
+		return 2
+	}
+	written, err := probeAndClean(ctx, p)
+	printFindings(stdout, append(findings, written...))
 	if err != nil {
 		fmt.Fprintln(stderr, "kisiprobe:", err)
 		return 1
@@ -66,11 +85,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return 0
 }
 
+// confirm asks on stderr for the organization's domain to be typed on
+// stdin and reports whether it was.
+func confirm(stdin io.Reader, stderr io.Writer, org orgInfo) bool {
+	fmt.Fprintf(stderr, "kisiprobe: -write creates and then deletes a group, a user, roles and links in %s.\nType the organization's domain (%s) to go on: ", org.name, org.domain)
+	line, _ := bufio.NewReader(stdin).ReadString('\n')
+	return strings.TrimSpace(line) == org.domain && org.domain != ""
+}
+
 // probeAndClean runs the probe and then deletes what it created, with a
 // fresh context so that cleanup also happens after a failure or interrupt.
 func probeAndClean(ctx context.Context, p *probe) (findings []Finding, err error) {
 	defer func() {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+		// Cleanup has a context of its own, so that it also runs after an
+		// interrupt, bounded by a time that grows with what was created.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout(p.creates))
 		defer cancel()
 		p.logf("deleting what the probe created")
 		if cerr := p.Cleanup(cctx); cerr != nil {

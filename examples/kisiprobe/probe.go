@@ -13,6 +13,10 @@ import (
 	"github.com/kisisync/kisisync/kisi"
 )
 
+// defaultPlaceGroup is the name of the group Kisi's docs say a new place
+// gets (defaultPlaceGroup in the fake).
+const defaultPlaceGroup = "Entire place"
+
 // Finding is the answer to one unknown: which setting of the fake's option
 // matches the organization probed, and what was seen.
 type Finding struct {
@@ -38,6 +42,8 @@ type probe struct {
 
 	group   int64
 	user    *kisi.User
+	creates int                           // create calls sent, answered or not
+	known   map[string]bool               // "<kind> <id>" of every object with an undo step
 	cleanup []func(context.Context) error // undo steps, run last first
 }
 
@@ -57,7 +63,106 @@ var checks = []check{
 	{"window on a non-group role", "WithNonGroupValidityRejected", checkNonGroupWindow},
 	{"?email= vs ?query= on GET /users", "WithUserEmailFilter", checkEmailFilter},
 	{"deprecated confirmed key of users", "WithConfirmedField", checkConfirmedKey},
+	{"answer to a user create with a taken email", "WithExistingUserOnDuplicateEmail", checkDuplicateEmail},
 	{"expired email links in the quota", "WithExpiredLinksCounted", checkExpiredLinks},
+}
+
+// orgInfo is the organization the key belongs to, as the probe shows it
+// before it does anything else.
+type orgInfo struct {
+	name, domain, keyUser string
+	id                    int64
+}
+
+func (o orgInfo) String() string {
+	return fmt.Sprintf("Organization %q (domain %s, id %d); the API key belongs to %s.", o.name, o.domain, o.id, o.keyUser)
+}
+
+// Organization reads the organization of the key and the key's user.
+func (p *probe) Organization(ctx context.Context) (orgInfo, error) {
+	org, _, err := p.c.Organization.Get(ctx)
+	if err != nil {
+		return orgInfo{}, fmt.Errorf("read the organization: %w", err)
+	}
+	me, _, err := p.c.Users.Current(ctx)
+	if err != nil {
+		return orgInfo{}, fmt.Errorf("read the key's user: %w", err)
+	}
+	return orgInfo{name: org.Name, domain: org.Domain, id: org.ID, keyUser: me.Email}, nil
+}
+
+// readOnlyChecks settle what reading alone can.
+var readOnlyChecks = []check{
+	{"X-Collection-Range of an empty list (read)", "WithStarEmptyRange", checkEmptyRangeRead},
+	{"default group of a place", "DefaultPlaceGroup", checkDefaultPlaceGroup},
+	{"deprecated confirmed key of users (the key's user)", "WithConfirmedField", checkConfirmedKeyRead},
+}
+
+// ReadOnly runs the checks that only read, and returns their findings.
+func (p *probe) ReadOnly(ctx context.Context) ([]Finding, error) {
+	var findings []Finding
+	var errs []error
+	for _, ch := range readOnlyChecks {
+		if ctx.Err() != nil {
+			return findings, ctx.Err()
+		}
+		setting, evidence, err := ch.run(ctx, p)
+		if err != nil {
+			setting, evidence = "error", err.Error()
+			errs = append(errs, fmt.Errorf("%s: %w", ch.unknown, err))
+		}
+		findings = append(findings, Finding{Unknown: ch.unknown, Option: ch.option, Setting: setting, Evidence: evidence})
+	}
+	return findings, errors.Join(errs...)
+}
+
+// checkEmptyRangeRead lists groups named like nothing that exists.
+func checkEmptyRangeRead(ctx context.Context, p *probe) (string, string, error) {
+	_, resp, err := p.c.Groups.List(ctx, &kisi.GroupListOptions{Query: p.name + "-no-such-group"})
+	if err != nil {
+		return "", "", err
+	}
+	return emptyRangeSetting(resp.Header.Get("X-Collection-Range"), "an empty group search")
+}
+
+// checkDefaultPlaceGroup looks at the groups of up to 10 places for the
+// default group Kisi's docs say a new place gets.
+func checkDefaultPlaceGroup(ctx context.Context, p *probe) (string, string, error) {
+	places, _, err := p.c.Places.List(ctx, &kisi.PlaceListOptions{ListOptions: kisi.ListOptions{Limit: 10}})
+	if err != nil {
+		return "", "", err
+	}
+	if len(places) == 0 {
+		return "not checked: no place", "", nil
+	}
+	with := 0
+	for _, pl := range places {
+		groups, _, err := p.c.Groups.List(ctx, &kisi.GroupListOptions{PlaceID: pl.ID, ListOptions: kisi.ListOptions{Limit: 250}})
+		if err != nil {
+			return "", "", err
+		}
+		if slices.ContainsFunc(groups, func(g *kisi.Group) bool { return g.Name == defaultPlaceGroup }) {
+			with++
+		}
+	}
+	evidence := fmt.Sprintf("%d of %d places have a group named %q", with, len(places), defaultPlaceGroup)
+	if with == len(places) {
+		return "as the fake (POST /places adds it)", evidence, nil
+	}
+	return "none: not every place has it (renamed or deleted by hand?)", evidence, nil
+}
+
+// checkConfirmedKeyRead reads the key's own user.
+func checkConfirmedKeyRead(ctx context.Context, p *probe) (string, string, error) {
+	me, _, err := p.c.Users.Current(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	evidence := fmt.Sprintf("the key's user: confirmed key present %v, status %v", me.ConfirmedReported, me.Status())
+	if me.ConfirmedReported {
+		return "WithConfirmedField(true)", evidence, nil
+	}
+	return "WithConfirmedField(false)", evidence, nil
 }
 
 // Run creates the probe's group and user, runs every check and returns
@@ -66,12 +171,13 @@ var checks = []check{
 // are left for Cleanup, which the caller defers.
 func (p *probe) Run(ctx context.Context) ([]Finding, error) {
 	p.logf("creating a place-less group %q", p.name)
+	p.creates++
 	g, _, err := p.c.Groups.Create(ctx, &kisi.GroupCreateRequest{Name: p.name, Description: kisi.Ptr("created by kisiprobe; safe to delete")})
 	if err != nil {
 		return nil, fmt.Errorf("create group: %w", err)
 	}
 	p.group = g.ID
-	p.undo("group", func(ctx context.Context) error { _, err := p.c.Groups.Delete(ctx, g.ID); return err })
+	p.undo("group", g.ID, func(ctx context.Context) error { _, err := p.c.Groups.Delete(ctx, g.ID); return err })
 
 	var findings []Finding
 	var errs []error
@@ -89,14 +195,15 @@ func (p *probe) Run(ctx context.Context) ([]Finding, error) {
 		return findings, ctx.Err()
 	}
 
-	email := strings.ToLower(fmt.Sprintf("%s@%s", p.name, p.domain))
+	email := p.userEmail()
 	p.logf("creating a managed user %s (Kisi sends it no email)", email)
+	p.creates++
 	u, _, err := p.c.Users.Create(ctx, &kisi.UserCreateRequest{Email: email, Name: p.name, SendEmails: kisi.Ptr(false), Confirm: kisi.Ptr(true)})
 	if err != nil {
 		return findings, fmt.Errorf("create user: %w", err)
 	}
 	p.user = u
-	p.undo("user", func(ctx context.Context) error { _, err := p.c.Users.Delete(ctx, u.ID); return err })
+	p.undo("user", u.ID, func(ctx context.Context) error { _, err := p.c.Users.Delete(ctx, u.ID); return err })
 
 	for _, ch := range checks {
 		if ctx.Err() != nil {
@@ -109,10 +216,15 @@ func (p *probe) Run(ctx context.Context) ([]Finding, error) {
 	return findings, errors.Join(errs...)
 }
 
-// Cleanup deletes everything Run created, last first, and reports what it
-// could not delete. Objects already gone count as deleted.
+// Cleanup deletes everything Run created and reports what it could not
+// delete. Objects already gone count as deleted. It first looks for objects
+// whose create answer was lost (the probe's names and email mark them; see
+// sweep), then runs the undo steps, last first.
 func (p *probe) Cleanup(ctx context.Context) error {
 	var errs []error
+	if p.creates > len(p.known) {
+		errs = append(errs, p.sweep(ctx))
+	}
 	for i := len(p.cleanup) - 1; i >= 0; i-- {
 		if err := p.cleanup[i](ctx); err != nil && !errors.Is(err, kisi.ErrNotFound) {
 			errs = append(errs, err)
@@ -122,7 +234,102 @@ func (p *probe) Cleanup(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-func (p *probe) undo(what string, fn func(context.Context) error) {
+// cleanupBase and cleanupPerCreate make up the time cleanup may take: a
+// fixed part for the look-ups, and per create sent the time of two deletes
+// at Kisi's pace of 5 requests per second (one, plus room for retries).
+const (
+	cleanupBase      = time.Minute
+	cleanupPerCreate = 2 * time.Second / 5
+)
+
+// cleanupTimeout is how long cleanup may take after the probe sent creates
+// create calls: at -link-quota 1,000 that is about 7 minutes, where a fixed
+// 2 minutes deleted only about 600 links.
+func cleanupTimeout(creates int) time.Duration {
+	return cleanupBase + time.Duration(creates)*cleanupPerCreate
+}
+
+// userEmail is the email of the probe's user.
+func (p *probe) userEmail() string {
+	return strings.ToLower(fmt.Sprintf("%s@%s", p.name, p.domain))
+}
+
+// linkName is the name of the probe's n-th link; every link name starts
+// with p.name followed by " link ".
+func (p *probe) linkName(n int) string { return fmt.Sprintf("%s link %d", p.name, n) }
+
+// sweep deletes the objects the probe created but has no undo step for,
+// because their create answer was lost: the group named p.name, the user
+// with the probe's email, links whose name starts with the probe's link
+// prefix, and roles in the probe's group or held by the probe's user. The
+// probe's name is unique to a run, so everything matched is the probe's
+// own.
+func (p *probe) sweep(ctx context.Context) error {
+	var errs []error
+	del := func(kind string, id int64, fn func(context.Context, int64) (*kisi.Response, error)) {
+		if p.known[fmt.Sprintf("%s %d", kind, id)] {
+			return
+		}
+		p.logf("deleting a %s (id %d) whose create answer was lost", kind, id)
+		if _, err := fn(ctx, id); err != nil && !errors.Is(err, kisi.ErrNotFound) {
+			errs = append(errs, fmt.Errorf("delete %s %d: %w", kind, id, err))
+		}
+	}
+	var groups []int64
+	for g, err := range p.c.Groups.ListIter(ctx, &kisi.GroupListOptions{Query: p.name}) {
+		if err != nil {
+			return fmt.Errorf("look for the probe's group: %w", err)
+		}
+		if g.Name == p.name {
+			groups = append(groups, g.ID)
+		}
+	}
+	var users []int64
+	if u, _, err := p.c.Users.GetByEmail(ctx, p.userEmail()); err == nil {
+		users = append(users, u.ID)
+	} else if !errors.Is(err, kisi.ErrNotFound) {
+		return fmt.Errorf("look for the probe's user: %w", err)
+	}
+	prefix := p.linkName(0)[:len(p.name)+len(" link ")]
+	for l, err := range p.c.GroupLinks.ListIter(ctx, &kisi.GroupLinkListOptions{Query: p.name}) {
+		if err != nil {
+			return fmt.Errorf("look for the probe's links: %w", err)
+		}
+		if strings.HasPrefix(l.Name, prefix) {
+			del("group link", l.ID, p.c.GroupLinks.Delete)
+		}
+	}
+	roleFilters := make([]*kisi.RoleAssignmentListOptions, 0, len(groups)+len(users))
+	for _, id := range groups {
+		roleFilters = append(roleFilters, &kisi.RoleAssignmentListOptions{AppliesToType: kisi.ScopeGroup, AppliesToID: id})
+	}
+	for _, id := range users {
+		roleFilters = append(roleFilters, &kisi.RoleAssignmentListOptions{AssigneeType: kisi.AssigneeUser, AssigneeID: id})
+	}
+	for _, f := range roleFilters {
+		for ra, err := range p.c.RoleAssignments.ListIter(ctx, f) {
+			if err != nil {
+				return fmt.Errorf("look for the probe's roles: %w", err)
+			}
+			del("role assignment", ra.ID, p.c.RoleAssignments.Delete)
+		}
+	}
+	for _, id := range users {
+		del("user", id, p.c.Users.Delete)
+	}
+	for _, id := range groups {
+		del("group", id, p.c.Groups.Delete)
+	}
+	return errors.Join(errs...)
+}
+
+// undo registers the deletion of the object of kind with id, run by
+// Cleanup.
+func (p *probe) undo(what string, id int64, fn func(context.Context) error) {
+	if p.known == nil {
+		p.known = map[string]bool{}
+	}
+	p.known[fmt.Sprintf("%s %d", what, id)] = true
 	p.cleanup = append(p.cleanup, func(ctx context.Context) error {
 		if err := fn(ctx); err != nil && !errors.Is(err, kisi.ErrNotFound) {
 			return fmt.Errorf("delete %s: %w", what, err)
@@ -140,6 +347,7 @@ func (p *probe) logf(format string, args ...any) {
 // grant gives the probe's user group_basic in the probe's group with the
 // window [from, until) (nil: no limit) and registers its removal.
 func (p *probe) grant(ctx context.Context, from, until *time.Time) (*kisi.RoleAssignment, error) {
+	p.creates++
 	ra, _, err := p.c.RoleAssignments.Create(ctx, &kisi.RoleAssignmentCreateRequest{
 		RoleID: kisi.RoleGroupBasic, AppliesToType: kisi.ScopeGroup, AppliesToID: p.group,
 		AssigneeType: kisi.AssigneeUser, AssigneeID: p.user.ID, ValidFrom: from, ValidUntil: until,
@@ -147,7 +355,7 @@ func (p *probe) grant(ctx context.Context, from, until *time.Time) (*kisi.RoleAs
 	if err != nil {
 		return nil, err
 	}
-	p.undo("role assignment", func(ctx context.Context) error { _, err := p.c.RoleAssignments.Delete(ctx, ra.ID); return err })
+	p.undo("role assignment", ra.ID, func(ctx context.Context) error { _, err := p.c.RoleAssignments.Delete(ctx, ra.ID); return err })
 	return ra, nil
 }
 
@@ -166,8 +374,13 @@ func checkEmptyRange(ctx context.Context, p *probe) (string, string, error) {
 	if err != nil {
 		return "", "", err
 	}
-	h := resp.Header.Get("X-Collection-Range")
-	evidence := fmt.Sprintf("X-Collection-Range: %q on the new group's empty role list", h)
+	return emptyRangeSetting(resp.Header.Get("X-Collection-Range"), "the new group's empty role list")
+}
+
+// emptyRangeSetting names the setting an empty list's X-Collection-Range
+// header h matches.
+func emptyRangeSetting(h, what string) (string, string, error) {
+	evidence := fmt.Sprintf("X-Collection-Range: %q on %s", h, what)
 	switch {
 	case h == "*/0":
 		return "WithStarEmptyRange(true)", evidence, nil
@@ -291,6 +504,7 @@ func checkNonGroupWindow(ctx context.Context, p *probe) (string, string, error) 
 		return "", "", err
 	}
 	until := p.now().Add(time.Hour).UTC().Truncate(time.Second)
+	p.creates++
 	ra, _, err := p.c.RoleAssignments.Create(ctx, &kisi.RoleAssignmentCreateRequest{
 		RoleID: role, AppliesToType: kisi.ScopeOrganization, AppliesToID: org.ID,
 		AssigneeType: kisi.AssigneeUser, AssigneeID: p.user.ID, ValidUntil: &until,
@@ -302,7 +516,7 @@ func checkNonGroupWindow(ctx context.Context, p *probe) (string, string, error) 
 	case err != nil:
 		return "", "", err
 	}
-	p.undo("role assignment", func(ctx context.Context) error { _, err := p.c.RoleAssignments.Delete(ctx, ra.ID); return err })
+	p.undo("role assignment", ra.ID, func(ctx context.Context) error { _, err := p.c.RoleAssignments.Delete(ctx, ra.ID); return err })
 	if err := p.revoke(ctx, ra.ID); err != nil {
 		return "", "", err
 	}
@@ -350,6 +564,29 @@ func checkConfirmedKey(ctx context.Context, p *probe) (string, string, error) {
 	return "WithConfirmedField(false)", evidence, nil
 }
 
+// checkDuplicateEmail creates a user with the probe user's email again,
+// with a metadata mark the probe's user lacks, so that a 200 with the
+// existing user can be told from a second user.
+func checkDuplicateEmail(ctx context.Context, p *probe) (string, string, error) {
+	p.creates++
+	u, _, err := p.c.Users.Create(ctx, &kisi.UserCreateRequest{Email: p.user.Email, Name: p.name + " again",
+		SendEmails: kisi.Ptr(false), Confirm: kisi.Ptr(true), Metadata: map[string]any{"kisiprobe": p.name}})
+	var taken *kisi.EmailTakenError
+	var apiErr *kisi.Error
+	switch {
+	case errors.As(err, &taken):
+		return "WithExistingUserOnDuplicateEmail(true)", fmt.Sprintf("200 with the existing user (id %d, same as the probe's: %v)", taken.Existing.ID, taken.Existing.ID == p.user.ID), nil
+	case errors.As(err, &apiErr) && errors.Is(err, kisi.ErrEmailTaken):
+		return "WithExistingUserOnDuplicateEmail(false)", fmt.Sprintf("%d %v", apiErr.StatusCode, apiErr.Fields), nil
+	case errors.As(err, &apiErr):
+		return fmt.Sprintf("none: answered %d", apiErr.StatusCode), apiErr.Error(), nil
+	case err != nil:
+		return "", "", err
+	}
+	p.undo("user", u.ID, func(ctx context.Context) error { _, err := p.c.Users.Delete(ctx, u.ID); return err })
+	return "none: a second user was created", fmt.Sprintf("ids %d and %d", p.user.ID, u.ID), nil
+}
+
 // checkExpiredLinks fills the email-link quota after creating one link that
 // has already expired, then tries one more link: refused means the expired
 // link still counts. It sends Kisi's link emails to the probe's domain, so
@@ -371,13 +608,14 @@ func checkExpiredLinks(ctx context.Context, p *probe) (string, string, error) {
 	link := func(from, until *time.Time) error {
 		n++
 		email := fmt.Sprintf("%s-link%d@%s", p.name, n, p.domain)
+		p.creates++
 		l, _, err := p.c.GroupLinks.Create(ctx, &kisi.GroupLinkCreateRequest{
-			GroupID: p.group, Name: fmt.Sprintf("%s link %d", p.name, n), Email: &email, ValidFrom: from, ValidUntil: until,
+			GroupID: p.group, Name: p.linkName(n), Email: &email, ValidFrom: from, ValidUntil: until,
 		})
 		if err != nil {
 			return err
 		}
-		p.undo("group link", func(ctx context.Context) error { _, err := p.c.GroupLinks.Delete(ctx, l.ID); return err })
+		p.undo("group link", l.ID, func(ctx context.Context) error { _, err := p.c.GroupLinks.Delete(ctx, l.ID); return err })
 		return nil
 	}
 	now := p.now().UTC().Truncate(time.Second)

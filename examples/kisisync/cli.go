@@ -95,8 +95,8 @@ Kisi's own time restrictions of the groups are shown by
 roles, the groups' doors and restrictions and recent unlock failures.
 It never writes to Kisi. --timeline and --svg FILE draw the member's
 week as explain does, and name each group's time restrictions in Kisi
-("Kisi time restriction: NAME (ZONE)"; Kisi does not document their
-hours, so they are not drawn).`,
+("Kisi time restriction: NAME (DAYS HOURS)", in the place's time
+zone, as Kisi reads them).`,
 		flags: []string{"snapshot", "mapping", "policy", "state", "org", "kisi-url", "member", "at", "json", "timeline", "svg", "html", "fake"}},
 }
 

@@ -75,7 +75,7 @@ func (a app) restrictions(ctx context.Context, x access.Explanation, list schedu
 			continue
 		}
 		for _, sc := range scs {
-			out[g.GroupID] = append(out[g.GroupID], restriction{name: sc.Name, zone: sc.TimeZone})
+			out[g.GroupID] = append(out[g.GroupID], restriction{name: sc.Name, when: sc.String()})
 		}
 	}
 	return out

@@ -58,7 +58,7 @@ const renderedJS = `(() => ({
 func TestHTMLInBrowser(t *testing.T) {
 	t.Parallel()
 	exe := browser(t)
-	tl := newTimeline(bookingWeek(t, `Ann "A&B" <Lee>`, "room <2>"), 20*time.Minute, map[int64][]restriction{102: {{name: "Office hours", zone: "Europe/Berlin"}}})
+	tl := newTimeline(bookingWeek(t, `Ann "A&B" <Lee>`, "room <2>"), 20*time.Minute, map[int64][]restriction{102: {{name: "Office hours", when: "Mon–Fri 08:00–18:00"}}})
 	tl.named(map[int64]string{101: "Members", 102: "Meeting room <2>"})
 	berlin := mustZone(t, "Europe/Berlin")
 	tl.kisiHolds(map[int64][]schedule.Interval{102: {iv(time.Date(2026, time.June, 10, 8, 25, 0, 0, berlin), time.Date(2026, time.June, 10, 10, 10, 0, 0, berlin))}})

@@ -25,19 +25,19 @@ const (
 // weekDays is how many days a timeline shows.
 const weekDays = 7
 
-// restriction is one of Kisi's time restrictions on a group, as far as
-// Kisi documents it: its name and zone (the hours are not documented).
-// Both are shown on one line.
+// restriction is one of Kisi's time restrictions on a group: its name and
+// when it occurs (kisi.Schedule's String, in the place's time zone), shown
+// on one line.
 type restriction struct {
-	name, zone string
+	name, when string
 }
 
 func (r restriction) String() string {
-	zone := r.zone
-	if zone == "" {
-		zone = "no time zone given"
+	when := r.when
+	if when == "" {
+		when = "hours not given"
 	}
-	return oneLine(fmt.Sprintf("Kisi time restriction: %s (%s)", r.name, zone))
+	return oneLine(fmt.Sprintf("Kisi time restriction: %s (%s)", r.name, when))
 }
 
 // timeline is the member's week, per group: what the text and the SVG

@@ -99,7 +99,7 @@ func TestRenderTimeline(t *testing.T) {
 	}{
 		{name: "booking", x: bookingWeek(t, "Ann", "room-2"), lead: 20 * time.Minute, width: 100},
 		{name: "restrictions", x: bookingWeek(t, "Ann", "room-2"), lead: time.Hour, width: 100,
-			restrictions: map[int64][]restriction{102: {{name: "Office hours", zone: "Europe/Berlin"}, {name: "Weekend lockout"}}}},
+			restrictions: map[int64][]restriction{102: {{name: "Office hours", when: "Mon–Fri 08:00–18:00"}, {name: "Weekend lockout"}}}},
 		{name: "narrow", x: bookingWeek(t, "Ann", "room-2"), lead: 20 * time.Minute, width: 70},
 		{name: "dst_spring", x: dstWeek(t, time.Date(2026, time.March, 27, 10, 0, 0, 0, berlin), 30), width: 100},
 		{name: "dst_autumn", x: dstWeek(t, time.Date(2026, time.October, 24, 10, 0, 0, 0, berlin), 26), width: 100},
@@ -268,7 +268,7 @@ func TestRenderSVG(t *testing.T) {
 	t.Parallel()
 	const name, ref = `Ann "A&B" <Lee>`, `room <2> & "3"`
 	x := bookingWeek(t, name, ref)
-	tl := newTimeline(x, 20*time.Minute, map[int64][]restriction{102: {{name: `Hours <&>`, zone: "Europe/Berlin"}}})
+	tl := newTimeline(x, 20*time.Minute, map[int64][]restriction{102: {{name: `Hours <&>`, when: "Mon–Fri 08:00–18:00"}}})
 	doc := renderSVG(tl)
 	checkGolden(t, "timeline_booking.svg", string(doc))
 	wellFormed(t, doc)
@@ -322,7 +322,7 @@ func TestRenderSVG(t *testing.T) {
 	for _, want := range []string{"00:00–24:00", "08:45–10:10", "no access"} {
 		require.Contains(t, texts, want)
 	}
-	for _, want := range []string{"booking bk-1 (" + ref + ")", "Kisi time restriction: Hours <&> (Europe/Berlin)", "access", "plan p-1 (flex)", "Wed 10 Jun", "Tue 16 Jun", "gives no access (plan_pending)"} {
+	for _, want := range []string{"booking bk-1 (" + ref + ")", "Kisi time restriction: Hours <&> (Mon–Fri 08:00–18:00)", "access", "plan p-1 (flex)", "Wed 10 Jun", "Tue 16 Jun", "gives no access (plan_pending)"} {
 		require.Contains(t, texts, want)
 	}
 	// One rect per stretch of a window per day, by
@@ -417,9 +417,10 @@ func TestTimelineCommands(t *testing.T) {
 		t.Cleanup(srv.Close)
 		group, err := srv.AddGroup("Members", 0)
 		require.NoError(t, err)
-		_, err = srv.AddSchedule(group, `Office <hours> & "nights"`, "Europe/Berlin")
+		_, err = srv.AddGroupSchedule(group, kisitest.Schedule{Name: `Office <hours> & "nights"`,
+			Days: []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday}, StartsAtTime: "08:00", EndsAtTime: "18:00"})
 		require.NoError(t, err)
-		_, err = srv.AddSchedule(group, "Holidays", "")
+		_, err = srv.AddGroupSchedule(group, kisitest.Schedule{Name: "Holidays", Region: "de_be"})
 		require.NoError(t, err)
 		dir := t.TempDir()
 		mapping := flexMapping(t, dir, group)
@@ -429,13 +430,13 @@ func TestTimelineCommands(t *testing.T) {
 		code, stdout, stderr := invoke(t, env, append([]string{"diagnose"}, args...)...)
 		require.Equal(t, exitFailed, code, "m1 has no Kisi user, an ERROR finding: "+stdout+stderr)
 		want := fmt.Sprintf("Group %d \"Members\" (Europe/Berlin), Wed 10 Jun – Tue 16 Jun 2026:\n"+
-			"  Kisi time restriction: Office <hours> & \"nights\" (Europe/Berlin)\n"+
-			"  Kisi time restriction: Holidays (no time zone given)\n", group)
+			"  Kisi time restriction: Office <hours> & \"nights\" (Mon–Fri 08:00–18:00)\n"+
+			"  Kisi time restriction: Holidays (holidays of de_be)\n", group)
 		require.Contains(t, stdout, want)
 		doc, err := os.ReadFile(path)
 		require.NoError(t, err)
 		texts := svgTexts(t, doc)
-		require.Contains(t, texts, `Kisi time restriction: Office <hours> & "nights" (Europe/Berlin)`)
+		require.Contains(t, texts, `Kisi time restriction: Office <hours> & "nights" (Mon–Fri 08:00–18:00)`)
 
 		code, stdout, stderr = invoke(t, env, append([]string{"explain"}, args...)...)
 		require.Equal(t, exitOK, code, stdout+stderr)
@@ -560,17 +561,17 @@ func TestTimelineControlCharacters(t *testing.T) {
 	t.Parallel()
 	const name, ref = "Ann\x01\nLee", "room\r2\t\x7f"
 	x := bookingWeek(t, name, ref)
-	rules := map[int64][]restriction{102: {{name: "Office\nhours\x02", zone: "Europe/Berlin"}}}
+	rules := map[int64][]restriction{102: {{name: "Office\nhours\x02", when: "Mon–Fri 08:00–18:00"}}}
 	tl := newTimeline(x, 20*time.Minute, rules)
 
 	plain := newTimeline(bookingWeek(t, "Ann  Lee", "room 2  "), 20*time.Minute,
-		map[int64][]restriction{102: {{name: "Office hours ", zone: "Europe/Berlin"}}})
+		map[int64][]restriction{102: {{name: "Office hours ", when: "Mon–Fri 08:00–18:00"}}})
 	require.Empty(t, cmp.Diff(renderTimeline(plain, 100), renderTimeline(tl, 100)), "a control character is a space")
 
 	doc := renderSVG(tl)
 	texts := svgTexts(t, doc)
 	require.Contains(t, texts, "booking bk-1 (room 2  )")
-	require.Contains(t, texts, "Kisi time restriction: Office hours  (Europe/Berlin)")
+	require.Contains(t, texts, "Kisi time restriction: Office hours  (Mon–Fri 08:00–18:00)")
 }
 
 // TestEscapeSVG checks that esc gives text any XML parser reads: control

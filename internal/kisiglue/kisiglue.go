@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"strings"
 	"time"
 
 	"github.com/kisisync/kisisync/kisi"
@@ -176,4 +177,33 @@ func All[T any](ctx context.Context, seq iter.Seq2[*T, error]) ([]*T, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// linkMark opens the mark this SDK puts at the end of the name of every
+// group link it creates: Kisi keeps the name, so the mark tells the SDK's
+// links, and their bookings, after a lost Store.
+const linkMark = " [kisisync:"
+
+// LinkName is the name a group link for bookingID is created with: the
+// guest's name with the SDK's mark.
+func LinkName(name, bookingID string) string { return name + linkMark + bookingID + "]" }
+
+// LinkBooking returns the booking a link named name was created for, and
+// whether the name carries the SDK's mark at all.
+func LinkBooking(name string) (bookingID string, ok bool) {
+	i := strings.LastIndex(name, linkMark)
+	if i < 0 || !strings.HasSuffix(name, "]") {
+		return "", false
+	}
+	id := name[i+len(linkMark) : len(name)-1]
+	return id, id != ""
+}
+
+// LinkGuestName returns the guest's name of a link named name: the name
+// without the SDK's mark.
+func LinkGuestName(name string) string {
+	if i := strings.LastIndex(name, linkMark); i >= 0 && strings.HasSuffix(name, "]") {
+		return name[:i]
+	}
+	return name
 }

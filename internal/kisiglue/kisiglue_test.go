@@ -210,3 +210,25 @@ func TestAllErrors(t *testing.T) {
 	_, err = kisiglue.All(ctx, kisiglue.RoleAssignments(ctx, &pagedRoles{n: 3}, kisi.RoleAssignmentListOptions{}))
 	require.ErrorIs(t, err, context.Canceled, "a fetch that ignores ctx still ends with ctx's error")
 }
+
+func TestLinkMark(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, booking string
+	}{
+		{"Gus", "bk9"},
+		{"", "b-1"},
+		{"Ana [kisisync:x]", "bk [2]"},
+	} {
+		marked := kisiglue.LinkName(tc.name, tc.booking)
+		got, ok := kisiglue.LinkBooking(marked)
+		if !ok || got != tc.booking || kisiglue.LinkGuestName(marked) != tc.name {
+			t.Errorf("kisiglue.LinkName(%q, %q) = %q: booking %q, %v, name %q", tc.name, tc.booking, marked, got, ok, kisiglue.LinkGuestName(marked))
+		}
+	}
+	for _, name := range []string{"Gus", "Gus [kisisync:]", "Gus [other:bk1]", "Gus [kisisync:bk1"} {
+		if b, ok := kisiglue.LinkBooking(name); ok {
+			t.Errorf("kisiglue.LinkBooking(%q) = %q, true; want no mark", name, b)
+		}
+	}
+}

@@ -78,6 +78,16 @@ type checker struct {
 	// they last until the run's end.
 	candidates map[pair]string
 	inRun      bool
+	// exposed is, per Kisi fault episode (an index of world.episodes), the
+	// member it last left without a role (see exposedBy); exposedSince
+	// when each such member lost access, until they have it again, and
+	// longestExposure the longest such gap so far.
+	exposed         map[int]pair
+	exposedSince    map[pair]time.Time
+	longestExposure time.Duration
+	// refused are the members Kisi refused outright after a replacement's
+	// delete; like the exposed, their create is retried by every run.
+	refused map[pair]bool
 
 	lastChange time.Time      // of the platform's records
 	causes     map[pair]cause // why each pair lost access last
@@ -200,8 +210,23 @@ func (c *checker) excusedLockout(p pair, t time.Time, lapsed bool) bool {
 	}
 	name := w.groupName[p.group]
 	for _, ep := range w.episodes {
+		// Kisi refusing the member outright is the one exception to
+		// invariant 1 (reported with its cause: invariant 5).
+		if !ep.from.After(t) && ep.till.After(t.Add(-lapseExcuse)) && ep.e.Kind == KindKisi &&
+			ep.e.Target == KisiRefuseUser && emailOf(ep.e.Member) == p.email {
+			if c.refused == nil {
+				c.refused = map[pair]bool{}
+			}
+			c.refused[p] = true
+			return true
+		}
+	}
+	for i, ep := range w.episodes {
 		if ep.from.After(t) || !ep.till.After(t.Add(-lapseExcuse)) || ep.e.Kind != KindKisi {
 			continue
+		}
+		if !lapsed && c.exposedBy(i, ep, p, t) {
+			return true
 		}
 		switch ep.e.Target {
 		case KisiForbidGroup:
@@ -212,10 +237,6 @@ func (c *checker) excusedLockout(p pair, t time.Time, lapsed bool) bool {
 			if lapsed {
 				return true
 			}
-		case KisiRefuseUser:
-			if lapsed && emailOf(ep.e.Member) == p.email {
-				return true
-			}
 		case KisiForbidLinks:
 			if lapsed && strings.HasPrefix(p.email, "guest-") {
 				return true
@@ -223,6 +244,57 @@ func (c *checker) excusedLockout(p pair, t time.Time, lapsed bool) bool {
 		}
 	}
 	return false
+}
+
+// exposedBy reports whether p losing access at t is the one member the
+// Kisi fault episode i may expose: a renewal or change of a role in force
+// is a delete then a create, and the first create failing in an incident
+// leaves its member without a role (DESIGN.md, "Renewing is not a cut").
+// Only one member at a time per episode: another may be exposed only once
+// the first has access again.
+func (c *checker) exposedBy(i int, ep episode, p pair, t time.Time) bool {
+	switch ep.e.Target {
+	case KisiErrors, KisiCreateOutage, KisiOutage, KisiThrottle:
+	default:
+		return false
+	}
+	if c.exposed == nil {
+		c.exposed = map[int]pair{}
+	}
+	if q, ok := c.exposed[i]; ok && q != p && !c.w.obs.covered(q, t) && c.truth.at(q, t) {
+		return false
+	}
+	c.exposed[i] = p
+	c.expose(p)
+	return true
+}
+
+// expose notes that p lost access to a fault the design excuses; its
+// create is retried by every run, without back-off, until it has access.
+func (c *checker) expose(p pair) {
+	if c.exposedSince == nil {
+		c.exposedSince = map[pair]time.Time{}
+	}
+	if _, ok := c.exposedSince[p]; !ok {
+		c.exposedSince[p] = c.prevAt // the last sample with access: an upper bound of the gap
+		c.w.logf("%s is without access to %s (an excused exposure)", p.email, c.w.groupName[p.group])
+	}
+}
+
+// exposureEnds closes the gaps of the exposed members who have access
+// again at t, or no longer want it (cov and des by pair).
+func (c *checker) exposureEnds(t time.Time, cov, des map[pair]bool) {
+	for p := range c.refused {
+		if cov[p] || !des[p] {
+			delete(c.refused, p)
+		}
+	}
+	for p, since := range c.exposedSince {
+		if cov[p] || !des[p] {
+			c.longestExposure = max(c.longestExposure, t.Sub(since))
+			delete(c.exposedSince, p)
+		}
+	}
 }
 
 // lapsed reports whether p's access at prev ended by the window Kisi held
@@ -308,6 +380,7 @@ func (c *checker) sample(t time.Time) {
 			delete(c.leakStart, p)
 		}
 	}
+	c.exposureEnds(t, cov, des)
 	c.prevAt, c.prevCov, c.prevDes = t, cov, des
 }
 
@@ -549,6 +622,14 @@ func (c *checker) storms(r run) {
 	if !r.woken && !r.approved {
 		var stop *access.SystemicError
 		tried["the organization's runs"] = errors.As(r.err, &stop)
+	}
+	// A member left without a role is created again by every run, without
+	// back-off (DESIGN.md, "Renewing is not a cut").
+	for p := range c.exposedSince {
+		delete(tried, fmt.Sprintf("grant %s/%d", p.email, p.group))
+	}
+	for p := range c.refused {
+		delete(tried, fmt.Sprintf("grant %s/%d", p.email, p.group))
 	}
 	for key, failed := range tried {
 		if !failed {

@@ -139,8 +139,10 @@ type World struct {
 	Precision Dur `json:"precision,omitempty"`
 	// CurrentAndFuture makes the exporter leave out bookings that ended.
 	CurrentAndFuture bool `json:"current_and_future,omitempty"`
-	// Patch turns the reconciler's PATCH of validity on (and the fake's).
-	Patch bool `json:"patch,omitempty"`
+	// Patch turns the reconciler's PATCH of validity on, and the fake's
+	// unless PatchUnsupported.
+	Patch            bool `json:"patch,omitempty"`
+	PatchUnsupported bool `json:"patch_unsupported,omitempty"`
 	// Notifier makes the host send link emails itself.
 	Notifier bool `json:"notifier,omitempty"`
 }
@@ -202,6 +204,7 @@ func Generate(seed int64, c Config) History {
 	}
 	h.World.CurrentAndFuture = g.chance(0.3)
 	h.World.Patch = g.chance(0.3)
+	h.World.PatchUnsupported = h.World.Patch && g.chance(0.5)
 	h.World.Notifier = g.chance(0.4)
 
 	for i := range c.Members {

@@ -26,8 +26,6 @@ func (d Defect) matches(v *Violation) bool {
 // Known are the defects of the reconciler the simulator found on the day it
 // was built, as RELIABILITY.md lists them with seeds.
 var Known = []Defect{
-	{Issue: 26, Invariant: 1, Match: "lost access to",
-		Summary: "a replacement deletes a role in force before its successor exists (a refused or failed create, a stalled process, a Sync on a lost Store), and the member stays locked out"},
 	{Issue: 28, Invariant: 2, Match: "says nothing of it",
 		Summary: "after a lost or restored Store, links the reconciler made are orphans: Verify does not adopt them, so they keep opening the door after the booking ends, moves or is cancelled"},
 	{Issue: 28, Invariant: 3, Match: "second email",

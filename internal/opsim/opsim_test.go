@@ -78,9 +78,16 @@ func TestOperations(t *testing.T) {
 		days    int
 		failed  = map[int][]int64{} // invariant → seeds
 		defects = make([]int, len(Known))
+		exposed struct {
+			longest time.Duration
+			seed    int64
+		}
 	)
 	for _, o := range outcomes {
 		days += cfg.Days
+		if o.res.LongestExposure > exposed.longest {
+			exposed.longest, exposed.seed = o.res.LongestExposure, o.seed
+		}
 		for _, k := range o.res.Known {
 			defects[slices.IndexFunc(Known, func(d Defect) bool { return d.matches(k) })]++
 		}
@@ -103,6 +110,9 @@ func TestOperations(t *testing.T) {
 		}
 	}
 	t.Logf("%d histories, %d organization-days from seed %d in %s", len(outcomes), days, first, time.Since(start).Round(time.Second))
+	if exposed.longest > 0 {
+		t.Logf("longest a member was exposed by a failed create after a replacement's delete: %s (seed %d)", exposed.longest, exposed.seed)
+	}
 	for i, n := range defects {
 		if n > 0 {
 			t.Logf("known defect of invariant %d (issue %d) in %d histories: %s", Known[i].Invariant, Known[i].Issue, n, Known[i].Summary)

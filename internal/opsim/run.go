@@ -48,6 +48,12 @@ type Result struct {
 	Known []*Violation
 	// Runs counts the host's runs (Sync, Apply and Verify).
 	Runs int
+	// LongestExposure is the longest a member was without access inside
+	// their window because a Kisi fault failed the create that follows a
+	// replacement's delete (the one member an incident may expose), to
+	// within the 30-second sampling; a gap still open at the end counts
+	// until then.
+	LongestExposure time.Duration
 }
 
 // Violation is the first break of an invariant a history led to.
@@ -148,7 +154,8 @@ func Run(ctx context.Context, h History, o Options) (Result, error) {
 	if w.err != nil {
 		return Result{}, w.err
 	}
-	return Result{Violation: w.v, Known: w.known, Runs: w.runs}, nil
+	w.chk.exposureEnds(w.h.end(), nil, nil)
+	return Result{Violation: w.v, Known: w.known, Runs: w.runs, LongestExposure: w.chk.longestExposure}, nil
 }
 
 func (w *world) fail(err error) {
@@ -349,7 +356,7 @@ func (w *world) nextProc() int { return w.runs % len(w.procs) }
 func (w *world) sync(approved, woken bool) time.Time {
 	p := w.procs[w.nextProc()]
 	w.runs++
-	p.requests = 0
+	p.requests, p.deadlines = 0, nil
 	start := w.clock.Now()
 	snap, invalid := export(w.truth, start, w.h.World.CurrentAndFuture, w.active(KindExport, start))
 	w.chk.inRun = true
@@ -406,7 +413,7 @@ func (w *world) sync(approved, woken bool) time.Time {
 func (w *world) verify() {
 	p := w.procs[w.nextProc()]
 	w.runs++
-	p.requests = 0
+	p.requests, p.deadlines = 0, nil
 	w.chk.inRun = true
 	_, err := p.rec.Verify(w.ctx)
 	w.logf("verify %d by %s: %v", w.runs, p.holder(), err)

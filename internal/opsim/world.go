@@ -49,6 +49,9 @@ type process struct {
 	// arm a crash or a stall at that request of the next run.
 	requests         int
 	crashAt, stallAt int
+	// deadlines are the deadlines of the current run's request contexts,
+	// on the simulated clock (see transport.expired).
+	deadlines map[context.Context]time.Time
 }
 
 func (p *process) holder() string { return fmt.Sprintf("%s.%d", p.name, p.restarts) }
@@ -97,12 +100,56 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			w.logf("%s crashed before request %d", p.holder(), p.requests)
 			return nil, errCrashed
 		}
-		if p.requests == p.stallAt {
-			p.stallAt = 0
-			w.stall(p)
+		if t.expired(req) {
+			return nil, context.DeadlineExceeded
 		}
-		w.clock.Advance(roundTrip)
+		if p.requests == p.stallAt {
+			// Frozen with the request in hand: the kernel sent it before
+			// the freeze (its answer then lost), or it was still to be sent.
+			// Either way the client's deadline passes during the freeze.
+			sentFirst := p.stallAt%2 == 0
+			p.stallAt = 0
+			if sentFirst {
+				t.serve(req, body, sent{run: w.runs, method: req.Method, key: writeKey(req, body, w.obs)})
+			}
+			w.stall(p)
+			if sentFirst || t.expired(req) {
+				return nil, context.DeadlineExceeded
+			}
+		}
 		entry.key = writeKey(req, body, w.obs)
+	}
+	return t.serve(req, body, entry), nil
+}
+
+// expired reports whether the context of req, a process's request, has a
+// deadline that the simulated clock has passed. The reconciler bounds each
+// Kisi write by its lease this way; a real clock ends such a context by
+// itself, the simulated one only here. The deadline is read on the real
+// clock when first seen and carried over to the simulated one.
+func (t *transport) expired(req *http.Request) bool {
+	ctx, p := req.Context(), t.p
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return false
+	}
+	if p.deadlines == nil {
+		p.deadlines = map[context.Context]time.Time{}
+	}
+	at, seen := p.deadlines[ctx]
+	if !seen {
+		at = t.w.clock.Now().Add(time.Until(dl))
+		p.deadlines[ctx] = at
+	}
+	return !t.w.clock.Now().Before(at)
+}
+
+// serve hands req to the fake Kisi after the round trip, and logs it (for
+// a process) as entry.
+func (t *transport) serve(req *http.Request, body []byte, entry sent) *http.Response {
+	w, p := t.w, t.p
+	if p != nil {
+		w.clock.Advance(roundTrip)
 	}
 	// The handler gets its own copy, as a server would.
 	sreq := req.Clone(req.Context())
@@ -122,7 +169,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		w.sampleDue()
 	}
-	return resp, nil
+	return resp
 }
 
 // createBody is what the checks and Kisi's simulated behaviours read of
@@ -272,7 +319,7 @@ func (w *world) start(p *process) error {
 // observer and the admin.
 func (w *world) setUp() error {
 	opts := []kisitest.Option{kisitest.WithClock(w.clock), kisitest.WithUnlimitedUsers(observerEmail, adminEmail),
-		kisitest.WithPatchableValidity(w.h.World.Patch)}
+		kisitest.WithPatchableValidity(w.h.World.Patch && !w.h.World.PatchUnsupported)}
 	if w.h.World.LinkQuota > 0 {
 		opts = append(opts, kisitest.WithEmailLinkLimit(w.h.World.LinkQuota))
 	}

@@ -54,7 +54,8 @@
 // GET /events/types, integrations (event webhooks; see
 // [Server.DisableIntegrationDueToError] and
 // [Server.IntegrationSignatureKey]) and GET /schedules (seeded with
-// [Server.AddSchedule]).
+// [Server.AddGroupSchedule], with the fields of Kisi's schedules spec and no
+// time zone).
 //
 // Role assignments: only group-scoped ones carry valid_from and
 // valid_until (organization and place ones have no such keys, and sending a

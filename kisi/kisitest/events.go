@@ -274,6 +274,9 @@ func (st *state) createEventSet(c *call) response {
 	slices.SortStableFunc(es.events, func(a, b *event) int { return b.at.Compare(a.at) })
 	es.id = st.newID()
 	st.eventSets[es.id] = es
+	if st.cfg.eventSetsAtOnce {
+		return st.fetchEventSet(c, es)
+	}
 	return jsonResponse(st.renderEventSet(es, nil, nil))
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -154,36 +155,124 @@ func (s *Server) IntegrationSignatureKey(id int64) (string, error) {
 
 type schedule struct {
 	meta
-	name             string
+	Schedule
+	typ              string
 	scheduleableType string
 	scheduleableID   int64
-	timeZone         string
+	scheduleableName string
+	placeID          int64
+	placeName        string
 }
 
-type wireSchedule struct {
-	ID               int64  `json:"id"`
-	ResourceType     string `json:"resource_type"`
-	Name             string `json:"name"`
-	ScheduleableType string `json:"scheduleable_type"`
-	ScheduleableID   int64  `json:"scheduleable_id"`
-	TimeZone         string `json:"time_zone"`
-	CreatedAt        string `json:"created_at"`
-	UpdatedAt        string `json:"updated_at"`
+// Schedule is a time restriction to seed with [Server.AddGroupSchedule],
+// with the fields of Kisi's schedules spec. Its type follows the spec's
+// rules: Region makes a holiday calendar, StartsAt and EndsAt a single
+// event, StartsAtDate and EndsAtDate an all-day event, and otherwise it is
+// a recurring event, which needs at least one of Days. Like Kisi's, it has
+// no time zone: hours and dates are read in the place's zone.
+type Schedule struct {
+	Name string
+	// Consequence is "allow" (the default), "unlock", "permit" or
+	// "first_to_arrive".
+	Consequence string
+	// Disabled seeds the schedule with enabled false.
+	Disabled bool
+	Override bool
+	// Days and StartsAtTime, EndsAtTime ("hh:mm") make a recurring event.
+	Days                     []time.Weekday
+	StartsAtTime, EndsAtTime string
+	// StartsAt and EndsAt make a single event.
+	StartsAt, EndsAt time.Time
+	// StartsAtDate and EndsAtDate ("YYYY-MM-DD") make an all-day event.
+	StartsAtDate, EndsAtDate string
+	// Region makes a holiday calendar, e.g. "de_be".
+	Region string
 }
 
-func renderSchedule(sc *schedule) wireSchedule {
-	return wireSchedule{
-		ID: sc.id, ResourceType: "Schedule", Name: sc.name, ScheduleableType: sc.scheduleableType,
-		ScheduleableID: sc.scheduleableID, TimeZone: sc.timeZone, CreatedAt: ts(sc.createdAt), UpdatedAt: ts(sc.updatedAt),
+// kind returns the schedule's type by the spec's rules, or an error for
+// what Kisi's validations refuse.
+func (sc *Schedule) kind() (string, error) {
+	switch {
+	case sc.Region != "":
+		return "holiday_calendar", nil
+	case !sc.StartsAt.IsZero() || !sc.EndsAt.IsZero():
+		if sc.StartsAt.IsZero() || sc.EndsAt.IsZero() || !sc.StartsAt.Before(sc.EndsAt) {
+			return "", errors.New("a single event needs starts_at before ends_at")
+		}
+		return "single_event", nil
+	case sc.StartsAtDate != "" || sc.EndsAtDate != "":
+		a, errA := time.Parse(time.DateOnly, sc.StartsAtDate)
+		b, errB := time.Parse(time.DateOnly, sc.EndsAtDate)
+		if errA != nil || errB != nil || b.Before(a) {
+			return "", errors.New("an all-day event needs starts_at_date and ends_at_date as YYYY-MM-DD, in order")
+		}
+		return "single_all_day_event", nil
 	}
+	if len(sc.Days) == 0 {
+		return "", errors.New("a recurring event needs at least one weekday")
+	}
+	for _, t := range []string{sc.StartsAtTime, sc.EndsAtTime} {
+		if _, err := time.Parse("15:04", t); t != "" && err != nil {
+			return "", fmt.Errorf("time %q is not hh:mm", t)
+		}
+	}
+	if sc.StartsAtTime != "" && sc.EndsAtTime != "" && sc.StartsAtTime >= sc.EndsAtTime {
+		return "", errors.New("starts_at_time must be before ends_at_time")
+	}
+	return "recurring_event", nil
+}
+
+func (st *state) renderSchedule(sc *schedule) map[string]any {
+	var placeID, place any
+	if sc.placeID != 0 {
+		placeID = sc.placeID
+		place = map[string]any{"id": sc.placeID, "resource_type": "Place", "name": sc.placeName}
+	}
+	var name any
+	if sc.Name != "" {
+		name = sc.Name
+	}
+	consequence := sc.Consequence
+	if consequence == "" {
+		consequence = "allow"
+	}
+	out := map[string]any{
+		"id": sc.id, "resource_type": "Schedule", "created_at": ts(sc.createdAt), "updated_at": ts(sc.updatedAt),
+		"name": name, "enabled": !sc.Disabled, "override": sc.Override, "consequence": consequence,
+		"scheduleable_type": sc.scheduleableType, "scheduleable_id": sc.scheduleableID,
+		"scheduleable": map[string]any{"id": sc.scheduleableID, "type": sc.scheduleableType, "name": sc.scheduleableName},
+		"place_id":     placeID, "integration_id": nil, "type": sc.typ,
+	}
+	if place != nil {
+		out["place"] = place
+	}
+	switch sc.typ {
+	case "recurring_event":
+		on := map[time.Weekday]bool{}
+		for _, d := range sc.Days {
+			on[d] = true
+		}
+		for d := time.Sunday; d <= time.Saturday; d++ {
+			out[strings.ToLower(d.String())] = on[d]
+		}
+		out["starts_at_time"], out["ends_at_time"] = sc.StartsAtTime, sc.EndsAtTime
+		out["next_occurence"] = nil
+	case "single_event":
+		out["starts_at"], out["ends_at"] = ts(sc.StartsAt), ts(sc.EndsAt)
+	case "single_all_day_event":
+		out["starts_at_date"], out["ends_at_date"] = sc.StartsAtDate, sc.EndsAtDate
+	case "holiday_calendar":
+		out["region"], out["observed"] = sc.Region, true
+	}
+	return out
 }
 
 // routeSchedules serves GET /schedules, filtered by scheduleable_type and
-// scheduleable_id. Schedules are seeded with [Server.AddSchedule]; the fake
+// scheduleable_id. Schedules are seeded with [Server.AddGroupSchedule]; the fake
 // offers no writes.
 func (st *state) routeSchedules(c *call) response {
-	return serve(st, c, resource[schedule, wireSchedule]{
-		key: "schedule", items: st.schedules, render: renderSchedule,
+	return serve(st, c, resource[schedule, map[string]any]{
+		key: "schedule", items: st.schedules, render: st.renderSchedule,
 		pageSize: 10, maxPageSize: 250,
 		filter: func(q *query) func(*schedule) bool {
 			typ := q.Get("scheduleable_type")
@@ -195,22 +284,45 @@ func (st *state) routeSchedules(c *call) response {
 	})
 }
 
-// AddSchedule gives a group a time restriction (a schedule) and returns its
-// id. timeZone is an IANA name or "" for none. The fake stores the name and
-// zone only; it does not enforce the hours.
+// AddGroupSchedule gives a group a time restriction (a schedule) and
+// returns its id. It fails for an unknown group and for a schedule Kisi's
+// validations refuse (see [Schedule]). The fake lists schedules; it does
+// not enforce their hours.
+func (s *Server) AddGroupSchedule(groupID int64, sc Schedule) (int64, error) {
+	typ, err := sc.kind()
+	if err != nil {
+		return 0, fmt.Errorf("kisitest: add schedule %q: %w", sc.Name, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := s.st.groups[groupID]
+	if g == nil {
+		return 0, fmt.Errorf("kisitest: add schedule %q: no group %d", sc.Name, groupID)
+	}
+	now := s.clock.Now().UTC()
+	row := &schedule{meta: s.st.newMeta(now), Schedule: sc, typ: typ,
+		scheduleableType: "Group", scheduleableID: groupID, scheduleableName: g.name, placeID: g.placeID}
+	row.Days = slices.Clone(sc.Days)
+	if p := s.st.places[g.placeID]; p != nil {
+		row.placeName = p.name
+	}
+	s.st.schedules[row.id] = row
+	return row.id, nil
+}
+
+// AddSchedule gives a group a recurring time restriction on every day,
+// named name, and returns its id.
+//
+// Deprecated: Kisi's schedule object has no time zone (its hours are read
+// in the place's zone), so timeZone is only checked to be a valid IANA name
+// or "", and not sent. Use [Server.AddGroupSchedule], which takes the
+// schedule's days and hours.
 func (s *Server) AddSchedule(groupID int64, name, timeZone string) (int64, error) {
 	if timeZone != "" {
 		if _, err := time.LoadLocation(timeZone); err != nil {
 			return 0, fmt.Errorf("kisitest: add schedule %q: %w", name, err)
 		}
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.st.groups[groupID] == nil {
-		return 0, fmt.Errorf("kisitest: add schedule %q: no group %d", name, groupID)
-	}
-	now := s.clock.Now().UTC()
-	sc := &schedule{meta: s.st.newMeta(now), name: name, scheduleableType: "Group", scheduleableID: groupID, timeZone: timeZone}
-	s.st.schedules[sc.id] = sc
-	return sc.id, nil
+	every := []time.Weekday{time.Sunday, time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday, time.Saturday}
+	return s.AddGroupSchedule(groupID, Schedule{Name: name, Days: every})
 }

@@ -2,9 +2,14 @@ package kisitest_test
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/kisisync/kisisync/kisi/kisitest"
 )
 
 // TestIntegrationsConformance: POST /integrations validates the webhook
@@ -38,19 +43,42 @@ func TestIntegrationsConformance(t *testing.T) {
 	must(t, srv, 204, "DELETE", fmt.Sprintf("/integrations/%d", id), "")
 }
 
-// TestSchedulesConformance: GET /schedules filters by scheduleable_type
-// and scheduleable_id.
+// TestSchedulesConformance (issue 31): GET /schedules filters by
+// scheduleable_type and scheduleable_id, and a schedule has exactly the
+// keys Kisi's schedules spec lists for its type (no time_zone); seeds Kisi
+// would refuse are refused.
 func TestSchedulesConformance(t *testing.T) {
 	t.Parallel()
 	srv := newServer(t)
 	w := seed(t, srv)
-	id, err := srv.AddSchedule(w.group, "Office hours", "Europe/Berlin")
+	id, err := srv.AddGroupSchedule(w.group, kisitest.Schedule{Name: "Office hours",
+		Days: []time.Weekday{time.Monday, time.Friday}, StartsAtTime: "08:00", EndsAtTime: "18:00"})
 	require.NoError(t, err)
-	_, err = srv.AddSchedule(w.group+1000, "x", "")
+	for _, bad := range []kisitest.Schedule{
+		{Name: "no day"},
+		{Name: "bad time", Days: []time.Weekday{time.Monday}, StartsAtTime: "8am"},
+		{Name: "ends first", Days: []time.Weekday{time.Monday}, StartsAtTime: "18:00", EndsAtTime: "08:00"},
+		{Name: "half single", StartsAt: time.Now()},
+		{Name: "bad date", StartsAtDate: "31.12.2026", EndsAtDate: "2027-01-01"},
+	} {
+		_, err = srv.AddGroupSchedule(w.group, bad)
+		require.Error(t, err, bad.Name)
+	}
+	_, err = srv.AddGroupSchedule(w.group+1000, kisitest.Schedule{Name: "x", Days: []time.Weekday{time.Monday}})
 	require.Error(t, err)
 	got := must(t, srv, 200, "GET", fmt.Sprintf("/schedules?scheduleable_type=Group&scheduleable_id=%d", w.group), "").JSON(t).([]any)
 	require.Len(t, got, 1)
-	require.Equal(t, float64(id), got[0].(map[string]any)["id"])
+	sc := got[0].(map[string]any)
+	require.Equal(t, float64(id), sc["id"])
+	keys := slices.Sorted(maps.Keys(sc))
+	want := []string{"consequence", "created_at", "enabled", "ends_at_time", "friday", "id", "integration_id", "monday",
+		"name", "next_occurence", "override", "place", "place_id", "resource_type", "saturday", "scheduleable", "scheduleable_id",
+		"scheduleable_type", "starts_at_time", "sunday", "thursday", "tuesday", "type", "updated_at", "wednesday"}
+	require.Equal(t, want, keys)
+	require.Equal(t, "recurring_event", sc["type"])
+	require.Equal(t, true, sc["monday"])
+	require.Equal(t, false, sc["tuesday"])
+	require.Equal(t, "08:00", sc["starts_at_time"])
 	r := must(t, srv, 200, "GET", "/schedules?scheduleable_type=Group&scheduleable_id=1", "")
 	require.Equal(t, "*/0", r.Header.Get("X-Collection-Range"))
 }

@@ -23,6 +23,7 @@ type config struct {
 	prefix            string
 	groups            []string
 	unlimited         map[string]bool
+	budget            *Budget // shared with other servers; see WithBudget
 
 	// Behaviours Kisi does not document; see the options of the same
 	// names.
@@ -33,6 +34,8 @@ type config struct {
 	validityPrecision    time.Duration
 	rejectNonGroupWindow bool
 	duplicateRoleKey     string
+	existingUserAnswer   bool
+	eventSetsAtOnce      bool
 	customRoles          []CustomRole
 }
 
@@ -218,6 +221,22 @@ func WithDuplicateRoleErrorKey(key string) Option {
 			cfg.duplicateRoleKey = key
 		}
 	}
+}
+
+// WithExistingUserOnDuplicateEmail sets what a user create for an email
+// that already has a user gets: 422 on "email" (false, the default) or 200
+// with the existing user, unchanged (true). Kisi does not document which;
+// the probe in examples/kisiprobe tells.
+func WithExistingUserOnDuplicateEmail(existing bool) Option {
+	return func(cfg *config) { cfg.existingUserAnswer = existing }
+}
+
+// WithEventSetsFinishedAtOnce sets whether POST /event_sets answers with
+// the set finished and its first page of events (true) or in progress, to
+// be polled (false, the default). Kisi documents both states without
+// saying how long a set takes; a client must handle either.
+func WithEventSetsFinishedAtOnce(atOnce bool) Option {
+	return func(cfg *config) { cfg.eventSetsAtOnce = atOnce }
 }
 
 // CustomRole is an organization-defined role for [WithCustomRoles].

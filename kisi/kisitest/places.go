@@ -62,6 +62,13 @@ func (st *state) placeRef(id int64) *refNamed {
 	return &refNamed{ID: p.id, ResourceType: "Place", Name: p.name}
 }
 
+// DefaultPlaceGroup is the name of the group Kisi creates with each place
+// (POST /places).
+const DefaultPlaceGroup = "Entire place"
+
+// defaultGroupIDs is where the ids of default place groups start.
+const defaultGroupIDs = 900_000
+
 func (st *state) routePlaces(c *call) response {
 	return serve(st, c, resource[place, wirePlace]{
 		key: "place", items: st.places, render: st.renderPlace,
@@ -74,6 +81,17 @@ func (st *state) routePlaces(c *call) response {
 			p := &place{meta: stamp(c.now), name: f.required("name"), address: f.required("address")}
 			applyPlaceFields(f, p)
 			return p, response{}
+		},
+		// Kisi gives a new place its default group, "Entire place" (docs).
+		// Its id comes from a range of its own, so that the ids of the
+		// objects a test creates next stay as they were. Seeding with
+		// Server.AddPlace adds no default group.
+		created: func(p *place) response {
+			st.defaultGroupN++
+			g := &group{meta: meta{id: defaultGroupIDs + st.defaultGroupN, createdAt: c.now, updatedAt: c.now},
+				name: DefaultPlaceGroup, placeID: p.id, loginEnabled: true}
+			st.groups[g.id] = g
+			return jsonResponse(st.renderPlace(p))
 		},
 		update: func(f *fields, p *place) {
 			if f.has("name") {

@@ -31,7 +31,9 @@ type object[T any] interface {
 }
 
 // resource is how the server answers one REST collection: GET and POST
-// /name, and GET, PATCH and DELETE /name/{id}. Each resource file states
+// /name, and GET, PATCH (or PUT: Kisi is a Rails API, whose routes send both
+// to the same update, and Kisi's own JavaScript client updates with PUT) and
+// DELETE /name/{id}. Each resource file states
 // only what is special about its collection; [serve] does the rest. A nil
 // function is a call Kisi does not offer, answered 404 like an unknown route.
 type resource[T, W any] struct {
@@ -93,7 +95,7 @@ func serve[T, W any, P object[T]](st *state, c *call, r resource[T, W]) response
 	switch {
 	case c.method == http.MethodGet && !r.noGet:
 		return jsonResponse(r.render(x))
-	case c.method == http.MethodPatch && r.update != nil:
+	case (c.method == http.MethodPatch || c.method == http.MethodPut) && r.update != nil:
 		f, bad, ok := c.decode(r.key)
 		if !ok {
 			return bad
@@ -186,14 +188,16 @@ func (q *query) id(k string) (id int64, set bool) {
 	return n, true
 }
 
-// ids parses the optional comma-separated ids filter; nil when absent.
+// ids parses the optional ids filter, as a comma-separated list, repeated
+// keys, or the ids[] array form that Rails reads and Kisi's JavaScript
+// client sends; nil when absent.
 func (q *query) ids() map[int64]bool {
-	v := q.Get("ids")
-	if v == "" {
+	vs := append(q.Values["ids"], q.Values["ids[]"]...)
+	if len(vs) == 0 {
 		return nil
 	}
 	out := map[int64]bool{}
-	for _, p := range strings.Split(v, ",") {
+	for _, p := range strings.Split(strings.Join(vs, ","), ",") {
 		n, err := strconv.ParseInt(strings.TrimSpace(p), 10, 64)
 		if err != nil {
 			q.fail(badRequest("ids is invalid"))

@@ -1,6 +1,7 @@
 package kisitest
 
 import (
+	"slices"
 	"strings"
 	"time"
 )
@@ -18,26 +19,28 @@ type roleAssignment struct {
 }
 
 type wireRoleAssignment struct {
-	ID             int64     `json:"id"`
-	ResourceType   string    `json:"resource_type"`
-	CreatedAt      string    `json:"created_at"`
-	UpdatedAt      string    `json:"updated_at"`
-	RoleID         string    `json:"role_id"`
-	Notify         bool      `json:"notify"`
-	AppliesToType  string    `json:"applies_to_type"`
-	AppliesToID    int64     `json:"applies_to_id"`
-	AppliesTo      any       `json:"applies_to"`
-	AssigneeType   string    `json:"assignee_type"`
-	AssigneeID     int64     `json:"assignee_id"`
-	Assignee       any       `json:"assignee"`
-	CreatedByType  *string   `json:"created_by_type"`
-	CreatedByID    *int64    `json:"created_by_id"`
-	UserID         *int64    `json:"user_id"`
-	User           *refUser  `json:"user"`
+	ID            int64   `json:"id"`
+	ResourceType  string  `json:"resource_type"`
+	CreatedAt     string  `json:"created_at"`
+	UpdatedAt     string  `json:"updated_at"`
+	RoleID        string  `json:"role_id"`
+	Notify        bool    `json:"notify"`
+	AppliesToType string  `json:"applies_to_type"`
+	AppliesToID   int64   `json:"applies_to_id"`
+	AppliesTo     any     `json:"applies_to"`
+	AssigneeType  string  `json:"assignee_type"`
+	AssigneeID    int64   `json:"assignee_id"`
+	Assignee      any     `json:"assignee"`
+	CreatedByType *string `json:"created_by_type"`
+	CreatedByID   *int64  `json:"created_by_id"`
+	UserID        *int64  `json:"user_id"`
+	// user, assignee_team and guest are optional objects in the spec,
+	// never null: they are left out when they do not apply.
+	User           *refUser  `json:"user,omitempty"`
 	AssigneeTeamID *int64    `json:"assignee_team_id"`
-	AssigneeTeam   *refNamed `json:"assignee_team"`
+	AssigneeTeam   *refNamed `json:"assignee_team,omitempty"`
 	GuestID        *int64    `json:"guest_id"`
-	Guest          any       `json:"guest"`
+	Guest          any       `json:"guest,omitempty"`
 	IssuedByID     *int64    `json:"issued_by_id"`
 	Type           string    `json:"type"`
 	Scope          string    `json:"scope"`
@@ -83,6 +86,9 @@ func (st *state) renderRoleAssignment(ra *roleAssignment) any {
 		ref := st.teamRef(id)
 		w.Assignee, w.AssigneeTeamID, w.AssigneeTeam = ref, &id, ref
 	default:
+		if ref := st.guestRef(id); ref != nil {
+			w.Assignee, w.Guest = ref, ref
+		}
 		w.GuestID = &id
 	}
 	switch ra.appliesToType {
@@ -114,6 +120,7 @@ func (st *state) routeRoleAssignments(c *call) response {
 		key: "role_assignment", items: st.roleAssignments, render: st.renderRoleAssignment,
 		pageSize: 10, maxPageSize: 250,
 		filter: func(q *query) func(*roleAssignment) bool { return st.roleAssignmentFilter(c, q) },
+		order:  st.orderRoleAssignments,
 		create: func(f *fields) (*roleAssignment, response) { return st.newRoleAssignment(c, f) },
 		update: st.updateRoleAssignment,
 		remove: func(ra *roleAssignment) response {
@@ -140,8 +147,10 @@ func (st *state) exists(typ string, id int64) bool {
 		return st.users[id] != nil
 	case "Team":
 		return st.teams[id] != nil
+	case "Guest":
+		return st.guests[id] != nil
 	}
-	return false // Guest: the fake keeps no guests
+	return false
 }
 
 // newRoleAssignment builds a role assignment from a create body. After the
@@ -242,6 +251,45 @@ func (st *state) updateRoleAssignment(f *fields, cp *roleAssignment) {
 			f.fail("valid_until", "must be after valid_from")
 		}
 	}
+}
+
+// orderRoleAssignments applies the sort parameter of GET
+// /role_assignments: user.name or -user.name (assignments of teams and
+// guests sort by their name too).
+func (st *state) orderRoleAssignments(q *query, items []*roleAssignment) {
+	sort := q.Get("sort")
+	switch sort {
+	case "":
+		return
+	case "user.name", "-user.name":
+	default:
+		q.fail(badRequest("sort is invalid"))
+		return
+	}
+	slices.SortStableFunc(items, func(a, b *roleAssignment) int {
+		return strings.Compare(st.assigneeName(a), st.assigneeName(b))
+	})
+	if sort[0] == '-' {
+		slices.Reverse(items)
+	}
+}
+
+func (st *state) assigneeName(ra *roleAssignment) string {
+	switch ra.assigneeType {
+	case "User":
+		if u := st.users[ra.assigneeID]; u != nil {
+			return u.name
+		}
+	case "Team":
+		if t := st.teams[ra.assigneeID]; t != nil {
+			return t.name
+		}
+	case "Guest":
+		if g := st.guests[ra.assigneeID]; g != nil {
+			return g.name
+		}
+	}
+	return ""
 }
 
 // stored is t as the server keeps a validity bound: truncated to the

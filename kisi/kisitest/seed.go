@@ -182,5 +182,9 @@ func (s *Server) RecordUnlock(u Unlock) (string, error) {
 		placeID: l.placeID, success: u.ErrorCode == "", errorCode: u.ErrorCode, at: at.UTC(),
 	}
 	s.st.recordEvent(e)
+	// A door opened is the user's last access, as Kisi reports it.
+	if u := s.st.users[u.UserID]; e.success && (u.lastAccessedAt == nil || u.lastAccessedAt.Before(e.at)) {
+		u.lastAccessedAt = &e.at
+	}
 	return e.uuid, nil
 }

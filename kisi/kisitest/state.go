@@ -31,6 +31,8 @@ type state struct {
 	groupLinks      map[int64]*groupLink
 	teams           map[int64]*team
 	memberships     map[int64]*teamMembership
+	guests          map[int64]*guest
+	defaultGroupN   int64 // default place groups created
 	events          []*event
 	eventSets       map[int64]*eventSet
 	eventN          int
@@ -56,6 +58,7 @@ func newState(cfg config, now time.Time) *state {
 		groupLinks:      map[int64]*groupLink{},
 		teams:           map[int64]*team{},
 		memberships:     map[int64]*teamMembership{},
+		guests:          map[int64]*guest{},
 		eventSets:       map[int64]*eventSet{},
 		integrations:    map[int64]*integration{},
 		schedules:       map[int64]*schedule{},
@@ -127,6 +130,9 @@ func (b *bucket) take(now time.Time, perSecond int) bool {
 // allow applies the per-user rate limit (shared by all keys of a user, as
 // at Kisi) and, for POST /event_sets, the stricter endpoint limit.
 func (st *state) allow(u *user, now time.Time, eventSet bool) bool {
+	if b := st.cfg.budget; b != nil && !st.cfg.unlimited[strings.ToLower(u.email)] {
+		return b.allow(now, eventSet)
+	}
 	if st.cfg.rateLimit <= 0 || st.cfg.unlimited[strings.ToLower(u.email)] {
 		return true
 	}
@@ -200,6 +206,10 @@ func (st *state) route(c *call) response {
 		return st.routeUsers(c)
 	case "teams":
 		return st.routeTeams(c)
+	case "guests":
+		return st.routeGuests(c)
+	case "members":
+		return st.routeMembers(c)
 	case "team_memberships":
 		return st.routeTeamMemberships(c)
 	case "event_sets":
@@ -333,19 +343,22 @@ func (f *fields) number(k string) *float64 {
 	return &n
 }
 
-// time returns the RFC 3339 time at k, nil when absent or null.
+// time returns the time at k, nil when absent or null. Like Rails, it
+// reads RFC 3339 and also a time without a zone or a bare date, both in
+// UTC (the zone of an API that stores UTC).
 func (f *fields) time(k string) *time.Time {
 	s := f.str(k)
 	if s == nil {
 		return nil
 	}
-	t, err := time.Parse(time.RFC3339, *s)
-	if err != nil {
-		f.fail(k, "is invalid")
-		return nil
+	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04:05", "2006-01-02T15:04", time.DateOnly} {
+		if t, err := time.Parse(layout, *s); err == nil {
+			t = t.UTC()
+			return &t
+		}
 	}
-	t = t.UTC()
-	return &t
+	f.fail(k, "is invalid")
+	return nil
 }
 
 func (f *fields) invalid() (response, bool) {

@@ -44,6 +44,19 @@ func TestConformanceUnknowns(t *testing.T) {
 			other: setting{[]kisitest.Option{kisitest.WithConfirmedField(false)}, "false <nil>"},
 		},
 		{
+			name: "user create with an email taken",
+			observe: func(t *testing.T, srv *kisitest.Server, w world) string {
+				r := owner(t, srv, "POST", "/users", `{"user":{"email":"ADA@example.com","name":"Other"}}`)
+				if r.Status != 200 {
+					return fmt.Sprint(r.Status, " ", string(r.Body))
+				}
+				u := r.Object(t)
+				return fmt.Sprint(r.Status, " same user:", int64(u["id"].(float64)) == w.user, " name:", u["name"])
+			},
+			def:   setting{[]kisitest.Option{kisitest.WithExistingUserOnDuplicateEmail(false)}, `422 {"errors":{"email":["has already been taken"]}}`},
+			other: setting{[]kisitest.Option{kisitest.WithExistingUserOnDuplicateEmail(true)}, "200 same user:true name:Ada"},
+		},
+		{
 			name: "email filter of GET /users",
 			observe: func(t *testing.T, srv *kisitest.Server, w world) string {
 				byEmail := must(t, srv, 200, "GET", "/users?email=ADA%40example.com", "").JSON(t).([]any)

@@ -4,8 +4,10 @@
 //	worker -config fleet.json -database "$DATABASE_URL" -migrate   # once per deploy
 //	worker -config fleet.json -database "$DATABASE_URL" -snapshots ./snapshots -listen :8080
 //
-// It serves POST /events, POST /webhooks/kisi/{org}, GET /metrics and
-// GET /healthz on -listen (see fleet.Handler), logs JSON lines to stderr,
+// It serves POST /events, POST /webhooks/kisi/{org}, GET /metrics,
+// GET /status/{org}, GET /healthz and GET /readyz on -listen (see
+// fleet.Handler; POST /events on -events-listen instead when set), logs
+// JSON lines to stderr,
 // and stops cleanly on SIGINT or SIGTERM: runs in progress get -grace to
 // finish, then are cancelled and taken over by another worker.
 package main
@@ -43,6 +45,7 @@ func run(ctx context.Context, args []string, stderr *os.File) error {
 		dsn        = fs.String("database", os.Getenv("DATABASE_URL"), "PostgreSQL URL (default $DATABASE_URL)")
 		migrate    = fs.Bool("migrate", false, "bring River's and the fleet's tables up to date, then exit")
 		listen     = fs.String("listen", ":8080", "address of the HTTP endpoints; empty: none")
+		eventsAddr = fs.String("events-listen", "", "address of POST /events alone, for the platform; empty: on -listen")
 		snapshots  = fs.String("snapshots", "snapshots", "directory of <organization>.json snapshots")
 		id         = fs.String("id", "", "name of this process in logs and leases (default host-pid)")
 		grace      = fs.Duration("grace", 30*time.Second, "time runs in progress get to finish on shutdown")
@@ -101,26 +104,41 @@ func run(ctx context.Context, args []string, stderr *os.File) error {
 	}
 	log.Info("worker started", "organizations", len(cfg.Organizations), "runs_at_once", cfg.Workers)
 
-	var srv *http.Server
-	if *listen != "" {
-		ln, err := net.Listen("tcp", *listen)
+	var servers []*http.Server
+	serve := func(addr, name string, h http.Handler) error {
+		ln, err := net.Listen("tcp", addr)
 		if err != nil {
+			return err
+		}
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		servers = append(servers, srv)
+		log.Info(name+" listening", "addr", ln.Addr().String())
+		go func() {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error(name+" stopped", "error", err)
+			}
+		}()
+		return nil
+	}
+	var opts []fleet.HandlerOption
+	if *eventsAddr != "" {
+		opts = append(opts, fleet.WithoutEvents())
+		if err := serve(*eventsAddr, "events", fleet.NewEventsHandler(w)); err != nil {
 			_ = w.Stop(context.WithoutCancel(ctx))
 			return err
 		}
-		srv = &http.Server{Handler: fleet.NewHandler(w), ReadHeaderTimeout: 10 * time.Second}
-		log.Info("http listening", "addr", ln.Addr().String())
-		go func() {
-			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				log.Error("http stopped", "error", err)
-			}
-		}()
+	}
+	if *listen != "" {
+		if err := serve(*listen, "http", fleet.NewHandler(w, opts...)); err != nil {
+			_ = w.Stop(context.WithoutCancel(ctx))
+			return err
+		}
 	}
 	<-ctx.Done()
 	log.Info("stopping")
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), *grace)
 	defer cancel()
-	if srv != nil {
+	for _, srv := range servers {
 		_ = srv.Shutdown(sctx)
 	}
 	return w.Stop(sctx)

@@ -1,0 +1,141 @@
+package access_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/mapping"
+)
+
+// TestGuardJudgesTheCause (issue 27): cuts a record present in the
+// snapshot asks for — a plan cancelled with its status, a team plan
+// cancelled, a check-out, members suspended — are routine life and applied
+// however many; records present but invalid cut nothing at all.
+func TestGuardJudgesTheCause(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		setup   func(s *access.Snapshot)
+		change  func(s *access.Snapshot)
+		deleted int
+	}{
+		{
+			name: "a 30-member company cancels its team plan in a space of 50",
+			setup: func(s *access.Snapshot) {
+				addPlanMembers(s, "solo", 20)
+				team := access.Team{ID: "acme"}
+				for i := range 30 {
+					id := fmt.Sprintf("acme%d", i)
+					s.Members = append(s.Members, access.Member{ID: id, Email: id + "@example.com", Managed: true})
+					team.MemberIDs = append(team.MemberIDs, id)
+				}
+				s.Teams = []access.Team{team}
+				s.Plans = append(s.Plans, access.Plan{ID: "p-acme", PlanID: "pro", TeamID: "acme", Start: cest("09:00"), Status: access.PlanActive})
+			},
+			change:  func(s *access.Snapshot) { s.Plans[len(s.Plans)-1].Status = access.PlanCancelled },
+			deleted: 30,
+		},
+		{
+			name:  "month end: 8 of 10 plans cancelled",
+			setup: func(s *access.Snapshot) { addPlanMembers(s, "m", 10) },
+			change: func(s *access.Snapshot) {
+				for i := range 8 {
+					s.Plans[i].Status = access.PlanCancelled
+				}
+			},
+			deleted: 8,
+		},
+		{
+			name:  "9 of 10 members suspended",
+			setup: func(s *access.Snapshot) { addPlanMembers(s, "m", 10) },
+			change: func(s *access.Snapshot) {
+				for i := 2; i < 11; i++ { // s.Members[0] and [1] are alice and bob
+					s.Members[i].Suspended = true
+				}
+			},
+			deleted: 9,
+		},
+		{
+			name: "every member of a location checked out at once",
+			setup: func(s *access.Snapshot) {
+				for i := range 10 {
+					id := fmt.Sprintf("drop%d", i)
+					s.Members = append(s.Members, access.Member{ID: id, Email: id + "@example.com", Managed: true})
+					s.CheckIns = append(s.CheckIns, access.CheckIn{ID: "c" + id, MemberID: id, LocationID: "ber", At: cest("10:00")})
+				}
+			},
+			change: func(s *access.Snapshot) {
+				for i := range s.CheckIns {
+					s.CheckIns[i].Out = cest("13:39")
+				}
+			},
+			deleted: 10,
+		},
+		{
+			name: "the location's time zone exported empty",
+			setup: func(s *access.Snapshot) {
+				addPlanMembers(s, "m", 2)
+				for i := range 10 {
+					id := fmt.Sprintf("drop%d", i)
+					s.Members = append(s.Members, access.Member{ID: id, Email: id + "@example.com", Managed: true})
+					s.CheckIns = append(s.CheckIns, access.CheckIn{ID: "c" + id, MemberID: id, LocationID: "ber", At: cest("10:00")})
+				}
+			},
+			change:  func(s *access.Snapshot) { s.Locations[0].TimeZone = "" },
+			deleted: 0,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newRig(t, rigConfig{checkIns: true})
+			s := baseSnapshot()
+			tc.setup(&s)
+			before := e.sync(s).Created
+			require.Positive(t, before)
+			tc.change(&s)
+			rep, err := e.r.Sync(t.Context(), s)
+			require.NoError(t, err)
+			require.Empty(t, rep.Held)
+			require.Equal(t, tc.deleted, rep.Deleted)
+			require.Len(t, e.roles(), before-tc.deleted)
+		})
+	}
+}
+
+// TestSentLinksAreCuts (issue 27): an export that loses the bookings of
+// next week would delete the guests' links, already emailed; when the
+// bookings come back, each guest would get a second email while the first
+// one's link no longer worked. Deleting a sent link is a cut: the guard
+// holds them, and the sound export that follows changes nothing.
+func TestSentLinksAreCuts(t *testing.T) {
+	t.Parallel()
+	notes := &recordingNotifier{}
+	e := newRig(t, rigConfig{dropIn: mapping.DropIn{Link: true}, opts: []access.Option{access.WithNotifier(notes)}})
+	s := baseSnapshot()
+	addPlanMembers(&s, "m", 4)
+	nextWeek := cest("17:00").AddDate(0, 0, 7)
+	for i := range 10 {
+		id := fmt.Sprintf("bk%d", i)
+		s.Bookings = append(s.Bookings, access.Booking{ID: id, ResourceID: "room1",
+			Guest: &access.Guest{Name: "Guest " + id, Email: id + "@example.org"}, Start: nextWeek, End: nextWeek.Add(time.Hour)})
+	}
+	e.sync(s)
+	require.Len(t, e.links(), 10)
+
+	broken := s
+	broken.Bookings = nil
+	rep, err := e.r.Sync(t.Context(), broken)
+	var rle *access.RevokeLimitError
+	require.ErrorAs(t, err, &rle)
+	require.Len(t, rep.Held, 10)
+	require.Len(t, e.links(), 10, "the links stay")
+
+	e.srv.ResetRequests()
+	e.sync(s)
+	require.Empty(t, e.writes())
+	require.Len(t, notes.links, 10, "no second email")
+}

@@ -1,0 +1,113 @@
+package fleet_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kisisync/kisisync/examples/fleet"
+)
+
+// TestSharedLimiterTake: requests of one Kisi user go one interval apart
+// whichever process asks, never more than Kisi's limit in its window, and
+// a request that may not go yet is told how long to wait and not counted;
+// other users are not affected.
+func TestSharedLimiterTake(t *testing.T) {
+	dsn := testDatabase(t)
+	ctx := t.Context()
+	take := func(l *fleet.SharedLimiter, user string) time.Duration {
+		t.Helper()
+		d, err := l.Take(ctx, user)
+		require.NoError(t, err)
+		return d
+	}
+	t.Run("interval", func(t *testing.T) {
+		// Two limiters on two pools: two processes.
+		a := fleet.NewSharedLimiter(testPool(t, dsn), 1, nil)
+		b := fleet.NewSharedLimiter(testPool(t, dsn), 1, nil)
+		first := time.Now()
+		require.Zero(t, take(a, "u1"))
+		for range 2 { // asking again changes nothing
+			d := take(b, "u1")
+			require.LessOrEqual(t, d, time.Second)
+			require.GreaterOrEqual(t, d, time.Second-time.Since(first))
+		}
+		require.Zero(t, take(b, "u2"), "another Kisi user has its own budget")
+	})
+	t.Run("window", func(t *testing.T) {
+		a := fleet.NewSharedLimiter(testPool(t, dsn), 1000, nil)
+		first := time.Now()
+		for range fleet.KisiLimit {
+			require.NoError(t, a.Wait(ctx, "u3")) // a millisecond apart
+		}
+		d := take(a, "u3")
+		require.Greater(t, d, fleet.KisiWindow-time.Since(first), "the sixth waits for the window")
+	})
+	t.Run("deadline", func(t *testing.T) {
+		a := fleet.NewSharedLimiter(testPool(t, dsn), 1, nil)
+		require.NoError(t, a.Wait(ctx, "u4"))
+		short, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		defer cancel()
+		require.Error(t, a.Wait(short, "u4"))
+		var sent atomic.Bool
+		srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { sent.Store(true) }))
+		t.Cleanup(srv.Close)
+		req, err := http.NewRequestWithContext(short, http.MethodGet, srv.URL, nil)
+		require.NoError(t, err)
+		_, err = a.Transport("u4", http.DefaultTransport).RoundTrip(req)
+		require.Error(t, err)
+		require.False(t, sent.Load())
+	})
+}
+
+// TestSharedLimiterNoHiddenResend: when a reused connection fails after a
+// GET was sent, net/http would send it again by itself, past the limiter;
+// through the shared limiter's transport it is not.
+func TestSharedLimiterNoHiddenResend(t *testing.T) {
+	dsn := testDatabase(t)
+	lim := fleet.NewSharedLimiter(testPool(t, dsn), 1000, nil)
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, _ *http.Request) {
+		if hits.Add(1) == 1 {
+			return // keeps the connection for the next request
+		}
+		conn, _, err := http.NewResponseController(rw).Hijack()
+		if err == nil {
+			conn.Close() // the request was read: a lost response
+		}
+	}))
+	t.Cleanup(srv.Close)
+	tests := []struct {
+		name string
+		rt   func(http.RoundTripper) http.RoundTripper
+		want int32
+	}{
+		{"plain net/http sends it twice", func(b http.RoundTripper) http.RoundTripper { return b }, 3},
+		{"through the limiter once", func(b http.RoundTripper) http.RoundTripper { return lim.Transport("u1", b) }, 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			hits.Store(0)
+			rt := tc.rt(&http.Transport{})
+			for i := range 2 {
+				req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL, nil)
+				require.NoError(t, err)
+				resp, err := rt.RoundTrip(req)
+				if i == 0 {
+					require.NoError(t, err)
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				} else {
+					require.Error(t, err)
+				}
+			}
+			require.Equal(t, tc.want, hits.Load())
+		})
+	}
+}
