@@ -223,9 +223,15 @@ func (c *Changes) String() string {
 	loc := c.location()
 	var b strings.Builder
 	fmt.Fprintf(&b, "plan for organization %q at %s\n", c.Organization, c.At.In(loc).Format("2006-01-02 15:04 MST"))
-	if len(c.Changes) == 0 {
-		b.WriteString("\nno changes: Kisi matches the desired access\n")
-	} else {
+	switch {
+	case len(c.Changes) == 0 && (len(c.Parked) > 0 || len(c.Skipped) > 0 || len(c.Conflicts) > 0 || c.Unresolved > 0):
+		// Not "Kisi matches": some access is held back, listed below.
+		b.WriteString("\nno changes to make now; some access is held back (below)\n")
+	case len(c.Changes) == 0:
+		// A plan trusts the Store and reads Kisi only for pending intents:
+		// only Verify can say that Kisi matches.
+		b.WriteString("\nno changes: the Store holds the desired access (Verify compares it with Kisi)\n")
+	default:
 		b.WriteString("\n")
 	}
 	for _, ch := range c.Changes {

@@ -291,6 +291,7 @@ func TestLinksForLaterBookingsWaitNearTheQuota(t *testing.T) {
 	require.Len(t, rep.Parked, 1)
 	require.Equal(t, "link/"+fmt.Sprint(e.room)+"/far", rep.Parked[0].Key)
 	require.Equal(t, access.FailureQuota, rep.Parked[0].Class)
+	require.Equal(t, "3 email links in use, near Kisi's limit of 1000: created 2 days before the booking", rep.Parked[0].Reason)
 	wait := later.Add(-5 * time.Minute).Add(-48 * time.Hour)
 	require.True(t, rep.Parked[0].RetryAt.Equal(wait), "retry at %v, want %v", rep.Parked[0].RetryAt, wait)
 	require.False(t, rep.NextRun.After(wait))

@@ -18,6 +18,7 @@ import (
 
 	"github.com/kisisync/kisisync/access/state"
 	"github.com/kisisync/kisisync/internal/kisiglue"
+	"github.com/kisisync/kisisync/internal/textfmt"
 	"github.com/kisisync/kisisync/internal/times"
 	"github.com/kisisync/kisisync/kisi"
 	"github.com/kisisync/kisisync/mapping"
@@ -883,11 +884,15 @@ func isWanted(want []wantEntry, key string) bool {
 func (p parks) hold(c *Changes, creates []Change, now time.Time) []Change {
 	out := creates[:0]
 	for _, ch := range creates {
+		// A group's park record names no one (or the first member that
+		// found it): each change parked with it names its own member.
 		if rec, ok := p.groups[ch.GroupID]; ok {
+			rec.Email = ch.Email
 			c.Parked = append(c.Parked, parkedOf(ch.Object, ch.Key, rec))
 			continue
 		}
 		if rec, ok := p.forbidden[forbiddenKey(ch.GroupID, ch.Object)]; ok && now.Before(rec.RetryAt) {
+			rec.Email = ch.Email
 			c.Parked = append(c.Parked, parkedOf(ch.Object, ch.Key, rec))
 			c.retries = earliest(c.retries, rec.RetryAt)
 			continue
@@ -965,7 +970,7 @@ func quota(c *Changes, view []viewEntry, revokes, cleanups, creates []Change, in
 			retry := ch.Window.Start.Add(-linkHorizon)
 			c.Parked = append(c.Parked, Parked{Object: ObjectLink, Key: ch.Key, Email: ch.Email, GroupID: ch.GroupID,
 				Class: FailureQuota, RetryAt: retry,
-				Reason: fmt.Sprintf("%d email links in use, near Kisi's limit of %d: created %v before the booking", links, kisi.EmailLinkLimit, linkHorizon)})
+				Reason: fmt.Sprintf("%d email links in use, near Kisi's limit of %d: created %s before the booking", links, kisi.EmailLinkLimit, textfmt.Duration(linkHorizon))})
 			c.retries = earliest(c.retries, retry)
 			continue
 		}

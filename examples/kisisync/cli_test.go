@@ -16,15 +16,16 @@ import (
 )
 
 // TestCommandHelp: every command's help is its own (not the global one),
-// the same whichever way it is asked for, on stdout with exit 0.
+// generated from its flags, the same whichever way it is asked for, on
+// stdout with exit 0.
 func TestCommandHelp(t *testing.T) {
 	t.Parallel()
-	global := usageOf("")
+	global := globalHelp()
 	for _, c := range commands {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			var outs []string
-			for _, args := range [][]string{{"help", c.name}, {c.name, "--help"}, {c.name, "-h"}, {c.name, "-help"}} {
+			for _, args := range [][]string{{"help", c.name}, {c.name, "--help"}, {c.name, "-h"}, {c.name, "--json", "--help"}} {
 				code, stdout, stderr := invoke(t, noEnv, args...)
 				require.Equal(t, exitOK, code, "%v", args)
 				require.Empty(t, stderr, "%v", args)
@@ -34,16 +35,56 @@ func TestCommandHelp(t *testing.T) {
 				require.Equal(t, outs[0], o)
 			}
 			require.NotEqual(t, global, outs[0])
-			require.Contains(t, outs[0], "usage: kisisync "+c.name+" ")
+			require.Contains(t, outs[0], "Usage:\n  kisisync "+c.name+" ")
 			for _, f := range c.flags {
 				require.Contains(t, outs[0], "--"+f+" ", "flag %s documented", f)
 			}
+			require.Contains(t, outs[0], exitCodes)
 		})
 	}
 	for _, args := range [][]string{{"help"}, {"--help"}, {"-h"}} {
 		code, stdout, _ := invoke(t, noEnv, args...)
 		require.Equal(t, exitOK, code)
 		require.Equal(t, global, stdout)
+	}
+}
+
+// TestConventions (issue 30): the command line follows the conventions of
+// kubectl, gh and docker: flags anywhere, suggestions for a mistyped
+// command, a flag of another command named as such, shell completion.
+func TestConventions(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		want     string // in stdout+stderr
+	}{
+		{name: "flags after the operand", args: []string{"apply", "--fake", "--at", at, "--snapshot", td("snapshot.json"), "plan-does-not-exist.json", "--mapping", td("mapping.json")},
+			wantCode: exitUsage, want: "plan-does-not-exist.json: no such file or directory"},
+		{name: "suggestion", args: []string{"aply"}, wantCode: exitUsage, want: `unknown command "aply" for "kisisync"; did you mean apply?`},
+		{name: "flag of another command", args: []string{"plan", "--member", "m-1"}, wantCode: exitUsage, want: "--member is for explain, diagnose, not plan"},
+		{name: "unknown flag", args: []string{"plan", "--verbose"}, wantCode: exitUsage, want: "unknown flag: --verbose"},
+		{name: "completion", args: []string{"completion", "bash"}, want: "bash completion V2 for kisisync"},
+		{name: "completion of flags", args: []string{"__complete", "explain", "--mem"}, want: "--member"},
+		{name: "at with a zone", args: []string{"explain", "--member", "m-bruno", "--at", "2026-06-10 08:40 Europe/Berlin", "--snapshot", td("snapshot.json"), "--mapping", td("mapping.json")},
+			want: "at Wed 10 Jun 2026 08:40 CEST"},
+		{name: "at in a spring-forward gap", args: []string{"explain", "--member", "m-bruno", "--at", "2026-03-29 02:30 Europe/Berlin", "--snapshot", td("snapshot.json"), "--mapping", td("mapping.json")},
+			want: "at Sun 29 Mar 2026 03:00 CEST"},
+		{name: "at with an unknown zone", args: []string{"explain", "--member", "m-bruno", "--at", "2026-06-10 08:40 Mars/Olympus", "--snapshot", td("snapshot.json"), "--mapping", td("mapping.json")},
+			wantCode: exitUsage, want: `--at: "Mars/Olympus" is not an IANA time zone`},
+		{name: "member by email", args: []string{"explain", "--member", " Bruno@Example.com", "--at", at, "--snapshot", td("snapshot.json"), "--mapping", td("mapping.json")},
+			want: "Member m-bruno (Bruno Costa) <bruno@example.com>"},
+		{name: "guest email", args: []string{"explain", "--member", "grace@example.org", "--at", at, "--snapshot", td("snapshot.json"), "--mapping", td("mapping.json")},
+			wantCode: exitUsage, want: "grace@example.org is the email of a drop-in guest (bookings bk-2), not of a member"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			code, stdout, stderr := invoke(t, noEnv, tc.args...)
+			require.Equal(t, tc.wantCode, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+			require.Contains(t, stdout+stderr, tc.want)
+		})
 	}
 }
 
@@ -67,7 +108,7 @@ func TestVersion(t *testing.T) {
 			require.Equal(t, tc.want, got)
 		})
 	}
-	for _, args := range [][]string{{"--version"}, {"-version"}, {"version"}} {
+	for _, args := range [][]string{{"--version"}, {"version"}} {
 		code, stdout, _ := invoke(t, noEnv, args...)
 		require.Equal(t, exitOK, code)
 		require.Regexp(t, `^kisisync \S+\n$`, stdout)
@@ -141,7 +182,13 @@ func TestWrongKey(t *testing.T) {
 		{name: "check group without doors", env: kisiEnv(srv, srv.APIKey), args: []string{"check", "--mapping", mappingFor(t, noDoors)},
 			wantCode: exitFailed, wantOut: "group_no_doors"},
 		{name: "plan ok", env: kisiEnv(srv, srv.APIKey), args: []string{"plan", "--snapshot", td("small_snapshot.json"), "--mapping", m},
-			wantCode: exitOK, wantOut: "+ grant"},
+			wantCode: exitOK, wantOut: fmt.Sprintf("+ grant ann@example.com → group %d \"Members\"", group)},
+		{name: "groups", env: kisiEnv(srv, srv.APIKey), args: []string{"groups", "--mapping", m},
+			wantCode: exitOK, wantOut: fmt.Sprintf("%d  Members   Loft   1: Front door  plans[\"flex\"]", group)},
+		{name: "groups missing", env: kisiEnv(srv, srv.APIKey), args: []string{"groups", "--mapping", mappingFor(t, 999999)},
+			wantCode: exitFailed, wantOut: `! group 999999 is mapped by plans["flex"] but does not exist in Kisi`},
+		{name: "groups refused", env: kisiEnv(srv, "a-wrong-key"), args: []string{"groups"},
+			wantCode: exitSystem, wantOut: "refused by Kisi (401 Unauthorized)"},
 		{name: "plan refused", env: kisiEnv(srv, "a-wrong-key"), args: []string{"plan", "--snapshot", td("small_snapshot.json"), "--mapping", m},
 			wantCode: exitSystem, wantOut: "the API key in KISI_API_KEY was refused by Kisi (401 Unauthorized)"},
 		{name: "plan unreachable", env: kisiEnv(down, "a-wrong-key"), args: []string{"plan", "--snapshot", td("small_snapshot.json"), "--mapping", m},
@@ -214,7 +261,7 @@ func TestStalePlan(t *testing.T) {
 }
 
 // TestDuplicateIDs: a duplicate id is reported at the duplicate record, not
-// at the first record with that id.
+// at the first record with that id; the record is skipped, the file used.
 func TestDuplicateIDs(t *testing.T) {
 	t.Parallel()
 	member := func(id, email string) string {
@@ -240,9 +287,13 @@ func TestDuplicateIDs(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "snapshot.json")
 			body := `{"members": [` + strings.Join(tc.members, ", ") + `]}`
 			require.NoError(t, os.WriteFile(path, []byte(body), 0o600))
-			_, err := loadSnapshot(path)
-			requireInputError(t, err)
-			require.EqualError(t, err, tc.want)
+			_, probs, err := loadSnapshot(path)
+			require.NoError(t, err)
+			var got []string
+			for _, p := range probs {
+				got = append(got, p.msg)
+			}
+			require.Equal(t, tc.want, strings.Join(got, "\n"))
 		})
 	}
 }
@@ -261,8 +312,8 @@ func TestUnknownMember(t *testing.T) {
 			code, stdout, stderr := invoke(t, noEnv, args...)
 			require.Equal(t, exitUsage, code)
 			require.Empty(t, stdout)
-			require.Equal(t, "kisisync "+cmd+": no member with id \"m-nobody\" in "+td("snapshot.json")+
-				" (7 members); --member takes a member's id, such as \"m-alice\"\n", stderr)
+			require.Equal(t, "kisisync "+cmd+": no member with id or email \"m-nobody\" in "+td("snapshot.json")+
+				" (7 members); --member takes a member's id, such as \"m-alice\", or email\n", stderr)
 		})
 	}
 }
@@ -284,7 +335,7 @@ func TestFakeShowsMappingGroupIDs(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			code, stdout, stderr := invoke(t, noEnv, tc.args...)
-			require.Equal(t, exitOK, code, stderr)
+			require.NotEqual(t, exitUsage, code, stderr)
 			var got struct {
 				Groups []struct {
 					GroupID int64 `json:"group_id"`

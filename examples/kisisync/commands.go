@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,8 +19,10 @@ import (
 
 	"github.com/kisisync/kisisync/access"
 	"github.com/kisisync/kisisync/access/sqlitestore"
+	"github.com/kisisync/kisisync/access/state"
 	"github.com/kisisync/kisisync/internal/textfmt"
 	"github.com/kisisync/kisisync/kisi"
+	"github.com/kisisync/kisisync/mapping"
 )
 
 // usageError is a problem with the command line or the environment found
@@ -29,17 +33,28 @@ func (e *usageError) Error() string { return e.msg }
 
 // reconcile runs plan, apply and verify.
 func (a app) reconcile(ctx context.Context, cfg config) (code int, err error) {
-	s, m, p, err := load(cfg)
+	in, err := load(cfg)
 	if err != nil {
 		return exitUsage, err
 	}
+	s, m, p := in.s, in.m, in.p
+	loc := textfmt.Zone(firstZone(s))
 	clock := a.clock
 	if !cfg.at.IsZero() {
 		clock = clockwork.NewFakeClockAt(cfg.at)
 	}
+	// What the records say goes to stderr after the command's output; a
+	// record not synced makes it exit 1, as the library reports it in
+	// Changes.Skipped and goes on with the valid ones.
+	defer func() {
+		if a.reportProblems(in.problems) && code == exitOK && cfg.command != "verify" {
+			code = exitFailed
+		}
+	}()
 
 	var api access.KisiAPI
 	var store access.Store
+	var groupNames map[int64]string // nil: not known
 	reqs := newCounter()
 	pace := float64(kisiRate)
 	if cfg.fake {
@@ -48,9 +63,10 @@ func (a app) reconcile(ctx context.Context, cfg config) (code int, err error) {
 		if cfg.state != "" {
 			// The fake lasts between runs: replay its journal, on a clock
 			// of its own that starts at the first write.
-			if j, err = loadJournal(cfg.state); err != nil {
+			if j, err = loadJournal(ctx, cfg.state); err != nil {
 				return exitUsage, err
 			}
+			defer j.close()
 			now := clock.Now()
 			if last := j.last(); now.Before(last) {
 				return exitUsage, &usageError{fmt.Sprintf("--at %s is before the fake's last write (%s, in %s): the fake cannot go back in time; use a later --at or a new state file", now.Format(time.RFC3339), last.Format(time.RFC3339), j.path)}
@@ -78,7 +94,7 @@ func (a app) reconcile(ctx context.Context, cfg config) (code int, err error) {
 			reqs.requests.Store(0)
 			st, err := openState(ctx, cfg.state)
 			if err != nil {
-				return exitFailed, err
+				return exitSystem, fmt.Errorf("open the state %s: %w", cfg.state, err)
 			}
 			defer st.Close()
 			api, store = recorder{KisiAPI: api, j: j, clock: clock}, st
@@ -98,7 +114,7 @@ func (a app) reconcile(ctx context.Context, cfg config) (code int, err error) {
 			fmt.Fprintf(a.stdout, "Using the embedded fake Kisi with %d groups (the mapping's); it starts empty and nothing leaves this machine.\n\n", len(m.Groups()))
 		}
 	} else {
-		if err := notFakeState(cfg.state); err != nil {
+		if err := notFakeState(ctx, cfg.state); err != nil {
 			return exitUsage, err
 		}
 		client, err := a.client(cfg, kisi.WithHTTPClient(&http.Client{Transport: reqs, Timeout: kisi.DefaultTimeout}))
@@ -106,16 +122,11 @@ func (a app) reconcile(ctx context.Context, cfg config) (code int, err error) {
 			return exitUsage, err
 		}
 		api = client
-		if cfg.command == "plan" {
-			if err := checkKey(ctx, client); err != nil {
-				return exitSystem, err
-			}
-		}
 		switch {
 		case cfg.state != "":
 			st, err := openState(ctx, cfg.state)
 			if err != nil {
-				return exitFailed, err
+				return exitSystem, fmt.Errorf("open the state %s: %w", cfg.state, err)
 			}
 			defer st.Close()
 			store = st
@@ -126,6 +137,32 @@ func (a app) reconcile(ctx context.Context, cfg config) (code int, err error) {
 			}
 		default:
 			return exitUsage, &usageError{cfg.command + " against Kisi needs --state FILE: the record of what kisisync created, kept between runs"}
+		}
+		if err := checkKey(ctx, client); err != nil {
+			return exitSystem, err
+		}
+		// Plans and reports name the groups: one list of the groups, a
+		// request per 250 of them.
+		if gs, err := (kisiGroups{client}).ListGroupsAll(ctx); err == nil {
+			groupNames = make(map[int64]string, len(gs))
+			for _, g := range gs {
+				groupNames[g.ID] = oneLine(g.Name)
+			}
+		}
+	}
+
+	if cfg.state != "" {
+		busy := leaseHolder(ctx, cfg.state, cfg.org, a.clock.Now(), loc)
+		var lb *leaseBusy
+		switch {
+		case errors.As(busy, &lb) && cfg.command == "plan":
+			// A plan writes nothing; it says what it cannot know.
+			fmt.Fprintf(a.stderr, "kisisync plan: another run of organization %q is in progress (its lease runs until %s): creates it has under way show as interrupted here\n",
+				cfg.org, lb.until.In(loc).Format("2006-01-02 15:04 MST"))
+		case lb != nil:
+			return exitLease, busy
+		case busy != nil:
+			return exitSystem, fmt.Errorf("read the run lease in %s: %w", cfg.state, busy)
 		}
 	}
 
@@ -144,6 +181,9 @@ func (a app) reconcile(ctx context.Context, cfg config) (code int, err error) {
 	if cfg.exclusive {
 		opts = append(opts, access.WithExclusiveGroups())
 	}
+	if groupNames != nil {
+		opts = append(opts, access.WithGroupNames(groupNames))
+	}
 	r, err := access.NewReconciler(api, store, m, p, opts...)
 	if err != nil {
 		return exitUsage, err
@@ -151,6 +191,7 @@ func (a app) reconcile(ctx context.Context, cfg config) (code int, err error) {
 
 	switch cfg.command {
 	case "plan":
+		a.planning(cfg, s)
 		c, err := r.Plan(ctx, s)
 		if err != nil {
 			return planFailed(err)
@@ -164,17 +205,30 @@ func (a app) reconcile(ctx context.Context, cfg config) (code int, err error) {
 		if err == nil && cfg.out != "" && !cfg.json {
 			fmt.Fprintf(a.stdout, "\nSaved the plan to %s; apply exactly it with: kisisync apply [flags] %s\n", cfg.out, cfg.out)
 		}
+		for _, line := range parkedLines(c.Parked, m) {
+			fmt.Fprintf(a.stderr, "kisisync plan: %s\n", line)
+		}
+		switch {
+		case err != nil:
+		case c.Held > 0:
+			code = exitHeld
+		case len(c.Parked) > 0:
+			code = exitFailed
+		}
 		return code, err
 	case "apply":
-		return a.apply(ctx, cfg, r, prog, s)
+		code, err := a.apply(ctx, cfg, r, store, pace, prog, in)
+		return code, asLeaseBusy(err, cfg.org, loc)
 	default:
-		return a.verify(ctx, cfg, r, s)
+		code, err := a.verify(ctx, cfg, r, s)
+		return code, asLeaseBusy(err, cfg.org, loc)
 	}
 }
 
 // apply plans, prints the plan, applies it with progress (prog, nil for
 // none) and prints the report.
-func (a app) apply(ctx context.Context, cfg config, r *access.Reconciler, prog *progress, s access.Snapshot) (int, error) {
+func (a app) apply(ctx context.Context, cfg config, r *access.Reconciler, store access.Store, pace float64, prog *progress, in inputs) (int, error) {
+	s := in.s
 	var c *access.Changes
 	var err error
 	if cfg.planFile != "" {
@@ -182,12 +236,21 @@ func (a app) apply(ctx context.Context, cfg config, r *access.Reconciler, prog *
 		if err != nil {
 			return exitUsage, err
 		}
-	} else if c, err = r.Plan(ctx, s); err != nil {
-		return planFailed(err)
+	} else {
+		a.planning(cfg, s)
+		if c, err = r.Plan(ctx, s); err != nil {
+			return planFailed(err)
+		}
 	}
 	if !cfg.json {
 		fmt.Fprint(a.stdout, c)
 		fmt.Fprintln(a.stdout)
+		// A long apply says what it is about to cost before it starts.
+		if recs, err := store.Load(ctx, cfg.org); err == nil {
+			if e := estimateOf(c, recs); e.requests >= estimateMin {
+				fmt.Fprintf(a.stdout, "%s\n\n", e.say(pace))
+			}
+		}
 	}
 	if cfg.approve {
 		c.Approve()
@@ -199,6 +262,9 @@ func (a app) apply(ctx context.Context, cfg config, r *access.Reconciler, prog *
 		return exitUsage, &usageError{fmt.Sprintf("%s is stale: the state changed since it was planned (another apply or a scheduler ran), so it may undo or repeat their work; nothing was applied. Plan again with 'kisisync plan --out %s' and review it", cfg.planFile, cfg.planFile)}
 	}
 	if rep == nil {
+		if errors.Is(err, state.ErrLeaseHeld) {
+			return exitLease, err
+		}
 		return planFailed(err)
 	}
 	var held *access.RevokeLimitError
@@ -214,21 +280,35 @@ func (a app) apply(ctx context.Context, cfg config, r *access.Reconciler, prog *
 	} else {
 		printReport(a.stdout, rep, textfmt.Zone(c.Location))
 	}
-	return a.outcome(cfg, rep, err)
+	return a.outcome(cfg, rep, in.m, err)
 }
 
-// checkKey makes one request to Kisi, the key's user, so that plan, which
-// may otherwise ask Kisi nothing, does not succeed with a wrong key. A
-// refused key or an unreachable Kisi is exit 4.
+// planningNotice is the number of snapshot records from which planning
+// takes long enough (seconds for thousands of members) to say it starts.
+const planningNotice = 5000
+
+// planning says, for a large snapshot, that planning starts, so that a
+// long plan is not silence.
+func (a app) planning(cfg config, s access.Snapshot) {
+	n := len(s.Members) + len(s.Plans) + len(s.Allowances) + len(s.Bookings) + len(s.Assignments) + len(s.CheckIns)
+	if !cfg.json && n >= planningNotice {
+		fmt.Fprintf(a.stdout, "Planning the access of %s (%d records in all)…\n\n", textfmt.Plural(len(s.Members), "member", "members"), n)
+	}
+}
+
+// checkKey makes one request to Kisi, the key's user, before any command
+// that needs Kisi: plan and an apply with nothing to do may otherwise ask
+// Kisi nothing and succeed with a revoked key, and verify would fail group
+// by group. A refused key or an unreachable Kisi is exit 4.
 func checkKey(ctx context.Context, client *kisi.Client) error {
 	_, _, err := client.CurrentUser(ctx)
 	switch {
-	case err == nil:
-		return nil
+	case err == nil || ctx.Err() != nil:
+		return err
 	case errors.Is(err, kisi.ErrUnauthorized):
-		return errors.New("the API key in KISI_API_KEY was refused by Kisi (401 Unauthorized): it is wrong, deleted or expired; nothing was planned. Run 'kisisync check' for details")
+		return errors.New("the API key in KISI_API_KEY was refused by Kisi (401 Unauthorized): it is wrong, deleted or expired; nothing was done. Run 'kisisync check' for details")
 	default:
-		return fmt.Errorf("could not reach Kisi to check the API key: %w; nothing was planned", err)
+		return fmt.Errorf("could not reach Kisi to check the API key: %s; nothing was done", operatorMessage(err))
 	}
 }
 
@@ -271,27 +351,107 @@ func planFailed(err error) (int, error) {
 
 // outcome reports the errors of an apply on stderr, one line per cause
 // rather than one per change, and returns the exit code.
-func (a app) outcome(cfg config, rep *access.Report, err error) (int, error) {
+func (a app) outcome(cfg config, rep *access.Report, m mapping.Mapping, err error) (int, error) {
 	var held *access.RevokeLimitError
 	var stopped *access.SystemicError
 	code := exitOK
 	if errors.As(err, &held) {
-		fmt.Fprintf(a.stderr, "kisisync apply: %v\n", held)
+		fmt.Fprintf(a.stderr, "kisisync apply: %s\n", operatorMessage(held))
 		fmt.Fprintf(a.stderr, "The held cuts are listed above. If they are right, run again with --approve-revocations; check %s first.\n", cfg.snapshot)
 		code = exitHeld
 	}
 	if errors.As(err, &stopped) {
-		fmt.Fprintf(a.stderr, "kisisync apply: %v\n", stopped)
+		fmt.Fprintf(a.stderr, "kisisync apply: %s\n", operatorMessage(stopped))
 		return exitSystem, nil
 	}
 	for _, line := range failureLines(rep.Failures) {
 		fmt.Fprintf(a.stderr, "kisisync apply: %s\n", line)
 	}
-	if code == exitOK && rep.Failed > 0 {
+	for _, line := range parkedLines(rep.Parked, m) {
+		fmt.Fprintf(a.stderr, "kisisync apply: %s\n", line)
+	}
+	if code == exitOK && (rep.Failed > 0 || len(rep.Parked) > 0) {
 		code = exitFailed
 	}
 	return code, nil
 }
+
+// parkedLines groups parked changes by class and reason: one line each,
+// naming the people, the group and the mapping entries that map it, and
+// what to do.
+func parkedLines(ps []access.Parked, m mapping.Mapping) []string {
+	type cause struct {
+		p   access.Parked
+		who []string
+	}
+	var causes []*cause
+	byKey := map[string]*cause{}
+	for _, p := range ps {
+		k := string(p.Class) + "\x00" + p.Reason
+		c := byKey[k]
+		if c == nil {
+			c = &cause{p: p}
+			byKey[k] = c
+			causes = append(causes, c)
+		}
+		c.who = append(c.who, parkedWho(p))
+	}
+	lines := make([]string, 0, len(causes))
+	for _, c := range causes {
+		entries := ""
+		if es := mappingEntries(m, c.p.GroupID); len(es) > 0 {
+			entries = "; mapped by " + strings.Join(es, ", ")
+		}
+		lines = append(lines, fmt.Sprintf("%s parked (%s): %s — %s%s; %s",
+			textfmt.Plural(len(c.who), "change", "changes"), c.p.Class, operatorText(c.p.Reason), names(c.who), entries, c.p.Remedy()))
+	}
+	return lines
+}
+
+// parkedWho names the member or guest of a parked change. A change parked
+// with its whole group carries no email, only its Store key, whose last
+// part is the email ("role/12/ann@example.com").
+func parkedWho(p access.Parked) string {
+	if p.Email != "" {
+		return p.Email
+	}
+	if i := strings.LastIndexByte(p.Key, '/'); i >= 0 && strings.Contains(p.Key[i:], "@") {
+		return p.Key[i+1:]
+	}
+	return p.Key
+}
+
+// mappingEntries names the entries of m that map to group, as the mapping
+// file spells them: plans["flex"], default.
+func mappingEntries(m mapping.Mapping, group int64) []string {
+	var out []string
+	for _, t := range []struct {
+		key   string
+		table map[string][]int64
+	}{{"plans", m.Plans}, {"allowances", m.Allowances}, {"resources", m.Resources}, {"locations", m.Locations}} {
+		for _, id := range sortedKeys(t.table) {
+			if slices.Contains(t.table[id], group) {
+				out = append(out, fmt.Sprintf("%s[%q]", t.key, id))
+			}
+		}
+	}
+	if slices.Contains(m.Default, group) {
+		out = append(out, "default")
+	}
+	return out
+}
+
+// names lists the first three names and counts the rest.
+func names(ns []string) string {
+	s := strings.Join(ns[:min(3, len(ns))], ", ")
+	if len(ns) > 3 {
+		s += fmt.Sprintf(" and %d more", len(ns)-3)
+	}
+	return s
+}
+
+// operatorText is a message without the package prefixes of the layers.
+func operatorText(s string) string { return packagePrefixes.Replace(s) }
 
 // failureLines groups failures by class and cause: one line each, with the
 // number of changes and the first few emails.
@@ -316,15 +476,7 @@ func failureLines(fs []access.Failure) []string {
 	}
 	lines := make([]string, 0, len(causes))
 	for _, c := range causes {
-		who := strings.Join(c.emails[:min(3, len(c.emails))], ", ")
-		if len(c.emails) > 3 {
-			who += fmt.Sprintf(" and %d more", len(c.emails)-3)
-		}
-		noun := "change"
-		if len(c.emails) != 1 {
-			noun = "changes"
-		}
-		lines = append(lines, fmt.Sprintf("%d %s failed (%s): %s — %s", len(c.emails), noun, c.class, c.msg, who))
+		lines = append(lines, fmt.Sprintf("%s failed (%s): %s — %s", textfmt.Plural(len(c.emails), "change", "changes"), c.class, c.msg, names(c.emails)))
 	}
 	return lines
 }
@@ -335,7 +487,7 @@ func kisiMessage(msg string) string {
 	if i := strings.Index(msg, "kisi: "); i >= 0 {
 		msg = msg[i:]
 	}
-	return msg
+	return operatorText(msg)
 }
 
 // verify lists Kisi to find drift. Against the fake, which starts empty, it
@@ -351,32 +503,50 @@ func (a app) verify(ctx context.Context, cfg config, r *access.Reconciler, s acc
 	}
 	d, err := r.Verify(ctx)
 	if d == nil {
-		return exitFailed, err
+		return verifyFailed(err)
 	}
 	if cfg.json {
 		if werr := writeJSON(a.stdout, d); werr != nil {
 			return exitFailed, werr
 		}
 	} else {
-		printDrift(a.stdout, d, textfmt.Zone(firstZone(s)))
+		printDrift(a.stdout, d, textfmt.Zone(firstZone(s)), err == nil)
 	}
 	if err != nil {
-		return exitFailed, err
+		return verifyFailed(err)
 	}
 	return exitOK, nil
+}
+
+// verifyFailed is the exit code of a Verify that failed: 4 when the
+// failure concerns the whole organization (the key refused, Kisi
+// unreachable), which Verify reports per group.
+func verifyFailed(err error) (int, error) {
+	if code, err := planFailed(err); code == exitSystem {
+		return code, err
+	}
+	var dns *net.DNSError
+	var op *net.OpError
+	if errors.Is(err, kisi.ErrUnauthorized) || errors.As(err, &dns) || errors.As(err, &op) && op.Op == "dial" {
+		return exitSystem, err
+	}
+	return exitFailed, err
 }
 
 // explain says why a member has or lacks access, and with --timeline or
 // --svg draws the member's week; it reads no Kisi.
 func (a app) explain(cfg config) (int, error) {
-	s, m, p, err := load(cfg)
+	in, err := load(cfg)
 	if err != nil {
 		return exitUsage, err
 	}
-	if err := knownMember(cfg, s); err != nil {
+	defer a.reportProblems(in.problems)
+	s, m, p := in.s, in.m, in.p
+	id, err := memberID(cfg, s)
+	if err != nil {
 		return exitUsage, err
 	}
-	x, err := access.Explain(s, m, p, cfg.member, a.at(cfg))
+	x, err := access.Explain(s, m, p, id, a.at(cfg))
 	if err != nil {
 		return exitFailed, err
 	}
@@ -389,14 +559,34 @@ func (a app) explain(cfg config) (int, error) {
 	return exitOK, nil
 }
 
-// knownMember checks that --member names a member of the snapshot.
-func knownMember(cfg config, s access.Snapshot) error {
+// memberID resolves --member to a member's ID: it names one by ID, or by
+// email (trimmed, case-folded, as Kisi matches users). A drop-in guest's
+// email names no member: the message says which bookings it is on.
+func memberID(cfg config, s access.Snapshot) (string, error) {
 	for _, mb := range s.Members {
 		if mb.ID == cfg.member {
-			return nil
+			return mb.ID, nil
 		}
 	}
-	return &usageError{fmt.Sprintf("no member with id %q in %s (%d members); --member takes a member's id, such as %q", cfg.member, cfg.snapshot, len(s.Members), firstMember(s))}
+	want := strings.ToLower(strings.TrimSpace(cfg.member))
+	if strings.Contains(want, "@") {
+		for _, mb := range s.Members {
+			if strings.ToLower(strings.TrimSpace(mb.Email)) == want {
+				return mb.ID, nil
+			}
+		}
+		var bookings []string
+		for _, b := range s.Bookings {
+			if b.Guest != nil && strings.ToLower(strings.TrimSpace(b.Guest.Email)) == want {
+				bookings = append(bookings, b.ID)
+			}
+		}
+		if len(bookings) > 0 {
+			return "", &usageError{fmt.Sprintf("%s is the email of a drop-in guest (bookings %s), not of a member: %s explains members; a guest's access is the link of each booking, listed by 'kisisync plan'",
+				cfg.member, strings.Join(bookings, ", "), cfg.command)}
+		}
+	}
+	return "", &usageError{fmt.Sprintf("no member with id or email %q in %s (%d members); --member takes a member's id, such as %q, or email", cfg.member, cfg.snapshot, len(s.Members), firstMember(s))}
 }
 
 func firstMember(s access.Snapshot) string {
@@ -483,13 +673,22 @@ func printReport(w io.Writer, rep *access.Report, loc *time.Location) {
 }
 
 // printDrift prints what Verify found.
-func printDrift(w io.Writer, d *access.Drift, loc *time.Location) {
+// Only a complete Verify (complete set) may say that Kisi matches.
+func printDrift(w io.Writer, d *access.Drift, loc *time.Location, complete bool) {
 	n := len(d.Missing) + len(d.Edited) + len(d.Adopted) + len(d.Released) + len(d.Unmanaged) + len(d.Unconfirmed)
-	if n == 0 {
-		fmt.Fprintf(w, "Verified %d groups: Kisi matches what kisisync manages.\n", d.Groups)
+	groups := textfmt.Plural(d.Groups, "group", "groups")
+	switch {
+	case !complete && n == 0:
+		fmt.Fprintf(w, "Verify did not finish (see the errors below): nothing found in what it could read of %s.\n", groups)
 		return
+	case !complete:
+		fmt.Fprintf(w, "Verify did not finish (see the errors below); found so far in %s:\n", groups)
+	case n == 0:
+		fmt.Fprintf(w, "Verified %s: Kisi matches what kisisync manages.\n", groups)
+		return
+	default:
+		fmt.Fprintf(w, "Verified %s:\n", groups)
 	}
-	fmt.Fprintf(w, "Verified %d groups:\n", d.Groups)
 	section := func(title string, items []access.DriftItem) {
 		if len(items) == 0 {
 			return

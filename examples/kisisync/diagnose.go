@@ -10,6 +10,7 @@ import (
 	"github.com/kisisync/kisisync/access"
 	"github.com/kisisync/kisisync/access/troubleshoot"
 	"github.com/kisisync/kisisync/kisi"
+	"github.com/kisisync/kisisync/schedule"
 )
 
 // diagnose combines the platform's explanation with what only Kisi knows
@@ -18,11 +19,14 @@ import (
 // with the groups' time restrictions in Kisi. It never writes to Kisi; with --fake it first syncs the
 // snapshot into the fake so that there is something to look at.
 func (a app) diagnose(ctx context.Context, cfg config) (int, error) {
-	s, m, p, err := load(cfg)
+	in, err := load(cfg)
 	if err != nil {
 		return exitUsage, err
 	}
-	if err := knownMember(cfg, s); err != nil {
+	defer a.reportProblems(in.problems)
+	s, m, p := in.s, in.m, in.p
+	id, err := memberID(cfg, s)
+	if err != nil {
 		return exitUsage, err
 	}
 	at := a.at(cfg)
@@ -52,32 +56,52 @@ func (a app) diagnose(ctx context.Context, cfg config) (int, error) {
 			return c.Schedules.ForGroup(ctx, ids.fake(g))
 		}
 	} else {
-		k, code, err := a.kisiReads(ctx, cfg, exitFailed)
+		k, code, err := a.kisiReads(ctx, cfg, exitSystem)
 		if err != nil {
 			return code, err
 		}
 		defer k.done()
+		if err := checkKey(ctx, k.key); err != nil {
+			return exitSystem, err
+		}
 		client, schedules, opts = k.client, k.schedules, append(opts, k.opts...)
 	}
 	chk, err := troubleshoot.New(client, m, p, opts...)
 	if err != nil {
 		return exitUsage, err
 	}
-	d, err := chk.Diagnose(ctx, s, cfg.member, at)
+	d, err := chk.Diagnose(ctx, s, id, at)
 	if err != nil {
 		return exitFailed, err
 	}
 	if code, err := a.output(cfg, d); err != nil {
 		return code, err
 	}
-	var rules map[int64][]restriction
-	if (cfg.timeline || cfg.svg != "") && schedules != nil {
-		rules = a.restrictions(ctx, d.Platform, schedules)
+	k := &kisiSide{names: map[int64]string{}, roles: map[int64][]schedule.Interval{}}
+	if (cfg.timeline || cfg.svg != "" || cfg.html != "") && schedules != nil {
+		k.rules = a.restrictions(ctx, d.Platform, schedules)
 	}
-	if err := a.drawWeek(cfg, d.Platform, p, rules); err != nil {
+	for _, g := range d.Groups {
+		k.names[g.GroupID] = g.Name
+		for _, r := range g.Roles {
+			k.roles[g.GroupID] = append(k.roles[g.GroupID], r.Window)
+		}
+	}
+	if err := a.drawWeek(cfg, d.Platform, p, k); err != nil {
 		return exitFailed, err
 	}
-	return exitOK, nil
+	return findingsCode(d.Findings), nil
+}
+
+// findingsCode is 1 when a finding is an error (the member cannot get in,
+// or something must be fixed), as check's exit code is, else 0.
+func findingsCode(fs []troubleshoot.Finding) int {
+	for _, f := range fs {
+		if f.Severity >= troubleshoot.SeverityError {
+			return exitFailed
+		}
+	}
+	return exitOK
 }
 
 // check runs troubleshoot's CheckConnection: the API key and the mapped
@@ -142,6 +166,7 @@ func checkCode(rep *troubleshoot.ConnectionReport) int {
 
 // realKisi is what a diagnose or check reads from the real Kisi.
 type realKisi struct {
+	key       *kisi.Client // the client, to check the key with
 	client    troubleshoot.Kisi
 	schedules schedulesOf           // the groups' time restrictions
 	opts      []troubleshoot.Option // with --state, the Store ownership is read from
@@ -158,10 +183,10 @@ func (a app) kisiReads(ctx context.Context, cfg config, stateCode int) (k realKi
 	if err != nil {
 		return k, exitUsage, err
 	}
-	if err := notFakeState(cfg.state); err != nil {
+	if err := notFakeState(ctx, cfg.state); err != nil {
 		return k, exitUsage, err
 	}
-	k.client, k.schedules = c, c.Schedules.ForGroup
+	k.key, k.client, k.schedules = c, c, c.Schedules.ForGroup
 	if cfg.state != "" {
 		st, err := openState(ctx, cfg.state)
 		if err != nil {

@@ -7,19 +7,27 @@ import (
 
 	"github.com/kisisync/kisisync/access"
 	"github.com/kisisync/kisisync/kisi"
+	"github.com/kisisync/kisisync/schedule"
 )
 
 // timelineWidth is the width of the text timeline, in columns.
 const timelineWidth = 100
 
 // drawWeek prints the member's week with --timeline and writes it as SVG
-// with --svg. kisiRules are Kisi's time restrictions by group id (nil:
-// unknown, as in explain, which reads no Kisi).
-func (a app) drawWeek(cfg config, x access.Explanation, p access.Policy, kisiRules map[int64][]restriction) error {
-	if !cfg.timeline && cfg.svg == "" {
+// with --svg and as HTML with --html. k is what Kisi holds (nil: unknown,
+// as in explain, which reads no Kisi).
+func (a app) drawWeek(cfg config, x access.Explanation, p access.Policy, k *kisiSide) error {
+	if !cfg.timeline && cfg.svg == "" && cfg.html == "" {
 		return nil
 	}
-	tl := newTimeline(x, p.Lead, kisiRules)
+	var tl timeline
+	if k == nil {
+		tl = newTimeline(x, p.Lead, nil)
+	} else {
+		tl = newTimeline(x, p.Lead, k.rules)
+		tl.named(k.names)
+		tl.kisiHolds(k.roles)
+	}
 	if cfg.timeline {
 		fmt.Fprintln(a.stdout)
 		fmt.Fprint(a.stdout, renderTimeline(tl, timelineWidth))
@@ -32,7 +40,23 @@ func (a app) drawWeek(cfg config, x access.Explanation, p access.Policy, kisiRul
 			fmt.Fprintf(a.stdout, "\nWrote the timeline to %s.\n", cfg.svg)
 		}
 	}
+	if cfg.html != "" {
+		if err := os.WriteFile(cfg.html, renderHTML(tl), 0o644); err != nil {
+			return fmt.Errorf("write the timeline: %w", err)
+		}
+		if !cfg.json {
+			fmt.Fprintf(a.stdout, "\nWrote the timeline as a page to %s.\n", cfg.html)
+		}
+	}
 	return nil
+}
+
+// kisiSide is what diagnose read from Kisi for the picture, by group id:
+// the groups' time restrictions, names and the member's roles.
+type kisiSide struct {
+	rules map[int64][]restriction
+	names map[int64]string
+	roles map[int64][]schedule.Interval
 }
 
 // schedulesOf lists the time restrictions of a group of the mapping in

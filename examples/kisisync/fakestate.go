@@ -1,8 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,18 +17,32 @@ import (
 )
 
 // With --fake and --state FILE, the fake Kisi lasts between runs: FILE is
-// the SQLite state as against Kisi, and FILE.fake.json the journal of the
-// writes made to the fake. Each run starts a fresh fake, seeded as always,
-// and replays the journal into it, each write at the time it was made; the
-// fake numbers everything in order, so the replayed users, roles and links
-// get their old ids back, the ones the state records.
+// the SQLite state as against Kisi, and its table kisisync_fake_journal
+// holds the journal of the writes made to the fake. Each run starts a fresh
+// fake, seeded as always, and replays the journal into it, each write at the
+// time it was made; the fake numbers everything in order, so the replayed
+// users, roles and links get their old ids back, the ones the state
+// records.
+//
+// The journal's table is also the mark of a fake's state: it lives in the
+// database itself, so a copy of the file (a backup) keeps it, and a fake's
+// records are never used against Kisi. Files of older versions kept the
+// journal beside the state, in FILE.fake.json; it is still read, and still
+// marks the file.
 
-// journalSuffix names the journal next to the state file.
-const journalSuffix = ".fake.json"
+// legacySuffix names the journal file of older versions, next to the state.
+const legacySuffix = ".fake.json"
+
+// journalTable creates the table of the journal, the mark of a fake's state.
+const journalTable = `CREATE TABLE IF NOT EXISTS kisisync_fake_journal (
+	id      INTEGER PRIMARY KEY CHECK (id = 1),
+	journal TEXT NOT NULL
+)`
 
 // journal is the record of the writes made to a fake Kisi.
 type journal struct {
-	path    string
+	path    string         // the state file
+	db      *sql.DB        // the state file, for the journal's table
 	Entries []journalEntry `json:"entries"`
 }
 
@@ -63,50 +77,104 @@ func (u *roleUpdate) request() *kisi.RoleAssignmentUpdateRequest {
 	return r
 }
 
-// loadJournal reads the journal of the state file state. A state file
-// without a journal was made against Kisi and is refused, so that the fake
-// never adopts real records; neither existing starts a new fake.
-func loadJournal(state string) (*journal, error) {
-	j := &journal{path: state + journalSuffix}
-	b, err := os.ReadFile(j.path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		if _, serr := os.Stat(state); serr == nil {
-			return nil, &usageError{fmt.Sprintf("%s was not made with --fake (it has no %s): use another state file with --fake, so that the fake never mixes with what kisisync did in Kisi", state, j.path)}
+// loadJournal reads the journal of the state file state, and marks a new
+// state file as a fake's at once. A state file without the mark was made
+// against Kisi and is refused, so that the fake never adopts real records.
+// The caller closes the journal.
+func loadJournal(ctx context.Context, state string) (*journal, error) {
+	j := &journal{path: state}
+	_, serr := os.Stat(state)
+	isNew := errors.Is(serr, fs.ErrNotExist)
+	legacy, lerr := os.ReadFile(state + legacySuffix)
+	if lerr != nil && !errors.Is(lerr, fs.ErrNotExist) {
+		return nil, lerr
+	}
+	if isNew {
+		// Created as sqlitestore creates it: it will hold link secrets.
+		f, err := os.OpenFile(state, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, err
 		}
-		return j, nil
-	case err != nil:
+		if err := f.Close(); err != nil {
+			return nil, err
+		}
+	}
+	db, err := openDB(state)
+	if err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal(b, j); err != nil {
-		return nil, &inputError{file: j.path, msgs: []string{"not a journal of the fake: " + err.Error()}}
+	j.db = db
+	var raw string
+	switch {
+	case tableExists(ctx, db, "kisisync_fake_journal"):
+		if err := db.QueryRowContext(ctx, `SELECT journal FROM kisisync_fake_journal WHERE id = 1`).Scan(&raw); err != nil {
+			j.close()
+			return nil, fmt.Errorf("%s: read the fake's journal: %w", state, err)
+		}
+	case lerr == nil:
+		raw = string(legacy) // an older version's journal: moved into the database below
+	case !isNew:
+		j.close()
+		return nil, &usageError{fmt.Sprintf("%s was not made with --fake: use another state file with --fake, so that the fake never mixes with what kisisync did in Kisi", state)}
+	default:
+		raw = `{"entries": []}`
+	}
+	if err := json.Unmarshal([]byte(raw), j); err != nil {
+		j.close()
+		return nil, &inputError{file: state, msgs: []string{"not a journal of the fake: " + err.Error()}}
+	}
+	if err := j.save(); err != nil { // marks a new file before anything else is written to it
+		j.close()
+		return nil, err
 	}
 	return j, nil
 }
 
+// close closes the journal's database.
+func (j *journal) close() {
+	if j != nil && j.db != nil {
+		_ = j.db.Close()
+	}
+}
+
 // notFakeState refuses a state file made with --fake for a run against
 // Kisi: its records are the fake's. An empty state is none.
-func notFakeState(state string) error {
+func notFakeState(ctx context.Context, state string) error {
 	if state == "" {
 		return nil
 	}
-	if _, err := os.Stat(state + journalSuffix); err == nil {
-		return &usageError{fmt.Sprintf("%s was made with --fake (it has %s): its records are the fake's, never use it against Kisi; start a new state file", state, state+journalSuffix)}
+	refuse := &usageError{fmt.Sprintf("%s was made with --fake: its records are the fake's, never use it against Kisi; start a new state file", state)}
+	if _, err := os.Stat(state + legacySuffix); err == nil {
+		return refuse
+	}
+	if _, err := os.Stat(state); err != nil {
+		return nil // a new state file
+	}
+	db, err := openDB(state)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if tableExists(ctx, db, "kisisync_fake_journal") {
+		return refuse
 	}
 	return nil
 }
 
-// save writes the journal.
+// save writes the journal into its table.
 func (j *journal) save() error {
-	var b bytes.Buffer
-	if err := writeJSON(&b, j); err != nil {
+	b, err := json.Marshal(j)
+	if err != nil {
 		return err
 	}
-	tmp := j.path + ".tmp"
-	if err := os.WriteFile(tmp, b.Bytes(), 0o600); err != nil {
-		return err
+	if _, err := j.db.Exec(journalTable); err != nil {
+		return fmt.Errorf("%s: save the fake's journal: %w", j.path, err)
 	}
-	return os.Rename(tmp, j.path)
+	if _, err := j.db.Exec(`INSERT INTO kisisync_fake_journal (id, journal) VALUES (1, ?)
+ON CONFLICT (id) DO UPDATE SET journal = excluded.journal`, string(b)); err != nil {
+		return fmt.Errorf("%s: save the fake's journal: %w", j.path, err)
+	}
+	return nil
 }
 
 // last is the time of the last write, zero for none.

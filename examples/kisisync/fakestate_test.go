@@ -19,7 +19,7 @@ func TestFakeState(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	state := filepath.Join(dir, "state.db")
-	s, err := loadSnapshot(td("snapshot.json"))
+	s, _, err := loadSnapshot(td("snapshot.json"))
 	require.NoError(t, err)
 	s.Plans = slices.DeleteFunc(s.Plans, func(p access.Plan) bool { return p.MemberID == "m-alice" })
 	withoutAlice := filepath.Join(dir, "without-alice.json")
@@ -75,10 +75,45 @@ func TestFakeState(t *testing.T) {
 		}
 	}
 
+	// A copy of the fake's state, as a backup makes it (issue 30: the mark
+	// was a file beside the state, which a copy leaves behind), is refused
+	// against Kisi too.
+	backup := filepath.Join(dir, "backup.db")
+	db, err := openDB(state)
+	require.NoError(t, err)
+	_, err = db.ExecContext(t.Context(), "VACUUM INTO ?", backup)
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+	_, err = os.Stat(backup + legacySuffix)
+	require.ErrorIs(t, err, os.ErrNotExist)
+	code, _, stderr := invoke(t, func(k string) string {
+		if k == "KISI_API_KEY" {
+			return "secret-key-for-tests"
+		}
+		return ""
+	}, "apply", "--snapshot", td("snapshot.json"), "--mapping", td("mapping.json"), "--state", backup)
+	require.Equal(t, exitUsage, code, stderr)
+	require.Contains(t, stderr, backup+" was made with --fake")
+
 	// A state file made against Kisi is not taken for a fake's.
 	real := filepath.Join(dir, "real.db")
 	require.NoError(t, os.WriteFile(real, nil, 0o600))
-	code, _, stderr := invoke(t, noEnv, "plan", "--fake", "--snapshot", td("snapshot.json"), "--mapping", td("mapping.json"), "--state", real)
+	code, _, stderr = invoke(t, noEnv, "plan", "--fake", "--snapshot", td("snapshot.json"), "--mapping", td("mapping.json"), "--state", real)
 	require.Equal(t, exitUsage, code)
 	require.Contains(t, stderr, "was not made with --fake")
+}
+
+// TestLegacyJournal: a fake's state of an older version, whose journal is
+// a file beside it, is still read (its journal moves into the database)
+// and still refused against Kisi.
+func TestLegacyJournal(t *testing.T) {
+	t.Parallel()
+	state := filepath.Join(t.TempDir(), "old.db")
+	require.NoError(t, os.WriteFile(state+legacySuffix, []byte(`{"entries": []}`), 0o600))
+	require.ErrorContains(t, notFakeState(t.Context(), state), "was made with --fake")
+	j, err := loadJournal(t.Context(), state)
+	require.NoError(t, err)
+	j.close()
+	require.NoError(t, os.Remove(state+legacySuffix))
+	require.ErrorContains(t, notFakeState(t.Context(), state), "was made with --fake", "the mark is in the database now")
 }

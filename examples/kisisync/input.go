@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/kisisync/kisisync/access"
 	"github.com/kisisync/kisisync/mapping"
@@ -57,6 +58,9 @@ func (e *inputError) err() error {
 // readFile reads path and reports errors with the file's base name.
 func readFile(path string) ([]byte, string, error) {
 	name := filepath.Base(path)
+	if fi, err := os.Stat(path); err == nil && fi.Size() > maxFileSize {
+		return nil, name, &inputError{file: path, msgs: []string{fmt.Sprintf("%d MiB is over the limit of %d MiB for an input file", fi.Size()>>20, maxFileSize>>20)}}
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		var pe *os.PathError
@@ -84,22 +88,56 @@ var snapshotFields = []struct {
 	{"check_ins", access.KindCheckIn},
 }
 
+// Input limits. Kisi documents no limits of its own on names and emails;
+// these keep a broken export from exhausting the machine or becoming a
+// Kisi user's name.
+const (
+	// maxFileSize bounds each input file.
+	maxFileSize = 256 << 20
+	// maxRecords bounds each list of a snapshot (the library is measured up
+	// to a million bookings; see BENCHMARKS.md).
+	maxRecords = 2_000_000
+	// maxText bounds every string of a record, in characters: ids, emails,
+	// names. An email is at most 254 characters (RFC 5321).
+	maxText = 254
+)
+
+// recordProblem is a snapshot record the library rejects (or, for a shared
+// email, merges): it is reported with its remedy, and the valid records are
+// still synced, as [access.Reconciler.Sync] does.
+type recordProblem struct {
+	msg    string // `snapshot.json: members[7] (id "m-x"): email "x": invalid email`
+	remedy string
+	// warning is set for a problem that leaves the record served (a shared
+	// email): it does not change the exit code.
+	warning bool
+}
+
+func (p recordProblem) String() string {
+	if p.warning {
+		return p.msg + " (synced, merged: " + p.remedy + ")"
+	}
+	return p.msg + " (not synced: " + p.remedy + ")"
+}
+
 // loadSnapshot reads and checks a snapshot file. Every record is decoded
 // field by field, so a problem is reported as
-// `snapshot.json: bookings[3] (id "bk9"): end: cannot parse "2026-13-01" as RFC 3339`.
-// Records the access package rejects (unknown member, end before start…)
-// are reported the same way; any problem fails the whole file.
-func loadSnapshot(path string) (access.Snapshot, error) {
+// `snapshot.json: bookings[3] (id "bk9"): end: cannot parse "2026-13-01" as RFC 3339`;
+// any such problem of form fails the whole file (the error matches
+// *inputError). Records the access package rejects (unknown member, end
+// before start…) are not an error: they are returned as problems, named
+// the same way, and the valid records are used.
+func loadSnapshot(path string) (access.Snapshot, []recordProblem, error) {
 	var s access.Snapshot
 	b, name, err := readFile(path)
 	if err != nil {
-		return s, err
+		return s, nil, err
 	}
 	ie := &inputError{file: name}
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(b, &top); err != nil {
 		ie.add("%s", syntaxMessage(b, err, "a JSON object with lists of locations, resources, members, …"))
-		return s, ie
+		return s, nil, ie
 	}
 	dst := reflect.ValueOf(&s).Elem()
 	known := map[string]bool{}
@@ -120,29 +158,42 @@ func loadSnapshot(path string) (access.Snapshot, error) {
 		decodeList(ie, f.key, raw, field)
 	}
 	if err := ie.err(); err != nil {
-		return access.Snapshot{}, err
+		return access.Snapshot{}, nil, err
 	}
-	// Let the access package judge the records: the same checks Sync makes.
+	// The published schema is checked too, so that what it accepts and what
+	// the CLI reads stay one thing.
+	if err := checkSchema(ie, "snapshot", b); err != nil {
+		return access.Snapshot{}, nil, err
+	}
+	if err := ie.err(); err != nil {
+		return access.Snapshot{}, nil, err
+	}
+	return s, recordProblems(s, name), nil
+}
+
+// recordProblems are the records of s that the access package rejects or
+// merges, judged as Sync judges them, each named by its place in the file.
+func recordProblems(s access.Snapshot, file string) []recordProblem {
 	_, derr := access.Desired(s, mapping.Mapping{}, access.DefaultPolicy(), time.Time{})
+	var out []recordProblem
 	dups := map[[2]string]int{} // duplicates of a kind and id reported so far
 	for _, re := range access.RecordErrors(derr) {
+		p := recordProblem{remedy: re.Remedy(), warning: errors.Is(re.Err, access.ErrSharedEmail)}
 		if errors.Is(re.Err, access.ErrDuplicateID) {
 			// The duplicate is the later record: the n-th duplicate error of
 			// an id is its (n+1)-th record.
 			k := [2]string{re.Kind, re.ID}
 			dups[k]++
-			ie.add("%s: %v (the first is %s)", recordName(s, re.Kind, re.ID, dups[k]), re.Err, recordName(s, re.Kind, re.ID, 0))
-			continue
+			p.msg = fmt.Sprintf("%s: %s: %v (the first is %s)", file, recordName(s, re.Kind, re.ID, dups[k]), re.Err, recordName(s, re.Kind, re.ID, 0))
+		} else {
+			p.msg = fmt.Sprintf("%s: %s: %v", file, recordName(s, re.Kind, re.ID, 0), re.Err)
 		}
-		ie.add("%s: %v", recordName(s, re.Kind, re.ID, 0), re.Err)
+		out = append(out, p)
 	}
-	if len(ie.msgs) == 0 && derr != nil {
-		ie.add("%v", derr)
+	if len(out) == 0 && derr != nil {
+		out = append(out, recordProblem{msg: fmt.Sprintf("%s: %v", file, derr), remedy: "correct the record in the platform's data"})
 	}
-	if err := ie.err(); err != nil {
-		return access.Snapshot{}, err
-	}
-	return s, nil
+	return out
 }
 
 func fieldList() string {
@@ -183,6 +234,10 @@ func decodeList(ie *inputError, key string, raw json.RawMessage, field reflect.V
 	var items []json.RawMessage
 	if err := json.Unmarshal(raw, &items); err != nil {
 		ie.add("%s: want a list of records, got %s", key, jsonKind(raw))
+		return
+	}
+	if len(items) > maxRecords {
+		ie.add("%s: %d records is over the limit of %d", key, len(items), maxRecords)
 		return
 	}
 	elem := field.Type().Elem()
@@ -253,8 +308,40 @@ func decodeValue(raw json.RawMessage, v reflect.Value) string {
 	if err := dec.Decode(p.Interface()); err != nil {
 		return errorMessage(err)
 	}
+	if n := longest(p.Elem()); n > maxText {
+		return fmt.Sprintf("a text of %d characters is over the limit of %d", n, maxText)
+	}
 	v.Set(p.Elem())
 	return ""
+}
+
+// longest is the length in characters of the longest string in v, its
+// fields and elements included (JSON Schema's maxLength counts the same).
+func longest(v reflect.Value) int {
+	switch v.Kind() {
+	case reflect.String:
+		return utf8.RuneCountInString(v.String())
+	case reflect.Pointer:
+		if v.IsNil() {
+			return 0
+		}
+		return longest(v.Elem())
+	case reflect.Struct:
+		n := 0
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				n = max(n, longest(v.Field(i)))
+			}
+		}
+		return n
+	case reflect.Slice:
+		n := 0
+		for i := range v.Len() {
+			n = max(n, longest(v.Index(i)))
+		}
+		return n
+	}
+	return 0
 }
 
 // errorMessage turns a decoding error into a short sentence.
@@ -445,6 +532,12 @@ func loadMapping(path string) (mapping.Mapping, error) {
 		default:
 			ie.add("unknown field %q (want plans, allowances, resources, locations, default, drop_in)", k)
 		}
+	}
+	if err := ie.err(); err != nil {
+		return mapping.Mapping{}, err
+	}
+	if err := checkSchema(ie, "mapping", b); err != nil {
+		return mapping.Mapping{}, err
 	}
 	if err := ie.err(); err != nil {
 		return mapping.Mapping{}, err

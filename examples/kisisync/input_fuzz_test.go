@@ -26,7 +26,7 @@ func FuzzLoad(f *testing.F) {
 		if err := os.WriteFile(path, b, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := loadSnapshot(path); err != nil {
+		if _, _, err := loadSnapshot(path); err != nil {
 			requireInputError(t, err)
 		}
 		if m, err := loadMapping(path); err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"flag"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -68,16 +69,16 @@ func TestGolden(t *testing.T) {
 		{name: "explain", args: append([]string{"explain", "--member", "m-bruno", "--at", "2026-06-10T08:40:00+02:00"}, sample...)},
 		{name: "explain_pending", args: append([]string{"explain", "--member", "m-gus", "--at", at}, sample...)},
 		{name: "explain_json", args: append([]string{"explain", "--json", "--member", "m-chen", "--at", at}, sample...)},
-		{name: "diagnose", args: append([]string{"diagnose", "--fake", "--member", "m-bruno", "--at", "2026-06-10T08:40:00+02:00"}, sample...)},
+		{name: "diagnose", args: append([]string{"diagnose", "--fake", "--member", "m-bruno", "--at", "2026-06-10T08:40:00+02:00"}, sample...), wantCode: exitFailed},
 		{name: "explain_timeline", args: append([]string{"explain", "--timeline", "--member", "m-bruno", "--at", "2026-06-10T08:40:00+02:00"}, withPolicy...)},
 		{name: "explain_timeline_pending", args: append([]string{"explain", "--timeline", "--member", "m-gus", "--at", at}, sample...)},
-		{name: "diagnose_timeline", args: append([]string{"diagnose", "--fake", "--timeline", "--member", "m-chen", "--at", at}, sample...)},
+		{name: "diagnose_timeline", args: append([]string{"diagnose", "--fake", "--timeline", "--member", "m-chen", "--at", at}, sample...), wantCode: exitFailed},
 		{name: "timeline_with_json", args: append([]string{"explain", "--timeline", "--json", "--member", "m-chen"}, sample...), wantCode: exitUsage},
 		{name: "help_explain", args: []string{"explain", "--help"}},
 		{name: "help_diagnose", args: []string{"help", "diagnose"}},
-		{name: "diagnose_json", args: append([]string{"diagnose", "--fake", "--json", "--member", "m-gus", "--at", at}, sample...)},
+		{name: "diagnose_json", args: append([]string{"diagnose", "--fake", "--json", "--member", "m-gus", "--at", at}, sample...), wantCode: exitFailed},
 		{name: "bad_input", args: append([]string{"apply", "--fake", "--at", at}, bad...), wantCode: exitUsage},
-		{name: "invalid_records", args: []string{"apply", "--fake", "--at", at, "--snapshot", td("invalid_records.json"), "--mapping", td("mapping.json")}, wantCode: exitUsage},
+		{name: "invalid_records", args: []string{"apply", "--fake", "--at", at, "--snapshot", td("invalid_records.json"), "--mapping", td("mapping.json")}, wantCode: exitFailed},
 		{name: "missing_file", args: []string{"plan", "--fake", "--snapshot", td("nope.json"), "--mapping", td("mapping.json")}, wantCode: exitUsage},
 		{name: "no_key", args: append([]string{"plan"}, sample...), wantCode: exitUsage},
 		{name: "apply_without_state", args: append([]string{"apply"}, sample...), wantCode: exitUsage},
@@ -90,6 +91,7 @@ func TestGolden(t *testing.T) {
 		{name: "unknown_flag", args: []string{"explain", "--verbose"}, wantCode: exitUsage},
 		{name: "version", args: []string{"--version"}},
 		{name: "check", args: []string{"check", "--fake", "--at", at, "--mapping", td("mapping.json")}},
+		{name: "groups", args: []string{"groups", "--fake", "--mapping", td("mapping.json")}},
 		{name: "check_json", args: []string{"check", "--fake", "--json", "--at", at, "--mapping", td("mapping.json")}},
 	}
 	for _, tc := range tests {
@@ -164,13 +166,13 @@ func TestParseArgs(t *testing.T) {
 		wantErr string
 	}{
 		{name: "revoke limit above one", args: []string{"apply", "--revoke-limit", "2"},
-			wantErr: `invalid value "2" for flag -revoke-limit: want a share between 0 and 1 such as 0.25, got "2"`},
+			wantErr: `invalid argument "2" for "--revoke-limit" flag: want a share between 0 and 1 such as 0.25, got "2"`},
 		{name: "revoke limit not a number", args: []string{"apply", "--revoke-limit", "25%"},
-			wantErr: `invalid value "25%" for flag -revoke-limit: want a share between 0 and 1 such as 0.25, got "25%"`},
+			wantErr: `invalid argument "25%" for "--revoke-limit" flag: want a share between 0 and 1 such as 0.25, got "25%"`},
 		{name: "negative revoke floor", args: []string{"apply", "--revoke-floor", "-1"},
-			wantErr: `invalid value "-1" for flag -revoke-floor: want a count of revocations such as 3, got "-1"`},
+			wantErr: `invalid argument "-1" for "--revoke-floor" flag: want a count of revocations such as 3, got "-1"`},
 		{name: "revoke guard for explain", args: []string{"explain", "--member", "m", "--revoke-floor", "1"},
-			wantErr: "--revoke-limit and --revoke-floor are for plan and apply, not explain"},
+			wantErr: "--revoke-floor is for plan, apply, not explain"},
 		{name: "guard set", args: []string{"apply", "--revoke-limit", "0.5", "--revoke-floor", "10"}},
 	}
 	for _, tc := range tests {
@@ -212,10 +214,11 @@ func TestProgress(t *testing.T) {
 		total int
 		want  string
 	}{
-		{name: "plain", total: 20, want: "applied 2/20 changes, 6 requests; about 54 more requests, 11s at 5/s\n" +
-			"applied 4/20 changes, 13 requests (1 answered 429, retried), 5.0/s; about 52 more requests, 10s at 5/s\n"},
-		{name: "terminal", term: true, total: 3, want: "\r\x1b[Kapplied 1/3 changes, 3 requests; about 6 more requests, 1s at 5/s" +
-			"\r\x1b[Kapplied 2/3 changes, 6 requests; about 3 more requests, 1s at 5/s" +
+		{name: "plain", total: 20, want: "applied 1/20 changes, 3 requests; about 57 more requests, 11 seconds at 5/s\n" +
+			"applied 2/20 changes, 6 requests; about 54 more requests, 11 seconds at 5/s\n" +
+			"applied 4/20 changes, 13 requests (1 answered 429, retried), 5.0/s; about 52 more requests, 10 seconds at 5/s\n"},
+		{name: "terminal", term: true, total: 3, want: "\r\x1b[Kapplied 1/3 changes, 3 requests; about 6 more requests, 1 second at 5/s" +
+			"\r\x1b[Kapplied 2/3 changes, 6 requests; about 3 more requests, 1 second at 5/s" +
 			"\r\x1b[Kapplied 3/3 changes, 9 requests\n"},
 	}
 	for _, tc := range tests {
@@ -294,29 +297,35 @@ func TestFailureLinesOnePerCause(t *testing.T) {
 		{Class: access.FailureMissing, Email: "e@example.com", Message: "the group was deleted in Kisi (group 9): kisi: POST /role_assignments: 404 not found"},
 	}
 	want := []string{
-		"4 changes failed (refused): kisi: POST /role_assignments: 422 unprocessable entity — a@example.com, b@example.com, c@example.com and 1 more",
-		"1 change failed (missing): kisi: POST /role_assignments: 404 not found — e@example.com",
+		"4 changes failed (refused): POST /role_assignments: 422 unprocessable entity — a@example.com, b@example.com, c@example.com and 1 more",
+		"1 change failed (missing): POST /role_assignments: 404 not found — e@example.com",
 	}
 	if diff := cmp.Diff(want, failureLines(fs)); diff != "" {
 		t.Fatalf("(-want +got):\n%s", diff)
 	}
 }
 
-// TestApplySystemicFailure: a wrong key stops the apply at once with one
-// line saying what to do, and exit code 4.
+// TestApplySystemicFailure: a key refused in the middle of an apply stops
+// it at once with one line saying what to do, and exit code 4.
 func TestApplySystemicFailure(t *testing.T) {
 	t.Parallel()
 	srv := kisitest.NewServer()
 	t.Cleanup(srv.Close)
 	group, err := srv.AddGroup("Members", 0)
 	require.NoError(t, err)
+	srv.Intercept(func(r *http.Request) kisitest.Fault {
+		if r.Method == http.MethodPost {
+			return kisitest.Fault{Status: http.StatusUnauthorized}
+		}
+		return kisitest.Fault{}
+	})
 	mapping := flexMapping(t, t.TempDir(), group)
-	env := kisiEnv(srv, "a-revoked-key")
+	env := kisiEnv(srv, srv.APIKey)
 	code, stdout, stderr := invoke(t, env, "apply", "--snapshot", td("small_snapshot.json"), "--mapping", mapping,
 		"--state", filepath.Join(t.TempDir(), "state.db"), "--exclusive-groups")
 	require.Equal(t, exitSystem, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
 	require.Equal(t, 1, strings.Count(stderr, "\n"), "one line, not one per change:\n%s", stderr)
-	require.Contains(t, stderr, "4 changes not attempted")
+	require.Contains(t, stderr, "3 changes not attempted")
 	require.Contains(t, stderr, "the API key is wrong, expired or revoked")
-	require.NotContains(t, stdout+stderr, "a-revoked-key")
+	require.NotContains(t, stdout+stderr, srv.APIKey)
 }

@@ -10,21 +10,20 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
+	"golang.org/x/term"
+
+	"github.com/kisisync/kisisync/internal/textfmt"
 )
 
 // kisiRate is Kisi's limit of requests per second per user; the client
 // paces itself to it, so it bounds how fast an apply can go.
 const kisiRate = 5
 
-// isTerminal reports whether w is a character device (a terminal), using
-// only the standard library.
+// isTerminal reports whether w is a terminal (not /dev/null, which is a
+// character device too, nor a file or a pipe).
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // counter is the base transport of the Kisi client: it counts the requests
@@ -65,7 +64,8 @@ func (c *counter) counts() (requests, limited int64) {
 
 // progress shows how far an apply is, as the reconciler reports it (see
 // access.WithProgress): on a terminal one line redrawn in place, otherwise a
-// plain line at every tenth of the way. The reconciler reports from one
+// plain line at the first change, at every tenth of the way and at least
+// every progressEvery. The reconciler reports from one
 // goroutine, one call at a time. A nil progress shows nothing.
 //
 // The time left counts requests, not changes: a change costs one request
@@ -85,7 +85,12 @@ type progress struct {
 
 	done, total int
 	lastStep    int
+	lastAt      time.Time // when the last plain line was printed
 }
+
+// progressEvery is the longest a log goes without a progress line: at
+// Kisi's pace a tenth of a large apply takes minutes.
+const progressEvery = 30 * time.Second
 
 // newProgress returns a progress writing to w that reads the requests of
 // reqs (nil: none counted) and assumes the client sends pace requests per
@@ -98,6 +103,7 @@ func newProgress(w io.Writer, term bool, clock clockwork.Clock, reqs *counter, p
 func (p *progress) begin() {
 	if p != nil {
 		p.start = p.clock.Now()
+		p.lastAt = p.start
 		p.req0, p.lim0 = p.reqs.counts()
 	}
 }
@@ -113,8 +119,8 @@ func (p *progress) update(done, total int) {
 		return
 	}
 	step := done * 10 / max(total, 1)
-	if total <= 10 || step != p.lastStep || done == total {
-		p.lastStep = step
+	if total <= 10 || done == 1 || step != p.lastStep || done == total || p.clock.Since(p.lastAt) >= progressEvery {
+		p.lastStep, p.lastAt = step, p.clock.Now()
 		fmt.Fprintln(p.w, p.status())
 	}
 }
@@ -138,12 +144,12 @@ func (p *progress) requestsLeft() int64 {
 }
 
 // status renders "applied 500/5000 changes, 1510 requests (2 answered 429,
-// retried), 4.9/s; about 13590 more requests, 45m18s at 5/s".
+// retried), 4.9/s; about 13590 more requests, 45 minutes at 5/s".
 func (p *progress) status() string {
 	req, lim := p.reqs.counts()
 	s := fmt.Sprintf("applied %d/%d changes", p.done, p.total)
 	if p.reqs != nil {
-		s += fmt.Sprintf(", %d requests", req-p.req0)
+		s += ", " + textfmt.Plural(int(req-p.req0), "request", "requests")
 		if n := lim - p.lim0; n > 0 {
 			s += fmt.Sprintf(" (%d answered 429, retried)", n)
 		}
@@ -153,8 +159,21 @@ func (p *progress) status() string {
 	}
 	if p.total-p.done > 0 && p.pace > 0 {
 		left := p.requestsLeft()
-		t := time.Duration(float64(left) / p.pace * float64(time.Second)).Round(time.Second)
-		s += fmt.Sprintf("; about %d more requests, %s at %s/s", left, t, strconv.FormatFloat(p.pace, 'f', -1, 64))
+		t := time.Duration(float64(left) / p.pace * float64(time.Second))
+		s += fmt.Sprintf("; about %s, %s at %s/s", textfmt.Plural(int(left), "more request", "more requests"), eta(t), strconv.FormatFloat(p.pace, 'f', -1, 64))
 	}
 	return s
+}
+
+// eta renders a time left: "less than a second", seconds below a minute
+// ("11 seconds"), else as
+// textfmt.Duration does ("41 minutes", "1 hour 5 minutes").
+func eta(d time.Duration) string {
+	if d < time.Second/2 {
+		return "less than a second"
+	}
+	if d < time.Minute-time.Second/2 {
+		return textfmt.Plural(int(d.Round(time.Second)/time.Second), "second", "seconds")
+	}
+	return textfmt.Duration(d)
 }

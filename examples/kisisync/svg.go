@@ -21,12 +21,13 @@ const (
 	svgBarH   = 14                             // the height of a window in its lane
 	svgChartX = svgMargin + svgDayW + svgLaneW // where midnight is
 	svgChartW = 24 * svgHourW
-	svgWidth  = svgChartX + svgChartW + svgMargin
+	svgTimesW = 190 // the exact times of the access row, right of the chart
+	svgWidth  = svgChartX + svgChartW + svgTimesW + svgMargin
 )
 
 // svgStyle colours the kinds; a class names each.
 const svgStyle = `text{fill:#222}.heading{font-weight:bold}.note{fill:#777;font-style:italic}` +
-	`.access{fill:#2e7d32}.lead{fill:#f9a825}.source{fill:#1565c0}.buffer{fill:#90caf9}` +
+	`.access{fill:#2e7d32}.lead{fill:#f9a825}.source{fill:#1565c0}.buffer{fill:#90caf9}.kisi{fill:#6a1b9a}` +
 	`.day{stroke:#999}.hour{stroke:#e4e4e4}.now{stroke:#d32f2f;stroke-width:2}`
 
 // renderSVG draws tl as a standalone SVG document, laid out as
@@ -55,6 +56,11 @@ func renderSVG(tl timeline) []byte {
 	}
 	fmt.Fprintf(&body, `<line class="swatch now" x1="%d" y1="%d" x2="%d" y2="%d"/>`, x+6, y-14, x+6, y-2)
 	fmt.Fprintf(&body, `<text x="%d" y="%d">now</text>`+"\n", x+12, y-3)
+	if tl.drawsKisi() {
+		x += 12 + 7*len("now") + 20
+		fmt.Fprintf(&body, `<rect class="swatch kisi" x="%d" y="%d" width="12" height="12"/>`, x, y-14)
+		fmt.Fprintf(&body, `<text x="%d" y="%d">a role Kisi holds</text>`+"\n", x+16, y-3)
+	}
 	if tl.problem != "" && len(tl.groups) == 0 {
 		y += svgRowH
 		fmt.Fprintf(&body, `<text class="note" x="%d" y="%d">%s</text>`+"\n", svgMargin, y-5, esc("Nothing to draw: "+tl.problem))
@@ -99,6 +105,11 @@ func (wg *weekOfGroup) svg(b *strings.Builder, now time.Time, y int) int {
 				continue
 			}
 			fmt.Fprintf(&rows, `<text x="%d" y="%d">%s</text>`+"\n", svgMargin+svgDayW, y+svgRowH-5, esc(l.label))
+			if li == 0 {
+				// The exact times, on the picture itself: a screenshot in a
+				// ticket loses the tooltips.
+				fmt.Fprintf(&rows, `<text class="times" x="%d" y="%d">%s</text>`+"\n", svgChartX+svgChartW+8, y+svgRowH-5, esc(wg.clockTimes(l, d, kindAccess)))
+			}
 			for _, s := range wg.onDay(l, d) {
 				x0, x1 := wg.wallX(s.start, d), wg.wallX(s.end, d)
 				fmt.Fprintf(&rows, `<rect class="%s" data-lane="%d" data-window="%d" data-day="%d" x="%.1f" y="%d" width="%.1f" height="%d"><title>%s</title></rect>`+"\n",
@@ -146,7 +157,7 @@ func (wg *weekOfGroup) wallX(t time.Time, d int) float64 {
 // tooltip says what a rect shows, as a whole: "booking bk-1 (room-spree),
 // buffer: Wed 10 Jun 2026 08:45–09:00 CEST"; an open end is "no end".
 func (wg *weekOfGroup) tooltip(l lane, s span) string {
-	what := map[string]string{kindAccess: "access", kindLead: "lead time (Kisi holds the role)", kindSource: "window", kindBuffer: "buffer"}[s.kind]
+	what := map[string]string{kindAccess: "access", kindLead: "lead time (Kisi holds the role)", kindSource: "window", kindBuffer: "buffer", kindKisi: "role in Kisi"}[s.kind]
 	return fmt.Sprintf("%s, %s: %s", l.label, what, textfmt.Span(s.from, s.to, wg.zone))
 }
 

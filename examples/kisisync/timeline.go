@@ -19,6 +19,7 @@ const (
 	kindLead   = "lead"   // the lead time before a merged window: Kisi holds the role, the doors stay shut
 	kindSource = "source" // the core of a source's window
 	kindBuffer = "buffer" // the buffer around a source's window
+	kindKisi   = "kisi"   // a role Kisi holds (diagnose reads it): drawn beside what the platform wants
 )
 
 // weekDays is how many days a timeline shows.
@@ -52,6 +53,7 @@ type timeline struct {
 // weekOfGroup is one group's week in the group's zone.
 type weekOfGroup struct {
 	id           int64
+	name         string // the group's name in Kisi; "" when not known (explain reads no Kisi)
 	zone         *time.Location
 	days         [weekDays + 1]time.Time // local midnights; days[weekDays] ends the week
 	restrictions []restriction
@@ -183,7 +185,13 @@ func (wg *weekOfGroup) sourceLane(sx access.SourceExplanation) lane {
 		l.windows++
 	}
 	if len(sx.Windows) == 0 {
-		l.note = oneLine("gives no access (" + string(sx.Code) + ")")
+		// Its code, then the reason in words as explain says it (a narrow
+		// text clips the words, never the code).
+		l.note = "gives no access (" + string(sx.Code) + ")"
+		if sx.Note != "" {
+			l.note = string(sx.Code) + ": " + strings.TrimSuffix(sx.Note, ".")
+		}
+		l.note = oneLine(l.note)
 	}
 	return l
 }
@@ -198,11 +206,11 @@ func sourceLabel(sx access.SourceExplanation) string {
 }
 
 // The glyphs of the text timeline, plain ASCII.
-var glyphs = map[string]byte{kindAccess: '#', kindSource: '=', kindBuffer: '+', kindLead: '>'}
+var glyphs = map[string]byte{kindAccess: '#', kindSource: '=', kindBuffer: '+', kindLead: '>', kindKisi: 'K'}
 
 // rank breaks ties between kinds that fill a column equally: the
 // strongest is drawn.
-var rank = map[string]int{kindLead: 1, kindBuffer: 2, kindSource: 3, kindAccess: 3}
+var rank = map[string]int{kindLead: 1, kindBuffer: 2, kindSource: 3, kindAccess: 3, kindKisi: 3}
 
 // The widths of the label columns of the text timeline: the day, then the
 // lane.
@@ -261,13 +269,17 @@ func (wg *weekOfGroup) undrawn() []lane {
 func renderTimeline(tl timeline, width int) string {
 	var b strings.Builder
 	cols := columnsPerDay(width)
-	fmt.Fprintf(&b, "%s:\n", tl.heading())
+	// Two lines, so that a narrow timeline stays narrow.
+	fmt.Fprintf(&b, "Timeline of member %s, per group:\n  the week from %s\n", tl.member, tl.when())
 	if tl.lead > 0 {
 		fmt.Fprintf(&b, "  # access   > lead time: Kisi holds the role %s ahead, doors shut\n", schedule.FormatDuration(tl.lead))
 	} else {
 		fmt.Fprintf(&b, "  # access   (no lead time: Kisi gets the role as access opens)\n")
 	}
 	fmt.Fprintf(&b, "  = source   + buffer   v now   (one column: %s)\n", textfmt.Duration(24*time.Hour/time.Duration(cols)))
+	if tl.drawsKisi() {
+		b.WriteString("  K a role Kisi holds now (read from Kisi)\n")
+	}
 	if tl.problem != "" && len(tl.groups) == 0 {
 		fmt.Fprintf(&b, "\nNothing to draw: %s\n", tl.problem)
 		return b.String()
@@ -314,14 +326,89 @@ func renderTimeline(tl timeline, width int) string {
 // heading titles the timeline. It names no date: each group's week is
 // its own local days, which its heading names.
 func (tl timeline) heading() string {
-	return "Timeline of member " + tl.member + ", a week from today, per group"
+	return "Timeline of member " + tl.member + ", per group, the week from " + tl.when()
+}
+
+// when is the moment the timeline is drawn for (--at, else now), in the
+// zone of its first group.
+func (tl timeline) when() string {
+	zone := time.UTC
+	if len(tl.groups) > 0 {
+		zone = tl.groups[0].zone
+	}
+	return textfmt.Time(tl.at, zone)
+}
+
+// kisiHolds adds, under each group's access lane, a lane of the roles Kisi
+// holds for the member in that group (by group id; a zero Start means
+// since the role was made, an End of schedule.Forever no end), so that
+// "the platform says yes, Kisi says no" shows. A group with no role gets
+// the lane too, empty, with a note.
+func (tl *timeline) kisiHolds(roles map[int64][]schedule.Interval) {
+	for i := range tl.groups {
+		wg := &tl.groups[i]
+		l := lane{label: "Kisi holds", note: "no role in Kisi this week"}
+		for _, w := range roles[wg.id] {
+			from := w.Start
+			if from.IsZero() {
+				from = wg.days[0]
+			}
+			wg.add(&l, kindKisi, from, w.End, l.windows)
+			l.windows++
+		}
+		wg.lanes = append(wg.lanes[:1], append([]lane{l}, wg.lanes[1:]...)...)
+	}
+}
+
+// drawsKisi reports whether the timeline has lanes of what Kisi holds.
+func (tl timeline) drawsKisi() bool {
+	for _, wg := range tl.groups {
+		for _, l := range wg.lanes {
+			if l.label == "Kisi holds" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// named sets the groups' names from Kisi (by id); a name is put on one line.
+func (tl *timeline) named(names map[int64]string) {
+	for i := range tl.groups {
+		tl.groups[i].name = oneLine(names[tl.groups[i].id])
+	}
 }
 
 // heading titles a group's week with its zone and its local days: "Group
 // 102 (Europe/Berlin), Wed 10 Jun – Tue 16 Jun 2026". textfmt has no
 // layout for a span of dates without the time of day.
 func (wg *weekOfGroup) heading() string {
-	return fmt.Sprintf("Group %d (%s), %s – %s", wg.id, wg.zone, wg.dayLabel(0), wg.days[weekDays-1].In(wg.zone).Format("Mon 2 Jan 2006"))
+	name := ""
+	if wg.name != "" {
+		name = fmt.Sprintf(" %q", wg.name)
+	}
+	return fmt.Sprintf("Group %d%s (%s), %s – %s", wg.id, name, wg.zone, wg.dayLabel(0), wg.days[weekDays-1].In(wg.zone).Format("Mon 2 Jan 2006"))
+}
+
+// clockTimes lists the stretches of kind on day d of lane l as exact local
+// times, "08:55–10:05, 13:55–15:05" (24:00 for a stretch that runs past
+// midnight), or says "no access".
+func (wg *weekOfGroup) clockTimes(l lane, d int, kind string) string {
+	var out []string
+	for _, s := range wg.onDay(l, d) {
+		if s.kind != kind {
+			continue
+		}
+		end := s.end.In(wg.zone).Format("15:04")
+		if !s.end.Before(wg.days[d+1]) {
+			end = "24:00"
+		}
+		out = append(out, s.start.In(wg.zone).Format("15:04")+"–"+end)
+	}
+	if len(out) == 0 {
+		return "no access"
+	}
+	return strings.Join(out, ", ")
 }
 
 // dayLabel labels the row of day d: "Wed 10 Jun", compact so that it fits

@@ -316,7 +316,12 @@ func TestRenderSVG(t *testing.T) {
 			}
 		}
 	})
-	require.Equal(t, "Timeline of member m-1 ("+name+"), a week from today, per group", title)
+	// Issue 30: the title names the moment drawn, not "a week from today",
+	// and the exact times are on the picture, not in tooltips alone.
+	require.Equal(t, "Timeline of member m-1 ("+name+"), per group, the week from Wed 10 Jun 2026 08:40 CEST", title)
+	for _, want := range []string{"00:00–24:00", "08:45–10:10", "no access"} {
+		require.Contains(t, texts, want)
+	}
 	for _, want := range []string{"booking bk-1 (" + ref + ")", "Kisi time restriction: Hours <&> (Mon–Fri 08:00–18:00)", "access", "plan p-1 (flex)", "Wed 10 Jun", "Tue 16 Jun", "gives no access (plan_pending)"} {
 		require.Contains(t, texts, want)
 	}
@@ -402,9 +407,9 @@ func TestTimelineCommands(t *testing.T) {
 	t.Run("flags of other commands", func(t *testing.T) {
 		t.Parallel()
 		_, err := parseArgs([]string{"plan", "--timeline", "--snapshot", "s.json", "--mapping", "m.json"}, io.Discard)
-		require.EqualError(t, err, "--timeline and --svg are for explain and diagnose, not plan")
+		require.EqualError(t, err, "--timeline is for explain, diagnose, not plan")
 		_, err = parseArgs([]string{"apply", "--svg", "x.svg", "--snapshot", "s.json", "--mapping", "m.json"}, io.Discard)
-		require.EqualError(t, err, "--timeline and --svg are for explain and diagnose, not apply")
+		require.EqualError(t, err, "--svg is for explain, diagnose, not apply")
 	})
 	t.Run("kisi restrictions", func(t *testing.T) {
 		t.Parallel()
@@ -423,8 +428,8 @@ func TestTimelineCommands(t *testing.T) {
 		path := filepath.Join(dir, "week.svg")
 		args := []string{"--snapshot", td("small_snapshot.json"), "--mapping", mapping, "--member", "m1", "--at", "2026-06-10T08:40:00+02:00", "--timeline", "--svg", path}
 		code, stdout, stderr := invoke(t, env, append([]string{"diagnose"}, args...)...)
-		require.Equal(t, exitOK, code, stdout+stderr)
-		want := fmt.Sprintf("Group %d (Europe/Berlin), Wed 10 Jun – Tue 16 Jun 2026:\n"+
+		require.Equal(t, exitFailed, code, "m1 has no Kisi user, an ERROR finding: "+stdout+stderr)
+		want := fmt.Sprintf("Group %d \"Members\" (Europe/Berlin), Wed 10 Jun – Tue 16 Jun 2026:\n"+
 			"  Kisi time restriction: Office <hours> & \"nights\" (Mon–Fri 08:00–18:00)\n"+
 			"  Kisi time restriction: Holidays (holidays of de_be)\n", group)
 		require.Contains(t, stdout, want)

@@ -157,32 +157,49 @@ func runWith(ctx context.Context, args []string, env func(string) string, stdout
 	return 0
 }
 
+// maxFileSize bounds the snapshot and mapping files read, so that a broken
+// export cannot exhaust the machine's memory.
+const maxFileSize = 256 << 20
+
 // fileLoader reads the snapshot from a JSON file before every run, so an
-// export job can rewrite it in between.
+// export job can rewrite it in between. Like kisisync's CLI it refuses a
+// field it does not know (a misspelt "check_ins" would otherwise vanish
+// silently, and with it everyone's check-in access).
 func fileLoader(path string) SnapshotLoader {
 	return LoaderFunc(func(context.Context) (access.Snapshot, error) {
 		var s access.Snapshot
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return s, err
-		}
-		if err := json.Unmarshal(b, &s); err != nil {
-			return s, fmt.Errorf("%s: %w", path, err)
-		}
-		return s, nil
+		return s, decodeFile(path, &s)
 	})
 }
 
 func readMapping(path string) (mapping.Mapping, error) {
 	var m mapping.Mapping
-	b, err := os.ReadFile(path)
-	if err != nil {
+	if err := decodeFile(path, &m); err != nil {
 		return m, err
 	}
-	if err := json.Unmarshal(b, &m); err != nil {
-		return m, fmt.Errorf("%s: %w", path, err)
-	}
 	return m, m.Validate(nil)
+}
+
+// decodeFile decodes the JSON file at path into v, refusing unknown fields,
+// trailing data and files over maxFileSize.
+func decodeFile(path string, v any) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Size() > maxFileSize {
+		return fmt.Errorf("%s: %d MiB is over the limit of %d MiB", path, fi.Size()>>20, maxFileSize>>20)
+	}
+	dec := json.NewDecoder(io.LimitReader(f, maxFileSize))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if dec.More() {
+		return fmt.Errorf("%s: data after the JSON value", path)
+	}
+	return nil
 }
 
 // startDemo starts the embedded fake Kisi with two groups.

@@ -76,54 +76,86 @@ func (s *Scheduler) Wake() {
 	}
 }
 
-// Once runs one sync (and a Verify when verify is set) and returns when
-// the next run is due.
+// Once runs one Verify when verify is set, then one sync, and returns when
+// the next run is due. Verify comes first so that the drift it finds
+// (grants deleted or edited in Kisi by hand, orphans of an interrupted run)
+// is repaired by the sync right after it, not one wait later.
+//
+// Everything the run did not do is logged at WARN, one line per cause,
+// with the records concerned and what to do: snapshot records skipped,
+// changes parked, cuts held by the revoke guard, changes failed. A run
+// stopped because ctx ended logs nothing more and returns ctx's error.
 func (s *Scheduler) Once(ctx context.Context, verify bool) (time.Time, error) {
 	now := s.Clock.Now()
 	next := now.Add(s.Ceiling)
+	if verify {
+		s.verify(ctx)
+	}
 	snap, err := s.Loader.Load(ctx)
-	if err != nil {
+	switch {
+	case ctx.Err() != nil:
+		return now, ctx.Err()
+	case err != nil:
 		s.Log.ErrorContext(ctx, "load snapshot failed; nothing synced", "err", err)
 		return now.Add(s.Floor), err
 	}
 	rep, err := s.Syncer.Sync(ctx, snap)
-	var held *access.RevokeLimitError
 	switch {
-	case errors.As(err, &held):
-		s.Log.WarnContext(ctx, "revoke guard held cuts of access; the rest was applied: check the snapshot, then approve",
-			"held", held.Revocations, "vanished", held.Vanished, "explained", held.Explained, "managed", held.Managed)
+	case ctx.Err() != nil:
+		return now, ctx.Err()
 	case errors.Is(err, state.ErrLeaseHeld):
 		s.Log.InfoContext(ctx, "another run of this organization is in progress; skipped")
+		return now.Add(s.Floor), nil
 	case rep == nil && err != nil:
 		s.Log.ErrorContext(ctx, "sync failed", "err", err)
 		return now.Add(s.Floor), err
 	}
-	if rep != nil {
+	lvl := slog.LevelInfo
+	if rep.Failed > 0 || len(rep.Skipped) > 0 || len(rep.Parked) > 0 || len(rep.Held) > 0 {
+		lvl = slog.LevelWarn
+	}
+	attrs := []any{"created", rep.Created, "replaced", rep.Replaced, "deleted", rep.Deleted, "failed", rep.Failed,
+		"skipped", len(rep.Skipped), "parked", len(rep.Parked), "held", len(rep.Held)}
+	if !rep.NextRun.IsZero() {
+		attrs = append(attrs, "next_change", rep.NextRun)
+		next = rep.NextRun
+	}
+	var stopped *access.SystemicError
+	if errors.As(err, &stopped) {
+		attrs = append(attrs, "stopped", stopped)
+	}
+	s.Log.Log(ctx, lvl, "synced", attrs...)
+	logUndone(ctx, s.Log, rep)
+	return s.clamp(now, next), nil
+}
+
+// verify runs Verify and logs what it found.
+func (s *Scheduler) verify(ctx context.Context) {
+	d, err := s.Syncer.Verify(ctx)
+	switch {
+	case ctx.Err() != nil:
+		return
+	case errors.Is(err, state.ErrLeaseHeld):
+		s.Log.InfoContext(ctx, "another run of this organization is in progress; verify skipped")
+		return
+	}
+	if d != nil {
 		lvl := slog.LevelInfo
-		if rep.Failed > 0 {
+		if drift(d) {
 			lvl = slog.LevelWarn
 		}
-		attrs := []any{"created", rep.Created, "replaced", rep.Replaced, "deleted", rep.Deleted, "failed", rep.Failed}
-		if !rep.NextRun.IsZero() {
-			attrs = append(attrs, "next_change", rep.NextRun)
-			next = rep.NextRun
-		}
-		if err != nil {
-			attrs = append(attrs, "err", err)
-		}
-		s.Log.Log(ctx, lvl, "synced", attrs...)
+		s.Log.Log(ctx, lvl, "verified", "groups", d.Groups, "missing", len(d.Missing), "edited", len(d.Edited),
+			"adopted", len(d.Adopted), "released", len(d.Released), "restored", len(d.Restored),
+			"unmanaged", len(d.Unmanaged), "unconfirmed", len(d.Unconfirmed))
 	}
-	if verify {
-		d, verr := s.Syncer.Verify(ctx)
-		if d != nil {
-			s.Log.InfoContext(ctx, "verified", "groups", d.Groups, "missing", len(d.Missing), "edited", len(d.Edited),
-				"adopted", len(d.Adopted), "unmanaged", len(d.Unmanaged), "unconfirmed", len(d.Unconfirmed))
-		}
-		if verr != nil {
-			s.Log.WarnContext(ctx, "verify failed", "err", verr)
-		}
+	if err != nil {
+		s.Log.WarnContext(ctx, "verify failed", "err", err)
 	}
-	return s.clamp(now, next), nil
+}
+
+// drift reports whether Verify found something the next sync repairs.
+func drift(d *access.Drift) bool {
+	return len(d.Missing)+len(d.Edited)+len(d.Adopted)+len(d.Released)+len(d.Restored) > 0
 }
 
 // clamp keeps next between now+Floor and now+Ceiling.
