@@ -184,9 +184,10 @@ func (ru *run) failingWrites(now time.Time) bool {
 type createHealth int
 
 const (
-	createsUntried createHealth = iota // none tried yet
-	createsWork                        // the last one succeeded
-	createsFail                        // the last one failed
+	createsUntried  createHealth = iota // none tried yet
+	createsDoubtful                     // none tried yet, and a role write of an earlier run waits for its back-off
+	createsWork                         // the last one succeeded
+	createsFail                         // the last one failed
 )
 
 func (r *Reconciler) newRun(recs []state.Record) *run {
@@ -231,8 +232,8 @@ func (r *Reconciler) applyAfter(ctx context.Context, c *Changes, recs []state.Re
 	if ru.failingWrites(now) {
 		// An earlier run's write of a role failed and waits for its
 		// back-off: no role in force is replaced by delete and create
-		// until a create works again.
-		ru.creates = createsFail
+		// until a create works again, but one about to end.
+		ru.creates = createsDoubtful
 	}
 	var stop *SystemicError
 	err := verr
@@ -554,7 +555,7 @@ func (ru *run) replaceGrant(ctx context.Context, ch Change) error {
 	}
 	now := ru.r.o.clock.Now()
 	inForce := replacesInForce(ch, now)
-	if inForce && ru.creates == createsFail && ch.Old.End.After(now.Add(deferFor)) {
+	if inForce && (ru.creates == createsFail || ru.creates == createsDoubtful && ch.Old.End.After(now.Add(deferFor))) {
 		// The role in force stays, valid until its end; no request.
 		retry := now.Add(ru.r.o.retryAfter)
 		ru.rep.Parked = append(ru.rep.Parked, Parked{Object: ch.Object, Key: ch.Key, Email: ch.Email, GroupID: ch.GroupID,
@@ -578,8 +579,10 @@ func (ru *run) replaceGrant(ctx context.Context, ch Change) error {
 }
 
 // deferFor is how long a role in force must still be valid for its
-// replacement to wait for Kisi's creates to work again: one ending sooner
-// is replaced anyway, as its member loses access at its end either way.
+// replacement to wait when only an earlier run's write failed: one ending
+// sooner is replaced anyway (its create tells whether creates work again),
+// as its member loses access at its end either way. Once a create failed
+// in the run, nothing is replaced.
 const deferFor = time.Hour
 
 // uncovered handles the failed create of a role whose member is without
@@ -746,8 +749,12 @@ func (ru *run) createGrant(ctx context.Context, ch Change) error {
 		if errors.As(err, &again) {
 			err = again.err
 		}
-		ru.creates = createsWork
-		if err != nil {
+		switch {
+		case err == nil:
+			ru.creates = createsWork
+		case classify(err) == FailureTransient || classify(err) == FailureUnknown:
+			// Kisi failing creates; a refusal of one member says nothing
+			// of the others' creates.
 			ru.creates = createsFail
 		}
 		return err

@@ -233,7 +233,9 @@ func (c *checker) excusedLockout(p pair, t time.Time, lapsed bool) bool {
 			if ep.e.Group == name {
 				return true
 			}
-		case KisiOutage, KisiThrottle:
+		case KisiOutage, KisiThrottle, KisiCreateOutage:
+			// A role that lapsed while Kisi took no creates could not be
+			// renewed.
 			if lapsed {
 				return true
 			}
