@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
-	"slices"
 	"strings"
 	"time"
 )
@@ -189,16 +188,8 @@ func (st *state) orderGroupLinks(q *query, items []*groupLink) {
 		cmp = func(a, b *groupLink) int { return compareTimes(a.validUntil, b.validUntil, 1) }
 	case "group_name":
 		cmp = func(a, b *groupLink) int { return strings.Compare(st.groupName(a.groupID), st.groupName(b.groupID)) }
-	default:
-		if sort != "" {
-			q.fail(badRequest("sort is invalid"))
-		}
-		return
 	}
-	slices.SortStableFunc(items, cmp)
-	if sort[0] == '-' {
-		slices.Reverse(items)
-	}
+	applySort(q, items, sort, cmp)
 }
 
 func (st *state) groupName(id int64) string {

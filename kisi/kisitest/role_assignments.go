@@ -1,7 +1,6 @@
 package kisitest
 
 import (
-	"slices"
 	"strings"
 	"time"
 )
@@ -258,20 +257,11 @@ func (st *state) updateRoleAssignment(f *fields, cp *roleAssignment) {
 // guests sort by their name too).
 func (st *state) orderRoleAssignments(q *query, items []*roleAssignment) {
 	sort := q.Get("sort")
-	switch sort {
-	case "":
-		return
-	case "user.name", "-user.name":
-	default:
-		q.fail(badRequest("sort is invalid"))
-		return
+	var cmp func(a, b *roleAssignment) int
+	if sort == "user.name" || sort == "-user.name" {
+		cmp = func(a, b *roleAssignment) int { return strings.Compare(st.assigneeName(a), st.assigneeName(b)) }
 	}
-	slices.SortStableFunc(items, func(a, b *roleAssignment) int {
-		return strings.Compare(st.assigneeName(a), st.assigneeName(b))
-	})
-	if sort[0] == '-' {
-		slices.Reverse(items)
-	}
+	applySort(q, items, sort, cmp)
 }
 
 func (st *state) assigneeName(ra *roleAssignment) string {

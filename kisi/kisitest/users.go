@@ -180,7 +180,14 @@ func orderUsers(q *query, items []*user) {
 		cmp = func(a, b *user) int { return compareTimes(a.lastAccessedAt, b.lastAccessedAt, -1) }
 	case "access_enabled":
 		cmp = func(a, b *user) int { return compareBools(a.accessEnabled, b.accessEnabled) }
-	default:
+	}
+	applySort(q, items, sort, cmp)
+}
+
+// applySort sorts items by cmp, the order the sort parameter names (nil
+// when it names none: refused unless empty), descending with a "-" prefix.
+func applySort[T any](q *query, items []T, sort string, cmp func(a, b T) int) {
+	if cmp == nil {
 		if sort != "" {
 			q.fail(badRequest("sort is invalid"))
 		}
