@@ -92,11 +92,18 @@ func guarded(k CutKind) bool { return k == CutVanished || k == CutExplained }
 func (r *Reconciler) judge(c *Changes, recs map[string]state.Record, now time.Time) guardCount {
 	v := r.judgeCuts(c, recs, now)
 	for _, rec := range recs {
-		if live(rec, now) {
+		if r.inBase(rec, now) {
 			v.managed++
 		}
 	}
 	return v
+}
+
+// inBase reports whether rec is part of the access the guard's limits are
+// shares of: access in force or entering Kisi within the lead time. Links
+// and roles further ahead (guests booked for next week) would dilute them.
+func (r *Reconciler) inBase(rec state.Record, now time.Time) bool {
+	return live(rec, now) && due(rec.Window, now, r.p.Lead)
 }
 
 // judgeCuts counts the cuts of c, and the managed access its adoptions
@@ -105,7 +112,7 @@ func (r *Reconciler) judge(c *Changes, recs map[string]state.Record, now time.Ti
 func (r *Reconciler) judgeCuts(c *Changes, recs map[string]state.Record, now time.Time) guardCount {
 	var v guardCount
 	for _, ch := range c.Changes {
-		if ch.Action == ActionAdopt && ch.Window != nil && !ended(*ch.Window, now) {
+		if ch.Action == ActionAdopt && ch.Window != nil && !ended(*ch.Window, now) && due(*ch.Window, now, r.p.Lead) {
 			v.managed++
 		}
 		switch cut(ch, recs, now, r.p.Lead) {
@@ -147,7 +154,7 @@ func (r *Reconciler) markHeld(c *Changes, recs []state.Record) {
 	byKey := make(map[string]state.Record, len(keys))
 	managed := 0
 	for i := range recs {
-		if live(recs[i], c.At) {
+		if r.inBase(recs[i], c.At) {
 			managed++
 		}
 		if _, ok := keys[recs[i].Key]; ok {

@@ -139,3 +139,31 @@ func TestSentLinksAreCuts(t *testing.T) {
 	require.Empty(t, e.writes())
 	require.Len(t, notes.links, 10, "no second email")
 }
+
+// TestFutureLinksDoNotDiluteTheGuard (issue 27): the guard's limits are
+// shares of the access in force or entering Kisi within the lead time.
+// Forty guests booked for next week do not count: an export that drops
+// every plan of a ten-member space is held.
+func TestFutureLinksDoNotDiluteTheGuard(t *testing.T) {
+	t.Parallel()
+	e := newRig(t, rigConfig{dropIn: mapping.DropIn{Link: true}})
+	s := baseSnapshot()
+	addPlanMembers(&s, "m", 10)
+	nextWeek := cest("17:00").AddDate(0, 0, 7)
+	for i := range 40 {
+		id := fmt.Sprintf("bk%d", i)
+		s.Bookings = append(s.Bookings, access.Booking{ID: id, ResourceID: "room1",
+			Guest: &access.Guest{Name: "Guest " + id, Email: id + "@example.org"}, Start: nextWeek, End: nextWeek.Add(time.Hour)})
+	}
+	e.sync(s)
+	require.Len(t, e.roles(), 10)
+
+	broken := s
+	broken.Plans = nil
+	rep, err := e.r.Sync(t.Context(), broken)
+	var rle *access.RevokeLimitError
+	require.ErrorAs(t, err, &rle)
+	require.Len(t, rep.Held, 10)
+	require.Equal(t, 10, rle.Managed, "the base is the access in force")
+	require.Len(t, e.roles(), 10)
+}
