@@ -167,3 +167,27 @@ func TestFutureLinksDoNotDiluteTheGuard(t *testing.T) {
 	require.Equal(t, 10, rle.Managed, "the base is the access in force")
 	require.Len(t, e.roles(), 10)
 }
+
+// TestMonthEndAfterLostStore (issue 27): right after a lost Store, the
+// roles Verify adopted have no sources; month-end cancellations (4 of 10
+// plans, with their status) are still explicit cuts and applied, judged
+// by the members' records in the snapshot.
+func TestMonthEndAfterLostStore(t *testing.T) {
+	t.Parallel()
+	e := newRig(t, rigConfig{})
+	s := baseSnapshot()
+	addPlanMembers(&s, "m", 10)
+	e.sync(s)
+	e.loseStore()
+	_, err := e.r.Verify(t.Context())
+	require.NoError(t, err)
+
+	for i := range 4 {
+		s.Plans[i].Status = access.PlanCancelled
+	}
+	rep, err := e.r.Sync(t.Context(), s)
+	require.NoError(t, err)
+	require.Empty(t, rep.Held)
+	require.Equal(t, 4, rep.Deleted)
+	require.Len(t, e.roles(), 6)
+}

@@ -1181,6 +1181,10 @@ func cutClass(rec state.Record, snap *snapIndex) CutKind {
 	if rec.MemberID != "" && snap.member(rec.MemberID).Suspended {
 		return CutExplicit
 	}
+	if len(rec.Sources) == 0 && rec.Kind == state.KindRole {
+		// Adopted after a lost Store: the member's records tell.
+		return snap.byEmail(rec.Email)
+	}
 	kind := CutVanished
 	for _, s := range rec.Sources {
 		switch snap.source(s) {
@@ -1231,6 +1235,9 @@ func (x *snapIndex) rejected(rec state.Record) bool {
 type snapIndex struct {
 	s       *Snapshot
 	members map[string]Member
+	// emails are the cut kinds of a record without sources, by the
+	// member's email (see byEmail).
+	emails  map[string]CutKind
 	sources map[Source]sourceState
 	// skipped are the records of s that were rejected, rejects their
 	// sources (see rejected).
@@ -1257,6 +1264,45 @@ func (x *snapIndex) member(id string) Member {
 		x.members = memberIndex(*x.s)
 	}
 	return x.members[id]
+}
+
+// byEmail classifies the cut of access a record without sources held
+// (adopted after a lost Store) by its member's records: explicit when the
+// member is suspended, or has plans and every one is cancelled; explained
+// when the member is there otherwise; vanished when no member has the
+// email.
+func (x *snapIndex) byEmail(email string) CutKind {
+	if x == nil || x.s == nil {
+		return CutVanished
+	}
+	if x.emails == nil {
+		x.emails = make(map[string]CutKind, len(x.s.Members))
+		cancelled, active := map[string]bool{}, map[string]bool{}
+		for _, p := range x.s.Plans {
+			if p.Status == PlanCancelled {
+				cancelled[p.MemberID] = true
+			} else {
+				active[p.MemberID] = true
+			}
+		}
+		for _, m := range x.s.Members {
+			e, err := NormalizeEmail(m.Email)
+			if err != nil {
+				continue
+			}
+			kind := CutExplained
+			if m.Suspended || cancelled[m.ID] && !active[m.ID] {
+				kind = CutExplicit
+			}
+			if prev, ok := x.emails[e]; !ok || prev == CutExplicit {
+				x.emails[e] = kind
+			}
+		}
+	}
+	if kind, ok := x.emails[email]; ok {
+		return kind
+	}
+	return CutVanished
 }
 
 // source reports what the snapshot says of the record src names.
