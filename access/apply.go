@@ -560,7 +560,7 @@ func (ru *run) replaceGrant(ctx context.Context, ch Change) error {
 		retry := now.Add(ru.r.o.retryAfter)
 		ru.rep.Parked = append(ru.rep.Parked, Parked{Object: ch.Object, Key: ch.Key, Email: ch.Email, GroupID: ch.GroupID,
 			Class: FailureTransient, RetryAt: retry,
-			Reason: fmt.Sprintf("Kisi failed a create in this run, so the role in force is kept (valid until %s) and replaced in a later run",
+			Reason: fmt.Sprintf("Kisi is failing creates, so the role in force is kept (valid until %s) and replaced once one works",
 				ch.Old.End.UTC().Format(time.RFC3339))})
 		ru.rep.NextRun = earliest(ru.rep.NextRun, retry)
 		return nil
