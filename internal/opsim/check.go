@@ -351,6 +351,12 @@ func (c *checker) sample(t time.Time) {
 		if c.prevCov[p] && c.prevDes[p] && !covered && wanted {
 			switch {
 			case c.excusedLockout(p, t, c.lapsed(p, c.prevAt, t)):
+			case len(bugs) > 0 && c.lapsed(p, c.prevAt, t):
+				// A window a broken export shortened ended: the bug's cut,
+				// judged by invariant 4 (a snapshot moving the End minutes
+				// ahead at each export can want seconds more than the role
+				// Kisi holds, within its minute precision).
+				c.suspectCut(p, t)
 			case sentWanted:
 				what := fmt.Sprintf("%s lost access to %s at %s while the platform still wanted it (%s)",
 					p.email, w.groupName[p.group], t.UTC().Format(time.RFC3339), c.truth.windows[p])
