@@ -85,6 +85,11 @@ type checker struct {
 	exposed         map[int]pair
 	exposedSince    map[pair]time.Time
 	longestExposure time.Duration
+	// machineFault is set while the last run's process crashed or stalled,
+	// and machineExposed is the one member that incident may leave without
+	// a role (see afterRun).
+	machineFault   bool
+	machineExposed pair
 	// refused are the members Kisi refused outright after a replacement's
 	// delete; like the exposed, their create is retried by every run.
 	refused map[pair]bool
@@ -206,6 +211,11 @@ func keys[K comparable, V any](m map[K]V) []K {
 func (c *checker) excusedLockout(p pair, t time.Time, lapsed bool) bool {
 	w := c.w
 	if w.deletedUsers[p.email] || w.deletedGroups[p.group] {
+		return true
+	}
+	if c.machineFault && !lapsed && (c.machineExposed == pair{} || c.machineExposed == p) {
+		c.machineExposed = p
+		c.expose(p)
 		return true
 	}
 	name := w.groupName[p.group]
@@ -478,6 +488,11 @@ func (c *checker) settle(n int) {
 func (c *checker) afterRun(r run) {
 	w := c.w
 	now := w.clock.Now()
+	// A process that crashed or stalled in the middle of a replacement
+	// (its delete done, its create not) leaves one member without a role
+	// until the next run; a run that ends cleanly closes the incident.
+	c.machineFault = r.crashed || r.stalled
+	c.machineExposed = pair{}
 	c.refreshTruth(now)
 	c.sent = c.desireOf(r.snap, r.start)
 	c.settle(r.n)
