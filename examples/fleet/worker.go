@@ -8,6 +8,7 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -642,6 +643,9 @@ func (w *Worker) record(ctx context.Context, org *Organization, holder string, j
 		result = "error"
 	case out.report != nil && out.report.Unresolved > 0:
 		result = "unresolved"
+	case out.report != nil && slices.ContainsFunc(out.report.Parked, func(p access.Parked) bool { return !p.RetryAt.IsZero() }):
+		// A change waits for its back-off; the run at NextRun tries it.
+		result = "waiting"
 	}
 	w.metrics.Runs.WithLabelValues(result).Inc()
 	w.metrics.RunDuration.Observe(since(end, start))
