@@ -117,12 +117,7 @@ func TestSentLinksAreCuts(t *testing.T) {
 	e := newRig(t, rigConfig{dropIn: mapping.DropIn{Link: true}, opts: []access.Option{access.WithNotifier(notes)}})
 	s := baseSnapshot()
 	addPlanMembers(&s, "m", 4)
-	nextWeek := cest("17:00").AddDate(0, 0, 7)
-	for i := range 10 {
-		id := fmt.Sprintf("bk%d", i)
-		s.Bookings = append(s.Bookings, access.Booking{ID: id, ResourceID: "room1",
-			Guest: &access.Guest{Name: "Guest " + id, Email: id + "@example.org"}, Start: nextWeek, End: nextWeek.Add(time.Hour)})
-	}
+	addGuests(&s, 10, cest("17:00").AddDate(0, 0, 7))
 	e.sync(s)
 	require.Len(t, e.links(), 10)
 
@@ -149,12 +144,7 @@ func TestFutureLinksDoNotDiluteTheGuard(t *testing.T) {
 	e := newRig(t, rigConfig{dropIn: mapping.DropIn{Link: true}})
 	s := baseSnapshot()
 	addPlanMembers(&s, "m", 10)
-	nextWeek := cest("17:00").AddDate(0, 0, 7)
-	for i := range 40 {
-		id := fmt.Sprintf("bk%d", i)
-		s.Bookings = append(s.Bookings, access.Booking{ID: id, ResourceID: "room1",
-			Guest: &access.Guest{Name: "Guest " + id, Email: id + "@example.org"}, Start: nextWeek, End: nextWeek.Add(time.Hour)})
-	}
+	addGuests(&s, 40, cest("17:00").AddDate(0, 0, 7))
 	e.sync(s)
 	require.Len(t, e.roles(), 10)
 
@@ -190,4 +180,14 @@ func TestMonthEndAfterLostStore(t *testing.T) {
 	require.Empty(t, rep.Held)
 	require.Equal(t, 4, rep.Deleted)
 	require.Len(t, e.roles(), 6)
+}
+
+// addGuests adds n drop-in guests, bk0… with emails bk0@example.org…,
+// each booking room1 for an hour from start.
+func addGuests(s *access.Snapshot, n int, start time.Time) {
+	for i := range n {
+		id := fmt.Sprintf("bk%d", i)
+		s.Bookings = append(s.Bookings, access.Booking{ID: id, ResourceID: "room1",
+			Guest: &access.Guest{Name: "Guest " + id, Email: id + "@example.org"}, Start: start, End: start.Add(time.Hour)})
+	}
 }

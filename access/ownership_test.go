@@ -221,11 +221,7 @@ func TestLostStoreAdoptsLinks(t *testing.T) {
 			notes := &recordingNotifier{}
 			e := newRig(t, rigConfig{dropIn: mapping.DropIn{Link: true}, opts: []access.Option{access.WithNotifier(notes)}})
 			s := baseSnapshot()
-			for i := range 10 {
-				id := fmt.Sprintf("bk%d", i)
-				s.Bookings = append(s.Bookings, access.Booking{ID: id, ResourceID: "room1",
-					Guest: &access.Guest{Name: "Guest " + id, Email: id + "@example.org"}, Start: cest("17:00"), End: cest("18:00")})
-			}
+			addGuests(&s, 10, cest("17:00"))
 			e.sync(s)
 			require.Len(t, e.links(), 10)
 			require.Len(t, notes.links, 10)
