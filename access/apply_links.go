@@ -29,6 +29,20 @@ func (ru *run) createLink(ctx context.Context, ch Change) error {
 	if err := ru.put(ctx, intent); err != nil {
 		return err
 	}
+	if ch.Email != "" {
+		sent, err := ru.sentBefore(ctx, ch)
+		if err != nil {
+			return ru.linkFailed(ctx, ch, intent, err)
+		}
+		if sent != nil {
+			intent.State, intent.KisiID, intent.Notified = state.StateSettled, sent.ID, true
+			if err := ru.settle(ctx, intent); err != nil {
+				return err
+			}
+			ru.rep.Adopted++
+			return nil
+		}
+	}
 	from, until := kisiglue.Validity(*ch.Window)
 	req := &kisi.GroupLinkCreateRequest{GroupID: ch.GroupID, Name: kisiglue.LinkName(ch.Name, ch.BookingID), LinkEnabled: kisi.Ptr(ch.SendLink),
 		ValidFrom: from, ValidUntil: until}
@@ -64,6 +78,37 @@ func (ru *run) createLink(ctx context.Context, ch Change) error {
 		return ru.notify(ctx, intent, created)
 	}
 	return nil
+}
+
+// sentBefore finds the link this SDK already sent for the booking of ch in
+// its group: a Store restored from an older backup does not record it, and
+// creating it again would email the guest a second time. A link's name
+// carries its booking's mark, so one read of the group's links of the
+// guest's email tells. The link with ch's window is returned, to be
+// adopted; one with another window that no record holds is an orphan of a
+// booking moved since the backup, and is deleted.
+func (ru *run) sentBefore(ctx context.Context, ch Change) (*kisi.GroupLink, error) {
+	links, err := ru.r.linksOf(ctx, ch.GroupID, ch.Email)
+	if err != nil {
+		return nil, err
+	}
+	held := ru.recs[ch.Key].KisiID
+	var same *kisi.GroupLink
+	for _, l := range links {
+		booking, ok := kisiglue.LinkBooking(l.Name)
+		if !ok || booking != ch.BookingID || l.GroupID != ch.GroupID || l.ID == held ||
+			l.Email == nil || !strings.EqualFold(strings.TrimSpace(*l.Email), ch.Email) {
+			continue
+		}
+		if same == nil && kisiglue.SameWindow(kisiglue.Window(l.ValidFrom, l.ValidUntil), *ch.Window) {
+			same = l
+			continue
+		}
+		if _, err := ru.k.DeleteGroupLink(ctx, l.ID); err != nil && !errors.Is(err, kisi.ErrNotFound) {
+			return nil, err
+		}
+	}
+	return same, nil
 }
 
 // linkFailed settles an intent after a failed create of a link: an unknown
