@@ -57,6 +57,11 @@ func (ru *run) replaceGrant(ctx context.Context, ch Change) error {
 		return nil
 	}
 	if err := ru.remove(ctx, ch); err != nil {
+		if classify(err) == FailureTransient {
+			// Kisi failed the delete and the role is still there (see
+			// remove): the replacement backs off like any failing key.
+			return ru.park(ctx, ch, FailureTransient, err)
+		}
 		return err
 	}
 	if err := ru.create(ctx, ch); err != nil {

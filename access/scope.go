@@ -66,20 +66,22 @@ func (ru *run) parkGroup(ctx context.Context, groupID int64, cause error) error 
 
 // waiting reports whether ch waits for a back-off: the roles or links of
 // its group after a 403, or its own key after a server error (for a
-// delete; a create that failed is held back when planned). Such a change
-// is reported parked and sends no request.
+// delete, or a replacement whose delete failed, unless the role it
+// replaces is in force and ends within deferFor; a create that failed is
+// held back when planned). Such a change is reported parked and sends no request.
 func (ru *run) waiting(ch Change) bool {
+	now := ru.r.o.clock.Now()
 	var keys []string
 	if ch.Object == ObjectGrant || ch.Object == ObjectLink {
 		keys = append(keys, forbiddenKey(ch.GroupID, ch.Object))
 	}
-	if ch.Action == ActionDelete {
+	endsSoon := replacesInForce(ch, now) && !ch.Old.End.After(now.Add(deferFor))
+	if ch.Action == ActionDelete || ch.Action == ActionReplace && !endsSoon && ru.recs[ch.Key].State != state.StateExposed {
 		keys = append(keys, parkKey(ch.Key))
 	}
 	if ch.Action == ActionCreate && ch.Object == ObjectGrant && ru.recs[ch.Key].State != state.StateExposed {
 		keys = append(keys, userParkKey(ch.Email))
 	}
-	now := ru.r.o.clock.Now()
 	for _, key := range keys {
 		rec, ok := ru.recs[key]
 		if ok && rec.Class != FailureMissing && now.Before(rec.RetryAt) && (rec.Class == FailureForbidden ||
