@@ -23,8 +23,17 @@ func (ru *run) park(ctx context.Context, ch Change, class FailureClass, cause er
 // backOff stores the park record rec of ch, one failure later than the
 // record it replaces, and reports ch parked until its retry.
 func (ru *run) backOff(ctx context.Context, ch Change, rec state.Record, cause error) error {
-	rec.Attempts = ru.recs[rec.Key].Attempts + 1
-	rec.RetryAt = ru.r.o.clock.Now().Add(ru.r.o.backoff(rec.Attempts))
+	now := ru.r.o.clock.Now()
+	prev, ok := ru.recs[rec.Key]
+	rec.Attempts = prev.Attempts + 1
+	delay := ru.r.o.backoff(rec.Attempts)
+	if ok && !prev.Updated.IsZero() {
+		// A key that was not tried for a while (the organization's runs
+		// backed off meanwhile) has been failing all that time: its delay
+		// grows with that time, not only with its attempts.
+		delay = max(delay, min(now.Sub(prev.Updated), ru.r.o.maxBackoff))
+	}
+	rec.RetryAt = now.Add(delay)
 	if err := ru.put(ctx, rec); err != nil {
 		return errors.Join(cause, err)
 	}

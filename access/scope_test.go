@@ -250,3 +250,30 @@ func TestFailingReplacementBacksOff(t *testing.T) {
 	}
 	require.Equal(t, want, tried, "tried after 1, 2, 4 … minutes, then hourly")
 }
+
+// TestBackOffCountsTheTimeFailing (issue 25): a delete Kisi fails, then no
+// run for three hours (the host down, or the organization's runs backed
+// off). When it fails again it has been failing for three hours: it waits
+// the longest back-off, not the two minutes of a second attempt.
+func TestBackOffCountsTheTimeFailing(t *testing.T) {
+	t.Parallel()
+	e := newRig(t, rigConfig{})
+	s := baseSnapshot()
+	s.Plans = []access.Plan{{ID: "p1", PlanID: "pro", MemberID: "alice", Start: cest("09:00"), Status: access.PlanActive}}
+	e.sync(s)
+	e.srv.Intercept(func(r *http.Request) kisitest.Fault {
+		if r.Method == http.MethodDelete {
+			return kisitest.Fault{Status: http.StatusServiceUnavailable}
+		}
+		return kisitest.Fault{}
+	})
+	s.Plans[0].Status = access.PlanCancelled
+	rep, _ := e.r.Sync(t.Context(), s)
+	require.Len(t, rep.Parked, 1)
+	require.Equal(t, time.Minute, rep.Parked[0].RetryAt.Sub(e.clock.Now()).Round(time.Minute))
+
+	e.clock.Advance(3 * time.Hour)
+	rep, _ = e.r.Sync(t.Context(), s)
+	require.Len(t, rep.Parked, 1)
+	require.Equal(t, time.Hour, rep.Parked[0].RetryAt.Sub(e.clock.Now()).Round(time.Minute))
+}
