@@ -40,6 +40,9 @@ type diffInput struct {
 	// linkWarn is the number of email links from which links for bookings
 	// beyond linkHorizon wait, keeping the quota for the soonest guests.
 	linkWarn int
+	// keepParks is how long past its retry the park record of a failing
+	// change this snapshot does not want is kept: the longest back-off.
+	keepParks time.Duration
 }
 
 // linkHorizon is how far ahead a booking's link is always created; further

@@ -58,6 +58,12 @@ func parkRecords(c *Changes, in diffInput, want []wantEntry, store *[]Change) pa
 			// its object is.
 		case rec.Class != FailureMissing && isChange && isWanted(want, key):
 			p.changes[key] = rec
+		case (rec.Class == FailureTransient || rec.Class == FailureUnknown) && isChange &&
+			in.now.Before(rec.RetryAt.Add(in.keepParks)):
+			// Failing, and not wanted by this snapshot (an export that
+			// misses it, or a window that comes and goes): its back-off is
+			// kept a while, so that if it comes back it goes on backing off
+			// instead of starting again.
 		default:
 			*store = append(*store, Change{Action: ActionForget, Object: ObjectPark, Key: rec.Key, Email: rec.Email,
 				GroupID: rec.GroupID, Reason: "parked change no longer relevant"})
@@ -74,9 +80,12 @@ func isWanted(want []wantEntry, key string) bool {
 
 // hold takes out of creates those parked: in a group deleted in Kisi or
 // whose back-off after a 403 still runs, or whose key (user and group, or
-// link) failed with back-off still running — for the same window (a rolling
-// one by its start) or any window not yet in force; a window in force that
-// changed goes through, so that a member without a role gets one at once.
+// link) failed with back-off still running. A key Kisi refused (a 422 on
+// its window) is held for the same window (a rolling one by its start) or
+// any window not yet in force; a window in force that changed goes
+// through, as Kisi may accept it, so that a member without a role gets one
+// at once. A key that failed otherwise (a server error) waits whatever its
+// window: the window moves, the failure does not.
 func (p parks) hold(c *Changes, creates []Change, now time.Time) []Change {
 	out := creates[:0]
 	for _, ch := range creates {
@@ -98,7 +107,8 @@ func (p parks) hold(c *Changes, creates []Change, now time.Time) []Change {
 			c.retries = earliest(c.retries, rec.RetryAt)
 			continue
 		}
-		if rec, ok := p.changes[ch.Key]; ok && now.Before(rec.RetryAt) && (sameWanted(rec.Window, ch) || ch.Window.Start.After(now)) {
+		if rec, ok := p.changes[ch.Key]; ok && now.Before(rec.RetryAt) &&
+			(rec.Class != FailureRefused || sameWanted(rec.Window, ch) || ch.Window.Start.After(now)) {
 			c.Parked = append(c.Parked, parkedOf(ch.Object, ch.Key, rec))
 			c.retries = earliest(c.retries, rec.RetryAt)
 			continue

@@ -164,7 +164,7 @@ func (r *Reconciler) plan(ctx context.Context, s Snapshot) (*Changes, []state.Re
 
 	c := diff(diffInput{now: now, lead: r.p.Lead, hold: r.holding(now, s), recs: recs, grants: grants, links: links,
 		res: res, snap: &snapIndex{s: &s, skipped: skipped}, mappingFP: r.mappingFP,
-		notify: r.o.notifier != nil, linkWarn: r.o.linkWarn})
+		notify: r.o.notifier != nil, linkWarn: r.o.linkWarn, keepParks: r.o.maxBackoff})
 	c.Organization = r.o.org
 	for i := range c.Changes {
 		c.Changes[i].GroupName = r.o.groupNames[c.Changes[i].GroupID]

@@ -277,3 +277,53 @@ func TestBackOffCountsTheTimeFailing(t *testing.T) {
 	require.Len(t, rep.Parked, 1)
 	require.Equal(t, time.Hour, rep.Parked[0].RetryAt.Sub(e.clock.Now()).Round(time.Minute))
 }
+
+// TestFailingCreateBacksOffWhileItsWindowMoves (issue 25): Kisi fails
+// every role create with a server error while the export moves the
+// member's End a little at each run, or leaves her plan out of every other
+// snapshot. The key (user, group) backs off, not the window, and a change
+// that comes and goes keeps its back-off: neither makes every run try
+// again.
+func TestFailingCreateBacksOffWhileItsWindowMoves(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		export func(s *access.Snapshot, run int, now time.Time)
+	}{
+		{"End moved at each export", func(s *access.Snapshot, _ int, now time.Time) {
+			s.Plans[1].End = now.Add(48 * time.Hour)
+		}},
+		{"plan missing from every other export", func(s *access.Snapshot, run int, _ time.Time) {
+			s.Plans[1].Status = access.PlanActive
+			if run%2 == 1 {
+				s.Plans[1].Status = access.PlanPending
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newRig(t, rigConfig{})
+			s := baseSnapshot()
+			s.Plans = []access.Plan{{ID: "p-bob", PlanID: "pro", MemberID: "bob", Start: cest("09:00"), Status: access.PlanActive}}
+			e.sync(s)
+			e.srv.Intercept(func(r *http.Request) kisitest.Fault {
+				if r.Method == http.MethodPost && r.URL.Path == "/role_assignments" {
+					return kisitest.Fault{Status: http.StatusServiceUnavailable}
+				}
+				return kisitest.Fault{}
+			})
+			s.Plans = append(s.Plans, access.Plan{ID: "p-alice", PlanID: "pro", MemberID: "alice", Start: cest("09:00"), Status: access.PlanActive})
+			runs := 0
+			for run, end := 0, e.clock.Now().Add(time.Hour); e.clock.Now().Before(end); run++ {
+				tc.export(&s, run, e.clock.Now())
+				e.srv.ResetRequests()
+				_, _ = e.r.Sync(t.Context(), s)
+				if countOf(e.writes(), "POST /role_assignments") > 0 {
+					runs++
+				}
+				e.clock.Advance(time.Minute)
+			}
+			require.LessOrEqual(t, runs, 7, "tried in %d of 60 runs a minute apart", runs)
+		})
+	}
+}
