@@ -36,7 +36,10 @@ const (
 	// to about once an hour; stormRuns how many runs may then try it in
 	// one hour.
 	stormAfter = 2 * time.Hour
-	stormRuns  = 3
+	// idleAfter is how long a failing key may go untried before its
+	// streak starts again: longer than the longest back-off (an hour).
+	idleAfter = 90 * time.Minute
+	stormRuns = 3
 	// lapseExcuse is how far back an outage, or a refusal of the member,
 	// excuses a role that lapsed because it could not be renewed.
 	lapseExcuse = 8 * 24 * time.Hour
@@ -689,7 +692,10 @@ func (c *checker) storms(r run) {
 			continue
 		}
 		st := c.streaks[key]
-		if st == nil {
+		if st == nil || r.start.Sub(st.runs[len(st.runs)-1]) > idleAfter {
+			// New, or untried for longer than the longest back-off (it was
+			// not wanted meanwhile, or waited its full back-off): a new
+			// streak.
 			st = &streak{since: r.start}
 			c.streaks[key] = st
 		}
