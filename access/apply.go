@@ -148,6 +148,9 @@ type run struct {
 	// not create its successor: the next run must come soon, back-off or
 	// not.
 	lockout bool
+	// orgWaits is set when changes waited for the organization's
+	// back-off (see waiting): the run proves nothing about Kisi's health.
+	orgWaits bool
 	// marked is set once the run recorded that it is writing (see mark).
 	marked bool
 	// creates is what the run knows of Kisi's role creates. A role in
@@ -279,7 +282,7 @@ func (r *Reconciler) applyAfter(ctx context.Context, c *Changes, recs []state.Re
 	case stop != nil || rep.Unresolved > 0:
 		// The organization's own back-off, kept in the Store so that every
 		// process (and a restarted one) continues it.
-		n := ru.orgFailed(ctx)
+		n := ru.orgFailed(ctx, stop != nil)
 		if ru.lockout {
 			// A member is without access inside their window: no back-off.
 			rep.NextRun = earliest(rep.NextRun, now.Add(r.o.retryAfter))
@@ -289,7 +292,7 @@ func (r *Reconciler) applyAfter(ctx context.Context, c *Changes, recs []state.Re
 				rep.NextRun = now.Add(r.o.backoff(n))
 			}
 		}
-	default:
+	case !ru.orgWaits:
 		ru.orgRecovered(ctx)
 	}
 	r.o.logger.DebugContext(ctx, "access: run applied", "organization", r.o.org, "created", rep.Created,

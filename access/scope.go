@@ -25,6 +25,11 @@ func (ru *run) park(ctx context.Context, ch Change, class FailureClass, cause er
 func (ru *run) backOff(ctx context.Context, ch Change, rec state.Record, cause error) error {
 	now := ru.r.o.clock.Now()
 	prev, ok := ru.recs[rec.Key]
+	if !ok && ch.GroupID != 0 {
+		// A change that waited with its group after a 403 has been
+		// failing all that time: it goes on from the group's back-off.
+		prev, ok = ru.recs[forbiddenKey(ch.GroupID, ch.Object)]
+	}
 	rec.Attempts = prev.Attempts + 1
 	delay := ru.r.o.backoff(rec.Attempts)
 	if ok && !prev.Updated.IsZero() {
@@ -44,9 +49,14 @@ func (ru *run) backOff(ctx context.Context, ch Change, rec state.Record, cause e
 
 // orgFailed records a run of the organization that stopped, or left
 // creates it could not look up, and returns how many in a row did.
-func (ru *run) orgFailed(ctx context.Context) int {
+func (ru *run) orgFailed(ctx context.Context, stopped bool) int {
 	rec := ru.recs[orgParkKey]
-	rec.Key, rec.Kind, rec.Class = orgParkKey, state.KindPark, FailureSystemic
+	rec.Key, rec.Kind, rec.Class = orgParkKey, state.KindPark, FailureUnknown
+	if stopped || ru.orgWaits {
+		// Stopped, or came sooner for a member without a role while the
+		// rest waited: the organization's back-off goes on.
+		rec.Class = FailureSystemic
+	}
 	rec.Attempts++
 	rec.RetryAt = ru.r.o.clock.Now().Add(ru.r.o.backoff(rec.Attempts))
 	_ = ru.put(ctx, rec) // a failing Store is the failure itself: the count stays
@@ -80,6 +90,17 @@ func (ru *run) parkGroup(ctx context.Context, groupID int64, cause error) error 
 // held back when planned). Such a change is reported parked and sends no request.
 func (ru *run) waiting(ch Change) bool {
 	now := ru.r.o.clock.Now()
+	if rec, ok := ru.recs[orgParkKey]; ok && rec.Class == FailureSystemic && now.Before(rec.RetryAt) &&
+		ru.recs[ch.Key].State != state.StateExposed && ru.exposing() {
+		// Kisi failed the organization's last run as a whole, and this
+		// one comes before its back-off ends only for a member left
+		// without a role: the other changes wait for the back-off.
+		rec.Email, rec.GroupID = ch.Email, ch.GroupID
+		ru.rep.Parked = append(ru.rep.Parked, parkedOf(ch.Object, ch.Key, rec))
+		ru.rep.NextRun = earliest(ru.rep.NextRun, rec.RetryAt)
+		ru.orgWaits = true
+		return true
+	}
 	var keys []string
 	if ch.Object == ObjectGrant || ch.Object == ObjectLink {
 		keys = append(keys, forbiddenKey(ch.GroupID, ch.Object))
@@ -97,6 +118,17 @@ func (ru *run) waiting(ch Change) bool {
 			rec.Class == FailureTransient || strings.HasPrefix(key, "park/user/")) {
 			ru.rep.Parked = append(ru.rep.Parked, parkedOf(ch.Object, ch.Key, rec))
 			ru.rep.NextRun = earliest(ru.rep.NextRun, rec.RetryAt)
+			return true
+		}
+	}
+	return false
+}
+
+// exposing reports whether the Store records a member left without a
+// role inside their window (see uncovered).
+func (ru *run) exposing() bool {
+	for _, rec := range ru.recs {
+		if rec.State == state.StateExposed {
 			return true
 		}
 	}

@@ -327,3 +327,75 @@ func TestFailingCreateBacksOffWhileItsWindowMoves(t *testing.T) {
 		})
 	}
 }
+
+// TestOrganizationBackOffWhileAMemberIsExposed (issue 25): a create outage
+// left a member without a role, so every run comes a minute after the
+// last to create it first; meanwhile Kisi answers 429 to every delete, a
+// failure of the whole organization. The member's create is still tried
+// in every run, but the revocation waits for the organization's back-off
+// instead of being tried every minute with it.
+func TestOrganizationBackOffWhileAMemberIsExposed(t *testing.T) {
+	t.Parallel()
+	e := newRig(t, rigConfig{})
+	s := baseSnapshot()
+	addPlanMembers(&s, "m", 3)
+	rep := e.sync(s)
+	e.clock.Advance(rep.NextRun.Sub(e.clock.Now())) // the first renewal
+	refuseCreates(e, http.StatusServiceUnavailable, func(string, time.Time) bool { return true })
+	_, err := e.r.Sync(t.Context(), s)
+	require.Error(t, err)
+	require.Len(t, e.roles(), 2, "one member exposed")
+
+	s.Plans[1].Status = access.PlanCancelled
+	e.srv.Intercept(func(r *http.Request) kisitest.Fault {
+		switch {
+		case r.Method == http.MethodDelete:
+			return kisitest.Fault{Status: http.StatusTooManyRequests}
+		case r.Method == http.MethodPost && r.URL.Path == "/role_assignments":
+			return kisitest.Fault{Status: http.StatusServiceUnavailable}
+		}
+		return kisitest.Fault{}
+	})
+	runs, deletes := 0, 0
+	for end := e.clock.Now().Add(2 * time.Hour); e.clock.Now().Before(end); runs++ {
+		e.srv.ResetRequests()
+		rep, _ := e.r.Sync(t.Context(), s)
+		require.Equal(t, "POST /role_assignments", e.writes()[0], "the exposed member first, at %s", e.clock.Now())
+		if e.srv.Count(http.MethodDelete, "/role_assignments") > 0 {
+			deletes++
+		}
+		e.clock.Advance(rep.NextRun.Sub(e.clock.Now()))
+	}
+	require.Greater(t, runs, 100, "a run a minute for the exposed member")
+	require.LessOrEqual(t, deletes, 8, "the revocation tried in %d of %d runs", deletes, runs)
+}
+
+// TestBackOffGoesOnWhenTheFailureChanges (issue 25): Kisi refuses the key
+// on a group's roles (403) for three hours, then answers the same delete
+// with server errors. The change has been failing all along: it goes on
+// from the group's back-off instead of starting again at a minute.
+func TestBackOffGoesOnWhenTheFailureChanges(t *testing.T) {
+	t.Parallel()
+	e := newRig(t, rigConfig{})
+	s := baseSnapshot()
+	s.Plans = []access.Plan{{ID: "p1", PlanID: "pro", MemberID: "alice", Start: cest("09:00"), Status: access.PlanActive}}
+	e.sync(s)
+	status := http.StatusForbidden
+	e.srv.Intercept(func(r *http.Request) kisitest.Fault {
+		if r.Method == http.MethodDelete {
+			return kisitest.Fault{Status: status}
+		}
+		return kisitest.Fault{}
+	})
+	s.Plans[0].Status = access.PlanCancelled
+	for end := e.clock.Now().Add(3 * time.Hour); e.clock.Now().Before(end); {
+		rep, _ := e.r.Sync(t.Context(), s)
+		e.clock.Advance(rep.NextRun.Sub(e.clock.Now()))
+	}
+	status = http.StatusServiceUnavailable
+	e.srv.ResetRequests()
+	rep, _ := e.r.Sync(t.Context(), s)
+	require.Positive(t, e.srv.Count(http.MethodDelete, "/role_assignments"), "tried once its back-off ended")
+	require.Len(t, rep.Parked, 1)
+	require.Equal(t, time.Hour, rep.Parked[0].RetryAt.Sub(e.clock.Now()).Round(time.Minute))
+}
