@@ -267,6 +267,9 @@ type ListOptions struct {
 // ListOptions embedded in every list options type.
 func (o *ListOptions) paging() *ListOptions { return o }
 
+// maxLimit is the endpoint's largest page; [UserListOptions] overrides it.
+func (*ListOptions) maxLimit() int { return MaxLimit }
+
 func (o ListOptions) encode(v url.Values) {
 	if o.Limit > 0 {
 		v.Set("limit", strconv.Itoa(o.Limit))

@@ -87,8 +87,12 @@
 // Kisi caps offset at [MaxOffset]; an iterator that would need to go beyond
 // it yields [ErrOffsetCap]: narrow the filter (per group, place or assignee).
 // Code that lists through its own narrow interface (a page method such as
-// [Client.ListRoleAssignments], perhaps of a wrapper) pages the same way with
-// [Iterate] and the page sizes [MaxLimit] and [MaxLimitUsers].
+// [Client.ListRoleAssignments], perhaps of a wrapper) pages the same way
+// with the generic pagers over that method: [Items] (item by item), [All]
+// (a slice) and [Pages] (page by page, with each page's [Response]):
+//
+//	roles, err := kisi.All(ctx, k.ListRoleAssignments, &kisi.RoleAssignmentListOptions{
+//		AppliesToType: kisi.ScopeGroup, AppliesToID: groupID})
 //
 // # Deprecations
 //
