@@ -11,7 +11,6 @@ import (
 
 	"github.com/kisisync/kisisync/access"
 	"github.com/kisisync/kisisync/access/state"
-	"github.com/kisisync/kisisync/internal/kisiglue"
 	"github.com/kisisync/kisisync/internal/textfmt"
 	"github.com/kisisync/kisisync/kisi"
 	"github.com/kisisync/kisisync/mapping"
@@ -186,10 +185,7 @@ func (c *Checker) CheckConnection(ctx context.Context) (*ConnectionReport, error
 // sends them no events until they are enabled again. Its error is non-nil
 // only when ctx ends.
 func (c *Checker) checkWebhooks(ctx context.Context, rep *ConnectionReport) error {
-	list := kisi.Iterate(kisi.ListOptions{}, kisi.MaxLimit, func(lo kisi.ListOptions) ([]*kisi.Integration, *kisi.Response, error) {
-		return c.k.ListIntegrations(ctx, &kisi.IntegrationListOptions{ListOptions: lo})
-	})
-	for in, err := range list {
+	for in, err := range kisi.Items(ctx, c.k.ListIntegrations, nil) {
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -344,7 +340,7 @@ func checkKey(ctx context.Context, k Kisi) (keyCheck, error) {
 		kc.org = &OrganizationInfo{ID: org.ID, Name: org.Name, Domain: org.Domain}
 	}
 	forbidden := false
-	for ra, err := range kisiglue.RoleAssignments(ctx, k, kisi.RoleAssignmentListOptions{
+	for ra, err := range kisi.Items(ctx, k.ListRoleAssignments, &kisi.RoleAssignmentListOptions{
 		AssigneeType: kisi.AssigneeUser, AssigneeID: me.ID, AppliesToType: kisi.ScopeOrganization}) {
 		if err != nil {
 			if ctx.Err() != nil {
@@ -591,7 +587,7 @@ func restrictionFindings(grp *kisi.Group) []Finding {
 // those not managed here. Its error is non-nil only when ctx ends.
 func countGroupRoles(ctx context.Context, k Kisi, gc *GroupCheck, own ownership) ([]Finding, error) {
 	roles, unmanaged := 0, 0
-	for ra, err := range kisiglue.RoleAssignments(ctx, k, kisi.RoleAssignmentListOptions{
+	for ra, err := range kisi.Items(ctx, k.ListRoleAssignments, &kisi.RoleAssignmentListOptions{
 		AppliesToType: kisi.ScopeGroup, AppliesToID: gc.GroupID}) {
 		if err != nil {
 			if ctx.Err() != nil {
@@ -621,7 +617,7 @@ func countGroupRoles(ctx context.Context, k Kisi, gc *GroupCheck, own ownership)
 // countEmailLinks counts the group links with an email, as Kisi counts them
 // toward its quota: every one that exists, expired (at now) or not.
 func countEmailLinks(ctx context.Context, k Kisi, now time.Time) (n, expired int, err error) {
-	for l, err := range kisiglue.GroupLinks(ctx, k, kisi.GroupLinkListOptions{}) {
+	for l, err := range kisi.Items(ctx, k.ListGroupLinks, &kisi.GroupLinkListOptions{}) {
 		if err != nil {
 			return 0, 0, err
 		}
