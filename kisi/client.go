@@ -1,5 +1,7 @@
 package kisi
 
+//go:generate go run ./internal/forwardgen/cmd/forwardgen
+
 import (
 	"context"
 	"encoding/json"
