@@ -25,7 +25,9 @@
 //     401 with {"error","code"}. [Server.APIKey] belongs to the
 //     organization owner; [Server.NewUserKey] mints keys for other users.
 //     Only organization owners and administrators may write (403
-//     otherwise); any user may read and unlock.
+//     otherwise); any user may unlock, and read everything, or with
+//     [WithReadsNeedOrganizationRole] only a few collections unless they
+//     hold an organization role (Kisi does not document which).
 //   - Bodies are wrapped in the singular resource key ({"group":{...}}); a
 //     missing wrapper or malformed JSON is 400. Unknown keys are ignored.
 //   - POST answers 200 with the object, every key present (null where

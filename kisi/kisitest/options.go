@@ -36,6 +36,7 @@ type config struct {
 	duplicateRoleKey     string
 	existingUserAnswer   bool
 	eventSetsAtOnce      bool
+	readsNeedOrgRole     bool
 	customRoles          []CustomRole
 }
 
@@ -237,6 +238,17 @@ func WithExistingUserOnDuplicateEmail(existing bool) Option {
 // saying how long a set takes; a client must handle either.
 func WithEventSetsFinishedAtOnce(atOnce bool) Option {
 	return func(cfg *config) { cfg.eventSetsAtOnce = atOnce }
+}
+
+// WithReadsNeedOrganizationRole sets what a key whose user holds no
+// organization role (not even Observer) may read. Kisi does not document
+// it. false (the default): every key reads everything, as an administrator
+// does. true: such a key reads only its own user (GET /user), the
+// organization, the roles, places and locks; every other GET, of users,
+// groups, role assignments, links, events or integrations, answers 403.
+// Writes need an organization owner or administrator either way.
+func WithReadsNeedOrganizationRole(need bool) Option {
+	return func(cfg *config) { cfg.readsNeedOrgRole = need }
 }
 
 // CustomRole is an organization-defined role for [WithCustomRoles].

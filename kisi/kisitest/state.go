@@ -179,8 +179,25 @@ func (st *state) isAdmin(u *user) bool {
 	return false
 }
 
+// hasOrgRole reports whether u holds any organization role.
+func (st *state) hasOrgRole(u *user) bool {
+	for _, ra := range st.roleAssignments {
+		if ra.assigneeType == "User" && ra.assigneeID == u.id && ra.appliesToType == "Organization" {
+			return true
+		}
+	}
+	return false
+}
+
+// openReads are the collections a key without an organization role still
+// reads under WithReadsNeedOrganizationRole: what a door user's app needs.
+var openReads = map[string]bool{"user": true, "organization": true, "roles": true, "places": true, "locks": true}
+
 func (st *state) route(c *call) response {
 	if c.method != http.MethodGet && !(c.method == http.MethodPost && len(c.segs) == 3 && c.segs[0] == "locks" && c.segs[2] == "unlock") && !st.isAdmin(c.user) {
+		return forbidden()
+	}
+	if c.method == http.MethodGet && st.cfg.readsNeedOrgRole && !openReads[c.segs[0]] && !st.hasOrgRole(c.user) {
 		return forbidden()
 	}
 	switch c.segs[0] {
