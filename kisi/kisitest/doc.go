@@ -46,6 +46,9 @@
 //
 // # Resources
 //
+// Places, created through POST /places or [Server.AddPlace], come with
+// their default group, [DefaultPlaceGroup].
+//
 // GET /organization, GET /user, GET /roles and /roles/{id} (group_basic,
 // group_manager, place and organization roles such as observer,
 // organization_administrator and organization_owner), places, locks (with

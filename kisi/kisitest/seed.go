@@ -22,8 +22,9 @@ func (s *Server) OwnerID() int64 {
 	return s.st.owner.id
 }
 
-// AddPlace creates a place, as POST /places would, and returns its id.
-// timeZone is an IANA name or "" for none.
+// AddPlace creates a place, as POST /places would, with its default group
+// ([DefaultPlaceGroup]), and returns its id. timeZone is an IANA name or ""
+// for none.
 func (s *Server) AddPlace(name, timeZone string) (int64, error) {
 	if name == "" {
 		return 0, errors.New("kisitest: add place: empty name")
@@ -40,6 +41,7 @@ func (s *Server) AddPlace(name, timeZone string) (int64, error) {
 	now := s.clock.Now().UTC()
 	p := &place{meta: s.st.newMeta(now), name: name, address: name + " address", timeZone: tz}
 	s.st.places[p.id] = p
+	s.st.addDefaultGroup(p, now)
 	return p.id, nil
 }
 
