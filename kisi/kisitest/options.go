@@ -259,6 +259,11 @@ type CustomRole struct {
 	AppliesTo string
 	// Name is the display name.
 	Name string
+	// Permissions are the role's permissions as GET /roles lists them;
+	// nil lists {"locks_unlock": true}. An organization role with
+	// role_assignments_write and users_write may write, as an
+	// administrator may.
+	Permissions map[string]bool
 }
 
 // WithCustomRoles adds organization-defined roles to GET /roles (with

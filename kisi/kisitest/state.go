@@ -168,12 +168,21 @@ func (st *state) userBucket(u *user) *bucket {
 }
 
 // isAdmin reports whether u holds an organization owner or administrator
-// role, which the server requires for every write except unlocking.
+// role, or a custom organization role with role_assignments_write and
+// users_write, which the server requires for every write except
+// unlocking.
 func (st *state) isAdmin(u *user) bool {
 	for _, ra := range st.roleAssignments {
-		if ra.assigneeType == "User" && ra.assigneeID == u.id && ra.appliesToType == "Organization" &&
-			(ra.roleID == "organization_owner" || ra.roleID == "organization_administrator") {
+		if ra.assigneeType != "User" || ra.assigneeID != u.id || ra.appliesToType != "Organization" {
+			continue
+		}
+		if ra.roleID == "organization_owner" || ra.roleID == "organization_administrator" {
 			return true
+		}
+		for _, cr := range st.cfg.customRoles {
+			if cr.ID == ra.roleID && cr.Permissions["role_assignments_write"] && cr.Permissions["users_write"] {
+				return true
+			}
 		}
 	}
 	return false
