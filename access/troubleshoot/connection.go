@@ -46,9 +46,17 @@ type KeyInfo struct {
 	// Roles are the user's organization roles (role ids such as
 	// organization_administrator or observer).
 	Roles []string `json:"roles,omitempty"`
-	// Admin reports whether the user is the organization owner or an
-	// administrator, which the sync needs to write.
+	// Admin reports whether the user may make the sync's writes: one of
+	// its organization roles grants users_write, role_assignments_write
+	// and group_links_write, as GET /roles lists its permissions. When
+	// the roles cannot be read (a [Kisi] without ListRoles, or a failed
+	// read), it is told by role id instead (organization_owner or
+	// organization_administrator, ids no Kisi source lists), and
+	// AdminByRoleID is set.
 	Admin bool `json:"admin"`
+	// AdminByRoleID reports that Admin was told by role id, not by the
+	// roles' permissions.
+	AdminByRoleID bool `json:"admin_by_role_id,omitempty"`
 }
 
 // GroupCheck is the state of one mapped Kisi group.
@@ -354,16 +362,26 @@ func checkKey(ctx context.Context, k Kisi) (keyCheck, error) {
 			return kc, nil
 		}
 		kc.key.Roles = append(kc.key.Roles, ra.RoleID)
-		if ra.RoleID == "organization_owner" || ra.RoleID == "organization_administrator" {
-			kc.key.Admin = true
-		}
 	}
 	slices.Sort(kc.key.Roles)
 	kc.key.Roles = slices.Compact(kc.key.Roles)
+	writer, byID, err := mayWrite(ctx, k, kc.key.Roles)
+	if err != nil {
+		return kc, err
+	}
+	kc.key.Admin, kc.key.AdminByRoleID = writer != "", byID
 	who := fmt.Sprintf("%s (Kisi user %d)", me.Email, me.ID)
+	note := ""
+	if kc.key.AdminByRoleID {
+		note = " (told by its role id: Kisi's roles, whose permissions decide, could not be read)"
+	}
 	if kc.key.Admin {
+		what := "an organization " + adminWord(kc.key.Roles)
+		if !slices.Contains(adminRoleIDs, writer) {
+			what = "whose organization role " + writer + " grants " + strings.Join(writePermissions, ", ")
+		}
 		kc.findings = append(kc.findings, Finding{Severity: SeverityInfo, Code: CodeKeyAdmin,
-			Message: fmt.Sprintf("The API key belongs to %s, an organization %s, so the sync may write.", who, adminWord(kc.key.Roles))})
+			Message: fmt.Sprintf("The API key belongs to %s, %s, so the sync may write%s.", who, what, note)})
 		return kc, nil
 	}
 	role := "holds no organization role"
@@ -374,9 +392,74 @@ func checkKey(ctx context.Context, k Kisi) (keyCheck, error) {
 		role = "has the organization role " + strings.Join(kc.key.Roles, ", ")
 	}
 	kc.findings = append(kc.findings, Finding{Severity: SeverityError, Code: CodeKeyNotAdmin,
-		Message: fmt.Sprintf("The API key belongs to %s, who %s and is not an organization owner or administrator: Kisi refuses every change it asks for, so the sync creates no users or access rights (the token “does not sync”).", who, role),
+		Message: fmt.Sprintf("The API key belongs to %s, who %s and is not an organization owner or administrator%s: Kisi refuses every change it asks for, so the sync creates no users or access rights (the token “does not sync”).", who, role, note),
 		Remedy:  "Give this user the Organization administrator role in Kisi (Access rights → Organization → Share access), or create a new API key while signed in as the organization owner or an administrator, and enter it in the integration settings."})
 	return kc, nil
+}
+
+// roleLister is the optional ability of a [Kisi] to list Kisi's roles with
+// their permissions, as *kisi.Client has; the admin check asks for it so
+// that the Kisi interface stays as hosts' wrappers implement it.
+type roleLister interface {
+	ListRoles(ctx context.Context) ([]*kisi.Role, *kisi.Response, error)
+}
+
+// writePermissions are the permissions (GET /roles) the sync's writes
+// need: it creates users, role assignments and group links.
+var writePermissions = []string{"users_write", "role_assignments_write", "group_links_write"}
+
+// adminRoleIDs are the ids of the organization owner's and administrators'
+// roles as third-party code names them; no Kisi source lists them, so they
+// decide only when the roles' permissions cannot be read.
+var adminRoleIDs = []string{"organization_owner", "organization_administrator"}
+
+// mayWrite tells whether the organization roles held (role ids) let the
+// sync write: it returns the role that grants the writes, or "" when none
+// does, and whether it had to tell by role id ([adminRoleIDs]) because
+// Kisi's roles could not be read, or did not list a role held. Its error
+// is non-nil only when ctx ends.
+func mayWrite(ctx context.Context, k Kisi, held []string) (role string, byID bool, err error) {
+	if len(held) == 0 {
+		return "", false, nil
+	}
+	if rl, ok := k.(roleLister); ok {
+		roles, _, err := rl.ListRoles(ctx)
+		if ctx.Err() != nil {
+			return "", false, ctx.Err()
+		}
+		if err == nil {
+			known := 0
+			for _, id := range held {
+				i := slices.IndexFunc(roles, func(r *kisi.Role) bool { return r.ID == id && r.AppliesTo == kisi.ScopeOrganization })
+				if i < 0 {
+					continue
+				}
+				known++
+				if grantsAll(roles[i].Permissions, writePermissions) {
+					return id, false, nil
+				}
+			}
+			if known == len(held) {
+				return "", false, nil
+			}
+		}
+	}
+	for _, id := range held {
+		if slices.Contains(adminRoleIDs, id) {
+			return id, true, nil
+		}
+	}
+	return "", true, nil
+}
+
+// grantsAll reports whether perms grants every permission in want.
+func grantsAll(perms map[string]bool, want []string) bool {
+	for _, p := range want {
+		if !perms[p] {
+			return false
+		}
+	}
+	return true
 }
 
 func adminWord(roles []string) string {
