@@ -189,9 +189,25 @@ func (c *Checker) CheckConnection(ctx context.Context) (*ConnectionReport, error
 	return rep, nil
 }
 
-// checkWebhooks reports event webhooks Kisi disabled after errors: Kisi
-// sends them no events until they are enabled again. Its error is non-nil
-// only when ctx ends.
+// WithUnsignedWebhooks tells [Checker.CheckConnection] that the host's
+// event webhooks have no signature key: its receiver runs with
+// [kisi.WithUnsignedDeliveries]. Kisi allows an integration without a key
+// but never says whether one is set (it does not echo signature_key), so
+// the check cannot read it from Kisi. With this option every event webhook
+// of the organization gets a warning ([CodeWebhookUnsigned]): anyone who
+// knows the URL can send deliveries, so the receiver trusts none and reads
+// events back through event sets. Without it, nothing is said about keys.
+func WithUnsignedWebhooks() Option {
+	return func(o *options) error {
+		o.unsignedWebhooks = true
+		return nil
+	}
+}
+
+// checkWebhooks reports event webhooks Kisi disabled after errors (Kisi
+// sends them no events until they are enabled again) and, with
+// [WithUnsignedWebhooks], event webhooks without a signature key. Its error
+// is non-nil only when ctx ends.
 func (c *Checker) checkWebhooks(ctx context.Context, rep *ConnectionReport) error {
 	for in, err := range kisi.Items(ctx, c.k.ListIntegrations, nil) {
 		if err != nil {
@@ -201,7 +217,15 @@ func (c *Checker) checkWebhooks(ctx context.Context, rep *ConnectionReport) erro
 			rep.Findings = append(rep.Findings, checkFailed("list the integrations", err))
 			return nil
 		}
-		if in.Type != kisi.IntegrationEventWebhook || !in.Failing() {
+		if in.Type != kisi.IntegrationEventWebhook {
+			continue
+		}
+		if c.o.unsignedWebhooks {
+			rep.Findings = append(rep.Findings, Finding{Severity: SeverityWarning, Code: CodeWebhookUnsigned,
+				Message: fmt.Sprintf("The event webhook %q (integration %d) has no signature key: its receiver cannot tell Kisi's deliveries from anyone else's, so it trusts none and reads the events back through event sets instead.", in.Name, in.ID),
+				Remedy:  "Set a signature key on the integration (kisi.NewSignatureKey, then Integrations.Update) and give the same key to the webhook handler (kisi.NewWebhookHandler) instead of kisi.WithUnsignedDeliveries."})
+		}
+		if !in.Failing() {
 			continue
 		}
 		rep.Findings = append(rep.Findings, Finding{Severity: SeverityError, Code: CodeWebhookDisabled,

@@ -1,6 +1,7 @@
 package troubleshoot_test
 
 import (
+	"fmt"
 	"net/http"
 	"testing"
 
@@ -71,6 +72,40 @@ func TestCheckConnectionAdminByPermissions(t *testing.T) {
 			require.Equal(t, tc.admin, rep.Key.Admin, "Admin")
 			require.Equal(t, tc.byID, rep.Key.AdminByRoleID, "AdminByRoleID")
 			require.Equal(t, []string{tc.role}, rep.Key.Roles)
+		})
+	}
+}
+
+// TestCheckConnectionUnsignedWebhook (issue 31): Kisi never says whether an
+// integration has a signature key, so the host says that its receiver has
+// none, and the check warns about each event webhook.
+func TestCheckConnectionUnsignedWebhook(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		opts []troubleshoot.Option
+		want int
+	}{
+		{name: "unsigned", opts: []troubleshoot.Option{troubleshoot.WithUnsignedWebhooks()}, want: 1},
+		{name: "not said", want: 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := newTroubleRig(t, cest("14:00"))
+			in, _, err := r.c.Integrations.CreateEventWebhook(t.Context(), "Platform", "https://platform.example/kisi")
+			require.NoError(t, err)
+			rep, err := newChecker(t, r.c, r.m, append(tc.opts, troubleshoot.WithClock(r.clock))...).CheckConnection(t.Context())
+			require.NoError(t, err)
+			n := 0
+			for _, f := range rep.Findings {
+				if f.Code == troubleshoot.CodeWebhookUnsigned {
+					n++
+					require.Equal(t, troubleshoot.SeverityWarning, f.Severity)
+					require.Contains(t, f.Message, fmt.Sprintf(`"Platform" (integration %d) has no signature key`, in.ID))
+					require.Contains(t, f.Remedy, "kisi.NewWebhookHandler")
+				}
+			}
+			require.Equal(t, tc.want, n, "findings:\n%s", dumpFindings(rep.Findings))
 		})
 	}
 }
