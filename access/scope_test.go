@@ -209,3 +209,71 @@ func countOf(s []string, v string) int {
 	}
 	return n
 }
+
+// TestFailingReplacementBacksOff (issue 25): Kisi answers every delete
+// with a server error while a member's role in force is to be replaced (her
+// plan now starts an hour earlier). The role Kisi holds stays valid for
+// days, so the replacement backs off like any failing key — tried after 1,
+// 2, 4 … minutes, then hourly, by whichever process runs — instead of in
+// every run a minute apart; the report names it each time.
+func TestFailingReplacementBacksOff(t *testing.T) {
+	t.Parallel()
+	e := newRig(t, rigConfig{})
+	procs := []*access.Reconciler{e.r, e.reconcilerWith(e.client, access.WithHolder("second"))}
+	s := baseSnapshot()
+	s.Plans = []access.Plan{{ID: "p1", PlanID: "pro", MemberID: "alice", Start: cest("09:00"), Status: access.PlanActive}}
+	e.sync(s)
+	e.srv.Intercept(func(r *http.Request) kisitest.Fault {
+		if r.Method == http.MethodDelete {
+			return kisitest.Fault{Status: http.StatusServiceUnavailable}
+		}
+		return kisitest.Fault{}
+	})
+	s.Plans[0].Start = cest("08:00")
+	start := e.clock.Now()
+	var tried []time.Duration // when a run sent the delete, after the start
+	for i := 0; e.clock.Now().Before(start.Add(6 * time.Hour)); i++ {
+		e.srv.ResetRequests()
+		rep, _ := procs[i%2].Sync(t.Context(), s)
+		if e.srv.Count(http.MethodDelete, "/role_assignments") > 0 {
+			tried = append(tried, e.clock.Now().Sub(start).Round(time.Minute))
+		}
+		named := slices.ContainsFunc(rep.Parked, func(p access.Parked) bool { return p.Email == "alice@example.com" }) ||
+			slices.ContainsFunc(rep.Failures, func(f access.Failure) bool { return f.Email == "alice@example.com" })
+		require.True(t, named, "the report names alice at %s", e.clock.Now())
+		require.Len(t, e.roles(), 1, "alice keeps her role")
+		e.clock.Advance(rep.NextRun.Sub(e.clock.Now()))
+	}
+	want := []time.Duration{0, 1, 3, 7, 15, 31, 63, 123, 183, 243, 303}
+	for i := range want {
+		want[i] *= time.Minute
+	}
+	require.Equal(t, want, tried, "tried after 1, 2, 4 … minutes, then hourly")
+}
+
+// TestBackOffCountsTheTimeFailing (issue 25): a delete Kisi fails, then no
+// run for three hours (the host down, or the organization's runs backed
+// off). When it fails again it has been failing for three hours: it waits
+// the longest back-off, not the two minutes of a second attempt.
+func TestBackOffCountsTheTimeFailing(t *testing.T) {
+	t.Parallel()
+	e := newRig(t, rigConfig{})
+	s := baseSnapshot()
+	s.Plans = []access.Plan{{ID: "p1", PlanID: "pro", MemberID: "alice", Start: cest("09:00"), Status: access.PlanActive}}
+	e.sync(s)
+	e.srv.Intercept(func(r *http.Request) kisitest.Fault {
+		if r.Method == http.MethodDelete {
+			return kisitest.Fault{Status: http.StatusServiceUnavailable}
+		}
+		return kisitest.Fault{}
+	})
+	s.Plans[0].Status = access.PlanCancelled
+	rep, _ := e.r.Sync(t.Context(), s)
+	require.Len(t, rep.Parked, 1)
+	require.Equal(t, time.Minute, rep.Parked[0].RetryAt.Sub(e.clock.Now()).Round(time.Minute))
+
+	e.clock.Advance(3 * time.Hour)
+	rep, _ = e.r.Sync(t.Context(), s)
+	require.Len(t, rep.Parked, 1)
+	require.Equal(t, time.Hour, rep.Parked[0].RetryAt.Sub(e.clock.Now()).Round(time.Minute))
+}
