@@ -145,7 +145,11 @@ func TestSeedHelpers(t *testing.T) {
 	require.InDelta(t, srv.OwnerID(), org["user_id"], 0)
 }
 
-func TestCustomOrganizationRolePermissions(t *testing.T) {
+// TestWritesFollowRolePermissions: a key may write when its organization
+// role has role_assignments_write and users_write as GET /roles lists
+// them, built-in or custom, so that a client deciding by permissions (the
+// connection check) agrees with the fake.
+func TestWritesFollowRolePermissions(t *testing.T) {
 	t.Parallel()
 	writes := map[string]bool{"locks_unlock": true, "users_write": true, "role_assignments_write": true, "group_links_write": true}
 	srv := newServer(t, kisitest.WithCustomRoles(
@@ -162,7 +166,7 @@ func TestCustomOrganizationRolePermissions(t *testing.T) {
 	for _, tc := range []struct {
 		role   string
 		status int
-	}{{"front_desk", 200}, {"viewer", 403}} {
+	}{{"front_desk", 200}, {"viewer", 403}, {"organization_administrator", 200}, {"user_manager", 200}, {"observer", 403}} {
 		key, err := srv.NewUserKey(tc.role+"@example.com", tc.role)
 		require.NoError(t, err)
 		require.Equal(t, tc.status, call(t, srv, key, "POST", "/groups", `{"group":{"name":"by `+tc.role+`"}}`).Status, tc.role)

@@ -261,8 +261,8 @@ type CustomRole struct {
 	Name string
 	// Permissions are the role's permissions as GET /roles lists them;
 	// nil lists {"locks_unlock": true}. An organization role with
-	// role_assignments_write and users_write may write, as an
-	// administrator may.
+	// role_assignments_write and users_write may write, as every role
+	// GET /roles lists with them may.
 	Permissions map[string]bool
 }
 

@@ -114,9 +114,9 @@ func (s *Server) AddUser(email, name string, managed bool) (int64, error) {
 // NewUserKey returns a new API key for the user with this email, creating
 // a confirmed user when there is none. roleID, when not "", is an
 // organization role (e.g. "observer", "organization_administrator") given
-// to the user if it holds no organization role yet. Only owners and
-// administrators may write; other keys get 403 on every write except
-// unlocking.
+// to the user if it holds no organization role yet. Only a key whose
+// organization role has role_assignments_write and users_write (GET
+// /roles) may write; other keys get 403 on every write except unlocking.
 func (s *Server) NewUserKey(email, roleID string) (string, error) {
 	if !strings.Contains(email, "@") {
 		return "", fmt.Errorf("kisitest: new user key: invalid email %q", email)

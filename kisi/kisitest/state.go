@@ -167,20 +167,18 @@ func (st *state) userBucket(u *user) *bucket {
 	return b
 }
 
-// isAdmin reports whether u holds an organization owner or administrator
-// role, or a custom organization role with role_assignments_write and
-// users_write, which the server requires for every write except
-// unlocking.
+// isAdmin reports whether u may write: it holds an organization role whose
+// permissions, as GET /roles lists them, include role_assignments_write
+// and users_write (the owner, administrators, and the other built-in or
+// custom organization roles that GET /roles gives those permissions). The
+// server requires it for every write except unlocking.
 func (st *state) isAdmin(u *user) bool {
 	for _, ra := range st.roleAssignments {
 		if ra.assigneeType != "User" || ra.assigneeID != u.id || ra.appliesToType != "Organization" {
 			continue
 		}
-		if ra.roleID == "organization_owner" || ra.roleID == "organization_administrator" {
-			return true
-		}
-		for _, cr := range st.cfg.customRoles {
-			if cr.ID == ra.roleID && cr.Permissions["role_assignments_write"] && cr.Permissions["users_write"] {
+		for _, r := range st.roles() {
+			if r.ID == ra.roleID && r.AppliesTo == "Organization" && r.Permissions["role_assignments_write"] && r.Permissions["users_write"] {
 				return true
 			}
 		}
