@@ -109,3 +109,37 @@ func TestCheckConnectionUnsignedWebhook(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckConnectionKeyWithoutRole runs the check with a key whose user
+// holds no organization role under both of the fake's settings for what
+// such a key may read (Kisi does not document it).
+func TestCheckConnectionKeyWithoutRole(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		limited bool
+		message string
+	}{
+		{name: "reads everything", message: "holds no organization role"},
+		{name: "reads limited", limited: true, message: "may not even read organization roles"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := newTroubleRig(t, cest("14:00"), kisitest.WithReadsNeedOrganizationRole(tc.limited))
+			key, err := r.srv.NewUserKey("ops@example.com", "")
+			require.NoError(t, err)
+			rep, err := newChecker(t, r.client(t, key), r.m, troubleshoot.WithClock(r.clock)).CheckConnection(t.Context())
+			require.NoError(t, err)
+			requireFindings(t, rep.Findings, []wantFinding{{code: troubleshoot.CodeKeyNotAdmin, severity: troubleshoot.SeverityError,
+				message: tc.message, remedy: "Organization administrator"}})
+			require.False(t, rep.Key.Admin)
+			require.False(t, rep.OK())
+			if tc.limited {
+				requireFindings(t, rep.Findings, []wantFinding{
+					{code: troubleshoot.CodeCheckFailed, severity: troubleshoot.SeverityWarning, message: "read group"},
+					{code: troubleshoot.CodeCheckFailed, severity: troubleshoot.SeverityWarning, message: "count the email links"},
+				})
+			}
+		})
+	}
+}
