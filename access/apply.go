@@ -471,6 +471,13 @@ func (ru *run) do(ctx context.Context, ch Change) error {
 	case ActionAdopt:
 		rec := ru.recs[ch.Key]
 		rec.State, rec.KisiID, rec.Window = state.StateSettled, ch.KisiID, *ch.Window
+		if rec.Kind == state.KindLink && ru.r.o.notifier != nil {
+			// Its secret was lost with the answer, but Kisi emailed the
+			// link to the guest: a new link would be a second email.
+			rec.Notified = true
+			ru.r.o.logger.WarnContext(ctx, "access: link found in Kisi after a lost answer; Kisi emailed it to the guest, the Notifier is not called",
+				"organization", ru.r.o.org, "group_id", rec.GroupID, "kisi_id", rec.KisiID)
+		}
 		if err := ru.settle(ctx, rec); err != nil { // the create happened: no back-off
 			return err
 		}

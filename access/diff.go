@@ -144,13 +144,6 @@ func (l *changeLists) decide(c *Changes, in *diffInput, wanted bool, p probe, v 
 		} else {
 			l.revokes = append(l.revokes, ch)
 		}
-	case in.notify && p.link != nil && v.adopted:
-		// The secret existed only in the lost response: a new link is the
-		// only way the Notifier can send one.
-		create := in.create(p)
-		create.Action, create.Old, create.KisiID = ActionReplace, ptr(rec.Window), rec.KisiID
-		create.Reason = "adopted without its secret; replaced so the Notifier can send it"
-		l.replaces = append(l.replaces, create)
 	default:
 		if reason := replaceReason(*rec, p.change(), p.desired, in.hold); reason != "" {
 			create := in.create(p)
