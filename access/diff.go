@@ -127,7 +127,9 @@ func (l *changeLists) decide(c *Changes, in *diffInput, wanted bool, p probe, v 
 		switch {
 		case !wanted:
 			l.store = append(l.store, forget(*rec, "conflict no longer relevant"))
-		case kisiglue.SameWindow(rec.Window, p.held):
+		case kisiglue.SameWindow(rec.Window, p.held) || p.rolling && kisiglue.SameInstant(rec.Window.Start, p.held.Start):
+			// The same window, or a rolling one by its start: its end
+			// moves with the clock, the conflict does not.
 			c.Conflicts = append(c.Conflicts, Conflict{Email: rec.Email, GroupID: rec.GroupID, KisiID: rec.KisiID, Window: p.held})
 		default:
 			create := in.create(p)

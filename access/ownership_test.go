@@ -331,3 +331,26 @@ func TestRestoredBackupSendsNoSecondLink(t *testing.T) {
 	require.Equal(t, 1, rep.Deleted)
 	require.Len(t, e.links(), 3)
 }
+
+// TestConflictWithARollingWindowIsNotResent (issue 25): a hand-made role
+// blocks dave's open-ended desk assignment, held as a rolling window whose
+// end moves with the clock. The conflict is reported at every run but the
+// create is not sent again: the wanted window has not changed, only its
+// rolling end.
+func TestConflictWithARollingWindowIsNotResent(t *testing.T) {
+	t.Parallel()
+	e := newRig(t, rigConfig{})
+	e.handMadeRole()
+	s := baseSnapshot()
+	s.Members = append(s.Members, access.Member{ID: "dave", Email: "dave@example.com", Name: "Dave"})
+	s.Assignments = []access.Assignment{{ID: "a-d", ResourceID: "room1", MemberID: "dave", Start: cest("09:00")}}
+	rep, _ := e.r.Sync(t.Context(), s)
+	require.Len(t, rep.Conflicts, 1)
+	e.srv.ResetRequests()
+	for range 12 {
+		e.clock.Advance(10 * time.Minute)
+		rep, _ := e.r.Sync(t.Context(), s)
+		require.Len(t, rep.Conflicts, 1, "reported at %s", e.clock.Now())
+	}
+	require.Zero(t, e.srv.Count(http.MethodPost, "/role_assignments"), "no create sent again in two hours")
+}
