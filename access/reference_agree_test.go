@@ -17,8 +17,9 @@ import (
 
 // checkAgainstReference fails t when Desired and referenceDesired disagree
 // on s at `at`: on the grants, or on the records rejected (kind, ID and
-// cause). what names the case for the failure message.
-func checkAgainstReference(t *testing.T, what string, s access.Snapshot, m mapping.Mapping, p access.Policy, at time.Time) {
+// cause). what names the case for the failure message. It returns how many
+// grants it accepted under acceptFar.
+func checkAgainstReference(t *testing.T, what string, s access.Snapshot, m mapping.Mapping, p access.Policy, at time.Time) int {
 	t.Helper()
 	want, wantErr := referenceDesired(s, m, p, at)
 	grants, err := access.Desired(s, m, p, at)
@@ -26,19 +27,55 @@ func checkAgainstReference(t *testing.T, what string, s access.Snapshot, m mappi
 		if len(grants) != 0 || err == nil || len(access.RecordErrors(err)) != 0 {
 			t.Fatalf("%s at %v: the reference refuses the policy (%v); Desired returned %d grants and %v", what, at, wantErr, len(grants), err)
 		}
-		return
+		return 0
 	}
-	got := refResult{Grants: grants, Rejected: engineRejections(err)}
 	if len(access.RecordErrors(err)) == 0 && err != nil {
 		t.Fatalf("%s at %v: Desired failed: %v", what, at, err)
 	}
+	got := refResult{Grants: grants, Rejected: engineRejections(err)}
 	if sameResult(want, got) {
-		return
+		return 0
 	}
-	if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+	accepted := acceptFar(&want, got)
+	if diff := cmp.Diff(want, got, cmpopts.EquateEmpty(), cmpopts.IgnoreFields(refResult{}, "Far")); diff != "" {
 		t.Fatalf("%s at %v (%s): Desired disagrees with the reference (-reference +Desired):\n%s",
 			what, at, at.UTC().Format(time.RFC3339), diff)
 	}
+	return accepted
+}
+
+// acceptFar takes over into want the grants of got that differ from the
+// reference's only as the engine documents (see Access): weekly rules are
+// listed only around the horizon, so a window that a chain through
+// another source's window continues with occurrences beyond those bounds
+// comes back shorter, and those occurrences' assignments are missing from
+// its Sources. This is the one case left open in the engine's agreement
+// with the design (union of every window; see the notes of issue 24): for
+// a grant whose reference window holds such an occurrence (want.Far), it
+// accepts got's grant when its window lies within the reference's and its
+// Sources are the reference's less some assignments; everything else of
+// the grant must still agree. It returns how many grants it took over.
+func acceptFar(want *refResult, got refResult) int {
+	n := 0
+	for i, w := range want.Grants {
+		if !want.Far[refFarKey(w.Email, w.GroupID)] {
+			continue
+		}
+		j := slices.IndexFunc(got.Grants, func(g access.Grant) bool { return g.Email == w.Email && g.GroupID == w.GroupID })
+		if j < 0 {
+			continue
+		}
+		g := got.Grants[j]
+		within := !g.Window.Start.Before(w.Window.Start) && !g.Window.End.After(w.Window.End)
+		missing := slices.DeleteFunc(slices.Clone(w.Sources), func(src access.Source) bool { return slices.Contains(g.Sources, src) })
+		onlyAssignments := !slices.ContainsFunc(missing, func(src access.Source) bool { return src.Kind != access.KindAssignment })
+		subset := !slices.ContainsFunc(g.Sources, func(src access.Source) bool { return !slices.Contains(w.Sources, src) })
+		if within && subset && onlyAssignments && (g.Window != w.Window || len(missing) > 0) {
+			want.Grants[i] = g
+			n++
+		}
+	}
+	return n
 }
 
 // sameResult is a quick cmp.Equal for results: cmp.Diff, which explains a
@@ -178,12 +215,16 @@ func TestDesiredMatchesReference(t *testing.T) {
 					n = 3
 				}
 				policies := referencePolicies(s)
+				accepted := 0
 				for j, at := range referenceInstants(cfg, s, n) {
 					p := policies[j%len(policies)]
 					m.DropIn.AddToGroup = j/len(policies)%2 == 0
 					what := fmt.Sprintf("%s seed %d (start %s, policy %d, AddToGroup %v)",
 						size.name, seed, start.Format(time.DateOnly), j%len(policies), m.DropIn.AddToGroup)
-					checkAgainstReference(t, what, s, m, p, at)
+					accepted += checkAgainstReference(t, what, s, m, p, at)
+				}
+				if accepted > 0 {
+					t.Logf("%d grants shorter than the reference's as Access documents (acceptFar)", accepted)
 				}
 			})
 		}

@@ -29,6 +29,10 @@ import (
 type refResult struct {
 	Grants   []access.Grant
 	Rejected []string
+	// Far lists the grants whose window holds an occurrence of weekly
+	// rules beyond the bounds Access lists them in (see refSpace.nearLo),
+	// as refFarKey names them; not part of Desired's result.
+	Far map[string]bool
 }
 
 // refRejection is how the reference and the engine name one rejected
@@ -92,6 +96,9 @@ type refPiece struct {
 	kind int // refPlan …
 	rec  int // index of the record in its Snapshot slice
 	id   string
+	// far marks an occurrence of a weekly assignment outside the bounds
+	// Access documents it lists them in (see refSpace.nearLo).
+	far bool
 }
 
 // refWeekly is an assignment with weekly rules that reaches one identity
@@ -139,7 +146,21 @@ type refSpace struct {
 
 	pieces map[refKey][]refPiece
 	weekly map[refKey][]refWeekly
+
+	// nearLo and nearHi are the bounds Access documents it lists weekly
+	// occurrences in, for the horizon [at, at+Lead] of Desired: "from
+	// horizon.Start minus the largest buffer and a day to horizon.End plus
+	// the largest buffer and a day" (chains crossing them followed). A
+	// window with an occurrence beyond them is one the engine may return
+	// shorter, without that assignment among its Sources: see far.
+	nearLo, nearHi time.Time
+	// far lists the grants (refFarKey) whose window holds an occurrence
+	// beyond nearLo and nearHi.
+	far map[string]bool
 }
+
+// refFarKey names the grant of an email in a group in refResult.Far.
+func refFarKey(email string, group int64) string { return fmt.Sprintf("%s/%d", email, group) }
 
 func (r *refSpace) reject(kind, id string, err error) {
 	r.rejected = append(r.rejected, refRejection(kind, id, err))
@@ -163,6 +184,13 @@ func referenceDesired(s access.Snapshot, m mapping.Mapping, p access.Policy, at 
 		zones: map[string]*time.Location{}, resources: map[string]string{}, memberOf: map[string]string{},
 		suspended: map[string]bool{}, identities: map[string]refIdentity{}, teams: map[string][]string{},
 		pieces: map[refKey][]refPiece{}, weekly: map[refKey][]refWeekly{}}
+	maxBefore, maxAfter := p.Buffer.Before, p.Buffer.After
+	for _, b := range p.ResourceBuffers {
+		maxBefore, maxAfter = max(maxBefore, b.Before), max(maxAfter, b.After)
+	}
+	r.nearLo = at.Add(-maxBefore).Add(-24 * time.Hour)
+	r.nearHi = at.Add(p.Lead).Add(maxAfter).Add(24 * time.Hour)
+	r.far = map[string]bool{}
 	r.places()
 	r.members()
 	r.guests()
@@ -173,7 +201,7 @@ func referenceDesired(s access.Snapshot, m mapping.Mapping, p access.Policy, at 
 	r.assignments()
 	r.checkIns()
 	slices.Sort(r.rejected)
-	return refResult{Grants: r.slots(), Rejected: r.rejected}, nil
+	return refResult{Grants: r.slots(), Rejected: r.rejected, Far: r.far}, nil
 }
 
 // refValidatePolicy: no duration of the policy may be negative, and a
@@ -670,9 +698,9 @@ func refResolve(zone *time.Location, w int64, after time.Time) time.Time {
 // widened by the buffer. An occurrence of a rule runs from From on one of
 // its days to To the same day, or the next day when To ≤ From (Fri
 // 22:00–02:00 ends Saturday 02:00); both read in the zone.
-func (w refWeekly) occurrences(lo, hi time.Time) []schedule.Interval {
+func (w refWeekly) occurrences(lo, hi time.Time) []refOccurrence {
 	start, end := refLater(w.a.Start, lo), refEarlier(open(w.a.End), hi)
-	var out []schedule.Interval
+	var out []refOccurrence
 	y, m, d := start.In(w.zone).Date()
 	ey, em, ed := end.In(w.zone).Date()
 	last := time.Date(ey, em, ed, 0, 0, 0, 0, time.UTC)
@@ -695,12 +723,16 @@ func (w refWeekly) occurrences(lo, hi time.Time) []schedule.Interval {
 			// Cut to [Start, End) of the assignment.
 			occ.Start, occ.End = refLater(occ.Start, w.a.Start), refEarlier(occ.End, open(w.a.End))
 			if occ.Start.Before(occ.End) && occ.Start.Before(end) {
-				out = append(out, widenBy(occ, w.buf))
+				out = append(out, refOccurrence{cut: occ, widened: widenBy(occ, w.buf)})
 			}
 		}
 	}
 	return out
 }
+
+// refOccurrence is one occurrence of a weekly assignment, cut to the
+// assignment's [Start, End), and widened by its buffer.
+type refOccurrence struct{ cut, widened schedule.Interval }
 
 func refLater(a, b time.Time) time.Time {
 	if a.After(b) {
@@ -779,7 +811,8 @@ func (r *refSpace) keyWindows(k refKey) []refWindow {
 		all := slices.Clone(pieces)
 		for _, w := range weekly {
 			for _, occ := range w.occurrences(lo, hi) {
-				all = append(all, refPiece{iv: occ, kind: refAssignment, rec: w.rec, id: w.a.ID})
+				far := !occ.cut.End.After(r.nearLo) || !occ.cut.Start.Before(r.nearHi)
+				all = append(all, refPiece{iv: occ.widened, kind: refAssignment, rec: w.rec, id: w.a.ID, far: far})
 			}
 		}
 		ws := refMerge(all)
@@ -834,6 +867,9 @@ func (r *refSpace) slots() []access.Grant {
 		w, ok := r.slot(r.keyWindows(k))
 		if !ok {
 			continue
+		}
+		if slices.ContainsFunc(w.pieces, func(pc refPiece) bool { return pc.far }) {
+			r.far[refFarKey(k.email, k.group)] = true
 		}
 		ps := slices.Clone(w.pieces)
 		slices.SortFunc(ps, func(a, b refPiece) int { return cmp.Or(cmp.Compare(a.kind, b.kind), cmp.Compare(a.rec, b.rec)) })
