@@ -29,10 +29,11 @@ import (
 type refResult struct {
 	Grants   []access.Grant
 	Rejected []string
-	// Far lists the grants whose window holds an occurrence of weekly
+	// Far holds, for the grants whose window holds an occurrence of weekly
 	// rules beyond the bounds Access lists them in (see refSpace.nearLo),
-	// as refFarKey names them; not part of Desired's result.
-	Far map[string]bool
+	// named as refFarKey names them, the pieces of the window; not part of
+	// Desired's result.
+	Far map[string][]refPiece
 }
 
 // refRejection is how the reference and the engine name one rejected
@@ -154,9 +155,9 @@ type refSpace struct {
 	// window with an occurrence beyond them is one the engine may return
 	// shorter, without that assignment among its Sources: see far.
 	nearLo, nearHi time.Time
-	// far lists the grants (refFarKey) whose window holds an occurrence
-	// beyond nearLo and nearHi.
-	far map[string]bool
+	// far holds the pieces of the windows of the grants (refFarKey) that
+	// hold an occurrence beyond nearLo and nearHi.
+	far map[string][]refPiece
 }
 
 // refFarKey names the grant of an email in a group in refResult.Far.
@@ -190,7 +191,7 @@ func referenceDesired(s access.Snapshot, m mapping.Mapping, p access.Policy, at 
 	}
 	r.nearLo = at.Add(-maxBefore).Add(-24 * time.Hour)
 	r.nearHi = at.Add(p.Lead).Add(maxAfter).Add(24 * time.Hour)
-	r.far = map[string]bool{}
+	r.far = map[string][]refPiece{}
 	r.places()
 	r.members()
 	r.guests()
@@ -869,7 +870,7 @@ func (r *refSpace) slots() []access.Grant {
 			continue
 		}
 		if slices.ContainsFunc(w.pieces, func(pc refPiece) bool { return pc.far }) {
-			r.far[refFarKey(k.email, k.group)] = true
+			r.far[refFarKey(k.email, k.group)] = w.pieces
 		}
 		ps := slices.Clone(w.pieces)
 		slices.SortFunc(ps, func(a, b refPiece) int { return cmp.Or(cmp.Compare(a.kind, b.kind), cmp.Compare(a.rec, b.rec)) })
