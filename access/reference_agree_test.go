@@ -237,3 +237,65 @@ func TestDesiredMatchesReference(t *testing.T) {
 		}
 	}
 }
+
+// referenceCase is a snapshot checked by hand against the reference, at
+// clock changes the generated spaces do not reach.
+type referenceCase struct {
+	name string
+	s    access.Snapshot
+	p    access.Policy
+	at   time.Time
+	// want, when set, is the window Desired must give the first grant, so
+	// that the case does not rest on the reference alone.
+	want *schedule.Interval
+}
+
+// referenceMapping maps resource desk and location site to group 7.
+var referenceMapping = mapping.Mapping{Resources: map[string][]int64{"desk": {7}}, Locations: map[string][]int64{"site": {7}}}
+
+// weeklyCase is a member with an open-ended weekly assignment of desk at
+// a location in zone, from start.
+func weeklyCase(zone string, start time.Time, rules ...schedule.Rule) access.Snapshot {
+	return access.Snapshot{
+		Locations:   []access.Location{{ID: "site", TimeZone: zone}},
+		Resources:   []access.Resource{{ID: "desk", LocationID: "site"}},
+		Members:     []access.Member{{ID: "m", Email: "m@example.com"}},
+		Assignments: []access.Assignment{{ID: "a", ResourceID: "desk", MemberID: "m", Start: start, Rules: rules}},
+	}
+}
+
+func utc(y int, mo time.Month, d, h, mi int) time.Time {
+	return time.Date(y, mo, d, h, mi, 0, 0, time.UTC)
+}
+
+func TestDesiredMatchesReferenceAtClockChanges(t *testing.T) {
+	t.Parallel()
+	every := []time.Weekday{0, 1, 2, 3, 4, 5, 6}
+	cases := []referenceCase{{
+		// Issue 24: daily 03:00–02:00 in Berlin, the hour between joined by
+		// a 30/45-minute buffer, except on the night Berlin falls back
+		// (25 October 2026), when 02:00 (its first occurrence, CEST) to
+		// 03:00 (CET) lasts two hours: the chain breaks there, weeks after
+		// `at`, not never.
+		name: "weekly chain broken by a fall back",
+		s:    weeklyCase("Europe/Berlin", utc(2026, 9, 1, 0, 0), rule(every, 3, 0, 2, 0)),
+		p:    access.Policy{Buffer: schedule.Buffer{Before: 30 * time.Minute, After: 45 * time.Minute}, Lead: 20 * time.Minute},
+		at:   utc(2026, 9, 20, 12, 0),
+		want: &schedule.Interval{Start: utc(2026, 9, 1, 0, 30), End: utc(2026, 10, 25, 0, 45)},
+	}}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			checkAgainstReference(t, tc.name, tc.s, referenceMapping, tc.p, tc.at)
+			if tc.want != nil {
+				got, err := access.Desired(tc.s, referenceMapping, tc.p, tc.at)
+				if err != nil || len(got) == 0 {
+					t.Fatalf("Desired: %v, %v", got, err)
+				}
+				if diff := cmp.Diff(*tc.want, got[0].Window); diff != "" {
+					t.Errorf("window (-want +got):\n%s", diff)
+				}
+			}
+		})
+	}
+}
