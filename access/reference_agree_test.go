@@ -118,9 +118,9 @@ var referenceSizes = []referenceSize{
 			CheckIns: 150, DropIns: 0.1}
 	}},
 	{"larger", false, func(seed uint64, start time.Time) spacegen.Config {
-		return spacegen.Config{Seed: seed, Start: start, Days: 14, Locations: 8, Resources: 80, Members: 600,
-			Teams: 30, TeamSize: 5, Plans: 10, Allowances: 300, Bookings: 3000, Assignments: 200,
-			CheckIns: 800, DropIns: 0.05}
+		return spacegen.Config{Seed: seed, Start: start, Days: 14, Locations: 8, Resources: 60, Members: 400,
+			Teams: 20, TeamSize: 5, Plans: 10, Allowances: 200, Bookings: 2000, Assignments: 150,
+			CheckIns: 500, DropIns: 0.05}
 	}},
 }
 
@@ -268,6 +268,21 @@ func utc(y int, mo time.Month, d, h, mi int) time.Time {
 	return time.Date(y, mo, d, h, mi, 0, 0, time.UTC)
 }
 
+// checkInCase is a member checked in at a location in zone from at until
+// out (zero: still in).
+func checkInCase(zone string, at, out time.Time) access.Snapshot {
+	return access.Snapshot{
+		Locations: []access.Location{{ID: "site", TimeZone: zone}},
+		Members:   []access.Member{{ID: "m", Email: "m@example.com"}},
+		CheckIns:  []access.CheckIn{{ID: "c", MemberID: "m", LocationID: "site", At: at, Out: out}},
+	}
+}
+
+// TestDesiredMatchesReferenceAtClockChanges checks Desired against the
+// reference, and against the window worked out by hand, where the design's
+// DST rule decides: wall times in a gap or an overlap, overnight and
+// whole-day rules across changes, days that end at a change at midnight,
+// a half-hour change, and chains of occurrences a change breaks.
 func TestDesiredMatchesReferenceAtClockChanges(t *testing.T) {
 	t.Parallel()
 	every := []time.Weekday{0, 1, 2, 3, 4, 5, 6}
@@ -282,6 +297,61 @@ func TestDesiredMatchesReferenceAtClockChanges(t *testing.T) {
 		p:    access.Policy{Buffer: schedule.Buffer{Before: 30 * time.Minute, After: 45 * time.Minute}, Lead: 20 * time.Minute},
 		at:   utc(2026, 9, 20, 12, 0),
 		want: &schedule.Interval{Start: utc(2026, 9, 1, 0, 30), End: utc(2026, 10, 25, 0, 45)},
+	}, {
+		// 02:30 does not exist on 8 March 2026 in New York: the instant
+		// the clocks jump, 03:00 EDT.
+		name: "rule from inside a spring-forward gap",
+		s:    weeklyCase("America/New_York", utc(2026, 3, 1, 0, 0), rule([]time.Weekday{time.Sunday}, 2, 30, 4, 0)),
+		at:   utc(2026, 3, 8, 7, 30),
+		want: &schedule.Interval{Start: utc(2026, 3, 8, 7, 0), End: utc(2026, 3, 8, 8, 0)},
+	}, {
+		// 01:30 occurs twice on 1 November 2026 in New York: the first
+		// (EDT); the rule ends at 03:00 EST.
+		name: "rule from inside a fall-back overlap",
+		s:    weeklyCase("America/New_York", utc(2026, 10, 1, 0, 0), rule([]time.Weekday{time.Sunday}, 1, 30, 3, 0)),
+		at:   utc(2026, 11, 1, 6, 0),
+		want: &schedule.Interval{Start: utc(2026, 11, 1, 5, 30), End: utc(2026, 11, 1, 8, 0)},
+	}, {
+		name: "overnight rule across a spring forward",
+		s:    weeklyCase("Europe/Berlin", utc(2026, 3, 1, 0, 0), rule([]time.Weekday{time.Saturday}, 22, 0, 3, 0)),
+		p:    access.Policy{Lead: time.Hour},
+		at:   utc(2026, 3, 29, 0, 30),
+		want: &schedule.Interval{Start: utc(2026, 3, 28, 21, 0), End: utc(2026, 3, 29, 1, 0)},
+	}, {
+		name: "whole-day rule on a 25-hour day",
+		s:    weeklyCase("America/New_York", utc(2026, 10, 1, 0, 0), rule([]time.Weekday{time.Sunday}, 0, 0, 0, 0)),
+		at:   utc(2026, 11, 1, 12, 0),
+		want: &schedule.Interval{Start: utc(2026, 11, 1, 4, 0), End: utc(2026, 11, 2, 5, 0)},
+	}, {
+		// Lord Howe falls back half an hour at 02:00 on 5 April 2026: 01:45
+		// is first read at +11:00, 02:15 only at +10:30.
+		name: "rule across a half-hour fall back",
+		s:    weeklyCase("Australia/Lord_Howe", utc(2026, 3, 1, 0, 0), rule([]time.Weekday{time.Sunday}, 1, 45, 2, 15)),
+		at:   utc(2026, 4, 4, 15, 0),
+		want: &schedule.Interval{Start: utc(2026, 4, 4, 14, 45), End: utc(2026, 4, 4, 15, 45)},
+	}, {
+		// Santiago falls back at midnight (4 April 2026, 24:00 -03 becomes
+		// 23:00 -04): a check-in at 23:30 in the repeated hour lasts until
+		// midnight -04, half an hour later.
+		name: "check-in in the hour repeated before midnight",
+		s:    checkInCase("America/Santiago", utc(2026, 4, 5, 3, 30), time.Time{}),
+		at:   utc(2026, 4, 5, 3, 45),
+		want: &schedule.Interval{Start: utc(2026, 4, 5, 3, 30), End: utc(2026, 4, 5, 4, 0)},
+	}, {
+		// The same evening's first 23:30 (-03): the day still ends at
+		// midnight -04, an hour and a half later.
+		name: "check-in before a fall back at midnight",
+		s:    checkInCase("America/Santiago", utc(2026, 4, 5, 2, 30), time.Time{}),
+		at:   utc(2026, 4, 5, 2, 45),
+		want: &schedule.Interval{Start: utc(2026, 4, 5, 2, 30), End: utc(2026, 4, 5, 4, 0)},
+	}, {
+		// Santiago springs forward at midnight (6 September 2026, 00:00 -04
+		// becomes 01:00 -03): the day of a check-in on the 5th ends when
+		// the clocks jump.
+		name: "check-in before a spring forward at midnight",
+		s:    checkInCase("America/Santiago", utc(2026, 9, 6, 3, 0), time.Time{}),
+		at:   utc(2026, 9, 6, 3, 30),
+		want: &schedule.Interval{Start: utc(2026, 9, 6, 3, 0), End: utc(2026, 9, 6, 4, 0)},
 	}}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -382,6 +382,11 @@ func open(end time.Time) time.Time {
 // group; a suspended member's records grant nothing, and an empty window
 // grants nothing.
 func (r *refSpace) give(who []string, groups []int64, iv schedule.Interval, kind, rec int, id string) {
+	r.giveFar(who, groups, iv, kind, rec, id, false)
+}
+
+// giveFar is give for a piece that may be far (see refPiece.far).
+func (r *refSpace) giveFar(who []string, groups []int64, iv schedule.Interval, kind, rec int, id string, far bool) {
 	if !iv.Start.Before(iv.End) {
 		return
 	}
@@ -391,7 +396,7 @@ func (r *refSpace) give(who []string, groups []int64, iv schedule.Interval, kind
 		}
 		for _, g := range groups {
 			k := refKey{email, g}
-			r.pieces[k] = append(r.pieces[k], refPiece{iv: iv, kind: kind, rec: rec, id: id})
+			r.pieces[k] = append(r.pieces[k], refPiece{iv: iv, kind: kind, rec: rec, id: id, far: far})
 		}
 	}
 }
@@ -548,11 +553,18 @@ func (r *refSpace) assignments() {
 		}
 		buf, groups := r.buffer(as.ResourceID), r.m.ResourceGroups(as.ResourceID)
 		whole := schedule.Interval{Start: as.Start, End: open(as.End)}
-		if len(as.Rules) == 0 || refCoversWeek(as.Rules) {
+		if len(as.Rules) == 0 {
+			r.give(who, groups, widenBy(whole, buf), refAssignment, i, as.ID)
+			continue
+		}
+		if refCoversWeek(as.Rules) {
 			// Rules covering every minute of the week are in force all
 			// the time: their occurrences touch whatever the time zone
 			// does (a wall time resolves no earlier than any before it).
-			r.give(who, groups, widenBy(whole, buf), refAssignment, i, as.ID)
+			// Those beyond the bounds Access lists occurrences in make it
+			// far.
+			far := whole.Start.Before(r.nearLo) || whole.End.After(r.nearHi)
+			r.giveFar(who, groups, widenBy(whole, buf), refAssignment, i, as.ID, far)
 			continue
 		}
 		for _, email := range who {
