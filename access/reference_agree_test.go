@@ -245,6 +245,8 @@ type referenceCase struct {
 	s    access.Snapshot
 	p    access.Policy
 	at   time.Time
+	// addToGroup sets mapping.DropIn.AddToGroup.
+	addToGroup bool
 	// want, when set, is the window Desired must give the first grant, so
 	// that the case does not rest on the reference alone.
 	want *schedule.Interval
@@ -352,13 +354,33 @@ func TestDesiredMatchesReferenceAtClockChanges(t *testing.T) {
 		s:    checkInCase("America/Santiago", utc(2026, 9, 6, 3, 0), time.Time{}),
 		at:   utc(2026, 9, 6, 3, 30),
 		want: &schedule.Interval{Start: utc(2026, 9, 6, 3, 0), End: utc(2026, 9, 6, 4, 0)},
+	}, {
+		// Not a clock change: a guest added to groups is named after the
+		// first non-blank name they booked under, here on a later
+		// booking, and a member's booking with a guest ignores the guest.
+		name: "guest named by a later booking",
+		s: access.Snapshot{
+			Locations: []access.Location{{ID: "site", TimeZone: "UTC"}},
+			Resources: []access.Resource{{ID: "desk", LocationID: "site"}},
+			Members:   []access.Member{{ID: "m", Email: "m@example.com"}},
+			Bookings: []access.Booking{
+				{ID: "b1", ResourceID: "desk", Guest: &access.Guest{Name: " ", Email: "Gus@Example.org"}, Start: utc(2026, 6, 1, 9, 0), End: utc(2026, 6, 1, 10, 0)},
+				{ID: "b2", ResourceID: "desk", MemberID: "m", Guest: &access.Guest{Name: "Not Gus", Email: "gus@example.org"}, Start: utc(2026, 6, 2, 9, 0), End: utc(2026, 6, 2, 10, 0)},
+				{ID: "b3", ResourceID: "desk", Guest: &access.Guest{Name: "Gus", Email: "gus@example.org "}, Start: utc(2026, 6, 3, 9, 0), End: utc(2026, 6, 3, 10, 0)},
+			},
+		},
+		addToGroup: true,
+		at:         utc(2026, 6, 1, 9, 30),
+		want:       &schedule.Interval{Start: utc(2026, 6, 1, 9, 0), End: utc(2026, 6, 1, 10, 0)},
 	}}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			checkAgainstReference(t, tc.name, tc.s, referenceMapping, tc.p, tc.at)
+			m := referenceMapping
+			m.DropIn.AddToGroup = tc.addToGroup
+			checkAgainstReference(t, tc.name, tc.s, m, tc.p, tc.at)
 			if tc.want != nil {
-				got, err := access.Desired(tc.s, referenceMapping, tc.p, tc.at)
+				got, err := access.Desired(tc.s, m, tc.p, tc.at)
 				if err != nil || len(got) == 0 {
 					t.Fatalf("Desired: %v, %v", got, err)
 				}
