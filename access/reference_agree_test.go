@@ -218,8 +218,11 @@ func TestDesiredMatchesReference(t *testing.T) {
 				cfg := size.cfg(seed, start)
 				s, m := spacegen.Generate(cfg)
 				n := 8
-				if testing.Short() {
+				switch {
+				case testing.Short():
 					n = 3
+				case size.name == "larger":
+					n = 5
 				}
 				policies := referencePolicies(s)
 				accepted := 0
