@@ -28,8 +28,10 @@ var ErrHorizonTooLong = errors.New("horizon too long")
 // [schedule.Forever]. Weekly assignment rules are only expanded around
 // horizon (from horizon.Start minus the largest buffer and a day to
 // horizon.End plus the largest buffer and a day); a chain of occurrences
-// that crosses those bounds is followed for up to four weeks, after which
-// the assignment counts as continuous up to its Start or End. Windows of
+// that crosses those bounds is followed: for up to four weeks when the
+// rules cover the whole week, else (a clock change can break the chain)
+// for about 520 days, after which the assignment counts as continuous up
+// to its Start or End. Windows of
 // the other sources are always used whole; only a chain that runs from
 // occurrences through another source's window to occurrences beyond those
 // bounds can come back shorter than it is.

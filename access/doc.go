@@ -228,4 +228,12 @@
 // Snapshot records that cannot be used are listed in [Report.Skipped], as
 // *[RecordError] values to test with errors.Is, while every valid record is
 // synced.
+//
+// # A reference twin
+//
+// The tests check [Desired] against a slow, plain twin written from the
+// design's semantics table, on generated spaces and fuzzed snapshots. They
+// allow one difference, the one [Access] documents: a window continued
+// through another source's window by weekly occurrences far from the
+// horizon can come back shorter.
 package access

@@ -261,7 +261,12 @@ func (e *engine) occurrences(a *Assignment, loc *time.Location, buf schedule.Buf
 		if !growL && !growR {
 			return out, nil
 		}
-		if round == 3 { // a chain longer than a week repeats every week: continuous
+		// A chain of rules that cover the whole week is continuous. Any
+		// other chain repeats every week only until a clock change breaks
+		// it (a gap the buffer joins lasts an hour longer on the night the
+		// clocks go back): it is followed with doubling steps, over a year
+		// and a half in all, and counts as continuous beyond.
+		if round == 3 && coversWeek(a.Rules) || round == maxFollowRounds {
 			if growL {
 				first.Start = aStart.Add(-buf.Before)
 			}
@@ -270,13 +275,52 @@ func (e *engine) occurrences(a *Assignment, loc *time.Location, buf schedule.Buf
 			}
 			return out, nil
 		}
+		step := 8 << max(round-2, 0) // days: 8, 8, 8, 16, 32 … 256
 		if growL {
-			lo = times.Later(lo.AddDate(0, 0, -8), aStart)
+			lo = times.Later(lo.AddDate(0, 0, -step), aStart)
 		}
 		if growR {
-			hi = times.Earlier(hi.AddDate(0, 0, 8), aEnd)
+			hi = times.Earlier(hi.AddDate(0, 0, step), aEnd)
 		}
 	}
+}
+
+// maxFollowRounds is the round of [engine.occurrences] after which a chain
+// of occurrences that still crosses the bounds counts as continuous: by
+// then they reach about 520 days from the horizon.
+const maxFollowRounds = 8
+
+// coversWeek reports whether rules leave no minute of the week uncovered
+// in the wall clock: their occurrences then join into one window whatever
+// the clock changes, since a later wall time never resolves to an earlier
+// instant.
+func coversWeek(rules []schedule.Rule) bool {
+	const day, week = 24 * 60, 7 * 24 * 60
+	type span struct{ from, to int }
+	var spans []span
+	for _, r := range rules {
+		from, to := r.From.Minutes(), r.To.Minutes()
+		if to <= from {
+			to += day
+		}
+		for _, d := range r.Days {
+			s, e := int(d)*day+from, int(d)*day+to
+			if e > week { // Saturday night into Sunday
+				spans = append(spans, span{0, e - week})
+				e = week
+			}
+			spans = append(spans, span{s, e})
+		}
+	}
+	slices.SortFunc(spans, func(a, b span) int { return cmp.Compare(a.from, b.from) })
+	reach := 0
+	for _, sp := range spans {
+		if sp.from > reach {
+			return false
+		}
+		reach = max(reach, sp.to)
+	}
+	return reach >= week
 }
 
 // merge merges the pieces per (member, group) and returns the grants
