@@ -349,6 +349,7 @@ func (ru *run) step(ctx context.Context, ch Change) *SystemicError {
 		ru.streak = 0
 	}
 	if class == FailureSystemic || ru.streak >= systemicRun {
+		ru.failedAgain(ctx, ch, err)
 		return &SystemicError{Organization: r.o.org, Err: err, Advice: advice(err)}
 	}
 	ru.errs = append(ru.errs, fmt.Errorf("access: %s %s %s → group %d: %w", ch.Action, ch.Object, ch.Email, ch.GroupID, err))

@@ -47,6 +47,22 @@ func (ru *run) backOff(ctx context.Context, ch Change, rec state.Record, cause e
 	return cause
 }
 
+// failedAgain goes on with the back-off of ch's key (or of its user's)
+// when a failure of the whole organization stops the run at it and the key
+// was failing before: the key has failed once more, and the organization's
+// back-off alone would let it be tried at its every retry.
+func (ru *run) failedAgain(ctx context.Context, ch Change, cause error) {
+	keys := []string{parkKey(ch.Key)}
+	if ch.Object == ObjectGrant && ch.Action == ActionCreate {
+		keys = append(keys, userParkKey(ch.Email))
+	}
+	for _, key := range keys {
+		if rec, ok := ru.recs[key]; ok && (rec.Class == FailureTransient || rec.Class == FailureUnknown || strings.HasPrefix(key, "park/user/")) {
+			_ = ru.backOff(ctx, ch, rec, cause) // the run stops either way
+		}
+	}
+}
+
 // orgFailed records a run of the organization that stopped, or left
 // creates it could not look up, and returns how many in a row did.
 func (ru *run) orgFailed(ctx context.Context, stopped bool) int {

@@ -413,3 +413,45 @@ func TestBackOffGoesOnWhenTheFailureChanges(t *testing.T) {
 	require.Len(t, rep.Parked, 1)
 	require.Equal(t, time.Hour, rep.Parked[0].RetryAt.Sub(e.clock.Now()).Round(time.Minute))
 }
+
+// TestFailingKeyBacksOffThroughOrganizationFailures (issue 25): a new
+// member's user create has failed for two hours (server errors), then Kisi
+// answers her user's lookup with 429, which stops each run as a failure of
+// the whole organization. The organization's back-off starts at a minute,
+// but her key has been failing for hours: it goes on backing off, so the
+// runs that try her are about hourly, not at every retry of the
+// organization.
+func TestFailingKeyBacksOffThroughOrganizationFailures(t *testing.T) {
+	t.Parallel()
+	e := newRig(t, rigConfig{})
+	s := baseSnapshot()
+	s.Plans = []access.Plan{{ID: "p-bob", PlanID: "pro", MemberID: "bob", Start: cest("09:00"), Status: access.PlanActive}}
+	e.sync(s)
+	s.Plans = append(s.Plans, access.Plan{ID: "p-alice", PlanID: "pro", MemberID: "alice", Start: cest("09:00"), Status: access.PlanActive})
+	throttled := false
+	e.srv.Intercept(func(r *http.Request) kisitest.Fault {
+		switch {
+		case r.URL.Path != "/users":
+		case throttled:
+			return kisitest.Fault{Status: http.StatusTooManyRequests}
+		case r.Method == http.MethodPost:
+			return kisitest.Fault{Status: http.StatusServiceUnavailable}
+		}
+		return kisitest.Fault{}
+	})
+	run := func(until time.Time) (tries int) {
+		for e.clock.Now().Before(until) {
+			e.srv.ResetRequests()
+			rep, _ := e.r.Sync(t.Context(), s)
+			if e.srv.Count(http.MethodGet, "/users")+e.srv.Count(http.MethodPost, "/users") > 0 {
+				tries++
+			}
+			e.clock.Advance(rep.NextRun.Sub(e.clock.Now()))
+		}
+		return tries
+	}
+	run(e.clock.Now().Add(2 * time.Hour))
+	throttled = true
+	tries := run(e.clock.Now().Add(2 * time.Hour))
+	require.LessOrEqual(t, tries, 3, "alice's user tried in %d runs in two hours", tries)
+}
