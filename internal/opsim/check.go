@@ -578,8 +578,10 @@ func (c *checker) afterRun(r run) {
 		}
 	}
 	// … and every access wanted but not held has its cause there, once the
-	// reconciler could know of the hand edits in Kisi.
-	if c.handEdit.After(c.verifiedAt) {
+	// reconciler could know of the hand edits in Kisi, and of what its
+	// Store forgot when it was lost or restored from a backup (Verify
+	// tells it both).
+	if c.handEdit.After(c.verifiedAt) || !c.storeKnown {
 		return
 	}
 	for p, s := range c.sent.windows {
