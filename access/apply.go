@@ -246,7 +246,7 @@ func (r *Reconciler) applyAfter(ctx context.Context, c *Changes, recs []state.Re
 		if stop != nil {
 			break
 		}
-		if held && guarded(cut(ch, ru.recs, now, r.p.Lead)) {
+		if held && r.holdsCut(v, ch, ru.recs, now) {
 			ch.Held = true
 			rep.Held = append(rep.Held, ch)
 			continue

@@ -1,7 +1,11 @@
 package access
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/kisisync/kisisync/access/state"
@@ -31,6 +35,11 @@ type RevokeLimitError struct {
 	// Managed is the number of grants and links managed in force or still
 	// to come: the base of the limits.
 	Managed int `json:"managed"`
+	// Scope is empty when the cuts are over the limits for the whole
+	// organization; else it names the one place and kind of source whose
+	// cuts are (the plans of the front door's group), and the counts above
+	// are that scope's.
+	Scope string `json:"scope,omitempty"`
 	// Limit is the share of Managed a run may cut when the sources
 	// vanished (0.25 is 25%), ExplainedLimit the share of all cuts, and
 	// Floor the count a run may always cut.
@@ -52,14 +61,67 @@ func (e *RevokeLimitError) Error() string {
 			limit = fmt.Sprintf("%.0f%% of managed access for vanished sources", e.Limit*100)
 		}
 	}
-	return fmt.Sprintf("access: held %d cuts of access for %q (%s) of %d managed grants and links, "+
+	of := fmt.Sprintf("%d managed grants and links", e.Managed)
+	if e.Scope != "" {
+		of = fmt.Sprintf("%d managed in %s", e.Managed, e.Scope)
+	}
+	return fmt.Sprintf("access: held %d cuts of access for %q (%s) of %s, "+
 		"above the revoke limit (%s, beyond %d); everything else was applied: %s, then approve the plan to apply them",
-		e.Revocations, e.Organization, why, e.Managed, limit, e.Floor, advice)
+		e.Revocations, e.Organization, why, of, limit, e.Floor, advice)
 }
 
-// guardCount is the revoke guard's count of one plan's cuts against the Store.
+// guardCount is the revoke guard's count of one plan's cuts against the
+// Store: over all managed access, and per scope.
 type guardCount struct {
+	cutCount
+	scopes map[guardScope]*cutCount
+}
+
+// cutCount counts the cuts of a plan, vanished and explained, and the
+// managed access they are shares of.
+type cutCount struct {
 	vanished, explained, managed int
+}
+
+// guardScope is where the guard also judges cuts on their own: one group
+// (a place's door, a room) and one kind of source (plans, bookings …), so
+// that a broken export of one kind in one place is held even where the
+// rest of the organization dilutes it.
+type guardScope struct {
+	group int64
+	kind  string
+}
+
+// scopeOf is the scope of rec's access: its group and its first source's
+// kind (a plan's default groups count as plans).
+func scopeOf(groupID int64, sources []Source) guardScope {
+	sc := guardScope{group: groupID}
+	if len(sources) > 0 {
+		sc.kind = sources[0].Kind
+	}
+	if sc.kind == KindDefault {
+		sc.kind = KindPlan
+	}
+	return sc
+}
+
+// in returns the count of scope sc.
+func (v *guardCount) in(sc guardScope) *cutCount {
+	if v.scopes == nil {
+		v.scopes = map[guardScope]*cutCount{}
+	}
+	n := v.scopes[sc]
+	if n == nil {
+		n = &cutCount{}
+		v.scopes[sc] = n
+	}
+	return n
+}
+
+// base counts rec in the managed access, over all and in its scope.
+func (v *guardCount) base(rec state.Record) {
+	v.managed++
+	v.in(scopeOf(rec.GroupID, rec.Sources)).managed++
 }
 
 // cut returns how ch cuts access according to the Store's records: the
@@ -96,7 +158,7 @@ func (r *Reconciler) judge(c *Changes, recs map[string]state.Record, now time.Ti
 	v := r.judgeCuts(c, recs, now)
 	for _, rec := range recs {
 		if r.inBase(rec, now) {
-			v.managed++
+			v.base(rec)
 		}
 	}
 	return v
@@ -116,33 +178,86 @@ func (r *Reconciler) judgeCuts(c *Changes, recs map[string]state.Record, now tim
 	var v guardCount
 	for _, ch := range c.Changes {
 		if ch.Action == ActionAdopt && ch.Window != nil && !ended(*ch.Window, now) && due(*ch.Window, now, r.p.Lead) {
-			v.managed++
+			v.base(state.Record{GroupID: ch.GroupID, Sources: ch.Sources})
 		}
 		switch cut(ch, recs, now, r.p.Lead) {
 		case CutVanished:
 			v.vanished++
+			v.in(cutScope(ch, recs)).vanished++
 		case CutExplained:
 			v.explained++
+			v.in(cutScope(ch, recs)).explained++
 		}
 	}
 	return v
 }
 
-// holds reports whether the guard holds the cuts of c.
+// cutScope is the scope of the access ch cuts: that of the Store's record.
+func cutScope(ch Change, recs map[string]state.Record) guardScope {
+	if rec, ok := recs[ch.Key]; ok {
+		return scopeOf(rec.GroupID, rec.Sources)
+	}
+	return scopeOf(ch.GroupID, ch.Sources)
+}
+
+// holds reports whether the guard holds cuts of c: over all managed
+// access, or in one scope.
 func (r *Reconciler) holds(c *Changes, v guardCount) bool {
 	if c.Approved || r.o.approveAll {
 		return false
 	}
-	over := func(n int, share float64) bool {
-		return n > r.o.revokeFloor && float64(n) > share*float64(v.managed)
+	if r.over(v.cutCount) {
+		return true
 	}
-	return over(v.vanished, r.o.revokeLimit) || over(v.vanished+v.explained, r.o.explainedLimit)
+	for _, n := range v.scopes {
+		if r.over(*n) {
+			return true
+		}
+	}
+	return false
 }
 
-// limitError describes a held run.
+// over reports whether the cuts of n go beyond the revoke limits.
+func (r *Reconciler) over(n cutCount) bool {
+	beyond := func(cuts int, share float64) bool {
+		return cuts > r.o.revokeFloor && float64(cuts) > share*float64(n.managed)
+	}
+	return beyond(n.vanished, r.o.revokeLimit) || beyond(n.vanished+n.explained, r.o.explainedLimit)
+}
+
+// holdsCut reports whether the guard, which holds cuts of the plan, holds
+// ch: a guarded cut, when the whole plan is over the limits or its scope
+// is.
+func (r *Reconciler) holdsCut(v guardCount, ch Change, recs map[string]state.Record, now time.Time) bool {
+	if !guarded(cut(ch, recs, now, r.p.Lead)) {
+		return false
+	}
+	if r.over(v.cutCount) {
+		return true
+	}
+	n := v.scopes[cutScope(ch, recs)]
+	return n != nil && r.over(*n)
+}
+
+// limitError describes a held run: over all managed access, or in the
+// first scope over the limits when only scopes are.
 func (r *Reconciler) limitError(v guardCount) *RevokeLimitError {
-	return &RevokeLimitError{Organization: r.o.org, Revocations: v.vanished + v.explained, Vanished: v.vanished,
-		Explained: v.explained, Managed: v.managed, Limit: r.o.revokeLimit, ExplainedLimit: r.o.explainedLimit,
+	n, scope := v.cutCount, ""
+	if !r.over(n) {
+		for _, sc := range slices.SortedFunc(maps.Keys(v.scopes), func(a, b guardScope) int {
+			return cmp.Or(cmp.Compare(a.group, b.group), strings.Compare(a.kind, b.kind))
+		}) {
+			if r.over(*v.scopes[sc]) {
+				n, scope = *v.scopes[sc], fmt.Sprintf("the %ss of group %d", cmp.Or(sc.kind, "access"), sc.group)
+				if name := r.o.groupNames[sc.group]; name != "" {
+					scope = fmt.Sprintf("the %ss of %s (group %d)", cmp.Or(sc.kind, "access"), name, sc.group)
+				}
+				break
+			}
+		}
+	}
+	return &RevokeLimitError{Organization: r.o.org, Revocations: n.vanished + n.explained, Vanished: n.vanished,
+		Explained: n.explained, Managed: n.managed, Scope: scope, Limit: r.o.revokeLimit, ExplainedLimit: r.o.explainedLimit,
 		Floor: r.o.revokeFloor}
 }
 
@@ -155,22 +270,22 @@ func (r *Reconciler) markHeld(c *Changes, recs []state.Record) {
 		keys[c.Changes[i].Key] = struct{}{}
 	}
 	byKey := make(map[string]state.Record, len(keys))
-	managed := 0
 	for i := range recs {
-		if r.inBase(recs[i], c.At) {
-			managed++
-		}
 		if _, ok := keys[recs[i].Key]; ok {
 			byKey[recs[i].Key] = recs[i]
 		}
 	}
 	v := r.judgeCuts(c, byKey, c.At)
-	v.managed += managed
+	for i := range recs {
+		if r.inBase(recs[i], c.At) {
+			v.base(recs[i])
+		}
+	}
 	if !r.holds(c, v) {
 		return
 	}
 	for i := range c.Changes {
-		if guarded(cut(c.Changes[i], byKey, c.At, r.p.Lead)) {
+		if r.holdsCut(v, c.Changes[i], byKey, c.At) {
 			c.Changes[i].Held = true
 			c.Held++
 		}

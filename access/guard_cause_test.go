@@ -191,3 +191,35 @@ func addGuests(s *access.Snapshot, n int, start time.Time) {
 			Guest: &access.Guest{Name: "Guest " + id, Email: id + "@example.org"}, Start: start, End: start.Add(time.Hour)})
 	}
 }
+
+// TestGuardJudgesEachScope (issue 27): an export drops 4 of the 9 plan
+// members of a space whose other 30 members are in meetings. Over all
+// managed access that is 4 of 39, under the limit; over the plans of the
+// front door's group it is 4 of 9, a broken export. Those 4 cuts are
+// held; a booking ended explicitly elsewhere is applied.
+func TestGuardJudgesEachScope(t *testing.T) {
+	t.Parallel()
+	e := newRig(t, rigConfig{})
+	s := baseSnapshot()
+	addPlanMembers(&s, "m", 9)
+	for i := range 30 {
+		id := fmt.Sprintf("b%d", i)
+		s.Members = append(s.Members, access.Member{ID: id, Email: id + "@example.com", Managed: true})
+		s.Bookings = append(s.Bookings, bookingOf("bk-"+id, id, "room1", "09:00", "18:00"))
+	}
+	e.sync(s)
+
+	s.Plans = s.Plans[4:] // m0 … m3 vanish
+	s.Bookings[0].End = e.clock.Now().Add(-time.Minute) // b0's meeting ended early
+	rep, err := e.r.Sync(t.Context(), s)
+	var rle *access.RevokeLimitError
+	require.ErrorAs(t, err, &rle)
+	require.Len(t, rep.Held, 4, "the plans' cuts are held")
+	for _, ch := range rep.Held {
+		require.Equal(t, access.CutVanished, ch.Cut)
+	}
+	require.Equal(t, 4, rle.Revocations)
+	require.Equal(t, 9, rle.Managed, "the scope's base")
+	require.Contains(t, rle.Scope, "plans of")
+	require.Equal(t, 1, rep.Deleted+rep.Replaced, "the routine cut elsewhere is applied")
+}
