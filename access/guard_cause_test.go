@@ -209,7 +209,7 @@ func TestGuardJudgesEachScope(t *testing.T) {
 	}
 	e.sync(s)
 
-	s.Plans = s.Plans[4:] // m0 … m3 vanish
+	s.Plans = s.Plans[4:]                               // m0 … m3 vanish
 	s.Bookings[0].End = e.clock.Now().Add(-time.Minute) // b0's meeting ended early
 	rep, err := e.r.Sync(t.Context(), s)
 	var rle *access.RevokeLimitError
