@@ -42,14 +42,14 @@ var commands = []command{
 writes nothing to Kisi. With --out FILE it also saves them as JSON, for
 'kisisync apply FILE'. Against Kisi it first makes one request to check
 the API key, so a wrong key exits 4 instead of planning in the dark.`,
-		flags: []string{"snapshot", "mapping", "policy", "state", "org", "kisi-url", "at", "out", "json", "revoke-limit", "revoke-floor", "exclusive-groups", "fake"}},
+		flags: []string{"snapshot", "mapping", "policy", "state", "org", "kisi-url", "at", "out", "json", "revoke-limit", "revoke-floor", "exclusive-groups", "invite", "fake"}},
 	{name: "apply", args: "--snapshot FILE --mapping FILE --state FILE [flags] [PLANFILE]", operands: 1,
 		summary: "make the changes in Kisi (or those of a saved plan)",
 		detail: `Apply plans, prints the plan and makes the changes in Kisi, with
 progress, then prints the report and the next run time. Given PLANFILE,
 written by 'kisisync plan --out', it applies exactly that plan instead of
 planning again, and refuses it (exit 2) when the state changed since.`,
-		flags: []string{"snapshot", "mapping", "policy", "state", "org", "kisi-url", "at", "json", "approve-revocations", "revoke-limit", "revoke-floor", "exclusive-groups", "fake"}},
+		flags: []string{"snapshot", "mapping", "policy", "state", "org", "kisi-url", "at", "json", "approve-revocations", "revoke-limit", "revoke-floor", "exclusive-groups", "invite", "fake"}},
 	{name: "verify", args: "--snapshot FILE --mapping FILE --state FILE [flags]",
 		summary: "list Kisi's groups to find drift from what kisisync manages",
 		detail: `Verify lists the mapped groups in Kisi and reports drift: grants deleted
@@ -124,6 +124,9 @@ var flagDocs = map[string]struct{ arg, doc string }{
 	"revoke-floor": {"N", "the revoke guard: N cuts always allowed, whatever the share (default 3)"},
 	"exclusive-groups": {"", "the mapped groups are the platform's: verify adopts every role in them and " +
 		"apply replaces hand-made roles"},
+	"invite": {"WHEN", "new Kisi users get Kisi's invitation email WHEN: now (default, with their first " +
+		"grant) or later: stage them — no Kisi user, access or email yet, each named on stderr; an apply " +
+		"without --invite later grants their access and invites them (managed users get no email either way)"},
 	"fake": {"", "use an embedded fake Kisi seeded with the mapping's groups; with --state it " +
 		"lasts between runs (plan, apply, verify)"},
 }
@@ -343,6 +346,15 @@ func defineFlags(fs *pflag.FlagSet, names []string, cfg *config) {
 				}
 				cfg.revokeLimit = &f
 				return nil
+			}), name, usage)
+		case "invite":
+			fs.Var(funcValue(func(v string) error {
+				switch v {
+				case "now", "later":
+					cfg.inviteLater = v == "later"
+					return nil
+				}
+				return fmt.Errorf("want now or later, got %q", v)
 			}), name, usage)
 		case "revoke-floor":
 			fs.Var(funcValue(func(v string) error {

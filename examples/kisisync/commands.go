@@ -196,6 +196,10 @@ func (a app) reconcile(ctx context.Context, cfg config) (code int, err error) {
 		if err != nil {
 			return planFailed(err)
 		}
+		staged, err := a.stage(ctx, cfg, store, c)
+		if err != nil {
+			return exitSystem, err
+		}
 		if cfg.out != "" {
 			if err := savePlan(cfg.out, c); err != nil {
 				return exitFailed, err
@@ -207,6 +211,9 @@ func (a app) reconcile(ctx context.Context, cfg config) (code int, err error) {
 		}
 		for _, line := range parkedLines(c.Parked, m) {
 			fmt.Fprintf(a.stderr, "kisisync plan: %s\n", line)
+		}
+		if staged != nil {
+			fmt.Fprintf(a.stderr, "kisisync plan: %s\n", stagedLine(staged))
 		}
 		switch {
 		case err != nil:
@@ -241,6 +248,13 @@ func (a app) apply(ctx context.Context, cfg config, r *access.Reconciler, store 
 		if c, err = r.Plan(ctx, s); err != nil {
 			return planFailed(err)
 		}
+	}
+	staged, err := a.stage(ctx, cfg, store, c)
+	if err != nil {
+		return exitSystem, err
+	}
+	if staged != nil {
+		defer fmt.Fprintf(a.stderr, "kisisync apply: %s\n", stagedLine(staged))
 	}
 	if !cfg.json {
 		fmt.Fprint(a.stdout, c)
@@ -281,6 +295,19 @@ func (a app) apply(ctx context.Context, cfg config, r *access.Reconciler, store 
 		printReport(a.stdout, rep, textfmt.Zone(c.Location))
 	}
 	return a.outcome(cfg, rep, in.m, err)
+}
+
+// stage takes the people Kisi would invite out of c with --invite later
+// and returns their emails; nil without it or when there are none.
+func (a app) stage(ctx context.Context, cfg config, store access.Store, c *access.Changes) ([]string, error) {
+	if !cfg.inviteLater {
+		return nil, nil
+	}
+	recs, err := store.Load(ctx, cfg.org)
+	if err != nil {
+		return nil, fmt.Errorf("read the state: %w", err)
+	}
+	return stage(c, recs), nil
 }
 
 // planningNotice is the number of snapshot records from which planning

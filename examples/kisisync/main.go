@@ -48,6 +48,7 @@ type config struct {
 	atText                                string    // --at as given
 	at                                    time.Time // --at read; zero for now
 	json, approve, fake, exclusive        bool
+	inviteLater                           bool     // --invite later: stage the people Kisi would invite
 	revokeLimit                           *float64 // nil: the reconciler's default
 	revokeFloor                           *int     // nil: the reconciler's default
 }
