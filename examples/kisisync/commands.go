@@ -569,6 +569,12 @@ func (a app) explain(cfg config) (int, error) {
 	}
 	defer a.reportProblems(in.problems)
 	s, m, p := in.s, in.m, in.p
+	if email := guestEmail(s, cfg.member); email != "" {
+		if err := guestDrawing(cfg); err != nil {
+			return exitUsage, err
+		}
+		return a.output(cfg, explainGuest(s, m, p, email, a.at(cfg)))
+	}
 	id, err := memberID(cfg, s)
 	if err != nil {
 		return exitUsage, err
@@ -588,7 +594,7 @@ func (a app) explain(cfg config) (int, error) {
 
 // memberID resolves --member to a member's ID: it names one by ID, or by
 // email (trimmed, case-folded, as Kisi matches users). A drop-in guest's
-// email names no member: the message says which bookings it is on.
+// email is answered by explainGuest before.
 func memberID(cfg config, s access.Snapshot) (string, error) {
 	for _, mb := range s.Members {
 		if mb.ID == cfg.member {
@@ -604,13 +610,13 @@ func memberID(cfg config, s access.Snapshot) (string, error) {
 		}
 		var bookings []string
 		for _, b := range s.Bookings {
-			if b.Guest != nil && strings.ToLower(strings.TrimSpace(b.Guest.Email)) == want {
+			if b.Guest != nil && b.MemberID != "" && strings.ToLower(strings.TrimSpace(b.Guest.Email)) == want {
 				bookings = append(bookings, b.ID)
 			}
 		}
-		if len(bookings) > 0 {
-			return "", &usageError{fmt.Sprintf("%s is the email of a drop-in guest (bookings %s), not of a member: %s explains members; a guest's access is the link of each booking, listed by 'kisisync plan'",
-				cfg.member, strings.Join(bookings, ", "), cfg.command)}
+		if len(bookings) > 0 { // all of them booked by a member: served as that member
+			return "", &usageError{fmt.Sprintf("%s is the guest of bookings %s, each booked by a member: the access is the member's; name the member",
+				cfg.member, strings.Join(bookings, ", "))}
 		}
 	}
 	return "", &usageError{fmt.Sprintf("no member with id or email %q in %s (%d members); --member takes a member's id, such as %q, or email", cfg.member, cfg.snapshot, len(s.Members), firstMember(s))}
