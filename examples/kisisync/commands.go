@@ -191,8 +191,9 @@ func (a app) reconcile(ctx context.Context, cfg config) (code int, err error) {
 
 	switch cfg.command {
 	case "plan":
-		a.planning(cfg, s)
+		stop := a.planning(cfg, s, reqs)
 		c, err := r.Plan(ctx, s)
+		stop()
 		if err != nil {
 			return planFailed(err)
 		}
@@ -224,7 +225,7 @@ func (a app) reconcile(ctx context.Context, cfg config) (code int, err error) {
 		}
 		return code, err
 	case "apply":
-		code, err := a.apply(ctx, cfg, r, store, pace, prog, in)
+		code, err := a.apply(ctx, cfg, r, store, reqs, pace, prog, in)
 		return code, asLeaseBusy(err, cfg.org, loc)
 	default:
 		code, err := a.verify(ctx, cfg, r, s)
@@ -234,7 +235,7 @@ func (a app) reconcile(ctx context.Context, cfg config) (code int, err error) {
 
 // apply plans, prints the plan, applies it with progress (prog, nil for
 // none) and prints the report.
-func (a app) apply(ctx context.Context, cfg config, r *access.Reconciler, store access.Store, pace float64, prog *progress, in inputs) (int, error) {
+func (a app) apply(ctx context.Context, cfg config, r *access.Reconciler, store access.Store, reqs *counter, pace float64, prog *progress, in inputs) (int, error) {
 	s := in.s
 	var c *access.Changes
 	var err error
@@ -244,8 +245,10 @@ func (a app) apply(ctx context.Context, cfg config, r *access.Reconciler, store 
 			return exitUsage, err
 		}
 	} else {
-		a.planning(cfg, s)
-		if c, err = r.Plan(ctx, s); err != nil {
+		stop := a.planning(cfg, s, reqs)
+		c, err = r.Plan(ctx, s)
+		stop()
+		if err != nil {
 			return planFailed(err)
 		}
 	}
@@ -314,12 +317,57 @@ func (a app) stage(ctx context.Context, cfg config, store access.Store, c *acces
 // takes long enough (seconds for thousands of members) to say it starts.
 const planningNotice = 5000
 
-// planning says, for a large snapshot, that planning starts, so that a
-// long plan is not silence.
-func (a app) planning(cfg config, s access.Snapshot) {
+// planningEvery is how often a plan still running says so.
+const planningEvery = 5 * time.Second
+
+// planning says, for a large snapshot, that planning starts, and while
+// planning runs says every planningEvery how long it has run and how many
+// Kisi requests it sent (a plan against Kisi lists the roles of every
+// group that gets new grants: at Kisi's pace, seconds per thousand
+// members), so that a long plan is not silence. The returned function
+// stops it; call it once planning is over.
+func (a app) planning(cfg config, s access.Snapshot, reqs *counter) (stop func()) {
+	if cfg.json {
+		return func() {}
+	}
 	n := len(s.Members) + len(s.Plans) + len(s.Allowances) + len(s.Bookings) + len(s.Assignments) + len(s.CheckIns)
-	if !cfg.json && n >= planningNotice {
+	if n >= planningNotice {
 		fmt.Fprintf(a.stdout, "Planning the access of %s (%d records in all)…\n\n", textfmt.Plural(len(s.Members), "member", "members"), n)
+	}
+	start := a.clock.Now()
+	req0, _ := reqs.counts()
+	tick := a.clock.NewTicker(planningEvery)
+	quit, done := make(chan struct{}), make(chan struct{})
+	shown := false
+	go func() {
+		defer close(done)
+		defer tick.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-tick.Chan():
+				req, _ := reqs.counts()
+				line := fmt.Sprintf("planning for %s so far; %s to Kisi", eta(a.clock.Since(start)), textfmt.Plural(int(req-req0), "request", "requests"))
+				if a.term {
+					fmt.Fprintf(a.stdout, "\r\033[K%s", line)
+				} else {
+					fmt.Fprintln(a.stdout, line)
+				}
+				shown = true
+			}
+		}
+	}()
+	return func() {
+		close(quit)
+		<-done
+		if shown {
+			if a.term {
+				fmt.Fprint(a.stdout, "\r\033[K")
+			} else {
+				fmt.Fprintln(a.stdout)
+			}
+		}
 	}
 }
 
