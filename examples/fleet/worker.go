@@ -584,6 +584,9 @@ func (w *Worker) reconciler(org *Organization, st access.Store, holder string, r
 	if org.BaseURL != "" {
 		opts = append(opts, kisi.WithBaseURL(org.BaseURL))
 	}
+	if in := w.cfg.Integration; in != nil {
+		opts = append(opts, kisi.WithIntegration(in.Identifier, in.Contact))
+	}
 	if r := w.cfg.KisiRetry; r != nil {
 		opts = append(opts, kisi.WithRetry(r.Max, time.Duration(r.WaitMin), time.Duration(r.WaitMax)))
 	}
