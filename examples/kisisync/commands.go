@@ -811,6 +811,16 @@ func (a app) client(cfg config, opts ...kisi.Option) (*kisi.Client, error) {
 	if url != "" {
 		opts = append(opts, kisi.WithBaseURL(url))
 	}
+	if in := cmp.Or(cfg.integration, a.env("KISI_INTEGRATION")); in != "" {
+		name, contact, ok := strings.Cut(in, ",")
+		if !ok {
+			return nil, &usageError{fmt.Sprintf("--integration %q: want NAME,CONTACT such as acme-coworking,ops@acme.example", in)}
+		}
+		if _, err := kisi.NewClient(key, kisi.WithIntegration(name, contact)); err != nil {
+			return nil, &usageError{fmt.Sprintf("--integration %q: %v", in, errors.Unwrap(err))}
+		}
+		opts = append(opts, kisi.WithIntegration(name, contact))
+	}
 	return kisi.NewClient(key, opts...)
 }
 

@@ -42,6 +42,7 @@ type config struct {
 	command                               string
 	snapshot, mapping, policy, state, org string
 	kisiURL, member                       string
+	integration                           string    // --integration NAME,CONTACT as given
 	out, planFile                         string    // plan -out FILE; apply PLANFILE
 	svg, html                             string    // explain, diagnose --svg FILE, --html FILE
 	timeline                              bool      // explain, diagnose --timeline
