@@ -164,8 +164,9 @@ type loadSpec struct {
 	// restart runs the fleet on a PostgreSQL cluster of its own
 	// (privateCluster) and restarts it once under load, after the kill.
 	restart bool
-	// procs is the number of worker processes (0: loadWorkers).
-	procs int
+	// procs is the number of worker processes (0: loadWorkers), workers
+	// the runs each makes at once (0: 10).
+	procs, workers int
 }
 
 // loadRun is what a run of the fleet under load saw.
@@ -253,7 +254,7 @@ func runLoad(t *testing.T, spec loadSpec) *loadRun {
 	d := func(v time.Duration) fleet.Duration { return fleet.Duration(v) }
 	cfg := fleet.Config{
 		Floor: d(200 * time.Millisecond), Ceiling: d(30 * time.Second), RetryAfter: d(time.Second), VerifyEvery: d(-1),
-		Workers: 10, RunBudget: d(15 * time.Second), JobTimeout: d(20 * time.Second), RescueAfter: d(25 * time.Second), LeaseTTL: d(10 * time.Second),
+		Workers: cmp.Or(spec.workers, 10), RunBudget: d(15 * time.Second), JobTimeout: d(20 * time.Second), RescueAfter: d(25 * time.Second), LeaseTTL: d(10 * time.Second),
 		KisiRetry: &fleet.Retry{Max: 3, WaitMin: d(50 * time.Millisecond), WaitMax: d(400 * time.Millisecond)},
 		RateScope: spec.scope,
 	}
@@ -453,15 +454,21 @@ func TestLoad(t *testing.T) {
 		n, err = strconv.Atoi(v)
 		require.NoError(t, err)
 	}
-	procs := loadWorkers
-	if v := os.Getenv("FLEET_LOAD_PROCS"); v != "" {
-		var err error
-		procs, err = strconv.Atoi(v)
-		require.NoError(t, err)
+	// FLEET_LOAD_PROCS, FLEET_LOAD_WORKERS and FLEET_LOAD_RATE_SCOPE set
+	// the processes, the runs each makes at once and Config.RateScope, to
+	// compare the fleet with one process (BENCHMARKS.md).
+	procs, workers := loadWorkers, 0
+	for name, v := range map[string]*int{"FLEET_LOAD_PROCS": &procs, "FLEET_LOAD_WORKERS": &workers} {
+		if s := os.Getenv(name); s != "" {
+			var err error
+			*v, err = strconv.Atoi(s)
+			require.NoError(t, err, name)
+		}
 	}
 	// One process has no one to take over from it: no kill then (a
 	// figure to compare the fleet's throughput with).
-	r := runLoad(t, loadSpec{orgs: n, perUser: loadPerUser, kill: procs > 1, events: 50, restart: true, procs: procs})
+	r := runLoad(t, loadSpec{orgs: n, perUser: loadPerUser, kill: procs > 1, events: 50, restart: true,
+		procs: procs, workers: workers, scope: os.Getenv("FLEET_LOAD_RATE_SCOPE")})
 	ctx := t.Context()
 	start, killed, stuck, victim, converged := r.start, r.killed, r.stuck, r.victim, r.converged
 
@@ -554,12 +561,12 @@ func TestLoad(t *testing.T) {
 			unaffected = latest(unaffected, at)
 		}
 	}
-	t.Logf("FIGURES %d organizations on %d Kisi users, %d worker processes, %d runs %v (%d without Kisi requests): %d organizations not hit by the kill synced cleanly within %v (%.0f organizations per minute); "+
+	t.Logf("FIGURES %d organizations on %d Kisi users, %d worker processes (%d runs at once each, rate scope %q), %d runs %v (%d without Kisi requests): %d organizations not hit by the kill synced cleanly within %v (%.0f organizations per minute); "+
 		"the %d runs killed were taken over and clean %v after the kill; all converged %v after the start. "+
 		"Run time of the runs that sent requests p50 %dms p99 %dms (first clean run of each organization: p50 %dms p99 %dms). "+
 		"Kisi requests %d (%.1f per organization, %.2f per second per Kisi user), 429s %d; most requests of one Kisi user in one second %d (user-%d); most unfinished jobs of one organization %d; a Kisi user's busiest 10 s: median %.1f, max %.1f requests per second. "+
 		"%d platform events at once after convergence (the change, then fleet.WakeTx), from the change to the role's request at Kisi: p50 %v p99 %v",
-		n, len(r.budgets), procs, len(runs), results, idle, n-len(stuck), unaffected.Sub(start).Round(100*time.Millisecond),
+		n, len(r.budgets), procs, cmp.Or(workers, 10), cmp.Or(r.spec.scope, fleet.RateScopeFleet), len(runs), results, idle, n-len(stuck), unaffected.Sub(start).Round(100*time.Millisecond),
 		float64(n-len(stuck))/unaffected.Sub(start).Minutes(),
 		len(stuck), recovered.Sub(killed).Round(100*time.Millisecond), r.converged.Sub(start).Round(100*time.Millisecond),
 		pct(durations, 50), pct(durations, 99), pct(firstDurations, 50), pct(firstDurations, 99),
