@@ -98,11 +98,15 @@
 // # The revoke guard
 //
 // The guard protects against a broken upstream, not against routine life.
-// It counts every cut of access in force or entering Kisi within the lead
-// time — deletions and shortenings ([Change.Cut]). Cuts whose sources all
-// vanished from the snapshot may reach [WithRevokeLimit] (25%) of the
-// managed grants and links, all cuts together [WithExplainedRevokeLimit]
-// (50%), beyond a floor of [WithRevokeFloor]. A run beyond either applies
+// It judges every cut of access in force or entering Kisi within the lead
+// time — deletions and shortenings — by its cause ([Change.Cut]): a cut a
+// valid record asks for ([CutExplicit]: a cancelled plan, a check-out, a
+// suspended member) is always applied, and a record the snapshot holds but
+// rejects never cuts. Cuts whose sources all vanished from the snapshot
+// ([CutVanished]) may reach [WithRevokeLimit] (25%) of the managed grants
+// and links in force, vanished and changed ones together
+// ([CutExplained]) [WithExplainedRevokeLimit] (50%), beyond a floor of
+// [WithRevokeFloor]. A run beyond either applies
 // everything else, holds only the cuts ([Report.Held]) and returns a
 // *[RevokeLimitError] until the plan is approved with [Changes.Approve] (or
 // every plan with [WithApproveRevocations]). Bounding or renewing a rolling
@@ -160,6 +164,39 @@
 // (PostgreSQL) and access/sqlitestore (SQLite) keep them in a database;
 // access/storetest is the conformance suite every implementation runs, with
 // two handles on one backing store.
+//
+// # Where things are decided
+//
+// Each rule of the design is decided in one place; the files are named
+// after the steps of a run.
+//
+//   - Snapshot and policy types, and their JSON: snapshot.go, options.go.
+//   - Validation of a snapshot (ids, emails, zones, references), once per
+//     run, and the buffer in force per resource: index.go;
+//     [NormalizeEmail]: identity.go.
+//   - Each source's window (plan status and team plans, allowances, the
+//     buffer widening bookings and drop-in links alike, assignments and their weekly rules, check-ins
+//     ending at local midnight, suspension): admit.go, one admit function
+//     per source kind. DST and wall times: the schedule package.
+//   - Merging windows per (member, group) (none for a suspended member) and
+//     the slot rule: engine.go; the lead time and [NextChange]: desired.go; drop-in links: links.go; why (not): explain*.go.
+//   - Bounded windows, the rolling bound and the renewal night of each
+//     group's location: renewal.go.
+//   - The plan: plan.go (reading the Store, settling intents of lost
+//     answers), diff.go (what to create, replace, delete, and their order),
+//     parked.go (what waits for its back-off, and the email-link quota).
+//   - The revoke guard — what counts as a cut, each cut's cause, the
+//     limits: guard.go.
+//   - Apply: apply.go (the run, its order and its Store writes),
+//     apply_roles.go (creates, renewals by PATCH or delete-then-create, a
+//     member never left without a role, refusals and unknown outcomes),
+//     apply_users.go (finding and creating Kisi users), apply_links.go
+//     (links and their notifications).
+//   - Failure scopes: failure.go (classifying an error), scope.go (parking
+//     a change, a user or a group, and stopping the run only for the
+//     organization's failures).
+//   - Fencing Kisi writes by the lease: fence.go.
+//   - Ownership and drift: verify.go; the Store's contract: store.go.
 //
 // # Many organizations
 //

@@ -2,6 +2,7 @@ package access
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -110,4 +111,58 @@ func (f fencedKisi) DeleteGroupLink(ctx context.Context, id int64) (*kisi.Respon
 	}
 	defer cancel()
 	return f.KisiAPI.DeleteGroupLink(ctx, id)
+}
+
+// lease takes the organization's run lease and returns its release. A run
+// of this same Reconciler in progress holds it too.
+func (r *Reconciler) lease(ctx context.Context) (func(), error) {
+	if !r.running.CompareAndSwap(false, true) {
+		return nil, fmt.Errorf("%w: a run of this Reconciler for %q has not finished", state.ErrLeaseHeld, r.o.org)
+	}
+	r.token.Store(0)
+	if err := r.renew(ctx); err != nil {
+		r.running.Store(false)
+		if errors.Is(err, state.ErrLeaseHeld) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("access: lease of %q: %w", r.o.org, err)
+	}
+	return func() {
+		// Release even when ctx is done; the lease expires anyway.
+		_, _ = r.st.Lease(context.WithoutCancel(ctx), r.o.org, r.o.holder, r.o.clock.Now(), time.Time{})
+		r.token.Store(0)
+		r.running.Store(false)
+	}, nil
+}
+
+// begin takes the lease and loads the organization's records: the start of
+// an Apply or Verify. The caller calls release when done.
+func (r *Reconciler) begin(ctx context.Context) (release func(), recs []state.Record, err error) {
+	release, err = r.lease(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if recs, err = r.load(ctx); err != nil {
+		release()
+		return nil, nil, err
+	}
+	return release, recs, nil
+}
+
+// renew takes or extends the lease for one lease time from now. A renewal
+// that returns another token than the run's means the lease was lost in
+// between (another run took it over): the run must stop.
+func (r *Reconciler) renew(ctx context.Context) error {
+	now := r.o.clock.Now()
+	token, err := r.st.Lease(ctx, r.o.org, r.o.holder, now, now.Add(r.o.leaseTTL))
+	if err != nil {
+		return err
+	}
+	if old := r.token.Load(); old != 0 && old != token {
+		// Keep the old token: the run's writes stay fenced.
+		return fmt.Errorf("%w: term %d of %q ended, another run held the lease", state.ErrLeaseLost, old, r.o.org)
+	}
+	r.token.Store(token)
+	r.leased.Store(&now)
+	return nil
 }

@@ -5,6 +5,9 @@ import (
 	"time"
 
 	"github.com/kisisync/kisisync/access/state"
+	"github.com/kisisync/kisisync/internal/kisiglue"
+	"github.com/kisisync/kisisync/internal/times"
+	"github.com/kisisync/kisisync/schedule"
 )
 
 // RevokeLimitError is returned by Apply and Sync when the revoke guard held
@@ -172,4 +175,213 @@ func (r *Reconciler) markHeld(c *Changes, recs []state.Record) {
 			c.Held++
 		}
 	}
+}
+
+// live reports whether rec is managed access in force or still to come at
+// now: the base of the revoke guard.
+func live(rec state.Record, now time.Time) bool {
+	return (rec.Kind == state.KindRole || rec.Kind == state.KindLink) && rec.State == state.StateSettled && !ended(rec.Window, now)
+}
+
+// sentLink reports whether rec is a link whose email went out: deleting it
+// is a cut however far ahead its booking is, since a new link would mean a
+// second email and the first one's link no longer working.
+func sentLink(rec state.Record) bool { return rec.Kind == state.KindLink && rec.Email != "" }
+
+// cutOf classifies a replacement of rec by create: a cut when the old window
+// is in force (or enters Kisi within the lead time) and the new one starts
+// later or ends sooner. Bounding or renewing a rolling window is not a cut.
+func cutOf(rec state.Record, create Change, in diffInput) CutKind {
+	if !due(rec.Window, in.now, in.lead) || ended(rec.Window, in.now) {
+		return ""
+	}
+	nw, old := *create.Window, rec.Window
+	later := nw.Start.After(times.Later(old.Start, in.now).Add(kisiglue.Tolerance))
+	sooner := !create.Rolling && nw.End.Add(kisiglue.Tolerance).Before(old.End)
+	if !later && !sooner {
+		return ""
+	}
+	return cutClass(rec, in.snap)
+}
+
+// due reports whether access in window w is in force at now or enters Kisi
+// within the lead time.
+func due(w schedule.Interval, now time.Time, lead time.Duration) bool {
+	return w.Start.Before(now.Add(lead).Add(time.Nanosecond))
+}
+
+// cutClass says what causes a cut of the access rec holds: source records
+// still in the snapshot that say so (explicit: a cancelled plan, a
+// check-out, a suspended member) and none still in force, one that changed
+// without saying so (explained: an End set earlier), or every source
+// vanished from the snapshot. A record adopted without sources counts as
+// vanished.
+func cutClass(rec state.Record, snap *snapIndex) CutKind {
+	if rec.MemberID != "" && snap.member(rec.MemberID).Suspended {
+		return CutExplicit
+	}
+	if len(rec.Sources) == 0 && rec.Kind == state.KindRole {
+		// Adopted after a lost Store: the member's records tell.
+		return snap.byEmail(rec.Email)
+	}
+	kind := CutVanished
+	for _, s := range rec.Sources {
+		switch snap.source(s) {
+		case sourceEnded:
+			if kind == CutVanished {
+				kind = CutExplicit
+			}
+		case sourcePresent:
+			// A source still in force changed: that, not the one that
+			// says it ended, is what cuts.
+			kind = CutExplained
+		}
+	}
+	return kind
+}
+
+// rejected reports whether a record of the snapshot that rec's access
+// comes from is there but invalid (its member's, or a source's): such
+// access is not cut; Kisi keeps what it holds, bounded, and the record
+// is reported.
+func (x *snapIndex) rejected(rec state.Record) bool {
+	if x == nil || len(x.skipped) == 0 {
+		return false
+	}
+	if x.rejects == nil {
+		x.rejects = make(map[Source]bool, len(x.skipped))
+		for _, e := range x.skipped {
+			x.rejects[Source{Kind: e.Kind, ID: e.ID}] = true
+		}
+	}
+	if rec.MemberID != "" && x.rejects[Source{Kind: "member", ID: rec.MemberID}] {
+		return true
+	}
+	for _, s := range rec.Sources {
+		if s.Kind == KindDefault {
+			s.Kind = KindPlan
+		}
+		if x.rejects[s] {
+			return true
+		}
+	}
+	return false
+}
+
+// snapIndex looks up the members and records of a snapshot, building each
+// index the first time it is needed: a plan with nothing to create or cut
+// builds neither. It is for one goroutine.
+type snapIndex struct {
+	s       *Snapshot
+	members map[string]Member
+	// emails are the cut kinds of a record without sources, by the
+	// member's email (see byEmail).
+	emails  map[string]CutKind
+	sources map[Source]sourceState
+	// skipped are the records of s that were rejected, rejects their
+	// sources (see rejected).
+	skipped []*RecordError
+	rejects map[Source]bool
+}
+
+// sourceState is what a snapshot says of the record a Source names.
+type sourceState uint8
+
+const (
+	sourceGone    sourceState = iota // not in the snapshot
+	sourcePresent                    // in it
+	sourceEnded                      // in it, saying its access ended: a cancelled plan, a check-out
+)
+
+// member returns the member with id (the last one listed), or the zero
+// Member.
+func (x *snapIndex) member(id string) Member {
+	if x == nil || x.s == nil {
+		return Member{}
+	}
+	if x.members == nil {
+		x.members = memberIndex(*x.s)
+	}
+	return x.members[id]
+}
+
+// byEmail classifies the cut of access a record without sources held
+// (adopted after a lost Store) by its member's records: explicit when the
+// member is suspended, or has plans and every one is cancelled; explained
+// when the member is there otherwise; vanished when no member has the
+// email.
+func (x *snapIndex) byEmail(email string) CutKind {
+	if x == nil || x.s == nil {
+		return CutVanished
+	}
+	if x.emails == nil {
+		x.emails = make(map[string]CutKind, len(x.s.Members))
+		cancelled, active := map[string]bool{}, map[string]bool{}
+		for _, p := range x.s.Plans {
+			if p.Status == PlanCancelled {
+				cancelled[p.MemberID] = true
+			} else {
+				active[p.MemberID] = true
+			}
+		}
+		for _, m := range x.s.Members {
+			e, err := NormalizeEmail(m.Email)
+			if err != nil {
+				continue
+			}
+			kind := CutExplained
+			if m.Suspended || cancelled[m.ID] && !active[m.ID] {
+				kind = CutExplicit
+			}
+			if prev, ok := x.emails[e]; !ok || prev == CutExplicit {
+				x.emails[e] = kind
+			}
+		}
+	}
+	if kind, ok := x.emails[email]; ok {
+		return kind
+	}
+	return CutVanished
+}
+
+// source reports what the snapshot says of the record src names.
+func (x *snapIndex) source(src Source) sourceState {
+	if x == nil || x.s == nil {
+		return sourceGone
+	}
+	if x.sources == nil {
+		x.sources = snapshotSources(*x.s)
+	}
+	return x.sources[src]
+}
+
+// snapshotSources indexes the records of s, as the sources a Grant names.
+func snapshotSources(s Snapshot) map[Source]sourceState {
+	n := len(s.Plans) + len(s.Allowances) + len(s.Bookings) + len(s.Assignments) + len(s.CheckIns)
+	p := make(map[Source]sourceState, n)
+	for _, r := range s.Plans {
+		st := sourcePresent
+		if r.Status == PlanCancelled {
+			st = sourceEnded
+		}
+		p[Source{Kind: KindPlan, ID: r.ID}] = st
+		p[Source{Kind: KindDefault, ID: r.ID}] = st
+	}
+	for _, r := range s.Allowances {
+		p[Source{Kind: KindAllowance, ID: r.ID}] = sourcePresent
+	}
+	for _, r := range s.Bookings {
+		p[Source{Kind: KindBooking, ID: r.ID}] = sourcePresent
+	}
+	for _, r := range s.Assignments {
+		p[Source{Kind: KindAssignment, ID: r.ID}] = sourcePresent
+	}
+	for _, r := range s.CheckIns {
+		st := sourcePresent
+		if !r.Out.IsZero() {
+			st = sourceEnded
+		}
+		p[Source{Kind: KindCheckIn, ID: r.ID}] = st
+	}
+	return p
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/access/state"
 	"github.com/kisisync/kisisync/kisi"
 	"github.com/kisisync/kisisync/mapping"
 )
@@ -271,4 +272,62 @@ func TestExclusiveGroupRefusalNeverDeletesOutsideTheGuard(t *testing.T) {
 	require.GreaterOrEqual(t, i, 0, "the replacement of the adopted role is planned:\n%s", c)
 	require.Equal(t, access.ActionReplace, c.Changes[i].Action)
 	require.NotEmpty(t, c.Changes[i].Cut, "a cut, judged by the guard")
+}
+
+// restoreBackup replaces the rig's Store by one holding recs, as after a
+// restore from a backup taken when the Store held just those.
+func (e *rig) restoreBackup(recs []state.Record, opts ...access.Option) {
+	e.t.Helper()
+	ctx, org, now := e.t.Context(), e.r.Organization(), e.clock.Now()
+	st := access.NewMemoryStore()
+	token, err := st.Lease(ctx, org, "restore", now, now.Add(time.Minute))
+	require.NoError(e.t, err)
+	for _, rec := range recs {
+		require.NoError(e.t, st.Put(ctx, org, token, rec))
+	}
+	_, err = st.Lease(ctx, org, "restore", now, time.Time{})
+	require.NoError(e.t, err)
+	e.st = st
+	e.r = e.reconcilerWith(e.client, opts...)
+}
+
+// TestRestoredBackupSendsNoSecondLink (issue 28): a Store restored from a
+// backup older than the guests' links does not record them, and no Verify
+// ran since. The next Sync finds each link by its booking's mark before
+// creating it, so no guest gets a second link or email; a booking moved
+// since gets its new link, and its old one, an orphan, is deleted.
+func TestRestoredBackupSendsNoSecondLink(t *testing.T) {
+	t.Parallel()
+	notes := &recordingNotifier{}
+	e := newRig(t, rigConfig{dropIn: mapping.DropIn{Link: true}, opts: []access.Option{access.WithNotifier(notes)}})
+	s := baseSnapshot()
+	s.Plans = []access.Plan{{ID: "p1", PlanID: "pro", MemberID: "bob", Start: cest("09:00"), Status: access.PlanActive}}
+	e.sync(s)
+	backup, err := e.st.Load(t.Context(), e.r.Organization())
+	require.NoError(t, err)
+
+	addGuests(&s, 4, cest("17:00"))
+	e.sync(s)
+	require.Len(t, e.links(), 4)
+	require.Len(t, notes.links, 4)
+
+	e.restoreBackup(backup, access.WithNotifier(notes))
+	s.Bookings[0].Start, s.Bookings[0].End = cest("18:00"), cest("19:00") // bk0 moved since the backup
+	rep := e.sync(s)
+	require.Empty(t, rep.Failures)
+	links := e.links()
+	require.Len(t, links, 4, "one link per booking: none sent twice, the moved booking's old link deleted")
+	require.Len(t, notes.links, 5, "one more email: the moved booking's new link")
+	require.Equal(t, "bk0", notes.links[4].BookingID)
+	for _, l := range links {
+		if l.Email != nil && *l.Email == "bk0@example.org" {
+			require.True(t, l.ValidFrom.Equal(cest("17:55")), "bk0's link is for its new time")
+		}
+	}
+
+	// The adopted links are managed: a cancelled booking's link goes.
+	s.Bookings = s.Bookings[:3]
+	rep = e.sync(s)
+	require.Equal(t, 1, rep.Deleted)
+	require.Len(t, e.links(), 3)
 }

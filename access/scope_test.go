@@ -209,3 +209,193 @@ func countOf(s []string, v string) int {
 	}
 	return n
 }
+
+// TestFailingReplacementBacksOff (issue 25): Kisi answers every delete
+// with a server error while a member's role in force is to be replaced (her
+// plan now starts an hour earlier). The role Kisi holds stays valid for
+// days, so the replacement backs off like any failing key — tried after 1,
+// 2, 4 … minutes, then hourly, by whichever process runs — instead of in
+// every run a minute apart; the report names it each time.
+func TestFailingReplacementBacksOff(t *testing.T) {
+	t.Parallel()
+	e := newRig(t, rigConfig{})
+	procs := []*access.Reconciler{e.r, e.reconcilerWith(e.client, access.WithHolder("second"))}
+	s := baseSnapshot()
+	s.Plans = []access.Plan{{ID: "p1", PlanID: "pro", MemberID: "alice", Start: cest("09:00"), Status: access.PlanActive}}
+	e.sync(s)
+	e.srv.Intercept(func(r *http.Request) kisitest.Fault {
+		if r.Method == http.MethodDelete {
+			return kisitest.Fault{Status: http.StatusServiceUnavailable}
+		}
+		return kisitest.Fault{}
+	})
+	s.Plans[0].Start = cest("08:00")
+	start := e.clock.Now()
+	var tried []time.Duration // when a run sent the delete, after the start
+	for i := 0; e.clock.Now().Before(start.Add(6 * time.Hour)); i++ {
+		e.srv.ResetRequests()
+		rep, _ := procs[i%2].Sync(t.Context(), s)
+		if e.srv.Count(http.MethodDelete, "/role_assignments") > 0 {
+			tried = append(tried, e.clock.Now().Sub(start).Round(time.Minute))
+		}
+		named := slices.ContainsFunc(rep.Parked, func(p access.Parked) bool { return p.Email == "alice@example.com" }) ||
+			slices.ContainsFunc(rep.Failures, func(f access.Failure) bool { return f.Email == "alice@example.com" })
+		require.True(t, named, "the report names alice at %s", e.clock.Now())
+		require.Len(t, e.roles(), 1, "alice keeps her role")
+		e.clock.Advance(rep.NextRun.Sub(e.clock.Now()))
+	}
+	want := []time.Duration{0, 1, 3, 7, 15, 31, 63, 123, 183, 243, 303}
+	for i := range want {
+		want[i] *= time.Minute
+	}
+	require.Equal(t, want, tried, "tried after 1, 2, 4 … minutes, then hourly")
+}
+
+// TestBackOffCountsTheTimeFailing (issue 25): a delete Kisi fails, then no
+// run for three hours (the host down, or the organization's runs backed
+// off). When it fails again it has been failing for three hours: it waits
+// the longest back-off, not the two minutes of a second attempt.
+func TestBackOffCountsTheTimeFailing(t *testing.T) {
+	t.Parallel()
+	e := newRig(t, rigConfig{})
+	s := baseSnapshot()
+	s.Plans = []access.Plan{{ID: "p1", PlanID: "pro", MemberID: "alice", Start: cest("09:00"), Status: access.PlanActive}}
+	e.sync(s)
+	e.srv.Intercept(func(r *http.Request) kisitest.Fault {
+		if r.Method == http.MethodDelete {
+			return kisitest.Fault{Status: http.StatusServiceUnavailable}
+		}
+		return kisitest.Fault{}
+	})
+	s.Plans[0].Status = access.PlanCancelled
+	rep, _ := e.r.Sync(t.Context(), s)
+	require.Len(t, rep.Parked, 1)
+	require.Equal(t, time.Minute, rep.Parked[0].RetryAt.Sub(e.clock.Now()).Round(time.Minute))
+
+	e.clock.Advance(3 * time.Hour)
+	rep, _ = e.r.Sync(t.Context(), s)
+	require.Len(t, rep.Parked, 1)
+	require.Equal(t, time.Hour, rep.Parked[0].RetryAt.Sub(e.clock.Now()).Round(time.Minute))
+}
+
+// TestFailingCreateBacksOffWhileItsWindowMoves (issue 25): Kisi fails
+// every role create with a server error while the export moves the
+// member's End a little at each run, or leaves her plan out of every other
+// snapshot. The key (user, group) backs off, not the window, and a change
+// that comes and goes keeps its back-off: neither makes every run try
+// again.
+func TestFailingCreateBacksOffWhileItsWindowMoves(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		export func(s *access.Snapshot, run int, now time.Time)
+	}{
+		{"End moved at each export", func(s *access.Snapshot, _ int, now time.Time) {
+			s.Plans[1].End = now.Add(48 * time.Hour)
+		}},
+		{"plan missing from every other export", func(s *access.Snapshot, run int, _ time.Time) {
+			s.Plans[1].Status = access.PlanActive
+			if run%2 == 1 {
+				s.Plans[1].Status = access.PlanPending
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newRig(t, rigConfig{})
+			s := baseSnapshot()
+			s.Plans = []access.Plan{{ID: "p-bob", PlanID: "pro", MemberID: "bob", Start: cest("09:00"), Status: access.PlanActive}}
+			e.sync(s)
+			e.srv.Intercept(func(r *http.Request) kisitest.Fault {
+				if r.Method == http.MethodPost && r.URL.Path == "/role_assignments" {
+					return kisitest.Fault{Status: http.StatusServiceUnavailable}
+				}
+				return kisitest.Fault{}
+			})
+			s.Plans = append(s.Plans, access.Plan{ID: "p-alice", PlanID: "pro", MemberID: "alice", Start: cest("09:00"), Status: access.PlanActive})
+			runs := 0
+			for run, end := 0, e.clock.Now().Add(time.Hour); e.clock.Now().Before(end); run++ {
+				tc.export(&s, run, e.clock.Now())
+				e.srv.ResetRequests()
+				_, _ = e.r.Sync(t.Context(), s)
+				if countOf(e.writes(), "POST /role_assignments") > 0 {
+					runs++
+				}
+				e.clock.Advance(time.Minute)
+			}
+			require.LessOrEqual(t, runs, 7, "tried in %d of 60 runs a minute apart", runs)
+		})
+	}
+}
+
+// TestOrganizationBackOffWhileAMemberIsExposed (issue 25): a create outage
+// left a member without a role, so every run comes a minute after the
+// last to create it first; meanwhile Kisi answers 429 to every delete, a
+// failure of the whole organization. The member's create is still tried
+// in every run, but the revocation waits for the organization's back-off
+// instead of being tried every minute with it.
+func TestOrganizationBackOffWhileAMemberIsExposed(t *testing.T) {
+	t.Parallel()
+	e := newRig(t, rigConfig{})
+	s := baseSnapshot()
+	addPlanMembers(&s, "m", 3)
+	rep := e.sync(s)
+	e.clock.Advance(rep.NextRun.Sub(e.clock.Now())) // the first renewal
+	refuseCreates(e, http.StatusServiceUnavailable, func(string, time.Time) bool { return true })
+	_, err := e.r.Sync(t.Context(), s)
+	require.Error(t, err)
+	require.Len(t, e.roles(), 2, "one member exposed")
+
+	s.Plans[1].Status = access.PlanCancelled
+	e.srv.Intercept(func(r *http.Request) kisitest.Fault {
+		switch {
+		case r.Method == http.MethodDelete:
+			return kisitest.Fault{Status: http.StatusTooManyRequests}
+		case r.Method == http.MethodPost && r.URL.Path == "/role_assignments":
+			return kisitest.Fault{Status: http.StatusServiceUnavailable}
+		}
+		return kisitest.Fault{}
+	})
+	runs, deletes := 0, 0
+	for end := e.clock.Now().Add(2 * time.Hour); e.clock.Now().Before(end); runs++ {
+		e.srv.ResetRequests()
+		rep, _ := e.r.Sync(t.Context(), s)
+		require.Equal(t, "POST /role_assignments", e.writes()[0], "the exposed member first, at %s", e.clock.Now())
+		if e.srv.Count(http.MethodDelete, "/role_assignments") > 0 {
+			deletes++
+		}
+		e.clock.Advance(rep.NextRun.Sub(e.clock.Now()))
+	}
+	require.Greater(t, runs, 100, "a run a minute for the exposed member")
+	require.LessOrEqual(t, deletes, 8, "the revocation tried in %d of %d runs", deletes, runs)
+}
+
+// TestBackOffGoesOnWhenTheFailureChanges (issue 25): Kisi refuses the key
+// on a group's roles (403) for three hours, then answers the same delete
+// with server errors. The change has been failing all along: it goes on
+// from the group's back-off instead of starting again at a minute.
+func TestBackOffGoesOnWhenTheFailureChanges(t *testing.T) {
+	t.Parallel()
+	e := newRig(t, rigConfig{})
+	s := baseSnapshot()
+	s.Plans = []access.Plan{{ID: "p1", PlanID: "pro", MemberID: "alice", Start: cest("09:00"), Status: access.PlanActive}}
+	e.sync(s)
+	status := http.StatusForbidden
+	e.srv.Intercept(func(r *http.Request) kisitest.Fault {
+		if r.Method == http.MethodDelete {
+			return kisitest.Fault{Status: status}
+		}
+		return kisitest.Fault{}
+	})
+	s.Plans[0].Status = access.PlanCancelled
+	for end := e.clock.Now().Add(3 * time.Hour); e.clock.Now().Before(end); {
+		rep, _ := e.r.Sync(t.Context(), s)
+		e.clock.Advance(rep.NextRun.Sub(e.clock.Now()))
+	}
+	status = http.StatusServiceUnavailable
+	e.srv.ResetRequests()
+	rep, _ := e.r.Sync(t.Context(), s)
+	require.Positive(t, e.srv.Count(http.MethodDelete, "/role_assignments"), "tried once its back-off ended")
+	require.Len(t, rep.Parked, 1)
+	require.Equal(t, time.Hour, rep.Parked[0].RetryAt.Sub(e.clock.Now()).Round(time.Minute))
+}

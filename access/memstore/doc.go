@@ -1,8 +1,9 @@
 // Package memstore provides the in-memory [access.Store].
 //
-// [New] returns the same implementation as [access.NewMemoryStore], offered
-// as its own package so hosts can name their Store choice the way they would
-// name a database-backed one:
+// [New] returns the implementation behind [access.NewMemoryStore]. It
+// depends only on the records' package, [github.com/kisisync/kisisync/access/state],
+// as any Store may, and is offered as its own package so hosts can name their
+// Store choice the way they would name a database-backed one:
 //
 //	st := memstore.New()
 //	r, err := access.NewReconciler(client, st, m, access.DefaultPolicy())
@@ -26,4 +27,7 @@
 // fences the writes of a run whose lease was taken over (see
 // [access.Store]). Lease compares the callers' times: every caller is in
 // one process.
+//
+// [access.Store]: https://pkg.go.dev/github.com/kisisync/kisisync/access#Store
+// [access.NewMemoryStore]: https://pkg.go.dev/github.com/kisisync/kisisync/access#NewMemoryStore
 package memstore

@@ -36,7 +36,10 @@ const (
 	// to about once an hour; stormRuns how many runs may then try it in
 	// one hour.
 	stormAfter = 2 * time.Hour
-	stormRuns  = 3
+	// idleAfter is how long a failing key may go untried before its
+	// streak starts again: longer than the longest back-off (an hour).
+	idleAfter = 90 * time.Minute
+	stormRuns = 3
 	// lapseExcuse is how far back an outage, or a refusal of the member,
 	// excuses a role that lapsed because it could not be renewed.
 	lapseExcuse = 8 * 24 * time.Hour
@@ -110,16 +113,23 @@ type checker struct {
 	bugBase map[string]int
 	bugCut  map[string]map[pair]bool
 
-	emails   map[string]map[int64]bool // per guest, group and window: the links emailed
-	yielded  map[string]bool           // guests whose link yielded its quota place
-	streaks  map[string]*streak
-	logIndex int
+	emails map[string]map[int64]bool // per guest, group and window: the links emailed
+	// exportCut holds, per guest, group and window, the links that went
+	// from Kisi while an exporter bug was active: a cut the guard let
+	// through (Invariant 4 judges it); the booking's return sends a new
+	// link, which Invariant 3 does not count as a second one.
+	exportCut map[string]bool
+	links     map[int64]held  // the links in Kisi after the last run
+	yielded   map[string]bool // guests whose link yielded its quota place
+	streaks   map[string]*streak
+	logIndex  int
 }
 
 func (c *checker) init(w *world) {
 	*c = checker{w: w, nextSample: w.h.Start, truthDirty: true, prevCov: map[pair]bool{}, prevDes: map[pair]bool{},
 		candidates: map[pair]string{}, causes: map[pair]cause{}, leakStart: map[pair]time.Time{}, storeKnown: true,
-		emails: map[string]map[int64]bool{}, yielded: map[string]bool{}, streaks: map[string]*streak{}}
+		emails: map[string]map[int64]bool{}, yielded: map[string]bool{}, streaks: map[string]*streak{},
+		exportCut: map[string]bool{}}
 }
 
 // desireOf computes what snapshot s wants over the horizon, by the
@@ -187,12 +197,12 @@ func (c *checker) verified() {
 
 // email records one email to a guest about link linkID.
 func (c *checker) email(e email) {
-	k := fmt.Sprintf("%s/%d %s–%s", e.to, e.group, e.window[0].UTC().Format(time.RFC3339), e.window[1].UTC().Format(time.RFC3339))
+	k := emailKey(e.to, e.group, e.window)
 	if c.emails[k] == nil {
 		c.emails[k] = map[int64]bool{}
 	}
 	c.emails[k][e.linkID] = true
-	if len(c.emails[k]) > 1 && !c.yielded[e.to] {
+	if len(c.emails[k]) > 1 && !c.yielded[e.to] && !c.exportCut[k] {
 		c.w.violate(3, "guest %s got a second email for one booking (links %v)", k, keys(c.emails[k]))
 	}
 }
@@ -324,7 +334,7 @@ func (c *checker) lapsed(p pair, prev, t time.Time) bool {
 func (c *checker) sample(t time.Time) {
 	w := c.w
 	c.refreshTruth(t)
-	c.scanLinks()
+	c.scanLinks(t)
 	bugs := w.active(KindExport, t)
 	if len(bugs) == 0 {
 		c.bugFrom, c.bugBase, c.bugCut = time.Time{}, nil, nil
@@ -461,11 +471,33 @@ func describeAll(es []Event) string {
 }
 
 // scanLinks records the links Kisi emailed (every link created with an
-// email).
-func (c *checker) scanLinks() {
+// email), and the links gone from Kisi since the last scan while an
+// exporter bug was active at start or now.
+func (c *checker) scanLinks(start time.Time) {
+	now := map[int64]held{}
+	for _, hs := range c.w.obs.holds {
+		for _, h := range hs {
+			if h.link {
+				now[h.id] = h
+			}
+		}
+	}
+	if len(c.w.active(KindExport, start)) > 0 || len(c.w.active(KindExport, c.w.clock.Now())) > 0 {
+		for id, h := range c.links {
+			if _, ok := now[id]; !ok {
+				c.exportCut[emailKey(h.email, h.group, [2]time.Time{h.window.Start, h.window.End})] = true
+			}
+		}
+	}
+	c.links = now
 	for id, h := range c.w.obs.links {
 		c.email(email{to: h.email, group: h.group, linkID: id, window: [2]time.Time{h.window.Start, h.window.End}})
 	}
+}
+
+// emailKey names the emails about one booking: its guest, group and window.
+func emailKey(to string, group int64, window [2]time.Time) string {
+	return fmt.Sprintf("%s/%d %s–%s", to, group, window[0].UTC().Format(time.RFC3339), window[1].UTC().Format(time.RFC3339))
 }
 
 // settle checks the lockouts seen during run n: those still in place at
@@ -496,7 +528,7 @@ func (c *checker) afterRun(r run) {
 	c.refreshTruth(now)
 	c.sent = c.desireOf(r.snap, r.start)
 	c.settle(r.n)
-	c.scanLinks()
+	c.scanLinks(r.start)
 	c.storms(r)
 	rep := r.rep
 	c.held = rep != nil && len(rep.Held) > 0
@@ -660,7 +692,10 @@ func (c *checker) storms(r run) {
 			continue
 		}
 		st := c.streaks[key]
-		if st == nil {
+		if st == nil || r.start.Sub(st.runs[len(st.runs)-1]) > idleAfter {
+			// New, or untried for longer than the longest back-off (it was
+			// not wanted meanwhile, or waited its full back-off): a new
+			// streak.
 			st = &streak{since: r.start}
 			c.streaks[key] = st
 		}

@@ -3,6 +3,7 @@ package access
 import (
 	"time"
 
+	"github.com/kisisync/kisisync/access/state"
 	"github.com/kisisync/kisisync/internal/kisiglue"
 	"github.com/kisisync/kisisync/internal/times"
 	"github.com/kisisync/kisisync/schedule"
@@ -151,4 +152,91 @@ func appendNights(out []schedule.Interval, from, to time.Time, loc *time.Locatio
 		}
 	}
 	return out
+}
+
+// holding is how this run bounds the windows Kisi holds: renewals happen in
+// the night hours of each group's location — the location of the
+// resources or check-ins the mapping sends to it — and for other groups
+// (a plan's) of the snapshot's first location (or [WithLocation]'s zone).
+func (r *Reconciler) holding(now time.Time, s Snapshot) holding {
+	h := holding{now: now, validity: r.p.validity(), loc: r.location(s), zones: map[int64]*time.Location{}}
+	zoneOf := make(map[string]*time.Location, len(s.Locations))
+	for _, l := range s.Locations {
+		if _, seen := zoneOf[l.ID]; !seen {
+			zoneOf[l.ID] = ianaZone(l.TimeZone)
+		}
+	}
+	place := func(groups []int64, loc *time.Location) {
+		for _, g := range groups {
+			if _, ok := h.zones[g]; !ok && loc != nil {
+				h.zones[g] = loc
+			}
+		}
+	}
+	for _, res := range s.Resources {
+		place(r.m.Resources[res.ID], zoneOf[res.LocationID])
+	}
+	for _, l := range s.Locations {
+		place(r.m.Locations[l.ID], zoneOf[l.ID])
+	}
+	return h
+}
+
+// location is the zone Changes are rendered in.
+func (r *Reconciler) location(s Snapshot) *time.Location {
+	if r.o.loc != nil {
+		return r.o.loc
+	}
+	for _, l := range s.Locations {
+		if l.TimeZone == "" {
+			continue
+		}
+		if loc, err := time.LoadLocation(l.TimeZone); err == nil {
+			return loc
+		}
+	}
+	return time.UTC
+}
+
+// renewal returns when the rolling window of the wanted grant of p is due
+// for renewal, kept from the Store's record rec (nil: none) or created by
+// the plan (zero if it is not rolling).
+func renewal(p probe, rec *state.Record, h holding) time.Time {
+	if h.validity < 0 {
+		return time.Time{}
+	}
+	held := p.held
+	if rec != nil && rec.State == state.StateSettled && h.keeps(p.key, p.grant.GroupID, rec.Window, p.desired) {
+		held = rec.Window
+	}
+	if held.End.Before(p.desired.End) {
+		return h.renewAt(p.key, p.grant.GroupID, held.End)
+	}
+	return time.Time{}
+}
+
+// replaceReason says why the settled record rec must be replaced to give
+// the wanted create (whose desired, unbounded window is desired), or "" when
+// Kisi already holds it.
+func replaceReason(rec state.Record, create Change, desired schedule.Interval, h holding) string {
+	if create.Object == ObjectLink {
+		switch {
+		case !kisiglue.SameWindow(rec.Window, *create.Window):
+			return "booking moved"
+		case rec.Email != create.Email || rec.Name != create.Name || rec.SendLink != create.SendLink || rec.QR != create.QR:
+			return "link details changed"
+		}
+		return ""
+	}
+	switch {
+	case h.keeps(rec.Key, rec.GroupID, rec.Window, desired):
+		return ""
+	case ended(rec.Window, h.now):
+		return "previous window ended; next window"
+	case create.Rolling && kisiglue.SameInstant(rec.Window.Start, desired.Start) && kisiglue.OpenEnded(rec.Window):
+		return "bound open-ended window to the rolling validity"
+	case create.Rolling && kisiglue.SameInstant(rec.Window.Start, desired.Start) && rec.Window.End.Before(desired.End):
+		return "renew rolling window"
+	}
+	return "window changed"
 }

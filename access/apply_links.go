@@ -1,0 +1,196 @@
+package access
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/kisisync/kisisync/access/state"
+	"github.com/kisisync/kisisync/internal/kisiglue"
+	"github.com/kisisync/kisisync/kisi"
+)
+
+func (ru *run) createLink(ctx context.Context, ch Change) error {
+	if ru.quotaFull && ch.Email != "" {
+		// Kisi refused a link for its quota earlier in this run: wait, and
+		// send no more requests that must fail.
+		if err := ru.park(ctx, ch, FailureQuota, fmt.Errorf("%w: waiting for room", errQuota)); !errors.Is(err, errQuota) {
+			return err
+		}
+		return nil
+	}
+	intent := state.Record{Key: ch.Key, Kind: state.KindLink, State: state.StatePending, Email: ch.Email, GroupID: ch.GroupID,
+		BookingID: ch.BookingID, Name: ch.Name, SendLink: ch.SendLink, QR: ch.QR, Window: *ch.Window, Sources: ch.Sources}
+	if err := ru.put(ctx, intent); err != nil {
+		return err
+	}
+	if ch.Email != "" {
+		sent, err := ru.sentBefore(ctx, ch)
+		if err != nil {
+			return ru.linkFailed(ctx, ch, intent, err)
+		}
+		if sent != nil {
+			intent.State, intent.KisiID, intent.Notified = state.StateSettled, sent.ID, true
+			if err := ru.settle(ctx, intent); err != nil {
+				return err
+			}
+			ru.rep.Adopted++
+			return nil
+		}
+	}
+	from, until := kisiglue.Validity(*ch.Window)
+	req := &kisi.GroupLinkCreateRequest{GroupID: ch.GroupID, Name: kisiglue.LinkName(ch.Name, ch.BookingID), LinkEnabled: kisi.Ptr(ch.SendLink),
+		ValidFrom: from, ValidUntil: until}
+	if ch.Email != "" {
+		req.Email = kisi.Ptr(ch.Email)
+	}
+	if ch.QR {
+		req.QuickResponseCodeType = kisi.Ptr("online")
+	}
+	l, _, err := ru.k.CreateGroupLink(ctx, req)
+	if err != nil {
+		return ru.linkFailed(ctx, ch, intent, err)
+	}
+	intent.State, intent.KisiID = state.StateSettled, l.ID
+	created := CreatedLink{Link: Link{BookingID: ch.BookingID, GroupID: ch.GroupID, Name: ch.Name, Email: ch.Email,
+		Window: *ch.Window, SendLink: ch.SendLink, QR: ch.QR}, KisiID: l.ID}
+	if l.Secret != nil {
+		created.Secret = *l.Secret
+	}
+	if l.QuickResponseCodeImage != nil {
+		created.QRImage = *l.QuickResponseCodeImage
+	}
+	if ru.r.o.notifier != nil {
+		// Kept until the Notifier accepts it, so a failed notification can
+		// be retried; dropped after.
+		intent.Secret, intent.QRImage = created.Secret, created.QRImage
+	}
+	if err := ru.settle(ctx, intent); err != nil {
+		return err
+	}
+	ru.created(ch)
+	if ru.r.o.notifier != nil {
+		return ru.notify(ctx, intent, created)
+	}
+	return nil
+}
+
+// sentBefore finds the link this SDK already sent for the booking of ch in
+// its group: a Store restored from an older backup does not record it, and
+// creating it again would email the guest a second time. A link's name
+// carries its booking's mark, so one read of the group's links of the
+// guest's email tells. The link with ch's window is returned, to be
+// adopted; one with another window that no record holds is an orphan of a
+// booking moved since the backup, and is deleted.
+func (ru *run) sentBefore(ctx context.Context, ch Change) (*kisi.GroupLink, error) {
+	links, err := ru.r.linksOf(ctx, ch.GroupID, ch.Email)
+	if err != nil {
+		return nil, err
+	}
+	held := ru.recs[ch.Key].KisiID
+	var same *kisi.GroupLink
+	for _, l := range links {
+		booking, ok := kisiglue.LinkBooking(l.Name)
+		if !ok || booking != ch.BookingID || l.GroupID != ch.GroupID || l.ID == held ||
+			l.Email == nil || !strings.EqualFold(strings.TrimSpace(*l.Email), ch.Email) {
+			continue
+		}
+		if same == nil && kisiglue.SameWindow(kisiglue.Window(l.ValidFrom, l.ValidUntil), *ch.Window) {
+			same = l
+			continue
+		}
+		if _, err := ru.k.DeleteGroupLink(ctx, l.ID); err != nil && !errors.Is(err, kisi.ErrNotFound) {
+			return nil, err
+		}
+	}
+	return same, nil
+}
+
+// linkFailed settles an intent after a failed create of a link: an unknown
+// outcome stays pending (looked up next run); a 404 means the group was
+// deleted; a refusal for the email-link quota parks this and the run's
+// other links; any other refusal parks the link with back-off.
+func (ru *run) linkFailed(ctx context.Context, ch Change, intent state.Record, cause error) error {
+	if !definite(cause) {
+		return cause
+	}
+	if err := ru.del(ctx, intent.Key); err != nil {
+		return errors.Join(cause, err)
+	}
+	switch {
+	case errors.Is(cause, kisi.ErrNotFound):
+		return ru.parkGroup(ctx, ch.GroupID, cause)
+	case ch.Email != "" && quotaRefusal(cause):
+		ru.quotaFull = true
+		return ru.park(ctx, ch, FailureQuota, fmt.Errorf("%w: %w", errQuota, cause))
+	case classify(cause) == FailureForbidden:
+		return cause // the whole group waits (see forbid)
+	}
+	return ru.park(ctx, ch, FailureRefused, cause)
+}
+
+// quotaRefusal reports Kisi's answer to a link beyond the email-link quota:
+// a 422 whose message speaks of the limit. Kisi documents no error code
+// for it, so its text is the only sign.
+func quotaRefusal(err error) bool {
+	var ke *kisi.Error
+	if !errors.As(err, &ke) || ke.StatusCode != http.StatusUnprocessableEntity {
+		return false
+	}
+	texts := []string{ke.Message}
+	for _, msgs := range ke.Fields {
+		texts = append(texts, msgs...)
+	}
+	for _, t := range texts {
+		if strings.Contains(strings.ToLower(t), "limit") {
+			return true
+		}
+	}
+	return false
+}
+
+func (ru *run) notify(ctx context.Context, rec state.Record, l CreatedLink) error {
+	ru.tried[rec.Key] = true
+	if err := ru.r.o.notifier.LinkCreated(ctx, l); err != nil {
+		// The host's failure, not Kisi's: retried alone, with back-off.
+		rec.Attempts++
+		rec.RetryAt = ru.r.o.clock.Now().Add(ru.r.o.backoff(rec.Attempts))
+		ru.rep.NextRun = earliest(ru.rep.NextRun, rec.RetryAt)
+		cause := &hostError{fmt.Errorf("notify link %d: %w", rec.KisiID, err)}
+		if perr := ru.put(ctx, rec); perr != nil {
+			return errors.Join(cause, perr)
+		}
+		return cause
+	}
+	rec.Notified, rec.Secret, rec.QRImage, rec.Attempts, rec.RetryAt = true, "", "", 0, time.Time{}
+	return ru.put(ctx, rec)
+}
+
+// retryNotifications retries links whose Notifier call failed earlier.
+func (ru *run) retryNotifications(ctx context.Context) {
+	keys := slices.Sorted(maps.Keys(ru.recs))
+	for _, key := range keys {
+		rec := ru.recs[key]
+		if rec.Kind != state.KindLink || rec.State != state.StateSettled || rec.Notified || ru.tried[key] ||
+			rec.Secret == "" && rec.QRImage == "" {
+			continue
+		}
+		if now := ru.r.o.clock.Now(); now.Before(rec.RetryAt) {
+			ru.rep.NextRun = earliest(ru.rep.NextRun, rec.RetryAt)
+			continue
+		}
+		l := CreatedLink{Link: Link{BookingID: rec.BookingID, GroupID: rec.GroupID, Name: rec.Name, Email: rec.Email,
+			Window: rec.Window, SendLink: rec.SendLink, QR: rec.QR}, KisiID: rec.KisiID, Secret: rec.Secret, QRImage: rec.QRImage}
+		if err := ru.notify(ctx, rec, l); err != nil {
+			ru.rep.Failed++
+			ru.rep.Failures = append(ru.rep.Failures, Failure{Action: ActionCreate, Object: ObjectLink, Key: key,
+				Email: rec.Email, GroupID: rec.GroupID, Class: classify(err), Message: err.Error(), Err: err})
+			ru.errs = append(ru.errs, fmt.Errorf("access: %w", err))
+		}
+	}
+}
