@@ -38,6 +38,11 @@ func (ru *run) create(ctx context.Context, ch Change) error {
 // member left without one is handled by uncovered.
 func (ru *run) replaceGrant(ctx context.Context, ch Change) error {
 	done, err := ru.patch(ctx, ch)
+	if class := classify(err); err != nil && (class == FailureTransient || class == FailureUnknown) {
+		// Kisi failed the PATCH (or its read-back): the role stays as it
+		// was, and the renewal backs off like any failing key.
+		return ru.park(ctx, ch, class, err)
+	}
 	if err != nil || done {
 		if done {
 			ru.rep.Replaced++

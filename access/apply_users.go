@@ -116,7 +116,7 @@ func emailTaken(err error) bool {
 // findUser looks a user up by email (Kisi's query filter, all pages, exact
 // match of the normalized email); nil if there is none.
 func (ru *run) findUser(ctx context.Context, email string) (*kisi.User, error) {
-	for u, err := range kisiglue.Users(ctx, ru.r.k, kisi.UserListOptions{Query: email}) {
+	for u, err := range kisi.Items(ctx, ru.r.k.ListUsers, &kisi.UserListOptions{Query: email}) {
 		if err != nil {
 			return nil, err
 		}
@@ -152,23 +152,21 @@ func (ru *run) prefetchUsers(ctx context.Context, c *Changes) error {
 		return nil
 	}
 	ru.known = make(map[string]*kisi.User)
-	opts := &kisi.UserListOptions{ListOptions: kisi.ListOptions{Limit: kisi.MaxLimitUsers}}
-	for {
-		users, resp, err := ru.k.ListUsers(ctx, opts)
+	for page, err := range kisi.Pages(ctx, ru.k.ListUsers, nil) {
+		if errors.Is(err, kisi.ErrOffsetCap) {
+			return nil // the users beyond Kisi's offset cap are created first
+		}
 		if err != nil {
 			ru.known = nil
 			return err // creating first still works, unless the failure is systemic
 		}
-		for _, u := range users {
+		for _, u := range page.Items {
 			ru.known[kisi.NormalizeEmail(u.Email)] = u
 		}
-		if opts.Offset == 0 && resp.Total > 0 && (resp.Total+kisi.MaxLimitUsers-1)/kisi.MaxLimitUsers > len(need)/10 {
+		if total := page.Response.Total; page.Offset == 0 && total > 0 && (total+kisi.MaxLimitUsers-1)/kisi.MaxLimitUsers > len(need)/10 {
 			ru.known = nil // too many users to list: create first
 			return nil
 		}
-		if resp.NextOffset <= opts.Offset || len(users) == 0 || resp.NextOffset > kisi.MaxOffset {
-			return nil
-		}
-		opts.Offset = resp.NextOffset
 	}
+	return nil
 }

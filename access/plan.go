@@ -69,8 +69,8 @@ func (r *Reconciler) blocked(ctx context.Context, c *Changes, recs []state.Recor
 		}
 		byEmail, ok := holders[ch.GroupID]
 		if !ok {
-			roles, err := kisiglue.All(ctx, kisiglue.RoleAssignments(ctx, r.k, kisi.RoleAssignmentListOptions{
-				AppliesToType: kisi.ScopeGroup, AppliesToID: ch.GroupID}))
+			roles, err := kisi.All(ctx, r.k.ListRoleAssignments, &kisi.RoleAssignmentListOptions{
+				AppliesToType: kisi.ScopeGroup, AppliesToID: ch.GroupID})
 			if err != nil {
 				return fmt.Errorf("access: list roles of group %d: %w", ch.GroupID, err)
 			}
@@ -276,17 +276,17 @@ func linkMatches(l *kisi.GroupLink, rec state.Record) bool {
 // rolesOf lists the role assignments of one user in one group.
 func (r *Reconciler) rolesOf(ctx context.Context, groupID, userID int64) ([]*kisi.RoleAssignment, error) {
 	return onceMore(func() ([]*kisi.RoleAssignment, error) {
-		return kisiglue.All(ctx, kisiglue.RoleAssignments(ctx, r.k, kisi.RoleAssignmentListOptions{
+		return kisi.All(ctx, r.k.ListRoleAssignments, &kisi.RoleAssignmentListOptions{
 			AppliesToType: kisi.ScopeGroup, AppliesToID: groupID,
 			AssigneeType: kisi.AssigneeUser, AssigneeID: userID,
-		}))
+		})
 	})
 }
 
 // linksOf lists the links of one group whose text matches email.
 func (r *Reconciler) linksOf(ctx context.Context, groupID int64, email string) ([]*kisi.GroupLink, error) {
 	return onceMore(func() ([]*kisi.GroupLink, error) {
-		return kisiglue.All(ctx, kisiglue.GroupLinks(ctx, r.k, kisi.GroupLinkListOptions{GroupID: groupID, Query: email}))
+		return kisi.All(ctx, r.k.ListGroupLinks, &kisi.GroupLinkListOptions{GroupID: groupID, Query: email})
 	})
 }
 

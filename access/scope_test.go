@@ -210,45 +210,59 @@ func countOf(s []string, v string) int {
 	return n
 }
 
-// TestFailingReplacementBacksOff (issue 25): Kisi answers every delete
-// with a server error while a member's role in force is to be replaced (her
-// plan now starts an hour earlier). The role Kisi holds stays valid for
-// days, so the replacement backs off like any failing key — tried after 1,
-// 2, 4 … minutes, then hourly, by whichever process runs — instead of in
-// every run a minute apart; the report names it each time.
+// TestFailingReplacementBacksOff (issue 25): Kisi answers every delete,
+// or every PATCH where renewals patch, with a server error while a
+// member's role in force is to be replaced (her plan now starts an hour
+// earlier). The role Kisi holds stays valid for days, so the replacement
+// backs off like any failing key — tried after 1, 2, 4 … minutes, then
+// hourly, by whichever process runs — instead of in every run a minute
+// apart (or, for a failed delete, not before the next renewal, days away);
+// the report names it each time.
 func TestFailingReplacementBacksOff(t *testing.T) {
 	t.Parallel()
-	e := newRig(t, rigConfig{})
-	procs := []*access.Reconciler{e.r, e.reconcilerWith(e.client, access.WithHolder("second"))}
-	s := baseSnapshot()
-	s.Plans = []access.Plan{{ID: "p1", PlanID: "pro", MemberID: "alice", Start: cest("09:00"), Status: access.PlanActive}}
-	e.sync(s)
-	e.srv.Intercept(func(r *http.Request) kisitest.Fault {
-		if r.Method == http.MethodDelete {
-			return kisitest.Fault{Status: http.StatusServiceUnavailable}
-		}
-		return kisitest.Fault{}
-	})
-	s.Plans[0].Start = cest("08:00")
-	start := e.clock.Now()
-	var tried []time.Duration // when a run sent the delete, after the start
-	for i := 0; e.clock.Now().Before(start.Add(6 * time.Hour)); i++ {
-		e.srv.ResetRequests()
-		rep, _ := procs[i%2].Sync(t.Context(), s)
-		if e.srv.Count(http.MethodDelete, "/role_assignments") > 0 {
-			tried = append(tried, e.clock.Now().Sub(start).Round(time.Minute))
-		}
-		named := slices.ContainsFunc(rep.Parked, func(p access.Parked) bool { return p.Email == "alice@example.com" }) ||
-			slices.ContainsFunc(rep.Failures, func(f access.Failure) bool { return f.Email == "alice@example.com" })
-		require.True(t, named, "the report names alice at %s", e.clock.Now())
-		require.Len(t, e.roles(), 1, "alice keeps her role")
-		e.clock.Advance(rep.NextRun.Sub(e.clock.Now()))
+	for _, tc := range []struct {
+		name   string
+		method string
+		opts   []access.Option
+	}{
+		{"delete fails", http.MethodDelete, nil},
+		{"PATCH fails", http.MethodPatch, []access.Option{access.WithPatchValidity(true)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newRig(t, rigConfig{opts: tc.opts})
+			procs := []*access.Reconciler{e.r, e.reconcilerWith(e.client, append(tc.opts, access.WithHolder("second"))...)}
+			s := baseSnapshot()
+			s.Plans = []access.Plan{{ID: "p1", PlanID: "pro", MemberID: "alice", Start: cest("09:00"), Status: access.PlanActive}}
+			e.sync(s)
+			e.srv.Intercept(func(r *http.Request) kisitest.Fault {
+				if r.Method == tc.method {
+					return kisitest.Fault{Status: http.StatusServiceUnavailable}
+				}
+				return kisitest.Fault{}
+			})
+			s.Plans[0].Start = cest("08:00")
+			start := e.clock.Now()
+			var tried []time.Duration // when a run sent the request, after the start
+			for i := 0; e.clock.Now().Before(start.Add(6 * time.Hour)); i++ {
+				e.srv.ResetRequests()
+				rep, _ := procs[i%2].Sync(t.Context(), s)
+				if e.srv.Count(tc.method, "/role_assignments") > 0 {
+					tried = append(tried, e.clock.Now().Sub(start).Round(time.Minute))
+				}
+				named := slices.ContainsFunc(rep.Parked, func(p access.Parked) bool { return p.Email == "alice@example.com" }) ||
+					slices.ContainsFunc(rep.Failures, func(f access.Failure) bool { return f.Email == "alice@example.com" })
+				require.True(t, named, "the report names alice at %s", e.clock.Now())
+				require.Len(t, e.roles(), 1, "alice keeps her role")
+				e.clock.Advance(rep.NextRun.Sub(e.clock.Now()))
+			}
+			want := []time.Duration{0, 1, 3, 7, 15, 31, 63, 123, 183, 243, 303}
+			for i := range want {
+				want[i] *= time.Minute
+			}
+			require.Equal(t, want, tried, "tried after 1, 2, 4 … minutes, then hourly")
+		})
 	}
-	want := []time.Duration{0, 1, 3, 7, 15, 31, 63, 123, 183, 243, 303}
-	for i := range want {
-		want[i] *= time.Minute
-	}
-	require.Equal(t, want, tried, "tried after 1, 2, 4 … minutes, then hourly")
 }
 
 // TestBackOffCountsTheTimeFailing (issue 25): a delete Kisi fails, then no

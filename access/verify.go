@@ -167,7 +167,7 @@ func (ru *run) users(ctx context.Context) (map[int64]*kisi.User, error) {
 	if ru.kisiUsers != nil {
 		return ru.kisiUsers, nil
 	}
-	users, err := kisiglue.All(ctx, kisiglue.Users(ctx, ru.r.k, kisi.UserListOptions{}))
+	users, err := kisi.All(ctx, ru.r.k.ListUsers, &kisi.UserListOptions{})
 	if err != nil {
 		return nil, err
 	}
@@ -250,7 +250,7 @@ func (ru *run) recordsIn(kind state.RecordKind, g int64) []state.Record {
 }
 
 func (ru *run) verifyRoles(ctx context.Context, g int64, d *Drift) error {
-	roles, err := kisiglue.All(ctx, kisiglue.RoleAssignments(ctx, ru.r.k, kisi.RoleAssignmentListOptions{AppliesToType: kisi.ScopeGroup, AppliesToID: g}))
+	roles, err := kisi.All(ctx, ru.r.k.ListRoleAssignments, &kisi.RoleAssignmentListOptions{AppliesToType: kisi.ScopeGroup, AppliesToID: g})
 	if err != nil {
 		return err
 	}
@@ -272,7 +272,7 @@ func (ru *run) verifyRoles(ctx context.Context, g int64, d *Drift) error {
 }
 
 func (ru *run) verifyLinks(ctx context.Context, g int64, d *Drift) error {
-	links, err := kisiglue.All(ctx, kisiglue.GroupLinks(ctx, ru.r.k, kisi.GroupLinkListOptions{GroupID: g}))
+	links, err := kisi.All(ctx, ru.r.k.ListGroupLinks, &kisi.GroupLinkListOptions{GroupID: g})
 	if err != nil {
 		return err
 	}

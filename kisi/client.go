@@ -1,5 +1,7 @@
 package kisi
 
+//go:generate go run ./internal/forwardgen/cmd/forwardgen
+
 import (
 	"context"
 	"encoding/json"
@@ -266,6 +268,9 @@ type ListOptions struct {
 // paging returns o itself, so that generic code can read and set the
 // ListOptions embedded in every list options type.
 func (o *ListOptions) paging() *ListOptions { return o }
+
+// maxLimit is the endpoint's largest page; [UserListOptions] overrides it.
+func (*ListOptions) maxLimit() int { return MaxLimit }
 
 func (o ListOptions) encode(v url.Values) {
 	if o.Limit > 0 {

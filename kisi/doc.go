@@ -28,7 +28,10 @@
 // Each resource is a service field ([Client.RoleAssignments],
 // [Client.Users], …) with Get/List/Create/Update/Delete as Kisi offers them.
 // A few flat methods such as [Client.CreateRoleAssignment] forward to the
-// services so that narrow interfaces can name them.
+// services so that narrow interfaces can name them; they are generated
+// from the list in forwards.txt (go generate), so adding one is a line
+// there. [Client.Do] reaches an endpoint no service wraps yet with a
+// [Request], through the same key, pacing, retries and typed errors.
 //
 // Kisi answers a create with 200 and the object, an update (PATCH) with 204
 // and no body, a delete with 204.
@@ -87,8 +90,12 @@
 // Kisi caps offset at [MaxOffset]; an iterator that would need to go beyond
 // it yields [ErrOffsetCap]: narrow the filter (per group, place or assignee).
 // Code that lists through its own narrow interface (a page method such as
-// [Client.ListRoleAssignments], perhaps of a wrapper) pages the same way with
-// [Iterate] and the page sizes [MaxLimit] and [MaxLimitUsers].
+// [Client.ListRoleAssignments], perhaps of a wrapper) pages the same way
+// with the generic pagers over that method: [Items] (item by item), [All]
+// (a slice) and [Pages] (page by page, with each page's [Response]):
+//
+//	roles, err := kisi.All(ctx, k.ListRoleAssignments, &kisi.RoleAssignmentListOptions{
+//		AppliesToType: kisi.ScopeGroup, AppliesToID: groupID})
 //
 // # Deprecations
 //

@@ -107,7 +107,7 @@ func (s *GroupLinksService) List(ctx context.Context, opts *GroupLinkListOptions
 // ListIter returns every group link matching opts, reading pages of up to 250
 // lazily.
 func (s *GroupLinksService) ListIter(ctx context.Context, opts *GroupLinkListOptions) iter.Seq2[*GroupLink, error] {
-	return listIter(ctx, opts, MaxLimit, s.List)
+	return Items(ctx, s.List, opts)
 }
 
 // Create creates a group link; the result alone carries Secret and the QR

@@ -65,7 +65,7 @@ func (s *GroupLocksService) List(ctx context.Context, opts *GroupLockListOptions
 // ListIter returns every group lock matching opts, reading pages of up to 250
 // lazily; opts.GroupID is required.
 func (s *GroupLocksService) ListIter(ctx context.Context, opts *GroupLockListOptions) iter.Seq2[*GroupLock, error] {
-	return listIter(ctx, opts, MaxLimit, s.List)
+	return Items(ctx, s.List, opts)
 }
 
 // Get returns one group lock.

@@ -104,7 +104,7 @@ func (s *GroupsService) List(ctx context.Context, opts *GroupListOptions) ([]*Gr
 // ListIter returns every group matching opts, reading pages of up to 250
 // lazily.
 func (s *GroupsService) ListIter(ctx context.Context, opts *GroupListOptions) iter.Seq2[*Group, error] {
-	return listIter(ctx, opts, MaxLimit, s.List)
+	return Items(ctx, s.List, opts)
 }
 
 // Get returns one group.

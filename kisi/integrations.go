@@ -162,7 +162,7 @@ func (s *IntegrationsService) List(ctx context.Context, opts *IntegrationListOpt
 // ListIter returns every integration matching opts, reading pages of up to
 // 250 lazily.
 func (s *IntegrationsService) ListIter(ctx context.Context, opts *IntegrationListOptions) iter.Seq2[*Integration, error] {
-	return listIter(ctx, opts, MaxLimit, s.List)
+	return Items(ctx, s.List, opts)
 }
 
 // Get returns one integration.

@@ -88,7 +88,7 @@ func (s *LocksService) List(ctx context.Context, opts *LockListOptions) ([]*Lock
 // ListIter returns every lock matching opts, reading pages of up to 250
 // lazily.
 func (s *LocksService) ListIter(ctx context.Context, opts *LockListOptions) iter.Seq2[*Lock, error] {
-	return listIter(ctx, opts, MaxLimit, s.List)
+	return Items(ctx, s.List, opts)
 }
 
 // Get returns one lock.

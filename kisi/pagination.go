@@ -118,22 +118,6 @@ func list[T, O any, P listOptions[O]](ctx context.Context, c *Client, path strin
 	return items, resp, nil
 }
 
-// listIter pages through the collection that listPage reads, with a copy
-// of opts taken now; see iterate.
-func listIter[T, O any, P listOptions[O]](ctx context.Context, opts P, maxPage int,
-	listPage func(context.Context, P) ([]*T, *Response, error),
-) iter.Seq2[*T, error] {
-	var o O
-	if opts != nil {
-		o = *opts
-	}
-	return Iterate(*P(&o).paging(), maxPage, func(lo ListOptions) ([]*T, *Response, error) {
-		page := o
-		*P(&page).paging() = lo
-		return listPage(ctx, &page)
-	})
-}
-
 // listAll reads an unpaginated collection.
 func listAll[T any](ctx context.Context, c *Client, path string) ([]*T, *Response, error) {
 	var items []*T
@@ -222,33 +206,102 @@ func setBool(v url.Values, key string, b *bool) {
 	}
 }
 
-// Iterate pages lazily through a collection that fetch reads one page
-// at a time, for callers that list through their own narrow interface (a
-// wrapper of [Client]) instead of a service's ListIter. It starts at
-// start.Offset, uses start.Limit or else maxPage as the page size
-// ([MaxLimit], or [MaxLimitUsers] for users), stops when yield returns
-// false, and yields (nil, err) once on an error, including ErrOffsetCap
-// when the next page lies beyond MaxOffset. It also stops when a page is
-// empty or the next offset does not advance, so a misbehaving fetch cannot
-// make it loop. Each range over the result starts again from start.
-func Iterate[T any](start ListOptions, maxPage int, fetch func(ListOptions) ([]*T, *Response, error)) iter.Seq2[*T, error] {
-	return func(yield func(*T, error) bool) {
+// PageOptions is the constraint of the generic pagers [Pages], [Items]
+// and [All]: a pointer to one of this package's list options types
+// ([UserListOptions], [RoleAssignmentListOptions], ...). Each embeds
+// [ListOptions], which the pagers set page by page, and knows its
+// endpoint's largest page ([MaxLimitUsers] for users, [MaxLimit] for the
+// others).
+type PageOptions[O any] interface {
+	*O
+	paging() *ListOptions
+	maxLimit() int
+}
+
+// Page is one page of a collection, as [Pages] yields it.
+type Page[T any] struct {
+	// Items are the page's items in Kisi's order.
+	Items []*T
+	// Offset is the offset the page was read at.
+	Offset int
+	// Response is the page's response; its Total is the collection's size
+	// (-1 when Kisi sent none).
+	Response *Response
+}
+
+// Pages reads, lazily and one page at a time, the collection that list
+// returns a page of, filtered by a copy of opts taken now (nil: no
+// filter). list is a service's List method or a flat page method such as
+// [Client.ListRoleAssignments], of a Client or of a caller's narrow
+// interface that wraps one:
+//
+//	for page, err := range kisi.Pages(ctx, k.ListUsers, &kisi.UserListOptions{PlaceID: 7}) { ... }
+//
+// It starts at opts.Offset, reads pages of opts.Limit or else of the
+// endpoint's largest size (100 for users, 250 for the others), stops when
+// yield returns false, and yields (nil, err) once on an error, including
+// [ErrOffsetCap] when the next page lies beyond [MaxOffset] (narrow the
+// filter). It also stops after an empty page or when the next offset does
+// not advance, so a misbehaving list cannot make it loop. Each range over
+// the result starts again from opts.
+func Pages[T, O any, P PageOptions[O]](ctx context.Context, list func(context.Context, P) ([]*T, *Response, error), opts P) iter.Seq2[*Page[T], error] {
+	var o O
+	if opts != nil {
+		o = *opts
+	}
+	start := *P(&o).paging()
+	return pages(start, P(&o).maxLimit(), func(lo ListOptions) ([]*T, *Response, error) {
+		page := o
+		*P(&page).paging() = lo
+		return list(ctx, &page)
+	})
+}
+
+// Items is [Pages] item by item: it yields every item of the collection
+// that list returns a page of, filtered by a copy of opts taken now.
+//
+//	for ra, err := range kisi.Items(ctx, k.ListRoleAssignments, &kisi.RoleAssignmentListOptions{AppliesToType: kisi.ScopeGroup, AppliesToID: g}) { ... }
+func Items[T, O any, P PageOptions[O]](ctx context.Context, list func(context.Context, P) ([]*T, *Response, error), opts P) iter.Seq2[*T, error] {
+	return items(Pages(ctx, list, opts))
+}
+
+// All reads every item of the collection that list returns a page of,
+// filtered by opts, as [Items] yields them. It returns the first error a
+// page gives, or ctx's error when ctx ends between items.
+func All[T, O any, P PageOptions[O]](ctx context.Context, list func(context.Context, P) ([]*T, *Response, error), opts P) ([]*T, error) {
+	var out []*T
+	for it, err := range Items(ctx, list, opts) {
+		if err != nil {
+			return nil, err
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		out = append(out, it)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// pages is the pager of [Pages] and [Iterate] over fetch.
+func pages[T any](start ListOptions, maxPage int, fetch func(ListOptions) ([]*T, *Response, error)) iter.Seq2[*Page[T], error] {
+	return func(yield func(*Page[T], error) bool) {
 		lo := start
 		if lo.Limit <= 0 || lo.Limit > maxPage {
 			lo.Limit = maxPage
 		}
 		for {
-			items, resp, err := fetch(lo)
+			its, resp, err := fetch(lo)
 			if err != nil {
 				yield(nil, err)
 				return
 			}
-			for _, it := range items {
-				if !yield(it, nil) {
-					return
-				}
+			if !yield(&Page[T]{Items: its, Offset: lo.Offset, Response: resp}, nil) {
+				return
 			}
-			if resp == nil || resp.NextOffset <= lo.Offset || len(items) == 0 {
+			if resp == nil || resp.NextOffset <= lo.Offset || len(its) == 0 {
 				return
 			}
 			if resp.NextOffset > MaxOffset {
@@ -258,4 +311,34 @@ func Iterate[T any](start ListOptions, maxPage int, fetch func(ListOptions) ([]*
 			lo.Offset = resp.NextOffset
 		}
 	}
+}
+
+// items flattens a sequence of pages.
+func items[T any](ps iter.Seq2[*Page[T], error]) iter.Seq2[*T, error] {
+	return func(yield func(*T, error) bool) {
+		for p, err := range ps {
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			for _, it := range p.Items {
+				if !yield(it, nil) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// Iterate pages lazily through a collection that fetch reads one page at
+// a time, as [Items] does for a list method, for a collection read some
+// other way. It starts at start.Offset, uses start.Limit or else maxPage
+// as the page size ([MaxLimit], or [MaxLimitUsers] for users), and
+// otherwise behaves as [Pages]. Each range over the result starts again
+// from start.
+//
+// Deprecated: page a list method with [Items], [All] or [Pages], which
+// know each endpoint's page size.
+func Iterate[T any](start ListOptions, maxPage int, fetch func(ListOptions) ([]*T, *Response, error)) iter.Seq2[*T, error] {
+	return items(pages(start, maxPage, fetch))
 }

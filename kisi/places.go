@@ -82,7 +82,7 @@ func (s *PlacesService) List(ctx context.Context, opts *PlaceListOptions) ([]*Pl
 // ListIter returns every place matching opts, reading pages of up to 250
 // lazily.
 func (s *PlacesService) ListIter(ctx context.Context, opts *PlaceListOptions) iter.Seq2[*Place, error] {
-	return listIter(ctx, opts, MaxLimit, s.List)
+	return Items(ctx, s.List, opts)
 }
 
 // Get returns one place.

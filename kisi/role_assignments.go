@@ -158,7 +158,7 @@ func (s *RoleAssignmentsService) List(ctx context.Context, opts *RoleAssignmentL
 // ListIter returns every role assignment matching opts, reading pages of up to
 // 250 lazily; see the package documentation on pagination.
 func (s *RoleAssignmentsService) ListIter(ctx context.Context, opts *RoleAssignmentListOptions) iter.Seq2[*RoleAssignment, error] {
-	return listIter(ctx, opts, MaxLimit, s.List)
+	return Items(ctx, s.List, opts)
 }
 
 // Get returns one role assignment.

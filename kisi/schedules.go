@@ -254,7 +254,7 @@ func (s *SchedulesService) List(ctx context.Context, opts *ScheduleListOptions) 
 
 // ListIter returns every schedule matching opts, reading pages lazily.
 func (s *SchedulesService) ListIter(ctx context.Context, opts *ScheduleListOptions) iter.Seq2[*Schedule, error] {
-	return listIter(ctx, opts, MaxLimit, s.List)
+	return Items(ctx, s.List, opts)
 }
 
 // ForGroup returns every schedule of a group.

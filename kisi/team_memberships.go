@@ -58,7 +58,7 @@ func (s *TeamMembershipsService) List(ctx context.Context, opts *TeamMembershipL
 // ListIter returns every team membership matching opts, reading pages of up
 // to 250 lazily.
 func (s *TeamMembershipsService) ListIter(ctx context.Context, opts *TeamMembershipListOptions) iter.Seq2[*TeamMembership, error] {
-	return listIter(ctx, opts, MaxLimit, s.List)
+	return Items(ctx, s.List, opts)
 }
 
 // Get returns one team membership.

@@ -54,7 +54,7 @@ func (s *TeamsService) List(ctx context.Context, opts *TeamListOptions) ([]*Team
 // ListIter returns every team matching opts, reading pages of up to 250
 // lazily.
 func (s *TeamsService) ListIter(ctx context.Context, opts *TeamListOptions) iter.Seq2[*Team, error] {
-	return listIter(ctx, opts, MaxLimit, s.List)
+	return Items(ctx, s.List, opts)
 }
 
 // Get returns one team.

@@ -132,6 +132,9 @@ func (o *UserListOptions) encode(v url.Values) {
 	o.ListOptions.encode(v)
 }
 
+// maxLimit is the largest page of users.
+func (*UserListOptions) maxLimit() int { return MaxLimitUsers }
+
 // UserCreateRequest is the body of POST /users. A managed user (one who never
 // receives Kisi email and needs no confirmation) is created with
 // SendEmails=false and Confirm=true.
@@ -174,7 +177,7 @@ func (s *UsersService) List(ctx context.Context, opts *UserListOptions) ([]*User
 // ListIter returns every user matching opts, reading pages of up to 100
 // lazily.
 func (s *UsersService) ListIter(ctx context.Context, opts *UserListOptions) iter.Seq2[*User, error] {
-	return listIter(ctx, opts, MaxLimitUsers, s.List)
+	return Items(ctx, s.List, opts)
 }
 
 // Get returns one user.

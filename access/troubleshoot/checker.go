@@ -90,6 +90,7 @@ type options struct {
 	linkWarn    int
 
 	reportUnknownConfirmation bool
+	unsignedWebhooks          bool // see WithUnsignedWebhooks
 }
 
 // Defaults of the options.

@@ -11,7 +11,6 @@ import (
 
 	"github.com/kisisync/kisisync/access"
 	"github.com/kisisync/kisisync/access/state"
-	"github.com/kisisync/kisisync/internal/kisiglue"
 	"github.com/kisisync/kisisync/internal/textfmt"
 	"github.com/kisisync/kisisync/kisi"
 	"github.com/kisisync/kisisync/mapping"
@@ -47,9 +46,17 @@ type KeyInfo struct {
 	// Roles are the user's organization roles (role ids such as
 	// organization_administrator or observer).
 	Roles []string `json:"roles,omitempty"`
-	// Admin reports whether the user is the organization owner or an
-	// administrator, which the sync needs to write.
+	// Admin reports whether the user may make the sync's writes: one of
+	// its organization roles grants users_write, role_assignments_write
+	// and group_links_write, as GET /roles lists its permissions. When
+	// the roles cannot be read (a [Kisi] without ListRoles, or a failed
+	// read), it is told by role id instead (organization_owner or
+	// organization_administrator, ids no Kisi source lists), and
+	// AdminByRoleID is set.
 	Admin bool `json:"admin"`
+	// AdminByRoleID reports that Admin was told by role id, not by the
+	// roles' permissions.
+	AdminByRoleID bool `json:"admin_by_role_id,omitempty"`
 }
 
 // GroupCheck is the state of one mapped Kisi group.
@@ -182,14 +189,27 @@ func (c *Checker) CheckConnection(ctx context.Context) (*ConnectionReport, error
 	return rep, nil
 }
 
-// checkWebhooks reports event webhooks Kisi disabled after errors: Kisi
-// sends them no events until they are enabled again. Its error is non-nil
-// only when ctx ends.
+// WithUnsignedWebhooks tells [Checker.CheckConnection] that the host's
+// event webhooks have no signature key: its receiver runs with
+// [kisi.WithUnsignedDeliveries]. Kisi allows an integration without a key
+// but never says whether one is set (it does not echo signature_key), so
+// the check cannot read it from Kisi. With this option every event webhook
+// of the organization gets a warning ([CodeWebhookUnsigned]): anyone who
+// knows the URL can send deliveries, so the receiver trusts none and reads
+// events back through event sets. Without it, nothing is said about keys.
+func WithUnsignedWebhooks() Option {
+	return func(o *options) error {
+		o.unsignedWebhooks = true
+		return nil
+	}
+}
+
+// checkWebhooks reports event webhooks Kisi disabled after errors (Kisi
+// sends them no events until they are enabled again) and, with
+// [WithUnsignedWebhooks], event webhooks without a signature key. Its error
+// is non-nil only when ctx ends.
 func (c *Checker) checkWebhooks(ctx context.Context, rep *ConnectionReport) error {
-	list := kisi.Iterate(kisi.ListOptions{}, kisi.MaxLimit, func(lo kisi.ListOptions) ([]*kisi.Integration, *kisi.Response, error) {
-		return c.k.ListIntegrations(ctx, &kisi.IntegrationListOptions{ListOptions: lo})
-	})
-	for in, err := range list {
+	for in, err := range kisi.Items(ctx, c.k.ListIntegrations, nil) {
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -197,7 +217,15 @@ func (c *Checker) checkWebhooks(ctx context.Context, rep *ConnectionReport) erro
 			rep.Findings = append(rep.Findings, checkFailed("list the integrations", err))
 			return nil
 		}
-		if in.Type != kisi.IntegrationEventWebhook || !in.Failing() {
+		if in.Type != kisi.IntegrationEventWebhook {
+			continue
+		}
+		if c.o.unsignedWebhooks {
+			rep.Findings = append(rep.Findings, Finding{Severity: SeverityWarning, Code: CodeWebhookUnsigned,
+				Message: fmt.Sprintf("The event webhook %q (integration %d) has no signature key: its receiver cannot tell Kisi's deliveries from anyone else's, so it trusts none and reads the events back through event sets instead.", in.Name, in.ID),
+				Remedy:  "Set a signature key on the integration (kisi.NewSignatureKey, then Integrations.Update) and give the same key to the webhook handler (kisi.NewWebhookHandler) instead of kisi.WithUnsignedDeliveries."})
+		}
+		if !in.Failing() {
 			continue
 		}
 		rep.Findings = append(rep.Findings, Finding{Severity: SeverityError, Code: CodeWebhookDisabled,
@@ -344,7 +372,7 @@ func checkKey(ctx context.Context, k Kisi) (keyCheck, error) {
 		kc.org = &OrganizationInfo{ID: org.ID, Name: org.Name, Domain: org.Domain}
 	}
 	forbidden := false
-	for ra, err := range kisiglue.RoleAssignments(ctx, k, kisi.RoleAssignmentListOptions{
+	for ra, err := range kisi.Items(ctx, k.ListRoleAssignments, &kisi.RoleAssignmentListOptions{
 		AssigneeType: kisi.AssigneeUser, AssigneeID: me.ID, AppliesToType: kisi.ScopeOrganization}) {
 		if err != nil {
 			if ctx.Err() != nil {
@@ -358,16 +386,26 @@ func checkKey(ctx context.Context, k Kisi) (keyCheck, error) {
 			return kc, nil
 		}
 		kc.key.Roles = append(kc.key.Roles, ra.RoleID)
-		if ra.RoleID == "organization_owner" || ra.RoleID == "organization_administrator" {
-			kc.key.Admin = true
-		}
 	}
 	slices.Sort(kc.key.Roles)
 	kc.key.Roles = slices.Compact(kc.key.Roles)
+	writer, byID, err := mayWrite(ctx, k, kc.key.Roles)
+	if err != nil {
+		return kc, err
+	}
+	kc.key.Admin, kc.key.AdminByRoleID = writer != "", byID
 	who := fmt.Sprintf("%s (Kisi user %d)", me.Email, me.ID)
+	note := ""
+	if kc.key.AdminByRoleID {
+		note = " (told by its role id: Kisi's roles, whose permissions decide, could not be read)"
+	}
 	if kc.key.Admin {
+		what := "an organization " + adminWord(kc.key.Roles)
+		if !slices.Contains(adminRoleIDs, writer) {
+			what = "whose organization role " + writer + " grants " + strings.Join(writePermissions, ", ")
+		}
 		kc.findings = append(kc.findings, Finding{Severity: SeverityInfo, Code: CodeKeyAdmin,
-			Message: fmt.Sprintf("The API key belongs to %s, an organization %s, so the sync may write.", who, adminWord(kc.key.Roles))})
+			Message: fmt.Sprintf("The API key belongs to %s, %s, so the sync may write%s.", who, what, note)})
 		return kc, nil
 	}
 	role := "holds no organization role"
@@ -378,9 +416,74 @@ func checkKey(ctx context.Context, k Kisi) (keyCheck, error) {
 		role = "has the organization role " + strings.Join(kc.key.Roles, ", ")
 	}
 	kc.findings = append(kc.findings, Finding{Severity: SeverityError, Code: CodeKeyNotAdmin,
-		Message: fmt.Sprintf("The API key belongs to %s, who %s and is not an organization owner or administrator: Kisi refuses every change it asks for, so the sync creates no users or access rights (the token “does not sync”).", who, role),
+		Message: fmt.Sprintf("The API key belongs to %s, who %s and is not an organization owner or administrator%s: Kisi refuses every change it asks for, so the sync creates no users or access rights (the token “does not sync”).", who, role, note),
 		Remedy:  "Give this user the Organization administrator role in Kisi (Access rights → Organization → Share access), or create a new API key while signed in as the organization owner or an administrator, and enter it in the integration settings."})
 	return kc, nil
+}
+
+// roleLister is the optional ability of a [Kisi] to list Kisi's roles with
+// their permissions, as *kisi.Client has; the admin check asks for it so
+// that the Kisi interface stays as hosts' wrappers implement it.
+type roleLister interface {
+	ListRoles(ctx context.Context) ([]*kisi.Role, *kisi.Response, error)
+}
+
+// writePermissions are the permissions (GET /roles) the sync's writes
+// need: it creates users, role assignments and group links.
+var writePermissions = []string{"users_write", "role_assignments_write", "group_links_write"}
+
+// adminRoleIDs are the ids of the organization owner's and administrators'
+// roles as third-party code names them; no Kisi source lists them, so they
+// decide only when the roles' permissions cannot be read.
+var adminRoleIDs = []string{"organization_owner", "organization_administrator"}
+
+// mayWrite tells whether the organization roles held (role ids) let the
+// sync write: it returns the role that grants the writes, or "" when none
+// does, and whether it had to tell by role id ([adminRoleIDs]) because
+// Kisi's roles could not be read, or did not list a role held. Its error
+// is non-nil only when ctx ends.
+func mayWrite(ctx context.Context, k Kisi, held []string) (role string, byID bool, err error) {
+	if len(held) == 0 {
+		return "", false, nil
+	}
+	if rl, ok := k.(roleLister); ok {
+		roles, _, err := rl.ListRoles(ctx)
+		if ctx.Err() != nil {
+			return "", false, ctx.Err()
+		}
+		if err == nil {
+			known := 0
+			for _, id := range held {
+				i := slices.IndexFunc(roles, func(r *kisi.Role) bool { return r.ID == id && r.AppliesTo == kisi.ScopeOrganization })
+				if i < 0 {
+					continue
+				}
+				known++
+				if grantsAll(roles[i].Permissions, writePermissions) {
+					return id, false, nil
+				}
+			}
+			if known == len(held) {
+				return "", false, nil
+			}
+		}
+	}
+	for _, id := range held {
+		if slices.Contains(adminRoleIDs, id) {
+			return id, true, nil
+		}
+	}
+	return "", true, nil
+}
+
+// grantsAll reports whether perms grants every permission in want.
+func grantsAll(perms map[string]bool, want []string) bool {
+	for _, p := range want {
+		if !perms[p] {
+			return false
+		}
+	}
+	return true
 }
 
 func adminWord(roles []string) string {
@@ -591,7 +694,7 @@ func restrictionFindings(grp *kisi.Group) []Finding {
 // those not managed here. Its error is non-nil only when ctx ends.
 func countGroupRoles(ctx context.Context, k Kisi, gc *GroupCheck, own ownership) ([]Finding, error) {
 	roles, unmanaged := 0, 0
-	for ra, err := range kisiglue.RoleAssignments(ctx, k, kisi.RoleAssignmentListOptions{
+	for ra, err := range kisi.Items(ctx, k.ListRoleAssignments, &kisi.RoleAssignmentListOptions{
 		AppliesToType: kisi.ScopeGroup, AppliesToID: gc.GroupID}) {
 		if err != nil {
 			if ctx.Err() != nil {
@@ -621,7 +724,7 @@ func countGroupRoles(ctx context.Context, k Kisi, gc *GroupCheck, own ownership)
 // countEmailLinks counts the group links with an email, as Kisi counts them
 // toward its quota: every one that exists, expired (at now) or not.
 func countEmailLinks(ctx context.Context, k Kisi, now time.Time) (n, expired int, err error) {
-	for l, err := range kisiglue.GroupLinks(ctx, k, kisi.GroupLinkListOptions{}) {
+	for l, err := range kisi.Items(ctx, k.ListGroupLinks, &kisi.GroupLinkListOptions{}) {
 		if err != nil {
 			return 0, 0, err
 		}

@@ -354,7 +354,7 @@ func (dg *diagnoser) readRoles(ctx context.Context) error {
 	if dg.user == nil {
 		return nil
 	}
-	for ra, err := range kisiglue.RoleAssignments(ctx, dg.c.k, kisi.RoleAssignmentListOptions{
+	for ra, err := range kisi.Items(ctx, dg.c.k.ListRoleAssignments, &kisi.RoleAssignmentListOptions{
 		AssigneeType: kisi.AssigneeUser, AssigneeID: dg.user.ID}) {
 		if err != nil {
 			if ctx.Err() != nil {
@@ -627,7 +627,7 @@ func (dg *diagnoser) lockGroups(ctx context.Context) (map[int64][]int64, error) 
 		if !gd.Exists || gd.Doors == 0 {
 			continue
 		}
-		for gl, err := range kisiglue.GroupLocks(ctx, dg.c.k, kisi.GroupLockListOptions{GroupID: gd.GroupID}) {
+		for gl, err := range kisi.Items(ctx, dg.c.k.ListGroupLocks, &kisi.GroupLockListOptions{GroupID: gd.GroupID}) {
 			if err != nil {
 				if ctx.Err() != nil {
 					return nil, ctx.Err()

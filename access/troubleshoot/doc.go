@@ -28,11 +28,22 @@
 // [kisi.ErrorCode]), a sentence and a remedy. Reports and diagnoses marshal
 // to JSON for a host's admin page and render as text with String.
 //
+// # The API key
+//
+// [Checker.CheckConnection] tells a key that may write by the permissions
+// GET /roles lists for its user's organization role (users_write,
+// role_assignments_write, group_links_write), since no Kisi source lists
+// the ids of the organization roles. Only when the roles cannot be read (a
+// [Kisi] without ListRoles, such as a wrapper of the client, or a failed
+// read) does it fall back on the ids organization_owner and
+// organization_administrator, and says so ([KeyInfo].AdminByRoleID).
+//
 // # Options and errors
 //
 // A [Checker] is configured once by [Option]s ([WithClock], [WithStore],
-// [WithUnlockLookback], [WithMaxAttempts], [WithEmailLinkWarning]) and is
-// safe for concurrent use. Kisi's failures (an invalid key, Kisi
+// [WithUnlockLookback], [WithMaxAttempts], [WithEmailLinkWarning],
+// [WithUnknownConfirmationReported], [WithUnsignedWebhooks]) and is safe
+// for concurrent use. Kisi's failures (an invalid key, Kisi
 // unreachable, a missing group) are findings, not errors: the methods
 // return an error only when ctx ends or the snapshot cannot be explained.
 // [GrantObserver] and [RevokeObserver] return errors that match

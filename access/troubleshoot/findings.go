@@ -131,6 +131,9 @@ const (
 	CodeSyncNote Code = "sync_note"
 	// CodeWebhookDisabled: Kisi disabled the event webhook after errors.
 	CodeWebhookDisabled Code = "webhook_disabled"
+	// CodeWebhookUnsigned: the event webhook has no signature key (see
+	// [WithUnsignedWebhooks]), so its deliveries cannot be verified.
+	CodeWebhookUnsigned Code = "webhook_unsigned"
 	// CodeCheckFailed: one check could not be made; the others were.
 	CodeCheckFailed Code = "check_failed"
 )

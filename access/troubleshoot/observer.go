@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/kisisync/kisisync/access"
-	"github.com/kisisync/kisisync/internal/kisiglue"
 	"github.com/kisisync/kisisync/kisi"
 )
 
@@ -193,8 +192,8 @@ func observerRole(ctx context.Context, k ObserverKisi) (string, error) {
 
 // orgRoles lists the organization roles of user uid.
 func orgRoles(ctx context.Context, k ObserverKisi, uid int64) ([]*kisi.RoleAssignment, error) {
-	out, err := kisiglue.All(ctx, kisiglue.RoleAssignments(ctx, k, kisi.RoleAssignmentListOptions{
-		AssigneeType: kisi.AssigneeUser, AssigneeID: uid, AppliesToType: kisi.ScopeOrganization}))
+	out, err := kisi.All(ctx, k.ListRoleAssignments, &kisi.RoleAssignmentListOptions{
+		AssigneeType: kisi.AssigneeUser, AssigneeID: uid, AppliesToType: kisi.ScopeOrganization})
 	if err != nil {
 		return nil, fmt.Errorf("list organization roles: %w", err)
 	}

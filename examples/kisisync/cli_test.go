@@ -184,7 +184,7 @@ func TestWrongKey(t *testing.T) {
 		{name: "plan ok", env: kisiEnv(srv, srv.APIKey), args: []string{"plan", "--snapshot", td("small_snapshot.json"), "--mapping", m},
 			wantCode: exitOK, wantOut: fmt.Sprintf("+ grant ann@example.com → group %d \"Members\"", group)},
 		{name: "groups", env: kisiEnv(srv, srv.APIKey), args: []string{"groups", "--mapping", m},
-			wantCode: exitOK, wantOut: fmt.Sprintf("%d  Members   Loft   1: Front door  plans[\"flex\"]", group)},
+			wantCode: exitOK, wantOut: fmt.Sprintf("%d  Members       Loft   1: Front door  plans[\"flex\"]", group)},
 		{name: "groups missing", env: kisiEnv(srv, srv.APIKey), args: []string{"groups", "--mapping", mappingFor(t, 999999)},
 			wantCode: exitFailed, wantOut: `! group 999999 is mapped by plans["flex"] but does not exist in Kisi`},
 		{name: "groups refused", env: kisiEnv(srv, "a-wrong-key"), args: []string{"groups"},

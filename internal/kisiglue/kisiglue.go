@@ -1,9 +1,7 @@
 package kisiglue
 
 import (
-	"context"
 	"fmt"
-	"iter"
 	"strings"
 	"time"
 
@@ -95,88 +93,6 @@ func SameWindow(a, b schedule.Interval) bool {
 // sooner, renewed before it ends.
 func RollingBound(held, desired schedule.Interval) bool {
 	return SameInstant(held.Start, desired.Start) && !OpenEnded(held) && held.End.Before(desired.End)
-}
-
-// RoleLister reads one page of role assignments, as
-// (*kisi.Client).ListRoleAssignments does.
-type RoleLister interface {
-	ListRoleAssignments(ctx context.Context, opts *kisi.RoleAssignmentListOptions) ([]*kisi.RoleAssignment, *kisi.Response, error)
-}
-
-// LinkLister reads one page of group links, as
-// (*kisi.Client).ListGroupLinks does.
-type LinkLister interface {
-	ListGroupLinks(ctx context.Context, opts *kisi.GroupLinkListOptions) ([]*kisi.GroupLink, *kisi.Response, error)
-}
-
-// UserLister reads one page of users, as (*kisi.Client).ListUsers does.
-type UserLister interface {
-	ListUsers(ctx context.Context, opts *kisi.UserListOptions) ([]*kisi.User, *kisi.Response, error)
-}
-
-// LockLister reads one page of group locks, as
-// (*kisi.Client).ListGroupLocks does.
-type LockLister interface {
-	ListGroupLocks(ctx context.Context, opts *kisi.GroupLockListOptions) ([]*kisi.GroupLock, *kisi.Response, error)
-}
-
-// RoleAssignments yields every role assignment matching opts, read through
-// k with pages of [kisi.MaxLimit] (or opts.Limit); see [kisi.Iterate].
-func RoleAssignments(ctx context.Context, k RoleLister, opts kisi.RoleAssignmentListOptions) iter.Seq2[*kisi.RoleAssignment, error] {
-	return kisi.Iterate(opts.ListOptions, kisi.MaxLimit, func(lo kisi.ListOptions) ([]*kisi.RoleAssignment, *kisi.Response, error) {
-		page := opts
-		page.ListOptions = lo
-		return k.ListRoleAssignments(ctx, &page)
-	})
-}
-
-// GroupLinks yields every group link matching opts, read through k with
-// pages of [kisi.MaxLimit] (or opts.Limit); see [kisi.Iterate].
-func GroupLinks(ctx context.Context, k LinkLister, opts kisi.GroupLinkListOptions) iter.Seq2[*kisi.GroupLink, error] {
-	return kisi.Iterate(opts.ListOptions, kisi.MaxLimit, func(lo kisi.ListOptions) ([]*kisi.GroupLink, *kisi.Response, error) {
-		page := opts
-		page.ListOptions = lo
-		return k.ListGroupLinks(ctx, &page)
-	})
-}
-
-// Users yields every user matching opts, read through k with pages of
-// [kisi.MaxLimitUsers] (or opts.Limit); see [kisi.Iterate].
-func Users(ctx context.Context, k UserLister, opts kisi.UserListOptions) iter.Seq2[*kisi.User, error] {
-	return kisi.Iterate(opts.ListOptions, kisi.MaxLimitUsers, func(lo kisi.ListOptions) ([]*kisi.User, *kisi.Response, error) {
-		page := opts
-		page.ListOptions = lo
-		return k.ListUsers(ctx, &page)
-	})
-}
-
-// GroupLocks yields every group lock matching opts, read through k with
-// pages of [kisi.MaxLimit] (or opts.Limit); see [kisi.Iterate].
-func GroupLocks(ctx context.Context, k LockLister, opts kisi.GroupLockListOptions) iter.Seq2[*kisi.GroupLock, error] {
-	return kisi.Iterate(opts.ListOptions, kisi.MaxLimit, func(lo kisi.ListOptions) ([]*kisi.GroupLock, *kisi.Response, error) {
-		page := opts
-		page.ListOptions = lo
-		return k.ListGroupLocks(ctx, &page)
-	})
-}
-
-// All reads every item of seq. It stops with ctx's error when ctx ends
-// between items, and with the first error seq yields.
-func All[T any](ctx context.Context, seq iter.Seq2[*T, error]) ([]*T, error) {
-	var out []*T
-	for it, err := range seq {
-		if err != nil {
-			return nil, err
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		out = append(out, it)
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 // linkMark opens the mark this SDK puts at the end of the name of every

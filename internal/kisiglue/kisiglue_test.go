@@ -1,8 +1,6 @@
 package kisiglue_test
 
 import (
-	"context"
-	"errors"
 	"testing"
 	"time"
 
@@ -122,93 +120,6 @@ func TestMarkedBySDK(t *testing.T) {
 			require.Equal(t, tc.want, kisiglue.MarkedBySDK(tc.u))
 		})
 	}
-}
-
-// pagedRoles serves n role assignments in pages, as Kisi does, and records
-// the options of each call.
-type pagedRoles struct {
-	n     int
-	calls []kisi.RoleAssignmentListOptions
-	stuck bool // from the second page on, answer with the page's own offset as the next one
-}
-
-func (p *pagedRoles) ListRoleAssignments(_ context.Context, opts *kisi.RoleAssignmentListOptions) ([]*kisi.RoleAssignment, *kisi.Response, error) {
-	p.calls = append(p.calls, *opts)
-	var out []*kisi.RoleAssignment
-	for i := opts.Offset; i < p.n && i < opts.Offset+opts.Limit; i++ {
-		out = append(out, &kisi.RoleAssignment{ID: int64(i + 1)})
-	}
-	next := 0
-	if opts.Offset+len(out) < p.n {
-		next = opts.Offset + len(out)
-	}
-	if p.stuck && opts.Offset > 0 {
-		next = opts.Offset
-	}
-	return out, &kisi.Response{Total: p.n, NextOffset: next}, nil
-}
-
-func TestRoleAssignmentsPages(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name      string
-		n         int
-		limit     int
-		stuck     bool
-		wantCalls int
-		wantItems int
-	}{
-		{name: "empty", n: 0, wantCalls: 1},
-		{name: "one page of the largest size", n: 250, wantCalls: 1, wantItems: 250},
-		{name: "three pages", n: 600, wantCalls: 3, wantItems: 600},
-		{name: "caller's page size", n: 25, limit: 10, wantCalls: 3, wantItems: 25},
-		{name: "a next offset that does not advance stops", n: 600, stuck: true, wantCalls: 2, wantItems: 500},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			p := &pagedRoles{n: tc.n, stuck: tc.stuck}
-			opts := kisi.RoleAssignmentListOptions{AppliesToType: kisi.ScopeGroup, AppliesToID: 7, ListOptions: kisi.ListOptions{Limit: tc.limit}}
-			got, err := kisiglue.All(t.Context(), kisiglue.RoleAssignments(t.Context(), p, opts))
-			require.NoError(t, err)
-			require.Len(t, got, tc.wantItems)
-			require.Len(t, p.calls, tc.wantCalls)
-			for _, c := range p.calls {
-				require.Equal(t, kisi.ScopeGroup, c.AppliesToType, "filters kept on every page")
-				require.Equal(t, int64(7), c.AppliesToID)
-			}
-		})
-	}
-}
-
-type failingLister struct{ err error }
-
-func (f failingLister) ListGroupLinks(context.Context, *kisi.GroupLinkListOptions) ([]*kisi.GroupLink, *kisi.Response, error) {
-	return nil, nil, f.err
-}
-
-func (f failingLister) ListUsers(context.Context, *kisi.UserListOptions) ([]*kisi.User, *kisi.Response, error) {
-	return nil, nil, f.err
-}
-
-func (f failingLister) ListGroupLocks(context.Context, *kisi.GroupLockListOptions) ([]*kisi.GroupLock, *kisi.Response, error) {
-	return nil, nil, f.err
-}
-
-func TestAllErrors(t *testing.T) {
-	t.Parallel()
-	boom := errors.New("boom")
-	_, err := kisiglue.All(t.Context(), kisiglue.GroupLinks(t.Context(), failingLister{boom}, kisi.GroupLinkListOptions{}))
-	require.ErrorIs(t, err, boom)
-	_, err = kisiglue.All(t.Context(), kisiglue.Users(t.Context(), failingLister{boom}, kisi.UserListOptions{}))
-	require.ErrorIs(t, err, boom)
-	_, err = kisiglue.All(t.Context(), kisiglue.GroupLocks(t.Context(), failingLister{boom}, kisi.GroupLockListOptions{}))
-	require.ErrorIs(t, err, boom)
-
-	ctx, cancel := context.WithCancel(t.Context())
-	cancel()
-	_, err = kisiglue.All(ctx, kisiglue.RoleAssignments(ctx, &pagedRoles{n: 3}, kisi.RoleAssignmentListOptions{}))
-	require.ErrorIs(t, err, context.Canceled, "a fetch that ignores ctx still ends with ctx's error")
 }
 
 func TestLinkMark(t *testing.T) {

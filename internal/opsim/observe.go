@@ -64,7 +64,7 @@ func (o *observer) emailOf(userID int64) string {
 
 // readUsers reads the organization's users.
 func (o *observer) readUsers(ctx context.Context) error {
-	users, err := kisiglue.All(ctx, kisiglue.Users(ctx, o.c, kisi.UserListOptions{}))
+	users, err := kisi.All(ctx, o.c.ListUsers, &kisi.UserListOptions{})
 	if err != nil {
 		return fmt.Errorf("opsim: observer: users: %w", err)
 	}
@@ -106,8 +106,8 @@ func (o *observer) refresh(ctx context.Context) error {
 		if o.gone[g] {
 			continue
 		}
-		roles, err := kisiglue.All(ctx, kisiglue.RoleAssignments(ctx, o.c,
-			kisi.RoleAssignmentListOptions{AppliesToType: "Group", AppliesToID: g}))
+		roles, err := kisi.All(ctx, o.c.ListRoleAssignments,
+			&kisi.RoleAssignmentListOptions{AppliesToType: "Group", AppliesToID: g})
 		if err != nil {
 			return fmt.Errorf("opsim: observer: roles of group %d: %w", g, err)
 		}
@@ -119,7 +119,7 @@ func (o *observer) refresh(ctx context.Context) error {
 			o.holds[pair{h.email, g}] = append(o.holds[pair{h.email, g}], h)
 			o.objects[ra.ID] = g
 		}
-		links, err := kisiglue.All(ctx, kisiglue.GroupLinks(ctx, o.c, kisi.GroupLinkListOptions{GroupID: g}))
+		links, err := kisi.All(ctx, o.c.ListGroupLinks, &kisi.GroupLinkListOptions{GroupID: g})
 		if err != nil {
 			return fmt.Errorf("opsim: observer: links of group %d: %w", g, err)
 		}

@@ -24,8 +24,12 @@
 //   - Authentication: "Authorization: KISI-LOGIN <key>"; anything else is
 //     401 with {"error","code"}. [Server.APIKey] belongs to the
 //     organization owner; [Server.NewUserKey] mints keys for other users.
-//     Only organization owners and administrators may write (403
-//     otherwise); any user may read and unlock.
+//     Only a user whose organization role has role_assignments_write and
+//     users_write in GET /roles may write (the owner, administrators,
+//     user and access managers, custom roles given them; 403 otherwise);
+//     any user may unlock, and read everything, or with
+//     [WithReadsNeedOrganizationRole] only a few collections unless they
+//     hold an organization role (Kisi does not document which).
 //   - Bodies are wrapped in the singular resource key ({"group":{...}}); a
 //     missing wrapper or malformed JSON is 400. Unknown keys are ignored.
 //   - POST answers 200 with the object, every key present (null where
@@ -43,6 +47,9 @@
 //     status, not the code.
 //
 // # Resources
+//
+// Places, created through POST /places or [Server.AddPlace], come with
+// their default group, [DefaultPlaceGroup].
 //
 // GET /organization, GET /user, GET /roles and /roles/{id} (group_basic,
 // group_manager, place and organization roles such as observer,

@@ -106,6 +106,12 @@ func TestConformanceClientJS(t *testing.T) {
 			got := must(t, srv, 200, "GET", fmt.Sprintf("/groups?place_id=%d", p), "").JSON(t).([]any)
 			require.Equal(t, []string{kisitest.DefaultPlaceGroup}, names(got))
 		}},
+		{"a seeded place has its default group too", func(t *testing.T, srv *kisitest.Server, w world) {
+			p, err := srv.AddPlace("Annex", "Europe/Berlin")
+			require.NoError(t, err)
+			got := must(t, srv, 200, "GET", fmt.Sprintf("/groups?place_id=%d", p), "").JSON(t).([]any)
+			require.Equal(t, []string{kisitest.DefaultPlaceGroup}, names(got), "Server.AddPlace agrees with POST /places")
+		}},
 		{"confirm on a regular user", func(t *testing.T, srv *kisitest.Server, w world) {
 			regular := must(t, srv, 200, "POST", "/users", `{"user":{"email":"r@example.com","confirm":true}}`).Object(t)
 			managed := must(t, srv, 200, "POST", "/users", `{"user":{"email":"m@example.com","confirm":true,"send_emails":false}}`).Object(t)

@@ -144,3 +144,31 @@ func TestSeedHelpers(t *testing.T) {
 	require.InDelta(t, srv.OrganizationID(), org["id"], 0)
 	require.InDelta(t, srv.OwnerID(), org["user_id"], 0)
 }
+
+// TestWritesFollowRolePermissions: a key may write when its organization
+// role has role_assignments_write and users_write as GET /roles lists
+// them, built-in or custom, so that a client deciding by permissions (the
+// connection check) agrees with the fake.
+func TestWritesFollowRolePermissions(t *testing.T) {
+	t.Parallel()
+	writes := map[string]bool{"locks_unlock": true, "users_write": true, "role_assignments_write": true, "group_links_write": true}
+	srv := newServer(t, kisitest.WithCustomRoles(
+		kisitest.CustomRole{ID: "front_desk", AppliesTo: "Organization", Name: "Front desk", Permissions: writes},
+		kisitest.CustomRole{ID: "viewer", AppliesTo: "Organization", Name: "Viewer"},
+	))
+	listed := map[string]any{}
+	for _, r := range must(t, srv, 200, "GET", "/roles", "").JSON(t).([]any) {
+		m := r.(map[string]any)
+		listed[m["id"].(string)] = m["permissions"]
+	}
+	require.Equal(t, map[string]any{"locks_unlock": true, "users_write": true, "role_assignments_write": true, "group_links_write": true}, listed["front_desk"])
+	require.Equal(t, map[string]any{"locks_unlock": true}, listed["viewer"])
+	for _, tc := range []struct {
+		role   string
+		status int
+	}{{"front_desk", 200}, {"viewer", 403}, {"organization_administrator", 200}, {"user_manager", 200}, {"observer", 403}} {
+		key, err := srv.NewUserKey(tc.role+"@example.com", tc.role)
+		require.NoError(t, err)
+		require.Equal(t, tc.status, call(t, srv, key, "POST", "/groups", `{"group":{"name":"by `+tc.role+`"}}`).Status, tc.role)
+	}
+}

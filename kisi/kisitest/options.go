@@ -36,6 +36,7 @@ type config struct {
 	duplicateRoleKey     string
 	existingUserAnswer   bool
 	eventSetsAtOnce      bool
+	readsNeedOrgRole     bool
 	customRoles          []CustomRole
 }
 
@@ -239,6 +240,17 @@ func WithEventSetsFinishedAtOnce(atOnce bool) Option {
 	return func(cfg *config) { cfg.eventSetsAtOnce = atOnce }
 }
 
+// WithReadsNeedOrganizationRole sets what a key whose user holds no
+// organization role (not even Observer) may read. Kisi does not document
+// it. false (the default): every key reads everything, as an administrator
+// does. true: such a key reads only its own user (GET /user), the
+// organization, the roles, places and locks; every other GET, of users,
+// groups, role assignments, links, events or integrations, answers 403.
+// Writes need an organization owner or administrator either way.
+func WithReadsNeedOrganizationRole(need bool) Option {
+	return func(cfg *config) { cfg.readsNeedOrgRole = need }
+}
+
 // CustomRole is an organization-defined role for [WithCustomRoles].
 type CustomRole struct {
 	// ID is the role_id, e.g. "night_shift".
@@ -247,6 +259,11 @@ type CustomRole struct {
 	AppliesTo string
 	// Name is the display name.
 	Name string
+	// Permissions are the role's permissions as GET /roles lists them;
+	// nil lists {"locks_unlock": true}. An organization role with
+	// role_assignments_write and users_write may write, as every role
+	// GET /roles lists with them may.
+	Permissions map[string]bool
 }
 
 // WithCustomRoles adds organization-defined roles to GET /roles (with

@@ -1,6 +1,7 @@
 package kisitest
 
 import (
+	"maps"
 	"net/http"
 )
 
@@ -133,9 +134,13 @@ func (st *state) roles() []role {
 	}
 	for i, cr := range st.cfg.customRoles {
 		id := int64(i + 1)
+		perms := map[string]bool{"locks_unlock": true}
+		if cr.Permissions != nil {
+			perms = maps.Clone(cr.Permissions)
+		}
 		out = append(out, role{
 			ID: cr.ID, ResourceType: "Role", AppliesTo: cr.AppliesTo, Name: cr.Name, Custom: true,
-			Permissions: map[string]bool{"locks_unlock": true}, CustomRoleID: &id,
+			Permissions: perms, CustomRoleID: &id,
 		})
 	}
 	return out

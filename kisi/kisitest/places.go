@@ -69,6 +69,17 @@ const DefaultPlaceGroup = "Entire place"
 // defaultGroupIDs is where the ids of default place groups start.
 const defaultGroupIDs = 900_000
 
+// addDefaultGroup gives the new place p its default group, "Entire place",
+// as Kisi does (docs), whether the place came from POST /places or from
+// Server.AddPlace. Its id comes from a range of its own, so that the ids of
+// the objects a test creates next stay as they were.
+func (st *state) addDefaultGroup(p *place, now time.Time) {
+	st.defaultGroupN++
+	g := &group{meta: meta{id: defaultGroupIDs + st.defaultGroupN, createdAt: now, updatedAt: now},
+		name: DefaultPlaceGroup, placeID: p.id, loginEnabled: true}
+	st.groups[g.id] = g
+}
+
 func (st *state) routePlaces(c *call) response {
 	return serve(st, c, resource[place, wirePlace]{
 		key: "place", items: st.places, render: st.renderPlace,
@@ -82,15 +93,8 @@ func (st *state) routePlaces(c *call) response {
 			applyPlaceFields(f, p)
 			return p, response{}
 		},
-		// Kisi gives a new place its default group, "Entire place" (docs).
-		// Its id comes from a range of its own, so that the ids of the
-		// objects a test creates next stay as they were. Seeding with
-		// Server.AddPlace adds no default group.
 		created: func(p *place) response {
-			st.defaultGroupN++
-			g := &group{meta: meta{id: defaultGroupIDs + st.defaultGroupN, createdAt: c.now, updatedAt: c.now},
-				name: DefaultPlaceGroup, placeID: p.id, loginEnabled: true}
-			st.groups[g.id] = g
+			st.addDefaultGroup(p, c.now)
 			return jsonResponse(st.renderPlace(p))
 		},
 		update: func(f *fields, p *place) {

@@ -22,8 +22,9 @@ func (s *Server) OwnerID() int64 {
 	return s.st.owner.id
 }
 
-// AddPlace creates a place, as POST /places would, and returns its id.
-// timeZone is an IANA name or "" for none.
+// AddPlace creates a place, as POST /places would, with its default group
+// ([DefaultPlaceGroup]), and returns its id. timeZone is an IANA name or ""
+// for none.
 func (s *Server) AddPlace(name, timeZone string) (int64, error) {
 	if name == "" {
 		return 0, errors.New("kisitest: add place: empty name")
@@ -40,6 +41,7 @@ func (s *Server) AddPlace(name, timeZone string) (int64, error) {
 	now := s.clock.Now().UTC()
 	p := &place{meta: s.st.newMeta(now), name: name, address: name + " address", timeZone: tz}
 	s.st.places[p.id] = p
+	s.st.addDefaultGroup(p, now)
 	return p.id, nil
 }
 
@@ -112,9 +114,9 @@ func (s *Server) AddUser(email, name string, managed bool) (int64, error) {
 // NewUserKey returns a new API key for the user with this email, creating
 // a confirmed user when there is none. roleID, when not "", is an
 // organization role (e.g. "observer", "organization_administrator") given
-// to the user if it holds no organization role yet. Only owners and
-// administrators may write; other keys get 403 on every write except
-// unlocking.
+// to the user if it holds no organization role yet. Only a key whose
+// organization role has role_assignments_write and users_write (GET
+// /roles) may write; other keys get 403 on every write except unlocking.
 func (s *Server) NewUserKey(email, roleID string) (string, error) {
 	if !strings.Contains(email, "@") {
 		return "", fmt.Errorf("kisitest: new user key: invalid email %q", email)

@@ -167,20 +167,44 @@ func (st *state) userBucket(u *user) *bucket {
 	return b
 }
 
-// isAdmin reports whether u holds an organization owner or administrator
-// role, which the server requires for every write except unlocking.
+// isAdmin reports whether u may write: it holds an organization role whose
+// permissions, as GET /roles lists them, include role_assignments_write
+// and users_write (the owner, administrators, and the other built-in or
+// custom organization roles that GET /roles gives those permissions). The
+// server requires it for every write except unlocking.
 func (st *state) isAdmin(u *user) bool {
 	for _, ra := range st.roleAssignments {
-		if ra.assigneeType == "User" && ra.assigneeID == u.id && ra.appliesToType == "Organization" &&
-			(ra.roleID == "organization_owner" || ra.roleID == "organization_administrator") {
+		if ra.assigneeType != "User" || ra.assigneeID != u.id || ra.appliesToType != "Organization" {
+			continue
+		}
+		for _, r := range st.roles() {
+			if r.ID == ra.roleID && r.AppliesTo == "Organization" && r.Permissions["role_assignments_write"] && r.Permissions["users_write"] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// hasOrgRole reports whether u holds any organization role.
+func (st *state) hasOrgRole(u *user) bool {
+	for _, ra := range st.roleAssignments {
+		if ra.assigneeType == "User" && ra.assigneeID == u.id && ra.appliesToType == "Organization" {
 			return true
 		}
 	}
 	return false
 }
 
+// openReads are the collections a key without an organization role still
+// reads under WithReadsNeedOrganizationRole: what a door user's app needs.
+var openReads = map[string]bool{"user": true, "organization": true, "roles": true, "places": true, "locks": true}
+
 func (st *state) route(c *call) response {
 	if c.method != http.MethodGet && !(c.method == http.MethodPost && len(c.segs) == 3 && c.segs[0] == "locks" && c.segs[2] == "unlock") && !st.isAdmin(c.user) {
+		return forbidden()
+	}
+	if c.method == http.MethodGet && st.cfg.readsNeedOrgRole && !openReads[c.segs[0]] && !st.hasOrgRole(c.user) {
 		return forbidden()
 	}
 	switch c.segs[0] {

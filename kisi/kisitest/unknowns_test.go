@@ -2,6 +2,7 @@ package kisitest_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -100,6 +101,28 @@ func TestConformanceUnknowns(t *testing.T) {
 			},
 			def:   setting{[]kisitest.Option{kisitest.WithDuplicateRoleErrorKey("assignee_id")}, `422 {"errors":{"assignee_id":["already has a role in this group"]}}`},
 			other: setting{[]kisitest.Option{kisitest.WithDuplicateRoleErrorKey("base")}, `422 {"errors":{"base":["already has a role in this group"]}}`},
+		},
+		{
+			name: "reads of a key without an organization role",
+			observe: func(t *testing.T, srv *kisitest.Server, w world) string {
+				plain, err := srv.NewUserKey("door@example.com", "")
+				require.NoError(t, err)
+				observer, err := srv.NewUserKey("watch@example.com", "observer")
+				require.NoError(t, err)
+				var out []string
+				for _, k := range []struct{ name, key string }{{"plain", plain}, {"observer", observer}} {
+					var st []string
+					for _, p := range []string{"/users", "/role_assignments", "/groups", "/group_links", "/integrations", "/user", "/organization", "/roles", "/places", "/locks"} {
+						st = append(st, fmt.Sprint(call(t, srv, k.key, "GET", p, "").Status))
+					}
+					out = append(out, k.name+":"+strings.Join(st, ","))
+				}
+				return strings.Join(out, " ")
+			},
+			def: setting{[]kisitest.Option{kisitest.WithReadsNeedOrganizationRole(false)},
+				"plain:200,200,200,200,200,200,200,200,200,200 observer:200,200,200,200,200,200,200,200,200,200"},
+			other: setting{[]kisitest.Option{kisitest.WithReadsNeedOrganizationRole(true)},
+				"plain:403,403,403,403,403,200,200,200,200,200 observer:200,200,200,200,200,200,200,200,200,200"},
 		},
 		{
 			name: "custom role ids come from GET /roles",
