@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/kisi"
 	"github.com/kisisync/kisisync/mapping"
 )
 
@@ -69,6 +70,19 @@ type Config struct {
 	// KisiRetry sets the Kisi client's retries: how many after the first
 	// attempt and the backoff bounds (default 4, 500ms, 30s).
 	KisiRetry *Retry `json:"kisi_retry,omitempty"`
+	// Integration, when set, is sent on every Kisi request as Kisi's
+	// integration partner headers (see kisi.WithIntegration): which
+	// integration the requests come from and whom Kisi contacts about it.
+	Integration *Integration `json:"integration,omitempty"`
+}
+
+// Integration names the platform's integration to Kisi: the
+// X-Kisi-Integration-Identifier and X-Kisi-Integration-Contact headers.
+type Integration struct {
+	// Identifier names the integration, e.g. "acme-coworking".
+	Identifier string `json:"identifier"`
+	// Contact is an email address or URL Kisi can reach about it.
+	Contact string `json:"contact"`
 }
 
 // The places a Kisi user's pace is kept (see Config.RateScope).
@@ -208,6 +222,12 @@ func (c *Config) normalize() error {
 		errs = append(errs, fmt.Errorf("job_timeout (%v) must be longer than run_budget (%v)", time.Duration(c.JobTimeout), time.Duration(c.RunBudget)))
 	case c.RescueAfter <= c.JobTimeout:
 		errs = append(errs, fmt.Errorf("rescue_after (%v) must be longer than job_timeout (%v)", time.Duration(c.RescueAfter), time.Duration(c.JobTimeout)))
+	}
+	if in := c.Integration; in != nil {
+		// The Kisi client's own check, so the two cannot disagree.
+		if _, err := kisi.NewClient("check", kisi.WithIntegration(in.Identifier, in.Contact)); err != nil {
+			errs = append(errs, fmt.Errorf("integration: %w", err))
+		}
 	}
 	if len(c.Organizations) == 0 && c.OrganizationsFrom != OrganizationsFromDatabase {
 		errs = append(errs, errors.New("no organizations"))

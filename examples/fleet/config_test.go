@@ -40,6 +40,7 @@ func TestConfigErrors(t *testing.T) {
 		{"bad id", `{"organizations": [{"id": "../x", "kisi_user": "u", "api_key": "k"}]}`, "id may hold only"},
 		{"no kisi user", `{"organizations": [{"id": "a", "api_key": "k"}]}`, "empty kisi_user"},
 		{"no key", `{"organizations": [{"id": "a", "kisi_user": "u", "api_key_env": "FLEET_TEST_UNSET"}]}`, "no api key"},
+		{"empty integration contact", `{"integration": {"identifier": "acme"}, "organizations": [` + org + `]}`, "integration identifier and contact must not be empty"},
 		{"bad mapping", `{"organizations": [{"id": "a", "kisi_user": "u", "api_key": "k", "mapping": {"plans": {"p": [-1]}}}]}`, "invalid group"},
 	}
 	for _, tc := range tests {

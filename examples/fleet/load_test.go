@@ -2,6 +2,7 @@ package fleet_test
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -160,6 +161,12 @@ type loadSpec struct {
 	// events is how many organizations get a platform event once the
 	// fleet has converged (see platformEvents).
 	events int
+	// restart runs the fleet on a PostgreSQL cluster of its own
+	// (privateCluster) and restarts it once under load, after the kill.
+	restart bool
+	// procs is the number of worker processes (0: loadWorkers), workers
+	// the runs each makes at once (0: 10).
+	procs, workers int
 }
 
 // loadRun is what a run of the fleet under load saw.
@@ -179,9 +186,12 @@ type loadRun struct {
 	maxJobsOrg string
 
 	killed, converged time.Time
-	eventLatency      []time.Duration // sorted
-	victim            string
-	stuck             []string // organizations whose runs were killed
+	// restarted is when PostgreSQL was restarted, up when it answered
+	// again (zero without spec.restart).
+	restarted, up time.Time
+	eventLatency  []time.Duration // sorted
+	victim        string
+	stuck         []string // organizations whose runs were killed
 }
 
 // violations returns the broken promises the run saw: more than one
@@ -227,7 +237,13 @@ func (r *loadRun) sampleJobs(ctx context.Context, pool *pgxpool.Pool) error {
 // taken over) or, with untilViolation, until the first violation.
 func runLoad(t *testing.T, spec loadSpec) *loadRun {
 	t.Helper()
-	r := &loadRun{spec: spec, dsn: testDatabase(t)}
+	r := &loadRun{spec: spec}
+	var cluster *pgCluster
+	if spec.restart {
+		cluster, r.dsn = privateCluster(t)
+	} else {
+		r.dsn = testDatabase(t)
+	}
 	dir := t.TempDir()
 	bin := buildWorker(t, dir, spec.mutation)
 
@@ -238,7 +254,7 @@ func runLoad(t *testing.T, spec loadSpec) *loadRun {
 	d := func(v time.Duration) fleet.Duration { return fleet.Duration(v) }
 	cfg := fleet.Config{
 		Floor: d(200 * time.Millisecond), Ceiling: d(30 * time.Second), RetryAfter: d(time.Second), VerifyEvery: d(-1),
-		Workers: 10, RunBudget: d(15 * time.Second), JobTimeout: d(20 * time.Second), RescueAfter: d(25 * time.Second), LeaseTTL: d(10 * time.Second),
+		Workers: cmp.Or(spec.workers, 10), RunBudget: d(15 * time.Second), JobTimeout: d(20 * time.Second), RescueAfter: d(25 * time.Second), LeaseTTL: d(10 * time.Second),
 		KisiRetry: &fleet.Retry{Max: 3, WaitMin: d(50 * time.Millisecond), WaitMax: d(400 * time.Millisecond)},
 		RateScope: spec.scope,
 	}
@@ -265,8 +281,9 @@ func runLoad(t *testing.T, spec loadSpec) *loadRun {
 	ctx := t.Context()
 	pool := testPool(t, r.dsn)
 	r.start = time.Now()
-	r.procs = make([]*exec.Cmd, loadWorkers)
-	r.logs = make([]string, loadWorkers)
+	procs := cmp.Or(spec.procs, loadWorkers)
+	r.procs = make([]*exec.Cmd, procs)
+	r.logs = make([]string, procs)
 	for i := range r.procs {
 		r.logs[i] = filepath.Join(dir, fmt.Sprintf("worker-%d.log", i))
 		f, err := os.Create(r.logs[i])
@@ -330,6 +347,17 @@ func runLoad(t *testing.T, spec loadSpec) *loadRun {
 			t.Fatalf("not every organization converged within %v; violations: %v", loadTimeout, r.violations())
 		}
 		var clean, recovered int
+		if cluster != nil && r.restarted.IsZero() && (!spec.kill || !r.killed.IsZero()) &&
+			pool.QueryRow(ctx, `SELECT count(*) FROM fleet_org WHERE last_finished IS NOT NULL`).Scan(&clean) == nil && clean >= spec.orgs/3 {
+			// Restart PostgreSQL under load: every worker loses its
+			// connections, runs under way fail their Store writes.
+			r.restarted = time.Now()
+			cluster.restart(t)
+			waitDatabase(t, ctx, func(ctx context.Context) error { _, err := pool.Exec(ctx, "SELECT 1"); return err })
+			r.up = time.Now()
+			t.Logf("restarted PostgreSQL after %v, with %d organizations run; it answered again after %v",
+				r.restarted.Sub(r.start).Round(time.Millisecond), clean, r.up.Sub(r.restarted).Round(time.Millisecond))
+		}
 		require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE last_result = 'ok' AND last_finished >= last_started),
 			count(*) FILTER (WHERE org = ANY($2) AND last_result = 'ok' AND last_finished > $1)
 			FROM fleet_org`, r.killed, r.stuck).Scan(&clean, &recovered))
@@ -426,7 +454,21 @@ func TestLoad(t *testing.T) {
 		n, err = strconv.Atoi(v)
 		require.NoError(t, err)
 	}
-	r := runLoad(t, loadSpec{orgs: n, perUser: loadPerUser, kill: true, events: 50})
+	// FLEET_LOAD_PROCS, FLEET_LOAD_WORKERS and FLEET_LOAD_RATE_SCOPE set
+	// the processes, the runs each makes at once and Config.RateScope, to
+	// compare the fleet with one process (BENCHMARKS.md).
+	procs, workers := loadWorkers, 0
+	for name, v := range map[string]*int{"FLEET_LOAD_PROCS": &procs, "FLEET_LOAD_WORKERS": &workers} {
+		if s := os.Getenv(name); s != "" {
+			var err error
+			*v, err = strconv.Atoi(s)
+			require.NoError(t, err, name)
+		}
+	}
+	// One process has no one to take over from it: no kill then (a
+	// figure to compare the fleet's throughput with).
+	r := runLoad(t, loadSpec{orgs: n, perUser: loadPerUser, kill: procs > 1, events: 50, restart: true,
+		procs: procs, workers: workers, scope: os.Getenv("FLEET_LOAD_RATE_SCOPE")})
 	ctx := t.Context()
 	start, killed, stuck, victim, converged := r.start, r.killed, r.stuck, r.victim, r.converged
 
@@ -500,6 +542,17 @@ func TestLoad(t *testing.T) {
 	}
 	slices.Sort(durations)
 	slices.Sort(firstDurations)
+	var resumed time.Time // the first run that finished after PostgreSQL answered again
+	for _, run := range runs {
+		if run.Time.After(r.up) && (resumed.IsZero() || run.Time.Before(resumed)) {
+			resumed = run.Time
+		}
+	}
+	if !r.restarted.IsZero() {
+		require.False(t, resumed.IsZero(), "no run finished after the restart")
+		t.Logf("FIGURES PostgreSQL restart %v after the start: it answered again after %v; the first run finished %v after that",
+			r.restarted.Sub(start).Round(time.Millisecond), r.up.Sub(r.restarted).Round(time.Millisecond), resumed.Sub(r.up).Round(time.Millisecond))
+	}
 	var unaffected, recovered time.Time // the last first clean run of the orgs the kill did not and did hit
 	for org, at := range firstOK {
 		if slices.Contains(stuck, org) {
@@ -508,12 +561,12 @@ func TestLoad(t *testing.T) {
 			unaffected = latest(unaffected, at)
 		}
 	}
-	t.Logf("FIGURES %d organizations on %d Kisi users, %d worker processes, %d runs %v (%d without Kisi requests): %d organizations not hit by the kill synced cleanly within %v (%.0f organizations per minute); "+
+	t.Logf("FIGURES %d organizations on %d Kisi users, %d worker processes (%d runs at once each, rate scope %q), %d runs %v (%d without Kisi requests): %d organizations not hit by the kill synced cleanly within %v (%.0f organizations per minute); "+
 		"the %d runs killed were taken over and clean %v after the kill; all converged %v after the start. "+
 		"Run time of the runs that sent requests p50 %dms p99 %dms (first clean run of each organization: p50 %dms p99 %dms). "+
 		"Kisi requests %d (%.1f per organization, %.2f per second per Kisi user), 429s %d; most requests of one Kisi user in one second %d (user-%d); most unfinished jobs of one organization %d; a Kisi user's busiest 10 s: median %.1f, max %.1f requests per second. "+
 		"%d platform events at once after convergence (the change, then fleet.WakeTx), from the change to the role's request at Kisi: p50 %v p99 %v",
-		n, len(r.budgets), loadWorkers, len(runs), results, idle, n-len(stuck), unaffected.Sub(start).Round(100*time.Millisecond),
+		n, len(r.budgets), procs, cmp.Or(workers, 10), cmp.Or(r.spec.scope, fleet.RateScopeFleet), len(runs), results, idle, n-len(stuck), unaffected.Sub(start).Round(100*time.Millisecond),
 		float64(n-len(stuck))/unaffected.Sub(start).Minutes(),
 		len(stuck), recovered.Sub(killed).Round(100*time.Millisecond), r.converged.Sub(start).Round(100*time.Millisecond),
 		pct(durations, 50), pct(durations, 99), pct(firstDurations, 50), pct(firstDurations, 99),

@@ -11,6 +11,7 @@ import (
 
 	"github.com/kisisync/kisisync/access"
 	"github.com/kisisync/kisisync/access/state"
+	"github.com/kisisync/kisisync/examples/integration"
 )
 
 // Metrics are the worker's Prometheus metrics, registered on their own
@@ -34,6 +35,13 @@ type Metrics struct {
 	Failures *prometheus.CounterVec
 	// HeldRevocations counts the revocations the revoke guard held back.
 	HeldRevocations prometheus.Counter
+	// Undone counts, run by run, what a run left undone, by kind and
+	// cause: "skipped" snapshot records by the record error's cause
+	// (invalid_email, unknown_time_zone, …), "parked" changes by their
+	// failure class (missing, forbidden, quota, …), "held" cuts by their
+	// cut kind (vanished, explained). An item left undone in every run
+	// counts once per run.
+	Undone *prometheus.CounterVec
 	// KisiResponses counts Kisi responses by status code class ("2xx",
 	// "4xx", "429", "5xx", "error" for a transport failure); 429 has its
 	// own label.
@@ -69,6 +77,9 @@ func NewMetrics() *Metrics {
 		HeldRevocations: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "kisisync_fleet_held_revocations_total", Help: "Revocations held back by the revoke guard.",
 		}),
+		Undone: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kisisync_fleet_undone_total", Help: "Items runs left undone, per run: skipped records, parked changes, held cuts, by cause.",
+		}, []string{"kind", "cause"}),
 		KisiResponses: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kisisync_fleet_kisi_responses_total", Help: "Kisi responses by status class; 429 counted on its own.",
 		}, []string{"code"}),
@@ -87,7 +98,7 @@ func NewMetrics() *Metrics {
 			Buckets: prometheus.ExponentialBuckets(0.05, 2, 14),
 		}),
 	}
-	m.Registry.MustRegister(m.Runs, m.Changes, m.Failures, m.HeldRevocations, m.KisiResponses, m.Events, m.Webhooks,
+	m.Registry.MustRegister(m.Runs, m.Changes, m.Failures, m.HeldRevocations, m.Undone, m.KisiResponses, m.Events, m.Webhooks,
 		m.RunDuration, m.NextRunLag,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -105,6 +116,22 @@ func (m *Metrics) observeReport(r *access.Report) {
 		if n > 0 {
 			m.Changes.WithLabelValues(kind).Add(float64(n))
 		}
+	}
+}
+
+// observeUndone counts what a run left undone, by kind and cause.
+func (m *Metrics) observeUndone(r *access.Report) {
+	if r == nil {
+		return
+	}
+	for _, re := range r.Skipped {
+		m.Undone.WithLabelValues("skipped", integration.Cause(re)).Inc()
+	}
+	for _, p := range r.Parked {
+		m.Undone.WithLabelValues("parked", string(p.Class)).Inc()
+	}
+	for _, ch := range r.Held {
+		m.Undone.WithLabelValues("held", string(ch.Cut)).Inc()
 	}
 }
 

@@ -24,6 +24,7 @@ import (
 
 	"github.com/kisisync/kisisync/access"
 	"github.com/kisisync/kisisync/access/state"
+	"github.com/kisisync/kisisync/examples/integration"
 	"github.com/kisisync/kisisync/kisi"
 )
 
@@ -583,6 +584,9 @@ func (w *Worker) reconciler(org *Organization, st access.Store, holder string, r
 	if org.BaseURL != "" {
 		opts = append(opts, kisi.WithBaseURL(org.BaseURL))
 	}
+	if in := w.cfg.Integration; in != nil {
+		opts = append(opts, kisi.WithIntegration(in.Identifier, in.Contact))
+	}
 	if r := w.cfg.KisiRetry; r != nil {
 		opts = append(opts, kisi.WithRetry(r.Max, time.Duration(r.WaitMin), time.Duration(r.WaitMax)))
 	}
@@ -651,6 +655,7 @@ func (w *Worker) record(ctx context.Context, org *Organization, holder string, j
 	w.metrics.RunDuration.Observe(since(end, start))
 	w.metrics.observeReport(out.report)
 	w.metrics.observeFailures(out.report, out.err)
+	w.metrics.observeUndone(out.report)
 	switch {
 	case out.report != nil && len(out.report.Held) > 0:
 		w.metrics.HeldRevocations.Add(float64(len(out.report.Held)))
@@ -664,7 +669,7 @@ func (w *Worker) record(ctx context.Context, org *Organization, holder string, j
 	if r := out.report; r != nil {
 		attrs = append(attrs, "created", r.Created, "replaced", r.Replaced, "deleted", r.Deleted,
 			"failed", r.Failed, "adopted", r.Adopted, "unresolved", r.Unresolved, "held", len(r.Held),
-			"not_attempted", r.NotAttempted, "parked", len(r.Parked))
+			"not_attempted", r.NotAttempted, "skipped", len(r.Skipped), "parked", len(r.Parked))
 		if len(r.Failures) > 0 {
 			classes := map[string]int{}
 			for _, f := range r.Failures {
@@ -678,11 +683,16 @@ func (w *Worker) record(ctx context.Context, org *Organization, holder string, j
 			"drift_adopted", len(d.Adopted), "drift_unmanaged", len(d.Unmanaged))
 	}
 	level := slog.LevelInfo
+	if r := out.report; r != nil && len(r.Skipped)+len(r.Parked)+len(r.Held) > 0 {
+		level = slog.LevelWarn // something was left undone, even with no error
+	}
 	if out.err != nil {
 		attrs = append(attrs, "error", out.err.Error())
 		level = slog.LevelWarn
 	}
 	w.log.Log(ctx, level, "run finished", attrs...)
+	// One WARN line per cause, naming the records or people and the remedy.
+	integration.LogUndone(ctx, w.log.With("organization", org.ID, "run", holder), out.report)
 	return result
 }
 

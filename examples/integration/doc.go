@@ -6,8 +6,12 @@
 // [SyncOrganization] for one organization, on every change and again at
 // the time it returns:
 //
-//	next, err := integration.SyncOrganization(ctx, platform, store, "acme")
+//	next, err := integration.SyncOrganization(ctx, platform, store, "acme", logger)
 //	// log err; schedule the next job for "acme" at next (if not zero)
+//
+// [LogUndone] logs what a run left undone (records skipped, changes parked,
+// cuts held, failures), one WARN line per cause with its remedy; the
+// example scheduler and the fleet worker log with it too.
 //
 // # Keeping the README honest
 //

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"github.com/kisisync/kisisync/access"
@@ -21,8 +22,9 @@ type Platform interface {
 // SyncOrganization makes Kisi hold exactly the access org's members have
 // now, and returns when to run again. Run it as one job per organization:
 // on every change (a booking, a cancelled plan) and at the time it returns.
-// store is your access.Store, keyed by organization.
-func SyncOrganization(ctx context.Context, p Platform, store access.Store, org string, opts ...kisi.Option) (time.Time, error) {
+// store is your access.Store, keyed by organization; log gets one WARN line
+// per cause of what the run did not do (see LogUndone).
+func SyncOrganization(ctx context.Context, p Platform, store access.Store, org string, log *slog.Logger, opts ...kisi.Option) (time.Time, error) {
 	key, err := p.KisiKey(ctx, org)
 	if err != nil {
 		return time.Time{}, err
@@ -47,6 +49,9 @@ func SyncOrganization(ctx context.Context, p Platform, store access.Store, org s
 	if rep == nil {
 		return time.Time{}, err // nothing applied: another run holds the lease, or the store failed
 	}
+	// Records skipped (a typo in an email: err is nil, nobody gets access
+	// through them), changes parked, cuts held, failures: never silent.
+	LogUndone(ctx, log.With("organization", org), rep)
 	return rep.NextRun, err // err: the revoke guard held the run, or some changes failed (retried next run)
 }
 

@@ -42,27 +42,27 @@ var commands = []command{
 writes nothing to Kisi. With --out FILE it also saves them as JSON, for
 'kisisync apply FILE'. Against Kisi it first makes one request to check
 the API key, so a wrong key exits 4 instead of planning in the dark.`,
-		flags: []string{"snapshot", "mapping", "policy", "state", "org", "kisi-url", "at", "out", "json", "revoke-limit", "revoke-floor", "exclusive-groups", "fake"}},
+		flags: []string{"snapshot", "mapping", "policy", "state", "org", "kisi-url", "integration", "at", "out", "json", "revoke-limit", "revoke-floor", "exclusive-groups", "invite", "fake"}},
 	{name: "apply", args: "--snapshot FILE --mapping FILE --state FILE [flags] [PLANFILE]", operands: 1,
 		summary: "make the changes in Kisi (or those of a saved plan)",
 		detail: `Apply plans, prints the plan and makes the changes in Kisi, with
 progress, then prints the report and the next run time. Given PLANFILE,
 written by 'kisisync plan --out', it applies exactly that plan instead of
 planning again, and refuses it (exit 2) when the state changed since.`,
-		flags: []string{"snapshot", "mapping", "policy", "state", "org", "kisi-url", "at", "json", "approve-revocations", "revoke-limit", "revoke-floor", "exclusive-groups", "fake"}},
+		flags: []string{"snapshot", "mapping", "policy", "state", "org", "kisi-url", "integration", "at", "json", "approve-revocations", "revoke-limit", "revoke-floor", "exclusive-groups", "invite", "fake"}},
 	{name: "verify", args: "--snapshot FILE --mapping FILE --state FILE [flags]",
 		summary: "list Kisi's groups to find drift from what kisisync manages",
 		detail: `Verify lists the mapped groups in Kisi and reports drift: grants deleted
 or edited by hand, orphans of interrupted runs, unconfirmed users and
 access not managed here.`,
-		flags: []string{"snapshot", "mapping", "policy", "state", "org", "kisi-url", "at", "json", "exclusive-groups", "fake"}},
+		flags: []string{"snapshot", "mapping", "policy", "state", "org", "kisi-url", "integration", "at", "json", "exclusive-groups", "fake"}},
 	{name: "check", args: "--mapping FILE [flags]",
 		summary: "check the API key and the mapped groups in Kisi (reads only)",
 		detail: `Check asks Kisi whether the API key works and may write, and whether
 every group of the mapping exists, has doors and what restricts it. It
 never writes. Exit 4 when Kisi refuses the key or cannot be reached, 1
 when a finding is an error, else 0.`,
-		flags: []string{"mapping", "policy", "state", "org", "kisi-url", "at", "json", "fake"}},
+		flags: []string{"mapping", "policy", "state", "org", "kisi-url", "integration", "at", "json", "fake"}},
 	{name: "groups", args: "[--mapping FILE] [flags]",
 		summary: "list the organization's Kisi groups with their doors and mapping entries (reads only)",
 		detail: `Groups lists the organization's Kisi groups: id, name, place, doors,
@@ -70,7 +70,7 @@ and, given --mapping, the mapping entries that grant each. The doors of
 the mapped groups are named (one request per group); mapped groups Kisi
 does not have are listed after the table, and make it exit 1. With
 --fake it lists the fake's groups, one per group of the mapping.`,
-		flags: []string{"mapping", "kisi-url", "json", "fake"}},
+		flags: []string{"mapping", "kisi-url", "integration", "json", "fake"}},
 	{name: "explain", args: "--snapshot FILE --mapping FILE --member ID [flags]",
 		summary: "say why a member has or lacks access (needs no Kisi)",
 		detail: `Explain says why a member has or lacks access at --at, source by
@@ -97,7 +97,7 @@ It never writes to Kisi. --timeline and --svg FILE draw the member's
 week as explain does, and name each group's time restrictions in Kisi
 ("Kisi time restriction: NAME (DAYS HOURS)", in the place's time
 zone, as Kisi reads them).`,
-		flags: []string{"snapshot", "mapping", "policy", "state", "org", "kisi-url", "member", "at", "json", "timeline", "svg", "html", "fake"}},
+		flags: []string{"snapshot", "mapping", "policy", "state", "org", "kisi-url", "integration", "member", "at", "json", "timeline", "svg", "html", "fake"}},
 }
 
 // flagDocs documents every flag: its argument (empty for a switch) and its
@@ -110,6 +110,9 @@ var flagDocs = map[string]struct{ arg, doc string }{
 		"verify against Kisi); a scheduler may use the same file at the same time"},
 	"org":      {"NAME", "the organization NAME in the state file"},
 	"kisi-url": {"URL", "the Kisi API base URL (default KISI_URL, else https://api.kisi.io)"},
+	"integration": {"NAME,CONTACT", "send Kisi's integration partner headers with every request to Kisi: " +
+		"NAME,CONTACT names the integration and an email or URL Kisi can reach about it, such as " +
+		"acme-coworking,ops@acme.example (default KISI_INTEGRATION; not sent to the fake)"},
 	"at": {"TIME", "act as of this TIME (default now): RFC 3339 (2026-06-10T08:00:00+02:00) or a wall " +
 		"time and a zone (\"2026-06-10 08:00 Europe/Berlin\"); apply and verify take it only with --fake"},
 	"out":                 {"FILE", "also write the planned changes as JSON to FILE, for 'kisisync apply FILE'"},
@@ -124,6 +127,9 @@ var flagDocs = map[string]struct{ arg, doc string }{
 	"revoke-floor": {"N", "the revoke guard: N cuts always allowed, whatever the share (default 3)"},
 	"exclusive-groups": {"", "the mapped groups are the platform's: verify adopts every role in them and " +
 		"apply replaces hand-made roles"},
+	"invite": {"WHEN", "new Kisi users get Kisi's invitation email WHEN: now (default, with their first " +
+		"grant) or later: stage them — no Kisi user, access or email yet, each named on stderr; an apply " +
+		"without --invite later grants their access and invites them (managed users get no email either way)"},
 	"fake": {"", "use an embedded fake Kisi seeded with the mapping's groups; with --state it " +
 		"lasts between runs (plan, apply, verify)"},
 }
@@ -315,6 +321,8 @@ func defineFlags(fs *pflag.FlagSet, names []string, cfg *config) {
 			fs.StringVar(&cfg.org, name, "default", usage)
 		case "kisi-url":
 			fs.StringVar(&cfg.kisiURL, name, "", usage)
+		case "integration":
+			fs.StringVar(&cfg.integration, name, "", usage)
 		case "member":
 			fs.StringVar(&cfg.member, name, "", usage)
 		case "out":
@@ -343,6 +351,15 @@ func defineFlags(fs *pflag.FlagSet, names []string, cfg *config) {
 				}
 				cfg.revokeLimit = &f
 				return nil
+			}), name, usage)
+		case "invite":
+			fs.Var(funcValue(func(v string) error {
+				switch v {
+				case "now", "later":
+					cfg.inviteLater = v == "later"
+					return nil
+				}
+				return fmt.Errorf("want now or later, got %q", v)
 			}), name, usage)
 		case "revoke-floor":
 			fs.Var(funcValue(func(v string) error {

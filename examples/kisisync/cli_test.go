@@ -76,7 +76,7 @@ func TestConventions(t *testing.T) {
 		{name: "member by email", args: []string{"explain", "--member", " Bruno@Example.com", "--at", at, "--snapshot", td("snapshot.json"), "--mapping", td("mapping.json")},
 			want: "Member m-bruno (Bruno Costa) <bruno@example.com>"},
 		{name: "guest email", args: []string{"explain", "--member", "grace@example.org", "--at", at, "--snapshot", td("snapshot.json"), "--mapping", td("mapping.json")},
-			wantCode: exitUsage, want: "grace@example.org is the email of a drop-in guest (bookings bk-2), not of a member"},
+			want: "Drop-in guest Grace Hopper <grace@example.org> at Wed 10 Jun 2026 08:00 CEST"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -191,10 +191,15 @@ func (a app) reconcile(ctx context.Context, cfg config) (code int, err error) {
 
 	switch cfg.command {
 	case "plan":
-		a.planning(cfg, s)
+		stop := a.planning(cfg, s, reqs)
 		c, err := r.Plan(ctx, s)
+		stop()
 		if err != nil {
 			return planFailed(err)
+		}
+		staged, err := a.stage(ctx, cfg, store, c)
+		if err != nil {
+			return exitSystem, err
 		}
 		if cfg.out != "" {
 			if err := savePlan(cfg.out, c); err != nil {
@@ -208,6 +213,9 @@ func (a app) reconcile(ctx context.Context, cfg config) (code int, err error) {
 		for _, line := range parkedLines(c.Parked, m) {
 			fmt.Fprintf(a.stderr, "kisisync plan: %s\n", line)
 		}
+		if staged != nil {
+			fmt.Fprintf(a.stderr, "kisisync plan: %s\n", stagedLine(staged))
+		}
 		switch {
 		case err != nil:
 		case c.Held > 0:
@@ -217,7 +225,7 @@ func (a app) reconcile(ctx context.Context, cfg config) (code int, err error) {
 		}
 		return code, err
 	case "apply":
-		code, err := a.apply(ctx, cfg, r, store, pace, prog, in)
+		code, err := a.apply(ctx, cfg, r, store, reqs, pace, prog, in)
 		return code, asLeaseBusy(err, cfg.org, loc)
 	default:
 		code, err := a.verify(ctx, cfg, r, s)
@@ -227,7 +235,7 @@ func (a app) reconcile(ctx context.Context, cfg config) (code int, err error) {
 
 // apply plans, prints the plan, applies it with progress (prog, nil for
 // none) and prints the report.
-func (a app) apply(ctx context.Context, cfg config, r *access.Reconciler, store access.Store, pace float64, prog *progress, in inputs) (int, error) {
+func (a app) apply(ctx context.Context, cfg config, r *access.Reconciler, store access.Store, reqs *counter, pace float64, prog *progress, in inputs) (int, error) {
 	s := in.s
 	var c *access.Changes
 	var err error
@@ -237,10 +245,19 @@ func (a app) apply(ctx context.Context, cfg config, r *access.Reconciler, store 
 			return exitUsage, err
 		}
 	} else {
-		a.planning(cfg, s)
-		if c, err = r.Plan(ctx, s); err != nil {
+		stop := a.planning(cfg, s, reqs)
+		c, err = r.Plan(ctx, s)
+		stop()
+		if err != nil {
 			return planFailed(err)
 		}
+	}
+	staged, err := a.stage(ctx, cfg, store, c)
+	if err != nil {
+		return exitSystem, err
+	}
+	if staged != nil {
+		defer fmt.Fprintf(a.stderr, "kisisync apply: %s\n", stagedLine(staged))
 	}
 	if !cfg.json {
 		fmt.Fprint(a.stdout, c)
@@ -283,16 +300,74 @@ func (a app) apply(ctx context.Context, cfg config, r *access.Reconciler, store 
 	return a.outcome(cfg, rep, in.m, err)
 }
 
+// stage takes the people Kisi would invite out of c with --invite later
+// and returns their emails; nil without it or when there are none.
+func (a app) stage(ctx context.Context, cfg config, store access.Store, c *access.Changes) ([]string, error) {
+	if !cfg.inviteLater {
+		return nil, nil
+	}
+	recs, err := store.Load(ctx, cfg.org)
+	if err != nil {
+		return nil, fmt.Errorf("read the state: %w", err)
+	}
+	return stage(c, recs), nil
+}
+
 // planningNotice is the number of snapshot records from which planning
 // takes long enough (seconds for thousands of members) to say it starts.
 const planningNotice = 5000
 
-// planning says, for a large snapshot, that planning starts, so that a
-// long plan is not silence.
-func (a app) planning(cfg config, s access.Snapshot) {
+// planningEvery is how often a plan still running says so.
+const planningEvery = 5 * time.Second
+
+// planning says, for a large snapshot, that planning starts, and while
+// planning runs says every planningEvery how long it has run and how many
+// Kisi requests it sent (a plan against Kisi lists the roles of every
+// group that gets new grants: at Kisi's pace, seconds per thousand
+// members), so that a long plan is not silence. The returned function
+// stops it; call it once planning is over.
+func (a app) planning(cfg config, s access.Snapshot, reqs *counter) (stop func()) {
+	if cfg.json {
+		return func() {}
+	}
 	n := len(s.Members) + len(s.Plans) + len(s.Allowances) + len(s.Bookings) + len(s.Assignments) + len(s.CheckIns)
-	if !cfg.json && n >= planningNotice {
+	if n >= planningNotice {
 		fmt.Fprintf(a.stdout, "Planning the access of %s (%d records in all)…\n\n", textfmt.Plural(len(s.Members), "member", "members"), n)
+	}
+	start := a.clock.Now()
+	req0, _ := reqs.counts()
+	tick := a.clock.NewTicker(planningEvery)
+	quit, done := make(chan struct{}), make(chan struct{})
+	shown := false
+	go func() {
+		defer close(done)
+		defer tick.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-tick.Chan():
+				req, _ := reqs.counts()
+				line := fmt.Sprintf("planning for %s so far; %s to Kisi", eta(a.clock.Since(start)), textfmt.Plural(int(req-req0), "request", "requests"))
+				if a.term {
+					fmt.Fprintf(a.stdout, "\r\033[K%s", line)
+				} else {
+					fmt.Fprintln(a.stdout, line)
+				}
+				shown = true
+			}
+		}
+	}()
+	return func() {
+		close(quit)
+		<-done
+		if shown {
+			if a.term {
+				fmt.Fprint(a.stdout, "\r\033[K")
+			} else {
+				fmt.Fprintln(a.stdout)
+			}
+		}
 	}
 }
 
@@ -542,6 +617,12 @@ func (a app) explain(cfg config) (int, error) {
 	}
 	defer a.reportProblems(in.problems)
 	s, m, p := in.s, in.m, in.p
+	if email := guestEmail(s, cfg.member); email != "" {
+		if err := guestDrawing(cfg); err != nil {
+			return exitUsage, err
+		}
+		return a.output(cfg, explainGuest(s, m, p, email, a.at(cfg)))
+	}
 	id, err := memberID(cfg, s)
 	if err != nil {
 		return exitUsage, err
@@ -561,7 +642,7 @@ func (a app) explain(cfg config) (int, error) {
 
 // memberID resolves --member to a member's ID: it names one by ID, or by
 // email (trimmed, case-folded, as Kisi matches users). A drop-in guest's
-// email names no member: the message says which bookings it is on.
+// email is answered by explainGuest before.
 func memberID(cfg config, s access.Snapshot) (string, error) {
 	for _, mb := range s.Members {
 		if mb.ID == cfg.member {
@@ -577,13 +658,13 @@ func memberID(cfg config, s access.Snapshot) (string, error) {
 		}
 		var bookings []string
 		for _, b := range s.Bookings {
-			if b.Guest != nil && strings.ToLower(strings.TrimSpace(b.Guest.Email)) == want {
+			if b.Guest != nil && b.MemberID != "" && strings.ToLower(strings.TrimSpace(b.Guest.Email)) == want {
 				bookings = append(bookings, b.ID)
 			}
 		}
-		if len(bookings) > 0 {
-			return "", &usageError{fmt.Sprintf("%s is the email of a drop-in guest (bookings %s), not of a member: %s explains members; a guest's access is the link of each booking, listed by 'kisisync plan'",
-				cfg.member, strings.Join(bookings, ", "), cfg.command)}
+		if len(bookings) > 0 { // all of them booked by a member: served as that member
+			return "", &usageError{fmt.Sprintf("%s is the guest of bookings %s, each booked by a member: the access is the member's; name the member",
+				cfg.member, strings.Join(bookings, ", "))}
 		}
 	}
 	return "", &usageError{fmt.Sprintf("no member with id or email %q in %s (%d members); --member takes a member's id, such as %q, or email", cfg.member, cfg.snapshot, len(s.Members), firstMember(s))}
@@ -729,6 +810,16 @@ func (a app) client(cfg config, opts ...kisi.Option) (*kisi.Client, error) {
 	}
 	if url != "" {
 		opts = append(opts, kisi.WithBaseURL(url))
+	}
+	if in := cmp.Or(cfg.integration, a.env("KISI_INTEGRATION")); in != "" {
+		name, contact, ok := strings.Cut(in, ",")
+		if !ok {
+			return nil, &usageError{fmt.Sprintf("--integration %q: want NAME,CONTACT such as acme-coworking,ops@acme.example", in)}
+		}
+		if _, err := kisi.NewClient(key, kisi.WithIntegration(name, contact)); err != nil {
+			return nil, &usageError{fmt.Sprintf("--integration %q: %v", in, errors.Unwrap(err))}
+		}
+		opts = append(opts, kisi.WithIntegration(name, contact))
 	}
 	return kisi.NewClient(key, opts...)
 }

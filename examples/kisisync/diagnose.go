@@ -25,8 +25,13 @@ func (a app) diagnose(ctx context.Context, cfg config) (int, error) {
 	}
 	defer a.reportProblems(in.problems)
 	s, m, p := in.s, in.m, in.p
-	id, err := memberID(cfg, s)
-	if err != nil {
+	guest := guestEmail(s, cfg.member)
+	id := ""
+	if guest != "" {
+		if err := guestDrawing(cfg); err != nil {
+			return exitUsage, err
+		}
+	} else if id, err = memberID(cfg, s); err != nil {
 		return exitUsage, err
 	}
 	at := a.at(cfg)
@@ -65,6 +70,20 @@ func (a app) diagnose(ctx context.Context, cfg config) (int, error) {
 			return exitSystem, err
 		}
 		client, schedules, opts = k.client, k.schedules, append(opts, k.opts...)
+	}
+	if guest != "" {
+		x := explainGuest(s, m, p, guest, at)
+		gerr := diagnoseGuest(ctx, client, &x)
+		if gerr != nil && !errors.Is(gerr, errGuestLinkMissing) {
+			return exitSystem, gerr
+		}
+		if code, err := a.output(cfg, x); err != nil {
+			return code, err
+		}
+		if gerr != nil {
+			return exitFailed, nil
+		}
+		return exitOK, nil
 	}
 	chk, err := troubleshoot.New(client, m, p, opts...)
 	if err != nil {

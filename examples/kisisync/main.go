@@ -42,12 +42,14 @@ type config struct {
 	command                               string
 	snapshot, mapping, policy, state, org string
 	kisiURL, member                       string
+	integration                           string    // --integration NAME,CONTACT as given
 	out, planFile                         string    // plan -out FILE; apply PLANFILE
 	svg, html                             string    // explain, diagnose --svg FILE, --html FILE
 	timeline                              bool      // explain, diagnose --timeline
 	atText                                string    // --at as given
 	at                                    time.Time // --at read; zero for now
 	json, approve, fake, exclusive        bool
+	inviteLater                           bool     // --invite later: stage the people Kisi would invite
 	revokeLimit                           *float64 // nil: the reconciler's default
 	revokeFloor                           *int     // nil: the reconciler's default
 }

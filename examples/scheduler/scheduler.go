@@ -10,6 +10,7 @@ import (
 
 	"github.com/kisisync/kisisync/access"
 	"github.com/kisisync/kisisync/access/state"
+	"github.com/kisisync/kisisync/examples/integration"
 )
 
 // SnapshotLoader is where a host plugs in its own data: Load reads, at the
@@ -125,7 +126,7 @@ func (s *Scheduler) Once(ctx context.Context, verify bool) (time.Time, error) {
 		attrs = append(attrs, "stopped", stopped)
 	}
 	s.Log.Log(ctx, lvl, "synced", attrs...)
-	logUndone(ctx, s.Log, rep)
+	integration.LogUndone(ctx, s.Log, rep)
 	return s.clamp(now, next), nil
 }
 
