@@ -369,7 +369,7 @@ func (x *snapIndex) rejected(rec state.Record) bool {
 			x.rejects[Source{Kind: e.Kind, ID: e.ID}] = true
 		}
 	}
-	if rec.MemberID != "" && x.rejects[Source{Kind: "member", ID: rec.MemberID}] {
+	if rec.MemberID != "" && (x.rejects[Source{Kind: "member", ID: rec.MemberID}] || x.danglingMember(rec.MemberID)) {
 		return true
 	}
 	for _, s := range rec.Sources {
@@ -381,6 +381,43 @@ func (x *snapIndex) rejected(rec state.Record) bool {
 		}
 	}
 	return false
+}
+
+// danglingMember reports whether the snapshot's records name member id
+// but its members list lacks it (a members export that came back short).
+func (x *snapIndex) danglingMember(id string) bool {
+	if x.dangling == nil {
+		x.dangling = map[string]bool{}
+		name := func(id string) {
+			if id != "" {
+				x.dangling[id] = true
+			}
+		}
+		for _, t := range x.s.Teams {
+			for _, m := range t.MemberIDs {
+				name(m)
+			}
+		}
+		for _, p := range x.s.Plans {
+			name(p.MemberID)
+		}
+		for _, a := range x.s.Allowances {
+			name(a.MemberID)
+		}
+		for _, b := range x.s.Bookings {
+			name(b.MemberID)
+		}
+		for _, a := range x.s.Assignments {
+			name(a.MemberID)
+		}
+		for _, c := range x.s.CheckIns {
+			name(c.MemberID)
+		}
+		for _, m := range x.s.Members {
+			delete(x.dangling, m.ID)
+		}
+	}
+	return x.dangling[id]
 }
 
 // snapIndex looks up the members and records of a snapshot, building each
@@ -397,6 +434,9 @@ type snapIndex struct {
 	// sources (see rejected).
 	skipped []*RecordError
 	rejects map[Source]bool
+	// dangling are the members records of s name (a team, a plan …) but
+	// s lacks: a broken reference, not a member who left.
+	dangling map[string]bool
 }
 
 // sourceState is what a snapshot says of the record a Source names.

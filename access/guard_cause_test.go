@@ -88,6 +88,22 @@ func TestGuardJudgesTheCause(t *testing.T) {
 			change:  func(s *access.Snapshot) { s.Locations[0].TimeZone = "" },
 			deleted: 0,
 		},
+		{
+			name: "the members list exported empty, a team plan still naming its members",
+			setup: func(s *access.Snapshot) {
+				addPlanMembers(s, "solo", 20)
+				team := access.Team{ID: "acme"}
+				for i := range 4 {
+					id := fmt.Sprintf("acme%d", i)
+					s.Members = append(s.Members, access.Member{ID: id, Email: id + "@example.com", Managed: true})
+					team.MemberIDs = append(team.MemberIDs, id)
+				}
+				s.Teams = []access.Team{team}
+				s.Plans = append(s.Plans, access.Plan{ID: "p-acme", PlanID: "pro", TeamID: "acme", Start: cest("09:00"), Status: access.PlanActive})
+			},
+			change:  func(s *access.Snapshot) { s.Members = nil },
+			deleted: 0,
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
