@@ -25,10 +25,16 @@ func (ru *run) park(ctx context.Context, ch Change, class FailureClass, cause er
 func (ru *run) backOff(ctx context.Context, ch Change, rec state.Record, cause error) error {
 	now := ru.r.o.clock.Now()
 	prev, ok := ru.recs[rec.Key]
-	if !ok && ch.GroupID != 0 {
-		// A change that waited with its group after a 403 has been
-		// failing all that time: it goes on from the group's back-off.
-		prev, ok = ru.recs[forbiddenKey(ch.GroupID, ch.Object)]
+	for _, key := range []string{parkKey(ch.Key), forbiddenKey(ch.GroupID, ch.Object)} {
+		if ok {
+			break
+		}
+		// A change that failed before in another way (its own key after
+		// server errors, or its group after a 403) has been failing all
+		// that time: it goes on from that back-off.
+		if key != rec.Key && ch.GroupID != 0 {
+			prev, ok = ru.recs[key]
+		}
 	}
 	rec.Attempts = prev.Attempts + 1
 	delay := ru.r.o.backoff(rec.Attempts)

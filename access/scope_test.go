@@ -384,34 +384,46 @@ func TestOrganizationBackOffWhileAMemberIsExposed(t *testing.T) {
 	require.LessOrEqual(t, deletes, 8, "the revocation tried in %d of %d runs", deletes, runs)
 }
 
-// TestBackOffGoesOnWhenTheFailureChanges (issue 25): Kisi refuses the key
-// on a group's roles (403) for three hours, then answers the same delete
-// with server errors. The change has been failing all along: it goes on
-// from the group's back-off instead of starting again at a minute.
+// TestBackOffGoesOnWhenTheFailureChanges (issue 25): Kisi refuses a
+// delete for three hours — the key refused on the group's roles (403), or
+// server errors — and then refuses it the other way. The change has been
+// failing all along: it goes on from the back-off it had instead of
+// starting again at a minute.
 func TestBackOffGoesOnWhenTheFailureChanges(t *testing.T) {
 	t.Parallel()
-	e := newRig(t, rigConfig{})
-	s := baseSnapshot()
-	s.Plans = []access.Plan{{ID: "p1", PlanID: "pro", MemberID: "alice", Start: cest("09:00"), Status: access.PlanActive}}
-	e.sync(s)
-	status := http.StatusForbidden
-	e.srv.Intercept(func(r *http.Request) kisitest.Fault {
-		if r.Method == http.MethodDelete {
-			return kisitest.Fault{Status: status}
-		}
-		return kisitest.Fault{}
-	})
-	s.Plans[0].Status = access.PlanCancelled
-	for end := e.clock.Now().Add(3 * time.Hour); e.clock.Now().Before(end); {
-		rep, _ := e.r.Sync(t.Context(), s)
-		e.clock.Advance(rep.NextRun.Sub(e.clock.Now()))
+	for _, tc := range []struct {
+		name          string
+		first, second int
+	}{
+		{"403, then server errors", http.StatusForbidden, http.StatusServiceUnavailable},
+		{"server errors, then 403", http.StatusServiceUnavailable, http.StatusForbidden},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newRig(t, rigConfig{})
+			s := baseSnapshot()
+			s.Plans = []access.Plan{{ID: "p1", PlanID: "pro", MemberID: "alice", Start: cest("09:00"), Status: access.PlanActive}}
+			e.sync(s)
+			status := tc.first
+			e.srv.Intercept(func(r *http.Request) kisitest.Fault {
+				if r.Method == http.MethodDelete {
+					return kisitest.Fault{Status: status}
+				}
+				return kisitest.Fault{}
+			})
+			s.Plans[0].Status = access.PlanCancelled
+			for end := e.clock.Now().Add(3 * time.Hour); e.clock.Now().Before(end); {
+				rep, _ := e.r.Sync(t.Context(), s)
+				e.clock.Advance(rep.NextRun.Sub(e.clock.Now()))
+			}
+			status = tc.second
+			e.srv.ResetRequests()
+			rep, _ := e.r.Sync(t.Context(), s)
+			require.Positive(t, e.srv.Count(http.MethodDelete, "/role_assignments"), "tried once its back-off ended")
+			require.Len(t, rep.Parked, 1)
+			require.Equal(t, time.Hour, rep.Parked[0].RetryAt.Sub(e.clock.Now()).Round(time.Minute))
+		})
 	}
-	status = http.StatusServiceUnavailable
-	e.srv.ResetRequests()
-	rep, _ := e.r.Sync(t.Context(), s)
-	require.Positive(t, e.srv.Count(http.MethodDelete, "/role_assignments"), "tried once its back-off ended")
-	require.Len(t, rep.Parked, 1)
-	require.Equal(t, time.Hour, rep.Parked[0].RetryAt.Sub(e.clock.Now()).Round(time.Minute))
 }
 
 // TestFailingKeyBacksOffThroughOrganizationFailures (issue 25): a new
