@@ -53,7 +53,7 @@ func parkRecords(c *Changes, in diffInput, want []wantEntry, store *[]Change) pa
 		case strings.HasPrefix(rec.Key, "park/user/"):
 			// Kept until the user is created or found.
 			p.users[rec.Email] = rec
-		case rec.Class == FailureTransient && isChange && held[key]:
+		case (rec.Class == FailureTransient || rec.Class == FailureForbidden) && isChange && held[key]:
 			// A failing delete backs off too (see run.waiting): kept while
 			// its object is.
 		case rec.Class != FailureMissing && isChange && isWanted(want, key):

@@ -23,6 +23,23 @@ func (ru *run) park(ctx context.Context, ch Change, class FailureClass, cause er
 // backOff stores the park record rec of ch, one failure later than the
 // record it replaces, and reports ch parked until its retry.
 func (ru *run) backOff(ctx context.Context, ch Change, rec state.Record, cause error) error {
+	return ru.parked(ctx, ch, ru.retried(ch, rec), cause)
+}
+
+// parked stores the park record rec of ch and reports ch parked until its
+// retry.
+func (ru *run) parked(ctx context.Context, ch Change, rec state.Record, cause error) error {
+	if err := ru.put(ctx, rec); err != nil {
+		return errors.Join(cause, err)
+	}
+	ru.rep.Parked = append(ru.rep.Parked, parkedOf(ch.Object, ch.Key, rec))
+	ru.rep.NextRun = earliest(ru.rep.NextRun, rec.RetryAt)
+	return cause
+}
+
+// retried returns the park record rec of ch one failure later: its
+// attempts and its retry.
+func (ru *run) retried(ch Change, rec state.Record) state.Record {
 	now := ru.r.o.clock.Now()
 	prev, ok := ru.recs[rec.Key]
 	for _, key := range []string{parkKey(ch.Key), forbiddenKey(ch.GroupID, ch.Object)} {
@@ -45,12 +62,7 @@ func (ru *run) backOff(ctx context.Context, ch Change, rec state.Record, cause e
 		delay = max(delay, min(now.Sub(prev.Updated), ru.r.o.maxBackoff))
 	}
 	rec.RetryAt = now.Add(delay)
-	if err := ru.put(ctx, rec); err != nil {
-		return errors.Join(cause, err)
-	}
-	ru.rep.Parked = append(ru.rep.Parked, parkedOf(ch.Object, ch.Key, rec))
-	ru.rep.NextRun = earliest(ru.rep.NextRun, rec.RetryAt)
-	return cause
+	return rec
 }
 
 // failedAgain goes on with the back-off of ch's key (or of its user's)
@@ -172,7 +184,19 @@ func (ru *run) forbid(ctx context.Context, ch Change, cause error) error {
 	rec := state.Record{Key: forbiddenKey(ch.GroupID, ch.Object), Kind: state.KindPark, GroupID: ch.GroupID,
 		Class:  FailureForbidden,
 		Reason: fmt.Sprintf("the API key may not change the %s of %s in Kisi (403): give its user rights on the place", what, name)}
-	return ru.backOff(ctx, ch, rec, cause)
+	// The change itself backs off too: when other writes to the group
+	// work (Kisi refused the key this one only), the group's park goes
+	// and this change's stays.
+	own := state.Record{Key: parkKey(ch.Key), Kind: state.KindPark, Email: ch.Email, GroupID: ch.GroupID,
+		Class: FailureForbidden, Reason: rec.Reason}
+	if window := cmp.Or(ch.Window, ch.Old); window != nil {
+		own.Window = *window
+	}
+	own, rec = ru.retried(ch, own), ru.retried(ch, rec) // both from the records before either is written
+	if err := ru.put(ctx, own); err != nil {
+		return errors.Join(cause, err)
+	}
+	return ru.parked(ctx, ch, rec, cause)
 }
 
 // allowed drops the 403 park of the group of ch (for its kind of object)
