@@ -62,9 +62,12 @@ func (ru *run) replaceGrant(ctx context.Context, ch Change) error {
 		return nil
 	}
 	if err := ru.remove(ctx, ch); err != nil {
-		if classify(err) == FailureTransient {
-			// Kisi failed the delete and the role is still there (see
-			// remove): the replacement backs off like any failing key.
+		var held *stillHeld
+		if errors.As(err, &held) {
+			// Kisi failed the delete and the role is still there: the
+			// replacement backs off like any failing key. (A delete whose
+			// answer was lost and could not be looked up may have
+			// happened: that one is tried again at once.)
 			return ru.park(ctx, ch, FailureTransient, err)
 		}
 		return err
@@ -141,8 +144,11 @@ func (ru *run) remove(ctx context.Context, ch Change) error {
 			// The answer was lost, maybe after the delete happened: one read
 			// tells, so a replacement does not leave the member locked out
 			// until the next run.
-			if there, lerr := ru.stillThere(ctx, ch); lerr == nil && !there {
+			switch there, lerr := ru.stillThere(ctx, ch); {
+			case lerr == nil && !there:
 				err = nil
+			case lerr == nil:
+				err = &stillHeld{err}
 			}
 		}
 		if err != nil && !errors.Is(err, kisi.ErrNotFound) {
@@ -151,6 +157,12 @@ func (ru *run) remove(ctx context.Context, ch Change) error {
 	}
 	return ru.del(ctx, ch.Key)
 }
+
+// stillHeld is a failed delete whose object a read found still in Kisi.
+type stillHeld struct{ err error }
+
+func (e *stillHeld) Error() string { return e.err.Error() }
+func (e *stillHeld) Unwrap() error { return e.err }
 
 // stillThere reports whether the Kisi object of ch exists.
 func (ru *run) stillThere(ctx context.Context, ch Change) (bool, error) {
