@@ -148,9 +148,13 @@ func WithApproveRevocations() Option {
 
 // WithPatchValidity lets a replacement change a role's window with one
 // PATCH instead of delete + create. Kisi does not document PATCH of the
-// window, so each PATCH is read back; on the first mismatch the reconciler
-// falls back to delete + create for the rest of its life. Open-ended
-// windows are always delete + create.
+// window, so the first PATCH of an organization is read back: once Kisi is
+// seen to change the window, that is kept in the Store and later PATCHes
+// are sent alone, one request per renewal; on a mismatch the organization
+// falls back to delete + create for good (also kept in the Store). A
+// [Reconciler.Verify] that finds a role's window other than recorded makes
+// the next PATCH be read back again. Open-ended windows are always delete +
+// create.
 func WithPatchValidity(enabled bool) Option {
 	return func(o *options) error {
 		o.patch = enabled

@@ -335,6 +335,9 @@ func (ru *run) verifyGroup(ctx context.Context, kind state.RecordKind, g int64, 
 				d.Edited = append(d.Edited, item)
 				rec.Window = item.Window
 				errs = append(errs, ru.put(ctx, rec))
+				if kind == state.KindRole {
+					errs = append(errs, ru.forgetPatchVerified(ctx))
+				}
 			}
 			continue
 		}
