@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/kisisync/kisisync/access/state"
@@ -161,6 +162,11 @@ type run struct {
 	// known are the organization's users by email, when the run listed
 	// them (see prefetchUsers).
 	known map[string]*kisi.User
+	// mu guards the run while changes are applied with requests in flight
+	// (parallel is set): each lane holds it but while its Kisi write is
+	// in flight (see applyConcurrently).
+	mu       sync.Mutex
+	parallel bool
 }
 
 // failingWrites reports whether a write of a role failed (a server error,
@@ -239,26 +245,8 @@ func (r *Reconciler) applyAfter(ctx context.Context, c *Changes, recs []state.Re
 		stop = &SystemicError{Organization: r.o.org, Err: err, Advice: advice(err), NotAttempted: len(c.Changes)}
 		rep.NotAttempted = len(c.Changes)
 	}
-	for i, ch := range c.Changes {
-		if stop != nil {
-			break
-		}
-		if held && guarded(cut(ch, ru.recs, now, r.p.Lead)) {
-			ch.Held = true
-			rep.Held = append(rep.Held, ch)
-			continue
-		}
-		if ru.waiting(ch) {
-			continue
-		}
-		if stop = ru.step(ctx, ch); stop != nil {
-			stop.NotAttempted = len(c.Changes) - i - 1
-			rep.NotAttempted = stop.NotAttempted
-			break
-		}
-		if r.o.progress != nil {
-			r.o.progress(i+1, len(c.Changes))
-		}
+	if stop == nil {
+		stop = ru.applyAll(ctx, c.Changes, held, now)
 	}
 	if r.o.notifier != nil && stop == nil {
 		ru.retryNotifications(ctx)

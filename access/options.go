@@ -36,6 +36,7 @@ type options struct {
 	recreateUsers  bool
 	groupNames     map[int64]string
 	progress       func(done, total int)
+	inFlight       int
 }
 
 func defaultOptions() options {
@@ -50,6 +51,26 @@ func defaultOptions() options {
 		retryAfter:     time.Minute,
 		maxBackoff:     time.Hour,
 		linkWarn:       DefaultLinkWarning,
+		inFlight:       1,
+	}
+}
+
+// WithRequestsInFlight lets a run keep up to n Kisi writes in flight at
+// once (default 1, at most 5), all under the client's one rate limit: at
+// a round trip of d, one request after another reaches at most 1/d
+// requests a second, below Kisi's 5 once d is over 200 ms; n in flight
+// reach n/d. Only runs of consecutive deletes and of consecutive creates
+// overlap, one lane per email; the order rules hold as without it (see
+// [Reconciler.Apply]): revocations end before the next change starts,
+// each create's intent is recorded before its request, and replacements
+// go one at a time.
+func WithRequestsInFlight(n int) Option {
+	return func(o *options) error {
+		if n < 1 || n > 5 {
+			return fmt.Errorf("access: requests in flight %d: want 1 to 5", n)
+		}
+		o.inFlight = n
+		return nil
 	}
 }
 
