@@ -3,6 +3,7 @@ package access_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/kisisync/kisisync/access"
 	"github.com/kisisync/kisisync/access/state"
 	"github.com/kisisync/kisisync/kisi"
+	"github.com/kisisync/kisisync/kisi/kisitest"
 )
 
 // events is a log shared by a slow Kisi and a Store: what happened, in order.
@@ -154,4 +156,46 @@ func TestRequestsInFlight(t *testing.T) {
 		require.Less(t, lastDeleteEnd, firstCreateStart, "%d in flight: revocations end before creates start:\n%v", n, ev.log)
 	}
 	require.Equal(t, final[1], final[3], "the same access either way")
+}
+
+// TestRequestsInFlightStopsOnSystemicFailure (issue 32): with three
+// requests in flight, Kisi failing every create (503) stops the run as
+// one request after another does — a *SystemicError, no change started
+// after it, the rest not attempted — and the next runs, once Kisi works,
+// create every role once.
+func TestRequestsInFlightStopsOnSystemicFailure(t *testing.T) {
+	t.Parallel()
+	e := newRig(t, rigConfig{opts: []access.Option{access.WithRequestsInFlight(3)}})
+	s := baseSnapshot()
+	addPlanMembers(&s, "m", 20)
+	failing := true
+	var mu sync.Mutex
+	e.srv.Intercept(func(r *http.Request) kisitest.Fault {
+		mu.Lock()
+		defer mu.Unlock()
+		if failing && r.Method == http.MethodPost && r.URL.Path == "/role_assignments" {
+			return kisitest.Fault{Status: http.StatusServiceUnavailable}
+		}
+		return kisitest.Fault{}
+	})
+	rep, err := e.r.Sync(t.Context(), s)
+	var se *access.SystemicError
+	require.ErrorAs(t, err, &se)
+	require.Positive(t, rep.NotAttempted)
+	// Three failed creates in a row stop the run; at most two more were in
+	// flight then, and no other change starts after the stop.
+	require.GreaterOrEqual(t, rep.NotAttempted, 20-(3+2))
+	require.Empty(t, e.roles())
+
+	mu.Lock()
+	failing = false
+	mu.Unlock()
+	for range 5 {
+		e.clock.Advance(rep.NextRun.Sub(e.clock.Now()))
+		if rep, err = e.r.Sync(t.Context(), s); err == nil && len(e.roles()) == 20 {
+			break
+		}
+	}
+	require.NoError(t, err)
+	require.Len(t, e.roles(), 20, "every member's role, once")
 }
