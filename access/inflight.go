@@ -67,15 +67,24 @@ func (ru *run) applyOne(ctx context.Context, ch Change, held bool, now time.Time
 // applyConcurrently applies changes[from:to] with up to n requests in
 // flight, one lane per email (or key) so that one member's changes keep
 // their order. The lanes start in the order of their first change. It
-// returns how many changes were started and the *SystemicError that
-// stopped them: no lane starts a change after it.
+// returns how many changes were started or held by the guard, and the
+// *SystemicError that stopped them: no lane starts a change after it.
 //
 // The run's state is guarded by ru.mu, held by a lane throughout except
 // while its Kisi write is in flight (see fencedKisi).
 func (ru *run) applyConcurrently(ctx context.Context, changes []Change, from, to int, held bool, now time.Time, n int) (int, *SystemicError) {
 	lanes := make(map[string][]int)
 	var order []string
+	heldBack := 0
 	for k := from; k < to; k++ {
+		// The guard's holds first, in order: whether a change is held
+		// depends on its own record alone.
+		if ch := changes[k]; held && guarded(cut(ch, ru.recs, now, ru.r.p.Lead)) {
+			ch.Held = true
+			ru.rep.Held = append(ru.rep.Held, ch)
+			heldBack++
+			continue
+		}
 		key := changes[k].Email
 		if key == "" {
 			key = changes[k].Key
@@ -113,7 +122,7 @@ func (ru *run) applyConcurrently(ctx context.Context, changes []Change, from, to
 					return
 				}
 				started++
-				if s := ru.applyOne(ctx, changes[k], held, now, k+1, len(changes)); s != nil {
+				if s := ru.applyOne(ctx, changes[k], false, now, k+1, len(changes)); s != nil {
 					stop = s
 					return
 				}
@@ -121,5 +130,5 @@ func (ru *run) applyConcurrently(ctx context.Context, changes []Change, from, to
 		}(lanes[key])
 	}
 	wg.Wait()
-	return started, stop
+	return heldBack + started, stop
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/stretchr/testify/require"
 
 	"github.com/kisisync/kisisync/access"
@@ -198,4 +200,35 @@ func TestRequestsInFlightStopsOnSystemicFailure(t *testing.T) {
 	}
 	require.NoError(t, err)
 	require.Len(t, e.roles(), 20, "every member's role, once")
+}
+
+// TestRequestsInFlightUnderTheGuard (issue 32): a truncated snapshot would
+// revoke everyone; with three requests in flight the guard holds the same
+// cuts, in the same order, as one request after another, and a cancelled
+// plan among them (an explicit cut) is still applied.
+func TestRequestsInFlightUnderTheGuard(t *testing.T) {
+	t.Parallel()
+	reports := map[int]*access.Report{}
+	for _, n := range []int{1, 3} {
+		e := newRig(t, rigConfig{opts: []access.Option{access.WithRequestsInFlight(n)}})
+		s := baseSnapshot()
+		addPlanMembers(&s, "member", 8)
+		rep := e.sync(s)
+		require.Equal(t, 8, rep.Created)
+
+		broken := baseSnapshot()
+		addPlanMembers(&broken, "member", 1)
+		broken.Plans[0].Status = access.PlanCancelled
+		rep, err := e.r.Sync(t.Context(), broken)
+		var rle *access.RevokeLimitError
+		require.ErrorAs(t, err, &rle)
+		require.Equal(t, 1, rep.Deleted, "the cancelled plan")
+		require.Len(t, e.roles(), 7)
+		reports[n] = rep
+	}
+	require.Len(t, reports[1].Held, 7)
+	// Kisi numbers the roles in the order the first run created them.
+	if diff := cmp.Diff(reports[1].Held, reports[3].Held, cmpopts.IgnoreFields(access.Change{}, "KisiID")); diff != "" {
+		t.Fatalf("held cuts (-one after another +three in flight):\n%s", diff)
+	}
 }
