@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/kisisync/kisisync/access/state"
@@ -148,6 +149,9 @@ type run struct {
 	// not create its successor: the next run must come soon, back-off or
 	// not.
 	lockout bool
+	// guard is the revoke guard's count of the run's plan: which cuts it
+	// holds (see holdsCut).
+	guard guardCount
 	// orgWaits is set when changes waited for the organization's
 	// back-off (see waiting): the run proves nothing about Kisi's health.
 	orgWaits bool
@@ -164,6 +168,11 @@ type run struct {
 	// known are the organization's users by email, when the run listed
 	// them (see prefetchUsers).
 	known map[string]*kisi.User
+	// mu guards the run while changes are applied with requests in flight
+	// (parallel is set): each lane holds it but while its Kisi write is
+	// in flight (see applyConcurrently).
+	mu       sync.Mutex
+	parallel bool
 }
 
 // failingWrites reports whether a write of a role failed (a server error,
@@ -242,26 +251,9 @@ func (r *Reconciler) applyAfter(ctx context.Context, c *Changes, recs []state.Re
 		stop = &SystemicError{Organization: r.o.org, Err: err, Advice: advice(err), NotAttempted: len(c.Changes)}
 		rep.NotAttempted = len(c.Changes)
 	}
-	for i, ch := range c.Changes {
-		if stop != nil {
-			break
-		}
-		if held && r.holdsCut(v, ch, ru.recs, now) {
-			ch.Held = true
-			rep.Held = append(rep.Held, ch)
-			continue
-		}
-		if ru.waiting(ch) {
-			continue
-		}
-		if stop = ru.step(ctx, ch); stop != nil {
-			stop.NotAttempted = len(c.Changes) - i - 1
-			rep.NotAttempted = stop.NotAttempted
-			break
-		}
-		if r.o.progress != nil {
-			r.o.progress(i+1, len(c.Changes))
-		}
+	ru.guard = v
+	if stop == nil {
+		stop = ru.applyAll(ctx, c.Changes, held, now)
 	}
 	if r.o.notifier != nil && stop == nil {
 		ru.retryNotifications(ctx)

@@ -191,6 +191,11 @@ func definite(err error) bool {
 // was, and parks the change; a missing role is created again; any other
 // refusal, or a window that did not change, means Kisi does not support
 // it: remembered in the Store, and the replacement deletes and creates.
+//
+// Kisi answers a PATCH with no body, so whether it changed the window is
+// read back, until once it did: remembered in the Store too, later PATCHes
+// go alone, one request each. A Verify that finds a role's window other
+// than recorded forgets it (see forgetPatchVerified).
 func (ru *run) patch(ctx context.Context, ch Change) (bool, error) {
 	r := ru.r
 	if _, unsupported := ru.recs[patchParkKey]; !r.o.patch || unsupported || kisiglue.OpenEnded(*ch.Window) || ch.KisiID == 0 {
@@ -214,6 +219,10 @@ func (ru *run) patch(ctx context.Context, ch Change) (bool, error) {
 		}
 		return false, err
 	}
+	if _, verified := ru.recs[patchVerifiedKey]; verified {
+		rec.Window, rec.Sources, rec.MemberID = *ch.Window, ch.Sources, ch.MemberID
+		return true, ru.put(ctx, rec)
+	}
 	roles, err := r.rolesOf(ctx, ch.GroupID, rec.UserID)
 	if err != nil {
 		return false, fmt.Errorf("read back patched window: %w", err)
@@ -221,10 +230,24 @@ func (ru *run) patch(ctx context.Context, ch Change) (bool, error) {
 	for _, ra := range roles {
 		if ra.ID == ch.KisiID && kisiglue.SameWindow(kisiglue.RoleWindow(ra), *ch.Window) {
 			rec.Window, rec.Sources, rec.MemberID = *ch.Window, ch.Sources, ch.MemberID
-			return true, ru.put(ctx, rec)
+			if err := ru.put(ctx, rec); err != nil {
+				return true, err
+			}
+			return true, ru.put(ctx, state.Record{Key: patchVerifiedKey, Kind: state.KindPark,
+				Reason: "Kisi changed a role's window with PATCH (read back): later PATCHes are not read back"})
 		}
 	}
 	return false, ru.patchUnsupported(ctx, "the window read back unchanged")
+}
+
+// forgetPatchVerified makes the next PATCH of a window be read back again:
+// a role's window in Kisi differs from the one recorded, which a PATCH
+// that stopped changing windows would also explain.
+func (ru *run) forgetPatchVerified(ctx context.Context) error {
+	if _, ok := ru.recs[patchVerifiedKey]; !ok {
+		return nil
+	}
+	return ru.del(ctx, patchVerifiedKey)
 }
 
 // patchUnsupported records that Kisi does not change a role's window with

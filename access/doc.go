@@ -191,7 +191,8 @@
 //     apply_roles.go (creates, renewals by PATCH or delete-then-create, a
 //     member never left without a role, refusals and unknown outcomes),
 //     apply_users.go (finding and creating Kisi users), apply_links.go
-//     (links and their notifications).
+//     (links and their notifications), inflight.go (requests in flight,
+//     [WithRequestsInFlight]).
 //   - Failure scopes: failure.go (classifying an error), scope.go (parking
 //     a change, a user or a group, and stopping the run only for the
 //     organization's failures).

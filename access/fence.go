@@ -37,6 +37,17 @@ func (f fencedKisi) fence(ctx context.Context) (context.Context, context.CancelF
 	return ctx, cancel, nil
 }
 
+// inFlight releases the run's lock while a write is in flight, when the
+// run applies changes with requests in flight (see applyConcurrently); it
+// returns what takes the lock back.
+func (f fencedKisi) inFlight() func() {
+	if !f.ru.parallel {
+		return func() {}
+	}
+	f.ru.mu.Unlock()
+	return f.ru.mu.Lock
+}
+
 // mark records, before the run's first Kisi write, that the run is
 // writing; the run deletes the record when it ends (unmark), so a later run
 // that finds it knows this one was interrupted (see Sync).
@@ -65,6 +76,7 @@ func (f fencedKisi) CreateUser(ctx context.Context, req *kisi.UserCreateRequest)
 		return nil, nil, err
 	}
 	defer cancel()
+	defer f.inFlight()()
 	return f.KisiAPI.CreateUser(ctx, req)
 }
 
@@ -74,6 +86,7 @@ func (f fencedKisi) CreateRoleAssignment(ctx context.Context, req *kisi.RoleAssi
 		return nil, nil, err
 	}
 	defer cancel()
+	defer f.inFlight()()
 	return f.KisiAPI.CreateRoleAssignment(ctx, req)
 }
 
@@ -83,6 +96,7 @@ func (f fencedKisi) UpdateRoleAssignment(ctx context.Context, id int64, req *kis
 		return nil, err
 	}
 	defer cancel()
+	defer f.inFlight()()
 	return f.KisiAPI.UpdateRoleAssignment(ctx, id, req)
 }
 
@@ -92,6 +106,7 @@ func (f fencedKisi) DeleteRoleAssignment(ctx context.Context, id int64) (*kisi.R
 		return nil, err
 	}
 	defer cancel()
+	defer f.inFlight()()
 	return f.KisiAPI.DeleteRoleAssignment(ctx, id)
 }
 
@@ -101,6 +116,7 @@ func (f fencedKisi) CreateGroupLink(ctx context.Context, req *kisi.GroupLinkCrea
 		return nil, nil, err
 	}
 	defer cancel()
+	defer f.inFlight()()
 	return f.KisiAPI.CreateGroupLink(ctx, req)
 }
 
@@ -110,6 +126,7 @@ func (f fencedKisi) DeleteGroupLink(ctx context.Context, id int64) (*kisi.Respon
 		return nil, err
 	}
 	defer cancel()
+	defer f.inFlight()()
 	return f.KisiAPI.DeleteGroupLink(ctx, id)
 }
 

@@ -36,6 +36,7 @@ type options struct {
 	recreateUsers  bool
 	groupNames     map[int64]string
 	progress       func(done, total int)
+	inFlight       int
 }
 
 func defaultOptions() options {
@@ -50,6 +51,26 @@ func defaultOptions() options {
 		retryAfter:     time.Minute,
 		maxBackoff:     time.Hour,
 		linkWarn:       DefaultLinkWarning,
+		inFlight:       1,
+	}
+}
+
+// WithRequestsInFlight lets a run keep up to n Kisi writes in flight at
+// once (default 1, at most 5), all under the client's one rate limit: at
+// a round trip of d, one request after another reaches at most 1/d
+// requests a second, below Kisi's 5 once d is over 200 ms; n in flight
+// reach n/d. Only runs of consecutive deletes and of consecutive creates
+// overlap, one lane per email; the order rules hold as without it (see
+// [Reconciler.Apply]): revocations end before the next change starts,
+// each create's intent is recorded before its request, and replacements
+// go one at a time.
+func WithRequestsInFlight(n int) Option {
+	return func(o *options) error {
+		if n < 1 || n > 5 {
+			return fmt.Errorf("access: requests in flight %d: want 1 to 5", n)
+		}
+		o.inFlight = n
+		return nil
 	}
 }
 
@@ -148,9 +169,13 @@ func WithApproveRevocations() Option {
 
 // WithPatchValidity lets a replacement change a role's window with one
 // PATCH instead of delete + create. Kisi does not document PATCH of the
-// window, so each PATCH is read back; on the first mismatch the reconciler
-// falls back to delete + create for the rest of its life. Open-ended
-// windows are always delete + create.
+// window, so the first PATCH of an organization is read back: once Kisi is
+// seen to change the window, that is kept in the Store and later PATCHes
+// are sent alone, one request per renewal; on a mismatch the organization
+// falls back to delete + create for good (also kept in the Store). A
+// [Reconciler.Verify] that finds a role's window other than recorded makes
+// the next PATCH be read back again. Open-ended windows are always delete +
+// create.
 func WithPatchValidity(enabled bool) Option {
 	return func(o *options) error {
 		o.patch = enabled

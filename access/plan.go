@@ -35,6 +35,9 @@ func (r *Reconciler) Plan(ctx context.Context, s Snapshot) (*Changes, error) {
 	if err != nil {
 		return c, err
 	}
+	// Only a plan kept for a later Apply needs its Store's fingerprint
+	// (Sync applies what it planned under the same lease).
+	c.Base = fingerprint(r.o.org, recs)
 	if err := r.blocked(ctx, c, recs); err != nil {
 		if classify(err) == FailureSystemic {
 			return c, &SystemicError{Organization: r.o.org, Err: err, Advice: advice(err), NotAttempted: len(c.Changes)}
@@ -171,7 +174,6 @@ func (r *Reconciler) plan(ctx context.Context, s Snapshot) (*Changes, []state.Re
 	}
 	c.Skipped = skipped
 	r.markHeld(c, recs)
-	c.Base = fingerprint(r.o.org, recs)
 	c.loc = r.location(s)
 	c.Location = c.loc.String()
 	if n := <-nextc; n.ok {

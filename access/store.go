@@ -106,6 +106,10 @@ const runMarkKey = "park/run"
 // window with PATCH in this organization.
 const patchParkKey = "park/patch"
 
+// patchVerifiedKey is the key of the record that Kisi changed a role's
+// window with PATCH in this organization, as read back once.
+const patchVerifiedKey = "park/patch/verified"
+
 // forbiddenKey is the key of the park record of the roles (object grant)
 // or the links of a group, on which Kisi refused the API key (403): a key
 // may lack the right to write links alone.

@@ -36,7 +36,8 @@ type Drift struct {
 	// Released: conflicts whose unmanaged role is gone; the next run creates
 	// the grant.
 	Released []DriftItem `json:"released,omitempty"`
-	// Unmanaged: roles and links in mapped groups that this SDK did not
+	// Unmanaged: roles in mapped groups, and links in the groups Verify
+	// lists links of (see [Reconciler.Verify]), that this SDK did not
 	// create ("not managed here"). They are never changed or deleted.
 	Unmanaged []DriftItem `json:"unmanaged,omitempty"`
 	// Unconfirmed: emails of regular users this SDK created whom Kisi
@@ -78,9 +79,13 @@ const (
 // (hourly, daily) or after restoring a Store; steady-state runs do not need
 // it.
 //
-// It makes ⌈n/250⌉ list calls per group for n roles (and the same for
-// links), plus ⌈u/100⌉ user list calls for u users when a user this SDK
-// created has not been seen confirmed yet.
+// It makes ⌈n/250⌉ list calls per group for n roles, and the same for
+// links in the groups where a link of this SDK can be (the groups of
+// resources when the mapping sends drop-in links, and those the Store
+// records a link in); for the p users this SDK created that have not been
+// seen confirmed yet, of u users it knows, the fewer of ⌈u/100⌉ user list
+// calls and p lookups by email (none when p is 0), unless a role no record
+// explains made it list the users already.
 func (r *Reconciler) Verify(ctx context.Context) (*Drift, error) {
 	release, recs, err := r.begin(ctx)
 	if err != nil {
@@ -105,6 +110,7 @@ func (r *Reconciler) verify(ctx context.Context, recs []state.Record) (*Drift, e
 	}
 	slices.Sort(groups)
 	groups = slices.Compact(groups)
+	linkable := r.linkable(recs)
 
 	d := &Drift{Groups: len(groups)}
 	var errs []error
@@ -118,8 +124,10 @@ func (r *Reconciler) verify(ctx context.Context, recs []state.Record) (*Drift, e
 				return d, errors.Join(errs...)
 			}
 		}
-		if err := ru.verifyLinks(ctx, g, d); err != nil {
-			errs = append(errs, fmt.Errorf("access: verify links of group %d: %w", g, err))
+		if linkable[g] {
+			if err := ru.verifyLinks(ctx, g, d); err != nil {
+				errs = append(errs, fmt.Errorf("access: verify links of group %d: %w", g, err))
+			}
 		}
 		if err := errors.Join(errs...); errors.Is(err, state.ErrLeaseLost) || classify(err) == FailureSystemic {
 			// Fenced (another run holds the organization now), or a failure
@@ -138,6 +146,27 @@ func (r *Reconciler) verify(ctx context.Context, recs []state.Record) (*Drift, e
 		errs = append(errs, ru.del(ctx, runMarkKey))
 	}
 	return d, errors.Join(errs...)
+}
+
+// linkable returns the groups in which a link of this SDK can be: those a
+// drop-in booking gets links to (the groups of resources, when the mapping
+// chooses a delivery) and those the Store records a link in. Verify lists
+// the links of no other group.
+func (r *Reconciler) linkable(recs []state.Record) map[int64]bool {
+	out := make(map[int64]bool)
+	if r.m.DropIn.Link || r.m.DropIn.QR {
+		for _, gs := range r.m.Resources {
+			for _, g := range gs {
+				out[g] = true
+			}
+		}
+	}
+	for _, rec := range recs {
+		if rec.Kind == state.KindLink {
+			out[rec.GroupID] = true
+		}
+	}
+	return out
 }
 
 // verifyParkedGroups releases the groups parked as deleted that Kisi has
@@ -335,6 +364,9 @@ func (ru *run) verifyGroup(ctx context.Context, kind state.RecordKind, g int64, 
 				d.Edited = append(d.Edited, item)
 				rec.Window = item.Window
 				errs = append(errs, ru.put(ctx, rec))
+				if kind == state.KindRole {
+					errs = append(errs, ru.forgetPatchVerified(ctx))
+				}
 			}
 			continue
 		}
@@ -417,7 +449,7 @@ func (ru *run) verifyUsers(ctx context.Context, d *Drift) error {
 	if len(pending) == 0 {
 		return nil
 	}
-	users, err := ru.users(ctx)
+	users, err := ru.pendingUsers(ctx, pending)
 	if err != nil {
 		return err
 	}
@@ -440,4 +472,36 @@ func (ru *run) verifyUsers(ctx context.Context, d *Drift) error {
 	}
 	slices.Sort(d.Unconfirmed)
 	return errors.Join(errs...)
+}
+
+// pendingUsers returns Kisi's users of pending, by id: from the list of
+// the organization's users when this Verify listed it already or when
+// that takes no more requests (100 users a page; the Store's users are
+// at most Kisi's), else looked up by email, one request each.
+func (ru *run) pendingUsers(ctx context.Context, pending map[int64]state.Record) (map[int64]*kisi.User, error) {
+	if ru.kisiUsers != nil {
+		return ru.kisiUsers, nil
+	}
+	known := 0
+	for _, rec := range ru.recs {
+		if rec.Kind == state.KindUser {
+			known++
+		}
+	}
+	if len(pending) >= (known+99)/100 {
+		return ru.users(ctx)
+	}
+	out := make(map[int64]*kisi.User, len(pending))
+	for _, id := range slices.Sorted(maps.Keys(pending)) {
+		users, err := kisi.All(ctx, ru.r.k.ListUsers, &kisi.UserListOptions{Email: pending[id].Email})
+		if err != nil {
+			return nil, err
+		}
+		for _, u := range users {
+			if u.ID == id {
+				out[id] = u
+			}
+		}
+	}
+	return out, nil
 }

@@ -265,6 +265,8 @@ func runOursFaulted(t testing.TB, sp space, c spaceConfig) (*kisiEnv, outcome) {
 type ourVariant struct {
 	patch  bool // PATCH of windows, against a fake that accepts it
 	faults bool // injected faults; the fake does not rate-limit, so the sampler reads for free
+	// validity is the policy's rolling validity; zero is access.DefaultValidity.
+	validity time.Duration
 }
 
 func runReconciler(t testing.TB, sp space, c spaceConfig, v ourVariant) (*kisiEnv, outcome) {
@@ -289,7 +291,9 @@ func runReconciler(t testing.TB, sp space, c spaceConfig, v ourVariant) (*kisiEn
 	ctx := context.Background()
 	client, err := env.wire.client(env.srv.URL, env.srv.APIKey)
 	require.NoError(t, err)
-	r, err := access.NewReconciler(client, access.NewMemoryStore(), sp.mapping, access.DefaultPolicy(),
+	p := access.DefaultPolicy()
+	p.Validity = v.validity
+	r, err := access.NewReconciler(client, access.NewMemoryStore(), sp.mapping, p,
 		append(opts, access.WithClock(env.clock))...)
 	require.NoError(t, err)
 	end := c.Start.AddDate(0, 0, c.Days)
