@@ -10,6 +10,7 @@ import (
 	"github.com/kisisync/kisisync/access"
 	"github.com/kisisync/kisisync/internal/simclock"
 	"github.com/kisisync/kisisync/kisi"
+	"github.com/kisisync/kisisync/schedule"
 )
 
 // t0 is the start of the hand-written histories: a Wednesday morning.
@@ -201,4 +202,66 @@ func TestShrink(t *testing.T) {
 		t.Fatalf("shrunk to %d of %d events, invariant %d (was %d)", len(small.Events), len(h.Events), v.Invariant, res.Violation.Invariant)
 	}
 	t.Logf("%d events → %d: %s", len(h.Events), len(small.Events), v.What)
+}
+
+// TestOneExposurePerIncident feeds the exposure check members left without
+// a role by Kisi fault episodes: an incident (episodes chained by overlap)
+// may expose one member, ever; a second one, at once or later, breaks
+// invariant 1 (issue 23: overlapping episodes let two through).
+func TestOneExposurePerIncident(t *testing.T) {
+	t.Parallel()
+	a, b := pair{"m01@example.com", 1}, pair{"m02@example.com", 1}
+	hour := func(h int) time.Time { return t0.Add(time.Duration(h) * time.Hour) }
+	outage := func(from, till int) episode {
+		return episode{e: Event{Kind: KindKisi, Target: KisiCreateOutage}, from: hour(from), till: hour(till)}
+	}
+	type loss struct {
+		ep int
+		p  pair
+		at int
+	}
+	tests := []struct {
+		name     string
+		episodes []episode
+		losses   []loss
+		aBack    bool // a has access again at the second loss
+		want     string
+	}{
+		{"one member twice", []episode{outage(0, 10)}, []loss{{0, a, 1}, {0, a, 3}}, true, ""},
+		{"two episodes apart", []episode{outage(0, 2), outage(5, 8)}, []loss{{0, a, 1}, {1, b, 6}}, false, ""},
+		{"overlapping episodes, at once", []episode{outage(0, 4), outage(3, 8)}, []loss{{0, a, 1}, {1, b, 6}}, false,
+			"a second member exposed at once"},
+		{"chained episodes, at once", []episode{outage(0, 4), outage(3, 6), outage(5, 9)}, []loss{{0, a, 1}, {2, b, 8}}, false,
+			"a second member exposed at once"},
+		{"one episode, later", []episode{outage(0, 10)}, []loss{{0, a, 1}, {0, b, 6}}, true,
+			"a second member exposed in one incident"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			w := &world{h: History{Seed: 1, Start: t0}, clock: simclock.New(t0), episodes: tc.episodes,
+				groupName: map[int64]string{1: "berlin-front"}}
+			w.chk.init(w)
+			wanted := desire{windows: map[pair]schedule.Set{}}
+			for _, p := range []pair{a, b} {
+				wanted.windows[p] = schedule.NewSet(schedule.Interval{Start: hour(-1), End: hour(24)})
+			}
+			w.chk.truth, w.chk.sent = wanted, wanted
+			w.obs = &observer{holds: map[pair][]held{}}
+			if tc.aBack {
+				w.obs.holds[a] = []held{{email: a.email, group: 1, window: schedule.Interval{Start: hour(-1), End: hour(24)}}}
+			}
+			for _, l := range tc.losses {
+				if !w.chk.exposedBy(l.ep, l.p, hour(l.at)) {
+					t.Fatalf("the loss of %s at %d was not taken as an exposure", l.p, l.at)
+				}
+			}
+			switch {
+			case tc.want == "" && w.v != nil:
+				t.Fatalf("reported %v", w.v)
+			case tc.want != "" && (w.v == nil || w.v.Invariant != 1 || !strings.Contains(w.v.What, tc.want)):
+				t.Fatalf("got %v, want invariant 1 with %q", w.v, tc.want)
+			}
+		})
+	}
 }

@@ -3,6 +3,8 @@ package opsim
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -102,7 +104,7 @@ func (o *observer) refresh(ctx context.Context) error {
 		return err
 	}
 	o.holds = map[pair][]held{}
-	for g := range o.groups {
+	for _, g := range slices.Sorted(maps.Keys(o.groups)) {
 		if o.gone[g] {
 			continue
 		}
