@@ -29,6 +29,9 @@ type run struct {
 	woken bool
 	// stalled marks a run whose process froze past its lease.
 	stalled bool
+	// pending counts the intents the Store held when the run began:
+	// creates whose outcome the run must look up.
+	pending int
 }
 
 // Limits the checks allow.
@@ -603,6 +606,15 @@ func (c *checker) afterRun(r run) {
 	c.sent = c.desireOf(r.snap, r.start)
 	c.settle(r.n)
 	c.scanLinks()
+	if !r.stalled {
+		// A stalled run's requests and those of the run that took over
+		// while it stalled share its number.
+		changes := 0
+		if rep := r.rep; rep != nil {
+			changes = rep.Created + rep.Replaced + rep.Deleted + rep.Failed + rep.Expired + rep.UsersCreated
+		}
+		c.requestBound(r.n, changes, r.pending)
+	}
 	c.storms(r)
 	rep := r.rep
 	c.held = rep != nil && len(rep.Held) > 0

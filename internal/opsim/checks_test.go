@@ -2,6 +2,7 @@ package opsim
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -64,6 +65,32 @@ func (t twoLinks) CreateGroupLink(ctx context.Context, req *kisi.GroupLinkCreate
 	return t.KisiAPI.CreateGroupLink(ctx, req)
 }
 
+// clearsSlot is a broken client that deletes every role of a group before
+// it creates one there, as if to make room for the one role per group.
+type clearsSlot struct{ access.KisiAPI }
+
+func (c clearsSlot) CreateRoleAssignment(ctx context.Context, req *kisi.RoleAssignmentCreateRequest) (*kisi.RoleAssignment, *kisi.Response, error) {
+	roles, _, err := c.ListRoleAssignments(ctx, &kisi.RoleAssignmentListOptions{AppliesToType: kisi.ScopeGroup, AppliesToID: req.AppliesToID})
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, ra := range roles {
+		_, _ = c.DeleteRoleAssignment(ctx, ra.ID)
+	}
+	return c.KisiAPI.CreateRoleAssignment(ctx, req)
+}
+
+// chatty is a broken client that reads its group's roles a hundred times
+// before each create.
+type chatty struct{ access.KisiAPI }
+
+func (c chatty) CreateRoleAssignment(ctx context.Context, req *kisi.RoleAssignmentCreateRequest) (*kisi.RoleAssignment, *kisi.Response, error) {
+	for range 100 {
+		_, _, _ = c.ListRoleAssignments(ctx, &kisi.RoleAssignmentListOptions{AppliesToType: kisi.ScopeGroup, AppliesToID: req.AppliesToID})
+	}
+	return c.KisiAPI.CreateRoleAssignment(ctx, req)
+}
+
 // TestChecksCatchBrokenReconcilers proves that each invariant's check can
 // fail: a deliberately broken client, guard or report is caught, and the
 // same history with nothing broken passes.
@@ -89,6 +116,11 @@ func TestChecksCatchBrokenReconcilers(t *testing.T) {
 		{"4: a guard that lets an empty plans list through",
 			history(at(3*time.Hour, Event{Kind: KindExport, Target: BugEmptyPlans, Length: Dur(time.Hour)}), wake(3*time.Hour+time.Minute)),
 			Options{Options: []access.Option{access.WithApproveRevocations()}}, 4, "a broken export (empty-plans) cut 4 of 6"},
+		{"6: a client that clears the group it creates a role in", history(),
+			Options{Wrap: func(k access.KisiAPI) access.KisiAPI { return clearsSlot{k} }}, 6,
+			"wrote to the role of frontdesk@example.net in berlin-front, made by hand"},
+		{"3: a client that reads a hundred times per create", history(),
+			Options{Wrap: func(k access.KisiAPI) access.KisiAPI { return chatty{k} }}, 3, "requests, over the bound"},
 		{"5: a report without its rejected records",
 			history(at(3*time.Hour, Event{Kind: KindExport, Target: BugInvalidEmail, Member: "m03", Length: Dur(time.Hour)}), wake(3*time.Hour+time.Minute)),
 			Options{Doctor: func(r *access.Report) { r.Skipped = nil }}, 5, `invalid member "m03"`},
@@ -261,6 +293,36 @@ func TestOneExposurePerIncident(t *testing.T) {
 				t.Fatalf("reported %v", w.v)
 			case tc.want != "" && (w.v == nil || w.v.Invariant != 1 || !strings.Contains(w.v.What, tc.want)):
 				t.Fatalf("got %v, want invariant 1 with %q", w.v, tc.want)
+			}
+		})
+	}
+}
+
+// TestExclusiveGroupsAdoptHandRoles runs one history with and without
+// exclusive groups: only with them may the reconciler delete the roles made
+// by hand in mapped groups (the front desk's, which nobody wants), and the
+// ownership check lets it.
+func TestExclusiveGroupsAdoptHandRoles(t *testing.T) {
+	t.Parallel()
+	for _, exclusive := range []bool{false, true} {
+		t.Run(fmt.Sprint("exclusive=", exclusive), func(t *testing.T) {
+			t.Parallel()
+			h := history()
+			h.World.Exclusive = exclusive
+			deletes := 0
+			res, err := Run(context.Background(), h, Options{Trace: func(l string) {
+				if strings.Contains(l, "DELETE /role_assignments/") {
+					deletes++
+				}
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Violation != nil {
+				t.Fatal(res.Violation)
+			}
+			if got := deletes > 0; got != exclusive {
+				t.Fatalf("%d role deletes, want some only with exclusive groups", deletes)
 			}
 		})
 	}

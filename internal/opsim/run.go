@@ -58,7 +58,9 @@ type Result struct {
 
 // Violation is the first break of an invariant a history led to.
 type Violation struct {
-	// Invariant is the number of the invariant in the design (1 to 5).
+	// Invariant is the number of the invariant in the design (1 to 5),
+	// or 6 for its ownership rule (the SDK never changes or deletes a Kisi
+	// object it did not create).
 	Invariant int
 	Seed      int64
 	At        time.Time
@@ -75,7 +77,7 @@ func (v *Violation) Error() string {
 }
 
 var invariantNames = map[int]string{1: "no lockout", 2: "bounded leak", 3: "no storm, no duplicate",
-	4: "suspect cuts wait, routine cuts don't", 5: "nothing silent"}
+	4: "suspect cuts wait, routine cuts don't", 5: "nothing silent", ownership: "the SDK touches only what it created"}
 
 // episode is an event that lasts: active from its start until its end.
 type episode struct {
@@ -109,7 +111,8 @@ type world struct {
 
 	episodes      []episode
 	deletedGroups map[int64]bool
-	handRoles     map[int64]bool
+	handRoles     map[int64]bool // roles and links made by hand
+	hand          map[int64]*handObject
 	deletedUsers  map[string]bool // emails
 
 	log     []sent
@@ -142,6 +145,9 @@ func Run(ctx context.Context, h History, o Options) (Result, error) {
 	}
 	defer w.srv.Close()
 	w.obs.gone = w.deletedGroups
+	if err := w.seedHand(ctx); err != nil {
+		return Result{}, err
+	}
 	for i := range o.Processes {
 		p := &process{name: fmt.Sprintf("p%d", i+1)}
 		if err := w.start(p); err != nil {
@@ -358,6 +364,7 @@ func (w *world) sync(approved, woken bool) time.Time {
 	w.runs++
 	p.requests, p.deadlines = 0, nil
 	start := w.clock.Now()
+	pending := w.pendingIntents()
 	snap, invalid := export(w.truth, start, w.h.World.CurrentAndFuture, w.active(KindExport, start))
 	w.chk.inRun = true
 	var rep *access.Report
@@ -387,8 +394,9 @@ func (w *world) sync(approved, woken bool) time.Time {
 		w.fail(err)
 		return w.clock.Now()
 	}
+	w.chk.checkHand(w.runs)
 	w.chk.afterRun(run{n: w.runs, start: start, end: w.clock.Now(), snap: snap, invalid: invalid, rep: rep, err: err,
-		crashed: crashed, approved: approved, woken: woken, stalled: w.stalled})
+		crashed: crashed, approved: approved, woken: woken, stalled: w.stalled, pending: pending})
 	w.stalled = false
 	now := w.clock.Now()
 	switch {
@@ -414,6 +422,7 @@ func (w *world) verify() {
 	p := w.procs[w.nextProc()]
 	w.runs++
 	p.requests, p.deadlines = 0, nil
+	pending := w.pendingIntents()
 	w.chk.inRun = true
 	_, err := p.rec.Verify(w.ctx)
 	w.logf("verify %d by %s: %v", w.runs, p.holder(), err)
@@ -429,6 +438,10 @@ func (w *world) verify() {
 	}
 	if err := w.obs.refresh(w.ctx); err != nil {
 		w.fail(err)
+	}
+	w.chk.checkHand(w.runs)
+	if !w.stalled {
+		w.chk.requestBound(w.runs, 0, pending)
 	}
 	w.chk.settle(w.runs)
 }

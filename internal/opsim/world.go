@@ -151,6 +151,9 @@ func (t *transport) serve(req *http.Request, body []byte, entry sent) *http.Resp
 	if p != nil {
 		w.clock.Advance(roundTrip)
 	}
+	if p != nil {
+		w.ownWrite(p, req)
+	}
 	// The handler gets its own copy, as a server would.
 	sreq := req.Clone(req.Context())
 	sreq.Body = io.NopCloser(bytes.NewReader(body))
@@ -309,6 +312,9 @@ func (w *world) start(p *process) error {
 	if w.h.World.Notifier {
 		opts = append(opts, access.WithNotifier(w.notifier))
 	}
+	if w.h.World.Exclusive {
+		opts = append(opts, access.WithExclusiveGroups())
+	}
 	opts = append(opts, w.opts.Options...)
 	p.rec, err = access.NewReconciler(api, procStore{ref: &w.store, p: p}, mappingFor(w.truth.mapping, w.groups),
 		w.truth.policy(), opts...)
@@ -344,6 +350,11 @@ func (w *world) setUp() error {
 		}
 		w.groups[g], w.groupName[id] = id, g
 	}
+	staff, err := w.srv.AddGroup(staffRoom, places["berlin"])
+	if err != nil {
+		return err
+	}
+	w.groups[staffRoom], w.groupName[staff] = staff, staffRoom
 	obsKey, err := w.srv.NewUserKey(observerEmail, "organization_administrator")
 	if err != nil {
 		return err
@@ -441,6 +452,11 @@ func (w *world) touchesGroup(r *http.Request, g, raGroup, linkGroup int64) bool 
 // dashboard.
 func (w *world) handEdit(ctx context.Context, e Event) {
 	w.chk.handEdit = w.clock.Now()
+	defer func() {
+		if err := w.rebaseHand(ctx); err != nil {
+			w.fail(err)
+		}
+	}()
 	if err := w.obs.refresh(ctx); err != nil {
 		w.fail(err)
 		return
@@ -466,6 +482,7 @@ func (w *world) handEdit(ctx context.Context, e Event) {
 				return
 			}
 			uid = u.ID
+			w.madeByHand(uid, "the user "+emailOf(e.Member)+", made by hand", false)
 		}
 		now := w.clock.Now()
 		until := now.Add(30 * 24 * time.Hour)
@@ -476,7 +493,7 @@ func (w *world) handEdit(ctx context.Context, e Event) {
 		ra, _, err := w.admin.RoleAssignments.Create(ctx, &kisi.RoleAssignmentCreateRequest{RoleID: "group_basic",
 			AppliesToType: "Group", AppliesToID: g, AssigneeType: "User", AssigneeID: uid, ValidFrom: &now, ValidUntil: &until})
 		if err == nil {
-			w.handRoles[ra.ID] = true
+			w.handRole(ra.ID, g, uid, emailOf(e.Member))
 		}
 		w.logf("admin gave %s a role by hand in %s: %v", e.Member, w.groupName[g], err)
 	}
