@@ -34,6 +34,8 @@ type Options struct {
 	// Trace, if set, is told every line of the world's trace (events,
 	// runs, crashes) as it happens.
 	Trace func(line string)
+	// TraceReads adds every read request of the processes to the trace.
+	TraceReads bool
 	// Known are defects to count rather than stop at: a violation that
 	// matches one is added to [Result.Known] and the history goes on.
 	Known []Defect
@@ -362,7 +364,7 @@ func (w *world) nextProc() int { return w.runs % len(w.procs) }
 func (w *world) sync(approved, woken bool) time.Time {
 	p := w.procs[w.nextProc()]
 	w.runs++
-	p.requests, p.deadlines = 0, nil
+	p.requests = 0
 	start := w.clock.Now()
 	pending := w.pendingIntents()
 	snap, invalid := export(w.truth, start, w.h.World.CurrentAndFuture, w.active(KindExport, start))
@@ -421,7 +423,7 @@ func (w *world) sync(approved, woken bool) time.Time {
 func (w *world) verify() {
 	p := w.procs[w.nextProc()]
 	w.runs++
-	p.requests, p.deadlines = 0, nil
+	p.requests = 0
 	pending := w.pendingIntents()
 	w.chk.inRun = true
 	_, err := p.rec.Verify(w.ctx)
