@@ -27,7 +27,11 @@ var (
 	flagVerbose = flag.Bool("opsim.v", false, "log each history's outcome (with -seed: every line of its trace)")
 	flagReplay  = flag.String("opsim.replay", "", "replay this saved case (a file under testdata/) with its trace (TestReplayCase)")
 	flagRegress = flag.Bool("opsim.regress", false, "find, shrink and save under testdata/regress a history of each known defect")
+	flagSoak    = flag.Bool("opsim.soak", false, "the soak: histories from -opsim.first (default 1) until 10,000 organization-days, each to its end (implies -opsim.all)")
 )
+
+// soakDays is how many organization-days -opsim.soak simulates.
+const soakDays = 10_000
 
 // TestOperations runs generated histories and fails on the first
 // violation of an invariant that is not a known defect; it logs how often
@@ -57,8 +61,11 @@ func TestOperations(t *testing.T) {
 		return
 	}
 	first, histories, budget := *flagFirst, *flagRuns, time.Duration(0)
-	explore := os.Getenv("CI") == "true"
+	explore := os.Getenv("CI") == "true" && !*flagSoak
+	all := *flagAll || *flagSoak
 	switch {
+	case *flagSoak:
+		histories = (soakDays + cfg.Days - 1) / cfg.Days
 	case histories > 0:
 	case explore:
 		budget = *flagBudget
@@ -73,7 +80,15 @@ func TestOperations(t *testing.T) {
 	}
 	t.Logf("first seed %d (replay one with -seed N)", first)
 	start := time.Now()
-	outcomes := runSeries(first, histories, budget, cfg, opts, !*flagAll)
+	var progress func(done int)
+	if *flagSoak {
+		progress = func(done int) {
+			if done%100 == 0 {
+				t.Logf("%d histories, %d organization-days done in %s", done, done*cfg.Days, time.Since(start).Round(time.Second))
+			}
+		}
+	}
+	outcomes := runSeries(first, histories, budget, cfg, opts, !all, progress)
 	var (
 		days    int
 		failed  = map[int][]int64{} // invariant → seeds
@@ -105,7 +120,7 @@ func TestOperations(t *testing.T) {
 		if *flagSave {
 			saveShrunk(t, o.h, v)
 		}
-		if !*flagAll {
+		if !all {
 			t.Fatal(v)
 		}
 	}
@@ -133,8 +148,9 @@ type outcome struct {
 
 // runSeries runs the histories of seeds first, first+1, … on every CPU:
 // n of them, or as many as start within budget. With stopEarly it starts
-// no more after the first violation. Outcomes come back in seed order.
-func runSeries(first int64, n int, budget time.Duration, cfg Config, opts Options, stopEarly bool) []outcome {
+// no more after the first violation. Outcomes come back in seed order;
+// progress, if set, is told how many have ended after each one.
+func runSeries(first int64, n int, budget time.Duration, cfg Config, opts Options, stopEarly bool, progress func(done int)) []outcome {
 	deadline := time.Now().Add(budget)
 	var (
 		mu      sync.Mutex
@@ -162,6 +178,9 @@ func runSeries(first int64, n int, budget time.Duration, cfg Config, opts Option
 				mu.Lock()
 				out = append(out, outcome{seed: seed, h: h, res: res, err: err})
 				stopped = stopped || err != nil || stopEarly && res.Violation != nil
+				if progress != nil {
+					progress(len(out))
+				}
 				mu.Unlock()
 			}
 		}()
