@@ -242,7 +242,9 @@ func (c *checker) excusedLockout(p pair, t time.Time, lapsed bool) bool {
 		if ep.from.After(t) || !ep.till.After(t.Add(-lapseExcuse)) || ep.e.Kind != KindKisi {
 			continue
 		}
-		if !lapsed && c.exposedBy(i, p, t) {
+		// The create that failed after a replacement's delete failed as the
+		// member lost access: the episode was active then.
+		if !lapsed && ep.till.After(c.prevAt) && c.exposedBy(i, p, t) {
 			return true
 		}
 		switch ep.e.Target {

@@ -462,6 +462,8 @@ func (w *world) stall(p *process) {
 			rep, err := q.rec.Sync(w.ctx, snap)
 			q.requests = saved
 			w.logf("run by %s while %s stalls: %s", q.holder(), p.holder(), summary(rep, err))
+			// What the checks judge the cuts of this run by.
+			w.chk.sent = w.chk.desireOf(snap, w.clock.Now())
 			break
 		}
 	}
