@@ -25,7 +25,8 @@
 // (numbered 6 in a [Violation]): every world starts with objects made by
 // hand — the groups, a front desk user (not a member) with a role in a
 // mapped group and one in a group no mapping names, a user made for a
-// member before the SDK ran, a visitor's link in a mapped room — and its
+// member before the SDK ran, a visitor's link in a mapped room that expires
+// on the first day (expired links count toward the email-link quota) — and its
 // admin makes more (roles given by hand). No process may send a DELETE,
 // PATCH or PUT that names one, and after every run each must be in Kisi as
 // it was, unless the admin deleted it. A role the design lets the SDK adopt
