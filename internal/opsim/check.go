@@ -574,6 +574,13 @@ func (c *checker) settle(n int) {
 	clear(c.pendingExposures)
 	for _, p := range sortedPairs(c.candidates) {
 		if !w.obs.covered(p, now) && c.truth.at(p, now) && c.sent.at(p, now) {
+			// A run whose process crashed or stalled between a
+			// replacement's delete and its create may leave one member so.
+			if c.machineFault && (c.machineExposed == pair{} || c.machineExposed == p) {
+				c.machineExposed = p
+				c.expose(p, c.prevAt)
+				continue
+			}
 			w.violate(1, "%s (and no access at the end of run %d)", c.candidates[p], n)
 		}
 	}
@@ -643,8 +650,8 @@ func (c *checker) afterRun(r run) {
 					w.violate(2, "run %d stopped with %d changes not attempted and left %s with access to %s, which its snapshot does not want (%s)",
 						r.n, rep.NotAttempted, p.email, w.groupName[p.group], summary(rep, r.err))
 				} else {
-					w.violate(2, "run %d left %s with access to %s (Kisi holds %s), which its snapshot does not want, and says nothing of it (%s)",
-						r.n, p.email, w.groupName[p.group], w.obs.windows(p), summary(rep, r.err))
+					w.violate(2, "run %d left %s%s with access to %s (Kisi holds %s), which its snapshot does not want, and says nothing of it (%s)",
+						r.n, p.email, w.userByHand(p.email), w.groupName[p.group], w.obs.windows(p), summary(rep, r.err))
 				}
 			}
 		}
@@ -797,8 +804,12 @@ func (c *checker) storms(r run) {
 			}
 		}
 		if n > stormRuns {
-			w.violate(3, "%q failed in every run since %s and was tried by %d runs in the last hour",
-				key, st.since.UTC().Format(time.RFC3339), n)
+			who := ""
+			if grant, ok := strings.CutPrefix(key, "grant "); ok {
+				who = w.userByHand(grant[:max(0, strings.LastIndexByte(grant, '/'))])
+			}
+			w.violate(3, "%q%s failed in every run since %s and was tried by %d runs in the last hour",
+				key, who, st.since.UTC().Format(time.RFC3339), n)
 		}
 	}
 }

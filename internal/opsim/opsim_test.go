@@ -27,6 +27,7 @@ var (
 	flagVerbose = flag.Bool("opsim.v", false, "log each history's outcome (with -seed: every line of its trace)")
 	flagReplay  = flag.String("opsim.replay", "", "replay this saved case (a file under testdata/) with its trace (TestReplayCase)")
 	flagRegress = flag.Bool("opsim.regress", false, "find, shrink and save under testdata/regress a history of each known defect")
+	flagIssue   = flag.Int("opsim.issue", 0, "with -opsim.regress: only the known defects of this issue")
 	flagSoak    = flag.Bool("opsim.soak", false, "the soak: histories from -opsim.first (default 1) until 10,000 organization-days, each to its end (implies -opsim.all)")
 )
 
@@ -284,6 +285,9 @@ func TestSaveRegressions(t *testing.T) {
 		t.Skip("run with -opsim.regress to find and save a history of each known defect")
 	}
 	for _, d := range Known {
+		if *flagIssue != 0 && d.Issue != *flagIssue {
+			continue
+		}
 		t.Run(fmt.Sprintf("issue%d-inv%d", d.Issue, d.Invariant), func(t *testing.T) {
 			t.Parallel()
 			c := Case{Issue: d.Issue, Invariant: d.Invariant, Match: d.Match}

@@ -189,3 +189,13 @@ func (c *checker) checkHand(n int) {
 		}
 	}
 }
+
+// userByHand says, for a violation's text, whether the Kisi user of email
+// was made by hand: the reconciler cannot tell its roles from hand-made ones
+// once its Store is lost.
+func (w *world) userByHand(email string) string {
+	if h := w.hand[w.obs.userID(email)]; h != nil && !h.group {
+		return " (its Kisi user made by hand)"
+	}
+	return ""
+}
