@@ -28,7 +28,7 @@ var (
 	flagReplay  = flag.String("opsim.replay", "", "replay this saved case (a file under testdata/) with its trace (TestReplayCase)")
 	flagRegress = flag.Bool("opsim.regress", false, "find, shrink and save under testdata/regress a history of each known defect")
 	flagIssue   = flag.Int("opsim.issue", 0, "with -opsim.regress: only the known defects of this issue")
-	flagSoak    = flag.Bool("opsim.soak", false, "the soak: histories from -opsim.first (default 1) until 10,000 organization-days, each to its end (implies -opsim.all)")
+	flagSoak    = flag.Bool("opsim.soak", false, "the soak: histories from -opsim.first (default 1) until 10,000 organization-days, each to its end (implies -opsim.all), with counts every 50 histories")
 )
 
 // soakDays is how many organization-days -opsim.soak simulates.
@@ -81,11 +81,22 @@ func TestOperations(t *testing.T) {
 	}
 	t.Logf("first seed %d (replay one with -seed N)", first)
 	start := time.Now()
-	var progress func(done int)
+	var progress func(o outcome, done int)
 	if *flagSoak {
-		progress = func(done int) {
-			if done%100 == 0 {
-				t.Logf("%d histories, %d organization-days done in %s", done, done*cfg.Days, time.Since(start).Round(time.Second))
+		// Counted as the histories end, so that a soak stopped early still
+		// tells what it found.
+		broken, known := map[int]int{}, map[string]int{}
+		progress = func(o outcome, done int) {
+			if v := o.res.Violation; v != nil {
+				broken[v.Invariant]++
+			}
+			for _, k := range o.res.Known {
+				d := knownDefect(Known, k)
+				known[fmt.Sprintf("issue %d inv %d", d.Issue, d.Invariant)]++
+			}
+			if done%50 == 0 {
+				t.Logf("%d histories, %d organization-days done in %s; violations by invariant %v; known defects %v",
+					done, done*cfg.Days, time.Since(start).Round(time.Second), broken, known)
 			}
 		}
 	}
@@ -155,8 +166,8 @@ type outcome struct {
 // runSeries runs the histories of seeds first, first+1, … on every CPU:
 // n of them, or as many as start within budget. With stopEarly it starts
 // no more after the first violation. Outcomes come back in seed order;
-// progress, if set, is told how many have ended after each one.
-func runSeries(first int64, n int, budget time.Duration, cfg Config, opts Options, stopEarly bool, progress func(done int)) []outcome {
+// progress, if set, is told of each one as it ends, and how many have.
+func runSeries(first int64, n int, budget time.Duration, cfg Config, opts Options, stopEarly bool, progress func(o outcome, done int)) []outcome {
 	deadline := time.Now().Add(budget)
 	var (
 		mu      sync.Mutex
@@ -185,7 +196,7 @@ func runSeries(first int64, n int, budget time.Duration, cfg Config, opts Option
 				out = append(out, outcome{seed: seed, h: h, res: res, err: err})
 				stopped = stopped || err != nil || stopEarly && res.Violation != nil
 				if progress != nil {
-					progress(len(out))
+					progress(out[len(out)-1], len(out))
 				}
 				mu.Unlock()
 			}
