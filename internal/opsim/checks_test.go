@@ -327,3 +327,37 @@ func TestExclusiveGroupsAdoptHandRoles(t *testing.T) {
 		})
 	}
 }
+
+// TestHandObjectsCompared feeds the ownership check a Kisi whose objects
+// made by hand changed or went without a request naming them: the state
+// comparison after each run catches what the request check cannot see.
+func TestHandObjectsCompared(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		now  map[int64]string
+		want string
+	}{
+		{"as made", map[int64]string{1: `{"id":1}`, 2: `{"id":2}`}, ""},
+		{"changed", map[int64]string{1: `{"id":1,"valid_until":"2026-06-10T09:00:00Z"}`, 2: `{"id":2}`}, "the front desk's role was changed"},
+		{"gone", map[int64]string{2: `{"id":2}`}, "the front desk's role is gone from Kisi"},
+		{"adoptable gone", map[int64]string{1: `{"id":1}`}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			w := &world{h: History{Seed: 1, Start: t0}, clock: simclock.New(t0), obs: &observer{fp: tc.now},
+				hand: map[int64]*handObject{
+					1: {what: "the front desk's role", fp: `{"id":1}`},
+					2: {what: "a member's role in an exclusive group", fp: `{"id":2}`, adoptable: true},
+				}}
+			w.chk.init(w)
+			w.chk.checkHand(1)
+			switch {
+			case tc.want == "" && w.v != nil:
+				t.Fatalf("reported %v", w.v)
+			case tc.want != "" && (w.v == nil || w.v.Invariant != ownership || !strings.Contains(w.v.What, tc.want)):
+				t.Fatalf("got %v, want the ownership rule broken with %q", w.v, tc.want)
+			}
+		})
+	}
+}
