@@ -194,6 +194,9 @@ func (c *checker) checkHand(n int) {
 // was made by hand: the reconciler cannot tell its roles from hand-made ones
 // once its Store is lost.
 func (w *world) userByHand(email string) string {
+	if w.obs == nil {
+		return ""
+	}
 	if h := w.hand[w.obs.userID(email)]; h != nil && !h.group {
 		return " (its Kisi user made by hand)"
 	}
