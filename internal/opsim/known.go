@@ -34,6 +34,8 @@ var Known = []Defect{
 		Summary: "after a lost Store, the grant that the reconciler's own role blocks, for a member whose Kisi user was made by hand, is sent again and refused (422) by run after run, hours on, without backing off"},
 	{Issue: 28, Invariant: 2, Match: "says nothing of it",
 		Summary: "after a Store restored from an older backup, a link the reconciler made is an orphan until the next Verify adopts it: if its booking ends, moves or is cancelled before that, it keeps opening the door"},
+	{Issue: 28, Invariant: 3, Match: "before it started",
+		Summary: "a run reports a NextRun days before it started (seed 218 of the soak: run 515 at 2026-10-24T23:03 asks for 2026-10-18T05:07), so a host that runs at NextRun runs again at once; the quota case of this defect passes since, this one does not"},
 	{Issue: 28, Invariant: 3, Match: "second email",
 		Summary: "a guest gets a second link and email for one booking: after a Store restored from an older backup (before a Verify), or after a broken export deleted the link below the guard's floor"},
 	{Issue: 25, Invariant: 3, Match: "failed in every run",
