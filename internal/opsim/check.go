@@ -3,6 +3,7 @@ package opsim
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -28,6 +29,9 @@ type run struct {
 	woken bool
 	// stalled marks a run whose process froze past its lease.
 	stalled bool
+	// pending counts the intents the Store held when the run began:
+	// creates whose outcome the run must look up.
+	pending int
 }
 
 // Limits the checks allow.
@@ -81,13 +85,16 @@ type checker struct {
 	// they last until the run's end.
 	candidates map[pair]string
 	inRun      bool
-	// exposed is, per Kisi fault episode (an index of world.episodes), the
-	// member it last left without a role (see exposedBy); exposedSince
-	// when each such member lost access, until they have it again, and
+	// exposures are the members Kisi fault incidents left without a role
+	// (see exposedBy), pendingExposures the losses seen in the middle of a
+	// run that an incident may excuse, decided at the run's end (a
+	// replacement deletes and creates between two samples); exposedSince is
+	// when each exposed member lost access, until they have it again, and
 	// longestExposure the longest such gap so far.
-	exposed         map[int]pair
-	exposedSince    map[pair]time.Time
-	longestExposure time.Duration
+	exposures        []exposure
+	pendingExposures map[pair]exposure
+	exposedSince     map[pair]time.Time
+	longestExposure  time.Duration
 	// machineFault is set while the last run's process crashed or stalled,
 	// and machineExposed is the one member that incident may leave without
 	// a role (see afterRun).
@@ -203,7 +210,7 @@ func (c *checker) email(e email) {
 	}
 	c.emails[k][e.linkID] = true
 	if len(c.emails[k]) > 1 && !c.yielded[e.to] && !c.exportCut[k] {
-		c.w.violate(3, "guest %s got a second email for one booking (links %v)", k, keys(c.emails[k]))
+		c.w.violate(3, "guest %s got a second email for one booking (links %v)", k, slices.Sorted(maps.Keys(c.emails[k])))
 	}
 }
 
@@ -225,7 +232,7 @@ func (c *checker) excusedLockout(p pair, t time.Time, lapsed bool) bool {
 	}
 	if c.machineFault && !lapsed && (c.machineExposed == pair{} || c.machineExposed == p) {
 		c.machineExposed = p
-		c.expose(p)
+		c.expose(p, c.prevAt)
 		return true
 	}
 	name := w.groupName[p.group]
@@ -245,7 +252,9 @@ func (c *checker) excusedLockout(p pair, t time.Time, lapsed bool) bool {
 		if ep.from.After(t) || !ep.till.After(t.Add(-lapseExcuse)) || ep.e.Kind != KindKisi {
 			continue
 		}
-		if !lapsed && c.exposedBy(i, ep, p, t) {
+		// The create that failed after a replacement's delete failed as the
+		// member lost access: the episode was active then.
+		if !lapsed && ep.till.After(c.prevAt) && c.exposedBy(i, p, t) {
 			return true
 		}
 		switch ep.e.Target {
@@ -268,37 +277,119 @@ func (c *checker) excusedLockout(p pair, t time.Time, lapsed bool) bool {
 	return false
 }
 
-// exposedBy reports whether p losing access at t is the one member the
-// Kisi fault episode i may expose: a renewal or change of a role in force
-// is a delete then a create, and the first create failing in an incident
-// leaves its member without a role (DESIGN.md, "Renewing is not a cut").
-// Only one member at a time per episode: another may be exposed only once
-// the first has access again.
-func (c *checker) exposedBy(i int, ep episode, p pair, t time.Time) bool {
-	switch ep.e.Target {
+// exposure is a member a Kisi fault episode (an index of world.episodes)
+// left without a role from since.
+type exposure struct {
+	p     pair
+	ep    int
+	since time.Time
+}
+
+// failsCreates reports whether Kisi behaviour e may fail the create that
+// follows a replacement's delete.
+func failsCreates(e Event) bool {
+	if e.Kind != KindKisi {
+		return false
+	}
+	switch e.Target {
 	case KisiErrors, KisiCreateOutage, KisiOutage, KisiThrottle:
-	default:
+		return true
+	}
+	return false
+}
+
+// exposedBy reports whether p losing access at t is excused as the one
+// member the Kisi fault incident of episode i may expose: a renewal or
+// change of a role in force is a delete then a create, and the first
+// create failing in an incident leaves its member without a role
+// (DESIGN.md, "Renewing is not a cut": "At most one member is ever exposed
+// per incident"). An incident is the fault episodes chained by overlap in
+// time; a second member it leaves without a role, at once or later, breaks
+// invariant 1. A loss seen in the middle of a run is decided at its end.
+func (c *checker) exposedBy(i int, p pair, t time.Time) bool {
+	// Access the snapshot no longer wants was cut, not exposed.
+	if !failsCreates(c.w.episodes[i].e) || !c.sent.at(p, t) {
 		return false
 	}
-	if c.exposed == nil {
-		c.exposed = map[int]pair{}
+	if c.inRun {
+		if c.pendingExposures == nil {
+			c.pendingExposures = map[pair]exposure{}
+		}
+		if _, ok := c.pendingExposures[p]; !ok {
+			c.pendingExposures[p] = exposure{p: p, ep: i, since: c.prevAt}
+		}
+		return true
 	}
-	if q, ok := c.exposed[i]; ok && q != p && !c.w.obs.covered(q, t) && c.truth.at(q, t) {
-		return false
-	}
-	c.exposed[i] = p
-	c.expose(p)
+	c.commitExposure(exposure{p: p, ep: i, since: c.prevAt}, t)
 	return true
 }
 
-// expose notes that p lost access to a fault the design excuses; its
-// create is retried by every run, without back-off, until it has access.
-func (c *checker) expose(p pair) {
+// commitExposure records x, a member left without a role at t, as its
+// incident's one exposed member, or reports the second one.
+func (c *checker) commitExposure(x exposure, t time.Time) {
+	w := c.w
+	in := c.incident(x.ep)
+	for _, y := range c.exposures {
+		if !in[y.ep] || y.p == x.p {
+			continue
+		}
+		if !w.obs.covered(y.p, t) && c.truth.at(y.p, t) {
+			w.violate(1, "%s lost access to %s at %s while %s, left without a role by the same Kisi fault incident since %s, still is: a second member exposed at once",
+				x.p.email, w.groupName[x.p.group], t.UTC().Format(time.RFC3339), y.p, y.since.UTC().Format(time.RFC3339))
+		} else {
+			w.violate(1, "%s lost access to %s at %s after %s did at %s: a second member exposed in one incident of Kisi faults (%s)",
+				x.p.email, w.groupName[x.p.group], t.UTC().Format(time.RFC3339), y.p, y.since.UTC().Format(time.RFC3339),
+				describeEpisodes(w, in))
+		}
+		return
+	}
+	if !slices.ContainsFunc(c.exposures, func(y exposure) bool { return y.p == x.p && in[y.ep] }) {
+		c.exposures = append(c.exposures, x)
+	}
+	c.expose(x.p, x.since)
+}
+
+// incident returns the episodes of the Kisi fault incident episode i
+// belongs to: the episodes that may fail creates, chained by overlap.
+func (c *checker) incident(i int) map[int]bool {
+	eps := c.w.episodes
+	in := map[int]bool{i: true}
+	for grown := true; grown; {
+		grown = false
+		for j, ep := range eps {
+			if in[j] || !failsCreates(ep.e) {
+				continue
+			}
+			for k := range in {
+				if ep.from.Before(eps[k].till) && eps[k].from.Before(ep.till) {
+					in[j], grown = true, true
+					break
+				}
+			}
+		}
+	}
+	return in
+}
+
+func describeEpisodes(w *world, in map[int]bool) string {
+	var out []string
+	for i, ep := range w.episodes {
+		if in[i] {
+			out = append(out, fmt.Sprintf("%s from %s for %s", ep.e.Target, ep.from.UTC().Format("01-02 15:04"), ep.till.Sub(ep.from)))
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+// expose notes that p lost access at since to a fault the design
+// excuses; its create is retried by every run, without back-off, until it
+// has access.
+func (c *checker) expose(p pair, since time.Time) {
 	if c.exposedSince == nil {
 		c.exposedSince = map[pair]time.Time{}
 	}
 	if _, ok := c.exposedSince[p]; !ok {
-		c.exposedSince[p] = c.prevAt // the last sample with access: an upper bound of the gap
+		c.exposedSince[p] = since // the last sample with access: an upper bound of the gap
 		c.w.logf("%s is without access to %s (an excused exposure)", p.email, c.w.groupName[p.group])
 	}
 }
@@ -364,7 +455,7 @@ func (c *checker) sample(t time.Time) {
 	}
 	cov := make(map[pair]bool, len(pairs))
 	des := make(map[pair]bool, len(pairs))
-	for p := range pairs {
+	for _, p := range sortedPairs(pairs) {
 		covered, wanted, sentWanted := w.obs.covered(p, t), c.truth.at(p, t), c.sent.at(p, t)
 		cov[p], des[p] = covered, wanted
 		// Invariant 1: access in force is not taken while still wanted.
@@ -490,7 +581,8 @@ func (c *checker) scanLinks(start time.Time) {
 		}
 	}
 	c.links = now
-	for id, h := range c.w.obs.links {
+	for _, id := range slices.Sorted(maps.Keys(c.w.obs.links)) {
+		h := c.w.obs.links[id]
 		c.email(email{to: h.email, group: h.group, linkID: id, window: [2]time.Time{h.window.Start, h.window.End}})
 	}
 }
@@ -506,12 +598,38 @@ func (c *checker) settle(n int) {
 	w := c.w
 	c.inRun = false
 	now := w.clock.Now()
-	for p, what := range c.candidates {
+	for _, p := range sortedPairs(c.pendingExposures) {
+		if x := c.pendingExposures[p]; !w.obs.covered(p, now) && c.truth.at(p, now) && c.sent.at(p, now) {
+			c.commitExposure(x, now)
+		}
+	}
+	clear(c.pendingExposures)
+	for _, p := range sortedPairs(c.candidates) {
 		if !w.obs.covered(p, now) && c.truth.at(p, now) && c.sent.at(p, now) {
-			w.violate(1, "%s (and no access at the end of run %d)", what, n)
+			// A run whose process crashed or stalled between a
+			// replacement's delete and its create may leave one member so.
+			if c.machineFault && (c.machineExposed == pair{} || c.machineExposed == p) {
+				c.machineExposed = p
+				c.expose(p, c.prevAt)
+				continue
+			}
+			w.violate(1, "%s (and no access at the end of run %d)", c.candidates[p], n)
 		}
 	}
 	clear(c.candidates)
+}
+
+// sortedPairs returns the keys of m in order, so that the checks meet
+// them, and report the first violation, the same way in every replay.
+func sortedPairs[V any](m map[pair]V) []pair {
+	out := keys(m)
+	slices.SortFunc(out, func(a, b pair) int {
+		if c := strings.Compare(a.email, b.email); c != 0 {
+			return c
+		}
+		return int(a.group - b.group)
+	})
+	return out
 }
 
 // afterRun checks a run's outcome: the lockouts seen during it
@@ -529,6 +647,15 @@ func (c *checker) afterRun(r run) {
 	c.sent = c.desireOf(r.snap, r.start)
 	c.settle(r.n)
 	c.scanLinks(r.start)
+	if !r.stalled {
+		// A stalled run's requests and those of the run that took over
+		// while it stalled share its number.
+		changes := 0
+		if rep := r.rep; rep != nil {
+			changes = rep.Created + rep.Replaced + rep.Deleted + rep.Failed + rep.Expired + rep.UsersCreated
+		}
+		c.requestBound(r.n, changes, r.pending)
+	}
 	c.storms(r)
 	rep := r.rep
 	c.held = rep != nil && len(rep.Held) > 0
@@ -548,15 +675,15 @@ func (c *checker) afterRun(r run) {
 	// whole run, and a Store lost since the last Verify excuses what the
 	// reconciler no longer knows it holds.
 	if c.storeKnown && !r.crashed && !r.stalled && !c.orgFault(r.start, now) {
-		for p := range w.obs.holds {
+		for _, p := range sortedPairs(w.obs.holds) {
 			if w.obs.covered(p, now) && !c.handMade(p, now) && !c.sent.at(p, now) && !c.truth.at(p, now) &&
 				!mentionedStrictly(rep, p) {
 				if rep.NotAttempted > 0 {
 					w.violate(2, "run %d stopped with %d changes not attempted and left %s with access to %s, which its snapshot does not want (%s)",
 						r.n, rep.NotAttempted, p.email, w.groupName[p.group], summary(rep, r.err))
 				} else {
-					w.violate(2, "run %d left %s with access to %s (Kisi holds %s), which its snapshot does not want, and says nothing of it (%s)",
-						r.n, p.email, w.groupName[p.group], w.obs.windows(p), summary(rep, r.err))
+					w.violate(2, "run %d left %s%s with access to %s (Kisi holds %s), which its snapshot does not want, and says nothing of it (%s)",
+						r.n, p.email, w.userByHand(p.email), w.groupName[p.group], w.obs.windows(p), summary(rep, r.err))
 				}
 			}
 		}
@@ -584,8 +711,8 @@ func (c *checker) afterRun(r run) {
 	if c.handEdit.After(c.verifiedAt) || !c.storeKnown {
 		return
 	}
-	for p, s := range c.sent.windows {
-		if s.Contains(r.start) && s.Contains(now) && !w.obs.covered(p, now) && !mentioned(rep, p) &&
+	for _, p := range sortedPairs(c.sent.windows) {
+		if s := c.sent.windows[p]; s.Contains(r.start) && s.Contains(now) && !w.obs.covered(p, now) && !mentioned(rep, p) &&
 			!w.deletedGroups[p.group] {
 			w.violate(5, "after run %d %s has no access to %s, which the snapshot wants, and the report says nothing of it",
 				r.n, p.email, w.groupName[p.group])
@@ -688,7 +815,8 @@ func (c *checker) storms(r run) {
 	for p := range c.refused {
 		delete(tried, fmt.Sprintf("grant %s/%d", p.email, p.group))
 	}
-	for key, failed := range tried {
+	for _, key := range slices.Sorted(maps.Keys(tried)) {
+		failed := tried[key]
 		if !failed {
 			delete(c.streaks, key)
 			continue
@@ -713,8 +841,12 @@ func (c *checker) storms(r run) {
 			}
 		}
 		if n > stormRuns {
-			w.violate(3, "%q failed in every run since %s and was tried by %d runs in the last hour",
-				key, st.since.UTC().Format(time.RFC3339), n)
+			who := ""
+			if grant, ok := strings.CutPrefix(key, "grant "); ok {
+				who = w.userByHand(grant[:max(0, strings.LastIndexByte(grant, '/'))])
+			}
+			w.violate(3, "%q%s failed in every run since %s and was tried by %d runs in the last hour",
+				key, who, st.since.UTC().Format(time.RFC3339), n)
 		}
 	}
 }

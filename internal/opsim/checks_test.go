@@ -2,6 +2,7 @@ package opsim
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/kisisync/kisisync/access"
 	"github.com/kisisync/kisisync/internal/simclock"
 	"github.com/kisisync/kisisync/kisi"
+	"github.com/kisisync/kisisync/schedule"
 )
 
 // t0 is the start of the hand-written histories: a Wednesday morning.
@@ -63,6 +65,32 @@ func (t twoLinks) CreateGroupLink(ctx context.Context, req *kisi.GroupLinkCreate
 	return t.KisiAPI.CreateGroupLink(ctx, req)
 }
 
+// clearsSlot is a broken client that deletes every role of a group before
+// it creates one there, as if to make room for the one role per group.
+type clearsSlot struct{ access.KisiAPI }
+
+func (c clearsSlot) CreateRoleAssignment(ctx context.Context, req *kisi.RoleAssignmentCreateRequest) (*kisi.RoleAssignment, *kisi.Response, error) {
+	roles, _, err := c.ListRoleAssignments(ctx, &kisi.RoleAssignmentListOptions{AppliesToType: kisi.ScopeGroup, AppliesToID: req.AppliesToID})
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, ra := range roles {
+		_, _ = c.DeleteRoleAssignment(ctx, ra.ID)
+	}
+	return c.KisiAPI.CreateRoleAssignment(ctx, req)
+}
+
+// chatty is a broken client that reads its group's roles a hundred times
+// before each create.
+type chatty struct{ access.KisiAPI }
+
+func (c chatty) CreateRoleAssignment(ctx context.Context, req *kisi.RoleAssignmentCreateRequest) (*kisi.RoleAssignment, *kisi.Response, error) {
+	for range 100 {
+		_, _, _ = c.ListRoleAssignments(ctx, &kisi.RoleAssignmentListOptions{AppliesToType: kisi.ScopeGroup, AppliesToID: req.AppliesToID})
+	}
+	return c.KisiAPI.CreateRoleAssignment(ctx, req)
+}
+
 // TestChecksCatchBrokenReconcilers proves that each invariant's check can
 // fail: a deliberately broken client, guard or report is caught, and the
 // same history with nothing broken passes.
@@ -88,6 +116,11 @@ func TestChecksCatchBrokenReconcilers(t *testing.T) {
 		{"4: a guard that lets an empty plans list through",
 			history(at(3*time.Hour, Event{Kind: KindExport, Target: BugEmptyPlans, Length: Dur(time.Hour)}), wake(3*time.Hour+time.Minute)),
 			Options{Options: []access.Option{access.WithApproveRevocations()}}, 4, "a broken export (empty-plans) cut 4 of 6"},
+		{"6: a client that clears the group it creates a role in", history(),
+			Options{Wrap: func(k access.KisiAPI) access.KisiAPI { return clearsSlot{k} }}, 6,
+			"wrote to the role of frontdesk@example.net in berlin-front, made by hand"},
+		{"3: a client that reads a hundred times per create", history(),
+			Options{Wrap: func(k access.KisiAPI) access.KisiAPI { return chatty{k} }}, 3, "requests, over the bound"},
 		{"5: a report without its rejected records",
 			history(at(3*time.Hour, Event{Kind: KindExport, Target: BugInvalidEmail, Member: "m03", Length: Dur(time.Hour)}), wake(3*time.Hour+time.Minute)),
 			Options{Doctor: func(r *access.Report) { r.Skipped = nil }}, 5, `invalid member "m03"`},
@@ -201,4 +234,130 @@ func TestShrink(t *testing.T) {
 		t.Fatalf("shrunk to %d of %d events, invariant %d (was %d)", len(small.Events), len(h.Events), v.Invariant, res.Violation.Invariant)
 	}
 	t.Logf("%d events → %d: %s", len(h.Events), len(small.Events), v.What)
+}
+
+// TestOneExposurePerIncident feeds the exposure check members left without
+// a role by Kisi fault episodes: an incident (episodes chained by overlap)
+// may expose one member, ever; a second one, at once or later, breaks
+// invariant 1 (issue 23: overlapping episodes let two through).
+func TestOneExposurePerIncident(t *testing.T) {
+	t.Parallel()
+	a, b := pair{"m01@example.com", 1}, pair{"m02@example.com", 1}
+	hour := func(h int) time.Time { return t0.Add(time.Duration(h) * time.Hour) }
+	outage := func(from, till int) episode {
+		return episode{e: Event{Kind: KindKisi, Target: KisiCreateOutage}, from: hour(from), till: hour(till)}
+	}
+	type loss struct {
+		ep int
+		p  pair
+		at int
+	}
+	tests := []struct {
+		name     string
+		episodes []episode
+		losses   []loss
+		aBack    bool // a has access again at the second loss
+		want     string
+	}{
+		{"one member twice", []episode{outage(0, 10)}, []loss{{0, a, 1}, {0, a, 3}}, true, ""},
+		{"two episodes apart", []episode{outage(0, 2), outage(5, 8)}, []loss{{0, a, 1}, {1, b, 6}}, false, ""},
+		{"overlapping episodes, at once", []episode{outage(0, 4), outage(3, 8)}, []loss{{0, a, 1}, {1, b, 6}}, false,
+			"a second member exposed at once"},
+		{"chained episodes, at once", []episode{outage(0, 4), outage(3, 6), outage(5, 9)}, []loss{{0, a, 1}, {2, b, 8}}, false,
+			"a second member exposed at once"},
+		{"one episode, later", []episode{outage(0, 10)}, []loss{{0, a, 1}, {0, b, 6}}, true,
+			"a second member exposed in one incident"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			w := &world{h: History{Seed: 1, Start: t0}, clock: simclock.New(t0), episodes: tc.episodes,
+				groupName: map[int64]string{1: "berlin-front"}}
+			w.chk.init(w)
+			wanted := desire{windows: map[pair]schedule.Set{}}
+			for _, p := range []pair{a, b} {
+				wanted.windows[p] = schedule.NewSet(schedule.Interval{Start: hour(-1), End: hour(24)})
+			}
+			w.chk.truth, w.chk.sent = wanted, wanted
+			w.obs = &observer{holds: map[pair][]held{}}
+			if tc.aBack {
+				w.obs.holds[a] = []held{{email: a.email, group: 1, window: schedule.Interval{Start: hour(-1), End: hour(24)}}}
+			}
+			for _, l := range tc.losses {
+				if !w.chk.exposedBy(l.ep, l.p, hour(l.at)) {
+					t.Fatalf("the loss of %s at %d was not taken as an exposure", l.p, l.at)
+				}
+			}
+			switch {
+			case tc.want == "" && w.v != nil:
+				t.Fatalf("reported %v", w.v)
+			case tc.want != "" && (w.v == nil || w.v.Invariant != 1 || !strings.Contains(w.v.What, tc.want)):
+				t.Fatalf("got %v, want invariant 1 with %q", w.v, tc.want)
+			}
+		})
+	}
+}
+
+// TestExclusiveGroupsAdoptHandRoles runs one history with and without
+// exclusive groups: only with them may the reconciler delete the roles made
+// by hand in mapped groups (the front desk's, which nobody wants), and the
+// ownership check lets it.
+func TestExclusiveGroupsAdoptHandRoles(t *testing.T) {
+	t.Parallel()
+	for _, exclusive := range []bool{false, true} {
+		t.Run(fmt.Sprint("exclusive=", exclusive), func(t *testing.T) {
+			t.Parallel()
+			h := history()
+			h.World.Exclusive = exclusive
+			deletes := 0
+			res, err := Run(context.Background(), h, Options{Trace: func(l string) {
+				if strings.Contains(l, "DELETE /role_assignments/") {
+					deletes++
+				}
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Violation != nil {
+				t.Fatal(res.Violation)
+			}
+			if got := deletes > 0; got != exclusive {
+				t.Fatalf("%d role deletes, want some only with exclusive groups", deletes)
+			}
+		})
+	}
+}
+
+// TestHandObjectsCompared feeds the ownership check a Kisi whose objects
+// made by hand changed or went without a request naming them: the state
+// comparison after each run catches what the request check cannot see.
+func TestHandObjectsCompared(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		now  map[int64]string
+		want string
+	}{
+		{"as made", map[int64]string{1: `{"id":1}`, 2: `{"id":2}`}, ""},
+		{"changed", map[int64]string{1: `{"id":1,"valid_until":"2026-06-10T09:00:00Z"}`, 2: `{"id":2}`}, "the front desk's role was changed"},
+		{"gone", map[int64]string{2: `{"id":2}`}, "the front desk's role is gone from Kisi"},
+		{"adoptable gone", map[int64]string{1: `{"id":1}`}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			w := &world{h: History{Seed: 1, Start: t0}, clock: simclock.New(t0), obs: &observer{fp: tc.now},
+				hand: map[int64]*handObject{
+					1: {what: "the front desk's role", fp: `{"id":1}`},
+					2: {what: "a member's role in an exclusive group", fp: `{"id":2}`, adoptable: true},
+				}}
+			w.chk.init(w)
+			w.chk.checkHand(1)
+			switch {
+			case tc.want == "" && w.v != nil:
+				t.Fatalf("reported %v", w.v)
+			case tc.want != "" && (w.v == nil || w.v.Invariant != ownership || !strings.Contains(w.v.What, tc.want)):
+				t.Fatalf("got %v, want the ownership rule broken with %q", w.v, tc.want)
+			}
+		})
+	}
 }

@@ -145,6 +145,10 @@ type World struct {
 	PatchUnsupported bool `json:"patch_unsupported,omitempty"`
 	// Notifier makes the host send link emails itself.
 	Notifier bool `json:"notifier,omitempty"`
+	// Exclusive declares the mapped groups the platform's own
+	// (access.WithExclusiveGroups): the reconciler may adopt and correct
+	// the roles made by hand in them.
+	Exclusive bool `json:"exclusive,omitempty"`
 }
 
 // without returns h without the events in [i, j).
@@ -206,6 +210,10 @@ func Generate(seed int64, c Config) History {
 	h.World.Patch = g.chance(0.3)
 	h.World.PatchUnsupported = h.World.Patch && g.chance(0.5)
 	h.World.Notifier = g.chance(0.4)
+	// Settings added later draw from a source of their own, so that the
+	// events of every seed stay as they were.
+	later := rand.New(rand.NewPCG(uint64(seed), 0x6f776e657273))
+	h.World.Exclusive = later.Float64() < 0.2
 
 	for i := range c.Members {
 		g.members = append(g.members, fmt.Sprintf("m%02d", i+1))

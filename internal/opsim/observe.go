@@ -2,7 +2,10 @@ package opsim
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -48,6 +51,18 @@ type observer struct {
 	// links are every link seen with an email, by id (each one an email
 	// from Kisi to its guest).
 	links map[int64]held
+	// fp is every user, role and link Kisi holds now, by id, as JSON.
+	fp     map[int64]string
+	userFP map[int64]string
+}
+
+// asJSON returns v as JSON, to compare an object with itself later.
+func asJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
 }
 
 // emailOf returns the email of a user, reading the users again for one
@@ -69,7 +84,9 @@ func (o *observer) readUsers(ctx context.Context) error {
 		return fmt.Errorf("opsim: observer: users: %w", err)
 	}
 	o.users, o.byMail = make(map[int64]string, len(users)), make(map[string]int64, len(users))
+	o.userFP = make(map[int64]string, len(users))
 	for _, u := range users {
+		o.userFP[u.ID] = asJSON(u)
 		e := strings.ToLower(u.Email)
 		o.users[u.ID], o.byMail[e] = e, u.ID
 	}
@@ -102,7 +119,8 @@ func (o *observer) refresh(ctx context.Context) error {
 		return err
 	}
 	o.holds = map[pair][]held{}
-	for g := range o.groups {
+	o.fp = maps.Clone(o.userFP)
+	for _, g := range slices.Sorted(maps.Keys(o.groups)) {
 		if o.gone[g] {
 			continue
 		}
@@ -112,6 +130,7 @@ func (o *observer) refresh(ctx context.Context) error {
 			return fmt.Errorf("opsim: observer: roles of group %d: %w", g, err)
 		}
 		for _, ra := range roles {
+			o.fp[ra.ID] = asJSON(ra)
 			if ra.AssigneeType != "User" {
 				continue
 			}
@@ -124,6 +143,7 @@ func (o *observer) refresh(ctx context.Context) error {
 			return fmt.Errorf("opsim: observer: links of group %d: %w", g, err)
 		}
 		for _, l := range links {
+			o.fp[l.ID] = asJSON(l)
 			if l.Email == nil || !l.LinkEnabled {
 				continue
 			}

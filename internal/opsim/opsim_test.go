@@ -27,7 +27,12 @@ var (
 	flagVerbose = flag.Bool("opsim.v", false, "log each history's outcome (with -seed: every line of its trace)")
 	flagReplay  = flag.String("opsim.replay", "", "replay this saved case (a file under testdata/) with its trace (TestReplayCase)")
 	flagRegress = flag.Bool("opsim.regress", false, "find, shrink and save under testdata/regress a history of each known defect")
+	flagIssue   = flag.Int("opsim.issue", 0, "with -opsim.regress: only the known defects of this issue")
+	flagSoak    = flag.Bool("opsim.soak", false, "the soak: histories from -opsim.first (default 1) until 10,000 organization-days, each to its end (implies -opsim.all), with counts every 50 histories")
 )
+
+// soakDays is how many organization-days -opsim.soak simulates.
+const soakDays = 10_000
 
 // TestOperations runs generated histories and fails on the first
 // violation of an invariant that is not a known defect; it logs how often
@@ -57,8 +62,11 @@ func TestOperations(t *testing.T) {
 		return
 	}
 	first, histories, budget := *flagFirst, *flagRuns, time.Duration(0)
-	explore := os.Getenv("CI") == "true"
+	explore := os.Getenv("CI") == "true" && !*flagSoak
+	all := *flagAll || *flagSoak
 	switch {
+	case *flagSoak:
+		histories = (soakDays + cfg.Days - 1) / cfg.Days
 	case histories > 0:
 	case explore:
 		budget = *flagBudget
@@ -73,18 +81,41 @@ func TestOperations(t *testing.T) {
 	}
 	t.Logf("first seed %d (replay one with -seed N)", first)
 	start := time.Now()
-	outcomes := runSeries(first, histories, budget, cfg, opts, !*flagAll)
+	var progress func(o outcome, done int)
+	if *flagSoak {
+		// Counted as the histories end, so that a soak stopped early still
+		// tells what it found.
+		broken, known := map[int]int{}, map[string]int{}
+		progress = func(o outcome, done int) {
+			if v := o.res.Violation; v != nil {
+				broken[v.Invariant]++
+			}
+			for _, k := range o.res.Known {
+				d := knownDefect(Known, k)
+				known[fmt.Sprintf("issue %d inv %d", d.Issue, d.Invariant)]++
+			}
+			if done%50 == 0 {
+				t.Logf("%d histories, %d organization-days done in %s; violations by invariant %v; known defects %v",
+					done, done*cfg.Days, time.Since(start).Round(time.Second), broken, known)
+			}
+		}
+	}
+	outcomes := runSeries(first, histories, budget, cfg, opts, !all, progress)
 	var (
 		days    int
 		failed  = map[int][]int64{} // invariant → seeds
 		defects = make([]int, len(Known))
 		exposed struct {
-			longest time.Duration
-			seed    int64
+			longest   time.Duration
+			seed      int64
+			histories int
 		}
 	)
 	for _, o := range outcomes {
 		days += cfg.Days
+		if o.res.LongestExposure > 0 {
+			exposed.histories++
+		}
 		if o.res.LongestExposure > exposed.longest {
 			exposed.longest, exposed.seed = o.res.LongestExposure, o.seed
 		}
@@ -105,13 +136,14 @@ func TestOperations(t *testing.T) {
 		if *flagSave {
 			saveShrunk(t, o.h, v)
 		}
-		if !*flagAll {
+		if !all {
 			t.Fatal(v)
 		}
 	}
 	t.Logf("%d histories, %d organization-days from seed %d in %s", len(outcomes), days, first, time.Since(start).Round(time.Second))
 	if exposed.longest > 0 {
-		t.Logf("longest a member was exposed by a failed create after a replacement's delete: %s (seed %d)", exposed.longest, exposed.seed)
+		t.Logf("longest a member was exposed by a failed create after a replacement's delete: %s (seed %d); %d histories exposed one",
+			exposed.longest, exposed.seed, exposed.histories)
 	}
 	for i, n := range defects {
 		if n > 0 {
@@ -133,8 +165,9 @@ type outcome struct {
 
 // runSeries runs the histories of seeds first, first+1, … on every CPU:
 // n of them, or as many as start within budget. With stopEarly it starts
-// no more after the first violation. Outcomes come back in seed order.
-func runSeries(first int64, n int, budget time.Duration, cfg Config, opts Options, stopEarly bool) []outcome {
+// no more after the first violation. Outcomes come back in seed order;
+// progress, if set, is told of each one as it ends, and how many have.
+func runSeries(first int64, n int, budget time.Duration, cfg Config, opts Options, stopEarly bool, progress func(o outcome, done int)) []outcome {
 	deadline := time.Now().Add(budget)
 	var (
 		mu      sync.Mutex
@@ -162,6 +195,9 @@ func runSeries(first int64, n int, budget time.Duration, cfg Config, opts Option
 				mu.Lock()
 				out = append(out, outcome{seed: seed, h: h, res: res, err: err})
 				stopped = stopped || err != nil || stopEarly && res.Violation != nil
+				if progress != nil {
+					progress(out[len(out)-1], len(out))
+				}
 				mu.Unlock()
 			}
 		}()
@@ -260,6 +296,9 @@ func TestSaveRegressions(t *testing.T) {
 		t.Skip("run with -opsim.regress to find and save a history of each known defect")
 	}
 	for _, d := range Known {
+		if *flagIssue != 0 && d.Issue != *flagIssue {
+			continue
+		}
 		t.Run(fmt.Sprintf("issue%d-inv%d", d.Issue, d.Invariant), func(t *testing.T) {
 			t.Parallel()
 			c := Case{Issue: d.Issue, Invariant: d.Invariant, Match: d.Match}

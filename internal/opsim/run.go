@@ -34,6 +34,8 @@ type Options struct {
 	// Trace, if set, is told every line of the world's trace (events,
 	// runs, crashes) as it happens.
 	Trace func(line string)
+	// TraceReads adds every read request of the processes to the trace.
+	TraceReads bool
 	// Known are defects to count rather than stop at: a violation that
 	// matches one is added to [Result.Known] and the history goes on.
 	Known []Defect
@@ -58,7 +60,9 @@ type Result struct {
 
 // Violation is the first break of an invariant a history led to.
 type Violation struct {
-	// Invariant is the number of the invariant in the design (1 to 5).
+	// Invariant is the number of the invariant in the design (1 to 5),
+	// or 6 for its ownership rule (the SDK never changes or deletes a Kisi
+	// object it did not create).
 	Invariant int
 	Seed      int64
 	At        time.Time
@@ -75,7 +79,7 @@ func (v *Violation) Error() string {
 }
 
 var invariantNames = map[int]string{1: "no lockout", 2: "bounded leak", 3: "no storm, no duplicate",
-	4: "suspect cuts wait, routine cuts don't", 5: "nothing silent"}
+	4: "suspect cuts wait, routine cuts don't", 5: "nothing silent", ownership: "the SDK touches only what it created"}
 
 // episode is an event that lasts: active from its start until its end.
 type episode struct {
@@ -109,7 +113,8 @@ type world struct {
 
 	episodes      []episode
 	deletedGroups map[int64]bool
-	handRoles     map[int64]bool
+	handRoles     map[int64]bool // roles and links made by hand
+	hand          map[int64]*handObject
 	deletedUsers  map[string]bool // emails
 
 	log     []sent
@@ -142,6 +147,9 @@ func Run(ctx context.Context, h History, o Options) (Result, error) {
 	}
 	defer w.srv.Close()
 	w.obs.gone = w.deletedGroups
+	if err := w.seedHand(ctx); err != nil {
+		return Result{}, err
+	}
 	for i := range o.Processes {
 		p := &process{name: fmt.Sprintf("p%d", i+1)}
 		if err := w.start(p); err != nil {
@@ -356,8 +364,9 @@ func (w *world) nextProc() int { return w.runs % len(w.procs) }
 func (w *world) sync(approved, woken bool) time.Time {
 	p := w.procs[w.nextProc()]
 	w.runs++
-	p.requests, p.deadlines = 0, nil
+	p.requests = 0
 	start := w.clock.Now()
+	pending := w.pendingIntents()
 	snap, invalid := export(w.truth, start, w.h.World.CurrentAndFuture, w.active(KindExport, start))
 	w.chk.inRun = true
 	var rep *access.Report
@@ -387,8 +396,9 @@ func (w *world) sync(approved, woken bool) time.Time {
 		w.fail(err)
 		return w.clock.Now()
 	}
+	w.chk.checkHand(w.runs)
 	w.chk.afterRun(run{n: w.runs, start: start, end: w.clock.Now(), snap: snap, invalid: invalid, rep: rep, err: err,
-		crashed: crashed, approved: approved, woken: woken, stalled: w.stalled})
+		crashed: crashed, approved: approved, woken: woken, stalled: w.stalled, pending: pending})
 	w.stalled = false
 	now := w.clock.Now()
 	switch {
@@ -413,7 +423,8 @@ func (w *world) sync(approved, woken bool) time.Time {
 func (w *world) verify() {
 	p := w.procs[w.nextProc()]
 	w.runs++
-	p.requests, p.deadlines = 0, nil
+	p.requests = 0
+	pending := w.pendingIntents()
 	w.chk.inRun = true
 	_, err := p.rec.Verify(w.ctx)
 	w.logf("verify %d by %s: %v", w.runs, p.holder(), err)
@@ -429,6 +440,10 @@ func (w *world) verify() {
 	}
 	if err := w.obs.refresh(w.ctx); err != nil {
 		w.fail(err)
+	}
+	w.chk.checkHand(w.runs)
+	if !w.stalled {
+		w.chk.requestBound(w.runs, 0, pending)
 	}
 	w.chk.settle(w.runs)
 }
@@ -447,6 +462,8 @@ func (w *world) stall(p *process) {
 			rep, err := q.rec.Sync(w.ctx, snap)
 			q.requests = saved
 			w.logf("run by %s while %s stalls: %s", q.holder(), p.holder(), summary(rep, err))
+			// What the checks judge the cuts of this run by.
+			w.chk.sent = w.chk.desireOf(snap, w.clock.Now())
 			break
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -49,9 +50,10 @@ type process struct {
 	// arm a crash or a stall at that request of the next run.
 	requests         int
 	crashAt, stallAt int
-	// deadlines are the deadlines of the current run's request contexts,
-	// on the simulated clock (see transport.expired).
-	deadlines map[context.Context]time.Time
+	// leaseUntil is the end of the lease the process last took or
+	// renewed, on the simulated clock: the deadline of its Kisi writes
+	// (see simDeadline).
+	leaseUntil time.Time
 }
 
 func (p *process) holder() string { return fmt.Sprintf("%s.%d", p.name, p.restarts) }
@@ -123,25 +125,11 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // expired reports whether the context of req, a process's request, has a
-// deadline that the simulated clock has passed. The reconciler bounds each
-// Kisi write by its lease this way; a real clock ends such a context by
-// itself, the simulated one only here. The deadline is read on the real
-// clock when first seen and carried over to the simulated one.
+// deadline that the simulated clock has passed (see simDeadline): a real
+// transport would not send it.
 func (t *transport) expired(req *http.Request) bool {
-	ctx, p := req.Context(), t.p
-	dl, ok := ctx.Deadline()
-	if !ok {
-		return false
-	}
-	if p.deadlines == nil {
-		p.deadlines = map[context.Context]time.Time{}
-	}
-	at, seen := p.deadlines[ctx]
-	if !seen {
-		at = t.w.clock.Now().Add(time.Until(dl))
-		p.deadlines[ctx] = at
-	}
-	return !t.w.clock.Now().Before(at)
+	dl, ok := req.Context().Deadline()
+	return ok && !t.w.clock.Now().Before(dl)
 }
 
 // serve hands req to the fake Kisi after the round trip, and logs it (for
@@ -150,6 +138,9 @@ func (t *transport) serve(req *http.Request, body []byte, entry sent) *http.Resp
 	w, p := t.w, t.p
 	if p != nil {
 		w.clock.Advance(roundTrip)
+	}
+	if p != nil {
+		w.ownWrite(p, req)
 	}
 	// The handler gets its own copy, as a server would.
 	sreq := req.Clone(req.Context())
@@ -164,8 +155,11 @@ func (t *transport) serve(req *http.Request, body []byte, entry sent) *http.Resp
 	if p != nil {
 		entry.at, entry.status = w.clock.Now(), resp.StatusCode
 		w.log = append(w.log, entry)
-		if entry.key != "" {
+		switch {
+		case entry.key != "":
 			w.logf("  %s %s: %d", p.holder(), entry.key, entry.status)
+		case w.opts.TraceReads:
+			w.logf("  %s %s %s: %d", p.holder(), req.Method, req.URL.RequestURI(), entry.status)
 		}
 		w.sampleDue()
 	}
@@ -237,7 +231,11 @@ func (s procStore) Lease(ctx context.Context, o, holder string, now, expires tim
 	if s.p.dead {
 		return 0, errCrashed
 	}
-	return s.ref.cur.Lease(ctx, o, holder, now, expires)
+	token, err := s.ref.cur.Lease(ctx, o, holder, now, expires)
+	if err == nil && !expires.IsZero() {
+		s.p.leaseUntil = expires
+	}
+	return token, err
 }
 
 func (s procStore) Load(ctx context.Context, o string) ([]state.Record, error) {
@@ -287,7 +285,14 @@ func (n *notifier) LinkCreated(_ context.Context, l access.CreatedLink) error {
 
 // newClient returns a Kisi client over an in-process transport.
 func (w *world) newClient(key string, p *process) (*kisi.Client, error) {
-	return kisi.NewClient(key, kisi.WithBaseURL(w.srv.URL), kisi.WithClock(w.clock),
+	// The transport never dials: one host name for every world keeps the
+	// port the fake listens on out of errors, and so out of the trace.
+	u, err := url.Parse(w.srv.URL)
+	if err != nil {
+		return nil, err
+	}
+	base := "http://kisi.opsim.invalid" + u.Path
+	return kisi.NewClient(key, kisi.WithBaseURL(base), kisi.WithClock(w.clock),
 		kisi.WithHTTPClient(&http.Client{Transport: &transport{w: w, p: p}}))
 }
 
@@ -302,12 +307,16 @@ func (w *world) start(p *process) error {
 	if w.opts.Wrap != nil {
 		api = w.opts.Wrap(api)
 	}
+	api = simDeadlines{KisiAPI: api, w: w, p: p}
 	opts := []access.Option{
 		access.WithClock(w.clock), access.WithOrganization(org), access.WithHolder(p.holder()),
 		access.WithPatchValidity(w.h.World.Patch),
 	}
 	if w.h.World.Notifier {
 		opts = append(opts, access.WithNotifier(w.notifier))
+	}
+	if w.h.World.Exclusive {
+		opts = append(opts, access.WithExclusiveGroups())
 	}
 	opts = append(opts, w.opts.Options...)
 	p.rec, err = access.NewReconciler(api, procStore{ref: &w.store, p: p}, mappingFor(w.truth.mapping, w.groups),
@@ -344,6 +353,11 @@ func (w *world) setUp() error {
 		}
 		w.groups[g], w.groupName[id] = id, g
 	}
+	staff, err := w.srv.AddGroup(staffRoom, places["berlin"])
+	if err != nil {
+		return err
+	}
+	w.groups[staffRoom], w.groupName[staff] = staff, staffRoom
 	obsKey, err := w.srv.NewUserKey(observerEmail, "organization_administrator")
 	if err != nil {
 		return err
@@ -441,6 +455,11 @@ func (w *world) touchesGroup(r *http.Request, g, raGroup, linkGroup int64) bool 
 // dashboard.
 func (w *world) handEdit(ctx context.Context, e Event) {
 	w.chk.handEdit = w.clock.Now()
+	defer func() {
+		if err := w.rebaseHand(ctx); err != nil {
+			w.fail(err)
+		}
+	}()
 	if err := w.obs.refresh(ctx); err != nil {
 		w.fail(err)
 		return
@@ -466,6 +485,7 @@ func (w *world) handEdit(ctx context.Context, e Event) {
 				return
 			}
 			uid = u.ID
+			w.madeByHand(uid, "the user "+emailOf(e.Member)+", made by hand", false)
 		}
 		now := w.clock.Now()
 		until := now.Add(30 * 24 * time.Hour)
@@ -476,7 +496,7 @@ func (w *world) handEdit(ctx context.Context, e Event) {
 		ra, _, err := w.admin.RoleAssignments.Create(ctx, &kisi.RoleAssignmentCreateRequest{RoleID: "group_basic",
 			AppliesToType: "Group", AppliesToID: g, AssigneeType: "User", AssigneeID: uid, ValidFrom: &now, ValidUntil: &until})
 		if err == nil {
-			w.handRoles[ra.ID] = true
+			w.handRole(ra.ID, g, uid, emailOf(e.Member))
 		}
 		w.logf("admin gave %s a role by hand in %s: %v", e.Member, w.groupName[g], err)
 	}
