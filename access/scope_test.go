@@ -129,22 +129,40 @@ func TestFailingKeyBacksOffAcrossProcesses(t *testing.T) {
 		return kisitest.Fault{}
 	})
 	s.Plans[0].Status = access.PlanCancelled
+	tried := triedAt(t, e, procs, s, http.MethodDelete, func(rep *access.Report) {
+		require.True(t, rep.NextRun.After(e.clock.Now()), "NextRun %v ahead", rep.NextRun)
+	})
+	require.Equal(t, hourlyBackOff(), tried, "tried after 1, 2, 4 … minutes, then hourly")
+}
+
+// triedAt has procs take turns at a run at every NextRun for six hours,
+// calling check with each report, and returns when a run sent method to
+// /role_assignments, after the start.
+func triedAt(t *testing.T, e *rig, procs []*access.Reconciler, s access.Snapshot, method string,
+	check func(*access.Report)) []time.Duration {
+	t.Helper()
 	start := e.clock.Now()
-	var tried []time.Duration // when a run sent the delete, after the start
+	var tried []time.Duration
 	for i := 0; e.clock.Now().Before(start.Add(6 * time.Hour)); i++ {
 		e.srv.ResetRequests()
 		rep, _ := procs[i%2].Sync(t.Context(), s)
-		if e.srv.Count(http.MethodDelete, "/role_assignments") > 0 {
+		if e.srv.Count(method, "/role_assignments") > 0 {
 			tried = append(tried, e.clock.Now().Sub(start).Round(time.Minute))
 		}
-		require.True(t, rep.NextRun.After(e.clock.Now()), "NextRun %v ahead", rep.NextRun)
+		check(rep)
 		e.clock.Advance(rep.NextRun.Sub(e.clock.Now()))
 	}
+	return tried
+}
+
+// hourlyBackOff is when a key failing for six hours is tried: after 1, 2,
+// 4 … minutes, then hourly.
+func hourlyBackOff() []time.Duration {
 	want := []time.Duration{0, 1, 3, 7, 15, 31, 63, 123, 183, 243, 303}
 	for i := range want {
 		want[i] *= time.Minute
 	}
-	require.Equal(t, want, tried, "tried after 1, 2, 4 … minutes, then hourly")
+	return want
 }
 
 // TestFailingCreateBacksOff (issue 25): Kisi answers every create of one
@@ -242,25 +260,13 @@ func TestFailingReplacementBacksOff(t *testing.T) {
 				return kisitest.Fault{}
 			})
 			s.Plans[0].Start = cest("08:00")
-			start := e.clock.Now()
-			var tried []time.Duration // when a run sent the request, after the start
-			for i := 0; e.clock.Now().Before(start.Add(6 * time.Hour)); i++ {
-				e.srv.ResetRequests()
-				rep, _ := procs[i%2].Sync(t.Context(), s)
-				if e.srv.Count(tc.method, "/role_assignments") > 0 {
-					tried = append(tried, e.clock.Now().Sub(start).Round(time.Minute))
-				}
+			tried := triedAt(t, e, procs, s, tc.method, func(rep *access.Report) {
 				named := slices.ContainsFunc(rep.Parked, func(p access.Parked) bool { return p.Email == "alice@example.com" }) ||
 					slices.ContainsFunc(rep.Failures, func(f access.Failure) bool { return f.Email == "alice@example.com" })
 				require.True(t, named, "the report names alice at %s", e.clock.Now())
 				require.Len(t, e.roles(), 1, "alice keeps her role")
-				e.clock.Advance(rep.NextRun.Sub(e.clock.Now()))
-			}
-			want := []time.Duration{0, 1, 3, 7, 15, 31, 63, 123, 183, 243, 303}
-			for i := range want {
-				want[i] *= time.Minute
-			}
-			require.Equal(t, want, tried, "tried after 1, 2, 4 … minutes, then hourly")
+			})
+			require.Equal(t, hourlyBackOff(), tried, "tried after 1, 2, 4 … minutes, then hourly")
 		})
 	}
 }
