@@ -122,12 +122,7 @@ func TestFailingKeyBacksOffAcrossProcesses(t *testing.T) {
 	s := baseSnapshot()
 	s.Plans = []access.Plan{{ID: "p1", PlanID: "pro", MemberID: "alice", Start: cest("09:00"), Status: access.PlanActive}}
 	e.sync(s)
-	e.srv.Intercept(func(r *http.Request) kisitest.Fault {
-		if r.Method == http.MethodDelete {
-			return kisitest.Fault{Status: http.StatusServiceUnavailable}
-		}
-		return kisitest.Fault{}
-	})
+	answer(e, http.MethodDelete, http.StatusServiceUnavailable)
 	s.Plans[0].Status = access.PlanCancelled
 	tried := triedAt(t, e, procs, s, http.MethodDelete, func(rep *access.Report) {
 		require.True(t, rep.NextRun.After(e.clock.Now()), "NextRun %v ahead", rep.NextRun)
@@ -253,12 +248,7 @@ func TestFailingReplacementBacksOff(t *testing.T) {
 			s := baseSnapshot()
 			s.Plans = []access.Plan{{ID: "p1", PlanID: "pro", MemberID: "alice", Start: cest("09:00"), Status: access.PlanActive}}
 			e.sync(s)
-			e.srv.Intercept(func(r *http.Request) kisitest.Fault {
-				if r.Method == tc.method {
-					return kisitest.Fault{Status: http.StatusServiceUnavailable}
-				}
-				return kisitest.Fault{}
-			})
+			answer(e, tc.method, http.StatusServiceUnavailable)
 			s.Plans[0].Start = cest("08:00")
 			tried := triedAt(t, e, procs, s, tc.method, func(rep *access.Report) {
 				named := slices.ContainsFunc(rep.Parked, func(p access.Parked) bool { return p.Email == "alice@example.com" }) ||
@@ -281,12 +271,7 @@ func TestBackOffCountsTheTimeFailing(t *testing.T) {
 	s := baseSnapshot()
 	s.Plans = []access.Plan{{ID: "p1", PlanID: "pro", MemberID: "alice", Start: cest("09:00"), Status: access.PlanActive}}
 	e.sync(s)
-	e.srv.Intercept(func(r *http.Request) kisitest.Fault {
-		if r.Method == http.MethodDelete {
-			return kisitest.Fault{Status: http.StatusServiceUnavailable}
-		}
-		return kisitest.Fault{}
-	})
+	answer(e, http.MethodDelete, http.StatusServiceUnavailable)
 	s.Plans[0].Status = access.PlanCancelled
 	rep, _ := e.r.Sync(t.Context(), s)
 	require.Len(t, rep.Parked, 1)
@@ -410,19 +395,13 @@ func TestBackOffGoesOnWhenTheFailureChanges(t *testing.T) {
 			s := baseSnapshot()
 			s.Plans = []access.Plan{{ID: "p1", PlanID: "pro", MemberID: "alice", Start: cest("09:00"), Status: access.PlanActive}}
 			e.sync(s)
-			status := tc.first
-			e.srv.Intercept(func(r *http.Request) kisitest.Fault {
-				if r.Method == http.MethodDelete {
-					return kisitest.Fault{Status: status}
-				}
-				return kisitest.Fault{}
-			})
+			answer(e, http.MethodDelete, tc.first)
 			s.Plans[0].Status = access.PlanCancelled
 			for end := e.clock.Now().Add(3 * time.Hour); e.clock.Now().Before(end); {
 				rep, _ := e.r.Sync(t.Context(), s)
 				e.clock.Advance(rep.NextRun.Sub(e.clock.Now()))
 			}
-			status = tc.second
+			answer(e, http.MethodDelete, tc.second)
 			e.srv.ResetRequests()
 			rep, _ := e.r.Sync(t.Context(), s)
 			require.Positive(t, e.srv.Count(http.MethodDelete, "/role_assignments"), "tried once its back-off ended")
@@ -472,4 +451,14 @@ func TestFailingKeyBacksOffThroughOrganizationFailures(t *testing.T) {
 	throttled = true
 	tries := run(e.clock.Now().Add(2 * time.Hour))
 	require.LessOrEqual(t, tries, 3, "alice's user tried in %d runs in two hours", tries)
+}
+
+// answer makes the fake answer status to every request of method.
+func answer(e *rig, method string, status int) {
+	e.srv.Intercept(func(r *http.Request) kisitest.Fault {
+		if r.Method == method {
+			return kisitest.Fault{Status: status}
+		}
+		return kisitest.Fault{}
+	})
 }
