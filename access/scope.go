@@ -42,15 +42,12 @@ func (ru *run) parked(ctx context.Context, ch Change, rec state.Record, cause er
 func (ru *run) retried(ch Change, rec state.Record) state.Record {
 	now := ru.r.o.clock.Now()
 	prev, ok := ru.recs[rec.Key]
-	for _, key := range []string{parkKey(ch.Key), forbiddenKey(ch.GroupID, ch.Object)} {
-		if ok {
-			break
-		}
+	if !ok && ch.GroupID != 0 {
 		// A change that failed before in another way (its own key after
 		// server errors, or its group after a 403) has been failing all
 		// that time: it goes on from that back-off.
-		if key != rec.Key && ch.GroupID != 0 {
-			prev, ok = ru.recs[key]
+		if prev, ok = ru.recs[parkKey(ch.Key)]; !ok {
+			prev, ok = ru.recs[forbiddenKey(ch.GroupID, ch.Object)]
 		}
 	}
 	rec.Attempts = prev.Attempts + 1

@@ -119,9 +119,7 @@ func TestFailingKeyBacksOffAcrossProcesses(t *testing.T) {
 	t.Parallel()
 	e := newRig(t, rigConfig{})
 	procs := []*access.Reconciler{e.r, e.reconcilerWith(e.client, access.WithHolder("second"))}
-	s := baseSnapshot()
-	s.Plans = []access.Plan{{ID: "p1", PlanID: "pro", MemberID: "alice", Start: cest("09:00"), Status: access.PlanActive}}
-	e.sync(s)
+	s := aliceSynced(e)
 	answer(e, http.MethodDelete, http.StatusServiceUnavailable)
 	s.Plans[0].Status = access.PlanCancelled
 	tried := triedAt(t, e, procs, s, http.MethodDelete, func(rep *access.Report) {
@@ -245,9 +243,7 @@ func TestFailingReplacementBacksOff(t *testing.T) {
 			t.Parallel()
 			e := newRig(t, rigConfig{opts: tc.opts})
 			procs := []*access.Reconciler{e.r, e.reconcilerWith(e.client, append(tc.opts, access.WithHolder("second"))...)}
-			s := baseSnapshot()
-			s.Plans = []access.Plan{{ID: "p1", PlanID: "pro", MemberID: "alice", Start: cest("09:00"), Status: access.PlanActive}}
-			e.sync(s)
+			s := aliceSynced(e)
 			answer(e, tc.method, http.StatusServiceUnavailable)
 			s.Plans[0].Start = cest("08:00")
 			tried := triedAt(t, e, procs, s, tc.method, func(rep *access.Report) {
@@ -268,9 +264,7 @@ func TestFailingReplacementBacksOff(t *testing.T) {
 func TestBackOffCountsTheTimeFailing(t *testing.T) {
 	t.Parallel()
 	e := newRig(t, rigConfig{})
-	s := baseSnapshot()
-	s.Plans = []access.Plan{{ID: "p1", PlanID: "pro", MemberID: "alice", Start: cest("09:00"), Status: access.PlanActive}}
-	e.sync(s)
+	s := aliceSynced(e)
 	answer(e, http.MethodDelete, http.StatusServiceUnavailable)
 	s.Plans[0].Status = access.PlanCancelled
 	rep, _ := e.r.Sync(t.Context(), s)
@@ -392,9 +386,7 @@ func TestBackOffGoesOnWhenTheFailureChanges(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			e := newRig(t, rigConfig{})
-			s := baseSnapshot()
-			s.Plans = []access.Plan{{ID: "p1", PlanID: "pro", MemberID: "alice", Start: cest("09:00"), Status: access.PlanActive}}
-			e.sync(s)
+			s := aliceSynced(e)
 			answer(e, http.MethodDelete, tc.first)
 			s.Plans[0].Status = access.PlanCancelled
 			for end := e.clock.Now().Add(3 * time.Hour); e.clock.Now().Before(end); {
@@ -461,4 +453,14 @@ func answer(e *rig, method string, status int) {
 		}
 		return kisitest.Fault{}
 	})
+}
+
+// aliceSynced returns the base snapshot with alice on an open-ended plan,
+// synced to the rig's Kisi.
+func aliceSynced(e *rig) access.Snapshot {
+	e.t.Helper()
+	s := baseSnapshot()
+	s.Plans = []access.Plan{{ID: "p1", PlanID: "pro", MemberID: "alice", Start: cest("09:00"), Status: access.PlanActive}}
+	e.sync(s)
+	return s
 }
