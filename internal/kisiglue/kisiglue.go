@@ -45,20 +45,33 @@ func RoleWindow(ra *kisi.RoleAssignment) schedule.Interval {
 	return Window(ra.ValidFrom, ra.ValidUntil)
 }
 
-// Validity converts a window to Kisi's validity, in whole seconds, UTC. A
-// zero Start is sent as no valid_from (valid from now), an open-ended
-// window (see [OpenEnded]) as no valid_until.
+// Validity converts a window to Kisi's validity, in UTC, widened to whole
+// minutes (see [ValidityStep]): the start floored, the end ceiled. A zero
+// Start is sent as no valid_from (valid from now), an open-ended window (see
+// [OpenEnded]) as no valid_until.
 func Validity(iv schedule.Interval) (from, until *time.Time) {
 	if !iv.Start.IsZero() {
-		f := iv.Start.UTC().Truncate(time.Second)
+		f := iv.Start.UTC().Truncate(ValidityStep)
 		from = &f
 	}
 	if !OpenEnded(iv) {
-		u := iv.End.UTC().Truncate(time.Second)
+		u := iv.End.UTC()
+		if c := u.Truncate(ValidityStep); c.Before(u) {
+			u = c.Add(ValidityStep)
+		}
 		until = &u
 	}
 	return from, until
 }
+
+// ValidityStep is the step [Validity] widens a window to. Kisi's stored
+// precision of valid_from and valid_until is not documented (its examples
+// use seconds; a server keeping whole minutes is a setting of the fake): a
+// bound Kisi truncates must never shorten a window, so the SDK sends bounds
+// every precision down to a minute keeps as they are. The cost is under a
+// minute of access at each edge of a window that does not start or end on
+// a whole minute; bookings, buffers and plans do.
+const ValidityStep = time.Minute
 
 // OpenEnded reports whether iv has no end: its End is zero (as the
 // platform's records write it) or at or after [schedule.Forever] (see

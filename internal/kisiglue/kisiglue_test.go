@@ -32,9 +32,12 @@ func TestWindowAndValidity(t *testing.T) {
 			wantFrom: kisi.Ptr(t0), back: schedule.Interval{Start: t0, End: schedule.Forever}},
 		{name: "zero Start is valid from now", iv: schedule.Interval{End: t0},
 			wantUntil: kisi.Ptr(t0), back: schedule.Interval{End: t0}},
-		{name: "whole seconds", iv: schedule.Interval{Start: half, End: half.Add(time.Hour)},
-			wantFrom: kisi.Ptr(t0.Add(time.Second)), wantUntil: kisi.Ptr(t0.Add(time.Hour + time.Second)),
-			back: schedule.Interval{Start: t0.Add(time.Second), End: t0.Add(time.Hour + time.Second)}},
+		{name: "widened to whole minutes, never shortened", iv: schedule.Interval{Start: half, End: half.Add(time.Hour)},
+			wantFrom: kisi.Ptr(t0), wantUntil: kisi.Ptr(t0.Add(time.Hour + time.Minute)),
+			back: schedule.Interval{Start: t0, End: t0.Add(time.Hour + time.Minute)}},
+		{name: "an end on a half minute", iv: schedule.Interval{Start: t0, End: t0.Add(90 * time.Second)},
+			wantFrom: kisi.Ptr(t0), wantUntil: kisi.Ptr(t0.Add(2 * time.Minute)),
+			back: schedule.Interval{Start: t0, End: t0.Add(2 * time.Minute)}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -214,6 +214,9 @@ func Generate(seed int64, c Config) History {
 	// events of every seed stay as they were.
 	later := rand.New(rand.NewPCG(uint64(seed), 0x6f776e657273))
 	h.World.Exclusive = later.Float64() < 0.2
+	if h.World.Precision > 0 && later.Float64() < 0.5 {
+		h.World.Precision = Dur(time.Minute)
+	}
 
 	for i := range c.Members {
 		g.members = append(g.members, fmt.Sprintf("m%02d", i+1))
