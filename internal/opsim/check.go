@@ -461,6 +461,11 @@ func (c *checker) sample(t time.Time) {
 		// Invariant 1: access in force is not taken while still wanted.
 		if c.prevCov[p] && c.prevDes[p] && !covered && wanted {
 			switch {
+			case !sentWanted && len(bugs) == 0:
+				// The host's snapshot no longer wants it (the buffer's tail of
+				// a booking a "current and future" export left out): a cut
+				// the guard lets through, which must not take the one
+				// exposure a crash is allowed below.
 			case c.excusedLockout(p, t, c.lapsed(p, c.prevAt, t)):
 			case len(bugs) > 0 && c.lapsed(p, c.prevAt, t):
 				// A window a broken export shortened ended: the bug's cut,
