@@ -192,7 +192,7 @@ type createHealth int
 
 const (
 	createsUntried  createHealth = iota // none tried yet
-	createsDoubtful                     // none tried yet, and a role write of an earlier run waits for its back-off
+	createsDoubtful                     // none tried yet, and an earlier run's create failed since the last that worked
 	createsWork                         // the last one succeeded
 	createsFail                         // the last one failed
 )
@@ -236,10 +236,10 @@ func (r *Reconciler) applyAfter(ctx context.Context, c *Changes, recs []state.Re
 	rep.Parked = slices.Clone(c.Parked)
 	v := r.judge(c, ru.recs, now)
 	held := r.holds(c, v)
-	if ru.failingWrites(now) {
-		// An earlier run's write of a role failed and waits for its
-		// back-off: no role in force is replaced by delete and create
-		// until a create works again, but one about to end.
+	if _, failing := ru.recs[createsFailingKey]; failing || ru.failingWrites(now) {
+		// An earlier run's role create failed, and none worked since; or
+		// a write of a role waits for its back-off: no role in force is
+		// replaced by delete and create until a create works again.
 		ru.creates = createsDoubtful
 	}
 	var stop *SystemicError

@@ -51,14 +51,16 @@ func (ru *run) replaceGrant(ctx context.Context, ch Change) error {
 	}
 	now := ru.r.o.clock.Now()
 	inForce := replacesInForce(ch, now)
-	if inForce && (ru.creates == createsFail || ru.creates == createsDoubtful && ch.Old.End.After(now.Add(deferFor))) {
-		// The role in force stays, valid until its end; no request.
-		retry := now.Add(ru.r.o.retryAfter)
+	if inForce && (ru.creates == createsFail || ru.creates == createsDoubtful) {
+		// The role in force stays, valid until its end; no request. A
+		// create that works (the creates before this change in a run, the
+		// failing keys' retries, which NextRun counts) lets it be replaced;
+		// else it ends by itself and is created anew.
 		ru.rep.Parked = append(ru.rep.Parked, Parked{Object: ch.Object, Key: ch.Key, Email: ch.Email, GroupID: ch.GroupID,
-			Class: FailureTransient, RetryAt: retry,
+			Class: FailureTransient, RetryAt: ch.Old.End,
 			Reason: fmt.Sprintf("Kisi is failing creates, so the role in force is kept (valid until %s) and replaced once one works",
 				ch.Old.End.UTC().Format(time.RFC3339))})
-		ru.rep.NextRun = earliest(ru.rep.NextRun, retry)
+		ru.rep.NextRun = earliest(ru.rep.NextRun, ch.Old.End)
 		return nil
 	}
 	if err := ru.remove(ctx, ch); err != nil {
@@ -82,11 +84,8 @@ func (ru *run) replaceGrant(ctx context.Context, ch Change) error {
 	return nil
 }
 
-// deferFor is how long a role in force must still be valid for its
-// replacement to wait when only an earlier run's write failed: one ending
-// sooner is replaced anyway (its create tells whether creates work again),
-// as its member loses access at its end either way. Once a create failed
-// in the run, nothing is replaced.
+// deferFor is how soon a role in force must end for the replacement whose
+// delete failed to be tried before its back-off ends (see run.waiting).
 const deferFor = time.Hour
 
 // uncovered handles the failed create of a role whose member is without
@@ -289,10 +288,18 @@ func (ru *run) createGrant(ctx context.Context, ch Change) error {
 		switch {
 		case err == nil:
 			ru.creates = createsWork
+			if _, ok := ru.recs[createsFailingKey]; ok {
+				return ru.del(ctx, createsFailingKey)
+			}
 		case classify(err) == FailureTransient || classify(err) == FailureUnknown:
 			// Kisi failing creates; a refusal of one member says nothing
 			// of the others' creates.
 			ru.creates = createsFail
+			if _, ok := ru.recs[createsFailingKey]; !ok {
+				rec := state.Record{Key: createsFailingKey, Kind: state.KindPark,
+					Reason: "Kisi failed a role create: roles in force are kept until they end, not replaced by delete and create, until a create works"}
+				return errors.Join(err, ru.put(ctx, rec))
+			}
 		}
 		return err
 	}

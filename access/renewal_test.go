@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 
 	"github.com/kisisync/kisisync/access"
 	"github.com/kisisync/kisisync/kisi/kisitest"
+	"github.com/kisisync/kisisync/schedule"
 )
 
 // renewalDue syncs s, then moves the clock to the run that renews its
@@ -217,6 +219,59 @@ func TestCreateOutageExposesAtMostOneMember(t *testing.T) {
 	require.Positive(t, rep.Replaced, "the renewals that waited")
 	for _, r := range e.roles() {
 		require.True(t, r.Window.End.After(e.clock.Now().Add(access.DefaultValidity/4)), "%v valid for days", r)
+	}
+}
+
+// TestCreateOutageOutlivesItsExposedMember (issue 26): the member a
+// create-only outage left without a role leaves the platform while the
+// outage goes on. The reconciler still knows that creates fail, so no
+// other member's role in force is replaced (and lost) until a create
+// works: it is kept until it ends. Once creates work, everyone left is
+// renewed.
+func TestCreateOutageOutlivesItsExposedMember(t *testing.T) {
+	t.Parallel()
+	e := newRig(t, rigConfig{})
+	s := baseSnapshot()
+	addPlanMembers(&s, "m", 6)
+	rep := e.sync(s)
+	e.clock.Advance(rep.NextRun.Sub(e.clock.Now())) // the first renewal
+
+	outage := true
+	refuseCreates(e, http.StatusServiceUnavailable, func(string, time.Time) bool { return outage })
+	rep, err := e.r.Sync(t.Context(), s)
+	require.Error(t, err)
+	require.Len(t, e.roles(), 5, "the first replacement found creates failing")
+	exposed := rep.Failures[0].Email
+	for i := range s.Plans {
+		if s.Plans[i].MemberID+"@example.com" == exposed {
+			s.Plans[i].Status, s.Plans[i].End = access.PlanCancelled, e.clock.Now()
+		}
+	}
+
+	held := map[string]schedule.Interval{}
+	for _, r := range e.roles() {
+		held[r.Email] = r.Window
+	}
+	for end := e.clock.Now().Add(3 * 24 * time.Hour); e.clock.Now().Before(end); {
+		rep, _ := e.r.Sync(t.Context(), s)
+		now := e.clock.Now()
+		for email, w := range held {
+			if !w.Contains(now) {
+				continue // ended by itself: a create is all that can renew it
+			}
+			require.True(t, slices.ContainsFunc(e.roles(), func(r kisiRole) bool { return r.Email == email }),
+				"%s lost the role valid until %s at %s, during the outage", email, w.End, now)
+		}
+		require.True(t, rep.NextRun.After(now), "NextRun %s at %s", rep.NextRun, now)
+		e.clock.Advance(rep.NextRun.Sub(now))
+	}
+
+	outage = false
+	e.srv.ResetRequests()
+	rep = e.sync(s)
+	require.Len(t, e.roles(), 5, "everyone left holds a role")
+	for _, r := range e.roles() {
+		require.True(t, r.Window.End.After(e.clock.Now().Add(access.DefaultValidity/4)), "%v renewed", r)
 	}
 }
 

@@ -110,6 +110,13 @@ const patchParkKey = "park/patch"
 // window with PATCH in this organization, as read back once.
 const patchVerifiedKey = "park/patch/verified"
 
+// createsFailingKey is the key of the record that Kisi failed a role
+// create (a server error, an unknown outcome) and none worked since: until
+// one does, no role in force is replaced by delete and create (see
+// run.replaceGrant), however long Kisi keeps failing and whichever members
+// come and go meanwhile.
+const createsFailingKey = "park/creates"
+
 // forbiddenKey is the key of the park record of the roles (object grant)
 // or the links of a group, on which Kisi refused the API key (403): a key
 // may lack the right to write links alone.

@@ -26,12 +26,6 @@ func (d Defect) matches(v *Violation) bool {
 // Known are the defects of the reconciler the simulator found on the day it
 // was built, as RELIABILITY.md lists them with seeds.
 var Known = []Defect{
-	// Found at the end of the round that fixed the storms, with the
-	// stricter exposure check; not diagnosed yet.
-	{Issue: 26, Invariant: 1, Match: "a second member exposed in one incident",
-		Summary: "during overlapping create-only outages (one incident), a second member is left without a role while the first is still exposed (seed 57 of the census)"},
-	{Issue: 26, Invariant: 1, Match: "while the platform still wanted it",
-		Summary: "a member loses a role the platform still wants, cause not found yet: seed 37 (a process crashes between a replacement's delete and its create while another member is exposed) and seed 196 (a meeting's role that ends with its wanted window, on a half minute, reported lost at that instant); 3 of 200 census histories"},
 	// Found with the hand-made objects of issue 23; before the entries whose
 	// text they share.
 	{Issue: 23, Invariant: 2, Match: "(its Kisi user made by hand) with access",
