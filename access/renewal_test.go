@@ -36,7 +36,7 @@ func refuseCreates(e *rig, status int, refuse func(email string, until time.Time
 		}
 		var body struct {
 			RoleAssignment struct {
-				UserID     int64     `json:"user_id"`
+				AssigneeID int64     `json:"assignee_id"`
 				ValidUntil time.Time `json:"valid_until"`
 			} `json:"role_assignment"`
 		}
@@ -47,7 +47,7 @@ func refuseCreates(e *rig, status int, refuse func(email string, until time.Time
 				emails[id] = u.Email
 			}
 		}
-		if refuse(emails[body.RoleAssignment.UserID], body.RoleAssignment.ValidUntil) {
+		if refuse(emails[body.RoleAssignment.AssigneeID], body.RoleAssignment.ValidUntil) {
 			return kisitest.Fault{Status: status}
 		}
 		return kisitest.Fault{}

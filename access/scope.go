@@ -32,7 +32,9 @@ func (ru *run) parked(ctx context.Context, ch Change, rec state.Record, cause er
 	if err := ru.put(ctx, rec); err != nil {
 		return errors.Join(cause, err)
 	}
-	ru.rep.Parked = append(ru.rep.Parked, parkedOf(ch.Object, ch.Key, rec))
+	p := parkedOf(ch.Object, ch.Key, rec)
+	p.Email = cmp.Or(ch.Email, rec.Email) // a group's record names no member
+	ru.rep.Parked = append(ru.rep.Parked, p)
 	ru.rep.NextRun = earliest(ru.rep.NextRun, rec.RetryAt)
 	return cause
 }

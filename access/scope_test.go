@@ -464,3 +464,43 @@ func aliceSynced(e *rig) access.Snapshot {
 	e.sync(s)
 	return s
 }
+
+// TestForbiddenMemberBacksOffWhileItsGroupWorks (issue 25): Kisi refuses
+// the API key one member's role in a group (403) while it takes the
+// group's other writes. Each of those ends the group's park, so the
+// refused change backs off on its own key: in two hours of runs, every
+// one of which revokes another member of the group, it is tried after
+// 1, 2, 4 … minutes, not at every run.
+func TestForbiddenMemberBacksOffWhileItsGroupWorks(t *testing.T) {
+	t.Parallel()
+	e := newRig(t, rigConfig{})
+	s := baseSnapshot()
+	addPlanMembers(&s, "m", 12)
+	s.Bookings = []access.Booking{bookingOf("bk1", "alice", "room1", "13:00", "23:00")}
+	e.sync(s) // alice's Kisi user, for her room
+	refuseCreates(e, http.StatusForbidden, func(email string, _ time.Time) bool { return email == "alice@example.com" })
+	s.Plans = append(s.Plans, access.Plan{ID: "p-alice", PlanID: "pro", MemberID: "alice", Start: cest("09:00"), Status: access.PlanActive})
+
+	tries, revoked := 0, 0
+	for next, end := e.clock.Now(), e.clock.Now().Add(2*time.Hour); e.clock.Now().Before(end); {
+		if !e.clock.Now().Before(next) {
+			s.Plans[revoked].Status = access.PlanCancelled // a write to the group that works
+			revoked++
+			next = e.clock.Now().Add(10 * time.Minute)
+		}
+		e.srv.ResetRequests()
+		rep, _ := e.r.Sync(t.Context(), s)
+		if countOf(e.writes(), "POST /role_assignments") > 0 {
+			tries++
+		}
+		require.True(t, slices.ContainsFunc(rep.Parked, func(p access.Parked) bool { return p.Email == "alice@example.com" }),
+			"the report names alice at %s", e.clock.Now())
+		wake := next
+		if rep.NextRun.Before(wake) {
+			wake = rep.NextRun
+		}
+		e.clock.Advance(wake.Sub(e.clock.Now()))
+	}
+	require.Equal(t, 12, revoked)
+	require.LessOrEqual(t, tries, 7, "alice's grant tried in %d runs in two hours", tries)
+}
