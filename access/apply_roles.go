@@ -65,11 +65,11 @@ func (ru *run) replaceGrant(ctx context.Context, ch Change) error {
 	}
 	if err := ru.remove(ctx, ch); err != nil {
 		var held *stillHeld
-		if errors.As(err, &held) {
-			// Kisi failed the delete and the role is still there: the
-			// replacement backs off like any failing key. (A delete whose
-			// answer was lost and could not be looked up may have
-			// happened: that one is tried again at once.)
+		if class := classify(err); errors.As(err, &held) || class == FailureTransient || class == FailureUnknown {
+			// Kisi failed the delete: the role is still there, or (its
+			// answer lost, and the read that would tell failed too) may
+			// be. The replacement backs off like any failing key; its next
+			// try finds out, and creates the role if it is gone.
 			return ru.park(ctx, ch, FailureTransient, err)
 		}
 		return err

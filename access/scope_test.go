@@ -234,22 +234,33 @@ func TestFailingReplacementBacksOff(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		method string
+		lookup bool // the read that looks the role up after a failed delete fails too
 		opts   []access.Option
 	}{
-		{"delete fails", http.MethodDelete, nil},
-		{"PATCH fails", http.MethodPatch, []access.Option{access.WithPatchValidity(true)}},
+		{"delete fails", http.MethodDelete, false, nil},
+		{"delete and its lookup fail", http.MethodDelete, true, nil},
+		{"PATCH fails", http.MethodPatch, false, []access.Option{access.WithPatchValidity(true)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			e := newRig(t, rigConfig{opts: tc.opts})
 			procs := []*access.Reconciler{e.r, e.reconcilerWith(e.client, append(tc.opts, access.WithHolder("second"))...)}
 			s := aliceSynced(e)
-			answer(e, tc.method, http.StatusServiceUnavailable)
+			var checking atomic.Bool // the test's own reads go through
+			e.srv.Intercept(func(r *http.Request) kisitest.Fault {
+				lookup := tc.lookup && !checking.Load() && r.Method == http.MethodGet && r.URL.Path == "/role_assignments"
+				if r.Method == tc.method || lookup {
+					return kisitest.Fault{Status: http.StatusServiceUnavailable}
+				}
+				return kisitest.Fault{}
+			})
 			s.Plans[0].Start = cest("08:00")
 			tried := triedAt(t, e, procs, s, tc.method, func(rep *access.Report) {
 				named := slices.ContainsFunc(rep.Parked, func(p access.Parked) bool { return p.Email == "alice@example.com" }) ||
 					slices.ContainsFunc(rep.Failures, func(f access.Failure) bool { return f.Email == "alice@example.com" })
 				require.True(t, named, "the report names alice at %s", e.clock.Now())
+				checking.Store(true)
+				defer checking.Store(false)
 				require.Len(t, e.roles(), 1, "alice keeps her role")
 			})
 			require.Equal(t, hourlyBackOff(), tried, "tried after 1, 2, 4 … minutes, then hourly")
