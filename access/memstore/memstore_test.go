@@ -26,3 +26,13 @@ func TestNewMemoryStoreConformance(t *testing.T) {
 		return func() access.Store { return st }
 	})
 }
+
+// TestOldRecords: records written at schema version 1 load with none of
+// their fields lost (a memory Store has no backing of its own: they come
+// in decoded, as from a dump).
+func TestOldRecords(t *testing.T) {
+	t.Parallel()
+	st := memstore.New()
+	storetest.Seed(t, st, "org", storetest.OldRecordsDecoded(t)...)
+	storetest.CheckOldRecords(t, st, "org")
+}

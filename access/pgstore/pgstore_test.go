@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"os"
 	"testing"
@@ -143,4 +144,26 @@ func TestLeaseOnServerClock(t *testing.T) {
 	if !errors.As(err, &lhe) || time.Until(lhe.Expires) < 50*time.Minute || time.Until(lhe.Expires) > 70*time.Minute {
 		t.Fatalf("LeaseHeldError = %+v, want an expiry an hour from the server's now", lhe)
 	}
+}
+
+// TestOldRecords: records written at schema version 1, as rows of its
+// table, load with none of their fields lost.
+func TestOldRecords(t *testing.T) {
+	t.Parallel()
+	pool := schema(t)()
+	st := pgstore.New(pool)
+	if err := st.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for _, doc := range storetest.OldRecords() {
+		var rec struct{ Key string }
+		if err := json.Unmarshal(doc, &rec); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := pool.Exec(t.Context(), `INSERT INTO kisisync_records (organization, key, record) VALUES ($1, $2, $3)`,
+			"org", rec.Key, string(doc)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	storetest.CheckOldRecords(t, st, "org")
 }

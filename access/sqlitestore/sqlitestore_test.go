@@ -1,6 +1,8 @@
 package sqlitestore_test
 
 import (
+	"database/sql"
+	"encoding/json"
 	"path/filepath"
 	"testing"
 
@@ -31,4 +33,28 @@ func TestConformance(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "state.db")
 		return func() access.Store { return open(t, path) }
 	})
+}
+
+// TestOldRecords: records written at schema version 1, as rows of its
+// table, load with none of their fields lost.
+func TestOldRecords(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "state.db")
+	st := open(t, path)
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, doc := range storetest.OldRecords() {
+		var rec struct{ Key string }
+		if err := json.Unmarshal(doc, &rec); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ExecContext(t.Context(), `INSERT INTO kisisync_records (organization, key, record) VALUES (?, ?, ?)`,
+			"org", rec.Key, string(doc)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	storetest.CheckOldRecords(t, st, "org")
 }

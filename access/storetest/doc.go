@@ -55,4 +55,16 @@
 //
 // [Seed] writes known records under a lease of its own, for tests that
 // start from a given state.
+//
+// # Old records
+//
+// A Store must read the records earlier versions wrote. [OldRecords] are
+// the documents of schema version 1; a Store's test writes them into its
+// backing as that version did (rows of its table) and calls
+// [CheckOldRecords], which loads them and finds every field kept:
+//
+//	for _, doc := range storetest.OldRecords() {
+//		// INSERT INTO kisisync_records (organization, key, record) …
+//	}
+//	storetest.CheckOldRecords(t, st, "org")
 package storetest
