@@ -162,9 +162,12 @@ type run struct {
 	// find out, once): a failing create leaves its member without a role.
 	creates createHealth
 	// Verify only: the mapped groups, and the organization's users once
-	// listed.
-	mapped    map[int64]bool
-	kisiUsers map[int64]*kisi.User
+	// listed; past Kisi's offset cap (usersCapped), each group's users
+	// once listed.
+	mapped      map[int64]bool
+	kisiUsers   map[int64]*kisi.User
+	usersCapped bool
+	groupUsers  map[int64]map[int64]*kisi.User
 	// known are the organization's users by email, when the run listed
 	// them (see prefetchUsers).
 	known map[string]*kisi.User

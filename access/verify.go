@@ -191,20 +191,55 @@ func (ru *run) verifyParkedGroups(ctx context.Context, d *Drift) error {
 	return errors.Join(errs...)
 }
 
-// users lists the organization's users once per Verify, by id.
+// users lists the organization's users once per Verify, by id. Past
+// Kisi's offset cap (more users than a list can page through) it fails
+// with kisi.ErrOffsetCap, and remembers it: see userIn.
 func (ru *run) users(ctx context.Context) (map[int64]*kisi.User, error) {
 	if ru.kisiUsers != nil {
 		return ru.kisiUsers, nil
 	}
 	users, err := kisi.All(ctx, ru.r.k.ListUsers, &kisi.UserListOptions{})
+	if errors.Is(err, kisi.ErrOffsetCap) {
+		ru.usersCapped = true
+	}
 	if err != nil {
 		return nil, err
 	}
-	ru.kisiUsers = make(map[int64]*kisi.User, len(users))
-	for _, u := range users {
-		ru.kisiUsers[u.ID] = u
-	}
+	ru.kisiUsers = byID(users)
 	return ru.kisiUsers, nil
+}
+
+// userIn returns the Kisi user id, who holds a role in group g (nil if
+// Kisi has none): from the organization's users, or, where they are more
+// than a list can page through, from g's users (Kisi lists users by group).
+func (ru *run) userIn(ctx context.Context, g, id int64) (*kisi.User, error) {
+	if !ru.usersCapped {
+		users, err := ru.users(ctx)
+		if !ru.usersCapped {
+			return users[id], err
+		}
+	}
+	users, ok := ru.groupUsers[g]
+	if !ok {
+		list, err := kisi.All(ctx, ru.r.k.ListUsers, &kisi.UserListOptions{GroupID: g})
+		if err != nil {
+			return nil, err
+		}
+		if ru.groupUsers == nil {
+			ru.groupUsers = map[int64]map[int64]*kisi.User{}
+		}
+		users = byID(list)
+		ru.groupUsers[g] = users
+	}
+	return users[id], nil
+}
+
+func byID(users []*kisi.User) map[int64]*kisi.User {
+	out := make(map[int64]*kisi.User, len(users))
+	for _, u := range users {
+		out[u.ID] = u
+	}
+	return out
 }
 
 // claim decides whether Verify adopts a role found in mapped group g that no
@@ -215,11 +250,10 @@ func (ru *run) claim(ctx context.Context, g int64, ra *kisi.RoleAssignment) (sta
 	if ra.AssigneeType != kisi.AssigneeUser || ra.RoleID != kisi.RoleGroupBasic || !ru.mapped[g] {
 		return state.Record{}, "", nil
 	}
-	users, err := ru.users(ctx)
+	u, err := ru.userIn(ctx, g, ra.AssigneeID)
 	if err != nil {
 		return state.Record{}, "", err
 	}
-	u := users[ra.AssigneeID]
 	if u == nil {
 		return state.Record{}, "", nil
 	}
@@ -488,8 +522,10 @@ func (ru *run) pendingUsers(ctx context.Context, pending map[int64]state.Record)
 			known++
 		}
 	}
-	if len(pending) >= (known+99)/100 {
-		return ru.users(ctx)
+	if len(pending) >= (known+99)/100 && !ru.usersCapped {
+		if users, err := ru.users(ctx); !ru.usersCapped {
+			return users, err
+		}
 	}
 	out := make(map[int64]*kisi.User, len(pending))
 	for _, id := range slices.Sorted(maps.Keys(pending)) {
