@@ -209,7 +209,8 @@ func renewal(p probe, rec *state.Record, h holding) time.Time {
 	if rec != nil && rec.State == state.StateSettled && h.keeps(p.key, p.grant.GroupID, rec.Window, p.desired) {
 		held = rec.Window
 	}
-	if held.End.Before(p.desired.End) {
+	if held.End.Before(p.desired.End) && !kisiglue.SameInstant(held.End, p.desired.End) {
+		// A rolling bound; an end within the tolerance is the desired one.
 		return h.renewAt(p.key, p.grant.GroupID, held.End)
 	}
 	return time.Time{}

@@ -316,3 +316,22 @@ func TestRenewalsInTheNightOfTheirLocation(t *testing.T) {
 	}
 	require.Equal(t, map[int64]int{e.pro: 1, desks: 1}, renewed)
 }
+
+// TestNoRenewalOfAWindowKisiHoldsAlready (issue 28): a booking's end moves
+// by seconds, within what counts as the same window, so the role Kisi
+// holds stays. It is not a rolling bound to renew: NextRun stays ahead of
+// the run (it was a renewal time in the past, and a host running at
+// NextRun ran again and again).
+func TestNoRenewalOfAWindowKisiHoldsAlready(t *testing.T) {
+	t.Parallel()
+	e := newRig(t, rigConfig{})
+	s := baseSnapshot()
+	s.Bookings = []access.Booking{bookingOf("bk1", "alice", "room1", "13:30", "15:00")}
+	require.Equal(t, 1, e.sync(s).Created)
+	s.Bookings[0].End = s.Bookings[0].End.Add(6 * time.Second)
+	e.clock.Advance(time.Minute)
+	e.srv.ResetRequests()
+	rep := e.sync(s)
+	require.Empty(t, e.writes(), "the same window")
+	require.True(t, rep.NextRun.After(e.clock.Now()), "NextRun %s at %s", rep.NextRun, e.clock.Now())
+}
