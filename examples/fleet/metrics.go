@@ -67,6 +67,19 @@ type Metrics struct {
 	NextRunLag prometheus.Histogram
 }
 
+// registerLateGrants exports l's late grants (see [SharedLimiter.Late]).
+func (m *Metrics) registerLateGrants(l *SharedLimiter) error {
+	err := m.Registry.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "kisisync_fleet_rate_late_grants_total",
+		Help: "Grants of the shared pace that came too late for their request to use (the database answered, or the connection was ready, over 50 ms after asking); each cost its Kisi user a slot.",
+	}, func() float64 { return float64(l.Late()) }))
+	var dup prometheus.AlreadyRegisteredError
+	if errors.As(err, &dup) { // another worker on the same registry (tests): the first one's is exported
+		return nil
+	}
+	return err
+}
+
 // NewMetrics returns the metrics on a new registry.
 func NewMetrics() *Metrics {
 	m := &Metrics{

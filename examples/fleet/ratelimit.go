@@ -9,6 +9,7 @@ import (
 	"net/http/httptrace"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -62,6 +63,8 @@ type SharedLimiter struct {
 
 	mu    sync.Mutex
 	users map[string]chan struct{} // Kisi user → its turn in this process
+
+	late atomic.Int64 // grants come too late to be used
 }
 
 // NewSharedLimiter returns a limiter of perSecond requests per second per
@@ -152,6 +155,7 @@ func (l *SharedLimiter) wait(ctx context.Context, kisiUser string) (time.Time, e
 		case d == 0 && l.fresh(asked):
 			return asked, nil
 		case d == 0:
+			l.late.Add(1)
 			continue // granted too late to be used: ask again
 		}
 		if dl, ok := ctx.Deadline(); ok && dl.Before(l.clock.Now().Add(d)) {
@@ -166,6 +170,12 @@ func (l *SharedLimiter) wait(ctx context.Context, kisiUser string) (time.Time, e
 		}
 	}
 }
+
+// Late returns how many grants came too late for their request to use
+// (see grantValid): each cost its Kisi user a slot. Many mean the
+// database answers the limiter too slowly, or connections to Kisi are
+// often new.
+func (l *SharedLimiter) Late() int64 { return l.late.Load() }
 
 // fresh reports whether a grant whose Take started at asked may still
 // let its request go.
@@ -217,6 +227,9 @@ func (t sharedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 			if !used && t.l.fresh(asked) {
 				used = true
 				return
+			}
+			if !used {
+				t.l.late.Add(1)
 			}
 			// Late, or sent again: ask again, even if ctx ended meanwhile
 			// (then the request goes paced, and its answer is dropped).

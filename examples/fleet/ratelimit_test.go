@@ -196,6 +196,7 @@ func TestSharedLimiterStaleGrant(t *testing.T) {
 			var grants int
 			require.NoError(t, pool.QueryRow(t.Context(), `SELECT cardinality(sends) FROM fleet_rate WHERE kisi_user = $1`, user).Scan(&grants))
 			require.Equal(t, tc.wantGrants, grants, "grants recorded")
+			require.Equal(t, int64(tc.wantGrants-1), lim.Late(), "late grants")
 		})
 	}
 }

@@ -175,6 +175,9 @@ func New(pool *pgxpool.Pool, cfg *Config, store access.Store, loader Loader, opt
 	}
 	if cfg.RateScope == RateScopeFleet {
 		w.shared = NewSharedLimiter(pool, cfg.RatePerUser, w.clock)
+		if err := w.metrics.registerLateGrants(w.shared); err != nil {
+			return nil, fmt.Errorf("fleet: new worker: %w", err)
+		}
 	}
 	switch {
 	case w.dir != nil:
