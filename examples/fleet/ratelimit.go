@@ -235,7 +235,8 @@ func (t sharedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 			// (then the request goes paced, and its answer is dropped).
 			if asked, err = t.l.wait(context.WithoutCancel(ctx), t.user); err != nil {
 				// No grant (the database fails): the request must not
-				// go out unpaced.
+				// go out unpaced. Over HTTP/2 this also ends the other
+				// requests on the connection; their retries ask again.
 				_ = info.Conn.Close()
 			}
 		},
