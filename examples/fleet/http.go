@@ -60,7 +60,8 @@ type Event struct {
 //     [WakesOn]);
 //   - GET /metrics: the Prometheus metrics;
 //   - GET /status/{org}: the organization's [Status] (its job, last runs,
-//     last clean sync, next Verify, held cuts, parked changes) as JSON;
+//     last clean sync, next Verify, held cuts, failures and parked changes
+//     by failure scope) as JSON;
 //   - GET /healthz: 200 while the process serves; GET /readyz: 200 when
 //     the worker runs and the database answers, else 503.
 //

@@ -561,14 +561,29 @@ func TestLoad(t *testing.T) {
 			unaffected = latest(unaffected, at)
 		}
 	}
+	// The killed worker's organizations resumed: each one's first run by
+	// another worker started (its log line's time less its duration)
+	// after the kill.
+	var resumedIn time.Duration
+	for _, org := range stuck {
+		var first time.Time
+		for _, run := range runs {
+			started := run.Time.Add(-time.Duration(run.Duration) * time.Millisecond)
+			if run.Org == org && !strings.HasPrefix(run.Run, victim+"/") && started.After(killed) && (first.IsZero() || started.Before(first)) {
+				first = started
+			}
+		}
+		require.False(t, first.IsZero(), "%s: no run after the kill", org)
+		resumedIn = max(resumedIn, first.Sub(killed))
+	}
 	t.Logf("FIGURES %d organizations on %d Kisi users, %d worker processes (%d runs at once each, rate scope %q), %d runs %v (%d without Kisi requests): %d organizations not hit by the kill synced cleanly within %v (%.0f organizations per minute); "+
-		"the %d runs killed were taken over and clean %v after the kill; all converged %v after the start. "+
+		"the %d runs killed resumed (another worker started their organizations' runs) within %v of the kill, and were clean %v after it; all converged %v after the start. "+
 		"Run time of the runs that sent requests p50 %dms p99 %dms (first clean run of each organization: p50 %dms p99 %dms). "+
 		"Kisi requests %d (%.1f per organization, %.2f per second per Kisi user), 429s %d; most requests of one Kisi user in one second %d (user-%d); most unfinished jobs of one organization %d; a Kisi user's busiest 10 s: median %.1f, max %.1f requests per second. "+
 		"%d platform events at once after convergence (the change, then fleet.WakeTx), from the change to the role's request at Kisi: p50 %v p99 %v",
 		n, len(r.budgets), procs, cmp.Or(workers, 10), cmp.Or(r.spec.scope, fleet.RateScopeFleet), len(runs), results, idle, n-len(stuck), unaffected.Sub(start).Round(100*time.Millisecond),
 		float64(n-len(stuck))/unaffected.Sub(start).Minutes(),
-		len(stuck), recovered.Sub(killed).Round(100*time.Millisecond), r.converged.Sub(start).Round(100*time.Millisecond),
+		len(stuck), resumedIn.Round(100*time.Millisecond), recovered.Sub(killed).Round(100*time.Millisecond), r.converged.Sub(start).Round(100*time.Millisecond),
 		pct(durations, 50), pct(durations, 99), pct(firstDurations, 50), pct(firstDurations, 99),
 		requests, float64(requests)/float64(n), float64(requests)/float64(len(r.budgets))/r.converged.Sub(start).Seconds(),
 		limited, peak, peakUser, r.maxJobs, busiest[len(busiest)/2], busiest[len(busiest)-1],

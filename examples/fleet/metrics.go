@@ -33,6 +33,12 @@ type Metrics struct {
 	// (systemic, missing, quota, refused, unknown, transient), and runs
 	// that failed before they could plan as "run".
 	Failures *prometheus.CounterVec
+	// ScopeFailures counts, run by run, failures by the scope they stop
+	// (organization, group, user, change, quota, host; see [ScopeGroup]
+	// and the others): a run that stopped or could not plan counts once
+	// for its organization (or for the host, when the snapshot could not
+	// be loaded), each failed change once for its scope.
+	ScopeFailures *prometheus.CounterVec
 	// HeldRevocations counts the revocations the revoke guard held back.
 	HeldRevocations prometheus.Counter
 	// Undone counts, run by run, what a run left undone, by kind and
@@ -61,6 +67,19 @@ type Metrics struct {
 	NextRunLag prometheus.Histogram
 }
 
+// registerLateGrants exports l's late grants (see [SharedLimiter.Late]).
+func (m *Metrics) registerLateGrants(l *SharedLimiter) error {
+	err := m.Registry.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "kisisync_fleet_rate_late_grants_total",
+		Help: "Grants of the shared pace that came too late for their request to use (the database answered, or the connection was ready, over 50 ms after asking); each cost its Kisi user a slot.",
+	}, func() float64 { return float64(l.Late()) }))
+	var dup prometheus.AlreadyRegisteredError
+	if errors.As(err, &dup) { // another worker on the same registry (tests): the first one's is exported
+		return nil
+	}
+	return err
+}
+
 // NewMetrics returns the metrics on a new registry.
 func NewMetrics() *Metrics {
 	m := &Metrics{
@@ -74,6 +93,10 @@ func NewMetrics() *Metrics {
 		Failures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kisisync_fleet_failures_total", Help: "Failed changes by failure class; runs that could not plan as run.",
 		}, []string{"class"}),
+		ScopeFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kisisync_fleet_scope_failures_total",
+			Help: "Failures by the scope they stop (organization, group, user, change, quota, host), counted at each run.",
+		}, []string{"scope"}),
 		HeldRevocations: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "kisisync_fleet_held_revocations_total", Help: "Revocations held back by the revoke guard.",
 		}),
@@ -98,7 +121,10 @@ func NewMetrics() *Metrics {
 			Buckets: prometheus.ExponentialBuckets(0.05, 2, 14),
 		}),
 	}
-	m.Registry.MustRegister(m.Runs, m.Changes, m.Failures, m.HeldRevocations, m.Undone, m.KisiResponses, m.Events, m.Webhooks,
+	for _, scope := range allScopes { // every scope shows, at 0 until it fails
+		m.ScopeFailures.WithLabelValues(scope)
+	}
+	m.Registry.MustRegister(m.Runs, m.Changes, m.Failures, m.ScopeFailures, m.HeldRevocations, m.Undone, m.KisiResponses, m.Events, m.Webhooks,
 		m.RunDuration, m.NextRunLag,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

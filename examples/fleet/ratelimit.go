@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -23,8 +25,17 @@ const (
 
 // sendMargin widens the window the [SharedLimiter] keeps beyond
 // KisiWindow, for the variation in the time from a send's grant to its
-// arrival at Kisi.
+// arrival at Kisi: grantValid of it for this process to send the request,
+// the rest for the way to Kisi.
 const sendMargin = 100 * time.Millisecond
+
+// grantValid is how long after its Take started a grant lets a request
+// go. A request that would leave later — the statement came back late (a
+// lock, a busy database or process), or the connection was ready only
+// later (a dial, a stall) — asks again: the late grant stays counted, and
+// the request cannot bunch up at Kisi with those granted after it. The
+// database must answer the limiter well within it.
+const grantValid = sendMargin / 2
 
 // SharedLimiter paces the Kisi requests of each Kisi user across every
 // process on one PostgreSQL: Kisi's limit is per user, whichever process,
@@ -37,11 +48,14 @@ const sendMargin = 100 * time.Millisecond
 // the configured rate (requests at least one interval apart) and a
 // sliding log (at most [KisiLimit] sends in [KisiWindow] plus a margin)
 // allow; otherwise the statement changes nothing and answers how long to
-// wait before asking again. Nothing is reserved ahead, so a request that
-// is late (a stalled process, a slow answer) is counted when it actually
-// goes, and cannot bunch up with the ones after it. In each process one
-// request per Kisi user asks at a time, so at most one per process waits
-// on the row. Safe for concurrent use.
+// wait before asking again. Nothing is reserved ahead, and a grant is
+// used only right away (within grantValid of asking, on this process's
+// clock, right before the request is written to its connection): a
+// request that is late (a slow answer, a stalled process, a new
+// connection) asks again, so it is counted when it actually goes and
+// cannot bunch up with the ones after it. In each process one request per
+// Kisi user asks at a time, so at most one per process waits on the row.
+// Safe for concurrent use.
 type SharedLimiter struct {
 	pool     *pgxpool.Pool
 	interval time.Duration
@@ -49,6 +63,8 @@ type SharedLimiter struct {
 
 	mu    sync.Mutex
 	users map[string]chan struct{} // Kisi user → its turn in this process
+
+	late atomic.Int64 // grants come too late to be used
 }
 
 // NewSharedLimiter returns a limiter of perSecond requests per second per
@@ -114,37 +130,66 @@ func (l *SharedLimiter) turn(kisiUser string) chan struct{} {
 
 // Wait returns once a request of kisiUser may go (and is counted as
 // sent), or with an error when ctx ends first or its deadline comes
-// before the request may go.
+// before the request may go. The request must go at once (see
+// [SharedLimiter.Transport], which sees to it).
 func (l *SharedLimiter) Wait(ctx context.Context, kisiUser string) error {
+	_, err := l.wait(ctx, kisiUser)
+	return err
+}
+
+// wait is Wait; it returns when the Take that granted the request started.
+func (l *SharedLimiter) wait(ctx context.Context, kisiUser string) (time.Time, error) {
 	turn := l.turn(kisiUser)
 	select {
 	case turn <- struct{}{}:
 	case <-ctx.Done():
-		return ctx.Err()
+		return time.Time{}, ctx.Err()
 	}
 	defer func() { <-turn }()
 	for {
+		asked := l.clock.Now()
 		d, err := l.Take(ctx, kisiUser)
-		if err != nil || d == 0 {
-			return err
+		switch {
+		case err != nil:
+			return time.Time{}, err
+		case d == 0 && l.fresh(asked):
+			return asked, nil
+		case d == 0:
+			l.late.Add(1)
+			continue // granted too late to be used: ask again
 		}
 		if dl, ok := ctx.Deadline(); ok && dl.Before(l.clock.Now().Add(d)) {
-			return errSlotTooLate
+			return time.Time{}, errSlotTooLate
 		}
 		t := l.clock.NewTimer(d)
 		select {
 		case <-t.Chan():
 		case <-ctx.Done():
 			t.Stop()
-			return ctx.Err()
+			return time.Time{}, ctx.Err()
 		}
 	}
 }
 
+// Late returns how many grants came too late for their request to use
+// (see grantValid): each cost its Kisi user a slot. Many mean the
+// database answers the limiter too slowly, or connections to Kisi are
+// often new.
+func (l *SharedLimiter) Late() int64 { return l.late.Load() }
+
+// fresh reports whether a grant whose Take started at asked may still
+// let its request go.
+func (l *SharedLimiter) fresh(asked time.Time) bool {
+	return l.clock.Since(asked) <= grantValid
+}
+
 // Transport returns a RoundTripper that waits until a request of kisiUser
-// may go before every request it passes to base. It belongs below the Kisi
-// client's own limiter and retries (kisi.WithHTTPClient), so every attempt
-// is paced.
+// may go before every request it passes to base, and asks again when the
+// request's connection is ready too late for its grant (see grantValid)
+// or net/http sends it once more on another connection. It belongs below
+// the Kisi client's own limiter and retries (kisi.WithHTTPClient), so
+// every attempt is paced. base must be an *http.Transport, or pass the
+// request's httptrace hooks on to one.
 func (l *SharedLimiter) Transport(kisiUser string, base http.RoundTripper) http.RoundTripper {
 	return sharedTransport{l: l, user: kisiUser, base: base}
 }
@@ -157,7 +202,8 @@ type sharedTransport struct {
 
 // RoundTrip implements http.RoundTripper.
 func (t sharedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if err := t.l.Wait(r.Context(), t.user); err != nil {
+	asked, err := t.l.wait(r.Context(), t.user)
+	if err != nil {
 		if r.Body != nil {
 			_ = r.Body.Close()
 		}
@@ -173,5 +219,26 @@ func (t sharedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		r = r.Clone(r.Context())
 		r.Body, r.GetBody, r.ContentLength = io.NopCloser(strings.NewReader("")), nil, 0
 	}
-	return t.base.RoundTrip(r)
+	// The grant holds for one write, right away. GotConn comes right
+	// before the request is written, in this goroutine (HTTP/1 and 2).
+	ctx, used := r.Context(), false
+	return t.base.RoundTrip(r.WithContext(httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		GotConn: func(info httptrace.GotConnInfo) {
+			if !used && t.l.fresh(asked) {
+				used = true
+				return
+			}
+			if !used {
+				t.l.late.Add(1)
+			}
+			// Late, or sent again: ask again, even if ctx ended meanwhile
+			// (then the request goes paced, and its answer is dropped).
+			if asked, err = t.l.wait(context.WithoutCancel(ctx), t.user); err != nil {
+				// No grant (the database fails): the request must not
+				// go out unpaced. Over HTTP/2 this also ends the other
+				// requests on the connection; their retries ask again.
+				_ = info.Conn.Close()
+			}
+		},
+	})))
 }

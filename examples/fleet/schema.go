@@ -31,6 +31,9 @@ import (
 //     the last clean run; held and parked: the cuts the revoke guard held
 //     and the changes parked with back-off at the last run.
 //     fleet_organization: the organizations of a [DatabaseDirectory].
+//  3. fleet_org.failing_scopes and parked_scopes: the failures and the
+//     parked changes of the last run, counted by failure scope (a JSON
+//     object, scope → count; see [ScopeGroup] and the others).
 var Migrations = []string{
 	1: `
 CREATE TABLE IF NOT EXISTS fleet_org (
@@ -65,6 +68,10 @@ CREATE TABLE fleet_organization (
 	id     text PRIMARY KEY,
 	config jsonb NOT NULL
 );
+`,
+	3: `
+ALTER TABLE fleet_org ADD COLUMN failing_scopes jsonb NOT NULL DEFAULT '{}';
+ALTER TABLE fleet_org ADD COLUMN parked_scopes jsonb NOT NULL DEFAULT '{}';
 `,
 }
 

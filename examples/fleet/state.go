@@ -16,13 +16,14 @@ import (
 // stateCollector reads the fleet's state from the database at each
 // scrape, so that every process reports the whole fleet: the sync jobs by
 // state, the age of the oldest job waiting for a worker (the backlog), the
-// oldest clean sync, and the cuts held and changes parked at the
-// organizations' last runs. Per-organization detail is at GET
+// oldest clean sync, the cuts held and changes parked at the
+// organizations' last runs, and how many organizations have a failure
+// scope failing or parked. Per-organization detail is at GET
 // /status/{org}, not in labels, to keep the metrics' cardinality flat.
 type stateCollector struct {
 	pool *pgxpool.Pool
 
-	jobs, backlogAge, oldestOK, notClean, held, heldOrgs, parked, scrapeErr *prometheus.Desc
+	jobs, backlogAge, oldestOK, notClean, held, heldOrgs, parked, failingOrgs, parkedOrgs, scrapeErr *prometheus.Desc
 }
 
 func newStateCollector(pool *pgxpool.Pool) *stateCollector {
@@ -38,13 +39,18 @@ func newStateCollector(pool *pgxpool.Pool) *stateCollector {
 		held:       d("held_cuts", "Cuts the revoke guard held at the organizations' last runs."),
 		heldOrgs:   d("organizations_held", "Organizations whose last run held cuts: someone must look."),
 		parked:     d("parked_changes", "Changes parked with back-off at the organizations' last runs."),
-		scrapeErr:  d("state_scrape_errors", "1 when the fleet's state could not be read from the database."),
+		failingOrgs: d("organizations_failing", "Organizations whose last run failed in the scope "+
+			"(organization, group, user, change, quota, host).", "scope"),
+		parkedOrgs: d("organizations_parked", "Organizations whose last run left changes parked in the scope "+
+			"(organization, group, user, change, quota, host).", "scope"),
+		scrapeErr: d("state_scrape_errors", "1 when the fleet's state could not be read from the database."),
 	}
 }
 
 // Describe implements prometheus.Collector.
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.jobs, c.backlogAge, c.oldestOK, c.notClean, c.held, c.heldOrgs, c.parked, c.scrapeErr} {
+	for _, d := range []*prometheus.Desc{c.jobs, c.backlogAge, c.oldestOK, c.notClean, c.held, c.heldOrgs, c.parked,
+		c.failingOrgs, c.parkedOrgs, c.scrapeErr} {
 		ch <- d
 	}
 }
@@ -90,8 +96,30 @@ func (c *stateCollector) collect(ctx context.Context, ch chan<- prometheus.Metri
 	if err != nil {
 		return err
 	}
+	failing, parkedBy := map[string]float64{}, map[string]float64{}
+	rows, err = c.pool.Query(ctx, `SELECT s, (count(*) FILTER (WHERE (o.failing_scopes->>s)::int > 0))::float8,
+		(count(*) FILTER (WHERE (o.parked_scopes->>s)::int > 0))::float8
+		FROM fleet_org o CROSS JOIN unnest($1::text[]) s GROUP BY s`, allScopes)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var scope string
+		var f, p float64
+		if err := rows.Scan(&scope, &f, &p); err != nil {
+			return err
+		}
+		failing[scope], parkedBy[scope] = f, p
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
 	for state, n := range counts {
 		ch <- prometheus.MustNewConstMetric(c.jobs, prometheus.GaugeValue, n, state)
+	}
+	for _, scope := range allScopes {
+		ch <- prometheus.MustNewConstMetric(c.failingOrgs, prometheus.GaugeValue, failing[scope], scope)
+		ch <- prometheus.MustNewConstMetric(c.parkedOrgs, prometheus.GaugeValue, parkedBy[scope], scope)
 	}
 	for d, v := range map[*prometheus.Desc]float64{c.backlogAge: backlog, c.oldestOK: oldest, c.notClean: notClean,
 		c.held: held, c.heldOrgs: heldOrgs, c.parked: parked} {
@@ -112,13 +140,18 @@ type Status struct {
 	NextRun      *time.Time `json:"next_run,omitempty"`
 	VerifyDue    *time.Time `json:"verify_due,omitempty"`
 	Held         int        `json:"held_cuts"`
-	Parked       []Park     `json:"parked,omitempty"`
+	// Failing and ParkedScopes count the last run's failures and parked
+	// changes by failure scope ([ScopeGroup] and the others).
+	Failing      map[string]int `json:"failing_scopes,omitempty"`
+	ParkedScopes map[string]int `json:"parked_scopes,omitempty"`
+	Parked       []Park         `json:"parked,omitempty"`
 }
 
 // Park is one change or scope parked with back-off, from the Store.
 type Park struct {
 	Key      string    `json:"key"`
 	Class    string    `json:"class,omitempty"`
+	Scope    string    `json:"scope,omitempty"`
 	Attempts int       `json:"attempts"`
 	RetryAt  time.Time `json:"retry_at"`
 }
@@ -130,8 +163,9 @@ func (w *Worker) Status(ctx context.Context, org string) (*Status, error) {
 		return nil, err
 	}
 	st := &Status{Organization: org}
-	err := w.pool.QueryRow(ctx, `SELECT last_started, last_finished, coalesce(last_result, ''), last_ok, next_run, verify_due, held
-		FROM fleet_org WHERE org = $1`, org).Scan(&st.LastStarted, &st.LastFinished, &st.LastResult, &st.LastOK, &st.NextRun, &st.VerifyDue, &st.Held)
+	err := w.pool.QueryRow(ctx, `SELECT last_started, last_finished, coalesce(last_result, ''), last_ok, next_run, verify_due, held,
+		failing_scopes, parked_scopes FROM fleet_org WHERE org = $1`, org).Scan(&st.LastStarted, &st.LastFinished, &st.LastResult,
+		&st.LastOK, &st.NextRun, &st.VerifyDue, &st.Held, &st.Failing, &st.ParkedScopes)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("fleet: status of %q: %w", org, err)
 	}
@@ -144,9 +178,11 @@ func (w *Worker) Status(ctx context.Context, org string) (*Status, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fleet: status of %q: %w", org, err)
 	}
+	users := parkedUsers(recs)
 	for _, r := range recs {
 		if r.Kind == state.KindPark {
-			st.Parked = append(st.Parked, Park{Key: r.Key, Class: string(r.Class), Attempts: r.Attempts, RetryAt: r.RetryAt})
+			st.Parked = append(st.Parked, Park{Key: r.Key, Class: string(r.Class), Scope: scopeOf(r.Class, r.GroupID, r.Email, users),
+				Attempts: r.Attempts, RetryAt: r.RetryAt})
 		}
 	}
 	return st, nil

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"maps"
 	"net/http"
 	"slices"
 	"sync"
@@ -174,6 +175,9 @@ func New(pool *pgxpool.Pool, cfg *Config, store access.Store, loader Loader, opt
 	}
 	if cfg.RateScope == RateScopeFleet {
 		w.shared = NewSharedLimiter(pool, cfg.RatePerUser, w.clock)
+		if err := w.metrics.registerLateGrants(w.shared); err != nil {
+			return nil, fmt.Errorf("fleet: new worker: %w", err)
+		}
 	}
 	switch {
 	case w.dir != nil:
@@ -440,6 +444,11 @@ type outcome struct {
 	drift    *access.Drift
 	// budgetSpent: the run stopped at Config.RunBudget with work left.
 	budgetSpent bool
+	// loadFailed: the snapshot could not be loaded (the host's failure).
+	loadFailed bool
+	// parkedUsers are the emails whose Kisi user the Store holds parked
+	// at the run's end.
+	parkedUsers map[string]bool
 }
 
 // counts returns the cuts the revoke guard held and the changes parked.
@@ -495,7 +504,8 @@ func (w *Worker) run(ctx context.Context, job *river.Job[SyncArgs]) error {
 	if due != nil && due.Before(next) { // the periodic Verify comes first
 		next, priority = latest(*due, end.Add(time.Duration(w.cfg.Floor))), priorityVerify
 	}
-	result := w.record(ctx, org, holder, job, start, end, next, out)
+	sc := scopesOf(out)
+	result := w.record(ctx, org, holder, job, start, end, next, out, sc)
 
 	// Complete this job and insert the next under the row lock of
 	// fleet_org, even when the run's own time ran out.
@@ -522,8 +532,9 @@ func (w *Worker) run(ctx context.Context, job *river.Job[SyncArgs]) error {
 		held, parked := out.counts()
 		_, err := tx.Exec(fctx, `UPDATE fleet_org SET last_finished = $2, last_result = $3, next_run = $4,
 			verify_done = greatest(verify_done, $5), verify_due = $6, not_before = $7,
-			last_ok = CASE WHEN $3 = 'ok' THEN $2 ELSE last_ok END, held = $8, parked = $9 WHERE org = $1`,
-			org.ID, end, result, next, verifyDone, due, end.Add(time.Duration(w.cfg.Floor)), held, parked)
+			last_ok = CASE WHEN $3 = 'ok' THEN $2 ELSE last_ok END, held = $8, parked = $9,
+			failing_scopes = $10, parked_scopes = $11 WHERE org = $1`,
+			org.ID, end, result, next, verifyDone, due, end.Add(time.Duration(w.cfg.Floor)), held, parked, sc.failing, sc.parked)
 		return err
 	})
 }
@@ -550,7 +561,7 @@ func (w *Worker) syncOrg(ctx context.Context, org *Organization, holder string, 
 	}
 	snap, err := w.loader.Load(ctx, org.ID)
 	if err != nil {
-		return outcome{err: fmt.Errorf("fleet: load snapshot of %q: %w", org.ID, err)}
+		return outcome{err: fmt.Errorf("fleet: load snapshot of %q: %w", org.ID, err), loadFailed: true}
 	}
 	var out outcome
 	if verify {
@@ -561,6 +572,7 @@ func (w *Worker) syncOrg(ctx context.Context, org *Organization, holder string, 
 	}
 	out.report, out.err = rec.Sync(ctx, snap)
 	out.requests = requests.Load()
+	out.parkedUsers = st.parkedUsers()
 	return out
 }
 
@@ -628,7 +640,7 @@ func (w *Worker) nextRun(now time.Time, out outcome) time.Time {
 // record logs the run and counts it in the metrics; it returns the run's
 // result label.
 func (w *Worker) record(ctx context.Context, org *Organization, holder string, job *river.Job[SyncArgs],
-	start, end, next time.Time, out outcome) string {
+	start, end, next time.Time, out outcome, sc scopes) string {
 	var revoke *access.RevokeLimitError
 	var systemic *access.SystemicError
 	result := "ok"
@@ -656,6 +668,9 @@ func (w *Worker) record(ctx context.Context, org *Organization, holder string, j
 	w.metrics.observeReport(out.report)
 	w.metrics.observeFailures(out.report, out.err)
 	w.metrics.observeUndone(out.report)
+	for scope, n := range sc.failing {
+		w.metrics.ScopeFailures.WithLabelValues(scope).Add(float64(n))
+	}
 	switch {
 	case out.report != nil && len(out.report.Held) > 0:
 		w.metrics.HeldRevocations.Add(float64(len(out.report.Held)))
@@ -677,6 +692,12 @@ func (w *Worker) record(ctx context.Context, org *Organization, holder string, j
 			}
 			attrs = append(attrs, "failures", classes)
 		}
+	}
+	if len(sc.failing) > 0 {
+		attrs = append(attrs, "failing_scopes", map[string]int(sc.failing))
+	}
+	if len(sc.parked) > 0 {
+		attrs = append(attrs, "parked_scopes", map[string]int(sc.parked))
 	}
 	if d := out.drift; d != nil {
 		attrs = append(attrs, "drift_missing", len(d.Missing), "drift_edited", len(d.Edited),
@@ -740,6 +761,14 @@ func (s *loggingStore) Put(ctx context.Context, org string, token int64, rec sta
 	s.known[rec.Key] = rec
 	s.mu.Unlock()
 	return nil
+}
+
+// parkedUsers returns the emails whose Kisi user is parked, as the run
+// last wrote its records (see [parkedUsers]).
+func (s *loggingStore) parkedUsers() map[string]bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return parkedUsers(slices.Collect(maps.Values(s.known)))
 }
 
 // Delete implements access.Store.
