@@ -323,10 +323,10 @@ func (ru *run) step(ctx context.Context, ch Change) *SystemicError {
 	switch {
 	case class == FailureForbidden:
 		err = ru.forbid(ctx, ch, err)
-	case class == FailureTransient && ch.Action == ActionDelete:
-		// Kisi failing a revocation: it backs off like any failing key. (A
-		// replacement is not parked: its delete may have happened with the
-		// answer lost, leaving the member without a role until it is done.)
+	case class == FailureTransient && (ch.Action == ActionDelete || ch.Action == ActionReplace && ch.Object == ObjectLink):
+		// Kisi failing a revocation, or the delete of a link whose booking
+		// moved: it backs off like any failing key. (A role's replacement
+		// backs off in replaceGrant.)
 		err = ru.park(ctx, ch, FailureTransient, err)
 	case (class == FailureTransient || class == FailureUnknown) && ch.Action == ActionCreate &&
 		ru.recs[ch.Key].State != state.StateExposed && !errors.Is(err, errUserParked):

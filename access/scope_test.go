@@ -122,7 +122,7 @@ func TestFailingKeyBacksOffAcrossProcesses(t *testing.T) {
 	s := aliceSynced(e)
 	answer(e, http.MethodDelete, http.StatusServiceUnavailable)
 	s.Plans[0].Status = access.PlanCancelled
-	tried := triedAt(t, e, procs, s, http.MethodDelete, func(rep *access.Report) {
+	tried := triedAt(t, e, procs, s, http.MethodDelete, "/role_assignments", func(rep *access.Report) {
 		require.True(t, rep.NextRun.After(e.clock.Now()), "NextRun %v ahead", rep.NextRun)
 	})
 	require.Equal(t, hourlyBackOff(), tried, "tried after 1, 2, 4 … minutes, then hourly")
@@ -130,8 +130,8 @@ func TestFailingKeyBacksOffAcrossProcesses(t *testing.T) {
 
 // triedAt has procs take turns at a run at every NextRun for six hours,
 // calling check with each report, and returns when a run sent method to
-// /role_assignments, after the start.
-func triedAt(t *testing.T, e *rig, procs []*access.Reconciler, s access.Snapshot, method string,
+// path, after the start.
+func triedAt(t *testing.T, e *rig, procs []*access.Reconciler, s access.Snapshot, method, path string,
 	check func(*access.Report)) []time.Duration {
 	t.Helper()
 	start := e.clock.Now()
@@ -139,7 +139,7 @@ func triedAt(t *testing.T, e *rig, procs []*access.Reconciler, s access.Snapshot
 	for i := 0; e.clock.Now().Before(start.Add(6 * time.Hour)); i++ {
 		e.srv.ResetRequests()
 		rep, _ := procs[i%2].Sync(t.Context(), s)
-		if e.srv.Count(method, "/role_assignments") > 0 {
+		if e.srv.Count(method, path) > 0 {
 			tried = append(tried, e.clock.Now().Sub(start).Round(time.Minute))
 		}
 		check(rep)
@@ -255,7 +255,7 @@ func TestFailingReplacementBacksOff(t *testing.T) {
 				return kisitest.Fault{}
 			})
 			s.Plans[0].Start = cest("08:00")
-			tried := triedAt(t, e, procs, s, tc.method, func(rep *access.Report) {
+			tried := triedAt(t, e, procs, s, tc.method, "/role_assignments", func(rep *access.Report) {
 				named := slices.ContainsFunc(rep.Parked, func(p access.Parked) bool { return p.Email == "alice@example.com" }) ||
 					slices.ContainsFunc(rep.Failures, func(f access.Failure) bool { return f.Email == "alice@example.com" })
 				require.True(t, named, "the report names alice at %s", e.clock.Now())
@@ -514,4 +514,24 @@ func TestForbiddenMemberBacksOffWhileItsGroupWorks(t *testing.T) {
 	}
 	require.Equal(t, 12, revoked)
 	require.LessOrEqual(t, tries, 7, "alice's grant tried in %d runs in two hours", tries)
+}
+
+// TestFailingLinkReplacementBacksOff (issue 25): a guest's booking moves
+// and Kisi answers 503 to the delete of the link it had. The link's
+// replacement backs off like any failing key, by whichever process runs —
+// tried after 1, 2, 4 … minutes, then hourly — not at every run.
+func TestFailingLinkReplacementBacksOff(t *testing.T) {
+	t.Parallel()
+	e := newRig(t, rigConfig{dropIn: mapping.DropIn{Link: true}})
+	procs := []*access.Reconciler{e.r, e.reconcilerWith(e.client, access.WithHolder("second"))}
+	s := baseSnapshot()
+	s.Bookings = []access.Booking{{ID: "g1", ResourceID: "room1", Guest: &access.Guest{Name: "Gus", Email: "gus@example.org"},
+		Start: cest("18:00"), End: cest("19:00")}}
+	require.Equal(t, 1, e.sync(s).Created)
+	answer(e, http.MethodDelete, http.StatusServiceUnavailable)
+	s.Bookings[0].Start, s.Bookings[0].End = cest("20:00").AddDate(0, 0, 1), cest("21:00").AddDate(0, 0, 1)
+	tried := triedAt(t, e, procs, s, http.MethodDelete, "/group_links", func(rep *access.Report) {
+		require.True(t, rep.NextRun.After(e.clock.Now()), "NextRun %v ahead", rep.NextRun)
+	})
+	require.Equal(t, hourlyBackOff(), tried, "tried after 1, 2, 4 … minutes, then hourly")
 }
