@@ -85,6 +85,14 @@ func (ru *run) createLink(ctx context.Context, ch Change) error {
 	if err := ru.settle(ctx, intent); err != nil {
 		return err
 	}
+	if _, full := ru.recs[quotaParkKey]; full && ch.Email != "" && ch.Window.Start.After(ru.r.o.clock.Now().Add(linkHorizon)) {
+		// A link beyond linkHorizon, tried once the refusal's back-off
+		// ended, fits: there is room again. (A sooner one fitting says
+		// nothing of the room: far links would fill it at once.)
+		if err := ru.del(ctx, quotaParkKey); err != nil {
+			return err
+		}
+	}
 	ru.created(ch)
 	if ru.r.o.notifier != nil {
 		return ru.notify(ctx, intent, created)
@@ -175,6 +183,10 @@ func (ru *run) linkFailed(ctx context.Context, ch Change, intent state.Record, c
 		return ru.parkGroup(ctx, ch.GroupID, cause)
 	case ch.Email != "" && quotaRefusal(cause):
 		ru.quotaFull = true
+		full := state.Record{Key: quotaParkKey, Kind: state.KindPark, Class: FailureQuota, Reason: "Kisi's email-link quota is full"}
+		if err := ru.put(ctx, ru.retried(Change{}, full)); err != nil {
+			return errors.Join(cause, err)
+		}
 		return ru.park(ctx, ch, FailureQuota, fmt.Errorf("%w: %w", errQuota, cause))
 	case classify(cause) == FailureForbidden:
 		return cause // the whole group waits (see forbid)

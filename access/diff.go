@@ -94,7 +94,7 @@ func diff(in diffInput) *Changes {
 		acc.decide(c, &in, w != nil, p, v)
 	}
 	acc.creates = parks.hold(c, acc.creates, in.now)
-	acc.creates = quota(c, view, acc.revokes, acc.cleanups, acc.creates, in)
+	acc.creates = quota(c, view, acc.revokes, acc.cleanups, acc.creates, in, parks.quota)
 	acc.replaces = parks.holdReplacements(c, acc.replaces, in.now)
 	order(c, acc.store, acc.exposed, acc.revokes, acc.replaces, acc.creates, acc.cleanups)
 	tally(c, view, in.now)

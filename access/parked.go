@@ -19,6 +19,7 @@ type parks struct {
 	groups    map[int64]state.Record  // groups found deleted in Kisi
 	forbidden map[string]state.Record // roles or links of groups Kisi refused the API key on (403), by key
 	changes   map[string]state.Record // by the key of the parked change
+	quota     state.Record            // Kisi's email-link quota found full (Key empty if not)
 }
 
 // parkRecords collects the park records of in.recs still in force, and
@@ -50,6 +51,9 @@ func parkRecords(c *Changes, in diffInput, want []wantEntry, store *[]Change) pa
 			// Kept: Kisi does not PATCH windows in this organization.
 		case rec.Key == patchVerifiedKey:
 			// Kept until a Verify finds a window other than recorded.
+		case rec.Key == quotaParkKey:
+			// Kept until a link create works.
+			p.quota = rec
 		case rec.Key == createsFailingKey:
 			// Kept until a role create works.
 		case rec.Key == runMarkKey:
@@ -151,10 +155,11 @@ func sameWanted(parked schedule.Interval, ch Change) bool {
 }
 
 // quota keeps Kisi's email-link quota for the soonest guests: once the
-// email links after the plan would reach the warning level, links for
-// bookings starting beyond linkHorizon wait (parked until they come within
-// it), the soonest first to get room.
-func quota(c *Changes, view []viewEntry, revokes, cleanups, creates []Change, in diffInput) []Change {
+// email links after the plan would reach the warning level, or while Kisi
+// refused a link for its quota (full, a park record), links for bookings
+// starting beyond linkHorizon wait (parked until they come within it, or
+// the refusal's back-off ends), the soonest first to get room.
+func quota(c *Changes, view []viewEntry, revokes, cleanups, creates []Change, in diffInput, full state.Record) []Change {
 	links := 0
 	for _, v := range view {
 		if rec := v.rec; rec != nil && rec.Kind == state.KindLink && rec.Email != "" && rec.State == state.StateSettled {
@@ -176,11 +181,16 @@ func quota(c *Changes, view []viewEntry, revokes, cleanups, creates []Change, in
 			out = append(out, ch)
 			continue
 		}
-		if ch.Window.Start.After(horizon) && links >= in.linkWarn {
+		refused := full.Key != "" && in.now.Before(full.RetryAt)
+		if ch.Window.Start.After(horizon) && (links >= in.linkWarn || refused) {
 			retry := ch.Window.Start.Add(-linkHorizon)
+			reason := fmt.Sprintf("%d email links in use, near Kisi's limit of %d: created %s before the booking", links, kisi.EmailLinkLimit, textfmt.Duration(linkHorizon))
+			if refused {
+				retry = earliest(retry, full.RetryAt)
+				reason = fmt.Sprintf("Kisi's email-link quota is full (it counts links kisisync did not make): created %s before the booking, or once a link fits again", textfmt.Duration(linkHorizon))
+			}
 			c.Parked = append(c.Parked, Parked{Object: ObjectLink, Key: ch.Key, Email: ch.Email, GroupID: ch.GroupID,
-				Class: FailureQuota, RetryAt: retry,
-				Reason: fmt.Sprintf("%d email links in use, near Kisi's limit of %d: created %s before the booking", links, kisi.EmailLinkLimit, textfmt.Duration(linkHorizon))})
+				Class: FailureQuota, RetryAt: retry, Reason: reason})
 			c.retries = earliest(c.retries, retry)
 			continue
 		}

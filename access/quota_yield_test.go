@@ -72,3 +72,31 @@ func TestQuotaTodaysGuestFirst(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, c.Empty(), "nothing left to do:\n%s", c)
 }
+
+// TestQuotaFullBacksOff (issue 25): Kisi's email-link quota (5 here) is
+// full with links kisisync did not make, and guests keep booking weeks
+// ahead. The quota is one failing key of the organization: the links
+// beyond 48 hours wait for its back-off instead of each being tried, and
+// refused, in turn at every run.
+func TestQuotaFullBacksOff(t *testing.T) {
+	t.Parallel()
+	e := newRig(t, rigConfig{dropIn: mapping.DropIn{Link: true},
+		server: []kisitest.Option{kisitest.WithEmailLinkLimit(5)}})
+	for i := range 4 {
+		_, _, err := e.client.CreateGroupLink(t.Context(), &kisi.GroupLinkCreateRequest{GroupID: e.room, Name: "By hand",
+			Email: kisi.Ptr(fmt.Sprintf("hand%d@example.org", i)), LinkEnabled: kisi.Ptr(true)})
+		require.NoError(t, err)
+	}
+	s := baseSnapshot()
+	refused := 0
+	for i := range 60 { // a guest books a week ahead every minute, for an hour
+		start := cest("10:00").AddDate(0, 0, 7).Add(time.Duration(i) * time.Minute)
+		s.Bookings = append(s.Bookings, access.Booking{ID: fmt.Sprintf("far%d", i), ResourceID: "room1",
+			Guest: &access.Guest{Name: "Guest", Email: fmt.Sprintf("far%d@example.org", i)}, Start: start, End: start.Add(time.Hour)})
+		e.srv.ResetRequests()
+		_, _ = e.r.Sync(t.Context(), s)
+		refused += e.srv.Count(http.MethodPost, "/group_links")
+		e.clock.Advance(time.Minute)
+	}
+	require.LessOrEqual(t, refused, 8, "link creates sent in an hour against a full quota")
+}

@@ -117,6 +117,12 @@ const patchVerifiedKey = "park/patch/verified"
 // come and go meanwhile.
 const createsFailingKey = "park/creates"
 
+// quotaParkKey is the key of the record that Kisi refused a link for its
+// email-link quota, which counts links the SDK did not make: until a link
+// create works, links for bookings beyond linkHorizon wait for its back-off
+// (see quota).
+const quotaParkKey = "park/quota"
+
 // forbiddenKey is the key of the park record of the roles (object grant)
 // or the links of a group, on which Kisi refused the API key (403): a key
 // may lack the right to write links alone.
