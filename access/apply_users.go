@@ -31,7 +31,7 @@ func (ru *run) ensureUser(ctx context.Context, ch Change) (state.Record, error) 
 		found, err := ru.findUser(ctx, ch.Email)
 		switch {
 		case err != nil:
-			return state.Record{}, fmt.Errorf("find user: %w", err)
+			return state.Record{}, ru.parkUser(ctx, ch, fmt.Errorf("find user: %w", err))
 		case found == nil:
 			return state.Record{}, ru.userDeleted(ctx, ch, nil)
 		}
@@ -55,7 +55,7 @@ func (ru *run) ensureUser(ctx context.Context, ch Change) (state.Record, error) 
 	// lost: one lookup settles it.
 	found, ferr := onceMore(func() (*kisi.User, error) { return ru.findUser(ctx, ch.Email) })
 	if ferr != nil {
-		return state.Record{}, fmt.Errorf("find user: %w", ferr)
+		return state.Record{}, ru.parkUser(ctx, ch, fmt.Errorf("find user: %w", ferr))
 	}
 	if found == nil {
 		return state.Record{}, ru.parkUser(ctx, ch, fmt.Errorf("create user: %w; no user with this email was found", err))
@@ -63,8 +63,8 @@ func (ru *run) ensureUser(ctx context.Context, ch Change) (state.Record, error) 
 	return ru.foundUser(ctx, ch, found)
 }
 
-// parkUser parks the Kisi user of ch after its create failed with cause
-// (refused, failing, or lost and not found): every grant of the email
+// parkUser parks the Kisi user of ch after its create or its lookup failed
+// with cause (refused, failing, or lost and not found): every grant of the email
 // waits for one back-off, the user's, rather than each for its own. A
 // failure of the whole organization or of the group is left to its scope.
 func (ru *run) parkUser(ctx context.Context, ch Change, cause error) error {

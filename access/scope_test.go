@@ -535,3 +535,39 @@ func TestFailingLinkReplacementBacksOff(t *testing.T) {
 	})
 	require.Equal(t, hourlyBackOff(), tried, "tried after 1, 2, 4 … minutes, then hourly")
 }
+
+// TestFailingUserLookupBacksOffOnTheUser (issue 25): alice's Kisi user was
+// made by hand, so its create is refused (the email is taken) and the
+// lookup after it fails (503), run after run. A grant of hers that comes
+// half an hour later waits for the back-off of her user, which is what
+// fails, rather than starting one of its own: in two hours her user is
+// looked up in a handful of runs.
+func TestFailingUserLookupBacksOffOnTheUser(t *testing.T) {
+	t.Parallel()
+	e := newRig(t, rigConfig{})
+	_, err := e.srv.AddUser("alice@example.com", "Alice", false)
+	require.NoError(t, err)
+	answer(e, http.MethodGet, http.StatusServiceUnavailable)
+	s := baseSnapshot()
+	s.Plans = []access.Plan{{ID: "p-alice", PlanID: "pro", MemberID: "alice", Start: cest("09:00"), Status: access.PlanActive}}
+	start, runs := e.clock.Now(), 0
+	for e.clock.Now().Before(start.Add(2 * time.Hour)) {
+		if len(s.Bookings) == 0 && e.clock.Now().After(start.Add(30*time.Minute)) {
+			s.Bookings = []access.Booking{bookingOf("bk1", "alice", "room1", "14:00", "23:00")}
+		}
+		e.srv.ResetRequests()
+		rep, _ := e.r.Sync(t.Context(), s)
+		if e.srv.Count(http.MethodGet, "/users") > 0 {
+			runs++
+		}
+		require.True(t, slices.ContainsFunc(rep.Parked, func(p access.Parked) bool { return p.Email == "alice@example.com" }) ||
+			slices.ContainsFunc(rep.Failures, func(f access.Failure) bool { return f.Email == "alice@example.com" }),
+			"the report names alice at %s", e.clock.Now())
+		wake := start.Add(31 * time.Minute)
+		if !e.clock.Now().Before(wake) || rep.NextRun.Before(wake) {
+			wake = rep.NextRun
+		}
+		e.clock.Advance(wake.Sub(e.clock.Now()))
+	}
+	require.LessOrEqual(t, runs, 8, "alice's user looked up in %d runs in two hours", runs)
+}
