@@ -128,14 +128,16 @@ type checker struct {
 	exportCut map[string]bool
 	links     map[int64]held  // the links in Kisi after the last run
 	yielded   map[string]bool // guests whose link yielded its quota place
-	streaks   map[string]*streak
-	logIndex  int
+	// guestLinks are the links made for each guest and group, in order.
+	guestLinks map[string][]email
+	streaks    map[string]*streak
+	logIndex   int
 }
 
 func (c *checker) init(w *world) {
 	*c = checker{w: w, nextSample: w.h.Start, truthDirty: true, prevCov: map[pair]bool{}, prevDes: map[pair]bool{},
 		candidates: map[pair]string{}, causes: map[pair]cause{}, leakStart: map[pair]time.Time{}, storeKnown: true,
-		emails: map[string]map[int64]bool{}, yielded: map[string]bool{}, streaks: map[string]*streak{},
+		emails: map[string]map[int64]bool{}, yielded: map[string]bool{}, guestLinks: map[string][]email{}, streaks: map[string]*streak{},
 		exportCut: map[string]bool{}}
 }
 
@@ -205,13 +207,38 @@ func (c *checker) verified() {
 // email records one email to a guest about link linkID.
 func (c *checker) email(e email) {
 	k := emailKey(e.to, e.group, e.window)
+	guest := fmt.Sprintf("%s/%d", e.to, e.group)
+	if !slices.ContainsFunc(c.guestLinks[guest], func(l email) bool { return l.linkID == e.linkID }) {
+		c.guestLinks[guest] = append(c.guestLinks[guest], e)
+	}
 	if c.emails[k] == nil {
 		c.emails[k] = map[int64]bool{}
 	}
 	c.emails[k][e.linkID] = true
-	if len(c.emails[k]) > 1 && !c.yielded[e.to] && !c.exportCut[k] {
+	if twice(c.guestLinks[guest], c.emails[k]) && !c.yielded[e.to] && !c.exportCut[k] {
 		c.w.violate(3, "guest %s got a second email for one booking (links %v)", k, slices.Sorted(maps.Keys(c.emails[k])))
 	}
+}
+
+// twice reports whether two of the links ids (of one guest, group and
+// window) follow each other among the guest's links with no link for
+// another window between: the same booking emailed twice. Kisi has no
+// PATCH of a link, so a booking that moves gets a new link and an email,
+// and one that moves back gets another. (A link between for another
+// booking of the guest in the group separates them too: the emails do
+// not name their booking.)
+func twice(links []email, ids map[int64]bool) bool {
+	sorted := slices.Sorted(maps.Keys(ids))
+	for i := 1; i < len(sorted); i++ {
+		a, b := sorted[i-1], sorted[i]
+		between := slices.ContainsFunc(links, func(l email) bool {
+			return l.linkID > a && l.linkID < b && !ids[l.linkID]
+		})
+		if !between {
+			return true
+		}
+	}
+	return false
 }
 
 func keys[K comparable, V any](m map[K]V) []K {
