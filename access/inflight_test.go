@@ -232,3 +232,62 @@ func TestRequestsInFlightUnderTheGuard(t *testing.T) {
 		t.Fatalf("held cuts (-one after another +three in flight):\n%s", diff)
 	}
 }
+
+// gatedKisi holds the first role create back until the next two have
+// returned, so that with three requests in flight the first change of a
+// run finishes last, whatever the scheduler does.
+type gatedKisi struct {
+	access.KisiAPI
+	mu       sync.Mutex
+	arrived  int
+	returned int
+	others   chan struct{}
+}
+
+func (k *gatedKisi) CreateRoleAssignment(ctx context.Context, req *kisi.RoleAssignmentCreateRequest) (*kisi.RoleAssignment, *kisi.Response, error) {
+	k.mu.Lock()
+	k.arrived++
+	first := k.arrived == 1
+	k.mu.Unlock()
+	if first {
+		<-k.others
+		return k.KisiAPI.CreateRoleAssignment(ctx, req)
+	}
+	defer func() {
+		k.mu.Lock()
+		defer k.mu.Unlock()
+		if k.returned++; k.returned == 2 {
+			close(k.others)
+		}
+	}()
+	return k.KisiAPI.CreateRoleAssignment(ctx, req)
+}
+
+// TestRequestsInFlightProgress (issue 32): with requests in flight,
+// WithProgress still counts the changes done so far, one call at a time:
+// 1, 2, 3 of 3 when the run's first change finishes last.
+func TestRequestsInFlightProgress(t *testing.T) {
+	t.Parallel()
+	type call struct{ Done, Total int }
+	var (
+		mu    sync.Mutex
+		calls []call
+	)
+	e := newRig(t, rigConfig{})
+	k := &gatedKisi{KisiAPI: e.client, others: make(chan struct{})}
+	r, err := access.NewReconciler(k, e.st, e.m, access.DefaultPolicy(), access.WithClock(e.clock), access.WithRequestsInFlight(3),
+		access.WithProgress(func(done, total int) {
+			mu.Lock()
+			defer mu.Unlock()
+			calls = append(calls, call{done, total})
+		}))
+	require.NoError(t, err)
+	s := baseSnapshot()
+	addPlanMembers(&s, "m", 3)
+	rep, err := r.Sync(t.Context(), s)
+	require.NoError(t, err)
+	require.Equal(t, 3, rep.Created)
+	if diff := cmp.Diff([]call{{1, 3}, {2, 3}, {3, 3}}, calls); diff != "" {
+		t.Fatalf("progress (-want +got):\n%s", diff)
+	}
+}
