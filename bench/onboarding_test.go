@@ -44,26 +44,7 @@ func onboard(t *testing.T, members, existing int) onboardResult {
 	clock := newSimClock(start)
 	srv := kisitest.NewServer(kisitest.WithClock(clock), kisitest.WithoutRateLimit())
 	t.Cleanup(srv.Close)
-	place, err := srv.AddPlace("Space", "Europe/Berlin")
-	require.NoError(t, err)
-	front, err := srv.AddGroup("Front door", place)
-	require.NoError(t, err)
-	floor, err := srv.AddGroup("Members floor", place)
-	require.NoError(t, err)
-	m := mapping.Mapping{Plans: map[string][]int64{"desk": {front, floor}}}
-	snap := access.Snapshot{Locations: []access.Location{{ID: "berlin", TimeZone: "Europe/Berlin"}}}
-	for i := range members {
-		id := fmt.Sprintf("o%05d", i)
-		email := fmt.Sprintf("onboard%05d@example.com", i)
-		snap.Members = append(snap.Members, access.Member{ID: id, Email: email, Name: "Member " + id, Managed: i%2 == 0})
-		snap.Plans = append(snap.Plans, access.Plan{ID: "plan-" + id, PlanID: "desk", MemberID: id,
-			Start: start.AddDate(0, 0, -30), Status: access.PlanActive})
-		// Spread the existing users over the space rather than taking the first ones.
-		if i*existing/members != (i+1)*existing/members {
-			_, err := srv.AddUser(email, "Member "+id, false)
-			require.NoError(t, err)
-		}
-	}
+	m, snap := onboardingSpace(t, srv, start, members, existing)
 	srv.ResetRequests()
 	client, err := kisi.NewClient(srv.APIKey, kisi.WithBaseURL(srv.URL), kisi.WithHTTPClient(srv.Client()),
 		kisi.WithRateLimit(rate.Inf, 0), kisi.WithClock(clock))
@@ -94,6 +75,34 @@ func onboard(t *testing.T, members, existing int) onboardResult {
 	require.Equal(t, res.grants, srv.Count("POST", "/role_assignments"), "one create per grant")
 	require.Equal(t, members-existing, srv.Count("POST", "/users"), "one create per missing user")
 	return res
+}
+
+// onboardingSpace adds to srv a place with two groups and existing of the given number of
+// members as users (made by hand, not by the SDK), and returns the mapping and the snapshot
+// in which each member has an open plan, started 30 days before start, granting both groups.
+func onboardingSpace(t testing.TB, srv *kisitest.Server, start time.Time, members, existing int) (mapping.Mapping, access.Snapshot) {
+	t.Helper()
+	place, err := srv.AddPlace("Space", "Europe/Berlin")
+	require.NoError(t, err)
+	front, err := srv.AddGroup("Front door", place)
+	require.NoError(t, err)
+	floor, err := srv.AddGroup("Members floor", place)
+	require.NoError(t, err)
+	m := mapping.Mapping{Plans: map[string][]int64{"desk": {front, floor}}}
+	snap := access.Snapshot{Locations: []access.Location{{ID: "berlin", TimeZone: "Europe/Berlin"}}}
+	for i := range members {
+		id := fmt.Sprintf("o%05d", i)
+		email := fmt.Sprintf("onboard%05d@example.com", i)
+		snap.Members = append(snap.Members, access.Member{ID: id, Email: email, Name: "Member " + id, Managed: i%2 == 0})
+		snap.Plans = append(snap.Plans, access.Plan{ID: "plan-" + id, PlanID: "desk", MemberID: id,
+			Start: start.AddDate(0, 0, -30), Status: access.PlanActive})
+		// Spread the existing users over the space rather than taking the first ones.
+		if i*existing/members != (i+1)*existing/members {
+			_, err := srv.AddUser(email, "Member "+id, false)
+			require.NoError(t, err)
+		}
+	}
+	return m, snap
 }
 
 // TestOnboarding onboards 5,000 members (10,000 grants) and compares the requests with the
