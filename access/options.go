@@ -79,13 +79,14 @@ func defaultOptions() options {
 // before it is parked; a run that stalls past its lease can send up to n
 // writes that reach Kisi after another process took over
 // (TestRequestsInFlightFailureBounds; their intents are in the Store, and
-// the next run adopts them). The order in which Kisi sees one
-// run's writes, and so the ids it gives, may vary from run to run; the
-// [KisiAPI] given to [NewReconciler] must be safe for concurrent use, and
-// the function of [WithProgress] is called from the lanes' goroutines
-// (one call at a time, its count of changes done still rising by one).
-// The operations simulator checks the invariants one request after
-// another only.
+// the next run adopts them). Creates start soonest first but may reach
+// Kisi out of that order (a guest's links quota may go to a later
+// booking), and the ids Kisi gives vary from run to run. The [KisiAPI]
+// given to [NewReconciler] must be safe for concurrent use, and the
+// function of [WithProgress] is called from the lanes' goroutines (one
+// call at a time, its count of changes done still rising by one). The
+// operations simulator checks the invariants one request after another
+// only.
 func WithRequestsInFlight(n int) Option {
 	return func(o *options) error {
 		if n < 1 || n > 5 {
