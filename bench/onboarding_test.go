@@ -115,8 +115,9 @@ func TestOnboarding(t *testing.T) {
 		existingPct int
 		// within is the most requests allowed above the bound: the one listing of the
 		// organization's users (100 a page) that a run needing 100 users or more makes,
-		// and the reads of the Verify a Sync makes on an empty Store (the roles and the
-		// links of each of the 2 mapped groups, one page each while they are empty);
+		// and the reads of the Verify a Sync makes on an empty Store (the roles of each
+		// of the 2 mapped groups, and their links where drop-in links are mapped, one
+		// page each while they are empty);
 		// -1 means one page per 100 members and one more, and those reads of Verify.
 		within int
 	}{
