@@ -18,6 +18,10 @@ import (
 // recorded before its request, as in a run without requests in flight.
 func (ru *run) applyAll(ctx context.Context, changes []Change, held bool, now time.Time) *SystemicError {
 	n := ru.r.o.inFlight
+	// done counts the changes applied, failed, held or left to wait, for
+	// WithProgress: in the order they finish, which in flight is not the
+	// order of changes.
+	done := 0
 	for i := 0; i < len(changes); {
 		j := i + 1
 		if n > 1 && (changes[i].Action == ActionDelete || changes[i].Action == ActionCreate) {
@@ -29,9 +33,9 @@ func (ru *run) applyAll(ctx context.Context, changes []Change, held bool, now ti
 		var stop *SystemicError
 		if j-i == 1 {
 			started = 1
-			stop = ru.applyOne(ctx, changes[i], held, now, i+1, len(changes))
+			stop = ru.applyOne(ctx, changes[i], held, now, &done, len(changes))
 		} else {
-			started, stop = ru.applyConcurrently(ctx, changes, i, j, held, now, n)
+			started, stop = ru.applyConcurrently(ctx, changes, i, j, held, now, n, &done)
 		}
 		if stop != nil {
 			stop.NotAttempted = len(changes) - i - started
@@ -43,23 +47,27 @@ func (ru *run) applyAll(ctx context.Context, changes []Change, held bool, now ti
 	return nil
 }
 
-// applyOne applies the change at position pos (from 1) of total, unless
-// the guard holds it or it waits for a back-off.
-func (ru *run) applyOne(ctx context.Context, ch Change, held bool, now time.Time, pos, total int) *SystemicError {
+// applyOne applies ch, one of the run's total changes, unless the guard
+// holds it or it waits for a back-off, and counts it in done once it
+// ends (unless it stopped the run).
+func (ru *run) applyOne(ctx context.Context, ch Change, held bool, now time.Time, done *int, total int) *SystemicError {
 	r := ru.r
 	if held && r.holdsCut(ru.guard, ch, ru.recs, now) {
 		ch.Held = true
 		ru.rep.Held = append(ru.rep.Held, ch)
+		*done++
 		return nil
 	}
 	if ru.waiting(ch) {
+		*done++
 		return nil
 	}
 	if stop := ru.step(ctx, ch); stop != nil {
 		return stop
 	}
+	*done++
 	if r.o.progress != nil {
-		r.o.progress(pos, total)
+		r.o.progress(*done, total)
 	}
 	return nil
 }
@@ -70,9 +78,9 @@ func (ru *run) applyOne(ctx context.Context, ch Change, held bool, now time.Time
 // returns how many changes were started or held by the guard, and the
 // *SystemicError that stopped them: no lane starts a change after it.
 //
-// The run's state is guarded by ru.mu, held by a lane throughout except
-// while its Kisi write is in flight (see fencedKisi).
-func (ru *run) applyConcurrently(ctx context.Context, changes []Change, from, to int, held bool, now time.Time, n int) (int, *SystemicError) {
+// The run's state, done included, is guarded by ru.mu, held by a lane
+// throughout except while its Kisi write is in flight (see fencedKisi).
+func (ru *run) applyConcurrently(ctx context.Context, changes []Change, from, to int, held bool, now time.Time, n int, done *int) (int, *SystemicError) {
 	lanes := make(map[string][]int)
 	var order []string
 	heldBack := 0
@@ -83,6 +91,7 @@ func (ru *run) applyConcurrently(ctx context.Context, changes []Change, from, to
 			ch.Held = true
 			ru.rep.Held = append(ru.rep.Held, ch)
 			heldBack++
+			*done++
 			continue
 		}
 		key := changes[k].Email
@@ -122,7 +131,7 @@ func (ru *run) applyConcurrently(ctx context.Context, changes []Change, from, to
 					return
 				}
 				started++
-				if s := ru.applyOne(ctx, changes[k], false, now, k+1, len(changes)); s != nil {
+				if s := ru.applyOne(ctx, changes[k], false, now, done, len(changes)); s != nil {
 					stop = s
 					return
 				}

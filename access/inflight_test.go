@@ -232,3 +232,144 @@ func TestRequestsInFlightUnderTheGuard(t *testing.T) {
 		t.Fatalf("held cuts (-one after another +three in flight):\n%s", diff)
 	}
 }
+
+// gatedKisi holds the first role create back until the next two have
+// returned, so that with three requests in flight the first change of a
+// run finishes last, whatever the scheduler does.
+type gatedKisi struct {
+	access.KisiAPI
+	mu       sync.Mutex
+	arrived  int
+	returned int
+	others   chan struct{}
+}
+
+func (k *gatedKisi) CreateRoleAssignment(ctx context.Context, req *kisi.RoleAssignmentCreateRequest) (*kisi.RoleAssignment, *kisi.Response, error) {
+	k.mu.Lock()
+	k.arrived++
+	first := k.arrived == 1
+	k.mu.Unlock()
+	if first {
+		<-k.others
+		return k.KisiAPI.CreateRoleAssignment(ctx, req)
+	}
+	defer func() {
+		k.mu.Lock()
+		defer k.mu.Unlock()
+		if k.returned++; k.returned == 2 {
+			close(k.others)
+		}
+	}()
+	return k.KisiAPI.CreateRoleAssignment(ctx, req)
+}
+
+// TestRequestsInFlightProgress (issue 32): with requests in flight,
+// WithProgress still counts the changes done so far, one call at a time:
+// 1, 2, 3 of 3 when the run's first change finishes last.
+func TestRequestsInFlightProgress(t *testing.T) {
+	t.Parallel()
+	type call struct{ Done, Total int }
+	var (
+		mu    sync.Mutex
+		calls []call
+	)
+	e := newRig(t, rigConfig{})
+	k := &gatedKisi{KisiAPI: e.client, others: make(chan struct{})}
+	r, err := access.NewReconciler(k, e.st, e.m, access.DefaultPolicy(), access.WithClock(e.clock), access.WithRequestsInFlight(3),
+		access.WithProgress(func(done, total int) {
+			mu.Lock()
+			defer mu.Unlock()
+			calls = append(calls, call{done, total})
+		}))
+	require.NoError(t, err)
+	s := baseSnapshot()
+	addPlanMembers(&s, "m", 3)
+	rep, err := r.Sync(t.Context(), s)
+	require.NoError(t, err)
+	require.Equal(t, 3, rep.Created)
+	if diff := cmp.Diff([]call{{1, 3}, {2, 3}, {3, 3}}, calls); diff != "" {
+		t.Fatalf("progress (-want +got):\n%s", diff)
+	}
+}
+
+// TestRequestsInFlightFailureBounds (issue 32): what one request after
+// another bounds by one, n requests in flight bound by n, as the doc of
+// WithRequestsInFlight says: the writes already in flight when a failure
+// stops the run, or parks its group, still reach Kisi. Server errors on
+// every create stop a run after 3 failures, and up to n-1 more; a group
+// deleted in Kisi gets up to n creates before it is parked; a run that
+// stalls past its lease while another process takes over sends up to n
+// creates, not one, and the next run adopts them.
+func TestRequestsInFlightFailureBounds(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{1, 3} {
+		t.Run(fmt.Sprintf("lease taken over/in-flight=%d", n), func(t *testing.T) {
+			t.Parallel()
+			e := newRig(t, rigConfig{opts: []access.Option{access.WithRequestsInFlight(n)}})
+			s := baseSnapshot()
+			s.Bookings = []access.Booking{
+				bookingOf("bk1", "alice", "room1", "14:00", "18:00"),
+				bookingOf("bk2", "bob", "room1", "14:00", "18:00"),
+			}
+			var mu sync.Mutex
+			var creates int
+			var intruder error
+			e.srv.Intercept(func(r *http.Request) kisitest.Fault {
+				mu.Lock()
+				defer mu.Unlock()
+				if r.Method == http.MethodPost && r.URL.Path == "/role_assignments" {
+					if creates++; creates == 1 {
+						e.clock.Advance(11 * time.Minute)
+						now := e.clock.Now()
+						_, intruder = e.st.Lease(context.Background(), "default", "intruder", now, now.Add(10*time.Minute))
+					}
+				}
+				return kisitest.Fault{}
+			})
+			_, err := e.r.Sync(t.Context(), s)
+			require.NoError(t, intruder)
+			require.ErrorIs(t, err, state.ErrLeaseLost)
+			mu.Lock()
+			sent := creates
+			mu.Unlock()
+			require.LessOrEqual(t, sent, n, "the creates in flight when the run stalled")
+
+			// Their intents were written under the lease: the next run
+			// adopts each role they created and creates the rest.
+			_, err = e.st.Lease(t.Context(), "default", "intruder", e.clock.Now(), time.Time{})
+			require.NoError(t, err)
+			rep := e.sync(s)
+			require.Equal(t, sent, rep.Adopted)
+			require.Equal(t, 2-sent, rep.Created)
+			require.Len(t, e.roles(), 2)
+		})
+		t.Run(fmt.Sprintf("server errors/in-flight=%d", n), func(t *testing.T) {
+			t.Parallel()
+			e := newRig(t, rigConfig{opts: []access.Option{access.WithRequestsInFlight(n)}})
+			s := baseSnapshot()
+			bookings(&s, 20)
+			e.srv.SetFaults(kisitest.Faults{ErrorRate: 1, Methods: []string{http.MethodPost}})
+			rep, err := e.r.Sync(t.Context(), s)
+			var se *access.SystemicError
+			require.ErrorAs(t, err, &se)
+			require.GreaterOrEqual(t, rep.Failed, 3)
+			require.LessOrEqual(t, rep.Failed, 3+n-1, "three server errors in a row, and those in flight then")
+			require.Equal(t, 20, rep.Failed+rep.NotAttempted)
+		})
+		t.Run(fmt.Sprintf("missing group/in-flight=%d", n), func(t *testing.T) {
+			t.Parallel()
+			e := newRig(t, rigConfig{opts: []access.Option{access.WithRequestsInFlight(n)}})
+			s := baseSnapshot()
+			bookings(&s, 10)
+			_, err := e.client.Groups.Delete(t.Context(), e.room)
+			require.NoError(t, err)
+			e.srv.ResetRequests()
+			rep, err := e.r.Sync(t.Context(), s)
+			require.Error(t, err)
+			require.GreaterOrEqual(t, rep.Failed, 1)
+			require.LessOrEqual(t, rep.Failed, n, "the creates in flight when the first found the group gone")
+			require.Equal(t, 10, rep.Failed+len(rep.Parked))
+			require.LessOrEqual(t, e.srv.Count(http.MethodPost, "/role_assignments"), n)
+		})
+	}
+}

@@ -28,7 +28,9 @@
 //
 // TestTenDays runs ten days of two locations (Berlin and New York) across the end of a month
 // with a lost Store on day 4, and TestOnboarding onboards 5,000 members against the bound of
-// one request per user created and per grant.
+// one request per user created and per grant. TestOnboardingPaced onboards them again at Kisi's
+// 5 requests per second and a 300 ms round trip, one request after another and with requests
+// in flight, in a synctest bubble: simulated time that does not depend on the machine's load.
 //
 // # Faults
 //
@@ -47,5 +49,6 @@
 //	-month.paced      the baselines with 5 requests/second pacing too
 //	-month.full       the month at 1,000 members
 //	-month.days       the days of the reduced month
+//	-onboard.all      TestOnboardingPaced also at 50 and 600 ms round trips and 2 in flight
 //	-badinput.known   run the known, unfixed issues instead of skipping them
 package bench

@@ -44,26 +44,7 @@ func onboard(t *testing.T, members, existing int) onboardResult {
 	clock := newSimClock(start)
 	srv := kisitest.NewServer(kisitest.WithClock(clock), kisitest.WithoutRateLimit())
 	t.Cleanup(srv.Close)
-	place, err := srv.AddPlace("Space", "Europe/Berlin")
-	require.NoError(t, err)
-	front, err := srv.AddGroup("Front door", place)
-	require.NoError(t, err)
-	floor, err := srv.AddGroup("Members floor", place)
-	require.NoError(t, err)
-	m := mapping.Mapping{Plans: map[string][]int64{"desk": {front, floor}}}
-	snap := access.Snapshot{Locations: []access.Location{{ID: "berlin", TimeZone: "Europe/Berlin"}}}
-	for i := range members {
-		id := fmt.Sprintf("o%05d", i)
-		email := fmt.Sprintf("onboard%05d@example.com", i)
-		snap.Members = append(snap.Members, access.Member{ID: id, Email: email, Name: "Member " + id, Managed: i%2 == 0})
-		snap.Plans = append(snap.Plans, access.Plan{ID: "plan-" + id, PlanID: "desk", MemberID: id,
-			Start: start.AddDate(0, 0, -30), Status: access.PlanActive})
-		// Spread the existing users over the space rather than taking the first ones.
-		if i*existing/members != (i+1)*existing/members {
-			_, err := srv.AddUser(email, "Member "+id, false)
-			require.NoError(t, err)
-		}
-	}
+	m, snap := onboardingSpace(t, srv, start, members, existing)
 	srv.ResetRequests()
 	client, err := kisi.NewClient(srv.APIKey, kisi.WithBaseURL(srv.URL), kisi.WithHTTPClient(srv.Client()),
 		kisi.WithRateLimit(rate.Inf, 0), kisi.WithClock(clock))
@@ -96,6 +77,34 @@ func onboard(t *testing.T, members, existing int) onboardResult {
 	return res
 }
 
+// onboardingSpace adds to srv a place with two groups and existing of the given number of
+// members as users (made by hand, not by the SDK), and returns the mapping and the snapshot
+// in which each member has an open plan, started 30 days before start, granting both groups.
+func onboardingSpace(t testing.TB, srv *kisitest.Server, start time.Time, members, existing int) (mapping.Mapping, access.Snapshot) {
+	t.Helper()
+	place, err := srv.AddPlace("Space", "Europe/Berlin")
+	require.NoError(t, err)
+	front, err := srv.AddGroup("Front door", place)
+	require.NoError(t, err)
+	floor, err := srv.AddGroup("Members floor", place)
+	require.NoError(t, err)
+	m := mapping.Mapping{Plans: map[string][]int64{"desk": {front, floor}}}
+	snap := access.Snapshot{Locations: []access.Location{{ID: "berlin", TimeZone: "Europe/Berlin"}}}
+	for i := range members {
+		id := fmt.Sprintf("o%05d", i)
+		email := fmt.Sprintf("onboard%05d@example.com", i)
+		snap.Members = append(snap.Members, access.Member{ID: id, Email: email, Name: "Member " + id, Managed: i%2 == 0})
+		snap.Plans = append(snap.Plans, access.Plan{ID: "plan-" + id, PlanID: "desk", MemberID: id,
+			Start: start.AddDate(0, 0, -30), Status: access.PlanActive})
+		// Spread the existing users over the space rather than taking the first ones.
+		if i*existing/members != (i+1)*existing/members {
+			_, err := srv.AddUser(email, "Member "+id, false)
+			require.NoError(t, err)
+		}
+	}
+	return m, snap
+}
+
 // TestOnboarding onboards 5,000 members (10,000 grants) and compares the requests with the
 // bound of one request per user that must be created plus one per grant: once with none of
 // the members in Kisi, once with 80% of them already there as users.
@@ -106,8 +115,9 @@ func TestOnboarding(t *testing.T) {
 		existingPct int
 		// within is the most requests allowed above the bound: the one listing of the
 		// organization's users (100 a page) that a run needing 100 users or more makes,
-		// and the reads of the Verify a Sync makes on an empty Store (the roles and the
-		// links of each of the 2 mapped groups, one page each while they are empty);
+		// and the reads of the Verify a Sync makes on an empty Store (the roles of each
+		// of the 2 mapped groups, and their links where drop-in links are mapped, one
+		// page each while they are empty);
 		// -1 means one page per 100 members and one more, and those reads of Verify.
 		within int
 	}{
