@@ -52,7 +52,7 @@ func parkRecords(c *Changes, in diffInput, want []wantEntry, store *[]Change) pa
 		case rec.Key == patchVerifiedKey:
 			// Kept until a Verify finds a window other than recorded.
 		case rec.Key == quotaParkKey:
-			// Kept until a link create works.
+			// Kept until a link beyond linkHorizon fits (see createLink).
 			p.quota = rec
 		case rec.Key == createsFailingKey:
 			// Kept until a role create works.
@@ -175,13 +175,13 @@ func quota(c *Changes, view []viewEntry, revokes, cleanups, creates []Change, in
 	}
 	slices.SortStableFunc(creates, func(a, b Change) int { return a.Window.Start.Compare(b.Window.Start) })
 	horizon := in.now.Add(linkHorizon)
+	refused := full.Key != "" && in.now.Before(full.RetryAt)
 	out := creates[:0]
 	for _, ch := range creates {
 		if ch.Object != ObjectLink || ch.Email == "" {
 			out = append(out, ch)
 			continue
 		}
-		refused := full.Key != "" && in.now.Before(full.RetryAt)
 		if ch.Window.Start.After(horizon) && (links >= in.linkWarn || refused) {
 			retry := ch.Window.Start.Add(-linkHorizon)
 			reason := fmt.Sprintf("%d email links in use, near Kisi's limit of %d: created %s before the booking", links, kisi.EmailLinkLimit, textfmt.Duration(linkHorizon))

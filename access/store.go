@@ -118,9 +118,9 @@ const patchVerifiedKey = "park/patch/verified"
 const createsFailingKey = "park/creates"
 
 // quotaParkKey is the key of the record that Kisi refused a link for its
-// email-link quota, which counts links the SDK did not make: until a link
-// create works, links for bookings beyond linkHorizon wait for its back-off
-// (see quota).
+// email-link quota, which counts links the SDK did not make: links for
+// bookings beyond linkHorizon wait for its back-off (see quota), until one
+// of them fits again.
 const quotaParkKey = "park/quota"
 
 // forbiddenKey is the key of the park record of the roles (object grant)
