@@ -193,8 +193,10 @@ func (sc scopeCase) bound(j int) int { return sc.perTry*scopeTries[j] + sc.perWa
 var scopeCases = []scopeCase{
 	{scope: "organization", fault: "every request answered 503; a member's grant pending",
 		perTry: 1 + kisi.DefaultRetryMax, perWake: 1 + kisi.DefaultRetryMax,
-		defect: "look-ups of intents left pending by lost answers are made in every run, each retried by the client, " +
-			"and a run with one create of unknown outcome asks for the next run a minute later (apply.go, applyAfter; plan.go, plan)",
+		defect: "every run, woken or scheduled, looks up each intent a create answered 503 left pending " +
+			"(1 + kisi.DefaultRetryMax attempts each; plan.go, plan → resolve), whatever the organization's back-off " +
+			"record says; and a run whose create failed with an unknown outcome asks for the next run a minute later " +
+			"(apply.go, applyAfter), so the back-off never sets in",
 		arrange: func(w *scopeWorld) {
 			w.failingMember("desk")
 			w.intercept(kisitest.Fault{Status: http.StatusServiceUnavailable}, func(*http.Request, []byte) bool { return true })
@@ -256,7 +258,8 @@ var scopeCases = []scopeCase{
 		}},
 	{scope: "unknown outcome", fault: "every role create in Kitchen applied, its answer lost; its look-ups answered 503",
 		perTry: 2 + kisi.DefaultRetryMax,
-		defect: "a pending intent is looked up in every run (plan.go, plan: resolve), woken or scheduled, with no back-off of its own",
+		defect: "an intent whose create's answer was lost is looked up in every run, woken or scheduled " +
+			"(plan.go, plan → resolve), with no back-off of its own",
 		arrange: func(w *scopeWorld) {
 			w.failingMember("chef")
 			g := strconv.FormatInt(w.kitchen, 10)
@@ -309,12 +312,13 @@ func listAll100[T any](ctx context.Context, fetch func(kisi.ListOptions) ([]*T, 
 type scopeCost struct {
 	spent     []int // requests (or Notifier calls) on the failing key in each of scopeWindows
 	runs      int
-	requests  int // all requests in the day
-	lockouts  int // healthy grants held, then missing after a run inside their window
-	late      int // healthy grants missing after a run inside their window, never held before
-	dupRoles  int // (user, group) pairs holding two roles at a check
-	parked    int // runs whose report parks or fails the failing key
-	checked   int // healthy grants found in force in Kisi after a run, inside their window
+	requests  int    // all requests in the day
+	lockouts  int    // healthy grants held, then missing after a run inside their window
+	late      int    // healthy grants missing after a run inside their window, never held before
+	dupRoles  int    // (user, group) pairs holding two roles at a check
+	parked    int    // runs whose report parks or fails the failing key
+	checked   int    // healthy grants found in force in Kisi after a run, inside their window
+	lastPark  string // the class and reason of the failing key's last park
 	firstMiss string
 }
 
@@ -418,6 +422,7 @@ func measureScope(t *testing.T, sc scopeCase) scopeCost {
 		for _, p := range rep.Parked {
 			if p.Email == failEmail || p.GroupID == w.kitchen {
 				got.parked++
+				got.lastPark = fmt.Sprintf("%s: %s", p.Class, p.Reason)
 				break
 			}
 		}
@@ -497,9 +502,9 @@ func measureScope(t *testing.T, sc scopeCase) scopeCost {
 	for _, at := range spentAt[:min(len(spentAt), 40)] {
 		first = append(first, at.Format("15:04:05"))
 	}
-	t.Logf("%s (%s): %d runs, %d requests; on the failing key %v in %v; parked or failed in %d reports; "+
+	t.Logf("%s (%s): %d runs, %d requests; on the failing key %v in %v; parked in %d reports (last: %s); "+
 		"lockouts %d, late grants %d, duplicate roles %d; first tries: %s",
-		sc.scope, sc.fault, got.runs, got.requests, got.spent, scopeWindows, got.parked, got.lockouts, got.late,
+		sc.scope, sc.fault, got.runs, got.requests, got.spent, scopeWindows, got.parked, got.lastPark, got.lockouts, got.late,
 		got.dupRoles, strings.Join(first, " "))
 	return got
 }
