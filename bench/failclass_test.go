@@ -25,7 +25,7 @@ import (
 	"github.com/kisisync/kisisync/mapping"
 )
 
-// The failure classes (access.FailureClass; RELIABILITY.md, "Failure classes"), each driven against kisitest as a host
+// The failure scopes (access.FailureClass; RELIABILITY.md, "Failure scopes"), each driven against kisitest as a host
 // would run the reconciler: at every NextRun and at every change of its data.
 
 // classLatency is what each request costs on the simulation clock.
