@@ -12,7 +12,7 @@ import (
 )
 
 // FailureClass says how a failed change affects a run (each is shown against
-// the fake Kisi in RELIABILITY.md, "Failure classes"). It is defined in
+// the fake Kisi in RELIABILITY.md, "Failure scopes"). It is defined in
 // access/state, where a park record keeps the class of the failure that
 // parked it.
 type FailureClass = state.FailureClass

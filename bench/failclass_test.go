@@ -25,7 +25,7 @@ import (
 	"github.com/kisisync/kisisync/mapping"
 )
 
-// The failure classes (access.FailureClass; RELIABILITY.md, "Failure classes"), each driven against kisitest as a host
+// The failure scopes (access.FailureClass; RELIABILITY.md, "Failure scopes"), each driven against kisitest as a host
 // would run the reconciler: at every NextRun and at every change of its data.
 
 // classLatency is what each request costs on the simulation clock.
@@ -36,8 +36,9 @@ type call struct {
 	at     time.Time
 	method string
 	path   string // below the server's prefix, e.g. "/role_assignments/7"
-	status int    // 0: transport error
-	// notify and assignee are those of a role create; email that of a link create.
+	query  url.Values
+	status int // 0: transport error
+	// notify and assignee are those of a role create; email that of a link or user create.
 	notify   bool
 	assignee int64
 	group    int64
@@ -58,7 +59,7 @@ type recorder struct {
 // RoundTrip implements http.RoundTripper.
 func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	r.clock.Advance(classLatency)
-	c := call{method: req.Method, path: strings.TrimPrefix(req.URL.Path, r.prefix)}
+	c := call{method: req.Method, path: strings.TrimPrefix(req.URL.Path, r.prefix), query: req.URL.Query()}
 	if req.Body != nil && req.Method == http.MethodPost {
 		b, err := io.ReadAll(req.Body)
 		_ = req.Body.Close()
@@ -69,6 +70,7 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 		var body struct {
 			RA *kisi.RoleAssignmentCreateRequest `json:"role_assignment"`
 			GL *kisi.GroupLinkCreateRequest      `json:"group_link"`
+			U  *kisi.UserCreateRequest           `json:"user"`
 		}
 		if json.Unmarshal(b, &body) == nil {
 			if body.RA != nil {
@@ -76,6 +78,9 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 			if body.GL != nil && body.GL.Email != nil {
 				c.email, c.group = strings.ToLower(*body.GL.Email), body.GL.GroupID
+			}
+			if body.U != nil {
+				c.email = strings.ToLower(body.U.Email)
 			}
 		}
 	}
