@@ -268,7 +268,7 @@ func TestCreateOutageOutlivesItsExposedMember(t *testing.T) {
 
 	outage = false
 	e.srv.ResetRequests()
-	rep = e.sync(s)
+	e.sync(s)
 	require.Len(t, e.roles(), 5, "everyone left holds a role")
 	for _, r := range e.roles() {
 		require.True(t, r.Window.End.After(e.clock.Now().Add(access.DefaultValidity/4)), "%v renewed", r)
