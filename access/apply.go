@@ -239,10 +239,13 @@ func (r *Reconciler) applyAfter(ctx context.Context, c *Changes, recs []state.Re
 	rep.Parked = slices.Clone(c.Parked)
 	v := r.judge(c, ru.recs, now)
 	held := r.holds(c, v)
-	if _, failing := ru.recs[createsFailingKey]; failing || ru.failingWrites(now) {
-		// An earlier run's role create failed, and none worked since; or
-		// a write of a role waits for its back-off: no role in force is
-		// replaced by delete and create until a create works again.
+	if rec, failing := ru.recs[createsFailingKey]; failing && (rec.State == state.StateExposed || now.Before(rec.RetryAt)) ||
+		ru.failingWrites(now) {
+		// An earlier run's role create failed, and none worked since:
+		// until its back-off ends no role in force is replaced by delete
+		// and create, and once a replacement that found out left a member
+		// without a role, none until a create works. Likewise while a
+		// write of a role waits for its back-off.
 		ru.creates = createsDoubtful
 	}
 	var stop *SystemicError

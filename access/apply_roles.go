@@ -54,13 +54,18 @@ func (ru *run) replaceGrant(ctx context.Context, ch Change) error {
 	if inForce && (ru.creates == createsFail || ru.creates == createsDoubtful) {
 		// The role in force stays, valid until its end; no request. A
 		// create that works (the creates before this change in a run, the
-		// failing keys' retries, which NextRun counts) lets it be replaced;
-		// else it ends by itself and is created anew.
+		// failing keys' retries, which NextRun counts) lets it be replaced,
+		// as may the end of the failing creates' back-off; else it ends by
+		// itself and is created anew.
+		retry := ch.Old.End
+		if failing, ok := ru.recs[createsFailingKey]; ok && failing.State != state.StateExposed && failing.RetryAt.After(now) {
+			retry = earliest(retry, failing.RetryAt)
+		}
 		ru.rep.Parked = append(ru.rep.Parked, Parked{Object: ch.Object, Key: ch.Key, Email: ch.Email, GroupID: ch.GroupID,
-			Class: FailureTransient, RetryAt: ch.Old.End,
+			Class: FailureTransient, RetryAt: retry,
 			Reason: fmt.Sprintf("Kisi is failing creates, so the role in force is kept (valid until %s) and replaced once one works",
 				ch.Old.End.UTC().Format(time.RFC3339))})
-		ru.rep.NextRun = earliest(ru.rep.NextRun, ch.Old.End)
+		ru.rep.NextRun = earliest(ru.rep.NextRun, retry)
 		return nil
 	}
 	if err := ru.remove(ctx, ch); err != nil {
@@ -118,6 +123,14 @@ func (ru *run) uncovered(ctx context.Context, ch Change, old schedule.Interval, 
 		}
 	}
 	ru.lockout = true
+	if failing, ok := ru.recs[createsFailingKey]; ok && failing.State != state.StateExposed {
+		// This incident has had its one exposure: no role in force is
+		// replaced to find out until a create works again.
+		failing.State = state.StateExposed
+		if err := ru.put(ctx, failing); err != nil {
+			return errors.Join(cause, err)
+		}
+	}
 	rec := state.Record{Key: ch.Key, Kind: state.KindRole, State: state.StateExposed, Email: ch.Email, MemberID: ch.MemberID,
 		GroupID: ch.GroupID, Window: old, Sources: ch.Sources}
 	if err := ru.put(ctx, rec); err != nil {
@@ -295,11 +308,12 @@ func (ru *run) createGrant(ctx context.Context, ch Change) error {
 			// Kisi failing creates; a refusal of one member says nothing
 			// of the others' creates.
 			ru.creates = createsFail
-			if _, ok := ru.recs[createsFailingKey]; !ok {
-				rec := state.Record{Key: createsFailingKey, Kind: state.KindPark,
-					Reason: "Kisi failed a role create: roles in force are kept until they end, not replaced by delete and create, until a create works"}
-				return errors.Join(err, ru.put(ctx, rec))
+			rec, ok := ru.recs[createsFailingKey]
+			if !ok {
+				rec = state.Record{Key: createsFailingKey, Kind: state.KindPark,
+					Reason: "Kisi failed a role create: roles in force are kept, not replaced by delete and create, until a create works"}
 			}
+			return errors.Join(err, ru.put(ctx, ru.retried(Change{}, rec)))
 		}
 		return err
 	}

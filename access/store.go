@@ -111,9 +111,11 @@ const patchParkKey = "park/patch"
 const patchVerifiedKey = "park/patch/verified"
 
 // createsFailingKey is the key of the record that Kisi failed a role
-// create (a server error, an unknown outcome) and none worked since: until
-// one does, no role in force is replaced by delete and create (see
-// run.replaceGrant), however long Kisi keeps failing and whichever members
+// create (a server error, an unknown outcome) and none worked since: no
+// role in force is replaced by delete and create (see run.replaceGrant)
+// while its back-off runs, and once a replacement that tried left a member
+// without a role (State exposed: the incident's one exposure), none until
+// a create works, however long Kisi keeps failing and whichever members
 // come and go meanwhile.
 const createsFailingKey = "park/creates"
 
