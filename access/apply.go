@@ -264,6 +264,7 @@ func (r *Reconciler) applyAfter(ctx context.Context, c *Changes, recs []state.Re
 	if r.o.notifier != nil && stop == nil {
 		ru.retryNotifications(ctx)
 	}
+	ru.lookupsFailed(ctx)
 	ru.unmark(ctx)
 	rep.LinksNearLimit = rep.Links >= r.o.linkWarn
 	// Soon again only for what cannot wait: a held cut to approve, a member
@@ -277,9 +278,10 @@ func (r *Reconciler) applyAfter(ctx context.Context, c *Changes, recs []state.Re
 		ru.errs = []error{stop}
 	}
 	switch {
-	case stop != nil || rep.Unresolved > 0:
+	case stop != nil:
 		// The organization's own back-off, kept in the Store so that every
-		// process (and a restarted one) continues it.
+		// process (and a restarted one) continues it. (A lookup of a lost
+		// create that failed backs off on its own key: lookupsFailed.)
 		n := ru.orgFailed(ctx, stop != nil)
 		if ru.lockout {
 			// A member is without access inside their window: no back-off.
@@ -300,6 +302,27 @@ func (r *Reconciler) applyAfter(ctx context.Context, c *Changes, recs []state.Re
 		return rep, errors.Join(append([]error{r.limitError(v)}, ru.errs...)...)
 	}
 	return rep, errors.Join(ru.errs...)
+}
+
+// lookupsFailed backs off the lookups of lost creates that failed in this
+// run's plan, like any failing key: until the back-off ends, the next
+// plans do not ask Kisi again (see Reconciler.plan).
+func (ru *run) lookupsFailed(ctx context.Context) {
+	for i, p := range ru.rep.Parked {
+		if p.Class != FailureUnknown || !p.RetryAt.IsZero() || ru.recs[p.Key].State != state.StatePending {
+			continue
+		}
+		// State pending: the lookup waits (a lost create's own park,
+		// without it, lets the next run look up at once).
+		rec := state.Record{Key: parkKey(p.Key), Kind: state.KindPark, State: state.StatePending, Email: p.Email, GroupID: p.GroupID,
+			Class: FailureUnknown, Reason: p.Reason}
+		rec = ru.retried(Change{Key: p.Key, Object: p.Object, GroupID: p.GroupID}, rec)
+		if err := ru.put(ctx, rec); err != nil {
+			return // a failing Store fails the run's other writes too
+		}
+		ru.rep.Parked[i].RetryAt = rec.RetryAt
+		ru.rep.NextRun = earliest(ru.rep.NextRun, rec.RetryAt)
+	}
 }
 
 // step applies one change and accounts for its failure. It returns a

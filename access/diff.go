@@ -220,6 +220,13 @@ func settleIntents(c *Changes, recs []state.Record, res map[string]resolution) (
 		if rec.State == state.StatePending {
 			rs, ok := res[rec.Key]
 			switch {
+			case ok && !rs.retry.IsZero():
+				v.skip = true
+				c.Parked = append(c.Parked, Parked{Object: objectOf(rec.Kind), Key: rec.Key, Email: rec.Email, GroupID: rec.GroupID,
+					Class: FailureUnknown, RetryAt: rs.retry,
+					Reason: "its create's answer was lost and Kisi could not be asked since; looked up again after its back-off"})
+				c.retries = earliest(c.retries, rs.retry)
+				continue
 			case !ok || rs.err != nil:
 				c.Unresolved++
 				v.skip = true

@@ -158,8 +158,19 @@ func (r *Reconciler) plan(ctx context.Context, s Snapshot) (*Changes, []state.Re
 	skipped = mergeSkipped(skipped, nil)
 
 	res := make(map[string]resolution)
+	waits := map[string]time.Time{} // pending intents whose lookup failed, until its back-off ends
+	for _, rec := range recs {
+		if rec.Kind == state.KindPark && rec.Class == FailureUnknown && rec.State == state.StatePending && now.Before(rec.RetryAt) {
+			waits[strings.TrimPrefix(rec.Key, "park/")] = rec.RetryAt
+		}
+	}
 	for _, rec := range recs {
 		if rec.State != state.StatePending || (rec.Kind != state.KindRole && rec.Kind != state.KindLink) {
+			continue
+		}
+		if retry, ok := waits[rec.Key]; ok {
+			// Looked up in vain before: its lookup backs off.
+			res[rec.Key] = resolution{retry: retry}
 			continue
 		}
 		res[rec.Key] = r.resolve(ctx, rec)
@@ -228,7 +239,8 @@ func memberIndex(s Snapshot) map[string]Member {
 
 // resolution is what Plan found in Kisi for a pending intent.
 type resolution struct {
-	err    error // lookup failed: leave the intent pending
+	err    error     // lookup failed: leave the intent pending
+	retry  time.Time // not looked up: its back-off runs until then
 	found  bool
 	kisiID int64
 	window schedule.Interval

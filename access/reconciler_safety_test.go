@@ -442,16 +442,26 @@ func TestLookupFailureNeverDuplicates(t *testing.T) {
 	require.Equal(t, 1, bobs, "one user, not two")
 
 	e.srv.SetFaults(kisitest.Faults{ErrorRate: 1, Methods: []string{http.MethodGet}})
-	for _, wait := range []time.Duration{time.Minute, 2 * time.Minute, 4 * time.Minute} {
-		e.srv.ResetRequests()
-		rep, err := e.r.Sync(t.Context(), s)
-		require.NoError(t, err)
-		require.Equal(t, 1, rep.Unresolved)
-		require.True(t, slices.ContainsFunc(rep.Parked, func(p access.Parked) bool {
-			return p.Email == "bob@example.com" && p.Class == access.FailureUnknown
-		}), "the report names the intent it could not look up: %+v", rep.Parked)
-		require.Zero(t, e.srv.Count(http.MethodPost, "/"), "nothing created while the lookup fails")
-		require.Equal(t, e.clock.Now().Add(wait), rep.NextRun, "retried with back-off")
+	for _, wait := range []time.Duration{2 * time.Minute, 4 * time.Minute, 8 * time.Minute} {
+		// The run at NextRun looks up, and backs off again; a run the
+		// host wakes meanwhile (its data changed) waits for the back-off.
+		for _, woken := range []bool{false, true} {
+			e.srv.ResetRequests()
+			rep, err := e.r.Sync(t.Context(), s)
+			require.NoError(t, err)
+			require.True(t, slices.ContainsFunc(rep.Parked, func(p access.Parked) bool {
+				return p.Email == "bob@example.com" && p.Class == access.FailureUnknown
+			}), "the report names the intent it could not look up: %+v", rep.Parked)
+			require.Zero(t, e.srv.Count(http.MethodPost, "/"), "nothing created while the lookup fails")
+			if woken {
+				require.Zero(t, e.srv.Count(http.MethodGet, "/role_assignments"), "no lookup within its back-off")
+				continue
+			}
+			require.Equal(t, 1, rep.Unresolved)
+			require.Equal(t, e.clock.Now().Add(wait), rep.NextRun, "retried with back-off")
+			e.clock.Advance(time.Second)
+		}
+		e.clock.Advance(wait - time.Second)
 	}
 
 	e.srv.SetFaults(kisitest.Faults{})

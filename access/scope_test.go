@@ -2,6 +2,7 @@ package access_test
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -570,4 +571,41 @@ func TestFailingUserLookupBacksOffOnTheUser(t *testing.T) {
 		e.clock.Advance(wake.Sub(e.clock.Now()))
 	}
 	require.LessOrEqual(t, runs, 8, "alice's user looked up in %d runs in two hours", runs)
+}
+
+// TestUnknownOutcomeLookupBacksOff (issue 25): a role create's answer is
+// lost, and every lookup of it after fails (Kisi answers 503 to reads).
+// The host wakes a run every five minutes (its data keeps changing); the
+// lookup backs off like any failing key — after 1, 2, 4 … minutes, then
+// hourly — instead of being sent by every run, and the report names it.
+func TestUnknownOutcomeLookupBacksOff(t *testing.T) {
+	t.Parallel()
+	e := newRig(t, rigConfig{})
+	s := aliceSynced(e)
+	lost := true
+	e.srv.Intercept(func(r *http.Request) kisitest.Fault {
+		switch {
+		case r.Method == http.MethodPost && r.URL.Path == "/role_assignments" && lost:
+			lost = false
+			return kisitest.Fault{Lost: true}
+		case r.Method == http.MethodGet && r.URL.Path == "/role_assignments":
+			return kisitest.Fault{Status: http.StatusServiceUnavailable}
+		}
+		return kisitest.Fault{}
+	})
+	s.Bookings = []access.Booking{bookingOf("bk1", "alice", "room1", "13:00", "23:00")}
+	start, looked := e.clock.Now(), 0
+	for i := 0; e.clock.Now().Before(start.Add(3 * time.Hour)); i++ {
+		s.Members[1].Name = fmt.Sprintf("Bob %d", i) // the host's data changes: a run
+		e.srv.ResetRequests()
+		rep, _ := e.r.Sync(t.Context(), s)
+		if e.srv.Count(http.MethodGet, "/role_assignments") > 0 {
+			looked++
+		}
+		require.True(t, slices.ContainsFunc(rep.Parked, func(p access.Parked) bool { return p.Email == "alice@example.com" }) ||
+			slices.ContainsFunc(rep.Failures, func(f access.Failure) bool { return f.Email == "alice@example.com" }),
+			"the report names alice at %s", e.clock.Now())
+		e.clock.Advance(5 * time.Minute)
+	}
+	require.LessOrEqual(t, looked, 9, "the lost create looked up in %d of 36 runs in three hours", looked)
 }

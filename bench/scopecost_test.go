@@ -193,10 +193,9 @@ func (sc scopeCase) bound(j int) int { return sc.perTry*scopeTries[j] + sc.perWa
 var scopeCases = []scopeCase{
 	{scope: "organization", fault: "every request answered 503; a member's grant pending",
 		perTry: 1 + kisi.DefaultRetryMax, perWake: 1 + kisi.DefaultRetryMax,
-		defect: "every run, woken or scheduled, looks up each intent a create answered 503 left pending " +
-			"(1 + kisi.DefaultRetryMax attempts each; plan.go, plan → resolve), whatever the organization's back-off " +
-			"record says; and a run whose create failed with an unknown outcome asks for the next run a minute later " +
-			"(apply.go, applyAfter), so the back-off never sets in",
+		defect: "in the first hour, a run whose create failed with an unknown outcome asks for the next run a minute " +
+			"later (apply.go, applyAfter), and each lookup of such a create costs the client's 1 + kisi.DefaultRetryMax " +
+			"attempts; the lookups back off on their keys, so the cost is within the bound from the sixth hour on",
 		arrange: func(w *scopeWorld) {
 			w.failingMember("desk")
 			w.intercept(kisitest.Fault{Status: http.StatusServiceUnavailable}, func(*http.Request, []byte) bool { return true })
@@ -258,8 +257,6 @@ var scopeCases = []scopeCase{
 		}},
 	{scope: "unknown outcome", fault: "every role create in Kitchen applied, its answer lost; its look-ups answered 503",
 		perTry: 2 + kisi.DefaultRetryMax,
-		defect: "an intent whose create's answer was lost is looked up in every run, woken or scheduled " +
-			"(plan.go, plan → resolve), with no back-off of its own",
 		arrange: func(w *scopeWorld) {
 			w.failingMember("chef")
 			g := strconv.FormatInt(w.kitchen, 10)
