@@ -170,6 +170,12 @@ type Changes struct {
 	// Base fingerprints the Store the plan was made from; Apply refuses a
 	// plan whose Store has changed since (see [ErrStalePlan]).
 	Base string `json:"base"`
+	// GroupLocations are the locations of the mapped groups, by group: the
+	// location of the resources and check-ins the mapping sends to the
+	// group, when that is one location. The revoke guard judges cuts per
+	// location and kind of source; a group without one location is a
+	// scope of its own.
+	GroupLocations map[int64]string `json:"group_locations,omitempty"`
 
 	// NextRun is carried over to the Report.
 	NextRun time.Time `json:"next_run,omitzero"`

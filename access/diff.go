@@ -151,6 +151,11 @@ func (l *changeLists) decide(c *Changes, in *diffInput, wanted bool, p probe, v 
 			create := in.create(p)
 			create.Action, create.Old, create.KisiID, create.Reason = ActionReplace, ptr(rec.Window), rec.KisiID, reason
 			create.Cut = cutOf(*rec, create, *in)
+			if create.Cut != "" && in.snap.rejected(*rec) {
+				// A record it comes from is there but invalid: as for a
+				// delete, Kisi keeps what it holds.
+				return
+			}
 			l.replaces = append(l.replaces, create)
 		}
 	}

@@ -106,7 +106,10 @@
 // ([CutVanished]) may reach [WithRevokeLimit] (25%) of the managed grants
 // and links in force, vanished and changed ones together
 // ([CutExplained]) [WithExplainedRevokeLimit] (50%), beyond a floor of
-// [WithRevokeFloor]. A run beyond either applies
+// [WithRevokeFloor], over the whole organization and in each location and
+// kind of source ([Changes.GroupLocations]). A record adopted by Verify
+// without its sources is judged by its member's records that the mapping
+// sends to its group. A run beyond either applies
 // everything else, holds only the cuts ([Report.Held]) and returns a
 // *[RevokeLimitError] until the plan is approved with [Changes.Approve] (or
 // every plan with [WithApproveRevocations]). Bounding or renewing a rolling

@@ -11,6 +11,7 @@ import (
 	"github.com/kisisync/kisisync/access/state"
 	"github.com/kisisync/kisisync/internal/kisiglue"
 	"github.com/kisisync/kisisync/internal/times"
+	"github.com/kisisync/kisisync/mapping"
 	"github.com/kisisync/kisisync/schedule"
 )
 
@@ -36,9 +37,10 @@ type RevokeLimitError struct {
 	// to come: the base of the limits.
 	Managed int `json:"managed"`
 	// Scope is empty when the cuts are over the limits for the whole
-	// organization; else it names the one place and kind of source whose
-	// cuts are (the plans of the front door's group), and the counts above
-	// are that scope's.
+	// organization; else it names the one location and kind of source
+	// whose cuts are ("the bookings at berlin"), or the group and kind for
+	// a group without one location ([Changes.GroupLocations]), and the
+	// counts above are that scope's.
 	Scope string `json:"scope,omitempty"`
 	// Limit is the share of Managed a run may cut when the sources
 	// vanished (0.25 is 25%), ExplainedLimit the share of all cuts, and
@@ -71,10 +73,12 @@ func (e *RevokeLimitError) Error() string {
 }
 
 // guardCount is the revoke guard's count of one plan's cuts against the
-// Store: over all managed access, and per scope.
+// Store: over all managed access, and per scope. locs are the groups'
+// locations ([Changes.GroupLocations]).
 type guardCount struct {
 	cutCount
 	scopes map[guardScope]*cutCount
+	locs   map[int64]string
 }
 
 // cutCount counts the cuts of a plan, vanished and explained, and the
@@ -83,21 +87,30 @@ type cutCount struct {
 	vanished, explained, managed int
 }
 
-// guardScope is where the guard also judges cuts on their own: one group
-// (a place's door, a room) and one kind of source (plans, bookings …), so
-// that a broken export of one kind in one place is held even where the
-// rest of the organization dilutes it.
+// guardScope is where the guard also judges cuts on their own: one
+// location (its doors and rooms together) and one kind of source (plans,
+// bookings …), so that a broken export of one kind in one place is held
+// even where the rest of the organization dilutes it. A group without
+// one location is a place of its own (group set, location empty).
 type guardScope struct {
-	group int64
-	kind  string
+	location string
+	group    int64
+	kind     string
 }
 
-// scopeOf is the scope of rec's access: its group and its first source's
-// kind (a plan's default groups count as plans).
-func scopeOf(groupID int64, sources []Source) guardScope {
-	sc := guardScope{group: groupID}
-	if len(sources) > 0 {
-		sc.kind = sources[0].Kind
+// scopeOf is the scope of rec's access: its group's location (or group)
+// and its first source's kind (a plan's default groups count as plans, a
+// link adopted without sources as a booking).
+func (v *guardCount) scopeOf(rec state.Record) guardScope {
+	sc := guardScope{location: v.locs[rec.GroupID]}
+	if sc.location == "" {
+		sc.group = rec.GroupID
+	}
+	switch {
+	case len(rec.Sources) > 0:
+		sc.kind = rec.Sources[0].Kind
+	case rec.Kind == state.KindLink:
+		sc.kind = KindBooking
 	}
 	if sc.kind == KindDefault {
 		sc.kind = KindPlan
@@ -121,7 +134,7 @@ func (v *guardCount) in(sc guardScope) *cutCount {
 // base counts rec in the managed access, over all and in its scope.
 func (v *guardCount) base(rec state.Record) {
 	v.managed++
-	v.in(scopeOf(rec.GroupID, rec.Sources)).managed++
+	v.in(v.scopeOf(rec)).managed++
 }
 
 // cut returns how ch cuts access according to the Store's records: the
@@ -175,29 +188,38 @@ func (r *Reconciler) inBase(rec state.Record, now time.Time) bool {
 // add, from the Store's records of its changes' keys (recs may hold only
 // those).
 func (r *Reconciler) judgeCuts(c *Changes, recs map[string]state.Record, now time.Time) guardCount {
-	var v guardCount
+	v := guardCount{locs: c.GroupLocations}
 	for _, ch := range c.Changes {
 		if ch.Action == ActionAdopt && ch.Window != nil && !ended(*ch.Window, now) && due(*ch.Window, now, r.p.Lead) {
-			v.base(state.Record{GroupID: ch.GroupID, Sources: ch.Sources})
+			v.base(changeRecord(ch))
 		}
 		switch cut(ch, recs, now, r.p.Lead) {
 		case CutVanished:
 			v.vanished++
-			v.in(cutScope(ch, recs)).vanished++
+			v.in(v.cutScope(ch, recs)).vanished++
 		case CutExplained:
 			v.explained++
-			v.in(cutScope(ch, recs)).explained++
+			v.in(v.cutScope(ch, recs)).explained++
 		}
 	}
 	return v
 }
 
 // cutScope is the scope of the access ch cuts: that of the Store's record.
-func cutScope(ch Change, recs map[string]state.Record) guardScope {
+func (v *guardCount) cutScope(ch Change, recs map[string]state.Record) guardScope {
 	if rec, ok := recs[ch.Key]; ok {
-		return scopeOf(rec.GroupID, rec.Sources)
+		return v.scopeOf(rec)
 	}
-	return scopeOf(ch.GroupID, ch.Sources)
+	return v.scopeOf(changeRecord(ch))
+}
+
+// changeRecord is the part of the record of ch's access a scope reads.
+func changeRecord(ch Change) state.Record {
+	rec := state.Record{Kind: state.KindRole, GroupID: ch.GroupID, Sources: ch.Sources}
+	if ch.Object == ObjectLink {
+		rec.Kind = state.KindLink
+	}
+	return rec
 }
 
 // holds reports whether the guard holds cuts of c: over all managed
@@ -235,7 +257,7 @@ func (r *Reconciler) holdsCut(v guardCount, ch Change, recs map[string]state.Rec
 	if r.over(v.cutCount) {
 		return true
 	}
-	n := v.scopes[cutScope(ch, recs)]
+	n := v.scopes[v.cutScope(ch, recs)]
 	return n != nil && r.over(*n)
 }
 
@@ -245,13 +267,10 @@ func (r *Reconciler) limitError(v guardCount) *RevokeLimitError {
 	n, scope := v.cutCount, ""
 	if !r.over(n) {
 		for _, sc := range slices.SortedFunc(maps.Keys(v.scopes), func(a, b guardScope) int {
-			return cmp.Or(cmp.Compare(a.group, b.group), strings.Compare(a.kind, b.kind))
+			return cmp.Or(strings.Compare(a.location, b.location), cmp.Compare(a.group, b.group), strings.Compare(a.kind, b.kind))
 		}) {
 			if r.over(*v.scopes[sc]) {
-				n, scope = *v.scopes[sc], fmt.Sprintf("the %ss of group %d", cmp.Or(sc.kind, "access"), sc.group)
-				if name := r.o.groupNames[sc.group]; name != "" {
-					scope = fmt.Sprintf("the %ss of %s (group %d)", cmp.Or(sc.kind, "access"), name, sc.group)
-				}
+				n, scope = *v.scopes[sc], r.scopeName(sc)
 				break
 			}
 		}
@@ -259,6 +278,22 @@ func (r *Reconciler) limitError(v guardCount) *RevokeLimitError {
 	return &RevokeLimitError{Organization: r.o.org, Revocations: n.vanished + n.explained, Vanished: n.vanished,
 		Explained: n.explained, Managed: n.managed, Scope: scope, Limit: r.o.revokeLimit, ExplainedLimit: r.o.explainedLimit,
 		Floor: r.o.revokeFloor}
+}
+
+// scopeName names sc for a space manager: "the bookings at berlin", "the
+// plans of Members (group 7)".
+func (r *Reconciler) scopeName(sc guardScope) string {
+	kind := cmp.Or(sc.kind, "access")
+	if kind != "access" {
+		kind += "s"
+	}
+	switch {
+	case sc.location != "":
+		return fmt.Sprintf("the %s at %s", kind, sc.location)
+	case r.o.groupNames[sc.group] != "":
+		return fmt.Sprintf("the %s of %s (group %d)", kind, r.o.groupNames[sc.group], sc.group)
+	}
+	return fmt.Sprintf("the %s of group %d", kind, sc.group)
 }
 
 // markHeld marks the cuts of c the guard holds, for the plan's reader.
@@ -290,6 +325,38 @@ func (r *Reconciler) markHeld(c *Changes, recs []state.Record) {
 			c.Held++
 		}
 	}
+}
+
+// groupLocations returns the location of each mapped group that has one:
+// the location of the resources and check-ins the mapping sends to it.
+// The mapping's own location table counts even when the snapshot lacks
+// the location (an export that lost it), so the scopes of a broken export
+// are those of the sound one. A group reached from two locations (a
+// shared door) is left out: it is a scope of its own.
+func (r *Reconciler) groupLocations(s Snapshot) map[int64]string {
+	out := map[int64]string{}
+	place := func(groups []int64, loc string) {
+		for _, g := range groups {
+			if prev, ok := out[g]; !ok {
+				out[g] = loc
+			} else if prev != loc {
+				out[g] = ""
+			}
+		}
+	}
+	for _, loc := range slices.Sorted(maps.Keys(r.m.Locations)) {
+		place(r.m.Locations[loc], loc)
+	}
+	for _, res := range s.Resources {
+		if res.LocationID != "" {
+			place(r.m.Resources[res.ID], res.LocationID)
+		}
+	}
+	maps.DeleteFunc(out, func(_ int64, loc string) bool { return loc == "" })
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 // live reports whether rec is managed access in force or still to come at
@@ -325,34 +392,74 @@ func due(w schedule.Interval, now time.Time, lead time.Duration) bool {
 	return w.Start.Before(now.Add(lead).Add(time.Nanosecond))
 }
 
-// cutClass says what causes a cut of the access rec holds: source records
-// still in the snapshot that say so (explicit: a cancelled plan, a
-// check-out, a suspended member) and none still in force, one that changed
-// without saying so (explained: an End set earlier), or every source
-// vanished from the snapshot. A record adopted without sources counts as
-// vanished.
+// cutClass says what causes a cut of the access rec holds, by the records
+// the snapshot gives for it (see sourcesOf): explicit when one says so (a
+// cancelled plan, a check-out) or the member is suspended, explained when
+// none does but one is still there (its End set earlier, without a
+// status), vanished when every one is gone from the snapshot.
 func cutClass(rec state.Record, snap *snapIndex) CutKind {
-	if rec.MemberID != "" && snap.member(rec.MemberID).Suspended {
+	if snap.suspended(rec) {
 		return CutExplicit
 	}
-	if len(rec.Sources) == 0 && rec.Kind == state.KindRole {
-		// Adopted after a lost Store: the member's records tell.
-		return snap.byEmail(rec.Email)
-	}
 	kind := CutVanished
-	for _, s := range rec.Sources {
+	for _, s := range snap.sourcesOf(rec) {
 		switch snap.source(s) {
 		case sourceEnded:
-			if kind == CutVanished {
-				kind = CutExplicit
-			}
+			// A status says the access ended: whatever else of the member
+			// is still there does not cover the access any more.
+			return CutExplicit
 		case sourcePresent:
-			// A source still in force changed: that, not the one that
-			// says it ended, is what cuts.
 			kind = CutExplained
 		}
 	}
 	return kind
+}
+
+// suspended reports whether the member rec's access is for is suspended.
+func (x *snapIndex) suspended(rec state.Record) bool {
+	if rec.MemberID != "" {
+		return x.member(rec.MemberID).Suspended
+	}
+	if rec.Kind != state.KindRole || x == nil || x.s == nil {
+		return false
+	}
+	// Adopted without its member: the members with its email tell.
+	x.index()
+	return x.suspend[rec.Email]
+}
+
+// sourcesOf returns the records of the snapshot rec's access comes from:
+// its own Sources, or for a record adopted without them (Verify after a
+// lost Store knows only the Kisi object) whatever the snapshot says now: a
+// link's booking, or the records of the role's member (by email) that the
+// mapping sends to the role's group and that began by the start of the
+// role's window — a check-in of today does not explain a role held since
+// last month, the plan it came from does.
+func (x *snapIndex) sourcesOf(rec state.Record) []Source {
+	switch {
+	case len(rec.Sources) > 0:
+		return rec.Sources
+	case rec.Kind == state.KindLink && rec.BookingID != "":
+		return []Source{{Kind: KindBooking, ID: rec.BookingID}}
+	case rec.Kind != state.KindRole || x == nil || x.s == nil:
+		return nil
+	}
+	x.index()
+	var out []Source
+	start := rec.Window.Start.Add(kisiglue.Tolerance)
+	for _, d := range x.byEmail[emailGroup{rec.Email, rec.GroupID}] {
+		if !d.from.After(start) && (d.to.IsZero() || d.to.After(rec.Window.Start)) {
+			out = append(out, d.src)
+		}
+	}
+	return out
+}
+
+// memberSource is a record of a member the mapping sends to a group, and
+// the span of its access (to zero: open).
+type memberSource struct {
+	src      Source
+	from, to time.Time
 }
 
 // rejected reports whether a record of the snapshot that rec's access
@@ -372,7 +479,7 @@ func (x *snapIndex) rejected(rec state.Record) bool {
 	if rec.MemberID != "" && (x.rejects[Source{Kind: "member", ID: rec.MemberID}] || x.danglingMember(rec.MemberID)) {
 		return true
 	}
-	for _, s := range rec.Sources {
+	for _, s := range x.sourcesOf(rec) {
 		if s.Kind == KindDefault {
 			s.Kind = KindPlan
 		}
@@ -422,13 +529,20 @@ func (x *snapIndex) danglingMember(id string) bool {
 
 // snapIndex looks up the members and records of a snapshot, building each
 // index the first time it is needed: a plan with nothing to create or cut
-// builds neither. It is for one goroutine.
+// builds none. It is for one goroutine.
 type snapIndex struct {
-	s       *Snapshot
+	s *Snapshot
+	// m is the mapping, which sends the records of a member to groups, p
+	// the policy, whose buffers widen bookings.
+	m       mapping.Mapping
+	p       Policy
 	members map[string]Member
-	// emails are the cut kinds of a record without sources, by the
-	// member's email (see byEmail).
-	emails  map[string]CutKind
+	// byEmail are the records of the members with an email that the
+	// mapping sends to a group, suspend the emails of suspended members
+	// (see sourcesOf): a record adopted without sources has only an
+	// email and a group.
+	byEmail map[emailGroup][]memberSource
+	suspend map[string]bool
 	sources map[Source]sourceState
 	// skipped are the records of s that were rejected, rejects their
 	// sources (see rejected).
@@ -460,43 +574,75 @@ func (x *snapIndex) member(id string) Member {
 	return x.members[id]
 }
 
-// byEmail classifies the cut of access a record without sources held
-// (adopted after a lost Store) by its member's records: explicit when the
-// member is suspended, or has plans and every one is cancelled; explained
-// when the member is there otherwise; vanished when no member has the
-// email.
-func (x *snapIndex) byEmail(email string) CutKind {
-	if x == nil || x.s == nil {
-		return CutVanished
+// emailGroup is a member's email (normalized) and a group.
+type emailGroup struct {
+	email string
+	group int64
+}
+
+// index builds byEmail and suspend.
+func (x *snapIndex) index() {
+	if x.byEmail != nil {
+		return
 	}
-	if x.emails == nil {
-		x.emails = make(map[string]CutKind, len(x.s.Members))
-		cancelled, active := map[string]bool{}, map[string]bool{}
-		for _, p := range x.s.Plans {
-			if p.Status == PlanCancelled {
-				cancelled[p.MemberID] = true
-			} else {
-				active[p.MemberID] = true
-			}
+	s := x.s
+	x.byEmail, x.suspend = map[emailGroup][]memberSource{}, map[string]bool{}
+	emails := make(map[string]string, len(s.Members))
+	for _, m := range s.Members {
+		e, err := NormalizeEmail(m.Email)
+		if err != nil {
+			continue
 		}
-		for _, m := range x.s.Members {
-			e, err := NormalizeEmail(m.Email)
-			if err != nil {
+		emails[m.ID] = e
+		x.suspend[e] = x.suspend[e] || m.Suspended
+	}
+	teams := make(map[string][]string, len(s.Teams))
+	for _, t := range s.Teams {
+		teams[t.ID] = append(teams[t.ID], t.MemberIDs...)
+	}
+	// add adds src to the member's (or, with team set, every team
+	// member's) records of groups.
+	add := func(member, team string, groups []int64, src Source, from, to time.Time) {
+		holders := []string{member}
+		if team != "" {
+			holders = teams[team]
+		}
+		for _, id := range holders {
+			e, ok := emails[id]
+			if !ok {
 				continue
 			}
-			kind := CutExplained
-			if m.Suspended || cancelled[m.ID] && !active[m.ID] {
-				kind = CutExplicit
-			}
-			if prev, ok := x.emails[e]; !ok || prev == CutExplicit {
-				x.emails[e] = kind
+			for _, g := range groups {
+				k := emailGroup{e, g}
+				x.byEmail[k] = append(x.byEmail[k], memberSource{src, from, to})
 			}
 		}
 	}
-	if kind, ok := x.emails[email]; ok {
-		return kind
+	for _, p := range s.Plans {
+		groups, ok := x.m.Plans[p.PlanID]
+		if !ok {
+			groups = x.m.Default
+		}
+		add(p.MemberID, p.TeamID, groups, Source{Kind: KindPlan, ID: p.ID}, p.Start, p.End)
 	}
-	return CutVanished
+	for _, a := range s.Allowances {
+		add(a.MemberID, a.TeamID, x.m.Allowances[a.AllowanceID], Source{Kind: KindAllowance, ID: a.ID}, a.Start, a.End)
+	}
+	for _, b := range s.Bookings {
+		buf := bufferFor(x.p, b.ResourceID)
+		add(b.MemberID, "", x.m.Resources[b.ResourceID], Source{Kind: KindBooking, ID: b.ID}, b.Start.Add(-buf.Before), b.End.Add(buf.After))
+	}
+	for _, a := range s.Assignments {
+		buf := bufferFor(x.p, a.ResourceID)
+		to := a.End
+		if !to.IsZero() {
+			to = to.Add(buf.After)
+		}
+		add(a.MemberID, a.TeamID, x.m.Resources[a.ResourceID], Source{Kind: KindAssignment, ID: a.ID}, a.Start.Add(-buf.Before), to)
+	}
+	for _, c := range s.CheckIns {
+		add(c.MemberID, "", x.m.Locations[c.LocationID], Source{Kind: KindCheckIn, ID: c.ID}, c.At, c.Out)
+	}
 }
 
 // source reports what the snapshot says of the record src names.

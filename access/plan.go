@@ -177,13 +177,14 @@ func (r *Reconciler) plan(ctx context.Context, s Snapshot) (*Changes, []state.Re
 	}
 
 	c := diff(diffInput{now: now, lead: r.p.Lead, hold: r.holding(now, s), recs: recs, grants: grants, links: links,
-		res: res, snap: &snapIndex{s: &s, skipped: skipped}, mappingFP: r.mappingFP,
+		res: res, snap: &snapIndex{s: &s, m: r.m, p: r.p, skipped: skipped}, mappingFP: r.mappingFP,
 		notify: r.o.notifier != nil, linkWarn: r.o.linkWarn, keepParks: r.o.maxBackoff})
 	c.Organization = r.o.org
 	for i := range c.Changes {
 		c.Changes[i].GroupName = r.o.groupNames[c.Changes[i].GroupID]
 	}
 	c.Skipped = skipped
+	c.GroupLocations = r.groupLocations(s)
 	r.markHeld(c, recs)
 	c.loc = r.location(s)
 	c.Location = c.loc.String()

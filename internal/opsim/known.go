@@ -40,10 +40,6 @@ var Known = []Defect{
 		Summary: "a guest gets a second link and email for one booking: after a Store restored from an older backup (before a Verify), or after a broken export deleted the link below the guard's floor"},
 	{Issue: 25, Invariant: 3, Match: "failed in every run",
 		Summary: "a failing key is still tried four times an hour hours after it began failing: a user create that fails for several of the member's grants (parked per grant, not per user), and failing deletes and link creates whose back-off starts again"},
-	{Issue: 27, Invariant: 4, Match: "which a record explains",
-		Summary: "the revoke guard holds cuts a record explains: a record adopted without its sources (after a lost Store) counts as vanished, and a member with an active plan beside the cancelled one counts as changed"},
-	{Issue: 27, Invariant: 4, Match: "a broken export",
-		Summary: "the revoke guard lets a broken export cut access in force: records rejected (a duplicated booking, a missing location) or every open plan ended at once, judged on the share of all managed access rather than per location and source kind"},
 	{Issue: 25, Invariant: 5, Match: "the report says nothing",
 		Summary: "access wanted and not in Kisi with nothing in the report that names it: a change whose earlier failure is not carried into later reports"},
 }
