@@ -134,8 +134,12 @@
 // metadata [MetadataKey]: [MetadataValue]. Kisi user ids are cached in the
 // Store. The reconciler never deletes a Kisi user, and never deletes or
 // edits a role or link it did not create: a create refused because the user
-// holds a role given by hand is reported as a [Conflict] and not retried
-// until the wanted window changes.
+// holds a role given by hand is reported as a [Conflict] and retried only
+// once the wanted grant changes, with back-off on the user and group.
+// A role this SDK made for a user it did not create cannot be told from
+// one given by hand once its Store is lost: it is a conflict too, left to
+// end at its valid_until, and reported while the platform no longer wants
+// that access.
 //
 // # Drop-in links
 //
