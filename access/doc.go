@@ -123,7 +123,10 @@
 // does not manage (reported, never touched, unless [WithExclusiveGroups]
 // declares the mapped groups the platform's: then adopted too). It writes only to the Store. Steady
 // state runs do not need it; call it periodically or after restoring a
-// Store.
+// Store. A Sync verifies first by itself on an empty Store, after an
+// interrupted run, and in a process that ran on while its Store was
+// restored from an older backup (the Store counts the runs that wrote to
+// Kisi, and the count went back).
 //
 // # Identity and ownership
 //

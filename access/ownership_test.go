@@ -430,3 +430,47 @@ func TestLostRoleOfHandMadeUserIsReportedAfterLeaving(t *testing.T) {
 	require.Len(t, d.Released, 1)
 	require.Empty(t, e.sync(s).Conflicts)
 }
+
+// swappedStore is a Store whose database a host restores from a backup
+// while its process runs on (a failover to a replica that lags, say).
+type swappedStore struct{ access.Store }
+
+// TestRestoredBackupUnderARunningProcess (issue 28): the Store is restored
+// from a backup older than the guests' links while the process runs on,
+// and a booking is cancelled before any Verify. The next Sync finds its
+// Store behind what it saw, reads Kisi first, and deletes the cancelled
+// guest's link, which no record held.
+func TestRestoredBackupUnderARunningProcess(t *testing.T) {
+	t.Parallel()
+	var st *swappedStore
+	e := newRig(t, rigConfig{dropIn: mapping.DropIn{Link: true}, store: func(s access.Store) access.Store {
+		st = &swappedStore{s}
+		return st
+	}})
+	s := baseSnapshot()
+	s.Plans = []access.Plan{{ID: "p1", PlanID: "pro", MemberID: "bob", Start: cest("09:00"), Status: access.PlanActive}}
+	e.sync(s)
+	backup, err := st.Load(t.Context(), e.r.Organization())
+	require.NoError(t, err)
+	addGuests(&s, 3, cest("17:00"))
+	e.sync(s)
+	require.Len(t, e.links(), 3)
+
+	restored := access.NewMemoryStore()
+	ctx, org, now := t.Context(), e.r.Organization(), e.clock.Now()
+	token, err := restored.Lease(ctx, org, "restore", now, now.Add(time.Minute))
+	require.NoError(t, err)
+	for _, rec := range backup {
+		require.NoError(t, restored.Put(ctx, org, token, rec))
+	}
+	_, err = restored.Lease(ctx, org, "restore", now, time.Time{})
+	require.NoError(t, err)
+	st.Store = restored
+
+	s.Bookings = s.Bookings[1:] // bk0 cancelled
+	e.srv.ResetRequests()
+	rep := e.sync(s)
+	require.Equal(t, 1, rep.Deleted, "the cancelled guest's link is deleted")
+	require.Len(t, e.links(), 2)
+	require.NotContains(t, e.writes(), "POST /group_links", "no second link")
+}

@@ -92,7 +92,11 @@ func (r *Reconciler) Verify(ctx context.Context) (*Drift, error) {
 		return nil, err
 	}
 	defer release()
-	return r.verify(ctx, recs)
+	d, err := r.verify(ctx, recs)
+	if err == nil {
+		r.written.Store(writtenIn(recs)) // a restored Store, now verified
+	}
+	return d, err
 }
 
 // verify is Verify under a lease the caller holds, from the records recs.
