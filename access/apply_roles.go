@@ -352,6 +352,17 @@ func (ru *run) settle(ctx context.Context, rec state.Record) error {
 // ([FailureClass]) apart with at most one read.
 func (ru *run) createFailed(ctx context.Context, ch Change, intent, prev, user state.Record, cause error) error {
 	switch {
+	case !definite(cause) && prev.State == state.StateConflict:
+		// The retry of a conflict: the role that blocked it stands as far
+		// as this run knows, so the conflict is kept, one failure later. A
+		// create that reached Kisi all the same is found, with its window,
+		// by the refusal of the next retry.
+		prev.Attempts, prev.RetryAt = ru.failedOnce(prev, true)
+		if err := ru.put(ctx, prev); err != nil {
+			return errors.Join(cause, err)
+		}
+		ru.rep.Conflicts = append(ru.rep.Conflicts, Conflict{Email: ch.Email, GroupID: ch.GroupID, KisiID: prev.KisiID, Window: *ch.Window})
+		return cause
 	case !definite(cause):
 		return ru.unknownOutcome(ctx, ch, intent, cause)
 	case errors.Is(cause, kisi.ErrValidation):

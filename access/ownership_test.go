@@ -474,3 +474,26 @@ func TestRestoredBackupUnderARunningProcess(t *testing.T) {
 	require.Len(t, e.links(), 2)
 	require.NotContains(t, e.writes(), "POST /group_links", "no second link")
 }
+
+// TestLostRoleOfHandMadeUserStaysKnownThroughServerErrors (issue 23): the
+// retry of that conflict fails with a server error; the conflict is kept,
+// not turned into an intent that the next run forgets, so the report still
+// names the role once dave leaves.
+func TestLostRoleOfHandMadeUserStaysKnownThroughServerErrors(t *testing.T) {
+	t.Parallel()
+	e, s, role := lostRoleOfHandMadeUser(t)
+	answer(e, http.MethodPost, http.StatusInternalServerError)
+	e.clock.Advance(10 * time.Minute)
+	s.Bookings[0].End = cest("18:20")
+	e.srv.ResetRequests()
+	_, _ = e.r.Sync(t.Context(), s)
+	require.Positive(t, e.srv.Count(http.MethodPost, "/role_assignments"), "the conflict is retried")
+	e.srv.Intercept(nil)
+
+	s.Bookings = nil // cancelled
+	for range 2 {
+		e.clock.Advance(10 * time.Minute)
+		rep := e.sync(s)
+		require.Equal(t, []access.Conflict{{Email: "dave@example.com", GroupID: e.room, KisiID: role, Unwanted: true}}, rep.Conflicts)
+	}
+}
