@@ -497,3 +497,27 @@ func TestLostRoleOfHandMadeUserStaysKnownThroughServerErrors(t *testing.T) {
 		require.Equal(t, []access.Conflict{{Email: "dave@example.com", GroupID: e.room, KisiID: role, Unwanted: true}}, rep.Conflicts)
 	}
 }
+
+// TestLostRoleOfHandMadeUserStaysKnownThroughACrash (issue 23): a process
+// crashed between the intent of that conflict's retry and its answer. The
+// next Verify finds the role the intent met, so the intent becomes the
+// conflict again instead of being forgotten, and the report names the role
+// once dave leaves.
+func TestLostRoleOfHandMadeUserStaysKnownThroughACrash(t *testing.T) {
+	t.Parallel()
+	e, s, role := lostRoleOfHandMadeUser(t)
+	recs, err := e.st.Load(t.Context(), e.r.Organization())
+	require.NoError(t, err)
+	i := slices.IndexFunc(recs, func(r state.Record) bool { return r.State == state.StateConflict })
+	require.GreaterOrEqual(t, i, 0)
+	intent := recs[i]
+	intent.State, intent.KisiID, intent.Window = state.StatePending, 0, span("12:55", "18:25")
+	recs[i] = intent
+	e.restoreBackup(recs)
+
+	_, err = e.r.Verify(t.Context())
+	require.NoError(t, err)
+	s.Bookings = nil // cancelled
+	rep := e.sync(s)
+	require.Equal(t, []access.Conflict{{Email: "dave@example.com", GroupID: e.room, KisiID: role, Unwanted: true}}, rep.Conflicts)
+}
