@@ -328,6 +328,7 @@ func (ru *run) tryGrant(ctx context.Context, ch Change) error {
 	// Kisi's one invitation rides on the user's first grant; while a grant
 	// whose outcome is unknown may have carried it, no other does.
 	notify := !user.Managed && !user.Invited && ru.inviting[ch.Email] == 0
+	prev := ru.recs[ch.Key] // the intent replaces it: a conflict keeps its back-off
 	intent := state.Record{Key: ch.Key, Kind: state.KindRole, State: state.StatePending, Email: ch.Email, MemberID: ch.MemberID,
 		GroupID: ch.GroupID, UserID: user.KisiID, Window: *ch.Window, Sources: ch.Sources}
 	if err := ru.put(ctx, intent); err != nil {
@@ -339,7 +340,7 @@ func (ru *run) tryGrant(ctx context.Context, ch Change) error {
 		AssigneeType: kisi.AssigneeUser, AssigneeID: user.KisiID, Notify: notify, ValidFrom: from, ValidUntil: until,
 	})
 	if err != nil {
-		return ru.createFailed(ctx, ch, intent, user, err)
+		return ru.createFailed(ctx, ch, intent, prev, user, err)
 	}
 	intent.State, intent.KisiID = state.StateSettled, ra.ID
 	if err := ru.settle(ctx, intent); err != nil {
@@ -367,14 +368,26 @@ func (ru *run) settle(ctx context.Context, rec state.Record) error {
 	return nil
 }
 
-// createFailed settles an intent after a failed create of a role: it tells
-// the failure classes ([FailureClass]) apart with at most one read.
-func (ru *run) createFailed(ctx context.Context, ch Change, intent, user state.Record, cause error) error {
+// createFailed settles an intent after a failed create of a role (prev is
+// the record of its key before the intent): it tells the failure classes
+// ([FailureClass]) apart with at most one read.
+func (ru *run) createFailed(ctx context.Context, ch Change, intent, prev, user state.Record, cause error) error {
 	switch {
+	case !definite(cause) && prev.State == state.StateConflict:
+		// The retry of a conflict: the role that blocked it stands as far
+		// as this run knows, so the conflict is kept, one failure later. A
+		// create that reached Kisi all the same is found, with its window,
+		// by the refusal of the next retry.
+		prev.Attempts, prev.RetryAt = ru.failedOnce(prev, true)
+		if err := ru.put(ctx, prev); err != nil {
+			return errors.Join(cause, err)
+		}
+		ru.rep.Conflicts = append(ru.rep.Conflicts, Conflict{Email: ch.Email, GroupID: ch.GroupID, KisiID: prev.KisiID, Window: *ch.Window})
+		return cause
 	case !definite(cause):
 		return ru.unknownOutcome(ctx, ch, intent, cause)
 	case errors.Is(cause, kisi.ErrValidation):
-		return ru.roleRefused(ctx, ch, intent, user, cause)
+		return ru.roleRefused(ctx, ch, intent, prev, user, cause)
 	case errors.Is(cause, kisi.ErrNotFound):
 		return ru.roleMissing(ctx, ch, intent, user, cause)
 	}
@@ -422,8 +435,12 @@ func (ru *run) unknownOutcome(ctx context.Context, ch Change, intent state.Recor
 // and group: the role there is this SDK's own (created for the same
 // window, or left by a lost Store: its user carries the SDK's tag), a
 // hand-made one (a conflict, left alone unless the groups are declared the
-// platform's), or none (a plain refusal, parked with back-off).
-func (ru *run) roleRefused(ctx context.Context, ch Change, intent, user state.Record, cause error) error {
+// platform's), or none (a plain refusal, parked with back-off). A role
+// this SDK cannot prove it made is hand-made: one it made for a user it
+// did not create, once its Store forgot it, carries no mark of its own
+// (Kisi's created_by names the API key's user, whom a person may share).
+// A conflict backs off on its key, from the conflict prev recorded before.
+func (ru *run) roleRefused(ctx context.Context, ch Change, intent, prev, user state.Record, cause error) error {
 	roles, err := ru.r.rolesOf(ctx, ch.GroupID, intent.UserID)
 	if err != nil {
 		return errors.Join(cause, fmt.Errorf("look up existing role: %w", err))
@@ -466,6 +483,7 @@ func (ru *run) roleRefused(ctx context.Context, ch Change, intent, user state.Re
 		return nil
 	}
 	intent.State, intent.KisiID = state.StateConflict, roles[0].ID
+	intent.Attempts, intent.RetryAt = ru.failedOnce(prev, prev.State == state.StateConflict)
 	ru.rep.Conflicts = append(ru.rep.Conflicts, Conflict{Email: ch.Email, GroupID: ch.GroupID, KisiID: roles[0].ID, Window: intent.Window})
 	return ru.put(ctx, intent)
 }

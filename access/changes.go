@@ -107,17 +107,26 @@ const (
 )
 
 // Conflict is a grant Kisi refused because the user already holds a role in
-// the group that this SDK does not manage. It is reported, never retried
-// until the wanted window changes or [Reconciler.Verify] finds that role
-// gone, and the other role is never touched.
+// the group that this SDK does not manage. It is reported, retried only
+// once the wanted grant changes (its window or its sources) and then with
+// back-off on its user and group (up to once an hour), or when
+// [Reconciler.Verify] finds that role gone; the other role is never
+// touched. That role may be one this SDK made
+// before its Store was lost, for a Kisi user it did not create: nothing in
+// Kisi proves it, so it is left alone too, and ends at its valid_until.
 type Conflict struct {
 	// Email and GroupID name the user and group of the wanted grant.
 	Email   string `json:"email"`
 	GroupID int64  `json:"group_id"`
 	// KisiID is the role assignment held outside this SDK.
 	KisiID int64 `json:"kisi_id,omitempty"`
-	// Window is the window the grant would have had.
-	Window schedule.Interval `json:"window"`
+	// Window is the window the grant would have had (zero when Unwanted).
+	Window schedule.Interval `json:"window,omitzero"`
+	// Unwanted is set once the platform no longer wants the access: the
+	// role not managed here still gives it, until its own end or until
+	// someone removes it in Kisi. It is reported at every run until Verify
+	// finds the role gone.
+	Unwanted bool `json:"unwanted,omitempty"`
 }
 
 // Changes is the dry-run result of [Reconciler.Plan]: what [Reconciler.Apply]
@@ -245,6 +254,11 @@ func (c *Changes) String() string {
 		b.WriteString("\n")
 	}
 	for _, cf := range c.Conflicts {
+		if cf.Unwanted {
+			fmt.Fprintf(&b, "! unwanted %s → group %d  (holds role %d not managed here, which the platform no longer wants; remove it in Kisi)\n",
+				cf.Email, cf.GroupID, cf.KisiID)
+			continue
+		}
 		fmt.Fprintf(&b, "! conflict %s → group %d  %s  (holds role %d not managed here; left alone)\n",
 			cf.Email, cf.GroupID, textfmt.Window(cf.Window, loc), cf.KisiID)
 	}

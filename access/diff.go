@@ -126,10 +126,15 @@ func (l *changeLists) decide(c *Changes, in *diffInput, wanted bool, p probe, v 
 	case rec.State == state.StateConflict:
 		switch {
 		case !wanted:
-			l.store = append(l.store, forget(*rec, "conflict no longer relevant"))
-		case kisiglue.SameWindow(rec.Window, p.held) || p.rolling && kisiglue.SameInstant(rec.Window.Start, p.held.Start):
-			// The same window, or a rolling one by its start: its end
-			// moves with the clock, the conflict does not.
+			// The role not managed here still stands (until Verify finds it
+			// gone), giving access the platform no longer wants: this SDK
+			// cannot remove it, so it says so at every run.
+			c.Conflicts = append(c.Conflicts, Conflict{Email: rec.Email, GroupID: rec.GroupID, KisiID: rec.KisiID, Unwanted: true})
+		case (kisiglue.SameWindow(rec.Window, p.held) || p.rolling && kisiglue.SameInstant(rec.Window.Start, p.held.Start)) &&
+			p.grant != nil && slices.Equal(rec.Sources, p.grant.Sources) || in.now.Before(rec.RetryAt):
+			// The same grant: the same window, or a rolling one by its start
+			// (its end moves with the clock, the conflict does not), from the
+			// same sources; or another one while the key backs off.
 			c.Conflicts = append(c.Conflicts, Conflict{Email: rec.Email, GroupID: rec.GroupID, KisiID: rec.KisiID, Window: p.held})
 		default:
 			create := in.create(p)

@@ -126,7 +126,10 @@
 // does not manage (reported, never touched, unless [WithExclusiveGroups]
 // declares the mapped groups the platform's: then adopted too). It writes only to the Store. Steady
 // state runs do not need it; call it periodically or after restoring a
-// Store.
+// Store. A Sync verifies first by itself on an empty Store, after an
+// interrupted run, and in a process that ran on while its Store was
+// restored from an older backup (the Store counts the runs that wrote to
+// Kisi, and the count went back).
 //
 // # Identity and ownership
 //
@@ -137,8 +140,12 @@
 // metadata [MetadataKey]: [MetadataValue]. Kisi user ids are cached in the
 // Store. The reconciler never deletes a Kisi user, and never deletes or
 // edits a role or link it did not create: a create refused because the user
-// holds a role given by hand is reported as a [Conflict] and not retried
-// until the wanted window changes.
+// holds a role given by hand is reported as a [Conflict] and retried only
+// once the wanted grant changes, with back-off on the user and group.
+// A role this SDK made for a user it did not create cannot be told from
+// one given by hand once its Store is lost: it is a conflict too, left to
+// end at its valid_until, and reported while the platform no longer wants
+// that access.
 //
 // # Drop-in links
 //

@@ -61,13 +61,22 @@ func (ru *run) mark(ctx context.Context) error {
 	return err
 }
 
-// unmark deletes the run's mark at its end. A run that lost its lease
-// cannot, and leaves the mark for the run that took over.
+// unmark deletes the run's mark at its end, and counts the run among those
+// that wrote to Kisi (see restored). A run that lost its lease cannot, and
+// leaves the mark for the run that took over.
 func (ru *run) unmark(ctx context.Context) {
-	if ru.marked {
-		_ = ru.del(ctx, runMarkKey)
-		ru.marked = false
+	if !ru.marked {
+		return
 	}
+	rec := ru.recs[writtenKey]
+	rec.Key, rec.Kind = writtenKey, state.KindPark
+	rec.Attempts++
+	rec.Reason = fmt.Sprintf("%d runs wrote to Kisi (a Store restored from an older backup holds fewer, and the next run verifies first)", rec.Attempts)
+	if ru.put(ctx, rec) == nil {
+		ru.r.written.Store(int64(rec.Attempts))
+	}
+	_ = ru.del(ctx, runMarkKey)
+	ru.marked = false
 }
 
 func (f fencedKisi) CreateUser(ctx context.Context, req *kisi.UserCreateRequest) (*kisi.User, *kisi.Response, error) {

@@ -354,3 +354,170 @@ func TestConflictWithARollingWindowIsNotResent(t *testing.T) {
 	}
 	require.Zero(t, e.srv.Count(http.MethodPost, "/role_assignments"), "no create sent again in two hours")
 }
+
+// lostRoleOfHandMadeUser sets up issue 23's case: dave's Kisi user was made
+// by hand, kisisync gave him the role of his booking, then lost its Store.
+// Nothing in Kisi proves that role kisisync's own (its user carries no
+// tag), so after a Verify the booking, extended, is a conflict.
+func lostRoleOfHandMadeUser(t *testing.T) (*rig, access.Snapshot, int64) {
+	t.Helper()
+	e := newRig(t, rigConfig{})
+	_, err := e.srv.AddUser("dave@example.com", "Dave", false)
+	require.NoError(t, err)
+	s := baseSnapshot()
+	s.Members = append(s.Members, access.Member{ID: "dave", Email: "dave@example.com", Name: "Dave"})
+	s.Bookings = []access.Booking{bookingOf("bk-d", "dave", "room1", "13:00", "18:00")}
+	require.Equal(t, 1, e.sync(s).Created)
+
+	e.loseStore()
+	d, err := e.r.Verify(t.Context())
+	require.NoError(t, err)
+	require.Len(t, d.Unmanaged, 1, "not adopted: kisisync cannot prove it made the role")
+	s.Bookings[0].End = cest("18:10")
+	rep := e.sync(s)
+	require.Len(t, rep.Conflicts, 1)
+	return e, s, rep.Conflicts[0].KisiID
+}
+
+// TestLostRoleOfHandMadeUserBacksOff (issue 23): the grant that role
+// blocks, its window moving at every run (the booking extended every ten
+// minutes), is a conflict parked with back-off on dave and the group: after
+// two hours it is tried about once an hour, not refused at every run, and
+// every report names it.
+func TestLostRoleOfHandMadeUserBacksOff(t *testing.T) {
+	t.Parallel()
+	e, s, _ := lostRoleOfHandMadeUser(t)
+	start := e.clock.Now()
+	var tried []time.Duration
+	for range 36 {
+		e.clock.Advance(10 * time.Minute)
+		s.Bookings[0].End = s.Bookings[0].End.Add(10 * time.Minute)
+		e.srv.ResetRequests()
+		rep, _ := e.r.Sync(t.Context(), s)
+		if e.srv.Count(http.MethodPost, "/role_assignments") > 0 {
+			tried = append(tried, e.clock.Now().Sub(start))
+		}
+		require.True(t, slices.ContainsFunc(rep.Conflicts, func(c access.Conflict) bool { return c.Email == "dave@example.com" }),
+			"the report names the conflict at %s", e.clock.Now())
+	}
+	late := slices.DeleteFunc(slices.Clone(tried), func(d time.Duration) bool { return d <= 3*time.Hour })
+	require.LessOrEqual(t, len(late), 3, "tried at %v: in the last three hours, about once an hour", tried)
+}
+
+// TestLostRoleOfHandMadeUserIsReportedAfterLeaving (issue 23): when dave
+// leaves, the role kisisync cannot prove its own stays in Kisi until its
+// end — never deleted — and every report names it, until a Verify finds it
+// removed by hand.
+func TestLostRoleOfHandMadeUserIsReportedAfterLeaving(t *testing.T) {
+	t.Parallel()
+	e, s, role := lostRoleOfHandMadeUser(t)
+	s.Bookings = nil // cancelled
+	for range 3 {
+		e.clock.Advance(10 * time.Minute)
+		e.srv.ResetRequests()
+		rep := e.sync(s)
+		require.Empty(t, e.writes(), "the role not managed here is left alone")
+		require.Equal(t, []access.Conflict{{Email: "dave@example.com", GroupID: e.room, KisiID: role, Unwanted: true}}, rep.Conflicts)
+	}
+	c, err := e.r.Plan(t.Context(), s)
+	require.NoError(t, err)
+	require.Contains(t, c.String(), "which the platform no longer wants")
+
+	_, err = e.client.DeleteRoleAssignment(t.Context(), role) // removed by hand
+	require.NoError(t, err)
+	d, err := e.r.Verify(t.Context())
+	require.NoError(t, err)
+	require.Len(t, d.Released, 1)
+	require.Empty(t, e.sync(s).Conflicts)
+}
+
+// swappedStore is a Store whose database a host restores from a backup
+// while its process runs on (a failover to a replica that lags, say).
+type swappedStore struct{ access.Store }
+
+// TestRestoredBackupUnderARunningProcess (issue 28): the Store is restored
+// from a backup older than the guests' links while the process runs on,
+// and a booking is cancelled before any Verify. The next Sync finds its
+// Store behind what it saw, reads Kisi first, and deletes the cancelled
+// guest's link, which no record held.
+func TestRestoredBackupUnderARunningProcess(t *testing.T) {
+	t.Parallel()
+	var st *swappedStore
+	e := newRig(t, rigConfig{dropIn: mapping.DropIn{Link: true}, store: func(s access.Store) access.Store {
+		st = &swappedStore{s}
+		return st
+	}})
+	s := baseSnapshot()
+	s.Plans = []access.Plan{{ID: "p1", PlanID: "pro", MemberID: "bob", Start: cest("09:00"), Status: access.PlanActive}}
+	e.sync(s)
+	backup, err := st.Load(t.Context(), e.r.Organization())
+	require.NoError(t, err)
+	addGuests(&s, 3, cest("17:00"))
+	e.sync(s)
+	require.Len(t, e.links(), 3)
+
+	restored := access.NewMemoryStore()
+	ctx, org, now := t.Context(), e.r.Organization(), e.clock.Now()
+	token, err := restored.Lease(ctx, org, "restore", now, now.Add(time.Minute))
+	require.NoError(t, err)
+	for _, rec := range backup {
+		require.NoError(t, restored.Put(ctx, org, token, rec))
+	}
+	_, err = restored.Lease(ctx, org, "restore", now, time.Time{})
+	require.NoError(t, err)
+	st.Store = restored
+
+	s.Bookings = s.Bookings[1:] // bk0 cancelled
+	e.srv.ResetRequests()
+	rep := e.sync(s)
+	require.Equal(t, 1, rep.Deleted, "the cancelled guest's link is deleted")
+	require.Len(t, e.links(), 2)
+	require.NotContains(t, e.writes(), "POST /group_links", "no second link")
+}
+
+// TestLostRoleOfHandMadeUserStaysKnownThroughServerErrors (issue 23): the
+// retry of that conflict fails with a server error; the conflict is kept,
+// not turned into an intent that the next run forgets, so the report still
+// names the role once dave leaves.
+func TestLostRoleOfHandMadeUserStaysKnownThroughServerErrors(t *testing.T) {
+	t.Parallel()
+	e, s, role := lostRoleOfHandMadeUser(t)
+	answer(e, http.MethodPost, http.StatusInternalServerError)
+	e.clock.Advance(10 * time.Minute)
+	s.Bookings[0].End = cest("18:20")
+	e.srv.ResetRequests()
+	_, _ = e.r.Sync(t.Context(), s)
+	require.Positive(t, e.srv.Count(http.MethodPost, "/role_assignments"), "the conflict is retried")
+	e.srv.Intercept(nil)
+
+	s.Bookings = nil // cancelled
+	for range 2 {
+		e.clock.Advance(10 * time.Minute)
+		rep := e.sync(s)
+		require.Equal(t, []access.Conflict{{Email: "dave@example.com", GroupID: e.room, KisiID: role, Unwanted: true}}, rep.Conflicts)
+	}
+}
+
+// TestLostRoleOfHandMadeUserStaysKnownThroughACrash (issue 23): a process
+// crashed between the intent of that conflict's retry and its answer. The
+// next Verify finds the role the intent met, so the intent becomes the
+// conflict again instead of being forgotten, and the report names the role
+// once dave leaves.
+func TestLostRoleOfHandMadeUserStaysKnownThroughACrash(t *testing.T) {
+	t.Parallel()
+	e, s, role := lostRoleOfHandMadeUser(t)
+	recs, err := e.st.Load(t.Context(), e.r.Organization())
+	require.NoError(t, err)
+	i := slices.IndexFunc(recs, func(r state.Record) bool { return r.State == state.StateConflict })
+	require.GreaterOrEqual(t, i, 0)
+	intent := recs[i]
+	intent.State, intent.KisiID, intent.Window = state.StatePending, 0, span("12:55", "18:25")
+	recs[i] = intent
+	e.restoreBackup(recs)
+
+	_, err = e.r.Verify(t.Context())
+	require.NoError(t, err)
+	s.Bookings = nil // cancelled
+	rep := e.sync(s)
+	require.Equal(t, []access.Conflict{{Email: "dave@example.com", GroupID: e.room, KisiID: role, Unwanted: true}}, rep.Conflicts)
+}

@@ -58,6 +58,8 @@ func parkRecords(c *Changes, in diffInput, want []wantEntry, store *[]Change) pa
 			// Kept until a role create works.
 		case rec.Key == runMarkKey:
 			// Kept until a run verifies (see Sync).
+		case rec.Key == writtenKey:
+			// Kept: the count of runs that wrote to Kisi (see restored).
 		case strings.HasPrefix(rec.Key, "park/user/"):
 			// Kept until the user is created or found.
 			p.users[rec.Email] = rec

@@ -66,6 +66,9 @@ type Reconciler struct {
 	// token is the Store's token of the running run's lease term (0
 	// before it is taken); the run's writes are fenced by it.
 	token atomic.Int64
+	// written is the count of runs that wrote to Kisi this Reconciler
+	// last saw in its Store (see restored).
+	written atomic.Int64
 }
 
 // NewReconciler returns a Reconciler that writes through k (a *kisi.Client)
@@ -130,15 +133,20 @@ func (r *Reconciler) Sync(ctx context.Context, s Snapshot) (*Report, error) {
 		return nil, err
 	}
 	var drift *Drift
-	if interrupted(recs) || len(recs) == 0 {
+	written, restored := r.restored(recs)
+	if interrupted(recs) || len(recs) == 0 || restored {
 		// A run stopped in the middle of its writes (a crash, or a stall
-		// past its lease), or a Store that knows nothing (new, or lost):
+		// past its lease), or a Store that knows nothing (new, or lost) or
+		// less than this Reconciler saw (restored from an older backup):
 		// Kisi is read before anything is written, so what this SDK made
-		// is adopted, not made again.
+		// is adopted, not made again, and what is no longer wanted goes.
 		var verr error
 		drift, verr = r.verify(ctx, recs)
 		if errors.Is(verr, state.ErrLeaseLost) {
 			return nil, verr
+		}
+		if verr == nil {
+			r.written.Store(written) // the Store as it is now is the one to go on from
 		}
 		if verr == nil || classify(verr) != FailureSystemic {
 			if c, recs, err = r.plan(ctx, s); err != nil {
@@ -154,6 +162,35 @@ func (r *Reconciler) Sync(ctx context.Context, s Snapshot) (*Report, error) {
 		rep.Adopted += len(drift.Adopted)
 	}
 	return rep, err
+}
+
+// restored returns the count of runs that wrote to Kisi that recs hold,
+// and whether it is lower than this Reconciler last saw: the Store was
+// restored from an older backup while the process ran on, and objects made
+// since then are in Kisi with no record. A higher count (another process's
+// runs) is remembered. A process started after the restore cannot tell;
+// its host calls Verify after restoring a Store.
+func (r *Reconciler) restored(recs []state.Record) (int64, bool) {
+	n := writtenIn(recs)
+	for {
+		seen := r.written.Load()
+		if n < seen {
+			return n, true
+		}
+		if r.written.CompareAndSwap(seen, n) {
+			return n, false
+		}
+	}
+}
+
+// writtenIn returns the count of runs that wrote to Kisi that recs, sorted
+// by key, hold.
+func writtenIn(recs []state.Record) int64 {
+	i, found := slices.BinarySearchFunc(recs, writtenKey, func(rec state.Record, key string) int { return strings.Compare(rec.Key, key) })
+	if !found {
+		return 0
+	}
+	return int64(recs[i].Attempts)
 }
 
 // interrupted reports whether recs hold the mark of a run that began

@@ -229,9 +229,11 @@ func TestUnmanagedRoleUntouched(t *testing.T) {
 		t.Fatalf("(-want +got):\n%s", diff)
 	}
 
-	// Once the hand-given role is gone, a new booking is granted.
+	// Once the hand-given role is gone, a new booking is granted (after
+	// the conflict's back-off on dave and the group).
 	_, err = e.client.DeleteRoleAssignment(ctx, hand.ID)
 	require.NoError(t, err)
+	e.clock.Advance(time.Minute)
 	s.Bookings = []access.Booking{bookingOf("bk2", "dave", "room1", "14:00", "15:00")}
 	rep = e.sync(s)
 	require.Equal(t, 1, rep.Created)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/kisisync/kisisync/access/state"
 )
@@ -42,7 +43,6 @@ func (ru *run) parked(ctx context.Context, ch Change, rec state.Record, cause er
 // retried returns the park record rec of ch one failure later: its
 // attempts and its retry.
 func (ru *run) retried(ch Change, rec state.Record) state.Record {
-	now := ru.r.o.clock.Now()
 	prev, ok := ru.recs[rec.Key]
 	if !ok && ch.GroupID != 0 {
 		// A change that failed before in another way (its own key after
@@ -52,16 +52,23 @@ func (ru *run) retried(ch Change, rec state.Record) state.Record {
 			prev, ok = ru.recs[forbiddenKey(ch.GroupID, ch.Object)]
 		}
 	}
-	rec.Attempts = prev.Attempts + 1
-	delay := ru.r.o.backoff(rec.Attempts)
+	rec.Attempts, rec.RetryAt = ru.failedOnce(prev, ok)
+	return rec
+}
+
+// failedOnce returns the attempts and the retry of a key that failed once
+// more after the record prev of its last failure (ok: there was one).
+func (ru *run) failedOnce(prev state.Record, ok bool) (int, time.Time) {
+	now := ru.r.o.clock.Now()
+	attempts := prev.Attempts + 1
+	delay := ru.r.o.backoff(attempts)
 	if ok && !prev.Updated.IsZero() {
 		// A key that was not tried for a while (the organization's runs
 		// backed off meanwhile) has been failing all that time: its delay
 		// grows with that time, not only with its attempts.
 		delay = max(delay, min(now.Sub(prev.Updated), ru.r.o.maxBackoff))
 	}
-	rec.RetryAt = now.Add(delay)
-	return rec
+	return attempts, now.Add(delay)
 }
 
 // failedAgain goes on with the back-off of ch's key (or of its user's)

@@ -102,6 +102,11 @@ const orgParkKey = "park/organization"
 // was interrupted in the middle of its writes.
 const runMarkKey = "park/run"
 
+// writtenKey is the key of the record that counts, in Attempts, the runs
+// that wrote to Kisi: a Reconciler remembers the count it last saw, so a
+// Store found holding a lower one was restored from an older backup.
+const writtenKey = "park/written"
+
 // patchParkKey is the key of the record that Kisi does not change a role's
 // window with PATCH in this organization.
 const patchParkKey = "park/patch"

@@ -92,7 +92,11 @@ func (r *Reconciler) Verify(ctx context.Context) (*Drift, error) {
 		return nil, err
 	}
 	defer release()
-	return r.verify(ctx, recs)
+	d, err := r.verify(ctx, recs)
+	if err == nil {
+		r.written.Store(writtenIn(recs)) // a restored Store, now verified
+	}
+	return d, err
 }
 
 // verify is Verify under a lease the caller holds, from the records recs.
@@ -326,6 +330,9 @@ func (ru *run) verifyRoles(ctx context.Context, g int64, d *Drift) error {
 					kisiglue.SameWindow(rec.Window, kisiglue.RoleWindow(ra))
 			},
 			claim: func(ctx context.Context) (state.Record, string, error) { return ru.claim(ctx, g, ra) },
+			heldBy: func(rec state.Record) bool {
+				return ra.AssigneeType == kisi.AssigneeUser && rec.UserID != 0 && rec.UserID == ra.AssigneeID
+			},
 		}
 		if ra.Assignee != nil {
 			objs[i].item.Email = ra.Assignee.Email
@@ -361,6 +368,9 @@ type observed struct {
 	// claim, for roles, decides whether an object no record explains is
 	// adopted all the same (see run.claim).
 	claim func(ctx context.Context) (state.Record, string, error)
+	// heldBy, for roles, reports whether the object is held by the user of
+	// a record.
+	heldBy func(rec state.Record) bool
 }
 
 // verifyGroup compares the objects of one kind Kisi lists in group g with
@@ -433,6 +443,18 @@ func (ru *run) verifyGroup(ctx context.Context, kind state.RecordKind, g int64, 
 				item.Email, item.Reason = rec.Email, reason
 				d.Adopted = append(d.Adopted, item)
 				continue
+			}
+		}
+		if o.heldBy != nil {
+			// A create left pending (a crash) for a user who holds this role
+			// not managed here cannot have happened (Kisi holds one role per
+			// user and group): it is the conflict it met, so the role stays
+			// reported once that access is no longer wanted.
+			i := slices.IndexFunc(recs, func(rec state.Record) bool { return rec.State == state.StatePending && o.heldBy(rec) })
+			if i >= 0 && !claimed[recs[i].Key] {
+				recs[i].State, recs[i].KisiID = state.StateConflict, item.KisiID
+				errs = append(errs, ru.put(ctx, recs[i]))
+				claimed[recs[i].Key] = true
 			}
 		}
 		d.Unmanaged = append(d.Unmanaged, item)

@@ -37,8 +37,10 @@ const (
 	StateGone RecordState = "gone"
 	// StateConflict: Kisi refused the create because the user already holds
 	// a role in the group that this SDK does not manage (KisiID is that
-	// role). It is not retried until the wanted window changes or Verify
-	// finds the other role gone.
+	// role). It is not retried until the wanted grant changes, and then
+	// only once its back-off (Attempts, RetryAt) ends, or until Verify
+	// finds the other role gone; kept, and reported, while that role
+	// stands after the access is no longer wanted.
 	StateConflict RecordState = "conflict"
 	// StateExposed: this SDK deleted the member's role in force to replace
 	// it and the create of its successor failed, so the member is without
@@ -114,8 +116,8 @@ type Record struct {
 
 	// Park fields: why the change or group is parked (Kisi's message),
 	// its failure class, how often it failed in a row and when it is tried
-	// again. A link whose Notifier call failed keeps its retries in
-	// Attempts and RetryAt too.
+	// again. A link whose Notifier call failed, and a conflict, keep their
+	// retries in Attempts and RetryAt too.
 	Reason   string       `json:"reason,omitempty"`
 	Class    FailureClass `json:"class,omitempty"`
 	Attempts int          `json:"attempts,omitempty"`

@@ -733,7 +733,11 @@ func printReport(w io.Writer, rep *access.Report, loc *time.Location) {
 		fmt.Fprintf(w, "Interrupted creates: %d adopted, %d forgotten.\n", rep.Adopted, rep.Forgotten)
 	}
 	for _, cf := range rep.Conflicts {
-		fmt.Fprintf(w, "Conflict: %s already holds role %d in group %d, not managed by kisisync; left alone.\n", cf.Email, cf.KisiID, cf.GroupID)
+		then := "left alone"
+		if cf.Unwanted {
+			then = "the platform no longer wants this access: remove the role in Kisi"
+		}
+		fmt.Fprintf(w, "Conflict: %s already holds role %d in group %d, not managed by kisisync; %s.\n", cf.Email, cf.KisiID, cf.GroupID, then)
 	}
 	for _, sk := range rep.Skipped {
 		fmt.Fprintf(w, "Skipped: %s\n", sk)

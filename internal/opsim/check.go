@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -108,6 +110,13 @@ type checker struct {
 	causes     map[pair]cause // why access Kisi holds was last cut, per pair, until wanted again or gone
 	leakStart  map[pair]time.Time
 	storeKnown bool // no Store lost since the last Verify
+	// forgotten are the roles the reconciler made for members whose Kisi
+	// user was made by hand that its Store forgot when it was last lost or
+	// restored: nothing in Kisi tells them from roles given by hand. told
+	// are the pairs whose grant Kisi refused since (a 422: the reconciler
+	// looked the role up, and knows of it).
+	forgotten map[int64]bool
+	told      map[pair]bool
 	// handEdit is the last edit made by hand in Kisi, verifiedAt the end of
 	// the last Verify that succeeded: the reconciler learns of hand edits
 	// through Verify only.
@@ -137,7 +146,8 @@ type checker struct {
 func (c *checker) init(w *world) {
 	*c = checker{w: w, nextSample: w.h.Start, truthDirty: true, prevCov: map[pair]bool{}, prevDes: map[pair]bool{},
 		candidates: map[pair]string{}, causes: map[pair]cause{}, leakStart: map[pair]time.Time{}, storeKnown: true,
-		emails: map[string]map[int64]bool{}, yielded: map[string]bool{}, guestLinks: map[string][]email{}, streaks: map[string]*streak{},
+		told: map[pair]bool{}, emails: map[string]map[int64]bool{}, yielded: map[string]bool{}, guestLinks: map[string][]email{},
+		streaks:   map[string]*streak{},
 		exportCut: map[string]bool{}}
 }
 
@@ -198,11 +208,40 @@ func (c *checker) truthChanged(why cause) {
 	}
 }
 
-// storeLost is told of a Store lost or restored from a backup: what the
-// reconciler knew, back-offs included, is gone with it.
-func (c *checker) storeLost() {
+// storeLost is told of a Store lost or restored from a backup, which now
+// holds recs: what the reconciler knew, back-offs included, is gone with
+// it.
+func (c *checker) storeLost(recs []state.Record) {
 	c.storeKnown = false
 	clear(c.streaks)
+	kept := map[int64]bool{}
+	for _, r := range recs {
+		kept[r.KisiID] = true
+	}
+	c.forgotten, c.told = map[int64]bool{}, map[pair]bool{}
+	for p, hs := range c.w.obs.holds {
+		for _, h := range hs {
+			if !h.link && !c.w.handRoles[h.id] && !kept[h.id] && c.w.userByHand(p.email) != "" {
+				c.forgotten[h.id] = true
+			}
+		}
+	}
+}
+
+// unknowable reports whether p's access at t comes only from roles the
+// reconciler cannot know to be its own: made by hand, or forgotten by its
+// Store and not met since. Invariant 2 bounds such access by the validity
+// alone ("within the validity bound when it cannot act"): the SDK deletes
+// only what it created, and a role carries no mark of who made it, so a
+// role of a user made by hand is "not managed here" once the Store forgot
+// it (DESIGN.md, "Ownership").
+func (c *checker) unknowable(p pair, t time.Time) bool {
+	for _, h := range c.w.obs.holds[p] {
+		if h.window.Contains(t) && !c.w.handRoles[h.id] && !(c.forgotten[h.id] && !c.told[p]) {
+			return false
+		}
+	}
+	return true
 }
 func (c *checker) verified() {
 	c.storeKnown, c.verifiedAt = true, c.w.clock.Now()
@@ -713,6 +752,7 @@ func (c *checker) afterRun(r run) {
 		}
 		c.requestBound(r.n, changes, r.pending)
 	}
+	first := c.logIndex // the run's requests
 	c.storms(r)
 	rep := r.rep
 	c.held = rep != nil && len(rep.Held) > 0
@@ -731,9 +771,17 @@ func (c *checker) afterRun(r run) {
 	// (a failure, a held cut). Only an organization-wide fault may stop a
 	// whole run, and a Store lost since the last Verify excuses what the
 	// reconciler no longer knows it holds.
+	for _, s := range w.log[first:] {
+		if grant, ok := strings.CutPrefix(s.key, "grant "); ok && s.status == http.StatusUnprocessableEntity {
+			if i := strings.LastIndexByte(grant, '/'); i > 0 {
+				g, _ := strconv.ParseInt(grant[i+1:], 10, 64)
+				c.told[pair{grant[:i], g}] = true
+			}
+		}
+	}
 	if c.storeKnown && !r.crashed && !r.stalled && !c.orgFault(r.start, now) {
 		for _, p := range sortedPairs(w.obs.holds) {
-			if w.obs.covered(p, now) && !c.handMade(p, now) && !c.sent.at(p, now) && !c.truth.at(p, now) &&
+			if w.obs.covered(p, now) && !c.unknowable(p, now) && !c.sent.at(p, now) && !c.truth.at(p, now) &&
 				!mentionedStrictly(rep, p) {
 				if rep.NotAttempted > 0 {
 					w.violate(2, "run %d stopped with %d changes not attempted and left %s with access to %s, which its snapshot does not want (%s)",

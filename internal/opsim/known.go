@@ -26,14 +26,11 @@ func (d Defect) matches(v *Violation) bool {
 // Known are the defects of the reconciler the simulator found on the day it
 // was built, as RELIABILITY.md lists them with seeds.
 var Known = []Defect{
-	// Found with the hand-made objects of issue 23; before the entries whose
-	// text they share.
-	{Issue: 23, Invariant: 2, Match: "(its Kisi user made by hand) with access",
-		Summary: "after a lost Store, a role the reconciler created for a member whose Kisi user was made by hand (so it carries no SDK tag) reads as a hand-made conflict: when the member leaves, the role stays in Kisi until its validity ends, and the reports after the first conflict say nothing of it"},
-	{Issue: 23, Invariant: 3, Match: "(its Kisi user made by hand) failed in every run",
-		Summary: "after a lost Store, the grant that the reconciler's own role blocks, for a member whose Kisi user was made by hand, is sent again and refused (422) by run after run, hours on, without backing off"},
-	{Issue: 28, Invariant: 2, Match: "says nothing of it",
-		Summary: "after a Store restored from an older backup, a link the reconciler made is an orphan until the next Verify adopts it: if its booking ends, moves or is cancelled before that, it keeps opening the door"},
+	// Found under issue 28's orphan link of a restored Store, which no
+	// history of the census shows since links carry a mark; not diagnosed
+	// yet, and not a matter of ownership.
+	{Issue: 27, Invariant: 2, Match: "says nothing of it",
+		Summary: "access a valid record ends (a check-out, a suspension, a plan ended) or a mapping change drops left in Kisi with nothing in the report that names it, mostly while an exporter bug is active (a rejected location, a truncated or missing members list): seeds 32, 75, 100, 113, 120, 173, 179 and 197 of the census"},
 	{Issue: 28, Invariant: 3, Match: "before it started",
 		Summary: "a run reports a NextRun days before it started (seed 218 of the soak: run 515 at 2026-10-24T23:03 asks for 2026-10-18T05:07), so a host that runs at NextRun runs again at once; the quota case of this defect passes since, this one does not"},
 	{Issue: 28, Invariant: 3, Match: "second email",

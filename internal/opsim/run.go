@@ -318,7 +318,7 @@ func (w *world) event(e Event) bool {
 		w.procs[w.nextProc()].stallAt = e.N
 	case KindStoreLost:
 		w.store.cur = w.opts.NewStore()
-		w.chk.storeLost()
+		w.chk.storeLost(nil)
 	case KindStoreRestore:
 		w.restore(now.Add(-time.Duration(e.Offset)))
 	case KindNotifierDown:
@@ -337,7 +337,9 @@ func (w *world) restore(t time.Time) {
 		}
 	}
 	st := w.opts.NewStore()
+	var kept []state.Record
 	if b != nil {
+		kept = b.recs
 		now := w.clock.Now()
 		tok, err := st.Lease(w.ctx, org, "restore", now, now.Add(time.Minute))
 		if err != nil {
@@ -353,7 +355,7 @@ func (w *world) restore(t time.Time) {
 		_, _ = st.Lease(w.ctx, org, "restore", now, time.Time{})
 	}
 	w.store.cur = st
-	w.chk.storeLost()
+	w.chk.storeLost(kept)
 }
 
 func (w *world) nextProc() int { return w.runs % len(w.procs) }
