@@ -45,13 +45,13 @@ func RoleWindow(ra *kisi.RoleAssignment) schedule.Interval {
 	return Window(ra.ValidFrom, ra.ValidUntil)
 }
 
-// Validity converts a window to Kisi's validity, in UTC, widened to whole
-// minutes (see [ValidityStep]): the start floored, the end ceiled. A zero
-// Start is sent as no valid_from (valid from now), an open-ended window (see
-// [OpenEnded]) as no valid_until.
+// Validity converts a window to Kisi's validity, in UTC: its start to the
+// second, floored, and its end ceiled to a whole minute (see
+// [ValidityStep]). A zero Start is sent as no valid_from (valid from now),
+// an open-ended window (see [OpenEnded]) as no valid_until.
 func Validity(iv schedule.Interval) (from, until *time.Time) {
 	if !iv.Start.IsZero() {
-		f := iv.Start.UTC().Truncate(ValidityStep)
+		f := iv.Start.UTC().Truncate(time.Second)
 		from = &f
 	}
 	if !OpenEnded(iv) {
@@ -64,13 +64,14 @@ func Validity(iv schedule.Interval) (from, until *time.Time) {
 	return from, until
 }
 
-// ValidityStep is the step [Validity] widens a window to. Kisi's stored
-// precision of valid_from and valid_until is not documented (its examples
-// use seconds; a server keeping whole minutes is a setting of the fake): a
-// bound Kisi truncates must never shorten a window, so the SDK sends bounds
-// every precision down to a minute keeps as they are. The cost is under a
-// minute of access at each edge of a window that does not start or end on
-// a whole minute; bookings, buffers and plans do.
+// ValidityStep is the step [Validity] ceils a window's end to. Kisi's
+// stored precision of valid_from and valid_until is not documented (its
+// examples use seconds; a server keeping whole minutes is a setting of the
+// fake): an end Kisi truncates must never cut a window short, so the SDK
+// sends ends every precision down to a minute keeps as they are. The cost
+// is under a minute of access after a window that does not end on a whole
+// minute; bookings, buffers and plans do. A start needs no such care: one
+// Kisi truncates begins sooner, never later.
 const ValidityStep = time.Minute
 
 // OpenEnded reports whether iv has no end: its End is zero (as the
