@@ -142,6 +142,9 @@ type run struct {
 	inviting map[string]int
 	// streak counts the transient or unknown failures in a row.
 	streak int
+	// linkCreatesFail is set once Kisi failed a link create (a server
+	// error, an unknown outcome): no link in force is replaced after it.
+	linkCreatesFail bool
 	// quotaFull is set once Kisi refused a link for its email-link quota:
 	// the run creates no more links.
 	quotaFull bool
@@ -239,13 +242,9 @@ func (r *Reconciler) applyAfter(ctx context.Context, c *Changes, recs []state.Re
 	rep.Parked = slices.Clone(c.Parked)
 	v := r.judge(c, ru.recs, now)
 	held := r.holds(c, v)
-	if rec, failing := ru.recs[createsFailingKey]; failing && (rec.State == state.StateExposed || now.Before(rec.RetryAt)) ||
-		ru.failingWrites(now) {
-		// An earlier run's role create failed, and none worked since:
-		// until its back-off ends no role in force is replaced by delete
-		// and create, and once a replacement that found out left a member
-		// without a role, none until a create works. Likewise while a
-		// write of a role waits for its back-off.
+	if doubt, _ := ru.createsDoubtful(ObjectGrant, now); doubt || ru.failingWrites(now) {
+		// An earlier run's role create failed, and none worked since (see
+		// creates.go); or a write of a role waits for its back-off.
 		ru.creates = createsDoubtful
 	}
 	var stop *SystemicError
@@ -529,10 +528,29 @@ func (ru *run) do(ctx context.Context, ch Change) error {
 		if ch.Object == ObjectGrant {
 			return ru.replaceGrant(ctx, ch)
 		}
+		now := ru.r.o.clock.Now()
+		if doubt, until := ru.createsDoubtful(ObjectLink, now); (doubt || ru.linkCreatesFail) && replacesInForce(ch, now) {
+			// Kisi failed a link create, in this run or since the last
+			// that worked (see creates.go): the guest's link in force
+			// stays, valid until its end; no request.
+			retry := ch.Old.End
+			if until.After(now) {
+				retry = earliest(retry, until)
+			}
+			ru.rep.Parked = append(ru.rep.Parked, Parked{Object: ch.Object, Key: ch.Key, Email: ch.Email, GroupID: ch.GroupID,
+				Class: FailureTransient, RetryAt: retry,
+				Reason: fmt.Sprintf("Kisi is failing link creates, so the link in force is kept (valid until %s) and replaced once one works",
+					ch.Old.End.UTC().Format(time.RFC3339))})
+			ru.rep.NextRun = earliest(ru.rep.NextRun, retry)
+			return nil
+		}
 		if err := ru.remove(ctx, ch); err != nil {
 			return err
 		}
 		if err := ru.create(ctx, ch); err != nil {
+			if replacesInForce(ch, now) && ru.linkCreatesFail {
+				return errors.Join(err, ru.exposedOnce(ctx, ObjectLink))
+			}
 			return err
 		}
 		ru.rep.Replaced++

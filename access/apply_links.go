@@ -85,6 +85,9 @@ func (ru *run) createLink(ctx context.Context, ch Change) error {
 	if err := ru.settle(ctx, intent); err != nil {
 		return err
 	}
+	if err := ru.createWorked(ctx, ObjectLink); err != nil {
+		return err
+	}
 	if _, full := ru.recs[quotaParkKey]; full && ch.Email != "" && ch.Window.Start.After(ru.r.o.clock.Now().Add(linkHorizon)) {
 		// A link beyond linkHorizon, tried once the refusal's back-off
 		// ended, fits: there is room again. (A sooner one fitting says
@@ -173,7 +176,8 @@ func (ru *run) sentBefore(ctx context.Context, ch Change) (*kisi.GroupLink, erro
 // other links; any other refusal parks the link with back-off.
 func (ru *run) linkFailed(ctx context.Context, ch Change, intent state.Record, cause error) error {
 	if !definite(cause) {
-		return cause
+		ru.linkCreatesFail = true
+		return ru.createFailedAgain(ctx, ObjectLink, cause)
 	}
 	if err := ru.del(ctx, intent.Key); err != nil {
 		return errors.Join(cause, err)

@@ -58,8 +58,8 @@ func (ru *run) replaceGrant(ctx context.Context, ch Change) error {
 		// as may the end of the failing creates' back-off; else it ends by
 		// itself and is created anew.
 		retry := ch.Old.End
-		if failing, ok := ru.recs[createsFailingKey]; ok && failing.State != state.StateExposed && failing.RetryAt.After(now) {
-			retry = earliest(retry, failing.RetryAt)
+		if _, until := ru.createsDoubtful(ObjectGrant, now); until.After(now) {
+			retry = earliest(retry, until)
 		}
 		ru.rep.Parked = append(ru.rep.Parked, Parked{Object: ch.Object, Key: ch.Key, Email: ch.Email, GroupID: ch.GroupID,
 			Class: FailureTransient, RetryAt: retry,
@@ -123,13 +123,8 @@ func (ru *run) uncovered(ctx context.Context, ch Change, old schedule.Interval, 
 		}
 	}
 	ru.lockout = true
-	if failing, ok := ru.recs[createsFailingKey]; ok && failing.State != state.StateExposed {
-		// This incident has had its one exposure: no role in force is
-		// replaced to find out until a create works again.
-		failing.State = state.StateExposed
-		if err := ru.put(ctx, failing); err != nil {
-			return errors.Join(cause, err)
-		}
+	if err := ru.exposedOnce(ctx, ObjectGrant); err != nil {
+		return errors.Join(cause, err)
 	}
 	rec := state.Record{Key: ch.Key, Kind: state.KindRole, State: state.StateExposed, Email: ch.Email, MemberID: ch.MemberID,
 		GroupID: ch.GroupID, Window: old, Sources: ch.Sources}
@@ -301,19 +296,12 @@ func (ru *run) createGrant(ctx context.Context, ch Change) error {
 		switch {
 		case err == nil:
 			ru.creates = createsWork
-			if _, ok := ru.recs[createsFailingKey]; ok {
-				return ru.del(ctx, createsFailingKey)
-			}
+			return ru.createWorked(ctx, ObjectGrant)
 		case classify(err) == FailureTransient || classify(err) == FailureUnknown:
 			// Kisi failing creates; a refusal of one member says nothing
 			// of the others' creates.
 			ru.creates = createsFail
-			rec, ok := ru.recs[createsFailingKey]
-			if !ok {
-				rec = state.Record{Key: createsFailingKey, Kind: state.KindPark,
-					Reason: "Kisi failed a role create: roles in force are kept, not replaced by delete and create, until a create works"}
-			}
-			return errors.Join(err, ru.put(ctx, ru.retried(Change{}, rec)))
+			return ru.createFailedAgain(ctx, ObjectGrant, err)
 		}
 		return err
 	}

@@ -454,10 +454,10 @@ func order(c *Changes, store, exposed, revokes, replaces, creates, cleanups []Ch
 	}
 }
 
-// replacesInForce reports whether ch replaces a role in force at now: a
-// delete and create would leave its member without access in between.
+// replacesInForce reports whether ch replaces a role or a link in force at
+// now: its member or guest has access until the new one is created.
 func replacesInForce(ch Change, now time.Time) bool {
-	return ch.Action == ActionReplace && ch.Object == ObjectGrant && ch.Old != nil &&
+	return ch.Action == ActionReplace && (ch.Object == ObjectGrant || ch.Object == ObjectLink) && ch.Old != nil &&
 		!ch.Old.Start.After(now) && now.Before(ch.Old.End)
 }
 

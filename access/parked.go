@@ -54,8 +54,8 @@ func parkRecords(c *Changes, in diffInput, want []wantEntry, store *[]Change) pa
 		case rec.Key == quotaParkKey:
 			// Kept until a link beyond linkHorizon fits (see createLink).
 			p.quota = rec
-		case rec.Key == createsFailingKey:
-			// Kept until a role create works.
+		case rec.Key == createsFailingKey(ObjectGrant) || rec.Key == createsFailingKey(ObjectLink):
+			// Kept until a create works (see creates.go).
 		case rec.Key == runMarkKey:
 			// Kept until a run verifies (see Sync).
 		case rec.Key == writtenKey:

@@ -115,15 +115,6 @@ const patchParkKey = "park/patch"
 // window with PATCH in this organization, as read back once.
 const patchVerifiedKey = "park/patch/verified"
 
-// createsFailingKey is the key of the record that Kisi failed a role
-// create (a server error, an unknown outcome) and none worked since: no
-// role in force is replaced by delete and create (see run.replaceGrant)
-// while its back-off runs, and once a replacement that tried left a member
-// without a role (State exposed: the incident's one exposure), none until
-// a create works, however long Kisi keeps failing and whichever members
-// come and go meanwhile.
-const createsFailingKey = "park/creates"
-
 // quotaParkKey is the key of the record that Kisi refused a link for its
 // email-link quota, which counts links the SDK did not make: links for
 // bookings beyond linkHorizon wait for its back-off (see quota), until one

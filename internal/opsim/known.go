@@ -26,19 +26,21 @@ func (d Defect) matches(v *Violation) bool {
 // Known are the defects of the reconciler the simulator found on the day it
 // was built, as RELIABILITY.md lists them with seeds.
 var Known = []Defect{
+	// Found in seeds 201 to 400 at the end of the round that fixed issue
+	// 26's lockouts of roles; not diagnosed yet.
+	{Issue: 26, Invariant: 1, Match: "a second member exposed",
+		Summary: "guests of one meeting whose links are replaced during a Kisi fault incident: a second guest left without a link in another group (seed 352, the mapping that sends a room to its front door too); roles keep their one exposure per incident since failing creates are remembered in the Store, links of one group too (seed 345)"},
+	{Issue: 28, Invariant: 3, Match: "second email",
+		Summary: "a guest gets a second link and email for one booking whose window did not change (seed 388)"},
+	{Issue: 27, Invariant: 4, Match: "a broken export",
+		Summary: "an export without plans cuts check-in access in one location over the guard's floor (seed 275: 4 of 11 in berlin/checkin)"},
 	// Found under issue 28's orphan link of a restored Store, which no
 	// history of the census shows since links carry a mark; not diagnosed
 	// yet, and not a matter of ownership.
 	{Issue: 27, Invariant: 2, Match: "says nothing of it",
 		Summary: "access a valid record ends (a check-out, a suspension, a plan ended) or a mapping change drops left in Kisi with nothing in the report that names it, mostly while an exporter bug is active (a rejected location, a truncated or missing members list): seeds 32, 75, 100, 113, 120, 173, 179 and 197 of the census"},
-	{Issue: 28, Invariant: 3, Match: "before it started",
-		Summary: "a run reports a NextRun days before it started (seed 218 of the soak: run 515 at 2026-10-24T23:03 asks for 2026-10-18T05:07), so a host that runs at NextRun runs again at once; the quota case of this defect passes since, this one does not"},
-	{Issue: 28, Invariant: 3, Match: "second email",
-		Summary: "a guest gets a second link and email for one booking: after a Store restored from an older backup (before a Verify), or after a broken export deleted the link below the guard's floor"},
 	{Issue: 25, Invariant: 3, Match: "failed in every run",
 		Summary: "a failing key is still tried four times an hour hours after it began failing: a user create that fails for several of the member's grants (parked per grant, not per user), and failing deletes and link creates whose back-off starts again"},
-	{Issue: 25, Invariant: 5, Match: "the report says nothing",
-		Summary: "access wanted and not in Kisi with nothing in the report that names it: a change whose earlier failure is not carried into later reports"},
 }
 
 // knownDefect returns the known defect v is an instance of, or nil.
