@@ -17,9 +17,10 @@ import (
 )
 
 func (ru *run) createLink(ctx context.Context, ch Change) error {
-	if ru.quotaFull && ch.Email != "" {
+	if ru.quotaFull && ch.Email != "" && ch.Action != ActionReplace {
 		// Kisi refused a link for its quota earlier in this run: wait, and
-		// send no more requests that must fail.
+		// send no more requests that must fail. (A replacement's delete
+		// freed the place its create takes.)
 		if err := ru.park(ctx, ch, FailureQuota, fmt.Errorf("%w: waiting for room", errQuota)); !errors.Is(err, errQuota) {
 			return err
 		}

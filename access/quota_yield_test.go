@@ -100,3 +100,29 @@ func TestQuotaFullBacksOff(t *testing.T) {
 	}
 	require.LessOrEqual(t, refused, 8, "link creates sent in an hour against a full quota")
 }
+
+// TestQuotaFullKeepsReplacedLinks: Kisi's email-link quota is full when a
+// guest in the building has their booking shortened and another guest
+// books for today. Today's guest waits for room; the shortened booking's
+// link is still replaced — its delete frees the place its create takes —
+// and its guest is never without a link.
+func TestQuotaFullKeepsReplacedLinks(t *testing.T) {
+	t.Parallel()
+	e := newRig(t, rigConfig{dropIn: mapping.DropIn{Link: true},
+		server: []kisitest.Option{kisitest.WithEmailLinkLimit(2)}})
+	guest := func(id, from, to string) access.Booking {
+		return access.Booking{ID: id, ResourceID: "room1", Guest: &access.Guest{Name: "Guest " + id, Email: id + "@example.org"},
+			Start: cest(from), End: cest(to)}
+	}
+	s := baseSnapshot()
+	s.Bookings = []access.Booking{guest("in", "13:00", "18:00"), guest("later", "16:00", "17:00")}
+	require.Equal(t, 2, e.sync(s).Created)
+
+	s.Bookings[0].End = cest("17:00")
+	s.Bookings = append(s.Bookings, guest("today", "15:00", "16:00"))
+	rep, err := e.r.Sync(t.Context(), s)
+	require.Error(t, err, "today's guest is refused for the quota")
+	require.Equal(t, 1, rep.Replaced)
+	require.True(t, slices.ContainsFunc(e.links(), func(l *kisi.GroupLink) bool { return *l.Email == "in@example.org" }),
+		"the guest in the building keeps a link")
+}
