@@ -721,7 +721,7 @@ func checkOrg(ctx context.Context, o *loadOrg, store access.Store, now time.Time
 				if ra.ValidUntil != nil {
 					iv.End = *ra.ValidUntil
 				}
-				if outside := schedule.NewSet(iv).Subtract(allowed[k]); len(outside.Intervals()) > 0 {
+				if outside := beyondEndMinutes(schedule.NewSet(iv).Subtract(allowed[k]), allowed[k]); len(outside) > 0 {
 					return fmt.Errorf("%s: role %d of %s reaches outside the desired access %v: %v", o.id, ra.ID, k, allowed[k].Intervals(), iv)
 				}
 			}
@@ -844,4 +844,21 @@ func TestOverlapCheck(t *testing.T) {
 			require.Equal(t, tc.bad, o.overlaps() != nil)
 		})
 	}
+}
+
+// beyondEndMinutes returns the intervals of outside but those that only
+// finish the minute an interval of allowed ends in: the SDK sends a
+// window's end ceiled to the whole minute, so that a Kisi keeping whole
+// minutes never cuts it short.
+func beyondEndMinutes(outside, allowed schedule.Set) []schedule.Interval {
+	var out []schedule.Interval
+	for _, iv := range outside.Intervals() {
+		tail := slices.ContainsFunc(allowed.Intervals(), func(a schedule.Interval) bool {
+			return iv.Start.Equal(a.End) && !iv.End.After(a.End.Truncate(time.Minute).Add(time.Minute))
+		})
+		if !tail {
+			out = append(out, iv)
+		}
+	}
+	return out
 }
