@@ -531,17 +531,8 @@ func (ru *run) do(ctx context.Context, ch Change) error {
 		now := ru.r.o.clock.Now()
 		if doubt, until := ru.createsDoubtful(ObjectLink, now); (doubt || ru.linkCreatesFail) && replacesInForce(ch, now) {
 			// Kisi failed a link create, in this run or since the last
-			// that worked (see creates.go): the guest's link in force
-			// stays, valid until its end; no request.
-			retry := ch.Old.End
-			if until.After(now) {
-				retry = earliest(retry, until)
-			}
-			ru.rep.Parked = append(ru.rep.Parked, Parked{Object: ch.Object, Key: ch.Key, Email: ch.Email, GroupID: ch.GroupID,
-				Class: FailureTransient, RetryAt: retry,
-				Reason: fmt.Sprintf("Kisi is failing link creates, so the link in force is kept (valid until %s) and replaced once one works",
-					ch.Old.End.UTC().Format(time.RFC3339))})
-			ru.rep.NextRun = earliest(ru.rep.NextRun, retry)
+			// that worked: the guest's link in force stays.
+			ru.keepInForce(ch, now, until, "link")
 			return nil
 		}
 		if err := ru.remove(ctx, ch); err != nil {

@@ -52,20 +52,12 @@ func (ru *run) replaceGrant(ctx context.Context, ch Change) error {
 	now := ru.r.o.clock.Now()
 	inForce := replacesInForce(ch, now)
 	if inForce && (ru.creates == createsFail || ru.creates == createsDoubtful) {
-		// The role in force stays, valid until its end; no request. A
-		// create that works (the creates before this change in a run, the
-		// failing keys' retries, which NextRun counts) lets it be replaced,
-		// as may the end of the failing creates' back-off; else it ends by
-		// itself and is created anew.
-		retry := ch.Old.End
-		if _, until := ru.createsDoubtful(ObjectGrant, now); until.After(now) {
-			retry = earliest(retry, until)
-		}
-		ru.rep.Parked = append(ru.rep.Parked, Parked{Object: ch.Object, Key: ch.Key, Email: ch.Email, GroupID: ch.GroupID,
-			Class: FailureTransient, RetryAt: retry,
-			Reason: fmt.Sprintf("Kisi is failing creates, so the role in force is kept (valid until %s) and replaced once one works",
-				ch.Old.End.UTC().Format(time.RFC3339))})
-		ru.rep.NextRun = earliest(ru.rep.NextRun, retry)
+		// A create that works (the creates before this change in a run,
+		// the failing keys' retries, which NextRun counts) lets it be
+		// replaced, as may the end of the failing creates' back-off; else
+		// it ends by itself and is created anew.
+		_, until := ru.createsDoubtful(ObjectGrant, now)
+		ru.keepInForce(ch, now, until, "role")
 		return nil
 	}
 	if err := ru.remove(ctx, ch); err != nil {

@@ -3,6 +3,7 @@ package access
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/kisisync/kisisync/access/state"
@@ -67,4 +68,20 @@ func (ru *run) exposedOnce(ctx context.Context, object ObjectKind) error {
 	}
 	rec.State = state.StateExposed
 	return ru.put(ctx, rec)
+}
+
+// keepInForce reports the replacement ch (of a role or a link, what)
+// parked: what it replaces stays in force, valid until its end, and no
+// request is sent; it is tried again by then, or when the failing creates'
+// back-off ends (until, if after now).
+func (ru *run) keepInForce(ch Change, now, until time.Time, what string) {
+	retry := ch.Old.End
+	if until.After(now) {
+		retry = earliest(retry, until)
+	}
+	ru.rep.Parked = append(ru.rep.Parked, Parked{Object: ch.Object, Key: ch.Key, Email: ch.Email, GroupID: ch.GroupID,
+		Class: FailureTransient, RetryAt: retry,
+		Reason: fmt.Sprintf("Kisi is failing creates, so the %s in force is kept (valid until %s) and replaced once one works",
+			what, ch.Old.End.UTC().Format(time.RFC3339))})
+	ru.rep.NextRun = earliest(ru.rep.NextRun, retry)
 }
