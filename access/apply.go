@@ -242,7 +242,7 @@ func (r *Reconciler) applyAfter(ctx context.Context, c *Changes, recs []state.Re
 	rep.Parked = slices.Clone(c.Parked)
 	v := r.judge(c, ru.recs, now)
 	held := r.holds(c, v)
-	if doubt, _ := ru.createsDoubtful(ObjectGrant, now); doubt || ru.failingWrites(now) {
+	if doubt, _ := ru.createsInDoubt(ObjectGrant, now); doubt || ru.failingWrites(now) {
 		// An earlier run's role create failed, and none worked since (see
 		// creates.go); or a write of a role waits for its back-off.
 		ru.creates = createsDoubtful
@@ -529,7 +529,7 @@ func (ru *run) do(ctx context.Context, ch Change) error {
 			return ru.replaceGrant(ctx, ch)
 		}
 		now := ru.r.o.clock.Now()
-		if doubt, until := ru.createsDoubtful(ObjectLink, now); (doubt || ru.linkCreatesFail) && replacesInForce(ch, now) {
+		if doubt, until := ru.createsInDoubt(ObjectLink, now); (doubt || ru.linkCreatesFail) && replacesInForce(ch, now) {
 			// Kisi failed a link create, in this run or since the last
 			// that worked: the guest's link in force stays.
 			ru.keepInForce(ch, now, until, "link")

@@ -56,7 +56,7 @@ func (ru *run) replaceGrant(ctx context.Context, ch Change) error {
 		// the failing keys' retries, which NextRun counts) lets it be
 		// replaced, as may the end of the failing creates' back-off; else
 		// it ends by itself and is created anew.
-		_, until := ru.createsDoubtful(ObjectGrant, now)
+		_, until := ru.createsInDoubt(ObjectGrant, now)
 		ru.keepInForce(ch, now, until, "role")
 		return nil
 	}

@@ -26,9 +26,9 @@ func createsFailingKey(object ObjectKind) string {
 	return "park/creates"
 }
 
-// createsDoubtful reports whether replacements of object in force wait at
+// createsInDoubt reports whether replacements of object in force wait at
 // now, and until when at the latest (zero: until a create works).
-func (ru *run) createsDoubtful(object ObjectKind, now time.Time) (bool, time.Time) {
+func (ru *run) createsInDoubt(object ObjectKind, now time.Time) (bool, time.Time) {
 	rec, ok := ru.recs[createsFailingKey(object)]
 	switch {
 	case !ok:
