@@ -128,6 +128,10 @@ type checker struct {
 	bugFrom time.Time
 	bugBase map[string]int
 	bugCut  map[string]map[pair]bool
+	// seenRoles are the roles Kisi held at some sample; bugRoles those of
+	// them first seen while an exporter bug was active, whose windows a
+	// broken export may have shortened.
+	seenRoles, bugRoles map[int64]bool
 
 	emails map[string]map[int64]bool // per guest, group and window: the links emailed
 	// exportCut holds, per guest, group and window, the links that went
@@ -146,6 +150,7 @@ type checker struct {
 func (c *checker) init(w *world) {
 	*c = checker{w: w, nextSample: w.h.Start, truthDirty: true, prevCov: map[pair]bool{}, prevDes: map[pair]bool{},
 		candidates: map[pair]string{}, causes: map[pair]cause{}, leakStart: map[pair]time.Time{}, storeKnown: true,
+		seenRoles: map[int64]bool{}, bugRoles: map[int64]bool{},
 		told: map[pair]bool{}, emails: map[string]map[int64]bool{}, yielded: map[string]bool{}, guestLinks: map[string][]email{},
 		streaks:   map[string]*streak{},
 		exportCut: map[string]bool{}}
@@ -303,6 +308,13 @@ func (c *checker) excusedLockout(p pair, t time.Time, lapsed bool) bool {
 	if c.machineFault && !lapsed && (c.machineExposed == pair{} || c.machineExposed == p) {
 		c.machineExposed = p
 		c.expose(p, c.prevAt)
+		return true
+	}
+	if c.machineFault && lapsed && c.lapsedBugRole(p, c.prevAt, t) {
+		// A role made to the end a broken export gave it ran out while a
+		// crashed or stalled process held the lease, so no run could give
+		// the end the repaired export wants: the bug's cut, which the
+		// crash kept from being undone in time.
 		return true
 	}
 	name := w.groupName[p.group]
@@ -491,12 +503,40 @@ func (c *checker) lapsed(p pair, prev, t time.Time) bool {
 	return false
 }
 
+// lapsedBugRole reports whether a role of p made while an exporter bug was
+// active ended between prev and t.
+func (c *checker) lapsedBugRole(p pair, prev, t time.Time) bool {
+	for _, h := range c.w.obs.holds[p] {
+		if c.bugRoles[h.id] && h.window.Contains(prev) && !h.window.Contains(t) {
+			return true
+		}
+	}
+	return false
+}
+
+// noteRoles marks the roles Kisi holds that were made since the last sample
+// when an exporter bug was active then or now.
+func (c *checker) noteRoles(bugs bool) {
+	for _, hs := range c.w.obs.holds {
+		for _, h := range hs {
+			if h.link || c.seenRoles[h.id] {
+				continue
+			}
+			c.seenRoles[h.id] = true
+			if bugs {
+				c.bugRoles[h.id] = true
+			}
+		}
+	}
+}
+
 // sample checks invariants 1, 2 and 4 at t against what Kisi holds.
 func (c *checker) sample(t time.Time) {
 	w := c.w
 	c.refreshTruth(t)
 	c.scanLinks(t)
 	bugs := w.active(KindExport, t)
+	c.noteRoles(len(bugs) > 0 || !c.prevAt.IsZero() && len(w.active(KindExport, c.prevAt)) > 0)
 	if len(bugs) == 0 {
 		c.bugFrom, c.bugBase, c.bugCut = time.Time{}, nil, nil
 	} else if c.bugBase == nil {
@@ -737,8 +777,13 @@ func (c *checker) afterRun(r run) {
 	// A process that crashed or stalled in the middle of a replacement
 	// (its delete done, its create not) leaves one member without a role
 	// until the next run; a run that ends cleanly closes the incident.
-	c.machineFault = r.crashed || r.stalled
-	c.machineExposed = pair{}
+	// A run the crashed process's lease turned away leaves the incident
+	// open: no run could undo its effects yet.
+	leaseLeft := c.machineFault && errors.Is(r.err, state.ErrLeaseHeld)
+	c.machineFault = r.crashed || r.stalled || leaseLeft
+	if !leaseLeft {
+		c.machineExposed = pair{}
+	}
 	c.refreshTruth(now)
 	c.sent = c.desireOf(r.snap, r.start)
 	c.settle(r.n)

@@ -431,6 +431,8 @@ func (w *world) verify() {
 	_, err := p.rec.Verify(w.ctx)
 	w.logf("verify %d by %s: %v", w.runs, p.holder(), err)
 	if p.dead {
+		// Its lease stays until it expires, as a crashed run's does.
+		w.chk.machineFault, w.chk.machineExposed = true, pair{}
 		p.dead = false
 		p.restarts++
 		if e := w.start(p); e != nil {
