@@ -134,13 +134,14 @@ type checker struct {
 	seenRoles, bugRoles map[int64]bool
 
 	emails map[string]map[int64]bool // per guest, group and window: the links emailed
-	// exportCut holds, per guest, group and window, the links that went
-	// from Kisi while an exporter bug was active: a cut the guard let
-	// through (Invariant 4 judges it); the booking's return sends a new
+	// linkCut holds, per guest, group and window, the links that went
+	// from Kisi while an exporter bug was active (a cut the guard let
+	// through, which Invariant 4 judges) or the platform did not want them
+	// (a mapping that dropped the group): the booking's return sends a new
 	// link, which Invariant 3 does not count as a second one.
-	exportCut map[string]bool
-	links     map[int64]held  // the links in Kisi after the last run
-	yielded   map[string]bool // guests whose link yielded its quota place
+	linkCut map[string]bool
+	links   map[int64]held  // the links in Kisi after the last run
+	yielded map[string]bool // guests whose link yielded its quota place
 	// guestLinks are the links made for each guest and group, in order.
 	guestLinks map[string][]email
 	streaks    map[string]*streak
@@ -152,8 +153,8 @@ func (c *checker) init(w *world) {
 		candidates: map[pair]string{}, causes: map[pair]cause{}, leakStart: map[pair]time.Time{}, storeKnown: true,
 		seenRoles: map[int64]bool{}, bugRoles: map[int64]bool{},
 		told: map[pair]bool{}, emails: map[string]map[int64]bool{}, yielded: map[string]bool{}, guestLinks: map[string][]email{},
-		streaks:   map[string]*streak{},
-		exportCut: map[string]bool{}}
+		streaks: map[string]*streak{},
+		linkCut: map[string]bool{}}
 }
 
 // desireOf computes what snapshot s wants over the horizon, by the
@@ -263,7 +264,7 @@ func (c *checker) email(e email) {
 		c.emails[k] = map[int64]bool{}
 	}
 	c.emails[k][e.linkID] = true
-	if twice(c.guestLinks[guest], c.emails[k]) && !c.yielded[e.to] && !c.exportCut[k] {
+	if twice(c.guestLinks[guest], c.emails[k]) && !c.yielded[e.to] && !c.linkCut[k] {
 		c.w.violate(3, "guest %s got a second email for one booking (links %v)", k, slices.Sorted(maps.Keys(c.emails[k])))
 	}
 }
@@ -699,7 +700,8 @@ func describeAll(es []Event) string {
 
 // scanLinks records the links Kisi emailed (every link created with an
 // email), and the links gone from Kisi since the last scan while an
-// exporter bug was active at start or now.
+// exporter bug was active at start or now, or the platform no longer
+// wanted them.
 func (c *checker) scanLinks(start time.Time) {
 	now := map[int64]held{}
 	for _, hs := range c.w.obs.holds {
@@ -709,11 +711,10 @@ func (c *checker) scanLinks(start time.Time) {
 			}
 		}
 	}
-	if len(c.w.active(KindExport, start)) > 0 || len(c.w.active(KindExport, c.w.clock.Now())) > 0 {
-		for id, h := range c.links {
-			if _, ok := now[id]; !ok {
-				c.exportCut[emailKey(h.email, h.group, [2]time.Time{h.window.Start, h.window.End})] = true
-			}
+	bug := len(c.w.active(KindExport, start)) > 0 || len(c.w.active(KindExport, c.w.clock.Now())) > 0
+	for id, h := range c.links {
+		if _, ok := now[id]; !ok && (bug || !c.truth.at(pair{h.email, h.group}, c.w.clock.Now())) {
+			c.linkCut[emailKey(h.email, h.group, [2]time.Time{h.window.Start, h.window.End})] = true
 		}
 	}
 	c.links = now
