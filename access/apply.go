@@ -142,9 +142,6 @@ type run struct {
 	inviting map[string]int
 	// streak counts the transient or unknown failures in a row.
 	streak int
-	// linkCreatesFail is set once Kisi failed a link create (a server
-	// error, an unknown outcome): no link in force is replaced after it.
-	linkCreatesFail bool
 	// quotaFull is set once Kisi refused a link for its email-link quota:
 	// the run creates no more links.
 	quotaFull bool
@@ -242,7 +239,7 @@ func (r *Reconciler) applyAfter(ctx context.Context, c *Changes, recs []state.Re
 	rep.Parked = slices.Clone(c.Parked)
 	v := r.judge(c, ru.recs, now)
 	held := r.holds(c, v)
-	if doubt, _ := ru.createsInDoubt(ObjectGrant, now); doubt || ru.failingWrites(now) {
+	if doubt, _ := ru.createsInDoubt(now); doubt || ru.failingWrites(now) {
 		// An earlier run's role create failed, and none worked since (see
 		// creates.go); or a write of a role waits for its back-off.
 		ru.creates = createsDoubtful
@@ -464,6 +461,9 @@ func (ru *run) check(ch Change) error {
 	}
 	switch ch.Action {
 	case ActionDelete, ActionReplace:
+		if ch.Action == ActionDelete && supersededBy(rec, ch) {
+			return nil
+		}
 		if !ok || rec.State != state.StateSettled || rec.KisiID != ch.KisiID {
 			return fmt.Errorf("%s %d is not recorded as created by kisisync: left alone", ch.Object, ch.KisiID)
 		}
@@ -484,6 +484,12 @@ func (ru *run) check(ch Change) error {
 	return nil
 }
 
+// supersededBy reports whether ch deletes the link that rec's link replaced
+// (see replaceLinkInForce).
+func supersededBy(rec state.Record, ch Change) bool {
+	return ch.Object == ObjectLink && rec.State == state.StateSettled && rec.Supersedes != nil && rec.Supersedes.KisiID == ch.KisiID
+}
+
 func (ru *run) do(ctx context.Context, ch Change) error {
 	if err := ru.check(ch); err != nil {
 		return err
@@ -492,6 +498,12 @@ func (ru *run) do(ctx context.Context, ch Change) error {
 	case ActionAdopt:
 		rec := ru.recs[ch.Key]
 		rec.State, rec.KisiID, rec.Window = state.StateSettled, ch.KisiID, *ch.Window
+		if rec.Supersedes != nil && rec.Supersedes.KisiID == ch.KisiID {
+			// The link in force whose replacement never reached Kisi: it
+			// stays, sent before.
+			rec.Supersedes, rec.Notified = nil, true
+			return ru.put(ctx, rec)
+		}
 		if rec.Kind == state.KindLink && ru.r.o.notifier != nil {
 			// Its secret was lost with the answer, but Kisi emailed the
 			// link to the guest: a new link would be a second email.
@@ -516,6 +528,9 @@ func (ru *run) do(ctx context.Context, ch Change) error {
 		ru.rep.Forgotten++
 		return nil
 	case ActionDelete:
+		if rec := ru.recs[ch.Key]; supersededBy(rec, ch) {
+			return ru.dropSuperseded(ctx, rec)
+		}
 		if err := ru.remove(ctx, ch); err != nil {
 			return err
 		}
@@ -528,20 +543,13 @@ func (ru *run) do(ctx context.Context, ch Change) error {
 		if ch.Object == ObjectGrant {
 			return ru.replaceGrant(ctx, ch)
 		}
-		now := ru.r.o.clock.Now()
-		if doubt, until := ru.createsInDoubt(ObjectLink, now); (doubt || ru.linkCreatesFail) && replacesInForce(ch, now) {
-			// Kisi failed a link create, in this run or since the last
-			// that worked: the guest's link in force stays.
-			ru.keepInForce(ch, now, until, "link")
-			return nil
+		if replacesInForce(ch, ru.r.o.clock.Now()) {
+			return ru.replaceLinkInForce(ctx, ch)
 		}
 		if err := ru.remove(ctx, ch); err != nil {
 			return err
 		}
 		if err := ru.create(ctx, ch); err != nil {
-			if replacesInForce(ch, now) && ru.linkCreatesFail {
-				return errors.Join(err, ru.exposedOnce(ctx, ObjectLink))
-			}
 			return err
 		}
 		ru.rep.Replaced++

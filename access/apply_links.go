@@ -16,7 +16,9 @@ import (
 	"github.com/kisisync/kisisync/kisi"
 )
 
-func (ru *run) createLink(ctx context.Context, ch Change) error {
+// createLink creates the link of ch. over is the link in force it replaces
+// (nil if none), which stays in Kisi: see replaceLinkInForce.
+func (ru *run) createLink(ctx context.Context, ch Change, over *state.Superseded) error {
 	if ru.quotaFull && ch.Email != "" && ch.Action != ActionReplace {
 		// Kisi refused a link for its quota earlier in this run: wait, and
 		// send no more requests that must fail. (A replacement's delete
@@ -27,12 +29,13 @@ func (ru *run) createLink(ctx context.Context, ch Change) error {
 		return nil
 	}
 	intent := state.Record{Key: ch.Key, Kind: state.KindLink, State: state.StatePending, Email: ch.Email, GroupID: ch.GroupID,
-		BookingID: ch.BookingID, Name: ch.Name, SendLink: ch.SendLink, QR: ch.QR, Window: *ch.Window, Sources: ch.Sources}
+		BookingID: ch.BookingID, Name: ch.Name, SendLink: ch.SendLink, QR: ch.QR, Window: *ch.Window, Sources: ch.Sources,
+		Supersedes: over}
 	if err := ru.put(ctx, intent); err != nil {
 		return err
 	}
 	if ch.Email != "" {
-		sent, err := ru.sentBefore(ctx, ch)
+		sent, err := ru.sentBefore(ctx, ch, over)
 		if err != nil {
 			return ru.linkFailed(ctx, ch, intent, err)
 		}
@@ -55,6 +58,19 @@ func (ru *run) createLink(ctx context.Context, ch Change) error {
 		req.QuickResponseCodeType = kisi.Ptr("online")
 	}
 	l, _, err := ru.k.CreateGroupLink(ctx, req)
+	if err != nil && over != nil && ch.Email != "" && quotaRefusal(err) {
+		// No room for a second link of the guest: the old one goes first,
+		// and its place is the new one's.
+		if _, derr := ru.k.DeleteGroupLink(ctx, over.KisiID); derr != nil && !errors.Is(derr, kisi.ErrNotFound) {
+			return errors.Join(ru.linkFailed(ctx, ch, intent, err), derr)
+		}
+		*over = state.Superseded{} // gone: the caller has nothing to keep
+		intent.Supersedes = nil
+		if perr := ru.put(ctx, intent); perr != nil {
+			return perr
+		}
+		l, _, err = ru.k.CreateGroupLink(ctx, req)
+	}
 	if err != nil && ch.Email != "" && quotaRefusal(err) && ch.Window.Start.Before(ru.r.o.clock.Now().Add(linkHorizon)) {
 		// A guest within linkHorizon always gets a place: the link of the
 		// booking furthest ahead yields its own, once.
@@ -86,9 +102,6 @@ func (ru *run) createLink(ctx context.Context, ch Change) error {
 	if err := ru.settle(ctx, intent); err != nil {
 		return err
 	}
-	if err := ru.createWorked(ctx, ObjectLink); err != nil {
-		return err
-	}
 	if _, full := ru.recs[quotaParkKey]; full && ch.Email != "" && ch.Window.Start.After(ru.r.o.clock.Now().Add(linkHorizon)) {
 		// A link beyond linkHorizon, tried once the refusal's back-off
 		// ended, fits: there is room again. (A sooner one fitting says
@@ -102,6 +115,63 @@ func (ru *run) createLink(ctx context.Context, ch Change) error {
 		return ru.notify(ctx, intent, created)
 	}
 	return nil
+}
+
+// replaceLinkInForce replaces the guest's link in force (ch.KisiID) by one
+// with ch's window, created first: Kisi allows several links of one guest in
+// a group, so the guest is never without one, whatever Kisi fails. The old
+// link is deleted once the new one exists. Until then the new link's record
+// names it (Supersedes): a crash, a lost answer or a failed delete leaves it
+// to the next run (see view and changeLists.decide), and a create Kisi
+// refused leaves the old link and its record as they were.
+func (ru *run) replaceLinkInForce(ctx context.Context, ch Change) error {
+	if rec, ok := ru.recs[groupParkKey(ch.GroupID, ru.r.mappingFP)]; ok {
+		// Found deleted earlier in this run: no request for the others.
+		ru.rep.Parked = append(ru.rep.Parked, parkedOf(ch.Object, ch.Key, rec))
+		return nil
+	}
+	old := ru.recs[ch.Key]
+	if err := ru.dropSuperseded(ctx, old); err != nil {
+		return err
+	}
+	old = ru.recs[ch.Key]
+	parked, wasParked := ru.recs[parkKey(ch.Key)]
+	over := &state.Superseded{KisiID: old.KisiID, Window: old.Window}
+	err := ru.createLink(ctx, ch, over)
+	rec, ok := ru.recs[ch.Key]
+	switch {
+	case ok && rec.State == state.StateSettled:
+		ru.rep.Replaced++
+		if derr := ru.dropSuperseded(ctx, rec); derr != nil {
+			if wasParked {
+				// The delete failing before goes on with its back-off.
+				derr = errors.Join(derr, ru.put(ctx, parked))
+			}
+			return errors.Join(err, derr)
+		}
+		return err
+	case !ok && over.KisiID != 0:
+		// Refused: the link in force stays, and so does its record (the
+		// refusal's back-off is in its park record).
+		return errors.Join(err, ru.put(ctx, old))
+	}
+	// Its answer lost (the intent pending, and the old link with it), or
+	// parked for the quota: the next run finds out.
+	return err
+}
+
+// dropSuperseded deletes from Kisi the link that rec's link replaced, if
+// any, and forgets it. A 404 means it is already gone.
+func (ru *run) dropSuperseded(ctx context.Context, rec state.Record) error {
+	if rec.Supersedes == nil {
+		return nil
+	}
+	_, err := onceMore(func() (*kisi.Response, error) { return ru.k.DeleteGroupLink(ctx, rec.Supersedes.KisiID) })
+	if err != nil && !errors.Is(err, kisi.ErrNotFound) {
+		return err
+	}
+	rec.Supersedes = nil
+	return ru.put(ctx, rec)
 }
 
 // yieldFarLink deletes the SDK's email link for the booking furthest
@@ -122,6 +192,9 @@ func (ru *run) yieldFarLink(ctx context.Context) (bool, error) {
 	}
 	if far == nil {
 		return false, nil
+	}
+	if err := ru.dropSuperseded(ctx, *far); err != nil {
+		return false, err
 	}
 	if _, err := ru.k.DeleteGroupLink(ctx, far.KisiID); err != nil && !errors.Is(err, kisi.ErrNotFound) {
 		return false, err
@@ -145,9 +218,10 @@ func (ru *run) yieldFarLink(ctx context.Context) (bool, error) {
 // creating it again would email the guest a second time. A link's name
 // carries its booking's mark, so one read of the group's links of the
 // guest's email tells. The link with ch's window is returned, to be
-// adopted; one with another window that no record holds is an orphan of a
-// booking moved since the backup, and is deleted.
-func (ru *run) sentBefore(ctx context.Context, ch Change) (*kisi.GroupLink, error) {
+// adopted; one with another window that no record holds (nor over, the link
+// in force ch replaces) is an orphan of a booking moved since the backup,
+// and is deleted.
+func (ru *run) sentBefore(ctx context.Context, ch Change, over *state.Superseded) (*kisi.GroupLink, error) {
 	links, err := ru.r.linksOf(ctx, ch.GroupID, ch.Email)
 	if err != nil {
 		return nil, err
@@ -156,7 +230,7 @@ func (ru *run) sentBefore(ctx context.Context, ch Change) (*kisi.GroupLink, erro
 	var same *kisi.GroupLink
 	for _, l := range links {
 		booking, ok := kisiglue.LinkBooking(l.Name)
-		if !ok || booking != ch.BookingID || l.GroupID != ch.GroupID || l.ID == held ||
+		if !ok || booking != ch.BookingID || l.GroupID != ch.GroupID || l.ID == held || over != nil && l.ID == over.KisiID ||
 			l.Email == nil || !strings.EqualFold(strings.TrimSpace(*l.Email), ch.Email) {
 			continue
 		}
@@ -177,8 +251,7 @@ func (ru *run) sentBefore(ctx context.Context, ch Change) (*kisi.GroupLink, erro
 // other links; any other refusal parks the link with back-off.
 func (ru *run) linkFailed(ctx context.Context, ch Change, intent state.Record, cause error) error {
 	if !definite(cause) {
-		ru.linkCreatesFail = true
-		return ru.createFailedAgain(ctx, ObjectLink, cause)
+		return cause
 	}
 	if err := ru.del(ctx, intent.Key); err != nil {
 		return errors.Join(cause, err)

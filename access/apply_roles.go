@@ -26,7 +26,7 @@ func (ru *run) create(ctx context.Context, ch Change) error {
 		return nil
 	}
 	if ch.Object == ObjectLink {
-		return ru.createLink(ctx, ch)
+		return ru.createLink(ctx, ch, nil)
 	}
 	return ru.createGrant(ctx, ch)
 }
@@ -56,8 +56,8 @@ func (ru *run) replaceGrant(ctx context.Context, ch Change) error {
 		// the failing keys' retries, which NextRun counts) lets it be
 		// replaced, as may the end of the failing creates' back-off; else
 		// it ends by itself and is created anew.
-		_, until := ru.createsInDoubt(ObjectGrant, now)
-		ru.keepInForce(ch, now, until, "role")
+		_, until := ru.createsInDoubt(now)
+		ru.keepInForce(ch, now, until)
 		return nil
 	}
 	if err := ru.remove(ctx, ch); err != nil {
@@ -115,7 +115,7 @@ func (ru *run) uncovered(ctx context.Context, ch Change, old schedule.Interval, 
 		}
 	}
 	ru.lockout = true
-	if err := ru.exposedOnce(ctx, ObjectGrant); err != nil {
+	if err := ru.exposedOnce(ctx); err != nil {
 		return errors.Join(cause, err)
 	}
 	rec := state.Record{Key: ch.Key, Kind: state.KindRole, State: state.StateExposed, Email: ch.Email, MemberID: ch.MemberID,
@@ -151,6 +151,12 @@ func (ru *run) remove(ctx context.Context, ch Change) error {
 			}
 		}
 		if err != nil && !errors.Is(err, kisi.ErrNotFound) {
+			return err
+		}
+	}
+	if rec := ru.recs[ch.Key]; rec.Supersedes != nil {
+		// The link it replaced goes with it.
+		if err := ru.dropSuperseded(ctx, rec); err != nil {
 			return err
 		}
 	}
@@ -288,12 +294,12 @@ func (ru *run) createGrant(ctx context.Context, ch Change) error {
 		switch {
 		case err == nil:
 			ru.creates = createsWork
-			return ru.createWorked(ctx, ObjectGrant)
+			return ru.createWorked(ctx)
 		case classify(err) == FailureTransient || classify(err) == FailureUnknown:
 			// Kisi failing creates; a refusal of one member says nothing
 			// of the others' creates.
 			ru.creates = createsFail
-			return ru.createFailedAgain(ctx, ObjectGrant, err)
+			return ru.createFailedAgain(ctx, err)
 		}
 		return err
 	}

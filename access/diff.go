@@ -162,6 +162,14 @@ func (l *changeLists) decide(c *Changes, in *diffInput, wanted bool, p probe, v 
 				return
 			}
 			l.replaces = append(l.replaces, create)
+			return
+		}
+		if rec.Supersedes != nil && rec.State == state.StateSettled {
+			// The link it replaced, whose delete failed or was cut short:
+			// not a cut, the guest has the new one.
+			l.cleanups = append(l.cleanups, Change{Action: ActionDelete, Object: ObjectLink, Key: rec.Key, Email: rec.Email,
+				Name: rec.Name, GroupID: rec.GroupID, Old: ptr(rec.Supersedes.Window), KisiID: rec.Supersedes.KisiID,
+				BookingID: rec.BookingID, Sources: rec.Sources, Reason: "replaced by the link created before it"})
 		}
 	}
 }
@@ -255,6 +263,18 @@ func settleIntents(c *Changes, recs []state.Record, res map[string]resolution) (
 				adopted := *rec
 				adopted.State, adopted.KisiID, adopted.Window = state.StateSettled, rs.kisiID, rs.window
 				v.rec, v.adopted = &adopted, true
+				continue
+			case rec.Supersedes != nil:
+				// A link's replacement, created first, that did not reach
+				// Kisi: the link in force it was to replace is kept.
+				old := rec.Supersedes
+				store = append(store, Change{Action: ActionAdopt, Object: ObjectLink, Key: rec.Key, Email: rec.Email,
+					Name: rec.Name, GroupID: rec.GroupID, Window: ptr(old.Window), KisiID: old.KisiID,
+					BookingID: rec.BookingID, Sources: rec.Sources,
+					Reason: "kept: its replacement's create did not reach Kisi"})
+				kept := *rec
+				kept.State, kept.KisiID, kept.Window, kept.Supersedes, kept.Notified = state.StateSettled, old.KisiID, old.Window, nil, true
+				v.rec = &kept
 				continue
 			default:
 				store = append(store, forget(*rec, "interrupted create did not reach Kisi"))

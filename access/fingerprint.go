@@ -60,15 +60,7 @@ func appendRecordJSON(b []byte, rec *state.Record) ([]byte, bool) {
 	w.num("group_id", rec.GroupID)
 	w.num("user_id", rec.UserID)
 	if rec.Window != (schedule.Interval{}) {
-		w.b = append(w.b, `"window":{"start":`...)
-		w.instant(rec.Window.Start)
-		w.b = append(w.b, `,"end":`...)
-		if rec.Window.IsOpenEnded() {
-			w.b = append(w.b, "null"...)
-		} else {
-			w.instant(rec.Window.End)
-		}
-		w.b = append(w.b, "},"...)
+		w.interval("window", rec.Window)
 	}
 	if len(rec.Sources) > 0 {
 		w.b = append(w.b, `"sources":[`...)
@@ -87,6 +79,14 @@ func appendRecordJSON(b []byte, rec *state.Record) ([]byte, bool) {
 	w.str("secret", rec.Secret, true)
 	w.str("qr_image", rec.QRImage, true)
 	w.flag("notified", rec.Notified)
+	if s := rec.Supersedes; s != nil {
+		w.name("supersedes")
+		w.b = append(w.b, '{')
+		w.name("kisi_id")
+		w.b = append(strconv.AppendInt(w.b, s.KisiID, 10), ',')
+		w.interval("window", s.Window)
+		w.end('}')
+	}
 	w.flag("created", rec.Created)
 	w.flag("managed", rec.Managed)
 	w.flag("invited", rec.Invited)
@@ -113,6 +113,20 @@ func (w *jsonWriter) name(name string) {
 	w.b = append(w.b, '"')
 	w.b = append(w.b, name...)
 	w.b = append(w.b, `":`...)
+}
+
+// interval appends an interval member.
+func (w *jsonWriter) interval(name string, iv schedule.Interval) {
+	w.name(name)
+	w.b = append(w.b, `{"start":`...)
+	w.instant(iv.Start)
+	w.b = append(w.b, `,"end":`...)
+	if iv.IsOpenEnded() {
+		w.b = append(w.b, "null"...)
+	} else {
+		w.instant(iv.End)
+	}
+	w.b = append(w.b, "},"...)
 }
 
 // end replaces the comma after the last member with c and adds a comma.

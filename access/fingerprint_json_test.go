@@ -42,6 +42,8 @@ func fullRecord(t *testing.T) state.Record {
 			f.SetBool(true)
 		case reflect.Slice:
 			f.Set(reflect.ValueOf([]Source{{Kind: KindBooking, ID: "b1"}, {Kind: KindPlan, ID: "p2"}}))
+		case reflect.Pointer:
+			f.Set(reflect.ValueOf(&state.Superseded{KisiID: 41, Window: schedule.Interval{Start: time.Unix(1e9, 0), End: time.Unix(2e9, 5)}}))
 		case reflect.Struct:
 			switch x := f.Addr().Interface().(type) {
 			case *time.Time:
@@ -91,6 +93,10 @@ func TestFingerprintHashesJSON(t *testing.T) {
 		{"one source", with(func(r *state.Record) { r.Sources = r.Sources[:1] }), true},
 		{"empty sources", with(func(r *state.Record) { r.Sources = []Source{} }), true},
 		{"empty source", with(func(r *state.Record) { r.Sources = []Source{{}} }), true},
+		{"superseded, open-ended", with(func(r *state.Record) {
+			r.Supersedes = &state.Superseded{KisiID: 7, Window: schedule.Interval{Start: time.Unix(1e9, 0), End: schedule.Forever}}
+		}), true},
+		{"superseded, zero", with(func(r *state.Record) { r.Supersedes = &state.Superseded{} }), true},
 		{"negative ids", with(func(r *state.Record) { r.KisiID, r.GroupID, r.Attempts = -1, -2, -3 }), true},
 		{"html", with(func(r *state.Record) { r.Name = "A & B <c>" }), false},
 		{"quote", with(func(r *state.Record) { r.Reason = `say "no"` }), false},

@@ -30,6 +30,8 @@ func TestFingerprintCoversEveryField(t *testing.T) {
 				v.SetBool(!v.Bool())
 			case reflect.Slice:
 				v.Set(reflect.Append(v, reflect.New(v.Type().Elem()).Elem()))
+			case reflect.Pointer:
+				v.Set(reflect.New(v.Type().Elem()))
 			case reflect.Struct:
 				switch x := v.Addr().Interface().(type) {
 				case *time.Time:

@@ -54,7 +54,7 @@ func parkRecords(c *Changes, in diffInput, want []wantEntry, store *[]Change) pa
 		case rec.Key == quotaParkKey:
 			// Kept until a link beyond linkHorizon fits (see createLink).
 			p.quota = rec
-		case rec.Key == createsFailingKey(ObjectGrant) || rec.Key == createsFailingKey(ObjectLink):
+		case rec.Key == createsFailingKey:
 			// Kept until a create works (see creates.go).
 		case rec.Key == runMarkKey:
 			// Kept until a run verifies (see Sync).

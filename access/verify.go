@@ -382,9 +382,13 @@ type observed struct {
 func (ru *run) verifyGroup(ctx context.Context, kind state.RecordKind, g int64, objs []observed, d *Drift) error {
 	recs := ru.recordsIn(kind, g)
 	byID := make(map[int64]state.Record)
+	superseded := make(map[int64]bool) // links in force a newer link replaces, deleted by the next run
 	for _, rec := range recs {
 		if rec.KisiID != 0 && (rec.State == state.StateSettled || rec.State == state.StateConflict) {
 			byID[rec.KisiID] = rec
+		}
+		if rec.Supersedes != nil {
+			superseded[rec.Supersedes.KisiID] = true
 		}
 	}
 	seen := make(map[int64]bool)
@@ -392,6 +396,10 @@ func (ru *run) verifyGroup(ctx context.Context, kind state.RecordKind, g int64, 
 	var errs []error
 	for _, o := range objs {
 		item := o.item
+		if superseded[item.KisiID] {
+			seen[item.KisiID] = true
+			continue
+		}
 		if rec, ok := byID[item.KisiID]; ok {
 			seen[item.KisiID] = true
 			switch {

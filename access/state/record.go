@@ -68,6 +68,13 @@ type Source struct {
 // [Record] can keep the class of the failure that parked it.
 type FailureClass string
 
+// Superseded is a link in Kisi that a newer link of the same booking
+// replaces (see [Record.Supersedes]).
+type Superseded struct {
+	KisiID int64             `json:"kisi_id"`
+	Window schedule.Interval `json:"window"`
+}
+
 // Record is one entry of a Store: a Kisi object this SDK created or is
 // creating, or a cached Kisi user. Records are plain data, JSON-marshalable,
 // so a Store may keep them as documents.
@@ -102,6 +109,11 @@ type Record struct {
 	QRImage   string `json:"qr_image,omitempty"`
 	// Notified is set once a Notifier accepted the created link.
 	Notified bool `json:"notified,omitempty"`
+	// Supersedes is the link in force this one replaces: a link's new
+	// window is created before the old link is deleted, so that its guest
+	// is never without one, and the record names the old link until Kisi
+	// deleted it.
+	Supersedes *Superseded `json:"supersedes,omitempty"`
 
 	// User fields.
 	// Created: the SDK created this Kisi user (it carries the metadata mark).
