@@ -202,9 +202,10 @@
 //     member never left without a role, refusals and unknown outcomes),
 //     apply_users.go (finding and creating Kisi users), apply_links.go
 //     (links and their notifications, a guest's place in the email-link
-//     quota), inflight.go (requests in flight, [WithRequestsInFlight]),
-//     creates.go (what the Store remembers of failing creates: nothing in
-//     force is replaced while they fail, one exposure per incident).
+//     quota, a link in force replaced by creating the new one first),
+//     inflight.go (requests in flight, [WithRequestsInFlight]), creates.go
+//     (what the Store remembers of failing role creates: no role in force
+//     is replaced while they fail, one exposure per incident).
 //   - Failure scopes: failure.go (classifying an error), scope.go (parking
 //     a change, a user or a group, and stopping the run only for the
 //     organization's failures).
