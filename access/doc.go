@@ -58,8 +58,9 @@
 // and returns [Changes], which print like a Terraform plan and marshal to
 // JSON, in this order: Store corrections for interrupted creates
 // ([ActionAdopt], [ActionForget]), pure revocations and the cleanup of
-// expired links, replacements (delete then create back to back, or one
-// verified PATCH with [WithPatchValidity]), creates with the soonest window
+// expired links, replacements (delete then create back to back — a link in
+// force is created before its old one is deleted —, or one verified PATCH
+// with [WithPatchValidity]), creates with the soonest window
 // first, and the cleanup of expired roles. Plan also reads the roles of each
 // group that gets new grants, to show a grant a hand-made role would block
 // ([Changes.Conflicts]); Sync skips that read.
