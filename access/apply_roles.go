@@ -101,11 +101,13 @@ func (ru *run) uncovered(ctx context.Context, ch Change, old schedule.Interval, 
 	// A create whose outcome is unknown is recorded exposed too: Kisi
 	// holds one role per user and group, so if it did happen, the next
 	// create is refused and finds it (see roleRefused).
-	if errors.Is(cause, kisi.ErrValidation) && !kisiglue.SameWindow(old, *ch.Window) {
+	refused := errors.Is(cause, kisi.ErrValidation)
+	if refused && !kisiglue.SameWindow(old, *ch.Window) {
 		parked, wasParked := ru.recs[parkKey(ch.Key)]
 		restore := ch
 		restore.Window = &old
-		if err := ru.createGrant(ctx, restore); err == nil {
+		err := ru.createGrant(ctx, restore)
+		if err == nil {
 			if wasParked { // the refusal of the new window keeps its back-off
 				if err := ru.put(ctx, parked); err != nil {
 					return errors.Join(cause, err)
@@ -113,8 +115,8 @@ func (ru *run) uncovered(ctx context.Context, ch Change, old schedule.Interval, 
 			}
 			return fmt.Errorf("%w; the role's window until %s was restored", cause, old.End.UTC().Format(time.RFC3339))
 		}
+		refused = errors.Is(err, kisi.ErrValidation)
 	}
-	ru.lockout = true
 	if err := ru.exposedOnce(ctx); err != nil {
 		return errors.Join(cause, err)
 	}
@@ -123,6 +125,14 @@ func (ru *run) uncovered(ctx context.Context, ch Change, old schedule.Interval, 
 	if err := ru.put(ctx, rec); err != nil {
 		return errors.Join(cause, err)
 	}
+	if refused {
+		// Kisi refuses the member outright, whatever the window: the one
+		// exception to "no lockout", reported with its cause. Its create
+		// backs off like any refused key instead of being sent by every
+		// run (see waiting).
+		return ru.park(ctx, ch, FailureRefused, cause)
+	}
+	ru.lockout = true
 	return cause
 }
 

@@ -86,6 +86,7 @@ func TestSystemicFailureStopsTheRun(t *testing.T) {
 				wait := rep.NextRun.Sub(e.clock.Now())
 				require.Greater(t, wait, prev, "run %d: NextRun backs off", run)
 				prev = wait
+				e.clock.Advance(wait) // the host runs at NextRun
 			}
 		})
 	}
@@ -398,4 +399,33 @@ func TestUserListingStopsOnSystemicFailure(t *testing.T) {
 	require.ErrorAs(t, err, &se)
 	require.Equal(t, 150, rep.NotAttempted)
 	require.Len(t, e.srv.Requests(), 1, "one 401, then nothing")
+}
+
+// TestOrganizationBackOffOutlastsWakes (issue 25): Kisi refuses the API key
+// (401) for two hours while the host wakes a run every five minutes (its
+// data keeps changing). The organization's back-off holds for every run,
+// woken or not: Kisi is asked after 1, 2, 4 … minutes, then hourly — not at
+// every event, which sent the first change again each time — and each
+// waiting run reports what waits, and until when.
+func TestOrganizationBackOffOutlastsWakes(t *testing.T) {
+	t.Parallel()
+	e := newRig(t, rigConfig{})
+	s := aliceSynced(e)
+	e.srv.Intercept(func(*http.Request) kisitest.Fault { return kisitest.Fault{Status: http.StatusUnauthorized} })
+	s.Bookings = []access.Booking{bookingOf("bk1", "alice", "room1", "13:00", "23:00")}
+	start, asked := e.clock.Now(), 0
+	for i := 0; e.clock.Now().Before(start.Add(2 * time.Hour)); i++ {
+		s.Members[1].Name = fmt.Sprintf("Bob %d", i) // the host's data changes: a run
+		e.srv.ResetRequests()
+		rep, err := e.r.Sync(t.Context(), s)
+		if len(e.srv.Requests()) > 0 {
+			asked++
+			require.Error(t, err)
+		} else {
+			require.NotEmpty(t, rep.Parked, "a waiting run says what waits")
+			require.True(t, rep.NextRun.After(e.clock.Now()), "and until when")
+		}
+		e.clock.Advance(5 * time.Minute)
+	}
+	require.LessOrEqual(t, asked, 8, "Kisi asked in %d of 24 runs in two hours", asked)
 }

@@ -123,18 +123,21 @@ func (ru *run) parkGroup(ctx context.Context, groupID int64, cause error) error 
 	return fmt.Errorf("%w (group %d): %w", errGroupMissing, groupID, cause)
 }
 
-// waiting reports whether ch waits for a back-off: the roles or links of
-// its group after a 403, or its own key after a server error (for a
+// waiting reports whether ch waits for a back-off: the organization's after
+// a run it stopped (but for a member left without a role), the roles or
+// links of its group after a 403, or its own key after a server error (for a
 // delete, or a replacement whose delete failed, unless the role it
 // replaces is in force and ends within deferFor; a create that failed is
 // held back when planned). Such a change is reported parked and sends no request.
 func (ru *run) waiting(ch Change) bool {
 	now := ru.r.o.clock.Now()
 	if rec, ok := ru.recs[orgParkKey]; ok && rec.Class == FailureSystemic && now.Before(rec.RetryAt) &&
-		ru.recs[ch.Key].State != state.StateExposed && ru.exposing() {
-		// Kisi failed the organization's last run as a whole, and this
-		// one comes before its back-off ends only for a member left
-		// without a role: the other changes wait for the back-off.
+		ru.recs[ch.Key].State != state.StateExposed {
+		// Kisi failed the organization's last run as a whole, and this one
+		// comes before its back-off ends: for a member left without a role,
+		// or woken by the host. The other changes wait for the back-off,
+		// which a host's events do not shorten: each would send the first
+		// change again, a failing key tried at every event.
 		rec.Email, rec.GroupID = ch.Email, ch.GroupID
 		ru.rep.Parked = append(ru.rep.Parked, parkedOf(ch.Object, ch.Key, rec))
 		ru.rep.NextRun = earliest(ru.rep.NextRun, rec.RetryAt)
@@ -151,6 +154,14 @@ func (ru *run) waiting(ch Change) bool {
 	}
 	if ch.Action == ActionCreate && ch.Object == ObjectGrant && ru.recs[ch.Key].State != state.StateExposed {
 		keys = append(keys, userParkKey(ch.Email))
+	}
+	if rec, ok := ru.recs[parkKey(ch.Key)]; ok && ch.Action == ActionCreate && ru.recs[ch.Key].State == state.StateExposed &&
+		rec.Class == FailureRefused && now.Before(rec.RetryAt) {
+		// A member Kisi refused outright after a replacement: retried
+		// with back-off, as any refused key.
+		ru.rep.Parked = append(ru.rep.Parked, parkedOf(ch.Object, ch.Key, rec))
+		ru.rep.NextRun = earliest(ru.rep.NextRun, rec.RetryAt)
+		return true
 	}
 	for _, key := range keys {
 		rec, ok := ru.recs[key]

@@ -609,3 +609,37 @@ func TestUnknownOutcomeLookupBacksOff(t *testing.T) {
 	}
 	require.LessOrEqual(t, looked, 9, "the lost create looked up in %d of 36 runs in three hours", looked)
 }
+
+// TestMemberRefusedOutrightBacksOff (issue 25): alice's booking in force is
+// extended, and from then on Kisi refuses every role create for her (422),
+// the new window and her old one alike. The replacement's delete went
+// through, so she is without a role: Kisi refusing the member outright is
+// the one exception to "no lockout", reported — and her create backs off
+// like any refused key instead of being sent by every run.
+func TestMemberRefusedOutrightBacksOff(t *testing.T) {
+	t.Parallel()
+	e := newRig(t, rigConfig{})
+	s := baseSnapshot()
+	s.Bookings = []access.Booking{bookingOf("bk1", "alice", "room1", "13:00", "15:00")}
+	e.sync(s)
+	e.srv.Intercept(func(r *http.Request) kisitest.Fault {
+		if r.Method == http.MethodPost && r.URL.Path == "/role_assignments" {
+			return kisitest.Fault{Status: http.StatusUnprocessableEntity}
+		}
+		return kisitest.Fault{}
+	})
+	s.Bookings[0].End = cest("17:00")
+	start, tried := e.clock.Now(), 0
+	for e.clock.Now().Before(start.Add(time.Hour)) {
+		e.srv.ResetRequests()
+		rep, _ := e.r.Sync(t.Context(), s)
+		if e.srv.Count(http.MethodPost, "/role_assignments") > 0 {
+			tried++
+		}
+		require.True(t, slices.ContainsFunc(rep.Parked, func(p access.Parked) bool { return p.Email == "alice@example.com" }) ||
+			slices.ContainsFunc(rep.Failures, func(f access.Failure) bool { return f.Email == "alice@example.com" }),
+			"the report names alice at %s", e.clock.Now())
+		e.clock.Advance(time.Minute)
+	}
+	require.LessOrEqual(t, tried, 7, "alice's create sent in %d runs in an hour", tried)
+}
