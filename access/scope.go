@@ -72,17 +72,25 @@ func (ru *run) failedOnce(prev state.Record, ok bool) (int, time.Time) {
 }
 
 // failedAgain goes on with the back-off of ch's key (or of its user's)
-// when a failure of the whole organization stops the run at it and the key
-// was failing before: the key has failed once more, and the organization's
-// back-off alone would let it be tried at its every retry.
+// when a failure of the whole organization stops the run at it: the key
+// has failed once more, and the organization's back-off alone would let it
+// be tried at its every retry.
 func (ru *run) failedAgain(ctx context.Context, ch Change, cause error) {
 	keys := []string{parkKey(ch.Key)}
 	if ch.Object == ObjectGrant && ch.Action == ActionCreate {
 		keys = append(keys, userParkKey(ch.Email))
 	}
 	for _, key := range keys {
-		if rec, ok := ru.recs[key]; ok && (rec.Class == FailureTransient || rec.Class == FailureUnknown || strings.HasPrefix(key, "park/user/")) {
+		rec, ok := ru.recs[key]
+		switch {
+		case ok && (rec.Class == FailureTransient || rec.Class == FailureUnknown || strings.HasPrefix(key, "park/user/")):
 			_ = ru.backOff(ctx, ch, rec, cause) // the run stops either way
+		case !ok && key == parkKey(ch.Key) && (ch.Object == ObjectGrant || ch.Object == ObjectLink):
+			// Its first failure: kept, so that if the key goes on failing
+			// in a scope of its own (its group's 403 once Kisi takes the
+			// organization's requests again), its back-off goes on from
+			// here. Its retry is never later than the organization's.
+			_ = ru.park(ctx, ch, FailureTransient, cause)
 		}
 	}
 }
