@@ -38,6 +38,18 @@ func (ru *run) create(ctx context.Context, ch Change) error {
 // member left without one is handled by uncovered.
 func (ru *run) replaceGrant(ctx context.Context, ch Change) error {
 	done, err := ru.patch(ctx, ch)
+	if errors.Is(err, errRoleGone) {
+		// Deleted in Kisi since: nothing is in force to keep, or to
+		// delete. The member gets the new window at once.
+		if err := ru.del(ctx, ch.Key); err != nil {
+			return err
+		}
+		if err := ru.create(ctx, ch); err != nil {
+			return err
+		}
+		ru.rep.Replaced++
+		return nil
+	}
 	if class := classify(err); err != nil && (class == FailureTransient || class == FailureUnknown) {
 		// Kisi failed the PATCH (or its read-back): the role stays as it
 		// was, and the renewal backs off like any failing key.
@@ -224,7 +236,7 @@ func (ru *run) patch(ctx context.Context, ch Change) (bool, error) {
 	if _, err := ru.k.UpdateRoleAssignment(ctx, ch.KisiID, &kisi.RoleAssignmentUpdateRequest{Validity: &kisi.Validity{From: from, Until: until}}); err != nil {
 		switch {
 		case errors.Is(err, kisi.ErrNotFound):
-			return false, nil
+			return false, errRoleGone
 		case errors.Is(err, kisi.ErrValidation):
 			return false, ru.park(ctx, ch, FailureRefused, err)
 		case errors.Is(err, kisi.ErrForbidden):
@@ -254,6 +266,9 @@ func (ru *run) patch(ctx context.Context, ch Change) (bool, error) {
 	}
 	return false, ru.patchUnsupported(ctx, "the window read back unchanged")
 }
+
+// errRoleGone is a PATCH answered 404: the role is no longer in Kisi.
+var errRoleGone = errors.New("the role is no longer in Kisi")
 
 // forgetPatchVerified makes the next PATCH of a window be read back again:
 // a role's window in Kisi differs from the one recorded, which a PATCH

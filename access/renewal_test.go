@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kisisync/kisisync/access"
+	"github.com/kisisync/kisisync/kisi"
 	"github.com/kisisync/kisisync/kisi/kisitest"
 	"github.com/kisisync/kisisync/schedule"
 )
@@ -334,4 +335,38 @@ func TestNoRenewalOfAWindowKisiHoldsAlready(t *testing.T) {
 	rep := e.sync(s)
 	require.Empty(t, e.writes(), "the same window")
 	require.True(t, rep.NextRun.After(e.clock.Now()), "NextRun %s at %s", rep.NextRun, e.clock.Now())
+}
+
+// TestPatchOfARoleGoneCreatesIt (issue 25): with PATCH on, alice's booking
+// in force is extended after her role was deleted by hand in Kisi, while
+// an earlier role create failed (creates are in doubt, so roles in force
+// are kept rather than replaced). The PATCH answers 404: nothing is in force
+// to keep, and her role is created at once — not PATCHed again by every run
+// while she has no access.
+func TestPatchOfARoleGoneCreatesIt(t *testing.T) {
+	t.Parallel()
+	e := newRig(t, rigConfig{opts: []access.Option{access.WithPatchValidity(true)}})
+	s := baseSnapshot()
+	s.Bookings = []access.Booking{bookingOf("bk1", "alice", "room1", "13:00", "15:00")}
+	e.sync(s)
+	e.srv.Intercept(func(r *http.Request) kisitest.Fault {
+		if r.Method == http.MethodPost && r.URL.Path == "/role_assignments" {
+			return kisitest.Fault{Status: http.StatusServiceUnavailable}
+		}
+		return kisitest.Fault{}
+	})
+	s.Bookings = append(s.Bookings, bookingOf("bk2", "bob", "room2", "13:00", "15:00"))
+	_, err := e.r.Sync(t.Context(), s)
+	require.Error(t, err, "bob's create fails: creates are in doubt")
+	e.srv.Intercept(nil)
+	held, _, err := e.client.ListRoleAssignments(t.Context(), &kisi.RoleAssignmentListOptions{AppliesToType: "Group", AppliesToID: e.room})
+	require.NoError(t, err)
+	require.Len(t, held, 1)
+	_, err = e.client.DeleteRoleAssignment(t.Context(), held[0].ID) // by hand
+	require.NoError(t, err)
+
+	s.Bookings[0].End = cest("17:00")
+	_, _ = e.r.Sync(t.Context(), s)
+	require.True(t, slices.ContainsFunc(e.roles(), func(r kisiRole) bool { return r.Email == "alice@example.com" }),
+		"alice has a role again")
 }
