@@ -394,25 +394,35 @@ func due(w schedule.Interval, now time.Time, lead time.Duration) bool {
 
 // cutClass says what causes a cut of the access rec holds, by the records
 // the snapshot gives for it (see sourcesOf): explicit when one says so (a
-// cancelled plan, a check-out) or the member is suspended, explained when
-// none does but one is still there (its End set earlier, without a
-// status), vanished when every one is gone from the snapshot.
+// cancelled plan, a check-out) and none vanished, or the member is
+// suspended; explained when none says so but one is still there (its End
+// set earlier, without a status); vanished otherwise.
 func cutClass(rec state.Record, snap *snapIndex) CutKind {
 	if snap.suspended(rec) {
 		return CutExplicit
 	}
-	kind := CutVanished
+	var ended, present, gone bool
 	for _, s := range snap.sourcesOf(rec) {
 		switch snap.source(s) {
 		case sourceEnded:
-			// A status says the access ended: whatever else of the member
-			// is still there does not cover the access any more.
-			return CutExplicit
+			ended = true
 		case sourcePresent:
-			kind = CutExplained
+			present = true
+		default:
+			gone = true
 		}
 	}
-	return kind
+	switch {
+	case ended && !gone:
+		// A status says the access ended: whatever else of the member is
+		// still there does not cover the access any more. (A check-out
+		// does not explain the access a plan that vanished gave too: that
+		// cut is as suspect as the plan's vanishing.)
+		return CutExplicit
+	case present && !ended:
+		return CutExplained
+	}
+	return CutVanished
 }
 
 // suspended reports whether the member rec's access is for is suspended.

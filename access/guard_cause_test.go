@@ -239,3 +239,38 @@ func TestGuardJudgesEachScope(t *testing.T) {
 	require.Contains(t, rle.Scope, "plans of")
 	require.Equal(t, 1, rep.Deleted+rep.Replaced, "the routine cut elsewhere is applied")
 }
+
+// TestCheckOutDoesNotExplainAVanishedPlan (issue 27): ten members hold the
+// lounge both by their plan and by today's check-in. An export that lost
+// every plan comes with the automatic check-out: each member's access to
+// the lounge ends, but the check-out explains only the check-in's part —
+// the plan's part vanished with the broken export. The cuts are suspect and
+// held; they are not applied as the routine check-out.
+func TestCheckOutDoesNotExplainAVanishedPlan(t *testing.T) {
+	t.Parallel()
+	e := newRig(t, rigConfig{checkIns: true})
+	e.m.Plans["lounge"] = []int64{e.other}
+	e.r = e.reconcilerWith(e.client)
+	s := baseSnapshot()
+	for i := range 10 {
+		id := fmt.Sprintf("m%d", i)
+		s.Members = append(s.Members, access.Member{ID: id, Email: id + "@example.com", Managed: true})
+		s.Plans = append(s.Plans, access.Plan{ID: "p" + id, PlanID: "lounge", MemberID: id, Start: cest("09:00"), Status: access.PlanActive})
+		s.CheckIns = append(s.CheckIns, access.CheckIn{ID: "c" + id, MemberID: id, LocationID: "ber", At: cest("10:00")})
+	}
+	e.sync(s)
+	require.Len(t, e.roles(), 10)
+
+	s.Plans = nil
+	for i := range s.CheckIns {
+		s.CheckIns[i].Out = cest("13:39")
+	}
+	rep, err := e.r.Sync(t.Context(), s)
+	var rle *access.RevokeLimitError
+	require.ErrorAs(t, err, &rle)
+	require.Len(t, rep.Held, 10)
+	for _, ch := range rep.Held {
+		require.Equal(t, access.CutVanished, ch.Cut)
+	}
+	require.Len(t, e.roles(), 10, "the plan members keep the lounge")
+}
