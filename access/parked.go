@@ -91,10 +91,10 @@ func isWanted(want []wantEntry, key string) bool {
 // hold takes out of creates those parked: in a group deleted in Kisi or
 // whose back-off after a 403 still runs, or whose key (user and group, or
 // link) failed with back-off still running. A key Kisi refused (a 422 on
-// its window) is held for the same window (a rolling one by its start) or
-// any window not yet in force; a window in force that changed goes
-// through, as Kisi may accept it, so that a member without a role gets one
-// at once. A key that failed otherwise (a server error) waits whatever its
+// its window) is held for a window with the same start (its end may move
+// at every export) or any window not yet in force; a window in force that
+// starts elsewhere goes through, as Kisi may accept it, so that a member
+// without a role gets one at once. A key that failed otherwise (a server error) waits whatever its
 // window: the window moves, the failure does not.
 func (p parks) hold(c *Changes, creates []Change, now time.Time) []Change {
 	out := creates[:0]
@@ -118,7 +118,8 @@ func (p parks) hold(c *Changes, creates []Change, now time.Time) []Change {
 			continue
 		}
 		if rec, ok := p.changes[ch.Key]; ok && now.Before(rec.RetryAt) &&
-			(rec.Class != FailureRefused || sameWanted(rec.Window, ch) || ch.Window.Start.After(now)) {
+			(rec.Class != FailureRefused || sameWanted(rec.Window, ch) || ch.Window.Start.After(now) ||
+				kisiglue.SameInstant(rec.Window.Start, ch.Window.Start)) {
 			c.Parked = append(c.Parked, parkedOf(ch.Object, ch.Key, rec))
 			c.retries = earliest(c.retries, rec.RetryAt)
 			continue

@@ -679,3 +679,32 @@ func TestFailingKeyKeepsItsBackOffAcrossScopes(t *testing.T) {
 	}
 	require.LessOrEqual(t, tried, 2, "the delete tried in %d runs in the third hour", tried)
 }
+
+// TestRefusedKeyWaitsWhileItsEndMoves (issue 25): Kisi refuses alice's
+// grant (422) while a broken export moves her plan's End to five minutes
+// after each export. The window's start stays: the refusal backs off as for
+// the same window instead of going through at every run because its end
+// moved.
+func TestRefusedKeyWaitsWhileItsEndMoves(t *testing.T) {
+	t.Parallel()
+	e := newRig(t, rigConfig{})
+	e.srv.Intercept(func(r *http.Request) kisitest.Fault {
+		if r.Method == http.MethodPost && r.URL.Path == "/role_assignments" {
+			return kisitest.Fault{Status: http.StatusUnprocessableEntity}
+		}
+		return kisitest.Fault{}
+	})
+	s := baseSnapshot()
+	start, tried := e.clock.Now(), 0
+	for e.clock.Now().Before(start.Add(time.Hour)) {
+		s.Plans = []access.Plan{{ID: "p1", PlanID: "pro", MemberID: "alice", Start: cest("09:00"),
+			End: e.clock.Now().Add(5 * time.Minute), Status: access.PlanActive}}
+		e.srv.ResetRequests()
+		_, _ = e.r.Sync(t.Context(), s)
+		if e.srv.Count(http.MethodPost, "/role_assignments") > 0 {
+			tried++
+		}
+		e.clock.Advance(time.Minute)
+	}
+	require.LessOrEqual(t, tried, 7, "alice's refused grant sent in %d runs in an hour", tried)
+}
