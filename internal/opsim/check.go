@@ -105,6 +105,10 @@ type checker struct {
 	// refused are the members Kisi refused outright after a replacement's
 	// delete; like the exposed, their create is retried by every run.
 	refused map[pair]bool
+	// excused are the members a lockout the checks excuse (a fault of
+	// their group or user) left without access inside their window: like
+	// the exposed, a reconciler creates them again at every run.
+	excused map[pair]bool
 
 	lastChange time.Time      // of the platform's records
 	causes     map[pair]cause // why access Kisi holds was last cut, per pair, until wanted again or gone
@@ -151,7 +155,7 @@ type checker struct {
 func (c *checker) init(w *world) {
 	*c = checker{w: w, nextSample: w.h.Start, truthDirty: true, prevCov: map[pair]bool{}, prevDes: map[pair]bool{},
 		candidates: map[pair]string{}, causes: map[pair]cause{}, leakStart: map[pair]time.Time{}, storeKnown: true,
-		seenRoles: map[int64]bool{}, bugRoles: map[int64]bool{},
+		seenRoles: map[int64]bool{}, bugRoles: map[int64]bool{}, excused: map[pair]bool{},
 		told: map[pair]bool{}, emails: map[string]map[int64]bool{}, yielded: map[string]bool{}, guestLinks: map[string][]email{},
 		streaks: map[string]*streak{},
 		linkCut: map[string]bool{}}
@@ -485,6 +489,11 @@ func (c *checker) exposureEnds(t time.Time, cov, des map[pair]bool) {
 			delete(c.refused, p)
 		}
 	}
+	for p := range c.excused {
+		if cov[p] || !des[p] {
+			delete(c.excused, p)
+		}
+	}
 	for p, since := range c.exposedSince {
 		if cov[p] || !des[p] {
 			c.longestExposure = max(c.longestExposure, t.Sub(since))
@@ -583,6 +592,7 @@ func (c *checker) sample(t time.Time) {
 				// the guard lets through, which must not take the one
 				// exposure a crash is allowed below.
 			case c.excusedLockout(p, t, c.lapsed(p, c.prevAt, t)):
+				c.excused[p] = true
 			case len(bugs) > 0 && c.lapsed(p, c.prevAt, t):
 				// A window a broken export shortened ended: the bug's cut,
 				// judged by invariant 4 (a snapshot moving the End minutes
@@ -1008,6 +1018,9 @@ func (c *checker) storms(r run) {
 		delete(tried, fmt.Sprintf("grant %s/%d", p.email, p.group))
 	}
 	for p := range c.refused {
+		delete(tried, fmt.Sprintf("grant %s/%d", p.email, p.group))
+	}
+	for p := range c.excused {
 		delete(tried, fmt.Sprintf("grant %s/%d", p.email, p.group))
 	}
 	for _, key := range slices.Sorted(maps.Keys(tried)) {
