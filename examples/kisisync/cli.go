@@ -94,9 +94,9 @@ Kisi's own time restrictions of the groups are shown by
 		detail: `Diagnose is explain plus what only Kisi knows: the member's Kisi user,
 roles, the groups' doors and restrictions and recent unlock failures.
 It never writes to Kisi. --timeline and --svg FILE draw the member's
-week as explain does, and name each group's time restrictions in Kisi
+week as explain does, name each group's time restrictions in Kisi
 ("Kisi time restriction: NAME (DAYS HOURS)", in the place's time
-zone, as Kisi reads them).`,
+zone, as Kisi reads them) and draw their hours ("Kisi hours: NAME").`,
 		flags: []string{"snapshot", "mapping", "policy", "state", "org", "kisi-url", "integration", "member", "at", "json", "timeline", "svg", "html", "fake"}},
 }
 
