@@ -468,7 +468,13 @@ func validate(cfg *config, fs *pflag.FlagSet) error {
 // in kisisync.
 func parseAt(s string) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
+		// In the offset given, whatever the machine's zone (time.Parse
+		// takes the machine's zone when its offset is the same): check
+		// writes its time in it.
+		if _, offset := t.Zone(); offset != 0 {
+			return t.In(time.FixedZone("", offset)), nil
+		}
+		return t.UTC(), nil
 	}
 	bad := &usageError{fmt.Sprintf("--at: cannot read %q: want RFC 3339 (2026-06-10T08:00:00+02:00) or a wall time and a zone (\"2026-06-10 08:00 Europe/Berlin\")", s)}
 	fields := strings.Fields(s)

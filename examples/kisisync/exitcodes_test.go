@@ -321,3 +321,25 @@ func TestPlanningNotice(t *testing.T) {
 	_, small, _ := invoke(t, noEnv, "plan", "--fake", "--at", at, "--snapshot", td("snapshot.json"), "--mapping", td("mapping.json"))
 	require.NotContains(t, small, "Planning the access")
 }
+
+// TestCheckTimeZone (issue 30): check writes its time in the zone --at was
+// given in, as the next command of the walkthrough (plan) writes its own in
+// the location's: it said "06:00 UTC" for --at 08:00+02:00, and plan
+// "08:00 CEST" on the next line. An RFC 3339 --at reads the same on any
+// machine, whatever its zone.
+func TestCheckTimeZone(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ at, want string }{
+		{at: "2026-06-10T08:00:00+02:00", want: "Kisi connection check at Wed 10 Jun 2026 08:00 +0200\n"},
+		{at: "2026-06-10 08:00 Europe/Berlin", want: "Kisi connection check at Wed 10 Jun 2026 08:00 CEST\n"},
+		{at: "2026-06-10T06:00:00Z", want: "Kisi connection check at Wed 10 Jun 2026 06:00 UTC\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.at, func(t *testing.T) {
+			t.Parallel()
+			code, stdout, stderr := invoke(t, noEnv, "check", "--fake", "--at", tc.at, "--mapping", td("mapping.json"))
+			require.Equal(t, exitOK, code, stderr)
+			require.Contains(t, stdout, tc.want)
+		})
+	}
+}
