@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -342,4 +343,44 @@ func TestCheckTimeZone(t *testing.T) {
 			require.Contains(t, stdout, tc.want)
 		})
 	}
+}
+
+// TestVerifyMissingGroup (issue 30): a mapped group that does not exist in
+// Kisi is no "Kisi matches": verify names the group and the mapping entry
+// and exits 1, as apply does for the grants it parks. Before, the first
+// apply's failure line named only a member, and every verify after it
+// said "Verified 1 group: Kisi matches what kisisync manages." with exit 0.
+func TestVerifyMissingGroup(t *testing.T) {
+	t.Parallel()
+	srv := kisitest.NewServer(kisitest.WithoutRateLimit())
+	t.Cleanup(srv.Close)
+	group, err := srv.AddGroup("Members", 0)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	m := filepath.Join(dir, "mapping.json")
+	require.NoError(t, os.WriteFile(m, fmt.Appendf(nil, `{"plans": {"flex": [%d]}, "locations": {"loft": [999999]}}`, group), 0o600))
+	env := kisiEnv(srv, srv.APIKey)
+	args := []string{"--snapshot", td("small_snapshot.json"), "--mapping", m, "--state", filepath.Join(dir, "state.db")}
+
+	code, _, stderr := invoke(t, env, append([]string{"apply"}, args...)...)
+	require.Equal(t, exitOK, code, "group 999999 grants nothing in this snapshot: "+stderr)
+	code, stdout, stderr := invoke(t, env, append([]string{"verify"}, args...)...)
+	require.Equal(t, exitFailed, code, stdout+stderr)
+	require.NotContains(t, stdout, "Kisi matches")
+	require.Equal(t, "Verified 2 groups: 1 mapped group does not exist in Kisi (below).\n", stdout)
+	require.Equal(t, `kisisync verify: group 999999 is mapped by locations["loft"] but does not exist in Kisi: its grants are parked; correct the mapping or re-create the group`+"\n", stderr)
+
+	t.Run("apply's failure names the group and the mapping entry", func(t *testing.T) {
+		t.Parallel()
+		args := []string{"--snapshot", td("small_snapshot.json"), "--mapping", mappingFor(t, 999999), "--state", filepath.Join(t.TempDir(), "state.db")}
+		code, _, stderr := invoke(t, env, append([]string{"apply"}, args...)...)
+		require.Equal(t, exitFailed, code, stderr)
+		for _, line := range strings.Split(strings.TrimSpace(stderr), "\n") {
+			require.Contains(t, line, "group 999999", "each line names the group")
+			require.Contains(t, line, `plans["flex"]`, "and the mapping entry")
+		}
+		code, stdout, stderr := invoke(t, env, append([]string{"verify"}, args...)...)
+		require.Equal(t, exitFailed, code, stdout+stderr)
+		require.NotContains(t, stdout, "Kisi matches")
+	})
 }
