@@ -138,7 +138,8 @@ var flagDocs = map[string]struct{ arg, doc string }{
 const exitCodes = `Exit codes (every command):
   0    done: everything applied, or nothing to do
   1    something was not applied: changes failed or parked, snapshot records
-       skipped (each reported with what to do), or a finding is an ERROR
+       skipped (each reported with what to do), a mapped group missing from
+       Kisi, or a finding is an ERROR
   2    bad flags or input files: nothing was done
   3    the revoke guard held cuts of access back; the rest was applied
   4    Kisi unreachable or refusing the API key, or the state failing: stopped
