@@ -384,3 +384,26 @@ func TestVerifyMissingGroup(t *testing.T) {
 		require.NotContains(t, stdout, "Kisi matches")
 	})
 }
+
+// TestInputSizeLimits (issue 30): a file over 256 MiB is refused before it
+// is read (a sparse file: nothing is written), and a list of more than
+// 2,000,000 records before any of them is decoded; each error names the
+// file or the list and the limit.
+func TestInputSizeLimits(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	big := filepath.Join(dir, "snapshot.json")
+	f, err := os.Create(big)
+	require.NoError(t, err)
+	require.NoError(t, f.Truncate(maxFileSize+1<<20))
+	require.NoError(t, f.Close())
+	_, _, err = loadSnapshot(big)
+	requireInputError(t, err)
+	require.ErrorContains(t, err, "257 MiB is over the limit of 256 MiB for an input file")
+
+	many := filepath.Join(dir, "many.json")
+	require.NoError(t, os.WriteFile(many, []byte(`{"members": [`+strings.Repeat("{},", maxRecords)+`{}]}`), 0o600))
+	_, _, err = loadSnapshot(many)
+	requireInputError(t, err)
+	require.EqualError(t, err, "many.json: members: 2000001 records is over the limit of 2000000")
+}
