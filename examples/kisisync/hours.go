@@ -72,12 +72,14 @@ func hours(sc *kisi.Schedule, loc *time.Location, window schedule.Interval) (set
 }
 
 // scheduleClock reads a schedule's time of day, "hh:mm" or "hh:mm:ss"
-// (seconds dropped); "" is midnight.
+// (seconds dropped), or the timestamp Rails writes for a time-of-day
+// column ("2000-01-01T08:00:00.000Z"), whose clock reading it takes: Kisi's
+// spec does not say which form it sends. "" is midnight.
 func scheduleClock(s string) (schedule.Clock, error) {
 	if s == "" {
 		return schedule.Clock{}, nil
 	}
-	for _, layout := range []string{"15:04", "15:04:05"} {
+	for _, layout := range []string{"15:04", "15:04:05", time.RFC3339Nano} {
 		if t, err := time.Parse(layout, s); err == nil {
 			return schedule.Clock{Hour: t.Hour(), Minute: t.Minute()}, nil
 		}

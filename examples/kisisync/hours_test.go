@@ -61,6 +61,8 @@ func TestScheduleHours(t *testing.T) {
 			want: []schedule.Interval{iv(june(10, 15, 0), june(10, 23, 0))}},
 		{name: "seconds in the times", sc: recurring("09:30:00", "12:00:00", time.Thursday), loc: berlin, win: week,
 			want: []schedule.Interval{iv(june(11, 9, 30), june(11, 12, 0))}},
+		{name: "a Rails time-of-day column", sc: recurring("2000-01-01T09:30:00.000Z", "2000-01-01T12:00:00.000Z", time.Thursday), loc: berlin, win: week,
+			want: []schedule.Interval{iv(june(11, 9, 30), june(11, 12, 0))}},
 		{name: "whole days", sc: recurring("", "", time.Saturday, time.Sunday), loc: berlin, win: week,
 			want: []schedule.Interval{iv(june(13, 0, 0), june(15, 0, 0))}},
 		{name: "overnight", sc: recurring("22:00", "02:00", time.Friday), loc: berlin, win: week,
