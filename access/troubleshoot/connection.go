@@ -21,6 +21,9 @@ import (
 // JSON for a host's admin page; [ConnectionReport.String] renders it for a
 // support person.
 type ConnectionReport struct {
+	// CheckedAt is when the check ran, read from the Checker's clock (see
+	// [WithClock]); String writes it, and the times of the Store's park
+	// records, in its location.
 	CheckedAt    time.Time         `json:"checked_at"`
 	Organization *OrganizationInfo `json:"organization,omitempty"`
 	Key          *KeyInfo          `json:"key,omitempty"`
@@ -101,7 +104,7 @@ func (r *ConnectionReport) String() string {
 		return "No connection report.\n"
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "Kisi connection check at %s\n", textfmt.Time(r.CheckedAt, time.UTC))
+	fmt.Fprintf(&b, "Kisi connection check at %s\n", textfmt.Time(r.CheckedAt, r.CheckedAt.Location()))
 	if r.Organization != nil {
 		fmt.Fprintf(&b, "Organization %d %q\n", r.Organization.ID, r.Organization.Name)
 	}
@@ -542,7 +545,7 @@ func (c *Checker) loadOwnership(ctx context.Context, keyUser int64) (ownership, 
 			Remedy:  "Check the store's database."}}, nil
 	}
 	own.ids = map[int64]bool{}
-	own.parked = parkFindings(recs, time.UTC)
+	own.parked = parkFindings(recs, o.clock.Now().Location())
 	for _, rec := range recs {
 		if rec.Kind == state.KindRole && rec.KisiID != 0 && rec.State != state.StateConflict {
 			own.ids[rec.KisiID] = true
@@ -637,7 +640,11 @@ func checkGroup(ctx context.Context, k Kisi, g int64, m mapping.Mapping, places 
 		if pl != nil && pl.LockedDown {
 			since := ""
 			if pl.LockedDownSince != nil {
-				since = " since " + textfmt.Time(*pl.LockedDownSince, time.UTC)
+				zone := time.UTC // the place's own zone, where it has one
+				if pl.TimeZone != nil {
+					zone = textfmt.Zone(*pl.TimeZone)
+				}
+				since = " since " + textfmt.Time(*pl.LockedDownSince, zone)
 			}
 			fs = append(fs, Finding{Severity: SeverityError, Code: CodePlaceInLockdown, GroupID: g,
 				Message: fmt.Sprintf("The place %d %q of %s is locked down%s: no one can unlock its doors.", pl.ID, pl.Name, label, since),

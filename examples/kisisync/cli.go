@@ -94,9 +94,9 @@ Kisi's own time restrictions of the groups are shown by
 		detail: `Diagnose is explain plus what only Kisi knows: the member's Kisi user,
 roles, the groups' doors and restrictions and recent unlock failures.
 It never writes to Kisi. --timeline and --svg FILE draw the member's
-week as explain does, and name each group's time restrictions in Kisi
+week as explain does, name each group's time restrictions in Kisi
 ("Kisi time restriction: NAME (DAYS HOURS)", in the place's time
-zone, as Kisi reads them).`,
+zone, as Kisi reads them) and draw their hours ("Kisi hours: NAME").`,
 		flags: []string{"snapshot", "mapping", "policy", "state", "org", "kisi-url", "integration", "member", "at", "json", "timeline", "svg", "html", "fake"}},
 }
 
@@ -138,7 +138,8 @@ var flagDocs = map[string]struct{ arg, doc string }{
 const exitCodes = `Exit codes (every command):
   0    done: everything applied, or nothing to do
   1    something was not applied: changes failed or parked, snapshot records
-       skipped (each reported with what to do), or a finding is an ERROR
+       skipped (each reported with what to do), a mapped group missing from
+       Kisi, or a finding is an ERROR
   2    bad flags or input files: nothing was done
   3    the revoke guard held cuts of access back; the rest was applied
   4    Kisi unreachable or refusing the API key, or the state failing: stopped
@@ -468,7 +469,13 @@ func validate(cfg *config, fs *pflag.FlagSet) error {
 // in kisisync.
 func parseAt(s string) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
+		// In the offset given, whatever the machine's zone (time.Parse
+		// takes the machine's zone when its offset is the same): check
+		// writes its time in it.
+		if _, offset := t.Zone(); offset != 0 {
+			return t.In(time.FixedZone("", offset)), nil
+		}
+		return t.UTC(), nil
 	}
 	bad := &usageError{fmt.Sprintf("--at: cannot read %q: want RFC 3339 (2026-06-10T08:00:00+02:00) or a wall time and a zone (\"2026-06-10 08:00 Europe/Berlin\")", s)}
 	fields := strings.Fields(s)

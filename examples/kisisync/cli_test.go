@@ -3,12 +3,14 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 
@@ -384,5 +386,23 @@ func TestApplyJSONFailures(t *testing.T) {
 		require.NotEmpty(t, f.Email)
 		require.Equal(t, "refused", f.Class)
 		require.Contains(t, f.Message, "422")
+	}
+}
+
+// TestHelpWidth (issue 30): help written to no terminal (a pipe, a file, a
+// buffer) wraps the flag descriptions to helpWidth columns; a terminal's
+// width is read with golang.org/x/term.
+func TestHelpWidth(t *testing.T) {
+	t.Parallel()
+	r, w, err := os.Pipe()
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = r.Close(); _ = w.Close() })
+	require.Equal(t, helpWidth, termWidth(w), "a pipe is no terminal")
+	require.Equal(t, helpWidth, termWidth(io.Discard))
+	for _, c := range commands {
+		_, stdout, _ := invoke(t, noEnv, "help", c.name)
+		for i, line := range strings.Split(stdout, "\n") {
+			require.LessOrEqual(t, utf8.RuneCountInString(line), helpWidth, "%s help line %d: %q", c.name, i+1, line)
+		}
 	}
 }

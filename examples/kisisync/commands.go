@@ -228,7 +228,15 @@ func (a app) reconcile(ctx context.Context, cfg config) (code int, err error) {
 		code, err := a.apply(ctx, cfg, r, store, reqs, pace, prog, in)
 		return code, asLeaseBusy(err, cfg.org, loc)
 	default:
-		code, err := a.verify(ctx, cfg, r, s)
+		var missing []int64 // mapped groups Kisi does not have (unknown: none)
+		if groupNames != nil && !cfg.fake {
+			for _, g := range m.Groups() {
+				if _, ok := groupNames[g]; !ok {
+					missing = append(missing, g)
+				}
+			}
+		}
+		code, err := a.verify(ctx, cfg, r, s, m, missing)
 		return code, asLeaseBusy(err, cfg.org, loc)
 	}
 }
@@ -439,7 +447,7 @@ func (a app) outcome(cfg config, rep *access.Report, m mapping.Mapping, err erro
 		fmt.Fprintf(a.stderr, "kisisync apply: %s\n", operatorMessage(stopped))
 		return exitSystem, nil
 	}
-	for _, line := range failureLines(rep.Failures) {
+	for _, line := range failureLines(rep.Failures, m) {
 		fmt.Fprintf(a.stderr, "kisisync apply: %s\n", line)
 	}
 	for _, line := range parkedLines(rep.Parked, m) {
@@ -528,11 +536,14 @@ func names(ns []string) string {
 // operatorText is a message without the package prefixes of the layers.
 func operatorText(s string) string { return packagePrefixes.Replace(s) }
 
-// failureLines groups failures by class and cause: one line each, with the
-// number of changes and the first few emails.
-func failureLines(fs []access.Failure) []string {
+// failureLines groups failures by class, cause and group: one line each,
+// with the number of changes, the group and the mapping entries that map
+// it, and the first few emails; a change that failed because its group is
+// gone from Kisi says what to do about it, as a parked one does.
+func failureLines(fs []access.Failure, m mapping.Mapping) []string {
 	type cause struct {
 		class  access.FailureClass
+		group  int64
 		msg    string
 		emails []string
 	}
@@ -540,10 +551,10 @@ func failureLines(fs []access.Failure) []string {
 	byKey := map[string]*cause{}
 	for _, f := range fs {
 		msg := kisiMessage(f.Message)
-		k := string(f.Class) + "\x00" + msg
+		k := fmt.Sprintf("%s\x00%d\x00%s", f.Class, f.GroupID, msg)
 		c := byKey[k]
 		if c == nil {
-			c = &cause{class: f.Class, msg: msg}
+			c = &cause{class: f.Class, group: f.GroupID, msg: msg}
 			byKey[k] = c
 			causes = append(causes, c)
 		}
@@ -551,7 +562,18 @@ func failureLines(fs []access.Failure) []string {
 	}
 	lines := make([]string, 0, len(causes))
 	for _, c := range causes {
-		lines = append(lines, fmt.Sprintf("%s failed (%s): %s — %s", textfmt.Plural(len(c.emails), "change", "changes"), c.class, c.msg, names(c.emails)))
+		where := ""
+		if c.group != 0 {
+			where = fmt.Sprintf(" in group %d", c.group)
+			if es := mappingEntries(m, c.group); len(es) > 0 {
+				where += ", mapped by " + strings.Join(es, ", ")
+			}
+		}
+		line := fmt.Sprintf("%s failed (%s)%s: %s — %s", textfmt.Plural(len(c.emails), "change", "changes"), c.class, where, c.msg, names(c.emails))
+		if c.class == access.FailureMissing {
+			line += "; " + access.Parked{Class: c.class}.Remedy()
+		}
+		lines = append(lines, line)
 	}
 	return lines
 }
@@ -567,7 +589,11 @@ func kisiMessage(msg string) string {
 
 // verify lists Kisi to find drift. Against the fake, which starts empty, it
 // first syncs the snapshot so that there is something to verify.
-func (a app) verify(ctx context.Context, cfg config, r *access.Reconciler, s access.Snapshot) (int, error) {
+// A mapped group Kisi does not have (missing) is named on stderr with
+// its mapping entries, and the exit code is 1: Kisi cannot match what it
+// lacks, though listing the roles of an id no group has finds nothing to
+// differ.
+func (a app) verify(ctx context.Context, cfg config, r *access.Reconciler, s access.Snapshot, m mapping.Mapping, missing []int64) (int, error) {
 	if cfg.fake && cfg.state == "" {
 		if err := a.syncIntoFake(ctx, cfg, r, s, "verifying"); err != nil {
 			return exitFailed, err
@@ -585,10 +611,17 @@ func (a app) verify(ctx context.Context, cfg config, r *access.Reconciler, s acc
 			return exitFailed, werr
 		}
 	} else {
-		printDrift(a.stdout, d, textfmt.Zone(firstZone(s)), err == nil)
+		printDrift(a.stdout, d, textfmt.Zone(firstZone(s)), err == nil, len(missing))
+	}
+	for _, g := range missing {
+		fmt.Fprintf(a.stderr, "kisisync verify: group %d is mapped by %s but does not exist in Kisi: its grants are parked; correct the mapping or re-create the group\n",
+			g, strings.Join(mappingEntries(m, g), ", "))
 	}
 	if err != nil {
 		return verifyFailed(err)
+	}
+	if len(missing) > 0 {
+		return exitFailed, nil
 	}
 	return exitOK, nil
 }
@@ -758,11 +791,19 @@ func printReport(w io.Writer, rep *access.Report, loc *time.Location) {
 }
 
 // printDrift prints what Verify found.
-// Only a complete Verify (complete set) may say that Kisi matches.
-func printDrift(w io.Writer, d *access.Drift, loc *time.Location, complete bool) {
+// Only a complete Verify (complete set) of groups that all exist in Kisi
+// (absent counts those that do not) may say that Kisi matches.
+func printDrift(w io.Writer, d *access.Drift, loc *time.Location, complete bool, absent int) {
 	n := len(d.Missing) + len(d.Edited) + len(d.Adopted) + len(d.Released) + len(d.Unmanaged) + len(d.Unconfirmed)
 	groups := textfmt.Plural(d.Groups, "group", "groups")
 	switch {
+	case complete && absent > 0 && n == 0:
+		fmt.Fprintf(w, "Verified %s: %s not exist in Kisi (below).\n", groups,
+			textfmt.Plural(absent, "mapped group does", "mapped groups do"))
+		return
+	case complete && absent > 0:
+		fmt.Fprintf(w, "Verified %s: %s not exist in Kisi (below); found:\n", groups,
+			textfmt.Plural(absent, "mapped group does", "mapped groups do"))
 	case !complete && n == 0:
 		fmt.Fprintf(w, "Verify did not finish (see the errors below): nothing found in what it could read of %s.\n", groups)
 		return

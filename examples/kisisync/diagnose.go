@@ -38,6 +38,7 @@ func (a app) diagnose(ctx context.Context, cfg config) (int, error) {
 	var opts []troubleshoot.Option
 	var client troubleshoot.Kisi
 	var schedules schedulesOf
+	var places placeOf
 	if cfg.fake {
 		clock := clockwork.NewFakeClockAt(at)
 		srv, c, ids, err := startFake(m, clock, nil, a.fakePace)
@@ -60,6 +61,7 @@ func (a app) diagnose(ctx context.Context, cfg config) (int, error) {
 		schedules = func(ctx context.Context, g int64) ([]*kisi.Schedule, error) {
 			return c.Schedules.ForGroup(ctx, ids.fake(g))
 		}
+		places = c.Places.Get
 	} else {
 		k, code, err := a.kisiReads(ctx, cfg, exitSystem)
 		if err != nil {
@@ -69,7 +71,7 @@ func (a app) diagnose(ctx context.Context, cfg config) (int, error) {
 		if err := checkKey(ctx, k.key); err != nil {
 			return exitSystem, err
 		}
-		client, schedules, opts = k.client, k.schedules, append(opts, k.opts...)
+		client, schedules, places, opts = k.client, k.schedules, k.places, append(opts, k.opts...)
 	}
 	if guest != "" {
 		x := explainGuest(s, m, p, guest, at)
@@ -98,7 +100,7 @@ func (a app) diagnose(ctx context.Context, cfg config) (int, error) {
 	}
 	k := &kisiSide{names: map[int64]string{}, roles: map[int64][]schedule.Interval{}}
 	if (cfg.timeline || cfg.svg != "" || cfg.html != "") && schedules != nil {
-		k.rules = a.restrictions(ctx, d.Platform, schedules)
+		k.rules = a.restrictions(ctx, d.Platform, schedules, places)
 	}
 	for _, g := range d.Groups {
 		k.names[g.GroupID] = g.Name
@@ -188,6 +190,7 @@ type realKisi struct {
 	key       *kisi.Client // the client, to check the key with
 	client    troubleshoot.Kisi
 	schedules schedulesOf           // the groups' time restrictions
+	places    placeOf               // the places, for the zone of their schedules
 	opts      []troubleshoot.Option // with --state, the Store ownership is read from
 	done      func()                // closes the Store; never nil
 }
@@ -205,7 +208,7 @@ func (a app) kisiReads(ctx context.Context, cfg config, stateCode int) (k realKi
 	if err := notFakeState(ctx, cfg.state); err != nil {
 		return k, exitUsage, err
 	}
-	k.key, k.client, k.schedules = c, c, c.Schedules.ForGroup
+	k.key, k.client, k.schedules, k.places = c, c, c.Schedules.ForGroup, c.Places.Get
 	if cfg.state != "" {
 		st, err := openState(ctx, cfg.state)
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/kisisync/kisisync/access"
 	"github.com/kisisync/kisisync/kisi"
@@ -63,11 +64,39 @@ type kisiSide struct {
 // Kisi.
 type schedulesOf func(ctx context.Context, groupID int64) ([]*kisi.Schedule, error)
 
-// restrictions reads Kisi's time restrictions of every group explained.
-// A group whose restrictions cannot be read is left out, with a warning on
-// stderr: the timeline still draws what the platform gives.
-func (a app) restrictions(ctx context.Context, x access.Explanation, list schedulesOf) map[int64][]restriction {
+// placeOf reads a place from Kisi: its zone is the one Kisi reads the
+// hours of the place's schedules in.
+type placeOf func(ctx context.Context, placeID int64) (*kisi.Place, *kisi.Response, error)
+
+// restrictions reads Kisi's time restrictions of every group explained,
+// and the zone of each one's place. A group whose restrictions cannot be
+// read is left out, and a place whose zone cannot be read leaves its
+// schedules' zone unknown (their hours are then drawn in the group's
+// zone, and said to be), each with a warning on stderr: the timeline still
+// draws what the platform gives.
+func (a app) restrictions(ctx context.Context, x access.Explanation, list schedulesOf, place placeOf) map[int64][]restriction {
 	out := map[int64][]restriction{}
+	zones := map[int64]*time.Location{}
+	zoneOf := func(id int64) *time.Location {
+		if z, ok := zones[id]; ok {
+			return z
+		}
+		zones[id] = nil
+		p, _, err := place(ctx, id)
+		switch {
+		case err != nil:
+			fmt.Fprintf(a.stderr, "kisisync: could not read the time zone of Kisi place %d: %v\n", id, err)
+		case p.TimeZone == nil || *p.TimeZone == "":
+		default:
+			z, err := time.LoadLocation(*p.TimeZone)
+			if err != nil {
+				fmt.Fprintf(a.stderr, "kisisync: Kisi place %d has a time zone this machine does not know: %q\n", id, *p.TimeZone)
+				break
+			}
+			zones[id] = z
+		}
+		return zones[id]
+	}
 	for _, g := range x.Groups {
 		scs, err := list(ctx, g.GroupID)
 		if err != nil {
@@ -75,7 +104,11 @@ func (a app) restrictions(ctx context.Context, x access.Explanation, list schedu
 			continue
 		}
 		for _, sc := range scs {
-			out[g.GroupID] = append(out[g.GroupID], restriction{name: sc.Name, when: sc.String()})
+			r := restriction{name: sc.Name, when: sc.String(), sc: sc}
+			if sc.PlaceID != nil {
+				r.zone = zoneOf(*sc.PlaceID)
+			}
+			out[g.GroupID] = append(out[g.GroupID], r)
 		}
 	}
 	return out

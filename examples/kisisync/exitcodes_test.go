@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -320,4 +321,89 @@ func TestPlanningNotice(t *testing.T) {
 	require.True(t, strings.Contains(stdout, want), "no %q in the first lines:\n%.300s", want, stdout)
 	_, small, _ := invoke(t, noEnv, "plan", "--fake", "--at", at, "--snapshot", td("snapshot.json"), "--mapping", td("mapping.json"))
 	require.NotContains(t, small, "Planning the access")
+}
+
+// TestCheckTimeZone (issue 30): check writes its time in the zone --at was
+// given in, as the next command of the walkthrough (plan) writes its own in
+// the location's: it said "06:00 UTC" for --at 08:00+02:00, and plan
+// "08:00 CEST" on the next line. An RFC 3339 --at reads the same on any
+// machine, whatever its zone.
+func TestCheckTimeZone(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ at, want string }{
+		{at: "2026-06-10T08:00:00+02:00", want: "Kisi connection check at Wed 10 Jun 2026 08:00 +0200\n"},
+		{at: "2026-06-10 08:00 Europe/Berlin", want: "Kisi connection check at Wed 10 Jun 2026 08:00 CEST\n"},
+		{at: "2026-06-10T06:00:00Z", want: "Kisi connection check at Wed 10 Jun 2026 06:00 UTC\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.at, func(t *testing.T) {
+			t.Parallel()
+			code, stdout, stderr := invoke(t, noEnv, "check", "--fake", "--at", tc.at, "--mapping", td("mapping.json"))
+			require.Equal(t, exitOK, code, stderr)
+			require.Contains(t, stdout, tc.want)
+		})
+	}
+}
+
+// TestVerifyMissingGroup (issue 30): a mapped group that does not exist in
+// Kisi is no "Kisi matches": verify names the group and the mapping entry
+// and exits 1, as apply does for the grants it parks. Before, the first
+// apply's failure line named only a member, and every verify after it
+// said "Verified 1 group: Kisi matches what kisisync manages." with exit 0.
+func TestVerifyMissingGroup(t *testing.T) {
+	t.Parallel()
+	srv := kisitest.NewServer(kisitest.WithoutRateLimit())
+	t.Cleanup(srv.Close)
+	group, err := srv.AddGroup("Members", 0)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	m := filepath.Join(dir, "mapping.json")
+	require.NoError(t, os.WriteFile(m, fmt.Appendf(nil, `{"plans": {"flex": [%d]}, "locations": {"loft": [999999]}}`, group), 0o600))
+	env := kisiEnv(srv, srv.APIKey)
+	args := []string{"--snapshot", td("small_snapshot.json"), "--mapping", m, "--state", filepath.Join(dir, "state.db")}
+
+	code, _, stderr := invoke(t, env, append([]string{"apply"}, args...)...)
+	require.Equal(t, exitOK, code, "group 999999 grants nothing in this snapshot: "+stderr)
+	code, stdout, stderr := invoke(t, env, append([]string{"verify"}, args...)...)
+	require.Equal(t, exitFailed, code, stdout+stderr)
+	require.NotContains(t, stdout, "Kisi matches")
+	require.Equal(t, "Verified 2 groups: 1 mapped group does not exist in Kisi (below).\n", stdout)
+	require.Equal(t, `kisisync verify: group 999999 is mapped by locations["loft"] but does not exist in Kisi: its grants are parked; correct the mapping or re-create the group`+"\n", stderr)
+
+	t.Run("apply's failure names the group and the mapping entry", func(t *testing.T) {
+		t.Parallel()
+		args := []string{"--snapshot", td("small_snapshot.json"), "--mapping", mappingFor(t, 999999), "--state", filepath.Join(t.TempDir(), "state.db")}
+		code, _, stderr := invoke(t, env, append([]string{"apply"}, args...)...)
+		require.Equal(t, exitFailed, code, stderr)
+		for _, line := range strings.Split(strings.TrimSpace(stderr), "\n") {
+			require.Contains(t, line, "group 999999", "each line names the group")
+			require.Contains(t, line, `plans["flex"]`, "and the mapping entry")
+		}
+		code, stdout, stderr := invoke(t, env, append([]string{"verify"}, args...)...)
+		require.Equal(t, exitFailed, code, stdout+stderr)
+		require.NotContains(t, stdout, "Kisi matches")
+	})
+}
+
+// TestInputSizeLimits (issue 30): a file over 256 MiB is refused before it
+// is read (a sparse file: nothing is written), and a list of more than
+// 2,000,000 records before any of them is decoded; each error names the
+// file or the list and the limit.
+func TestInputSizeLimits(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	big := filepath.Join(dir, "snapshot.json")
+	f, err := os.Create(big)
+	require.NoError(t, err)
+	require.NoError(t, f.Truncate(maxFileSize+1<<20))
+	require.NoError(t, f.Close())
+	_, _, err = loadSnapshot(big)
+	requireInputError(t, err)
+	require.ErrorContains(t, err, "257 MiB is over the limit of 256 MiB for an input file")
+
+	many := filepath.Join(dir, "many.json")
+	require.NoError(t, os.WriteFile(many, []byte(`{"members": [`+strings.Repeat("{},", maxRecords)+`{}]}`), 0o600))
+	_, _, err = loadSnapshot(many)
+	requireInputError(t, err)
+	require.EqualError(t, err, "many.json: members: 2000001 records is over the limit of 2000000")
 }

@@ -22,14 +22,14 @@ func renderHTML(tl timeline) []byte {
 	}
 	for _, wg := range tl.groups {
 		fmt.Fprintf(&b, "<h2>%s</h2>\n<table data-group=\"%d\">\n", esc(wg.heading()), wg.id)
-		b.WriteString("<thead><tr><th>Day</th><th>Lane</th><th>Access</th><th>Lead time</th><th>Source</th><th>Buffer</th><th>Kisi holds</th></tr></thead>\n<tbody>\n")
+		b.WriteString("<thead><tr><th>Day</th><th>Lane</th><th>Access</th><th>Lead time</th><th>Source</th><th>Buffer</th><th>Kisi holds</th><th>Kisi hours</th></tr></thead>\n<tbody>\n")
 		for d := range weekDays {
 			for li, l := range wg.lanes {
 				if !wg.shown(li, d) {
 					continue
 				}
 				fmt.Fprintf(&b, "<tr><td>%s</td><td>%s</td>", esc(wg.dayLabel(d)), esc(l.label))
-				for _, kind := range []string{kindAccess, kindLead, kindSource, kindBuffer, kindKisi} {
+				for _, kind := range []string{kindAccess, kindLead, kindSource, kindBuffer, kindKisi, kindHours} {
 					times := wg.clockTimes(l, d, kind)
 					if times == "no access" {
 						times = ""

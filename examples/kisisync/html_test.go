@@ -39,6 +39,7 @@ type rendered struct {
 	Rows       []string `json:"rows"`
 	Times      []string `json:"times"`
 	AccessBars int      `json:"accessBars"`
+	HoursBars  int      `json:"hoursBars"`
 	SVGWidth   float64  `json:"svgWidth"`
 }
 
@@ -48,19 +49,22 @@ const renderedJS = `(() => ({
 		[t.previousElementSibling.innerText, ...[...t.querySelectorAll('tr')].map(r => [...r.cells].map(c => c.innerText).join(' | '))]),
 	times: [...document.querySelectorAll('svg text.times')].map(e => e.textContent),
 	accessBars: [...document.querySelectorAll('svg rect.access:not(.swatch)')].filter(r => r.getBoundingClientRect().width > 0).length,
+	hoursBars: [...document.querySelectorAll('svg rect.hours:not(.swatch)')].filter(r => r.getBoundingClientRect().width > 0).length,
 	svgWidth: document.querySelector('svg').getBoundingClientRect().width,
 }))()`
 
-// TestHTMLInBrowser (issue 30): the week page, opened in a real headless
-// Chromium, shows the picture with its bars laid out, the exact times on
-// it, and a table of the exact times; the rendered text is compared with
+// TestHTMLInBrowser (issues 30, 31): the week page, opened in a real
+// headless Chromium, shows the picture with its bars laid out, the exact
+// times on it, a Kisi time restriction's hours (issue 31), and a table of
+// the exact times; the rendered text is compared with
 // testdata/week_html.golden.
 func TestHTMLInBrowser(t *testing.T) {
 	t.Parallel()
 	exe := browser(t)
-	tl := newTimeline(bookingWeek(t, `Ann "A&B" <Lee>`, "room <2>"), 20*time.Minute, map[int64][]restriction{102: {{name: "Office hours", when: "Mon–Fri 08:00–18:00"}}})
-	tl.named(map[int64]string{101: "Members", 102: "Meeting room <2>"})
 	berlin := mustZone(t, "Europe/Berlin")
+	office := recurring("08:00", "18:00", time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday)
+	tl := newTimeline(bookingWeek(t, `Ann "A&B" <Lee>`, "room <2>"), 20*time.Minute, map[int64][]restriction{102: {{name: "Office hours", when: "Mon–Fri 08:00–18:00", sc: office, zone: berlin}}})
+	tl.named(map[int64]string{101: "Members", 102: "Meeting room <2>"})
 	tl.kisiHolds(map[int64][]schedule.Interval{102: {iv(time.Date(2026, time.June, 10, 8, 25, 0, 0, berlin), time.Date(2026, time.June, 10, 10, 10, 0, 0, berlin))}})
 	path := filepath.Join(t.TempDir(), "week.html")
 	require.NoError(t, os.WriteFile(path, renderHTML(tl), 0o600))
@@ -83,6 +87,8 @@ func TestHTMLInBrowser(t *testing.T) {
 	require.Equal(t, float64(svgWidth), got.SVGWidth, "the picture is laid out at its size")
 	require.Equal(t, 7+4, got.AccessBars, "a bar per day of group 101, and per day with access of group 102")
 	require.Contains(t, got.Times, "08:45–10:10")
+	require.Equal(t, 5, got.HoursBars, "the office hours on each weekday of the week")
+	require.Contains(t, got.Rows, "Thu 11 Jun | Kisi hours: Office hours |  |  |  |  |  | 08:00–18:00")
 	checkGolden(t, "week_html", strings.Join(append(append([]string{got.Title, ""}, got.Rows...), append([]string{"", "on the picture:"}, got.Times...)...), "\n")+"\n")
 }
 

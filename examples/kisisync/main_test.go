@@ -17,6 +17,7 @@ import (
 
 	"github.com/kisisync/kisisync/access"
 	"github.com/kisisync/kisisync/kisi/kisitest"
+	"github.com/kisisync/kisisync/mapping"
 	"github.com/kisisync/kisisync/schedule"
 )
 
@@ -294,13 +295,13 @@ func TestFailureLinesOnePerCause(t *testing.T) {
 		{Class: access.FailureRefused, Email: "b@example.com", Message: strings.Replace(refused, "a@", "b@", 1)},
 		{Class: access.FailureRefused, Email: "c@example.com", Message: strings.Replace(refused, "a@", "c@", 1)},
 		{Class: access.FailureRefused, Email: "d@example.com", Message: strings.Replace(refused, "a@", "d@", 1)},
-		{Class: access.FailureMissing, Email: "e@example.com", Message: "the group was deleted in Kisi (group 9): kisi: POST /role_assignments: 404 not found"},
+		{Class: access.FailureMissing, Email: "e@example.com", GroupID: 9, Message: "the group was deleted in Kisi (group 9): kisi: POST /role_assignments: 404 not found"},
 	}
 	want := []string{
 		"4 changes failed (refused): POST /role_assignments: 422 unprocessable entity — a@example.com, b@example.com, c@example.com and 1 more",
-		"1 change failed (missing): POST /role_assignments: 404 not found — e@example.com",
+		`1 change failed (missing) in group 9, mapped by plans["flex"]: POST /role_assignments: 404 not found — e@example.com; the group is gone from Kisi: re-create it, or map the entry to an existing group`,
 	}
-	if diff := cmp.Diff(want, failureLines(fs)); diff != "" {
+	if diff := cmp.Diff(want, failureLines(fs, mapping.Mapping{Plans: map[string][]int64{"flex": {9}}})); diff != "" {
 		t.Fatalf("(-want +got):\n%s", diff)
 	}
 }

@@ -27,7 +27,7 @@ const (
 
 // svgStyle colours the kinds; a class names each.
 const svgStyle = `text{fill:#222}.heading{font-weight:bold}.note{fill:#777;font-style:italic}` +
-	`.access{fill:#2e7d32}.lead{fill:#f9a825}.source{fill:#1565c0}.buffer{fill:#90caf9}.kisi{fill:#6a1b9a}` +
+	`.access{fill:#2e7d32}.lead{fill:#f9a825}.source{fill:#1565c0}.buffer{fill:#90caf9}.kisi{fill:#6a1b9a}.hours{fill:#00897b}` +
 	`.day{stroke:#999}.hour{stroke:#e4e4e4}.now{stroke:#d32f2f;stroke-width:2}`
 
 // renderSVG draws tl as a standalone SVG document, laid out as
@@ -60,6 +60,11 @@ func renderSVG(tl timeline) []byte {
 		x += 12 + 7*len("now") + 20
 		fmt.Fprintf(&body, `<rect class="swatch kisi" x="%d" y="%d" width="12" height="12"/>`, x, y-14)
 		fmt.Fprintf(&body, `<text x="%d" y="%d">a role Kisi holds</text>`+"\n", x+16, y-3)
+		x += 16 + 7*len("a role Kisi holds") + 20
+	}
+	if tl.drawsHours() {
+		fmt.Fprintf(&body, `<rect class="swatch hours" x="%d" y="%d" width="12" height="12"/>`, x, y-14)
+		fmt.Fprintf(&body, `<text x="%d" y="%d">hours of a Kisi time restriction</text>`+"\n", x+16, y-3)
 	}
 	if tl.problem != "" && len(tl.groups) == 0 {
 		y += svgRowH
@@ -87,7 +92,7 @@ func (wg *weekOfGroup) svg(b *strings.Builder, now time.Time, y int) int {
 		esc(wg.heading()))
 	for _, r := range wg.restrictions {
 		y += svgRowH
-		fmt.Fprintf(b, `<text x="%d" y="%d">%s</text>`+"\n", svgMargin+10, y-5, esc(r.String()))
+		fmt.Fprintf(b, `<text x="%d" y="%d">%s</text>`+"\n", svgMargin+10, y-5, esc(r.line(wg.zone)))
 	}
 	// The hour ruler: the hours alone, as compact as the text's.
 	y += svgRowH
@@ -105,10 +110,13 @@ func (wg *weekOfGroup) svg(b *strings.Builder, now time.Time, y int) int {
 				continue
 			}
 			fmt.Fprintf(&rows, `<text x="%d" y="%d">%s</text>`+"\n", svgMargin+svgDayW, y+svgRowH-5, esc(l.label))
+			// The exact times of the access and of a time restriction's
+			// hours, on the picture itself: a screenshot in a ticket loses
+			// the tooltips.
 			if li == 0 {
-				// The exact times, on the picture itself: a screenshot in a
-				// ticket loses the tooltips.
 				fmt.Fprintf(&rows, `<text class="times" x="%d" y="%d">%s</text>`+"\n", svgChartX+svgChartW+8, y+svgRowH-5, esc(wg.clockTimes(l, d, kindAccess)))
+			} else if strings.HasPrefix(l.label, hoursLabel) {
+				fmt.Fprintf(&rows, `<text class="times hours" x="%d" y="%d">%s</text>`+"\n", svgChartX+svgChartW+8, y+svgRowH-5, esc(wg.clockTimes(l, d, kindHours)))
 			}
 			for _, s := range wg.onDay(l, d) {
 				x0, x1 := wg.wallX(s.start, d), wg.wallX(s.end, d)
@@ -157,7 +165,7 @@ func (wg *weekOfGroup) wallX(t time.Time, d int) float64 {
 // tooltip says what a rect shows, as a whole: "booking bk-1 (room-spree),
 // buffer: Wed 10 Jun 2026 08:45–09:00 CEST"; an open end is "no end".
 func (wg *weekOfGroup) tooltip(l lane, s span) string {
-	what := map[string]string{kindAccess: "access", kindLead: "lead time (Kisi holds the role)", kindSource: "window", kindBuffer: "buffer", kindKisi: "role in Kisi"}[s.kind]
+	what := map[string]string{kindAccess: "access", kindLead: "lead time (Kisi holds the role)", kindSource: "window", kindBuffer: "buffer", kindKisi: "role in Kisi", kindHours: "occurs"}[s.kind]
 	return fmt.Sprintf("%s, %s: %s", l.label, what, textfmt.Span(s.from, s.to, wg.zone))
 }
 

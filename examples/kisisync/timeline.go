@@ -10,6 +10,7 @@ import (
 	"github.com/kisisync/kisisync/access"
 	"github.com/kisisync/kisisync/internal/textfmt"
 	"github.com/kisisync/kisisync/internal/times"
+	"github.com/kisisync/kisisync/kisi"
 	"github.com/kisisync/kisisync/schedule"
 )
 
@@ -27,17 +28,12 @@ const weekDays = 7
 
 // restriction is one of Kisi's time restrictions on a group: its name and
 // when it occurs (kisi.Schedule's String, in the place's time zone), shown
-// on one line.
+// on one line, and, where Kisi's schedule was read, the schedule and the
+// zone of its place, with which its hours are drawn (see [hours]).
 type restriction struct {
 	name, when string
-}
-
-func (r restriction) String() string {
-	when := r.when
-	if when == "" {
-		when = "hours not given"
-	}
-	return oneLine(fmt.Sprintf("Kisi time restriction: %s (%s)", r.name, when))
+	sc         *kisi.Schedule // nil: known by name and words only, not drawn
+	zone       *time.Location // the zone of the schedule's place; nil: Kisi gave none
 }
 
 // timeline is the member's week, per group: what the text and the SVG
@@ -93,6 +89,11 @@ func newTimeline(x access.Explanation, lead time.Duration, restrictions map[int6
 		zone := textfmt.Zone(g.Zone)
 		wg := weekOfGroup{id: g.GroupID, zone: zone, days: weekFrom(x.At, zone), restrictions: restrictions[g.GroupID]}
 		wg.lanes = append(wg.lanes, wg.accessLane(g.Windows, lead))
+		for _, r := range wg.restrictions {
+			if l, ok := wg.hoursLane(r); ok {
+				wg.lanes = append(wg.lanes, l)
+			}
+		}
 		for _, sx := range g.Sources {
 			wg.lanes = append(wg.lanes, wg.sourceLane(sx))
 		}
@@ -206,11 +207,11 @@ func sourceLabel(sx access.SourceExplanation) string {
 }
 
 // The glyphs of the text timeline, plain ASCII.
-var glyphs = map[string]byte{kindAccess: '#', kindSource: '=', kindBuffer: '+', kindLead: '>', kindKisi: 'K'}
+var glyphs = map[string]byte{kindAccess: '#', kindSource: '=', kindBuffer: '+', kindLead: '>', kindKisi: 'K', kindHours: 'H'}
 
 // rank breaks ties between kinds that fill a column equally: the
 // strongest is drawn.
-var rank = map[string]int{kindLead: 1, kindBuffer: 2, kindSource: 3, kindAccess: 3, kindKisi: 3}
+var rank = map[string]int{kindLead: 1, kindBuffer: 2, kindSource: 3, kindAccess: 3, kindKisi: 3, kindHours: 3}
 
 // The widths of the label columns of the text timeline: the day, then the
 // lane.
@@ -280,6 +281,9 @@ func renderTimeline(tl timeline, width int) string {
 	if tl.drawsKisi() {
 		b.WriteString("  K a role Kisi holds now (read from Kisi)\n")
 	}
+	if tl.drawsHours() {
+		b.WriteString("  H hours of a Kisi time restriction, in its place's zone\n")
+	}
 	if tl.problem != "" && len(tl.groups) == 0 {
 		fmt.Fprintf(&b, "\nNothing to draw: %s\n", tl.problem)
 		return b.String()
@@ -288,7 +292,7 @@ func renderTimeline(tl timeline, width int) string {
 	for _, wg := range tl.groups {
 		fmt.Fprintf(&b, "\n%s:\n", wg.heading())
 		for _, r := range wg.restrictions {
-			fmt.Fprintf(&b, "  %s\n", r)
+			fmt.Fprintf(&b, "  %s\n", clipLabel(r.line(wg.zone), width-2))
 		}
 		fmt.Fprintf(&b, "%s%s\n", indent, strings.TrimRight(hourRuler(cols), " "))
 		gap := false

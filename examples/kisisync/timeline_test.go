@@ -415,7 +415,9 @@ func TestTimelineCommands(t *testing.T) {
 		t.Parallel()
 		srv := kisitest.NewServer()
 		t.Cleanup(srv.Close)
-		group, err := srv.AddGroup("Members", 0)
+		place, err := srv.AddPlace("Loft", "Europe/Berlin")
+		require.NoError(t, err)
+		group, err := srv.AddGroup("Members", place)
 		require.NoError(t, err)
 		_, err = srv.AddGroupSchedule(group, kisitest.Schedule{Name: `Office <hours> & "nights"`,
 			Days: []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday}, StartsAtTime: "08:00", EndsAtTime: "18:00"})

@@ -10,6 +10,8 @@
 // the base URL) from -snapshot and -mapping JSON files (see
 // examples/kisisync/README.md for their format), keeping its records in
 // -state, a SQLite file that kisisync apply can use at the same time.
+// -integration NAME,CONTACT (default KISI_INTEGRATION, as kisisync's CLI
+// reads it) sends Kisi's integration partner headers with every request.
 //
 // # Where a host plugs in
 //

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 	_ "time/tzdata" // time zones work on machines without a zone database
@@ -43,6 +45,7 @@ type options struct {
 	snapshot, mappingFile string
 	floor, ceiling        time.Duration
 	verifyEvery           time.Duration
+	integration           string // NAME,CONTACT: Kisi's integration partner headers
 }
 
 func runWith(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer, clock clockwork.Clock) int {
@@ -58,6 +61,7 @@ func runWith(ctx context.Context, args []string, env func(string) string, stdout
 	fs.DurationVar(&o.floor, "floor", 30*time.Second, "shortest wait between runs")
 	fs.DurationVar(&o.ceiling, "ceiling", 15*time.Minute, "longest wait between runs")
 	fs.DurationVar(&o.verifyEvery, "verify-every", time.Hour, "how often to verify Kisi (0: never)")
+	fs.StringVar(&o.integration, "integration", "", "NAME,CONTACT: send Kisi's integration partner headers with every request, e.g. acme-coworking,ops@acme.example (default KISI_INTEGRATION)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -88,6 +92,14 @@ func runWith(ctx context.Context, args []string, env func(string) string, stdout
 		var kopts []kisi.Option
 		if u := env("KISI_URL"); u != "" {
 			kopts = append(kopts, kisi.WithBaseURL(u))
+		}
+		if in := cmp.Or(o.integration, env("KISI_INTEGRATION")); in != "" {
+			name, contact, ok := strings.Cut(in, ",")
+			if !ok {
+				fmt.Fprintf(stderr, "scheduler: -integration %q: want NAME,CONTACT such as acme-coworking,ops@acme.example\n", in)
+				return 2
+			}
+			kopts = append(kopts, kisi.WithIntegration(strings.TrimSpace(name), strings.TrimSpace(contact)))
 		}
 		c, err := kisi.NewClient(key, kopts...)
 		if err != nil {

@@ -68,12 +68,15 @@ func TestKisiClientJS(t *testing.T) {
 		OK                  bool
 	}
 	var results []result
+	var summary struct{ Calls, Failed int }
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	for sc.Scan() {
 		var r result
 		if json.Unmarshal(sc.Bytes(), &r) == nil && r.Check != "" {
 			results = append(results, r)
+			continue
 		}
+		_ = json.Unmarshal(sc.Bytes(), &summary) // the last line: {"calls", "failed"}
 	}
 	for _, r := range results {
 		if !r.OK {
@@ -84,7 +87,7 @@ func TestKisiClientJS(t *testing.T) {
 		t.Fatalf("node check.mjs: %v\nstdout:\n%s\nstderr:\n%s", runErr, out, stderr.String())
 	}
 	require.GreaterOrEqual(t, len(results), 15, "checks run:\n%s", out)
-	t.Logf("kisi-client: %d checks run", len(results))
+	t.Logf("kisi-client: %d checks run, %d calls to the fake", len(results), summary.Calls)
 }
 
 // skipOrFail skips the test, or fails it when CI=true: CI installs what
