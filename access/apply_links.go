@@ -246,8 +246,8 @@ func (ru *run) sentBefore(ctx context.Context, ch Change, over *state.Superseded
 }
 
 // linkFailed settles an intent after a failed create of a link: an unknown
-// outcome stays pending (looked up next run); a 404 means the group was
-// deleted; a refusal for the email-link quota parks this and the run's
+// outcome stays pending (looked up next run); a 404, or a 422 on the group,
+// means the group was deleted; a refusal for the email-link quota parks this and the run's
 // other links; any other refusal parks the link with back-off.
 func (ru *run) linkFailed(ctx context.Context, ch Change, intent state.Record, cause error) error {
 	if !definite(cause) {
@@ -257,7 +257,7 @@ func (ru *run) linkFailed(ctx context.Context, ch Change, intent state.Record, c
 		return errors.Join(cause, err)
 	}
 	switch {
-	case errors.Is(cause, kisi.ErrNotFound):
+	case errors.Is(cause, kisi.ErrNotFound) || groupRefused(cause):
 		return ru.parkGroup(ctx, ch.GroupID, cause)
 	case ch.Email != "" && quotaRefusal(cause):
 		ru.quotaFull = true
@@ -270,6 +270,14 @@ func (ru *run) linkFailed(ctx context.Context, ch Change, intent state.Record, c
 		return cause // the whole group waits (see forbid)
 	}
 	return ru.park(ctx, ch, FailureRefused, cause)
+}
+
+// groupRefused reports Kisi's answer to a link in a group that no longer
+// exists: a 422 on its group field ("group must exist"), where a role's
+// create answers 404.
+func groupRefused(err error) bool {
+	var ke *kisi.Error
+	return errors.As(err, &ke) && ke.StatusCode == http.StatusUnprocessableEntity && len(ke.Fields["group"]) > 0
 }
 
 // quotaRefusal reports Kisi's answer to a link beyond the email-link quota:

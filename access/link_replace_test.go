@@ -177,3 +177,22 @@ func TestLinkReplacementThatNeverReachedKisi(t *testing.T) {
 	require.Len(t, ids, 1)
 	require.NotEqual(t, first.ID, ids[0], "replaced once Kisi works")
 }
+
+// TestLinkInADeletedGroupParksTheGroup (issue 25): the room's group was
+// deleted in Kisi, which answers a link create there with 422 "group must
+// exist" (a role create answers 404). The guest's link fails with the
+// group, as missing — its back-off and remedy are the group's — not as a
+// refusal of the guest.
+func TestLinkInADeletedGroupParksTheGroup(t *testing.T) {
+	t.Parallel()
+	e := newRig(t, rigConfig{dropIn: mapping.DropIn{Link: true}})
+	_, err := e.client.Groups.Delete(t.Context(), e.room)
+	require.NoError(t, err)
+	s := baseSnapshot()
+	s.Bookings = []access.Booking{{ID: "g1", ResourceID: "room1", Guest: &access.Guest{Name: "Gus", Email: "gus@example.org"},
+		Start: cest("17:00"), End: cest("18:00")}}
+	rep, _ := e.r.Sync(t.Context(), s)
+	i := slices.IndexFunc(rep.Failures, func(f access.Failure) bool { return f.Email == "gus@example.org" })
+	require.GreaterOrEqual(t, i, 0, "failures: %+v", rep.Failures)
+	require.Equal(t, access.FailureMissing, rep.Failures[i].Class)
+}
