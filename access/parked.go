@@ -68,8 +68,8 @@ func parkRecords(c *Changes, in diffInput, want []wantEntry, store *[]Change) pa
 			// its object is.
 		case rec.Class != FailureMissing && isChange && isWanted(want, key):
 			p.changes[key] = rec
-		case (rec.Class == FailureTransient || rec.Class == FailureUnknown) && isChange &&
-			in.now.Before(rec.RetryAt.Add(in.keepParks)):
+		case (rec.Class == FailureTransient || rec.Class == FailureUnknown || rec.Class == FailureRefused || rec.Class == FailureQuota) &&
+			isChange && in.now.Before(rec.RetryAt.Add(in.keepParks)):
 			// Failing, and not wanted by this snapshot (an export that
 			// misses it, or a window that comes and goes): its back-off is
 			// kept a while, so that if it comes back it goes on backing off

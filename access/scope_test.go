@@ -708,3 +708,35 @@ func TestRefusedKeyWaitsWhileItsEndMoves(t *testing.T) {
 	}
 	require.LessOrEqual(t, tried, 7, "alice's refused grant sent in %d runs in an hour", tried)
 }
+
+// TestRefusedKeyKeepsItsBackOffThroughAGap (issue 25): Kisi refuses alice's
+// grant (422) and the host's export drops her booking for ten minutes every
+// half hour (a truncated export). The refusal's back-off is kept while the
+// booking is missing, and goes on when it comes back instead of starting
+// again at a minute.
+func TestRefusedKeyKeepsItsBackOffThroughAGap(t *testing.T) {
+	t.Parallel()
+	e := newRig(t, rigConfig{})
+	e.srv.Intercept(func(r *http.Request) kisitest.Fault {
+		if r.Method == http.MethodPost && r.URL.Path == "/role_assignments" {
+			return kisitest.Fault{Status: http.StatusUnprocessableEntity}
+		}
+		return kisitest.Fault{}
+	})
+	whole := baseSnapshot()
+	whole.Bookings = []access.Booking{bookingOf("bk1", "alice", "room1", "13:00", "23:00")}
+	start, tried := e.clock.Now(), 0
+	for e.clock.Now().Before(start.Add(3 * time.Hour)) {
+		s := whole
+		if e.clock.Now().Sub(start)%(30*time.Minute) >= 20*time.Minute {
+			s.Bookings = nil
+		}
+		e.srv.ResetRequests()
+		_, _ = e.r.Sync(t.Context(), s)
+		if e.srv.Count(http.MethodPost, "/role_assignments") > 0 {
+			tried++
+		}
+		e.clock.Advance(time.Minute)
+	}
+	require.LessOrEqual(t, tried, 9, "alice's refused grant sent in %d runs in three hours", tried)
+}
