@@ -155,6 +155,9 @@ type run struct {
 	// orgWaits is set when changes waited for the organization's
 	// back-off (see waiting): the run proves nothing about Kisi's health.
 	orgWaits bool
+	// worked is set once a change of the run went through: Kisi took the
+	// organization's requests again.
+	worked bool
 	// marked is set once the run recorded that it is writing (see mark).
 	marked bool
 	// creates is what the run knows of Kisi's role creates. A role in
@@ -288,7 +291,7 @@ func (r *Reconciler) applyAfter(ctx context.Context, c *Changes, recs []state.Re
 				rep.NextRun = now.Add(r.o.backoff(n))
 			}
 		}
-	case !ru.orgWaits:
+	case !ru.orgWaits && ru.worked:
 		ru.orgRecovered(ctx)
 	}
 	r.o.logger.DebugContext(ctx, "access: run applied", "organization", r.o.org, "created", rep.Created,
@@ -337,7 +340,7 @@ func (ru *run) step(ctx context.Context, ch Change) *SystemicError {
 	r.o.logger.DebugContext(ctx, "access: change", "organization", r.o.org, "action", string(ch.Action),
 		"object", string(ch.Object), "group_id", ch.GroupID, "kisi_id", ch.KisiID, "ok", err == nil)
 	if err == nil {
-		ru.streak = 0
+		ru.streak, ru.worked = 0, true
 		return ru.allowed(ctx, ch)
 	}
 	ru.rep.Failed++

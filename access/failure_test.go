@@ -403,10 +403,12 @@ func TestUserListingStopsOnSystemicFailure(t *testing.T) {
 
 // TestOrganizationBackOffOutlastsWakes (issue 25): Kisi refuses the API key
 // (401) for two hours while the host wakes a run every five minutes (its
-// data keeps changing). The organization's back-off holds for every run,
-// woken or not: Kisi is asked after 1, 2, 4 … minutes, then hourly — not at
-// every event, which sent the first change again each time — and each
-// waiting run reports what waits, and until when.
+// data keeps changing). The key that stopped the organization's runs backs
+// off on its own, so a woken run does not send it again: Kisi is asked
+// after 1, 2, 4 … minutes, then hourly — not at every event, which sent the
+// same change again each time — and each waiting run reports what waits,
+// and until when. A run whose every change waited proves nothing, so the
+// organization's back-off goes on.
 func TestOrganizationBackOffOutlastsWakes(t *testing.T) {
 	t.Parallel()
 	e := newRig(t, rigConfig{})

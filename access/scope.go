@@ -112,7 +112,8 @@ func (ru *run) orgFailed(ctx context.Context, stopped bool) int {
 }
 
 // orgRecovered ends the organization's back-off after a run that neither
-// stopped nor left anything to look up.
+// stopped nor left anything to look up, and in which a change went through:
+// a run whose every change waited for its own back-off proves nothing.
 func (ru *run) orgRecovered(ctx context.Context) {
 	if _, ok := ru.recs[orgParkKey]; ok {
 		_ = ru.del(ctx, orgParkKey)
@@ -131,8 +132,8 @@ func (ru *run) parkGroup(ctx context.Context, groupID int64, cause error) error 
 	return fmt.Errorf("%w (group %d): %w", errGroupMissing, groupID, cause)
 }
 
-// waiting reports whether ch waits for a back-off: the organization's after
-// a run it stopped (but for a member left without a role), the roles or
+// waiting reports whether ch waits for a back-off: the organization's in a
+// run that comes sooner for a member left without a role, the roles or
 // links of its group after a 403, or its own key after a server error (for a
 // delete, or a replacement whose delete failed, unless the role it
 // replaces is in force and ends within deferFor; a create that failed is
@@ -140,12 +141,12 @@ func (ru *run) parkGroup(ctx context.Context, groupID int64, cause error) error 
 func (ru *run) waiting(ch Change) bool {
 	now := ru.r.o.clock.Now()
 	if rec, ok := ru.recs[orgParkKey]; ok && rec.Class == FailureSystemic && now.Before(rec.RetryAt) &&
-		ru.recs[ch.Key].State != state.StateExposed {
-		// Kisi failed the organization's last run as a whole, and this one
-		// comes before its back-off ends: for a member left without a role,
-		// or woken by the host. The other changes wait for the back-off,
-		// which a host's events do not shorten: each would send the first
-		// change again, a failing key tried at every event.
+		ru.recs[ch.Key].State != state.StateExposed && ru.exposing() {
+		// Kisi failed the organization's last run as a whole, and this
+		// one comes before its back-off ends only for a member left
+		// without a role: the other changes wait for the back-off. (A run
+		// the host woke probes with its first change; the key that stopped
+		// the last run waits for its own back-off: see failedAgain.)
 		rec.Email, rec.GroupID = ch.Email, ch.GroupID
 		ru.rep.Parked = append(ru.rep.Parked, parkedOf(ch.Object, ch.Key, rec))
 		ru.rep.NextRun = earliest(ru.rep.NextRun, rec.RetryAt)
