@@ -34,12 +34,6 @@ var Known = []Defect{
 	// replacement go.
 	{Issue: 26, Invariant: 1, Match: "a second member exposed",
 		Summary: "a second member left without a role in one long incident of intermittent Kisi errors: role replacements resume once a create works, and a later create of the same incident fails"},
-	{Issue: 25, Invariant: 5, Match: "the report says nothing",
-		Summary: "access wanted and not in Kisi with nothing in the report that names it (seed 708560015, found by CI's exploration: after run 847 m08 has no access to berlin-front); no history of seeds 1 to 400 shows it"},
-	{Issue: 27, Invariant: 4, Match: "a broken export",
-		Summary: "an export without plans cuts check-in access in one location over the guard's floor (seed 275: 4 of 11 in berlin/checkin)"},
-	{Issue: 25, Invariant: 3, Match: "failed in every run",
-		Summary: "a failing key is still tried four times an hour hours after it began failing: a user create that fails for several of the member's grants (parked per grant, not per user), and failing deletes and link creates whose back-off starts again"},
 }
 
 // knownDefect returns the known defect v is an instance of, or nil.
