@@ -349,12 +349,7 @@ func TestPatchOfARoleGoneCreatesIt(t *testing.T) {
 	s := baseSnapshot()
 	s.Bookings = []access.Booking{bookingOf("bk1", "alice", "room1", "13:00", "15:00")}
 	e.sync(s)
-	e.srv.Intercept(func(r *http.Request) kisitest.Fault {
-		if r.Method == http.MethodPost && r.URL.Path == "/role_assignments" {
-			return kisitest.Fault{Status: http.StatusServiceUnavailable}
-		}
-		return kisitest.Fault{}
-	})
+	answerRoleCreates(e, http.StatusServiceUnavailable)
 	s.Bookings = append(s.Bookings, bookingOf("bk2", "bob", "room2", "13:00", "15:00"))
 	_, err := e.r.Sync(t.Context(), s)
 	require.Error(t, err, "bob's create fails: creates are in doubt")

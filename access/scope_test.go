@@ -622,12 +622,7 @@ func TestMemberRefusedOutrightBacksOff(t *testing.T) {
 	s := baseSnapshot()
 	s.Bookings = []access.Booking{bookingOf("bk1", "alice", "room1", "13:00", "15:00")}
 	e.sync(s)
-	e.srv.Intercept(func(r *http.Request) kisitest.Fault {
-		if r.Method == http.MethodPost && r.URL.Path == "/role_assignments" {
-			return kisitest.Fault{Status: http.StatusUnprocessableEntity}
-		}
-		return kisitest.Fault{}
-	})
+	answerRoleCreates(e, http.StatusUnprocessableEntity)
 	s.Bookings[0].End = cest("17:00")
 	start, tried := e.clock.Now(), 0
 	for e.clock.Now().Before(start.Add(time.Hour)) {
@@ -688,24 +683,13 @@ func TestFailingKeyKeepsItsBackOffAcrossScopes(t *testing.T) {
 func TestRefusedKeyWaitsWhileItsEndMoves(t *testing.T) {
 	t.Parallel()
 	e := newRig(t, rigConfig{})
-	e.srv.Intercept(func(r *http.Request) kisitest.Fault {
-		if r.Method == http.MethodPost && r.URL.Path == "/role_assignments" {
-			return kisitest.Fault{Status: http.StatusUnprocessableEntity}
-		}
-		return kisitest.Fault{}
-	})
-	s := baseSnapshot()
-	start, tried := e.clock.Now(), 0
-	for e.clock.Now().Before(start.Add(time.Hour)) {
+	answerRoleCreates(e, http.StatusUnprocessableEntity)
+	tried := minuteRunsSending(e, time.Hour, http.MethodPost, "/role_assignments", func(now time.Time) access.Snapshot {
+		s := baseSnapshot()
 		s.Plans = []access.Plan{{ID: "p1", PlanID: "pro", MemberID: "alice", Start: cest("09:00"),
-			End: e.clock.Now().Add(5 * time.Minute), Status: access.PlanActive}}
-		e.srv.ResetRequests()
-		_, _ = e.r.Sync(t.Context(), s)
-		if e.srv.Count(http.MethodPost, "/role_assignments") > 0 {
-			tried++
-		}
-		e.clock.Advance(time.Minute)
-	}
+			End: now.Add(5 * time.Minute), Status: access.PlanActive}}
+		return s
+	})
 	require.LessOrEqual(t, tried, 7, "alice's refused grant sent in %d runs in an hour", tried)
 }
 
@@ -717,26 +701,40 @@ func TestRefusedKeyWaitsWhileItsEndMoves(t *testing.T) {
 func TestRefusedKeyKeepsItsBackOffThroughAGap(t *testing.T) {
 	t.Parallel()
 	e := newRig(t, rigConfig{})
+	answerRoleCreates(e, http.StatusUnprocessableEntity)
+	start := e.clock.Now()
+	tried := minuteRunsSending(e, 3*time.Hour, http.MethodPost, "/role_assignments", func(now time.Time) access.Snapshot {
+		s := baseSnapshot()
+		if now.Sub(start)%(30*time.Minute) < 20*time.Minute {
+			s.Bookings = []access.Booking{bookingOf("bk1", "alice", "room1", "13:00", "23:00")}
+		}
+		return s
+	})
+	require.LessOrEqual(t, tried, 9, "alice's refused grant sent in %d runs in three hours", tried)
+}
+
+// answerRoleCreates answers every role create with status.
+func answerRoleCreates(e *rig, status int) {
 	e.srv.Intercept(func(r *http.Request) kisitest.Fault {
 		if r.Method == http.MethodPost && r.URL.Path == "/role_assignments" {
-			return kisitest.Fault{Status: http.StatusUnprocessableEntity}
+			return kisitest.Fault{Status: status}
 		}
 		return kisitest.Fault{}
 	})
-	whole := baseSnapshot()
-	whole.Bookings = []access.Booking{bookingOf("bk1", "alice", "room1", "13:00", "23:00")}
-	start, tried := e.clock.Now(), 0
-	for e.clock.Now().Before(start.Add(3 * time.Hour)) {
-		s := whole
-		if e.clock.Now().Sub(start)%(30*time.Minute) >= 20*time.Minute {
-			s.Bookings = nil
-		}
+}
+
+// minuteRunsSending syncs the snapshot snap gives at each minute for d, and
+// returns how many of those runs sent a request of method to path.
+func minuteRunsSending(e *rig, d time.Duration, method, path string, snap func(now time.Time) access.Snapshot) int {
+	e.t.Helper()
+	start, runs := e.clock.Now(), 0
+	for e.clock.Now().Before(start.Add(d)) {
 		e.srv.ResetRequests()
-		_, _ = e.r.Sync(t.Context(), s)
-		if e.srv.Count(http.MethodPost, "/role_assignments") > 0 {
-			tried++
+		_, _ = e.r.Sync(e.t.Context(), snap(e.clock.Now()))
+		if e.srv.Count(method, path) > 0 {
+			runs++
 		}
 		e.clock.Advance(time.Minute)
 	}
-	require.LessOrEqual(t, tried, 9, "alice's refused grant sent in %d runs in three hours", tried)
+	return runs
 }
