@@ -155,8 +155,9 @@ func (ru *run) replaceLinkInForce(ctx context.Context, ch Change) error {
 		// refusal's back-off is in its park record).
 		return errors.Join(err, ru.put(ctx, old))
 	}
-	// Its answer lost (the intent pending, and the old link with it), or
-	// parked for the quota: the next run finds out.
+	// Its answer lost (the intent pending, naming the old link): the next
+	// run finds out. Or the old link made room for a create Kisi still
+	// refused for its quota: parked, as any link.
 	return err
 }
 
