@@ -588,6 +588,7 @@ func (w *Worker) reconciler(org *Organization, st access.Store, holder string, r
 	case w.cfg.RateScope == RateScopeOff:
 		lim = rate.NewLimiter(rate.Inf, 1)
 	}
+	base = sendLog{base: base, log: w.log.With("organization", org.ID, "run", holder), clock: w.clock, user: org.KisiUser}
 	opts := []kisi.Option{
 		kisi.WithLimiter(lim),
 		kisi.WithHTTPClient(&http.Client{Transport: countingTransport{base: base, m: w.metrics, n: requests}, Timeout: kisi.DefaultTimeout}),
