@@ -123,7 +123,9 @@ func TestRunLogsUndone(t *testing.T) {
 	}
 
 	run := finished(1)
-	for _, want := range []string{"level=WARN", "organization=org-a", "skipped=2", "parked=2", "failed=1", "held=0"} {
+	// The audit: the run says how many Kisi users it created and how many
+	// invitations Kisi sent for its grants (issue 29).
+	for _, want := range []string{"level=WARN", "organization=org-a", "skipped=2", "parked=2", "failed=1", "held=0", "users_created=6", "invitations=0"} {
 		require.Contains(t, run, want)
 	}
 	one(run, "cause=invalid_email", `msg="snapshot records skipped`, "organization=org-a", "count=1", `member \"carla\"`,

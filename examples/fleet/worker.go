@@ -683,7 +683,8 @@ func (w *Worker) record(ctx context.Context, org *Organization, holder string, j
 		"result", result, "verified", out.verified, "kisi_requests", out.requests,
 		"duration_ms", end.Sub(start).Milliseconds(), "next_run", next.UTC().Format(time.RFC3339Nano)}
 	if r := out.report; r != nil {
-		attrs = append(attrs, "created", r.Created, "replaced", r.Replaced, "deleted", r.Deleted,
+		attrs = append(attrs, "created", r.Created, "users_created", r.UsersCreated, "invitations", r.Invitations,
+			"replaced", r.Replaced, "deleted", r.Deleted,
 			"failed", r.Failed, "adopted", r.Adopted, "unresolved", r.Unresolved, "held", len(r.Held),
 			"not_attempted", r.NotAttempted, "skipped", len(r.Skipped), "parked", len(r.Parked))
 		if len(r.Failures) > 0 {
