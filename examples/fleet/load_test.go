@@ -46,7 +46,8 @@ const (
 	loadOrgs    = 200
 	loadPerUser = 10
 	loadWorkers = 3
-	// loadTimeout bounds the wait for every organization to converge.
+	// loadTimeout bounds the wait for every organization to converge, for
+	// loadOrgs organizations; a larger fleet gets as much more.
 	loadTimeout = 150 * time.Second
 	// kisiPerSecond is Kisi's limit per user: no one-second window may
 	// hold more requests of one user.
@@ -444,9 +445,9 @@ func runLoad(t *testing.T, spec loadSpec) *loadRun {
 	// Wait until the last run of every organization was clean, and the
 	// killed runs were run again.
 	for r.converged.IsZero() {
-		if time.Since(r.start) > loadTimeout {
+		if timeout := loadTimeout * time.Duration(max(1, spec.orgs/loadOrgs)); time.Since(r.start) > timeout {
 			dumpStatus(t, pool)
-			t.Fatalf("not every organization converged within %v; violations: %v", loadTimeout, r.violations())
+			t.Fatalf("not every organization converged within %v; violations: %v", timeout, r.violations())
 		}
 		var clean, recovered int
 		if cluster != nil && r.restarted.IsZero() && (!spec.kill || !r.killed.IsZero()) &&
