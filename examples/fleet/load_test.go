@@ -228,19 +228,30 @@ func (r *loadRun) violations() []string {
 	}
 	for i, b := range r.budgets {
 		user := fmt.Sprintf("user-%d", i)
-		sent := r.sends.times(user)
-		if n, at := maxIn(sent, time.Second); n > kisiPerSecond {
-			out = append(out, fmt.Sprintf("Kisi user %s: %d requests sent in the second from %s", user, n, at.Format("15:04:05.000")))
-		}
-		if n, at := b.MaxIn(time.Second - fakeLag); n > kisiPerSecond {
-			out = append(out, fmt.Sprintf("Kisi user %s: %d requests reached its fakes within %v from %s", user, n, time.Second-fakeLag, at.Format("15:04:05.000")))
-		}
-		if received[i] > len(sent) {
-			out = append(out, fmt.Sprintf("Kisi user %s: its fakes received %d requests, the workers logged %d sent", user, received[i], len(sent)))
-		}
-		if n := b.Refused(); n > 0 {
-			out = append(out, fmt.Sprintf("Kisi user %s: %d requests answered 429", user, n))
-		}
+		admitted := b.Admitted()
+		slices.SortFunc(admitted, time.Time.Compare)
+		out = append(out, rateViolations(user, r.sends.times(user), admitted, received[i], b.Refused())...)
+	}
+	return out
+}
+
+// rateViolations judges one Kisi user's pace: sent are the send times the
+// workers logged, admitted the times its fakes stamped the requests they
+// let through (both sorted), received how many requests its fakes
+// counted, refused how many they answered 429.
+func rateViolations(user string, sent, admitted []time.Time, received, refused int) []string {
+	var out []string
+	if n, at := maxIn(sent, time.Second); n > kisiPerSecond {
+		out = append(out, fmt.Sprintf("Kisi user %s: %d requests sent in the second from %s", user, n, at.Format("15:04:05.000")))
+	}
+	if n, at := maxIn(admitted, time.Second-fakeLag); n > kisiPerSecond {
+		out = append(out, fmt.Sprintf("Kisi user %s: %d requests reached its fakes within %v from %s", user, n, time.Second-fakeLag, at.Format("15:04:05.000")))
+	}
+	if received > len(sent) {
+		out = append(out, fmt.Sprintf("Kisi user %s: its fakes received %d requests, the workers logged %d sent", user, received, len(sent)))
+	}
+	if refused > 0 {
+		out = append(out, fmt.Sprintf("Kisi user %s: %d requests answered 429", user, refused))
 	}
 	return out
 }
@@ -950,6 +961,50 @@ func TestOverlapCheck(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			o := &loadOrg{id: "org", hits: tc.hits}
 			require.Equal(t, tc.bad, o.overlaps() != nil)
+		})
+	}
+}
+
+// TestRateViolations: the load test's judgment of a Kisi user's pace. A
+// fake stamping late (the test process not scheduled) may put 6 requests
+// in one second at the fakes while they left paced: that passes, as long
+// as they left at most 5 in any second and reach the fakes at most 5 in
+// any 750 ms. Six sent in a second, a burst at the fakes, a request no
+// worker logged, or a 429 fails.
+func TestRateViolations(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
+	at := func(ms ...int) []time.Time {
+		var out []time.Time
+		for _, m := range ms {
+			out = append(out, t0.Add(time.Duration(m)*time.Millisecond))
+		}
+		return out
+	}
+	paced := at(0, 222, 444, 666, 888, 1110, 1332) // at most 5 in any 1.1 s
+	tests := []struct {
+		name              string
+		sent, admitted    []time.Time
+		received, refused int
+		want              string // a violation containing it; "" none
+	}{
+		{"paced, stamped on time", paced, paced, 7, 0, ""},
+		// The second to fifth stamped up to 141 ms late, the sixth on
+		// time: six within one second at the fakes (the old check failed).
+		{"paced, stamped late by a stalled fake", paced, at(0, 363, 585, 807, 1029, 1110, 1332), 7, 0, ""},
+		{"six sent in a second", at(0, 150, 300, 450, 600, 900), at(0, 150, 300, 450, 600, 900), 6, 0, "requests sent in the second"},
+		{"a burst at the fakes", paced, at(0, 600, 650, 700, 750, 800, 1332), 7, 0, "reached its fakes within 750ms"},
+		{"a request not logged as sent", paced[:6], paced, 7, 0, "the workers logged 6 sent"},
+		{"a 429", paced, paced[:6], 7, 1, "answered 429"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got := strings.Join(rateViolations("user-0", tc.sent, tc.admitted, tc.received, tc.refused), "\n")
+			if tc.want == "" {
+				require.Empty(t, got)
+				return
+			}
+			require.Contains(t, got, tc.want)
 		})
 	}
 }
