@@ -84,7 +84,7 @@ func TestPoisonOrganizationBacksOff(t *testing.T) {
 				t.Cleanup(func() { _ = w.Stop(context.Background()) })
 				return w
 			}
-			var waits []time.Duration // from each run's end to the next run it scheduled
+			var waits []time.Duration // from each run's start to the next run it scheduled
 			var ran []string          // which process ran each
 			runs := func(n int) {
 				t.Helper()
@@ -96,12 +96,18 @@ func TestPoisonOrganizationBacksOff(t *testing.T) {
 							Run      string    `json:"run"`
 							Result   string    `json:"result"`
 							Requests int       `json:"kisi_requests"`
+							Duration int64     `json:"duration_ms"`
 							Next     time.Time `json:"next_run"`
 						}
 						require.NoError(t, json.Unmarshal([]byte(l), &r))
 						require.Equal(t, "systemic", r.Result, l)
 						require.Equal(t, 1, r.Requests, "one request, refused, stops the run: %s", l)
-						waits = append(waits, r.Next.Sub(r.Time).Round(100*time.Millisecond))
+						// From the run's start: the back-off is set during
+						// the run, so the wait is the back-off plus part of
+						// the run's time (a few milliseconds; allowed up to
+						// 750 ms, and 250 ms for the log's millisecond).
+						started := r.Time.Add(-time.Duration(r.Duration) * time.Millisecond)
+						waits = append(waits, (r.Next.Sub(started) + 250*time.Millisecond).Truncate(time.Second))
 						ran = append(ran, strings.SplitN(r.Run, "/", 2)[0])
 					}
 					return len(waits) >= n
