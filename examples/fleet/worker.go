@@ -233,6 +233,15 @@ func (w *Worker) Start(ctx context.Context) error {
 	if err := w.ensure(ctx); err != nil {
 		return err
 	}
+	// Statistics for River's job table, so that River's scheduler plans
+	// for the queue as it is: on a table filled at once and not yet
+	// analyzed (a new or restored database), its move of 10,000 overdue
+	// jobs to the queue ran past its 30 s timeout, and runs due meanwhile
+	// waited for it. Without the right to analyze the table, PostgreSQL
+	// only warns.
+	if _, err := w.pool.Exec(ctx, `ANALYZE river_job`); err != nil {
+		w.log.WarnContext(ctx, "analyze river_job", "error", err)
+	}
 	if err := w.river.Start(ctx); err != nil {
 		return fmt.Errorf("fleet: start: %w", err)
 	}
