@@ -228,7 +228,8 @@ func (w *Worker) known(ctx context.Context, org string) error {
 }
 
 // Start makes sure every configured organization has its job, analyzes
-// River's job table, then starts working. It returns once the River client runs; stop it with Stop.
+// River's job table, then starts working. It returns once the River client
+// runs; stop it with Stop.
 func (w *Worker) Start(ctx context.Context) error {
 	if err := w.ensure(ctx); err != nil {
 		return err
