@@ -2,11 +2,14 @@ package fleet_test
 
 import (
 	"bufio"
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"math"
 	"net/http"
 	"os"
 	"os/exec"
@@ -43,11 +46,18 @@ const (
 	loadOrgs    = 200
 	loadPerUser = 10
 	loadWorkers = 3
-	// loadTimeout bounds the wait for every organization to converge.
+	// loadTimeout bounds the wait for every organization to converge, for
+	// loadOrgs organizations; a larger fleet gets as much more.
 	loadTimeout = 150 * time.Second
 	// kisiPerSecond is Kisi's limit per user: no one-second window may
 	// hold more requests of one user.
 	kisiPerSecond = 5
+	// fakeLag is how late the fakes may stamp a request after it left its
+	// worker: the test process runs every fake and, on a busy machine,
+	// is not always scheduled at once (stamps 90–140 ms late were seen
+	// under -race beside other tests). Requests at most 5 in any second
+	// as they leave reach the fakes at most 5 in any second less fakeLag.
+	fakeLag = 250 * time.Millisecond
 )
 
 // loadOrg is one organization of the load test and its fake Kisi.
@@ -155,9 +165,10 @@ type loadSpec struct {
 	scope         string // Config.RateScope; "" is the default
 	mutation      string // the worker binary's mutation (see mutation.go); "" none
 	kill          bool   // SIGKILL River's leader while it runs jobs
-	// untilViolation ends the run at the first violation of the fleet's
-	// promises instead of waiting for every organization to converge.
-	untilViolation bool
+	// untilViolation, when set, ends the run at the first violation of
+	// the fleet's promises that contains it, instead of waiting for every
+	// organization to converge.
+	untilViolation string
 	// events is how many organizations get a platform event once the
 	// fleet has converged (see platformEvents).
 	events int
@@ -179,6 +190,7 @@ type loadRun struct {
 	budgets []*kisitest.Budget // one per Kisi user
 	logs    []string
 	procs   []*exec.Cmd
+	sends   *sendTail // the workers' "kisi request sent" lines
 
 	// maxJobs is the most unfinished sync jobs one organization had at
 	// once (sampled), maxJobsOrg that organization.
@@ -195,23 +207,122 @@ type loadRun struct {
 }
 
 // violations returns the broken promises the run saw: more than one
-// unfinished job of an organization, more than Kisi's limit in a second
-// for a Kisi user, any 429.
+// unfinished job of an organization; more than Kisi's limit of a Kisi
+// user's requests in any second as the workers sent them (their "kisi
+// request sent" lines, every process's on the one clock of this
+// machine); at the fakes, more than the limit in any second less
+// fakeLag, a request no worker logged as sent, or any 429.
 func (r *loadRun) violations() []string {
 	var out []string
 	if r.maxJobs > 1 {
 		out = append(out, fmt.Sprintf("%s had %d unfinished sync jobs at once", r.maxJobsOrg, r.maxJobs))
 	}
+	// The fakes' counts first, then the logs: a request is logged before
+	// it is written, so every request a fake counted is in the logs.
+	received := make([]int, len(r.budgets))
 	for i, b := range r.budgets {
-		if n, at := b.MaxIn(time.Second); n > kisiPerSecond {
-			out = append(out, fmt.Sprintf("Kisi user user-%d: %d requests in the second from %s", i, n, at.Format("15:04:05.000")))
-		}
-		if n := b.Refused(); n > 0 {
-			out = append(out, fmt.Sprintf("Kisi user user-%d: %d requests answered 429", i, n))
-		}
+		received[i] = len(b.Admitted()) + b.Refused()
+	}
+	if err := r.sends.read(); err != nil {
+		return append(out, err.Error())
+	}
+	for i, b := range r.budgets {
+		user := fmt.Sprintf("user-%d", i)
+		admitted := b.Admitted()
+		slices.SortFunc(admitted, time.Time.Compare)
+		out = append(out, rateViolations(user, r.sends.times(user), admitted, received[i], b.Refused())...)
 	}
 	return out
 }
+
+// rateViolations judges one Kisi user's pace: sent are the send times the
+// workers logged, admitted the times its fakes stamped the requests they
+// let through (both sorted), received how many requests its fakes
+// counted, refused how many they answered 429.
+func rateViolations(user string, sent, admitted []time.Time, received, refused int) []string {
+	var out []string
+	if n, at := maxIn(sent, time.Second); n > kisiPerSecond {
+		out = append(out, fmt.Sprintf("Kisi user %s: %d requests sent in the second from %s", user, n, at.Format("15:04:05.000")))
+	}
+	if n, at := maxIn(admitted, time.Second-fakeLag); n > kisiPerSecond {
+		out = append(out, fmt.Sprintf("Kisi user %s: %d requests reached its fakes within %v from %s", user, n, time.Second-fakeLag, at.Format("15:04:05.000")))
+	}
+	if received > len(sent) {
+		out = append(out, fmt.Sprintf("Kisi user %s: its fakes received %d requests, the workers logged %d sent", user, received, len(sent)))
+	}
+	if refused > 0 {
+		out = append(out, fmt.Sprintf("Kisi user %s: %d requests answered 429", user, refused))
+	}
+	return out
+}
+
+// maxIn returns the most of times within any window of length d (a window
+// includes its start, not its end), and where the first such window
+// starts; times is sorted.
+func maxIn(times []time.Time, d time.Duration) (n int, at time.Time) {
+	lo := 0
+	for hi, t := range times {
+		for !t.Before(times[lo].Add(d)) {
+			lo++
+		}
+		if c := hi - lo + 1; c > n {
+			n, at = c, times[lo]
+		}
+	}
+	return n, at
+}
+
+// sendTail reads the "kisi request sent" lines the workers append to their
+// logs, from where it last stopped.
+type sendTail struct {
+	paths  []string
+	offset []int64
+	sent   map[string][]time.Time // Kisi user → send times, sorted
+}
+
+func newSendTail(paths []string) *sendTail {
+	return &sendTail{paths: paths, offset: make([]int64, len(paths)), sent: map[string][]time.Time{}}
+}
+
+// read reads the whole lines added to the logs since the last read.
+func (s *sendTail) read() error {
+	for i, path := range s.paths {
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		b, err := io.ReadAll(io.NewSectionReader(f, s.offset[i], math.MaxInt64-s.offset[i]))
+		f.Close()
+		if err != nil {
+			return err
+		}
+		end := bytes.LastIndexByte(b, '\n')
+		if end < 0 {
+			continue
+		}
+		s.offset[i] += int64(end + 1)
+		for line := range bytes.Lines(b[:end+1]) {
+			if !bytes.Contains(line, []byte(`"kisi request sent"`)) {
+				continue
+			}
+			var l struct {
+				User string    `json:"kisi_user"`
+				Sent time.Time `json:"sent"`
+			}
+			if err := json.Unmarshal(line, &l); err != nil {
+				return fmt.Errorf("%s: %w: %s", path, err, line)
+			}
+			s.sent[l.User] = append(s.sent[l.User], l.Sent)
+		}
+	}
+	for _, times := range s.sent {
+		slices.SortFunc(times, time.Time.Compare)
+	}
+	return nil
+}
+
+// times returns the send times of user's requests read so far, sorted.
+func (s *sendTail) times(user string) []time.Time { return s.sent[user] }
 
 // sampleJobs records the most unfinished sync jobs of one organization.
 func (r *loadRun) sampleJobs(ctx context.Context, pool *pgxpool.Pool) error {
@@ -286,11 +397,14 @@ func runLoad(t *testing.T, spec loadSpec) *loadRun {
 	r.logs = make([]string, procs)
 	for i := range r.procs {
 		r.logs[i] = filepath.Join(dir, fmt.Sprintf("worker-%d.log", i))
+	}
+	r.sends = newSendTail(r.logs)
+	for i := range r.procs {
 		f, err := os.Create(r.logs[i])
 		require.NoError(t, err)
 		t.Cleanup(func() { f.Close() })
 		cmd := exec.Command(bin, "-config", cfgPath, "-database", r.dsn, "-snapshots", snapshots,
-			"-listen", "", "-id", fmt.Sprintf("worker-%d", i), "-grace", "5s")
+			"-listen", "", "-id", fmt.Sprintf("worker-%d", i), "-grace", "5s", "-log-level", "debug")
 		cmd.Stdout, cmd.Stderr = f, f
 		require.NoError(t, cmd.Start())
 		r.procs[i] = cmd
@@ -298,7 +412,7 @@ func runLoad(t *testing.T, spec loadSpec) *loadRun {
 	}
 	violated := func() bool {
 		require.NoError(t, r.sampleJobs(ctx, pool))
-		return spec.untilViolation && len(r.violations()) > 0
+		return spec.untilViolation != "" && strings.Contains(strings.Join(r.violations(), "\n"), spec.untilViolation)
 	}
 
 	// Kill River's leader (the worst case: it also moves scheduled jobs to
@@ -342,9 +456,9 @@ func runLoad(t *testing.T, spec loadSpec) *loadRun {
 	// Wait until the last run of every organization was clean, and the
 	// killed runs were run again.
 	for r.converged.IsZero() {
-		if time.Since(r.start) > loadTimeout {
+		if timeout := loadTimeout * time.Duration(max(1, spec.orgs/loadOrgs)); time.Since(r.start) > timeout {
 			dumpStatus(t, pool)
-			t.Fatalf("not every organization converged within %v; violations: %v", loadTimeout, r.violations())
+			t.Fatalf("not every organization converged within %v; violations: %v", timeout, r.violations())
 		}
 		var clean, recovered int
 		if cluster != nil && r.restarted.IsZero() && (!spec.kill || !r.killed.IsZero()) &&
@@ -482,11 +596,16 @@ func TestLoad(t *testing.T) {
 			}
 		}
 	}
-	peak, peakUser := 0, 0
-	var busiest []float64 // per Kisi user, its requests per second in its busiest 10 s
+	require.NoError(t, r.sends.read())
+	peak, peakUser := 0, 0         // at the fakes
+	sentPeak, sentPeakUser := 0, 0 // as the workers sent them
+	var busiest []float64          // per Kisi user, its requests per second in its busiest 10 s
 	for i, b := range r.budgets {
 		if n, _ := b.MaxIn(time.Second); n > peak {
 			peak, peakUser = n, i
+		}
+		if n, _ := maxIn(r.sends.times(fmt.Sprintf("user-%d", i)), time.Second); n > sentPeak {
+			sentPeak, sentPeakUser = n, i
 		}
 		n, _ := b.MaxIn(10 * time.Second)
 		busiest = append(busiest, float64(n)/10)
@@ -579,14 +698,14 @@ func TestLoad(t *testing.T) {
 	t.Logf("FIGURES %d organizations on %d Kisi users, %d worker processes (%d runs at once each, rate scope %q), %d runs %v (%d without Kisi requests): %d organizations not hit by the kill synced cleanly within %v (%.0f organizations per minute); "+
 		"the %d runs killed resumed (another worker started their organizations' runs) within %v of the kill, and were clean %v after it; all converged %v after the start. "+
 		"Run time of the runs that sent requests p50 %dms p99 %dms (first clean run of each organization: p50 %dms p99 %dms). "+
-		"Kisi requests %d (%.1f per organization, %.2f per second per Kisi user), 429s %d; most requests of one Kisi user in one second %d (user-%d); most unfinished jobs of one organization %d; a Kisi user's busiest 10 s: median %.1f, max %.1f requests per second. "+
+		"Kisi requests %d (%.1f per organization, %.2f per second per Kisi user), 429s %d; most requests of one Kisi user in one second: %d as sent (user-%d), %d at the fakes (user-%d); most unfinished jobs of one organization %d; a Kisi user's busiest 10 s: median %.1f, max %.1f requests per second. "+
 		"%d platform events at once after convergence (the change, then fleet.WakeTx), from the change to the role's request at Kisi: p50 %v p99 %v",
 		n, len(r.budgets), procs, cmp.Or(workers, 10), cmp.Or(r.spec.scope, fleet.RateScopeFleet), len(runs), results, idle, n-len(stuck), unaffected.Sub(start).Round(100*time.Millisecond),
 		float64(n-len(stuck))/unaffected.Sub(start).Minutes(),
 		len(stuck), resumedIn.Round(100*time.Millisecond), recovered.Sub(killed).Round(100*time.Millisecond), r.converged.Sub(start).Round(100*time.Millisecond),
 		pct(durations, 50), pct(durations, 99), pct(firstDurations, 50), pct(firstDurations, 99),
 		requests, float64(requests)/float64(n), float64(requests)/float64(len(r.budgets))/r.converged.Sub(start).Seconds(),
-		limited, peak, peakUser, r.maxJobs, busiest[len(busiest)/2], busiest[len(busiest)-1],
+		limited, sentPeak, sentPeakUser, peak, peakUser, r.maxJobs, busiest[len(busiest)/2], busiest[len(busiest)-1],
 		len(r.eventLatency), pctDuration(r.eventLatency, 50), pctDuration(r.eventLatency, 99))
 
 	// The promises: one unfinished job per organization, Kisi's limit per
@@ -634,12 +753,12 @@ func TestLoadMutations(t *testing.T) {
 		want string
 	}{
 		{"no unique jobs", loadSpec{mutation: "no-unique-jobs"}, "unfinished sync jobs at once"},
-		{"limiter per process only", loadSpec{scope: fleet.RateScopeProcess}, "requests in the second from"},
+		{"limiter per process only", loadSpec{scope: fleet.RateScopeProcess}, "requests sent in the second from"},
 		{"limiter off", loadSpec{scope: fleet.RateScopeOff}, "answered 429"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			tc.spec.orgs, tc.spec.perUser, tc.spec.untilViolation = 24, 12, true
+			tc.spec.orgs, tc.spec.perUser, tc.spec.untilViolation = 24, 12, tc.want
 			r := runLoad(t, tc.spec)
 			v := r.violations()
 			require.NotEmpty(t, v, "the mutation broke no promise")
@@ -842,6 +961,50 @@ func TestOverlapCheck(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			o := &loadOrg{id: "org", hits: tc.hits}
 			require.Equal(t, tc.bad, o.overlaps() != nil)
+		})
+	}
+}
+
+// TestRateViolations: the load test's judgment of a Kisi user's pace. A
+// fake stamping late (the test process not scheduled) may put 6 requests
+// in one second at the fakes while they left paced: that passes, as long
+// as they left at most 5 in any second and reach the fakes at most 5 in
+// any 750 ms. Six sent in a second, a burst at the fakes, a request no
+// worker logged, or a 429 fails.
+func TestRateViolations(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
+	at := func(ms ...int) []time.Time {
+		var out []time.Time
+		for _, m := range ms {
+			out = append(out, t0.Add(time.Duration(m)*time.Millisecond))
+		}
+		return out
+	}
+	paced := at(0, 222, 444, 666, 888, 1110, 1332) // at most 5 in any 1.1 s
+	tests := []struct {
+		name              string
+		sent, admitted    []time.Time
+		received, refused int
+		want              string // a violation containing it; "" none
+	}{
+		{"paced, stamped on time", paced, paced, 7, 0, ""},
+		// The second to fifth stamped up to 141 ms late, the sixth on
+		// time: six within one second at the fakes (the old check failed).
+		{"paced, stamped late by a stalled fake", paced, at(0, 363, 585, 807, 1029, 1110, 1332), 7, 0, ""},
+		{"six sent in a second", at(0, 150, 300, 450, 600, 900), at(0, 150, 300, 450, 600, 900), 6, 0, "requests sent in the second"},
+		{"a burst at the fakes", paced, at(0, 600, 650, 700, 750, 800, 1332), 7, 0, "reached its fakes within 750ms"},
+		{"a request not logged as sent", paced[:6], paced, 7, 0, "the workers logged 6 sent"},
+		{"a 429", paced, paced[:6], 7, 1, "answered 429"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got := strings.Join(rateViolations("user-0", tc.sent, tc.admitted, tc.received, tc.refused), "\n")
+			if tc.want == "" {
+				require.Empty(t, got)
+				return
+			}
+			require.Contains(t, got, tc.want)
 		})
 	}
 }

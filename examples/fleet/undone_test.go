@@ -112,18 +112,25 @@ func TestRunLogsUndone(t *testing.T) {
 		return logs.lines(`msg="run finished"`)[n-1]
 	}
 	// one returns the one WARN line of the run of line run that holds
-	// every one of subs.
+	// every one of subs. The run logs its causes right after its "run
+	// finished" line: wait for them.
 	one := func(run string, subs ...string) string {
 		t.Helper()
 		id := runID.FindString(run)
 		require.NotEmpty(t, id, run)
-		got := logs.lines(append([]string{"level=WARN", id + " "}, subs...)...)
+		var got []string
+		require.Eventually(t, func() bool {
+			got = logs.lines(append([]string{"level=WARN", id + " "}, subs...)...)
+			return len(got) > 0
+		}, 5*time.Second, 10*time.Millisecond, logs.String())
 		require.Len(t, got, 1, logs.String())
 		return got[0]
 	}
 
 	run := finished(1)
-	for _, want := range []string{"level=WARN", "organization=org-a", "skipped=2", "parked=2", "failed=1", "held=0"} {
+	// The audit: the run says how many Kisi users it created and how many
+	// invitations Kisi sent for its grants (issue 29).
+	for _, want := range []string{"level=WARN", "organization=org-a", "skipped=2", "parked=2", "failed=1", "held=0", "users_created=6", "invitations=0"} {
 		require.Contains(t, run, want)
 	}
 	one(run, "cause=invalid_email", `msg="snapshot records skipped`, "organization=org-a", "count=1", `member \"carla\"`,

@@ -227,11 +227,21 @@ func (w *Worker) known(ctx context.Context, org string) error {
 	return err
 }
 
-// Start makes sure every configured organization has its job, then starts
-// working. It returns once the River client runs; stop it with Stop.
+// Start makes sure every configured organization has its job, analyzes
+// River's job table, then starts working. It returns once the River client
+// runs; stop it with Stop.
 func (w *Worker) Start(ctx context.Context) error {
 	if err := w.ensure(ctx); err != nil {
 		return err
+	}
+	// Statistics for River's job table, so that River's scheduler plans
+	// for the queue as it is: on a table filled at once and not yet
+	// analyzed (a new or restored database), its move of 10,000 overdue
+	// jobs to the queue ran past its 30 s timeout, and runs due meanwhile
+	// waited for it. Without the right to analyze the table, PostgreSQL
+	// only warns.
+	if _, err := w.pool.Exec(ctx, `ANALYZE river_job`); err != nil {
+		w.log.WarnContext(ctx, "analyze river_job", "error", err)
 	}
 	if err := w.river.Start(ctx); err != nil {
 		return fmt.Errorf("fleet: start: %w", err)
@@ -588,6 +598,7 @@ func (w *Worker) reconciler(org *Organization, st access.Store, holder string, r
 	case w.cfg.RateScope == RateScopeOff:
 		lim = rate.NewLimiter(rate.Inf, 1)
 	}
+	base = sendLog{base: base, log: w.log.With("organization", org.ID, "run", holder), clock: w.clock, user: org.KisiUser}
 	opts := []kisi.Option{
 		kisi.WithLimiter(lim),
 		kisi.WithHTTPClient(&http.Client{Transport: countingTransport{base: base, m: w.metrics, n: requests}, Timeout: kisi.DefaultTimeout}),
@@ -682,7 +693,8 @@ func (w *Worker) record(ctx context.Context, org *Organization, holder string, j
 		"result", result, "verified", out.verified, "kisi_requests", out.requests,
 		"duration_ms", end.Sub(start).Milliseconds(), "next_run", next.UTC().Format(time.RFC3339Nano)}
 	if r := out.report; r != nil {
-		attrs = append(attrs, "created", r.Created, "replaced", r.Replaced, "deleted", r.Deleted,
+		attrs = append(attrs, "created", r.Created, "users_created", r.UsersCreated, "invitations", r.Invitations,
+			"replaced", r.Replaced, "deleted", r.Deleted,
 			"failed", r.Failed, "adopted", r.Adopted, "unresolved", r.Unresolved, "held", len(r.Held),
 			"not_attempted", r.NotAttempted, "skipped", len(r.Skipped), "parked", len(r.Parked))
 		if len(r.Failures) > 0 {
