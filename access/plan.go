@@ -132,7 +132,7 @@ func (r *Reconciler) plan(ctx context.Context, s Snapshot) (*Changes, []state.Re
 		e.generateFixed()
 		fixed := &engine{pieces: append(make([]piece, 0, len(e.pieces)+4*len(s.Assignments)), e.pieces...), dropIns: e.dropIns}
 		go func() {
-			t, ok := nextChange(ix, r.m, r.p, now, fixed)
+			t, ok := nextChange(ix, r.m, r.p, now, fixed, nil)
 			nextc <- next{t, ok}
 		}()
 	} else {
