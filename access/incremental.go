@@ -99,6 +99,12 @@ type compiled struct {
 	teamKeys [][]int32
 
 	keys []keyState
+	// base is the structure's index, which every sub-snapshot's index
+	// starts from (see [compiled.subIndex]).
+	base *index
+	// ids count the IDs of the records of each kind, once an update
+	// needed them (see [checkIDs]).
+	ids [kCheckIn + 1]map[string]int32
 
 	// Copies of the records of the other kinds, and the reach of each.
 	plans       []Plan
@@ -133,7 +139,7 @@ func compile(ix *index, m mapping.Mapping, p Policy, at time.Time, grants []Gran
 			return nil
 		}
 	}
-	c := &compiled{at: at, m: m, p: p,
+	c := &compiled{at: at, m: m, p: p, base: ix.structure(),
 		locations: slices.Clone(s.Locations), resources: slices.Clone(s.Resources),
 		members: slices.Clone(s.Members), teams: cloneTeams(s.Teams),
 		member: ix.member, byEmail: ix.byEmail, extra: map[string]int32{},
@@ -450,11 +456,11 @@ func (c *compiled) update(s *Snapshot, now time.Time) (out desiredOut, ok bool) 
 	}
 	// The IDs of the new records must be usable: not empty, and no other
 	// record's (the others' are, as the full computation found).
-	if !usableNew(ds[kPlan], s.Plans, func(r *Plan) string { return r.ID }) ||
-		!usableNew(ds[kAllowance], s.Allowances, func(r *Allowance) string { return r.ID }) ||
-		!usableNew(ds[kBooking], s.Bookings, func(r *Booking) string { return r.ID }) ||
-		!usableNew(ds[kAssignment], s.Assignments, func(r *Assignment) string { return r.ID }) ||
-		!usableNew(ds[kCheckIn], s.CheckIns, func(r *CheckIn) string { return r.ID }) {
+	if !checkIDs(&c.ids[kPlan], ds[kPlan], c.plans, s.Plans, func(r *Plan) string { return r.ID }) ||
+		!checkIDs(&c.ids[kAllowance], ds[kAllowance], c.allowances, s.Allowances, func(r *Allowance) string { return r.ID }) ||
+		!checkIDs(&c.ids[kBooking], ds[kBooking], c.bookings, s.Bookings, func(r *Booking) string { return r.ID }) ||
+		!checkIDs(&c.ids[kAssignment], ds[kAssignment], c.assignments, s.Assignments, func(r *Assignment) string { return r.ID }) ||
+		!checkIDs(&c.ids[kCheckIn], ds[kCheckIn], c.checkIns, s.CheckIns, func(r *CheckIn) string { return r.ID }) {
 		return out, false
 	}
 
@@ -512,7 +518,7 @@ func (c *compiled) update(s *Snapshot, now time.Time) (out desiredOut, ok bool) 
 	}
 
 	// Compute the sub-snapshot as plan does the whole one.
-	ix := newIndex(&sub, c.m, c.p)
+	ix := c.subIndex(&sub)
 	var errs []error
 	e := engineOn(ix, c.m, c.p, leadHorizon(now, c.p), -1)
 	e.errs = &errs
@@ -539,13 +545,13 @@ func (c *compiled) update(s *Snapshot, now time.Time) (out desiredOut, ok bool) 
 			c.recErrs[r] = append(c.recErrs[r], err)
 		}
 	}
-	isDirty := func(email string) bool {
-		k, ok := c.byEmail[email]
-		if !ok {
-			k, ok = c.extra[email]
+	dirtyEmails := make(map[string]bool, nDirty)
+	for k, d := range dirty {
+		if d {
+			dirtyEmails[c.keys[k].email] = true
 		}
-		return ok && dirty[k]
 	}
+	isDirty := func(email string) bool { return dirtyEmails[email] }
 	c.grants = spliceSorted(c.grants, grants, isDirty, func(g *Grant) string { return g.Email }, func(a, b *Grant) int {
 		if x := strings.Compare(a.Email, b.Email); x != 0 {
 			return x
@@ -595,41 +601,82 @@ func (c *compiled) update(s *Snapshot, now time.Time) (out desiredOut, ok bool) 
 	return out, true
 }
 
-// usableNew reports whether the changed records of d in recs have usable
-// IDs: not empty, and not another record's.
-func usableNew[T any](d kindDelta, recs []T, id func(*T) string) bool {
-	from, to := d.newChanged()
-	if from == to {
+// checkIDs reports whether the changed records of d in recs (which were
+// old[d.oldChanged()]) have usable IDs: not empty, and no other record's.
+// Records edited in place keep their IDs, which stay usable; for others it
+// counts the IDs of the kind in ids, from old the first time.
+func checkIDs[T any](ids *map[string]int32, d kindDelta, old, recs []T, id func(*T) string) bool {
+	of, ot := d.oldChanged()
+	nf, nt := d.newChanged()
+	if of == ot && nf == nt {
 		return true
 	}
-	ids := make(map[string]bool, to-from)
-	for i := from; i < to; i++ {
+	before := make(map[string]int, ot-of)
+	for i := of; i < ot; i++ {
+		before[id(&old[i])]++
+	}
+	same := nt-nf == ot-of
+	for i := nf; i < nt; i++ {
 		x := id(&recs[i])
-		if x == "" || ids[x] {
+		if x == "" {
 			return false
 		}
-		ids[x] = true
-	}
-	if len(ids) <= 4 {
-		for i := range recs {
-			if d.isNew(i) {
-				continue
-			}
-			x := id(&recs[i])
-			for y := range ids {
-				if x == y {
-					return false
-				}
-			}
+		if same && before[x] > 0 {
+			before[x]--
+		} else {
+			same = false
 		}
+	}
+	if same {
 		return true
 	}
-	for i := range recs {
-		if !d.isNew(i) && ids[id(&recs[i])] {
+	if *ids == nil {
+		*ids = make(map[string]int32, len(old))
+		for i := range old {
+			(*ids)[id(&old[i])]++
+		}
+	}
+	for i := of; i < ot; i++ {
+		x := id(&old[i])
+		if (*ids)[x]--; (*ids)[x] == 0 {
+			delete(*ids, x)
+		}
+	}
+	for i := nf; i < nt; i++ {
+		(*ids)[id(&recs[i])]++
+	}
+	for i := nf; i < nt; i++ {
+		if (*ids)[id(&recs[i])] != 1 {
 			return false
 		}
 	}
 	return true
+}
+
+// structure returns an index of ix's structure alone (locations,
+// resources, members, teams), which it shares, for [compiled.subIndex].
+// Its byRank holds the members only.
+func (ix *index) structure() *index {
+	n := len(ix.s.Members)
+	members := make([]int32, 0, n)
+	for _, c := range ix.byRank {
+		if int(c) < n {
+			members = append(members, c)
+		}
+	}
+	return &index{rejected: ix.rejected, locs: ix.locs, resLoc: ix.resLoc, member: ix.member, byEmail: ix.byEmail,
+		email: slices.Clip(ix.email[:n]), suspended: ix.suspended, byRank: members, teams: ix.teams,
+		maxBefore: ix.maxBefore, maxAfter: ix.maxAfter, resources: ix.resources, res: ix.res}
+}
+
+// subIndex returns the index of sub, a snapshot with c's structure: what
+// newIndex returns but for the structure's errors, from c.base, which it
+// only reads.
+func (c *compiled) subIndex(sub *Snapshot) *index {
+	ix := *c.base
+	ix.s, ix.byRank = sub, nil
+	ix.records(c.m, c.base.byRank)
+	return &ix
 }
 
 // spliceKind replaces the changed records of one kind in c's copy (old,
