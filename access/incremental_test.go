@@ -370,3 +370,52 @@ func TestIncrementalPlanEqualsFull(t *testing.T) {
 		}
 	}
 }
+
+// TestIncrementalOwnsItsCopies: what a plan returns is the host's to change;
+// the next plan is computed from what the Reconciler kept, not from it.
+func TestIncrementalOwnsItsCopies(t *testing.T) {
+	t.Parallel()
+	client, err := kisi.NewClient("test-key", kisi.WithBaseURL("http://127.0.0.1:1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, m, p, now := incrementalCases(3)
+	clock := clockwork.NewFakeClockAt(now)
+	r, err := access.NewReconciler(client, access.NewMemoryStore(), m, p, access.WithClock(clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := access.PlanChanges(t.Context(), r, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for i := range first.Changes {
+		for j := range first.Changes[i].Sources {
+			first.Changes[i].Sources[j].ID = "changed by the host"
+			n++
+		}
+	}
+	if n == 0 {
+		t.Fatal("no change with sources to alter")
+	}
+	clock.Advance(time.Second)
+	full, err := access.NewReconciler(client, access.NewMemoryStore(), m, p, access.WithClock(clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	access.SetIncremental(full, false)
+	want, err := access.PlanChanges(t.Context(), full, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := access.PlanChanges(t.Context(), r, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got, sameTime, cmp.AllowUnexported(access.Changes{}), cmpopts.EquateEmpty(),
+		cmp.Comparer(func(a, b *time.Location) bool { return a.String() == b.String() }),
+		cmp.Comparer(func(a, b error) bool { return a.Error() == b.Error() })); diff != "" {
+		t.Fatalf("plan after the host changed the last one (-want +got):\n%s", diff)
+	}
+}
