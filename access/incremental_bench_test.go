@@ -2,9 +2,11 @@ package access_test
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/jonboulle/clockwork"
 
 	"github.com/kisisync/kisisync/access"
@@ -20,7 +22,9 @@ import (
 // see access/incremental.go) side by side, and the desired access alone
 // (op=desired: grants, links, record errors and the next change, without
 // the Store) each way. Besides ns/op it reports the process CPU time per
-// event (cpu-ms/op).
+// event (cpu-ms/op) and, for the incremental desired access, the heap what
+// it keeps takes (kept-MB), after checking that the last event's grants are
+// Desired's.
 //
 //	go test -run '^$' -bench BenchmarkEventPlan -benchmem -benchtime 20x -timeout 60m ./access/
 func BenchmarkEventPlan(b *testing.B) {
@@ -69,6 +73,7 @@ func BenchmarkEventPlan(b *testing.B) {
 							d.At(s, clock.Now())
 						}
 					}
+					heap0 := liveHeap()
 					event() // the first plan computes in full and keeps what it computed
 					b.ReportAllocs()
 					c0, cpuOK := cpuTime()
@@ -78,11 +83,36 @@ func BenchmarkEventPlan(b *testing.B) {
 					if c1, ok := cpuTime(); ok && cpuOK && b.N > 0 {
 						b.ReportMetric(float64(c1-c0)/float64(b.N)/float64(time.Millisecond), "cpu-ms/op")
 					}
-					if mode == "incremental" && op == "desired" && d.Full > 1 {
+					if mode != "incremental" || op != "desired" {
+						return
+					}
+					if d.Full > 1 {
 						b.Fatalf("%d of %d events computed in full", d.Full-1, b.N)
 					}
+					// The last event's desired access is the full one, and what
+					// d keeps costs this much heap.
+					b.StopTimer()
+					grants, _, _, _, _ := d.At(s, clock.Now())
+					want, err := access.Desired(s, m, p, clock.Now())
+					if err != nil {
+						b.Fatal(err)
+					}
+					if !cmp.Equal(want, grants, sameTime) {
+						b.Fatal("incremental grants differ from Desired's")
+					}
+					grants, want = nil, nil
+					b.ReportMetric((liveHeap()-heap0)/1e6, "kept-MB")
+					runtime.KeepAlive(d)
 				})
 			}
 		}
 	}
+}
+
+// liveHeap returns the bytes of the heap's live objects, after a collection.
+func liveHeap() float64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return float64(ms.HeapAlloc)
 }

@@ -266,6 +266,49 @@ func errorTexts(errs ...error) []string {
 	return slices.Compact(out)
 }
 
+// checkIncremental fails t unless d's desired access of s at now equals
+// Desired, Links and NextChange on the whole snapshot.
+func checkIncremental(t *testing.T, d *access.IncrementalDesired, s access.Snapshot, m mapping.Mapping, p access.Policy, now time.Time, where string) {
+	t.Helper()
+	grants, links, errs, next, ok := d.At(s, now)
+	wantGrants, err1 := access.Desired(s, m, p, now)
+	wantLinks, err2 := access.Links(s, m, p, now)
+	wantNext, wantOK := access.NextChange(s, m, p, now)
+	if diff := cmp.Diff(wantGrants, grants, sameTime, cmpopts.EquateEmpty()); diff != "" {
+		t.Fatalf("%s: grants (-full +incremental):\n%s", where, diff)
+	}
+	if diff := cmp.Diff(wantLinks, links, sameTime, cmpopts.EquateEmpty()); diff != "" {
+		t.Fatalf("%s: links (-full +incremental):\n%s", where, diff)
+	}
+	if diff := cmp.Diff(errorTexts(err1, err2), errorTexts(errs...)); diff != "" {
+		t.Fatalf("%s: record errors (-full +incremental):\n%s", where, diff)
+	}
+	if ok != wantOK || ok && (!next.Equal(wantNext) || next.Location().String() != wantNext.Location().String()) {
+		t.Fatalf("%s: next change %v %v, full %v %v", where, next, ok, wantNext, wantOK)
+	}
+}
+
+// FuzzIncrementalEqualsFull is TestIncrementalEqualsFull on the space,
+// event stream and number of events the fuzzer picks.
+func FuzzIncrementalEqualsFull(f *testing.F) {
+	f.Add(uint64(1), uint64(1), uint8(40))
+	f.Add(uint64(3), uint64(9), uint8(60))
+	f.Add(uint64(6), uint64(2), uint8(20))
+	f.Fuzz(func(t *testing.T, space, events uint64, steps uint8) {
+		s, m, p, now := incrementalCases(space%1000 + 1)
+		ev := &eventStream{r: rand.New(rand.NewPCG(events, 11)), s: &s, now: now,
+			zones: []string{"Europe/Berlin", "America/New_York", "Australia/Sydney", "UTC", "Bogus/Zone"}}
+		d := access.NewIncrementalDesired(m, p)
+		for i := range int(steps%64) + 1 {
+			what := "start"
+			if i > 0 {
+				what = ev.step()
+			}
+			checkIncremental(t, d, s, m, p, ev.now, fmt.Sprintf("step %d (%s) at %v", i, what, ev.now))
+		}
+	})
+}
+
 // TestIncrementalEqualsFull: over generated spaces and event streams
 // (bookings added, moved and cancelled, members joining and leaving, plan,
 // team and zone changes, check-ins and check-outs, guests, bad records, time
@@ -290,23 +333,7 @@ func TestIncrementalEqualsFull(t *testing.T) {
 			if i > 0 {
 				what = ev.step()
 			}
-			grants, links, errs, next, ok := d.At(s, ev.now)
-			wantGrants, err1 := access.Desired(s, m, p, ev.now)
-			wantLinks, err2 := access.Links(s, m, p, ev.now)
-			wantNext, wantOK := access.NextChange(s, m, p, ev.now)
-			where := fmt.Sprintf("seed %d, step %d (%s) at %v", seed, i, what, ev.now)
-			if diff := cmp.Diff(wantGrants, grants, sameTime, cmpopts.EquateEmpty()); diff != "" {
-				t.Fatalf("%s: grants (-full +incremental):\n%s", where, diff)
-			}
-			if diff := cmp.Diff(wantLinks, links, sameTime, cmpopts.EquateEmpty()); diff != "" {
-				t.Fatalf("%s: links (-full +incremental):\n%s", where, diff)
-			}
-			if diff := cmp.Diff(errorTexts(err1, err2), errorTexts(errs...)); diff != "" {
-				t.Fatalf("%s: record errors (-full +incremental):\n%s", where, diff)
-			}
-			if ok != wantOK || ok && (!next.Equal(wantNext) || next.Location().String() != wantNext.Location().String()) {
-				t.Fatalf("%s: next change %v %v, full %v %v", where, next, ok, wantNext, wantOK)
-			}
+			checkIncremental(t, d, s, m, p, ev.now, fmt.Sprintf("seed %d, step %d (%s) at %v", seed, i, what, ev.now))
 		}
 		inc += d.Incremental
 		full += d.Full
