@@ -290,7 +290,7 @@ func (c *compiled) bookingReach(b *Booking) int32 {
 	return c.keyFor(email)
 }
 
-// reach returns the key of record held by memberID or teamID (see
+// held returns the reach of a record held by memberID or teamID (see
 // [index.holders]).
 func (c *compiled) held(memberID, teamID string) int32 {
 	if teamID != "" {
