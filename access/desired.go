@@ -93,24 +93,61 @@ func NextChange(s Snapshot, m mapping.Mapping, p Policy, at time.Time) (next tim
 	if p.Validate() != nil {
 		return time.Time{}, false
 	}
-	return nextChange(newIndex(&s, m, p), m, p, at, nil)
+	return nextChange(newIndex(&s, m, p), m, p, at, nil, nil)
 }
 
 // nextChange is [NextChange] on a validated snapshot, which it only reads;
 // p must be valid. With fixed, it takes over the pieces and drop-ins of
 // an engine's generateFixed on ix (see [engine.generateOn]) instead of
-// admitting those records again.
-func nextChange(ix *index, m mapping.Mapping, p Policy, at time.Time, fixed *engine) (next time.Time, ok bool) {
-	consider := func(t time.Time) {
-		if t.After(at) && !t.Equal(schedule.Forever) && (!ok || t.Before(next)) {
-			next, ok = t, true
-		}
-	}
+// admitting those records again. With col, it also collects the edges of
+// its first step per identity and drop-in (see [edges]).
+func nextChange(ix *index, m mapping.Mapping, p Policy, at time.Time, fixed *engine, col *edges) (next time.Time, ok bool) {
 	// Every edge up to a day ahead belongs to a merged window overlapping
 	// [at, at+day+Lead]: a short horizon, computed like Desired. Look
 	// further only when nothing changes within the day.
-	const day = 24 * time.Hour
-	e := engineOn(ix, m, p, schedule.Interval{Start: at, End: at.Add(day).Add(p.Lead).Add(time.Nanosecond)}, -1)
+	next, ok = nextWithinDay(ix, m, p, at, fixed, col)
+	if ok && !next.After(at.Add(edgeDay)) {
+		return next, ok
+	}
+	e := engineOn(ix, m, p, schedule.Interval{Start: at, End: schedule.Forever}, -1)
+	e.lookahead = 8 * edgeDay
+	e.generate()
+	return e.earliestEdge(at, p.Lead, next, ok, nil)
+}
+
+// edgeDay is how far ahead nextWithinDay finds every edge.
+const edgeDay = 24 * time.Hour
+
+// edges are the edges nextWithinDay found per identity and drop-in.
+type edges struct {
+	// runs holds, by canonical identity, the earliest edge of its windows
+	// (see [engine.runEdge]).
+	runs []edge
+	// dropIns are the drop-in bookings whose links' ends were considered,
+	// links the end of each, when after at (ok).
+	dropIns []int32
+	links   []edge
+}
+
+// edge is an instant found, or not (ok false).
+type edge struct {
+	t  time.Time
+	ok bool
+}
+
+// nextWithinDay is the first step of nextChange: the earliest edge strictly
+// after at of the merged windows that overlap [at, at+day+Lead] and of the
+// drop-in links, links first, then the windows in merge's order (of equal
+// instants, the first found). Every edge up to a day ahead is among them;
+// an edge it returns beyond a day may not be the earliest.
+func nextWithinDay(ix *index, m mapping.Mapping, p Policy, at time.Time, fixed *engine, col *edges) (next time.Time, ok bool) {
+	consider := func(t time.Time) bool {
+		if t.After(at) && !t.Equal(schedule.Forever) && (!ok || t.Before(next)) {
+			next, ok = t, true
+		}
+		return t.After(at) && !t.Equal(schedule.Forever)
+	}
+	e := engineOn(ix, m, p, schedule.Interval{Start: at, End: at.Add(edgeDay).Add(p.Lead).Add(time.Nanosecond)}, -1)
 	e.follow = true
 	if fixed != nil {
 		e.generateOn(fixed.pieces, fixed.dropIns)
@@ -118,20 +155,21 @@ func nextChange(ix *index, m mapping.Mapping, p Policy, at time.Time, fixed *eng
 		e.generate()
 	}
 	if e.wantsLinks() {
-		for _, i := range e.dropIns {
-			if w, ok := e.linkWindow(i, at); ok {
-				consider(w.End)
+		if col != nil {
+			col.dropIns, col.links = e.dropIns, make([]edge, len(e.dropIns))
+		}
+		for k, i := range e.dropIns {
+			if w, ok := e.linkWindow(i, at); ok && consider(w.End) && col != nil {
+				col.links[k] = edge{t: w.End, ok: true}
 			}
 		}
 	}
-	next, ok = e.earliestEdge(at, p.Lead, next, ok)
-	if ok && !next.After(at.Add(day)) {
-		return next, ok
+	var runs []edge
+	if col != nil {
+		col.runs = make([]edge, len(ix.email))
+		runs = col.runs
 	}
-	e = engineOn(ix, m, p, schedule.Interval{Start: at, End: schedule.Forever}, -1)
-	e.lookahead = 8 * day
-	e.generate()
-	return e.earliestEdge(at, p.Lead, next, ok)
+	return e.earliestEdge(at, p.Lead, next, ok, runs)
 }
 
 // leadHorizon is [at, at+Lead] as a half-open interval: a window starting

@@ -405,7 +405,7 @@ func (in *diffInput) create(p probe) Change {
 		}
 		return Change{Action: ActionCreate, Object: ObjectGrant, Key: p.key, Email: g.Email,
 			MemberID: g.MemberID, Name: mem.Name, Managed: mem.Managed, GroupID: g.GroupID,
-			Window: ptr(p.held), Rolling: p.rolling, Sources: g.Sources, Reason: "new access"}
+			Window: ptr(p.held), Rolling: p.rolling, Sources: slices.Clone(g.Sources), Reason: "new access"}
 	}
 	l := p.link
 	return Change{Action: ActionCreate, Object: ObjectLink, Key: p.key, Email: l.Email, Name: l.Name,

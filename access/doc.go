@@ -194,7 +194,9 @@
 //   - Bounded windows, the rolling bound and the renewal night of each
 //     group's location: renewal.go.
 //   - The plan: plan.go (reading the Store, settling intents of lost
-//     answers), diff.go (what to create, replace, delete, and their order),
+//     answers), incremental.go (what a Reconciler keeps of the last
+//     snapshot it planned, and which members a plan computes again),
+//     diff.go (what to create, replace, delete, and their order),
 //     parked.go (what waits for its back-off, and the email-link quota).
 //   - The revoke guard — what counts as a cut, each cut's cause, the
 //     limits: guard.go.

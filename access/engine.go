@@ -20,33 +20,61 @@ func (e *engine) desired() {
 // the windows merge would return, in its order: for each, its Start − lead,
 // then its End. It reads the instants from the pieces and builds no grant;
 // only the edge it returns gets its window's location, as merge gives it.
-func (e *engine) earliestEdge(at time.Time, lead time.Duration, next time.Time, ok bool) (time.Time, bool) {
-	consider := func(t time.Time) bool {
-		if t.After(at) && !t.Equal(schedule.Forever) && (!ok || t.Before(next)) {
+// With runs, it also sets runs[c] to the earliest edge of identity c's
+// windows (see [runEdge]), in its window's location.
+func (e *engine) earliestEdge(at time.Time, lead time.Duration, next time.Time, ok bool, runs []edge) (time.Time, bool) {
+	var best piece // the piece of the edge found, if any
+	found, bestEnd := false, false
+	e.eachRun(e.sortPieces(), func(run []piece) {
+		t, pc, end, f := e.runEdge(run, at, lead)
+		if !f {
+			return
+		}
+		if runs != nil {
+			runs[run[0].member] = edge{t: e.edgeInstant(pc, end, lead), ok: true}
+		}
+		if !ok || t.Before(next) {
 			next, ok = t, true
+			best, found, bestEnd = pc, true, end
+		}
+	})
+	if found {
+		next = e.edgeInstant(best, bestEnd, lead)
+	}
+	return next, ok
+}
+
+// runEdge returns the earliest edge strictly after at, other than
+// [schedule.Forever], of the windows of one member's pieces run: for each
+// window in merge's order its Start − lead, then its End; of equal
+// instants, the first. It returns the edge's instant (in no particular
+// location), its piece and whether it is the window's End.
+func (e *engine) runEdge(run []piece, at time.Time, lead time.Duration) (t time.Time, pc piece, end, found bool) {
+	consider := func(c time.Time) bool {
+		if c.After(at) && !c.Equal(schedule.Forever) && (!found || c.Before(t)) {
+			t, found = c, true
 			return true
 		}
 		return false
 	}
-	var best piece // the piece of the edge found, if any
-	found, bestEnd := false, false
-	e.eachRun(e.sortPieces(), func(run []piece) {
-		e.eachWindow(run, false, func(i, _, last int) {
-			if consider(time.Unix(run[i].start, int64(run[i].startNs)).Add(-lead)) {
-				best, found, bestEnd = run[i], true, false
-			}
-			if consider(time.Unix(run[last].end, int64(run[last].endNs))) {
-				best, found, bestEnd = run[last], true, true
-			}
-		})
+	e.eachWindow(run, false, func(i, _, last int) {
+		if consider(time.Unix(run[i].start, int64(run[i].startNs)).Add(-lead)) {
+			pc, end = run[i], false
+		}
+		if consider(time.Unix(run[last].end, int64(run[last].endNs))) {
+			pc, end = run[last], true
+		}
 	})
-	switch {
-	case found && bestEnd:
-		next = instant(best.end, best.endNs, e.loc(&best))
-	case found:
-		next = instant(best.start, best.startNs, e.loc(&best)).Add(-lead)
+	return t, pc, end, found
+}
+
+// edgeInstant is the instant of an edge runEdge found, in the location of
+// its piece's record, as merge gives its window.
+func (e *engine) edgeInstant(pc piece, end bool, lead time.Duration) time.Time {
+	if end {
+		return instant(pc.end, pc.endNs, e.loc(&pc))
 	}
-	return next, ok
+	return instant(pc.start, pc.startNs, e.loc(&pc)).Add(-lead)
 }
 
 // Source kinds inside the engine, in the order sources are listed.

@@ -156,12 +156,26 @@ func newIndex(s *Snapshot, m mapping.Mapping, p Policy) *index {
 		ix.res[id] = int32(len(ix.resources))
 		ix.resources = append(ix.resources, resInfo{zone: ix.locs[locID], groups: g, buf: bufferFor(p, id)})
 	}
-	ix.resolveBookings(m.DropIn.AddToGroup)
-	ix.ranks()
 	ix.indexTeams()
 	ix.maxBefore, ix.maxAfter = max(p.Buffer.Before, 0), max(p.Buffer.After, 0)
 	for _, b := range p.ResourceBuffers {
 		ix.maxBefore, ix.maxAfter = max(ix.maxBefore, b.Before), max(ix.maxAfter, b.After)
+	}
+	ix.records(m, nil)
+	return ix
+}
+
+// records resolves the records of the kinds other records do not refer to
+// (bookings, check-ins, plans, allowances, assignments) and orders the
+// identities by email: all of them, or with memberRanks (the members in
+// email order) only the guests the bookings add, merged with those.
+func (ix *index) records(m mapping.Mapping, memberRanks []int32) {
+	s := ix.s
+	ix.resolveBookings(m.DropIn.AddToGroup)
+	if memberRanks == nil {
+		ix.ranks()
+	} else {
+		ix.mergeRanks(memberRanks)
 	}
 	ix.resolveCheckIns(m)
 	ix.holder[kPlan] = ix.resolveMembers(len(s.Plans), func(i int) string { return s.Plans[i].MemberID })
@@ -171,7 +185,6 @@ func newIndex(s *Snapshot, m mapping.Mapping, p Policy) *index {
 	ix.idOK[kAllowance] = usableIDs(len(s.Allowances), func(i int) string { return s.Allowances[i].ID })
 	ix.idOK[kAssignment] = usableIDs(len(s.Assignments), func(i int) string { return s.Assignments[i].ID })
 	ix.idOK[kCheckIn] = usableIDs(len(s.CheckIns), func(i int) string { return s.CheckIns[i].ID })
-	return ix
 }
 
 // Values of index.bookMember and index.ciMember that are no identity.
@@ -381,6 +394,28 @@ func (ix *index) ranks() {
 		}
 	}
 	slices.SortFunc(ix.byRank, func(a, b int32) int { return cmp.Compare(ix.email[a], ix.email[b]) })
+	for r, c := range ix.byRank {
+		ix.rank[c] = int32(r)
+	}
+}
+
+// mergeRanks is ranks given the members in email order: only the guests
+// are sorted, then merged with them.
+func (ix *index) mergeRanks(members []int32) {
+	guests := make([]int32, 0, len(ix.email)-len(ix.s.Members))
+	for c := len(ix.s.Members); c < len(ix.email); c++ {
+		guests = append(guests, int32(c))
+	}
+	slices.SortFunc(guests, func(a, b int32) int { return cmp.Compare(ix.email[a], ix.email[b]) })
+	ix.byRank = make([]int32, 0, len(members)+len(guests))
+	for len(members) > 0 || len(guests) > 0 {
+		if len(guests) == 0 || len(members) > 0 && ix.email[members[0]] < ix.email[guests[0]] {
+			ix.byRank, members = append(ix.byRank, members[0]), members[1:]
+		} else {
+			ix.byRank, guests = append(ix.byRank, guests[0]), guests[1:]
+		}
+	}
+	ix.rank = make([]int32, len(ix.email))
 	for r, c := range ix.byRank {
 		ix.rank[c] = int32(r)
 	}

@@ -118,13 +118,31 @@ func (r *Reconciler) plan(ctx context.Context, s Snapshot) (*Changes, []state.Re
 	nextc := make(chan next, 1)
 	perr := r.p.Validate()
 	var e *engine
+	var ix *index
 	var errs []error
-	if perr == nil {
+	var col *edges
+	var inc *desiredOut
+	if perr == nil && r.incremental {
+		// Compute again only what the changes since the last plan touch
+		// (see incremental.go), or else in full and keep that.
+		if c := r.compiled.Swap(nil); c != nil {
+			if out, ok := c.update(&s, now); ok {
+				inc = &out
+				nextc <- next{out.next, out.nextOK}
+				r.compiled.Store(c)
+			}
+		}
+		if inc == nil {
+			col = &edges{}
+		}
+	}
+	switch {
+	case perr == nil && inc == nil:
 		// One engine gives the grants of Desired and the links of Links;
 		// the records Links rejects are among those Desired rejects.
 		// Only the weekly rules depend on the horizon: NextChange starts
 		// from a copy of the other records' pieces.
-		ix := newIndex(&s, r.m, r.p)
+		ix = newIndex(&s, r.m, r.p)
 		errs = slices.Clone(ix.errs)
 		e = engineOn(ix, r.m, r.p, leadHorizon(now, r.p), -1)
 		e.errs = &errs
@@ -132,10 +150,10 @@ func (r *Reconciler) plan(ctx context.Context, s Snapshot) (*Changes, []state.Re
 		e.generateFixed()
 		fixed := &engine{pieces: append(make([]piece, 0, len(e.pieces)+4*len(s.Assignments)), e.pieces...), dropIns: e.dropIns}
 		go func() {
-			t, ok := nextChange(ix, r.m, r.p, now, fixed)
+			t, ok := nextChange(ix, r.m, r.p, now, fixed, col)
 			nextc <- next{t, ok}
 		}()
-	} else {
+	case perr != nil:
 		nextc <- next{}
 	}
 	recs, err := r.load(ctx)
@@ -147,9 +165,15 @@ func (r *Reconciler) plan(ctx context.Context, s Snapshot) (*Changes, []state.Re
 		<-nextc
 		return nil, nil, fmt.Errorf("access: desired access: %w", fmt.Errorf("access: %w", perr))
 	}
-	e.admitAssignments()
-	grants := e.merge(true)
-	links := e.links(now)
+	var grants []Grant
+	var links []Link
+	if inc != nil {
+		grants, links, errs = inc.grants, inc.links, inc.errs
+	} else {
+		e.admitAssignments()
+		grants = e.merge(true)
+		links = e.links(now)
+	}
 	skipped, err := splitRecordErrors(errors.Join(errs...))
 	if err != nil {
 		<-nextc
@@ -188,8 +212,12 @@ func (r *Reconciler) plan(ctx context.Context, s Snapshot) (*Changes, []state.Re
 	r.markHeld(c, recs)
 	c.loc = r.location(s)
 	c.Location = c.loc.String()
-	if n := <-nextc; n.ok {
-		c.NextRun = n.t
+	nx := <-nextc
+	if col != nil {
+		r.compiled.Store(compile(ix, r.m, r.p, now, grants, links, errs, col))
+	}
+	if nx.ok {
+		c.NextRun = nx.t
 	}
 	for _, t := range []time.Time{c.renewals, c.retries} {
 		if !t.IsZero() {

@@ -69,6 +69,10 @@ type Reconciler struct {
 	// written is the count of runs that wrote to Kisi this Reconciler
 	// last saw in its Store (see restored).
 	written atomic.Int64
+	// incremental plans compute again only what changed since the last
+	// plan, compiled (see incremental.go).
+	incremental bool
+	compiled    atomic.Pointer[compiled]
 }
 
 // NewReconciler returns a Reconciler that writes through k (a *kisi.Client)
@@ -102,7 +106,7 @@ func NewReconciler(k KisiAPI, st Store, m mapping.Mapping, p Policy, opts ...Opt
 		}
 		o.holder = hex.EncodeToString(b[:])
 	}
-	return &Reconciler{k: k, st: st, m: m.Clone(), p: p, o: o, mappingFP: mappingFingerprint(m)}, nil
+	return &Reconciler{k: k, st: st, m: m.Clone(), p: p, o: o, mappingFP: mappingFingerprint(m), incremental: incrementalPlans}, nil
 }
 
 // mappingFingerprint summarizes m for the keys of group park records.
