@@ -333,7 +333,10 @@ func (ru *run) step(ctx context.Context, ch Change) *SystemicError {
 		err = ru.renew(ctx)
 	}
 	if err != nil {
+		// Not sent; named in the report all the same, as its run's stop.
 		ru.rep.Failed++
+		ru.rep.Failures = append(ru.rep.Failures, Failure{Action: ch.Action, Object: ch.Object, Key: ch.Key, Email: ch.Email,
+			GroupID: ch.GroupID, Class: FailureSystemic, Message: err.Error(), Err: err})
 		return &SystemicError{Organization: r.o.org, Err: err, Advice: "the run was cancelled or lost its lease; the next run goes on"}
 	}
 	err = ru.do(ctx, ch)

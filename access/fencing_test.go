@@ -71,7 +71,7 @@ func TestRunStopsWhenLeaseTakenOver(t *testing.T) {
 // its lease while another worker runs a whole term (takes the lease,
 // writes, releases) gets the lease back only as a new term when it renews
 // before writing; it notices and stops instead of applying a plan made
-// from a stale view.
+// from a stale view, and its report names the change it stopped at.
 func TestRunStopsWhenRenewalFindsNewTerm(t *testing.T) {
 	t.Parallel()
 	e := newRig(t, rigConfig{})
@@ -106,9 +106,13 @@ func TestRunStopsWhenRenewalFindsNewTerm(t *testing.T) {
 		return kisitest.Fault{}
 	})
 	s.Bookings = append(s.Bookings, bookingOf("bk2", "alice", "room1", "14:00", "18:00"))
-	_, err = e.r.Sync(t.Context(), s)
+	rep, err := e.r.Sync(t.Context(), s)
 	require.ErrorIs(t, err, state.ErrLeaseLost)
 	require.Zero(t, posts, "the run stopped before any Kisi write")
+	// The change it stopped at is named (issue 25: nothing silent), not
+	// only counted.
+	require.Equal(t, rep.Failed, len(rep.Failures))
+	require.NotEmpty(t, rep.Failures[0].Email)
 }
 
 // stallingTransport freezes its process at the first create (of path)
