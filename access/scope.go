@@ -83,7 +83,9 @@ func (ru *run) failedAgain(ctx context.Context, ch Change, cause error) {
 	for _, key := range keys {
 		rec, ok := ru.recs[key]
 		switch {
-		case ok && (rec.Class == FailureTransient || rec.Class == FailureUnknown || strings.HasPrefix(key, "park/user/")):
+		case ok:
+			// Failing before, in whatever scope (a server error, its
+			// group's 403): one failure more.
 			_ = ru.backOff(ctx, ch, rec, cause) // the run stops either way
 		case !ok && key == parkKey(ch.Key) && (ch.Object == ObjectGrant || ch.Object == ObjectLink):
 			// Its first failure: kept, so that if the key goes on failing

@@ -642,37 +642,49 @@ func TestMemberRefusedOutrightBacksOff(t *testing.T) {
 // TestFailingKeyKeepsItsBackOffAcrossScopes (issue 25): a cancelled guest's
 // link cannot be deleted for three hours — Kisi throttles the whole
 // organization (429) for two, then refuses the key on the group's links
-// (403). The delete has been failing all along, so once the organization's
-// back-off is over it goes on backing off from there, hourly, instead of
-// starting again at a minute because the failure changed scope.
+// (403), or the other way round. The delete has been failing all along, so
+// once the first scope's back-off is over it goes on backing off from
+// there, hourly, instead of starting again at a minute because the failure
+// changed scope.
 func TestFailingKeyKeepsItsBackOffAcrossScopes(t *testing.T) {
 	t.Parallel()
-	e := newRig(t, rigConfig{dropIn: mapping.DropIn{Link: true}})
-	s := baseSnapshot()
-	s.Bookings = []access.Booking{{ID: "g1", ResourceID: "room1", Guest: &access.Guest{Name: "Gus", Email: "gus@example.org"},
-		Start: cest("18:00"), End: cest("19:00")}}
-	require.Equal(t, 1, e.sync(s).Created)
-	start := e.clock.Now()
-	e.srv.Intercept(func(r *http.Request) kisitest.Fault {
-		switch {
-		case e.clock.Now().Before(start.Add(2 * time.Hour)):
-			return kisitest.Fault{Status: http.StatusTooManyRequests}
-		case r.Method == http.MethodDelete && strings.HasPrefix(r.URL.Path, "/group_links/"):
-			return kisitest.Fault{Status: http.StatusForbidden}
-		}
-		return kisitest.Fault{}
-	})
-	s.Bookings = nil
-	tried := 0
-	for e.clock.Now().Before(start.Add(3 * time.Hour)) {
-		e.srv.ResetRequests()
-		rep, _ := e.r.Sync(t.Context(), s)
-		if !e.clock.Now().Before(start.Add(2*time.Hour)) && e.srv.Count(http.MethodDelete, "/group_links") > 0 {
-			tried++
-		}
-		e.clock.Advance(max(rep.NextRun.Sub(e.clock.Now()), time.Minute))
+	for _, tc := range []struct {
+		name          string
+		first, second int
+	}{
+		{"throttled, then forbidden", http.StatusTooManyRequests, http.StatusForbidden},
+		{"forbidden, then throttled", http.StatusForbidden, http.StatusTooManyRequests},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newRig(t, rigConfig{dropIn: mapping.DropIn{Link: true}})
+			s := baseSnapshot()
+			s.Bookings = []access.Booking{{ID: "g1", ResourceID: "room1", Guest: &access.Guest{Name: "Gus", Email: "gus@example.org"},
+				Start: cest("18:00"), End: cest("19:00")}}
+			require.Equal(t, 1, e.sync(s).Created)
+			start := e.clock.Now()
+			e.srv.Intercept(func(r *http.Request) kisitest.Fault {
+				switch {
+				case e.clock.Now().Before(start.Add(2*time.Hour)) && (tc.first == http.StatusTooManyRequests || r.Method == http.MethodDelete):
+					return kisitest.Fault{Status: tc.first}
+				case !e.clock.Now().Before(start.Add(2*time.Hour)) && (tc.second == http.StatusTooManyRequests || r.Method == http.MethodDelete):
+					return kisitest.Fault{Status: tc.second}
+				}
+				return kisitest.Fault{}
+			})
+			s.Bookings = nil
+			tried := 0
+			for e.clock.Now().Before(start.Add(3 * time.Hour)) {
+				e.srv.ResetRequests()
+				rep, _ := e.r.Sync(t.Context(), s)
+				if !e.clock.Now().Before(start.Add(2*time.Hour)) && e.srv.Count(http.MethodDelete, "/group_links") > 0 {
+					tried++
+				}
+				e.clock.Advance(max(rep.NextRun.Sub(e.clock.Now()), time.Minute))
+			}
+			require.LessOrEqual(t, tried, 2, "the delete tried in %d runs in the third hour", tried)
+		})
 	}
-	require.LessOrEqual(t, tried, 2, "the delete tried in %d runs in the third hour", tried)
 }
 
 // TestRefusedKeyWaitsWhileItsEndMoves (issue 25): Kisi refuses alice's
