@@ -2,9 +2,7 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"net/http"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -55,18 +53,11 @@ func TestIntegrationHeaders(t *testing.T) {
 				return kisitest.Fault{}
 			})
 			dir := t.TempDir()
-			write := func(name string, v any) string {
-				b, err := json.Marshal(v)
-				require.NoError(t, err)
-				path := filepath.Join(dir, name)
-				require.NoError(t, os.WriteFile(path, b, 0o600))
-				return path
-			}
 			s := access.Snapshot{Locations: []access.Location{{ID: "hq", TimeZone: "Europe/Berlin"}},
 				Members: []access.Member{{ID: "ann", Email: "ann@example.com", Managed: true}},
 				Plans:   []access.Plan{{ID: "p-ann", PlanID: "flex", MemberID: "ann", Start: start.Add(-24 * time.Hour), Status: access.PlanActive}}}
-			args := []string{"-once", "-state", filepath.Join(dir, "state.db"), "-snapshot", write("snapshot.json", s),
-				"-mapping", write("mapping.json", mapping.Mapping{Plans: map[string][]int64{"flex": {group}}})}
+			args := []string{"-once", "-state", filepath.Join(dir, "state.db"), "-snapshot", writeJSON(t, dir, "snapshot.json", s),
+				"-mapping", writeJSON(t, dir, "mapping.json", mapping.Mapping{Plans: map[string][]int64{"flex": {group}}})}
 			if tc.flag != "" {
 				args = append(args, "-integration", tc.flag)
 			}

@@ -27,13 +27,6 @@ func TestOnceWithState(t *testing.T) {
 	group, err := srv.AddGroup("Members", 0)
 	require.NoError(t, err)
 	dir := t.TempDir()
-	write := func(name string, v any) string {
-		b, err := json.Marshal(v)
-		require.NoError(t, err)
-		path := filepath.Join(dir, name)
-		require.NoError(t, os.WriteFile(path, b, 0o600))
-		return path
-	}
 	s := access.Snapshot{Locations: []access.Location{{ID: "hq", TimeZone: "Europe/Berlin"}}}
 	for _, id := range []string{"ann", "ben"} {
 		s.Members = append(s.Members, access.Member{ID: id, Email: id + "@example.com", Name: id, Managed: true})
@@ -41,8 +34,8 @@ func TestOnceWithState(t *testing.T) {
 			Start: start.Add(-24 * time.Hour), Status: access.PlanActive})
 	}
 	args := []string{"-once", "-state", filepath.Join(dir, "state.db"),
-		"-snapshot", write("snapshot.json", s),
-		"-mapping", write("mapping.json", mapping.Mapping{Plans: map[string][]int64{"flex": {group}}})}
+		"-snapshot", writeJSON(t, dir, "snapshot.json", s),
+		"-mapping", writeJSON(t, dir, "mapping.json", mapping.Mapping{Plans: map[string][]int64{"flex": {group}}})}
 	env := func(k string) string {
 		switch k {
 		case "KISI_API_KEY":
@@ -57,4 +50,14 @@ func TestOnceWithState(t *testing.T) {
 		require.Equal(t, 0, runWith(t.Context(), args, env, &out, &out, clock), out.String())
 		require.Contains(t, out.String(), "msg=synced "+want)
 	}
+}
+
+// writeJSON writes v as JSON to the file name in dir and returns its path.
+func writeJSON(t *testing.T, dir, name string, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	path := filepath.Join(dir, name)
+	require.NoError(t, os.WriteFile(path, b, 0o600))
+	return path
 }
